@@ -1,0 +1,2 @@
+/** JMH benchmarks of entrokit's kernels. */
+package dev.entrokit.bench;

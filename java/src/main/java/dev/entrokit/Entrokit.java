@@ -1,0 +1,408 @@
+package dev.entrokit;
+
+import dev.entrokit.internal.Backend;
+import dev.entrokit.internal.Backends;
+import dev.entrokit.internal.DistributionKernels;
+import dev.entrokit.internal.RowExecutor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The public façade: checks every argument, then runs the kernel of the chosen backend over the rows.
+ *
+ * <p>Tensors hold {@code [rows, V]} logits (a rank-1 tensor is one row). Outputs go into caller
+ * buffers; per-row losses into a rank-1 tensor of at least {@code rows} elements. Every kernel lives
+ * in {@link DistributionKernels} and its implementations ({@code ScalarDistributionKernels},
+ * {@code SimdDistributionKernels}), one method per op with the same name as here.
+ *
+ * <p>Use {@link #get()} for the backend configured at start ({@code -Dentrokit.backend},
+ * {@code -Dentrokit.threads}), or {@link #create(String, int)} for a specific one. Instances are
+ * thread-safe.
+ */
+public final class Entrokit implements AutoCloseable {
+    private final Backend backend;
+    private final DistributionKernels kernels;
+    private final RowExecutor rows;
+
+    private Entrokit(Backend backend, int threads) {
+        this.backend = backend;
+        this.kernels = backend.distribution();
+        this.rows = new RowExecutor(threads);
+    }
+
+    private static final class Default {
+        static final Entrokit INSTANCE = new Entrokit(Backends.select(Backends.requested()), RowExecutor.configuredThreads());
+    }
+
+    /** The instance configured by {@code entrokit.backend} / {@code entrokit.threads} (or their env twins). */
+    public static Entrokit get() {
+        return Default.INSTANCE;
+    }
+
+    /**
+     * A new instance on backend {@code name} ({@code auto}, {@code scalar}, {@code simd}, {@code cuda})
+     * with its own pool of {@code threads}; close it to stop the pool.
+     *
+     * @throws IllegalStateException when the backend is unavailable, with the reasons
+     */
+    public static Entrokit create(String name, int threads) {
+        return new Entrokit(Backends.select(Objects.requireNonNull(name, "backend")), threads);
+    }
+
+    /** Every backend the library has, available or not, best first. */
+    public static List<BackendInfo> backends() {
+        return Backends.all().stream()
+                .map(b -> new BackendInfo(b.name(), b.available(), b.reasons(), b.description()))
+                .toList();
+    }
+
+    /** Name of the backend this instance runs on. */
+    public String backendName() {
+        return backend.name();
+    }
+
+    /** Configuration of this instance's backend, in one line. */
+    public String backendDescription() {
+        return backend.description();
+    }
+
+    /** Worker threads used to split rows. */
+    public int threads() {
+        return rows.threads();
+    }
+
+    @Override
+    public void close() {
+        if (this != Default.INSTANCE) {
+            rows.close();
+        }
+    }
+
+    // ---------------------------------------------------------------- softmax family
+
+    /** {@code out[r] = log Σ_i exp(logits[r,i]/T)}; {@code out} is rank 1 with at least {@code rows} elements. */
+    public void logSumExp(Tensor logits, Tensor out, float temperature) {
+        float invT = invTemperature(temperature);
+        int n = cols("logits", logits);
+        checkRowOutput("out", out, logits.rows());
+        MemorySegment x = logits.segment();
+        MemorySegment o = out.segment();
+        rows.forEachRow((int) logits.rows(), n, r ->
+                o.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, out.index(r), (float) kernels.logSumExp(x, logits.index(r, 0), n, invT)));
+    }
+
+    /** {@code probs = softmax(logits/T)} row by row; {@code probs} has the shape of {@code logits} and may be it. */
+    public void softmax(Tensor logits, Tensor probs, float temperature) {
+        float invT = invTemperature(temperature);
+        int n = cols("logits", logits);
+        checkSameShape("probs", probs, "logits", logits);
+        rows.forEachRow((int) logits.rows(), n, r ->
+                kernels.softmax(logits.segment(), logits.index(r, 0), probs.segment(), probs.index(r, 0), n, invT));
+    }
+
+    /** {@code out = log_softmax(logits/T)}, computed as {@code (x − m)/T − log d} so large logits stay exact. */
+    public void logSoftmax(Tensor logits, Tensor logprobs, float temperature) {
+        float invT = invTemperature(temperature);
+        int n = cols("logits", logits);
+        checkSameShape("logprobs", logprobs, "logits", logits);
+        rows.forEachRow((int) logits.rows(), n, r ->
+                kernels.logSoftmax(logits.segment(), logits.index(r, 0), logprobs.segment(), logprobs.index(r, 0), n, invT));
+    }
+
+    /** Softmax backward: {@code gradInput = p ⊙ (gradOutput − Σ gradOutput·p) / T} from the forward output {@code probs}. */
+    public void softmaxBackward(Tensor probs, Tensor gradOutput, Tensor gradInput, float temperature) {
+        float invT = invTemperature(temperature);
+        int n = cols("probs", probs);
+        checkSameShape("gradOutput", gradOutput, "probs", probs);
+        checkSameShape("gradInput", gradInput, "probs", probs);
+        rows.forEachRow((int) probs.rows(), n, r -> kernels.softmaxBackward(probs.segment(), probs.index(r, 0),
+                gradOutput.segment(), gradOutput.index(r, 0), gradInput.segment(), gradInput.index(r, 0), n, invT));
+    }
+
+    /** Log-softmax backward: {@code gradInput = (gradOutput − exp(y) · Σ gradOutput) / T} from the forward output {@code y}. */
+    public void logSoftmaxBackward(Tensor logprobs, Tensor gradOutput, Tensor gradInput, float temperature) {
+        float invT = invTemperature(temperature);
+        int n = cols("logprobs", logprobs);
+        checkSameShape("gradOutput", gradOutput, "logprobs", logprobs);
+        checkSameShape("gradInput", gradInput, "logprobs", logprobs);
+        rows.forEachRow((int) logprobs.rows(), n, r -> kernels.logSoftmaxBackward(logprobs.segment(), logprobs.index(r, 0),
+                gradOutput.segment(), gradOutput.index(r, 0), gradInput.segment(), gradInput.index(r, 0), n, invT));
+    }
+
+    // ---------------------------------------------------------------- losses
+
+    /**
+     * Entropy {@code H(softmax(logits/T))} per row, reduced per {@code options}.
+     *
+     * @param rowLoss per-row values (nullable unless the reduction is {@link Reduction#NONE})
+     * @param grad    gradient of the returned loss w.r.t. {@code logits} (nullable)
+     * @return the reduced loss (for {@code NONE}, the sum of the rows)
+     */
+    public double entropy(Tensor logits, LossOptions options, Tensor rowLoss, Tensor grad) {
+        return runLoss(Op.ENTROPY, null, logits, null, options, rowLoss, grad);
+    }
+
+    /** Soft-target cross-entropy {@code −Σ softmax(t) log_softmax(s)}; {@code grad} w.r.t. the student. See {@link #entropy}. */
+    public double crossEntropy(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
+        return runLoss(Op.CROSS_ENTROPY, teacher, student, null, options, rowLoss, grad);
+    }
+
+    /**
+     * Hard-label cross-entropy with {@code ignoreIndex} and label smoothing from {@code options}.
+     * {@code labels} is a rank-1 {@link DType#I32} tensor with one label per row; ignored rows give 0,
+     * a zero gradient, and leave the {@code MEAN}.
+     */
+    public double crossEntropyLabels(Tensor labels, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
+        return runLoss(Op.CROSS_ENTROPY_LABELS, null, student, labels, options, rowLoss, grad);
+    }
+
+    /** Forward KL {@code KL(softmax(t)‖softmax(s))}; {@code grad} w.r.t. the student. See {@link #entropy}. */
+    public double kl(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
+        return runLoss(Op.KL, teacher, student, null, options, rowLoss, grad);
+    }
+
+    /** Reverse KL {@code KL(softmax(s)‖softmax(t))}; {@code grad} w.r.t. the student. */
+    public double rkl(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
+        return runLoss(Op.RKL, teacher, student, null, options, rowLoss, grad);
+    }
+
+    /** Generalized JSD with {@code options.beta()} (0 gives forward KL, 1 reverse KL); {@code grad} w.r.t. the student. */
+    public double jsd(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
+        return runLoss(Op.JSD, teacher, student, null, options, rowLoss, grad);
+    }
+
+    /** Jeffreys divergence {@code KL(p‖q) + KL(q‖p)}; {@code grad} w.r.t. the student. */
+    public double jeffreys(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
+        return runLoss(Op.JEFFREYS, teacher, student, null, options, rowLoss, grad);
+    }
+
+    /** Total variation distance {@code ½ Σ |p − q|} (no gradient). */
+    public double tv(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss) {
+        return runLoss(Op.TV, teacher, student, null, options, rowLoss, null);
+    }
+
+    /** Hellinger distance {@code sqrt(½ Σ (√p − √q)²)} (no gradient). */
+    public double hellinger(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss) {
+        return runLoss(Op.HELLINGER, teacher, student, null, options, rowLoss, null);
+    }
+
+    // ---------------------------------------------------------------- float[] conveniences
+
+    /** {@link #softmax(Tensor, Tensor, float)} over {@code float[]} rows of {@code cols} logits. */
+    public void softmax(float[] logits, int cols, float[] probs, float temperature) {
+        softmax(rowsOf("logits", logits, cols), rowsOf("probs", probs, cols), temperature);
+    }
+
+    /** {@link #logSoftmax(Tensor, Tensor, float)} over {@code float[]} rows of {@code cols} logits. */
+    public void logSoftmax(float[] logits, int cols, float[] logprobs, float temperature) {
+        logSoftmax(rowsOf("logits", logits, cols), rowsOf("logprobs", logprobs, cols), temperature);
+    }
+
+    /** {@link #logSumExp(Tensor, Tensor, float)} over {@code float[]} rows; {@code out} holds one value per row. */
+    public void logSumExp(float[] logits, int cols, float[] out, float temperature) {
+        logSumExp(rowsOf("logits", logits, cols), Tensor.of(out), temperature);
+    }
+
+    /** {@link #entropy(Tensor, LossOptions, Tensor, Tensor)} over {@code float[]}; {@code rowLoss} and {@code grad} may be null. */
+    public double entropy(float[] logits, int cols, LossOptions options, float[] rowLoss, float[] grad) {
+        return entropy(rowsOf("logits", logits, cols), options, rowLoss == null ? null : Tensor.of(rowLoss),
+                grad == null ? null : rowsOf("grad", grad, cols));
+    }
+
+    /** {@link #kl(Tensor, Tensor, LossOptions, Tensor, Tensor)} over {@code float[]}; {@code rowLoss} and {@code grad} may be null. */
+    public double kl(float[] teacher, float[] student, int cols, LossOptions options, float[] rowLoss, float[] grad) {
+        return kl(rowsOf("teacher", teacher, cols), rowsOf("student", student, cols), options,
+                rowLoss == null ? null : Tensor.of(rowLoss), grad == null ? null : rowsOf("grad", grad, cols));
+    }
+
+    /** {@link #crossEntropyLabels(Tensor, Tensor, LossOptions, Tensor, Tensor)} over arrays. */
+    public double crossEntropyLabels(int[] labels, float[] student, int cols, LossOptions options, float[] rowLoss,
+                                     float[] grad) {
+        return crossEntropyLabels(Tensor.of(Objects.requireNonNull(labels, "labels")), rowsOf("student", student, cols),
+                options, rowLoss == null ? null : Tensor.of(rowLoss), grad == null ? null : rowsOf("grad", grad, cols));
+    }
+
+    private static Tensor rowsOf(String name, float[] data, int cols) {
+        if (data == null) {
+            throw new IllegalArgumentException(name + ": must not be null");
+        }
+        if (cols < 1 || data.length % cols != 0) {
+            throw new IllegalArgumentException(name + ": length " + data.length + " is not a positive multiple of cols " + cols);
+        }
+        return Tensor.of(data, data.length / cols, cols);
+    }
+
+    // ---------------------------------------------------------------- the loss driver
+
+    private enum Op { ENTROPY, CROSS_ENTROPY, CROSS_ENTROPY_LABELS, KL, RKL, JSD, JEFFREYS, TV, HELLINGER }
+
+    private double runLoss(Op op, Tensor teacher, Tensor student, Tensor labels, LossOptions options, Tensor rowLoss,
+                           Tensor grad) {
+        Objects.requireNonNull(options, "options");
+        String studentName = op == Op.ENTROPY ? "logits" : "student";
+        int n = cols(studentName, student);
+        int nRows = (int) student.rows();
+        if (teacher != null || (op != Op.ENTROPY && op != Op.CROSS_ENTROPY_LABELS)) {
+            if (teacher == null) {
+                throw new IllegalArgumentException("teacher: must not be null");
+            }
+            cols("teacher", teacher);
+            checkSameShape("teacher", teacher, studentName, student);
+        }
+        if (labels != null || op == Op.CROSS_ENTROPY_LABELS) {
+            checkLabels(labels, nRows, n, options.ignoreIndex());
+        }
+        if (rowLoss != null) {
+            checkRowOutput("rowLoss", rowLoss, nRows);
+        } else if (options.reduction() == Reduction.NONE) {
+            throw new IllegalArgumentException("rowLoss: required when the reduction is NONE");
+        }
+        if (grad != null) {
+            checkSameShape("grad", grad, studentName, student);
+        }
+
+        int counted = nRows;
+        if (op == Op.CROSS_ENTROPY_LABELS) {
+            counted = 0;
+            for (int r = 0; r < nRows; r++) {
+                counted += labels.getInt(r) == options.ignoreIndex() ? 0 : 1;
+            }
+        }
+        double perRowGrad = switch (options.reduction()) {
+            case NONE, SUM -> options.gradScale();
+            case MEAN -> counted == 0 ? 0 : (double) options.gradScale() / counted;
+            case BATCHMEAN -> nRows == 0 ? 0 : (double) options.gradScale() / nRows;
+        };
+        float g = (float) perRowGrad;
+        float invT = 1f / options.temperature();
+        float beta = options.beta();
+        double[] values = new double[nRows];
+        MemorySegment gs = grad == null ? null : grad.segment();
+        rows.forEachRow(nRows, n, r -> {
+            long sOff = student.index(r, 0);
+            long gOff = grad == null ? 0 : grad.index(r, 0);
+            MemorySegment s = student.segment();
+            values[r] = switch (op) {
+                case ENTROPY -> kernels.entropy(s, sOff, n, invT, gs, gOff, g);
+                case CROSS_ENTROPY -> kernels.crossEntropy(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
+                case CROSS_ENTROPY_LABELS -> {
+                    int label = labels.getInt(r);
+                    if (label == options.ignoreIndex()) {
+                        if (gs != null) {
+                            gs.asSlice(gOff * 4, (long) n * 4).fill((byte) 0);
+                        }
+                        yield 0;
+                    }
+                    yield kernels.crossEntropyLabel(s, sOff, n, label, options.labelSmoothing(), invT, gs, gOff, g);
+                }
+                case KL -> kernels.kl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
+                case RKL -> kernels.rkl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
+                case JSD -> {
+                    // Liger/TRL convention: the endpoints are the two KLs, not the formula's limit 0.
+                    if (beta == 0f) {
+                        yield kernels.kl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
+                    } else if (beta == 1f) {
+                        yield kernels.rkl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
+                    }
+                    yield kernels.jsd(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, beta, gs, gOff, g);
+                }
+                case JEFFREYS -> kernels.jeffreys(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
+                case TV -> kernels.tv(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT);
+                case HELLINGER -> kernels.hellinger(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT);
+            };
+        });
+        double sum = 0;
+        for (int r = 0; r < nRows; r++) {
+            sum += values[r];
+            if (rowLoss != null) {
+                rowLoss.segment().setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, rowLoss.index(r), (float) values[r]);
+            }
+        }
+        return switch (options.reduction()) {
+            case NONE, SUM -> sum;
+            case MEAN -> sum / counted;
+            case BATCHMEAN -> sum / nRows;
+        };
+    }
+
+    // ---------------------------------------------------------------- argument checks
+
+    private static float invTemperature(float temperature) {
+        if (!(temperature > 0f) || Float.isInfinite(temperature)) {
+            throw new IllegalArgumentException("temperature: must be finite and > 0, got " + temperature);
+        }
+        return 1f / temperature;
+    }
+
+    /** Checks a float32 logits tensor of rank 1 or 2 and returns its row length. */
+    private static int cols(String name, Tensor t) {
+        if (t == null) {
+            throw new IllegalArgumentException(name + ": must not be null");
+        }
+        if (t.dtype() != DType.F32) {
+            throw new IllegalArgumentException(name + ": dtype " + t.dtype() + " is not supported yet; F32 only");
+        }
+        if (t.rank() > 2) {
+            throw new IllegalArgumentException(name + ": expected rank 1 or 2, got " + t);
+        }
+        if (t.cols() < 1 || t.cols() > Integer.MAX_VALUE - 64) {
+            throw new IllegalArgumentException(name + ": row length must be in [1, 2^31 - 64), got " + t.cols());
+        }
+        if (t.rows() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(name + ": too many rows: " + t.rows());
+        }
+        return (int) t.cols();
+    }
+
+    private static void checkSameShape(String name, Tensor t, String refName, Tensor ref) {
+        if (t == null) {
+            throw new IllegalArgumentException(name + ": must not be null");
+        }
+        if (t.dtype() != DType.F32) {
+            throw new IllegalArgumentException(name + ": dtype " + t.dtype() + " is not supported yet; F32 only");
+        }
+        if (t.rows() != ref.rows() || t.cols() != ref.cols() || t.rank() > 2) {
+            throw new IllegalArgumentException(name + ": shape " + java.util.Arrays.toString(t.shape())
+                    + " does not match " + refName + " " + java.util.Arrays.toString(ref.shape()));
+        }
+        if (t != ref && t.segment().isReadOnly()) {
+            throw new IllegalArgumentException(name + ": segment is read-only");
+        }
+    }
+
+    private static void checkRowOutput(String name, Tensor t, long nRows) {
+        if (t == null) {
+            throw new IllegalArgumentException(name + ": must not be null");
+        }
+        if (t.dtype() != DType.F32 || t.rank() != 1) {
+            throw new IllegalArgumentException(name + ": expected a rank-1 F32 tensor, got " + t);
+        }
+        if (t.cols() < nRows) {
+            throw new IllegalArgumentException(name + ": too small: holds " + t.cols() + " values, need " + nRows);
+        }
+        if (t.segment().isReadOnly()) {
+            throw new IllegalArgumentException(name + ": segment is read-only");
+        }
+    }
+
+    private static void checkLabels(Tensor labels, int nRows, int n, int ignoreIndex) {
+        if (labels == null) {
+            throw new IllegalArgumentException("labels: must not be null");
+        }
+        if (labels.dtype() != DType.I32 || labels.rank() != 1) {
+            throw new IllegalArgumentException("labels: expected a rank-1 I32 tensor, got " + labels);
+        }
+        if (labels.cols() != nRows) {
+            throw new IllegalArgumentException("labels: has " + labels.cols() + " entries for " + nRows + " rows");
+        }
+        for (int r = 0; r < nRows; r++) {
+            int y = labels.getInt(r);
+            if (y != ignoreIndex && (y < 0 || y >= n)) {
+                throw new IllegalArgumentException("labels: " + y + " at row " + r + " is outside [0, " + n
+                        + ") and is not ignoreIndex (" + ignoreIndex + ")");
+            }
+        }
+    }
+}

@@ -1,0 +1,193 @@
+package dev.entrokit;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * A strided view over a {@link MemorySegment}: rank 1 ({@code [n]}), rank 2 ({@code [rows, cols]}) or
+ * rank 3 ({@code [batch, rows, cols]}). Rows are contiguous; consecutive rows are {@link #rowStride()}
+ * elements apart, so a view can skip padding or pick every other row of a larger buffer.
+ *
+ * <p>A tensor owns nothing: the segment's arena decides its lifetime. Segments that worker threads
+ * read must come from a shared or global arena (a confined arena's segment throws
+ * {@code WrongThreadException} there); heap segments from {@code float[]} always work.
+ */
+public final class Tensor {
+    private final MemorySegment segment;
+    private final DType dtype;
+    private final long[] shape;
+    private final long offset;
+    private final long rowStride;
+    private final long batchStride;
+
+    private Tensor(MemorySegment segment, DType dtype, long[] shape, long offset, long rowStride, long batchStride) {
+        this.segment = Objects.requireNonNull(segment, "segment");
+        this.dtype = Objects.requireNonNull(dtype, "dtype");
+        this.shape = shape;
+        this.offset = offset;
+        this.rowStride = rowStride;
+        this.batchStride = batchStride;
+        validate();
+    }
+
+    /** A contiguous {@code [rows, cols]} float32 view of {@code data}. */
+    public static Tensor of(float[] data, int rows, int cols) {
+        return new Tensor(MemorySegment.ofArray(data), DType.F32, new long[] {rows, cols}, 0, cols, (long) rows * cols);
+    }
+
+    /** A rank-1 float32 view of the whole array. */
+    public static Tensor of(float[] data) {
+        return new Tensor(MemorySegment.ofArray(data), DType.F32, new long[] {data.length}, 0, data.length, data.length);
+    }
+
+    /** A rank-1 int32 view of the whole array (labels, token ids). */
+    public static Tensor of(int[] data) {
+        return new Tensor(MemorySegment.ofArray(data), DType.I32, new long[] {data.length}, 0, data.length, data.length);
+    }
+
+    /** A contiguous {@code [batch, rows, cols]} float32 view of {@code data}. */
+    public static Tensor of(float[] data, int batch, int rows, int cols) {
+        return new Tensor(MemorySegment.ofArray(data), DType.F32, new long[] {batch, rows, cols}, 0, cols, (long) rows * cols);
+    }
+
+    /** A contiguous view of a segment with the given shape (rank 1 to 3), starting at its first byte. */
+    public static Tensor of(MemorySegment segment, DType dtype, long... shape) {
+        checkShape(shape);
+        long cols = shape[shape.length - 1];
+        long rows = shape.length >= 2 ? shape[shape.length - 2] : 1;
+        return new Tensor(segment, dtype, shape.clone(), 0, cols, rows * cols);
+    }
+
+    /**
+     * A strided {@code [rows, cols]} view: row {@code r} starts at element {@code offset + r * rowStride}.
+     *
+     * @param offset    first element, counted in elements of {@code dtype}
+     * @param rowStride elements between the starts of consecutive rows; at least {@code cols}
+     */
+    public static Tensor strided(MemorySegment segment, DType dtype, long rows, long cols, long offset, long rowStride) {
+        long[] shape = {rows, cols};
+        checkShape(shape);
+        return new Tensor(segment, dtype, shape, offset, rowStride, rows * rowStride);
+    }
+
+    private static void checkShape(long[] shape) {
+        if (shape == null || shape.length < 1 || shape.length > 3) {
+            throw new IllegalArgumentException("shape: rank must be 1, 2 or 3, got " + (shape == null ? "null" : Arrays.toString(shape)));
+        }
+        for (long s : shape) {
+            if (s < 0) {
+                throw new IllegalArgumentException("shape: negative dimension in " + Arrays.toString(shape));
+            }
+        }
+    }
+
+    private void validate() {
+        checkShape(shape);
+        if (offset < 0) {
+            throw new IllegalArgumentException("offset: must be >= 0, got " + offset);
+        }
+        if (rowStride < cols()) {
+            throw new IllegalArgumentException("rowStride: must be >= cols (" + cols() + "), got " + rowStride);
+        }
+        if (batchStride < (rows() - 1) * rowStride + cols() && batch() > 1) {
+            throw new IllegalArgumentException("batchStride: rows of consecutive batches overlap (" + batchStride + ")");
+        }
+        long needed = elementCount() == 0 ? 0 : offset + (batch() - 1) * batchStride + (rows() - 1) * rowStride + cols();
+        long capacity = segment.byteSize() / dtype.byteSize();
+        if (needed > capacity) {
+            throw new IllegalArgumentException("segment: shape " + Arrays.toString(shape) + " with row stride " + rowStride
+                    + " and offset " + offset + " needs " + needed + " " + dtype + " elements, segment holds " + capacity);
+        }
+    }
+
+    /** The underlying memory. */
+    public MemorySegment segment() {
+        return segment;
+    }
+
+    /** Element type. */
+    public DType dtype() {
+        return dtype;
+    }
+
+    /** Number of dimensions: 1, 2 or 3. */
+    public int rank() {
+        return shape.length;
+    }
+
+    /** A copy of the shape. */
+    public long[] shape() {
+        return shape.clone();
+    }
+
+    /** Leading batch dimension; 1 below rank 3. */
+    public long batch() {
+        return shape.length == 3 ? shape[0] : 1;
+    }
+
+    /** Rows per batch: {@code shape[rank-2]}, or 1 for rank 1. */
+    public long rows() {
+        return shape.length >= 2 ? shape[shape.length - 2] : 1;
+    }
+
+    /** Elements per row (the last dimension). */
+    public long cols() {
+        return shape[shape.length - 1];
+    }
+
+    /** Total number of logical elements. */
+    public long elementCount() {
+        long n = 1;
+        for (long s : shape) {
+            n *= s;
+        }
+        return n;
+    }
+
+    /** Elements between the starts of consecutive rows. */
+    public long rowStride() {
+        return rowStride;
+    }
+
+    /** Elements between the starts of consecutive batch entries. */
+    public long batchStride() {
+        return batchStride;
+    }
+
+    /** Element offset of the view's first element in the segment. */
+    public long offset() {
+        return offset;
+    }
+
+    /** Element index (not byte) in the segment of {@code [row, col]} of a rank-1 or rank-2 view. */
+    public long index(long row, long col) {
+        return offset + row * rowStride + col;
+    }
+
+    /** Element index of element {@code i} of a rank-1 view. */
+    public long index(long i) {
+        return offset + i;
+    }
+
+    /** Reads one float32 element of a rank-2 view (convenience; kernels never call it). */
+    public float getFloat(long row, long col) {
+        return segment.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, index(row, col));
+    }
+
+    /** Reads element {@code i} of a rank-1 float32 view. */
+    public float getFloat(long i) {
+        return segment.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, index(i));
+    }
+
+    /** Reads element {@code i} of a rank-1 int32 view. */
+    public int getInt(long i) {
+        return segment.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, index(i));
+    }
+
+    @Override
+    public String toString() {
+        return "Tensor" + Arrays.toString(shape) + " " + dtype + " rowStride=" + rowStride + " offset=" + offset;
+    }
+}

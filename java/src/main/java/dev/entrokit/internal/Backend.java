@@ -1,0 +1,25 @@
+package dev.entrokit.internal;
+
+import java.util.List;
+
+/**
+ * One way of running the kernels. Every backend the library knows about exists as an object, even
+ * one that cannot run here: then {@link #available()} is false and {@link #reasons()} says why.
+ */
+public interface Backend {
+
+    /** {@code scalar}, {@code simd} or {@code cuda}. */
+    String name();
+
+    /** Whether this backend can run kernels in this JVM. */
+    boolean available();
+
+    /** Why the backend is unavailable (empty when it is available). */
+    List<String> reasons();
+
+    /** One line about the backend's configuration, e.g. the SIMD species. */
+    String description();
+
+    /** The SPEC §1 kernels. */
+    DistributionKernels distribution();
+}

@@ -1,0 +1,119 @@
+package dev.entrokit.internal;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
+
+/**
+ * Runs a per-row task over a batch, splitting rows across a fixed pool when the batch is large enough.
+ * Each row is computed by one thread from its own inputs only, so results are bitwise identical
+ * whatever the thread count; reductions across rows happen afterwards, in row order, on the caller.
+ */
+public final class RowExecutor implements AutoCloseable {
+    public static final String PROPERTY = "entrokit.threads";
+    public static final String ENV = "ENTROKIT_THREADS";
+    /** Below this many elements a batch runs on the calling thread: handing off costs more. */
+    static final long PARALLEL_THRESHOLD = 1 << 15;
+
+    /** The work for one row. */
+    @FunctionalInterface
+    public interface RowTask {
+        void run(int row);
+    }
+
+    private final int threads;
+    private final ForkJoinPool pool;
+
+    /** A pool of {@code threads} workers; 1 means everything runs on the caller. */
+    public RowExecutor(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads: must be >= 1, got " + threads);
+        }
+        this.threads = threads;
+        this.pool = threads == 1 ? null : new ForkJoinPool(threads, p -> {
+            var w = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
+            w.setDaemon(true);
+            w.setName("entrokit-" + w.getPoolIndex());
+            return w;
+        }, null, false);
+    }
+
+    /** Thread count from {@code -Dentrokit.threads} or {@code ENTROKIT_THREADS}, else the available processors. */
+    public static int configuredThreads() {
+        String v = System.getProperty(PROPERTY);
+        if (v == null || v.isBlank()) {
+            v = System.getenv(ENV);
+        }
+        if (v == null || v.isBlank()) {
+            return Runtime.getRuntime().availableProcessors();
+        }
+        try {
+            int t = Integer.parseInt(v.trim());
+            if (t >= 1) {
+                return t;
+            }
+        } catch (NumberFormatException ignored) {
+            // fall through to the message below
+        }
+        throw new IllegalArgumentException(PROPERTY + ": expected a positive integer, got '" + v + "'");
+    }
+
+    /** Number of worker threads. */
+    public int threads() {
+        return threads;
+    }
+
+    /** Runs {@code task} for rows {@code 0..rows-1}; {@code cols} sizes the work to decide on splitting. */
+    public void forEachRow(int rows, long cols, RowTask task) {
+        int parts = (int) Math.min(threads, rows);
+        if (pool == null || parts < 2 || (long) rows * cols < PARALLEL_THRESHOLD) {
+            for (int r = 0; r < rows; r++) {
+                task.run(r);
+            }
+            return;
+        }
+        List<ForkJoinTask<?>> started = new ArrayList<>(parts);
+        for (int p = 1; p < parts; p++) {
+            int from = (int) ((long) rows * p / parts);
+            int to = (int) ((long) rows * (p + 1) / parts);
+            started.add(pool.submit(() -> {
+                for (int r = from; r < to; r++) {
+                    task.run(r);
+                }
+            }));
+        }
+        RuntimeException first = null;
+        try {
+            int to = rows / parts;
+            for (int r = 0; r < to; r++) {
+                task.run(r);
+            }
+        } catch (RuntimeException e) {
+            first = e;
+        }
+        for (ForkJoinTask<?> f : started) {
+            try {
+                f.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for worker rows", e);
+            } catch (ExecutionException e) {
+                if (first == null) {
+                    first = e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    @Override
+    public void close() {
+        if (pool != null) {
+            pool.shutdown();
+        }
+    }
+}

@@ -1,0 +1,31 @@
+package dev.entrokit.internal;
+
+import java.util.List;
+
+/** A backend that could not load: every kernel request fails with the reasons it carries. */
+public record UnavailableBackend(String name, List<String> reasons) implements Backend {
+
+    public UnavailableBackend {
+        reasons = List.copyOf(reasons);
+    }
+
+    @Override
+    public boolean available() {
+        return false;
+    }
+
+    @Override
+    public String description() {
+        return "unavailable: " + String.join("; ", reasons);
+    }
+
+    @Override
+    public DistributionKernels distribution() {
+        throw unavailable();
+    }
+
+    /** The exception every use of this backend throws. */
+    public IllegalStateException unavailable() {
+        return new IllegalStateException("backend '" + name + "' is unavailable: " + String.join("; ", reasons));
+    }
+}

@@ -1,0 +1,35 @@
+package dev.entrokit.internal.scalar;
+
+import dev.entrokit.internal.Backend;
+import dev.entrokit.internal.DistributionKernels;
+import java.util.List;
+
+/** Pure Java, float64 accumulation: the reference and the fallback. Always available. */
+public final class ScalarBackend implements Backend {
+    private final DistributionKernels distribution = new ScalarDistributionKernels();
+
+    @Override
+    public String name() {
+        return "scalar";
+    }
+
+    @Override
+    public boolean available() {
+        return true;
+    }
+
+    @Override
+    public List<String> reasons() {
+        return List.of();
+    }
+
+    @Override
+    public String description() {
+        return "pure Java, float64 accumulation (the reference)";
+    }
+
+    @Override
+    public DistributionKernels distribution() {
+        return distribution;
+    }
+}

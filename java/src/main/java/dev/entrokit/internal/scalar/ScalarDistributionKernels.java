@@ -1,0 +1,369 @@
+package dev.entrokit.internal.scalar;
+
+import dev.entrokit.internal.DistributionKernels;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The reference: SPEC §1 written out as plainly as possible, accumulating in float64. Every other
+ * backend is tested against this class, so clarity wins over speed here.
+ *
+ * <p>Each row is shifted by its maximum logit {@code m}: {@code a_i = (x_i − m)/T ≤ 0}, so
+ * {@code e_i = exp(a_i)} never overflows, {@code d = Σ e_i}, {@code log p_i = a_i − log d}.
+ */
+public final class ScalarDistributionKernels implements DistributionKernels {
+
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private static double get(MemorySegment seg, long i) {
+        return seg.getAtIndex(F32, i);
+    }
+
+    private static void put(MemorySegment seg, long i, double v) {
+        seg.setAtIndex(F32, i, (float) v);
+    }
+
+    /** The row's maximum, or NaN when SPEC §1 makes the whole row NaN (a NaN, a +inf, or all -inf). */
+    static double rowMax(MemorySegment x, long off, int n) {
+        double m = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            double v = get(x, off + i);
+            if (Double.isNaN(v) || v == Double.POSITIVE_INFINITY) {
+                return Double.NaN;
+            }
+            m = Math.max(m, v);
+        }
+        return m == Double.NEGATIVE_INFINITY ? Double.NaN : m;
+    }
+
+    /** {@code d = Σ exp((x_i − m)/T)}. */
+    static double sumExp(MemorySegment x, long off, int n, double m, double invT) {
+        double d = 0;
+        for (int i = 0; i < n; i++) {
+            d += Math.exp((get(x, off + i) - m) * invT);
+        }
+        return d;
+    }
+
+    private static void fillNaN(MemorySegment out, long off, int n) {
+        if (out != null) {
+            for (int i = 0; i < n; i++) {
+                put(out, off + i, Double.NaN);
+            }
+        }
+    }
+
+    @Override
+    public double logSumExp(MemorySegment x, long xOff, int n, float invT) {
+        double m = rowMax(x, xOff, n);
+        if (Double.isNaN(m)) {
+            return Double.NaN;
+        }
+        return m * invT + Math.log(sumExp(x, xOff, n, m, invT));
+    }
+
+    @Override
+    public void softmax(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT) {
+        double m = rowMax(x, xOff, n);
+        if (Double.isNaN(m)) {
+            fillNaN(out, outOff, n);
+            return;
+        }
+        double d = sumExp(x, xOff, n, m, invT);
+        for (int i = 0; i < n; i++) {
+            put(out, outOff + i, Math.exp((get(x, xOff + i) - m) * invT) / d);
+        }
+    }
+
+    @Override
+    public void logSoftmax(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT) {
+        double m = rowMax(x, xOff, n);
+        if (Double.isNaN(m)) {
+            fillNaN(out, outOff, n);
+            return;
+        }
+        double logD = Math.log(sumExp(x, xOff, n, m, invT));
+        for (int i = 0; i < n; i++) {
+            put(out, outOff + i, (get(x, xOff + i) - m) * invT - logD);
+        }
+    }
+
+    @Override
+    public void softmaxBackward(MemorySegment p, long pOff, MemorySegment dy, long dyOff, MemorySegment dx, long dxOff,
+                                int n, float invT) {
+        double dot = 0;
+        for (int i = 0; i < n; i++) {
+            dot += get(dy, dyOff + i) * get(p, pOff + i);
+        }
+        for (int i = 0; i < n; i++) {
+            put(dx, dxOff + i, get(p, pOff + i) * (get(dy, dyOff + i) - dot) * invT);
+        }
+    }
+
+    @Override
+    public void logSoftmaxBackward(MemorySegment y, long yOff, MemorySegment dy, long dyOff, MemorySegment dx, long dxOff,
+                                   int n, float invT) {
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += get(dy, dyOff + i);
+        }
+        for (int i = 0; i < n; i++) {
+            put(dx, dxOff + i, (get(dy, dyOff + i) - Math.exp(get(y, yOff + i)) * sum) * invT);
+        }
+    }
+
+    @Override
+    public double entropy(MemorySegment x, long xOff, int n, float invT, MemorySegment grad, long gradOff, float gradScale) {
+        double m = rowMax(x, xOff, n);
+        if (Double.isNaN(m)) {
+            fillNaN(grad, gradOff, n);
+            return Double.NaN;
+        }
+        double logD = Math.log(sumExp(x, xOff, n, m, invT));
+        double h = 0;
+        for (int i = 0; i < n; i++) {
+            double logP = (get(x, xOff + i) - m) * invT - logD;
+            if (logP != Double.NEGATIVE_INFINITY) { // 0 · log 0 = 0
+                h -= Math.exp(logP) * logP;
+            }
+        }
+        if (grad != null) {
+            double scale = (double) gradScale * invT;
+            for (int i = 0; i < n; i++) {
+                double logP = (get(x, xOff + i) - m) * invT - logD;
+                double g = logP == Double.NEGATIVE_INFINITY ? 0 : -Math.exp(logP) * (logP + h);
+                put(grad, gradOff + i, g * scale);
+            }
+        }
+        return h;
+    }
+
+    @Override
+    public double crossEntropy(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                               MemorySegment grad, long gradOff, float gradScale) {
+        double mt = rowMax(t, tOff, n);
+        double ms = rowMax(s, sOff, n);
+        if (Double.isNaN(mt) || Double.isNaN(ms)) {
+            fillNaN(grad, gradOff, n);
+            return Double.NaN;
+        }
+        double logDt = Math.log(sumExp(t, tOff, n, mt, invT));
+        double logDs = Math.log(sumExp(s, sOff, n, ms, invT));
+        double ce = 0;
+        for (int i = 0; i < n; i++) {
+            double logP = (get(t, tOff + i) - mt) * invT - logDt;
+            double logQ = (get(s, sOff + i) - ms) * invT - logDs;
+            if (logP != Double.NEGATIVE_INFINITY) {
+                ce -= logQ == Double.NEGATIVE_INFINITY ? Double.NEGATIVE_INFINITY : Math.exp(logP) * logQ;
+            }
+        }
+        writeQMinusP(t, tOff, mt, logDt, s, sOff, ms, logDs, n, invT, grad, gradOff, gradScale);
+        return ce;
+    }
+
+    /** {@code grad = (q − p) · gradScale / T}, the gradient of CE and KL. */
+    private static void writeQMinusP(MemorySegment t, long tOff, double mt, double logDt, MemorySegment s, long sOff,
+                                     double ms, double logDs, int n, float invT, MemorySegment grad, long gradOff,
+                                     float gradScale) {
+        if (grad == null) {
+            return;
+        }
+        double scale = (double) gradScale * invT;
+        for (int i = 0; i < n; i++) {
+            double p = Math.exp((get(t, tOff + i) - mt) * invT - logDt);
+            double q = Math.exp((get(s, sOff + i) - ms) * invT - logDs);
+            put(grad, gradOff + i, (q - p) * scale);
+        }
+    }
+
+    @Override
+    public double crossEntropyLabel(MemorySegment s, long sOff, int n, int label, float smoothing, float invT,
+                                    MemorySegment grad, long gradOff, float gradScale) {
+        double ms = rowMax(s, sOff, n);
+        if (Double.isNaN(ms)) {
+            fillNaN(grad, gradOff, n);
+            return Double.NaN;
+        }
+        double logDs = Math.log(sumExp(s, sOff, n, ms, invT));
+        double loss = (1.0 - smoothing) * -((get(s, sOff + label) - ms) * invT - logDs);
+        if (smoothing > 0) {
+            double sumNegLogQ = 0;
+            for (int i = 0; i < n; i++) {
+                sumNegLogQ -= (get(s, sOff + i) - ms) * invT - logDs;
+            }
+            loss += smoothing * sumNegLogQ / n;
+        }
+        if (grad != null) {
+            double scale = (double) gradScale * invT;
+            double uniform = (double) smoothing / n;
+            for (int i = 0; i < n; i++) {
+                double q = Math.exp((get(s, sOff + i) - ms) * invT - logDs);
+                double target = uniform + (i == label ? 1.0 - smoothing : 0.0);
+                put(grad, gradOff + i, (q - target) * scale);
+            }
+        }
+        return loss;
+    }
+
+    /** {@code KL(p‖q)} for rows already known to be valid; {@code +inf} when q = 0 where p > 0. */
+    private static double klValue(MemorySegment t, long tOff, double mt, double logDt, MemorySegment s, long sOff,
+                                  double ms, double logDs, int n, float invT) {
+        double kl = 0;
+        for (int i = 0; i < n; i++) {
+            double logP = (get(t, tOff + i) - mt) * invT - logDt;
+            double logQ = (get(s, sOff + i) - ms) * invT - logDs;
+            if (logP == Double.NEGATIVE_INFINITY) {
+                continue;
+            }
+            if (logQ == Double.NEGATIVE_INFINITY) {
+                return Double.POSITIVE_INFINITY;
+            }
+            kl += Math.exp(logP) * (logP - logQ);
+        }
+        return kl;
+    }
+
+    /** Adds {@code q ⊙ (log q − log p) − q·rkl}, scaled, to {@code grad} (or stores it when {@code add} is false). */
+    private static void writeRklGrad(MemorySegment t, long tOff, double mt, double logDt, MemorySegment s, long sOff,
+                                     double ms, double logDs, int n, float invT, double rkl, MemorySegment grad,
+                                     long gradOff, float gradScale, boolean add) {
+        double scale = (double) gradScale * invT;
+        for (int i = 0; i < n; i++) {
+            double logP = (get(t, tOff + i) - mt) * invT - logDt;
+            double logQ = (get(s, sOff + i) - ms) * invT - logDs;
+            double g = logQ == Double.NEGATIVE_INFINITY ? 0 : Math.exp(logQ) * (logQ - logP - rkl);
+            put(grad, gradOff + i, g * scale + (add ? get(grad, gradOff + i) : 0));
+        }
+    }
+
+    @Override
+    public double kl(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                     MemorySegment grad, long gradOff, float gradScale) {
+        double mt = rowMax(t, tOff, n);
+        double ms = rowMax(s, sOff, n);
+        if (Double.isNaN(mt) || Double.isNaN(ms)) {
+            fillNaN(grad, gradOff, n);
+            return Double.NaN;
+        }
+        double logDt = Math.log(sumExp(t, tOff, n, mt, invT));
+        double logDs = Math.log(sumExp(s, sOff, n, ms, invT));
+        writeQMinusP(t, tOff, mt, logDt, s, sOff, ms, logDs, n, invT, grad, gradOff, gradScale);
+        return klValue(t, tOff, mt, logDt, s, sOff, ms, logDs, n, invT);
+    }
+
+    @Override
+    public double rkl(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                      MemorySegment grad, long gradOff, float gradScale) {
+        double mt = rowMax(t, tOff, n);
+        double ms = rowMax(s, sOff, n);
+        if (Double.isNaN(mt) || Double.isNaN(ms)) {
+            fillNaN(grad, gradOff, n);
+            return Double.NaN;
+        }
+        double logDt = Math.log(sumExp(t, tOff, n, mt, invT));
+        double logDs = Math.log(sumExp(s, sOff, n, ms, invT));
+        double rkl = klValue(s, sOff, ms, logDs, t, tOff, mt, logDt, n, invT);
+        if (grad != null) {
+            writeRklGrad(t, tOff, mt, logDt, s, sOff, ms, logDs, n, invT, rkl, grad, gradOff, gradScale, false);
+        }
+        return rkl;
+    }
+
+    @Override
+    public double jeffreys(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                           MemorySegment grad, long gradOff, float gradScale) {
+        double mt = rowMax(t, tOff, n);
+        double ms = rowMax(s, sOff, n);
+        if (Double.isNaN(mt) || Double.isNaN(ms)) {
+            fillNaN(grad, gradOff, n);
+            return Double.NaN;
+        }
+        double logDt = Math.log(sumExp(t, tOff, n, mt, invT));
+        double logDs = Math.log(sumExp(s, sOff, n, ms, invT));
+        double kl = klValue(t, tOff, mt, logDt, s, sOff, ms, logDs, n, invT);
+        double rkl = klValue(s, sOff, ms, logDs, t, tOff, mt, logDt, n, invT);
+        if (grad != null) {
+            writeQMinusP(t, tOff, mt, logDt, s, sOff, ms, logDs, n, invT, grad, gradOff, gradScale);
+            writeRklGrad(t, tOff, mt, logDt, s, sOff, ms, logDs, n, invT, rkl, grad, gradOff, gradScale, true);
+        }
+        return kl + rkl;
+    }
+
+    @Override
+    public double jsd(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT, float beta,
+                      MemorySegment grad, long gradOff, float gradScale) {
+        double mt = rowMax(t, tOff, n);
+        double ms = rowMax(s, sOff, n);
+        if (Double.isNaN(mt) || Double.isNaN(ms)) {
+            fillNaN(grad, gradOff, n);
+            return Double.NaN;
+        }
+        double logDt = Math.log(sumExp(t, tOff, n, mt, invT));
+        double logDs = Math.log(sumExp(s, sOff, n, ms, invT));
+        double b = beta;
+        double towardP = 0; // Σ p log(p/M)
+        double towardQ = 0; // Σ q log(q/M)
+        for (int i = 0; i < n; i++) {
+            double logP = (get(t, tOff + i) - mt) * invT - logDt;
+            double logQ = (get(s, sOff + i) - ms) * invT - logDs;
+            double p = Math.exp(logP);
+            double q = Math.exp(logQ);
+            double logM = Math.log(b * p + (1 - b) * q);
+            if (p > 0) {
+                towardP += p * (logP - logM);
+            }
+            if (q > 0) {
+                towardQ += q * (logQ - logM);
+            }
+        }
+        if (grad != null) {
+            double scale = (double) gradScale * invT * (1 - b);
+            for (int i = 0; i < n; i++) {
+                double logP = (get(t, tOff + i) - mt) * invT - logDt;
+                double logQ = (get(s, sOff + i) - ms) * invT - logDs;
+                double q = Math.exp(logQ);
+                double logM = Math.log(b * Math.exp(logP) + (1 - b) * q);
+                double g = q > 0 ? q * (logQ - logM - towardQ) : 0;
+                put(grad, gradOff + i, g * scale);
+            }
+        }
+        return b * towardP + (1 - b) * towardQ;
+    }
+
+    @Override
+    public double tv(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT) {
+        double mt = rowMax(t, tOff, n);
+        double ms = rowMax(s, sOff, n);
+        if (Double.isNaN(mt) || Double.isNaN(ms)) {
+            return Double.NaN;
+        }
+        double logDt = Math.log(sumExp(t, tOff, n, mt, invT));
+        double logDs = Math.log(sumExp(s, sOff, n, ms, invT));
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            double p = Math.exp((get(t, tOff + i) - mt) * invT - logDt);
+            double q = Math.exp((get(s, sOff + i) - ms) * invT - logDs);
+            sum += Math.abs(p - q);
+        }
+        return 0.5 * sum;
+    }
+
+    @Override
+    public double hellinger(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT) {
+        double mt = rowMax(t, tOff, n);
+        double ms = rowMax(s, sOff, n);
+        if (Double.isNaN(mt) || Double.isNaN(ms)) {
+            return Double.NaN;
+        }
+        double logDt = Math.log(sumExp(t, tOff, n, mt, invT));
+        double logDs = Math.log(sumExp(s, sOff, n, ms, invT));
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            double sqrtP = Math.exp(0.5 * ((get(t, tOff + i) - mt) * invT - logDt));
+            double sqrtQ = Math.exp(0.5 * ((get(s, sOff + i) - ms) * invT - logDs));
+            double diff = sqrtP - sqrtQ;
+            sum += diff * diff;
+        }
+        return Math.sqrt(0.5 * sum);
+    }
+}
