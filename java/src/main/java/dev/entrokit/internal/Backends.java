@@ -1,7 +1,6 @@
 package dev.entrokit.internal;
 
 import dev.entrokit.internal.scalar.ScalarBackend;
-import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -15,7 +14,6 @@ import java.util.Locale;
 public final class Backends {
     public static final String PROPERTY = "entrokit.backend";
     public static final String ENV = "ENTROKIT_BACKEND";
-    private static final System.Logger LOG = System.getLogger("dev.entrokit");
 
     private Backends() {
     }
@@ -65,7 +63,8 @@ public final class Backends {
         for (Backend b : all()) {
             if (b.available()) {
                 if (!skipped.isEmpty()) {
-                    LOG.log(Level.WARNING, "entrokit: using the " + b.name() + " backend; "
+                    // One line on stderr, not a logger: its default format spends two lines on it.
+                    System.err.println("WARNING: entrokit: using the " + b.name() + " backend; "
                             + String.join("; ", skipped));
                 }
                 return b;

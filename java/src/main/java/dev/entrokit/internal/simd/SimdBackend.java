@@ -1,0 +1,44 @@
+package dev.entrokit.internal.simd;
+
+import dev.entrokit.internal.Backend;
+import dev.entrokit.internal.DistributionKernels;
+import java.util.List;
+
+/** Hand-written {@code jdk.incubator.vector} kernels; loaded reflectively by {@code Backends}. */
+public final class SimdBackend implements Backend {
+    private final DistributionKernels distribution;
+
+    /** @throws UnsupportedOperationException when the species is too narrow or the forced width is unusable */
+    public SimdBackend() {
+        if (SimdConstants.F.vectorBitSize() < 128) {
+            throw new UnsupportedOperationException("vectors of " + SimdConstants.F.vectorBitSize()
+                    + " bits are too narrow to be worth it (need at least 128)");
+        }
+        distribution = new SimdDistributionKernels();
+    }
+
+    @Override
+    public String name() {
+        return "simd";
+    }
+
+    @Override
+    public boolean available() {
+        return true;
+    }
+
+    @Override
+    public List<String> reasons() {
+        return List.of();
+    }
+
+    @Override
+    public String description() {
+        return "Vector API, " + SimdConstants.F.vectorBitSize() + "-bit species (" + SimdConstants.L + " floats)";
+    }
+
+    @Override
+    public DistributionKernels distribution() {
+        return distribution;
+    }
+}
