@@ -25,15 +25,17 @@ public final class Entrokit implements AutoCloseable {
     private final Backend backend;
     private final DistributionKernels kernels;
     private final RowExecutor rows;
+    private final boolean shared;
 
-    private Entrokit(Backend backend, int threads) {
+    private Entrokit(Backend backend, int threads, boolean shared) {
+        this.shared = shared;
         this.backend = backend;
         this.kernels = backend.distribution();
         this.rows = new RowExecutor(threads);
     }
 
     private static final class Default {
-        static final Entrokit INSTANCE = new Entrokit(Backends.select(Backends.requested()), RowExecutor.configuredThreads());
+        static final Entrokit INSTANCE = new Entrokit(Backends.select(Backends.requested()), RowExecutor.configuredThreads(), true);
     }
 
     /** The instance configured by {@code entrokit.backend} / {@code entrokit.threads} (or their env twins). */
@@ -48,7 +50,7 @@ public final class Entrokit implements AutoCloseable {
      * @throws IllegalStateException when the backend is unavailable, with the reasons
      */
     public static Entrokit create(String name, int threads) {
-        return new Entrokit(Backends.select(Objects.requireNonNull(name, "backend")), threads);
+        return new Entrokit(Backends.select(Objects.requireNonNull(name, "backend")), threads, false);
     }
 
     /** Every backend the library has, available or not, best first. */
@@ -75,7 +77,7 @@ public final class Entrokit implements AutoCloseable {
 
     @Override
     public void close() {
-        if (this != Default.INSTANCE) {
+        if (!shared) { // the default instance lives as long as the JVM
             rows.close();
         }
     }

@@ -1,2 +1,0 @@
-/** JMH benchmarks of entrokit's kernels. */
-package dev.entrokit.bench;
