@@ -104,6 +104,7 @@ public final class Main implements Callable<Integer> {
 
     /** Reports the library's version as its jar states it, else the build's. */
     static final class Version implements IVersionProvider {
+        /** One line: entrokit's version and the running JDK's. */
         @Override
         public String[] getVersion() {
             String v = Entrokit.class.getPackage().getImplementationVersion();

@@ -42,6 +42,9 @@ public record OpInputs(Map<String, NpyArray> arrays) {
      */
     public int[] labels(Logits student) {
         NpyArray a = arrays.get("labels");
+        if (a == null) {
+            throw new UserException("missing input 'labels' (give --in labels=FILE.npy)");
+        }
         if (!(a instanceof NpyArray.Int32 labels)) {
             throw new UserException("labels: expected integers (<i4 or <i8), got " + a.descr());
         }
