@@ -1,0 +1,85 @@
+package dev.entrokit.cli;
+
+import java.util.SplittableRandom;
+import java.util.stream.IntStream;
+
+/**
+ * A synthetic batch shaped like a language model's: a teacher and a student row per position over a
+ * large vocabulary, with Gumbel-tailed noise, a few dominant tokens per row, about 5 % of the
+ * vocabulary masked to {@code -inf} (the same tokens for both, as a grammar or vocabulary mask would
+ * be), and hard labels with some rows set to the ignore index.
+ *
+ * @param rows    positions
+ * @param cols    vocabulary size
+ * @param teacher {@code [rows, cols]} logits
+ * @param student {@code [rows, cols]} logits: a noisy, slightly flatter copy of the teacher
+ * @param labels  one label per row: the teacher's top token, another unmasked token, or -100
+ */
+public record DemoData(int rows, int cols, float[] teacher, float[] student, int[] labels) {
+    /** The label value that marks a row as ignored in cross-entropy. */
+    public static final int IGNORE = -100;
+    private static final double MASK_FRACTION = 0.05;
+    private static final int SPIKES = 8;
+
+    /** Generates the batch; each row has its own generator, so the result does not depend on threads. */
+    public static DemoData generate(int rows, int cols, long seed) {
+        long n = (long) rows * cols;
+        if (rows < 1 || cols < 2 || n > Integer.MAX_VALUE - 8) {
+            throw new UserException("demo: need rows >= 1, cols >= 2 and rows*cols < 2^31, got " + rows + " x " + cols);
+        }
+        float[] t = new float[(int) n];
+        float[] s = new float[(int) n];
+        int[] labels = new int[rows];
+        IntStream.range(0, rows).parallel().forEach(r -> fillRow(r, cols, seed, t, s, labels));
+        return new DemoData(rows, cols, t, s, labels);
+    }
+
+    private static void fillRow(int r, int cols, long seed, float[] t, float[] s, int[] labels) {
+        SplittableRandom rng = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + r);
+        int base = r * cols;
+        int top = -1;
+        for (int i = 0; i < cols; i++) {
+            // Gumbel noise has the exponential right tail of real logit histograms.
+            double g = -Math.log(-Math.log(rng.nextDouble(Double.MIN_NORMAL, 1.0)));
+            // Laplace noise, heavier-tailed than Gaussian, is the student's disagreement.
+            double u = rng.nextDouble(-0.5, 0.5);
+            double lap = -Math.signum(u) * Math.log1p(-2 * Math.abs(u));
+            float x = (float) (1.5 * g);
+            t[base + i] = x;
+            s[base + i] = (float) (0.85 * x + 0.6 * lap);
+        }
+        for (int k = 0; k < SPIKES; k++) {
+            // A few tokens carry most of the probability mass, as after a confident prefix.
+            int i = rng.nextInt(cols);
+            float spike = (float) (8 + 8 * rng.nextDouble());
+            t[base + i] += spike;
+            s[base + i] += (float) (spike * (0.7 + 0.4 * rng.nextDouble()));
+        }
+        for (int i = 0; i < cols; i++) {
+            if (rng.nextDouble() < MASK_FRACTION) {
+                t[base + i] = Float.NEGATIVE_INFINITY;
+                s[base + i] = Float.NEGATIVE_INFINITY;
+            } else if (top < 0 || t[base + i] > t[base + top]) {
+                top = i;
+            }
+        }
+        if (top < 0) {
+            // Every token masked (only possible for tiny vocabularies): keep one so the row is defined.
+            top = 0;
+            t[base] = 0;
+            s[base] = 0;
+        }
+        int kind = rng.nextInt(16);
+        if (kind == 0) {
+            labels[r] = IGNORE;
+        } else if (kind < 12) {
+            labels[r] = top;
+        } else {
+            int y = rng.nextInt(cols);
+            while (t[base + y] == Float.NEGATIVE_INFINITY) {
+                y = (y + 1) % cols;
+            }
+            labels[r] = y;
+        }
+    }
+}

@@ -1,0 +1,295 @@
+package dev.entrokit.cli;
+
+import static dev.entrokit.cli.Setting.BETA;
+import static dev.entrokit.cli.Setting.IGNORE_INDEX;
+import static dev.entrokit.cli.Setting.LABEL_SMOOTHING;
+import static dev.entrokit.cli.Setting.TEMPERATURE;
+
+import dev.entrokit.Entrokit;
+import dev.entrokit.LossOptions;
+import dev.entrokit.Reduction;
+import dev.entrokit.Tensor;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The table of ops {@code eval} and {@code demo} run: names, inputs, outputs, settings and how each
+ * calls the library. Adding an op means adding one constant here; the help text, the argument checks
+ * and the demo follow from it.
+ */
+public enum EvalOp {
+    /** Row-wise softmax. */
+    SOFTMAX("softmax", List.of("logits"), List.of(), List.of(new Output("probs", "[..., V]", Tolerance.ABS_REL)),
+            EnumSet.of(TEMPERATURE), (ek, in, o) -> {
+                Logits x = in.logits("logits");
+                NpyArray.Float32 p = x.newLike();
+                return call(() -> ek.softmax(x.tensor(), tensor(x, p), o.temperature()), "probs", p);
+            }),
+    /** Row-wise log-softmax. */
+    LOG_SOFTMAX("log_softmax", List.of("logits"), List.of(),
+            List.of(new Output("logprobs", "[..., V]", Tolerance.SCALED)), EnumSet.of(TEMPERATURE), (ek, in, o) -> {
+                Logits x = in.logits("logits");
+                NpyArray.Float32 p = x.newLike();
+                return call(() -> ek.logSoftmax(x.tensor(), tensor(x, p), o.temperature()), "logprobs", p);
+            }),
+    /** Row-wise log-sum-exp. */
+    LOGSUMEXP("logsumexp", List.of("logits"), List.of(), List.of(new Output("lse", "[...]", Tolerance.SCALED)),
+            EnumSet.of(TEMPERATURE), (ek, in, o) -> {
+                Logits x = in.logits("logits");
+                NpyArray.Float32 lse = x.newPerRow();
+                return call(() -> ek.logSumExp(x.tensor(), Tensor.of(lse.data()), o.temperature()), "lse", lse);
+            }),
+    /** Entropy of each row's softmax. */
+    ENTROPY("entropy", List.of("logits"), List.of(), List.of(new Output("entropy", "[...]", Tolerance.SCALED)),
+            EnumSet.of(TEMPERATURE), (ek, in, o) -> {
+                Logits x = in.logits("logits");
+                NpyArray.Float32 h = x.newPerRow();
+                return call(() -> ek.entropy(x.tensor(), o, Tensor.of(h.data()), null), "entropy", h);
+            }),
+    /** Cross-entropy against soft teacher targets or hard labels. */
+    CROSS_ENTROPY("cross_entropy", List.of("student"), List.of("teacher", "labels"), lossAndGrad(),
+            EnumSet.of(TEMPERATURE, IGNORE_INDEX, LABEL_SMOOTHING), (ek, in, o) -> {
+                if (in.has("labels")) {
+                    Logits s = in.logits("student");
+                    Tensor labels = Tensor.of(in.labels(s));
+                    return lossCall(s, (row, grad) -> ek.crossEntropyLabels(labels, s.tensor(), o, row, grad), true);
+                }
+                Logits[] ts = in.teacherStudent();
+                return lossCall(ts[1], (row, grad) -> ek.crossEntropy(ts[0].tensor(), ts[1].tensor(), o, row, grad), true);
+            }),
+    /** Forward KL(teacher || student). */
+    KL("kl", List.of("teacher", "student"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE),
+            (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.kl(t, s, o, row, grad), true)),
+    /** Reverse KL(student || teacher). */
+    RKL("rkl", List.of("teacher", "student"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE),
+            (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.rkl(t, s, o, row, grad), true)),
+    /** Generalized Jensen-Shannon divergence. */
+    JSD("jsd", List.of("teacher", "student"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE, BETA),
+            (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.jsd(t, s, o, row, grad), true)),
+    /** Symmetric KL. */
+    JEFFREYS("jeffreys", List.of("teacher", "student"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE),
+            (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.jeffreys(t, s, o, row, grad), true)),
+    /** Total variation distance. */
+    TV("tv", List.of("teacher", "student"), List.of(), lossOnly(), EnumSet.of(TEMPERATURE),
+            (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.tv(t, s, o, row), false)),
+    /** Hellinger distance. */
+    HELLINGER("hellinger", List.of("teacher", "student"), List.of(), lossOnly(), EnumSet.of(TEMPERATURE),
+            (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.hellinger(t, s, o, row), false));
+
+    /**
+     * One output of an op.
+     *
+     * @param name      file name without {@code .npy}
+     * @param shape     its shape, for the help text
+     * @param tolerance how closely a backend must match the scalar reference (SPEC §5)
+     */
+    public record Output(String name, String shape, Tolerance tolerance) {
+        /** Whether this output holds one value per row (a loss, an entropy) rather than one per logit. */
+        public boolean perRow() {
+            return !shape.endsWith("V]");
+        }
+    }
+
+    /** A prepared call: inputs checked, outputs allocated; {@link #run()} may be repeated (the demo times it). */
+    public record Call(Runnable kernel, Map<String, NpyArray> outputs) {
+        /** Runs the kernel, overwriting {@link #outputs()}. */
+        public void run() {
+            kernel.run();
+        }
+    }
+
+    /** Builds the call for given inputs and options. */
+    @FunctionalInterface
+    interface Preparer {
+        Call prepare(Entrokit ek, OpInputs in, LossOptions options);
+    }
+
+    private final String key;
+    private final List<String> required;
+    private final List<String> oneOf;
+    private final List<Output> outputs;
+    private final Set<Setting> settings;
+    private final Preparer preparer;
+
+    EvalOp(String key, List<String> required, List<String> oneOf, List<Output> outputs, Set<Setting> settings,
+           Preparer preparer) {
+        this.key = key;
+        this.required = required;
+        this.oneOf = oneOf;
+        this.outputs = outputs;
+        this.settings = settings;
+        this.preparer = preparer;
+    }
+
+    /** The op called {@code name} on the command line; an unknown name is a {@link UserException}. */
+    public static EvalOp byName(String name) {
+        for (EvalOp op : values()) {
+            if (op.key.equals(name)) {
+                return op;
+            }
+        }
+        throw new UserException("unknown op '" + name + "'; expected one of " + names());
+    }
+
+    /** Every op name, comma-separated. */
+    public static String names() {
+        List<String> k = new ArrayList<>();
+        for (EvalOp op : values()) {
+            k.add(op.key);
+        }
+        return String.join(", ", k);
+    }
+
+    /** The command-line name. */
+    public String key() {
+        return key;
+    }
+
+    /** Inputs that must all be given. */
+    public List<String> required() {
+        return required;
+    }
+
+    /** Inputs of which exactly one must be given (empty when there is no choice). */
+    public List<String> oneOf() {
+        return oneOf;
+    }
+
+    /** The outputs, in the order they are written. */
+    public List<Output> outputs() {
+        return outputs;
+    }
+
+    /** The settings this op accepts. */
+    public Set<Setting> settings() {
+        return settings;
+    }
+
+    /**
+     * The options for this op: per-row losses ({@link Reduction#NONE}), upstream gradient 1 so that
+     * {@code grad} is the gradient of the sum of the rows, then each {@code --set} applied in turn.
+     */
+    public LossOptions options(Map<String, String> sets) {
+        LossOptions o = LossOptions.defaults().reduction(Reduction.NONE).gradScale(1f);
+        for (Map.Entry<String, String> e : sets.entrySet()) {
+            Setting s = settings.stream().filter(x -> x.key().equals(e.getKey())).findFirst().orElseThrow(() ->
+                    new UserException("op " + key + " has no setting '" + e.getKey() + "'; it accepts "
+                            + String.join(", ", settings.stream().map(Setting::key).toList())));
+            try {
+                o = s.apply(o, e.getValue());
+            } catch (IllegalArgumentException ex) {
+                throw new UserException(ex.getMessage(), ex);
+            }
+        }
+        return o;
+    }
+
+    /** Checks that the given input names are exactly what this op takes. */
+    public void checkInputNames(Set<String> given) {
+        for (String name : given) {
+            if (!required.contains(name) && !oneOf.contains(name)) {
+                throw new UserException("op " + key + " has no input '" + name + "'; it takes " + inputsText());
+            }
+        }
+        for (String name : required) {
+            if (!given.contains(name)) {
+                throw new UserException("op " + key + " needs input '" + name + "' (--in " + name + "=FILE.npy)");
+            }
+        }
+        long chosen = oneOf.stream().filter(given::contains).count();
+        if (!oneOf.isEmpty() && chosen != 1) {
+            throw new UserException("op " + key + " needs exactly one of " + String.join(", ", oneOf) + ", got "
+                    + chosen);
+        }
+    }
+
+    /** Checks shapes and allocates outputs; {@link Call#run()} then computes them. */
+    public Call prepare(Entrokit ek, OpInputs inputs, LossOptions options) {
+        checkInputNames(inputs.arrays().keySet());
+        return preparer.prepare(ek, inputs, options);
+    }
+
+    /** The op table for {@code eval --help}: one line per op, then the settings and the shape rules. */
+    public static String helpTable() {
+        // picocli wraps footer lines at 80 columns, so every line here stays shorter than that.
+        StringBuilder sb = new StringBuilder("Ops: inputs -> outputs, then the settings each accepts:%n");
+        for (EvalOp op : values()) {
+            List<String> outs = op.outputs.stream().map(x -> x.name() + " " + x.shape()).toList();
+            sb.append(String.format(Locale.ROOT, "  %-14s %s -> %s%n", op.key, op.inputsText(), String.join(", ", outs)));
+            sb.append(String.format(Locale.ROOT, "  %-14s set: %s%n", "",
+                    String.join(", ", op.settings.stream().map(Setting::key).toList())));
+        }
+        sb.append("%nSettings (--set NAME=VALUE), with defaults:%n");
+        for (Setting s : Setting.values()) {
+            sb.append(String.format(Locale.ROOT, "  %-22s %s%n", s.key() + "=" + s.defaultValue(), s.help()));
+        }
+        sb.append("%nShapes: logits, teacher and student are [R, V] floats (<f4; <f8 is read as%n")
+          .append("float32). More leading dimensions are more rows ([..., V]); a 1-d array of%n")
+          .append("V logits is one row, and its per-row outputs ([...]) then have shape ().%n")
+          .append("labels: one integer per row (<i4 or <i8), shaped [...] or [R].%n")
+          .append("grad = d(sum over rows of loss)/d(student). Outputs: DIR/NAME.npy, <f4.%n");
+        // picocli formats the footer with String.format, so the %n above become line breaks there.
+        return sb.toString();
+    }
+
+    private String inputsText() {
+        List<String> parts = new ArrayList<>(required);
+        if (!oneOf.isEmpty()) {
+            parts.add(String.join(" | ", oneOf));
+        }
+        return String.join(", ", parts);
+    }
+
+    // ---------------------------------------------------------------- helpers shared by the constants
+
+    /** Runs a two-distribution loss: writes into the per-row buffer and, when given, the gradient. */
+    @FunctionalInterface
+    private interface PairKernel {
+        void run(Tensor teacher, Tensor student, Tensor rowLoss, Tensor grad);
+    }
+
+    /** Runs a loss on the student alone (the teacher, if any, is captured). */
+    @FunctionalInterface
+    private interface LossKernel {
+        void run(Tensor rowLoss, Tensor grad);
+    }
+
+    private static List<Output> lossAndGrad() {
+        return List.of(new Output("loss", "[...]", Tolerance.SCALED), new Output("grad", "[..., V]", Tolerance.ABS_REL));
+    }
+
+    private static List<Output> lossOnly() {
+        return List.of(new Output("loss", "[...]", Tolerance.SCALED));
+    }
+
+    private static Call pair(OpInputs in, PairKernel kernel, boolean withGrad) {
+        Logits[] ts = in.teacherStudent();
+        return lossCall(ts[1], (row, grad) -> kernel.run(ts[0].tensor(), ts[1].tensor(), row, grad), withGrad);
+    }
+
+    private static Call lossCall(Logits student, LossKernel kernel, boolean withGrad) {
+        NpyArray.Float32 loss = student.newPerRow();
+        NpyArray.Float32 grad = withGrad ? student.newLike() : null;
+        Tensor rowT = Tensor.of(loss.data());
+        Tensor gradT = withGrad ? tensor(student, grad) : null;
+        Map<String, NpyArray> outs = new LinkedHashMap<>();
+        outs.put("loss", loss);
+        if (withGrad) {
+            outs.put("grad", grad);
+        }
+        return new Call(() -> kernel.run(rowT, gradT), outs);
+    }
+
+    private static Call call(Runnable run, String name, NpyArray out) {
+        return new Call(run, Map.of(name, out));
+    }
+
+    private static Tensor tensor(Logits like, NpyArray.Float32 out) {
+        return Tensor.of(out.data(), like.rows(), like.cols());
+    }
+}

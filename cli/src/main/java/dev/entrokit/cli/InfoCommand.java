@@ -1,0 +1,56 @@
+package dev.entrokit.cli;
+
+import dev.entrokit.BackendInfo;
+import dev.entrokit.Entrokit;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code entrokit info}: the facts someone needs to read a benchmark or a bug report from this
+ * machine: JDK, backends and why some are missing, the default choice, threads, and vector hardware.
+ */
+@Command(name = "info", mixinStandardHelpOptions = true,
+        description = "Show the JDK, the backends (available or not, and why), threads, SIMD species and CPU features.")
+public final class InfoCommand implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    /** Prints the report; never fails on a missing backend, since reporting that is its job. */
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        out.println("jdk:      " + Runtime.version() + " (" + System.getProperty("java.vendor") + ", "
+                + System.getProperty("java.vm.name") + ")");
+        out.println("os:       " + System.getProperty("os.name") + " " + System.getProperty("os.arch") + ", "
+                + Runtime.getRuntime().availableProcessors() + " processors");
+        out.println("backends:");
+        for (BackendInfo b : Entrokit.backends()) {
+            out.printf("  %-7s %-11s %s%n", b.name(), b.available() ? "available" : "unavailable",
+                    b.available() ? b.description() : String.join("; ", b.reasons()));
+        }
+        try {
+            Entrokit ek = BackendOpener.open(null, 1);
+            out.println("default:  " + ek.backendName() + " (" + ek.backendDescription() + ")");
+            out.println("threads:  " + ek.threads());
+        } catch (UserException e) {
+            out.println("default:  none: " + e.getMessage());
+            String threads;
+            try {
+                threads = Integer.toString(Threads.configured());
+            } catch (UserException t) {
+                threads = t.getMessage();
+            }
+            out.println("threads:  " + threads);
+        }
+        out.println("simd:     " + VectorProbe.preferred().orElse(
+                "jdk.incubator.vector is not in the module graph (run java with --add-modules jdk.incubator.vector)"));
+        CpuFeatures.model().ifPresent(m -> out.println("cpu:      " + m));
+        out.println("cpu flags: " + CpuFeatures.vectorFlags().map(f -> f.isEmpty() ? "(no avx/fma)" : f)
+                .orElse("unknown (/proc/cpuinfo not readable)"));
+        out.flush();
+        return ExitCode.OK;
+    }
+}

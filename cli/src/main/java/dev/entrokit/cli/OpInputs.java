@@ -1,0 +1,60 @@
+package dev.entrokit.cli;
+
+import java.util.Arrays;
+import java.util.Map;
+
+/** The arrays given to {@code eval} by name, with the shape checks the ops share. */
+public record OpInputs(Map<String, NpyArray> arrays) {
+
+    /** Keeps an unmodifiable copy. */
+    public OpInputs {
+        arrays = Map.copyOf(arrays);
+    }
+
+    /** Whether input {@code name} was given. */
+    public boolean has(String name) {
+        return arrays.containsKey(name);
+    }
+
+    /** Input {@code name} as rows of float logits. */
+    public Logits logits(String name) {
+        NpyArray a = arrays.get(name);
+        if (a == null) {
+            throw new UserException("missing input '" + name + "' (give --in " + name + "=FILE.npy)");
+        }
+        return Logits.of(name, a);
+    }
+
+    /** Teacher and student logits of identical shape: {@code [0]} the teacher, {@code [1]} the student. */
+    public Logits[] teacherStudent() {
+        Logits t = logits("teacher");
+        Logits s = logits("student");
+        if (!Arrays.equals(t.shape(), s.shape())) {
+            throw new UserException("teacher: shape " + NpyArray.shapeString(t.shape()) + " does not match student "
+                    + NpyArray.shapeString(s.shape()));
+        }
+        return new Logits[] {t, s};
+    }
+
+    /**
+     * The integer labels for {@code student}: one per row, shaped like the rows ({@code student}'s
+     * shape without its last dimension) or flat {@code [R]}.
+     */
+    public int[] labels(Logits student) {
+        NpyArray a = arrays.get("labels");
+        if (a == null) {
+            throw new UserException("missing input 'labels' (give --in labels=FILE.npy)");
+        }
+        if (!(a instanceof NpyArray.Int32 labels)) {
+            throw new UserException("labels: expected integers (<i4 or <i8), got " + a.descr());
+        }
+        long[] rowShape = student.rowShape();
+        boolean flat = labels.shape().length == 1 && labels.shape()[0] == student.rows();
+        if (!flat && !Arrays.equals(labels.shape(), rowShape)) {
+            throw new UserException("labels: shape " + NpyArray.shapeString(labels.shape()) + " does not match the "
+                    + student.rows() + " rows of student " + NpyArray.shapeString(student.shape()) + " (expected "
+                    + NpyArray.shapeString(rowShape) + ")");
+        }
+        return labels.data();
+    }
+}
