@@ -10,6 +10,7 @@ import static jdk.incubator.vector.VectorOperators.EQ;
 import static jdk.incubator.vector.VectorOperators.GT;
 
 import dev.entrokit.internal.DistributionKernels;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
@@ -35,6 +36,38 @@ import jdk.incubator.vector.VectorOperators;
 public final class SimdDistributionKernels implements DistributionKernels {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ThreadLocal<double[]> SCRATCH = ThreadLocal.withInitial(() -> new double[4]);
+    private static final ThreadLocal<MemorySegment[]> STAGING = ThreadLocal.withInitial(() -> new MemorySegment[1]);
+
+    /**
+     * Where a kernel writes a row meant for {@code out}: {@code out} itself when it is off-heap, else a
+     * per-thread off-heap staging row that {@link #publish} copies over. C2 does not intrinsify vector
+     * stores into heap segments (measured: 70 ns/element, lane by lane), while a bulk copy costs
+     * about as much as one more pass over a cache-resident row. Loads from heap segments are fine.
+     */
+    private static MemorySegment staging(MemorySegment out, int n) {
+        if (out.isNative()) {
+            return out;
+        }
+        MemorySegment[] holder = STAGING.get();
+        MemorySegment row = holder[0];
+        if (row == null || row.byteSize() < (long) n * Float.BYTES) {
+            row = Arena.ofAuto().allocate(Math.max(1024L, Long.highestOneBit((long) n * Float.BYTES) << 1), 64);
+            holder[0] = row;
+        }
+        return row;
+    }
+
+    /** Element offset to use in {@code dst}: the caller's when writing in place, 0 in the staging row. */
+    private static long offsetIn(MemorySegment dst, MemorySegment out, long outOff) {
+        return dst == out ? outOff : 0;
+    }
+
+    /** Copies a staged row to its destination (nothing to do when the kernel wrote {@code out} directly). */
+    private static void publish(MemorySegment dst, MemorySegment out, long outOff, int n) {
+        if (dst != out) {
+            MemorySegment.copy(dst, 0, out, outOff * Float.BYTES, (long) n * Float.BYTES);
+        }
+    }
 
     private static FloatVector load(MemorySegment seg, long index) {
         return FloatVector.fromMemorySegment(F, seg, index * Float.BYTES, ORDER);
@@ -527,6 +560,86 @@ public final class SimdDistributionKernels implements DistributionKernels {
     // ---------------------------------------------------------------- the ops
 
     @Override
+    public double entropy(MemorySegment x, long xOff, int n, float invT,
+            MemorySegment grad, long gradOff, float gradScale) {
+        MemorySegment g = grad == null ? null : staging(grad, n);
+        double value = entropyInto(x, xOff, n, invT, g, g == null ? 0 : offsetIn(g, grad, gradOff), gradScale);
+        if (grad != null) {
+            publish(g, grad, gradOff, n);
+        }
+        return value;
+    }
+
+    @Override
+    public double crossEntropy(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+            MemorySegment grad, long gradOff, float gradScale) {
+        MemorySegment g = grad == null ? null : staging(grad, n);
+        double value = crossEntropyInto(t, tOff, s, sOff, n, invT, g, g == null ? 0 : offsetIn(g, grad, gradOff), gradScale);
+        if (grad != null) {
+            publish(g, grad, gradOff, n);
+        }
+        return value;
+    }
+
+    @Override
+    public double crossEntropyLabel(MemorySegment s, long sOff, int n, int label, float smoothing, float invT,
+            MemorySegment grad, long gradOff, float gradScale) {
+        MemorySegment g = grad == null ? null : staging(grad, n);
+        double value = crossEntropyLabelInto(s, sOff, n, label, smoothing, invT, g, g == null ? 0 : offsetIn(g, grad, gradOff), gradScale);
+        if (grad != null) {
+            publish(g, grad, gradOff, n);
+        }
+        return value;
+    }
+
+    @Override
+    public double kl(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+            MemorySegment grad, long gradOff, float gradScale) {
+        MemorySegment g = grad == null ? null : staging(grad, n);
+        double value = klInto(t, tOff, s, sOff, n, invT, g, g == null ? 0 : offsetIn(g, grad, gradOff), gradScale);
+        if (grad != null) {
+            publish(g, grad, gradOff, n);
+        }
+        return value;
+    }
+
+    @Override
+    public double rkl(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+            MemorySegment grad, long gradOff, float gradScale) {
+        MemorySegment g = grad == null ? null : staging(grad, n);
+        double value = rklInto(t, tOff, s, sOff, n, invT, g, g == null ? 0 : offsetIn(g, grad, gradOff), gradScale);
+        if (grad != null) {
+            publish(g, grad, gradOff, n);
+        }
+        return value;
+    }
+
+    @Override
+    public double jeffreys(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+            MemorySegment grad, long gradOff, float gradScale) {
+        MemorySegment g = grad == null ? null : staging(grad, n);
+        double value = jeffreysInto(t, tOff, s, sOff, n, invT, g, g == null ? 0 : offsetIn(g, grad, gradOff), gradScale);
+        if (grad != null) {
+            publish(g, grad, gradOff, n);
+        }
+        return value;
+    }
+
+    @Override
+    public double jsd(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT, float beta,
+            MemorySegment grad, long gradOff, float gradScale) {
+        MemorySegment g = grad == null ? null : staging(grad, n);
+        double value = jsdInto(t, tOff, s, sOff, n, invT, beta, g, g == null ? 0 : offsetIn(g, grad, gradOff), gradScale);
+        if (grad != null) {
+            publish(g, grad, gradOff, n);
+        }
+        return value;
+    }
+
+    // The bodies below write gradients into an off-heap row (see staging).
+
+
+    @Override
     public double logSumExp(MemorySegment x, long xOff, int n, float invT) {
         float m = max(x, xOff, n);
         double d = sumExp(x, xOff, n, m, invT);
@@ -536,29 +649,43 @@ public final class SimdDistributionKernels implements DistributionKernels {
     @Override
     public void softmax(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT) {
         float m = max(x, xOff, n);
-        double d = expStore(x, xOff, out, outOff, n, m, invT);
+        MemorySegment dst = staging(out, n);
+        long dstOff = offsetIn(dst, out, outOff);
+        double d = expStore(x, xOff, dst, dstOff, n, m, invT);
         if (Double.isNaN(d)) {
-            fill(out, outOff, n, Float.NaN);
-            return;
+            fill(dst, dstOff, n, Float.NaN);
+        } else {
+            scale(dst, dstOff, n, (float) (1.0 / d));
         }
-        scale(out, outOff, n, (float) (1.0 / d));
+        publish(dst, out, outOff, n);
     }
 
     @Override
     public void logSoftmax(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT) {
         float m = max(x, xOff, n);
         double d = sumExp(x, xOff, n, m, invT);
+        MemorySegment dst = staging(out, n);
+        long dstOff = offsetIn(dst, out, outOff);
         if (Double.isNaN(d)) {
-            fill(out, outOff, n, Float.NaN);
-            return;
+            fill(dst, dstOff, n, Float.NaN);
+        } else {
+            shiftStore(x, xOff, dst, dstOff, n, m, invT, (float) Math.log(d));
         }
-        shiftStore(x, xOff, out, outOff, n, m, invT, (float) Math.log(d));
+        publish(dst, out, outOff, n);
     }
 
     @Override
     public void softmaxBackward(MemorySegment p, long pOff, MemorySegment dy, long dyOff, MemorySegment dx, long dxOff,
                                 int n, float invT) {
         float dotted = (float) dot(dy, dyOff, p, pOff, n);
+        MemorySegment dst = staging(dx, n);
+        softmaxBackwardStore(p, pOff, dy, dyOff, dst, offsetIn(dst, dx, dxOff), n, dotted, invT);
+        publish(dst, dx, dxOff, n);
+    }
+
+    /** {@code dx_i = p_i (dy_i − dot) / T}. */
+    static void softmaxBackwardStore(MemorySegment p, long pOff, MemorySegment dy, long dyOff, MemorySegment dx,
+                                     long dxOff, int n, float dotted, float invT) {
         int upper = F.loopBound(n);
         int i = 0;
         for (; i < upper; i += L) {
@@ -573,6 +700,14 @@ public final class SimdDistributionKernels implements DistributionKernels {
     public void logSoftmaxBackward(MemorySegment y, long yOff, MemorySegment dy, long dyOff, MemorySegment dx, long dxOff,
                                    int n, float invT) {
         float total = (float) sum(dy, dyOff, n);
+        MemorySegment dst = staging(dx, n);
+        logSoftmaxBackwardStore(y, yOff, dy, dyOff, dst, offsetIn(dst, dx, dxOff), n, total, invT);
+        publish(dst, dx, dxOff, n);
+    }
+
+    /** {@code dx_i = (dy_i − exp(y_i) · total) / T}. */
+    static void logSoftmaxBackwardStore(MemorySegment y, long yOff, MemorySegment dy, long dyOff, MemorySegment dx,
+                                        long dxOff, int n, float total, float invT) {
         int upper = F.loopBound(n);
         int i = 0;
         for (; i < upper; i += L) {
@@ -585,8 +720,7 @@ public final class SimdDistributionKernels implements DistributionKernels {
         }
     }
 
-    @Override
-    public double entropy(MemorySegment x, long xOff, int n, float invT, MemorySegment grad, long gradOff, float gradScale) {
+    private double entropyInto(MemorySegment x, long xOff, int n, float invT, MemorySegment grad, long gradOff, float gradScale) {
         float m = max(x, xOff, n);
         double[] acc = SCRATCH.get();
         entropySums(x, xOff, n, m, invT, acc);
@@ -603,8 +737,7 @@ public final class SimdDistributionKernels implements DistributionKernels {
         return h;
     }
 
-    @Override
-    public double crossEntropy(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+    private double crossEntropyInto(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                                MemorySegment grad, long gradOff, float gradScale) {
         float mt = max(t, tOff, n);
         float ms = max(s, sOff, n);
@@ -626,8 +759,7 @@ public final class SimdDistributionKernels implements DistributionKernels {
         return ce;
     }
 
-    @Override
-    public double crossEntropyLabel(MemorySegment s, long sOff, int n, int label, float smoothing, float invT,
+    private double crossEntropyLabelInto(MemorySegment s, long sOff, int n, int label, float smoothing, float invT,
                                     MemorySegment grad, long gradOff, float gradScale) {
         float ms = max(s, sOff, n);
         double ds = sumExp(s, sOff, n, ms, invT);
@@ -661,8 +793,7 @@ public final class SimdDistributionKernels implements DistributionKernels {
         }
     }
 
-    @Override
-    public double kl(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+    private double klInto(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                      MemorySegment grad, long gradOff, float gradScale) {
         float mt = max(t, tOff, n);
         float ms = max(s, sOff, n);
@@ -683,8 +814,7 @@ public final class SimdDistributionKernels implements DistributionKernels {
         return kl;
     }
 
-    @Override
-    public double rkl(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+    private double rklInto(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                       MemorySegment grad, long gradOff, float gradScale) {
         float mt = max(t, tOff, n);
         float ms = max(s, sOff, n);
@@ -707,8 +837,7 @@ public final class SimdDistributionKernels implements DistributionKernels {
         return rkl;
     }
 
-    @Override
-    public double jeffreys(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+    private double jeffreysInto(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                            MemorySegment grad, long gradOff, float gradScale) {
         float mt = max(t, tOff, n);
         float ms = max(s, sOff, n);
@@ -733,8 +862,7 @@ public final class SimdDistributionKernels implements DistributionKernels {
         return kl + rkl;
     }
 
-    @Override
-    public double jsd(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT, float beta,
+    private double jsdInto(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT, float beta,
                       MemorySegment grad, long gradOff, float gradScale) {
         float mt = max(t, tOff, n);
         float ms = max(s, sOff, n);
