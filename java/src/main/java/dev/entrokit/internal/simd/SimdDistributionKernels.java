@@ -93,14 +93,24 @@ public final class SimdDistributionKernels implements DistributionKernels {
 
     /** Row maximum, ignoring NaN (a NaN row is caught by its NaN sum). */
     static float max(MemorySegment x, long off, int n) {
-        FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        int upper = F.loopBound(n);
+        FloatVector m0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        FloatVector m1 = m0;
+        int upper2 = n - n % (2 * L);
         int i = 0;
-        for (; i < upper; i += L) {
-            FloatVector v = load(x, off + i);
-            m = m.blend(v, v.compare(GT, m));
+        // Two chains, so compare+blend latency does not bound the loop.
+        for (; i < upper2; i += 2 * L) {
+            FloatVector v0 = load(x, off + i);
+            FloatVector v1 = load(x, off + i + L);
+            m0 = m0.blend(v0, v0.compare(GT, m0));
+            m1 = m1.blend(v1, v1.compare(GT, m1));
         }
-        float r = m.reduceLanes(VectorOperators.MAX);
+        if (i + L <= n) {
+            FloatVector v = load(x, off + i);
+            m0 = m0.blend(v, v.compare(GT, m0));
+            i += L;
+        }
+        m0 = m0.blend(m1, m1.compare(GT, m0));
+        float r = m0.reduceLanes(VectorOperators.MAX);
         for (; i < n; i++) {
             float v = get(x, off + i);
             r = v > r ? v : r;
