@@ -1,0 +1,109 @@
+package dev.entrokit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Issue §4: results are bitwise identical whatever the thread count. A 64 × 4099 batch (well above the
+ * splitting threshold, and 64 rows split unevenly over 3 threads) run with 1, 2 and 3 threads.
+ */
+@Tag("simd-width")
+class ThreadDeterminismTest {
+    static final int ROWS = 64;
+    static final int V = 4099;
+    static float[] teacher;
+    static float[] student;
+    static int[] labels;
+    static final List<Entrokit> OPENED = new ArrayList<>();
+
+    @BeforeAll
+    static void data() {
+        teacher = Logits.batch(11, ROWS, V);
+        student = Logits.studentFor(teacher, 11, ROWS, V);
+        labels = Logits.labels(11, student, ROWS, V, -100);
+        // A few special rows too: they must be just as deterministic.
+        student[5 * V + 17] = Float.NaN;
+        java.util.Arrays.fill(teacher, 9 * V, 10 * V, Float.NEGATIVE_INFINITY);
+    }
+
+    @AfterAll
+    static void close() {
+        OPENED.forEach(Entrokit::close);
+    }
+
+    /** Everything one instance computes on the batch, flattened: outputs, gradients and returned values. */
+    private static List<Object> everything(Entrokit ek) {
+        List<Object> out = new ArrayList<>();
+        float[] probs = new float[ROWS * V];
+        ek.softmax(Tensor.of(student, ROWS, V), Tensor.of(probs, ROWS, V), 0.7f);
+        out.add(probs);
+        float[] logprobs = new float[ROWS * V];
+        ek.logSoftmax(Tensor.of(student, ROWS, V), Tensor.of(logprobs, ROWS, V), 0.7f);
+        out.add(logprobs);
+        float[] lse = new float[ROWS];
+        ek.logSumExp(Tensor.of(student, ROWS, V), Tensor.of(lse), 0.7f);
+        out.add(lse);
+        float[] dx = new float[ROWS * V];
+        ek.softmaxBackward(Tensor.of(probs, ROWS, V), Tensor.of(teacher, ROWS, V), Tensor.of(dx, ROWS, V), 0.7f);
+        out.add(dx);
+        dx = new float[ROWS * V];
+        ek.logSoftmaxBackward(Tensor.of(logprobs, ROWS, V), Tensor.of(teacher, ROWS, V), Tensor.of(dx, ROWS, V), 0.7f);
+        out.add(dx);
+        LossOptions o = LossOptions.defaults().temperature(1.3f).reduction(Reduction.MEAN).gradScale(0.9f).beta(0.4f)
+                .labelSmoothing(0.1f);
+        Run e = Run.entropy(ek, student, ROWS, V, o);
+        out.add(e.rowLoss());
+        out.add(e.grad());
+        out.add(bits(e.value()));
+        for (PairOp op : PairOp.values()) {
+            Run r = Run.pair(ek, op, teacher, student, ROWS, V, o);
+            out.add(r.rowLoss());
+            if (r.grad() != null) {
+                out.add(r.grad());
+            }
+            out.add(bits(r.value()));
+        }
+        Run l = Run.labels(ek, labels, student, ROWS, V, o);
+        out.add(l.rowLoss());
+        out.add(l.grad());
+        out.add(bits(l.value()));
+        return out;
+    }
+
+    /** A returned double, compared bit for bit too. */
+    private static long[] bits(double d) {
+        return new long[] {Double.doubleToRawLongBits(d)};
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.entrokit.TestBackends#names")
+    void bitwiseIdenticalForOneTwoAndThreeThreads(String backend) {
+        TestBackends.open(backend); // skips when unavailable
+        List<List<Object>> results = new ArrayList<>();
+        for (int threads : new int[] {1, 2, 3}) {
+            Entrokit ek = Entrokit.create(backend, threads);
+            OPENED.add(ek);
+            assertEquals(threads, ek.threads());
+            results.add(everything(ek));
+        }
+        for (int k = 1; k < results.size(); k++) {
+            for (int i = 0; i < results.get(0).size(); i++) {
+                // assertArrayEquals on float[] compares floatToIntBits (all NaNs alike, else bit for bit).
+                String what = backend + ": output #" + i + " differs between 1 and " + (k + 1) + " threads";
+                if (results.get(0).get(i) instanceof float[] a) {
+                    assertArrayEquals(a, (float[]) results.get(k).get(i), what);
+                } else {
+                    assertArrayEquals((long[]) results.get(0).get(i), (long[]) results.get(k).get(i), what);
+                }
+            }
+        }
+    }
+}
