@@ -223,15 +223,34 @@ public final class ScalarDistributionKernels implements DistributionKernels {
         return kl;
     }
 
-    /** Adds {@code q ⊙ (log q − log p) − q·rkl}, scaled, to {@code grad} (or stores it when {@code add} is false). */
-    private static void writeRklGrad(MemorySegment t, long tOff, double mt, double logDt, MemorySegment s, long sOff,
-                                     double ms, double logDs, int n, float invT, double rkl, MemorySegment grad,
-                                     long gradOff, float gradScale, boolean add) {
+    /**
+     * Writes (or, when {@code add}, adds) the reverse-KL gradient {@code q_i (c_i − Σ_j q_j c_j)}, scaled.
+     * {@code c_i = log q_i − log p_i} would do, but when a logit is near {@code ±Float.MAX_VALUE} the
+     * two terms are ~1e38 and their difference ~1e23: so {@code c} is taken relative to its value at the
+     * student's argmax {@code k}, straight from logit differences, {@code c_i = (s_i − s_k)/T − (t_i − t_k)/T},
+     * which leaves nothing large to cancel.
+     */
+    private static void writeRklGrad(MemorySegment t, long tOff, MemorySegment s, long sOff, double ms, double logDs,
+                                     int n, float invT, MemorySegment grad, long gradOff, float gradScale,
+                                     boolean add) {
+        int k = 0;
+        while (get(s, sOff + k) != ms) {
+            k++;
+        }
+        double sk = get(s, sOff + k);
+        double tk = get(t, tOff + k);
+        double mean = 0;
+        for (int i = 0; i < n; i++) {
+            double logQ = (get(s, sOff + i) - ms) * invT - logDs;
+            if (logQ != Double.NEGATIVE_INFINITY) {
+                mean += Math.exp(logQ) * ((get(s, sOff + i) - sk) * invT - (get(t, tOff + i) - tk) * invT);
+            }
+        }
         double scale = (double) gradScale * invT;
         for (int i = 0; i < n; i++) {
-            double logP = (get(t, tOff + i) - mt) * invT - logDt;
             double logQ = (get(s, sOff + i) - ms) * invT - logDs;
-            double g = logQ == Double.NEGATIVE_INFINITY ? 0 : Math.exp(logQ) * (logQ - logP - rkl);
+            double c = (get(s, sOff + i) - sk) * invT - (get(t, tOff + i) - tk) * invT;
+            double g = logQ == Double.NEGATIVE_INFINITY ? 0 : Math.exp(logQ) * (c - mean);
             put(grad, gradOff + i, g * scale + (add ? get(grad, gradOff + i) : 0));
         }
     }
@@ -264,7 +283,7 @@ public final class ScalarDistributionKernels implements DistributionKernels {
         double logDs = Math.log(sumExp(s, sOff, n, ms, invT));
         double rkl = klValue(s, sOff, ms, logDs, t, tOff, mt, logDt, n, invT);
         if (grad != null) {
-            writeRklGrad(t, tOff, mt, logDt, s, sOff, ms, logDs, n, invT, rkl, grad, gradOff, gradScale, false);
+            writeRklGrad(t, tOff, s, sOff, ms, logDs, n, invT, grad, gradOff, gradScale, false);
         }
         return rkl;
     }
@@ -284,7 +303,7 @@ public final class ScalarDistributionKernels implements DistributionKernels {
         double rkl = klValue(s, sOff, ms, logDs, t, tOff, mt, logDt, n, invT);
         if (grad != null) {
             writeQMinusP(t, tOff, mt, logDt, s, sOff, ms, logDs, n, invT, grad, gradOff, gradScale);
-            writeRklGrad(t, tOff, mt, logDt, s, sOff, ms, logDs, n, invT, rkl, grad, gradOff, gradScale, true);
+            writeRklGrad(t, tOff, s, sOff, ms, logDs, n, invT, grad, gradOff, gradScale, true);
         }
         return kl + rkl;
     }

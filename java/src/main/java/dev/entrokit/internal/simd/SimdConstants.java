@@ -2,6 +2,7 @@ package dev.entrokit.internal.simd;
 
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -14,9 +15,13 @@ final class SimdConstants {
 
     static final VectorSpecies<Float> F = pick();
     static final int L = F.length();
+    /** Doubles in a vector of the same width, for the few sums that need double lanes. */
+    static final VectorSpecies<Double> D = VectorSpecies.of(double.class, F.vectorShape());
     /** Elements summed in float lanes before the block's total joins a double accumulator. */
     static final int BLOCK = 64 * L;
     static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    /** Lanes of the upper half of a float vector: where a narrowed second double vector goes. */
+    static final VectorMask<Float> UPPER_HALF = VectorMask.fromLong(F, ((1L << L) - 1) & ~((1L << (L / 2)) - 1));
 
     private SimdConstants() {
     }

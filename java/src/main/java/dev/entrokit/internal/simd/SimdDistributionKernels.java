@@ -1,73 +1,57 @@
 package dev.entrokit.internal.simd;
 
 import static dev.entrokit.internal.simd.SimdConstants.BLOCK;
+import static dev.entrokit.internal.simd.SimdConstants.D;
 import static dev.entrokit.internal.simd.SimdConstants.F;
 import static dev.entrokit.internal.simd.SimdConstants.L;
 import static dev.entrokit.internal.simd.SimdConstants.ORDER;
 import static dev.entrokit.internal.simd.VectorExp.expNonPositive;
-import static jdk.incubator.vector.VectorOperators.ADD;
 import static jdk.incubator.vector.VectorOperators.EQ;
 import static jdk.incubator.vector.VectorOperators.GT;
 
 import dev.entrokit.internal.DistributionKernels;
-import java.lang.foreign.Arena;
+import dev.entrokit.internal.scalar.ScalarDistributionKernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
  * SPEC §1 with the Vector API; same method names and pass structure as
  * {@code ScalarDistributionKernels}, so the two read side by side.
  *
- * <p>Shape of every kernel: a max pass (compare + blend: NaN is caught later, so the slower
- * NaN-aware {@code FloatVector.max} is not needed), then one pass that accumulates the sums the op
- * needs, then, when an output or a gradient is asked for, one pass that writes it. A row is
- * cache-resident after the first pass, and re-reading it was measured faster than online max
- * rescaling. Each method holds one hot loop, so that the inlined exp stays within C2's budget;
- * multi-value results come back through a per-thread {@code double[]}.
+ * <p>Every op: a max pass (compare + blend; NaN is caught later, so the slower NaN-aware
+ * {@code FloatVector.max} is not needed), one pass accumulating the sums the op needs, and, when an
+ * output or gradient is asked for, one pass writing it. Re-reading a cache-resident row was measured
+ * faster than online max rescaling. Each building block holds one hot loop so that the inlined exp
+ * stays within C2's budget; blocks take and return scalars and arrays only.
  *
- * <p>Sums run in float lanes over blocks of {@link SimdConstants#BLOCK} elements, each block's
- * total then joins a double: per-lane float sums over a 128k-row drift to a few 1e-6, too close
- * to SPEC §5's 1e-5. A NaN or {@code +inf} logit, or an all {@code -inf} row, makes {@code d = Σ e}
- * NaN, which is how special rows are detected. Tails run in scalar code.
+ * <p>Numerics, all measured against the float64 reference:
+ * <ul>
+ * <li>logits are shifted as {@code fma(x, ½, −m/2)·(2/T)}, which is {@code (x − m)/T} without the
+ *     overflow of {@code x − m} when {@code x} and {@code m} are near {@code ∓Float.MAX_VALUE};
+ * <li>sums run in float lanes over blocks of {@link SimdConstants#BLOCK} elements, then each block's
+ *     lanes join a double in a fixed order: per-lane float sums over 128k elements drift to a few
+ *     1e-6, and {@code reduceLanes(ADD)} may change its order once C2 compiles it, which would make
+ *     results depend on warm-up and thread count;
+ * <li>the normalizers {@code d = Σ e} are Kahan-compensated: in a peaked row one lane holds the
+ *     max's {@code e = 1} and every small term added to it rounds at ulp(1); uncompensated, {@code d}
+ *     was off by 5.6e-7 on a 100-token row with 4 lanes, which showed in {@code q − p} gradients;
+ * <li>a NaN or {@code +inf} logit, or an all {@code −inf} row, makes {@code d = Σ e} NaN: that is how
+ *     special rows are found;
+ * <li>a loss that comes out non-finite (a genuine {@code +inf} KL, or float overflow on rows with
+ *     logits near {@code Float.MAX_VALUE}) is recomputed by the float64 reference, so such rows agree
+ *     with it exactly.
+ * </ul>
+ * Outputs that live on the heap are written to an off-heap staging row and copied: C2 does not
+ * intrinsify vector stores into heap segments (measured 70 ns/element, lane by lane).
  */
 public final class SimdDistributionKernels implements DistributionKernels {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    private static final ThreadLocal<double[]> SCRATCH = ThreadLocal.withInitial(() -> new double[4]);
-    private static final ThreadLocal<MemorySegment[]> STAGING = ThreadLocal.withInitial(() -> new MemorySegment[1]);
+    private static final DistributionKernels REFERENCE = new ScalarDistributionKernels();
 
-    /**
-     * Where a kernel writes a row meant for {@code out}: {@code out} itself when it is off-heap, else a
-     * per-thread off-heap staging row that {@link #publish} copies over. C2 does not intrinsify vector
-     * stores into heap segments (measured: 70 ns/element, lane by lane), while a bulk copy costs
-     * about as much as one more pass over a cache-resident row. Loads from heap segments are fine.
-     */
-    private static MemorySegment staging(MemorySegment out, int n) {
-        if (out.isNative()) {
-            return out;
-        }
-        MemorySegment[] holder = STAGING.get();
-        MemorySegment row = holder[0];
-        if (row == null || row.byteSize() < (long) n * Float.BYTES) {
-            row = Arena.ofAuto().allocate(Math.max(1024L, Long.highestOneBit((long) n * Float.BYTES) << 1), 64);
-            holder[0] = row;
-        }
-        return row;
-    }
-
-    /** Element offset to use in {@code dst}: the caller's when writing in place, 0 in the staging row. */
-    private static long offsetIn(MemorySegment dst, MemorySegment out, long outOff) {
-        return dst == out ? outOff : 0;
-    }
-
-    /** Copies a staged row to its destination (nothing to do when the kernel wrote {@code out} directly). */
-    private static void publish(MemorySegment dst, MemorySegment out, long outOff, int n) {
-        if (dst != out) {
-            MemorySegment.copy(dst, 0, out, outOff * Float.BYTES, (long) n * Float.BYTES);
-        }
-    }
+    // ---------------------------------------------------------------- memory and small helpers
 
     private static FloatVector load(MemorySegment seg, long index) {
         return FloatVector.fromMemorySegment(F, seg, index * Float.BYTES, ORDER);
@@ -89,6 +73,50 @@ public final class SimdDistributionKernels implements DistributionKernels {
         return (float) Math.exp(x);
     }
 
+    /** {@code (x − m)/T} given {@code −m/2} and {@code 2/T}. */
+    private static FloatVector shift(FloatVector x, float negHalfM, float twoInvT) {
+        return x.fma(0.5f, negHalfM).mul(twoInvT);
+    }
+
+    private static float shift(float x, float negHalfM, float twoInvT) {
+        return Math.fma(x, 0.5f, negHalfM) * twoInvT;
+    }
+
+    /** The lanes' total, added in lane order. */
+    private static double sumLanes(FloatVector v, float[] lanes) {
+        v.intoArray(lanes, 0);
+        double s = 0;
+        for (float f : lanes) {
+            s += f;
+        }
+        return s;
+    }
+
+    private static double sumLanes(DoubleVector v, double[] lanes) {
+        v.intoArray(lanes, 0);
+        double s = 0;
+        for (int j = 0; j < D.length(); j++) {
+            s += lanes[j];
+        }
+        return s;
+    }
+
+    /** Where to write a row meant for {@code out}: {@code out} itself when off-heap, else the staging row. */
+    private static MemorySegment target(MemorySegment out, int n, Workspace ws) {
+        return out.isNative() ? out : ws.staging(n);
+    }
+
+    private static long targetOffset(MemorySegment dst, MemorySegment out, long outOff) {
+        return dst == out ? outOff : 0;
+    }
+
+    /** Copies a staged row to its destination. */
+    private static void publish(MemorySegment dst, MemorySegment out, long outOff, int n) {
+        if (dst != out) {
+            MemorySegment.copy(dst, 0, out, outOff * Float.BYTES, (long) n * Float.BYTES);
+        }
+    }
+
     // ---------------------------------------------------------------- building blocks, one loop each
 
     /** Row maximum, ignoring NaN (a NaN row is caught by its NaN sum). */
@@ -97,7 +125,7 @@ public final class SimdDistributionKernels implements DistributionKernels {
         FloatVector m1 = m0;
         int upper2 = n - n % (2 * L);
         int i = 0;
-        // Two chains, so compare+blend latency does not bound the loop.
+        // Two chains, so that compare + blend latency does not bound the loop.
         for (; i < upper2; i += 2 * L) {
             FloatVector v0 = load(x, off + i);
             FloatVector v1 = load(x, off + i + L);
@@ -118,44 +146,67 @@ public final class SimdDistributionKernels implements DistributionKernels {
         return r;
     }
 
+    /** First index holding {@code value} (which must occur in the row). */
+    static int indexOf(MemorySegment x, long off, int n, float value) {
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            int lane = load(x, off + i).compare(EQ, value).firstTrue();
+            if (lane < L) {
+                return i + lane;
+            }
+        }
+        while (get(x, off + i) != value) {
+            i++;
+        }
+        return i;
+    }
+
     /** {@code d = Σ exp((x − m)/T)}. */
-    static double sumExp(MemorySegment x, long off, int n, float m, float invT) {
-        FloatVector vm = FloatVector.broadcast(F, m);
+    static double sumExp(MemorySegment x, long off, int n, float negHalfM, float twoInvT, float[] lanes) {
         int upper = F.loopBound(n);
         double total = 0;
         int i = 0;
         while (i < upper) {
             int end = Math.min(upper, i + BLOCK);
             FloatVector acc = FloatVector.zero(F);
+            FloatVector comp = FloatVector.zero(F);
             for (; i < end; i += L) {
-                acc = acc.add(expNonPositive(load(x, off + i).sub(vm).mul(invT)));
+                FloatVector y = expNonPositive(shift(load(x, off + i), negHalfM, twoInvT)).sub(comp);
+                FloatVector sum = acc.add(y);
+                comp = sum.sub(acc).sub(y);
+                acc = sum;
             }
-            total += acc.reduceLanes(ADD);
+            total += sumLanes(acc, lanes) - sumLanes(comp, lanes);
         }
         for (; i < n; i++) {
-            total += exp((get(x, off + i) - m) * invT);
+            total += exp(shift(get(x, off + i), negHalfM, twoInvT));
         }
         return total;
     }
 
     /** Writes {@code e_i = exp((x_i − m)/T)} to {@code out} and returns {@code d = Σ e_i}. */
-    static double expStore(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float m, float invT) {
-        FloatVector vm = FloatVector.broadcast(F, m);
+    static double expStore(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float negHalfM,
+                           float twoInvT, float[] lanes) {
         int upper = F.loopBound(n);
         double total = 0;
         int i = 0;
         while (i < upper) {
             int end = Math.min(upper, i + BLOCK);
             FloatVector acc = FloatVector.zero(F);
+            FloatVector comp = FloatVector.zero(F);
             for (; i < end; i += L) {
-                FloatVector e = expNonPositive(load(x, xOff + i).sub(vm).mul(invT));
+                FloatVector e = expNonPositive(shift(load(x, xOff + i), negHalfM, twoInvT));
                 store(e, out, outOff + i);
-                acc = acc.add(e);
+                FloatVector y = e.sub(comp);
+                FloatVector sum = acc.add(y);
+                comp = sum.sub(acc).sub(y);
+                acc = sum;
             }
-            total += acc.reduceLanes(ADD);
+            total += sumLanes(acc, lanes) - sumLanes(comp, lanes);
         }
         for (; i < n; i++) {
-            float e = exp((get(x, xOff + i) - m) * invT);
+            float e = exp(shift(get(x, xOff + i), negHalfM, twoInvT));
             put(out, outOff + i, e);
             total += e;
         }
@@ -176,9 +227,6 @@ public final class SimdDistributionKernels implements DistributionKernels {
 
     /** {@code out_i = value}. */
     static void fill(MemorySegment out, long off, int n, float value) {
-        if (out == null) {
-            return;
-        }
         FloatVector v = FloatVector.broadcast(F, value);
         int upper = F.loopBound(n);
         int i = 0;
@@ -191,22 +239,20 @@ public final class SimdDistributionKernels implements DistributionKernels {
     }
 
     /** {@code out_i = (x_i − m)/T − logD}. */
-    static void shiftStore(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float m, float invT,
-                           float logD) {
-        FloatVector vm = FloatVector.broadcast(F, m);
+    static void shiftStore(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float negHalfM,
+                           float twoInvT, float logD) {
         int upper = F.loopBound(n);
         int i = 0;
         for (; i < upper; i += L) {
-            store(load(x, xOff + i).sub(vm).mul(invT).sub(logD), out, outOff + i);
+            store(shift(load(x, xOff + i), negHalfM, twoInvT).sub(logD), out, outOff + i);
         }
         for (; i < n; i++) {
-            put(out, outOff + i, (get(x, xOff + i) - m) * invT - logD);
+            put(out, outOff + i, shift(get(x, xOff + i), negHalfM, twoInvT) - logD);
         }
     }
 
     /** {@code Σ (x_i − m)/T} (−inf when a logit is masked). */
-    static double sumShifted(MemorySegment x, long off, int n, float m, float invT) {
-        FloatVector vm = FloatVector.broadcast(F, m);
+    static double sumShifted(MemorySegment x, long off, int n, float negHalfM, float twoInvT, float[] lanes) {
         int upper = F.loopBound(n);
         double total = 0;
         int i = 0;
@@ -214,19 +260,19 @@ public final class SimdDistributionKernels implements DistributionKernels {
             int end = Math.min(upper, i + BLOCK);
             FloatVector acc = FloatVector.zero(F);
             for (; i < end; i += L) {
-                acc = acc.add(load(x, off + i).sub(vm).mul(invT));
+                acc = acc.add(shift(load(x, off + i), negHalfM, twoInvT));
             }
-            total += acc.reduceLanes(ADD);
+            total += sumLanes(acc, lanes);
         }
         for (; i < n; i++) {
-            total += (get(x, off + i) - m) * invT;
+            total += shift(get(x, off + i), negHalfM, twoInvT);
         }
         return total;
     }
 
-    /** Fills {@code acc[0] = d = Σ e_i} and {@code acc[1] = Σ e_i a_i} with {@code a_i = (x_i − m)/T}, 0·(−inf) taken as 0. */
-    static void entropySums(MemorySegment x, long off, int n, float m, float invT, double[] acc) {
-        FloatVector vm = FloatVector.broadcast(F, m);
+    /** {@code acc[0] = d = Σ e_i}, {@code acc[1] = Σ e_i a_i}, {@code a_i = (x_i − m)/T}; terms with {@code e_i = 0} add 0 (their {@code a_i} may be {@code −inf}). */
+    static void entropySums(MemorySegment x, long off, int n, float negHalfM, float twoInvT, double[] acc,
+                            float[] lanes) {
         int upper = F.loopBound(n);
         double d = 0;
         double t = 0;
@@ -234,56 +280,58 @@ public final class SimdDistributionKernels implements DistributionKernels {
         while (i < upper) {
             int end = Math.min(upper, i + BLOCK);
             FloatVector dAcc = FloatVector.zero(F);
+            FloatVector dComp = FloatVector.zero(F);
             FloatVector tAcc = FloatVector.zero(F);
             for (; i < end; i += L) {
-                FloatVector a = load(x, off + i).sub(vm).mul(invT);
+                FloatVector a = shift(load(x, off + i), negHalfM, twoInvT);
                 FloatVector e = expNonPositive(a);
-                dAcc = dAcc.add(e);
-                tAcc = e.fma(a.blend(0f, a.compare(EQ, Float.NEGATIVE_INFINITY)), tAcc);
+                FloatVector y = e.sub(dComp);
+                FloatVector sum = dAcc.add(y);
+                dComp = sum.sub(dAcc).sub(y);
+                dAcc = sum;
+                tAcc = e.fma(a.blend(0f, e.compare(EQ, 0f)), tAcc);
             }
-            d += dAcc.reduceLanes(ADD);
-            t += tAcc.reduceLanes(ADD);
+            d += sumLanes(dAcc, lanes) - sumLanes(dComp, lanes);
+            t += sumLanes(tAcc, lanes);
         }
         for (; i < n; i++) {
-            float a = (get(x, off + i) - m) * invT;
+            float a = shift(get(x, off + i), negHalfM, twoInvT);
             float e = exp(a);
             d += e;
-            t += a == Float.NEGATIVE_INFINITY ? 0 : e * a;
+            t += e == 0 ? 0 : e * a;
         }
         acc[0] = d;
         acc[1] = t;
     }
 
-    /** {@code grad_i = −p_i (log p_i + h) · scale}, {@code log p_i = a_i − logD}. */
-    static void entropyGrad(MemorySegment x, long xOff, MemorySegment grad, long gOff, int n, float m, float invT,
-                            float logD, float h, float scale) {
-        FloatVector vm = FloatVector.broadcast(F, m);
+    /** {@code grad_i = −p_i (a_i − k) · scale}, {@code p_i = e^{a_i}/d}, {@code k = log d − H}. */
+    static void entropyGrad(MemorySegment x, long xOff, MemorySegment grad, long gOff, int n, float negHalfM,
+                            float twoInvT, float invD, float k, float scale) {
         float negScale = -scale;
         int upper = F.loopBound(n);
         int i = 0;
         for (; i < upper; i += L) {
-            FloatVector logP = load(x, xOff + i).sub(vm).mul(invT).sub(logD);
-            FloatVector p = expNonPositive(logP);
-            FloatVector g = p.mul(logP.add(h)).mul(negScale);
+            FloatVector a = shift(load(x, xOff + i), negHalfM, twoInvT);
+            FloatVector p = expNonPositive(a).mul(invD);
+            FloatVector g = p.mul(a.sub(k)).mul(negScale);
             store(g.blend(0f, p.compare(EQ, 0f)), grad, gOff + i);
         }
         for (; i < n; i++) {
-            float logP = (get(x, xOff + i) - m) * invT - logD;
-            float p = exp(logP);
-            put(grad, gOff + i, p == 0 ? 0 : -p * (logP + h) * scale);
+            float a = shift(get(x, xOff + i), negHalfM, twoInvT);
+            float p = exp(a) * invD;
+            put(grad, gOff + i, p == 0 ? 0 : p * (a - k) * negScale);
         }
     }
 
     /**
-     * For a pair of rows: {@code acc[0] = d_t}, {@code acc[1] = d_s}, {@code acc[2] = Σ e^{a_i}·(a_i − b_i)}
-     * where {@code a}, {@code b} are the shifted teacher and student logits; masked teacher entries
-     * add 0. A student {@code −inf} under a live teacher entry makes the last sum {@code +inf}, or
-     * NaN when that teacher entry underflowed; both mean KL = +inf.
+     * For a pair of rows: {@code acc[0] = d_t}, {@code acc[1] = d_s}, {@code acc[2] = Σ e^{a_i}·(a_i − b_i)},
+     * {@code a}, {@code b} the shifted teacher and student logits; masked teacher entries ({@code −inf}
+     * logits, not merely underflowed ones) add 0. A student {@code −inf} under a live teacher entry
+     * makes the last sum {@code +inf}, or NaN when that teacher entry underflowed: the caller then asks
+     * the float64 reference, which says {@code +inf}.
      */
-    static void klSums(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float mt, float ms, float invT,
-                       double[] acc) {
-        FloatVector vmt = FloatVector.broadcast(F, mt);
-        FloatVector vms = FloatVector.broadcast(F, ms);
+    static void klSums(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float negHalfMt, float negHalfMs,
+                       float twoInvT, double[] acc, float[] lanes) {
         int upper = F.loopBound(n);
         double dt = 0;
         double ds = 0;
@@ -292,84 +340,46 @@ public final class SimdDistributionKernels implements DistributionKernels {
         while (i < upper) {
             int end = Math.min(upper, i + BLOCK);
             FloatVector dtAcc = FloatVector.zero(F);
+            FloatVector dtComp = FloatVector.zero(F);
             FloatVector dsAcc = FloatVector.zero(F);
+            FloatVector dsComp = FloatVector.zero(F);
             FloatVector wAcc = FloatVector.zero(F);
             for (; i < end; i += L) {
-                FloatVector a = load(t, tOff + i).sub(vmt).mul(invT);
-                FloatVector b = load(s, sOff + i).sub(vms).mul(invT);
+                FloatVector xt = load(t, tOff + i);
+                FloatVector a = shift(xt, negHalfMt, twoInvT);
+                FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
                 FloatVector et = expNonPositive(a);
-                dtAcc = dtAcc.add(et);
-                dsAcc = dsAcc.add(expNonPositive(b));
-                VectorMask<Float> masked = a.compare(EQ, Float.NEGATIVE_INFINITY);
-                wAcc = wAcc.add(et.mul(a.sub(b)).blend(0f, masked));
+                FloatVector yt = et.sub(dtComp);
+                FloatVector sumT = dtAcc.add(yt);
+                dtComp = sumT.sub(dtAcc).sub(yt);
+                dtAcc = sumT;
+                FloatVector ys = expNonPositive(b).sub(dsComp);
+                FloatVector sumS = dsAcc.add(ys);
+                dsComp = sumS.sub(dsAcc).sub(ys);
+                dsAcc = sumS;
+                wAcc = wAcc.add(et.mul(a.sub(b)).blend(0f, xt.compare(EQ, Float.NEGATIVE_INFINITY)));
             }
-            dt += dtAcc.reduceLanes(ADD);
-            ds += dsAcc.reduceLanes(ADD);
-            w += wAcc.reduceLanes(ADD);
+            dt += sumLanes(dtAcc, lanes) - sumLanes(dtComp, lanes);
+            ds += sumLanes(dsAcc, lanes) - sumLanes(dsComp, lanes);
+            w += sumLanes(wAcc, lanes);
         }
         for (; i < n; i++) {
-            float a = (get(t, tOff + i) - mt) * invT;
-            float b = (get(s, sOff + i) - ms) * invT;
+            float xt = get(t, tOff + i);
+            float a = shift(xt, negHalfMt, twoInvT);
+            float b = shift(get(s, sOff + i), negHalfMs, twoInvT);
             float et = exp(a);
             dt += et;
             ds += exp(b);
-            w += a == Float.NEGATIVE_INFINITY ? 0 : et * (a - b);
+            w += xt == Float.NEGATIVE_INFINITY ? 0 : et * (a - b);
         }
         acc[0] = dt;
         acc[1] = ds;
         acc[2] = w;
     }
 
-    /** {@code grad_i = (q_i − p_i) · scale}. */
-    static void gradQMinusP(MemorySegment t, long tOff, MemorySegment s, long sOff, MemorySegment grad, long gOff,
-                            int n, float mt, float ms, float invT, float logDt, float logDs, float scale) {
-        FloatVector vmt = FloatVector.broadcast(F, mt);
-        FloatVector vms = FloatVector.broadcast(F, ms);
-        int upper = F.loopBound(n);
-        int i = 0;
-        for (; i < upper; i += L) {
-            FloatVector p = expNonPositive(load(t, tOff + i).sub(vmt).mul(invT).sub(logDt));
-            FloatVector q = expNonPositive(load(s, sOff + i).sub(vms).mul(invT).sub(logDs));
-            store(q.sub(p).mul(scale), grad, gOff + i);
-        }
-        for (; i < n; i++) {
-            float p = exp((get(t, tOff + i) - mt) * invT - logDt);
-            float q = exp((get(s, sOff + i) - ms) * invT - logDs);
-            put(grad, gOff + i, (q - p) * scale);
-        }
-    }
-
-    /**
-     * {@code grad_i += q_i (log q_i − log p_i − rkl) · scale}: adds to what {@code grad} holds, so that
-     * Jeffreys can put the KL gradient there first.
-     */
-    static void gradRkl(MemorySegment t, long tOff, MemorySegment s, long sOff, MemorySegment grad, long gOff, int n,
-                        float mt, float ms, float invT, float logDt, float logDs, float rkl, float scale) {
-        FloatVector vmt = FloatVector.broadcast(F, mt);
-        FloatVector vms = FloatVector.broadcast(F, ms);
-        int upper = F.loopBound(n);
-        int i = 0;
-        for (; i < upper; i += L) {
-            FloatVector logP = load(t, tOff + i).sub(vmt).mul(invT).sub(logDt);
-            FloatVector logQ = load(s, sOff + i).sub(vms).mul(invT).sub(logDs);
-            FloatVector q = expNonPositive(logQ);
-            FloatVector g = q.mul(logQ.sub(logP).sub(rkl)).blend(0f, q.compare(EQ, 0f));
-            store(g.fma(FloatVector.broadcast(F, scale), load(grad, gOff + i)), grad, gOff + i);
-        }
-        for (; i < n; i++) {
-            float logP = (get(t, tOff + i) - mt) * invT - logDt;
-            float logQ = (get(s, sOff + i) - ms) * invT - logDs;
-            float q = exp(logQ);
-            float g = q == 0 ? 0 : q * (logQ - logP - rkl);
-            put(grad, gOff + i, g * scale + get(grad, gOff + i));
-        }
-    }
-
     /** {@code acc[0] = d_t}, {@code acc[1] = d_s}, {@code acc[2] = Σ e^{a_i}·b_i} (masked teacher entries add 0). */
-    static void crossEntropySums(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float mt, float ms,
-                                 float invT, double[] acc) {
-        FloatVector vmt = FloatVector.broadcast(F, mt);
-        FloatVector vms = FloatVector.broadcast(F, ms);
+    static void crossEntropySums(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float negHalfMt,
+                                 float negHalfMs, float twoInvT, double[] acc, float[] lanes) {
         int upper = F.loopBound(n);
         double dt = 0;
         double ds = 0;
@@ -378,41 +388,118 @@ public final class SimdDistributionKernels implements DistributionKernels {
         while (i < upper) {
             int end = Math.min(upper, i + BLOCK);
             FloatVector dtAcc = FloatVector.zero(F);
+            FloatVector dtComp = FloatVector.zero(F);
             FloatVector dsAcc = FloatVector.zero(F);
+            FloatVector dsComp = FloatVector.zero(F);
             FloatVector vAcc = FloatVector.zero(F);
             for (; i < end; i += L) {
-                FloatVector a = load(t, tOff + i).sub(vmt).mul(invT);
-                FloatVector b = load(s, sOff + i).sub(vms).mul(invT);
+                FloatVector xt = load(t, tOff + i);
+                FloatVector a = shift(xt, negHalfMt, twoInvT);
+                FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
                 FloatVector et = expNonPositive(a);
-                dtAcc = dtAcc.add(et);
-                dsAcc = dsAcc.add(expNonPositive(b));
-                vAcc = vAcc.add(et.mul(b).blend(0f, a.compare(EQ, Float.NEGATIVE_INFINITY)));
+                FloatVector yt = et.sub(dtComp);
+                FloatVector sumT = dtAcc.add(yt);
+                dtComp = sumT.sub(dtAcc).sub(yt);
+                dtAcc = sumT;
+                FloatVector ys = expNonPositive(b).sub(dsComp);
+                FloatVector sumS = dsAcc.add(ys);
+                dsComp = sumS.sub(dsAcc).sub(ys);
+                dsAcc = sumS;
+                vAcc = vAcc.add(et.mul(b).blend(0f, xt.compare(EQ, Float.NEGATIVE_INFINITY)));
             }
-            dt += dtAcc.reduceLanes(ADD);
-            ds += dsAcc.reduceLanes(ADD);
-            v += vAcc.reduceLanes(ADD);
+            dt += sumLanes(dtAcc, lanes) - sumLanes(dtComp, lanes);
+            ds += sumLanes(dsAcc, lanes) - sumLanes(dsComp, lanes);
+            v += sumLanes(vAcc, lanes);
         }
         for (; i < n; i++) {
-            float a = (get(t, tOff + i) - mt) * invT;
-            float b = (get(s, sOff + i) - ms) * invT;
+            float xt = get(t, tOff + i);
+            float a = shift(xt, negHalfMt, twoInvT);
+            float b = shift(get(s, sOff + i), negHalfMs, twoInvT);
             float et = exp(a);
             dt += et;
             ds += exp(b);
-            v += a == Float.NEGATIVE_INFINITY ? 0 : et * b;
+            v += xt == Float.NEGATIVE_INFINITY ? 0 : et * b;
         }
         acc[0] = dt;
         acc[1] = ds;
         acc[2] = v;
     }
 
+    /** {@code grad_i = (q_i − p_i) · scale}. */
+    static void gradQMinusP(MemorySegment t, long tOff, MemorySegment s, long sOff, MemorySegment grad, long gOff,
+                            int n, float negHalfMt, float negHalfMs, float twoInvT, float invDt, float invDs,
+                            float scale) {
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            FloatVector p = expNonPositive(shift(load(t, tOff + i), negHalfMt, twoInvT)).mul(invDt);
+            FloatVector q = expNonPositive(shift(load(s, sOff + i), negHalfMs, twoInvT)).mul(invDs);
+            store(q.sub(p).mul(scale), grad, gOff + i);
+        }
+        for (; i < n; i++) {
+            float p = exp(shift(get(t, tOff + i), negHalfMt, twoInvT)) * invDt;
+            float q = exp(shift(get(s, sOff + i), negHalfMs, twoInvT)) * invDs;
+            put(grad, gOff + i, (q - p) * scale);
+        }
+    }
+
     /**
-     * Generalized JSD sums once {@code log d_t} and {@code log d_s} are known: {@code acc[0] = Σ p log(p/M)},
-     * {@code acc[1] = Σ q log(q/M)}, {@code M = βp + (1−β)q}; zero probabilities add 0.
+     * {@code Σ q_i c_i} with {@code c_i = (s_i − s_k)/T − (t_i − t_k)/T}, {@code k} the student's argmax:
+     * {@code log q_i − log p_i} relative to its value at {@code k}, from logit differences only, so
+     * that nothing large cancels (see {@code ScalarDistributionKernels.writeRklGrad}).
      */
-    static void jsdSums(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float mt, float ms, float invT,
-                        float logDt, float logDs, float beta, double[] acc) {
-        FloatVector vmt = FloatVector.broadcast(F, mt);
-        FloatVector vms = FloatVector.broadcast(F, ms);
+    static double rklMean(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float negHalfMs,
+                          float negHalfTk, float twoInvT, float invDs, float[] lanes) {
+        int upper = F.loopBound(n);
+        double total = 0;
+        int i = 0;
+        while (i < upper) {
+            int end = Math.min(upper, i + BLOCK);
+            FloatVector acc = FloatVector.zero(F);
+            for (; i < end; i += L) {
+                FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
+                FloatVector q = expNonPositive(b).mul(invDs);
+                FloatVector c = b.sub(shift(load(t, tOff + i), negHalfTk, twoInvT));
+                acc = acc.add(q.mul(c).blend(0f, q.compare(EQ, 0f)));
+            }
+            total += sumLanes(acc, lanes);
+        }
+        for (; i < n; i++) {
+            float b = shift(get(s, sOff + i), negHalfMs, twoInvT);
+            float q = exp(b) * invDs;
+            total += q == 0 ? 0 : q * (b - shift(get(t, tOff + i), negHalfTk, twoInvT));
+        }
+        return total;
+    }
+
+    /** {@code grad_i += q_i (c_i − mean) · scale} (adds, so that Jeffreys can put the KL gradient there first). */
+    static void gradRkl(MemorySegment t, long tOff, MemorySegment s, long sOff, MemorySegment grad, long gOff, int n,
+                        float negHalfMs, float negHalfTk, float twoInvT, float invDs, float mean, float scale) {
+        FloatVector vScale = FloatVector.broadcast(F, scale);
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
+            FloatVector q = expNonPositive(b).mul(invDs);
+            FloatVector c = b.sub(shift(load(t, tOff + i), negHalfTk, twoInvT));
+            FloatVector g = q.mul(c.sub(mean)).blend(0f, q.compare(EQ, 0f));
+            store(g.fma(vScale, load(grad, gOff + i)), grad, gOff + i);
+        }
+        for (; i < n; i++) {
+            float b = shift(get(s, sOff + i), negHalfMs, twoInvT);
+            float q = exp(b) * invDs;
+            float g = q == 0 ? 0 : q * (b - shift(get(t, tOff + i), negHalfTk, twoInvT) - mean);
+            put(grad, gOff + i, g * scale + get(grad, gOff + i));
+        }
+    }
+
+    /**
+     * Generalized JSD sums: {@code acc[0] = Σ p log(p/M)}, {@code acc[1] = Σ q log(q/M)},
+     * {@code M = βp + (1−β)q}; zero probabilities add 0.
+     */
+    static void jsdSums(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float negHalfMt,
+                        float negHalfMs, float twoInvT, float logDt, float logDs, float beta, double[] acc,
+                        float[] lanes) {
         float alpha = 1f - beta;
         int upper = F.loopBound(n);
         double towardP = 0;
@@ -423,20 +510,20 @@ public final class SimdDistributionKernels implements DistributionKernels {
             FloatVector pAcc = FloatVector.zero(F);
             FloatVector qAcc = FloatVector.zero(F);
             for (; i < end; i += L) {
-                FloatVector logP = load(t, tOff + i).sub(vmt).mul(invT).sub(logDt);
-                FloatVector logQ = load(s, sOff + i).sub(vms).mul(invT).sub(logDs);
+                FloatVector logP = shift(load(t, tOff + i), negHalfMt, twoInvT).sub(logDt);
+                FloatVector logQ = shift(load(s, sOff + i), negHalfMs, twoInvT).sub(logDs);
                 FloatVector p = expNonPositive(logP);
                 FloatVector q = expNonPositive(logQ);
                 FloatVector logM = p.mul(beta).add(q.mul(alpha)).lanewise(VectorOperators.LOG);
                 pAcc = pAcc.add(p.mul(logP.sub(logM)).blend(0f, p.compare(EQ, 0f)));
                 qAcc = qAcc.add(q.mul(logQ.sub(logM)).blend(0f, q.compare(EQ, 0f)));
             }
-            towardP += pAcc.reduceLanes(ADD);
-            towardQ += qAcc.reduceLanes(ADD);
+            towardP += sumLanes(pAcc, lanes);
+            towardQ += sumLanes(qAcc, lanes);
         }
         for (; i < n; i++) {
-            float logP = (get(t, tOff + i) - mt) * invT - logDt;
-            float logQ = (get(s, sOff + i) - ms) * invT - logDs;
+            float logP = shift(get(t, tOff + i), negHalfMt, twoInvT) - logDt;
+            float logQ = shift(get(s, sOff + i), negHalfMs, twoInvT) - logDs;
             float p = exp(logP);
             float q = exp(logQ);
             float logM = (float) Math.log(beta * p + alpha * q);
@@ -449,24 +536,22 @@ public final class SimdDistributionKernels implements DistributionKernels {
 
     /** {@code grad_i = q_i (log q_i − log M_i − towardQ) · scale} (scale includes 1 − β). */
     static void jsdGrad(MemorySegment t, long tOff, MemorySegment s, long sOff, MemorySegment grad, long gOff, int n,
-                        float mt, float ms, float invT, float logDt, float logDs, float beta, float towardQ,
-                        float scale) {
-        FloatVector vmt = FloatVector.broadcast(F, mt);
-        FloatVector vms = FloatVector.broadcast(F, ms);
+                        float negHalfMt, float negHalfMs, float twoInvT, float logDt, float logDs, float beta,
+                        float towardQ, float scale) {
         float alpha = 1f - beta;
         int upper = F.loopBound(n);
         int i = 0;
         for (; i < upper; i += L) {
-            FloatVector p = expNonPositive(load(t, tOff + i).sub(vmt).mul(invT).sub(logDt));
-            FloatVector logQ = load(s, sOff + i).sub(vms).mul(invT).sub(logDs);
+            FloatVector p = expNonPositive(shift(load(t, tOff + i), negHalfMt, twoInvT).sub(logDt));
+            FloatVector logQ = shift(load(s, sOff + i), negHalfMs, twoInvT).sub(logDs);
             FloatVector q = expNonPositive(logQ);
             FloatVector logM = p.mul(beta).add(q.mul(alpha)).lanewise(VectorOperators.LOG);
             FloatVector g = q.mul(logQ.sub(logM).sub(towardQ)).mul(scale);
             store(g.blend(0f, q.compare(EQ, 0f)), grad, gOff + i);
         }
         for (; i < n; i++) {
-            float p = exp((get(t, tOff + i) - mt) * invT - logDt);
-            float logQ = (get(s, sOff + i) - ms) * invT - logDs;
+            float p = exp(shift(get(t, tOff + i), negHalfMt, twoInvT) - logDt);
+            float logQ = shift(get(s, sOff + i), negHalfMs, twoInvT) - logDs;
             float q = exp(logQ);
             float logM = (float) Math.log(beta * p + alpha * q);
             put(grad, gOff + i, q == 0 ? 0 : q * (logQ - logM - towardQ) * scale);
@@ -474,10 +559,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
     }
 
     /** {@code Σ |p_i − q_i|}. */
-    static double sumAbsDiff(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float mt, float ms,
-                             float invT, float logDt, float logDs) {
-        FloatVector vmt = FloatVector.broadcast(F, mt);
-        FloatVector vms = FloatVector.broadcast(F, ms);
+    static double sumAbsDiff(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float negHalfMt,
+                             float negHalfMs, float twoInvT, float invDt, float invDs, float[] lanes) {
         int upper = F.loopBound(n);
         double total = 0;
         int i = 0;
@@ -485,28 +568,23 @@ public final class SimdDistributionKernels implements DistributionKernels {
             int end = Math.min(upper, i + BLOCK);
             FloatVector acc = FloatVector.zero(F);
             for (; i < end; i += L) {
-                FloatVector p = expNonPositive(load(t, tOff + i).sub(vmt).mul(invT).sub(logDt));
-                FloatVector q = expNonPositive(load(s, sOff + i).sub(vms).mul(invT).sub(logDs));
+                FloatVector p = expNonPositive(shift(load(t, tOff + i), negHalfMt, twoInvT)).mul(invDt);
+                FloatVector q = expNonPositive(shift(load(s, sOff + i), negHalfMs, twoInvT)).mul(invDs);
                 acc = acc.add(p.sub(q).abs());
             }
-            total += acc.reduceLanes(ADD);
+            total += sumLanes(acc, lanes);
         }
         for (; i < n; i++) {
-            float p = exp((get(t, tOff + i) - mt) * invT - logDt);
-            float q = exp((get(s, sOff + i) - ms) * invT - logDs);
+            float p = exp(shift(get(t, tOff + i), negHalfMt, twoInvT)) * invDt;
+            float q = exp(shift(get(s, sOff + i), negHalfMs, twoInvT)) * invDs;
             total += Math.abs(p - q);
         }
         return total;
     }
 
-    /** {@code Σ (√p_i − √q_i)²}, with {@code √p = exp(½ log p)}. */
-    static double sumSqrtDiffSquared(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float mt, float ms,
-                                     float invT, float logDt, float logDs) {
-        FloatVector vmt = FloatVector.broadcast(F, mt);
-        FloatVector vms = FloatVector.broadcast(F, ms);
-        float halfInvT = 0.5f * invT;
-        float halfLogDt = 0.5f * logDt;
-        float halfLogDs = 0.5f * logDs;
+    /** {@code Σ (√p_i − √q_i)²} with {@code √p = e^{a/2}·√(1/d_t)}: passing {@code 1/T} for {@code 2/T} halves the shift. */
+    static double sumSqrtDiffSquared(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float negHalfMt,
+                                     float negHalfMs, float invT, float rootInvDt, float rootInvDs, float[] lanes) {
         int upper = F.loopBound(n);
         double total = 0;
         int i = 0;
@@ -514,284 +592,117 @@ public final class SimdDistributionKernels implements DistributionKernels {
             int end = Math.min(upper, i + BLOCK);
             FloatVector acc = FloatVector.zero(F);
             for (; i < end; i += L) {
-                FloatVector sp = expNonPositive(load(t, tOff + i).sub(vmt).mul(halfInvT).sub(halfLogDt));
-                FloatVector sq = expNonPositive(load(s, sOff + i).sub(vms).mul(halfInvT).sub(halfLogDs));
+                FloatVector sp = expNonPositive(shift(load(t, tOff + i), negHalfMt, invT)).mul(rootInvDt);
+                FloatVector sq = expNonPositive(shift(load(s, sOff + i), negHalfMs, invT)).mul(rootInvDs);
                 FloatVector diff = sp.sub(sq);
                 acc = diff.fma(diff, acc);
             }
-            total += acc.reduceLanes(ADD);
+            total += sumLanes(acc, lanes);
         }
         for (; i < n; i++) {
-            float sp = exp((get(t, tOff + i) - mt) * halfInvT - halfLogDt);
-            float sq = exp((get(s, sOff + i) - ms) * halfInvT - halfLogDs);
+            float sp = exp(shift(get(t, tOff + i), negHalfMt, invT)) * rootInvDt;
+            float sq = exp(shift(get(s, sOff + i), negHalfMs, invT)) * rootInvDs;
             total += (sp - sq) * (sp - sq);
         }
         return total;
     }
 
-    /** {@code Σ a_i b_i} over two plain rows. */
-    static double dot(MemorySegment a, long aOff, MemorySegment b, long bOff, int n) {
+    /**
+     * {@code Σ a_i b_i} in double lanes: the backward passes subtract it from values of similar size,
+     * so float lanes (1e-7 relative) would show in the gradient.
+     */
+    static double dot(MemorySegment a, long aOff, MemorySegment b, long bOff, int n, double[] lanes) {
         int upper = F.loopBound(n);
-        double total = 0;
+        DoubleVector acc = DoubleVector.zero(D);
         int i = 0;
-        while (i < upper) {
-            int end = Math.min(upper, i + BLOCK);
-            FloatVector acc = FloatVector.zero(F);
-            for (; i < end; i += L) {
-                acc = load(a, aOff + i).fma(load(b, bOff + i), acc);
-            }
-            total += acc.reduceLanes(ADD);
+        for (; i < upper; i += L) {
+            FloatVector x = load(a, aOff + i);
+            FloatVector y = load(b, bOff + i);
+            DoubleVector x0 = (DoubleVector) x.convertShape(VectorOperators.F2D, D, 0);
+            DoubleVector x1 = (DoubleVector) x.convertShape(VectorOperators.F2D, D, 1);
+            DoubleVector y0 = (DoubleVector) y.convertShape(VectorOperators.F2D, D, 0);
+            DoubleVector y1 = (DoubleVector) y.convertShape(VectorOperators.F2D, D, 1);
+            acc = x0.fma(y0, acc);
+            acc = x1.fma(y1, acc);
         }
+        double total = sumLanes(acc, lanes);
         for (; i < n; i++) {
-            total += get(a, aOff + i) * get(b, bOff + i);
+            total += (double) get(a, aOff + i) * get(b, bOff + i);
         }
         return total;
     }
 
-    /** {@code Σ a_i}. */
-    static double sum(MemorySegment a, long off, int n) {
+    /** {@code Σ a_i} in double lanes. */
+    static double sum(MemorySegment a, long off, int n, double[] lanes) {
         int upper = F.loopBound(n);
-        double total = 0;
+        DoubleVector acc = DoubleVector.zero(D);
         int i = 0;
-        while (i < upper) {
-            int end = Math.min(upper, i + BLOCK);
-            FloatVector acc = FloatVector.zero(F);
-            for (; i < end; i += L) {
-                acc = acc.add(load(a, off + i));
-            }
-            total += acc.reduceLanes(ADD);
+        for (; i < upper; i += L) {
+            FloatVector x = load(a, off + i);
+            acc = acc.add((DoubleVector) x.convertShape(VectorOperators.F2D, D, 0));
+            acc = acc.add((DoubleVector) x.convertShape(VectorOperators.F2D, D, 1));
         }
+        double total = sumLanes(acc, lanes);
         for (; i < n; i++) {
             total += get(a, off + i);
         }
         return total;
     }
 
-    // ---------------------------------------------------------------- the ops
-
-    @Override
-    public double entropy(MemorySegment x, long xOff, int n, float invT,
-            MemorySegment grad, long gradOff, float gradScale) {
-        MemorySegment g = grad == null ? null : staging(grad, n);
-        double value = entropyInto(x, xOff, n, invT, g, g == null ? 0 : offsetIn(g, grad, gradOff), gradScale);
-        if (grad != null) {
-            publish(g, grad, gradOff, n);
-        }
-        return value;
-    }
-
-    @Override
-    public double crossEntropy(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
-            MemorySegment grad, long gradOff, float gradScale) {
-        MemorySegment g = grad == null ? null : staging(grad, n);
-        double value = crossEntropyInto(t, tOff, s, sOff, n, invT, g, g == null ? 0 : offsetIn(g, grad, gradOff), gradScale);
-        if (grad != null) {
-            publish(g, grad, gradOff, n);
-        }
-        return value;
-    }
-
-    @Override
-    public double crossEntropyLabel(MemorySegment s, long sOff, int n, int label, float smoothing, float invT,
-            MemorySegment grad, long gradOff, float gradScale) {
-        MemorySegment g = grad == null ? null : staging(grad, n);
-        double value = crossEntropyLabelInto(s, sOff, n, label, smoothing, invT, g, g == null ? 0 : offsetIn(g, grad, gradOff), gradScale);
-        if (grad != null) {
-            publish(g, grad, gradOff, n);
-        }
-        return value;
-    }
-
-    @Override
-    public double kl(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
-            MemorySegment grad, long gradOff, float gradScale) {
-        MemorySegment g = grad == null ? null : staging(grad, n);
-        double value = klInto(t, tOff, s, sOff, n, invT, g, g == null ? 0 : offsetIn(g, grad, gradOff), gradScale);
-        if (grad != null) {
-            publish(g, grad, gradOff, n);
-        }
-        return value;
-    }
-
-    @Override
-    public double rkl(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
-            MemorySegment grad, long gradOff, float gradScale) {
-        MemorySegment g = grad == null ? null : staging(grad, n);
-        double value = rklInto(t, tOff, s, sOff, n, invT, g, g == null ? 0 : offsetIn(g, grad, gradOff), gradScale);
-        if (grad != null) {
-            publish(g, grad, gradOff, n);
-        }
-        return value;
-    }
-
-    @Override
-    public double jeffreys(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
-            MemorySegment grad, long gradOff, float gradScale) {
-        MemorySegment g = grad == null ? null : staging(grad, n);
-        double value = jeffreysInto(t, tOff, s, sOff, n, invT, g, g == null ? 0 : offsetIn(g, grad, gradOff), gradScale);
-        if (grad != null) {
-            publish(g, grad, gradOff, n);
-        }
-        return value;
-    }
-
-    @Override
-    public double jsd(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT, float beta,
-            MemorySegment grad, long gradOff, float gradScale) {
-        MemorySegment g = grad == null ? null : staging(grad, n);
-        double value = jsdInto(t, tOff, s, sOff, n, invT, beta, g, g == null ? 0 : offsetIn(g, grad, gradOff), gradScale);
-        if (grad != null) {
-            publish(g, grad, gradOff, n);
-        }
-        return value;
-    }
-
-    // The bodies below write gradients into an off-heap row (see staging).
-
-
-    @Override
-    public double logSumExp(MemorySegment x, long xOff, int n, float invT) {
-        float m = max(x, xOff, n);
-        double d = sumExp(x, xOff, n, m, invT);
-        return Double.isNaN(d) ? Double.NaN : (double) m * invT + Math.log(d);
-    }
-
-    @Override
-    public void softmax(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT) {
-        float m = max(x, xOff, n);
-        MemorySegment dst = staging(out, n);
-        long dstOff = offsetIn(dst, out, outOff);
-        double d = expStore(x, xOff, dst, dstOff, n, m, invT);
-        if (Double.isNaN(d)) {
-            fill(dst, dstOff, n, Float.NaN);
-        } else {
-            scale(dst, dstOff, n, (float) (1.0 / d));
-        }
-        publish(dst, out, outOff, n);
-    }
-
-    @Override
-    public void logSoftmax(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT) {
-        float m = max(x, xOff, n);
-        double d = sumExp(x, xOff, n, m, invT);
-        MemorySegment dst = staging(out, n);
-        long dstOff = offsetIn(dst, out, outOff);
-        if (Double.isNaN(d)) {
-            fill(dst, dstOff, n, Float.NaN);
-        } else {
-            shiftStore(x, xOff, dst, dstOff, n, m, invT, (float) Math.log(d));
-        }
-        publish(dst, out, outOff, n);
-    }
-
-    @Override
-    public void softmaxBackward(MemorySegment p, long pOff, MemorySegment dy, long dyOff, MemorySegment dx, long dxOff,
-                                int n, float invT) {
-        float dotted = (float) dot(dy, dyOff, p, pOff, n);
-        MemorySegment dst = staging(dx, n);
-        softmaxBackwardStore(p, pOff, dy, dyOff, dst, offsetIn(dst, dx, dxOff), n, dotted, invT);
-        publish(dst, dx, dxOff, n);
-    }
-
-    /** {@code dx_i = p_i (dy_i − dot) / T}. */
+    /**
+     * {@code dx_i = p_i (dy_i − dot) / T} in double lanes: {@code dy_i − dot} cancels badly when
+     * {@code dy} is large and {@code p} sums to 1 only within float rounding.
+     */
     static void softmaxBackwardStore(MemorySegment p, long pOff, MemorySegment dy, long dyOff, MemorySegment dx,
-                                     long dxOff, int n, float dotted, float invT) {
+                                     long dxOff, int n, double dot, double invT) {
         int upper = F.loopBound(n);
         int i = 0;
         for (; i < upper; i += L) {
-            store(load(p, pOff + i).mul(load(dy, dyOff + i).sub(dotted)).mul(invT), dx, dxOff + i);
+            FloatVector pv = load(p, pOff + i);
+            FloatVector dyv = load(dy, dyOff + i);
+            DoubleVector lo = toDouble(pv, 0).mul(toDouble(dyv, 0).sub(dot)).mul(invT);
+            DoubleVector hi = toDouble(pv, 1).mul(toDouble(dyv, 1).sub(dot)).mul(invT);
+            store(toFloat(lo, hi), dx, dxOff + i);
         }
         for (; i < n; i++) {
-            put(dx, dxOff + i, get(p, pOff + i) * (get(dy, dyOff + i) - dotted) * invT);
+            put(dx, dxOff + i, (float) (get(p, pOff + i) * (get(dy, dyOff + i) - dot) * invT));
         }
     }
 
-    @Override
-    public void logSoftmaxBackward(MemorySegment y, long yOff, MemorySegment dy, long dyOff, MemorySegment dx, long dxOff,
-                                   int n, float invT) {
-        float total = (float) sum(dy, dyOff, n);
-        MemorySegment dst = staging(dx, n);
-        logSoftmaxBackwardStore(y, yOff, dy, dyOff, dst, offsetIn(dst, dx, dxOff), n, total, invT);
-        publish(dst, dx, dxOff, n);
-    }
-
-    /** {@code dx_i = (dy_i − exp(y_i) · total) / T}. */
+    /** {@code dx_i = (dy_i − exp(y_i) · total) / T} in double lanes, for the same reason. */
     static void logSoftmaxBackwardStore(MemorySegment y, long yOff, MemorySegment dy, long dyOff, MemorySegment dx,
-                                        long dxOff, int n, float total, float invT) {
+                                        long dxOff, int n, double total, double invT) {
         int upper = F.loopBound(n);
         int i = 0;
         for (; i < upper; i += L) {
-            // The caller's y need not be ≤ 0, so the general exp, not the hand one.
-            FloatVector p = load(y, yOff + i).lanewise(VectorOperators.EXP);
-            store(load(dy, dyOff + i).sub(p.mul(total)).mul(invT), dx, dxOff + i);
+            // The caller's y need not be ≤ 0, so the general exp, not the hand one; in double, since
+            // exp(y)·total is subtracted from dy.
+            FloatVector yv = load(y, yOff + i);
+            FloatVector dyv = load(dy, dyOff + i);
+            DoubleVector pLo = toDouble(yv, 0).lanewise(VectorOperators.EXP);
+            DoubleVector pHi = toDouble(yv, 1).lanewise(VectorOperators.EXP);
+            DoubleVector lo = toDouble(dyv, 0).sub(pLo.mul(total)).mul(invT);
+            DoubleVector hi = toDouble(dyv, 1).sub(pHi.mul(total)).mul(invT);
+            store(toFloat(lo, hi), dx, dxOff + i);
         }
         for (; i < n; i++) {
-            put(dx, dxOff + i, (get(dy, dyOff + i) - exp(get(y, yOff + i)) * total) * invT);
+            put(dx, dxOff + i, (float) ((get(dy, dyOff + i) - Math.exp(get(y, yOff + i)) * total) * invT));
         }
     }
 
-    private double entropyInto(MemorySegment x, long xOff, int n, float invT, MemorySegment grad, long gradOff, float gradScale) {
-        float m = max(x, xOff, n);
-        double[] acc = SCRATCH.get();
-        entropySums(x, xOff, n, m, invT, acc);
-        double d = acc[0];
-        if (Double.isNaN(d)) {
-            fill(grad, gradOff, n, Float.NaN);
-            return Double.NaN;
-        }
-        double logD = Math.log(d);
-        double h = logD - acc[1] / d;
-        if (grad != null) {
-            entropyGrad(x, xOff, grad, gradOff, n, m, invT, (float) logD, (float) h, gradScale * invT);
-        }
-        return h;
+    /** Half {@code part} (0 or 1) of a float vector, widened to doubles. */
+    private static DoubleVector toDouble(FloatVector v, int part) {
+        return (DoubleVector) v.convertShape(VectorOperators.F2D, D, part);
     }
 
-    private double crossEntropyInto(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
-                               MemorySegment grad, long gradOff, float gradScale) {
-        float mt = max(t, tOff, n);
-        float ms = max(s, sOff, n);
-        double[] acc = SCRATCH.get();
-        crossEntropySums(t, tOff, s, sOff, n, mt, ms, invT, acc);
-        double dt = acc[0];
-        double ds = acc[1];
-        if (Double.isNaN(dt) || Double.isNaN(ds)) {
-            fill(grad, gradOff, n, Float.NaN);
-            return Double.NaN;
-        }
-        double logDs = Math.log(ds);
-        // NaN here can only be 0·(−inf): a live teacher entry whose student entry is masked.
-        double ce = Double.isNaN(acc[2]) ? Double.POSITIVE_INFINITY : logDs - acc[2] / dt;
-        if (grad != null) {
-            gradQMinusP(t, tOff, s, sOff, grad, gradOff, n, mt, ms, invT, (float) Math.log(dt), (float) logDs,
-                    gradScale * invT);
-        }
-        return ce;
+    /** Two double vectors narrowed back into one float vector (low half from {@code lo}). */
+    private static FloatVector toFloat(DoubleVector lo, DoubleVector hi) {
+        FloatVector low = (FloatVector) lo.convertShape(VectorOperators.D2F, F, 0);
+        FloatVector high = (FloatVector) hi.convertShape(VectorOperators.D2F, F, -1);
+        return low.blend(high, SimdConstants.UPPER_HALF);
     }
 
-    private double crossEntropyLabelInto(MemorySegment s, long sOff, int n, int label, float smoothing, float invT,
-                                    MemorySegment grad, long gradOff, float gradScale) {
-        float ms = max(s, sOff, n);
-        double ds = sumExp(s, sOff, n, ms, invT);
-        if (Double.isNaN(ds)) {
-            fill(grad, gradOff, n, Float.NaN);
-            return Double.NaN;
-        }
-        double logDs = Math.log(ds);
-        double loss = (1.0 - smoothing) * (logDs - (get(s, sOff + label) - ms) * invT);
-        if (smoothing > 0) {
-            loss += smoothing * (logDs - sumShifted(s, sOff, n, ms, invT) / n);
-        }
-        if (grad != null) {
-            float scale = gradScale * invT;
-            shiftStore(s, sOff, grad, gradOff, n, ms, invT, (float) logDs);
-            softmaxMinusUniform(grad, gradOff, n, smoothing / n, scale);
-            put(grad, gradOff + label, get(grad, gradOff + label) - (1f - smoothing) * scale);
-        }
-        return loss;
-    }
-
-    /** Turns log q held in {@code g} into {@code (q − u) · scale}. */
+    /** Turns {@code log q} held in {@code g} into {@code (q − u) · scale}. */
     static void softmaxMinusUniform(MemorySegment g, long off, int n, float u, float scale) {
         int upper = F.loopBound(n);
         int i = 0;
@@ -803,120 +714,279 @@ public final class SimdDistributionKernels implements DistributionKernels {
         }
     }
 
-    private double klInto(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
-                     MemorySegment grad, long gradOff, float gradScale) {
-        float mt = max(t, tOff, n);
-        float ms = max(s, sOff, n);
-        double[] acc = SCRATCH.get();
-        klSums(t, tOff, s, sOff, n, mt, ms, invT, acc);
-        double dt = acc[0];
-        double ds = acc[1];
-        if (Double.isNaN(dt) || Double.isNaN(ds)) {
-            fill(grad, gradOff, n, Float.NaN);
-            return Double.NaN;
+    // ---------------------------------------------------------------- the ops
+
+    @Override
+    public double logSumExp(MemorySegment x, long xOff, int n, float invT) {
+        float m = max(x, xOff, n);
+        double d = sumExp(x, xOff, n, -0.5f * m, 2f * invT, Workspace.get().lanes);
+        return Double.isNaN(d) ? Double.NaN : (double) m * invT + Math.log(d);
+    }
+
+    @Override
+    public void softmax(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT) {
+        Workspace ws = Workspace.get();
+        float m = max(x, xOff, n);
+        MemorySegment dst = target(out, n, ws);
+        long dstOff = targetOffset(dst, out, outOff);
+        double d = expStore(x, xOff, dst, dstOff, n, -0.5f * m, 2f * invT, ws.lanes);
+        if (Double.isNaN(d)) {
+            fill(dst, dstOff, n, Float.NaN);
+        } else {
+            scale(dst, dstOff, n, (float) (1.0 / d));
         }
-        double logDt = Math.log(dt);
-        double logDs = Math.log(ds);
-        double kl = Double.isNaN(acc[2]) ? Double.POSITIVE_INFINITY : acc[2] / dt - logDt + logDs;
+        publish(dst, out, outOff, n);
+    }
+
+    @Override
+    public void logSoftmax(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT) {
+        Workspace ws = Workspace.get();
+        float m = max(x, xOff, n);
+        double d = sumExp(x, xOff, n, -0.5f * m, 2f * invT, ws.lanes);
+        MemorySegment dst = target(out, n, ws);
+        long dstOff = targetOffset(dst, out, outOff);
+        if (Double.isNaN(d)) {
+            fill(dst, dstOff, n, Float.NaN);
+        } else {
+            shiftStore(x, xOff, dst, dstOff, n, -0.5f * m, 2f * invT, (float) Math.log(d));
+        }
+        publish(dst, out, outOff, n);
+    }
+
+    @Override
+    public void softmaxBackward(MemorySegment p, long pOff, MemorySegment dy, long dyOff, MemorySegment dx, long dxOff,
+                                int n, float invT) {
+        Workspace ws = Workspace.get();
+        double dotted = dot(dy, dyOff, p, pOff, n, ws.doubleLanes);
+        MemorySegment dst = target(dx, n, ws);
+        softmaxBackwardStore(p, pOff, dy, dyOff, dst, targetOffset(dst, dx, dxOff), n, dotted, invT);
+        publish(dst, dx, dxOff, n);
+    }
+
+    @Override
+    public void logSoftmaxBackward(MemorySegment y, long yOff, MemorySegment dy, long dyOff, MemorySegment dx,
+                                   long dxOff, int n, float invT) {
+        Workspace ws = Workspace.get();
+        double total = sum(dy, dyOff, n, ws.doubleLanes);
+        MemorySegment dst = target(dx, n, ws);
+        logSoftmaxBackwardStore(y, yOff, dy, dyOff, dst, targetOffset(dst, dx, dxOff), n, total, invT);
+        publish(dst, dx, dxOff, n);
+    }
+
+    @Override
+    public double entropy(MemorySegment x, long xOff, int n, float invT, MemorySegment grad, long gradOff,
+                          float gradScale) {
+        Workspace ws = Workspace.get();
+        float m = max(x, xOff, n);
+        float negHalfM = -0.5f * m;
+        float twoInvT = 2f * invT;
+        entropySums(x, xOff, n, negHalfM, twoInvT, ws.acc, ws.lanes);
+        double d = ws.acc[0];
+        double logD = Math.log(d);
+        double h = logD - ws.acc[1] / d;
+        if (!Double.isFinite(h)) {
+            return REFERENCE.entropy(x, xOff, n, invT, grad, gradOff, gradScale);
+        }
         if (grad != null) {
-            gradQMinusP(t, tOff, s, sOff, grad, gradOff, n, mt, ms, invT, (float) logDt, (float) logDs, gradScale * invT);
+            MemorySegment dst = target(grad, n, ws);
+            entropyGrad(x, xOff, dst, targetOffset(dst, grad, gradOff), n, negHalfM, twoInvT, (float) (1 / d),
+                    (float) (logD - h), gradScale * invT);
+            publish(dst, grad, gradOff, n);
+        }
+        return h;
+    }
+
+    @Override
+    public double crossEntropy(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                               MemorySegment grad, long gradOff, float gradScale) {
+        Workspace ws = Workspace.get();
+        float negHalfMt = -0.5f * max(t, tOff, n);
+        float negHalfMs = -0.5f * max(s, sOff, n);
+        float twoInvT = 2f * invT;
+        crossEntropySums(t, tOff, s, sOff, n, negHalfMt, negHalfMs, twoInvT, ws.acc, ws.lanes);
+        double dt = ws.acc[0];
+        double ds = ws.acc[1];
+        double ce = Math.log(ds) - ws.acc[2] / dt;
+        if (!Double.isFinite(ce)) {
+            return REFERENCE.crossEntropy(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
+        if (grad != null) {
+            MemorySegment dst = target(grad, n, ws);
+            gradQMinusP(t, tOff, s, sOff, dst, targetOffset(dst, grad, gradOff), n, negHalfMt, negHalfMs, twoInvT,
+                    (float) (1 / dt), (float) (1 / ds), gradScale * invT);
+            publish(dst, grad, gradOff, n);
+        }
+        return ce;
+    }
+
+    @Override
+    public double crossEntropyLabel(MemorySegment s, long sOff, int n, int label, float smoothing, float invT,
+                                    MemorySegment grad, long gradOff, float gradScale) {
+        Workspace ws = Workspace.get();
+        float ms = max(s, sOff, n);
+        float negHalfMs = -0.5f * ms;
+        float twoInvT = 2f * invT;
+        double logDs = Math.log(sumExp(s, sOff, n, negHalfMs, twoInvT, ws.lanes));
+        double loss = (1.0 - smoothing) * (logDs - ((double) get(s, sOff + label) - ms) * invT);
+        if (smoothing > 0) {
+            loss += smoothing * (logDs - sumShifted(s, sOff, n, negHalfMs, twoInvT, ws.lanes) / n);
+        }
+        if (!Double.isFinite(loss)) {
+            return REFERENCE.crossEntropyLabel(s, sOff, n, label, smoothing, invT, grad, gradOff, gradScale);
+        }
+        if (grad != null) {
+            float scale = gradScale * invT;
+            MemorySegment dst = target(grad, n, ws);
+            long dstOff = targetOffset(dst, grad, gradOff);
+            shiftStore(s, sOff, dst, dstOff, n, negHalfMs, twoInvT, (float) logDs);
+            softmaxMinusUniform(dst, dstOff, n, smoothing / n, scale);
+            put(dst, dstOff + label, get(dst, dstOff + label) - (1f - smoothing) * scale);
+            publish(dst, grad, gradOff, n);
+        }
+        return loss;
+    }
+
+    @Override
+    public double kl(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                     MemorySegment grad, long gradOff, float gradScale) {
+        Workspace ws = Workspace.get();
+        float negHalfMt = -0.5f * max(t, tOff, n);
+        float negHalfMs = -0.5f * max(s, sOff, n);
+        float twoInvT = 2f * invT;
+        klSums(t, tOff, s, sOff, n, negHalfMt, negHalfMs, twoInvT, ws.acc, ws.lanes);
+        double dt = ws.acc[0];
+        double ds = ws.acc[1];
+        double kl = ws.acc[2] / dt - Math.log(dt) + Math.log(ds);
+        if (!Double.isFinite(kl)) {
+            return REFERENCE.kl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
+        if (grad != null) {
+            MemorySegment dst = target(grad, n, ws);
+            gradQMinusP(t, tOff, s, sOff, dst, targetOffset(dst, grad, gradOff), n, negHalfMt, negHalfMs, twoInvT,
+                    (float) (1 / dt), (float) (1 / ds), gradScale * invT);
+            publish(dst, grad, gradOff, n);
         }
         return kl;
     }
 
-    private double rklInto(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+    @Override
+    public double rkl(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                       MemorySegment grad, long gradOff, float gradScale) {
+        Workspace ws = Workspace.get();
         float mt = max(t, tOff, n);
         float ms = max(s, sOff, n);
-        double[] acc = SCRATCH.get();
-        klSums(s, sOff, t, tOff, n, ms, mt, invT, acc); // roles swapped: KL(q‖p)
-        double ds = acc[0];
-        double dt = acc[1];
-        if (Double.isNaN(dt) || Double.isNaN(ds)) {
-            fill(grad, gradOff, n, Float.NaN);
-            return Double.NaN;
+        float twoInvT = 2f * invT;
+        klSums(s, sOff, t, tOff, n, -0.5f * ms, -0.5f * mt, twoInvT, ws.acc, ws.lanes); // KL(q‖p): roles swapped
+        double ds = ws.acc[0];
+        double dt = ws.acc[1];
+        double rkl = ws.acc[2] / ds - Math.log(ds) + Math.log(dt);
+        if (!Double.isFinite(rkl)) {
+            return REFERENCE.rkl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
-        double logDt = Math.log(dt);
-        double logDs = Math.log(ds);
-        double rkl = Double.isNaN(acc[2]) ? Double.POSITIVE_INFINITY : acc[2] / ds - logDs + logDt;
         if (grad != null) {
-            fill(grad, gradOff, n, 0f);
-            gradRkl(t, tOff, s, sOff, grad, gradOff, n, mt, ms, invT, (float) logDt, (float) logDs, (float) rkl,
-                    gradScale * invT);
+            MemorySegment dst = target(grad, n, ws);
+            long dstOff = targetOffset(dst, grad, gradOff);
+            fill(dst, dstOff, n, 0f);
+            addRklGrad(t, tOff, s, sOff, dst, dstOff, n, ms, invT, (float) (1 / ds), gradScale * invT, ws);
+            publish(dst, grad, gradOff, n);
         }
         return rkl;
     }
 
-    private double jeffreysInto(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
-                           MemorySegment grad, long gradOff, float gradScale) {
-        float mt = max(t, tOff, n);
-        float ms = max(s, sOff, n);
-        double[] acc = SCRATCH.get();
-        klSums(t, tOff, s, sOff, n, mt, ms, invT, acc);
-        double dt = acc[0];
-        double ds = acc[1];
-        if (Double.isNaN(dt) || Double.isNaN(ds)) {
-            fill(grad, gradOff, n, Float.NaN);
-            return Double.NaN;
-        }
-        double logDt = Math.log(dt);
-        double logDs = Math.log(ds);
-        double kl = Double.isNaN(acc[2]) ? Double.POSITIVE_INFINITY : acc[2] / dt - logDt + logDs;
-        klSums(s, sOff, t, tOff, n, ms, mt, invT, acc);
-        double rkl = Double.isNaN(acc[2]) ? Double.POSITIVE_INFINITY : acc[2] / ds - logDs + logDt;
-        if (grad != null) {
-            float scale = gradScale * invT;
-            gradQMinusP(t, tOff, s, sOff, grad, gradOff, n, mt, ms, invT, (float) logDt, (float) logDs, scale);
-            gradRkl(t, tOff, s, sOff, grad, gradOff, n, mt, ms, invT, (float) logDt, (float) logDs, (float) rkl, scale);
-        }
-        return kl + rkl;
+    /** Adds the reverse-KL gradient: locates the student's argmax, then {@link #rklMean}, then {@link #gradRkl}. */
+    private static void addRklGrad(MemorySegment t, long tOff, MemorySegment s, long sOff, MemorySegment grad,
+                                   long gOff, int n, float ms, float invT, float invDs, float scale, Workspace ws) {
+        int k = indexOf(s, sOff, n, ms);
+        float negHalfTk = -0.5f * get(t, tOff + k);
+        float negHalfMs = -0.5f * ms;
+        float twoInvT = 2f * invT;
+        float mean = (float) rklMean(t, tOff, s, sOff, n, negHalfMs, negHalfTk, twoInvT, invDs, ws.lanes);
+        gradRkl(t, tOff, s, sOff, grad, gOff, n, negHalfMs, negHalfTk, twoInvT, invDs, mean, scale);
     }
 
-    private double jsdInto(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT, float beta,
-                      MemorySegment grad, long gradOff, float gradScale) {
+    @Override
+    public double jeffreys(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                           MemorySegment grad, long gradOff, float gradScale) {
+        Workspace ws = Workspace.get();
         float mt = max(t, tOff, n);
         float ms = max(s, sOff, n);
-        double dt = sumExp(t, tOff, n, mt, invT);
-        double ds = sumExp(s, sOff, n, ms, invT);
-        if (Double.isNaN(dt) || Double.isNaN(ds)) {
-            fill(grad, gradOff, n, Float.NaN);
-            return Double.NaN;
+        float negHalfMt = -0.5f * mt;
+        float negHalfMs = -0.5f * ms;
+        float twoInvT = 2f * invT;
+        klSums(t, tOff, s, sOff, n, negHalfMt, negHalfMs, twoInvT, ws.acc, ws.lanes);
+        double dt = ws.acc[0];
+        double ds = ws.acc[1];
+        double logRatio = Math.log(ds) - Math.log(dt);
+        double kl = ws.acc[2] / dt + logRatio;
+        klSums(s, sOff, t, tOff, n, negHalfMs, negHalfMt, twoInvT, ws.acc, ws.lanes);
+        double rkl = ws.acc[2] / ds - logRatio;
+        double value = kl + rkl;
+        if (!Double.isFinite(value)) {
+            return REFERENCE.jeffreys(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
-        float logDt = (float) Math.log(dt);
-        float logDs = (float) Math.log(ds);
-        double[] acc = SCRATCH.get();
-        jsdSums(t, tOff, s, sOff, n, mt, ms, invT, logDt, logDs, beta, acc);
-        double towardQ = acc[1];
-        double value = beta * acc[0] + (1.0 - beta) * towardQ;
         if (grad != null) {
-            jsdGrad(t, tOff, s, sOff, grad, gradOff, n, mt, ms, invT, logDt, logDs, beta, (float) towardQ,
-                    gradScale * invT * (1f - beta));
+            float scale = gradScale * invT;
+            MemorySegment dst = target(grad, n, ws);
+            long dstOff = targetOffset(dst, grad, gradOff);
+            gradQMinusP(t, tOff, s, sOff, dst, dstOff, n, negHalfMt, negHalfMs, twoInvT, (float) (1 / dt),
+                    (float) (1 / ds), scale);
+            addRklGrad(t, tOff, s, sOff, dst, dstOff, n, ms, invT, (float) (1 / ds), scale, ws);
+            publish(dst, grad, gradOff, n);
+        }
+        return value;
+    }
+
+    @Override
+    public double jsd(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT, float beta,
+                      MemorySegment grad, long gradOff, float gradScale) {
+        Workspace ws = Workspace.get();
+        float negHalfMt = -0.5f * max(t, tOff, n);
+        float negHalfMs = -0.5f * max(s, sOff, n);
+        float twoInvT = 2f * invT;
+        float logDt = (float) Math.log(sumExp(t, tOff, n, negHalfMt, twoInvT, ws.lanes));
+        float logDs = (float) Math.log(sumExp(s, sOff, n, negHalfMs, twoInvT, ws.lanes));
+        jsdSums(t, tOff, s, sOff, n, negHalfMt, negHalfMs, twoInvT, logDt, logDs, beta, ws.acc, ws.lanes);
+        double towardQ = ws.acc[1];
+        double value = beta * ws.acc[0] + (1.0 - beta) * towardQ;
+        if (!Double.isFinite(value)) {
+            return REFERENCE.jsd(t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
+        }
+        if (grad != null) {
+            MemorySegment dst = target(grad, n, ws);
+            jsdGrad(t, tOff, s, sOff, dst, targetOffset(dst, grad, gradOff), n, negHalfMt, negHalfMs, twoInvT, logDt,
+                    logDs, beta, (float) towardQ, gradScale * invT * (1f - beta));
+            publish(dst, grad, gradOff, n);
         }
         return value;
     }
 
     @Override
     public double tv(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT) {
-        float mt = max(t, tOff, n);
-        float ms = max(s, sOff, n);
-        double dt = sumExp(t, tOff, n, mt, invT);
-        double ds = sumExp(s, sOff, n, ms, invT);
+        Workspace ws = Workspace.get();
+        float negHalfMt = -0.5f * max(t, tOff, n);
+        float negHalfMs = -0.5f * max(s, sOff, n);
+        float twoInvT = 2f * invT;
+        double dt = sumExp(t, tOff, n, negHalfMt, twoInvT, ws.lanes);
+        double ds = sumExp(s, sOff, n, negHalfMs, twoInvT, ws.lanes);
         if (Double.isNaN(dt) || Double.isNaN(ds)) {
             return Double.NaN;
         }
-        return 0.5 * sumAbsDiff(t, tOff, s, sOff, n, mt, ms, invT, (float) Math.log(dt), (float) Math.log(ds));
+        return 0.5 * sumAbsDiff(t, tOff, s, sOff, n, negHalfMt, negHalfMs, twoInvT, (float) (1 / dt), (float) (1 / ds),
+                ws.lanes);
     }
 
     @Override
     public double hellinger(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT) {
-        float mt = max(t, tOff, n);
-        float ms = max(s, sOff, n);
-        double dt = sumExp(t, tOff, n, mt, invT);
-        double ds = sumExp(s, sOff, n, ms, invT);
+        Workspace ws = Workspace.get();
+        float negHalfMt = -0.5f * max(t, tOff, n);
+        float negHalfMs = -0.5f * max(s, sOff, n);
+        double dt = sumExp(t, tOff, n, negHalfMt, 2f * invT, ws.lanes);
+        double ds = sumExp(s, sOff, n, negHalfMs, 2f * invT, ws.lanes);
         if (Double.isNaN(dt) || Double.isNaN(ds)) {
             return Double.NaN;
         }
-        double sum = sumSqrtDiffSquared(t, tOff, s, sOff, n, mt, ms, invT, (float) Math.log(dt), (float) Math.log(ds));
+        double sum = sumSqrtDiffSquared(t, tOff, s, sOff, n, negHalfMt, negHalfMs, invT, (float) Math.sqrt(1 / dt),
+                (float) Math.sqrt(1 / ds), ws.lanes);
         return Math.sqrt(0.5 * sum);
     }
 }

@@ -1,0 +1,30 @@
+package dev.entrokit.internal.simd;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Per-thread scratch for the SIMD kernels, so that a row allocates nothing: multi-value results
+ * ({@link #acc}), a lane buffer for reductions in a fixed order ({@link #lanes}), and an off-heap
+ * staging row for outputs that live on the heap ({@link #staging}).
+ */
+final class Workspace {
+    private static final ThreadLocal<Workspace> CURRENT = ThreadLocal.withInitial(Workspace::new);
+
+    final double[] acc = new double[4];
+    final float[] lanes = new float[SimdConstants.L];
+    final double[] doubleLanes = new double[SimdConstants.L];
+    private MemorySegment row;
+
+    static Workspace get() {
+        return CURRENT.get();
+    }
+
+    /** An off-heap row of at least {@code n} floats, reused across calls on this thread. */
+    MemorySegment staging(int n) {
+        if (row == null || row.byteSize() < (long) n * Float.BYTES) {
+            row = Arena.ofAuto().allocate(Math.max(4096L, Long.highestOneBit((long) n * Float.BYTES) << 1), 64);
+        }
+        return row;
+    }
+}
