@@ -35,9 +35,10 @@ import jdk.incubator.vector.VectorOperators;
  *     lanes join a double in a fixed order: per-lane float sums over 128k elements drift to a few
  *     1e-6, and {@code reduceLanes(ADD)} may change its order once C2 compiles it, which would make
  *     results depend on warm-up and thread count;
- * <li>the normalizers {@code d = Σ e} are Kahan-compensated: in a peaked row one lane holds the
- *     max's {@code e = 1} and every small term added to it rounds at ulp(1); uncompensated, {@code d}
- *     was off by 5.6e-7 on a 100-token row with 4 lanes, which showed in {@code q − p} gradients;
+ * <li>the normalizers {@code d = Σ e} carry a compensation term (Fast2Sum: {@code c += e − (s' − s)},
+ *     off the loop's critical path, unlike Kahan's): in a peaked row one lane holds the max's
+ *     {@code e = 1} and every small term added to it rounds at ulp(1); uncompensated, {@code d} was off
+ *     by 5.6e-7 on a 100-token row with 4 lanes, which showed in {@code q − p} gradients;
  * <li>a NaN or {@code +inf} logit, or an all {@code −inf} row, makes {@code d = Σ e} NaN: that is how
  *     special rows are found;
  * <li>a loss that comes out non-finite (a genuine {@code +inf} KL, or float overflow on rows with
@@ -166,20 +167,19 @@ public final class SimdDistributionKernels implements DistributionKernels {
     static double sumExp(MemorySegment x, long off, int n, float negHalfM, float twoInvT, float[] lanes) {
         int upper = F.loopBound(n);
         double total = 0;
-        int i = 0;
-        while (i < upper) {
-            int end = Math.min(upper, i + BLOCK);
+        for (int start = 0; start < upper; start += BLOCK) {
+            int end = Math.min(upper, start + BLOCK);
             FloatVector acc = FloatVector.zero(F);
             FloatVector comp = FloatVector.zero(F);
-            for (; i < end; i += L) {
-                FloatVector y = expNonPositive(shift(load(x, off + i), negHalfM, twoInvT)).sub(comp);
+            for (int i = start; i < end; i += L) {
+                FloatVector y = expNonPositive(shift(load(x, off + i), negHalfM, twoInvT));
                 FloatVector sum = acc.add(y);
-                comp = sum.sub(acc).sub(y);
+                comp = comp.add(y.sub(sum.sub(acc)));
                 acc = sum;
             }
-            total += sumLanes(acc, lanes) - sumLanes(comp, lanes);
+            total += sumLanes(acc, lanes) + sumLanes(comp, lanes);
         }
-        for (; i < n; i++) {
+        for (int i = upper; i < n; i++) {
             total += exp(shift(get(x, off + i), negHalfM, twoInvT));
         }
         return total;
@@ -190,22 +190,21 @@ public final class SimdDistributionKernels implements DistributionKernels {
                            float twoInvT, float[] lanes) {
         int upper = F.loopBound(n);
         double total = 0;
-        int i = 0;
-        while (i < upper) {
-            int end = Math.min(upper, i + BLOCK);
+        for (int start = 0; start < upper; start += BLOCK) {
+            int end = Math.min(upper, start + BLOCK);
             FloatVector acc = FloatVector.zero(F);
             FloatVector comp = FloatVector.zero(F);
-            for (; i < end; i += L) {
+            for (int i = start; i < end; i += L) {
                 FloatVector e = expNonPositive(shift(load(x, xOff + i), negHalfM, twoInvT));
                 store(e, out, outOff + i);
-                FloatVector y = e.sub(comp);
+                FloatVector y = e;
                 FloatVector sum = acc.add(y);
-                comp = sum.sub(acc).sub(y);
+                comp = comp.add(y.sub(sum.sub(acc)));
                 acc = sum;
             }
-            total += sumLanes(acc, lanes) - sumLanes(comp, lanes);
+            total += sumLanes(acc, lanes) + sumLanes(comp, lanes);
         }
-        for (; i < n; i++) {
+        for (int i = upper; i < n; i++) {
             float e = exp(shift(get(x, xOff + i), negHalfM, twoInvT));
             put(out, outOff + i, e);
             total += e;
@@ -255,16 +254,15 @@ public final class SimdDistributionKernels implements DistributionKernels {
     static double sumShifted(MemorySegment x, long off, int n, float negHalfM, float twoInvT, float[] lanes) {
         int upper = F.loopBound(n);
         double total = 0;
-        int i = 0;
-        while (i < upper) {
-            int end = Math.min(upper, i + BLOCK);
+        for (int start = 0; start < upper; start += BLOCK) {
+            int end = Math.min(upper, start + BLOCK);
             FloatVector acc = FloatVector.zero(F);
-            for (; i < end; i += L) {
+            for (int i = start; i < end; i += L) {
                 acc = acc.add(shift(load(x, off + i), negHalfM, twoInvT));
             }
             total += sumLanes(acc, lanes);
         }
-        for (; i < n; i++) {
+        for (int i = upper; i < n; i++) {
             total += shift(get(x, off + i), negHalfM, twoInvT);
         }
         return total;
@@ -276,25 +274,24 @@ public final class SimdDistributionKernels implements DistributionKernels {
         int upper = F.loopBound(n);
         double d = 0;
         double t = 0;
-        int i = 0;
-        while (i < upper) {
-            int end = Math.min(upper, i + BLOCK);
+        for (int start = 0; start < upper; start += BLOCK) {
+            int end = Math.min(upper, start + BLOCK);
             FloatVector dAcc = FloatVector.zero(F);
             FloatVector dComp = FloatVector.zero(F);
             FloatVector tAcc = FloatVector.zero(F);
-            for (; i < end; i += L) {
+            for (int i = start; i < end; i += L) {
                 FloatVector a = shift(load(x, off + i), negHalfM, twoInvT);
                 FloatVector e = expNonPositive(a);
-                FloatVector y = e.sub(dComp);
+                FloatVector y = e;
                 FloatVector sum = dAcc.add(y);
-                dComp = sum.sub(dAcc).sub(y);
+                dComp = dComp.add(y.sub(sum.sub(dAcc)));
                 dAcc = sum;
                 tAcc = e.fma(a.blend(0f, e.compare(EQ, 0f)), tAcc);
             }
-            d += sumLanes(dAcc, lanes) - sumLanes(dComp, lanes);
+            d += sumLanes(dAcc, lanes) + sumLanes(dComp, lanes);
             t += sumLanes(tAcc, lanes);
         }
-        for (; i < n; i++) {
+        for (int i = upper; i < n; i++) {
             float a = shift(get(x, off + i), negHalfM, twoInvT);
             float e = exp(a);
             d += e;
@@ -336,34 +333,33 @@ public final class SimdDistributionKernels implements DistributionKernels {
         double dt = 0;
         double ds = 0;
         double w = 0;
-        int i = 0;
-        while (i < upper) {
-            int end = Math.min(upper, i + BLOCK);
+        for (int start = 0; start < upper; start += BLOCK) {
+            int end = Math.min(upper, start + BLOCK);
             FloatVector dtAcc = FloatVector.zero(F);
             FloatVector dtComp = FloatVector.zero(F);
             FloatVector dsAcc = FloatVector.zero(F);
             FloatVector dsComp = FloatVector.zero(F);
             FloatVector wAcc = FloatVector.zero(F);
-            for (; i < end; i += L) {
+            for (int i = start; i < end; i += L) {
                 FloatVector xt = load(t, tOff + i);
                 FloatVector a = shift(xt, negHalfMt, twoInvT);
                 FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
                 FloatVector et = expNonPositive(a);
-                FloatVector yt = et.sub(dtComp);
+                FloatVector yt = et;
                 FloatVector sumT = dtAcc.add(yt);
-                dtComp = sumT.sub(dtAcc).sub(yt);
+                dtComp = dtComp.add(yt.sub(sumT.sub(dtAcc)));
                 dtAcc = sumT;
-                FloatVector ys = expNonPositive(b).sub(dsComp);
+                FloatVector ys = expNonPositive(b);
                 FloatVector sumS = dsAcc.add(ys);
-                dsComp = sumS.sub(dsAcc).sub(ys);
+                dsComp = dsComp.add(ys.sub(sumS.sub(dsAcc)));
                 dsAcc = sumS;
                 wAcc = wAcc.add(et.mul(a.sub(b)).blend(0f, xt.compare(EQ, Float.NEGATIVE_INFINITY)));
             }
-            dt += sumLanes(dtAcc, lanes) - sumLanes(dtComp, lanes);
-            ds += sumLanes(dsAcc, lanes) - sumLanes(dsComp, lanes);
+            dt += sumLanes(dtAcc, lanes) + sumLanes(dtComp, lanes);
+            ds += sumLanes(dsAcc, lanes) + sumLanes(dsComp, lanes);
             w += sumLanes(wAcc, lanes);
         }
-        for (; i < n; i++) {
+        for (int i = upper; i < n; i++) {
             float xt = get(t, tOff + i);
             float a = shift(xt, negHalfMt, twoInvT);
             float b = shift(get(s, sOff + i), negHalfMs, twoInvT);
@@ -384,34 +380,33 @@ public final class SimdDistributionKernels implements DistributionKernels {
         double dt = 0;
         double ds = 0;
         double v = 0;
-        int i = 0;
-        while (i < upper) {
-            int end = Math.min(upper, i + BLOCK);
+        for (int start = 0; start < upper; start += BLOCK) {
+            int end = Math.min(upper, start + BLOCK);
             FloatVector dtAcc = FloatVector.zero(F);
             FloatVector dtComp = FloatVector.zero(F);
             FloatVector dsAcc = FloatVector.zero(F);
             FloatVector dsComp = FloatVector.zero(F);
             FloatVector vAcc = FloatVector.zero(F);
-            for (; i < end; i += L) {
+            for (int i = start; i < end; i += L) {
                 FloatVector xt = load(t, tOff + i);
                 FloatVector a = shift(xt, negHalfMt, twoInvT);
                 FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
                 FloatVector et = expNonPositive(a);
-                FloatVector yt = et.sub(dtComp);
+                FloatVector yt = et;
                 FloatVector sumT = dtAcc.add(yt);
-                dtComp = sumT.sub(dtAcc).sub(yt);
+                dtComp = dtComp.add(yt.sub(sumT.sub(dtAcc)));
                 dtAcc = sumT;
-                FloatVector ys = expNonPositive(b).sub(dsComp);
+                FloatVector ys = expNonPositive(b);
                 FloatVector sumS = dsAcc.add(ys);
-                dsComp = sumS.sub(dsAcc).sub(ys);
+                dsComp = dsComp.add(ys.sub(sumS.sub(dsAcc)));
                 dsAcc = sumS;
                 vAcc = vAcc.add(et.mul(b).blend(0f, xt.compare(EQ, Float.NEGATIVE_INFINITY)));
             }
-            dt += sumLanes(dtAcc, lanes) - sumLanes(dtComp, lanes);
-            ds += sumLanes(dsAcc, lanes) - sumLanes(dsComp, lanes);
+            dt += sumLanes(dtAcc, lanes) + sumLanes(dtComp, lanes);
+            ds += sumLanes(dsAcc, lanes) + sumLanes(dsComp, lanes);
             v += sumLanes(vAcc, lanes);
         }
-        for (; i < n; i++) {
+        for (int i = upper; i < n; i++) {
             float xt = get(t, tOff + i);
             float a = shift(xt, negHalfMt, twoInvT);
             float b = shift(get(s, sOff + i), negHalfMs, twoInvT);
@@ -452,11 +447,10 @@ public final class SimdDistributionKernels implements DistributionKernels {
                           float negHalfTk, float twoInvT, float invDs, float[] lanes) {
         int upper = F.loopBound(n);
         double total = 0;
-        int i = 0;
-        while (i < upper) {
-            int end = Math.min(upper, i + BLOCK);
+        for (int start = 0; start < upper; start += BLOCK) {
+            int end = Math.min(upper, start + BLOCK);
             FloatVector acc = FloatVector.zero(F);
-            for (; i < end; i += L) {
+            for (int i = start; i < end; i += L) {
                 FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
                 FloatVector q = expNonPositive(b).mul(invDs);
                 FloatVector c = b.sub(shift(load(t, tOff + i), negHalfTk, twoInvT));
@@ -464,7 +458,7 @@ public final class SimdDistributionKernels implements DistributionKernels {
             }
             total += sumLanes(acc, lanes);
         }
-        for (; i < n; i++) {
+        for (int i = upper; i < n; i++) {
             float b = shift(get(s, sOff + i), negHalfMs, twoInvT);
             float q = exp(b) * invDs;
             total += q == 0 ? 0 : q * (b - shift(get(t, tOff + i), negHalfTk, twoInvT));
@@ -504,12 +498,11 @@ public final class SimdDistributionKernels implements DistributionKernels {
         int upper = F.loopBound(n);
         double towardP = 0;
         double towardQ = 0;
-        int i = 0;
-        while (i < upper) {
-            int end = Math.min(upper, i + BLOCK);
+        for (int start = 0; start < upper; start += BLOCK) {
+            int end = Math.min(upper, start + BLOCK);
             FloatVector pAcc = FloatVector.zero(F);
             FloatVector qAcc = FloatVector.zero(F);
-            for (; i < end; i += L) {
+            for (int i = start; i < end; i += L) {
                 FloatVector logP = shift(load(t, tOff + i), negHalfMt, twoInvT).sub(logDt);
                 FloatVector logQ = shift(load(s, sOff + i), negHalfMs, twoInvT).sub(logDs);
                 FloatVector p = expNonPositive(logP);
@@ -521,7 +514,7 @@ public final class SimdDistributionKernels implements DistributionKernels {
             towardP += sumLanes(pAcc, lanes);
             towardQ += sumLanes(qAcc, lanes);
         }
-        for (; i < n; i++) {
+        for (int i = upper; i < n; i++) {
             float logP = shift(get(t, tOff + i), negHalfMt, twoInvT) - logDt;
             float logQ = shift(get(s, sOff + i), negHalfMs, twoInvT) - logDs;
             float p = exp(logP);
@@ -563,18 +556,17 @@ public final class SimdDistributionKernels implements DistributionKernels {
                              float negHalfMs, float twoInvT, float invDt, float invDs, float[] lanes) {
         int upper = F.loopBound(n);
         double total = 0;
-        int i = 0;
-        while (i < upper) {
-            int end = Math.min(upper, i + BLOCK);
+        for (int start = 0; start < upper; start += BLOCK) {
+            int end = Math.min(upper, start + BLOCK);
             FloatVector acc = FloatVector.zero(F);
-            for (; i < end; i += L) {
+            for (int i = start; i < end; i += L) {
                 FloatVector p = expNonPositive(shift(load(t, tOff + i), negHalfMt, twoInvT)).mul(invDt);
                 FloatVector q = expNonPositive(shift(load(s, sOff + i), negHalfMs, twoInvT)).mul(invDs);
                 acc = acc.add(p.sub(q).abs());
             }
             total += sumLanes(acc, lanes);
         }
-        for (; i < n; i++) {
+        for (int i = upper; i < n; i++) {
             float p = exp(shift(get(t, tOff + i), negHalfMt, twoInvT)) * invDt;
             float q = exp(shift(get(s, sOff + i), negHalfMs, twoInvT)) * invDs;
             total += Math.abs(p - q);
@@ -587,11 +579,10 @@ public final class SimdDistributionKernels implements DistributionKernels {
                                      float negHalfMs, float invT, float rootInvDt, float rootInvDs, float[] lanes) {
         int upper = F.loopBound(n);
         double total = 0;
-        int i = 0;
-        while (i < upper) {
-            int end = Math.min(upper, i + BLOCK);
+        for (int start = 0; start < upper; start += BLOCK) {
+            int end = Math.min(upper, start + BLOCK);
             FloatVector acc = FloatVector.zero(F);
-            for (; i < end; i += L) {
+            for (int i = start; i < end; i += L) {
                 FloatVector sp = expNonPositive(shift(load(t, tOff + i), negHalfMt, invT)).mul(rootInvDt);
                 FloatVector sq = expNonPositive(shift(load(s, sOff + i), negHalfMs, invT)).mul(rootInvDs);
                 FloatVector diff = sp.sub(sq);
@@ -599,7 +590,7 @@ public final class SimdDistributionKernels implements DistributionKernels {
             }
             total += sumLanes(acc, lanes);
         }
-        for (; i < n; i++) {
+        for (int i = upper; i < n; i++) {
             float sp = exp(shift(get(t, tOff + i), negHalfMt, invT)) * rootInvDt;
             float sq = exp(shift(get(s, sOff + i), negHalfMs, invT)) * rootInvDs;
             total += (sp - sq) * (sp - sq);
