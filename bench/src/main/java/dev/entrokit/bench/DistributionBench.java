@@ -47,6 +47,10 @@ public class DistributionBench {
     @Param({"1", "2"})
     public int threads;
 
+    /** {@code native}: off-heap segments (the main case); {@code heap}: {@code float[]}-backed tensors. */
+    @Param({"native"})
+    public String memory;
+
     private Entrokit ek;
     private Tensor teacher;
     private Tensor student;
@@ -60,7 +64,7 @@ public class DistributionBench {
     @Setup(Level.Trial)
     public void setUp() {
         ek = Entrokit.create(backend, threads);
-        // Off-heap, as a JVM ML stack holds its activations; heap float[] tensors are measured apart.
+        // Off-heap by default, as a JVM ML stack holds its activations; heap float[] tensors on request.
         arena = Arena.ofShared();
         float[] t = Logits.heavyTailed(rows, cols, 42, 0.02);
         teacher = nativeCopy(t);
@@ -71,6 +75,9 @@ public class DistributionBench {
     }
 
     private Tensor nativeCopy(float[] data) {
+        if (memory.equals("heap")) {
+            return Tensor.of(data.clone(), rows, cols);
+        }
         MemorySegment seg = arena.allocate((long) data.length * Float.BYTES, 64);
         MemorySegment.copy(data, 0, seg, ValueLayout.JAVA_FLOAT, 0, data.length);
         return Tensor.of(seg, DType.F32, rows, cols);
