@@ -53,6 +53,16 @@ public final class Entrokit implements AutoCloseable {
         return new Entrokit(Backends.select(Objects.requireNonNull(name, "backend")), threads, false);
     }
 
+    /**
+     * The thread count the default instance uses: {@code -Dentrokit.threads}, else
+     * {@code ENTROKIT_THREADS}, else the available processors.
+     *
+     * @throws IllegalArgumentException when the setting is not a positive integer
+     */
+    public static int configuredThreads() {
+        return RowExecutor.configuredThreads();
+    }
+
     /** Every backend the library has, available or not, best first. */
     public static List<BackendInfo> backends() {
         return Backends.all().stream()

@@ -43,8 +43,10 @@ public final class RowExecutor implements AutoCloseable {
     /** Thread count from {@code -Dentrokit.threads} or {@code ENTROKIT_THREADS}, else the available processors. */
     public static int configuredThreads() {
         String v = System.getProperty(PROPERTY);
+        String source = "-D" + PROPERTY;
         if (v == null || v.isBlank()) {
             v = System.getenv(ENV);
+            source = ENV;
         }
         if (v == null || v.isBlank()) {
             return Runtime.getRuntime().availableProcessors();
@@ -57,7 +59,7 @@ public final class RowExecutor implements AutoCloseable {
         } catch (NumberFormatException ignored) {
             // fall through to the message below
         }
-        throw new IllegalArgumentException(PROPERTY + ": expected a positive integer, got '" + v + "'");
+        throw new IllegalArgumentException(source + ": expected a positive integer, got '" + v + "'");
     }
 
     /** Number of worker threads. */
