@@ -34,12 +34,34 @@ public final class Entrokit implements AutoCloseable {
         this.rows = new RowExecutor(threads);
     }
 
+    /** The default instance, built on first use; a configuration error is kept and reported on every call. */
     private static final class Default {
-        static final Entrokit INSTANCE = new Entrokit(Backends.select(Backends.requested()), RowExecutor.configuredThreads(), true);
+        static final Entrokit INSTANCE;
+        static final RuntimeException FAILURE;
+
+        static {
+            Entrokit instance = null;
+            RuntimeException failure = null;
+            try {
+                instance = new Entrokit(Backends.select(Backends.requested()), RowExecutor.configuredThreads(), true);
+            } catch (RuntimeException e) {
+                failure = e;
+            }
+            INSTANCE = instance;
+            FAILURE = failure;
+        }
     }
 
-    /** The instance configured by {@code entrokit.backend} / {@code entrokit.threads} (or their env twins). */
+    /**
+     * The instance configured by {@code entrokit.backend} / {@code entrokit.threads} (or their env twins).
+     *
+     * @throws IllegalStateException when that configuration names an unavailable backend or is malformed
+     */
     public static Entrokit get() {
+        if (Default.FAILURE != null) {
+            throw new IllegalStateException("no default entrokit instance: " + Default.FAILURE.getMessage(),
+                    Default.FAILURE);
+        }
         return Default.INSTANCE;
     }
 
