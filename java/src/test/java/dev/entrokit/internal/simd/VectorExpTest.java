@@ -7,7 +7,7 @@ import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-/** The hand exp against {@link Math#exp} in double: at most 2 ulp on its whole domain, exact special values. */
+/** The hand exp against {@link Math#exp} in double: at most 2 ulp on [−80, 0], 0 below, exact special values. */
 @Tag("simd-width")
 class VectorExpTest {
 
@@ -25,7 +25,7 @@ class VectorExpTest {
         int count = 1 << 22; // a multiple of every lane count
         float[] x = new float[count];
         for (int i = 0; i < count; i++) {
-            x[i] = -87.3f * i / (count - 1);
+            x[i] = Math.max(-80f, (float) (-80.0 * i / (count - 1)));
         }
         float[] y = exp(x);
         double worst = 0;
@@ -45,7 +45,7 @@ class VectorExpTest {
     void specialValues() {
         int l = SimdConstants.L;
         float[] x = new float[l * 2];
-        float[] special = {0f, -0f, Float.NEGATIVE_INFINITY, Float.NaN, -87.34f, -100f, -1e30f, -Float.MAX_VALUE};
+        float[] special = {0f, -0f, Float.NEGATIVE_INFINITY, Float.NaN, -80.01f, -87.34f, -100f, -1e30f, -Float.MAX_VALUE};
         for (int i = 0; i < x.length; i++) {
             x[i] = special[i % special.length];
         }
