@@ -7,7 +7,6 @@ import dev.entrokit.internal.RowExecutor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
-import java.util.Objects;
 
 /**
  * The public façade: checks every argument, then runs the kernel of the chosen backend over the rows.
@@ -22,6 +21,9 @@ import java.util.Objects;
  * thread-safe.
  */
 public final class Entrokit implements AutoCloseable {
+    /** Never started: only asked whether memory is confined to its owner thread. */
+    private static final Thread NOT_THE_OWNER = Thread.ofVirtual().unstarted(() -> { });
+
     private final Backend backend;
     private final DistributionKernels kernels;
     private final RowExecutor rows;
@@ -72,7 +74,10 @@ public final class Entrokit implements AutoCloseable {
      * @throws IllegalStateException when the backend is unavailable, with the reasons
      */
     public static Entrokit create(String name, int threads) {
-        return new Entrokit(Backends.select(Objects.requireNonNull(name, "backend")), threads, false);
+        if (name == null) {
+            throw new IllegalArgumentException("backend: must not be null");
+        }
+        return new Entrokit(Backends.select(name), threads, false);
     }
 
     /**
@@ -121,18 +126,24 @@ public final class Entrokit implements AutoCloseable {
         float invT = invTemperature(temperature);
         int n = cols("logits", logits);
         checkRowOutput("out", out, logits.rows());
+        checkNoOverlap("out", out, "logits", logits, false);
+        boolean shareable = shareable("logits", logits) & shareable("out", out);
         MemorySegment x = logits.segment();
         MemorySegment o = out.segment();
-        rows.forEachRow((int) logits.rows(), n, r ->
+        rows.forEachRow((int) logits.rows(), n, shareable, r ->
                 o.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, out.index(r), (float) kernels.logSumExp(x, logits.index(r, 0), n, invT)));
     }
 
-    /** {@code probs = softmax(logits/T)} row by row; {@code probs} has the shape of {@code logits} and may be it. */
+    /**
+     * {@code probs = softmax(logits/T)} row by row; {@code probs} has the shape of {@code logits} and may be the
+     * very same view (in place), but must not otherwise overlap it.
+     */
     public void softmax(Tensor logits, Tensor probs, float temperature) {
         float invT = invTemperature(temperature);
         int n = cols("logits", logits);
-        checkSameShape("probs", probs, "logits", logits);
-        rows.forEachRow((int) logits.rows(), n, r ->
+        checkOutputLike("probs", probs, "logits", logits);
+        checkNoOverlap("probs", probs, "logits", logits, true);
+        rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("probs", probs), r ->
                 kernels.softmax(logits.segment(), logits.index(r, 0), probs.segment(), probs.index(r, 0), n, invT));
     }
 
@@ -140,8 +151,9 @@ public final class Entrokit implements AutoCloseable {
     public void logSoftmax(Tensor logits, Tensor logprobs, float temperature) {
         float invT = invTemperature(temperature);
         int n = cols("logits", logits);
-        checkSameShape("logprobs", logprobs, "logits", logits);
-        rows.forEachRow((int) logits.rows(), n, r ->
+        checkOutputLike("logprobs", logprobs, "logits", logits);
+        checkNoOverlap("logprobs", logprobs, "logits", logits, true);
+        rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("logprobs", logprobs), r ->
                 kernels.logSoftmax(logits.segment(), logits.index(r, 0), logprobs.segment(), logprobs.index(r, 0), n, invT));
     }
 
@@ -149,9 +161,12 @@ public final class Entrokit implements AutoCloseable {
     public void softmaxBackward(Tensor probs, Tensor gradOutput, Tensor gradInput, float temperature) {
         float invT = invTemperature(temperature);
         int n = cols("probs", probs);
-        checkSameShape("gradOutput", gradOutput, "probs", probs);
-        checkSameShape("gradInput", gradInput, "probs", probs);
-        rows.forEachRow((int) probs.rows(), n, r -> kernels.softmaxBackward(probs.segment(), probs.index(r, 0),
+        checkInputLike("gradOutput", gradOutput, "probs", probs);
+        checkOutputLike("gradInput", gradInput, "probs", probs);
+        checkNoOverlap("gradInput", gradInput, "probs", probs, true);
+        checkNoOverlap("gradInput", gradInput, "gradOutput", gradOutput, true);
+        boolean shareable = shareable("probs", probs) & shareable("gradOutput", gradOutput) & shareable("gradInput", gradInput);
+        rows.forEachRow((int) probs.rows(), n, shareable, r -> kernels.softmaxBackward(probs.segment(), probs.index(r, 0),
                 gradOutput.segment(), gradOutput.index(r, 0), gradInput.segment(), gradInput.index(r, 0), n, invT));
     }
 
@@ -159,9 +174,13 @@ public final class Entrokit implements AutoCloseable {
     public void logSoftmaxBackward(Tensor logprobs, Tensor gradOutput, Tensor gradInput, float temperature) {
         float invT = invTemperature(temperature);
         int n = cols("logprobs", logprobs);
-        checkSameShape("gradOutput", gradOutput, "logprobs", logprobs);
-        checkSameShape("gradInput", gradInput, "logprobs", logprobs);
-        rows.forEachRow((int) logprobs.rows(), n, r -> kernels.logSoftmaxBackward(logprobs.segment(), logprobs.index(r, 0),
+        checkInputLike("gradOutput", gradOutput, "logprobs", logprobs);
+        checkOutputLike("gradInput", gradInput, "logprobs", logprobs);
+        checkNoOverlap("gradInput", gradInput, "logprobs", logprobs, true);
+        checkNoOverlap("gradInput", gradInput, "gradOutput", gradOutput, true);
+        boolean shareable = shareable("logprobs", logprobs) & shareable("gradOutput", gradOutput)
+                & shareable("gradInput", gradInput);
+        rows.forEachRow((int) logprobs.rows(), n, shareable, r -> kernels.logSoftmaxBackward(logprobs.segment(), logprobs.index(r, 0),
                 gradOutput.segment(), gradOutput.index(r, 0), gradInput.segment(), gradInput.index(r, 0), n, invT));
     }
 
@@ -236,6 +255,9 @@ public final class Entrokit implements AutoCloseable {
 
     /** {@link #logSumExp(Tensor, Tensor, float)} over {@code float[]} rows; {@code out} holds one value per row. */
     public void logSumExp(float[] logits, int cols, float[] out, float temperature) {
+        if (out == null) {
+            throw new IllegalArgumentException("out: must not be null");
+        }
         logSumExp(rowsOf("logits", logits, cols), Tensor.of(out), temperature);
     }
 
@@ -254,7 +276,10 @@ public final class Entrokit implements AutoCloseable {
     /** {@link #crossEntropyLabels(Tensor, Tensor, LossOptions, Tensor, Tensor)} over arrays. */
     public double crossEntropyLabels(int[] labels, float[] student, int cols, LossOptions options, float[] rowLoss,
                                      float[] grad) {
-        return crossEntropyLabels(Tensor.of(Objects.requireNonNull(labels, "labels")), rowsOf("student", student, cols),
+        if (labels == null) {
+            throw new IllegalArgumentException("labels: must not be null");
+        }
+        return crossEntropyLabels(Tensor.of(labels), rowsOf("student", student, cols),
                 options, rowLoss == null ? null : Tensor.of(rowLoss), grad == null ? null : rowsOf("grad", grad, cols));
     }
 
@@ -274,7 +299,9 @@ public final class Entrokit implements AutoCloseable {
 
     private double runLoss(Op op, Tensor teacher, Tensor student, Tensor labels, LossOptions options, Tensor rowLoss,
                            Tensor grad) {
-        Objects.requireNonNull(options, "options");
+        if (options == null) {
+            throw new IllegalArgumentException("options: must not be null");
+        }
         String studentName = op == Op.ENTROPY ? "logits" : "student";
         int n = cols(studentName, student);
         int nRows = (int) student.rows();
@@ -283,7 +310,7 @@ public final class Entrokit implements AutoCloseable {
                 throw new IllegalArgumentException("teacher: must not be null");
             }
             cols("teacher", teacher);
-            checkSameShape("teacher", teacher, studentName, student);
+            checkInputLike("teacher", teacher, studentName, student);
         }
         if (labels != null || op == Op.CROSS_ENTROPY_LABELS) {
             checkLabels(labels, nRows, n, options.ignoreIndex());
@@ -294,8 +321,16 @@ public final class Entrokit implements AutoCloseable {
             throw new IllegalArgumentException("rowLoss: required when the reduction is NONE");
         }
         if (grad != null) {
-            checkSameShape("grad", grad, studentName, student);
+            // The kernels read the inputs again after writing the gradient, so no in-place use here.
+            checkOutputLike("grad", grad, studentName, student);
+            checkNoOverlap("grad", grad, studentName, student, false);
+            if (teacher != null) {
+                checkNoOverlap("grad", grad, "teacher", teacher, false);
+            }
         }
+        boolean shareable = shareable(studentName, student) & (teacher == null || shareable("teacher", teacher))
+                & (labels == null || shareable("labels", labels)) & (grad == null || shareable("grad", grad))
+                & (rowLoss == null || shareable("rowLoss", rowLoss));
 
         int counted = nRows;
         if (op == Op.CROSS_ENTROPY_LABELS) {
@@ -314,7 +349,7 @@ public final class Entrokit implements AutoCloseable {
         float beta = options.beta();
         double[] values = new double[nRows];
         MemorySegment gs = grad == null ? null : grad.segment();
-        rows.forEachRow(nRows, n, r -> {
+        rows.forEachRow(nRows, n, shareable, r -> {
             long sOff = student.index(r, 0);
             long gOff = grad == null ? 0 : grad.index(r, 0);
             MemorySegment s = student.segment();
@@ -364,13 +399,11 @@ public final class Entrokit implements AutoCloseable {
     // ---------------------------------------------------------------- argument checks
 
     private static float invTemperature(float temperature) {
-        if (!(temperature > 0f) || Float.isInfinite(temperature)) {
-            throw new IllegalArgumentException("temperature: must be finite and > 0, got " + temperature);
-        }
+        LossOptions.checkTemperature(temperature);
         return 1f / temperature;
     }
 
-    /** Checks a float32 logits tensor of rank 1 or 2 and returns its row length. */
+    /** Checks a float32 logits tensor of rank 1 or 2 (an input) and returns its row length. */
     private static int cols(String name, Tensor t) {
         if (t == null) {
             throw new IllegalArgumentException(name + ": must not be null");
@@ -390,7 +423,8 @@ public final class Entrokit implements AutoCloseable {
         return (int) t.cols();
     }
 
-    private static void checkSameShape(String name, Tensor t, String refName, Tensor ref) {
+    /** An input with the shape of {@code ref} (read-only memory is fine). */
+    private static void checkInputLike(String name, Tensor t, String refName, Tensor ref) {
         if (t == null) {
             throw new IllegalArgumentException(name + ": must not be null");
         }
@@ -401,7 +435,12 @@ public final class Entrokit implements AutoCloseable {
             throw new IllegalArgumentException(name + ": shape " + java.util.Arrays.toString(t.shape())
                     + " does not match " + refName + " " + java.util.Arrays.toString(ref.shape()));
         }
-        if (t != ref && t.segment().isReadOnly()) {
+    }
+
+    /** An output with the shape of {@code ref}: also writable. */
+    private static void checkOutputLike(String name, Tensor t, String refName, Tensor ref) {
+        checkInputLike(name, t, refName, ref);
+        if (t.segment().isReadOnly()) {
             throw new IllegalArgumentException(name + ": segment is read-only");
         }
     }
@@ -419,6 +458,48 @@ public final class Entrokit implements AutoCloseable {
         if (t.segment().isReadOnly()) {
             throw new IllegalArgumentException(name + ": segment is read-only");
         }
+    }
+
+    /** The bytes a rank-1 or rank-2 view spans, as a slice of its segment. */
+    private static MemorySegment extent(Tensor t) {
+        long size = t.dtype().byteSize();
+        long first = t.index(0, 0) * size;
+        long last = (t.index(t.rows() - 1, 0) + t.cols()) * size;
+        return t.segment().asSlice(first, last - first);
+    }
+
+    /**
+     * Refuses an output that overlaps an input; {@code inPlaceAllowed} lets the very same view through
+     * (the element-wise ops read each element before writing it).
+     */
+    private static void checkNoOverlap(String outName, Tensor out, String inName, Tensor in, boolean inPlaceAllowed) {
+        if (out.rows() == 0 || in.rows() == 0) {
+            return;
+        }
+        boolean sameView = out.segment().equals(in.segment()) && out.offset() == in.offset()
+                && out.rowStride() == in.rowStride() && out.rows() == in.rows() && out.cols() == in.cols();
+        if (inPlaceAllowed && sameView) {
+            return;
+        }
+        if (extent(out).asOverlappingSlice(extent(in)).isPresent()) {
+            throw new IllegalArgumentException(outName + ": overlaps " + inName
+                    + (inPlaceAllowed ? " (only the very same view, fully in place, is supported)" : ""));
+        }
+    }
+
+    /**
+     * Checks that a tensor's memory is alive and readable by this thread, and says whether worker
+     * threads may touch it too (not when it comes from a confined arena: those rows then run here).
+     */
+    private static boolean shareable(String name, Tensor t) {
+        MemorySegment seg = t.segment();
+        if (!seg.scope().isAlive()) {
+            throw new IllegalArgumentException(name + ": the arena of its segment is closed");
+        }
+        if (!seg.isAccessibleBy(Thread.currentThread())) {
+            throw new IllegalArgumentException(name + ": its segment is confined to another thread");
+        }
+        return seg.isAccessibleBy(NOT_THE_OWNER);
     }
 
     private static void checkLabels(Tensor labels, int nRows, int n, int ignoreIndex) {

@@ -19,9 +19,7 @@ public record LossOptions(float temperature, Reduction reduction, float gradScal
 
     /** Validates every field; the message names the field and the value. */
     public LossOptions {
-        if (!(temperature > 0f) || Float.isInfinite(temperature)) {
-            throw new IllegalArgumentException("temperature: must be finite and > 0, got " + temperature);
-        }
+        checkTemperature(temperature);
         if (reduction == null) {
             throw new IllegalArgumentException("reduction: must not be null");
         }
@@ -33,6 +31,19 @@ public record LossOptions(float temperature, Reduction reduction, float gradScal
         }
         if (!(labelSmoothing >= 0f && labelSmoothing <= 1f)) {
             throw new IllegalArgumentException("labelSmoothing: must be in [0, 1], got " + labelSmoothing);
+        }
+    }
+
+    /**
+     * Refuses a temperature that is not finite and positive, or so small that {@code 2/T} overflows
+     * (the kernels scale logits by it).
+     */
+    static void checkTemperature(float temperature) {
+        if (!(temperature > 0f) || Float.isInfinite(temperature)) {
+            throw new IllegalArgumentException("temperature: must be finite and > 0, got " + temperature);
+        }
+        if (Float.isInfinite(2f / temperature)) {
+            throw new IllegalArgumentException("temperature: too small (2/T overflows float), got " + temperature);
         }
     }
 

@@ -91,10 +91,19 @@ public final class Tensor {
         if (rowStride < cols()) {
             throw new IllegalArgumentException("rowStride: must be >= cols (" + cols() + "), got " + rowStride);
         }
-        if (batchStride < (rows() - 1) * rowStride + cols() && batch() > 1) {
-            throw new IllegalArgumentException("batchStride: rows of consecutive batches overlap (" + batchStride + ")");
+        long needed;
+        try {
+            long rowSpan = Math.addExact(Math.multiplyExact(rows() - 1, rowStride), cols());
+            if (batch() > 1 && batchStride < rowSpan) {
+                throw new IllegalArgumentException("batchStride: rows of consecutive batches overlap (" + batchStride + ")");
+            }
+            needed = elementCount() == 0 ? 0
+                    : Math.addExact(offset, Math.addExact(Math.multiplyExact(batch() - 1, batchStride), rowSpan));
+            Math.multiplyExact(needed, (long) dtype.byteSize());
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("rowStride: shape " + Arrays.toString(shape) + " with row stride " + rowStride
+                    + " and offset " + offset + " spans more than 2^63 bytes");
         }
-        long needed = elementCount() == 0 ? 0 : offset + (batch() - 1) * batchStride + (rows() - 1) * rowStride + cols();
         long capacity = segment.byteSize() / dtype.byteSize();
         if (needed > capacity) {
             throw new IllegalArgumentException("segment: shape " + Arrays.toString(shape) + " with row stride " + rowStride
@@ -141,7 +150,7 @@ public final class Tensor {
     public long elementCount() {
         long n = 1;
         for (long s : shape) {
-            n *= s;
+            n = Math.multiplyExact(n, s);
         }
         return n;
     }

@@ -85,8 +85,11 @@ public final class Backends {
             Class<?> c = Class.forName("dev.entrokit.internal.simd.SimdBackend");
             return (Backend) c.getConstructor().newInstance();
         } catch (ReflectiveOperationException | LinkageError e) {
-            Throwable cause = e.getCause() != null ? e.getCause() : e;
-            reasons.add(cause.getClass().getSimpleName() + ": " + cause.getMessage());
+            Throwable cause = e;
+            while (cause.getCause() != null) { // the species check fails inside a class initializer
+                cause = cause.getCause();
+            }
+            reasons.add(cause.getMessage() != null ? cause.getMessage() : cause.toString());
             return new UnavailableBackend("simd", reasons);
         }
     }

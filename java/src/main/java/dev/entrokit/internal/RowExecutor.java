@@ -2,7 +2,6 @@ package dev.entrokit.internal;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
 
@@ -69,8 +68,21 @@ public final class RowExecutor implements AutoCloseable {
 
     /** Runs {@code task} for rows {@code 0..rows-1}; {@code cols} sizes the work to decide on splitting. */
     public void forEachRow(int rows, long cols, RowTask task) {
+        forEachRow(rows, cols, true, task);
+    }
+
+    /**
+     * As {@link #forEachRow(int, long, RowTask)}; {@code shareable = false} (memory that only the
+     * calling thread may touch, e.g. from a confined arena) keeps every row on the calling thread.
+     * Returns only when every started row has finished, even if the caller is interrupted, so that no
+     * worker writes into the caller's buffers after this method has returned or thrown.
+     */
+    public void forEachRow(int rows, long cols, boolean shareable, RowTask task) {
+        if (closed()) {
+            throw new IllegalStateException("this entrokit instance is closed");
+        }
         int parts = (int) Math.min(threads, rows);
-        if (pool == null || parts < 2 || (long) rows * cols < PARALLEL_THRESHOLD) {
+        if (pool == null || !shareable || parts < 2 || (long) rows * cols < PARALLEL_THRESHOLD) {
             for (int r = 0; r < rows; r++) {
                 task.run(r);
             }
@@ -86,30 +98,34 @@ public final class RowExecutor implements AutoCloseable {
                 }
             }));
         }
-        RuntimeException first = null;
+        Throwable first = null;
         try {
             int to = rows / parts;
             for (int r = 0; r < to; r++) {
                 task.run(r);
             }
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             first = e;
         }
         for (ForkJoinTask<?> f : started) {
             try {
-                f.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting for worker rows", e);
-            } catch (ExecutionException e) {
+                f.join(); // uninterruptible: the workers write into the caller's buffers
+            } catch (RuntimeException | Error e) {
                 if (first == null) {
-                    first = e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+                    first = e;
                 }
             }
         }
-        if (first != null) {
-            throw first;
+        if (first instanceof RuntimeException re) {
+            throw re;
+        } else if (first instanceof Error err) {
+            throw err;
         }
+    }
+
+    /** Whether {@link #close()} has been called. */
+    public boolean closed() {
+        return pool != null && pool.isShutdown();
     }
 
     @Override

@@ -185,7 +185,8 @@ public final class ScalarDistributionKernels implements DistributionKernels {
             return Double.NaN;
         }
         double logDs = Math.log(sumExp(s, sOff, n, ms, invT));
-        double loss = (1.0 - smoothing) * -((get(s, sOff + label) - ms) * invT - logDs);
+        // ε = 1 drops the label term entirely (0 · inf would be NaN for a masked label).
+        double loss = smoothing == 1f ? 0 : (1.0 - smoothing) * -((get(s, sOff + label) - ms) * invT - logDs);
         if (smoothing > 0) {
             double sumNegLogQ = 0;
             for (int i = 0; i < n; i++) {
