@@ -51,6 +51,7 @@ import jdk.incubator.vector.VectorOperators;
 public final class SimdDistributionKernels implements DistributionKernels {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final DistributionKernels REFERENCE = new ScalarDistributionKernels();
+    private static final double EXTREME_SPREAD = 1e4;
 
     // ---------------------------------------------------------------- memory and small helpers
 
@@ -145,6 +146,42 @@ public final class SimdDistributionKernels implements DistributionKernels {
             r = v > r ? v : r;
         }
         return r;
+    }
+
+    /**
+     * Row maximum (as {@link #max}) and smallest logit other than {@code −inf}, in one pass:
+     * {@code acc[0] = max}, {@code acc[1] = min}.
+     */
+    static void maxAndMin(MemorySegment x, long off, int n, double[] acc) {
+        FloatVector mx = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        FloatVector mn = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            FloatVector v = load(x, off + i);
+            mx = mx.blend(v, v.compare(GT, mx));
+            FloatVector live = v.blend(Float.POSITIVE_INFINITY, v.compare(EQ, Float.NEGATIVE_INFINITY));
+            mn = mn.blend(live, live.compare(VectorOperators.LT, mn));
+        }
+        float hi = mx.reduceLanes(VectorOperators.MAX);
+        float lo = mn.reduceLanes(VectorOperators.MIN);
+        for (; i < n; i++) {
+            float v = get(x, off + i);
+            hi = v > hi ? v : hi;
+            lo = v < lo && v != Float.NEGATIVE_INFINITY ? v : lo;
+        }
+        acc[0] = hi;
+        acc[1] = lo;
+    }
+
+    /**
+     * Whether a row spreads its live logits over more than {@link #EXTREME_SPREAD} temperature units.
+     * Then an entry whose exp is flushed (below −80) can still carry mass in a loss, e.g.
+     * {@code p_i·(log p_i − log q_i)} with {@code p_i ≈ e^−85} and {@code log q_i ≈ −3e38}; such rows go
+     * to the float64 reference. Below the limit a flushed entry contributes under 1.8e-35 · 1e4.
+     */
+    private static boolean extreme(double[] acc, float invT) {
+        return (acc[0] - acc[1]) * invT > EXTREME_SPREAD;
     }
 
     /** First index holding {@code value} (which must occur in the row). */
@@ -669,6 +706,17 @@ public final class SimdDistributionKernels implements DistributionKernels {
 
     // ---------------------------------------------------------------- the ops
 
+    /** Max passes over a teacher/student pair into {@code ws.pairMax}; true when either row is {@link #extreme}. */
+    private static boolean extremePair(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                                       Workspace ws) {
+        maxAndMin(t, tOff, n, ws.acc);
+        ws.pairMax[0] = (float) ws.acc[0];
+        boolean teacherExtreme = extreme(ws.acc, invT);
+        maxAndMin(s, sOff, n, ws.acc);
+        ws.pairMax[1] = (float) ws.acc[0];
+        return teacherExtreme || extreme(ws.acc, invT);
+    }
+
     @Override
     public double logSumExp(MemorySegment x, long xOff, int n, float invT) {
         float m = max(x, xOff, n);
@@ -731,7 +779,11 @@ public final class SimdDistributionKernels implements DistributionKernels {
     public double entropy(MemorySegment x, long xOff, int n, float invT, MemorySegment grad, long gradOff,
                           float gradScale) {
         Workspace ws = Workspace.get();
-        float m = max(x, xOff, n);
+        maxAndMin(x, xOff, n, ws.acc);
+        if (extreme(ws.acc, invT)) {
+            return REFERENCE.entropy(x, xOff, n, invT, grad, gradOff, gradScale);
+        }
+        float m = (float) ws.acc[0];
         float negHalfM = -0.5f * m;
         float twoInvT = 2f * invT;
         entropySums(x, xOff, n, negHalfM, twoInvT, ws.acc, ws.lanes);
@@ -754,8 +806,11 @@ public final class SimdDistributionKernels implements DistributionKernels {
     public double crossEntropy(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                                MemorySegment grad, long gradOff, float gradScale) {
         Workspace ws = Workspace.get();
-        float negHalfMt = -0.5f * max(t, tOff, n);
-        float negHalfMs = -0.5f * max(s, sOff, n);
+        if (extremePair(t, tOff, s, sOff, n, invT, ws)) {
+            return REFERENCE.crossEntropy(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
+        float negHalfMt = -0.5f * ws.pairMax[0];
+        float negHalfMs = -0.5f * ws.pairMax[1];
         float twoInvT = 2f * invT;
         crossEntropySums(t, tOff, s, sOff, n, negHalfMt, negHalfMs, twoInvT, ws.acc, ws.lanes);
         double dt = ws.acc[0];
@@ -805,8 +860,11 @@ public final class SimdDistributionKernels implements DistributionKernels {
     public double kl(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                      MemorySegment grad, long gradOff, float gradScale) {
         Workspace ws = Workspace.get();
-        float negHalfMt = -0.5f * max(t, tOff, n);
-        float negHalfMs = -0.5f * max(s, sOff, n);
+        if (extremePair(t, tOff, s, sOff, n, invT, ws)) {
+            return REFERENCE.kl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
+        float negHalfMt = -0.5f * ws.pairMax[0];
+        float negHalfMs = -0.5f * ws.pairMax[1];
         float twoInvT = 2f * invT;
         klSums(t, tOff, s, sOff, n, negHalfMt, negHalfMs, twoInvT, ws.acc, ws.lanes);
         double dt = ws.acc[0];
@@ -828,8 +886,11 @@ public final class SimdDistributionKernels implements DistributionKernels {
     public double rkl(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                       MemorySegment grad, long gradOff, float gradScale) {
         Workspace ws = Workspace.get();
-        float mt = max(t, tOff, n);
-        float ms = max(s, sOff, n);
+        if (extremePair(t, tOff, s, sOff, n, invT, ws)) {
+            return REFERENCE.rkl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
+        float mt = ws.pairMax[0];
+        float ms = ws.pairMax[1];
         float twoInvT = 2f * invT;
         klSums(s, sOff, t, tOff, n, -0.5f * ms, -0.5f * mt, twoInvT, ws.acc, ws.lanes); // KL(q‖p): roles swapped
         double ds = ws.acc[0];
@@ -863,8 +924,11 @@ public final class SimdDistributionKernels implements DistributionKernels {
     public double jeffreys(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                            MemorySegment grad, long gradOff, float gradScale) {
         Workspace ws = Workspace.get();
-        float mt = max(t, tOff, n);
-        float ms = max(s, sOff, n);
+        if (extremePair(t, tOff, s, sOff, n, invT, ws)) {
+            return REFERENCE.jeffreys(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
+        float mt = ws.pairMax[0];
+        float ms = ws.pairMax[1];
         float negHalfMt = -0.5f * mt;
         float negHalfMs = -0.5f * ms;
         float twoInvT = 2f * invT;
@@ -895,8 +959,11 @@ public final class SimdDistributionKernels implements DistributionKernels {
     public double jsd(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT, float beta,
                       MemorySegment grad, long gradOff, float gradScale) {
         Workspace ws = Workspace.get();
-        float negHalfMt = -0.5f * max(t, tOff, n);
-        float negHalfMs = -0.5f * max(s, sOff, n);
+        if (extremePair(t, tOff, s, sOff, n, invT, ws)) {
+            return REFERENCE.jsd(t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
+        }
+        float negHalfMt = -0.5f * ws.pairMax[0];
+        float negHalfMs = -0.5f * ws.pairMax[1];
         float twoInvT = 2f * invT;
         float logDt = (float) Math.log(sumExp(t, tOff, n, negHalfMt, twoInvT, ws.lanes));
         float logDs = (float) Math.log(sumExp(s, sOff, n, negHalfMs, twoInvT, ws.lanes));

@@ -12,6 +12,8 @@ final class Workspace {
     private static final ThreadLocal<Workspace> CURRENT = ThreadLocal.withInitial(Workspace::new);
 
     final double[] acc = new double[4];
+    /** Teacher and student row maxima of the pair op in progress. */
+    final float[] pairMax = new float[2];
     final float[] lanes = new float[SimdConstants.L];
     final double[] doubleLanes = new double[SimdConstants.L];
     private MemorySegment row;

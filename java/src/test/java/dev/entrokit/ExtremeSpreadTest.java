@@ -1,0 +1,83 @@
+package dev.entrokit;
+
+import static dev.entrokit.Float64Oracle.widen;
+
+import dev.entrokit.Spec5.Kind;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Rows where an entry whose exp underflows float still carries loss: teacher mass e^−85 times a student
+ * log-probability near −3e38 (36.48 nats), or the same through a tiny temperature. Float kernels must
+ * not drop it (the SIMD backend routes such rows to the float64 path).
+ */
+@Tag("simd-width")
+class ExtremeSpreadTest {
+    private static final int V = 16;
+
+    private static float[][] bigNegative() {
+        float[] t = new float[V];
+        float[] s = new float[V];
+        t[1] = -85f;
+        s[1] = -3e38f;
+        for (int i = 2; i < V; i++) {
+            t[i] = -1000f;
+            s[i] = -1000f;
+        }
+        return new float[][] {t, s};
+    }
+
+    @ParameterizedTest
+    @MethodSource("dev.entrokit.TestBackends#names")
+    void flushedTeacherMassStillCounts(String backend) {
+        Entrokit ek = TestBackends.open(backend);
+        float[][] ts = bigNegative();
+        double[] t = widen(ts[0]);
+        double[] s = widen(ts[1]);
+        LossOptions o = LossOptions.defaults();
+        for (PairOp op : new PairOp[] {PairOp.KL, PairOp.CROSS_ENTROPY, PairOp.JEFFREYS}) {
+            Run run = Run.pair(ek, op, ts[0], ts[1], 1, V, o);
+            double ref = switch (op) {
+                case KL -> Float64Oracle.kl(t, s, 1);
+                case CROSS_ENTROPY -> Float64Oracle.crossEntropy(t, s, 1);
+                default -> Float64Oracle.kl(t, s, 1) + Float64Oracle.rkl(t, s, 1);
+            };
+            Spec5.check(Kind.LOSS, run.rowLoss()[0], ref, backend + " " + op + " with a flushed teacher entry");
+        }
+        Run reverse = Run.pair(ek, PairOp.RKL, ts[1], ts[0], 1, V, o);
+        Spec5.check(Kind.LOSS, reverse.rowLoss()[0], Float64Oracle.rkl(s, t, 1), backend + " RKL, rows swapped");
+    }
+
+    @ParameterizedTest
+    @MethodSource("dev.entrokit.TestBackends#names")
+    void tinyTemperatureDoesNotDropMass(String backend) {
+        Entrokit ek = TestBackends.open(backend);
+        float temperature = 1e-36f;
+        float[] t = new float[V];
+        float[] s = new float[V];
+        t[1] = -85e-36f;
+        s[1] = -100f;
+        for (int i = 2; i < V; i++) {
+            t[i] = -1f;
+            s[i] = -1f;
+        }
+        Run run = Run.pair(ek, PairOp.KL, t, s, 1, V, LossOptions.defaults().temperature(temperature));
+        Spec5.check(Kind.LOSS, run.rowLoss()[0], Float64Oracle.kl(widen(t), widen(s), temperature),
+                backend + " KL at T = 1e-36");
+    }
+
+    @ParameterizedTest
+    @MethodSource("dev.entrokit.TestBackends#names")
+    void fullLabelSmoothingOverAMaskedLabelIsInfinite(String backend) {
+        Entrokit ek = TestBackends.open(backend);
+        float[] s = new float[V];
+        for (int i = 0; i < V; i++) {
+            s[i] = (float) Math.sin(i);
+        }
+        s[3] = Float.NEGATIVE_INFINITY;
+        double loss = ek.crossEntropyLabels(new int[] {3}, s, V, LossOptions.defaults().labelSmoothing(1f), null, null);
+        org.junit.jupiter.api.Assertions.assertEquals(Double.POSITIVE_INFINITY, loss,
+                backend + ": ε = 1 leaves only the uniform term, which is +inf over a masked token");
+    }
+}
