@@ -121,7 +121,7 @@ public enum EvalOp {
                     SamplingFilters.temperature(s.temperature()).topH(s.alpha(), s.n(), s.mode()))),
     /** One token per row (Philox4x32-10, key = seed, counter = (row, step)); temperature 0 is greedy. */
     SAMPLE("sample", List.of("logits"), List.of(), List.of(new Output("tokens", "[...]", Tolerance.EXACT)),
-            EnumSet.of(TEMPERATURE, SEED, STEP, TOP_K, TOP_P, MIN_P, TOP_H, N, MODE), (ek, in, s, x) -> {
+            EnumSet.of(TEMPERATURE, SEED, STEP, TOP_K, TOP_P, MIN_P, TOP_H), (ek, in, s, x) -> {
                 SamplingFilters f = s.sampleFilters();
                 NpyArray.Int32 tokens = new NpyArray.Int32(x.rowShape(), new int[x.rows()]);
                 long[] seeds = new long[x.rows()];

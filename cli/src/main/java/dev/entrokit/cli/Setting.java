@@ -50,7 +50,7 @@ public enum Setting {
         }
     },
     /** p of the top_p op. */
-    P("p", "0.9", "top_p: keep the shortest prefix with mass >= p, p in (0, 1]") {
+    P("p", "0.9", "top_p: shortest prefix with mass >= p, p in (0, 1]") {
         @Override
         EvalSettings apply(EvalSettings o, String value) {
             return o.withP(parseFloat(value), false);
@@ -71,14 +71,14 @@ public enum Setting {
         }
     },
     /** n of top_h. */
-    N("n", "100", "top_h, sample: top-H looks at the first n tokens") {
+    N("n", "100", "top_h: top-H looks at the first n tokens") {
         @Override
         EvalSettings apply(EvalSettings o, String value) {
             return o.withN(parseInt(value));
         }
     },
     /** The top_h mode. */
-    MODE("mode", "paper", "top_h, sample: paper | normalized (SPEC 2)") {
+    MODE("mode", "paper", "top_h: paper | normalized (SPEC 2)") {
         @Override
         EvalSettings apply(EvalSettings o, String value) {
             return switch (value.trim().toLowerCase(Locale.ROOT)) {
@@ -117,7 +117,7 @@ public enum Setting {
         }
     },
     /** Top-H filter of sample. */
-    TOP_H("top_h", "off", "sample: top-H filter with this alpha (4th, after min_p)") {
+    TOP_H("top_h", "off", "sample: top-H (n = 100, paper) with this alpha, 4th") {
         @Override
         EvalSettings apply(EvalSettings o, String value) {
             return o.withAlpha(parseFloat(value), true);
