@@ -12,7 +12,9 @@ public enum DType {
     /** IEEE-754 binary16; not yet accepted by any kernel. */
     F16(2),
     /** Signed 32-bit integers, for labels and token ids. */
-    I32(4);
+    I32(4),
+    /** One byte per element, 0 (false) or 1 (true): the kept masks of the selection ops. */
+    BOOL(1);
 
     private final int byteSize;
 

@@ -4,6 +4,7 @@ import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.Backends;
 import dev.entrokit.internal.DistributionKernels;
 import dev.entrokit.internal.RowExecutor;
+import dev.entrokit.internal.SelectionKernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
@@ -26,6 +27,7 @@ public final class Entrokit implements AutoCloseable {
 
     private final Backend backend;
     private final DistributionKernels kernels;
+    private final SelectionKernels selection;
     private final RowExecutor rows;
     private final boolean shared;
 
@@ -33,6 +35,7 @@ public final class Entrokit implements AutoCloseable {
         this.shared = shared;
         this.backend = backend;
         this.kernels = backend.distribution();
+        this.selection = backend.selection();
         this.rows = new RowExecutor(threads);
     }
 
@@ -239,6 +242,159 @@ public final class Entrokit implements AutoCloseable {
     /** Hellinger distance {@code sqrt(½ Σ (√p − √q)²)} (no gradient). */
     public double hellinger(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss) {
         return runLoss(Op.HELLINGER, teacher, student, null, options, rowLoss, null);
+    }
+
+    // ---------------------------------------------------------------- selection and sampling (SPEC §2)
+
+    /**
+     * The first {@code k} tokens of each row in SPEC order (probability descending, equal logits by
+     * ascending index). A special row (a NaN or {@code +inf} logit, or all {@code -inf}) gives indices
+     * {@code -1} and NaN values and probabilities.
+     *
+     * @param k           {@code 1 ≤ k ≤ V}
+     * @param temperature {@code T > 0}, for {@code probsOut}
+     * @param indicesOut  {@link DType#I32} {@code [R, k]}: the token ids
+     * @param valuesOut   {@link DType#F32} {@code [R, k]}: the input logits at those ids
+     * @param probsOut    {@link DType#F32} {@code [R, k]}: {@code softmax(logits/T)} over the whole row, at those ids
+     */
+    public void topK(Tensor logits, int k, float temperature, Tensor indicesOut, Tensor valuesOut, Tensor probsOut) {
+        int n = cols("logits", logits);
+        if (k < 1 || k > n) {
+            throw new IllegalArgumentException("k: must be in [1, V = " + n + "], got " + k);
+        }
+        invTemperature(temperature);
+        long r = logits.rows();
+        checkOutput("indicesOut", indicesOut, DType.I32, r, k);
+        checkOutput("valuesOut", valuesOut, DType.F32, r, k);
+        checkOutput("probsOut", probsOut, DType.F32, r, k);
+        rows.forEachRow((int) r, n, row -> selection.topK(logits.segment(), logits.index(row, 0), n, temperature, k,
+                indicesOut.segment(), indicesOut.index(row, 0), valuesOut.segment(), valuesOut.index(row, 0),
+                probsOut.segment(), probsOut.index(row, 0)));
+    }
+
+    /** Kept mask of top-p: the shortest prefix in SPEC order with cumulative probability {@code ≥ p}. See {@link #keptMask}. */
+    public void topP(Tensor logits, float p, float temperature, Tensor maskOut) {
+        keptMask(logits, positiveTemperature(temperature).topP(p), maskOut);
+    }
+
+    /** Kept mask of min-p: every token with {@code p_i ≥ minP · max p}, {@code minP ∈ (0, 1]}. See {@link #keptMask}. */
+    public void minP(Tensor logits, float minP, float temperature, Tensor maskOut) {
+        keptMask(logits, positiveTemperature(temperature).minP(minP), maskOut);
+    }
+
+    /** Kept mask of top-H ({@code α ∈ (0, 1]}, over the first {@code n ≥ 1} tokens, in {@code mode}). See {@link #keptMask}. */
+    public void topH(Tensor logits, float alpha, int n, TopHMode mode, float temperature, Tensor maskOut) {
+        keptMask(logits, positiveTemperature(temperature).topH(alpha, n, mode), maskOut);
+    }
+
+    /**
+     * The tokens the pipeline {@code filters} keeps, as a mask: {@code maskOut} is a {@link DType#BOOL}
+     * tensor shaped like {@code logits} (one byte per token: 1 kept, 0 not; see {@link Tensor#ofMask}).
+     * Filters apply in their order, each on the renormalized survivors of the last. A special row gives
+     * an all-false mask. The temperature must be {@code > 0} (greedy is for {@link #sample} only).
+     */
+    public void keptMask(Tensor logits, SamplingFilters filters, Tensor maskOut) {
+        int n = cols("logits", logits);
+        checkFilters(filters, n, false);
+        checkOutput("maskOut", maskOut, DType.BOOL, logits.rows(), n);
+        rows.forEachRow((int) logits.rows(), n, r -> selection.keptMask(logits.segment(), logits.index(r, 0), n,
+                filters, maskOut.segment(), maskOut.index(r, 0)));
+    }
+
+    /**
+     * The form decoding loops want: {@code out = logits} on the kept tokens, {@code -inf} elsewhere
+     * ({@code out} is F32 shaped like {@code logits} and may be it). A special row gives NaN everywhere.
+     */
+    public void maskLogits(Tensor logits, SamplingFilters filters, Tensor out) {
+        int n = cols("logits", logits);
+        checkFilters(filters, n, false);
+        checkSameShape("out", out, "logits", logits);
+        rows.forEachRow((int) logits.rows(), n, r -> selection.maskLogits(logits.segment(), logits.index(r, 0), n,
+                filters, out.segment(), out.index(r, 0)));
+    }
+
+    /** {@link #sample(Tensor, List, long[], long, Tensor)} with the same pipeline for every row. */
+    public void sample(Tensor logits, SamplingFilters filters, long[] seeds, long step, Tensor tokensOut) {
+        if (filters == null) {
+            throw new IllegalArgumentException("filters: must not be null");
+        }
+        long r = logits == null ? 0 : logits.rows();
+        sample(logits, java.util.Collections.nCopies((int) Math.min(r, Integer.MAX_VALUE), filters), seeds, step, tokensOut);
+    }
+
+    /**
+     * One token per row from the kept, renormalized distribution of row {@code r}'s pipeline, drawn
+     * with Philox4x32-10 (key = {@code seeds[r]}, counter = {@code (r, step)}): the same seed, row and
+     * step give the same token on every run and thread count. Temperature 0 is greedy (lowest index on
+     * ties). A special row gives token {@code -1}.
+     *
+     * @param filtersPerRow one pipeline per row (a batch in a server mixes requests)
+     * @param seeds         one seed per row
+     * @param step          the decoding step (part of the counter)
+     * @param tokensOut     rank-1 {@link DType#I32} with at least {@code R} elements
+     */
+    public void sample(Tensor logits, List<SamplingFilters> filtersPerRow, long[] seeds, long step, Tensor tokensOut) {
+        int n = cols("logits", logits);
+        int nRows = (int) logits.rows();
+        if (filtersPerRow == null || filtersPerRow.size() != nRows) {
+            throw new IllegalArgumentException("filtersPerRow: expected one pipeline per row (" + nRows + "), got "
+                    + (filtersPerRow == null ? "null" : filtersPerRow.size()));
+        }
+        for (SamplingFilters f : filtersPerRow) {
+            checkFilters(f, n, true);
+        }
+        if (seeds == null || seeds.length != nRows) {
+            throw new IllegalArgumentException("seeds: expected one seed per row (" + nRows + "), got "
+                    + (seeds == null ? "null" : seeds.length));
+        }
+        if (tokensOut == null || tokensOut.dtype() != DType.I32 || tokensOut.rank() != 1) {
+            throw new IllegalArgumentException("tokensOut: expected a rank-1 I32 tensor, got " + tokensOut);
+        }
+        if (tokensOut.cols() < nRows) {
+            throw new IllegalArgumentException("tokensOut: too small: holds " + tokensOut.cols() + " values, need " + nRows);
+        }
+        if (tokensOut.segment().isReadOnly()) {
+            throw new IllegalArgumentException("tokensOut: segment is read-only");
+        }
+        List<SamplingFilters> filters = List.copyOf(filtersPerRow);
+        long[] s = seeds.clone();
+        rows.forEachRow(nRows, n, r -> tokensOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, tokensOut.index(r),
+                selection.sample(logits.segment(), logits.index(r, 0), n, filters.get(r), s[r], r, step)));
+    }
+
+    private static SamplingFilters positiveTemperature(float temperature) {
+        invTemperature(temperature);
+        return SamplingFilters.temperature(temperature);
+    }
+
+    private static void checkFilters(SamplingFilters f, int n, boolean greedyAllowed) {
+        if (f == null) {
+            throw new IllegalArgumentException("filters: must not be null");
+        }
+        if (!greedyAllowed && f.temperature() == 0f) {
+            throw new IllegalArgumentException("temperature: must be > 0 here, got 0 (greedy is for sample only)");
+        }
+        for (SamplingFilters.Filter x : f.filters()) {
+            if (x.kind() == SamplingFilters.Kind.TOP_K && x.k() > n) {
+                throw new IllegalArgumentException("k: must be in [1, V = " + n + "], got " + x.k());
+            }
+        }
+    }
+
+    private static void checkOutput(String name, Tensor t, DType dtype, long nRows, long nCols) {
+        if (t == null) {
+            throw new IllegalArgumentException(name + ": must not be null");
+        }
+        if (t.dtype() != dtype || t.rank() > 2) {
+            throw new IllegalArgumentException(name + ": expected a rank-1 or rank-2 " + dtype + " tensor, got " + t);
+        }
+        if (t.rows() != nRows || t.cols() != nCols) {
+            throw new IllegalArgumentException(name + ": shape " + java.util.Arrays.toString(t.shape()) + " is not ["
+                    + nRows + ", " + nCols + "]");
+        }
+        if (t.segment().isReadOnly()) {
+            throw new IllegalArgumentException(name + ": segment is read-only");
+        }
     }
 
     // ---------------------------------------------------------------- float[] conveniences

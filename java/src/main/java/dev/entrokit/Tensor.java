@@ -47,6 +47,16 @@ public final class Tensor {
         return new Tensor(MemorySegment.ofArray(data), DType.I32, new long[] {data.length}, 0, data.length, data.length);
     }
 
+    /** A contiguous {@code [rows, cols]} int32 view of {@code data} (e.g. top-k indices). */
+    public static Tensor of(int[] data, int rows, int cols) {
+        return new Tensor(MemorySegment.ofArray(data), DType.I32, new long[] {rows, cols}, 0, cols, (long) rows * cols);
+    }
+
+    /** A contiguous {@code [rows, cols]} {@link DType#BOOL} view of {@code data}: one byte per element, 0 or 1. */
+    public static Tensor ofMask(byte[] data, int rows, int cols) {
+        return new Tensor(MemorySegment.ofArray(data), DType.BOOL, new long[] {rows, cols}, 0, cols, (long) rows * cols);
+    }
+
     /** A contiguous {@code [batch, rows, cols]} float32 view of {@code data}. */
     public static Tensor of(float[] data, int batch, int rows, int cols) {
         return new Tensor(MemorySegment.ofArray(data), DType.F32, new long[] {batch, rows, cols}, 0, cols, (long) rows * cols);
@@ -188,6 +198,16 @@ public final class Tensor {
     /** Reads element {@code i} of a rank-1 float32 view. */
     public float getFloat(long i) {
         return segment.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, index(i));
+    }
+
+    /** Reads one int32 element of a rank-2 view. */
+    public int getInt(long row, long col) {
+        return segment.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, index(row, col));
+    }
+
+    /** Reads one {@link DType#BOOL} element of a rank-2 view (any nonzero byte is true). */
+    public boolean getBool(long row, long col) {
+        return segment.get(ValueLayout.JAVA_BYTE, index(row, col)) != 0;
     }
 
     /** Reads element {@code i} of a rank-1 int32 view. */

@@ -1,7 +1,6 @@
 package dev.entrokit.cli;
 
 import dev.entrokit.Entrokit;
-import dev.entrokit.LossOptions;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.AccessDeniedException;
@@ -53,7 +52,7 @@ public final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         EvalOp evalOp = EvalOp.byName(op);
-        LossOptions options = evalOp.options(pairs("--set", "NAME=VALUE", sets));
+        EvalSettings options = evalOp.options(pairs("--set", "NAME=VALUE", sets));
         Map<String, String> files = pairs("--in", "NAME=FILE.npy", ins);
         evalOp.checkInputNames(files.keySet());
         if (threads != null && threads < 1) {

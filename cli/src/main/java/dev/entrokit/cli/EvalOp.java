@@ -2,13 +2,26 @@ package dev.entrokit.cli;
 
 import static dev.entrokit.cli.Setting.BETA;
 import static dev.entrokit.cli.Setting.IGNORE_INDEX;
+import static dev.entrokit.cli.Setting.ALPHA;
+import static dev.entrokit.cli.Setting.K;
 import static dev.entrokit.cli.Setting.LABEL_SMOOTHING;
+import static dev.entrokit.cli.Setting.MIN_P;
+import static dev.entrokit.cli.Setting.MODE;
+import static dev.entrokit.cli.Setting.N;
+import static dev.entrokit.cli.Setting.P;
+import static dev.entrokit.cli.Setting.SEED;
+import static dev.entrokit.cli.Setting.STEP;
 import static dev.entrokit.cli.Setting.TEMPERATURE;
+import static dev.entrokit.cli.Setting.TOP_H;
+import static dev.entrokit.cli.Setting.TOP_K;
+import static dev.entrokit.cli.Setting.TOP_P;
 
 import dev.entrokit.Entrokit;
 import dev.entrokit.LossOptions;
 import dev.entrokit.Reduction;
+import dev.entrokit.SamplingFilters;
 import dev.entrokit.Tensor;
+import java.util.Arrays;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
@@ -79,7 +92,42 @@ public enum EvalOp {
             (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.tv(t, s, o, row), false)),
     /** Hellinger distance. */
     HELLINGER("hellinger", List.of("teacher", "student"), List.of(), lossOnly(), EnumSet.of(TEMPERATURE),
-            (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.hellinger(t, s, o, row), false));
+            (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.hellinger(t, s, o, row), false)),
+    /** The k most probable tokens of each row (SPEC §2 order), their logits and probabilities. */
+    TOP_K_OP("top_k", List.of("logits"), List.of(), List.of(new Output("indices", "[..., k]", Tolerance.EXACT),
+            new Output("values", "[..., k]", Tolerance.EXACT), new Output("probs", "[..., k]", Tolerance.ABS_REL)),
+            EnumSet.of(TEMPERATURE, K), (ek, in, s, x) -> {
+                int k = s.k();
+                long[] shape = withLast(x.rowShape(), k);
+                NpyArray.Int32 idx = new NpyArray.Int32(shape, new int[x.rows() * k]);
+                NpyArray.Float32 val = new NpyArray.Float32(shape, new float[x.rows() * k]);
+                NpyArray.Float32 prob = new NpyArray.Float32(shape, new float[x.rows() * k]);
+                Map<String, NpyArray> outs = new LinkedHashMap<>();
+                outs.put("indices", idx);
+                outs.put("values", val);
+                outs.put("probs", prob);
+                return new Call(() -> ek.topK(x.tensor(), k, s.temperature(), Tensor.of(idx.data(), x.rows(), k),
+                        Tensor.of(val.data(), x.rows(), k), Tensor.of(prob.data(), x.rows(), k)), outs);
+            }),
+    /** Kept mask of top-p. */
+    TOP_P_OP("top_p", List.of("logits"), List.of(), maskOutput(), EnumSet.of(TEMPERATURE, P),
+            (ek, in, s, x) -> maskCall(ek, x, SamplingFilters.temperature(s.temperature()).topP(s.p()))),
+    /** Kept mask of min-p. */
+    MIN_P_OP("min_p", List.of("logits"), List.of(), maskOutput(), EnumSet.of(TEMPERATURE, MIN_P),
+            (ek, in, s, x) -> maskCall(ek, x, SamplingFilters.temperature(s.temperature()).minP(s.minP()))),
+    /** Kept mask of top-H. */
+    TOP_H_OP("top_h", List.of("logits"), List.of(), maskOutput(), EnumSet.of(TEMPERATURE, ALPHA, N, MODE),
+            (ek, in, s, x) -> maskCall(ek, x,
+                    SamplingFilters.temperature(s.temperature()).topH(s.alpha(), s.n(), s.mode()))),
+    /** One token per row (Philox4x32-10, key = seed, counter = (row, step)); temperature 0 is greedy. */
+    SAMPLE("sample", List.of("logits"), List.of(), List.of(new Output("tokens", "[...]", Tolerance.EXACT)),
+            EnumSet.of(TEMPERATURE, SEED, STEP, TOP_K, TOP_P, MIN_P, TOP_H), (ek, in, s, x) -> {
+                SamplingFilters f = s.sampleFilters();
+                NpyArray.Int32 tokens = new NpyArray.Int32(x.rowShape(), new int[x.rows()]);
+                long[] seeds = new long[x.rows()];
+                Arrays.fill(seeds, s.seed());
+                return call(() -> ek.sample(x.tensor(), f, seeds, s.step(), Tensor.of(tokens.data())), "tokens", tokens);
+            });
 
     /**
      * One output of an op.
@@ -109,21 +157,39 @@ public enum EvalOp {
         Call prepare(Entrokit ek, OpInputs in, LossOptions options);
     }
 
+    /** Builds the call of a selection op from its settings and its {@code logits} input. */
+    @FunctionalInterface
+    interface SelectionPreparer {
+        Call prepare(Entrokit ek, OpInputs in, EvalSettings settings, Logits logits);
+    }
+
     private final String key;
     private final List<String> required;
     private final List<String> oneOf;
     private final List<Output> outputs;
     private final Set<Setting> settings;
     private final Preparer preparer;
+    private final SelectionPreparer selectionPreparer;
 
     EvalOp(String key, List<String> required, List<String> oneOf, List<Output> outputs, Set<Setting> settings,
            Preparer preparer) {
+        this(key, required, oneOf, outputs, settings, preparer, null);
+    }
+
+    EvalOp(String key, List<String> required, List<String> oneOf, List<Output> outputs, Set<Setting> settings,
+           SelectionPreparer preparer) {
+        this(key, required, oneOf, outputs, settings, null, preparer);
+    }
+
+    EvalOp(String key, List<String> required, List<String> oneOf, List<Output> outputs, Set<Setting> settings,
+           Preparer preparer, SelectionPreparer selectionPreparer) {
         this.key = key;
         this.required = required;
         this.oneOf = oneOf;
         this.outputs = outputs;
         this.settings = settings;
         this.preparer = preparer;
+        this.selectionPreparer = selectionPreparer;
     }
 
     /** The op called {@code name} on the command line; an unknown name is a {@link UserException}. */
@@ -174,17 +240,20 @@ public enum EvalOp {
      * The options for this op: per-row losses ({@link Reduction#NONE}), upstream gradient 1 so that
      * {@code grad} is the gradient of the sum of the rows, then each {@code --set} applied in turn.
      */
-    public LossOptions options(Map<String, String> sets) {
-        LossOptions o = LossOptions.defaults().reduction(Reduction.NONE).gradScale(1f);
+    public EvalSettings options(Map<String, String> sets) {
+        EvalSettings o = EvalSettings.defaults(LossOptions.defaults().reduction(Reduction.NONE).gradScale(1f));
         for (Map.Entry<String, String> e : sets.entrySet()) {
             Setting s = settings.stream().filter(x -> x.key().equals(e.getKey())).findFirst().orElseThrow(() ->
                     new UserException("op " + key + " has no setting '" + e.getKey() + "'; it accepts "
                             + String.join(", ", settings.stream().map(Setting::key).toList())));
             try {
-                o = s.apply(o, e.getValue());
+                o = s.apply(o, e.getValue()).mark(s);
             } catch (IllegalArgumentException ex) {
                 throw new UserException(ex.getMessage(), ex);
             }
+        }
+        if (this != SAMPLE && o.temperature() == 0f) {
+            throw new UserException("temperature: must be finite and > 0, got 0 (0 = greedy is for sample only)");
         }
         return o;
     }
@@ -209,9 +278,10 @@ public enum EvalOp {
     }
 
     /** Checks shapes and allocates outputs; {@link Call#run()} then computes them. */
-    public Call prepare(Entrokit ek, OpInputs inputs, LossOptions options) {
+    public Call prepare(Entrokit ek, OpInputs inputs, EvalSettings options) {
         checkInputNames(inputs.arrays().keySet());
-        return preparer.prepare(ek, inputs, options);
+        return preparer != null ? preparer.prepare(ek, inputs, options.loss())
+                : selectionPreparer.prepare(ek, inputs, options, inputs.logits("logits"));
     }
 
     /** The op table for {@code eval --help}: one line per op, then the settings and the shape rules. */
@@ -232,7 +302,9 @@ public enum EvalOp {
           .append("float32). More leading dimensions are more rows ([..., V]); a 1-d array of%n")
           .append("V logits is one row, and its per-row outputs ([...]) then have shape ().%n")
           .append("labels: one integer per row (<i4 or <i8), shaped [...] or [R].%n")
-          .append("grad = d(sum over rows of loss)/d(student). Outputs: DIR/NAME.npy, <f4.%n");
+          .append("grad = d(sum over rows of loss)/d(student). Outputs: DIR/NAME.npy, <f4;%n")
+          .append("indices and tokens <i4, masks |b1 (true = kept). top_k/top_p/min_p/top_h%n")
+          .append("order: probability descending, ties by ascending index (SPEC 2).%n");
         // picocli formats the footer with String.format, so the %n above become line breaks there.
         return sb.toString();
     }
@@ -283,6 +355,28 @@ public enum EvalOp {
             outs.put("grad", grad);
         }
         return new Call(() -> kernel.run(rowT, gradT), outs);
+    }
+
+    private static List<Output> maskOutput() {
+        return List.of(new Output("mask", "[..., V]", Tolerance.EXACT));
+    }
+
+    /** The kept mask of {@code f}: the library writes bytes, the .npy holds booleans. */
+    private static Call maskCall(Entrokit ek, Logits x, SamplingFilters f) {
+        byte[] bytes = new byte[x.data().length];
+        NpyArray.Bool mask = new NpyArray.Bool(x.shape(), new boolean[bytes.length]);
+        return call(() -> {
+            ek.keptMask(x.tensor(), f, Tensor.ofMask(bytes, x.rows(), x.cols()));
+            for (int i = 0; i < bytes.length; i++) {
+                mask.data()[i] = bytes[i] != 0;
+            }
+        }, "mask", mask);
+    }
+
+    private static long[] withLast(long[] shape, long last) {
+        long[] s = Arrays.copyOf(shape, shape.length + 1);
+        s[shape.length] = last;
+        return s;
     }
 
     private static Call call(Runnable run, String name, NpyArray out) {

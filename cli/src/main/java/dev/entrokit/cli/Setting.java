@@ -1,32 +1,35 @@
 package dev.entrokit.cli;
 
 import dev.entrokit.LossOptions;
+import dev.entrokit.TopHMode;
+import java.util.Locale;
 
 /**
- * A {@code --set NAME=VALUE} of {@code eval}. Every setting lands in a {@link LossOptions} field, so
- * the library's own checks (range, finiteness) apply and its messages reach the user unchanged.
+ * A {@code --set NAME=VALUE} of {@code eval}. Every setting lands in a {@link LossOptions} field or a
+ * selection field of {@link EvalSettings}, checked by the library as it is set, so the library's own
+ * checks (range, finiteness) apply and its messages reach the user unchanged.
  */
 public enum Setting {
     /** Divides the logits before the softmax. */
-    TEMPERATURE("temperature", "1", "T > 0: logits are divided by T") {
+    TEMPERATURE("temperature", "1", "T > 0: logits are divided by T (sample: 0 = greedy)") {
         @Override
-        LossOptions apply(LossOptions o, String value) {
-            return o.temperature(parseFloat(value));
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withTemperature(parseFloat(value));
         }
     },
     /** Generalized JSD weight. */
     BETA("beta", "0.5", "JSD weight in [0, 1] (0: KL(P||Q), 1: KL(Q||P))") {
         @Override
-        LossOptions apply(LossOptions o, String value) {
-            return o.beta(parseFloat(value));
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withLoss(o.loss().beta(parseFloat(value)));
         }
     },
     /** Label that marks a row as ignored. */
     IGNORE_INDEX("ignore_index", "-100", "rows with this label give loss 0, grad 0") {
         @Override
-        LossOptions apply(LossOptions o, String value) {
+        EvalSettings apply(EvalSettings o, String value) {
             try {
-                return o.ignoreIndex(Integer.parseInt(value.trim()));
+                return o.withLoss(o.loss().ignoreIndex(Integer.parseInt(value.trim())));
             } catch (NumberFormatException e) {
                 throw new UserException("ignore_index: '" + value + "' is not a 32-bit integer");
             }
@@ -35,8 +38,89 @@ public enum Setting {
     /** Label smoothing epsilon. */
     LABEL_SMOOTHING("label_smoothing", "0", "epsilon in [0, 1] toward the uniform target") {
         @Override
-        LossOptions apply(LossOptions o, String value) {
-            return o.labelSmoothing(parseFloat(value));
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withLoss(o.loss().labelSmoothing(parseFloat(value)));
+        }
+    },
+    /** k of the top_k op. */
+    K("k", "50", "top_k: how many tokens, 1 <= k <= V") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withK(parseInt(value), false);
+        }
+    },
+    /** p of the top_p op. */
+    P("p", "0.9", "top_p: shortest prefix with mass >= p, p in (0, 1]") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withP(parseFloat(value), false);
+        }
+    },
+    /** r of min_p, as an op and as a filter of sample. */
+    MIN_P("min_p", "0.1", "min_p, sample: keep p_i >= min_p * max p, in (0, 1]") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withMinP(parseFloat(value));
+        }
+    },
+    /** alpha of the top_h op. */
+    ALPHA("alpha", "0.4", "top_h: entropy fraction alpha in (0, 1]") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withAlpha(parseFloat(value), false);
+        }
+    },
+    /** n of top_h. */
+    N("n", "100", "top_h: top-H looks at the first n tokens") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withN(parseInt(value));
+        }
+    },
+    /** The top_h mode. */
+    MODE("mode", "paper", "top_h: paper | normalized (SPEC 2)") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return switch (value.trim().toLowerCase(Locale.ROOT)) {
+                case "paper" -> o.withMode(TopHMode.PAPER);
+                case "normalized" -> o.withMode(TopHMode.NORMALIZED);
+                default -> throw new UserException("mode: expected paper or normalized, got '" + value + "'");
+            };
+        }
+    },
+    /** Philox key of sample. */
+    SEED("seed", "0", "sample: Philox key, the same for every row") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withSeed(parseLong(value));
+        }
+    },
+    /** Philox counter step of sample. */
+    STEP("step", "0", "sample: decoding step (Philox counter with the row)") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withStep(parseLong(value));
+        }
+    },
+    /** Top-k filter of sample. */
+    TOP_K("top_k", "off", "sample: top-k filter (applied 1st)") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withK(parseInt(value), true);
+        }
+    },
+    /** Top-p filter of sample. */
+    TOP_P("top_p", "off", "sample: top-p filter (applied 2nd)") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withP(parseFloat(value), true);
+        }
+    },
+    /** Top-H filter of sample. */
+    TOP_H("top_h", "off", "sample: top-H (n = 100, paper) with this alpha, 4th") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withAlpha(parseFloat(value), true);
         }
     };
 
@@ -66,7 +150,23 @@ public enum Setting {
     }
 
     /** {@code o} with this setting changed to {@code value}; a malformed or out-of-range value is an error. */
-    abstract LossOptions apply(LossOptions o, String value);
+    abstract EvalSettings apply(EvalSettings o, String value);
+
+    int parseInt(String value) {
+        try {
+            return Integer.parseInt(value.trim());
+        } catch (NumberFormatException e) {
+            throw new UserException(key + ": '" + value + "' is not a 32-bit integer");
+        }
+    }
+
+    long parseLong(String value) {
+        try {
+            return Long.parseLong(value.trim());
+        } catch (NumberFormatException e) {
+            throw new UserException(key + ": '" + value + "' is not a 64-bit integer");
+        }
+    }
 
     float parseFloat(String value) {
         try {

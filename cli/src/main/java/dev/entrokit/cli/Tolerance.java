@@ -12,6 +12,13 @@ public enum Tolerance {
             return 1e-6 + 1e-5 * Math.abs(ref);
         }
     },
+    /** Indices, tokens, masks and selected logits: exact (SPEC §5, away from near-threshold sums). */
+    EXACT {
+        @Override
+        public double allowed(double ref) {
+            return 0;
+        }
+    },
     /** Log-probabilities, logsumexp and per-row losses: {@code |out − ref| ≤ 1e-5·max(1, |ref|)}. */
     SCALED {
         @Override

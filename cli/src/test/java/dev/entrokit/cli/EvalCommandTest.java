@@ -112,6 +112,9 @@ class EvalCommandTest {
                 args.add("--in");
                 args.add("labels=" + labels);
             }
+            if (op == EvalOp.TOP_K_OP) { // the default k = 50 exceeds V = 4 here
+                args.addAll(java.util.List.of("--set", "k=" + V));
+            }
             Path out = dir.resolve("all-" + op.key());
             args.add("--out");
             args.add(out.toString());
@@ -119,7 +122,8 @@ class EvalCommandTest {
             assertEquals(0, r.code(), op.key() + ": " + r.err());
             for (EvalOp.Output o : op.outputs()) {
                 NpyArray a = Npy.read(out.resolve(o.name() + ".npy"));
-                assertArrayEquals(o.perRow() ? new long[] {R} : new long[] {R, V}, a.shape(), op.key() + "/" + o.name());
+                boolean perRow = o.perRow() && !o.shape().endsWith("k]");
+                assertArrayEquals(perRow ? new long[] {R} : new long[] {R, V}, a.shape(), op.key() + "/" + o.name());
             }
         }
     }
@@ -154,6 +158,24 @@ class EvalCommandTest {
             sum += p[i];
         }
         for (int i = 0; i < V; i++) {
+            p[i] /= sum;
+        }
+        return p;
+    }
+
+    /** Float64 softmax of row {@code row} of a [*, 6] array, for {@link EvalSelectionTest}. */
+    static double[] softmax6(float[] data, int row, double temperature) {
+        double m = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < 6; i++) {
+            m = Math.max(m, data[row * 6 + i] / temperature);
+        }
+        double[] p = new double[6];
+        double sum = 0;
+        for (int i = 0; i < 6; i++) {
+            p[i] = Math.exp(data[row * 6 + i] / temperature - m);
+            sum += p[i];
+        }
+        for (int i = 0; i < 6; i++) {
             p[i] /= sum;
         }
         return p;

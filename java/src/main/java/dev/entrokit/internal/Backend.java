@@ -22,4 +22,7 @@ public interface Backend {
 
     /** The SPEC §1 kernels. */
     DistributionKernels distribution();
+
+    /** The SPEC §2 kernels (selection and sampling). */
+    SelectionKernels selection();
 }

@@ -2,11 +2,13 @@ package dev.entrokit.internal.scalar;
 
 import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.DistributionKernels;
+import dev.entrokit.internal.SelectionKernels;
 import java.util.List;
 
 /** Pure Java, float64 accumulation: the reference and the fallback. Always available. */
 public final class ScalarBackend implements Backend {
     private final DistributionKernels distribution = new ScalarDistributionKernels();
+    private final SelectionKernels selection = new ScalarSelectionKernels();
 
     @Override
     public String name() {
@@ -31,5 +33,10 @@ public final class ScalarBackend implements Backend {
     @Override
     public DistributionKernels distribution() {
         return distribution;
+    }
+
+    @Override
+    public SelectionKernels selection() {
+        return selection;
     }
 }

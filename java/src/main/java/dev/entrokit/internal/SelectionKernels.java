@@ -1,0 +1,41 @@
+package dev.entrokit.internal;
+
+import dev.entrokit.SamplingFilters;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The per-row kernels of SPEC §2 (selection and sampling). As with {@link DistributionKernels}, the
+ * façade has checked shapes and parameters already; a kernel sees one row of {@code n} float32 logits
+ * at element offset {@code xOff}.
+ *
+ * <p>Order is SPEC order: probability descending, equal logits by ascending index. Probabilities are
+ * {@code softmax(x/T)} over the whole row ({@code -inf} logits have probability 0), accumulated in
+ * float64. A <em>special row</em> (a NaN or {@code +inf} logit, or every logit {@code -inf}) has no
+ * distribution (SPEC §1): top-k writes indices {@code -1}, values and probabilities NaN; the mask is
+ * all false; masked logits are all NaN; the sampled token is {@code -1}.
+ */
+public interface SelectionKernels {
+
+    /**
+     * The first {@code k} tokens in SPEC order: their indices ({@code int32}), their logits, and their
+     * {@code softmax(x/T)} probabilities over the whole row. Requires {@code temperature > 0}.
+     */
+    void topK(MemorySegment x, long xOff, int n, float temperature, int k, MemorySegment indices, long indicesOff,
+              MemorySegment values, long valuesOff, MemorySegment probs, long probsOff);
+
+    /**
+     * Writes one byte per token (1 kept, 0 not) after the pipeline {@code f} (temperature {@code > 0});
+     * returns how many are kept (0 for a special row).
+     */
+    int keptMask(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask, long maskOff);
+
+    /** {@code out_i = x_i} for kept tokens, {@code -inf} elsewhere; {@code out} may alias {@code x}. */
+    void maskLogits(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment out, long outOff);
+
+    /**
+     * One token drawn from the kept, renormalized distribution with the uniform
+     * {@link Philox#uniform(long, int, long) Philox.uniform(seed, row, step)}; temperature 0 is the
+     * argmax (lowest index on ties). Returns {@code -1} for a special row.
+     */
+    int sample(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step);
+}

@@ -1,0 +1,143 @@
+package dev.entrokit;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * An independent float64 reference for SPEC §2, written from the SPEC text: probabilities by a
+ * two-pass softmax, order by a comparator sort on (probability descending, index ascending), and each
+ * filter on an explicit list of survivors with renormalized probabilities. Slow and obvious.
+ *
+ * <p>Thresholds get a 1e-9 slack ({@code cum ≥ p − 1e-9}, {@code S ≤ τ + 1e-12}): SPEC §5 leaves a
+ * cumulative sum within 1e-6 of its threshold undecided, and the test rows keep away from that band
+ * except where a sum lands on the threshold by construction (p = 1, α = 1).
+ */
+final class SelectionReference {
+    private SelectionReference() {
+    }
+
+    /** {@code softmax(x/T)} of one row in float64; null for a special row (NaN, +inf, all -inf). */
+    static double[] probs(float[] x, int off, int n, double t) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            float z = x[off + i];
+            if (Float.isNaN(z) || z == Float.POSITIVE_INFINITY) {
+                return null;
+            }
+            max = Math.max(max, z);
+        }
+        if (max == Double.NEGATIVE_INFINITY) {
+            return null;
+        }
+        double[] p = new double[n];
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            p[i] = Math.exp((x[off + i] - max) / t);
+            sum += p[i];
+        }
+        for (int i = 0; i < n; i++) {
+            p[i] /= sum;
+        }
+        return p;
+    }
+
+    /** Indices in SPEC order. */
+    static List<Integer> order(double[] p) {
+        Integer[] idx = new Integer[p.length];
+        for (int i = 0; i < p.length; i++) {
+            idx[i] = i;
+        }
+        Arrays.sort(idx, (a, b) -> p[a] != p[b] ? Double.compare(p[b], p[a]) : Integer.compare(a, b));
+        return new ArrayList<>(Arrays.asList(idx));
+    }
+
+    /** The kept tokens (in SPEC order) of the pipeline on one row; empty for a special row. */
+    static List<Integer> kept(float[] x, int off, int n, SamplingFilters f) {
+        double[] p = probs(x, off, n, f.temperature());
+        if (p == null) {
+            return List.of();
+        }
+        List<Integer> kept = order(p);
+        for (SamplingFilters.Filter filter : f.filters()) {
+            double[] q = renormalized(p, kept);
+            kept = switch (filter.kind()) {
+                case TOP_K -> kept.subList(0, Math.min(filter.k(), kept.size()));
+                case TOP_P -> {
+                    double cum = 0;
+                    int m = kept.size();
+                    for (int j = 0; j < kept.size(); j++) {
+                        cum += q[kept.get(j)];
+                        if (cum >= filter.value() - 1e-9) {
+                            m = j + 1;
+                            break;
+                        }
+                    }
+                    yield kept.subList(0, m);
+                }
+                case MIN_P -> {
+                    double max = q[kept.get(0)];
+                    List<Integer> out = new ArrayList<>();
+                    for (int i : kept) {
+                        if (q[i] >= filter.value() * max) {
+                            out.add(i);
+                        }
+                    }
+                    yield out;
+                }
+                case TOP_H -> kept.subList(0, topH(q, kept, filter));
+            };
+            kept = new ArrayList<>(kept);
+        }
+        return kept;
+    }
+
+    private static int topH(double[] q, List<Integer> kept, SamplingFilters.Filter filter) {
+        int n = Math.min(filter.n(), kept.size());
+        double[] r = new double[n];
+        double z = 0;
+        for (int j = 0; j < n; j++) {
+            r[j] = q[kept.get(j)];
+            z += r[j];
+        }
+        if (filter.mode() == TopHMode.NORMALIZED) {
+            for (int j = 0; j < n; j++) {
+                r[j] /= z;
+            }
+        }
+        double[] s = new double[n + 1];
+        for (int m = 1; m <= n; m++) {
+            s[m] = s[m - 1] + (r[m - 1] == 0 ? 0 : -r[m - 1] * Math.log(r[m - 1]));
+        }
+        double tau = filter.value() * s[n];
+        int keep = 1;
+        for (int m = 1; m <= n; m++) {
+            if (s[m] <= tau + 1e-12) {
+                keep = m;
+            }
+        }
+        return keep;
+    }
+
+    /** Probabilities renormalized over the survivors (zero elsewhere). */
+    static double[] renormalized(double[] p, List<Integer> kept) {
+        double z = 0;
+        for (int i : kept) {
+            z += p[i];
+        }
+        double[] q = new double[p.length];
+        for (int i : kept) {
+            q[i] = p[i] / z;
+        }
+        return q;
+    }
+
+    /** The mask of {@link #kept} by index. */
+    static boolean[] mask(float[] x, int off, int n, SamplingFilters f) {
+        boolean[] m = new boolean[n];
+        for (int i : kept(x, off, n, f)) {
+            m[i] = true;
+        }
+        return m;
+    }
+}
