@@ -267,7 +267,12 @@ public final class Entrokit implements AutoCloseable {
         checkOutput("indicesOut", indicesOut, DType.I32, r, k);
         checkOutput("valuesOut", valuesOut, DType.F32, r, k);
         checkOutput("probsOut", probsOut, DType.F32, r, k);
-        rows.forEachRow((int) r, n, row -> selection.topK(logits.segment(), logits.index(row, 0), n, temperature, k,
+        checkNoOverlap("indicesOut", indicesOut, "logits", logits, false);
+        checkNoOverlap("valuesOut", valuesOut, "logits", logits, false);
+        checkNoOverlap("probsOut", probsOut, "logits", logits, false);
+        boolean shareable = shareable("logits", logits) & shareable("indicesOut", indicesOut)
+                & shareable("valuesOut", valuesOut) & shareable("probsOut", probsOut);
+        rows.forEachRow((int) r, n, shareable, row -> selection.topK(logits.segment(), logits.index(row, 0), n, temperature, k,
                 indicesOut.segment(), indicesOut.index(row, 0), valuesOut.segment(), valuesOut.index(row, 0),
                 probsOut.segment(), probsOut.index(row, 0)));
     }
@@ -297,7 +302,8 @@ public final class Entrokit implements AutoCloseable {
         int n = cols("logits", logits);
         checkFilters(filters, n, false);
         checkOutput("maskOut", maskOut, DType.BOOL, logits.rows(), n);
-        rows.forEachRow((int) logits.rows(), n, r -> selection.keptMask(logits.segment(), logits.index(r, 0), n,
+        checkNoOverlap("maskOut", maskOut, "logits", logits, false);
+        rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("maskOut", maskOut), r -> selection.keptMask(logits.segment(), logits.index(r, 0), n,
                 filters, maskOut.segment(), maskOut.index(r, 0)));
     }
 
@@ -308,8 +314,9 @@ public final class Entrokit implements AutoCloseable {
     public void maskLogits(Tensor logits, SamplingFilters filters, Tensor out) {
         int n = cols("logits", logits);
         checkFilters(filters, n, false);
-        checkSameShape("out", out, "logits", logits);
-        rows.forEachRow((int) logits.rows(), n, r -> selection.maskLogits(logits.segment(), logits.index(r, 0), n,
+        checkOutputLike("out", out, "logits", logits);
+        checkNoOverlap("out", out, "logits", logits, true);
+        rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("out", out), r -> selection.maskLogits(logits.segment(), logits.index(r, 0), n,
                 filters, out.segment(), out.index(r, 0)));
     }
 
@@ -356,9 +363,10 @@ public final class Entrokit implements AutoCloseable {
         if (tokensOut.segment().isReadOnly()) {
             throw new IllegalArgumentException("tokensOut: segment is read-only");
         }
+        checkNoOverlap("tokensOut", tokensOut, "logits", logits, false);
         List<SamplingFilters> filters = List.copyOf(filtersPerRow);
         long[] s = seeds.clone();
-        rows.forEachRow(nRows, n, r -> tokensOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, tokensOut.index(r),
+        rows.forEachRow(nRows, n, shareable("logits", logits) & shareable("tokensOut", tokensOut), r -> tokensOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, tokensOut.index(r),
                 selection.sample(logits.segment(), logits.index(r, 0), n, filters.get(r), s[r], r, step)));
     }
 
