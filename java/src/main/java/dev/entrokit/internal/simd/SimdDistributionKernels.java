@@ -153,18 +153,27 @@ public final class SimdDistributionKernels implements DistributionKernels {
      * {@code acc[0] = max}, {@code acc[1] = min}.
      */
     static void maxAndMin(MemorySegment x, long off, int n, double[] acc) {
-        FloatVector mx = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        FloatVector mn = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);
-        int upper = F.loopBound(n);
+        FloatVector mx0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        FloatVector mx1 = mx0;
+        FloatVector mn0 = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);
+        FloatVector mn1 = mn0;
+        int upper2 = n - n % (2 * L);
         int i = 0;
-        for (; i < upper; i += L) {
-            FloatVector v = load(x, off + i);
-            mx = mx.blend(v, v.compare(GT, mx));
-            FloatVector live = v.blend(Float.POSITIVE_INFINITY, v.compare(EQ, Float.NEGATIVE_INFINITY));
-            mn = mn.blend(live, live.compare(VectorOperators.LT, mn));
+        // Two chains each, so that compare + blend latency does not bound the loop.
+        for (; i < upper2; i += 2 * L) {
+            FloatVector v0 = load(x, off + i);
+            FloatVector v1 = load(x, off + i + L);
+            mx0 = mx0.blend(v0, v0.compare(GT, mx0));
+            mx1 = mx1.blend(v1, v1.compare(GT, mx1));
+            FloatVector live0 = v0.blend(Float.POSITIVE_INFINITY, v0.compare(EQ, Float.NEGATIVE_INFINITY));
+            FloatVector live1 = v1.blend(Float.POSITIVE_INFINITY, v1.compare(EQ, Float.NEGATIVE_INFINITY));
+            mn0 = mn0.blend(live0, live0.compare(VectorOperators.LT, mn0));
+            mn1 = mn1.blend(live1, live1.compare(VectorOperators.LT, mn1));
         }
-        float hi = mx.reduceLanes(VectorOperators.MAX);
-        float lo = mn.reduceLanes(VectorOperators.MIN);
+        mx0 = mx0.blend(mx1, mx1.compare(GT, mx0));
+        mn0 = mn0.blend(mn1, mn1.compare(VectorOperators.LT, mn0));
+        float hi = mx0.reduceLanes(VectorOperators.MAX);
+        float lo = mn0.reduceLanes(VectorOperators.MIN);
         for (; i < n; i++) {
             float v = get(x, off + i);
             hi = v > hi ? v : hi;
@@ -525,12 +534,32 @@ public final class SimdDistributionKernels implements DistributionKernels {
     }
 
     /**
-     * Generalized JSD sums: {@code acc[0] = Σ p log(p/M)}, {@code acc[1] = Σ q log(q/M)},
-     * {@code M = βp + (1−β)q}; zero probabilities add 0.
+     * Writes {@code p_i} and {@code q_i} to two rows: the JSD passes then need only a log per element,
+     * not two exps and a log, which in one loop were more than C2 would inline (boxed vectors, 2×
+     * slower).
      */
-    static void jsdSums(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float negHalfMt,
-                        float negHalfMs, float twoInvT, float logDt, float logDs, float beta, double[] acc,
-                        float[] lanes) {
+    static void probabilities(MemorySegment t, long tOff, MemorySegment s, long sOff, MemorySegment pOut,
+                              MemorySegment qOut, int n, float negHalfMt, float negHalfMs, float twoInvT, float logDt,
+                              float logDs) {
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            store(expNonPositive(shift(load(t, tOff + i), negHalfMt, twoInvT).sub(logDt)), pOut, i);
+            store(expNonPositive(shift(load(s, sOff + i), negHalfMs, twoInvT).sub(logDs)), qOut, i);
+        }
+        for (; i < n; i++) {
+            put(pOut, i, exp(shift(get(t, tOff + i), negHalfMt, twoInvT) - logDt));
+            put(qOut, i, exp(shift(get(s, sOff + i), negHalfMs, twoInvT) - logDs));
+        }
+    }
+
+    /**
+     * Generalized JSD sums from the stored probabilities: {@code acc[0] = Σ p log(p/M)},
+     * {@code acc[1] = Σ q log(q/M)}, {@code M = βp + (1−β)q}; zero probabilities add 0.
+     */
+    static void jsdSums(MemorySegment t, long tOff, MemorySegment s, long sOff, MemorySegment pRow,
+                        MemorySegment qRow, int n, float negHalfMt, float negHalfMs, float twoInvT, float logDt,
+                        float logDs, float beta, double[] acc, float[] lanes) {
         float alpha = 1f - beta;
         int upper = F.loopBound(n);
         double towardP = 0;
@@ -540,10 +569,10 @@ public final class SimdDistributionKernels implements DistributionKernels {
             FloatVector pAcc = FloatVector.zero(F);
             FloatVector qAcc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
+                FloatVector p = load(pRow, i);
+                FloatVector q = load(qRow, i);
                 FloatVector logP = shift(load(t, tOff + i), negHalfMt, twoInvT).sub(logDt);
                 FloatVector logQ = shift(load(s, sOff + i), negHalfMs, twoInvT).sub(logDs);
-                FloatVector p = expNonPositive(logP);
-                FloatVector q = expNonPositive(logQ);
                 FloatVector logM = VectorLog.log(p.mul(beta).add(q.mul(alpha)));
                 pAcc = pAcc.add(p.mul(logP.sub(logM)).blend(0f, p.compare(EQ, 0f)));
                 qAcc = qAcc.add(q.mul(logQ.sub(logM)).blend(0f, q.compare(EQ, 0f)));
@@ -552,10 +581,10 @@ public final class SimdDistributionKernels implements DistributionKernels {
             towardQ += sumLanes(qAcc, lanes);
         }
         for (int i = upper; i < n; i++) {
+            float p = get(pRow, i);
+            float q = get(qRow, i);
             float logP = shift(get(t, tOff + i), negHalfMt, twoInvT) - logDt;
             float logQ = shift(get(s, sOff + i), negHalfMs, twoInvT) - logDs;
-            float p = exp(logP);
-            float q = exp(logQ);
             float logM = (float) Math.log(beta * p + alpha * q);
             towardP += p == 0 ? 0 : p * (logP - logM);
             towardQ += q == 0 ? 0 : q * (logQ - logM);
@@ -564,25 +593,25 @@ public final class SimdDistributionKernels implements DistributionKernels {
         acc[1] = towardQ;
     }
 
-    /** {@code grad_i = q_i (log q_i − log M_i − towardQ) · scale} (scale includes 1 − β). */
-    static void jsdGrad(MemorySegment t, long tOff, MemorySegment s, long sOff, MemorySegment grad, long gOff, int n,
-                        float negHalfMt, float negHalfMs, float twoInvT, float logDt, float logDs, float beta,
-                        float towardQ, float scale) {
+    /** {@code grad_i = q_i (log q_i − log M_i − towardQ) · scale} (scale includes 1 − β), from the stored probabilities. */
+    static void jsdGrad(MemorySegment s, long sOff, MemorySegment pRow, MemorySegment qRow, MemorySegment grad,
+                        long gOff, int n, float negHalfMs, float twoInvT, float logDs, float beta, float towardQ,
+                        float scale) {
         float alpha = 1f - beta;
         int upper = F.loopBound(n);
         int i = 0;
         for (; i < upper; i += L) {
-            FloatVector p = expNonPositive(shift(load(t, tOff + i), negHalfMt, twoInvT).sub(logDt));
+            FloatVector p = load(pRow, i);
+            FloatVector q = load(qRow, i);
             FloatVector logQ = shift(load(s, sOff + i), negHalfMs, twoInvT).sub(logDs);
-            FloatVector q = expNonPositive(logQ);
             FloatVector logM = VectorLog.log(p.mul(beta).add(q.mul(alpha)));
             FloatVector g = q.mul(logQ.sub(logM).sub(towardQ)).mul(scale);
             store(g.blend(0f, q.compare(EQ, 0f)), grad, gOff + i);
         }
         for (; i < n; i++) {
-            float p = exp(shift(get(t, tOff + i), negHalfMt, twoInvT) - logDt);
+            float p = get(pRow, i);
+            float q = get(qRow, i);
             float logQ = shift(get(s, sOff + i), negHalfMs, twoInvT) - logDs;
-            float q = exp(logQ);
             float logM = (float) Math.log(beta * p + alpha * q);
             put(grad, gOff + i, q == 0 ? 0 : q * (logQ - logM - towardQ) * scale);
         }
@@ -967,7 +996,10 @@ public final class SimdDistributionKernels implements DistributionKernels {
         float twoInvT = 2f * invT;
         float logDt = (float) Math.log(sumExp(t, tOff, n, negHalfMt, twoInvT, ws.lanes));
         float logDs = (float) Math.log(sumExp(s, sOff, n, negHalfMs, twoInvT, ws.lanes));
-        jsdSums(t, tOff, s, sOff, n, negHalfMt, negHalfMs, twoInvT, logDt, logDs, beta, ws.acc, ws.lanes);
+        MemorySegment pRow = ws.probRow(0, n);
+        MemorySegment qRow = ws.probRow(1, n);
+        probabilities(t, tOff, s, sOff, pRow, qRow, n, negHalfMt, negHalfMs, twoInvT, logDt, logDs);
+        jsdSums(t, tOff, s, sOff, pRow, qRow, n, negHalfMt, negHalfMs, twoInvT, logDt, logDs, beta, ws.acc, ws.lanes);
         double towardQ = ws.acc[1];
         double value = beta * ws.acc[0] + (1.0 - beta) * towardQ;
         if (!Double.isFinite(value)) {
@@ -975,8 +1007,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
         }
         if (grad != null) {
             MemorySegment dst = target(grad, n, ws);
-            jsdGrad(t, tOff, s, sOff, dst, targetOffset(dst, grad, gradOff), n, negHalfMt, negHalfMs, twoInvT, logDt,
-                    logDs, beta, (float) towardQ, gradScale * invT * (1f - beta));
+            jsdGrad(s, sOff, pRow, qRow, dst, targetOffset(dst, grad, gradOff), n, negHalfMs, twoInvT, logDs, beta,
+                    (float) towardQ, gradScale * invT * (1f - beta));
             publish(dst, grad, gradOff, n);
         }
         return value;

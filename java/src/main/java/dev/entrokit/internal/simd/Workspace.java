@@ -17,6 +17,7 @@ final class Workspace {
     final float[] lanes = new float[SimdConstants.L];
     final double[] doubleLanes = new double[SimdConstants.L];
     private MemorySegment row;
+    private final MemorySegment[] probRows = new MemorySegment[2];
 
     static Workspace get() {
         return CURRENT.get();
@@ -25,8 +26,22 @@ final class Workspace {
     /** An off-heap row of at least {@code n} floats, reused across calls on this thread. */
     MemorySegment staging(int n) {
         if (row == null || row.byteSize() < (long) n * Float.BYTES) {
-            row = Arena.ofAuto().allocate(Math.max(4096L, Long.highestOneBit((long) n * Float.BYTES) << 1), 64);
+            row = newRow(n);
         }
         return row;
+    }
+
+    /** Row {@code which} (0 or 1) of two more, for probabilities a kernel computes once and reads twice. */
+    MemorySegment probRow(int which, int n) {
+        MemorySegment r = probRows[which];
+        if (r == null || r.byteSize() < (long) n * Float.BYTES) {
+            r = newRow(n);
+            probRows[which] = r;
+        }
+        return r;
+    }
+
+    private static MemorySegment newRow(int n) {
+        return Arena.ofAuto().allocate(Math.max(4096L, Long.highestOneBit((long) n * Float.BYTES) << 1), 64);
     }
 }
