@@ -2,7 +2,8 @@
 """Render a JMH JSON result of DistributionBench + CeilingBench as a Markdown table.
 
 usage: render.py RESULT.json  > table.md
-Per kernel: median ms over all measured iterations of all forks (with min and max), ns per element
+Per kernel: median ms over all measured iterations of all forks (with min and max, and each fork's
+median, since C2 sometimes compiles a kernel differently from one JVM to the next), ns per element
 (or per element pair for two-row ops), effective GB/s over the bytes the op must touch once, that as
 a fraction of the same run's SIMD read ceiling, the scalar/simd ratio and the 2-thread speed-up.
 """
@@ -37,7 +38,8 @@ def main(path):
             ceilings[name] = (med, min(s), max(s), mib)
             continue
         p = e["params"]
-        rows[(name, p["backend"], int(p["threads"]))] = (med, min(s), max(s), int(p["rows"]) * int(p["cols"]))
+        forks = [statistics.median(f) for f in e["primaryMetric"]["rawData"]]
+        rows[(name, p["backend"], int(p["threads"]))] = (med, min(s), max(s), int(p["rows"]) * int(p["cols"]), forks)
     jdk = data[0].get("jdkVersion", "?")
     vm = data[0].get("vmName", "?")
     print(f"JDK {jdk} ({vm}); forks × iterations per cell: {len(samples(data[0]))}\n")
@@ -56,15 +58,15 @@ def main(path):
         print()
     read = ceilings.get("readSum")
     read_gbps = read[3] * 2**20 / (read[0] * 1e-3) / 1e9 if read else None
-    print("| kernel | backend | threads | median ms (min–max) | ns/element | GB/s | of read ceiling | scalar ÷ simd | 2 threads ÷ 1 |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| kernel | backend | threads | median ms (min–max) | per-fork medians | ns/element | GB/s | of read ceiling | scalar ÷ simd | 2 threads ÷ 1 |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name in ["entropy", "softmax", "logSoftmax", "logSumExp", "kl", "klForwardBackward", "rkl", "jsd"]:
         for backend in ["scalar", "simd"]:
             for threads in [1, 2]:
                 key = (name, backend, threads)
                 if key not in rows:
                     continue
-                med, lo, hi, n = rows[key]
+                med, lo, hi, n, forks = rows[key]
                 ns = med * 1e6 / n
                 gbps = BYTES_PER_ELEMENT[name] * n / (med * 1e-3) / 1e9
                 frac = f"{gbps / read_gbps:.0%}" if read_gbps else "–"
@@ -75,7 +77,8 @@ def main(path):
                 if threads == 2 and (name, backend, 1) in rows:
                     scale = f"{rows[(name, backend, 1)][0] / med:.2f}×"
                 unit = "pair" if name in PAIR_OPS else "element"
-                print(f"| {name} | {backend} | {threads} | {med:.3f} ({lo:.3f}–{hi:.3f}) | {ns:.3f}/{unit} | {gbps:.1f} | {frac} | {ratio} | {scale} |")
+                per_fork = " / ".join(f"{f:.2f}" for f in forks)
+                print(f"| {name} | {backend} | {threads} | {med:.3f} ({lo:.3f}–{hi:.3f}) | {per_fork} | {ns:.3f}/{unit} | {gbps:.1f} | {frac} | {ratio} | {scale} |")
 
 
 if __name__ == "__main__":
