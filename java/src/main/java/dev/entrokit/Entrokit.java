@@ -128,7 +128,7 @@ public final class Entrokit implements AutoCloseable {
     public void logSumExp(Tensor logits, Tensor out, float temperature) {
         float invT = invTemperature(temperature);
         int n = cols("logits", logits);
-        checkRowOutput("out", out, logits.rows());
+        checkRowOutput("out", out, DType.F32, logits.rows());
         checkNoOverlap("out", out, "logits", logits, false);
         boolean shareable = shareable("logits", logits) & shareable("out", out);
         MemorySegment x = logits.segment();
@@ -354,15 +354,7 @@ public final class Entrokit implements AutoCloseable {
             throw new IllegalArgumentException("seeds: expected one seed per row (" + nRows + "), got "
                     + (seeds == null ? "null" : seeds.length));
         }
-        if (tokensOut == null || tokensOut.dtype() != DType.I32 || tokensOut.rank() != 1) {
-            throw new IllegalArgumentException("tokensOut: expected a rank-1 I32 tensor, got " + tokensOut);
-        }
-        if (tokensOut.cols() < nRows) {
-            throw new IllegalArgumentException("tokensOut: too small: holds " + tokensOut.cols() + " values, need " + nRows);
-        }
-        if (tokensOut.segment().isReadOnly()) {
-            throw new IllegalArgumentException("tokensOut: segment is read-only");
-        }
+        checkRowOutput("tokensOut", tokensOut, DType.I32, nRows);
         checkNoOverlap("tokensOut", tokensOut, "logits", logits, false);
         List<SamplingFilters> filters = List.copyOf(filtersPerRow);
         long[] s = seeds.clone();
@@ -480,7 +472,7 @@ public final class Entrokit implements AutoCloseable {
             checkLabels(labels, nRows, n, options.ignoreIndex());
         }
         if (rowLoss != null) {
-            checkRowOutput("rowLoss", rowLoss, nRows);
+            checkRowOutput("rowLoss", rowLoss, DType.F32, nRows);
         } else if (options.reduction() == Reduction.NONE) {
             throw new IllegalArgumentException("rowLoss: required when the reduction is NONE");
         }
@@ -609,12 +601,13 @@ public final class Entrokit implements AutoCloseable {
         }
     }
 
-    private static void checkRowOutput(String name, Tensor t, long nRows) {
+    /** A rank-1 output of {@code dtype} with room for one value per row. */
+    private static void checkRowOutput(String name, Tensor t, DType dtype, long nRows) {
         if (t == null) {
             throw new IllegalArgumentException(name + ": must not be null");
         }
-        if (t.dtype() != DType.F32 || t.rank() != 1) {
-            throw new IllegalArgumentException(name + ": expected a rank-1 F32 tensor, got " + t);
+        if (t.dtype() != dtype || t.rank() != 1) {
+            throw new IllegalArgumentException(name + ": expected a rank-1 " + dtype + " tensor, got " + t);
         }
         if (t.cols() < nRows) {
             throw new IllegalArgumentException(name + ": too small: holds " + t.cols() + " values, need " + nRows);

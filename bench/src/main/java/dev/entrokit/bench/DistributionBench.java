@@ -67,14 +67,15 @@ public class DistributionBench {
         // Off-heap by default, as a JVM ML stack holds its activations; heap float[] tensors on request.
         arena = Arena.ofShared();
         float[] t = Logits.heavyTailed(rows, cols, 42, 0.02);
-        teacher = nativeCopy(t);
-        student = nativeCopy(Logits.perturbed(t, 7, 0.5));
-        out = nativeCopy(new float[rows * cols]);
-        grad = nativeCopy(new float[rows * cols]);
+        teacher = copyOf(t);
+        student = copyOf(Logits.perturbed(t, 7, 0.5));
+        out = copyOf(new float[rows * cols]);
+        grad = copyOf(new float[rows * cols]);
         rowLoss = Tensor.of(arena.allocate((long) rows * Float.BYTES, 64), DType.F32, rows);
     }
 
-    private Tensor nativeCopy(float[] data) {
+    /** {@code data} as a tensor in the benchmark's {@link #memory}: an off-heap copy, or the array itself. */
+    private Tensor copyOf(float[] data) {
         if (memory.equals("heap")) {
             return Tensor.of(data.clone(), rows, cols);
         }

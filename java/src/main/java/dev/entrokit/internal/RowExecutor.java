@@ -66,14 +66,10 @@ public final class RowExecutor implements AutoCloseable {
         return threads;
     }
 
-    /** Runs {@code task} for rows {@code 0..rows-1}; {@code cols} sizes the work to decide on splitting. */
-    public void forEachRow(int rows, long cols, RowTask task) {
-        forEachRow(rows, cols, true, task);
-    }
-
     /**
-     * As {@link #forEachRow(int, long, RowTask)}; {@code shareable = false} (memory that only the
-     * calling thread may touch, e.g. from a confined arena) keeps every row on the calling thread.
+     * Runs {@code task} for rows {@code 0..rows-1}; {@code cols} sizes the work to decide on splitting.
+     * {@code shareable = false} (memory that only the calling thread may touch, e.g. from a confined
+     * arena) keeps every row on the calling thread.
      * Returns only when every started row has finished, even if the caller is interrupted, so that no
      * worker writes into the caller's buffers after this method has returned or thrown.
      */
