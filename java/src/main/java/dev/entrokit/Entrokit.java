@@ -255,7 +255,8 @@ public final class Entrokit implements AutoCloseable {
      * @param temperature {@code T > 0}, for {@code probsOut}
      * @param indicesOut  {@link DType#I32} {@code [R, k]}: the token ids
      * @param valuesOut   {@link DType#F32} {@code [R, k]}: the input logits at those ids
-     * @param probsOut    {@link DType#F32} {@code [R, k]}: {@code softmax(logits/T)} over the whole row, at those ids
+     * @param probsOut    {@link DType#F32} {@code [R, k]}: {@code softmax(logits/T)} over the whole row, at those ids;
+     *                    or null, which saves the pass over the row that its softmax needs
      */
     public void topK(Tensor logits, int k, float temperature, Tensor indicesOut, Tensor valuesOut, Tensor probsOut) {
         int n = cols("logits", logits);
@@ -266,15 +267,21 @@ public final class Entrokit implements AutoCloseable {
         long r = logits.rows();
         checkOutput("indicesOut", indicesOut, DType.I32, r, k);
         checkOutput("valuesOut", valuesOut, DType.F32, r, k);
-        checkOutput("probsOut", probsOut, DType.F32, r, k);
         checkNoOverlap("indicesOut", indicesOut, "logits", logits, false);
         checkNoOverlap("valuesOut", valuesOut, "logits", logits, false);
-        checkNoOverlap("probsOut", probsOut, "logits", logits, false);
+        checkNoOverlap("valuesOut", valuesOut, "indicesOut", indicesOut, false);
         boolean shareable = shareable("logits", logits) & shareable("indicesOut", indicesOut)
-                & shareable("valuesOut", valuesOut) & shareable("probsOut", probsOut);
+                & shareable("valuesOut", valuesOut);
+        if (probsOut != null) {
+            checkOutput("probsOut", probsOut, DType.F32, r, k);
+            checkNoOverlap("probsOut", probsOut, "logits", logits, false);
+            checkNoOverlap("probsOut", probsOut, "indicesOut", indicesOut, false);
+            checkNoOverlap("probsOut", probsOut, "valuesOut", valuesOut, false);
+            shareable &= shareable("probsOut", probsOut);
+        }
         rows.forEachRow((int) r, n, shareable, row -> selection.topK(logits.segment(), logits.index(row, 0), n, temperature, k,
                 indicesOut.segment(), indicesOut.index(row, 0), valuesOut.segment(), valuesOut.index(row, 0),
-                probsOut.segment(), probsOut.index(row, 0)));
+                probsOut == null ? null : probsOut.segment(), probsOut == null ? 0 : probsOut.index(row, 0)));
     }
 
     /** Kept mask of top-p: the shortest prefix in SPEC order with cumulative probability {@code ≥ p}. See {@link #keptMask}. */
@@ -305,6 +312,42 @@ public final class Entrokit implements AutoCloseable {
         checkNoOverlap("maskOut", maskOut, "logits", logits, false);
         rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("maskOut", maskOut), r -> selection.keptMask(logits.segment(), logits.index(r, 0), n,
                 filters, maskOut.segment(), maskOut.index(r, 0)));
+    }
+
+    /**
+     * The kept tokens of each row in SPEC order with their probabilities renormalized over the kept
+     * set: row {@code r} of {@code indicesOut} / {@code probsOut} holds its first {@code min(kept, C)}
+     * tokens, then ids {@code -1} and probabilities 0. {@code countsOut[r]} is how many the row keeps,
+     * which may exceed {@code C}: then the row was truncated to its {@code C} most probable tokens
+     * (compare the count with {@code C}). A special row keeps 0.
+     *
+     * @param indicesOut {@link DType#I32} {@code [R, C]}, {@code C ≥ 1}
+     * @param probsOut   {@link DType#F32} {@code [R, C]}
+     * @param countsOut  rank-1 {@link DType#I32} with at least {@code R} elements
+     */
+    public void keptTokens(Tensor logits, SamplingFilters filters, Tensor indicesOut, Tensor probsOut, Tensor countsOut) {
+        int n = cols("logits", logits);
+        checkFilters(filters, n, false);
+        long r = logits.rows();
+        if (indicesOut == null) {
+            throw new IllegalArgumentException("indicesOut: must not be null");
+        }
+        int capacity = (int) Math.min(Integer.MAX_VALUE, indicesOut.cols());
+        checkOutput("indicesOut", indicesOut, DType.I32, r, capacity);
+        checkOutput("probsOut", probsOut, DType.F32, r, capacity);
+        checkRowOutput("countsOut", countsOut, DType.I32, (int) r);
+        checkNoOverlap("indicesOut", indicesOut, "logits", logits, false);
+        checkNoOverlap("probsOut", probsOut, "logits", logits, false);
+        checkNoOverlap("probsOut", probsOut, "indicesOut", indicesOut, false);
+        checkNoOverlap("countsOut", countsOut, "logits", logits, false);
+        checkNoOverlap("countsOut", countsOut, "indicesOut", indicesOut, false);
+        checkNoOverlap("countsOut", countsOut, "probsOut", probsOut, false);
+        boolean shareable = shareable("logits", logits) & shareable("indicesOut", indicesOut)
+                & shareable("probsOut", probsOut) & shareable("countsOut", countsOut);
+        rows.forEachRow((int) r, n, shareable, row -> countsOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED,
+                countsOut.index(row), selection.keptTokens(logits.segment(), logits.index(row, 0), n, filters,
+                        indicesOut.segment(), indicesOut.index(row, 0), probsOut.segment(), probsOut.index(row, 0),
+                        capacity)));
     }
 
     /**

@@ -54,6 +54,21 @@ final class SelectionReference {
 
     /** The kept tokens (in SPEC order) of the pipeline on one row; empty for a special row. */
     static List<Integer> kept(float[] x, int off, int n, SamplingFilters f) {
+        return kept(x, off, n, f, new double[1]);
+    }
+
+    /**
+     * How close the row's decisions come to their thresholds: the smallest {@code |statistic −
+     * threshold|} over every filter and position (cumulative probability for top-p, {@code q_i − r·max}
+     * for min-p, partial entropy for top-H). Below 1e-6 SPEC §5 leaves the row undecided.
+     */
+    static double margin(float[] x, int off, int n, SamplingFilters f) {
+        double[] margin = {Double.POSITIVE_INFINITY};
+        kept(x, off, n, f, margin);
+        return margin[0];
+    }
+
+    private static List<Integer> kept(float[] x, int off, int n, SamplingFilters f, double[] margin) {
         double[] p = probs(x, off, n, f.temperature());
         if (p == null) {
             return List.of();
@@ -68,6 +83,7 @@ final class SelectionReference {
                     int m = kept.size();
                     for (int j = 0; j < kept.size(); j++) {
                         cum += q[kept.get(j)];
+                        margin[0] = Math.min(margin[0], Math.abs(cum - filter.value()));
                         if (cum >= filter.value() - 1e-9) {
                             m = j + 1;
                             break;
@@ -79,20 +95,21 @@ final class SelectionReference {
                     double max = q[kept.get(0)];
                     List<Integer> out = new ArrayList<>();
                     for (int i : kept) {
+                        margin[0] = Math.min(margin[0], Math.abs(q[i] - filter.value() * max));
                         if (q[i] >= filter.value() * max) {
                             out.add(i);
                         }
                     }
                     yield out;
                 }
-                case TOP_H -> kept.subList(0, topH(q, kept, filter));
+                case TOP_H -> kept.subList(0, topH(q, kept, filter, margin));
             };
             kept = new ArrayList<>(kept);
         }
         return kept;
     }
 
-    private static int topH(double[] q, List<Integer> kept, SamplingFilters.Filter filter) {
+    private static int topH(double[] q, List<Integer> kept, SamplingFilters.Filter filter, double[] margin) {
         int n = Math.min(filter.n(), kept.size());
         double[] r = new double[n];
         double z = 0;
@@ -112,6 +129,7 @@ final class SelectionReference {
         double tau = filter.value() * s[n];
         int keep = 1;
         for (int m = 1; m <= n; m++) {
+            margin[0] = Math.min(margin[0], Math.abs(s[m] - tau));
             if (s[m] <= tau + 1e-12) {
                 keep = m;
             }

@@ -15,17 +15,24 @@ public final class Philox {
     private static final int W0 = 0x9E3779B9;
     private static final int W1 = 0xBB67AE85;
 
+    private static final ThreadLocal<int[]> COUNTER = ThreadLocal.withInitial(() -> new int[4]);
+
     private Philox() {
     }
 
     /** The 10-round Philox4x32 bijection of {@code counter} (4 words) under {@code key} (2 words). */
     public static int[] philox4x32x10(int[] counter, int[] key) {
-        int c0 = counter[0];
-        int c1 = counter[1];
-        int c2 = counter[2];
-        int c3 = counter[3];
-        int k0 = key[0];
-        int k1 = key[1];
+        int[] out = counter.clone();
+        rounds(out, key[0], key[1]);
+        return out;
+    }
+
+    /** The bijection in place on {@code c} (4 words), allocation-free for the sampler's hot path. */
+    private static void rounds(int[] c, int k0, int k1) {
+        int c0 = c[0];
+        int c1 = c[1];
+        int c2 = c[2];
+        int c3 = c[3];
         for (int round = 0; round < 10; round++) {
             if (round > 0) { // the key is bumped between rounds, not before the first
                 k0 += W0;
@@ -44,7 +51,10 @@ public final class Philox {
             c2 = n2;
             c3 = lo0;
         }
-        return new int[] {c0, c1, c2, c3};
+        c[0] = c0;
+        c[1] = c1;
+        c[2] = c2;
+        c[3] = c3;
     }
 
     /**
@@ -53,8 +63,12 @@ public final class Philox {
      * representable, 1 never reached).
      */
     public static double uniform(long seed, int row, long step) {
-        int[] out = philox4x32x10(new int[] {row, (int) step, (int) (step >>> 32), 0},
-                new int[] {(int) seed, (int) (seed >>> 32)});
+        int[] out = COUNTER.get();
+        out[0] = row;
+        out[1] = (int) step;
+        out[2] = (int) (step >>> 32);
+        out[3] = 0;
+        rounds(out, (int) seed, (int) (seed >>> 32));
         long bits = ((out[0] & 0xFFFFFFFFL) << 21) | ((out[1] & 0xFFFFFFFFL) >>> 11);
         return bits * 0x1.0p-53;
     }

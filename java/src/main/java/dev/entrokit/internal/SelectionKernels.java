@@ -18,7 +18,8 @@ public interface SelectionKernels {
 
     /**
      * The first {@code k} tokens in SPEC order: their indices ({@code int32}), their logits, and their
-     * {@code softmax(x/T)} probabilities over the whole row. Requires {@code temperature > 0}.
+     * {@code softmax(x/T)} probabilities over the whole row ({@code probs} may be null: then the
+     * row's mass is not needed). Requires {@code temperature > 0}.
      */
     void topK(MemorySegment x, long xOff, int n, float temperature, int k, MemorySegment indices, long indicesOff,
               MemorySegment values, long valuesOff, MemorySegment probs, long probsOff);
@@ -28,6 +29,14 @@ public interface SelectionKernels {
      * returns how many are kept (0 for a special row).
      */
     int keptMask(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask, long maskOff);
+
+    /**
+     * The kept tokens in SPEC order with their renormalized probabilities (float64 weights over
+     * their float64 sum): the first {@code min(kept, capacity)} slots hold them, the rest id -1 and
+     * probability 0. Returns how many are kept (0 for a special row), which may exceed {@code capacity}.
+     */
+    int keptTokens(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment indices, long indicesOff,
+                   MemorySegment probs, long probsOff, int capacity);
 
     /** {@code out_i = x_i} for kept tokens, {@code -inf} elsewhere; {@code out} may alias {@code x}. */
     void maskLogits(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment out, long outOff);

@@ -36,8 +36,24 @@ public final class ScalarSelectionKernels implements SelectionKernels {
             int i = s == null ? -1 : s.order[j];
             indices.setAtIndex(I, indicesOff + j, i);
             values.setAtIndex(F, valuesOff + j, s == null ? Float.NaN : x.getAtIndex(F, xOff + i));
-            probs.setAtIndex(F, probsOff + j, s == null ? Float.NaN : (float) (s.w[i] / total));
+            if (probs != null) {
+                probs.setAtIndex(F, probsOff + j, s == null ? Float.NaN : (float) (s.w[i] / total));
+            }
         }
+    }
+
+    @Override
+    public int keptTokens(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment indices,
+                          long indicesOff, MemorySegment probs, long probsOff, int capacity) {
+        Sorted s = sort(x, xOff, n, f.temperature());
+        int len = s == null ? 0 : keptPrefix(s, n, f);
+        double total = s == null ? Double.NaN : prefixSum(s, len);
+        for (int j = 0; j < capacity; j++) {
+            boolean live = j < len;
+            indices.setAtIndex(I, indicesOff + j, live ? s.order[j] : -1);
+            probs.setAtIndex(F, probsOff + j, live ? (float) (s.wAt(j) / total) : 0f);
+        }
+        return len;
     }
 
     @Override

@@ -3,13 +3,12 @@ package dev.entrokit.internal.simd;
 import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.DistributionKernels;
 import dev.entrokit.internal.SelectionKernels;
-import dev.entrokit.internal.scalar.ScalarSelectionKernels;
 import java.util.List;
 
 /** Hand-written {@code jdk.incubator.vector} kernels; loaded reflectively by {@code Backends}. */
 public final class SimdBackend implements Backend {
     private final DistributionKernels distribution;
-    private final SelectionKernels selection = new ScalarSelectionKernels();
+    private final SelectionKernels selection = new SimdSelectionKernels();
 
     /** @throws UnsupportedOperationException when the species is too narrow or the forced width is unusable */
     public SimdBackend() {
@@ -45,10 +44,6 @@ public final class SimdBackend implements Backend {
         return distribution;
     }
 
-    /**
-     * The SPEC §2 kernels. The SIMD selection kernels are pending: until they land this backend runs
-     * the scalar ones, so every backend offers every op (and gives the scalar results exactly).
-     */
     @Override
     public SelectionKernels selection() {
         return selection;

@@ -1,0 +1,92 @@
+package dev.entrokit.internal.simd;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+/**
+ * The tokens a selection kernel looks at closely, per thread so that a row allocates nothing once
+ * the arrays have grown: every token whose logit is {@code ≥ threshold}, in SPEC order (logit
+ * descending, ties by ascending index), with float64 weights {@code exp((x − max)/T)} computed as the
+ * scalar reference computes them.
+ *
+ * <p>Every filter keeps a prefix of SPEC order, and every token outside this set ranks after every
+ * token in it, so a filter whose cut falls inside the set is decided exactly; one whose cut may fall
+ * outside asks for a lower threshold (see {@code SimdSelectionKernels.keptPrefix}).
+ */
+final class Candidates {
+    private static final ThreadLocal<Candidates> CURRENT = ThreadLocal.withInitial(Candidates::new);
+
+    /** Gather buffer first (token ids, unordered), then ids in SPEC order. */
+    int[] index = new int[0];
+    /** Sort keys: order-reversed sortable logit above the id. */
+    long[] key = new long[0];
+    /** Logits in SPEC order, as read (a {@code -0.0} stays one). */
+    float[] logit = new float[0];
+    /** Weights in SPEC order. */
+    double[] weight = new double[0];
+    /** Scratch for the sampled threshold. */
+    final float[] largest = new float[SimdSelectionKernels.MAX_SAMPLE_RANK];
+
+    int count;
+    /** Every token not in the set has a logit below this. */
+    float threshold;
+    /** The row maximum (NaN for a special row) and the kept prefix length of the last ranking. */
+    float max;
+    int kept;
+    /** {@code Σ exp((x − max)/T)} over the whole row in float32 SIMD, NaN until a filter needs it. */
+    double rowTotal;
+
+    static Candidates get() {
+        return CURRENT.get();
+    }
+
+    /** Room for a row of {@code n} tokens plus one vector of gather spill-over. */
+    void ensure(int n) {
+        int need = n + SimdConstants.L;
+        if (index.length < need) {
+            index = new int[need];
+            key = new long[need];
+            logit = new float[need];
+            weight = new double[need];
+        }
+    }
+
+    /** The sort key of a token: larger logits first, then lower ids; {@code -0.0} ties with {@code 0.0}. */
+    static long key(float x, int i) {
+        int bits = Float.floatToIntBits(x + 0f);
+        int sortable = bits ^ ((bits >> 31) & 0x7FFFFFFF); // signed-int order == float order
+        return ((long) ~sortable << 32) | i;
+    }
+
+    /**
+     * Sorts the gathered ids of row {@code x} into SPEC order and computes their weights; returns the
+     * row maximum (the first logit), which every token not gathered is below.
+     */
+    float sort(MemorySegment x, long off, float temperature) {
+        for (int j = 0; j < count; j++) {
+            int i = index[j];
+            key[j] = key(x.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, off + i), i);
+        }
+        Arrays.sort(key, 0, count);
+        for (int j = 0; j < count; j++) {
+            int i = (int) key[j];
+            index[j] = i;
+            logit[j] = x.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, off + i);
+        }
+        float max = logit[0] + 0f;
+        for (int j = 0; j < count; j++) {
+            weight[j] = Math.exp(((double) logit[j] - max) / temperature);
+        }
+        return max;
+    }
+
+    /** {@code Σ_{j < len} weight[j]} in SPEC order, as the scalar reference adds it. */
+    double prefixSum(int len) {
+        double s = 0;
+        for (int j = 0; j < len; j++) {
+            s += weight[j];
+        }
+        return s;
+    }
+}

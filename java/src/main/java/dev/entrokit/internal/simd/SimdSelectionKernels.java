@@ -1,0 +1,476 @@
+package dev.entrokit.internal.simd;
+
+import static dev.entrokit.internal.simd.SimdConstants.BLOCK;
+import static dev.entrokit.internal.simd.SimdConstants.F;
+import static dev.entrokit.internal.simd.SimdConstants.L;
+import static dev.entrokit.internal.simd.SimdConstants.ORDER;
+import static dev.entrokit.internal.simd.VectorExp.expNonPositive;
+
+import dev.entrokit.SamplingFilters;
+import dev.entrokit.SamplingFilters.Filter;
+import dev.entrokit.SamplingFilters.Kind;
+import dev.entrokit.TopHMode;
+import dev.entrokit.internal.Philox;
+import dev.entrokit.internal.SelectionKernels;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.List;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * SPEC §2 without sorting the vocabulary. Same decisions as {@code ScalarSelectionKernels}, which
+ * sorts the whole row: every filter keeps a prefix of SPEC order, so only the tokens around the cuts
+ * need ordering.
+ *
+ * <ol>
+ * <li>Pick a logit threshold that the kept tokens are likely above: the {@code r}-th largest of a
+ *     strided sample of the row (for top-k, top-H and top-p, sized for about {@code 2k + 64} tokens),
+ *     or the exact min-p bound. No exp is needed for this.
+ * <li>One SIMD pass gathers the ids of the tokens above it ({@code compress}), and notices NaNs.
+ * <li>Only those are sorted and weighted, in float64, exactly as the reference weights them.
+ * <li>The filters run on that prefix. A filter whose cut may lie beyond it (top-p whose mass is not
+ *     reached, top-k larger than the set) asks for a threshold 8× lower, down to the whole row.
+ * </ol>
+ * The one float32 quantity is the row's total mass {@code Σ exp((x − m)/T)}, a SIMD pass run only
+ * when a filter needs the whole row's mass (top-p or PAPER top-H first, top-k's probabilities, or
+ * sampling from an unfiltered row). It agrees with the reference's float64 sum to about 1e-7, so
+ * decisions can differ only where a cumulative sum lies that close to its threshold, which SPEC §5
+ * exempts.
+ */
+public final class SimdSelectionKernels implements SelectionKernels {
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED;
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    /** Returned by {@link #keptPrefix} when the candidates do not reach a filter's cut. */
+    private static final int GROW = -1;
+    /** About this many logits are sampled to estimate a threshold. */
+    private static final int SAMPLE_SIZE = 4096;
+    static final int MAX_SAMPLE_RANK = 64;
+
+    // ---------------------------------------------------------------- the ops
+
+    @Override
+    public void topK(MemorySegment x, long xOff, int n, float temperature, int k, MemorySegment indices,
+                     long indicesOff, MemorySegment values, long valuesOff, MemorySegment probs, long probsOff) {
+        Candidates c = Candidates.get();
+        boolean special = rank(x, xOff, n, temperature, List.of(), k, c) < 0;
+        double total = special || probs == null ? Double.NaN : rowTotal(x, xOff, n, temperature, c);
+        for (int j = 0; j < k; j++) {
+            indices.setAtIndex(I32, indicesOff + j, special ? -1 : c.index[j]);
+            values.setAtIndex(F32, valuesOff + j, special ? Float.NaN : c.logit[j]);
+            if (probs != null) {
+                probs.setAtIndex(F32, probsOff + j, special ? Float.NaN : (float) (c.weight[j] / total));
+            }
+        }
+    }
+
+    @Override
+    public int keptMask(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask, long maskOff) {
+        Candidates c = Candidates.get();
+        int len = rank(x, xOff, n, f.temperature(), f.filters(), 0, c);
+        MemorySegment row = mask.asSlice(maskOff, n);
+        row.fill((byte) (len == n ? 1 : 0));
+        for (int j = 0; j < len && len < n; j++) {
+            row.set(ValueLayout.JAVA_BYTE, c.index[j], (byte) 1);
+        }
+        return Math.max(len, 0);
+    }
+
+    @Override
+    public void maskLogits(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment out, long outOff) {
+        Candidates c = Candidates.get();
+        int len = rank(x, xOff, n, f.temperature(), f.filters(), 0, c); // the kept logits are now in c.logit: out may alias x
+        if (len == n) {
+            MemorySegment.copy(x, xOff * Float.BYTES, out, outOff * Float.BYTES, (long) n * Float.BYTES);
+            return;
+        }
+        // Vector stores into a heap segment are not intrinsified: fill off-heap and copy.
+        MemorySegment dst = out.isNative() ? out : Workspace.get().staging(n);
+        long dstOff = out.isNative() ? outOff : 0;
+        SimdDistributionKernels.fill(dst, dstOff, n, len < 0 ? Float.NaN : Float.NEGATIVE_INFINITY);
+        if (dst != out) {
+            MemorySegment.copy(dst, 0, out, outOff * Float.BYTES, (long) n * Float.BYTES);
+        }
+        for (int j = 0; j < len; j++) {
+            out.setAtIndex(F32, outOff + c.index[j], c.logit[j]);
+        }
+    }
+
+    @Override
+    public int keptTokens(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment indices,
+                          long indicesOff, MemorySegment probs, long probsOff, int capacity) {
+        Candidates c = Candidates.get();
+        int len = rank(x, xOff, n, f.temperature(), f.filters(), 0, c);
+        if (len == n && c.count < n) { // nothing was cut: the whole row is wanted in SPEC order
+            len = rank(x, xOff, n, f.temperature(), f.filters(), n, c);
+        }
+        double total = len < 0 ? Double.NaN : c.prefixSum(len);
+        for (int j = 0; j < capacity; j++) {
+            boolean live = j < len;
+            indices.setAtIndex(I32, indicesOff + j, live ? c.index[j] : -1);
+            probs.setAtIndex(F32, probsOff + j, live ? (float) (c.weight[j] / total) : 0f);
+        }
+        return Math.max(len, 0);
+    }
+
+    @Override
+    public int sample(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step) {
+        if (f.temperature() == 0f) {
+            return argmax(x, xOff, n);
+        }
+        Candidates c = Candidates.get();
+        int len = rank(x, xOff, n, f.temperature(), f.filters(), 0, c);
+        if (len < 0) {
+            return -1;
+        }
+        double u = Philox.uniform(seed, row, step);
+        if (len == n && c.count < n) {
+            return sampleWholeRow(x, xOff, n, f.temperature(), u);
+        }
+        // The reference walks kept tokens by ascending id; re-key the kept prefix by id (rank below).
+        long[] byId = c.key;
+        for (int j = 0; j < len; j++) {
+            byId[j] = ((long) c.index[j] << 32) | j;
+        }
+        Arrays.sort(byId, 0, len);
+        double total = 0;
+        for (int j = 0; j < len; j++) {
+            total += c.weight[(int) byId[j]];
+        }
+        double target = u * total;
+        double cum = 0;
+        int last = -1;
+        for (int j = 0; j < len; j++) {
+            double w = c.weight[(int) byId[j]];
+            if (w > 0) {
+                cum += w;
+                last = (int) (byId[j] >>> 32);
+                if (cum > target) {
+                    return last;
+                }
+            }
+        }
+        return last;
+    }
+
+    // ---------------------------------------------------------------- the pieces
+
+    /**
+     * Gathers and sorts candidates until {@code minSorted} tokens are ranked and every filter of
+     * {@code f} is decided; returns the kept prefix length ({@code n} when nothing was cut), or -1 for
+     * a special row. Leaves the row maximum in {@code c.max}.
+     */
+    private static int rank(MemorySegment x, long xOff, int n, float temperature, List<Filter> filters, int minSorted,
+                            Candidates c) {
+        c.ensure(n);
+        c.rowTotal = Double.NaN;
+        long target = firstTarget(filters, minSorted);
+        float exactThreshold = Float.NaN;
+        Filter first = filters.isEmpty() ? null : filters.get(0);
+        if (first != null && first.kind() == Kind.MIN_P && minSorted == 0) {
+            float m = SimdDistributionKernels.max(x, xOff, n);
+            if (m == Float.POSITIVE_INFINITY || m == Float.NEGATIVE_INFINITY) {
+                return -1;
+            }
+            exactThreshold = minPThreshold(m + 0f, temperature, first.value());
+        }
+        while (true) {
+            float threshold;
+            if (!Float.isNaN(exactThreshold)) {
+                threshold = exactThreshold;
+                exactThreshold = Float.NaN;
+            } else if (target >= n) {
+                threshold = Float.NEGATIVE_INFINITY;
+            } else {
+                threshold = sampledThreshold(x, xOff, n, (int) target, c.largest);
+            }
+            if (Float.isNaN(threshold) || !gather(x, xOff, n, threshold, c)) {
+                return -1; // a NaN logit
+            }
+            c.max = c.sort(x, xOff, temperature);
+            if (c.max == Float.POSITIVE_INFINITY || c.max == Float.NEGATIVE_INFINITY) {
+                return -1;
+            }
+            int len = keptPrefix(x, xOff, n, temperature, filters, c, minSorted);
+            if (len != GROW) {
+                return len;
+            }
+            target = Math.max(target, c.count) * 8L;
+        }
+    }
+
+    /** How many candidates the first filter needs (a guess: {@link #rank} grows it when short). */
+    private static long firstTarget(List<Filter> filters, int minSorted) {
+        long want = minSorted;
+        if (!filters.isEmpty()) {
+            Filter first = filters.get(0);
+            want = Math.max(want, switch (first.kind()) {
+                case TOP_K -> first.k();
+                case TOP_H -> first.n();
+                case TOP_P, MIN_P -> 0;
+            });
+        }
+        return 2 * want + 64;
+    }
+
+    /**
+     * The highest logit below which no token can pass min-p {@code r} in float64: a token below it
+     * has {@code exp((x − m)/T) < r}, so the filter's cut lies inside the candidates.
+     */
+    private static float minPThreshold(float max, float temperature, float r) {
+        float t = (float) (max + temperature * Math.log(r));
+        if (Float.isInfinite(t) || Float.isNaN(t)) {
+            return Float.NEGATIVE_INFINITY;
+        }
+        // Step down by a doubling amount: near the max, exp rounds to 1 over many ulps (r = 1).
+        float step = Math.ulp(t);
+        while (t > Float.NEGATIVE_INFINITY && Math.exp(((double) t - max) / temperature) >= r) {
+            t -= step;
+            step *= 2;
+        }
+        return t;
+    }
+
+    /**
+     * The {@code r}-th largest of every {@code stride}-th logit, {@code r·stride ≈ target}: about
+     * {@code target} tokens lie above it on any ordering of the row. NaN when the sample holds a NaN.
+     */
+    private static float sampledThreshold(MemorySegment x, long off, int n, int target, float[] largest) {
+        // A stride of at least target/MAX_SAMPLE_RANK keeps r small: large targets sample more sparsely.
+        int stride = Math.max(1, Math.max(n / SAMPLE_SIZE, (target + MAX_SAMPLE_RANK - 1) / MAX_SAMPLE_RANK));
+        int r = Math.min(MAX_SAMPLE_RANK, Math.max(1, target / stride));
+        int filled = 0;
+        for (long i = off; i < off + n; i += stride) {
+            float v = x.getAtIndex(F32, i);
+            if (Float.isNaN(v)) {
+                return Float.NaN;
+            }
+            if (filled < r || v > largest[filled - 1]) { // keep the r largest, descending
+                int j = filled < r ? filled++ : r - 1;
+                while (j > 0 && largest[j - 1] < v) {
+                    largest[j] = largest[j - 1];
+                    j--;
+                }
+                largest[j] = v;
+            }
+        }
+        return filled < r ? Float.NEGATIVE_INFINITY : largest[r - 1];
+    }
+
+    /** Collects into {@code c.index} the ids of tokens with {@code x ≥ threshold}; false if a logit is NaN. */
+    private static boolean gather(MemorySegment x, long off, int n, float threshold, Candidates c) {
+        int[] out = c.index;
+        int count = 0;
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        VectorMask<Float> nan = F.maskAll(false);
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
+            nan = nan.or(v.test(VectorOperators.IS_NAN));
+            VectorMask<Float> keep = v.compare(VectorOperators.GE, threshold);
+            if (keep.anyTrue()) {
+                iota.add(i).compress(keep.cast(I)).intoArray(out, count);
+                count += keep.trueCount();
+            }
+        }
+        for (; i < n; i++) {
+            float v = x.getAtIndex(F32, off + i);
+            if (Float.isNaN(v)) {
+                return false;
+            }
+            if (v >= threshold) {
+                out[count++] = i;
+            }
+        }
+        c.count = count;
+        c.threshold = threshold;
+        return !nan.anyTrue();
+    }
+
+    /**
+     * The filters on the ranked candidates, as {@code ScalarSelectionKernels.keptPrefix}: the length
+     * of the kept prefix of SPEC order ({@code n} when nothing was cut), or {@link #GROW} when a cut
+     * may lie past the candidates.
+     */
+    private static int keptPrefix(MemorySegment x, long xOff, int n, float temperature, List<Filter> filters,
+                                  Candidates c, int minSorted) {
+        int known = c.count; // tokens ranked; all others rank after them
+        if (known < Math.min(minSorted, n)) {
+            return GROW;
+        }
+        int len = n;
+        for (Filter filter : filters) {
+            double total = len < n ? c.prefixSum(len) : known == n ? c.prefixSum(n)
+                    : needsRowTotal(filter) ? rowTotal(x, xOff, n, temperature, c) : Double.NaN;
+            len = switch (filter.kind()) {
+                case TOP_K -> filter.k() >= len ? len : filter.k() <= known ? filter.k() : GROW;
+                case TOP_P -> topP(c, len, known, filter.value() * total);
+                case MIN_P -> minP(c, len, known, filter.value(), temperature);
+                case TOP_H -> topH(c, len, known, filter, total);
+            };
+            if (len == GROW) {
+                return GROW;
+            }
+        }
+        return len;
+    }
+
+    private static boolean needsRowTotal(Filter filter) {
+        return filter.kind() == Kind.TOP_P
+                || filter.kind() == Kind.TOP_H && filter.mode() == TopHMode.PAPER;
+    }
+
+    /** Shortest prefix whose mass reaches {@code threshold} (the crossing token kept). */
+    private static int topP(Candidates c, int len, int known, double threshold) {
+        double cum = 0;
+        int end = Math.min(len, known);
+        for (int j = 0; j < end; j++) {
+            cum += c.weight[j];
+            if (cum >= threshold) {
+                return j + 1;
+            }
+        }
+        return end == len ? len : GROW;
+    }
+
+    /** Every token with {@code w ≥ r·w_max}; decided inside the candidates when the rest is below the bound. */
+    private static int minP(Candidates c, int len, int known, float r, float temperature) {
+        double threshold = r * c.weight[0];
+        int end = Math.min(len, known);
+        int m = 1;
+        while (m < end && c.weight[m] >= threshold) {
+            m++;
+        }
+        if (m < end || end == len) {
+            return m;
+        }
+        // Every candidate passed: the others (logit < c.threshold) weigh at most this.
+        double rest = Math.exp(((double) c.threshold - c.max) / temperature);
+        return rest < threshold ? m : GROW;
+    }
+
+    /** Top-H on the first {@code min(n, len)} survivors (they must be ranked). */
+    private static int topH(Candidates c, int len, int known, Filter filter, double survivorTotal) {
+        int nEff = Math.min(filter.n(), len);
+        if (nEff > known) {
+            return GROW;
+        }
+        double z = switch (filter.mode()) {
+            case PAPER -> survivorTotal;
+            case NORMALIZED -> c.prefixSum(nEff);
+        };
+        double full = 0;
+        for (int j = 0; j < nEff; j++) {
+            full += plogp(c.weight[j] / z);
+        }
+        double tau = filter.value() * full;
+        double cum = 0;
+        int keep = 1;
+        for (int m = 1; m <= nEff; m++) {
+            cum += plogp(c.weight[m - 1] / z);
+            if (cum <= tau) {
+                keep = m;
+            }
+        }
+        return keep;
+    }
+
+    private static double plogp(double q) {
+        return q > 0 ? -q * Math.log(q) : 0;
+    }
+
+    /**
+     * {@code Σ exp((x − max)/T)} over the whole row, once per ranking: the candidates' float64
+     * weights plus a SIMD sum over the others. Splitting it so keeps the error relative to the small
+     * part: in a peaked row the entropy of top-H lives in the 1e-13 that the non-maximal tokens add
+     * to the max's weight of 1, which a float32 total (1e-7) would drown.
+     */
+    private static double rowTotal(MemorySegment x, long off, int n, float temperature, Candidates c) {
+        if (Double.isNaN(c.rowTotal)) {
+            c.rowTotal = c.prefixSum(c.count)
+                    + sumExpBelow(x, off, n, -c.max / 2, 2 / temperature, c.threshold, Workspace.get().lanes);
+        }
+        return c.rowTotal;
+    }
+
+    /** {@code Σ exp((x_i − m)/T)} over the tokens with {@code x_i < threshold}. */
+    private static double sumExpBelow(MemorySegment x, long off, int n, float negHalfM, float twoInvT, float threshold,
+                                      float[] lanes) {
+        int upper = F.loopBound(n);
+        double total = 0;
+        for (int start = 0; start < upper; start += BLOCK) {
+            int end = Math.min(upper, start + BLOCK);
+            FloatVector acc = FloatVector.zero(F);
+            for (int i = start; i < end; i += L) {
+                FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
+                FloatVector e = expNonPositive(v.fma(0.5f, negHalfM).mul(twoInvT));
+                acc = acc.add(e, v.compare(VectorOperators.LT, threshold));
+            }
+            acc.intoArray(lanes, 0);
+            for (float f : lanes) {
+                total += f;
+            }
+        }
+        for (int i = upper; i < n; i++) {
+            float v = x.getAtIndex(F32, off + i);
+            if (v < threshold) {
+                total += (float) Math.exp(Math.fma(v, 0.5f, negHalfM) * twoInvT);
+            }
+        }
+        return total;
+    }
+
+    /**
+     * Inverse transform over a row nothing was cut from, in ascending id order as the reference does,
+     * with float32 weights: block totals first, then token by token inside the block that crosses.
+     */
+    private static int sampleWholeRow(MemorySegment x, long off, int n, float temperature, double u) {
+        float max = SimdDistributionKernels.max(x, off, n) + 0f;
+        float negHalfM = -max / 2;
+        float twoInvT = 2 / temperature;
+        float[] lanes = Workspace.get().lanes;
+        double target = u * SimdDistributionKernels.sumExp(x, off, n, negHalfM, twoInvT, lanes);
+        double cum = 0;
+        int last = -1;
+        for (int start = 0; start < n; start += BLOCK) {
+            int end = Math.min(n, start + BLOCK);
+            double block = SimdDistributionKernels.sumExp(x, off + start, end - start, negHalfM, twoInvT, lanes);
+            if (cum + block <= target && end < n) {
+                cum += block;
+                continue;
+            }
+            for (int i = start; i < end; i++) {
+                double w = (float) Math.exp((Math.fma(x.getAtIndex(F32, off + i), 0.5f, negHalfM) * twoInvT));
+                if (w > 0) {
+                    cum += w;
+                    last = i;
+                    if (cum > target) {
+                        return i;
+                    }
+                }
+            }
+        }
+        return last;
+    }
+
+    /** Lowest id of the largest logit, or -1 for a special row. */
+    private static int argmax(MemorySegment x, long off, int n) {
+        Candidates c = Candidates.get();
+        c.ensure(n);
+        float m = SimdDistributionKernels.max(x, off, n);
+        if (m == Float.POSITIVE_INFINITY || m == Float.NEGATIVE_INFINITY || !gather(x, off, n, m, c) || c.count == 0) {
+            return -1;
+        }
+        int best = c.index[0];
+        for (int j = 1; j < c.count; j++) {
+            best = Math.min(best, c.index[j]);
+        }
+        return best;
+    }
+}
