@@ -4,6 +4,7 @@ import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.Backends;
 import dev.entrokit.internal.DistributionKernels;
 import dev.entrokit.internal.RowExecutor;
+import dev.entrokit.internal.ScoringKernels;
 import dev.entrokit.internal.SelectionKernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -28,6 +29,7 @@ public final class Entrokit implements AutoCloseable {
     private final Backend backend;
     private final DistributionKernels kernels;
     private final SelectionKernels selection;
+    private final ScoringKernels scoring;
     private final RowExecutor rows;
     private final boolean shared;
 
@@ -36,6 +38,7 @@ public final class Entrokit implements AutoCloseable {
         this.backend = backend;
         this.kernels = backend.distribution();
         this.selection = backend.selection();
+        this.scoring = backend.scoring();
         this.rows = new RowExecutor(threads);
     }
 
@@ -242,6 +245,390 @@ public final class Entrokit implements AutoCloseable {
     /** Hellinger distance {@code sqrt(½ Σ (√p − √q)²)} (no gradient). */
     public double hellinger(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss) {
         return runLoss(Op.HELLINGER, teacher, student, null, options, rowLoss, null);
+    }
+
+    /**
+     * Amari α-divergence {@code D_α(p‖q) = (1 − Σ_i p_i^α q_i^{1−α}) / (α(1−α))}, {@code p = softmax(t/T)},
+     * {@code q = softmax(s/T)}, for any finite {@code α ≥ 0}; its limits are the KLs, used exactly at the
+     * ends: {@code α = 1} gives {@code KL(p‖q)}, {@code α = 0} gives {@code KL(q‖p)}. Masked teacher tokens
+     * add 0 ({@code 0^α = 0}); a student-masked token under a live teacher token adds 0 for {@code α < 1}
+     * and makes the loss {@code +inf} for {@code α > 1}. {@code grad} w.r.t. the student is
+     * {@code (S/α)·(q − r)/T}, {@code r_i = p_i^α q_i^{1−α}/S}; a non-finite loss gets a NaN gradient.
+     *
+     * @see #kl(Tensor, Tensor, LossOptions, Tensor, Tensor) for {@code rowLoss}, {@code grad} and the reductions
+     */
+    public double alphaDivergence(Tensor teacher, Tensor student, float alpha, LossOptions options, Tensor rowLoss,
+                                  Tensor grad) {
+        checkAlpha(alpha);
+        return runLoss(Op.ALPHA, teacher, student, null, options, alpha, rowLoss, grad);
+    }
+
+    /**
+     * Rényi divergence {@code D_α(p‖q) = log(Σ_i p_i^α q_i^{1−α}) / (α − 1)} for any finite {@code α ≥ 0}:
+     * {@code α = 1} is {@code KL(p‖q)} (the limit), {@code α = 0} is {@code −log Σ_{p_i>0} q_i}. Gradient
+     * w.r.t. the student: {@code (q − r)/T}. Masks and special values as {@link #alphaDivergence}.
+     */
+    public double renyi(Tensor teacher, Tensor student, float alpha, LossOptions options, Tensor rowLoss, Tensor grad) {
+        checkAlpha(alpha);
+        return runLoss(Op.RENYI, teacher, student, null, options, alpha, rowLoss, grad);
+    }
+
+    /**
+     * Pearson {@code χ²(p‖q) = Σ_i (p_i − q_i)²/q_i = Σ_i p_i²/q_i − 1} ({@code +inf} where the student
+     * masks a token the teacher keeps). Gradient w.r.t. the student: {@code S·(q − r)/T} with
+     * {@code S = χ² + 1}, {@code r_i = (p_i²/q_i)/S}.
+     */
+    public double chi2(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
+        return runLoss(Op.CHI2, teacher, student, null, options, 2f, rowLoss, grad);
+    }
+
+    /**
+     * Plackett–Luce distillation (PLD, Bassam et al. 2025): with the ranking {@code π} = the label first,
+     * then every other token by teacher logit descending (equal logits by ascending index),
+     * {@code L = Σ_{k=1}^{V} α_k (log Σ_{j≥k} exp(s_{π_j}/T) − s_{π_k}/T)}, {@code α_k = softmax(t/T)_{π_k}}:
+     * a sum over the V ranks (the weights sum to 1, so no further normalization). Masked teacher tokens
+     * weigh 0; a student-masked token with teacher weight makes the loss {@code +inf}. {@code grad} w.r.t.
+     * the student: {@code ∂L/∂s_i = (e^{s_i/T} Σ_{k ≤ rank(i)} α_k / Σ_{j≥k} e^{s_{π_j}/T} − α_{rank(i)}) / T}.
+     * One sort of the teacher row and one suffix log-sum-exp; labels as
+     * {@link #crossEntropyLabels} ({@code ignoreIndex} rows give 0 and leave the {@code MEAN}).
+     */
+    public double pld(Tensor teacher, Tensor student, Tensor labels, LossOptions options, Tensor rowLoss, Tensor grad) {
+        return runLoss(Op.PLD, teacher, student, labels, options, Float.NaN, rowLoss, grad);
+    }
+
+    private static void checkAlpha(float alpha) {
+        if (!(alpha >= 0f) || Float.isInfinite(alpha)) {
+            throw new IllegalArgumentException("alpha: must be finite and >= 0, got " + alpha);
+        }
+    }
+
+    // ---------------------------------------------------------------- scoring helpers (SPEC §4)
+
+    /**
+     * {@code out[t] = log_softmax(logits[t])[ids[t]]}, fused: a max pass and a sum pass per row, no
+     * softmax written. A special row (SPEC §1) gives NaN; a masked target token gives {@code −inf}.
+     *
+     * @param logits {@code [T, V]} float32 (rows in position order)
+     * @param ids    {@link DType#I32} with {@code T} token ids in {@code [0, V)}: rank 1 {@code [T]}, or rank 2
+     *               {@code [S, T']} with {@code S·T' = T} (the shape the sequence scores take)
+     * @param out    rank-1 F32 with room for {@code T} values
+     */
+    public void tokenLogprob(Tensor logits, Tensor ids, Tensor out) {
+        int n = cols("logits", logits);
+        int nRows = (int) logits.rows();
+        checkIds(ids, nRows, n);
+        checkRowOutput("out", out, DType.F32, nRows);
+        checkNoOverlap("out", out, "logits", logits, false);
+        checkNoOverlap("out", out, "ids", ids, false);
+        long perSeq = ids.cols();
+        rows.forEachRow(nRows, n, shareable("logits", logits) & shareable("ids", ids) & shareable("out", out), r ->
+                out.segment().setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, out.index(r), (float) scoring.tokenLogprob(
+                        logits.segment(), logits.index(r, 0), n, ids.getInt(r / perSeq, r % perSeq))));
+    }
+
+    /**
+     * Min-K% Prob from token log-probabilities: per sequence, the mean of its {@code max(1, floor(k·T))}
+     * smallest values (higher means more likely seen in training; the paper's score is the negative).
+     * A NaN in a sequence makes its score NaN.
+     *
+     * @param logprobs {@code [S, T]} float32 log-probabilities, one row per sequence
+     * @param k        the fraction in {@code (0, 1]}, read as the decimal it prints as ({@code 0.2f} is 20 %)
+     * @param scores   rank-1 F32 with room for {@code S} values
+     */
+    public void minKProb(Tensor logprobs, float k, Tensor scores) {
+        int nT = cols("logprobs", logprobs);
+        int kCount = kCount(k, nT);
+        int nSeq = (int) logprobs.rows();
+        checkRowOutput("scores", scores, DType.F32, nSeq);
+        checkNoOverlap("scores", scores, "logprobs", logprobs, false);
+        shareable("logprobs", logprobs);
+        shareable("scores", scores);
+        double[] values = new double[nT];
+        for (int q = 0; q < nSeq; q++) {
+            for (int t = 0; t < nT; t++) {
+                values[t] = logprobs.getFloat(q, t);
+            }
+            setScore(scores, q, meanOfSmallest(values, kCount));
+        }
+    }
+
+    /**
+     * Min-K% Prob from logits: {@link #tokenLogprob} fused with the selection of
+     * {@link #minKProb(Tensor, float, Tensor)}; {@code ids} is {@code [S, T]} (or {@code [T]} for one
+     * sequence) and {@code logits} holds its {@code S·T} rows in that order.
+     */
+    public void minKProb(Tensor logits, Tensor ids, float k, Tensor scores) {
+        SequenceShape seq = sequences(logits, ids, scores);
+        int kCount = kCount(k, seq.length);
+        double[] lp = new double[seq.rows()];
+        rows.forEachRow(seq.rows(), seq.vocab, seq.shareable, r -> lp[r] = scoring.tokenLogprob(logits.segment(),
+                logits.index(r, 0), seq.vocab, seq.id(ids, r)));
+        for (int q = 0; q < seq.count; q++) {
+            setScore(scores, q, meanOfSmallest(java.util.Arrays.copyOfRange(lp, q * seq.length, (q + 1) * seq.length), kCount));
+        }
+    }
+
+    /**
+     * Min-K%++ (SPEC §4): per position {@code z_t = (ℓ_t − μ_t)/σ_t} with {@code μ_t = Σ p log p} and
+     * {@code σ_t² = Σ p (log p)² − μ_t²} under {@code p = softmax(x_t)}, all three from one pass after the
+     * max; the score is the mean of the {@code max(1, floor(k·T))} smallest {@code z_t}. A position whose
+     * distribution has {@code σ_t = 0} (a single live token, or uniform) has {@code z_t = 0} when
+     * {@code ℓ_t = μ_t} and {@code −inf} below. Shapes as {@link #minKProb(Tensor, Tensor, float, Tensor)}.
+     */
+    public void minKPlusPlus(Tensor logits, Tensor ids, float k, Tensor scores) {
+        SequenceShape seq = sequences(logits, ids, scores);
+        int kCount = kCount(k, seq.length);
+        double[] z = new double[seq.rows()];
+        rows.forEachRow(seq.rows(), seq.vocab, seq.shareable, r -> {
+            double[] m = new double[3];
+            scoring.tokenLogprobMoments(logits.segment(), logits.index(r, 0), seq.vocab, seq.id(ids, r), m);
+            double sigma = Math.sqrt(m[2]);
+            double diff = m[0] - m[1];
+            z[r] = sigma > 0 ? diff / sigma : diff == 0 ? 0 : diff * Double.POSITIVE_INFINITY;
+        });
+        for (int q = 0; q < seq.count; q++) {
+            setScore(scores, q, meanOfSmallest(java.util.Arrays.copyOfRange(z, q * seq.length, (q + 1) * seq.length), kCount));
+        }
+    }
+
+    /**
+     * The DC-PDD score (SPEC §4, as its authors' code computes it): over the positions where a token id
+     * occurs for the first time in its sequence, {@code c_t = p_t(y_t)·(−log f(y_t))} clipped above at
+     * {@code a}, averaged. Higher means more likely seen in training (their code reports the negative).
+     * Only first-occurrence positions are computed.
+     *
+     * @param freq rank-1 F32 with {@code V} entries in {@code (0, 1]}: a token-frequency distribution,
+     *             e.g. Laplace-smoothed counts {@code (c_v + 1)/(Σc + V)}
+     * @param a    the clip, finite and {@code > 0} (the authors use 0.01)
+     * @see #minKProb(Tensor, Tensor, float, Tensor) for the shapes of {@code logits}, {@code ids}, {@code scores}
+     */
+    public void dcpdd(Tensor logits, Tensor ids, Tensor freq, float a, Tensor scores) {
+        SequenceShape seq = sequences(logits, ids, scores);
+        if (!(a > 0f) || Float.isInfinite(a)) {
+            throw new IllegalArgumentException("a: must be finite and > 0, got " + a);
+        }
+        checkFrequencies(freq, seq.vocab);
+        // First occurrences, found from the ids alone so that no other position costs a pass.
+        boolean[] first = new boolean[seq.rows()];
+        java.util.BitSet seen = new java.util.BitSet(seq.vocab);
+        for (int q = 0; q < seq.count; q++) {
+            seen.clear();
+            for (int t = 0; t < seq.length; t++) {
+                int r = q * seq.length + t;
+                int y = seq.id(ids, r);
+                first[r] = !seen.get(y);
+                seen.set(y);
+            }
+        }
+        double[] c = new double[seq.rows()];
+        rows.forEachRow(seq.rows(), seq.vocab, seq.shareable & shareable("freq", freq), r -> {
+            if (first[r]) {
+                int y = seq.id(ids, r);
+                double p = Math.exp(scoring.tokenLogprob(logits.segment(), logits.index(r, 0), seq.vocab, y));
+                c[r] = Math.min(p * -Math.log(freq.getFloat(y)), a); // Math.min keeps a NaN
+            }
+        });
+        for (int q = 0; q < seq.count; q++) {
+            double sum = 0;
+            int count = 0;
+            for (int r = q * seq.length; r < (q + 1) * seq.length; r++) {
+                if (first[r]) {
+                    sum += c[r];
+                    count++;
+                }
+            }
+            setScore(scores, q, sum / count);
+        }
+    }
+
+    /**
+     * The out-of-distribution likelihood ratio of two models on the same tokens: per sequence
+     * {@code Σ_t ℓ^a_t − ℓ^b_t} (e.g. {@code a} pretrained, {@code b} fine-tuned). A token masked by both
+     * models gives NaN ({@code −inf − (−inf)}).
+     *
+     * @see #minKProb(Tensor, Tensor, float, Tensor) for the shapes; {@code logitsB} is shaped like {@code logitsA}
+     */
+    public void likelihoodRatio(Tensor logitsA, Tensor logitsB, Tensor ids, Tensor scores) {
+        SequenceShape seq = sequences(logitsA, ids, scores);
+        cols("logitsB", logitsB);
+        checkInputLike("logitsB", logitsB, "logitsA", logitsA);
+        checkNoOverlap("scores", scores, "logitsB", logitsB, false);
+        double[] diff = new double[seq.rows()];
+        rows.forEachRow(seq.rows(), seq.vocab, seq.shareable & shareable("logitsB", logitsB), r -> {
+            int y = seq.id(ids, r);
+            diff[r] = scoring.tokenLogprob(logitsA.segment(), logitsA.index(r, 0), seq.vocab, y)
+                    - scoring.tokenLogprob(logitsB.segment(), logitsB.index(r, 0), seq.vocab, y);
+        });
+        for (int q = 0; q < seq.count; q++) {
+            double sum = 0;
+            for (int r = q * seq.length; r < (q + 1) * seq.length; r++) {
+                sum += diff[r];
+            }
+            setScore(scores, q, sum);
+        }
+    }
+
+    // ---------------------------------------------------------------- decoding-time logit transforms
+
+    /**
+     * USCD-style contrastive decoding, one row at a time: where the row's uncertainty is
+     * {@code ≥ threshold}, {@code out = (1+λ)·logits − λ·lameLogits}; elsewhere {@code out = logits}
+     * unchanged. The uncertainty is the entropy of {@code softmax(logits)} or the JSD (β = ½) between
+     * {@code softmax(logits)} and {@code softmax(lameLogits)}, in nats. A contrasted token masked
+     * ({@code −inf}) in either row stays masked; a special standard row, or a special lame row that is
+     * needed, gives a NaN row. Ahead of the selection filters ({@link #maskLogits}, {@link #sample}).
+     *
+     * @param out shaped like {@code logits}; may be that very view (in place), must not overlap {@code lameLogits}
+     */
+    public void contrastive(Tensor logits, Tensor lameLogits, float lambda, float threshold, Uncertainty uncertainty,
+                            Tensor out) {
+        int n = cols("logits", logits);
+        cols("lameLogits", lameLogits);
+        checkInputLike("lameLogits", lameLogits, "logits", logits);
+        if (!Float.isFinite(lambda)) {
+            throw new IllegalArgumentException("lambda: must be finite, got " + lambda);
+        }
+        if (Float.isNaN(threshold)) {
+            throw new IllegalArgumentException("threshold: must not be NaN");
+        }
+        if (uncertainty == null) {
+            throw new IllegalArgumentException("uncertainty: must not be null");
+        }
+        checkOutputLike("out", out, "logits", logits);
+        checkNoOverlap("out", out, "logits", logits, true);
+        checkNoOverlap("out", out, "lameLogits", lameLogits, false);
+        boolean shareable = shareable("logits", logits) & shareable("lameLogits", lameLogits) & shareable("out", out);
+        rows.forEachRow((int) logits.rows(), n, shareable, r -> {
+            MemorySegment x = logits.segment();
+            long xOff = logits.index(r, 0);
+            double u = uncertainty == Uncertainty.ENTROPY ? kernels.entropy(x, xOff, n, 1f, null, 0, 0f)
+                    : kernels.jsd(x, xOff, lameLogits.segment(), lameLogits.index(r, 0), n, 1f, 0.5f, null, 0, 0f);
+            scoring.contrastive(x, xOff, lameLogits.segment(), lameLogits.index(r, 0), out.segment(), out.index(r, 0), n,
+                    lambda, u, threshold);
+        });
+    }
+
+    /**
+     * Logit-space prior injection {@code out = logits + λ·log prior} (e.g. an n-gram prior), one fused
+     * pass; {@code prior = 0} masks a token. A special logits row, or a prior entry that is NaN,
+     * negative or {@code +inf}, gives a NaN row.
+     *
+     * @param prior  probabilities shaped like {@code logits}, or one row of {@code V} shared by every row
+     * @param lambda finite and {@code > 0}
+     * @param out    shaped like {@code logits}; may be that very view (in place), must not overlap {@code prior}
+     */
+    public void injectPrior(Tensor logits, Tensor prior, float lambda, Tensor out) {
+        int n = cols("logits", logits);
+        cols("prior", prior);
+        if (prior.rows() != 1 || prior.cols() != n) {
+            checkInputLike("prior", prior, "logits", logits);
+        }
+        if (!(lambda > 0f) || Float.isInfinite(lambda)) {
+            throw new IllegalArgumentException("lambda: must be finite and > 0, got " + lambda);
+        }
+        checkOutputLike("out", out, "logits", logits);
+        checkNoOverlap("out", out, "logits", logits, true);
+        checkNoOverlap("out", out, "prior", prior, false);
+        boolean shared = prior.rows() == 1;
+        boolean shareable = shareable("logits", logits) & shareable("prior", prior) & shareable("out", out);
+        rows.forEachRow((int) logits.rows(), n, shareable, r -> scoring.injectPrior(logits.segment(), logits.index(r, 0),
+                prior.segment(), prior.index(shared ? 0 : r, 0), out.segment(), out.index(r, 0), n, lambda));
+    }
+
+    // ---------------------------------------------------------------- helpers of the sequence scores
+
+    /**
+     * The checked shape of a sequence score: {@code count} sequences of {@code length} positions over a
+     * vocabulary of {@code vocab}; {@code shareable} as {@link #shareable} for logits, ids and scores.
+     */
+    private record SequenceShape(int count, int length, int vocab, boolean shareable) {
+        int rows() {
+            return count * length;
+        }
+
+        int id(Tensor ids, int row) {
+            return ids.getInt(row / length, row % length);
+        }
+    }
+
+    private static SequenceShape sequences(Tensor logits, Tensor ids, Tensor scores) {
+        int n = cols("logits", logits);
+        checkIds(ids, logits.rows(), n);
+        if (ids.cols() < 1) {
+            throw new IllegalArgumentException("ids: need at least one position per sequence, got shape "
+                    + java.util.Arrays.toString(ids.shape()));
+        }
+        checkRowOutput("scores", scores, DType.F32, ids.rows());
+        checkNoOverlap("scores", scores, "logits", logits, false);
+        checkNoOverlap("scores", scores, "ids", ids, false);
+        boolean shareable = shareable("logits", logits) & shareable("ids", ids) & shareable("scores", scores);
+        return new SequenceShape((int) ids.rows(), (int) ids.cols(), n, shareable);
+    }
+
+    /** Token ids: I32, rank 1 or 2, {@code nRows} in all, each in {@code [0, n)}. */
+    private static void checkIds(Tensor ids, long nRows, int n) {
+        if (ids == null) {
+            throw new IllegalArgumentException("ids: must not be null");
+        }
+        if (ids.dtype() != DType.I32 || ids.rank() > 2) {
+            throw new IllegalArgumentException("ids: expected a rank-1 or rank-2 I32 tensor, got " + ids);
+        }
+        if (ids.rows() * ids.cols() != nRows) {
+            throw new IllegalArgumentException("ids: shape " + java.util.Arrays.toString(ids.shape()) + " holds "
+                    + ids.rows() * ids.cols() + " positions, logits has " + nRows + " rows");
+        }
+        for (long q = 0; q < ids.rows(); q++) {
+            for (long t = 0; t < ids.cols(); t++) {
+                int y = ids.getInt(q, t);
+                if (y < 0 || y >= n) {
+                    throw new IllegalArgumentException("ids: " + y + " at [" + q + ", " + t + "] is outside [0, " + n + ")");
+                }
+            }
+        }
+    }
+
+    /** {@code max(1, floor(k·T))}, with {@code k} read as the decimal it prints as (0.9f·10 is 9, not 8). */
+    private static int kCount(float k, int length) {
+        if (!(k > 0f && k <= 1f)) {
+            throw new IllegalArgumentException("k: must be a fraction in (0, 1] (0.2 = 20 %), got " + k);
+        }
+        return Math.max(1, new java.math.BigDecimal(Float.toString(k)).multiply(java.math.BigDecimal.valueOf(length))
+                .intValue());
+    }
+
+    /** Mean of the {@code k} smallest values (sorts {@code values}); NaN when any value is NaN. */
+    private static double meanOfSmallest(double[] values, int k) {
+        for (double v : values) {
+            if (Double.isNaN(v)) {
+                return Double.NaN;
+            }
+        }
+        java.util.Arrays.sort(values);
+        double sum = 0;
+        for (int i = 0; i < k; i++) {
+            sum += values[i];
+        }
+        return sum / k;
+    }
+
+    private static void setScore(Tensor scores, int q, double value) {
+        scores.segment().setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, scores.index(q), (float) value);
+    }
+
+    private static void checkFrequencies(Tensor freq, int n) {
+        if (freq == null) {
+            throw new IllegalArgumentException("freq: must not be null");
+        }
+        if (freq.dtype() != DType.F32 || freq.rank() != 1 || freq.cols() != n) {
+            throw new IllegalArgumentException("freq: expected a rank-1 F32 tensor of V = " + n + " entries, got " + freq);
+        }
+        for (int v = 0; v < n; v++) {
+            float f = freq.getFloat(v);
+            if (!(f > 0f && f <= 1f)) {
+                throw new IllegalArgumentException("freq: entry " + v + " is " + f + "; expected a smoothed frequency in"
+                        + " (0, 1], e.g. (count + 1)/(total + V)");
+            }
+        }
     }
 
     // ---------------------------------------------------------------- selection and sampling (SPEC §2)
@@ -494,10 +881,17 @@ public final class Entrokit implements AutoCloseable {
 
     // ---------------------------------------------------------------- the loss driver
 
-    private enum Op { ENTROPY, CROSS_ENTROPY, CROSS_ENTROPY_LABELS, KL, RKL, JSD, JEFFREYS, TV, HELLINGER }
+    private enum Op { ENTROPY, CROSS_ENTROPY, CROSS_ENTROPY_LABELS, KL, RKL, JSD, JEFFREYS, TV, HELLINGER, ALPHA, RENYI,
+        CHI2, PLD }
 
     private double runLoss(Op op, Tensor teacher, Tensor student, Tensor labels, LossOptions options, Tensor rowLoss,
                            Tensor grad) {
+        return runLoss(op, teacher, student, labels, options, Float.NaN, rowLoss, grad);
+    }
+
+    /** The loss driver; {@code alpha} is read by the α-family only. */
+    private double runLoss(Op op, Tensor teacher, Tensor student, Tensor labels, LossOptions options, float alpha,
+                           Tensor rowLoss, Tensor grad) {
         if (options == null) {
             throw new IllegalArgumentException("options: must not be null");
         }
@@ -511,7 +905,7 @@ public final class Entrokit implements AutoCloseable {
             cols("teacher", teacher);
             checkInputLike("teacher", teacher, studentName, student);
         }
-        if (labels != null || op == Op.CROSS_ENTROPY_LABELS) {
+        if (labels != null || op == Op.CROSS_ENTROPY_LABELS || op == Op.PLD) {
             checkLabels(labels, nRows, n, options.ignoreIndex());
         }
         if (rowLoss != null) {
@@ -532,7 +926,7 @@ public final class Entrokit implements AutoCloseable {
                 & (rowLoss == null || shareable("rowLoss", rowLoss));
 
         int counted = nRows;
-        if (op == Op.CROSS_ENTROPY_LABELS) {
+        if (labels != null) {
             counted = 0;
             for (int r = 0; r < nRows; r++) {
                 counted += labels.getInt(r) == options.ignoreIndex() ? 0 : 1;
@@ -552,19 +946,18 @@ public final class Entrokit implements AutoCloseable {
             long sOff = student.index(r, 0);
             long gOff = grad == null ? 0 : grad.index(r, 0);
             MemorySegment s = student.segment();
+            if (labels != null && labels.getInt(r) == options.ignoreIndex()) {
+                if (gs != null) {
+                    gs.asSlice(gOff * 4, (long) n * 4).fill((byte) 0);
+                }
+                values[r] = 0; // an ignored row: loss 0, gradient 0, and it leaves the MEAN
+                return;
+            }
             values[r] = switch (op) {
                 case ENTROPY -> kernels.entropy(s, sOff, n, invT, gs, gOff, g);
                 case CROSS_ENTROPY -> kernels.crossEntropy(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
-                case CROSS_ENTROPY_LABELS -> {
-                    int label = labels.getInt(r);
-                    if (label == options.ignoreIndex()) {
-                        if (gs != null) {
-                            gs.asSlice(gOff * 4, (long) n * 4).fill((byte) 0);
-                        }
-                        yield 0;
-                    }
-                    yield kernels.crossEntropyLabel(s, sOff, n, label, options.labelSmoothing(), invT, gs, gOff, g);
-                }
+                case CROSS_ENTROPY_LABELS ->
+                        kernels.crossEntropyLabel(s, sOff, n, labels.getInt(r), options.labelSmoothing(), invT, gs, gOff, g);
                 case KL -> kernels.kl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
                 case RKL -> kernels.rkl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
                 case JSD -> {
@@ -579,6 +972,14 @@ public final class Entrokit implements AutoCloseable {
                 case JEFFREYS -> kernels.jeffreys(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
                 case TV -> kernels.tv(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT);
                 case HELLINGER -> kernels.hellinger(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT);
+                // The α-family's limits are the KL kernels themselves: the formula is 0/0 there.
+                case ALPHA -> alpha == 0f ? kernels.rkl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g)
+                        : alpha == 1f ? kernels.kl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g)
+                        : scoring.alphaDivergence(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, alpha, gs, gOff, g);
+                case RENYI -> alpha == 1f ? kernels.kl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g)
+                        : scoring.renyi(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, alpha, gs, gOff, g);
+                case CHI2 -> scoring.chi2(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
+                case PLD -> scoring.pld(teacher.segment(), teacher.index(r, 0), s, sOff, n, labels.getInt(r), invT, gs, gOff, g);
             };
         });
         double sum = 0;

@@ -153,19 +153,30 @@ public final class DemoCommand implements Callable<Integer> {
 
     /** Every op, with each alternative input (e.g. soft targets and labels) as its own case. */
     private static List<Case> cases(DemoData d) {
+        long[] shape = {d.rows(), d.cols()};
+        // The scoring ops see the batch as one sequence of d.rows() positions; ids are the labels, ignored ones as 0.
+        int[] ids = java.util.Arrays.stream(d.labels()).map(y -> y == DemoData.IGNORE ? 0 : y).toArray();
+        float[] freq = new float[d.cols()];
+        java.util.Arrays.fill(freq, 1f / d.cols());
         Map<String, NpyArray> all = Map.of(
-                "logits", new NpyArray.Float32(new long[] {d.rows(), d.cols()}, d.student()),
-                "teacher", new NpyArray.Float32(new long[] {d.rows(), d.cols()}, d.teacher()),
-                "student", new NpyArray.Float32(new long[] {d.rows(), d.cols()}, d.student()),
-                "labels", new NpyArray.Int32(new long[] {d.rows()}, d.labels()));
+                "logits", new NpyArray.Float32(shape, d.student()),
+                "teacher", new NpyArray.Float32(shape, d.teacher()),
+                "student", new NpyArray.Float32(shape, d.student()),
+                "labels", new NpyArray.Int32(new long[] {d.rows()}, d.labels()),
+                "ids", new NpyArray.Int32(new long[] {d.rows()}, ids),
+                "freq", new NpyArray.Float32(new long[] {d.cols()}, freq),
+                "logits_a", new NpyArray.Float32(shape, d.teacher()),
+                "logits_b", new NpyArray.Float32(shape, d.student()),
+                "lame_logits", new NpyArray.Float32(shape, d.teacher()),
+                "logprobs", new NpyArray.Float32(new long[] {1, d.rows()}, java.util.Arrays.copyOf(d.student(), d.rows())));
         List<Case> cases = new ArrayList<>();
         for (EvalOp op : EvalOp.values()) {
             List<String> choices = op.oneOf().isEmpty() ? List.of("") : op.oneOf();
             for (String choice : choices) {
                 Map<String, NpyArray> in = new LinkedHashMap<>();
                 op.required().forEach(n -> in.put(n, all.get(n)));
-                if (!choice.isEmpty()) {
-                    in.put(choice, all.get(choice));
+                for (String name : choice.isEmpty() ? new String[0] : choice.split("\\+")) {
+                    in.put(name, all.get(name));
                 }
                 cases.add(new Case(op, choice, new OpInputs(in)));
             }

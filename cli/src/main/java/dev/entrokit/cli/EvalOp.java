@@ -127,7 +127,69 @@ public enum EvalOp {
                 long[] seeds = new long[x.rows()];
                 Arrays.fill(seeds, s.seed());
                 return call(() -> ek.sample(x.tensor(), f, seeds, s.step(), Tensor.of(tokens.data())), "tokens", tokens);
-            });
+            }),
+    /** log_softmax(logits)[id] per row, fused. */
+    TOKEN_LOGPROB("token_logprob", List.of("logits", "ids"), List.of(),
+            List.of(new Output("logprob", "[..., T]", Tolerance.SCALED)), EnumSet.noneOf(Setting.class), (ek, in, s, x) -> {
+                NpyArray.Float32 lp = x.newPerRow();
+                Tensor ids = Tensor.of(in.ids(x).data());
+                return call(() -> ek.tokenLogprob(x.tensor(), ids, Tensor.of(lp.data())), "logprob", lp);
+            }),
+    /** Min-K% Prob per sequence, from log-probs [S, T] or from logits [S, T, V] and ids [S, T]. */
+    MIN_K_PROB("min_k_prob", List.of(), List.of("logprobs", "logits+ids"), score(), EnumSet.of(Setting.K_FRACTION),
+            (ek, in, s, x) -> {
+                float k = s.scoring().kFraction();
+                if (x == null) {
+                    Logits lp = in.logits("logprobs");
+                    NpyArray.Float32 score = lp.newPerRow();
+                    return call(() -> ek.minKProb(lp.tensor(), k, Tensor.of(score.data())), "score", score);
+                }
+                return sequenceCall(in, x, (ids, score) -> ek.minKProb(x.tensor(), ids, k, score));
+            }),
+    /** Min-K%++ per sequence: the mean of the k smallest z-scores. */
+    MIN_K_PP("min_k_pp", List.of("logits", "ids"), List.of(), score(), EnumSet.of(Setting.K_FRACTION),
+            (ek, in, s, x) -> sequenceCall(in, x, (ids, score) -> ek.minKPlusPlus(x.tensor(), ids,
+                    s.scoring().kFraction(), score))),
+    /** DC-PDD per sequence, with a token-frequency distribution freq [V]. */
+    DCPDD("dcpdd", List.of("logits", "ids", "freq"), List.of(), score(), EnumSet.of(Setting.CLIP), (ek, in, s, x) -> {
+        Logits f = in.logits("freq");
+        return sequenceCall(in, x, (ids, score) -> ek.dcpdd(x.tensor(), ids, Tensor.of(f.data()), s.scoring().a(), score));
+    }),
+    /** Sum over each sequence of log p_a(id) - log p_b(id). */
+    LIKELIHOOD_RATIO("likelihood_ratio", List.of("logits_a", "logits_b", "ids"), List.of(), score(),
+            EnumSet.noneOf(Setting.class), (ek, in, s, x) -> {
+                Logits a = in.logits("logits_a");
+                Logits b = in.logits("logits_b");
+                return sequenceCall(in, a, (ids, score) -> ek.likelihoodRatio(a.tensor(), b.tensor(), ids, score));
+            }),
+    /** USCD-style contrast of logits against lame_logits on uncertain rows. */
+    CONTRASTIVE("contrastive", List.of("logits", "lame_logits"), List.of(),
+            List.of(new Output("logits", "[..., V]", Tolerance.SCALED)),
+            EnumSet.of(Setting.LAMBDA, Setting.THRESHOLD, Setting.UNCERTAINTY), (ek, in, s, x) -> {
+                Logits lame = in.logits("lame_logits");
+                NpyArray.Float32 out = x.newLike();
+                EvalSettings.Scoring c = s.scoring();
+                return call(() -> ek.contrastive(x.tensor(), lame.tensor(), c.lambda(), c.threshold(), c.uncertainty(),
+                        tensor(x, out)), "logits", out);
+            }),
+    /** Plackett-Luce distillation (label first, then teacher order). */
+    PLD("pld", List.of("teacher", "student", "labels"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE, IGNORE_INDEX),
+            (ek, in, o) -> {
+                Logits[] ts = in.teacherStudent();
+                Tensor labels = Tensor.of(in.labels(ts[1]));
+                return lossCall(ts[1], (row, grad) -> ek.pld(ts[0].tensor(), ts[1].tensor(), labels, o, row, grad), true);
+            }),
+    /** Amari alpha-divergence. */
+    ALPHA_DIV("alpha_div", List.of("teacher", "student"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE, Setting.DIV_ALPHA),
+            (ek, in, s, x) -> pair(in, (t, st, row, grad) -> ek.alphaDivergence(t, st, s.scoring().divAlpha(), s.loss(), row,
+                    grad), true)),
+    /** Renyi divergence of order alpha. */
+    RENYI("renyi", List.of("teacher", "student"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE, Setting.DIV_ALPHA),
+            (ek, in, s, x) -> pair(in, (t, st, row, grad) -> ek.renyi(t, st, s.scoring().divAlpha(), s.loss(), row, grad),
+                    true)),
+    /** Pearson chi-squared divergence. */
+    CHI2("chi2", List.of("teacher", "student"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE),
+            (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.chi2(t, s, o, row, grad), true));
 
     /**
      * One output of an op.
@@ -258,10 +320,14 @@ public enum EvalOp {
         return o;
     }
 
-    /** Checks that the given input names are exactly what this op takes. */
+    /**
+     * Checks that the given input names are exactly what this op takes. An alternative of {@link #oneOf}
+     * may be a group such as {@code logits+ids}: all of its inputs, given together.
+     */
     public void checkInputNames(Set<String> given) {
+        List<List<String>> groups = oneOf.stream().map(g -> List.of(g.split("\\+"))).toList();
         for (String name : given) {
-            if (!required.contains(name) && !oneOf.contains(name)) {
+            if (!required.contains(name) && groups.stream().noneMatch(g -> g.contains(name))) {
                 throw new UserException("op " + key + " has no input '" + name + "'; it takes " + inputsText());
             }
         }
@@ -270,10 +336,17 @@ public enum EvalOp {
                 throw new UserException("op " + key + " needs input '" + name + "' (--in " + name + "=FILE.npy)");
             }
         }
-        long chosen = oneOf.stream().filter(given::contains).count();
-        if (!oneOf.isEmpty() && chosen != 1) {
+        List<List<String>> chosen = groups.stream().filter(g -> g.stream().anyMatch(given::contains)).toList();
+        if (!oneOf.isEmpty() && chosen.size() != 1) {
             throw new UserException("op " + key + " needs exactly one of " + String.join(", ", oneOf) + ", got "
-                    + chosen);
+                    + chosen.size());
+        }
+        for (List<String> g : chosen) {
+            for (String name : g) {
+                if (!given.contains(name)) {
+                    throw new UserException("op " + key + " needs input '" + name + "' with " + String.join("+", g));
+                }
+            }
         }
     }
 
@@ -281,7 +354,7 @@ public enum EvalOp {
     public Call prepare(Entrokit ek, OpInputs inputs, EvalSettings options) {
         checkInputNames(inputs.arrays().keySet());
         return preparer != null ? preparer.prepare(ek, inputs, options.loss())
-                : selectionPreparer.prepare(ek, inputs, options, inputs.logits("logits"));
+                : selectionPreparer.prepare(ek, inputs, options, inputs.has("logits") ? inputs.logits("logits") : null);
     }
 
     /** The op table for {@code eval --help}: one line per op, then the settings and the shape rules. */
@@ -304,7 +377,9 @@ public enum EvalOp {
           .append("labels: one integer per row (<i4 or <i8), shaped [...] or [R].%n")
           .append("grad = d(sum over rows of loss)/d(student). Outputs: DIR/NAME.npy, <f4;%n")
           .append("indices and tokens <i4, masks |b1 (true = kept). top_k/top_p/min_p/top_h%n")
-          .append("order: probability descending, ties by ascending index (SPEC 2).%n");
+          .append("order: probability descending, ties by ascending index (SPEC 2).%n")
+          .append("Sequence scores: logits [..., T, V] with ids [..., T] (ints in [0, V))%n")
+          .append("give score [...], one per sequence (the last axis of ids); freq [V].%n");
         // picocli formats the footer with String.format, so the %n above become line breaks there.
         return sb.toString();
     }
@@ -355,6 +430,26 @@ public enum EvalOp {
             outs.put("grad", grad);
         }
         return new Call(() -> kernel.run(rowT, gradT), outs);
+    }
+
+    private static List<Output> score() {
+        return List.of(new Output("score", "[S]", Tolerance.SCALED));
+    }
+
+    /** Runs a sequence score: {@code ids} shaped like the rows of {@code logits}, one score per sequence (its last axis). */
+    @FunctionalInterface
+    private interface SequenceKernel {
+        void run(Tensor ids, Tensor scores);
+    }
+
+    private static Call sequenceCall(OpInputs in, Logits logits, SequenceKernel kernel) {
+        NpyArray.Int32 ids = in.ids(logits);
+        long[] shape = ids.shape();
+        int length = Math.toIntExact(shape[shape.length - 1]);
+        int sequences = length == 0 ? 0 : ids.data().length / length;
+        NpyArray.Float32 score = new NpyArray.Float32(Arrays.copyOf(shape, shape.length - 1), new float[sequences]);
+        Tensor idsT = Tensor.of(ids.data(), sequences, length);
+        return call(() -> kernel.run(idsT, Tensor.of(score.data())), "score", score);
     }
 
     private static List<Output> maskOutput() {

@@ -3,6 +3,7 @@ package dev.entrokit.cli;
 import dev.entrokit.LossOptions;
 import dev.entrokit.SamplingFilters;
 import dev.entrokit.TopHMode;
+import dev.entrokit.Uncertainty;
 import java.util.EnumSet;
 import java.util.Set;
 
@@ -16,7 +17,46 @@ import java.util.Set;
  * @param given       the selection settings the user gave ({@code sample} applies only those filters)
  */
 record EvalSettings(LossOptions loss, float temperature, int k, float p, float minP, float alpha, int n,
-                    TopHMode mode, long seed, long step, int topK, float topP, float topH, Set<Setting> given) {
+                    TopHMode mode, long seed, long step, int topK, float topP, float topH, Scoring scoring,
+                    Set<Setting> given) {
+
+    /**
+     * The settings of the scoring ops.
+     *
+     * @param kFraction   Min-K%'s k as a fraction in (0, 1]
+     * @param a           DC-PDD's clip
+     * @param lambda      contrastive decoding's λ
+     * @param threshold   contrastive decoding's uncertainty threshold
+     * @param uncertainty what contrastive decoding measures
+     * @param divAlpha    α of alpha_div and renyi
+     */
+    record Scoring(float kFraction, float a, float lambda, float threshold, Uncertainty uncertainty, float divAlpha) {
+        static final Scoring DEFAULTS = new Scoring(0.2f, 0.01f, 0.5f, 0f, Uncertainty.ENTROPY, 0.5f);
+
+        Scoring withKFraction(float v) {
+            return new Scoring(v, a, lambda, threshold, uncertainty, divAlpha);
+        }
+
+        Scoring withA(float v) {
+            return new Scoring(kFraction, v, lambda, threshold, uncertainty, divAlpha);
+        }
+
+        Scoring withLambda(float v) {
+            return new Scoring(kFraction, a, v, threshold, uncertainty, divAlpha);
+        }
+
+        Scoring withThreshold(float v) {
+            return new Scoring(kFraction, a, lambda, v, uncertainty, divAlpha);
+        }
+
+        Scoring withUncertainty(Uncertainty v) {
+            return new Scoring(kFraction, a, lambda, threshold, v, divAlpha);
+        }
+
+        Scoring withDivAlpha(float v) {
+            return new Scoring(kFraction, a, lambda, threshold, uncertainty, v);
+        }
+    }
 
     EvalSettings {
         given = Set.copyOf(given);
@@ -25,7 +65,7 @@ record EvalSettings(LossOptions loss, float temperature, int k, float p, float m
     /** The defaults of {@link Setting}, with per-row losses for the loss ops. */
     static EvalSettings defaults(LossOptions loss) {
         return new EvalSettings(loss, 1f, 50, 0.9f, 0.1f, 0.4f, SamplingFilters.DEFAULT_TOP_H_N, TopHMode.PAPER, 0, 0,
-                0, 0f, 0f, EnumSet.noneOf(Setting.class));
+                0, 0f, 0f, Scoring.DEFAULTS, EnumSet.noneOf(Setting.class));
     }
 
     /** Whether the user set {@code s}. */
@@ -55,56 +95,60 @@ record EvalSettings(LossOptions loss, float temperature, int k, float p, float m
     EvalSettings mark(Setting s) {
         EnumSet<Setting> g = given.isEmpty() ? EnumSet.noneOf(Setting.class) : EnumSet.copyOf(given);
         g.add(s);
-        return new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, step, topK, topP, topH, g);
+        return new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, step, topK, topP, topH, scoring, g);
     }
 
     EvalSettings withLoss(LossOptions l) {
-        return new EvalSettings(l, temperature, k, p, minP, alpha, n, mode, seed, step, topK, topP, topH, given);
+        return new EvalSettings(l, temperature, k, p, minP, alpha, n, mode, seed, step, topK, topP, topH, scoring, given);
     }
 
     EvalSettings withTemperature(float t) {
         SamplingFilters.temperature(t); // checks it
         LossOptions l = t == 0f ? loss : loss.temperature(t);
-        return new EvalSettings(l, t, k, p, minP, alpha, n, mode, seed, step, topK, topP, topH, given);
+        return new EvalSettings(l, t, k, p, minP, alpha, n, mode, seed, step, topK, topP, topH, scoring, given);
     }
 
     EvalSettings withK(int v, boolean forSample) {
         SamplingFilters.temperature(1f).topK(v);
-        return forSample ? new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, step, v, topP, topH, given)
-                : new EvalSettings(loss, temperature, v, p, minP, alpha, n, mode, seed, step, topK, topP, topH, given);
+        return forSample ? new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, step, v, topP, topH, scoring, given)
+                : new EvalSettings(loss, temperature, v, p, minP, alpha, n, mode, seed, step, topK, topP, topH, scoring, given);
     }
 
     EvalSettings withP(float v, boolean forSample) {
         SamplingFilters.temperature(1f).topP(v);
-        return forSample ? new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, step, topK, v, topH, given)
-                : new EvalSettings(loss, temperature, k, v, minP, alpha, n, mode, seed, step, topK, topP, topH, given);
+        return forSample ? new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, step, topK, v, topH, scoring, given)
+                : new EvalSettings(loss, temperature, k, v, minP, alpha, n, mode, seed, step, topK, topP, topH, scoring, given);
     }
 
     EvalSettings withMinP(float v) {
         SamplingFilters.temperature(1f).minP(v);
-        return new EvalSettings(loss, temperature, k, p, v, alpha, n, mode, seed, step, topK, topP, topH, given);
+        return new EvalSettings(loss, temperature, k, p, v, alpha, n, mode, seed, step, topK, topP, topH, scoring, given);
     }
 
     EvalSettings withAlpha(float v, boolean forSample) {
         SamplingFilters.temperature(1f).topH(v);
-        return forSample ? new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, step, topK, topP, v, given)
-                : new EvalSettings(loss, temperature, k, p, minP, v, n, mode, seed, step, topK, topP, topH, given);
+        return forSample ? new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, step, topK, topP, v, scoring, given)
+                : new EvalSettings(loss, temperature, k, p, minP, v, n, mode, seed, step, topK, topP, topH, scoring, given);
     }
 
     EvalSettings withN(int v) {
         SamplingFilters.temperature(1f).topH(1f, v, TopHMode.PAPER);
-        return new EvalSettings(loss, temperature, k, p, minP, alpha, v, mode, seed, step, topK, topP, topH, given);
+        return new EvalSettings(loss, temperature, k, p, minP, alpha, v, mode, seed, step, topK, topP, topH, scoring, given);
     }
 
     EvalSettings withMode(TopHMode v) {
-        return new EvalSettings(loss, temperature, k, p, minP, alpha, n, v, seed, step, topK, topP, topH, given);
+        return new EvalSettings(loss, temperature, k, p, minP, alpha, n, v, seed, step, topK, topP, topH, scoring, given);
     }
 
     EvalSettings withSeed(long v) {
-        return new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, v, step, topK, topP, topH, given);
+        return new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, v, step, topK, topP, topH, scoring, given);
     }
 
     EvalSettings withStep(long v) {
-        return new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, v, topK, topP, topH, given);
+        return new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, v, topK, topP, topH, scoring, given);
+    }
+
+    EvalSettings withScoring(Scoring v) {
+        return new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, step, topK, topP, topH, v, given);
     }
 }

@@ -41,18 +41,35 @@ public record OpInputs(Map<String, NpyArray> arrays) {
      * shape without its last dimension) or flat {@code [R]}.
      */
     public int[] labels(Logits student) {
-        NpyArray a = arrays.get("labels");
+        return integers("labels", student);
+    }
+
+    /** Token ids for {@code logits}: one per row, shaped like its rows ({@code [..., T]} for {@code [..., T, V]}). */
+    public NpyArray.Int32 ids(Logits logits) {
+        integers("ids", logits);
+        NpyArray.Int32 ids = (NpyArray.Int32) arrays.get("ids");
+        if (!Arrays.equals(ids.shape(), logits.rowShape())) {
+            throw new UserException("ids: shape " + NpyArray.shapeString(ids.shape()) + " does not match the rows of "
+                    + logits.name() + " " + NpyArray.shapeString(logits.shape()) + " (expected "
+                    + NpyArray.shapeString(logits.rowShape()) + ")");
+        }
+        return ids;
+    }
+
+    /** Integer input {@code name} with one value per row of {@code student}, shaped like its rows or flat. */
+    private int[] integers(String name, Logits student) {
+        NpyArray a = arrays.get(name);
         if (a == null) {
-            throw new UserException("missing input 'labels' (give --in labels=FILE.npy)");
+            throw new UserException("missing input '" + name + "' (give --in " + name + "=FILE.npy)");
         }
         if (!(a instanceof NpyArray.Int32 labels)) {
-            throw new UserException("labels: expected integers (<i4 or <i8), got " + a.descr());
+            throw new UserException(name + ": expected integers (<i4 or <i8), got " + a.descr());
         }
         long[] rowShape = student.rowShape();
         boolean flat = labels.shape().length == 1 && labels.shape()[0] == student.rows();
         if (!flat && !Arrays.equals(labels.shape(), rowShape)) {
-            throw new UserException("labels: shape " + NpyArray.shapeString(labels.shape()) + " does not match the "
-                    + student.rows() + " rows of student " + NpyArray.shapeString(student.shape()) + " (expected "
+            throw new UserException(name + ": shape " + NpyArray.shapeString(labels.shape()) + " does not match the "
+                    + student.rows() + " rows of " + student.name() + " " + NpyArray.shapeString(student.shape()) + " (expected "
                     + NpyArray.shapeString(rowShape) + ")");
         }
         return labels.data();

@@ -2,6 +2,7 @@ package dev.entrokit.cli;
 
 import dev.entrokit.LossOptions;
 import dev.entrokit.TopHMode;
+import dev.entrokit.Uncertainty;
 import java.util.Locale;
 
 /**
@@ -114,6 +115,73 @@ public enum Setting {
         @Override
         EvalSettings apply(EvalSettings o, String value) {
             return o.withP(parseFloat(value), true);
+        }
+    },
+    /** k of min_k_prob and min_k_pp: a fraction, not a count. */
+    K_FRACTION("k", "0.2", "min_k_prob, min_k_pp: fraction of positions, (0, 1]") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            float v = parseFloat(value);
+            if (!(v > 0f && v <= 1f)) {
+                throw new UserException("k: must be a fraction in (0, 1] (0.2 = 20 %), got " + value);
+            }
+            return o.withScoring(o.scoring().withKFraction(v));
+        }
+    },
+    /** DC-PDD's clip. */
+    CLIP("a", "0.01", "dcpdd: clip of p(y)*(-log f(y)), > 0") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            float v = parseFloat(value);
+            if (!(v > 0f) || Float.isInfinite(v)) {
+                throw new UserException("a: must be finite and > 0, got " + value);
+            }
+            return o.withScoring(o.scoring().withA(v));
+        }
+    },
+    /** Contrastive decoding's weight. */
+    LAMBDA("lambda", "0.5", "contrastive: out = (1+lambda)*x - lambda*lame") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            float v = parseFloat(value);
+            if (!Float.isFinite(v)) {
+                throw new UserException("lambda: must be finite, got " + value);
+            }
+            return o.withScoring(o.scoring().withLambda(v));
+        }
+    },
+    /** Contrastive decoding's threshold. */
+    THRESHOLD("threshold", "0", "contrastive: contrast rows whose uncertainty >= it") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            float v = parseFloat(value);
+            if (Float.isNaN(v)) {
+                throw new UserException("threshold: must not be NaN");
+            }
+            return o.withScoring(o.scoring().withThreshold(v));
+        }
+    },
+    /** What contrastive decoding measures. */
+    UNCERTAINTY("uncertainty", "entropy", "contrastive: entropy | jsd (nats)") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            Uncertainty u = switch (value.trim().toLowerCase(Locale.ROOT)) {
+                case "entropy" -> Uncertainty.ENTROPY;
+                case "jsd" -> Uncertainty.JSD;
+                default -> throw new UserException("uncertainty: expected entropy or jsd, got '" + value + "'");
+            };
+            return o.withScoring(o.scoring().withUncertainty(u));
+        }
+    },
+    /** α of alpha_div and renyi. */
+    DIV_ALPHA("alpha", "0.5", "alpha_div, renyi: alpha >= 0 (1 = KL)") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            float v = parseFloat(value);
+            if (!(v >= 0f) || Float.isInfinite(v)) {
+                throw new UserException("alpha: must be finite and >= 0, got " + value);
+            }
+            return o.withScoring(o.scoring().withDivAlpha(v));
         }
     },
     /** Top-H filter of sample. */

@@ -102,15 +102,18 @@ class EvalCommandTest {
         Path t = write("teacher", new NpyArray.Float32(new long[] {R, V}, TEACHER));
         Path s = write("student", new NpyArray.Float32(new long[] {R, V}, STUDENT));
         Path labels = write("labels", new NpyArray.Int32(new long[] {R}, new int[] {0, 3}));
+        Path freq = write("freq", new NpyArray.Float32(new long[] {V}, new float[] {0.25f, 0.25f, 0.25f, 0.25f}));
+        java.util.Map<String, Path> files = java.util.Map.of("teacher", t, "logits_b", t, "labels", labels, "ids", labels,
+                "freq", freq);
         for (EvalOp op : EvalOp.values()) {
             java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("eval", op.key()));
-            for (String in : op.required()) {
-                args.add("--in");
-                args.add(in + "=" + (in.equals("teacher") ? t : s));
+            java.util.List<String> inputs = new java.util.ArrayList<>(op.required());
+            if (!op.oneOf().isEmpty()) { // the last alternative: labels, or logits+ids
+                inputs.addAll(java.util.List.of(op.oneOf().getLast().split("\\+")));
             }
-            if (!op.oneOf().isEmpty()) {
+            for (String in : inputs) {
                 args.add("--in");
-                args.add("labels=" + labels);
+                args.add(in + "=" + files.getOrDefault(in, s));
             }
             if (op == EvalOp.TOP_K_OP) { // the default k = 50 exceeds V = 4 here
                 args.addAll(java.util.List.of("--set", "k=" + V));
@@ -123,7 +126,8 @@ class EvalCommandTest {
             for (EvalOp.Output o : op.outputs()) {
                 NpyArray a = Npy.read(out.resolve(o.name() + ".npy"));
                 boolean perRow = o.perRow() && !o.shape().endsWith("k]");
-                assertArrayEquals(perRow ? new long[] {R} : new long[] {R, V}, a.shape(), op.key() + "/" + o.name());
+                long[] expected = o.shape().equals("[S]") ? new long[] {} : perRow ? new long[] {R} : new long[] {R, V};
+                assertArrayEquals(expected, a.shape(), op.key() + "/" + o.name());
             }
         }
     }

@@ -2,6 +2,7 @@ package dev.entrokit.internal.scalar;
 
 import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.DistributionKernels;
+import dev.entrokit.internal.ScoringKernels;
 import dev.entrokit.internal.SelectionKernels;
 import java.util.List;
 
@@ -9,6 +10,7 @@ import java.util.List;
 public final class ScalarBackend implements Backend {
     private final DistributionKernels distribution = new ScalarDistributionKernels();
     private final SelectionKernels selection = new ScalarSelectionKernels();
+    private final ScoringKernels scoring = new ScalarScoringKernels();
 
     @Override
     public String name() {
@@ -38,5 +40,10 @@ public final class ScalarBackend implements Backend {
     @Override
     public SelectionKernels selection() {
         return selection;
+    }
+
+    @Override
+    public ScoringKernels scoring() {
+        return scoring;
     }
 }

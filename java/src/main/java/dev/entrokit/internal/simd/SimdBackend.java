@@ -2,6 +2,7 @@ package dev.entrokit.internal.simd;
 
 import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.DistributionKernels;
+import dev.entrokit.internal.ScoringKernels;
 import dev.entrokit.internal.SelectionKernels;
 import java.util.List;
 
@@ -9,6 +10,7 @@ import java.util.List;
 public final class SimdBackend implements Backend {
     private final DistributionKernels distribution;
     private final SelectionKernels selection = new SimdSelectionKernels();
+    private final ScoringKernels scoring;
 
     /** @throws UnsupportedOperationException when the species is too narrow or the forced width is unusable */
     public SimdBackend() {
@@ -17,6 +19,7 @@ public final class SimdBackend implements Backend {
                     + " bits are too narrow to be worth it (need at least 128)");
         }
         distribution = new SimdDistributionKernels();
+        scoring = new SimdScoringKernels();
     }
 
     @Override
@@ -47,5 +50,11 @@ public final class SimdBackend implements Backend {
     @Override
     public SelectionKernels selection() {
         return selection;
+    }
+
+    /** Scoring helpers and the α-family; PLD runs the scalar kernel (see {@link SimdScoringKernels#pld}). */
+    @Override
+    public ScoringKernels scoring() {
+        return scoring;
     }
 }

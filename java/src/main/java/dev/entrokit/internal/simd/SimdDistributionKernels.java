@@ -55,37 +55,37 @@ public final class SimdDistributionKernels implements DistributionKernels {
 
     // ---------------------------------------------------------------- memory and small helpers
 
-    private static FloatVector load(MemorySegment seg, long index) {
+    static FloatVector load(MemorySegment seg, long index) {
         return FloatVector.fromMemorySegment(F, seg, index * Float.BYTES, ORDER);
     }
 
-    private static void store(FloatVector v, MemorySegment seg, long index) {
+    static void store(FloatVector v, MemorySegment seg, long index) {
         v.intoMemorySegment(seg, index * Float.BYTES, ORDER);
     }
 
-    private static float get(MemorySegment seg, long index) {
+    static float get(MemorySegment seg, long index) {
         return seg.getAtIndex(F32, index);
     }
 
-    private static void put(MemorySegment seg, long index, float v) {
+    static void put(MemorySegment seg, long index, float v) {
         seg.setAtIndex(F32, index, v);
     }
 
-    private static float exp(float x) {
+    static float exp(float x) {
         return (float) Math.exp(x);
     }
 
     /** {@code (x − m)/T} given {@code −m/2} and {@code 2/T}. */
-    private static FloatVector shift(FloatVector x, float negHalfM, float twoInvT) {
+    static FloatVector shift(FloatVector x, float negHalfM, float twoInvT) {
         return x.fma(0.5f, negHalfM).mul(twoInvT);
     }
 
-    private static float shift(float x, float negHalfM, float twoInvT) {
+    static float shift(float x, float negHalfM, float twoInvT) {
         return Math.fma(x, 0.5f, negHalfM) * twoInvT;
     }
 
     /** The lanes' total, added in lane order. */
-    private static double sumLanes(FloatVector v, float[] lanes) {
+    static double sumLanes(FloatVector v, float[] lanes) {
         v.intoArray(lanes, 0);
         double s = 0;
         for (float f : lanes) {
@@ -94,7 +94,7 @@ public final class SimdDistributionKernels implements DistributionKernels {
         return s;
     }
 
-    private static double sumLanes(DoubleVector v, double[] lanes) {
+    static double sumLanes(DoubleVector v, double[] lanes) {
         v.intoArray(lanes, 0);
         double s = 0;
         for (int j = 0; j < D.length(); j++) {
@@ -104,16 +104,16 @@ public final class SimdDistributionKernels implements DistributionKernels {
     }
 
     /** Where to write a row meant for {@code out}: {@code out} itself when off-heap, else the staging row. */
-    private static MemorySegment target(MemorySegment out, int n, Workspace ws) {
+    static MemorySegment target(MemorySegment out, int n, Workspace ws) {
         return out.isNative() ? out : ws.staging(n);
     }
 
-    private static long targetOffset(MemorySegment dst, MemorySegment out, long outOff) {
+    static long targetOffset(MemorySegment dst, MemorySegment out, long outOff) {
         return dst == out ? outOff : 0;
     }
 
     /** Copies a staged row to its destination. */
-    private static void publish(MemorySegment dst, MemorySegment out, long outOff, int n) {
+    static void publish(MemorySegment dst, MemorySegment out, long outOff, int n) {
         if (dst != out) {
             MemorySegment.copy(dst, 0, out, outOff * Float.BYTES, (long) n * Float.BYTES);
         }
@@ -189,7 +189,7 @@ public final class SimdDistributionKernels implements DistributionKernels {
      * {@code p_i·(log p_i − log q_i)} with {@code p_i ≈ e^−85} and {@code log q_i ≈ −3e38}; such rows go
      * to the float64 reference. Below the limit a flushed entry contributes under 1.8e-35 · 1e4.
      */
-    private static boolean extreme(double[] acc, float invT) {
+    static boolean extreme(double[] acc, float invT) {
         return (acc[0] - acc[1]) * invT > EXTREME_SPREAD;
     }
 
@@ -736,7 +736,7 @@ public final class SimdDistributionKernels implements DistributionKernels {
     // ---------------------------------------------------------------- the ops
 
     /** Max passes over a teacher/student pair into {@code ws.pairMax}; true when either row is {@link #extreme}. */
-    private static boolean extremePair(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+    static boolean extremePair(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                                        Workspace ws) {
         maxAndMin(t, tOff, n, ws.acc);
         ws.pairMax[0] = (float) ws.acc[0];
