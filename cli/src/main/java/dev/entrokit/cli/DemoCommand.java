@@ -158,7 +158,7 @@ public final class DemoCommand implements Callable<Integer> {
         int[] ids = java.util.Arrays.stream(d.labels()).map(y -> y == DemoData.IGNORE ? 0 : y).toArray();
         float[] freq = new float[d.cols()];
         java.util.Arrays.fill(freq, 1f / d.cols());
-        Map<String, NpyArray> all = Map.of(
+        Map<String, NpyArray> all = new java.util.HashMap<>(Map.of(
                 "logits", new NpyArray.Float32(shape, d.student()),
                 "teacher", new NpyArray.Float32(shape, d.teacher()),
                 "student", new NpyArray.Float32(shape, d.student()),
@@ -168,7 +168,8 @@ public final class DemoCommand implements Callable<Integer> {
                 "logits_a", new NpyArray.Float32(shape, d.teacher()),
                 "logits_b", new NpyArray.Float32(shape, d.student()),
                 "lame_logits", new NpyArray.Float32(shape, d.teacher()),
-                "logprobs", new NpyArray.Float32(new long[] {1, d.rows()}, java.util.Arrays.copyOf(d.student(), d.rows())));
+                "logprobs", new NpyArray.Float32(new long[] {1, d.rows()}, java.util.Arrays.copyOf(d.student(), d.rows()))));
+        all.put("seeds", new NpyArray.Int32(new long[] {d.rows()}, ids));
         List<Case> cases = new ArrayList<>();
         for (EvalOp op : EvalOp.values()) {
             List<String> choices = op.oneOf().isEmpty() ? List.of("") : op.oneOf();

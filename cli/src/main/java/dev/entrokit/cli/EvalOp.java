@@ -119,13 +119,15 @@ public enum EvalOp {
     TOP_H_OP("top_h", List.of("logits"), List.of(), maskOutput(), EnumSet.of(TEMPERATURE, ALPHA, N, MODE),
             (ek, in, s, x) -> maskCall(ek, x,
                     SamplingFilters.temperature(s.temperature()).topH(s.alpha(), s.n(), s.mode()))),
-    /** One token per row (Philox4x32-10, key = seed, counter = (row, step)); temperature 0 is greedy. */
-    SAMPLE("sample", List.of("logits"), List.of(), List.of(new Output("tokens", "[...]", Tolerance.EXACT)),
+    /**
+     * One token per row (Philox4x32-10, key = seed, counter = (row, step)); temperature 0 is greedy.
+     * An optional {@code seeds} input gives each row its own seed (as a server batch mixing requests).
+     */
+    SAMPLE("sample", List.of("logits"), List.of("seeds"), List.of(new Output("tokens", "[...]", Tolerance.EXACT)),
             EnumSet.of(TEMPERATURE, SEED, STEP, TOP_K, TOP_P, MIN_P, TOP_H), (ek, in, s, x) -> {
                 SamplingFilters f = s.sampleFilters();
                 NpyArray.Int32 tokens = new NpyArray.Int32(x.rowShape(), new int[x.rows()]);
-                long[] seeds = new long[x.rows()];
-                Arrays.fill(seeds, s.seed());
+                long[] seeds = in.seeds(x, s.seed());
                 return call(() -> ek.sample(x.tensor(), f, seeds, s.step(), Tensor.of(tokens.data())), "tokens", tokens);
             }),
     /** log_softmax(logits)[id] per row, fused. */
@@ -322,7 +324,8 @@ public enum EvalOp {
 
     /**
      * Checks that the given input names are exactly what this op takes. An alternative of {@link #oneOf}
-     * may be a group such as {@code logits+ids}: all of its inputs, given together.
+     * may be a group such as {@code logits+ids}: all of its inputs, given together. A lone alternative
+     * is optional.
      */
     public void checkInputNames(Set<String> given) {
         List<List<String>> groups = oneOf.stream().map(g -> List.of(g.split("\\+"))).toList();
@@ -337,7 +340,8 @@ public enum EvalOp {
             }
         }
         List<List<String>> chosen = groups.stream().filter(g -> g.stream().anyMatch(given::contains)).toList();
-        if (!oneOf.isEmpty() && chosen.size() != 1) {
+        boolean optional = oneOf.size() == 1; // a lone alternative may be left out (sample's seeds)
+        if (!oneOf.isEmpty() && (chosen.size() > 1 || chosen.isEmpty() && !optional)) {
             throw new UserException("op " + key + " needs exactly one of " + String.join(", ", oneOf) + ", got "
                     + chosen.size());
         }
@@ -386,7 +390,9 @@ public enum EvalOp {
 
     private String inputsText() {
         List<String> parts = new ArrayList<>(required);
-        if (!oneOf.isEmpty()) {
+        if (oneOf.size() == 1) {
+            parts.add("[" + oneOf.get(0) + "]");
+        } else if (!oneOf.isEmpty()) {
             parts.add(String.join(" | ", oneOf));
         }
         return String.join(", ", parts);

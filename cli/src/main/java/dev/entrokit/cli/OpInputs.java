@@ -44,6 +44,23 @@ public record OpInputs(Map<String, NpyArray> arrays) {
         return integers("labels", student);
     }
 
+    /**
+     * Per-row seeds for {@code logits} when a {@code seeds} input is given (one integer per row, shaped
+     * like the rows or flat; int64 files must hold values that fit 32 bits), else {@code fallback} for every row.
+     */
+    public long[] seeds(Logits logits, long fallback) {
+        long[] seeds = new long[logits.rows()];
+        if (has("seeds")) {
+            int[] given = integers("seeds", logits);
+            for (int r = 0; r < seeds.length; r++) {
+                seeds[r] = given[r];
+            }
+        } else {
+            Arrays.fill(seeds, fallback);
+        }
+        return seeds;
+    }
+
     /** Token ids for {@code logits}: one per row, shaped like its rows ({@code [..., T]} for {@code [..., T, V]}). */
     public NpyArray.Int32 ids(Logits logits) {
         integers("ids", logits);

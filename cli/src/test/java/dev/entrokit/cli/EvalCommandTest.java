@@ -104,7 +104,7 @@ class EvalCommandTest {
         Path labels = write("labels", new NpyArray.Int32(new long[] {R}, new int[] {0, 3}));
         Path freq = write("freq", new NpyArray.Float32(new long[] {V}, new float[] {0.25f, 0.25f, 0.25f, 0.25f}));
         java.util.Map<String, Path> files = java.util.Map.of("teacher", t, "logits_b", t, "labels", labels, "ids", labels,
-                "freq", freq);
+                "freq", freq, "seeds", labels);
         for (EvalOp op : EvalOp.values()) {
             java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("eval", op.key()));
             java.util.List<String> inputs = new java.util.ArrayList<>(op.required());

@@ -76,14 +76,38 @@ class EvalSelectionTest {
         assertTrue(badP.err().contains("p: must be in (0, 1]"), badP.err());
     }
 
+    @Test
+    void perRowSeedsGiveEachRowItsOwnDraw() {
+        // 8 identical flat rows: with one seed per row, row r draws what a single-seed run with seed s_r draws at row r.
+        int rows = 8;
+        int v = 64;
+        float[] flat = new float[rows * v];
+        Path in = dir.resolve("flat.npy");
+        Npy.write(in, new NpyArray.Float32(new long[] {rows, v}, flat));
+        int[] seeds = {11, 11, 12, 13, 14, 15, 16, 17};
+        Path seedFile = dir.resolve("seeds.npy");
+        Npy.write(seedFile, new NpyArray.Int32(new long[] {rows}, seeds));
+        int[] perRow = tokens(new String[] {"eval", "sample", "--in", "logits=" + in, "--in", "seeds=" + seedFile}, "s", rows);
+        for (int r = 0; r < rows; r++) {
+            int[] single = tokens(new String[] {"eval", "sample", "--in", "logits=" + in, "--set", "seed=" + seeds[r]},
+                    "one" + r, rows);
+            assertEquals(single[r], perRow[r], "row " + r);
+        }
+        assertTrue(java.util.Arrays.stream(perRow).distinct().count() > 1, "different seeds should not all agree");
+    }
+
     private int[] tokens(String[] args, String out) {
+        return tokens(args, out, R);
+    }
+
+    private int[] tokens(String[] args, String out, int rows) {
         String[] all = java.util.Arrays.copyOf(args, args.length + 2);
         all[args.length] = "--out";
         all[args.length + 1] = dir.resolve(out).toString();
         CliRunner.Result r = CliRunner.run(all);
         assertEquals(0, r.code(), r.err());
         NpyArray.Int32 t = NpyTest.assertInstance(NpyArray.Int32.class, Npy.read(dir.resolve(out + "/tokens.npy")));
-        assertArrayEquals(new long[] {R}, t.shape());
+        assertArrayEquals(new long[] {rows}, t.shape());
         return t.data();
     }
 
