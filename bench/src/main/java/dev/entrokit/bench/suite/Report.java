@@ -84,15 +84,17 @@ final class Report {
         }
         if (!absent.isEmpty()) {
             sb.append("\nAbsent (no honest form of the workload in that implementation):\n");
-            // impl + reason -> workloads (with threads)
-            Map<String, List<String>> groups = new TreeMap<>();
+            // impl + reason -> workload -> thread counts
+            Map<String, Map<String, List<Integer>>> groups = new TreeMap<>();
             for (Absent a : absent) {
-                String key = a.impl() + ": " + a.reason();
-                String cell = a.workload() + "@" + a.threads();
-                groups.computeIfAbsent(key, k -> new ArrayList<>()).add(cell);
+                groups.computeIfAbsent(a.impl() + ": " + a.reason(), k -> new LinkedHashMap<>())
+                        .computeIfAbsent(a.workload(), k -> new ArrayList<>()).add(a.threads());
             }
-            for (Map.Entry<String, List<String>> e : groups.entrySet()) {
-                sb.append("- ").append(e.getKey()).append(" — ").append(String.join(", ", e.getValue())).append('\n');
+            for (Map.Entry<String, Map<String, List<Integer>>> e : groups.entrySet()) {
+                List<String> cells = new ArrayList<>();
+                e.getValue().forEach((w, ts) -> cells.add(w + " (" + String.join(",", ts.stream().map(String::valueOf).toList())
+                        + (ts.size() == 1 && ts.get(0) == 1 ? " thread)" : " threads)")));
+                sb.append("- ").append(e.getKey()).append(" — ").append(String.join(", ", cells)).append('\n');
             }
         }
         return sb.toString();

@@ -13,6 +13,7 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -76,7 +77,9 @@ public final class Suite {
             return;
         }
         Path root = Path.of(System.getProperty("entrokit.root", ".")).toAbsolutePath().normalize();
-        System.exit(new Suite(args, argv, root).run());
+        PrintStream stdout = System.out;
+        System.setOut(System.err);  // JMH forwards its forks' output: stdout is for the table alone
+        System.exit(new Suite(args, argv, root).run(stdout));
     }
 
     private void progress(String msg) {
@@ -86,9 +89,18 @@ public final class Suite {
 
     // ------------------------------------------------------------------ discovery
 
+    /** The order of the known workloads; others follow by name. */
+    static final List<String> ORDER = List.of("W1-softmax-entropy", "W2-kl", "W2-rkl", "W2-jsd", "W2-kl-fwd-bwd",
+            "W3-topk50", "W3-topp0.9", "W3-minp0.1", "W3-toph0.4", "W3-sample-step", "W4-sinkhorn-cost", "W4-sinkhorn-points");
+
+    static int rank(String workload) {
+        int i = ORDER.indexOf(workload);
+        return i >= 0 ? i : ORDER.size();
+    }
+
     /** Every {@code @Workload} method in JMH's benchmark list, in name order, with its class's parameters. */
     List<Entry> discover() throws ReflectiveOperationException {
-        Map<String, Entry> byName = new TreeMap<>();
+        Map<String, Entry> byName = new TreeMap<>(Comparator.comparingInt(Suite::rank).thenComparing(n -> n));
         var out = OutputFormatFactory.createFormatInstance(System.err, VerboseMode.SILENT);
         for (BenchmarkListEntry e : BenchmarkList.defaultList().getAll(out, List.of())) {
             String user = e.getUsername();
@@ -150,7 +162,7 @@ public final class Suite {
                 .jvmArgsPrepend("-Dentrokit.bench.inputs=" + inputs, "--sun-misc-unsafe-memory-access=allow")
                 .verbosity(VerboseMode.SILENT).shouldFailOnError(true);
         if (args.quick()) {
-            b.forks(2).warmupIterations(2).warmupTime(TimeValue.milliseconds(300))
+            b.forks(2).warmupIterations(3).warmupTime(TimeValue.milliseconds(300))
                     .measurementIterations(3).measurementTime(TimeValue.milliseconds(200));
         }
         return b;
@@ -258,7 +270,7 @@ public final class Suite {
 
     // ------------------------------------------------------------------ the run
 
-    private int run() throws Exception {
+    private int run(PrintStream stdout) throws Exception {
         List<Entry> entries = discover();
         if (entries.isEmpty()) {
             err.println("entrokit bench: no workload matches --filter " + args.filter());
@@ -266,17 +278,12 @@ public final class Suite {
         }
         Path inputs = root.resolve("bench/target/inputs");
         Files.createDirectories(inputs);
-        List<String> impls = args.impls();
-        for (Entry e : entries) {
-            for (int t : args.threads()) {
-                for (String impl : impls) {
-                    if (!(impl.equals("entrokit-scalar") && args.quick() && t > 1)) {
-                        steps++;
-                    }
-                }
-            }
+        List<String> impls = new ArrayList<>(args.impls());
+        if (args.quick() && impls.equals(Args.ALL_IMPLS)) {
+            impls.remove("entrokit-scalar");  // quick: the scalar reference only when --impl names it
         }
-        progress("workloads: " + entries.stream().map(Entry::name).toList() + "; " + steps + " measurements"
+        steps = entries.size() * args.threads().size() * impls.size();
+        progress("workloads: " + entries.stream().map(Entry::name).toList() + "; " + steps + " cells"
                 + (args.quick() ? " (quick)" : ""));
         Map<Entry, Map<String, Path>> files = new LinkedHashMap<>();
         for (Entry e : entries) {
@@ -295,9 +302,6 @@ public final class Suite {
                 for (int t : args.threads()) {
                     for (String impl : impls) {
                         if (impl.startsWith("entrokit-")) {
-                            if (impl.equals("entrokit-scalar") && args.quick() && t > 1) {
-                                continue;  // quick: the scalar reference on one thread only
-                            }
                             results.add(entrokit(e, impl, t, bytes, inputs));
                         } else {
                             measurePeer(e, impl, t, bytes, peerArgs, results, absent);
@@ -320,7 +324,8 @@ public final class Suite {
         }
         long s = (System.nanoTime() - start) / 1_000_000_000L;
         progress("done in " + s / 60 + " min " + s % 60 + " s; JSON " + json + ", chart " + png);
-        System.out.print(Report.table(results, absent, ceilings));
+        stdout.print(Report.table(results, absent, ceilings));
+        stdout.flush();
         return 0;
     }
 

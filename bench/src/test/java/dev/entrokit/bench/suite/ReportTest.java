@@ -41,8 +41,8 @@ class ReportTest {
         assertEquals("| W2-kl | torch | 1 | 8.000 (7.000–9.000) | 2.0 | 10% | 4.00× |", lines[5]);
         assertEquals("| W2-kl | numpy | 1 | 20.00 (19.00–21.00) | 0.8 | 4% | 10.00× |", lines[6]);
         assertEquals("| W2-kl | entrokit-simd | 2 | 1.000 (1.000–1.000) | 16.0 | 80% | 1.00× |", lines[7]);
-        assertTrue(t.contains("- numpy: one thread only — W2-kl@2\n"), t);
-        assertTrue(t.contains("- pot: no such op — W2-kl@1, W2-kl@2\n"), t);
+        assertTrue(t.contains("- numpy: one thread only — W2-kl (2 threads)\n"), t);
+        assertTrue(t.contains("- pot: no such op — W2-kl (1,2 threads)\n"), t);
     }
 
     @Test
