@@ -17,6 +17,10 @@ import org.knowm.xchart.style.Styler;
 
 /** Throughput per workload and implementation (log scale), one panel per thread count, with the ceilings as lines. */
 final class ThroughputChart {
+    /** One color per implementation, the same in every panel (order of {@link Args#ALL_IMPLS}). */
+    private static final Color[] COLORS = {new Color(150, 150, 150), new Color(31, 119, 180), new Color(255, 127, 14),
+        new Color(214, 39, 40), new Color(44, 160, 44), new Color(148, 103, 189), new Color(140, 86, 75)};
+
     private ThroughputChart() {
     }
 
@@ -57,7 +61,7 @@ final class ThroughputChart {
                     ys.add(y);  // null: a gap where the implementation is absent
                 }
                 if (any) {
-                    chart.addSeries(impl, workloads, ys);
+                    chart.addSeries(impl, workloads, ys).setFillColor(COLORS[Args.ALL_IMPLS.indexOf(impl) % COLORS.length]);
                 }
             }
             line(chart, "copy ceiling (1 thread)", workloads, c.copyGbps(), new Color(160, 0, 0));
