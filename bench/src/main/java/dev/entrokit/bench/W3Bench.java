@@ -77,6 +77,17 @@ public class W3Bench extends WorkloadBench {
         return checkedIndex(indices.getInt(rows - 1, 49));
     }
 
+    /**
+     * Ids and values only, as {@code torch.topk} alone gives them: {@code probs} null skips the pass
+     * over the row that their softmax needs. Not a suite workload (the peers compute the probabilities
+     * too); it measures issue 3's selection target.
+     */
+    @Benchmark
+    public int topK50IdsOnly() {
+        ek.topK(logits, 50, 1f, indices, values, null);
+        return checkedIndex(indices.getInt(rows - 1, 49));
+    }
+
     @Benchmark
     @Workload("W3-topp0.9")
     public boolean topP() {

@@ -23,12 +23,13 @@ final class Candidates {
     long[] key = new long[0];
     /** Logits in SPEC order, as read (a {@code -0.0} stays one). */
     float[] logit = new float[0];
-    /** Weights in SPEC order. */
+    /** Weights in SPEC order, once {@link #weigh} has run. */
     double[] weight = new double[0];
     /** Scratch for the sampled threshold. */
     final float[] largest = new float[SimdSelectionKernels.MAX_SAMPLE_RANK];
 
     int count;
+    private boolean weighed;
     /** Every token not in the set has a logit below this. */
     float threshold;
     /** The row maximum (NaN for a special row) and the kept prefix length of the last ranking. */
@@ -60,10 +61,11 @@ final class Candidates {
     }
 
     /**
-     * Sorts the gathered ids of row {@code x} into SPEC order and computes their weights; returns the
-     * row maximum (the first logit), which every token not gathered is below.
+     * Sorts the gathered ids of row {@code x} into SPEC order; returns the row maximum (the first
+     * logit), which every token not gathered is below. Weights follow on demand ({@link #weigh}): top-k
+     * alone never needs them.
      */
-    float sort(MemorySegment x, long off, float temperature) {
+    float sort(MemorySegment x, long off) {
         for (int j = 0; j < count; j++) {
             int i = index[j];
             key[j] = key(x.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, off + i), i);
@@ -74,11 +76,18 @@ final class Candidates {
             index[j] = i;
             logit[j] = x.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, off + i);
         }
-        float max = logit[0] + 0f;
-        for (int j = 0; j < count; j++) {
-            weight[j] = Math.exp(((double) logit[j] - max) / temperature);
+        weighed = false;
+        return logit[0] + 0f;
+    }
+
+    /** Computes {@link #weight} at temperature {@code t}, as the scalar reference does, once per ranking. */
+    void weigh(float t) {
+        if (!weighed) {
+            for (int j = 0; j < count; j++) {
+                weight[j] = Math.exp(((double) logit[j] - max) / t);
+            }
+            weighed = true;
         }
-        return max;
     }
 
     /** {@code Σ_{j < len} weight[j]} in SPEC order, as the scalar reference adds it. */

@@ -51,6 +51,8 @@ public final class SimdSelectionKernels implements SelectionKernels {
     /** About this many logits are sampled to estimate a threshold. */
     private static final int SAMPLE_SIZE = 4096;
     static final int MAX_SAMPLE_RANK = 64;
+    /** Rows shorter than this are ranked whole (and the sample needs at least 64 vectors). */
+    private static final int SMALL_ROW = 64 * L;
 
     // ---------------------------------------------------------------- the ops
 
@@ -59,7 +61,11 @@ public final class SimdSelectionKernels implements SelectionKernels {
                      long indicesOff, MemorySegment values, long valuesOff, MemorySegment probs, long probsOff) {
         Candidates c = Candidates.get();
         boolean special = rank(x, xOff, n, temperature, List.of(), k, c) < 0;
-        double total = special || probs == null ? Double.NaN : rowTotal(x, xOff, n, temperature, c);
+        double total = Double.NaN;
+        if (!special && probs != null) {
+            c.weigh(temperature);
+            total = rowTotal(x, xOff, n, temperature, c);
+        }
         for (int j = 0; j < k; j++) {
             indices.setAtIndex(I32, indicesOff + j, special ? -1 : c.index[j]);
             values.setAtIndex(F32, valuesOff + j, special ? Float.NaN : c.logit[j]);
@@ -109,7 +115,11 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (len == n && c.count < n) { // nothing was cut: the whole row is wanted in SPEC order
             len = rank(x, xOff, n, f.temperature(), f.filters(), n, c);
         }
-        double total = len < 0 ? Double.NaN : c.prefixSum(len);
+        double total = Double.NaN;
+        if (len >= 0) {
+            c.weigh(f.temperature());
+            total = c.prefixSum(len);
+        }
         for (int j = 0; j < capacity; j++) {
             boolean live = j < len;
             indices.setAtIndex(I32, indicesOff + j, live ? c.index[j] : -1);
@@ -133,6 +143,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
             return sampleWholeRow(x, xOff, n, f.temperature(), u);
         }
         // The reference walks kept tokens by ascending id; re-key the kept prefix by id (rank below).
+        c.weigh(f.temperature());
         long[] byId = c.key;
         for (int j = 0; j < len; j++) {
             byId[j] = ((long) c.index[j] << 32) | j;
@@ -184,15 +195,15 @@ public final class SimdSelectionKernels implements SelectionKernels {
             if (!Float.isNaN(exactThreshold)) {
                 threshold = exactThreshold;
                 exactThreshold = Float.NaN;
-            } else if (target >= n) {
-                threshold = Float.NEGATIVE_INFINITY;
+            } else if (target >= n || n < SMALL_ROW) {
+                threshold = Float.NEGATIVE_INFINITY; // rank everything: a short row sorts in little time
             } else {
                 threshold = sampledThreshold(x, xOff, n, (int) target, c.largest);
             }
             if (Float.isNaN(threshold) || !gather(x, xOff, n, threshold, c)) {
                 return -1; // a NaN logit
             }
-            c.max = c.sort(x, xOff, temperature);
+            c.max = c.sort(x, xOff);
             if (c.max == Float.POSITIVE_INFINITY || c.max == Float.NEGATIVE_INFINITY) {
                 return -1;
             }
@@ -237,26 +248,33 @@ public final class SimdSelectionKernels implements SelectionKernels {
     }
 
     /**
-     * The {@code r}-th largest of every {@code stride}-th logit, {@code r·stride ≈ target}: about
-     * {@code target} tokens lie above it on any ordering of the row. NaN when the sample holds a NaN.
+     * The {@code r}-th largest of a sample of the row, {@code r} chosen so that about {@code target}
+     * tokens lie above it. The sample is one vector of {@code L} adjacent logits every
+     * {@code stride} elements, spread over the whole row so that any ordering of it is sampled
+     * evenly; a vector is only looked at lane by lane when it holds a value above the current r-th.
      */
     private static float sampledThreshold(MemorySegment x, long off, int n, int target, float[] largest) {
-        // A stride of at least target/MAX_SAMPLE_RANK keeps r small: large targets sample more sparsely.
-        int stride = Math.max(1, Math.max(n / SAMPLE_SIZE, (target + MAX_SAMPLE_RANK - 1) / MAX_SAMPLE_RANK));
-        int r = Math.min(MAX_SAMPLE_RANK, Math.max(1, target / stride));
+        int chunks = Math.max(1, Math.min(n / L, SAMPLE_SIZE / L));
+        long stride = (long) (n / chunks) / L * L; // whole vectors apart, so every load is in the row
+        long sampled = (long) chunks * L;
+        int r = (int) Math.min(MAX_SAMPLE_RANK, Math.max(1, target * sampled / n));
         int filled = 0;
-        for (long i = off; i < off + n; i += stride) {
-            float v = x.getAtIndex(F32, i);
-            if (Float.isNaN(v)) {
-                return Float.NaN;
+        float[] lanes = Workspace.get().lanes;
+        for (int k = 0; k < chunks; k++) {
+            FloatVector v = FloatVector.fromMemorySegment(F, x, (off + k * stride) * Float.BYTES, ORDER);
+            if (filled == r && !v.compare(VectorOperators.GT, largest[r - 1]).anyTrue()) {
+                continue;
             }
-            if (filled < r || v > largest[filled - 1]) { // keep the r largest, descending
-                int j = filled < r ? filled++ : r - 1;
-                while (j > 0 && largest[j - 1] < v) {
-                    largest[j] = largest[j - 1];
-                    j--;
+            v.intoArray(lanes, 0);
+            for (float value : lanes) {
+                if (filled < r || value > largest[filled - 1]) { // keep the r largest, descending (NaN never enters)
+                    int j = filled < r ? filled++ : r - 1;
+                    while (j > 0 && !(largest[j - 1] >= value)) {
+                        largest[j] = largest[j - 1];
+                        j--;
+                    }
+                    largest[j] = value;
                 }
-                largest[j] = v;
             }
         }
         return filled < r ? Float.NEGATIVE_INFINITY : largest[r - 1];
@@ -303,6 +321,9 @@ public final class SimdSelectionKernels implements SelectionKernels {
         int known = c.count; // tokens ranked; all others rank after them
         if (known < Math.min(minSorted, n)) {
             return GROW;
+        }
+        if (!filters.isEmpty()) {
+            c.weigh(temperature);
         }
         int len = n;
         for (Filter filter : filters) {
