@@ -49,7 +49,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
     /** Returned by {@link #keptPrefix} when the candidates do not reach a filter's cut. */
     private static final int GROW = -1;
     /** About this many logits are sampled to estimate a threshold. */
-    private static final int SAMPLE_SIZE = 4096;
+    private static final int SAMPLE_SIZE = 8192;
     static final int MAX_SAMPLE_RANK = 64;
     /** Rows shorter than this are ranked whole (and the sample needs at least 64 vectors). */
     private static final int SMALL_ROW = 64 * L;
