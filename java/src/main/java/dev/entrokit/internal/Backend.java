@@ -25,4 +25,7 @@ public interface Backend {
 
     /** The SPEC §2 kernels (selection and sampling). */
     SelectionKernels selection();
+
+    /** The SPEC §3 Sinkhorn solver. */
+    SinkhornSolver transport();
 }

@@ -3,12 +3,14 @@ package dev.entrokit.internal.scalar;
 import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.DistributionKernels;
 import dev.entrokit.internal.SelectionKernels;
+import dev.entrokit.internal.SinkhornSolver;
 import java.util.List;
 
 /** Pure Java, float64 accumulation: the reference and the fallback. Always available. */
 public final class ScalarBackend implements Backend {
     private final DistributionKernels distribution = new ScalarDistributionKernels();
     private final SelectionKernels selection = new ScalarSelectionKernels();
+    private final SinkhornSolver transport = new ScalarSinkhorn();
 
     @Override
     public String name() {
@@ -38,5 +40,10 @@ public final class ScalarBackend implements Backend {
     @Override
     public SelectionKernels selection() {
         return selection;
+    }
+
+    @Override
+    public SinkhornSolver transport() {
+        return transport;
     }
 }

@@ -3,6 +3,7 @@ package dev.entrokit.internal.simd;
 import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.DistributionKernels;
 import dev.entrokit.internal.SelectionKernels;
+import dev.entrokit.internal.SinkhornSolver;
 import dev.entrokit.internal.scalar.ScalarSelectionKernels;
 import java.util.List;
 
@@ -10,6 +11,7 @@ import java.util.List;
 public final class SimdBackend implements Backend {
     private final DistributionKernels distribution;
     private final SelectionKernels selection = new ScalarSelectionKernels();
+    private final SinkhornSolver transport = new SimdSinkhorn();
 
     /** @throws UnsupportedOperationException when the species is too narrow or the forced width is unusable */
     public SimdBackend() {
@@ -52,5 +54,10 @@ public final class SimdBackend implements Backend {
     @Override
     public SelectionKernels selection() {
         return selection;
+    }
+
+    @Override
+    public SinkhornSolver transport() {
+        return transport;
     }
 }
