@@ -70,6 +70,7 @@ public final class SimdSinkhorn extends SinkhornSolver {
         float[] rowPot = new float[0];
         float[] shift = new float[0];
         double[] sums = new double[0];
+        float[] logs = new float[0];
         float[] lanes = new float[L];
         double[] line = new double[0];
 
@@ -85,6 +86,7 @@ public final class SimdSinkhorn extends SinkhornSolver {
                 rowPot = new float[k];
                 shift = new float[k];
                 sums = new double[k];
+                logs = new float[k];
                 line = new double[k];
             }
         }
@@ -170,8 +172,9 @@ public final class SimdSinkhorn extends SinkhornSolver {
                 java.util.Arrays.fill(w.sums, 0, ld, 0);
                 sumExp(mat, rows, ld, w.rowPot, w.shift, neg, w.sums, w.lanes);
             }
+            logs(w.sums, ld, w.logs);
             for (int k = 0; k < cols; k++) {
-                out[k] = Math.log(w.sums[k]) - w.shift[k] * LN2;
+                out[k] = w.logs[k] - w.shift[k] * LN2;
             }
         }
 
@@ -216,14 +219,18 @@ public final class SimdSinkhorn extends SinkhornSolver {
                 int r1 = Math.min(rows, r0 + BLOCK_ROWS);
                 FloatVector acc = FloatVector.zero(F);
                 for (int r = r0; r < r1; r++) {
-                    FloatVector x = FloatVector.fromArray(F, mat, r * ld + c).fma(nv, s.add(rowPot[r]));
-                    acc = acc.add(exp2(x));
+                    acc = acc.add(exp2(FloatVector.fromArray(F, mat, r * ld + c).fma(nv, s.add(rowPot[r]))));
                 }
-                acc.intoArray(lanes, 0);
-                for (int k = 0; k < L; k++) {
-                    sums[c + k] += lanes[k];
-                }
+                flush(acc, sums, c, lanes);
             }
+        }
+    }
+
+    /** {@code sums[c..c+L) += v}, lane by lane in double. */
+    private static void flush(FloatVector v, double[] sums, int c, float[] lanes) {
+        v.intoArray(lanes, 0);
+        for (int k = 0; k < L; k++) {
+            sums[c + k] += lanes[k];
         }
     }
 
@@ -247,10 +254,7 @@ public final class SimdSinkhorn extends SinkhornSolver {
                     acc = acc.add(e);
                     weighted = e.fma(cost0, weighted);
                 }
-                acc.intoArray(lanes, 0);
-                for (int k = 0; k < L; k++) {
-                    sums[c + k] += lanes[k];
-                }
+                flush(acc, sums, c, lanes);
                 weighted.intoArray(lanes, 0);
                 for (int k = 0; k < L; k++) {
                     cost += lanes[k];
@@ -258,6 +262,20 @@ public final class SimdSinkhorn extends SinkhornSolver {
             }
         }
         return cost;
+    }
+
+    /**
+     * {@code out = log(sums)} in float lanes: one {@code Math.log} per column and pass cost as much as a
+     * third of the pass itself at n = 128. The sums are at least {@link #TINY} (or the pass is redone
+     * shifted, which makes them at least 1), so float is enough: about 1 ulp of the log.
+     */
+    static void logs(double[] sums, int ld, float[] out) {
+        for (int k = 0; k < ld; k++) {
+            out[k] = (float) sums[k];
+        }
+        for (int k = 0; k < ld; k += L) {
+            VectorLog.log(FloatVector.fromArray(F, out, k)).intoArray(out, k);
+        }
     }
 
     /** {@code shift_c = −max_r (rowPot_r + neg·M_rc)}: the shift that makes each column's largest term 1. */
