@@ -197,6 +197,19 @@ class SinkhornTest {
         }
     }
 
+    /** Beyond its workspace (2^24 floats per thread) the simd backend runs the scalar passes. */
+    @Test
+    void simdBeyondItsWorkspaceRunsTheScalarPasses() {
+        Entrokit simd = TestBackends.open("simd");
+        int n = 2100;
+        float[] cost = randomCost(29, n * n, 1f);
+        SinkhornOptions o = SinkhornOptions.defaults().epsilon(0.1).maxIter(2).tol(0);
+        SinkhornResult s = simd.sinkhorn(Tensor.of(cost, n, n), null, null, o);
+        SinkhornResult ref = TestBackends.scalarReference().sinkhorn(Tensor.of(cost, n, n), null, null, o);
+        assertArrayEquals(ref.f(), s.f());
+        assertArrayEquals(ref.g(), s.g());
+    }
+
     // ---------------------------------------------------------------- convergence and closed forms
 
     @ParameterizedTest

@@ -1,5 +1,7 @@
 package dev.entrokit.internal;
 
+import java.util.Arrays;
+
 /**
  * SinKD's batch-wise loss (SPEC §3), in float64 on every backend: its work is {@code O(B²V)} for the
  * cost and {@code O(B²)} per iteration, small next to a distillation step's logits.
@@ -68,8 +70,8 @@ public final class SinkdLoss {
         }
         double[][] u = new double[Math.max(iterations, 1)][b];
         double[][] v = new double[iterations + 1][b];
-        java.util.Arrays.fill(v[0], 1);
-        java.util.Arrays.fill(u[0], 1);
+        Arrays.fill(v[0], 1);
+        Arrays.fill(u[0], 1);
         for (int t = 0; t < iterations; t++) {
             double[] uPrev = t == 0 ? null : u[t - 1];
             for (int i = 0; i < b; i++) {
@@ -151,7 +153,7 @@ public final class SinkdLoss {
         }
         double[] sBar = new double[v];
         for (int i = 0; i < b; i++) {
-            java.util.Arrays.fill(sBar, 0);
+            Arrays.fill(sBar, 0);
             for (int j = 0; j < b; j++) {
                 double wb = wBar[i * b + j];
                 for (int k = 0; k < v; k++) {

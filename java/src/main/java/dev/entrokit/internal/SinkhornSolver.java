@@ -2,6 +2,7 @@ package dev.entrokit.internal;
 
 import dev.entrokit.SinkhornOptions;
 import dev.entrokit.SinkhornResult;
+import java.util.Arrays;
 
 /**
  * The log-domain iteration of SPEC §3 for one problem, shared by the backends; each backend supplies
@@ -181,7 +182,7 @@ public abstract class SinkhornSolver {
         double[] grad = new double[d];
         for (int i = 0; i < n; i++) {
             problem.costRow(p, i, row);
-            java.util.Arrays.fill(grad, 0);
+            Arrays.fill(grad, 0);
             for (int j = 0; j < m; j++) {
                 problem.addCostGradient(p, i, j, Math.exp((f[i] + g[j] - row[j]) / eps), grad);
             }
@@ -189,7 +190,7 @@ public abstract class SinkhornSolver {
         }
         for (int j = 0; j < m; j++) {
             problem.costColumn(p, j, col);
-            java.util.Arrays.fill(grad, 0);
+            Arrays.fill(grad, 0);
             for (int i = 0; i < n; i++) {
                 problem.addCostGradient(p, i, j, -Math.exp((f[i] + g[j] - col[i]) / eps), grad);
             }

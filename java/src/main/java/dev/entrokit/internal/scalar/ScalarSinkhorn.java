@@ -2,6 +2,7 @@ package dev.entrokit.internal.scalar;
 
 import dev.entrokit.internal.SinkhornSolver;
 import dev.entrokit.internal.TransportProblem;
+import java.util.Arrays;
 
 /**
  * SPEC §3's passes in float64, exactly as written: each log-sum-exp shifted by its own maximum. The
@@ -47,7 +48,7 @@ public final class ScalarSinkhorn extends SinkhornSolver {
         @Override
         public double transportCost(double[] f, double[] g, double eps, double[] colSums) {
             double cost = 0;
-            java.util.Arrays.fill(colSums, 0);
+            Arrays.fill(colSums, 0);
             for (int i = 0; i < problem.n(); i++) {
                 problem.costRow(p, i, line);
                 for (int j = 0; j < problem.m(); j++) {

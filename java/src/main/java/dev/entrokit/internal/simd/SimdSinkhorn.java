@@ -9,7 +9,9 @@ import static jdk.incubator.vector.VectorOperators.LT;
 import dev.entrokit.internal.SinkhornSolver;
 import dev.entrokit.internal.TransportProblem;
 import dev.entrokit.internal.scalar.ScalarSinkhorn;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 
 /**
@@ -124,16 +126,16 @@ public final class SimdSinkhorn extends SinkhornSolver {
                 } else {
                     var t = problem.cost();
                     long from = (t.offset() + p * t.batchStride() + i * t.rowStride()) * Float.BYTES;
-                    java.lang.foreign.MemorySegment.copy(t.segment(), F32, from, c, row, m);
+                    MemorySegment.copy(t.segment(), F32, from, c, row, m);
                 }
-                java.util.Arrays.fill(c, row + m, row + ldm, 0f);
+                Arrays.fill(c, row + m, row + ldm, 0f);
             }
             for (int j = 0; j < m; j++) {
                 int row = j * ldn;
                 for (int i = 0; i < n; i++) {
                     ct[row + i] = c[i * ldm + j];
                 }
-                java.util.Arrays.fill(ct, row + n, row + ldn, 0f);
+                Arrays.fill(ct, row + n, row + ldn, 0f);
             }
         }
     }
@@ -194,7 +196,7 @@ public final class SimdSinkhorn extends SinkhornSolver {
                 w.rowPot[r] = (float) ((pot[r] - potBar[r]) * s);
             }
             exp2All(w.rowPot, rows);
-            java.util.Arrays.fill(w.sums, 0, ld, 0);
+            Arrays.fill(w.sums, 0, ld, 0);
             weightedColumnSums(kernel, rows, ld, w.rowPot, w.sums, w.lanes);
             if (!allAbove(w.sums, cols, KERNEL_TINY)) {
                 kernelEps = 0;
@@ -230,7 +232,7 @@ public final class SimdSinkhorn extends SinkhornSolver {
         @Override
         public double transportCost(double[] f, double[] g, double eps, double[] colSums) {
             float neg = prepare(f, n, g, m, ldm, eps);
-            java.util.Arrays.fill(w.sums, 0, ldm, 0);
+            Arrays.fill(w.sums, 0, ldm, 0);
             double cost = sumExpCost(w.c, n, ldm, w.rowPot, w.shift, neg, w.sums, w.lanes);
             System.arraycopy(w.sums, 0, colSums, 0, m);
             return cost;
@@ -247,11 +249,11 @@ public final class SimdSinkhorn extends SinkhornSolver {
             if (shifted) {
                 columnMax(mat, rows, ld, w.rowPot, neg, w.shift);
             }
-            java.util.Arrays.fill(w.sums, 0, ld, 0);
+            Arrays.fill(w.sums, 0, ld, 0);
             sumExp(mat, rows, ld, w.rowPot, w.shift, neg, w.sums, w.lanes);
             if (!shifted && !allAbove(w.sums, cols, TINY)) {
                 columnMax(mat, rows, ld, w.rowPot, neg, w.shift);
-                java.util.Arrays.fill(w.sums, 0, ld, 0);
+                Arrays.fill(w.sums, 0, ld, 0);
                 sumExp(mat, rows, ld, w.rowPot, w.shift, neg, w.sums, w.lanes);
             }
             logs(w.sums, ld, w.logs);
@@ -272,7 +274,7 @@ public final class SimdSinkhorn extends SinkhornSolver {
             for (int k = 0; k < cols; k++) {
                 w.shift[k] = (float) (shift[k] * s);
             }
-            java.util.Arrays.fill(w.shift, cols, ld, PAD_SHIFT);
+            Arrays.fill(w.shift, cols, ld, PAD_SHIFT);
             return (float) -s;
         }
 
