@@ -7,7 +7,7 @@ import jdk.incubator.vector.VectorOperators;
  * {@code 2^x} for {@code x ≤ 127}, with the log2e factor folded into the caller's scaling, so one FMA
  * makes the argument and no {@code ln 2} range reduction is needed: {@code n = round(x)},
  * {@code r = x − n ∈ [−½, ½]} (exact), Cephes' {@code exp2f} polynomial {@code 1 + r·P(r)} (degree 6,
- * about 1 ulp), and {@code 2^n} written into the exponent bits.
+ * at most 2 ulp on [−115, 100], see its test), and {@code 2^n} written into the exponent bits.
  *
  * <p>{@code x} below {@link #LOW} counts as {@code LOW}: the result is then {@code 2^−115 ≈ 2.4e-35}, not
  * 0. Callers sum such terms next to terms of order 1 (or check that the sum is not tiny), so the
