@@ -631,6 +631,56 @@ public final class Entrokit implements AutoCloseable {
         }
     }
 
+    // ---------------------------------------------------------------- optimal transport (SPEC §3)
+
+    /**
+     * Batched log-domain Sinkhorn on given costs: {@code B} independent problems, each stopping on its
+     * own (see {@link SinkhornOptions}). Problems are spread over this instance's threads; the result
+     * does not depend on how many.
+     *
+     * @param cost {@code [B, n, m]} float32 costs, finite and {@code ≥ 0}; {@code [n, m]} is one problem
+     * @param a    {@code [B, n]} (or {@code [n]}) positive weights, each problem's summing to 1 when
+     *             balanced; null for uniform
+     * @param b    {@code [B, m]} (or {@code [m]}) the same for the columns; null for uniform
+     */
+    public SinkhornResult sinkhorn(Tensor cost, Tensor a, Tensor b, SinkhornOptions options) {
+        boolean shareable = Transport.shareable("cost", cost) & Transport.shareable("a", a) & Transport.shareable("b", b);
+        return Transport.solve(backend.transport(), rows, Transport.ofCost(cost, a, b), options, shareable);
+    }
+
+    /**
+     * Batched Sinkhorn between point clouds, the cost computed from the points ({@link Metric}); with
+     * gradients asked for, {@link SinkhornResult#gradX()} and {@link SinkhornResult#gradY()} too.
+     *
+     * @param x {@code [B, n, d]} (or {@code [n, d]}) finite float32 points
+     * @param y {@code [B, m, d]} (or {@code [m, d]})
+     */
+    public SinkhornResult sinkhorn(Tensor x, Tensor y, Metric metric, Tensor a, Tensor b, SinkhornOptions options) {
+        boolean shareable = Transport.shareable("x", x) & Transport.shareable("y", y) & Transport.shareable("a", a)
+                & Transport.shareable("b", b);
+        return Transport.solve(backend.transport(), rows, Transport.ofPoints(x, y, metric, a, b), options, shareable);
+    }
+
+    /**
+     * The debiased Sinkhorn divergence {@code S = OT(a,b) − ½ OT(a,a) − ½ OT(b,b)} of each problem, OT
+     * being {@link SinkhornResult#objective()}; three solves per problem.
+     */
+    public double[] sinkhornDivergence(Tensor x, Tensor y, Metric metric, Tensor a, Tensor b, SinkhornOptions options) {
+        boolean shareable = Transport.shareable("x", x) & Transport.shareable("y", y) & Transport.shareable("a", a)
+                & Transport.shareable("b", b);
+        return Transport.divergence(backend.transport(), rows, x, y, metric, a, b, options, shareable);
+    }
+
+    /**
+     * SinKD's batch-wise distillation loss {@code Σ P ⊙ W} (see {@link SinkdOptions}) over {@code [B, V]}
+     * teacher and student logits. The paper's code scales it by 0.001; that weight is the caller's.
+     *
+     * @param grad {@code [B, V]} float32 for {@code ∂loss/∂student}, or null
+     */
+    public double sinkd(Tensor teacher, Tensor student, SinkdOptions options, Tensor grad) {
+        return Transport.sinkd(backend.transport(), rows, teacher, student, options, grad);
+    }
+
     // ---------------------------------------------------------------- selection and sampling (SPEC §2)
 
     /**
@@ -1092,7 +1142,7 @@ public final class Entrokit implements AutoCloseable {
      * Checks that a tensor's memory is alive and readable by this thread, and says whether worker
      * threads may touch it too (not when it comes from a confined arena: those rows then run here).
      */
-    private static boolean shareable(String name, Tensor t) {
+    static boolean shareable(String name, Tensor t) {
         MemorySegment seg = t.segment();
         if (!seg.scope().isAlive()) {
             throw new IllegalArgumentException(name + ": the arena of its segment is closed");

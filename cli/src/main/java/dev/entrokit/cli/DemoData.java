@@ -82,4 +82,24 @@ public record DemoData(int rows, int cols, float[] teacher, float[] student, int
             labels[r] = y;
         }
     }
+
+    /** {@code [batch, n, n]} costs uniform in [0, 1), for the transport ops. */
+    public static NpyArray.Float32 cost(int batch, int n, long seed) {
+        return new NpyArray.Float32(new long[] {batch, n, n}, uniform(batch * n * n, seed));
+    }
+
+    /** {@code [batch, n, d]} points uniform in the unit cube, for the transport ops. */
+    public static NpyArray.Float32 points(int batch, int n, int d, long seed) {
+        return new NpyArray.Float32(new long[] {batch, n, d}, uniform(batch * n * d, seed));
+    }
+
+    /** {@code count} floats uniform in [0, 1). */
+    static float[] uniform(int count, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        float[] v = new float[count];
+        for (int i = 0; i < count; i++) {
+            v[i] = (float) rng.nextDouble();
+        }
+        return v;
+    }
 }

@@ -123,7 +123,7 @@ public enum EvalOp {
      * One token per row (Philox4x32-10, key = seed, counter = (row, step)); temperature 0 is greedy.
      * An optional {@code seeds} input gives each row its own seed (as a server batch mixing requests).
      */
-    SAMPLE("sample", List.of("logits"), List.of("seeds"), List.of(new Output("tokens", "[...]", Tolerance.EXACT)),
+    SAMPLE("sample", List.of("logits"), List.of(), List.of("seeds"), List.of(new Output("tokens", "[...]", Tolerance.EXACT)),
             EnumSet.of(TEMPERATURE, SEED, STEP, TOP_K, TOP_P, MIN_P, TOP_H), (ek, in, s, x) -> {
                 SamplingFilters f = s.sampleFilters();
                 NpyArray.Int32 tokens = new NpyArray.Int32(x.rowShape(), new int[x.rows()]);
@@ -191,7 +191,24 @@ public enum EvalOp {
                     true)),
     /** Pearson chi-squared divergence. */
     CHI2("chi2", List.of("teacher", "student"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE),
-            (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.chi2(t, s, o, row, grad), true));
+            (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.chi2(t, s, o, row, grad), true)),
+    /** Batched entropic optimal transport (SPEC §3): potentials, costs and, with plan=true, the plans. */
+    SINKHORN("sinkhorn", List.of(), List.of("cost", "x"), List.of("y", "a", "b"), List.of(
+            new Output("f", "[B, n]", Tolerance.TRANSPORT), new Output("g", "[B, m]", Tolerance.TRANSPORT),
+            new Output("cost", "[B]", Tolerance.TRANSPORT), new Output("objective", "[B]", Tolerance.TRANSPORT),
+            new Output("iterations", "[B]", Tolerance.EXACT), new Output("marginal_error", "[B]", Tolerance.TRANSPORT),
+            new Output("plan", "[B, n, m] (plan=true)", Tolerance.TRANSPORT)),
+            EnumSet.of(Setting.EPSILON, Setting.MAX_ITER, Setting.TOL, Setting.RHO, Setting.EPSILON_START,
+                    Setting.EPSILON_DECAY, Setting.PLAN, Setting.METRIC), TransportOps::sinkhorn),
+    /** Debiased Sinkhorn divergence between point clouds. */
+    SINKHORN_DIVERGENCE("sinkhorn_divergence", List.of("x", "y"), List.of(), List.of("a", "b"),
+            List.of(new Output("divergence", "[B]", Tolerance.TRANSPORT)), EnumSet.of(Setting.EPSILON, Setting.MAX_ITER,
+                    Setting.TOL, Setting.RHO, Setting.EPSILON_START, Setting.EPSILON_DECAY, Setting.METRIC),
+            TransportOps::divergence),
+    /** SinKD's batch-wise distillation loss and its gradient w.r.t. the student. */
+    SINKD("sinkd", List.of("teacher", "student"), List.of(), List.of(), List.of(new Output("loss", "[]", Tolerance.SCALED),
+            new Output("grad", "[B, V]", Tolerance.ABS_REL)),
+            EnumSet.of(TEMPERATURE, Setting.EPSILON, Setting.MAX_ITER, Setting.DOMAIN), TransportOps::sinkd);
 
     /**
      * One output of an op.
@@ -221,6 +238,12 @@ public enum EvalOp {
         Call prepare(Entrokit ek, OpInputs in, LossOptions options);
     }
 
+    /** Builds the call of an op that reads its own settings and inputs (the transport ops). */
+    @FunctionalInterface
+    interface SettingsPreparer {
+        Call prepare(Entrokit ek, OpInputs in, EvalSettings settings);
+    }
+
     /** Builds the call of a selection op from its settings and its {@code logits} input. */
     @FunctionalInterface
     interface SelectionPreparer {
@@ -230,10 +253,12 @@ public enum EvalOp {
     private final String key;
     private final List<String> required;
     private final List<String> oneOf;
+    private final List<String> optional;
     private final List<Output> outputs;
     private final Set<Setting> settings;
     private final Preparer preparer;
     private final SelectionPreparer selectionPreparer;
+    private final SettingsPreparer settingsPreparer;
 
     EvalOp(String key, List<String> required, List<String> oneOf, List<Output> outputs, Set<Setting> settings,
            Preparer preparer) {
@@ -247,9 +272,26 @@ public enum EvalOp {
 
     EvalOp(String key, List<String> required, List<String> oneOf, List<Output> outputs, Set<Setting> settings,
            Preparer preparer, SelectionPreparer selectionPreparer) {
+        this(key, required, oneOf, List.of(), outputs, settings, preparer, selectionPreparer, null);
+    }
+
+    EvalOp(String key, List<String> required, List<String> oneOf, List<String> optional, List<Output> outputs,
+           Set<Setting> settings, SelectionPreparer preparer) {
+        this(key, required, oneOf, optional, outputs, settings, null, preparer, null);
+    }
+
+    EvalOp(String key, List<String> required, List<String> oneOf, List<String> optional, List<Output> outputs,
+           Set<Setting> settings, SettingsPreparer preparer) {
+        this(key, required, oneOf, optional, outputs, settings, null, null, preparer);
+    }
+
+    EvalOp(String key, List<String> required, List<String> oneOf, List<String> optional, List<Output> outputs,
+           Set<Setting> settings, Preparer preparer, SelectionPreparer selectionPreparer, SettingsPreparer settingsPreparer) {
         this.key = key;
         this.required = required;
         this.oneOf = oneOf;
+        this.optional = optional;
+        this.settingsPreparer = settingsPreparer;
         this.outputs = outputs;
         this.settings = settings;
         this.preparer = preparer;
@@ -290,6 +332,11 @@ public enum EvalOp {
         return oneOf;
     }
 
+    /** Inputs that may be given or left out. */
+    public List<String> optional() {
+        return optional;
+    }
+
     /** The outputs, in the order they are written. */
     public List<Output> outputs() {
         return outputs;
@@ -324,13 +371,12 @@ public enum EvalOp {
 
     /**
      * Checks that the given input names are exactly what this op takes. An alternative of {@link #oneOf}
-     * may be a group such as {@code logits+ids}: all of its inputs, given together. A lone alternative
-     * is optional.
+     * may be a group such as {@code logits+ids}: all of its inputs, given together.
      */
     public void checkInputNames(Set<String> given) {
         List<List<String>> groups = oneOf.stream().map(g -> List.of(g.split("\\+"))).toList();
         for (String name : given) {
-            if (!required.contains(name) && groups.stream().noneMatch(g -> g.contains(name))) {
+            if (!required.contains(name) && groups.stream().noneMatch(g -> g.contains(name)) && !optional.contains(name)) {
                 throw new UserException("op " + key + " has no input '" + name + "'; it takes " + inputsText());
             }
         }
@@ -340,8 +386,7 @@ public enum EvalOp {
             }
         }
         List<List<String>> chosen = groups.stream().filter(g -> g.stream().anyMatch(given::contains)).toList();
-        boolean optional = oneOf.size() == 1; // a lone alternative may be left out (sample's seeds)
-        if (!oneOf.isEmpty() && (chosen.size() > 1 || chosen.isEmpty() && !optional)) {
+        if (!oneOf.isEmpty() && chosen.size() != 1) {
             throw new UserException("op " + key + " needs exactly one of " + String.join(", ", oneOf) + ", got "
                     + chosen.size());
         }
@@ -357,6 +402,9 @@ public enum EvalOp {
     /** Checks shapes and allocates outputs; {@link Call#run()} then computes them. */
     public Call prepare(Entrokit ek, OpInputs inputs, EvalSettings options) {
         checkInputNames(inputs.arrays().keySet());
+        if (settingsPreparer != null) {
+            return settingsPreparer.prepare(ek, inputs, options);
+        }
         return preparer != null ? preparer.prepare(ek, inputs, options.loss())
                 : selectionPreparer.prepare(ek, inputs, options, inputs.has("logits") ? inputs.logits("logits") : null);
     }
@@ -367,9 +415,8 @@ public enum EvalOp {
         StringBuilder sb = new StringBuilder("Ops: inputs -> outputs, then the settings each accepts:%n");
         for (EvalOp op : values()) {
             List<String> outs = op.outputs.stream().map(x -> x.name() + " " + x.shape()).toList();
-            sb.append(String.format(Locale.ROOT, "  %-14s %s -> %s%n", op.key, op.inputsText(), String.join(", ", outs)));
-            sb.append(String.format(Locale.ROOT, "  %-14s set: %s%n", "",
-                    String.join(", ", op.settings.stream().map(Setting::key).toList())));
+            wrap(sb, String.format(Locale.ROOT, "  %-14s %s -> ", op.key, op.inputsText()), outs);
+            wrap(sb, String.format(Locale.ROOT, "  %-14s set: ", ""), op.settings.stream().map(Setting::key).toList());
         }
         sb.append("%nSettings (--set NAME=VALUE), with defaults:%n");
         for (Setting s : Setting.values()) {
@@ -383,17 +430,34 @@ public enum EvalOp {
           .append("indices and tokens <i4, masks |b1 (true = kept). top_k/top_p/min_p/top_h%n")
           .append("order: probability descending, ties by ascending index (SPEC 2).%n")
           .append("Sequence scores: logits [..., T, V] with ids [..., T] (ints in [0, V))%n")
-          .append("give score [...], one per sequence (the last axis of ids); freq [V].%n");
+          .append("give score [...], one per sequence (the last axis of ids); freq [V].%n")
+          .append("sinkhorn: cost [B, n, m] (or [n, m], one problem), or x [B, n, d] with%n")
+          .append("y [B, m, d]; a, b: marginals (uniform if left out). Outputs <f8.%n");
         // picocli formats the footer with String.format, so the %n above become line breaks there.
         return sb.toString();
     }
 
+    /** {@code prefix} and the comma-separated items, continued on indented lines below 80 columns. */
+    private static void wrap(StringBuilder sb, String prefix, List<String> items) {
+        StringBuilder line = new StringBuilder(prefix);
+        for (int i = 0; i < items.size(); i++) {
+            String item = items.get(i) + (i + 1 < items.size() ? "," : "");
+            if (line.length() + item.length() > 78 && line.length() > 17) {
+                sb.append(line.toString().stripTrailing()).append("%n");
+                line = new StringBuilder(" ".repeat(17));
+            }
+            line.append(item).append(' ');
+        }
+        sb.append(line.toString().stripTrailing()).append("%n");
+    }
+
     private String inputsText() {
         List<String> parts = new ArrayList<>(required);
-        if (oneOf.size() == 1) {
-            parts.add("[" + oneOf.get(0) + "]");
-        } else if (!oneOf.isEmpty()) {
+        if (!oneOf.isEmpty()) {
             parts.add(String.join(" | ", oneOf));
+        }
+        if (!optional.isEmpty()) {
+            parts.add("[" + String.join(", ", optional) + "]");
         }
         return String.join(", ", parts);
     }

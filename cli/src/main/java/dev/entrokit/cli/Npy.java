@@ -15,8 +15,8 @@ import java.nio.file.Path;
  *
  * <p>Reading accepts {@code <f4}, {@code <f8} (narrowed to float32), {@code <i4}, {@code <i8} (narrowed
  * to int32, refused when a value does not fit) and {@code |b1}. Writing always produces version 1.0
- * with {@code <f4}, {@code <i4} or {@code |b1}, the header padded with spaces so the data starts at a
- * multiple of 64 bytes, as NumPy itself writes. Every problem with a file is a {@link UserException}
+ * with {@code <f4}, {@code <f8} (Sinkhorn's float64 outputs), {@code <i4} or {@code |b1}, the header
+ * padded with spaces so the data starts at a multiple of 64 bytes, as NumPy itself writes. Every problem with a file is a {@link UserException}
  * that names the file.
  */
 public final class Npy {
@@ -171,6 +171,7 @@ public final class Npy {
         ByteBuffer data = out.slice().order(ByteOrder.LITTLE_ENDIAN);
         switch (array) {
             case NpyArray.Float32 f -> data.asFloatBuffer().put(f.data());
+            case NpyArray.Float64 f -> data.asDoubleBuffer().put(f.data());
             case NpyArray.Int32 i -> data.asIntBuffer().put(i.data());
             case NpyArray.Bool b -> {
                 for (boolean v : b.data()) {

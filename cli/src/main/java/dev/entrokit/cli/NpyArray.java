@@ -7,7 +7,7 @@ import java.util.Arrays;
  * the three element types the command line deals in. Wider types ({@code <f8}, {@code <i8}) are
  * narrowed by {@link Npy} on the way in.
  */
-public sealed interface NpyArray permits NpyArray.Float32, NpyArray.Int32, NpyArray.Bool {
+public sealed interface NpyArray permits NpyArray.Float32, NpyArray.Float64, NpyArray.Int32, NpyArray.Bool {
 
     /** The dimensions, outermost first; a copy. Empty for a 0-d array (one element). */
     long[] shape();
@@ -25,7 +25,7 @@ public sealed interface NpyArray permits NpyArray.Float32, NpyArray.Int32, NpyAr
 
     /** Whether this array holds reals rather than integers or booleans. */
     default boolean isFloat() {
-        return this instanceof Float32;
+        return this instanceof Float32 || this instanceof Float64;
     }
 
     /** Float32 data. */
@@ -43,6 +43,29 @@ public sealed interface NpyArray permits NpyArray.Float32, NpyArray.Int32, NpyAr
         @Override
         public String descr() {
             return "<f4";
+        }
+
+        @Override
+        public double getDouble(int i) {
+            return data[i];
+        }
+    }
+
+    /** Float64 data: the outputs that are computed and returned in double (Sinkhorn's). */
+    record Float64(long[] shape, double[] data) implements NpyArray {
+        /** Checks that {@code data} has exactly as many elements as {@code shape} says. */
+        public Float64 {
+            shape = checked(shape, data.length);
+        }
+
+        @Override
+        public long[] shape() {
+            return shape.clone();
+        }
+
+        @Override
+        public String descr() {
+            return "<f8";
         }
 
         @Override

@@ -190,6 +190,73 @@ public enum Setting {
         EvalSettings apply(EvalSettings o, String value) {
             return o.withAlpha(parseFloat(value), true);
         }
+    },
+    /** Entropic regularization of the transport ops. */
+    EPSILON("epsilon", "0.05", "sinkhorn: epsilon > 0 (sinkd: 0.1)") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withTransport(o.transport().withEpsilon(parseDouble(value)));
+        }
+    },
+    /** Iteration limit of the transport ops. */
+    MAX_ITER("max_iter", "1000", "sinkhorn: iterations at most (sinkd: 20)") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withTransport(o.transport().withMaxIter(parseInt(value)));
+        }
+    },
+    /** Stopping tolerance of Sinkhorn. */
+    TOL("tol", "1e-9", "sinkhorn: stop at L1 row-marginal error <= tol (0: never)") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withTransport(o.transport().withTol(parseDouble(value)));
+        }
+    },
+    /** KL penalty of unbalanced transport. */
+    RHO("rho", "inf", "sinkhorn: unbalanced KL penalty (inf: balanced)") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withTransport(o.transport().withRho(parseDouble(value)));
+        }
+    },
+    /** Start of epsilon-annealing. */
+    EPSILON_START("epsilon_start", "off", "sinkhorn: anneal from this epsilon down") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withTransport(o.transport().withEpsilonStart(parseDouble(value)));
+        }
+    },
+    /** Factor per iteration of epsilon-annealing. */
+    EPSILON_DECAY("epsilon_decay", "0.9", "sinkhorn: annealing factor per iteration") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withTransport(o.transport().withEpsilonDecay(parseDouble(value)));
+        }
+    },
+    /** Whether sinkhorn writes the plans. */
+    PLAN("plan", "false", "sinkhorn: also write plan [B, n, m]") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withTransport(o.transport().withPlan(parseBoolean(value)));
+        }
+    },
+    /** Ground cost of point clouds. */
+    METRIC("metric", "sqeuclidean", "sinkhorn with x, y: sqeuclidean | l1 | euclidean") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withTransport(o.transport().withMetric(dev.entrokit.Metric.of(value)));
+        }
+    },
+    /** SinKD through the log-domain solver. */
+    DOMAIN("domain", "plain", "sinkd: plain (the paper's) | log (the solver)") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return switch (value.trim().toLowerCase(Locale.ROOT)) {
+                case "plain" -> o.withTransport(o.transport().withLogDomain(false));
+                case "log" -> o.withTransport(o.transport().withLogDomain(true));
+                default -> throw new UserException("domain: expected plain or log, got '" + value + "'");
+            };
+        }
     };
 
     private final String key;
@@ -234,6 +301,22 @@ public enum Setting {
         } catch (NumberFormatException e) {
             throw new UserException(key + ": '" + value + "' is not a 64-bit integer");
         }
+    }
+
+    double parseDouble(String value) {
+        try {
+            return Double.parseDouble(value.trim().replace("inf", "Infinity"));
+        } catch (NumberFormatException e) {
+            throw new UserException(key + ": '" + value + "' is not a number");
+        }
+    }
+
+    boolean parseBoolean(String value) {
+        return switch (value.trim().toLowerCase(Locale.ROOT)) {
+            case "true", "1", "yes" -> true;
+            case "false", "0", "no" -> false;
+            default -> throw new UserException(key + ": expected true or false, got '" + value + "'");
+        };
     }
 
     float parseFloat(String value) {

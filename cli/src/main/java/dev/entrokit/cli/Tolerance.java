@@ -19,6 +19,13 @@ public enum Tolerance {
             return 0;
         }
     },
+    /** Sinkhorn costs, potentials and plans: {@code |out − ref| ≤ 1e-4·max(1, |ref|)} (SPEC §5). */
+    TRANSPORT {
+        @Override
+        public double allowed(double ref) {
+            return 1e-4 * Math.max(1, Math.abs(ref));
+        }
+    },
     /** Log-probabilities, logsumexp and per-row losses: {@code |out − ref| ≤ 1e-5·max(1, |ref|)}. */
     SCALED {
         @Override

@@ -28,4 +28,6 @@ public interface Backend {
 
     /** The SPEC §4 scoring kernels and the α-family of divergences (issue 7). */
     ScoringKernels scoring();
+    /** The SPEC §3 Sinkhorn solver. */
+    SinkhornSolver transport();
 }

@@ -34,6 +34,11 @@ public record UnavailableBackend(String name, List<String> reasons) implements B
         throw unavailable();
     }
 
+    @Override
+    public SinkhornSolver transport() {
+        throw unavailable();
+    }
+
     /** The exception every use of this backend throws. */
     public IllegalStateException unavailable() {
         return new IllegalStateException("backend '" + name + "' is unavailable: " + String.join("; ", reasons));

@@ -4,6 +4,7 @@ import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.DistributionKernels;
 import dev.entrokit.internal.ScoringKernels;
 import dev.entrokit.internal.SelectionKernels;
+import dev.entrokit.internal.SinkhornSolver;
 import java.util.List;
 
 /** Pure Java, float64 accumulation: the reference and the fallback. Always available. */
@@ -11,6 +12,7 @@ public final class ScalarBackend implements Backend {
     private final DistributionKernels distribution = new ScalarDistributionKernels();
     private final SelectionKernels selection = new ScalarSelectionKernels();
     private final ScoringKernels scoring = new ScalarScoringKernels();
+    private final SinkhornSolver transport = new ScalarSinkhorn();
 
     @Override
     public String name() {
@@ -45,5 +47,10 @@ public final class ScalarBackend implements Backend {
     @Override
     public ScoringKernels scoring() {
         return scoring;
+    }
+
+    @Override
+    public SinkhornSolver transport() {
+        return transport;
     }
 }

@@ -4,6 +4,7 @@ import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.DistributionKernels;
 import dev.entrokit.internal.ScoringKernels;
 import dev.entrokit.internal.SelectionKernels;
+import dev.entrokit.internal.SinkhornSolver;
 import java.util.List;
 
 /** Hand-written {@code jdk.incubator.vector} kernels; loaded reflectively by {@code Backends}. */
@@ -11,6 +12,7 @@ public final class SimdBackend implements Backend {
     private final DistributionKernels distribution;
     private final SelectionKernels selection = new SimdSelectionKernels();
     private final ScoringKernels scoring;
+    private final SinkhornSolver transport = new SimdSinkhorn();
 
     /** @throws UnsupportedOperationException when the species is too narrow or the forced width is unusable */
     public SimdBackend() {
@@ -56,5 +58,10 @@ public final class SimdBackend implements Backend {
     @Override
     public ScoringKernels scoring() {
         return scoring;
+    }
+
+    @Override
+    public SinkhornSolver transport() {
+        return transport;
     }
 }

@@ -1,0 +1,255 @@
+package dev.entrokit;
+
+import dev.entrokit.internal.RowExecutor;
+import dev.entrokit.internal.SinkdLoss;
+import dev.entrokit.internal.SinkhornSolver;
+import dev.entrokit.internal.TransportProblem;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+/**
+ * The argument checks and the batch loop behind {@link Entrokit}'s optimal-transport methods (SPEC §3),
+ * kept apart from the per-row ops. Everything is checked before any work: shapes, finite non-negative
+ * costs, finite points, positive marginals that sum to 1 (balanced) within {@link #MASS_TOLERANCE}.
+ */
+final class Transport {
+    /** How far from 1 a balanced marginal's sum may be. */
+    static final double MASS_TOLERANCE = 1e-5;
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private Transport() {
+    }
+
+    /** Solves every problem of {@code problem} on {@code solver}, one problem per task. */
+    static SinkhornResult solve(SinkhornSolver solver, RowExecutor rows, TransportProblem problem, SinkhornOptions o,
+                                boolean shareable) {
+        if (o == null) {
+            throw new IllegalArgumentException("options: must not be null");
+        }
+        checkMarginal("a", problem.a(), problem.batch(), problem.n(), o);
+        checkMarginal("b", problem.b(), problem.batch(), problem.m(), o);
+        if (o.plan() && (long) problem.batch() * problem.n() * problem.m() > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("plan: [" + problem.batch() + ", " + problem.n() + ", " + problem.m()
+                    + "] has more than 2^31 elements; solve without the plan or in smaller batches");
+        }
+        SinkhornResult out = new SinkhornResult(problem.batch(), problem.n(), problem.m(), problem.d(), o.plan(),
+                o.gradients());
+        long work = (long) problem.n() * problem.m() * Math.max(1, Math.min(o.maxIter(), 1000));
+        rows.forEachRow(problem.batch(), work, shareable, p -> solver.solve(problem, p, o, out));
+        return out;
+    }
+
+    /** A checked cost-given problem. */
+    static TransportProblem ofCost(Tensor cost, Tensor a, Tensor b) {
+        checkF32("cost", cost);
+        if (cost.rank() < 2) {
+            throw new IllegalArgumentException("cost: expected [B, n, m] or [n, m], got " + Arrays.toString(cost.shape()));
+        }
+        int batch = dim("cost", cost.batch());
+        int n = dim("cost", cost.rows());
+        int m = dim("cost", cost.cols());
+        checkPositiveSizes("cost", cost, n, m);
+        for (int p = 0; p < batch; p++) {
+            for (int i = 0; i < n; i++) {
+                long base = cost.offset() + p * cost.batchStride() + i * cost.rowStride();
+                for (int j = 0; j < m; j++) {
+                    float c = cost.segment().getAtIndex(F32, base + j);
+                    if (!(c >= 0f) || c == Float.POSITIVE_INFINITY) {
+                        throw new IllegalArgumentException("cost: entries must be finite and >= 0, got " + c + " at ["
+                                + p + ", " + i + ", " + j + "]");
+                    }
+                }
+            }
+        }
+        checkMarginalShape("a", a, cost, batch, n);
+        checkMarginalShape("b", b, cost, batch, m);
+        return new TransportProblem(cost, null, null, null, a, b, batch, n, m, 0);
+    }
+
+    /** A checked point-cloud problem. */
+    static TransportProblem ofPoints(Tensor x, Tensor y, Metric metric, Tensor a, Tensor b) {
+        checkF32("x", x);
+        checkF32("y", y);
+        if (metric == null) {
+            throw new IllegalArgumentException("metric: must not be null");
+        }
+        if (x.rank() < 2 || y.rank() != x.rank()) {
+            throw new IllegalArgumentException("x, y: expected [B, n, d] and [B, m, d] (or [n, d] and [m, d]), got "
+                    + Arrays.toString(x.shape()) + " and " + Arrays.toString(y.shape()));
+        }
+        if (x.batch() != y.batch() || x.cols() != y.cols()) {
+            throw new IllegalArgumentException("y: shape " + Arrays.toString(y.shape()) + " does not match x "
+                    + Arrays.toString(x.shape()) + " (same batch and point dimension d needed)");
+        }
+        int batch = dim("x", x.batch());
+        int n = dim("x", x.rows());
+        int m = dim("y", y.rows());
+        int d = dim("x", x.cols());
+        checkPositiveSizes("x", x, n, d);
+        checkPositiveSizes("y", y, m, d);
+        checkFinite("x", x);
+        checkFinite("y", y);
+        checkMarginalShape("a", a, x, batch, n);
+        checkMarginalShape("b", b, x, batch, m);
+        return new TransportProblem(null, x, y, metric, a, b, batch, n, m, d);
+    }
+
+    /** The debiased divergence {@code OT(a,b) − ½OT(a,a) − ½OT(b,b)} of each problem, from the objectives. */
+    static double[] divergence(SinkhornSolver solver, RowExecutor rows, Tensor x, Tensor y, Metric metric, Tensor a,
+                               Tensor b, SinkhornOptions o, boolean shareable) {
+        if (o == null) {
+            throw new IllegalArgumentException("options: must not be null");
+        }
+        SinkhornOptions plain = o.plan(false).gradients(false);
+        double[] xy = solve(solver, rows, ofPoints(x, y, metric, a, b), plain, shareable).objective();
+        double[] xx = solve(solver, rows, ofPoints(x, x, metric, a, a), plain, shareable).objective();
+        double[] yy = solve(solver, rows, ofPoints(y, y, metric, b, b), plain, shareable).objective();
+        double[] s = new double[xy.length];
+        for (int p = 0; p < s.length; p++) {
+            s[p] = xy[p] - 0.5 * xx[p] - 0.5 * yy[p];
+        }
+        return s;
+    }
+
+    /** SinKD's loss, and its gradient w.r.t. the student logits into {@code grad} when not null. */
+    static double sinkd(SinkhornSolver solver, RowExecutor rows, Tensor teacher, Tensor student, SinkdOptions o,
+                        Tensor grad) {
+        if (o == null) {
+            throw new IllegalArgumentException("options: must not be null");
+        }
+        checkF32("student", student);
+        checkF32("teacher", teacher);
+        if (student.rank() != 2 || !Arrays.equals(student.shape(), teacher.shape())) {
+            throw new IllegalArgumentException("teacher, student: expected two [B, V] tensors of the same shape, got "
+                    + Arrays.toString(teacher.shape()) + " and " + Arrays.toString(student.shape()));
+        }
+        int batch = dim("student", student.rows());
+        int v = dim("student", student.cols());
+        if (batch < 1 || v < 1 || (long) batch * v > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("student: need 1 <= B and 1 <= V with B*V < 2^31, got " + batch + " x " + v);
+        }
+        if (grad != null) {
+            if (grad.dtype() != DType.F32 || !Arrays.equals(grad.shape(), student.shape())) {
+                throw new IllegalArgumentException("grad: expected an F32 tensor of shape " + Arrays.toString(student.shape())
+                        + ", got " + grad);
+            }
+            if (grad.segment().isReadOnly()) {
+                throw new IllegalArgumentException("grad: segment is read-only");
+            }
+        }
+        float[] s = copyRows(student);
+        float[] t = copyRows(teacher);
+        double[] sp = SinkdLoss.softmax(s, batch, v, o.temperature());
+        double[] tp = SinkdLoss.softmax(t, batch, v, o.temperature());
+        double[] w = SinkdLoss.l1Cost(sp, tp, batch, v);
+        double loss;
+        if (o.logDomain()) {
+            float[] wf = new float[w.length];
+            for (int i = 0; i < w.length; i++) {
+                wf[i] = (float) w[i];
+            }
+            SinkhornOptions so = SinkhornOptions.defaults().epsilon(o.epsilon()).maxIter(o.iterations()).tol(0);
+            SinkhornResult r = solve(solver, rows, ofCost(Tensor.of(wf, batch, batch), null, null), so, true);
+            loss = batch * r.cost()[0]; // uniform marginals 1/B; the paper's all-ones plan is B times larger
+        } else {
+            loss = SinkdLoss.paperLoss(w, batch, o.epsilon(), o.iterations());
+        }
+        if (grad != null) {
+            float[] gr = new float[batch * v];
+            SinkdLoss.gradient(sp, tp, w, batch, v, o.epsilon(), o.iterations(), o.temperature(), 1, gr);
+            for (int r = 0; r < batch; r++) {
+                MemorySegment.copy(gr, r * v, grad.segment(), F32, grad.index(r, 0) * Float.BYTES, v);
+            }
+        }
+        return loss;
+    }
+
+    private static float[] copyRows(Tensor t) {
+        int rows = (int) t.rows();
+        int cols = (int) t.cols();
+        float[] out = new float[rows * cols];
+        for (int r = 0; r < rows; r++) {
+            MemorySegment.copy(t.segment(), F32, t.index(r, 0) * Float.BYTES, out, r * cols, cols);
+        }
+        return out;
+    }
+
+    /** Whether worker threads may read {@code t} (null counts as yes); see {@link Entrokit#shareable}. */
+    static boolean shareable(String name, Tensor t) {
+        return t == null || Entrokit.shareable(name, t);
+    }
+
+    private static void checkF32(String name, Tensor t) {
+        if (t == null) {
+            throw new IllegalArgumentException(name + ": must not be null");
+        }
+        if (t.dtype() != DType.F32) {
+            throw new IllegalArgumentException(name + ": dtype " + t.dtype() + " is not supported; F32 only");
+        }
+    }
+
+    private static int dim(String name, long size) {
+        if (size > Integer.MAX_VALUE - 64) {
+            throw new IllegalArgumentException(name + ": dimension " + size + " is too large");
+        }
+        return (int) size;
+    }
+
+    private static void checkPositiveSizes(String name, Tensor t, int rows, int cols) {
+        if (rows < 1 || cols < 1) {
+            throw new IllegalArgumentException(name + ": every problem needs at least one point, got shape "
+                    + Arrays.toString(t.shape()));
+        }
+    }
+
+    private static void checkFinite(String name, Tensor t) {
+        for (int p = 0; p < t.batch(); p++) {
+            for (int i = 0; i < t.rows(); i++) {
+                long base = t.offset() + p * t.batchStride() + i * t.rowStride();
+                for (int k = 0; k < t.cols(); k++) {
+                    float v = t.segment().getAtIndex(F32, base + k);
+                    if (!Float.isFinite(v)) {
+                        throw new IllegalArgumentException(name + ": coordinates must be finite, got " + v + " at ["
+                                + p + ", " + i + ", " + k + "]");
+                    }
+                }
+            }
+        }
+    }
+
+    /** {@code [B, k]}, or {@code [k]} for a rank-2 problem (one problem). */
+    private static void checkMarginalShape(String name, Tensor w, Tensor ref, int batch, int k) {
+        if (w == null) {
+            return;
+        }
+        checkF32(name, w);
+        long[] expected = ref.rank() == 3 ? new long[] {batch, k} : new long[] {k};
+        if (!Arrays.equals(w.shape(), expected)) {
+            throw new IllegalArgumentException(name + ": shape " + Arrays.toString(w.shape()) + " does not match "
+                    + Arrays.toString(expected) + " (one weight per point of each problem)");
+        }
+    }
+
+    /** Entries finite and {@code > 0}; balanced: each problem's sum within {@link #MASS_TOLERANCE} of 1. */
+    private static void checkMarginal(String name, Tensor w, int batch, int k, SinkhornOptions o) {
+        if (w == null) {
+            return;
+        }
+        for (int p = 0; p < batch; p++) {
+            double sum = 0;
+            for (int i = 0; i < k; i++) {
+                float v = w.segment().getAtIndex(F32, w.index(p, i));
+                if (!(v > 0f) || v == Float.POSITIVE_INFINITY) {
+                    throw new IllegalArgumentException(name + ": weights must be finite and > 0 (drop points of zero "
+                            + "mass), got " + v + " at [" + p + ", " + i + "]");
+                }
+                sum += v;
+            }
+            if (!o.unbalanced() && Math.abs(sum - 1) > MASS_TOLERANCE) {
+                throw new IllegalArgumentException(name + ": weights of problem " + p + " sum to " + sum
+                        + ", not 1 (within " + MASS_TOLERANCE + "); balanced transport needs probability vectors");
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+package dev.entrokit.internal.simd;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * {@code 2^x} for {@code x ≤ 127}, with the log2e factor folded into the caller's scaling, so one FMA
+ * makes the argument and no {@code ln 2} range reduction is needed: {@code n = round(x)},
+ * {@code r = x − n ∈ [−½, ½]} (exact), Cephes' {@code exp2f} polynomial {@code 1 + r·P(r)} (degree 6,
+ * at most 2 ulp on [−115, 100], see its test), and {@code 2^n} written into the exponent bits.
+ *
+ * <p>{@code x} below {@link #LOW} counts as {@code LOW}: the result is then {@code 2^−115 ≈ 2.4e-35}, not
+ * 0. Callers sum such terms next to terms of order 1 (or check that the sum is not tiny), so the
+ * difference never shows, and skipping the blend to 0 saves two operations in the hottest loop.
+ * NaN is not handled: callers never pass it.
+ */
+final class VectorExp2 {
+    /** Above the float denormals (2^−126), so the products stay normal and fast. */
+    static final float LOW = -115f;
+    /** 1.5·2^23 + 127: adding it rounds to an integer {@code n} and leaves {@code n + 127} in the low bits. */
+    private static final float ROUND_BIASED = 12582912f + 127f;
+    private static final float P0 = 1.535336188319500e-4f;
+    private static final float P1 = 1.339887440266574e-3f;
+    private static final float P2 = 9.618437357674640e-3f;
+    private static final float P3 = 5.550332471162809e-2f;
+    private static final float P4 = 2.402264791363012e-1f;
+    private static final float P5 = 6.931472028550421e-1f;
+
+    private VectorExp2() {
+    }
+
+    static FloatVector exp2(FloatVector x) {
+        x = x.blend(LOW, x.compare(VectorOperators.LT, LOW));
+        FloatVector t = x.add(ROUND_BIASED);
+        FloatVector r = x.sub(t.sub(ROUND_BIASED));
+        FloatVector p = r.fma(P0, P1);
+        p = p.fma(r, FloatVector.broadcast(SimdConstants.F, P2));
+        p = p.fma(r, FloatVector.broadcast(SimdConstants.F, P3));
+        p = p.fma(r, FloatVector.broadcast(SimdConstants.F, P4));
+        p = p.fma(r, FloatVector.broadcast(SimdConstants.F, P5));
+        p = p.fma(r, FloatVector.broadcast(SimdConstants.F, 1f));
+        FloatVector scale = t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return p.mul(scale);
+    }
+}
