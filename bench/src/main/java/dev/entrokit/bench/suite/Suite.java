@@ -162,7 +162,9 @@ public final class Suite {
                 .jvmArgsPrepend("-Dentrokit.bench.inputs=" + inputs, "--sun-misc-unsafe-memory-access=allow")
                 .verbosity(VerboseMode.SILENT).shouldFailOnError(true);
         if (args.quick()) {
-            b.forks(2).warmupIterations(3).warmupTime(TimeValue.milliseconds(300))
+            // The vector kernels run ~100x slower until C2 has compiled them (1-2 s of work on 2 cores, and a
+            // heavy op spends its first call interpreted): 3 x 0.3 s left KL fwd+bwd uncompiled in every fork.
+            b.forks(2).warmupIterations(3).warmupTime(TimeValue.milliseconds(600))
                     .measurementIterations(3).measurementTime(TimeValue.milliseconds(200));
         }
         return b;
