@@ -19,6 +19,16 @@ final class BenchTensors implements AutoCloseable {
         return Tensor.of(seg, DType.F32, rows, cols);
     }
 
+    /** {@code rows × cols} logits drawn from {@code N(0, sigma²)}: no spikes, a wide nucleus. */
+    Tensor gaussian(int rows, int cols, double sigma, long seed) {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
+        MemorySegment seg = arena.allocate((long) rows * cols * Float.BYTES, 64);
+        for (long i = 0; i < (long) rows * cols; i++) {
+            seg.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (sigma * rnd.nextGaussian()));
+        }
+        return Tensor.of(seg, DType.F32, rows, cols);
+    }
+
     Tensor zeros(DType dtype, long... shape) {
         long n = 1;
         for (long d : shape) {

@@ -26,6 +26,8 @@ public class W3Bench extends WorkloadBench {
     public int cols;
 
     private Tensor logits;
+    /** Gaussian logits (σ = 2): a nucleus of thousands of tokens, where the SIMD kernels rank many candidates. */
+    private Tensor wide;
     private Tensor indices;
     private Tensor values;
     private Tensor probs;
@@ -52,6 +54,7 @@ public class W3Bench extends WorkloadBench {
     @Override
     protected void prepare() throws IOException {
         logits = mem.load(inputs(WorkloadInputs.dir()).get("logits"), rows, cols);
+        wide = mem.gaussian(rows, cols, 2.0, 45);
         indices = mem.zeros(DType.I32, rows, 50);
         values = mem.zeros(DType.F32, rows, 50);
         probs = mem.zeros(DType.F32, rows, 50);
@@ -114,5 +117,26 @@ public class W3Bench extends WorkloadBench {
     public int sampleStep() {
         ek.sample(logits, sampleStep, seeds, step++, tokens);
         return checkedIndex(tokens.getInt(rows - 1));
+    }
+
+    /** Not a suite workload: top-p 0.9 where the nucleus is wide (see {@link #wide}). */
+    @Benchmark
+    public boolean topPWide() {
+        ek.topP(wide, 0.9f, 1f, mask);
+        return mask.getBool(rows - 1, 0);
+    }
+
+    /** Not a suite workload: the sampling step on {@link #wide} logits. */
+    @Benchmark
+    public int sampleStepWide() {
+        ek.sample(wide, sampleStep, seeds, step++, tokens);
+        return checkedIndex(tokens.getInt(rows - 1));
+    }
+
+    /** Not a suite workload: top-H on {@link #wide} logits. */
+    @Benchmark
+    public boolean topHWide() {
+        ek.topH(wide, 0.4f, SamplingFilters.DEFAULT_TOP_H_N, TopHMode.PAPER, 1f, mask);
+        return mask.getBool(rows - 1, 0);
     }
 }
