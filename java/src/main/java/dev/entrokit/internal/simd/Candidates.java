@@ -25,6 +25,12 @@ final class Candidates {
     float[] logit = new float[0];
     /** Weights in SPEC order, once {@link #weigh} has run. */
     double[] weight = new double[0];
+    /** The window of {@link WideCut}: ids, logits and float32 weights of tokens below the candidates. */
+    int[] winIndex = new int[0];
+    float[] winLogit = new float[0];
+    float[] winWeight = new float[0];
+    final double[] splitMass = new double[WideCut.SPLITS];
+    final float[] splitAt = new float[WideCut.SPLITS];
     /** Scratch for the sampled threshold. */
     final float[] largest = new float[SimdSelectionKernels.MAX_SAMPLE_RANK];
 
@@ -35,6 +41,13 @@ final class Candidates {
     /** The row maximum (NaN for a special row) and the kept prefix length of the last ranking. */
     float max;
     int kept;
+    /**
+     * Whether the kept set reaches below the candidates: then it is every token the cut
+     * {@code (cutLogit, cutIndex)} keeps (see {@link WideCut}).
+     */
+    boolean wide;
+    float cutLogit;
+    int cutIndex;
     /** {@code Σ exp((x − max)/T)} over the whole row in float32 SIMD, NaN until a filter needs it. */
     double rowTotal;
 
@@ -50,6 +63,9 @@ final class Candidates {
             key = new long[need];
             logit = new float[need];
             weight = new double[need];
+            winIndex = new int[need];
+            winLogit = new float[need];
+            winWeight = new float[need];
         }
     }
 

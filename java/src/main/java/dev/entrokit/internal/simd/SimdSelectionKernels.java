@@ -46,8 +46,12 @@ public final class SimdSelectionKernels implements SelectionKernels {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED;
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
-    /** Returned by {@link #keptPrefix} when the candidates do not reach a filter's cut. */
-    private static final int GROW = -1;
+    /** {@link #rank}: a special row (SPEC §1) has no distribution. */
+    private static final int SPECIAL = -1;
+    /** {@link #rank}: the kept set reaches below the candidates; {@code c.cutLogit, c.cutIndex} say where. */
+    private static final int WIDE = -2;
+    /** {@link #keptPrefix}: a top-k or top-H needs more ranked tokens than the candidates hold. */
+    private static final int GROW = -3;
     /** About this many logits are sampled to estimate a threshold. */
     private static final int SAMPLE_SIZE = 8192;
     static final int MAX_SAMPLE_RANK = 64;
@@ -60,7 +64,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
     public void topK(MemorySegment x, long xOff, int n, float temperature, int k, MemorySegment indices,
                      long indicesOff, MemorySegment values, long valuesOff, MemorySegment probs, long probsOff) {
         Candidates c = Candidates.get();
-        boolean special = rank(x, xOff, n, temperature, List.of(), k, c) < 0;
+        boolean special = rank(x, xOff, n, temperature, List.of(), k, c) == SPECIAL;
         double total = Double.NaN;
         if (!special && probs != null) {
             c.weigh(temperature);
@@ -79,6 +83,9 @@ public final class SimdSelectionKernels implements SelectionKernels {
     public int keptMask(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask, long maskOff) {
         Candidates c = Candidates.get();
         int len = rank(x, xOff, n, f.temperature(), f.filters(), 0, c);
+        if (len == WIDE) {
+            return WideCut.writeMask(x, xOff, n, c.cutLogit, c.cutIndex, mask, maskOff);
+        }
         MemorySegment row = mask.asSlice(maskOff, n);
         row.fill((byte) (len == n ? 1 : 0));
         for (int j = 0; j < len && len < n; j++) {
@@ -91,6 +98,13 @@ public final class SimdSelectionKernels implements SelectionKernels {
     public void maskLogits(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment out, long outOff) {
         Candidates c = Candidates.get();
         int len = rank(x, xOff, n, f.temperature(), f.filters(), 0, c); // the kept logits are now in c.logit: out may alias x
+        if (len == WIDE) {
+            for (int i = 0; i < n; i++) { // element by element, so out may alias x
+                float v = x.getAtIndex(F32, xOff + i);
+                out.setAtIndex(F32, outOff + i, WideCut.kept(v, i, c.cutLogit, c.cutIndex) ? v : Float.NEGATIVE_INFINITY);
+            }
+            return;
+        }
         if (len == n) {
             MemorySegment.copy(x, xOff * Float.BYTES, out, outOff * Float.BYTES, (long) n * Float.BYTES);
             return;
@@ -111,21 +125,32 @@ public final class SimdSelectionKernels implements SelectionKernels {
     public int keptTokens(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment indices,
                           long indicesOff, MemorySegment probs, long probsOff, int capacity) {
         Candidates c = Candidates.get();
-        int len = rank(x, xOff, n, f.temperature(), f.filters(), 0, c);
-        if (len == n && c.count < n) { // nothing was cut: the whole row is wanted in SPEC order
-            len = rank(x, xOff, n, f.temperature(), f.filters(), n, c);
+        float t = f.temperature();
+        int len = rank(x, xOff, n, t, f.filters(), 0, c);
+        if ((len == n || len == WIDE) && c.count < Math.min(capacity, n)) { // rank as many as will be written
+            len = rank(x, xOff, n, t, f.filters(), Math.min(capacity, n), c);
         }
+        int kept = len;
         double total = Double.NaN;
-        if (len >= 0) {
-            c.weigh(f.temperature());
-            total = c.prefixSum(len);
+        if (len != SPECIAL) {
+            c.weigh(t);
+            if (len == WIDE || len == n && c.count < n) {
+                float cutLogit = len == WIDE ? c.cutLogit : Float.NEGATIVE_INFINITY;
+                int cutIndex = len == WIDE ? c.cutIndex : Integer.MAX_VALUE;
+                total = c.prefixSum(c.count) + WideCut.massBelow(x, xOff, n, -c.max / 2, 2 / t, c.threshold, cutLogit,
+                        cutIndex, Workspace.get().lanes);
+                kept = WideCut.count(x, xOff, n, cutLogit, cutIndex);
+                len = c.count;
+            } else {
+                total = c.prefixSum(len);
+            }
         }
         for (int j = 0; j < capacity; j++) {
             boolean live = j < len;
             indices.setAtIndex(I32, indicesOff + j, live ? c.index[j] : -1);
             probs.setAtIndex(F32, probsOff + j, live ? (float) (c.weight[j] / total) : 0f);
         }
-        return Math.max(len, 0);
+        return Math.max(kept, 0);
     }
 
     @Override
@@ -135,12 +160,13 @@ public final class SimdSelectionKernels implements SelectionKernels {
         }
         Candidates c = Candidates.get();
         int len = rank(x, xOff, n, f.temperature(), f.filters(), 0, c);
-        if (len < 0) {
+        if (len == SPECIAL) {
             return -1;
         }
         double u = Philox.uniform(seed, row, step);
-        if (len == n && c.count < n) {
-            return sampleWholeRow(x, xOff, n, f.temperature(), u);
+        if (len == WIDE || len == n && c.count < n) {
+            return WideCut.sample(x, xOff, n, c.max, f.temperature(), len == WIDE ? c.cutLogit : Float.NEGATIVE_INFINITY,
+                    len == WIDE ? c.cutIndex : Integer.MAX_VALUE, u, Workspace.get().lanes);
         }
         // The reference walks kept tokens by ascending id; re-key the kept prefix by id (rank below).
         c.weigh(f.temperature());
@@ -181,31 +207,16 @@ public final class SimdSelectionKernels implements SelectionKernels {
         c.ensure(n);
         c.rowTotal = Double.NaN;
         long target = firstTarget(filters, minSorted);
-        float exactThreshold = Float.NaN;
-        Filter first = filters.isEmpty() ? null : filters.get(0);
-        if (first != null && first.kind() == Kind.MIN_P && minSorted == 0) {
-            float m = SimdDistributionKernels.max(x, xOff, n);
-            if (m == Float.POSITIVE_INFINITY || m == Float.NEGATIVE_INFINITY) {
-                return -1;
-            }
-            exactThreshold = minPThreshold(m + 0f, temperature, first.value());
-        }
         while (true) {
-            float threshold;
-            if (!Float.isNaN(exactThreshold)) {
-                threshold = exactThreshold;
-                exactThreshold = Float.NaN;
-            } else if (target >= n || n < SMALL_ROW) {
-                threshold = Float.NEGATIVE_INFINITY; // rank everything: a short row sorts in little time
-            } else {
-                threshold = sampledThreshold(x, xOff, n, (int) target, c.largest);
-            }
+            float threshold = target >= n || n < SMALL_ROW
+                    ? Float.NEGATIVE_INFINITY // rank everything: a short row sorts in little time
+                    : sampledThreshold(x, xOff, n, (int) target, c.largest);
             if (Float.isNaN(threshold) || !gather(x, xOff, n, threshold, c)) {
-                return -1; // a NaN logit
+                return SPECIAL; // a NaN logit
             }
             c.max = c.sort(x, xOff);
             if (c.max == Float.POSITIVE_INFINITY || c.max == Float.NEGATIVE_INFINITY) {
-                return -1;
+                return SPECIAL;
             }
             int len = keptPrefix(x, xOff, n, temperature, filters, c, minSorted);
             if (len != GROW) {
@@ -227,24 +238,6 @@ public final class SimdSelectionKernels implements SelectionKernels {
             });
         }
         return 2 * want + 64;
-    }
-
-    /**
-     * The highest logit below which no token can pass min-p {@code r} in float64: a token below it
-     * has {@code exp((x − m)/T) < r}, so the filter's cut lies inside the candidates.
-     */
-    private static float minPThreshold(float max, float temperature, float r) {
-        float t = (float) (max + temperature * Math.log(r));
-        if (Float.isInfinite(t) || Float.isNaN(t)) {
-            return Float.NEGATIVE_INFINITY;
-        }
-        // Step down by a doubling amount: near the max, exp rounds to 1 over many ulps (r = 1).
-        float step = Math.ulp(t);
-        while (t > Float.NEGATIVE_INFINITY && Math.exp(((double) t - max) / temperature) >= r) {
-            t -= step;
-            step *= 2;
-        }
-        return t;
     }
 
     /**
@@ -313,8 +306,9 @@ public final class SimdSelectionKernels implements SelectionKernels {
 
     /**
      * The filters on the ranked candidates, as {@code ScalarSelectionKernels.keptPrefix}: the length
-     * of the kept prefix of SPEC order ({@code n} when nothing was cut), or {@link #GROW} when a cut
-     * may lie past the candidates.
+     * of the kept prefix of SPEC order ({@code n} when nothing was cut), {@link #WIDE} when the kept
+     * set reaches below the candidates (top-p or min-p keeping much of the row), or {@link #GROW}
+     * when a top-k or top-H needs more ranked tokens.
      */
     private static int keptPrefix(MemorySegment x, long xOff, int n, float temperature, List<Filter> filters,
                                   Candidates c, int minSorted) {
@@ -325,61 +319,84 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (!filters.isEmpty()) {
             c.weigh(temperature);
         }
+        c.wide = false;
         int len = n;
         for (Filter filter : filters) {
-            double total = len < n ? c.prefixSum(len) : known == n ? c.prefixSum(n)
-                    : needsRowTotal(filter) ? rowTotal(x, xOff, n, temperature, c) : Double.NaN;
+            // The survivors are the first `len` in SPEC order, or the cut's tokens when wide; `ranked`
+            // of them are among the candidates, and `complete` says whether that is all of them.
+            boolean complete = !c.wide && (len <= known || known == n);
+            int ranked = c.wide ? known : Math.min(len, known);
             len = switch (filter.kind()) {
-                case TOP_K -> filter.k() >= len ? len : filter.k() <= known ? filter.k() : GROW;
-                case TOP_P -> topP(c, len, known, filter.value() * total);
-                case MIN_P -> minP(c, len, known, filter.value(), temperature);
-                case TOP_H -> topH(c, len, known, filter, total);
+                case TOP_K -> complete && filter.k() >= len ? len : filter.k() <= ranked ? filter.k() : GROW;
+                case TOP_P -> topP(x, xOff, n, temperature, c, len, ranked, complete,
+                        filter.value() * survivorMass(x, xOff, n, temperature, c, len, complete));
+                case MIN_P -> minP(c, len, ranked, complete, filter.value(), temperature);
+                case TOP_H -> topH(c, len, ranked, complete, filter,
+                        filter.mode() == TopHMode.PAPER ? survivorMass(x, xOff, n, temperature, c, len, complete) : 0);
             };
             if (len == GROW) {
                 return GROW;
             }
+            c.wide &= len == WIDE;
         }
-        return len;
+        return c.wide ? WIDE : len;
     }
 
-    private static boolean needsRowTotal(Filter filter) {
-        return filter.kind() == Kind.TOP_P
-                || filter.kind() == Kind.TOP_H && filter.mode() == TopHMode.PAPER;
+    /** The survivors' mass: float64 over ranked survivors, plus a SIMD sum over the others. */
+    private static double survivorMass(MemorySegment x, long xOff, int n, float temperature, Candidates c, int len,
+                                       boolean complete) {
+        if (complete) {
+            return c.prefixSum(Math.min(len, c.count));
+        }
+        if (!c.wide) {
+            return rowTotal(x, xOff, n, temperature, c);
+        }
+        return c.prefixSum(c.count) + WideCut.massBelow(x, xOff, n, -c.max / 2, 2 / temperature, c.threshold,
+                c.cutLogit, c.cutIndex, Workspace.get().lanes);
     }
 
     /** Shortest prefix whose mass reaches {@code threshold} (the crossing token kept). */
-    private static int topP(Candidates c, int len, int known, double threshold) {
+    private static int topP(MemorySegment x, long xOff, int n, float temperature, Candidates c, int len, int ranked,
+                            boolean complete, double threshold) {
         double cum = 0;
-        int end = Math.min(len, known);
-        for (int j = 0; j < end; j++) {
+        for (int j = 0; j < ranked; j++) {
             cum += c.weight[j];
             if (cum >= threshold) {
                 return j + 1;
             }
         }
-        return end == len ? len : GROW;
+        if (complete) {
+            return len;
+        }
+        WideCut.topP(x, xOff, n, temperature, c, cum, threshold);
+        return c.wide ? WIDE : len;
     }
 
-    /** Every token with {@code w ≥ r·w_max}; decided inside the candidates when the rest is below the bound. */
-    private static int minP(Candidates c, int len, int known, float r, float temperature) {
+    /** Every token with {@code w ≥ r·w_max}: inside the candidates, or a cut at the exact min-p logit. */
+    private static int minP(Candidates c, int len, int ranked, boolean complete, float r, float temperature) {
         double threshold = r * c.weight[0];
-        int end = Math.min(len, known);
         int m = 1;
-        while (m < end && c.weight[m] >= threshold) {
+        while (m < ranked && c.weight[m] >= threshold) {
             m++;
         }
-        if (m < end || end == len) {
+        // Every ranked one passed: the others (logit < c.threshold) weigh at most `rest`.
+        double rest = Math.exp(((double) c.threshold - c.max) / temperature);
+        if (m < ranked || complete || rest < threshold) {
             return m;
         }
-        // Every candidate passed: the others (logit < c.threshold) weigh at most this.
-        double rest = Math.exp(((double) c.threshold - c.max) / temperature);
-        return rest < threshold ? m : GROW;
+        float cut = WideCut.minPLogit(c.max, temperature, r);
+        if (!c.wide || cut > c.cutLogit) {
+            c.cutLogit = cut;
+            c.cutIndex = Integer.MAX_VALUE;
+        }
+        c.wide = true;
+        return WIDE;
     }
 
     /** Top-H on the first {@code min(n, len)} survivors (they must be ranked). */
-    private static int topH(Candidates c, int len, int known, Filter filter, double survivorTotal) {
-        int nEff = Math.min(filter.n(), len);
-        if (nEff > known) {
+    private static int topH(Candidates c, int len, int ranked, boolean complete, Filter filter, double survivorTotal) {
+        int nEff = complete ? Math.min(filter.n(), len) : filter.n();
+        if (nEff > ranked) {
             return GROW;
         }
         double z = switch (filter.mode()) {
@@ -445,39 +462,6 @@ public final class SimdSelectionKernels implements SelectionKernels {
             }
         }
         return total;
-    }
-
-    /**
-     * Inverse transform over a row nothing was cut from, in ascending id order as the reference does,
-     * with float32 weights: block totals first, then token by token inside the block that crosses.
-     */
-    private static int sampleWholeRow(MemorySegment x, long off, int n, float temperature, double u) {
-        float max = SimdDistributionKernels.max(x, off, n) + 0f;
-        float negHalfM = -max / 2;
-        float twoInvT = 2 / temperature;
-        float[] lanes = Workspace.get().lanes;
-        double target = u * SimdDistributionKernels.sumExp(x, off, n, negHalfM, twoInvT, lanes);
-        double cum = 0;
-        int last = -1;
-        for (int start = 0; start < n; start += BLOCK) {
-            int end = Math.min(n, start + BLOCK);
-            double block = SimdDistributionKernels.sumExp(x, off + start, end - start, negHalfM, twoInvT, lanes);
-            if (cum + block <= target && end < n) {
-                cum += block;
-                continue;
-            }
-            for (int i = start; i < end; i++) {
-                double w = (float) Math.exp((Math.fma(x.getAtIndex(F32, off + i), 0.5f, negHalfM) * twoInvT));
-                if (w > 0) {
-                    cum += w;
-                    last = i;
-                    if (cum > target) {
-                        return i;
-                    }
-                }
-            }
-        }
-        return last;
     }
 
     /** Lowest id of the largest logit, or -1 for a special row. */

@@ -1,0 +1,316 @@
+package dev.entrokit.internal.simd;
+
+import static dev.entrokit.internal.simd.SimdConstants.BLOCK;
+import static dev.entrokit.internal.simd.SimdConstants.F;
+import static dev.entrokit.internal.simd.SimdConstants.L;
+import static dev.entrokit.internal.simd.SimdConstants.ORDER;
+import static dev.entrokit.internal.simd.VectorExp.expNonPositive;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Cuts that fall below the ranked candidates: a wide top-p nucleus or a small min-p ratio can keep
+ * most of the vocabulary, which the candidates would only reach by sorting it. Here a kept set is a
+ * prefix of SPEC order given by its last token, the <em>cut</em> {@code (logit, index)}: a token is
+ * kept when its logit is above the cut's, or equal with an index no larger. Every pass over the row
+ * takes the cut as a predicate, so nothing is sorted but a small window around the crossing.
+ *
+ * <p>Top-p finds its crossing as FlashInfer's pivot search does, by mass above thresholds: the
+ * surviving tokens below the candidates are gathered once with their float32 weights, then seven
+ * thresholds per pass split the window, keeping the slice where the cumulative mass crosses, until
+ * a few tokens remain to sort. Masses are float32 SIMD sums, so the crossing agrees with the float64
+ * reference except within about 1e-7 of {@code p}, inside SPEC §5's 1e-6 band.
+ */
+final class WideCut {
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    /** Windows this small are sorted. */
+    private static final int SORT_WINDOW = 64;
+    static final int SPLITS = 7;
+
+    private WideCut() {
+    }
+
+    /** Whether a token is kept by the cut {@code (cutLogit, cutIndex)}. */
+    static boolean kept(float x, int i, float cutLogit, int cutIndex) {
+        return x > cutLogit || x == cutLogit && i <= cutIndex;
+    }
+
+    private static VectorMask<Float> kept(FloatVector v, IntVector ids, float cutLogit, int cutIndex) {
+        VectorMask<Float> tie = v.compare(VectorOperators.EQ, cutLogit)
+                .and(ids.compare(VectorOperators.LE, cutIndex).cast(F));
+        return v.compare(VectorOperators.GT, cutLogit).or(tie);
+    }
+
+    /**
+     * {@code Σ exp((x − m)/T)} over the kept tokens with {@code x < below} (float32 lanes, a double per
+     * block).
+     */
+    static double massBelow(MemorySegment x, long off, int n, float negHalfM, float twoInvT, float below,
+                            float cutLogit, int cutIndex, float[] lanes) {
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        int upper = F.loopBound(n);
+        double total = 0;
+        for (int start = 0; start < upper; start += BLOCK) {
+            int end = Math.min(upper, start + BLOCK);
+            FloatVector acc = FloatVector.zero(F);
+            for (int i = start; i < end; i += L) {
+                FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
+                VectorMask<Float> in = v.compare(VectorOperators.LT, below).and(kept(v, iota.add(i), cutLogit, cutIndex));
+                acc = acc.add(expNonPositive(v.fma(0.5f, negHalfM).mul(twoInvT)), in);
+            }
+            acc.intoArray(lanes, 0);
+            for (float f : lanes) {
+                total += f;
+            }
+        }
+        for (int i = upper; i < n; i++) {
+            float v = x.getAtIndex(F32, off + i);
+            if (v < below && kept(v, i, cutLogit, cutIndex)) {
+                total += (float) Math.exp(Math.fma(v, 0.5f, negHalfM) * twoInvT);
+            }
+        }
+        return total;
+    }
+
+    /**
+     * The cut of top-p among the kept tokens below the candidates, whose mass {@code above} (the
+     * candidates' and any other tokens ranked before the window) falls short of {@code target}.
+     * Leaves the cut in {@code c.cutLogit}, {@code c.cutIndex} and sets {@code c.wide}; when rounding
+     * leaves no token below the candidates, the survivors are left as they were.
+     */
+    static void topP(MemorySegment x, long off, int n, float temperature, Candidates c, double above, double target) {
+        float negHalfM = -c.max / 2;
+        float twoInvT = 2 / temperature;
+        int m = gatherWindow(x, off, n, c);
+        float[] logit = c.winLogit;
+        float[] w = c.winWeight;
+        int[] id = c.winIndex;
+        weigh(logit, w, m, negHalfM, twoInvT);
+        float hi = c.threshold;                 // window: lo ≤ x < hi
+        float lo = Float.POSITIVE_INFINITY;
+        for (int j = 0; j < m; j++) {
+            lo = Math.min(lo, logit[j]);
+        }
+        double[] mass = c.splitMass;
+        float[] t = c.splitAt;
+        while (m > SORT_WINDOW && lo < hi) {
+            for (int s = 0; s < SPLITS; s++) {   // t[0] > t[1] > ... (duplicates when the range is tiny)
+                t[s] = Math.max(lo, hi - (hi - lo) * (s + 1) / (SPLITS + 1));
+            }
+            massesAbove(logit, w, m, t, mass, Workspace.get().lanes);
+            int s = 0;
+            while (s < SPLITS && above + mass[s] < target) {
+                s++;
+            }
+            float newHi = s == 0 ? hi : t[s - 1];
+            float newLo = s == SPLITS ? lo : t[s];
+            if (s > 0) {
+                above += mass[s - 1];
+            }
+            if (newHi == hi && newLo == lo) {
+                break; // ties: no threshold separates them any more
+            }
+            hi = newHi;
+            lo = newLo;
+            m = keepWindow(logit, w, id, m, lo, hi);
+        }
+        if (m == 0) {
+            return; // rounding left nothing to cross: the survivors stay as they were
+        }
+        // Sort the last window into SPEC order and walk it. Keys hold window positions, which follow
+        // token ids (the window is gathered in id order and narrowed stably), so ties stay in id order.
+        long[] key = c.key;
+        for (int j = 0; j < m; j++) {
+            key[j] = Candidates.key(logit[j], j);
+        }
+        Arrays.sort(key, 0, m);
+        double cum = above;
+        int last = (int) key[m - 1];
+        for (int r = 0; r < m; r++) {
+            int j = (int) key[r];
+            cum += w[j];
+            if (cum >= target) {
+                last = j;
+                break;
+            }
+        }
+        c.cutLogit = logit[last] + 0f;
+        c.cutIndex = id[last];
+        c.wide = true;
+    }
+
+    /** Gathers the kept tokens below the candidates ({@code x < c.threshold}, not {@code −inf}) into the window arrays. */
+    private static int gatherWindow(MemorySegment x, long off, int n, Candidates c) {
+        float cutLogit = c.wide ? c.cutLogit : -Float.MAX_VALUE;
+        int cutIndex = c.wide ? c.cutIndex : Integer.MAX_VALUE;
+        float below = c.threshold;
+        int[] ids = c.winIndex;
+        float[] logits = c.winLogit;
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        int count = 0;
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
+            IntVector pos = iota.add(i);
+            VectorMask<Float> in = v.compare(VectorOperators.LT, below).and(kept(v, pos, cutLogit, cutIndex));
+            if (in.anyTrue()) {
+                pos.compress(in.cast(I)).intoArray(ids, count);
+                v.compress(in).intoArray(logits, count);
+                count += in.trueCount();
+            }
+        }
+        for (; i < n; i++) {
+            float v = x.getAtIndex(F32, off + i);
+            if (v < below && kept(v, i, cutLogit, cutIndex)) {
+                ids[count] = i;
+                logits[count++] = v;
+            }
+        }
+        return count;
+    }
+
+    private static void weigh(float[] logit, float[] w, int m, float negHalfM, float twoInvT) {
+        int upper = F.loopBound(m);
+        int j = 0;
+        for (; j < upper; j += L) {
+            expNonPositive(FloatVector.fromArray(F, logit, j).fma(0.5f, negHalfM).mul(twoInvT)).intoArray(w, j);
+        }
+        for (; j < m; j++) {
+            w[j] = (float) Math.exp(Math.fma(logit[j], 0.5f, negHalfM) * twoInvT);
+        }
+    }
+
+    /** {@code mass[s] = Σ w_j} over {@code logit_j ≥ t[s]}, for every threshold in one pass. */
+    private static void massesAbove(float[] logit, float[] w, int m, float[] t, double[] mass, float[] lanes) {
+        Arrays.fill(mass, 0);
+        for (int start = 0; start < m; start += BLOCK) {
+            int end = Math.min(m, start + BLOCK);
+            int upper = start + F.loopBound(end - start);
+            for (int s = 0; s < SPLITS; s++) {   // one threshold per loop: seven accumulators would spill
+                FloatVector acc = FloatVector.zero(F);
+                for (int j = start; j < upper; j += L) {
+                    FloatVector v = FloatVector.fromArray(F, logit, j);
+                    acc = acc.add(FloatVector.fromArray(F, w, j), v.compare(VectorOperators.GE, t[s]));
+                }
+                acc.intoArray(lanes, 0);
+                double sum = 0;
+                for (float f : lanes) {
+                    sum += f;
+                }
+                for (int j = upper; j < end; j++) {
+                    sum += logit[j] >= t[s] ? w[j] : 0;
+                }
+                mass[s] += sum;
+            }
+        }
+    }
+
+    /** Keeps the window entries with {@code lo ≤ logit < hi}, in place; returns how many. */
+    private static int keepWindow(float[] logit, float[] w, int[] id, int m, float lo, float hi) {
+        int k = 0;
+        for (int j = 0; j < m; j++) {
+            if (logit[j] >= lo && logit[j] < hi) {
+                logit[k] = logit[j];
+                w[k] = w[j];
+                id[k++] = id[j];
+            }
+        }
+        return k;
+    }
+
+    /**
+     * The min-p cut: the smallest float logit {@code t} with {@code exp((t − max)/T) ≥ r} in float64,
+     * as the reference decides it (its test is monotone in {@code t}); every token at or above it is
+     * kept, whatever its index.
+     */
+    static float minPLogit(float max, float temperature, float r) {
+        float hi = max;                                  // passes: exp(0) = 1 ≥ r
+        float lo = (float) (max + temperature * Math.log(r)) - 1f;
+        float step = 1f;
+        while (lo > Float.NEGATIVE_INFINITY && Math.exp(((double) lo - max) / temperature) >= r) {
+            lo -= step;                                  // make sure lo fails
+            step *= 2;
+        }
+        if (lo == Float.NEGATIVE_INFINITY || Float.isNaN(lo)) {
+            return -Float.MAX_VALUE;
+        }
+        while (Math.nextUp(lo) < hi) {                   // bisect on the float line: lo fails, hi passes
+            float mid = lo / 2 + hi / 2;
+            if (mid <= lo || mid >= hi) {
+                mid = Math.nextUp(lo);
+            }
+            if (Math.exp(((double) mid - max) / temperature) >= r) {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        return hi;
+    }
+
+    /** How many tokens the cut keeps. */
+    static int count(MemorySegment x, long off, int n, float cutLogit, int cutIndex) {
+        int count = 0;
+        for (int i = 0; i < n; i++) {
+            count += kept(x.getAtIndex(F32, off + i), i, cutLogit, cutIndex) ? 1 : 0;
+        }
+        return count;
+    }
+
+    /** Writes one byte per token: 1 where the cut keeps it; returns how many. */
+    static int writeMask(MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment mask, long maskOff) {
+        int count = 0;
+        for (int i = 0; i < n; i++) {
+            boolean k = kept(x.getAtIndex(F32, off + i), i, cutLogit, cutIndex);
+            mask.set(ValueLayout.JAVA_BYTE, maskOff + i, (byte) (k ? 1 : 0));
+            count += k ? 1 : 0;
+        }
+        return count;
+    }
+
+    /**
+     * Inverse transform over the kept tokens in ascending id order, as the reference walks them, with
+     * float32 weights: block masses first, then token by token inside the block that crosses.
+     */
+    static int sample(MemorySegment x, long off, int n, float max, float temperature, float cutLogit, int cutIndex,
+                      double u, float[] lanes) {
+        float negHalfM = -max / 2;
+        float twoInvT = 2 / temperature;
+        double target = u * massBelow(x, off, n, negHalfM, twoInvT, Float.POSITIVE_INFINITY, cutLogit, cutIndex, lanes);
+        double cum = 0;
+        int last = -1;
+        for (int start = 0; start < n; start += BLOCK) {
+            int len = Math.min(n - start, BLOCK);
+            double block = massBelow(x, off + start, len, negHalfM, twoInvT, Float.POSITIVE_INFINITY, cutLogit,
+                    cutIndex - start, lanes);
+            if (cum + block <= target && start + len < n) {
+                cum += block;
+                continue;
+            }
+            for (int i = start; i < start + len; i++) {
+                float v = x.getAtIndex(F32, off + i);
+                if (!kept(v, i, cutLogit, cutIndex)) {
+                    continue;
+                }
+                double w = (float) Math.exp(Math.fma(v, 0.5f, negHalfM) * twoInvT);
+                if (w > 0) {
+                    cum += w;
+                    last = i;
+                    if (cum > target) {
+                        return i;
+                    }
+                }
+            }
+        }
+        return last;
+    }
+}
