@@ -23,7 +23,8 @@ import jdk.incubator.vector.VectorSpecies;
  * takes the cut as a predicate, so nothing is sorted but a small window around the crossing.
  *
  * <p>Top-p finds its crossing as FlashInfer's pivot search does, by mass above thresholds: the
- * surviving tokens below the candidates are gathered once with their float32 weights, then seven
+ * survivors below the candidates are profiled in one pass (their mass above three thresholds), the
+ * bracket that crosses is gathered with its float32 weights, then seven
  * thresholds per pass split the window, keeping the slice where the cumulative mass crosses, until
  * a few tokens remain to sort. Masses are float32 SIMD sums, so the crossing agrees with the float64
  * reference except within about 1e-7 of {@code p}, inside SPEC §5's 1e-6 band.
@@ -34,6 +35,18 @@ final class WideCut {
     /** Windows this small are sorted. */
     private static final int SORT_WINDOW = 64;
     static final int SPLITS = 7;
+    /** Where the first pass of top-p splits the survivors: this many temperatures below the candidates. */
+    private static final float[] STEPS = {1f, 3f, 8f};
+    /** Byte {@code b} spread to eight bytes, byte j being bit j of {@code b} (little-endian stores). */
+    private static final long[] SPREAD = new long[256];
+
+    static {
+        for (int b = 0; b < 256; b++) {
+            for (int j = 0; j < 8; j++) {
+                SPREAD[b] |= (long) ((b >> j) & 1) << (8 * j);
+            }
+        }
+    }
 
     private WideCut() {
     }
@@ -81,39 +94,65 @@ final class WideCut {
     }
 
     /**
-     * The cut of top-p among the kept tokens below the candidates, whose mass {@code above} (the
-     * candidates' and any other tokens ranked before the window) falls short of {@code target}.
-     * Leaves the cut in {@code c.cutLogit}, {@code c.cutIndex} and sets {@code c.wide}; when rounding
-     * leaves no token below the candidates, the survivors are left as they were.
+     * Top-p {@code p} over the survivors when the candidates do not hold all of them: one SIMD pass
+     * weighs the survivors below the candidates, giving their mass and the mass above three
+     * thresholds ({@code 1, 3, 8} temperatures below the candidates' floor: seven made that pass twice
+     * as slow); the candidates and the bracket that crosses {@code p} then decide. Returns the kept prefix length when the crossing is among the
+     * candidates; otherwise leaves the cut in {@code c.cutLogit}, {@code c.cutIndex}, sets
+     * {@code c.wide} and returns -1 (when rounding leaves no token to cross, the survivors stay as
+     * they were and it returns {@code len}).
      */
-    static void topP(MemorySegment x, long off, int n, float temperature, Candidates c, double above, double target) {
+    static int topP(MemorySegment x, long off, int n, float temperature, Candidates c, int len, float p) {
         float negHalfM = -c.max / 2;
         float twoInvT = 2 / temperature;
-        int m = gatherWindow(x, off, n, c);
+        float hi = c.threshold;                 // the window below the candidates: lo ≤ x < hi
+        float[] t = c.splitAt;
+        for (int s = 0; s < STEPS.length; s++) {
+            t[s] = hi - temperature * STEPS[s];
+        }
+        double[] mass = c.splitMass;
+        double rest = profile(x, off, n, negHalfM, twoInvT, c, t, mass);
+        double target = p * (c.prefixSum(c.count) + rest);
+        double above = 0;
+        for (int j = 0; j < c.count; j++) {
+            above += c.weight[j];
+            if (above >= target) {
+                return j + 1;
+            }
+        }
+        int s = 0;
+        while (s < STEPS.length && above + mass[s] < target) {
+            s++;
+        }
+        if (s > 0) {
+            hi = t[s - 1];
+            above += mass[s - 1];
+        }
+        float lo = s == STEPS.length ? -Float.MAX_VALUE : t[s];
+        int m = gatherWindow(x, off, n, c, lo, hi);
         float[] logit = c.winLogit;
         float[] w = c.winWeight;
         int[] id = c.winIndex;
         weigh(logit, w, m, negHalfM, twoInvT);
-        float hi = c.threshold;                 // window: lo ≤ x < hi
-        float lo = Float.POSITIVE_INFINITY;
-        for (int j = 0; j < m; j++) {
-            lo = Math.min(lo, logit[j]);
+        if (s == STEPS.length) {
+            lo = Float.POSITIVE_INFINITY;
+            for (int j = 0; j < m; j++) {
+                lo = Math.min(lo, logit[j]);
+            }
         }
-        double[] mass = c.splitMass;
-        float[] t = c.splitAt;
         while (m > SORT_WINDOW && lo < hi) {
-            for (int s = 0; s < SPLITS; s++) {   // t[0] > t[1] > ... (duplicates when the range is tiny)
-                t[s] = Math.max(lo, hi - (hi - lo) * (s + 1) / (SPLITS + 1));
+            for (int k = 0; k < SPLITS; k++) {   // t[0] > t[1] > ... (duplicates when the range is tiny)
+                t[k] = Math.max(lo, hi - (hi - lo) * (k + 1) / (SPLITS + 1));
             }
             massesAbove(logit, w, m, t, mass, Workspace.get().lanes);
-            int s = 0;
-            while (s < SPLITS && above + mass[s] < target) {
-                s++;
+            int k = 0;
+            while (k < SPLITS && above + mass[k] < target) {
+                k++;
             }
-            float newHi = s == 0 ? hi : t[s - 1];
-            float newLo = s == SPLITS ? lo : t[s];
-            if (s > 0) {
-                above += mass[s - 1];
+            float newHi = k == 0 ? hi : t[k - 1];
+            float newLo = k == SPLITS ? lo : t[k];
+            if (k > 0) {
+                above += mass[k - 1];
             }
             if (newHi == hi && newLo == lo) {
                 break; // ties: no threshold separates them any more
@@ -123,7 +162,7 @@ final class WideCut {
             m = keepWindow(logit, w, id, m, lo, hi);
         }
         if (m == 0) {
-            return; // rounding left nothing to cross: the survivors stay as they were
+            return len; // rounding left nothing to cross: the survivors stay as they were
         }
         // Sort the last window into SPEC order and walk it. Keys hold window positions, which follow
         // token ids (the window is gathered in id order and narrowed stably), so ties stay in id order.
@@ -145,13 +184,73 @@ final class WideCut {
         c.cutLogit = logit[last] + 0f;
         c.cutIndex = id[last];
         c.wide = true;
+        return -1;
     }
 
-    /** Gathers the kept tokens below the candidates ({@code x < c.threshold}, not {@code −inf}) into the window arrays. */
-    private static int gatherWindow(MemorySegment x, long off, int n, Candidates c) {
-        float cutLogit = c.wide ? c.cutLogit : -Float.MAX_VALUE;
+    /**
+     * One pass over the survivors below the candidates: returns their mass and writes, for each
+     * threshold, the mass of those at or above it.
+     */
+    private static double profile(MemorySegment x, long off, int n, float negHalfM, float twoInvT, Candidates c,
+                                  float[] t, double[] mass) {
+        float cutLogit = c.wide ? c.cutLogit : Float.NEGATIVE_INFINITY;
         int cutIndex = c.wide ? c.cutIndex : Integer.MAX_VALUE;
         float below = c.threshold;
+        float t0 = t[0];
+        float t1 = t[1];
+        float t2 = t[2];
+        float[] lanes = Workspace.get().lanes;
+        java.util.Arrays.fill(mass, 0);
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        int upper = F.loopBound(n);
+        double total = 0;
+        for (int start = 0; start < upper; start += BLOCK) {
+            int end = Math.min(upper, start + BLOCK);
+            FloatVector all = FloatVector.zero(F);
+            FloatVector a0 = all;
+            FloatVector a1 = all;
+            FloatVector a2 = all;
+            for (int i = start; i < end; i += L) {
+                FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
+                VectorMask<Float> in = v.compare(VectorOperators.LT, below).and(kept(v, iota.add(i), cutLogit, cutIndex));
+                FloatVector e = expNonPositive(v.fma(0.5f, negHalfM).mul(twoInvT)).blend(0f, in.not());
+                all = all.add(e);
+                a0 = a0.add(e, v.compare(VectorOperators.GE, t0));
+                a1 = a1.add(e, v.compare(VectorOperators.GE, t1));
+                a2 = a2.add(e, v.compare(VectorOperators.GE, t2));
+            }
+            total += sum(all, lanes);
+            mass[0] += sum(a0, lanes);
+            mass[1] += sum(a1, lanes);
+            mass[2] += sum(a2, lanes);
+        }
+        for (int i = upper; i < n; i++) {
+            float v = x.getAtIndex(F32, off + i);
+            if (v < below && kept(v, i, cutLogit, cutIndex)) {
+                double e = (float) Math.exp(Math.fma(v, 0.5f, negHalfM) * twoInvT);
+                total += e;
+                for (int s = 0; s < STEPS.length; s++) {
+                    mass[s] += v >= t[s] ? e : 0;
+                }
+            }
+        }
+        return total;
+    }
+
+    /** The lanes' total, added in lane order (a fixed order, unlike {@code reduceLanes}). */
+    private static double sum(FloatVector v, float[] lanes) {
+        v.intoArray(lanes, 0);
+        double s = 0;
+        for (float f : lanes) {
+            s += f;
+        }
+        return s;
+    }
+
+    /** Gathers the kept tokens with {@code lo ≤ x < below} (never {@code −inf}) into the window arrays. */
+    private static int gatherWindow(MemorySegment x, long off, int n, Candidates c, float lo, float below) {
+        float cutLogit = c.wide ? c.cutLogit : -Float.MAX_VALUE;
+        int cutIndex = c.wide ? c.cutIndex : Integer.MAX_VALUE;
         int[] ids = c.winIndex;
         float[] logits = c.winLogit;
         IntVector iota = IntVector.zero(I).addIndex(1);
@@ -161,7 +260,8 @@ final class WideCut {
         for (; i < upper; i += L) {
             FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
             IntVector pos = iota.add(i);
-            VectorMask<Float> in = v.compare(VectorOperators.LT, below).and(kept(v, pos, cutLogit, cutIndex));
+            VectorMask<Float> in = v.compare(VectorOperators.LT, below).and(v.compare(VectorOperators.GE, lo))
+                    .and(kept(v, pos, cutLogit, cutIndex));
             if (in.anyTrue()) {
                 pos.compress(in.cast(I)).intoArray(ids, count);
                 v.compress(in).intoArray(logits, count);
@@ -170,7 +270,7 @@ final class WideCut {
         }
         for (; i < n; i++) {
             float v = x.getAtIndex(F32, off + i);
-            if (v < below && kept(v, i, cutLogit, cutIndex)) {
+            if (v < below && v >= lo && kept(v, i, cutLogit, cutIndex)) {
                 ids[count] = i;
                 logits[count++] = v;
             }
@@ -214,10 +314,23 @@ final class WideCut {
         }
     }
 
-    /** Keeps the window entries with {@code lo ≤ logit < hi}, in place; returns how many. */
+    /** Keeps the window entries with {@code lo ≤ logit < hi}, in place and in order; returns how many. */
     private static int keepWindow(float[] logit, float[] w, int[] id, int m, float lo, float hi) {
         int k = 0;
-        for (int j = 0; j < m; j++) {
+        int upper = F.loopBound(m);
+        int j = 0;
+        // Compress writes a whole vector at k ≤ j: only lanes this or earlier iterations have read.
+        for (; j < upper; j += L) {
+            FloatVector v = FloatVector.fromArray(F, logit, j);
+            VectorMask<Float> in = v.compare(VectorOperators.GE, lo).and(v.compare(VectorOperators.LT, hi));
+            if (in.anyTrue()) {
+                FloatVector.fromArray(F, w, j).compress(in).intoArray(w, k);
+                IntVector.fromArray(I, id, j).compress(in.cast(I)).intoArray(id, k);
+                v.compress(in).intoArray(logit, k);
+                k += in.trueCount();
+            }
+        }
+        for (; j < m; j++) {
             if (logit[j] >= lo && logit[j] < hi) {
                 logit[k] = logit[j];
                 w[k] = w[j];
@@ -259,22 +372,61 @@ final class WideCut {
 
     /** How many tokens the cut keeps. */
     static int count(MemorySegment x, long off, int n, float cutLogit, int cutIndex) {
+        return writeMask(x, off, n, cutLogit, cutIndex, null, 0);
+    }
+
+    /** Writes one byte per token (1 where the cut keeps it) unless {@code mask} is null; returns how many. */
+    static int writeMask(MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment mask, long maskOff) {
+        IntVector iota = IntVector.zero(I).addIndex(1);
         int count = 0;
-        for (int i = 0; i < n; i++) {
-            count += kept(x.getAtIndex(F32, off + i), i, cutLogit, cutIndex) ? 1 : 0;
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            VectorMask<Float> k = kept(FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER), iota.add(i),
+                    cutLogit, cutIndex);
+            count += k.trueCount();
+            if (mask != null) {
+                long bits = k.toLong();
+                for (int b = 0; b < L; b += 8) { // eight mask bits become eight bytes
+                    long bytes = SPREAD[(int) (bits >>> b) & 0xFF];
+                    if (L - b >= 8) {
+                        mask.set(ValueLayout.JAVA_LONG_UNALIGNED, maskOff + i + b, bytes);
+                    } else {
+                        mask.set(ValueLayout.JAVA_INT_UNALIGNED, maskOff + i + b, (int) bytes);
+                    }
+                }
+            }
+        }
+        for (; i < n; i++) {
+            boolean k = kept(x.getAtIndex(F32, off + i), i, cutLogit, cutIndex);
+            if (mask != null) {
+                mask.set(ValueLayout.JAVA_BYTE, maskOff + i, (byte) (k ? 1 : 0));
+            }
+            count += k ? 1 : 0;
         }
         return count;
     }
 
-    /** Writes one byte per token: 1 where the cut keeps it; returns how many. */
-    static int writeMask(MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment mask, long maskOff) {
-        int count = 0;
-        for (int i = 0; i < n; i++) {
-            boolean k = kept(x.getAtIndex(F32, off + i), i, cutLogit, cutIndex);
-            mask.set(ValueLayout.JAVA_BYTE, maskOff + i, (byte) (k ? 1 : 0));
-            count += k ? 1 : 0;
+    /** {@code out_i = x_i} where the cut keeps token i, {@code −inf} elsewhere; {@code out} may alias {@code x}. */
+    static void maskLogits(MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment out, long outOff) {
+        // Vector stores into heap segments are not intrinsified: stage those off-heap.
+        MemorySegment dst = out.isNative() ? out : Workspace.get().staging(n);
+        long dstOff = out.isNative() ? outOff : 0;
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
+            v.blend(Float.NEGATIVE_INFINITY, kept(v, iota.add(i), cutLogit, cutIndex).not())
+                    .intoMemorySegment(dst, (dstOff + i) * Float.BYTES, ORDER);
         }
-        return count;
+        for (; i < n; i++) {
+            float v = x.getAtIndex(F32, off + i);
+            dst.setAtIndex(F32, dstOff + i, kept(v, i, cutLogit, cutIndex) ? v : Float.NEGATIVE_INFINITY);
+        }
+        if (dst != out) {
+            MemorySegment.copy(dst, 0, out, outOff * Float.BYTES, (long) n * Float.BYTES);
+        }
     }
 
     /**
