@@ -71,6 +71,17 @@ __device__ int block_sum_i(int v, Shared& sh) {
     return group_reduce(v, g, sh.red_i, [](int a, int b) { return a + b; });
 }
 
+// Σ of the float64 weights of the cut's tokens.
+template <typename T>
+__device__ double cut_mass(const Row<T>& r, Shared& sh, uint32_t b, int64_t last) {
+    double part = 0;
+    for (int64_t i = threadIdx.x; i < r.n; i += blockDim.x) {
+        float v = r.at(i);
+        if (in_cut(order_key(v), i, b, last)) part += r.weight(v);
+    }
+    return block_sum(part, sh);
+}
+
 // Selects the `count`-th token (1-based) in SPEC order among the kept ones of the cut (b, last), by
 // count (mass == false) or by probability mass (mass == true: the first token at which the cumulative
 // weight reaches `target`). Returns the new cut in sh.cut_b / sh.cut_last and its length in sh.count;
@@ -354,12 +365,7 @@ __global__ void __launch_bounds__(THREADS) select_kernel(SelArgs a) {
             if (m > len) m = len;
             double zlen = 0;
             if (f.kind == EK_FILTER_TOP_H_PAPER) { // S(len) over the whole cut, before shrinking it
-                double part = 0;
-                for (int64_t i = threadIdx.x; i < r.n; i += blockDim.x) {
-                    float v = r.at(i);
-                    if (in_cut(order_key(v), i, cb, clast)) part += r.weight(v);
-                }
-                zlen = block_sum(part, sh);
+        zlen = cut_mass(r, sh, cb, clast);
             }
             if (m < len) {
                 radix_cut(r, sh, cb, clast, m, false, 0.0);
@@ -399,12 +405,7 @@ __global__ void __launch_bounds__(THREADS) select_kernel(SelArgs a) {
             continue;
         }
         // Top-p / min-p on a long cut.
-        double part = 0;
-        for (int64_t i = threadIdx.x; i < r.n; i += blockDim.x) {
-            float v = r.at(i);
-            if (in_cut(order_key(v), i, cb, clast)) part += r.weight(v);
-        }
-        double total = block_sum(part, sh);
+        double total = cut_mass(r, sh, cb, clast);
         if (f.kind == EK_FILTER_TOP_P && f.value < 1.f) {
             radix_cut(r, sh, cb, clast, 0, true, (double)f.value * total);
             if (sh.flag) { cb = sh.cut_b; clast = sh.cut_last; len = sh.count; }
@@ -467,12 +468,7 @@ __global__ void __launch_bounds__(THREADS) select_kernel(SelArgs a) {
         return;
     }
     // M_SAMPLE: walk the kept tokens in ascending index order; the first whose running sum exceeds u·total.
-    double part = 0;
-    for (int64_t i = threadIdx.x; i < r.n; i += blockDim.x) {
-        float v = r.at(i);
-        if (in_cut(order_key(v), i, cb, clast)) part += r.weight(v);
-    }
-    double total = block_sum(part, sh);
+    double total = cut_mass(r, sh, cb, clast);
     uint64_t seed = a.seeds ? (uint64_t)a.seeds[row] : a.seed;
     double target = philox_uniform(seed, (uint32_t)(a.row_offset + (int32_t)row), (uint64_t)a.step) * total;
     constexpr int ITEMS = 16;
