@@ -205,7 +205,7 @@ def sinkhorn_workload(bw):
     LIB.ek_sinkhorn.argtypes = [I32, V, V, V, I64, I64, I64, I64, V, V, F, F, F, F, I32, F, V, V, V, V, V, V, V, V]
 
     def ek():
-        check(LIB.ek_sinkhorn(0, ptr(c), V(0), V(0), B, N, M, 0, V(0), V(0), F(eps), F(0), F(1), F(0), it, F(0),
+        check(LIB.ek_sinkhorn(0, ptr(c), V(0), V(0), B, N, M, 0, V(0), V(0), F(eps), F(0), F(1), F(0), it, F(-1),
                               ptr(f), ptr(g), ptr(iters), ptr(err), ptr(cost), ptr(obj), V(0), stream()), "ek_sinkhorn")
 
     def torch_sinkhorn(c):

@@ -232,7 +232,8 @@ typedef enum ek_cost_kind {
  * contiguous): f [batch, n], g [batch, m], iterations [batch] (int32), error [batch] (L1 error of the
  * row marginal), cost [batch] (<P, C>), objective [batch] (<P,C> + eps * KL(P || a b^T)), plan
  * [batch, n, m] (may be NULL). rho <= 0 means balanced; rho > 0 damps the updates by rho/(rho+eps).
- * eps_start > eps anneals eps by eps_factor per iteration down to eps. Needs n + m <= 12288. */
+ * eps_start > eps anneals eps by eps_factor per iteration down to eps. A problem stops when its error
+ * is <= tol (tol < 0: always max_iter iterations). Needs n + m <= 12288. */
 EK_API ek_status ek_sinkhorn(int32_t cost_kind, const float* cost, const float* x, const float* y, int64_t batch,
                              int64_t n, int64_t m, int64_t d, const float* a, const float* b, float eps,
                              float eps_start, float eps_factor, float rho, int32_t max_iter, float tol, float* f,

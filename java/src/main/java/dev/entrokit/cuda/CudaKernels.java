@@ -224,7 +224,8 @@ public final class CudaKernels {
     /**
      * Batched log-domain Sinkhorn (uniform marginals, balanced, no annealing). With {@link Cost#GIVEN},
      * {@code cost} is F32 {@code [batch * n, m]} and {@code x, y} are null; otherwise {@code x} is
-     * {@code [batch * n, d]}, {@code y} {@code [batch * m, d]} and {@code cost} is null.
+     * {@code [batch * n, d]}, {@code y} {@code [batch * m, d]} and {@code cost} is null. A problem stops
+     * once its row-marginal L1 error is {@code <= tol}; {@code tol < 0} runs {@code maxIter} iterations.
      */
     public static void sinkhorn(Cost kind, DeviceTensor cost, DeviceTensor x, DeviceTensor y, int batch, int n, int m,
                                 float eps, int maxIter, float tol, SinkhornOut out, CudaStream stream) {

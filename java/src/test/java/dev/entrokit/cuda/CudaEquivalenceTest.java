@@ -357,7 +357,7 @@ class CudaEquivalenceTest {
              DeviceTensor f = DeviceTensor.allocate(DType.F32, batch, n); DeviceTensor g = DeviceTensor.allocate(DType.F32, batch, m);
              DeviceTensor it = DeviceTensor.allocate(DType.I32, 1, batch); DeviceTensor err = DeviceTensor.allocate(DType.F32, 1, batch);
              DeviceTensor cost = DeviceTensor.allocate(DType.F32, 1, batch); DeviceTensor obj = DeviceTensor.allocate(DType.F32, 1, batch)) {
-            CudaKernels.sinkhorn(CudaKernels.Cost.GIVEN, dc, null, null, batch, n, m, eps, iters, 0f,
+            CudaKernels.sinkhorn(CudaKernels.Cost.GIVEN, dc, null, null, batch, n, m, eps, iters, -1f, // never early
                     new CudaKernels.SinkhornOut(f, g, it, err, cost, obj, null), stream);
             float[] fo = f.toFloatArray(stream);
             float[] go = g.toFloatArray(stream);
