@@ -9,4 +9,5 @@ module dev.entrokit {
     requires static jdk.incubator.vector;
 
     exports dev.entrokit;
+    exports dev.entrokit.cuda;
 }

@@ -2,6 +2,8 @@ package dev.entrokit.cli;
 
 import dev.entrokit.BackendInfo;
 import dev.entrokit.Entrokit;
+import dev.entrokit.cuda.Cuda;
+import dev.entrokit.cuda.CudaDeviceInfo;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -44,6 +46,15 @@ public final class InfoCommand implements Callable<Integer> {
                 threads = t.getMessage();
             }
             out.println("threads:  " + threads);
+        }
+        Cuda.Status cuda = Cuda.status();
+        out.println("cuda:     " + (cuda.libraryLoaded() ? "libentrokit_cuda.so loaded, runtime " + Cuda.version(cuda.runtimeVersion())
+                + ", driver " + Cuda.version(cuda.driverVersion()) : "no native library"));
+        for (CudaDeviceInfo d : cuda.devices()) {
+            out.println("  device " + d);
+        }
+        if (!cuda.available()) {
+            out.println("  unavailable: " + String.join("; ", cuda.reasons()));
         }
         out.println("simd:     " + VectorProbe.preferred().orElse(
                 "jdk.incubator.vector is not in the module graph (run java with --add-modules jdk.incubator.vector)"));

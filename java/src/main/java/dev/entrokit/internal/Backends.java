@@ -1,5 +1,6 @@
 package dev.entrokit.internal;
 
+import dev.entrokit.internal.cuda.CudaBackend;
 import dev.entrokit.internal.scalar.ScalarBackend;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,7 +20,13 @@ public final class Backends {
     }
 
     private static final class Holder {
-        static final List<Backend> ALL = List.of(loadCuda(), loadSimd(), new ScalarBackend());
+        static final List<Backend> ALL = all();
+
+        private static List<Backend> all() {
+            Backend simd = loadSimd();
+            Backend scalar = new ScalarBackend();
+            return List.of(loadCuda(simd.available() ? simd : scalar), simd, scalar);
+        }
     }
 
     /** Every backend, best first, including the unavailable ones with their reasons. */
@@ -94,7 +101,11 @@ public final class Backends {
         }
     }
 
-    private static Backend loadCuda() {
-        return new UnavailableBackend("cuda", List.of("built without CUDA: this build ships no native kernels yet"));
+    private static Backend loadCuda(Backend host) {
+        try {
+            return new CudaBackend(host);
+        } catch (LinkageError e) { // e.g. FFM refused: reported, never fatal
+            return new UnavailableBackend("cuda", List.of("CUDA probe failed: " + e));
+        }
     }
 }

@@ -1,0 +1,67 @@
+package dev.entrokit.internal.cuda;
+
+import dev.entrokit.cuda.Cuda;
+import dev.entrokit.cuda.CudaDeviceInfo;
+import dev.entrokit.internal.Backend;
+import dev.entrokit.internal.DistributionKernels;
+import dev.entrokit.internal.ScoringKernels;
+import dev.entrokit.internal.SelectionKernels;
+import java.util.List;
+
+/**
+ * The {@code cuda} backend. Its kernels run on device tensors through {@link dev.entrokit.cuda.CudaKernels};
+ * the façade's per-row kernels work on host memory, so for those it hands over to the best host
+ * backend (SIMD, else scalar) and says so in its description, rather than copying every row to the
+ * device and back.
+ */
+public final class CudaBackend implements Backend {
+    private final Backend host;
+    private final Cuda.Status status;
+
+    public CudaBackend(Backend host) {
+        this.host = host;
+        this.status = Cuda.status();
+    }
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    @Override
+    public boolean available() {
+        return status.available();
+    }
+
+    @Override
+    public List<String> reasons() {
+        return status.reasons();
+    }
+
+    @Override
+    public String description() {
+        if (!available()) {
+            return "unavailable: " + String.join("; ", reasons());
+        }
+        CudaDeviceInfo d = status.devices().getFirst();
+        return d.name() + ", compute capability " + d.computeCapability() + ", "
+                + String.format("%.1f GiB", d.totalMemory() / (double) (1L << 30)) + ", driver CUDA "
+                + Cuda.version(status.driverVersion()) + ", runtime " + Cuda.version(status.runtimeVersion())
+                + "; device tensors via dev.entrokit.cuda.CudaKernels, host tensors on the " + host.name() + " backend";
+    }
+
+    @Override
+    public DistributionKernels distribution() {
+        return host.distribution();
+    }
+
+    @Override
+    public SelectionKernels selection() {
+        return host.selection();
+    }
+
+    @Override
+    public ScoringKernels scoring() {
+        return host.scoring();
+    }
+}
