@@ -6,6 +6,7 @@ import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.DistributionKernels;
 import dev.entrokit.internal.ScoringKernels;
 import dev.entrokit.internal.SelectionKernels;
+import dev.entrokit.internal.SinkhornSolver;
 import java.util.List;
 
 /**
@@ -63,5 +64,10 @@ public final class CudaBackend implements Backend {
     @Override
     public ScoringKernels scoring() {
         return host.scoring();
+    }
+
+    @Override
+    public SinkhornSolver transport() {
+        return host.transport();
     }
 }
