@@ -13,10 +13,19 @@ final class BenchTensors implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
 
     Tensor load(Path npy, int rows, int cols) throws IOException {
-        float[] data = Npy.readFloats(npy, (long) rows * cols);
+        return load(npy, new long[] {rows, cols});
+    }
+
+    /** A float32 {@code .npy} file of any rank, off-heap, as a tensor of {@code shape}. */
+    Tensor load(Path npy, long... shape) throws IOException {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        float[] data = Npy.readFloats(npy, n);
         MemorySegment seg = arena.allocate((long) data.length * Float.BYTES, 64);
         MemorySegment.copy(data, 0, seg, ValueLayout.JAVA_FLOAT, 0, data.length);
-        return Tensor.of(seg, DType.F32, rows, cols);
+        return Tensor.of(seg, DType.F32, shape);
     }
 
     Tensor zeros(DType dtype, long... shape) {
