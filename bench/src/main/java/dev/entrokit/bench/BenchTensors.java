@@ -18,23 +18,32 @@ final class BenchTensors implements AutoCloseable {
 
     /** A float32 {@code .npy} file of any rank, off-heap, as a tensor of {@code shape}. */
     Tensor load(Path npy, long... shape) throws IOException {
-        long n = 1;
-        for (long d : shape) {
-            n *= d;
-        }
-        float[] data = Npy.readFloats(npy, n);
+        float[] data = Npy.readFloats(npy, count(shape));
         MemorySegment seg = arena.allocate((long) data.length * Float.BYTES, 64);
         MemorySegment.copy(data, 0, seg, ValueLayout.JAVA_FLOAT, 0, data.length);
         return Tensor.of(seg, DType.F32, shape);
     }
 
+    /** An int32 {@code .npy} file, off-heap, as an {@link DType#I32} tensor of {@code shape}. */
+    Tensor loadInts(Path npy, long... shape) throws IOException {
+        int[] data = Npy.readInts(npy, count(shape));
+        MemorySegment seg = arena.allocate((long) data.length * Integer.BYTES, 64);
+        MemorySegment.copy(data, 0, seg, ValueLayout.JAVA_INT, 0, data.length);
+        return Tensor.of(seg, DType.I32, shape);
+    }
+
     Tensor zeros(DType dtype, long... shape) {
+        long bytes = dtype.byteSize() * count(shape);
+        return Tensor.of(arena.allocate(Math.max(bytes, 1), 64), dtype, shape);
+    }
+
+    /** The number of elements of {@code shape}. */
+    static long count(long... shape) {
         long n = 1;
         for (long d : shape) {
             n *= d;
         }
-        long bytes = dtype.byteSize() * n;
-        return Tensor.of(arena.allocate(Math.max(bytes, 1), 64), dtype, shape);
+        return n;
     }
 
     static double finite(double v) {
