@@ -38,7 +38,8 @@ class Registry:
 # Peers that run every workload on one thread: asking them for two would time the same thing twice.
 SINGLE_THREADED = {
     "numpy": "NumPy/SciPy run element-wise ops, reductions and sorts on one thread",
-    "pot": "POT's NumPy backend runs on one thread",
+    "pot": "POT solves one problem at a time on one thread (its torch backend on two threads was 10x slower "
+           "on 128x128 ops; its NumPy backend is single-threaded)",
 }
 
 
@@ -59,6 +60,9 @@ def library_info():
     if IMPL == "pot":
         import ot
         info["pot"] = ot.__version__
+        import torch  # W4 runs POT on its torch backend, one thread
+        torch.set_num_threads(1)
+        info["torch"] = torch.__version__
     return info
 
 

@@ -13,7 +13,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The {@code .npy} format (version 1.0, little-endian float32, C order) for the inputs that entrokit
+ * The {@code .npy} format (version 1.0, little-endian float32 or int32, C order) for the inputs that entrokit
  * and its peers read: written once by the runner, read by every JMH fork and peer process.
  */
 public final class Npy {
@@ -25,6 +25,11 @@ public final class Npy {
 
     /** The header for a float32 array of {@code shape}, padded so the data starts at a multiple of 64. */
     static byte[] header(long... shape) {
+        return header("<f4", shape);
+    }
+
+    /** The header for an array of {@code descr} ({@code <f4}, {@code <i4}) and {@code shape}, padded as above. */
+    static byte[] header(String descr, long... shape) {
         StringBuilder dims = new StringBuilder();
         for (long d : shape) {
             dims.append(d).append(", ");
@@ -34,7 +39,7 @@ public final class Npy {
         } else if (shape.length == 1) {
             dims.setLength(dims.length() - 1);
         }
-        String dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
+        String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + dims + "), }";
         int unpadded = MAGIC.length + 2 + dict.length() + 1;
         int pad = (64 - unpadded % 64) % 64;
         String text = dict + " ".repeat(pad) + "\n";
@@ -45,19 +50,33 @@ public final class Npy {
 
     /** Writes {@code data} as float32 of {@code shape} to {@code file}, atomically (a temp file, then a rename). */
     public static void writeFloats(Path file, float[] data, long... shape) throws IOException {
+        write(file, "<f4", data.length, (buf, i) -> buf.putFloat(data[i]), shape);
+    }
+
+    /** Writes {@code data} as little-endian int32 ({@code <i4}) of {@code shape}, as {@link #writeFloats}. */
+    public static void writeInts(Path file, int[] data, long... shape) throws IOException {
+        write(file, "<i4", data.length, (buf, i) -> buf.putInt(data[i]), shape);
+    }
+
+    /** Puts element {@code i} of the data being written into the buffer. */
+    private interface Element {
+        void put(ByteBuffer buf, int i);
+    }
+
+    private static void write(Path file, String descr, int length, Element element, long... shape) throws IOException {
         long n = 1;
         for (long d : shape) {
             n *= d;
         }
-        if (n != data.length) {
-            throw new IllegalArgumentException("shape holds " + n + " elements, data " + data.length);
+        if (n != length) {
+            throw new IllegalArgumentException("shape holds " + n + " elements, data " + length);
         }
         Files.createDirectories(file.toAbsolutePath().getParent());
         Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), file.getFileName().toString(), ".tmp");
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-            ch.write(ByteBuffer.wrap(header(shape)));
+            ch.write(ByteBuffer.wrap(header(descr, shape)));
             ByteBuffer buf = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
-            for (float v : data) {
+            for (int i = 0; i < length; i++) {
                 if (!buf.hasRemaining()) {
                     buf.flip();
                     while (buf.hasRemaining()) {
@@ -65,7 +84,7 @@ public final class Npy {
                     }
                     buf.clear();
                 }
-                buf.putFloat(v);
+                element.put(buf, i);
             }
             buf.flip();
             while (buf.hasRemaining()) {
@@ -77,6 +96,22 @@ public final class Npy {
 
     /** Reads a little-endian float32 {@code .npy} file in C order; the shape must hold {@code expected} elements. */
     public static float[] readFloats(Path file, long expected) throws IOException {
+        ByteBuffer b = data(file, "<f4", expected);
+        float[] out = new float[(int) expected];
+        b.asFloatBuffer().get(out);
+        return out;
+    }
+
+    /** Reads a little-endian int32 ({@code <i4}) {@code .npy} file in C order, as {@link #readFloats}. */
+    public static int[] readInts(Path file, long expected) throws IOException {
+        ByteBuffer b = data(file, "<i4", expected);
+        int[] out = new int[(int) expected];
+        b.asIntBuffer().get(out);
+        return out;
+    }
+
+    /** The file's data, positioned after the header, once its type is {@code descr} and its shape holds {@code expected}. */
+    private static ByteBuffer data(Path file, String descr, long expected) throws IOException {
         byte[] all = Files.readAllBytes(file);
         ByteBuffer b = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < MAGIC.length - 2; i++) {
@@ -88,8 +123,8 @@ public final class Npy {
         b.get();
         int headerLen = major == 1 ? Short.toUnsignedInt(b.getShort()) : b.getInt();
         String header = new String(all, b.position(), headerLen, StandardCharsets.US_ASCII);
-        if (!header.contains("'descr': '<f4'") || header.contains("'fortran_order': True")) {
-            throw new IOException(file + ": expected little-endian float32 in C order, got " + header.trim());
+        if (!header.contains("'descr': '" + descr + "'") || header.contains("'fortran_order': True")) {
+            throw new IOException(file + ": expected " + descr + " in C order, got " + header.trim());
         }
         Matcher m = SHAPE.matcher(header);
         long n = 1;
@@ -104,8 +139,6 @@ public final class Npy {
             throw new IOException(file + ": holds " + n + " elements, expected " + expected);
         }
         b.position(b.position() + headerLen);
-        float[] out = new float[(int) n];
-        b.asFloatBuffer().get(out);
-        return out;
+        return b.slice().order(ByteOrder.LITTLE_ENDIAN);
     }
 }

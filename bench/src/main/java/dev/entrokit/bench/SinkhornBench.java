@@ -69,23 +69,11 @@ public class SinkhornBench {
     public void setUp() {
         ek = Entrokit.create(backend, threads);
         arena = Arena.ofShared();
-        float[] xs = uniform(1, batch * n * dim);
-        float[] ys = uniform(2, batch * n * dim);
+        float[] xs = uniform(X_SEED, batch * n * dim);
+        float[] ys = uniform(Y_SEED, batch * n * dim);
         x = offHeap(xs, batch, n, dim);
         y = offHeap(ys, batch, n, dim);
-        float[] c = new float[batch * n * n];
-        for (int p = 0; p < batch; p++) {
-            for (int i = 0; i < n; i++) {
-                for (int j = 0; j < n; j++) {
-                    double s = 0;
-                    for (int k = 0; k < dim; k++) {
-                        double diff = (double) xs[(p * n + i) * dim + k] - ys[(p * n + j) * dim + k];
-                        s += diff * diff;
-                    }
-                    c[(p * n + i) * n + j] = (float) s;
-                }
-            }
-        }
+        float[] c = sqEuclidean(xs, ys, batch, n, n, dim);
         cost = offHeap(c, batch, n, n);
     }
 
@@ -95,13 +83,39 @@ public class SinkhornBench {
         arena.close();
     }
 
-    private static float[] uniform(long seed, int count) {
+    /** The seeds of the clouds {@code x} and {@code y} (W4Bench uses the same problems). */
+    static final long X_SEED = 1;
+    static final long Y_SEED = 2;
+
+    /** {@code count} floats uniform in [0, 1) from {@code seed}: point coordinates in the unit cube. */
+    static float[] uniform(long seed, int count) {
         SplittableRandom r = new SplittableRandom(seed);
         float[] v = new float[count];
         for (int i = 0; i < count; i++) {
             v[i] = (float) r.nextDouble();
         }
         return v;
+    }
+
+    /**
+     * The squared Euclidean costs {@code [batch, n, m]} between the clouds {@code xs [batch, n, dim]}
+     * and {@code ys [batch, m, dim]}, summed in float64 and rounded once to float32.
+     */
+    static float[] sqEuclidean(float[] xs, float[] ys, int batch, int n, int m, int dim) {
+        float[] c = new float[batch * n * m];
+        for (int p = 0; p < batch; p++) {
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < m; j++) {
+                    double s = 0;
+                    for (int k = 0; k < dim; k++) {
+                        double diff = (double) xs[(p * n + i) * dim + k] - ys[(p * m + j) * dim + k];
+                        s += diff * diff;
+                    }
+                    c[(p * n + i) * m + j] = (float) s;
+                }
+            }
+        }
+        return c;
     }
 
     private Tensor offHeap(float[] data, int b, int rows, int cols) {
@@ -115,10 +129,17 @@ public class SinkhornBench {
     public double solve() {
         SinkhornResult r = mode.equals("cost") ? ek.sinkhorn(cost, null, null, options)
                 : ek.sinkhorn(x, y, Metric.SQEUCLIDEAN, null, null, options);
+        return checkedTotal(r, dim, ITERATIONS);
+    }
+
+    /**
+     * The summed transport costs of {@code r}, each checked: unit-cube clouds in {@code dim} dimensions
+     * have costs of a few units, never NaN, and every problem runs all {@code iterations}.
+     */
+    static double checkedTotal(SinkhornResult r, int dim, int iterations) {
         double total = 0;
-        for (int p = 0; p < batch; p++) {
-            // Unit-cube clouds in 16 dimensions: costs of a few units, never NaN, all 100 iterations run.
-            if (!(r.cost()[p] > 0 && r.cost()[p] < dim) || r.iterations()[p] != ITERATIONS) {
+        for (int p = 0; p < r.batch(); p++) {
+            if (!(r.cost()[p] > 0 && r.cost()[p] < dim) || r.iterations()[p] != iterations) {
                 throw new IllegalStateException("problem " + p + ": cost " + r.cost()[p] + " after "
                         + r.iterations()[p] + " iterations");
             }

@@ -33,4 +33,14 @@ class NpyTest {
         assertThrows(IOException.class, () -> Npy.readFloats(f, 7));
         assertThrows(IllegalArgumentException.class, () -> Npy.writeFloats(f, x, 4, 2));
     }
+
+    @Test
+    void intsRoundTrip(@TempDir Path dir) throws IOException {
+        int[] ids = {0, 31999, -1, 7};
+        Path f = dir.resolve("ids.npy");
+        Npy.writeInts(f, ids, 2, 2);
+        assertArrayEquals(ids, Npy.readInts(f, 4));
+        assertTrue(new String(Files.readAllBytes(f), 0, 64, StandardCharsets.US_ASCII).contains("'descr': '<i4'"));
+        assertThrows(IOException.class, () -> Npy.readFloats(f, 4));
+    }
 }

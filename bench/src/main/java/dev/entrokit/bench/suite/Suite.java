@@ -91,7 +91,8 @@ public final class Suite {
 
     /** The order of the known workloads; others follow by name. */
     static final List<String> ORDER = List.of("W1-softmax-entropy", "W2-kl", "W2-rkl", "W2-jsd", "W2-kl-fwd-bwd",
-            "W3-topk50", "W3-topp0.9", "W3-minp0.1", "W3-toph0.4", "W3-sample-step", "W4-sinkhorn-cost", "W4-sinkhorn-points");
+            "W3-topk50", "W3-topp0.9", "W3-minp0.1", "W3-toph0.4", "W3-sample-step", "W4-sinkhorn-cost", "W4-sinkhorn-points",
+            "W5-token-logprob", "W5-min-k", "W5-min-k-plus-plus");
 
     static int rank(String workload) {
         int i = ORDER.indexOf(workload);
