@@ -193,6 +193,7 @@ final class WideCut {
      */
     private static double profile(MemorySegment x, long off, int n, float negHalfM, float twoInvT, Candidates c,
                                   float[] t, double[] mass) {
+        boolean cut = c.wide;
         float cutLogit = c.wide ? c.cutLogit : Float.NEGATIVE_INFINITY;
         int cutIndex = c.wide ? c.cutIndex : Integer.MAX_VALUE;
         float below = c.threshold;
@@ -212,7 +213,10 @@ final class WideCut {
             FloatVector a2 = all;
             for (int i = start; i < end; i += L) {
                 FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
-                VectorMask<Float> in = v.compare(VectorOperators.LT, below).and(kept(v, iota.add(i), cutLogit, cutIndex));
+                VectorMask<Float> in = v.compare(VectorOperators.LT, below);
+                if (cut) { // without a cut every token survives (masked ones weigh 0): spare the predicate
+                    in = in.and(kept(v, iota.add(i), cutLogit, cutIndex));
+                }
                 FloatVector e = expNonPositive(v.fma(0.5f, negHalfM).mul(twoInvT)).blend(0f, in.not());
                 all = all.add(e);
                 a0 = a0.add(e, v.compare(VectorOperators.GE, t0));
