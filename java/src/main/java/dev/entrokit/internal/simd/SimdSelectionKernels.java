@@ -325,17 +325,14 @@ public final class SimdSelectionKernels implements SelectionKernels {
             int ranked = c.wide ? known : Math.min(len, known);
             len = switch (filter.kind()) {
                 case TOP_K -> complete && filter.k() >= len ? len : filter.k() <= ranked ? filter.k() : GROW;
-                case TOP_P -> complete ? topP(c, len, ranked, filter.value() * c.prefixSum(Math.min(len, known)))
-                        : WideCut.topP(x, xOff, n, temperature, c, len, filter.value());
+                case TOP_P -> topP(x, xOff, n, temperature, c, len, ranked, complete,
+                        filter.value() * survivorMass(x, xOff, n, temperature, c, len, complete));
                 case MIN_P -> minP(c, len, ranked, complete, filter.value(), temperature);
                 case TOP_H -> topH(c, len, ranked, complete, filter,
                         filter.mode() == TopHMode.PAPER ? survivorMass(x, xOff, n, temperature, c, len, complete) : 0);
             };
             if (len == GROW) {
                 return GROW;
-            }
-            if (len == -1) { // WideCut.topP left a cut below the candidates
-                len = WIDE;
             }
             c.wide &= len == WIDE;
         }
@@ -355,8 +352,12 @@ public final class SimdSelectionKernels implements SelectionKernels {
                 c.cutLogit, c.cutIndex, Workspace.get().lanes);
     }
 
-    /** Shortest prefix of the (all ranked) survivors whose mass reaches {@code threshold}, the crossing token kept. */
-    private static int topP(Candidates c, int len, int ranked, double threshold) {
+    /**
+     * Shortest prefix whose mass reaches {@code threshold}, the crossing token kept: among the ranked
+     * survivors, or else a cut below them ({@link WideCut#topP}).
+     */
+    private static int topP(MemorySegment x, long xOff, int n, float temperature, Candidates c, int len, int ranked,
+                            boolean complete, double threshold) {
         double cum = 0;
         for (int j = 0; j < ranked; j++) {
             cum += c.weight[j];
@@ -364,7 +365,11 @@ public final class SimdSelectionKernels implements SelectionKernels {
                 return j + 1;
             }
         }
-        return len;
+        if (complete) {
+            return len;
+        }
+        WideCut.topP(x, xOff, n, temperature, c, cum, threshold);
+        return c.wide ? WIDE : len;
     }
 
     /** Every token with {@code w ≥ r·w_max}: inside the candidates, or a cut at the exact min-p logit. */

@@ -94,15 +94,14 @@ final class WideCut {
     }
 
     /**
-     * Top-p {@code p} over the survivors when the candidates do not hold all of them: one SIMD pass
-     * weighs the survivors below the candidates, giving their mass and the mass above three
-     * thresholds ({@code 1, 3, 8} temperatures below the candidates' floor: seven made that pass twice
-     * as slow); the candidates and the bracket that crosses {@code p} then decide. Returns the kept prefix length when the crossing is among the
-     * candidates; otherwise leaves the cut in {@code c.cutLogit}, {@code c.cutIndex}, sets
-     * {@code c.wide} and returns -1 (when rounding leaves no token to cross, the survivors stay as
-     * they were and it returns {@code len}).
+     * The top-p cut below the candidates, whose mass {@code above} falls short of {@code target}
+     * ({@code p} times the survivors' mass): one SIMD pass gives the survivors' mass above three
+     * thresholds ({@code 1, 3, 8} temperatures below the candidates' floor; seven made that pass
+     * twice as slow), and the bracket that crosses is then narrowed. Leaves the cut in
+     * {@code c.cutLogit}, {@code c.cutIndex} and sets {@code c.wide}; when rounding leaves no token
+     * to cross, the survivors stay as they were.
      */
-    static int topP(MemorySegment x, long off, int n, float temperature, Candidates c, int len, float p) {
+    static void topP(MemorySegment x, long off, int n, float temperature, Candidates c, double above, double target) {
         float negHalfM = -c.max / 2;
         float twoInvT = 2 / temperature;
         float hi = c.threshold;                 // the window below the candidates: lo ≤ x < hi
@@ -111,15 +110,7 @@ final class WideCut {
             t[s] = hi - temperature * STEPS[s];
         }
         double[] mass = c.splitMass;
-        double rest = profile(x, off, n, negHalfM, twoInvT, c, t, mass);
-        double target = p * (c.prefixSum(c.count) + rest);
-        double above = 0;
-        for (int j = 0; j < c.count; j++) {
-            above += c.weight[j];
-            if (above >= target) {
-                return j + 1;
-            }
-        }
+        profile(x, off, n, negHalfM, twoInvT, c, t, mass);
         int s = 0;
         while (s < STEPS.length && above + mass[s] < target) {
             s++;
@@ -162,7 +153,7 @@ final class WideCut {
             m = keepWindow(logit, w, id, m, lo, hi);
         }
         if (m == 0) {
-            return len; // rounding left nothing to cross: the survivors stay as they were
+            return; // rounding left nothing to cross: the survivors stay as they were
         }
         // Sort the last window into SPEC order and walk it. Keys hold window positions, which follow
         // token ids (the window is gathered in id order and narrowed stably), so ties stay in id order.
@@ -184,14 +175,10 @@ final class WideCut {
         c.cutLogit = logit[last] + 0f;
         c.cutIndex = id[last];
         c.wide = true;
-        return -1;
     }
 
-    /**
-     * One pass over the survivors below the candidates: returns their mass and writes, for each
-     * threshold, the mass of those at or above it.
-     */
-    private static double profile(MemorySegment x, long off, int n, float negHalfM, float twoInvT, Candidates c,
+    /** One pass over the survivors below the candidates: for each threshold, the mass of those at or above it. */
+    private static void profile(MemorySegment x, long off, int n, float negHalfM, float twoInvT, Candidates c,
                                   float[] t, double[] mass) {
         boolean cut = c.wide;
         float cutLogit = c.wide ? c.cutLogit : Float.NEGATIVE_INFINITY;
@@ -204,13 +191,11 @@ final class WideCut {
         java.util.Arrays.fill(mass, 0);
         IntVector iota = IntVector.zero(I).addIndex(1);
         int upper = F.loopBound(n);
-        double total = 0;
         for (int start = 0; start < upper; start += BLOCK) {
             int end = Math.min(upper, start + BLOCK);
-            FloatVector all = FloatVector.zero(F);
-            FloatVector a0 = all;
-            FloatVector a1 = all;
-            FloatVector a2 = all;
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
             for (int i = start; i < end; i += L) {
                 FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
                 VectorMask<Float> in = v.compare(VectorOperators.LT, below);
@@ -218,12 +203,10 @@ final class WideCut {
                     in = in.and(kept(v, iota.add(i), cutLogit, cutIndex));
                 }
                 FloatVector e = expNonPositive(v.fma(0.5f, negHalfM).mul(twoInvT)).blend(0f, in.not());
-                all = all.add(e);
                 a0 = a0.add(e, v.compare(VectorOperators.GE, t0));
                 a1 = a1.add(e, v.compare(VectorOperators.GE, t1));
                 a2 = a2.add(e, v.compare(VectorOperators.GE, t2));
             }
-            total += sum(all, lanes);
             mass[0] += sum(a0, lanes);
             mass[1] += sum(a1, lanes);
             mass[2] += sum(a2, lanes);
@@ -232,13 +215,11 @@ final class WideCut {
             float v = x.getAtIndex(F32, off + i);
             if (v < below && kept(v, i, cutLogit, cutIndex)) {
                 double e = (float) Math.exp(Math.fma(v, 0.5f, negHalfM) * twoInvT);
-                total += e;
                 for (int s = 0; s < STEPS.length; s++) {
                     mass[s] += v >= t[s] ? e : 0;
                 }
             }
         }
-        return total;
     }
 
     /** The lanes' total, added in lane order (a fixed order, unlike {@code reduceLanes}). */
