@@ -854,6 +854,9 @@ public final class Entrokit implements AutoCloseable {
         if (!greedyAllowed && f.temperature() == 0f) {
             throw new IllegalArgumentException("temperature: must be > 0 here, got 0 (greedy is for sample only)");
         }
+        if (f.temperature() != 0f) {
+            LossOptions.checkTemperature(f.temperature()); // the same range as every other op (2/T must be finite)
+        }
         for (SamplingFilters.Filter x : f.filters()) {
             if (x.kind() == SamplingFilters.Kind.TOP_K && x.k() > n) {
                 throw new IllegalArgumentException("k: must be in [1, V = " + n + "], got " + x.k());

@@ -313,6 +313,11 @@ class SelectionTest {
         refused("mode", () -> ek.topH(logits, 0.5f, 10, null, 1f, mask));
         refused("temperature", () -> ek.topP(logits, 0.5f, 0f, mask));
         refused("temperature", () -> ek.keptMask(logits, SamplingFilters.temperature(0f), mask));
+        // A temperature whose 2/T overflows float is refused by every op, as topK refuses it: the SIMD
+        // sampler once read such a row as special (0 · inf in its shift) and returned -1.
+        refused("temperature", () -> ek.sample(logits, SamplingFilters.temperature(5e-39f), new long[2], 0,
+                Tensor.of(new int[2])));
+        refused("temperature", () -> ek.keptMask(logits, SamplingFilters.temperature(1e-39f).minP(0.5f), mask));
         refused("temperature", () -> SamplingFilters.temperature(-1f));
         refused("temperature", () -> SamplingFilters.temperature(Float.NaN));
         refused("k", () -> SamplingFilters.temperature(1f).topK(0));

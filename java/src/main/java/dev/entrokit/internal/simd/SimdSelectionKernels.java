@@ -257,7 +257,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
             }
             v.intoArray(lanes, 0);
             for (float value : lanes) {
-                if (filled < r || value > largest[filled - 1]) { // keep the r largest, descending (NaN never enters)
+                if (filled < r || value > largest[filled - 1]) { // keep the r largest, descending (a NaN that enters is caught: rank() and gather() see it)
                     int j = filled < r ? filled++ : r - 1;
                     while (j > 0 && !(largest[j - 1] >= value)) {
                         largest[j] = largest[j - 1];
