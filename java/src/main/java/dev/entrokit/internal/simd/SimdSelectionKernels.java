@@ -1,10 +1,8 @@
 package dev.entrokit.internal.simd;
 
-import static dev.entrokit.internal.simd.SimdConstants.BLOCK;
 import static dev.entrokit.internal.simd.SimdConstants.F;
 import static dev.entrokit.internal.simd.SimdConstants.L;
 import static dev.entrokit.internal.simd.SimdConstants.ORDER;
-import static dev.entrokit.internal.simd.VectorExp.expNonPositive;
 
 import dev.entrokit.SamplingFilters;
 import dev.entrokit.SamplingFilters.Filter;
@@ -134,8 +132,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
             if (len == WIDE || len == n && c.count < n) {
                 float cutLogit = len == WIDE ? c.cutLogit : Float.NEGATIVE_INFINITY;
                 int cutIndex = len == WIDE ? c.cutIndex : Integer.MAX_VALUE;
-                total = c.prefixSum(c.count) + WideCut.massBelow(x, xOff, n, -c.max / 2, 2 / t, c.threshold, cutLogit,
-                        cutIndex, Workspace.get().lanes);
+                total = massWithRest(x, xOff, n, t, c, cutLogit, cutIndex);
                 kept = WideCut.count(x, xOff, n, cutLogit, cutIndex);
                 len = c.count;
             } else {
@@ -348,8 +345,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (!c.wide) {
             return rowTotal(x, xOff, n, temperature, c);
         }
-        return c.prefixSum(c.count) + WideCut.massBelow(x, xOff, n, -c.max / 2, 2 / temperature, c.threshold,
-                c.cutLogit, c.cutIndex, Workspace.get().lanes);
+        return massWithRest(x, xOff, n, temperature, c, c.cutLogit, c.cutIndex);
     }
 
     /**
@@ -424,44 +420,25 @@ public final class SimdSelectionKernels implements SelectionKernels {
     }
 
     /**
-     * {@code Σ exp((x − max)/T)} over the whole row, once per ranking: the candidates' float64
-     * weights plus a SIMD sum over the others. Splitting it so keeps the error relative to the small
-     * part: in a peaked row the entropy of top-H lives in the 1e-13 that the non-maximal tokens add
-     * to the max's weight of 1, which a float32 total (1e-7) would drown.
+     * {@code Σ exp((x − max)/T)} over the whole row, once per ranking (see {@link #massWithRest}).
      */
     private static double rowTotal(MemorySegment x, long off, int n, float temperature, Candidates c) {
         if (Double.isNaN(c.rowTotal)) {
-            c.rowTotal = c.prefixSum(c.count)
-                    + sumExpBelow(x, off, n, -c.max / 2, 2 / temperature, c.threshold, Workspace.get().lanes);
+            c.rowTotal = massWithRest(x, off, n, temperature, c, Float.NEGATIVE_INFINITY, Integer.MAX_VALUE);
         }
         return c.rowTotal;
     }
 
-    /** {@code Σ exp((x_i − m)/T)} over the tokens with {@code x_i < threshold}. */
-    private static double sumExpBelow(MemorySegment x, long off, int n, float negHalfM, float twoInvT, float threshold,
-                                      float[] lanes) {
-        int upper = F.loopBound(n);
-        double total = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
-            FloatVector acc = FloatVector.zero(F);
-            for (int i = start; i < end; i += L) {
-                FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
-                FloatVector e = expNonPositive(v.fma(0.5f, negHalfM).mul(twoInvT));
-                acc = acc.add(e, v.compare(VectorOperators.LT, threshold));
-            }
-            acc.intoArray(lanes, 0);
-            for (float f : lanes) {
-                total += f;
-            }
-        }
-        for (int i = upper; i < n; i++) {
-            float v = x.getAtIndex(F32, off + i);
-            if (v < threshold) {
-                total += (float) Math.exp(Math.fma(v, 0.5f, negHalfM) * twoInvT);
-            }
-        }
-        return total;
+    /**
+     * The mass of the tokens a cut keeps ({@code −inf}: all of them): the candidates' float64 weights
+     * plus a SIMD sum over the others. Splitting it so keeps the error relative to the small part: in a
+     * peaked row the entropy of top-H lives in the 1e-13 that the non-maximal tokens add to the max's
+     * weight of 1, which a float32 total (1e-7) would drown.
+     */
+    private static double massWithRest(MemorySegment x, long off, int n, float temperature, Candidates c,
+                                       float cutLogit, int cutIndex) {
+        return c.prefixSum(c.count) + WideCut.massBelow(x, off, n, -c.max / 2, 2 / temperature, c.threshold,
+                cutLogit, cutIndex, Workspace.get().lanes);
     }
 
     /** Lowest id of the largest logit, or -1 for a special row. */

@@ -64,10 +64,11 @@ final class WideCut {
 
     /**
      * {@code Σ exp((x − m)/T)} over the kept tokens with {@code x < below} (float32 lanes, a double per
-     * block).
+     * block). A cut at {@code −inf} keeps every token that weighs anything, so its predicate is skipped.
      */
     static double massBelow(MemorySegment x, long off, int n, float negHalfM, float twoInvT, float below,
                             float cutLogit, int cutIndex, float[] lanes) {
+        boolean cut = cutLogit != Float.NEGATIVE_INFINITY;
         IntVector iota = IntVector.zero(I).addIndex(1);
         int upper = F.loopBound(n);
         double total = 0;
@@ -76,13 +77,13 @@ final class WideCut {
             FloatVector acc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
                 FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
-                VectorMask<Float> in = v.compare(VectorOperators.LT, below).and(kept(v, iota.add(i), cutLogit, cutIndex));
+                VectorMask<Float> in = v.compare(VectorOperators.LT, below);
+                if (cut) {
+                    in = in.and(kept(v, iota.add(i), cutLogit, cutIndex));
+                }
                 acc = acc.add(expNonPositive(v.fma(0.5f, negHalfM).mul(twoInvT)), in);
             }
-            acc.intoArray(lanes, 0);
-            for (float f : lanes) {
-                total += f;
-            }
+            total += SimdDistributionKernels.sumLanes(acc, lanes);
         }
         for (int i = upper; i < n; i++) {
             float v = x.getAtIndex(F32, off + i);
@@ -207,9 +208,9 @@ final class WideCut {
                 a1 = a1.add(e, v.compare(VectorOperators.GE, t1));
                 a2 = a2.add(e, v.compare(VectorOperators.GE, t2));
             }
-            mass[0] += sum(a0, lanes);
-            mass[1] += sum(a1, lanes);
-            mass[2] += sum(a2, lanes);
+            mass[0] += SimdDistributionKernels.sumLanes(a0, lanes);
+            mass[1] += SimdDistributionKernels.sumLanes(a1, lanes);
+            mass[2] += SimdDistributionKernels.sumLanes(a2, lanes);
         }
         for (int i = upper; i < n; i++) {
             float v = x.getAtIndex(F32, off + i);
@@ -220,16 +221,6 @@ final class WideCut {
                 }
             }
         }
-    }
-
-    /** The lanes' total, added in lane order (a fixed order, unlike {@code reduceLanes}). */
-    private static double sum(FloatVector v, float[] lanes) {
-        v.intoArray(lanes, 0);
-        double s = 0;
-        for (float f : lanes) {
-            s += f;
-        }
-        return s;
     }
 
     /** Gathers the kept tokens with {@code lo ≤ x < below} (never {@code −inf}) into the window arrays. */
@@ -286,11 +277,7 @@ final class WideCut {
                     FloatVector v = FloatVector.fromArray(F, logit, j);
                     acc = acc.add(FloatVector.fromArray(F, w, j), v.compare(VectorOperators.GE, t[s]));
                 }
-                acc.intoArray(lanes, 0);
-                double sum = 0;
-                for (float f : lanes) {
-                    sum += f;
-                }
+                double sum = SimdDistributionKernels.sumLanes(acc, lanes);
                 for (int j = upper; j < end; j++) {
                     sum += logit[j] >= t[s] ? w[j] : 0;
                 }
