@@ -1,35 +1,74 @@
 package dev.entrokit.cli;
 
+import dev.entrokit.BackendInfo;
 import dev.entrokit.Entrokit;
+import java.util.Locale;
 
-/** Opens library instances and turns the library's backend failures into one-line user errors. */
+/**
+ * Opens library instances and turns the library's backend failures into one-line user errors.
+ *
+ * <p>The command line resolves {@code auto} itself, to the first available backend of
+ * {@link Entrokit#backends()}, and asks the library for that backend by name: the library's own
+ * {@code auto} prints a fallback warning on stderr (meant for programs that embed it), while a user
+ * error of the command line must be exactly one line, and {@code entrokit info} already shows which
+ * backends are unavailable and why.
+ */
 final class BackendOpener {
+    /** The library's configuration keys for its default backend (the property wins), read as it reads them. */
+    static final String PROPERTY = "entrokit.backend";
+    static final String ENV = "ENTROKIT_BACKEND";
+
     private BackendOpener() {
     }
 
     /**
-     * The instance to run on: {@code name} with {@code threads} workers, or the library's configured
-     * default when {@code name} is null. Close it when done (closing the default is a no-op).
+     * A new instance with {@code threads} workers on backend {@code name}, or on the library's
+     * configured default backend ({@code -Dentrokit.backend}, {@code ENTROKIT_BACKEND}, else
+     * {@code auto}) when {@code name} is null. Close it when done.
      */
     static Entrokit open(String name, int threads) {
+        String source = name != null ? "--backend " + name : configuredSource();
+        String request = name != null ? name : configured();
         try {
-            return name == null ? Entrokit.get() : Entrokit.create(name, threads);
+            return Entrokit.create(resolve(request), threads);
         } catch (IllegalStateException | IllegalArgumentException e) {
-            throw new UserException(e.getMessage(), e);
-        } catch (ExceptionInInitializerError e) {
-            // The default instance is built in a static initializer, so a bad -Dentrokit.backend or
-            // -Dentrokit.threads arrives wrapped.
-            Throwable c = e.getCause() == null ? e : e.getCause();
-            throw new UserException("default backend: " + c.getMessage(), c);
-        } catch (NoClassDefFoundError e) {
-            throw new UserException("default backend failed to initialize earlier in this JVM: " + e.getMessage(), e);
+            // A backend the user did not name on the command line came from the environment: say so.
+            throw new UserException(name != null || source == null ? e.getMessage() : source + ": " + e.getMessage(), e);
         }
     }
 
+    /** {@code request} itself, or for {@code auto} the first available backend (best first), quietly. */
+    static String resolve(String request) {
+        if (!"auto".equals(request.trim().toLowerCase(Locale.ROOT))) {
+            return request;
+        }
+        return Entrokit.backends().stream().filter(BackendInfo::available).map(BackendInfo::name).findFirst()
+                .orElse(request); // none available: the library's auto says why
+    }
+
+    /** The configured default backend request, {@code auto} when none. */
+    private static String configured() {
+        String v = System.getProperty(PROPERTY);
+        if (v == null || v.isBlank()) {
+            v = System.getenv(ENV);
+        }
+        return v == null || v.isBlank() ? "auto" : v.trim();
+    }
+
+    /** Where the configured request comes from, for messages; null when it is the built-in {@code auto}. */
+    private static String configuredSource() {
+        String p = System.getProperty(PROPERTY);
+        if (p != null && !p.isBlank()) {
+            return "-D" + PROPERTY + "=" + p.trim();
+        }
+        String e = System.getenv(ENV);
+        return e != null && !e.isBlank() ? ENV + "=" + e.trim() : null;
+    }
+
     /**
-     * Closes {@code ek}. {@link Entrokit#close()} compares itself with the default instance and so
-     * initializes it, which logs the auto-selection warning and fails when the configured default
-     * backend is unavailable; an instance we created must still close quietly then.
+     * Closes {@code ek}. Should closing ever consult the library's default instance, whose
+     * initialization fails when the configured default backend is unavailable, an instance we
+     * created must still close quietly.
      */
     static void close(Entrokit ek) {
         try {

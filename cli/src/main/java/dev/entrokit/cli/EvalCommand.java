@@ -58,13 +58,15 @@ public final class EvalCommand implements Callable<Integer> {
         if (threads != null && threads < 1) {
             throw new UserException("--threads: must be >= 1, got " + threads);
         }
+        evalOp.checkCombination(files.keySet(), options);
         Map<String, NpyArray> arrays = new LinkedHashMap<>();
         files.forEach((name, file) -> arrays.put(name, Npy.read(Path.of(file))));
+        OpInputs inputs = new OpInputs(arrays);
         createDirectory(out);
 
         Entrokit ek = BackendOpener.open(backend, threads != null ? threads : Threads.configured());
         try {
-            EvalOp.Call call = evalOp.prepare(ek, new OpInputs(arrays), options);
+            EvalOp.Call call = evalOp.prepare(ek, inputs, options);
             call.run();
             PrintWriter stdout = spec.commandLine().getOut();
             for (Map.Entry<String, NpyArray> e : call.outputs().entrySet()) {

@@ -98,6 +98,11 @@ public enum EvalOp {
             new Output("values", "[..., k]", Tolerance.EXACT), new Output("probs", "[..., k]", Tolerance.ABS_REL)),
             EnumSet.of(TEMPERATURE, K), (ek, in, s, x) -> {
                 int k = s.k();
+                // Checked here, before k sizes three outputs: the library would refuse it only after.
+                if (k > x.cols()) {
+                    throw new UserException("k: must be <= V = " + x.cols() + " (the last dimension of logits "
+                            + NpyArray.shapeString(x.shape()) + "), got " + k);
+                }
                 long[] shape = withLast(x.rowShape(), k);
                 NpyArray.Int32 idx = new NpyArray.Int32(shape, new int[x.rows() * k]);
                 NpyArray.Float32 val = new NpyArray.Float32(shape, new float[x.rows() * k]);
@@ -399,9 +404,21 @@ public enum EvalOp {
         }
     }
 
+    /**
+     * Refuses inputs and settings that both say the same thing, since neither could silently win:
+     * {@code sample}'s {@code seeds} input against its {@code seed} setting.
+     */
+    public void checkCombination(Set<String> inputNames, EvalSettings options) {
+        if (this == SAMPLE && inputNames.contains("seeds") && options.has(SEED)) {
+            throw new UserException("sample: --in seeds=... (a seed per row) and --set seed=" + options.seed()
+                    + " (one seed for all rows) both give the seeds; give one of them");
+        }
+    }
+
     /** Checks shapes and allocates outputs; {@link Call#run()} then computes them. */
     public Call prepare(Entrokit ek, OpInputs inputs, EvalSettings options) {
         checkInputNames(inputs.arrays().keySet());
+        checkCombination(inputs.arrays().keySet(), options);
         if (settingsPreparer != null) {
             return settingsPreparer.prepare(ek, inputs, options);
         }
@@ -423,9 +440,12 @@ public enum EvalOp {
             sb.append(String.format(Locale.ROOT, "  %-22s %s%n", s.key() + "=" + s.defaultValue(), s.help()));
         }
         sb.append("%nShapes: logits, teacher and student are [R, V] floats (<f4; <f8 is read as%n")
-          .append("float32). More leading dimensions are more rows ([..., V]); a 1-d array of%n")
-          .append("V logits is one row, and its per-row outputs ([...]) then have shape ().%n")
-          .append("labels: one integer per row (<i4 or <i8), shaped [...] or [R].%n")
+          .append("float32, and a finite value beyond float32's range is refused). More%n")
+          .append("leading dimensions are more rows ([..., V]); a 1-d array of V logits is one%n")
+          .append("row, and its per-row outputs ([...]) then have shape ().%n")
+          .append("labels: integers (<i4, or <i8 within int32), one per row, shaped [...] or%n")
+          .append("[R]; ids alike, shaped [...]. sample's seeds: one per row, any int64, and%n")
+          .append("not together with --set seed.%n")
           .append("grad = d(sum over rows of loss)/d(student). Outputs: DIR/NAME.npy, <f4;%n")
           .append("indices and tokens <i4, masks |b1 (true = kept). top_k/top_p/min_p/top_h%n")
           .append("order: probability descending, ties by ascending index (SPEC 2).%n")

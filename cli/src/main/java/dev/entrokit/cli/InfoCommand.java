@@ -34,7 +34,7 @@ public final class InfoCommand implements Callable<Integer> {
                     b.available() ? b.description() : String.join("; ", b.reasons()));
         }
         try {
-            Entrokit ek = BackendOpener.open(null, 1);
+            Entrokit ek = BackendOpener.open(null, Threads.configured());
             out.println("default:  " + ek.backendName() + " (" + ek.backendDescription() + ")");
             out.println("threads:  " + ek.threads());
         } catch (UserException e) {

@@ -13,15 +13,20 @@ import java.nio.file.Path;
 /**
  * Reads and writes NumPy {@code .npy} files (format versions 1.0, 2.0 and 3.0, C order).
  *
- * <p>Reading accepts {@code <f4}, {@code <f8} (narrowed to float32), {@code <i4}, {@code <i8} (narrowed
- * to int32, refused when a value does not fit) and {@code |b1}. Writing always produces version 1.0
- * with {@code <f4}, {@code <f8} (Sinkhorn's float64 outputs), {@code <i4} or {@code |b1}, the header
- * padded with spaces so the data starts at a multiple of 64 bytes, as NumPy itself writes. Every problem with a file is a {@link UserException}
+ * <p>Reading accepts {@code <f4}, {@code <f8}, {@code <i4}, {@code <i8} and {@code |b1} and keeps the
+ * file's element type (narrowing is the caller's, by name). A header is accepted only if NumPy would
+ * load it ({@link NpyHeader}). Writing always produces version 1.0 with the array's own type, the
+ * header padded with spaces so the data starts at a multiple of 64 bytes, as NumPy itself writes,
+ * and refuses a shape NumPy could not load. Every problem with a file is a {@link UserException}
  * that names the file.
  */
 public final class Npy {
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
     private static final int ALIGN = 64;
+    /** Magic, version and the 16-bit header length of a version 1.0 file. */
+    private static final int PRELUDE = 10;
+    /** The most elements a Java array holds. */
+    static final int MAX_ELEMENTS = Integer.MAX_VALUE - 8;
 
     private Npy() {
     }
@@ -77,20 +82,26 @@ public final class Npy {
         if (headerLength < 0 || headerStart + headerLength > bytes.length) {
             throw new IllegalArgumentException("truncated header");
         }
+        if (headerLength > NpyHeader.MAX_LENGTH) {
+            // NumPy refuses these by default (np.load's max_header_size) as unsafe to parse.
+            throw new IllegalArgumentException("header is " + headerLength + " bytes; NumPy loads at most "
+                    + NpyHeader.MAX_LENGTH);
+        }
         String text = new String(bytes, headerStart, (int) headerLength, charset);
-        NpyHeader header = NpyHeader.parse(text);
+        NpyHeader header = NpyHeader.parse(text, major < 3);
         if (header.fortranOrder()) {
             throw new IllegalArgumentException("fortran_order is True; only C-order arrays are supported "
                     + "(save np.ascontiguousarray(a) instead)");
         }
         long[] shape = header.shape();
+        int itemSize = itemSize(header.descr());
+        checkShape(shape, itemSize);
         long count = elementCount(shape);
-        if (count < 0 || count > Integer.MAX_VALUE - 8) {
+        if (count > MAX_ELEMENTS) {
             throw new IllegalArgumentException("shape " + NpyArray.shapeString(shape) + " is too large (at most "
-                    + (Integer.MAX_VALUE - 8) + " elements)");
+                    + MAX_ELEMENTS + " elements)");
         }
         int n = (int) count;
-        int itemSize = itemSize(header.descr());
         long dataStart = headerStart + headerLength;
         long expected = count * itemSize;
         if (bytes.length - dataStart != expected) {
@@ -105,12 +116,9 @@ public final class Npy {
                 yield new NpyArray.Float32(shape, a);
             }
             case "<f8" -> {
-                float[] a = new float[n];
-                var d = data.asDoubleBuffer();
-                for (int i = 0; i < n; i++) {
-                    a[i] = (float) d.get(i);
-                }
-                yield new NpyArray.Float32(shape, a);
+                double[] a = new double[n];
+                data.asDoubleBuffer().get(a);
+                yield new NpyArray.Float64(shape, a);
             }
             case "<i4" -> {
                 int[] a = new int[n];
@@ -118,17 +126,9 @@ public final class Npy {
                 yield new NpyArray.Int32(shape, a);
             }
             case "<i8" -> {
-                int[] a = new int[n];
-                var d = data.asLongBuffer();
-                for (int i = 0; i < n; i++) {
-                    long v = d.get(i);
-                    if (v != (int) v) {
-                        throw new IllegalArgumentException("int64 value " + v + " at flat index " + i
-                                + " does not fit in int32");
-                    }
-                    a[i] = (int) v;
-                }
-                yield new NpyArray.Int32(shape, a);
+                long[] a = new long[n];
+                data.asLongBuffer().get(a);
+                yield new NpyArray.Int64(shape, a);
             }
             case "|b1" -> {
                 boolean[] a = new boolean[n];
@@ -150,29 +150,30 @@ public final class Npy {
         }
     }
 
-    /** The complete file contents for {@code array}: version 1.0 unless the header needs 2.0's length field. */
+    /**
+     * The complete file contents for {@code array}, version 1.0.
+     *
+     * @throws IllegalArgumentException when NumPy could not load the result (see {@link #checkShape})
+     */
     public static byte[] toBytes(NpyArray array) {
-        String dict = new NpyHeader(array.descr(), false, array.shape()).format();
-        // Version 1.0 stores the header length in 16 bits; only absurd ranks need 2.0.
-        int prelude = dict.length() + 1 + 10 > 0xffff ? 12 : 10;
-        int padded = (prelude + dict.length() + 1 + ALIGN - 1) / ALIGN * ALIGN;
-        String header = dict + " ".repeat(padded - prelude - dict.length() - 1) + "\n";
-        int n = array.size();
         int itemSize = itemSize(array.descr());
+        checkShape(array.shape(), itemSize);
+        String dict = new NpyHeader(array.descr(), false, array.shape()).format();
+        // 64 dimensions of at most 19 digits keep the header far below 1.0's 16-bit length field.
+        int padded = (PRELUDE + dict.length() + 1 + ALIGN - 1) / ALIGN * ALIGN;
+        String header = dict + " ".repeat(padded - PRELUDE - dict.length() - 1) + "\n";
+        int n = array.size();
         ByteBuffer out = ByteBuffer.allocate(Math.addExact(padded, Math.multiplyExact(n, itemSize)))
                 .order(ByteOrder.LITTLE_ENDIAN);
-        out.put(MAGIC).put((byte) (prelude == 10 ? 1 : 2)).put((byte) 0);
-        if (prelude == 10) {
-            out.putShort((short) header.length());
-        } else {
-            out.putInt(header.length());
-        }
+        out.put(MAGIC).put((byte) 1).put((byte) 0);
+        out.putShort((short) header.length());
         out.put(header.getBytes(StandardCharsets.ISO_8859_1));
         ByteBuffer data = out.slice().order(ByteOrder.LITTLE_ENDIAN);
         switch (array) {
             case NpyArray.Float32 f -> data.asFloatBuffer().put(f.data());
             case NpyArray.Float64 f -> data.asDoubleBuffer().put(f.data());
             case NpyArray.Int32 i -> data.asIntBuffer().put(i.data());
+            case NpyArray.Int64 i -> data.asLongBuffer().put(i.data());
             case NpyArray.Bool b -> {
                 for (boolean v : b.data()) {
                     data.put((byte) (v ? 1 : 0));
@@ -196,6 +197,33 @@ public final class Npy {
             }
         }
         return n;
+    }
+
+    /**
+     * Refuses a shape NumPy cannot hold, as {@code np.load} and {@code np.empty} would: more than
+     * {@link NpyHeader#MAX_RANK} dimensions, or dimensions whose product, zeros left out, times the
+     * element size overflows a 64-bit size (NumPy checks that even for an empty array).
+     */
+    static void checkShape(long[] shape, int itemSize) {
+        if (shape.length > NpyHeader.MAX_RANK) {
+            throw new IllegalArgumentException("shape has " + shape.length + " dimensions; NumPy supports at most "
+                    + NpyHeader.MAX_RANK);
+        }
+        long bytes = itemSize;
+        for (long d : shape) {
+            if (d < 0) {
+                throw new IllegalArgumentException("shape " + NpyArray.shapeString(shape) + " has a negative dimension");
+            }
+            if (d != 0) {
+                try {
+                    bytes = Math.multiplyExact(bytes, d);
+                } catch (ArithmeticException e) {
+                    throw new IllegalArgumentException("shape " + NpyArray.shapeString(shape)
+                            + " is too large: NumPy's array size (nonzero dimensions times " + itemSize
+                            + " bytes) exceeds 2^63 - 1");
+                }
+            }
+        }
     }
 
     private static int itemSize(String descr) {

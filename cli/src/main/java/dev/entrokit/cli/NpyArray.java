@@ -3,29 +3,81 @@ package dev.entrokit.cli;
 import java.util.Arrays;
 
 /**
- * An n-dimensional array as a {@code .npy} file holds it: a C-order shape and flat data in one of
- * the three element types the command line deals in. Wider types ({@code <f8}, {@code <i8}) are
- * narrowed by {@link Npy} on the way in.
+ * An n-dimensional array as a {@code .npy} file holds it: a C-order shape and flat data in the
+ * file's own element type. {@link Npy} never narrows: {@code compare} must see float64 and int64
+ * values as they are, and {@code eval} narrows its inputs by name ({@link OpInputs}) so that a value
+ * float32 or int32 cannot hold is refused with the input's name.
  */
-public sealed interface NpyArray permits NpyArray.Float32, NpyArray.Float64, NpyArray.Int32, NpyArray.Bool {
+public sealed interface NpyArray permits NpyArray.Float32, NpyArray.Float64, NpyArray.Int32, NpyArray.Int64,
+        NpyArray.Bool {
+
+    /** The kinds of element: values of different kinds are never compared with each other. */
+    enum Kind {
+        /** {@code <f4}, {@code <f8}. */
+        FLOAT,
+        /** {@code <i4}, {@code <i8}. */
+        INTEGER,
+        /** {@code |b1}. */
+        BOOL
+    }
 
     /** The dimensions, outermost first; a copy. Empty for a 0-d array (one element). */
     long[] shape();
 
-    /** The {@code descr} this array is written with: {@code <f4}, {@code <i4} or {@code |b1}. */
+    /** The {@code descr} this array is written with: {@code <f4}, {@code <f8}, {@code <i4}, {@code <i8} or {@code |b1}. */
     String descr();
+
+    /** The element type in NumPy's words, for messages: {@code float32}, {@code int64}, {@code bool}... */
+    default String dtypeName() {
+        return switch (this) {
+            case Float32 f -> "float32";
+            case Float64 f -> "float64";
+            case Int32 i -> "int32";
+            case Int64 i -> "int64";
+            case Bool b -> "bool";
+        };
+    }
+
+    /** Whether the elements are reals, integers or booleans. */
+    default Kind kind() {
+        return switch (this) {
+            case Float32 f -> Kind.FLOAT;
+            case Float64 f -> Kind.FLOAT;
+            case Int32 i -> Kind.INTEGER;
+            case Int64 i -> Kind.INTEGER;
+            case Bool b -> Kind.BOOL;
+        };
+    }
 
     /** Number of elements: the product of the shape (1 for a 0-d array). */
     default int size() {
         return Math.toIntExact(Npy.elementCount(shape()));
     }
 
-    /** Element {@code i} in C order as a double (booleans as 0 or 1), for comparisons. */
+    /** Element {@code i} in C order as a double (booleans as 0 or 1), for comparisons of reals. */
     double getDouble(int i);
 
-    /** Whether this array holds reals rather than integers or booleans. */
-    default boolean isFloat() {
-        return this instanceof Float32 || this instanceof Float64;
+    /**
+     * Element {@code i} of an integer or boolean array (booleans as 0 or 1), exactly: int64 values
+     * beyond 2^53 are not all doubles, so exact comparisons use this rather than {@link #getDouble}.
+     */
+    default long getLong(int i) {
+        return switch (this) {
+            case Int32 a -> a.data()[i];
+            case Int64 a -> a.data()[i];
+            case Bool a -> a.data()[i] ? 1 : 0;
+            default -> throw new IllegalStateException("getLong: " + dtypeName() + " elements are not integers");
+        };
+    }
+
+    /** Element {@code i} as its own type prints it: {@code 0.1} for a float32 0.1, not its double expansion. */
+    default String format(int i) {
+        return switch (this) {
+            case Float32 a -> Float.toString(a.data()[i]);
+            case Float64 a -> Double.toString(a.data()[i]);
+            case Bool a -> a.data()[i] ? "True" : "False";
+            default -> Long.toString(getLong(i));
+        };
     }
 
     /** Float32 data. */
@@ -97,6 +149,29 @@ public sealed interface NpyArray permits NpyArray.Float32, NpyArray.Float64, Npy
         }
     }
 
+    /** Int64 data as the file holds it ({@code eval} takes it as such only where the op does, e.g. seeds). */
+    record Int64(long[] shape, long[] data) implements NpyArray {
+        /** Checks that {@code data} has exactly as many elements as {@code shape} says. */
+        public Int64 {
+            shape = checked(shape, data.length);
+        }
+
+        @Override
+        public long[] shape() {
+            return shape.clone();
+        }
+
+        @Override
+        public String descr() {
+            return "<i8";
+        }
+
+        @Override
+        public double getDouble(int i) {
+            return data[i];
+        }
+    }
+
     /** Boolean data (masks). */
     record Bool(long[] shape, boolean[] data) implements NpyArray {
         /** Checks that {@code data} has exactly as many elements as {@code shape} says. */
@@ -130,6 +205,21 @@ public sealed interface NpyArray permits NpyArray.Float32, NpyArray.Float64, Npy
             sb.append(i == 0 ? "" : ", ").append(shape[i]);
         }
         return sb.append(')').toString();
+    }
+
+    /** The multi-index of flat position {@code flat} in a C-order array of {@code shape}. */
+    static long[] unravel(long flat, long[] shape) {
+        long[] idx = new long[shape.length];
+        for (int d = shape.length - 1; d >= 0; d--) {
+            idx[d] = shape[d] == 0 ? 0 : flat % shape[d];
+            flat = shape[d] == 0 ? 0 : flat / shape[d];
+        }
+        return idx;
+    }
+
+    /** Flat position {@code flat} as NumPy indexes it, e.g. {@code [1, 2]}, for messages. */
+    static String indexString(long flat, long[] shape) {
+        return Arrays.toString(unravel(flat, shape));
     }
 
     private static long[] checked(long[] shape, int length) {

@@ -23,8 +23,9 @@ final class TransportOps {
         Problem p = Problem.of(in, s);
         long[] batch = p.batchShape();
         Map<String, NpyArray> outs = new LinkedHashMap<>();
-        NpyArray.Float64 f = new NpyArray.Float64(append(batch, p.n), new double[p.batch * p.n]);
-        NpyArray.Float64 g = new NpyArray.Float64(append(batch, p.m), new double[p.batch * p.m]);
+        int planSize = o.plan() ? size("plan", p.batch, p.n, p.m) : 0;
+        NpyArray.Float64 f = new NpyArray.Float64(append(batch, p.n), new double[size("f", p.batch, p.n)]);
+        NpyArray.Float64 g = new NpyArray.Float64(append(batch, p.m), new double[size("g", p.batch, p.m)]);
         NpyArray.Float64 cost = new NpyArray.Float64(batch, new double[p.batch]);
         NpyArray.Float64 objective = new NpyArray.Float64(batch, new double[p.batch]);
         NpyArray.Int32 iterations = new NpyArray.Int32(batch, new int[p.batch]);
@@ -35,8 +36,8 @@ final class TransportOps {
         outs.put("objective", objective);
         outs.put("iterations", iterations);
         outs.put("marginal_error", error);
-        NpyArray.Float64 plan = o.plan() ? new NpyArray.Float64(append(append(batch, p.n), p.m),
-                new double[Math.multiplyExact(p.batch, Math.multiplyExact(p.n, p.m))]) : null;
+        NpyArray.Float64 plan = o.plan() ? new NpyArray.Float64(append(append(batch, p.n), p.m), new double[planSize])
+                : null;
         if (plan != null) {
             outs.put("plan", plan);
         }
@@ -77,6 +78,23 @@ final class TransportOps {
         outs.put("grad", grad);
         return new EvalOp.Call(() -> loss.data()[0] = (float) ek.sinkd(ts[0].tensor(), ts[1].tensor(), o,
                 Tensor.of(grad.data(), ts[1].rows(), ts[1].cols())), outs);
+    }
+
+    /**
+     * The element count of output {@code name} of shape {@code dims}, refused by name before anything
+     * is allocated when no Java array can hold it (a plan of a large batch, say).
+     */
+    private static int size(String name, long... dims) {
+        long n = 1;
+        for (long d : dims) {
+            n *= d; // at most three factors below 2^31 each, checked as they grow: no overflow
+            if (n > Npy.MAX_ELEMENTS) {
+                throw new UserException(name + ": an output of shape " + Arrays.toString(dims) + " holds more than "
+                        + Npy.MAX_ELEMENTS + " elements" + ("plan".equals(name) ? "; leave plan=false or split the batch"
+                        : ""));
+            }
+        }
+        return (int) n;
     }
 
     private static SinkhornOptions options(EvalSettings s) {

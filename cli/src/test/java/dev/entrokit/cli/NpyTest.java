@@ -2,6 +2,7 @@ package dev.entrokit.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -95,10 +96,18 @@ class NpyTest {
     }
 
     @Test
-    void version3HeaderMayHoldUtf8() {
-        // 3.0 differs from 2.0 only by a UTF-8 header; an ideographic space (U+3000) is whitespace there.
-        byte[] file = npy(3, "{\"descr\": \"<i4\",\u3000\"fortran_order\": False, \"shape\": (1,)}", leInts(42));
-        assertArrayEquals(new int[] {42}, assertInstance(NpyArray.Int32.class, Npy.parse(file, "utf8")).data());
+    void whitespaceIsPythonsNotUnicodes() {
+        // ast.literal_eval skips space, tab, form feed and line breaks; NumPy refuses U+3000, U+00A0, VT.
+        float[] one = {1f};
+        for (String ws : new String[] {" ", "\t", "\f", "\r\n", "\n"}) {
+            byte[] file = npy(1, "{'descr': '<f4'," + ws + "'fortran_order': False, 'shape': (1,)}", floats(one));
+            assertArrayEquals(one, assertInstance(NpyArray.Float32.class, Npy.parse(file, "ws")).data());
+        }
+        for (String ws : new String[] {"\u3000", "\u00a0", "\u000b", "\u001c"}) {
+            byte[] file = npy(3, "{'descr': '<f4'," + ws + "'fortran_order': False, 'shape': (1,)}", floats(one));
+            UserException e = assertThrows(UserException.class, () -> Npy.parse(file, "ws.npy"));
+            assertTrue(e.getMessage().contains(String.format("U+%04X", (int) ws.charAt(0))), e.getMessage());
+        }
     }
 
     @Test
@@ -120,26 +129,21 @@ class NpyTest {
     }
 
     @Test
-    void float64IsNarrowedToFloat32() {
+    void float64AndInt64KeepTheirWidth() {
+        // Narrowing is eval's, by input name (OpInputs); compare must see the values as they are.
         double[] values = {0.1, -1e300, 1e-50, Double.NaN};
         ByteBuffer b = ByteBuffer.allocate(8 * values.length).order(ByteOrder.LITTLE_ENDIAN);
         for (double v : values) {
             b.putDouble(v);
         }
-        NpyArray.Float32 a = assertInstance(NpyArray.Float32.class,
+        NpyArray.Float64 a = assertInstance(NpyArray.Float64.class,
                 Npy.parse(npy(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (4,), }", b.array()), "f8"));
-        assertArrayEquals(new float[] {0.1f, Float.NEGATIVE_INFINITY, 0f, Float.NaN}, a.data());
-    }
-
-    @Test
-    void int64IsNarrowedWithARangeCheck() {
-        byte[] ok = npy(2, "{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }",
-                leLongs(-100, 2147483647L, -2147483648L));
-        assertArrayEquals(new int[] {-100, Integer.MAX_VALUE, Integer.MIN_VALUE},
-                assertInstance(NpyArray.Int32.class, Npy.parse(ok, "i8")).data());
-        byte[] big = npy(1, "{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }", leLongs(1, 5_000_000_000L));
-        UserException e = assertThrows(UserException.class, () -> Npy.parse(big, "big.npy"));
-        assertTrue(e.getMessage().contains("5000000000") && e.getMessage().startsWith("big.npy"), e.getMessage());
+        assertArrayEquals(values, a.data());
+        long[] longs = {-100, 5_000_000_000L, Long.MIN_VALUE};
+        NpyArray.Int64 l = assertInstance(NpyArray.Int64.class,
+                Npy.parse(npy(2, "{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }", leLongs(longs)), "i8"));
+        assertArrayEquals(longs, l.data());
+        assertArrayEquals(longs, assertInstance(NpyArray.Int64.class, Npy.parse(Npy.toBytes(l), "back")).data());
     }
 
     // ------------------------------------------------------------ refusals
@@ -173,6 +177,94 @@ class NpyTest {
             assertTrue(e.getMessage().startsWith("bad.npy: "), e.getMessage());
             assertTrue(!e.getMessage().contains("\n"), e.getMessage());
         }
+    }
+
+    /** Headers NumPy 2 refuses (checked with np.load), each with what our message must name. */
+    static final String[][] REFUSED = {
+        {"1", "{'descr': '<f4', 'fortran_order': False, 'shape': (24), }", "is an int, not a tuple"},
+        {"1", "{'descr': '<f4', 'fortran_order': False, 'shape': (024,), }", "leading zero"},
+        {"3", "{'descr': '<f4', 'fortran_order': False, 'shape': (\uff12\uff14,), }", "U+FF12"},
+        {"3", "{'descr': '<f4', 'fortran_order': False, 'shape': (\u0662\u0664,), }", "U+0662"},
+        {"1", "{'descr': '<f4', 'fortran_order': False, 'shape': (24l,), }", "'l'"},
+        {"3", "{'descr': '<f4', 'fortran_order': False, 'shape': (24L,), }", "'L'"},
+        {"1", "{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }", "'-'"},
+        {"1", "{'descr': '<f4', 'fortran_order': False, 'shape': [24], }", "'['"},
+        {"1", "{'descr': '<f4', 'fortran_order': 0, 'shape': (24,), }", "True or False"},
+        {"1", "{'descr': '<f4', 'fortran_order': False, 'shape': (" + "1,".repeat(65) + "), }", "65 dimensions"},
+        {"1", "{'descr': '<f4', 'fortran_order': False, 'shape': (" + "0,".repeat(65) + "), }", "65 dimensions"},
+        {"1", "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 9223372036854775807), }", "too large"},
+        {"1", "{'descr': '<f4', 'fortran_order': False, 'shape': (24,), }" + " ".repeat(10_000), "NumPy loads at most"},
+    };
+
+    /** Headers NumPy 2 loads, with the shape it gives (the data: 24 float32 zeros, or none). */
+    static final String[][] ACCEPTED = {
+        {"1", "{'descr': '<f4', 'fortran_order': False, 'shape': (00,), }", "0"},
+        {"1", "{'descr': '<f4', 'fortran_order': False, 'shape': (24L,), }", "24"},
+        {"2", "{'descr': '<f4', 'fortran_order': False, 'shape': (2L, 12L), }", "2,12"},
+        {"1", "{'descr': '<f4', 'fortran_order': False, 'shape': (" + "1,".repeat(63) + "24,), }", "1,".repeat(63) + "24"},
+        {"1", "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 2147483648), }", "0,2147483648"},
+        {"3", "{'descr': '<f4', 'fortran_order': False, 'shape': (2 ,12 , ), }", "2,12"},
+    };
+
+    @Test
+    void headersNumpyRefusesAreRefused() {
+        for (String[] c : REFUSED) {
+            byte[] file = npy(Integer.parseInt(c[0]), c[1], floats(new float[24]));
+            UserException e = assertThrows(UserException.class, () -> Npy.parse(file, "h.npy"), c[1]);
+            assertTrue(e.getMessage().startsWith("h.npy: ") && e.getMessage().contains(c[2]),
+                    () -> c[1] + " -> " + e.getMessage());
+        }
+    }
+
+    @Test
+    void headersNumpyLoadsAreLoaded() {
+        for (String[] c : ACCEPTED) {
+            long[] shape = java.util.Arrays.stream(c[2].split(",")).mapToLong(Long::parseLong).toArray();
+            byte[] file = npy(Integer.parseInt(c[0]), c[1], floats(new float[(int) Npy.elementCount(shape)]));
+            assertArrayEquals(shape, Npy.parse(file, "h.npy").shape(), c[1]);
+        }
+    }
+
+    @Test
+    void numpyItselfAgreesOnEveryHeader() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(NumPy.available(), "python3 with numpy is not installed");
+        java.util.List<Path> refused = new java.util.ArrayList<>();
+        java.util.List<Path> accepted = new java.util.ArrayList<>();
+        for (String[][] cases : new String[][][] {REFUSED, ACCEPTED}) {
+            for (String[] c : cases) {
+                long n = cases == REFUSED ? 24 : java.util.Arrays.stream(c[2].split(",")).mapToLong(Long::parseLong)
+                        .reduce(1, (x, y) -> x * y);
+                Path f = dir.resolve((cases == REFUSED ? "r" : "a") + (cases == REFUSED ? refused : accepted).size() + ".npy");
+                java.nio.file.Files.write(f, npy(Integer.parseInt(c[0]), c[1], floats(new float[(int) n])));
+                (cases == REFUSED ? refused : accepted).add(f);
+            }
+        }
+        // What we write at NumPy's rank limit must load too.
+        Path rank64 = dir.resolve("rank64.npy");
+        long[] shape = new long[NpyHeader.MAX_RANK];
+        java.util.Arrays.fill(shape, 1);
+        Npy.write(rank64, new NpyArray.Float32(shape, new float[] {5f}));
+        accepted.add(rank64);
+        boolean[] loadsRefused = NumPy.loads(refused);
+        for (int i = 0; i < refused.size(); i++) {
+            assertFalse(loadsRefused[i], "numpy loads " + REFUSED[i][1] + " that we refuse");
+        }
+        boolean[] loadsAccepted = NumPy.loads(accepted);
+        for (int i = 0; i < accepted.size(); i++) {
+            assertTrue(loadsAccepted[i], "numpy refuses " + accepted.get(i) + " that we accept");
+        }
+    }
+
+    @Test
+    void writerRefusesWhatNumpyCannotLoad() {
+        long[] shape = new long[NpyHeader.MAX_RANK + 1];
+        java.util.Arrays.fill(shape, 1);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Npy.toBytes(new NpyArray.Float32(shape, new float[1])));
+        assertTrue(e.getMessage().contains("65 dimensions"), e.getMessage());
+        long[] max = new long[NpyHeader.MAX_RANK];
+        java.util.Arrays.fill(max, 1);
+        assertArrayEquals(max, Npy.parse(Npy.toBytes(new NpyArray.Float32(max, new float[1])), "64").shape());
     }
 
     @Test
