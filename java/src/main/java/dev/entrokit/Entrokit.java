@@ -3,6 +3,7 @@ package dev.entrokit;
 import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.Backends;
 import dev.entrokit.internal.DistributionKernels;
+import dev.entrokit.internal.MemoryAccess;
 import dev.entrokit.internal.RowExecutor;
 import dev.entrokit.internal.ScoringKernels;
 import dev.entrokit.internal.SelectionKernels;
@@ -21,17 +22,26 @@ import java.util.List;
  * <p>Use {@link #get()} for the backend configured at start ({@code -Dentrokit.backend},
  * {@code -Dentrokit.threads}), or {@link #create(String, int)} for a specific one. Instances are
  * thread-safe.
+ *
+ * <p>Lifetime: an instance from {@link #create} is yours to {@link #close()}; after that every op
+ * throws {@code IllegalStateException("entrokit: closed")}. The shared instance from {@link #get()}
+ * lives as long as the JVM: other code in the process holds it too, so closing it does nothing
+ * (try-with-resources on it is harmless).
+ *
+ * <p>Every tensor argument is checked before anything reads it: a null tensor, memory whose arena is
+ * closed, or memory confined to another thread is refused with an {@code IllegalArgumentException}
+ * that names the argument.
  */
 public final class Entrokit implements AutoCloseable {
-    /** Never started: only asked whether memory is confined to its owner thread. */
-    private static final Thread NOT_THE_OWNER = Thread.ofVirtual().unstarted(() -> { });
-
     private final Backend backend;
     private final DistributionKernels kernels;
     private final SelectionKernels selection;
     private final ScoringKernels scoring;
     private final RowExecutor rows;
     private final boolean shared;
+    private volatile boolean closed;
+
+    private static final String CLOSED = "entrokit: closed; create a new instance or use Entrokit.get()";
 
     private Entrokit(Backend backend, int threads, boolean shared) {
         this.shared = shared;
@@ -118,10 +128,29 @@ public final class Entrokit implements AutoCloseable {
         return rows.threads();
     }
 
+    /**
+     * Stops this instance's worker threads; from then on every op throws
+     * {@code IllegalStateException("entrokit: closed")}, whatever the thread count. A call already
+     * running on another thread either completes every row (rows the stopped pool no longer takes run
+     * on that call's own thread) or throws that same exception; it never returns with rows unwritten.
+     * Closing twice is harmless. {@link #backendName()}, {@link #backendDescription()} and {@link #threads()} still
+     * answer, so that a closed instance can be described.
+     *
+     * <p>On the shared instance of {@link #get()} this does nothing: it belongs to the whole JVM, and
+     * closing it for one caller would break every other.
+     */
     @Override
     public void close() {
-        if (!shared) { // the default instance lives as long as the JVM
+        if (!shared) {
+            closed = true;
             rows.close();
+        }
+    }
+
+    /** Refuses any op on a closed instance. */
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException(CLOSED);
         }
     }
 
@@ -129,6 +158,7 @@ public final class Entrokit implements AutoCloseable {
 
     /** {@code out[r] = log Σ_i exp(logits[r,i]/T)}; {@code out} is rank 1 with at least {@code rows} elements. */
     public void logSumExp(Tensor logits, Tensor out, float temperature) {
+        checkOpen();
         float invT = invTemperature(temperature);
         int n = cols("logits", logits);
         checkRowOutput("out", out, DType.F32, logits.rows());
@@ -145,6 +175,7 @@ public final class Entrokit implements AutoCloseable {
      * very same view (in place), but must not otherwise overlap it.
      */
     public void softmax(Tensor logits, Tensor probs, float temperature) {
+        checkOpen();
         float invT = invTemperature(temperature);
         int n = cols("logits", logits);
         checkOutputLike("probs", probs, "logits", logits);
@@ -155,6 +186,7 @@ public final class Entrokit implements AutoCloseable {
 
     /** {@code out = log_softmax(logits/T)}, computed as {@code (x − m)/T − log d} so large logits stay exact. */
     public void logSoftmax(Tensor logits, Tensor logprobs, float temperature) {
+        checkOpen();
         float invT = invTemperature(temperature);
         int n = cols("logits", logits);
         checkOutputLike("logprobs", logprobs, "logits", logits);
@@ -165,6 +197,7 @@ public final class Entrokit implements AutoCloseable {
 
     /** Softmax backward: {@code gradInput = p ⊙ (gradOutput − Σ gradOutput·p) / T} from the forward output {@code probs}. */
     public void softmaxBackward(Tensor probs, Tensor gradOutput, Tensor gradInput, float temperature) {
+        checkOpen();
         float invT = invTemperature(temperature);
         int n = cols("probs", probs);
         checkInputLike("gradOutput", gradOutput, "probs", probs);
@@ -178,6 +211,7 @@ public final class Entrokit implements AutoCloseable {
 
     /** Log-softmax backward: {@code gradInput = (gradOutput − exp(y) · Σ gradOutput) / T} from the forward output {@code y}. */
     public void logSoftmaxBackward(Tensor logprobs, Tensor gradOutput, Tensor gradInput, float temperature) {
+        checkOpen();
         float invT = invTemperature(temperature);
         int n = cols("logprobs", logprobs);
         checkInputLike("gradOutput", gradOutput, "logprobs", logprobs);
@@ -200,11 +234,13 @@ public final class Entrokit implements AutoCloseable {
      * @return the reduced loss (for {@code NONE}, the sum of the rows)
      */
     public double entropy(Tensor logits, LossOptions options, Tensor rowLoss, Tensor grad) {
+        checkOpen();
         return runLoss(Op.ENTROPY, null, logits, null, options, rowLoss, grad);
     }
 
     /** Soft-target cross-entropy {@code −Σ softmax(t) log_softmax(s)}; {@code grad} w.r.t. the student. See {@link #entropy}. */
     public double crossEntropy(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
+        checkOpen();
         return runLoss(Op.CROSS_ENTROPY, teacher, student, null, options, rowLoss, grad);
     }
 
@@ -214,36 +250,43 @@ public final class Entrokit implements AutoCloseable {
      * a zero gradient, and leave the {@code MEAN}.
      */
     public double crossEntropyLabels(Tensor labels, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
+        checkOpen();
         return runLoss(Op.CROSS_ENTROPY_LABELS, null, student, labels, options, rowLoss, grad);
     }
 
     /** Forward KL {@code KL(softmax(t)‖softmax(s))}; {@code grad} w.r.t. the student. See {@link #entropy}. */
     public double kl(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
+        checkOpen();
         return runLoss(Op.KL, teacher, student, null, options, rowLoss, grad);
     }
 
     /** Reverse KL {@code KL(softmax(s)‖softmax(t))}; {@code grad} w.r.t. the student. */
     public double rkl(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
+        checkOpen();
         return runLoss(Op.RKL, teacher, student, null, options, rowLoss, grad);
     }
 
     /** Generalized JSD with {@code options.beta()} (0 gives forward KL, 1 reverse KL); {@code grad} w.r.t. the student. */
     public double jsd(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
+        checkOpen();
         return runLoss(Op.JSD, teacher, student, null, options, rowLoss, grad);
     }
 
     /** Jeffreys divergence {@code KL(p‖q) + KL(q‖p)}; {@code grad} w.r.t. the student. */
     public double jeffreys(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
+        checkOpen();
         return runLoss(Op.JEFFREYS, teacher, student, null, options, rowLoss, grad);
     }
 
     /** Total variation distance {@code ½ Σ |p − q|} (no gradient). */
     public double tv(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss) {
+        checkOpen();
         return runLoss(Op.TV, teacher, student, null, options, rowLoss, null);
     }
 
     /** Hellinger distance {@code sqrt(½ Σ (√p − √q)²)} (no gradient). */
     public double hellinger(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss) {
+        checkOpen();
         return runLoss(Op.HELLINGER, teacher, student, null, options, rowLoss, null);
     }
 
@@ -259,6 +302,7 @@ public final class Entrokit implements AutoCloseable {
      */
     public double alphaDivergence(Tensor teacher, Tensor student, float alpha, LossOptions options, Tensor rowLoss,
                                   Tensor grad) {
+        checkOpen();
         checkAlpha(alpha);
         return runLoss(Op.ALPHA, teacher, student, null, options, alpha, rowLoss, grad);
     }
@@ -269,6 +313,7 @@ public final class Entrokit implements AutoCloseable {
      * w.r.t. the student: {@code (q − r)/T}. Masks and special values as {@link #alphaDivergence}.
      */
     public double renyi(Tensor teacher, Tensor student, float alpha, LossOptions options, Tensor rowLoss, Tensor grad) {
+        checkOpen();
         checkAlpha(alpha);
         return runLoss(Op.RENYI, teacher, student, null, options, alpha, rowLoss, grad);
     }
@@ -279,6 +324,7 @@ public final class Entrokit implements AutoCloseable {
      * {@code S = χ² + 1}, {@code r_i = (p_i²/q_i)/S}.
      */
     public double chi2(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
+        checkOpen();
         return runLoss(Op.CHI2, teacher, student, null, options, 2f, rowLoss, grad);
     }
 
@@ -293,6 +339,7 @@ public final class Entrokit implements AutoCloseable {
      * {@link #crossEntropyLabels} ({@code ignoreIndex} rows give 0 and leave the {@code MEAN}).
      */
     public double pld(Tensor teacher, Tensor student, Tensor labels, LossOptions options, Tensor rowLoss, Tensor grad) {
+        checkOpen();
         return runLoss(Op.PLD, teacher, student, labels, options, Float.NaN, rowLoss, grad);
     }
 
@@ -314,6 +361,7 @@ public final class Entrokit implements AutoCloseable {
      * @param out    rank-1 F32 with room for {@code T} values
      */
     public void tokenLogprob(Tensor logits, Tensor ids, Tensor out) {
+        checkOpen();
         int n = cols("logits", logits);
         int nRows = (int) logits.rows();
         checkIds(ids, nRows, n);
@@ -336,6 +384,7 @@ public final class Entrokit implements AutoCloseable {
      * @param scores   rank-1 F32 with room for {@code S} values
      */
     public void minKProb(Tensor logprobs, float k, Tensor scores) {
+        checkOpen();
         int nT = cols("logprobs", logprobs);
         int kCount = kCount(k, nT);
         int nSeq = (int) logprobs.rows();
@@ -358,7 +407,8 @@ public final class Entrokit implements AutoCloseable {
      * sequence) and {@code logits} holds its {@code S·T} rows in that order.
      */
     public void minKProb(Tensor logits, Tensor ids, float k, Tensor scores) {
-        SequenceShape seq = sequences(logits, ids, scores);
+        checkOpen();
+        SequenceShape seq = sequences("logits", logits, ids, scores);
         int kCount = kCount(k, seq.length);
         double[] lp = new double[seq.rows()];
         rows.forEachRow(seq.rows(), seq.vocab, seq.shareable, r -> lp[r] = scoring.tokenLogprob(logits.segment(),
@@ -376,7 +426,8 @@ public final class Entrokit implements AutoCloseable {
      * {@code ℓ_t = μ_t} and {@code −inf} below. Shapes as {@link #minKProb(Tensor, Tensor, float, Tensor)}.
      */
     public void minKPlusPlus(Tensor logits, Tensor ids, float k, Tensor scores) {
-        SequenceShape seq = sequences(logits, ids, scores);
+        checkOpen();
+        SequenceShape seq = sequences("logits", logits, ids, scores);
         int kCount = kCount(k, seq.length);
         double[] z = new double[seq.rows()];
         rows.forEachRow(seq.rows(), seq.vocab, seq.shareable, r -> {
@@ -403,7 +454,8 @@ public final class Entrokit implements AutoCloseable {
      * @see #minKProb(Tensor, Tensor, float, Tensor) for the shapes of {@code logits}, {@code ids}, {@code scores}
      */
     public void dcpdd(Tensor logits, Tensor ids, Tensor freq, float a, Tensor scores) {
-        SequenceShape seq = sequences(logits, ids, scores);
+        checkOpen();
+        SequenceShape seq = sequences("logits", logits, ids, scores);
         if (!(a > 0f) || Float.isInfinite(a)) {
             throw new IllegalArgumentException("a: must be finite and > 0, got " + a);
         }
@@ -449,7 +501,8 @@ public final class Entrokit implements AutoCloseable {
      * @see #minKProb(Tensor, Tensor, float, Tensor) for the shapes; {@code logitsB} is shaped like {@code logitsA}
      */
     public void likelihoodRatio(Tensor logitsA, Tensor logitsB, Tensor ids, Tensor scores) {
-        SequenceShape seq = sequences(logitsA, ids, scores);
+        checkOpen();
+        SequenceShape seq = sequences("logitsA", logitsA, ids, scores);
         cols("logitsB", logitsB);
         checkInputLike("logitsB", logitsB, "logitsA", logitsA);
         checkNoOverlap("scores", scores, "logitsB", logitsB, false);
@@ -482,6 +535,7 @@ public final class Entrokit implements AutoCloseable {
      */
     public void contrastive(Tensor logits, Tensor lameLogits, float lambda, float threshold, Uncertainty uncertainty,
                             Tensor out) {
+        checkOpen();
         int n = cols("logits", logits);
         cols("lameLogits", lameLogits);
         checkInputLike("lameLogits", lameLogits, "logits", logits);
@@ -518,6 +572,7 @@ public final class Entrokit implements AutoCloseable {
      * @param out    shaped like {@code logits}; may be that very view (in place), must not overlap {@code prior}
      */
     public void injectPrior(Tensor logits, Tensor prior, float lambda, Tensor out) {
+        checkOpen();
         int n = cols("logits", logits);
         cols("prior", prior);
         if (prior.rows() != 1 || prior.cols() != n) {
@@ -551,25 +606,23 @@ public final class Entrokit implements AutoCloseable {
         }
     }
 
-    private static SequenceShape sequences(Tensor logits, Tensor ids, Tensor scores) {
-        int n = cols("logits", logits);
+    private static SequenceShape sequences(String logitsName, Tensor logits, Tensor ids, Tensor scores) {
+        int n = cols(logitsName, logits);
         checkIds(ids, logits.rows(), n);
         if (ids.cols() < 1) {
             throw new IllegalArgumentException("ids: need at least one position per sequence, got shape "
                     + java.util.Arrays.toString(ids.shape()));
         }
         checkRowOutput("scores", scores, DType.F32, ids.rows());
-        checkNoOverlap("scores", scores, "logits", logits, false);
+        checkNoOverlap("scores", scores, logitsName, logits, false);
         checkNoOverlap("scores", scores, "ids", ids, false);
-        boolean shareable = shareable("logits", logits) & shareable("ids", ids) & shareable("scores", scores);
+        boolean shareable = shareable(logitsName, logits) & shareable("ids", ids) & shareable("scores", scores);
         return new SequenceShape((int) ids.rows(), (int) ids.cols(), n, shareable);
     }
 
     /** Token ids: I32, rank 1 or 2, {@code nRows} in all, each in {@code [0, n)}. */
     private static void checkIds(Tensor ids, long nRows, int n) {
-        if (ids == null) {
-            throw new IllegalArgumentException("ids: must not be null");
-        }
+        accessible("ids", ids);
         if (ids.dtype() != DType.I32 || ids.rank() > 2) {
             throw new IllegalArgumentException("ids: expected a rank-1 or rank-2 I32 tensor, got " + ids);
         }
@@ -616,9 +669,7 @@ public final class Entrokit implements AutoCloseable {
     }
 
     private static void checkFrequencies(Tensor freq, int n) {
-        if (freq == null) {
-            throw new IllegalArgumentException("freq: must not be null");
-        }
+        accessible("freq", freq);
         if (freq.dtype() != DType.F32 || freq.rank() != 1 || freq.cols() != n) {
             throw new IllegalArgumentException("freq: expected a rank-1 F32 tensor of V = " + n + " entries, got " + freq);
         }
@@ -644,6 +695,7 @@ public final class Entrokit implements AutoCloseable {
      * @param b    {@code [B, m]} (or {@code [m]}) the same for the columns; null for uniform
      */
     public SinkhornResult sinkhorn(Tensor cost, Tensor a, Tensor b, SinkhornOptions options) {
+        checkOpen();
         boolean shareable = Transport.shareable("cost", cost) & Transport.shareable("a", a) & Transport.shareable("b", b);
         return Transport.solve(backend.transport(), rows, Transport.ofCost(cost, a, b), options, shareable);
     }
@@ -656,6 +708,7 @@ public final class Entrokit implements AutoCloseable {
      * @param y {@code [B, m, d]} (or {@code [m, d]})
      */
     public SinkhornResult sinkhorn(Tensor x, Tensor y, Metric metric, Tensor a, Tensor b, SinkhornOptions options) {
+        checkOpen();
         boolean shareable = Transport.shareable("x", x) & Transport.shareable("y", y) & Transport.shareable("a", a)
                 & Transport.shareable("b", b);
         return Transport.solve(backend.transport(), rows, Transport.ofPoints(x, y, metric, a, b), options, shareable);
@@ -666,6 +719,7 @@ public final class Entrokit implements AutoCloseable {
      * being {@link SinkhornResult#objective()}; three solves per problem.
      */
     public double[] sinkhornDivergence(Tensor x, Tensor y, Metric metric, Tensor a, Tensor b, SinkhornOptions options) {
+        checkOpen();
         boolean shareable = Transport.shareable("x", x) & Transport.shareable("y", y) & Transport.shareable("a", a)
                 & Transport.shareable("b", b);
         return Transport.divergence(backend.transport(), rows, x, y, metric, a, b, options, shareable);
@@ -678,6 +732,11 @@ public final class Entrokit implements AutoCloseable {
      * @param grad {@code [B, V]} float32 for {@code ∂loss/∂student}, or null
      */
     public double sinkd(Tensor teacher, Tensor student, SinkdOptions options, Tensor grad) {
+        checkOpen();
+        // SinKD copies its inputs on this thread before any check of its own: dead memory is refused by name here.
+        Transport.shareable("teacher", teacher);
+        Transport.shareable("student", student);
+        Transport.shareable("grad", grad);
         return Transport.sinkd(backend.transport(), rows, teacher, student, options, grad);
     }
 
@@ -696,6 +755,7 @@ public final class Entrokit implements AutoCloseable {
      *                    or null, which saves the pass over the row that its softmax needs
      */
     public void topK(Tensor logits, int k, float temperature, Tensor indicesOut, Tensor valuesOut, Tensor probsOut) {
+        checkOpen();
         int n = cols("logits", logits);
         if (k < 1 || k > n) {
             throw new IllegalArgumentException("k: must be in [1, V = " + n + "], got " + k);
@@ -723,16 +783,19 @@ public final class Entrokit implements AutoCloseable {
 
     /** Kept mask of top-p: the shortest prefix in SPEC order with cumulative probability {@code ≥ p}. See {@link #keptMask}. */
     public void topP(Tensor logits, float p, float temperature, Tensor maskOut) {
+        checkOpen();
         keptMask(logits, positiveTemperature(temperature).topP(p), maskOut);
     }
 
     /** Kept mask of min-p: every token with {@code p_i ≥ minP · max p}, {@code minP ∈ (0, 1]}. See {@link #keptMask}. */
     public void minP(Tensor logits, float minP, float temperature, Tensor maskOut) {
+        checkOpen();
         keptMask(logits, positiveTemperature(temperature).minP(minP), maskOut);
     }
 
     /** Kept mask of top-H ({@code α ∈ (0, 1]}, over the first {@code n ≥ 1} tokens, in {@code mode}). See {@link #keptMask}. */
     public void topH(Tensor logits, float alpha, int n, TopHMode mode, float temperature, Tensor maskOut) {
+        checkOpen();
         keptMask(logits, positiveTemperature(temperature).topH(alpha, n, mode), maskOut);
     }
 
@@ -743,6 +806,7 @@ public final class Entrokit implements AutoCloseable {
      * an all-false mask. The temperature must be {@code > 0} (greedy is for {@link #sample} only).
      */
     public void keptMask(Tensor logits, SamplingFilters filters, Tensor maskOut) {
+        checkOpen();
         int n = cols("logits", logits);
         checkFilters(filters, n, false);
         checkOutput("maskOut", maskOut, DType.BOOL, logits.rows(), n);
@@ -763,12 +827,11 @@ public final class Entrokit implements AutoCloseable {
      * @param countsOut  rank-1 {@link DType#I32} with at least {@code R} elements
      */
     public void keptTokens(Tensor logits, SamplingFilters filters, Tensor indicesOut, Tensor probsOut, Tensor countsOut) {
+        checkOpen();
         int n = cols("logits", logits);
         checkFilters(filters, n, false);
         long r = logits.rows();
-        if (indicesOut == null) {
-            throw new IllegalArgumentException("indicesOut: must not be null");
-        }
+        accessible("indicesOut", indicesOut);
         int capacity = (int) Math.min(Integer.MAX_VALUE, indicesOut.cols());
         checkOutput("indicesOut", indicesOut, DType.I32, r, capacity);
         checkOutput("probsOut", probsOut, DType.F32, r, capacity);
@@ -792,6 +855,7 @@ public final class Entrokit implements AutoCloseable {
      * ({@code out} is F32 shaped like {@code logits} and may be it). A special row gives NaN everywhere.
      */
     public void maskLogits(Tensor logits, SamplingFilters filters, Tensor out) {
+        checkOpen();
         int n = cols("logits", logits);
         checkFilters(filters, n, false);
         checkOutputLike("out", out, "logits", logits);
@@ -802,6 +866,7 @@ public final class Entrokit implements AutoCloseable {
 
     /** {@link #sample(Tensor, List, long[], long, Tensor)} with the same pipeline for every row. */
     public void sample(Tensor logits, SamplingFilters filters, long[] seeds, long step, Tensor tokensOut) {
+        checkOpen();
         if (filters == null) {
             throw new IllegalArgumentException("filters: must not be null");
         }
@@ -821,6 +886,7 @@ public final class Entrokit implements AutoCloseable {
      * @param tokensOut     rank-1 {@link DType#I32} with at least {@code R} elements
      */
     public void sample(Tensor logits, List<SamplingFilters> filtersPerRow, long[] seeds, long step, Tensor tokensOut) {
+        checkOpen();
         int n = cols("logits", logits);
         int nRows = (int) logits.rows();
         if (filtersPerRow == null || filtersPerRow.size() != nRows) {
@@ -865,9 +931,7 @@ public final class Entrokit implements AutoCloseable {
     }
 
     private static void checkOutput(String name, Tensor t, DType dtype, long nRows, long nCols) {
-        if (t == null) {
-            throw new IllegalArgumentException(name + ": must not be null");
-        }
+        accessible(name, t);
         if (t.dtype() != dtype || t.rank() > 2) {
             throw new IllegalArgumentException(name + ": expected a rank-1 or rank-2 " + dtype + " tensor, got " + t);
         }
@@ -884,16 +948,19 @@ public final class Entrokit implements AutoCloseable {
 
     /** {@link #softmax(Tensor, Tensor, float)} over {@code float[]} rows of {@code cols} logits. */
     public void softmax(float[] logits, int cols, float[] probs, float temperature) {
+        checkOpen();
         softmax(rowsOf("logits", logits, cols), rowsOf("probs", probs, cols), temperature);
     }
 
     /** {@link #logSoftmax(Tensor, Tensor, float)} over {@code float[]} rows of {@code cols} logits. */
     public void logSoftmax(float[] logits, int cols, float[] logprobs, float temperature) {
+        checkOpen();
         logSoftmax(rowsOf("logits", logits, cols), rowsOf("logprobs", logprobs, cols), temperature);
     }
 
     /** {@link #logSumExp(Tensor, Tensor, float)} over {@code float[]} rows; {@code out} holds one value per row. */
     public void logSumExp(float[] logits, int cols, float[] out, float temperature) {
+        checkOpen();
         if (out == null) {
             throw new IllegalArgumentException("out: must not be null");
         }
@@ -902,12 +969,14 @@ public final class Entrokit implements AutoCloseable {
 
     /** {@link #entropy(Tensor, LossOptions, Tensor, Tensor)} over {@code float[]}; {@code rowLoss} and {@code grad} may be null. */
     public double entropy(float[] logits, int cols, LossOptions options, float[] rowLoss, float[] grad) {
+        checkOpen();
         return entropy(rowsOf("logits", logits, cols), options, rowLoss == null ? null : Tensor.of(rowLoss),
                 grad == null ? null : rowsOf("grad", grad, cols));
     }
 
     /** {@link #kl(Tensor, Tensor, LossOptions, Tensor, Tensor)} over {@code float[]}; {@code rowLoss} and {@code grad} may be null. */
     public double kl(float[] teacher, float[] student, int cols, LossOptions options, float[] rowLoss, float[] grad) {
+        checkOpen();
         return kl(rowsOf("teacher", teacher, cols), rowsOf("student", student, cols), options,
                 rowLoss == null ? null : Tensor.of(rowLoss), grad == null ? null : rowsOf("grad", grad, cols));
     }
@@ -915,6 +984,7 @@ public final class Entrokit implements AutoCloseable {
     /** {@link #crossEntropyLabels(Tensor, Tensor, LossOptions, Tensor, Tensor)} over arrays. */
     public double crossEntropyLabels(int[] labels, float[] student, int cols, LossOptions options, float[] rowLoss,
                                      float[] grad) {
+        checkOpen();
         if (labels == null) {
             throw new IllegalArgumentException("labels: must not be null");
         }
@@ -1058,9 +1128,7 @@ public final class Entrokit implements AutoCloseable {
 
     /** Checks a float32 logits tensor of rank 1 or 2 (an input) and returns its row length. */
     private static int cols(String name, Tensor t) {
-        if (t == null) {
-            throw new IllegalArgumentException(name + ": must not be null");
-        }
+        accessible(name, t);
         if (t.dtype() != DType.F32) {
             throw new IllegalArgumentException(name + ": dtype " + t.dtype() + " is not supported yet; F32 only");
         }
@@ -1078,9 +1146,7 @@ public final class Entrokit implements AutoCloseable {
 
     /** An input with the shape of {@code ref} (read-only memory is fine). */
     private static void checkInputLike(String name, Tensor t, String refName, Tensor ref) {
-        if (t == null) {
-            throw new IllegalArgumentException(name + ": must not be null");
-        }
+        accessible(name, t);
         if (t.dtype() != DType.F32) {
             throw new IllegalArgumentException(name + ": dtype " + t.dtype() + " is not supported yet; F32 only");
         }
@@ -1100,9 +1166,7 @@ public final class Entrokit implements AutoCloseable {
 
     /** A rank-1 output of {@code dtype} with room for one value per row. */
     private static void checkRowOutput(String name, Tensor t, DType dtype, long nRows) {
-        if (t == null) {
-            throw new IllegalArgumentException(name + ": must not be null");
-        }
+        accessible(name, t);
         if (t.dtype() != dtype || t.rank() != 1) {
             throw new IllegalArgumentException(name + ": expected a rank-1 " + dtype + " tensor, got " + t);
         }
@@ -1142,24 +1206,23 @@ public final class Entrokit implements AutoCloseable {
     }
 
     /**
-     * Checks that a tensor's memory is alive and readable by this thread, and says whether worker
-     * threads may touch it too (not when it comes from a confined arena: those rows then run here).
+     * The first check of every tensor argument, before anything reads it: not null, its memory alive
+     * and readable by this thread (see {@link MemoryAccess#check}).
      */
+    private static void accessible(String name, Tensor t) {
+        if (t == null) {
+            throw new IllegalArgumentException(name + ": must not be null");
+        }
+        MemoryAccess.check(name, t.segment());
+    }
+
+    /** Checks a non-null tensor as {@link #accessible} does and says whether worker threads may touch it too. */
     static boolean shareable(String name, Tensor t) {
-        MemorySegment seg = t.segment();
-        if (!seg.scope().isAlive()) {
-            throw new IllegalArgumentException(name + ": the arena of its segment is closed");
-        }
-        if (!seg.isAccessibleBy(Thread.currentThread())) {
-            throw new IllegalArgumentException(name + ": its segment is confined to another thread");
-        }
-        return seg.isAccessibleBy(NOT_THE_OWNER);
+        return MemoryAccess.check(name, t.segment());
     }
 
     private static void checkLabels(Tensor labels, int nRows, int n, int ignoreIndex) {
-        if (labels == null) {
-            throw new IllegalArgumentException("labels: must not be null");
-        }
+        accessible("labels", labels);
         if (labels.dtype() != DType.I32 || labels.rank() != 1) {
             throw new IllegalArgumentException("labels: expected a rank-1 I32 tensor, got " + labels);
         }

@@ -2,8 +2,12 @@ package dev.entrokit;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.Buffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.nio.ShortBuffer;
 import java.util.Arrays;
-import java.util.Objects;
 
 /**
  * A strided view over a {@link MemorySegment}: rank 1 ({@code [n]}), rank 2 ({@code [rows, cols]}) or
@@ -13,6 +17,12 @@ import java.util.Objects;
  * <p>A tensor owns nothing: the segment's arena decides its lifetime. Segments that worker threads
  * read must come from a shared or global arena (a confined arena's segment throws
  * {@code WrongThreadException} there); heap segments from {@code float[]} always work.
+ *
+ * <p>Byte order: elements are read and written in the platform's native order
+ * ({@link ByteOrder#nativeOrder()}). A {@code MemorySegment} carries no byte order, so a segment over
+ * data in the other order cannot be told apart here and reads as garbage; {@code FloatBuffer},
+ * {@code ShortBuffer} and {@code IntBuffer} do carry one, and {@link #of(FloatBuffer, long...)} and its
+ * twins refuse a buffer that is not in native order.
  */
 public final class Tensor {
     private final MemorySegment segment;
@@ -23,8 +33,14 @@ public final class Tensor {
     private final long batchStride;
 
     private Tensor(MemorySegment segment, DType dtype, long[] shape, long offset, long rowStride, long batchStride) {
-        this.segment = Objects.requireNonNull(segment, "segment");
-        this.dtype = Objects.requireNonNull(dtype, "dtype");
+        if (segment == null) {
+            throw new IllegalArgumentException("segment: must not be null");
+        }
+        if (dtype == null) {
+            throw new IllegalArgumentException("dtype: must not be null");
+        }
+        this.segment = segment;
+        this.dtype = dtype;
         this.shape = shape;
         this.offset = offset;
         this.rowStride = rowStride;
@@ -34,40 +50,114 @@ public final class Tensor {
 
     /** A contiguous {@code [rows, cols]} float32 view of {@code data}. */
     public static Tensor of(float[] data, int rows, int cols) {
-        return new Tensor(MemorySegment.ofArray(data), DType.F32, new long[] {rows, cols}, 0, cols, (long) rows * cols);
+        return new Tensor(MemorySegment.ofArray(nonNull(data)), DType.F32, new long[] {rows, cols}, 0, cols, (long) rows * cols);
     }
 
     /** A rank-1 float32 view of the whole array. */
     public static Tensor of(float[] data) {
-        return new Tensor(MemorySegment.ofArray(data), DType.F32, new long[] {data.length}, 0, data.length, data.length);
+        return new Tensor(MemorySegment.ofArray(nonNull(data)), DType.F32, new long[] {data.length}, 0, data.length, data.length);
     }
 
     /** A rank-1 int32 view of the whole array (labels, token ids). */
     public static Tensor of(int[] data) {
-        return new Tensor(MemorySegment.ofArray(data), DType.I32, new long[] {data.length}, 0, data.length, data.length);
+        return new Tensor(MemorySegment.ofArray(nonNull(data)), DType.I32, new long[] {data.length}, 0, data.length, data.length);
     }
 
     /** A contiguous {@code [rows, cols]} int32 view of {@code data} (e.g. top-k indices). */
     public static Tensor of(int[] data, int rows, int cols) {
-        return new Tensor(MemorySegment.ofArray(data), DType.I32, new long[] {rows, cols}, 0, cols, (long) rows * cols);
+        return new Tensor(MemorySegment.ofArray(nonNull(data)), DType.I32, new long[] {rows, cols}, 0, cols, (long) rows * cols);
     }
 
     /** A contiguous {@code [rows, cols]} {@link DType#BOOL} view of {@code data}: one byte per element, 0 or 1. */
     public static Tensor ofMask(byte[] data, int rows, int cols) {
-        return new Tensor(MemorySegment.ofArray(data), DType.BOOL, new long[] {rows, cols}, 0, cols, (long) rows * cols);
+        return new Tensor(MemorySegment.ofArray(nonNull(data)), DType.BOOL, new long[] {rows, cols}, 0, cols, (long) rows * cols);
     }
 
     /** A contiguous {@code [batch, rows, cols]} float32 view of {@code data}. */
     public static Tensor of(float[] data, int batch, int rows, int cols) {
-        return new Tensor(MemorySegment.ofArray(data), DType.F32, new long[] {batch, rows, cols}, 0, cols, (long) rows * cols);
+        return new Tensor(MemorySegment.ofArray(nonNull(data)), DType.F32, new long[] {batch, rows, cols}, 0, cols, (long) rows * cols);
     }
 
-    /** A contiguous view of a segment with the given shape (rank 1 to 3), starting at its first byte. */
+    /**
+     * A contiguous view of a segment with the given shape (rank 1 to 3), starting at its first byte.
+     *
+     * <p>The segment is read in native byte order, and nothing here can check that its bytes are in that
+     * order: a segment has no byte order of its own. In particular {@code MemorySegment.ofBuffer} over a
+     * {@code FloatBuffer} view whose {@code order()} is not native (e.g. {@code ByteBuffer.allocateDirect(n)
+     * .asFloatBuffer()}, big-endian by default) gives a segment whose floats read wrongly; that is the
+     * caller's to avoid. Pass such buffers to {@link #of(FloatBuffer, long...)} instead, which checks.
+     */
     public static Tensor of(MemorySegment segment, DType dtype, long... shape) {
         checkShape(shape);
         long cols = shape[shape.length - 1];
         long rows = shape.length >= 2 ? shape[shape.length - 2] : 1;
         return new Tensor(segment, dtype, shape.clone(), 0, cols, rows * cols);
+    }
+
+    /**
+     * A contiguous float32 view of a buffer's remaining elements, from its {@code position()} (element 0
+     * of the view) towards its {@code limit()}; the shape (rank 1 to 3) may cover fewer elements than
+     * remain. Heap and direct buffers both work; a read-only buffer gives a read-only tensor (fine as an
+     * input, refused as an output). Moving the buffer's position or limit afterwards does not move the
+     * view. Direct memory stays alive while the tensor is reachable.
+     *
+     * @throws IllegalArgumentException naming {@code buffer} when its {@code order()} is not
+     *                                  {@link ByteOrder#nativeOrder()} (a {@code ByteBuffer}'s default is
+     *                                  big-endian: call {@code order(ByteOrder.nativeOrder())} before
+     *                                  {@code asFloatBuffer()}), or when fewer elements remain than the
+     *                                  shape needs
+     */
+    public static Tensor of(FloatBuffer buffer, long... shape) {
+        return ofBuffer(buffer, buffer == null ? null : buffer.order(), DType.F32, shape);
+    }
+
+    /**
+     * A contiguous int32 view (labels, token ids) of a buffer's remaining elements; position, limit,
+     * byte order and read-only buffers as {@link #of(FloatBuffer, long...)}.
+     */
+    public static Tensor of(IntBuffer buffer, long... shape) {
+        return ofBuffer(buffer, buffer == null ? null : buffer.order(), DType.I32, shape);
+    }
+
+    /**
+     * A contiguous {@link DType#BF16} or {@link DType#F16} view of a buffer's remaining elements;
+     * position, limit, byte order and read-only buffers as {@link #of(FloatBuffer, long...)}.
+     */
+    public static Tensor of(ShortBuffer buffer, DType dtype, long... shape) {
+        if (dtype != DType.BF16 && dtype != DType.F16) {
+            throw new IllegalArgumentException("dtype: a ShortBuffer holds BF16 or F16 elements, got " + dtype);
+        }
+        return ofBuffer(buffer, buffer == null ? null : buffer.order(), dtype, shape);
+    }
+
+    private static Tensor ofBuffer(Buffer buffer, ByteOrder order, DType dtype, long[] shape) {
+        if (buffer == null) {
+            throw new IllegalArgumentException("buffer: must not be null");
+        }
+        if (order != ByteOrder.nativeOrder()) {
+            throw new IllegalArgumentException("buffer: byte order " + order + ", entrokit reads native order "
+                    + ByteOrder.nativeOrder() + "; use ByteBuffer.order(ByteOrder.nativeOrder())");
+        }
+        checkShape(shape);
+        long needed;
+        try {
+            needed = Arrays.stream(shape).reduce(1, Math::multiplyExact);
+        } catch (ArithmeticException e) {
+            needed = Long.MAX_VALUE;
+        }
+        if (needed > buffer.remaining()) {
+            throw new IllegalArgumentException("buffer: shape " + Arrays.toString(shape) + " needs " + needed + " "
+                    + dtype + " elements, the buffer holds " + buffer.remaining() + " from position "
+                    + buffer.position() + " to limit " + buffer.limit());
+        }
+        return of(MemorySegment.ofBuffer(buffer), dtype, shape);
+    }
+
+    private static <A> A nonNull(A data) {
+        if (data == null) {
+            throw new IllegalArgumentException("data: must not be null");
+        }
+        return data;
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.entrokit.cuda;
 
 import dev.entrokit.DType;
 import dev.entrokit.Tensor;
+import dev.entrokit.internal.MemoryAccess;
 import dev.entrokit.internal.cuda.NativeCuda;
 import dev.entrokit.internal.cuda.ffi.EntrokitH;
 import java.lang.foreign.MemorySegment;
@@ -142,6 +143,9 @@ public final class DeviceTensor implements AutoCloseable {
     /** Copies this tensor out into a host tensor of the same dtype and shape, through pinned staging. */
     public void copyTo(Tensor host, CudaStream stream) {
         checkHost("host", host);
+        if (host.segment().isReadOnly()) {
+            throw new IllegalArgumentException("host: segment is read-only");
+        }
         long rowBytes = cols * dtype.byteSize();
         try (Pinned pinned = new Pinned(rows * rowBytes)) {
             copyRows(pinned.segment, rowBytes, false, stream);
@@ -191,6 +195,10 @@ public final class DeviceTensor implements AutoCloseable {
     }
 
     private void checkHost(String name, Tensor host) {
+        if (host == null) {
+            throw new IllegalArgumentException(name + ": must not be null");
+        }
+        MemoryAccess.check(name, host.segment());
         if (host.dtype() != dtype) {
             throw new IllegalArgumentException(name + ": dtype " + host.dtype() + " does not match the device tensor's " + dtype);
         }

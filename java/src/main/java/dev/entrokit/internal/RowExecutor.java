@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * Runs a per-row task over a batch, splitting rows across a fixed pool when the batch is large enough.
@@ -24,6 +25,7 @@ public final class RowExecutor implements AutoCloseable {
 
     private final int threads;
     private final ForkJoinPool pool;
+    private volatile boolean closed;
 
     /** A pool of {@code threads} workers; 1 means everything runs on the caller. */
     public RowExecutor(int threads) {
@@ -74,8 +76,8 @@ public final class RowExecutor implements AutoCloseable {
      * worker writes into the caller's buffers after this method has returned or thrown.
      */
     public void forEachRow(int rows, long cols, boolean shareable, RowTask task) {
-        if (closed()) {
-            throw new IllegalStateException("this entrokit instance is closed");
+        if (closed) {
+            throw new IllegalStateException("entrokit: closed");
         }
         int parts = (int) Math.min(threads, rows);
         if (pool == null || !shareable || parts < 2 || (long) rows * cols < PARALLEL_THRESHOLD) {
@@ -85,19 +87,30 @@ public final class RowExecutor implements AutoCloseable {
             return;
         }
         List<ForkJoinTask<?>> started = new ArrayList<>(parts);
+        // Rows from here on run on the caller: a close() on another thread may shut the pool between
+        // the check above and a submit, and the parts already started must still be joined.
+        int callerFrom = rows;
         for (int p = 1; p < parts; p++) {
             int from = (int) ((long) rows * p / parts);
             int to = (int) ((long) rows * (p + 1) / parts);
-            started.add(pool.submit(() -> {
-                for (int r = from; r < to; r++) {
-                    task.run(r);
-                }
-            }));
+            try {
+                started.add(pool.submit(() -> {
+                    for (int r = from; r < to; r++) {
+                        task.run(r);
+                    }
+                }));
+            } catch (RejectedExecutionException e) {
+                callerFrom = from;
+                break;
+            }
         }
         Throwable first = null;
         try {
             int to = rows / parts;
             for (int r = 0; r < to; r++) {
+                task.run(r);
+            }
+            for (int r = callerFrom; r < rows; r++) {
                 task.run(r);
             }
         } catch (RuntimeException | Error e) {
@@ -121,11 +134,12 @@ public final class RowExecutor implements AutoCloseable {
 
     /** Whether {@link #close()} has been called. */
     public boolean closed() {
-        return pool != null && pool.isShutdown();
+        return closed;
     }
 
     @Override
     public void close() {
+        closed = true;
         if (pool != null) {
             pool.shutdown();
         }
