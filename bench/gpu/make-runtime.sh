@@ -3,7 +3,7 @@
 # under bench/gpu/carry/ (git-ignored; name it in the device tool's `carry`):
 #   runtime/      a jlink image of this JDK 25 (java.base, jdk.incubator.vector, java.logging,
 #                 jdk.unsupported, java.management), about 45 MB
-#   lib/          the entrokit jar (with its CPU backends) and the test classes
+#   lib/          the core entrokit jar and the test classes
 #   junit.jar     JUnit's standalone console launcher (fetched through Maven into ~/.m2 once)
 # Run ./entrokit build (or mvn -DskipTests package) and the test compile first; this script runs
 # `mvn test-compile` itself when the test classes are missing.
@@ -20,13 +20,14 @@ mkdir -p "$CARRY/lib"
   --strip-debug --no-header-files --no-man-pages --compress=zip-9 --output "$CARRY/runtime"
 
 cd "$ROOT"
-if [ ! -d java/target/test-classes/dev/entrokit/cuda ] || ! ls java/target/entrokit-*.jar >/dev/null 2>&1; then
-  JAVA_HOME="$JAVA_HOME" mvn -B -q -ntp -DskipTests package -pl java
-  JAVA_HOME="$JAVA_HOME" mvn -B -q -ntp test-compile -pl java
+JAR=java/target/entrokit-0.1.0-SNAPSHOT.jar  # not the -sources/-javadoc jars beside it
+if [ ! -d java/target/test-classes/dev/entrokit/cuda ] || [ ! -f "$JAR" ]; then
+  JAVA_HOME="$JAVA_HOME" mvn -B -q -ntp -P '!cuda' -DskipTests package -pl java
+  JAVA_HOME="$JAVA_HOME" mvn -B -q -ntp -P '!cuda' test-compile -pl java
 fi
-cp java/target/entrokit-*.jar "$CARRY/lib/entrokit.jar"
-# The device builds its own library for sm_90: drop the one built here from the carried jar.
-zip -q -d "$CARRY/lib/entrokit.jar" 'META-INF/native/*' >/dev/null 2>&1 || true
+# The core jar never holds the CUDA library (that is entrokit-cuda-linux-x86_64); the device builds
+# its own for sm_90 and names it with -Dentrokit.cuda.library.
+cp "$JAR" "$CARRY/lib/entrokit.jar"
 cp -r java/target/test-classes "$CARRY/lib/test-classes"
 JAVA_HOME="$JAVA_HOME" mvn -B -q -ntp dependency:copy \
   -Dartifact="org.junit.platform:junit-platform-console-standalone:$JUNIT_PLATFORM" -DoutputDirectory="$CARRY"

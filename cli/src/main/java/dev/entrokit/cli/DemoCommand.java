@@ -4,10 +4,12 @@ import dev.entrokit.BackendInfo;
 import dev.entrokit.Entrokit;
 import java.io.PrintWriter;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -15,25 +17,38 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code entrokit demo}: every op of {@link EvalOp} on a realistic batch, on every available backend,
- * with rough timings and the largest difference from the scalar reference. Exits 1 when a backend is
- * beyond the SPEC §5 tolerances, so it doubles as a smoke test.
+ * {@code entrokit demo}: by default a short tour (a few ops on a small batch, every available
+ * backend, the largest difference from the scalar reference: seconds, a few MB). {@code --full} runs
+ * every op of {@link EvalOp} on a realistic batch with rough timings and says when the machine was
+ * too busy for them to mean anything. Exits 1 when a backend is beyond the SPEC §5 tolerances, so
+ * both double as a smoke test.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Run every op on every available backend and compare with the scalar reference.",
-            "The batch is realistic: heavy-tailed logits with ~5%% of the vocabulary masked to -inf.",
-            "Times are rough wall-clock figures (best of a few calls after a warm-up of up to 1.5 s per op); use JMH (./entrokit bench) for real numbers."})
+        description = {"Run ops on every available backend and compare with the scalar reference.",
+            "Default: a short tour of a few ops on an 8 x 4096 batch (no timings). --full: every op on 32 x 128256",
+            "with rough timings (best of a few calls after a warm-up of up to 1.5 s per op; ~2 GB, minutes).",
+            "Logits are heavy-tailed with ~5%% of the vocabulary masked to -inf. Use ./entrokit bench for real numbers."})
 public final class DemoCommand implements Callable<Integer> {
     private static final String REFERENCE = "scalar";
+    /** The tour: the softmax family, a distillation loss and its gradient, selection, sampling, scoring, OT. */
+    private static final Set<EvalOp> TOUR = EnumSet.of(EvalOp.SOFTMAX, EvalOp.ENTROPY, EvalOp.KL, EvalOp.JSD,
+            EvalOp.CROSS_ENTROPY, EvalOp.TOP_K_OP, EvalOp.TOP_P_OP, EvalOp.SAMPLE, EvalOp.TOKEN_LOGPROB, EvalOp.SINKHORN);
+    private static final int TOUR_ROWS = 8;
+    private static final int TOUR_COLS = 4096;
+    private static final int FULL_ROWS = 32;
+    private static final int FULL_COLS = 128256;
 
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--rows", paramLabel = "R", defaultValue = "32", description = "rows (positions), default ${DEFAULT-VALUE}")
-    private int rows;
+    @Option(names = "--full", description = "every op on a realistic batch, with timings (minutes, ~2 GB)")
+    private boolean full;
 
-    @Option(names = "--cols", paramLabel = "V", defaultValue = "128256", description = "vocabulary size, default ${DEFAULT-VALUE}")
-    private int cols;
+    @Option(names = "--rows", paramLabel = "R", description = "rows (positions); default " + TOUR_ROWS + ", with --full " + FULL_ROWS)
+    private Integer rows;
+
+    @Option(names = "--cols", paramLabel = "V", description = "vocabulary size; default " + TOUR_COLS + ", with --full " + FULL_COLS)
+    private Integer cols;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "random seed, default ${DEFAULT-VALUE}")
     private long seed;
@@ -43,7 +58,7 @@ public final class DemoCommand implements Callable<Integer> {
     private static final long WARM_UP_NANOS = 1_500_000_000L;
     private static final int MAX_WARM_UP_CALLS = 1000;
 
-    @Option(names = "--repeats", paramLabel = "N", defaultValue = "3", description = "timed calls per op after the warm-up, default ${DEFAULT-VALUE}")
+    @Option(names = "--repeats", paramLabel = "N", defaultValue = "3", description = "with --full: timed calls per op after the warm-up, default ${DEFAULT-VALUE}")
     private int repeats;
 
     @Option(names = "--threads", paramLabel = "N", description = "worker threads (default: -Dentrokit.threads, else the CPU count)")
@@ -56,6 +71,10 @@ public final class DemoCommand implements Callable<Integer> {
         }
     }
 
+    /** The fastest and slowest timed call of one op, in milliseconds. */
+    private record Timing(double best, double worst) {
+    }
+
     /** Generates the batch, runs the table and prints the verdict; returns 0, or 1 on a mismatch. */
     @Override
     public Integer call() {
@@ -66,11 +85,14 @@ public final class DemoCommand implements Callable<Integer> {
         if (nThreads < 1) {
             throw new UserException("--threads: must be >= 1, got " + nThreads);
         }
+        int nRows = rows != null ? rows : full ? FULL_ROWS : TOUR_ROWS;
+        int nCols = cols != null ? cols : full ? FULL_COLS : TOUR_COLS;
+        TimingCheck timing = new TimingCheck(Runtime.getRuntime().availableProcessors(), nThreads, TimingCheck.loadAverage());
         PrintWriter out = spec.commandLine().getOut();
         long t0 = System.nanoTime();
-        DemoData data = DemoData.generate(rows, cols, seed);
+        DemoData data = DemoData.generate(nRows, nCols, seed);
         out.printf(Locale.ROOT, "batch: %d x %d logits (teacher and student), heavy-tailed, ~5%% masked to -inf, seed %d;"
-                + " generated in %.0f ms%n", rows, cols, seed, (System.nanoTime() - t0) / 1e6);
+                + " generated in %.0f ms%n", nRows, nCols, seed, (System.nanoTime() - t0) / 1e6);
 
         List<String> available = new ArrayList<>();
         for (BackendInfo b : Entrokit.backends()) {
@@ -83,10 +105,15 @@ public final class DemoCommand implements Callable<Integer> {
         // The reference runs first so every other backend is compared with it as soon as it finishes.
         available.remove(REFERENCE);
         available.addFirst(REFERENCE);
-        out.printf(Locale.ROOT, "threads: %d; time = best of %d calls after 0.3 s (scalar) or 1.5 s (others) of warm-up (rough wall clock; JMH gives real numbers)%n%n",
-                nThreads, repeats);
+        if (full) {
+            out.printf(Locale.ROOT, "threads: %d; time = best of %d calls after 0.3 s (scalar) or 1.5 s (others) of warm-up (rough wall clock; JMH gives real numbers)%n%n",
+                    nThreads, repeats);
+        } else {
+            out.printf(Locale.ROOT, "threads: %d; a tour of %d ops, one call each (for every op with timings: demo --full; for real numbers: ./entrokit bench)%n%n",
+                    nThreads, TOUR.size());
+        }
 
-        DemoTable table = new DemoTable(out);
+        DemoTable table = new DemoTable(out, full);
         table.header();
         List<String> failures = new ArrayList<>();
         Map<String, Entrokit> instances = new LinkedHashMap<>();
@@ -95,10 +122,20 @@ public final class DemoCommand implements Callable<Integer> {
                 instances.put(name, BackendOpener.open(name, nThreads));
             }
             for (Case c : cases(data)) {
+                if (!full && !TOUR.contains(c.op())) {
+                    continue;
+                }
                 Map<String, NpyArray> reference = null;
                 for (Map.Entry<String, Entrokit> e : instances.entrySet()) {
                     EvalOp.Call call = c.op().prepare(e.getValue(), c.inputs(), c.op().options(settings(c.op())));
-                    double ms = bestMillis(call, e.getKey().equals(REFERENCE) ? WARM_UP_NANOS_SCALAR : WARM_UP_NANOS);
+                    double ms = Double.NaN;
+                    if (full) {
+                        Timing t = time(call, e.getKey().equals(REFERENCE) ? WARM_UP_NANOS_SCALAR : WARM_UP_NANOS);
+                        timing.calls(c.label() + " on " + e.getKey(), t.best(), t.worst());
+                        ms = t.best();
+                    } else {
+                        call.run();
+                    }
                     if (reference == null) {
                         reference = call.outputs();
                         table.row(c.label(), e.getKey(), ms, elements(data), null);
@@ -115,6 +152,10 @@ public final class DemoCommand implements Callable<Integer> {
             instances.values().forEach(BackendOpener::close);
         }
         out.println();
+        String busy = full ? timing.verdict(TimingCheck.loadAverage()) : null;
+        if (busy != null) {
+            out.println(busy);
+        }
         if (!failures.isEmpty()) {
             out.println("verdict: FAIL: beyond SPEC §5 tolerance against the scalar reference: " + String.join(", ", failures));
         } else if (instances.size() == 1) {
@@ -133,9 +174,9 @@ public final class DemoCommand implements Callable<Integer> {
 
     /**
      * Warm-up calls for {@code warmUpNanos} (vector code runs 10–100× slower until C2 has compiled it,
-     * which took up to ~1.5 s on 2 cores), then the fastest of the timed calls.
+     * which took up to ~1.5 s on 2 cores), then the fastest and slowest of the timed calls.
      */
-    private double bestMillis(EvalOp.Call call, long warmUpNanos) {
+    private Timing time(EvalOp.Call call, long warmUpNanos) {
         long warmUntil = System.nanoTime() + warmUpNanos;
         int warmCalls = 0;
         do {
@@ -143,12 +184,15 @@ public final class DemoCommand implements Callable<Integer> {
             warmCalls++;
         } while (System.nanoTime() < warmUntil && warmCalls < MAX_WARM_UP_CALLS);
         long best = Long.MAX_VALUE;
+        long worst = 0;
         for (int i = 0; i < repeats; i++) {
             long start = System.nanoTime();
             call.run();
-            best = Math.min(best, System.nanoTime() - start);
+            long t = System.nanoTime() - start;
+            best = Math.min(best, t);
+            worst = Math.max(worst, t);
         }
-        return best / 1e6;
+        return new Timing(best / 1e6, worst / 1e6);
     }
 
     /**

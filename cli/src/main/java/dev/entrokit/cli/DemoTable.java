@@ -4,31 +4,45 @@ import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.Map;
 
-/** Formats the {@code demo} table and measures each backend's distance from the reference. */
+/**
+ * Formats the {@code demo} table and measures each backend's distance from the reference. The tour's
+ * table has no time columns: one cold call on a small batch says nothing about speed.
+ */
 final class DemoTable {
-    private static final String FORMAT = "%-24s %-7s %10s %9s %12s %12s %12s  %s%n";
+    private static final String TIMED = "%-24s %-7s %10s %9s %12s %12s %12s  %s%n";
+    private static final String UNTIMED = "%-24s %-7s %12s %12s %12s  %s%n";
     private final PrintWriter out;
+    private final boolean timed;
 
-    DemoTable(PrintWriter out) {
+    DemoTable(PrintWriter out, boolean timed) {
         this.out = out;
+        this.timed = timed;
     }
 
     /** The column titles. */
     void header() {
-        out.printf(Locale.ROOT, FORMAT, "op", "backend", "ms/call", "ns/elem", "max|dOut|", "max|dGrad|", "maxRel(row)",
-                "SPEC §5");
+        cells("op", "backend", "ms/call", "ns/elem", "max|dOut|", "max|dGrad|", "maxRel(row)", "SPEC §5");
     }
 
-    /** One op on one backend; {@code errors} is null for the reference itself. */
+    /** One op on one backend; {@code errors} is null for the reference itself; {@code ms} is ignored untimed. */
     void row(String op, String backend, double ms, long elements, Errors errors) {
+        String time = String.format(Locale.ROOT, "%.2f", ms);
         String ns = String.format(Locale.ROOT, "%.3f", ms * 1e6 / elements);
         if (errors == null) {
-            out.printf(Locale.ROOT, FORMAT, op, backend, String.format(Locale.ROOT, "%.2f", ms), ns, "ref", "ref", "ref", "");
+            cells(op, backend, time, ns, "ref", "ref", "ref", "");
         } else {
-            out.printf(Locale.ROOT, FORMAT, op, backend, String.format(Locale.ROOT, "%.2f", ms), ns, fmt(errors.out()),
-                    fmt(errors.grad()), fmt(errors.rowRel()), errors.failures() == 0 ? "ok" : "FAIL " + errors.failures());
+            cells(op, backend, time, ns, fmt(errors.out()), fmt(errors.grad()), fmt(errors.rowRel()),
+                    errors.failures() == 0 ? "ok" : "FAIL " + errors.failures());
         }
         out.flush();
+    }
+
+    private void cells(String op, String backend, String time, String ns, String dOut, String dGrad, String rel, String spec) {
+        if (timed) {
+            out.printf(Locale.ROOT, TIMED, op, backend, time, ns, dOut, dGrad, rel, spec);
+        } else {
+            out.printf(Locale.ROOT, UNTIMED, op, backend, dOut, dGrad, rel, spec);
+        }
     }
 
     private static String fmt(double v) {

@@ -49,7 +49,10 @@ public final class InfoCommand implements Callable<Integer> {
         }
         Cuda.Status cuda = Cuda.status();
         out.println("cuda:     " + (cuda.libraryLoaded() ? "libentrokit_cuda.so loaded, runtime " + Cuda.version(cuda.runtimeVersion())
-                + ", driver " + Cuda.version(cuda.driverVersion()) : "no native library"));
+                + ", driver " + Cuda.version(cuda.driverVersion()) : "library not loaded"));
+        out.println("  library: " + Cuda.librarySource().orElse("none (add dev.entrokit:entrokit-cuda-linux-x86_64"
+                + " to the class path, or to the module path with --add-modules dev.entrokit.cuda.linux.x86_64,"
+                + " or set -Dentrokit.cuda.library)"));
         for (CudaDeviceInfo d : cuda.devices()) {
             out.println("  device " + d);
         }

@@ -9,8 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Whether CUDA can run here, and on what. Probing never throws: a missing library, a missing driver
- * (the runtime's error 35) or no device is reported in {@link Status#reasons()}.
+ * Whether CUDA can run here, and on what. Probing never throws: a missing driver (looked for before
+ * the library is loaded), a missing library or no device is reported in {@link Status#reasons()}.
  */
 public final class Cuda {
     private Cuda() {
@@ -55,6 +55,11 @@ public final class Cuda {
     }
 
     private static Status probe() {
+        NativeCuda.Driver installed = NativeCuda.driver();
+        if (!installed.found()) {
+            // Nothing can run without it, so the library is not even extracted.
+            return new Status(false, 0, 0, List.of(), List.of(installed.reason()));
+        }
         NativeCuda.Load load = NativeCuda.library();
         if (!load.loaded()) {
             return new Status(false, 0, 0, List.of(), load.reasons());
@@ -89,6 +94,21 @@ public final class Cuda {
                     ek_device_info.minor(s), ek_device_info.total_memory(s), ek_device_info.multiprocessors(s),
                     ek_device_info.l2_cache_size(s));
         }
+    }
+
+    /**
+     * Where the CUDA library would load from, without loading it: the {@code -Dentrokit.cuda.library}
+     * path, else the URL of {@code libentrokit_cuda.so} inside the {@code entrokit-cuda-linux-x86_64}
+     * jar when that jar is on the class path or module path; empty when neither.
+     *
+     * @return the path or URL, as text
+     */
+    public static java.util.Optional<String> librarySource() {
+        String override = System.getProperty(NativeCuda.LIBRARY_PROPERTY);
+        if (override != null && !override.isBlank()) {
+            return java.util.Optional.of(override);
+        }
+        return java.util.Optional.ofNullable(NativeCuda.resource()).map(Object::toString);
     }
 
     /** A CUDA version number (e.g. 13000) as text ("13.0"). */
