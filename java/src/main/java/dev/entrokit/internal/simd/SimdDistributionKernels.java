@@ -84,6 +84,15 @@ public final class SimdDistributionKernels implements DistributionKernels {
         return Math.fma(x, 0.5f, negHalfM) * twoInvT;
     }
 
+    /**
+     * End of the block that starts at {@code start}: at most {@link SimdConstants#BLOCK} elements, never past
+     * {@code upper}. Written so that nothing exceeds {@code upper}: {@code start + BLOCK} wraps to a negative
+     * index in the last block of a row longer than {@code 2^31 − BLOCK}.
+     */
+    static int blockEnd(int start, int upper) {
+        return start + Math.min(BLOCK, upper - start);
+    }
+
     /** The lanes' total, added in lane order. */
     static double sumLanes(FloatVector v, float[] lanes) {
         v.intoArray(lanes, 0);
@@ -213,8 +222,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
     static double sumExp(MemorySegment x, long off, int n, float negHalfM, float twoInvT, float[] lanes) {
         int upper = F.loopBound(n);
         double total = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector acc = FloatVector.zero(F);
             FloatVector comp = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
@@ -236,8 +245,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
                            float twoInvT, float[] lanes) {
         int upper = F.loopBound(n);
         double total = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector acc = FloatVector.zero(F);
             FloatVector comp = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
@@ -300,8 +309,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
     static double sumShifted(MemorySegment x, long off, int n, float negHalfM, float twoInvT, float[] lanes) {
         int upper = F.loopBound(n);
         double total = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector acc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
                 acc = acc.add(shift(load(x, off + i), negHalfM, twoInvT));
@@ -320,8 +329,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
         int upper = F.loopBound(n);
         double d = 0;
         double t = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector dAcc = FloatVector.zero(F);
             FloatVector dComp = FloatVector.zero(F);
             FloatVector tAcc = FloatVector.zero(F);
@@ -379,8 +388,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
         double dt = 0;
         double ds = 0;
         double w = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector dtAcc = FloatVector.zero(F);
             FloatVector dtComp = FloatVector.zero(F);
             FloatVector dsAcc = FloatVector.zero(F);
@@ -426,8 +435,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
         double dt = 0;
         double ds = 0;
         double v = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector dtAcc = FloatVector.zero(F);
             FloatVector dtComp = FloatVector.zero(F);
             FloatVector dsAcc = FloatVector.zero(F);
@@ -493,8 +502,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
                           float negHalfTk, float twoInvT, float invDs, float[] lanes) {
         int upper = F.loopBound(n);
         double total = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector acc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
                 FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
@@ -564,8 +573,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
         int upper = F.loopBound(n);
         double towardP = 0;
         double towardQ = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector pAcc = FloatVector.zero(F);
             FloatVector qAcc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
@@ -622,8 +631,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
                              float negHalfMs, float twoInvT, float invDt, float invDs, float[] lanes) {
         int upper = F.loopBound(n);
         double total = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector acc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
                 FloatVector p = expNonPositive(shift(load(t, tOff + i), negHalfMt, twoInvT)).mul(invDt);
@@ -645,8 +654,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
                                      float negHalfMs, float invT, float rootInvDt, float rootInvDs, float[] lanes) {
         int upper = F.loopBound(n);
         double total = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector acc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
                 FloatVector sp = expNonPositive(shift(load(t, tOff + i), negHalfMt, invT)).mul(rootInvDt);

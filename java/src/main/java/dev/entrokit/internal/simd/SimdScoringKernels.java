@@ -1,8 +1,8 @@
 package dev.entrokit.internal.simd;
 
-import static dev.entrokit.internal.simd.SimdConstants.BLOCK;
 import static dev.entrokit.internal.simd.SimdConstants.F;
 import static dev.entrokit.internal.simd.SimdConstants.L;
+import static dev.entrokit.internal.simd.SimdDistributionKernels.blockEnd;
 import static dev.entrokit.internal.simd.SimdDistributionKernels.exp;
 import static dev.entrokit.internal.simd.SimdDistributionKernels.extremePair;
 import static dev.entrokit.internal.simd.SimdDistributionKernels.fill;
@@ -63,8 +63,8 @@ public final class SimdScoringKernels implements ScoringKernels {
         double d = 0;
         double t1 = 0;
         double t2 = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector dAcc = FloatVector.zero(F);
             FloatVector dComp = FloatVector.zero(F);
             FloatVector t1Acc = FloatVector.zero(F);
@@ -130,8 +130,8 @@ public final class SimdScoringKernels implements ScoringKernels {
                            float negHalfMs, float twoInvT, float alpha, float mc, float[] lanes) {
         int upper = F.loopBound(n);
         double total = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector acc = FloatVector.zero(F);
             FloatVector comp = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
