@@ -147,7 +147,9 @@ public final class ScalarScoringKernels implements ScoringKernels {
                 double logP = (get(t, tOff + i) - mt) * invT - logDt;
                 double logQ = (get(s, sOff + i) - ms) * invT - logDs;
                 double r = Math.exp(c(logP, logQ, alpha) - logS);
-                put(grad, gradOff + i, (Math.exp(logQ) - r) * scale);
+                double diff = Math.exp(logQ) - r;
+                // K = S reaches 1e308 for χ², so the scale can overflow double: a zero entry stays 0, not 0·inf.
+                put(grad, gradOff + i, diff == 0 ? 0 : diff * scale);
             }
         }
         return value;

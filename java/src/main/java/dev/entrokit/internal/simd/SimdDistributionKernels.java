@@ -93,6 +93,15 @@ public final class SimdDistributionKernels implements DistributionKernels {
         return start + Math.min(BLOCK, upper - start);
     }
 
+    /**
+     * Whether a gradient factor such as {@code gradScale/T} overflows float. A float32 factor would then be
+     * {@code inf}, and a zero gradient entry times it NaN where the reference gives 0 (it scales in double):
+     * such rows go to the reference.
+     */
+    static boolean scaleOverflows(double factor) {
+        return Float.isInfinite((float) factor);
+    }
+
     /** The lanes' total, added in lane order. */
     static double sumLanes(FloatVector v, float[] lanes) {
         v.intoArray(lanes, 0);
@@ -816,6 +825,9 @@ public final class SimdDistributionKernels implements DistributionKernels {
     @Override
     public double entropy(MemorySegment x, long xOff, int n, float invT, MemorySegment grad, long gradOff,
                           float gradScale) {
+        if (grad != null && scaleOverflows((double) gradScale * invT)) {
+            return REFERENCE.entropy(x, xOff, n, invT, grad, gradOff, gradScale);
+        }
         Workspace ws = Workspace.get();
         maxAndMin(x, xOff, n, ws.acc);
         if (extreme(ws.acc, invT)) {
@@ -843,6 +855,9 @@ public final class SimdDistributionKernels implements DistributionKernels {
     @Override
     public double crossEntropy(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                                MemorySegment grad, long gradOff, float gradScale) {
+        if (grad != null && scaleOverflows((double) gradScale * invT)) {
+            return REFERENCE.crossEntropy(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
         Workspace ws = Workspace.get();
         if (extremePair(t, tOff, s, sOff, n, invT, ws)) {
             return REFERENCE.crossEntropy(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
@@ -869,6 +884,9 @@ public final class SimdDistributionKernels implements DistributionKernels {
     @Override
     public double crossEntropyLabel(MemorySegment s, long sOff, int n, int label, float smoothing, float invT,
                                     MemorySegment grad, long gradOff, float gradScale) {
+        if (grad != null && scaleOverflows((double) gradScale * invT)) {
+            return REFERENCE.crossEntropyLabel(s, sOff, n, label, smoothing, invT, grad, gradOff, gradScale);
+        }
         Workspace ws = Workspace.get();
         float ms = max(s, sOff, n);
         float negHalfMs = -0.5f * ms;
@@ -897,6 +915,9 @@ public final class SimdDistributionKernels implements DistributionKernels {
     @Override
     public double kl(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                      MemorySegment grad, long gradOff, float gradScale) {
+        if (grad != null && scaleOverflows((double) gradScale * invT)) {
+            return REFERENCE.kl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
         Workspace ws = Workspace.get();
         if (extremePair(t, tOff, s, sOff, n, invT, ws)) {
             return REFERENCE.kl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
@@ -923,6 +944,9 @@ public final class SimdDistributionKernels implements DistributionKernels {
     @Override
     public double rkl(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                       MemorySegment grad, long gradOff, float gradScale) {
+        if (grad != null && scaleOverflows((double) gradScale * invT)) {
+            return REFERENCE.rkl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
         Workspace ws = Workspace.get();
         if (extremePair(t, tOff, s, sOff, n, invT, ws)) {
             return REFERENCE.rkl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
@@ -961,6 +985,9 @@ public final class SimdDistributionKernels implements DistributionKernels {
     @Override
     public double jeffreys(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                            MemorySegment grad, long gradOff, float gradScale) {
+        if (grad != null && scaleOverflows((double) gradScale * invT)) {
+            return REFERENCE.jeffreys(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
         Workspace ws = Workspace.get();
         if (extremePair(t, tOff, s, sOff, n, invT, ws)) {
             return REFERENCE.jeffreys(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
@@ -996,6 +1023,9 @@ public final class SimdDistributionKernels implements DistributionKernels {
     @Override
     public double jsd(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT, float beta,
                       MemorySegment grad, long gradOff, float gradScale) {
+        if (grad != null && scaleOverflows((double) gradScale * invT * (1 - beta))) {
+            return REFERENCE.jsd(t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
+        }
         Workspace ws = Workspace.get();
         if (extremePair(t, tOff, s, sOff, n, invT, ws)) {
             return REFERENCE.jsd(t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
@@ -1017,7 +1047,7 @@ public final class SimdDistributionKernels implements DistributionKernels {
         if (grad != null) {
             MemorySegment dst = target(grad, n, ws);
             jsdGrad(s, sOff, pRow, qRow, dst, targetOffset(dst, grad, gradOff), n, negHalfMs, twoInvT, logDs, beta,
-                    (float) towardQ, gradScale * invT * (1f - beta));
+                    (float) towardQ, (float) ((double) gradScale * invT * (1 - beta)));
             publish(dst, grad, gradOff, n);
         }
         return value;
