@@ -270,7 +270,10 @@ public final class ScalarScoringKernels implements ScoringKernels {
             for (int k = 0; k < n; k++) {
                 int i = rank(keys, label, k);
                 double logW = (get(t, tOff + i) - mt) * invT - logDt;
-                if (logW != Double.NEGATIVE_INFINITY) { // a masked teacher token starts no term (its suffix may be empty)
+                // Exactly the ranks the loss sums (w > 0) start a term: a weight that underflows to 0 there
+                // may sit over a suffix of student-masked tokens (suffix −inf), and logW − suffix would be
+                // +inf, so e^{b_i + logC} NaN for the masked tokens after it.
+                if (Math.exp(logW) > 0) {
                     logC = logAddExp(logC, logW - suffix[k]);
                 }
                 double b = (get(s, sOff + i) - ms) * invT;
