@@ -52,6 +52,12 @@ public final class SimdDistributionKernels implements DistributionKernels {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final DistributionKernels REFERENCE = new ScalarDistributionKernels();
     private static final double EXTREME_SPREAD = 1e4;
+    /**
+     * Elements per pass of the JSD's probability rows (a multiple of {@link SimdConstants#BLOCK}): rows up
+     * to this length run as one chunk, as before; longer rows recompute {@code p} and {@code q} for the
+     * gradient instead of holding two row-sized buffers per thread (16 GiB for a 2^31-float row).
+     */
+    static final int PROB_CHUNK = 1 << 18;
 
     // ---------------------------------------------------------------- memory and small helpers
 
@@ -1035,20 +1041,36 @@ public final class SimdDistributionKernels implements DistributionKernels {
         float twoInvT = 2f * invT;
         float logDt = (float) Math.log(sumExp(t, tOff, n, negHalfMt, twoInvT, ws.lanes));
         float logDs = (float) Math.log(sumExp(s, sOff, n, negHalfMs, twoInvT, ws.lanes));
-        MemorySegment pRow = ws.probRow(0, n);
-        MemorySegment qRow = ws.probRow(1, n);
-        probabilities(t, tOff, s, sOff, pRow, qRow, n, negHalfMt, negHalfMs, twoInvT, logDt, logDs);
-        jsdSums(t, tOff, s, sOff, pRow, qRow, n, negHalfMt, negHalfMs, twoInvT, logDt, logDs, beta, ws.acc, ws.lanes);
-        double towardQ = ws.acc[1];
-        double value = beta * ws.acc[0] + (1.0 - beta) * towardQ;
+        int chunk = Math.min(n, PROB_CHUNK);
+        MemorySegment pRow = ws.probRow(0, chunk);
+        MemorySegment qRow = ws.probRow(1, chunk);
+        double towardP = 0;
+        double towardQ = 0;
+        for (int c = 0, len; c < n; c += len) {
+            len = Math.min(chunk, n - c);
+            probabilities(t, tOff + c, s, sOff + c, pRow, qRow, len, negHalfMt, negHalfMs, twoInvT, logDt, logDs);
+            jsdSums(t, tOff + c, s, sOff + c, pRow, qRow, len, negHalfMt, negHalfMs, twoInvT, logDt, logDs, beta, ws.acc,
+                    ws.lanes);
+            towardP += ws.acc[0];
+            towardQ += ws.acc[1];
+        }
+        double value = beta * towardP + (1.0 - beta) * towardQ;
         if (!Double.isFinite(value)) {
             return REFERENCE.jsd(t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
         }
         if (grad != null) {
-            MemorySegment dst = target(grad, n, ws);
-            jsdGrad(s, sOff, pRow, qRow, dst, targetOffset(dst, grad, gradOff), n, negHalfMs, twoInvT, logDs, beta,
-                    (float) towardQ, (float) ((double) gradScale * invT * (1 - beta)));
-            publish(dst, grad, gradOff, n);
+            float scale = (float) ((double) gradScale * invT * (1 - beta));
+            MemorySegment dst = target(grad, chunk, ws);
+            for (int c = 0, len; c < n; c += len) {
+                len = Math.min(chunk, n - c);
+                if (chunk < n) { // the probability rows hold the last chunk only
+                    probabilities(t, tOff + c, s, sOff + c, pRow, qRow, len, negHalfMt, negHalfMs, twoInvT, logDt,
+                            logDs);
+                }
+                jsdGrad(s, sOff + c, pRow, qRow, dst, targetOffset(dst, grad, gradOff + c), len, negHalfMs, twoInvT,
+                        logDs, beta, (float) towardQ, scale);
+                publish(dst, grad, gradOff + c, len);
+            }
         }
         return value;
     }
