@@ -1,5 +1,7 @@
 package dev.entrokit;
 
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.lang.foreign.Arena;
@@ -64,6 +66,24 @@ class BigRowTest {
 
             double h = ek.entropy(logits, LossOptions.defaults(), null, null);
             Spec5.check(Spec5.Kind.LOSS, h, Math.log(d) - t / d, "entropy of 2^31 − 65 logits");
+        }
+    }
+
+    /**
+     * PLD sorts each row on the heap (16 bytes per token): a row this long is refused before any work, by
+     * the argument's name, instead of an {@code OutOfMemoryError} part way through the batch.
+     */
+    @Test
+    void pldRefusesARowItsSortCannotHoldOnTheHeap() throws Throwable {
+        assumeTrue(16L * N > Runtime.getRuntime().maxMemory() / 2, "this JVM's heap could sort the row");
+        for (String backend : TestBackends.availableNames()) {
+            Entrokit ek = TestBackends.instance(backend);
+            try (Arena arena = Arena.ofShared()) {
+                Tensor row = Tensor.of(zeroPages((long) N * Float.BYTES, arena), DType.F32, 1, N);
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ek.pld(row, row,
+                        Tensor.of(new int[] {0}), LossOptions.defaults(), null, null));
+                assertTrue(e.getMessage().startsWith("student: PLD sorts rows of " + N + " tokens"), e.getMessage());
+            }
         }
     }
 
