@@ -1021,6 +1021,9 @@ public final class Entrokit implements AutoCloseable {
         String studentName = op == Op.ENTROPY ? "logits" : "student";
         int n = cols(studentName, student);
         int nRows = (int) student.rows();
+        if (op == Op.PLD) {
+            checkSortHeap(n, nRows);
+        }
         if (teacher != null || (op != Op.ENTROPY && op != Op.CROSS_ENTROPY_LABELS)) {
             if (teacher == null) {
                 throw new IllegalArgumentException("teacher: must not be null");
@@ -1120,6 +1123,21 @@ public final class Entrokit implements AutoCloseable {
     }
 
     // ---------------------------------------------------------------- argument checks
+
+    /**
+     * PLD sorts each row on the heap (a sort key and a suffix log-sum-exp per token, 16 bytes, per thread at
+     * work): refused up front when that exceeds half the maximum heap, rather than failing with
+     * {@code OutOfMemoryError} after some rows were written.
+     */
+    private void checkSortHeap(int n, int nRows) {
+        long need = 16L * n * Math.max(1, Math.min(rows.threads(), nRows));
+        long max = Runtime.getRuntime().maxMemory();
+        if (need > max / 2) {
+            throw new IllegalArgumentException("student: PLD sorts rows of " + n + " tokens on the heap, " + (need >> 20)
+                    + " MiB on " + rows.threads() + " thread(s), over half the maximum heap (" + (max >> 20)
+                    + " MiB); shorten the rows or raise -Xmx");
+        }
+    }
 
     private static float invTemperature(float temperature) {
         LossOptions.checkTemperature(temperature);

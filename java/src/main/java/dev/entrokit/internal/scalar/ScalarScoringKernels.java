@@ -16,9 +16,15 @@ public final class ScalarScoringKernels implements ScoringKernels {
 
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
-    /** Per-thread rows for PLD (sort keys and suffix log-sum-exps), so that a row allocates nothing. */
-    private static final ThreadLocal<long[][]> KEYS = ThreadLocal.withInitial(() -> new long[1][0]);
-    private static final ThreadLocal<double[][]> SUFFIX = ThreadLocal.withInitial(() -> new double[1][0]);
+    /** PLD's rows for one row of tokens: sort keys and suffix log-sum-exps. */
+    private record PldScratch(long[] keys, double[] suffix) {
+        PldScratch(int n) {
+            this(new long[n], new double[n]);
+        }
+    }
+
+    /** Per-thread PLD scratch, so that a row allocates nothing. */
+    private static final ThreadLocal<PldScratch> SCRATCH = ThreadLocal.withInitial(() -> new PldScratch(0));
 
     private static double get(MemorySegment seg, long i) {
         return seg.getAtIndex(F32, i);
@@ -147,7 +153,9 @@ public final class ScalarScoringKernels implements ScoringKernels {
                 double logP = (get(t, tOff + i) - mt) * invT - logDt;
                 double logQ = (get(s, sOff + i) - ms) * invT - logDs;
                 double r = Math.exp(c(logP, logQ, alpha) - logS);
-                put(grad, gradOff + i, (Math.exp(logQ) - r) * scale);
+                double diff = Math.exp(logQ) - r;
+                // K = S reaches 1e308 for χ², so the scale can overflow double: a zero entry stays 0, not 0·inf.
+                put(grad, gradOff + i, diff == 0 ? 0 : diff * scale);
             }
         }
         return value;
@@ -231,8 +239,9 @@ public final class ScalarScoringKernels implements ScoringKernels {
             fill(grad, gradOff, n, Double.NaN);
             return Double.NaN;
         }
-        long[] keys = scratch(KEYS.get(), n);
-        double[] suffix = scratch(SUFFIX.get(), n);
+        PldScratch scratch = scratch(n);
+        long[] keys = scratch.keys();
+        double[] suffix = scratch.suffix();
         // π: the label first, then the others by teacher logit (keys[k] for rank k + 1).
         int m = 0;
         for (int i = 0; i < n; i++) {
@@ -268,7 +277,10 @@ public final class ScalarScoringKernels implements ScoringKernels {
             for (int k = 0; k < n; k++) {
                 int i = rank(keys, label, k);
                 double logW = (get(t, tOff + i) - mt) * invT - logDt;
-                if (logW != Double.NEGATIVE_INFINITY) { // a masked teacher token starts no term (its suffix may be empty)
+                // Exactly the ranks the loss sums (w > 0) start a term: a weight that underflows to 0 there
+                // may sit over a suffix of student-masked tokens (suffix −inf), and logW − suffix would be
+                // +inf, so e^{b_i + logC} NaN for the masked tokens after it.
+                if (Math.exp(logW) > 0) {
                     logC = logAddExp(logC, logW - suffix[k]);
                 }
                 double b = (get(s, sOff + i) - ms) * invT;
@@ -283,17 +295,21 @@ public final class ScalarScoringKernels implements ScoringKernels {
         return k == 0 ? label : (int) keys[k - 1];
     }
 
-    private static long[] scratch(long[][] holder, int n) {
-        if (holder[0].length < n) {
-            holder[0] = new long[n];
-        }
-        return holder[0];
-    }
+    /**
+     * Rows up to this many tokens keep their PLD scratch on the thread (16 MiB at most); a longer row's
+     * scratch is the call's own, so that one long row does not pin its size on every worker thread.
+     */
+    static final int KEEP_SCRATCH = 1 << 20;
 
-    private static double[] scratch(double[][] holder, int n) {
-        if (holder[0].length < n) {
-            holder[0] = new double[n];
+    private static PldScratch scratch(int n) {
+        PldScratch kept = SCRATCH.get();
+        if (kept.keys().length >= n) {
+            return kept;
         }
-        return holder[0];
+        PldScratch fresh = new PldScratch(n);
+        if (n <= KEEP_SCRATCH) {
+            SCRATCH.set(fresh);
+        }
+        return fresh;
     }
 }

@@ -52,6 +52,12 @@ public final class SimdDistributionKernels implements DistributionKernels {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final DistributionKernels REFERENCE = new ScalarDistributionKernels();
     private static final double EXTREME_SPREAD = 1e4;
+    /**
+     * Elements per pass of the JSD's probability rows (a multiple of {@link SimdConstants#BLOCK}): rows up
+     * to this length run as one chunk, as before; longer rows recompute {@code p} and {@code q} for the
+     * gradient instead of holding two row-sized buffers per thread (16 GiB for a 2^31-float row).
+     */
+    static final int PROB_CHUNK = 1 << 18;
 
     // ---------------------------------------------------------------- memory and small helpers
 
@@ -82,6 +88,24 @@ public final class SimdDistributionKernels implements DistributionKernels {
 
     static float shift(float x, float negHalfM, float twoInvT) {
         return Math.fma(x, 0.5f, negHalfM) * twoInvT;
+    }
+
+    /**
+     * End of the block that starts at {@code start}: at most {@link SimdConstants#BLOCK} elements, never past
+     * {@code upper}. Written so that nothing exceeds {@code upper}: {@code start + BLOCK} wraps to a negative
+     * index in the last block of a row longer than {@code 2^31 − BLOCK}.
+     */
+    static int blockEnd(int start, int upper) {
+        return start + Math.min(BLOCK, upper - start);
+    }
+
+    /**
+     * Whether a gradient factor such as {@code gradScale/T} overflows float. A float32 factor would then be
+     * {@code inf}, and a zero gradient entry times it NaN where the reference gives 0 (it scales in double):
+     * such rows go to the reference.
+     */
+    static boolean scaleOverflows(double factor) {
+        return Float.isInfinite((float) factor);
     }
 
     /** The lanes' total, added in lane order. */
@@ -213,8 +237,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
     static double sumExp(MemorySegment x, long off, int n, float negHalfM, float twoInvT, float[] lanes) {
         int upper = F.loopBound(n);
         double total = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector acc = FloatVector.zero(F);
             FloatVector comp = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
@@ -236,8 +260,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
                            float twoInvT, float[] lanes) {
         int upper = F.loopBound(n);
         double total = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector acc = FloatVector.zero(F);
             FloatVector comp = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
@@ -300,8 +324,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
     static double sumShifted(MemorySegment x, long off, int n, float negHalfM, float twoInvT, float[] lanes) {
         int upper = F.loopBound(n);
         double total = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector acc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
                 acc = acc.add(shift(load(x, off + i), negHalfM, twoInvT));
@@ -320,8 +344,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
         int upper = F.loopBound(n);
         double d = 0;
         double t = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector dAcc = FloatVector.zero(F);
             FloatVector dComp = FloatVector.zero(F);
             FloatVector tAcc = FloatVector.zero(F);
@@ -379,8 +403,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
         double dt = 0;
         double ds = 0;
         double w = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector dtAcc = FloatVector.zero(F);
             FloatVector dtComp = FloatVector.zero(F);
             FloatVector dsAcc = FloatVector.zero(F);
@@ -426,8 +450,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
         double dt = 0;
         double ds = 0;
         double v = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector dtAcc = FloatVector.zero(F);
             FloatVector dtComp = FloatVector.zero(F);
             FloatVector dsAcc = FloatVector.zero(F);
@@ -493,8 +517,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
                           float negHalfTk, float twoInvT, float invDs, float[] lanes) {
         int upper = F.loopBound(n);
         double total = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector acc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
                 FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
@@ -564,8 +588,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
         int upper = F.loopBound(n);
         double towardP = 0;
         double towardQ = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector pAcc = FloatVector.zero(F);
             FloatVector qAcc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
@@ -622,8 +646,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
                              float negHalfMs, float twoInvT, float invDt, float invDs, float[] lanes) {
         int upper = F.loopBound(n);
         double total = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector acc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
                 FloatVector p = expNonPositive(shift(load(t, tOff + i), negHalfMt, twoInvT)).mul(invDt);
@@ -645,8 +669,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
                                      float negHalfMs, float invT, float rootInvDt, float rootInvDs, float[] lanes) {
         int upper = F.loopBound(n);
         double total = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector acc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
                 FloatVector sp = expNonPositive(shift(load(t, tOff + i), negHalfMt, invT)).mul(rootInvDt);
@@ -807,6 +831,9 @@ public final class SimdDistributionKernels implements DistributionKernels {
     @Override
     public double entropy(MemorySegment x, long xOff, int n, float invT, MemorySegment grad, long gradOff,
                           float gradScale) {
+        if (grad != null && scaleOverflows((double) gradScale * invT)) {
+            return REFERENCE.entropy(x, xOff, n, invT, grad, gradOff, gradScale);
+        }
         Workspace ws = Workspace.get();
         maxAndMin(x, xOff, n, ws.acc);
         if (extreme(ws.acc, invT)) {
@@ -834,6 +861,9 @@ public final class SimdDistributionKernels implements DistributionKernels {
     @Override
     public double crossEntropy(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                                MemorySegment grad, long gradOff, float gradScale) {
+        if (grad != null && scaleOverflows((double) gradScale * invT)) {
+            return REFERENCE.crossEntropy(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
         Workspace ws = Workspace.get();
         if (extremePair(t, tOff, s, sOff, n, invT, ws)) {
             return REFERENCE.crossEntropy(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
@@ -860,6 +890,9 @@ public final class SimdDistributionKernels implements DistributionKernels {
     @Override
     public double crossEntropyLabel(MemorySegment s, long sOff, int n, int label, float smoothing, float invT,
                                     MemorySegment grad, long gradOff, float gradScale) {
+        if (grad != null && scaleOverflows((double) gradScale * invT)) {
+            return REFERENCE.crossEntropyLabel(s, sOff, n, label, smoothing, invT, grad, gradOff, gradScale);
+        }
         Workspace ws = Workspace.get();
         float ms = max(s, sOff, n);
         float negHalfMs = -0.5f * ms;
@@ -888,6 +921,9 @@ public final class SimdDistributionKernels implements DistributionKernels {
     @Override
     public double kl(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                      MemorySegment grad, long gradOff, float gradScale) {
+        if (grad != null && scaleOverflows((double) gradScale * invT)) {
+            return REFERENCE.kl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
         Workspace ws = Workspace.get();
         if (extremePair(t, tOff, s, sOff, n, invT, ws)) {
             return REFERENCE.kl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
@@ -914,6 +950,9 @@ public final class SimdDistributionKernels implements DistributionKernels {
     @Override
     public double rkl(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                       MemorySegment grad, long gradOff, float gradScale) {
+        if (grad != null && scaleOverflows((double) gradScale * invT)) {
+            return REFERENCE.rkl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
         Workspace ws = Workspace.get();
         if (extremePair(t, tOff, s, sOff, n, invT, ws)) {
             return REFERENCE.rkl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
@@ -952,6 +991,9 @@ public final class SimdDistributionKernels implements DistributionKernels {
     @Override
     public double jeffreys(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                            MemorySegment grad, long gradOff, float gradScale) {
+        if (grad != null && scaleOverflows((double) gradScale * invT)) {
+            return REFERENCE.jeffreys(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
         Workspace ws = Workspace.get();
         if (extremePair(t, tOff, s, sOff, n, invT, ws)) {
             return REFERENCE.jeffreys(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
@@ -987,6 +1029,9 @@ public final class SimdDistributionKernels implements DistributionKernels {
     @Override
     public double jsd(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT, float beta,
                       MemorySegment grad, long gradOff, float gradScale) {
+        if (grad != null && scaleOverflows((double) gradScale * invT * (1 - beta))) {
+            return REFERENCE.jsd(t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
+        }
         Workspace ws = Workspace.get();
         if (extremePair(t, tOff, s, sOff, n, invT, ws)) {
             return REFERENCE.jsd(t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
@@ -996,20 +1041,36 @@ public final class SimdDistributionKernels implements DistributionKernels {
         float twoInvT = 2f * invT;
         float logDt = (float) Math.log(sumExp(t, tOff, n, negHalfMt, twoInvT, ws.lanes));
         float logDs = (float) Math.log(sumExp(s, sOff, n, negHalfMs, twoInvT, ws.lanes));
-        MemorySegment pRow = ws.probRow(0, n);
-        MemorySegment qRow = ws.probRow(1, n);
-        probabilities(t, tOff, s, sOff, pRow, qRow, n, negHalfMt, negHalfMs, twoInvT, logDt, logDs);
-        jsdSums(t, tOff, s, sOff, pRow, qRow, n, negHalfMt, negHalfMs, twoInvT, logDt, logDs, beta, ws.acc, ws.lanes);
-        double towardQ = ws.acc[1];
-        double value = beta * ws.acc[0] + (1.0 - beta) * towardQ;
+        int chunk = Math.min(n, PROB_CHUNK);
+        MemorySegment pRow = ws.probRow(0, chunk);
+        MemorySegment qRow = ws.probRow(1, chunk);
+        double towardP = 0;
+        double towardQ = 0;
+        for (int c = 0, len; c < n; c += len) {
+            len = Math.min(chunk, n - c);
+            probabilities(t, tOff + c, s, sOff + c, pRow, qRow, len, negHalfMt, negHalfMs, twoInvT, logDt, logDs);
+            jsdSums(t, tOff + c, s, sOff + c, pRow, qRow, len, negHalfMt, negHalfMs, twoInvT, logDt, logDs, beta, ws.acc,
+                    ws.lanes);
+            towardP += ws.acc[0];
+            towardQ += ws.acc[1];
+        }
+        double value = beta * towardP + (1.0 - beta) * towardQ;
         if (!Double.isFinite(value)) {
             return REFERENCE.jsd(t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
         }
         if (grad != null) {
-            MemorySegment dst = target(grad, n, ws);
-            jsdGrad(s, sOff, pRow, qRow, dst, targetOffset(dst, grad, gradOff), n, negHalfMs, twoInvT, logDs, beta,
-                    (float) towardQ, gradScale * invT * (1f - beta));
-            publish(dst, grad, gradOff, n);
+            float scale = (float) ((double) gradScale * invT * (1 - beta));
+            MemorySegment dst = target(grad, chunk, ws);
+            for (int c = 0, len; c < n; c += len) {
+                len = Math.min(chunk, n - c);
+                if (chunk < n) { // the probability rows hold the last chunk only
+                    probabilities(t, tOff + c, s, sOff + c, pRow, qRow, len, negHalfMt, negHalfMs, twoInvT, logDt,
+                            logDs);
+                }
+                jsdGrad(s, sOff + c, pRow, qRow, dst, targetOffset(dst, grad, gradOff + c), len, negHalfMs, twoInvT,
+                        logDs, beta, (float) towardQ, scale);
+                publish(dst, grad, gradOff + c, len);
+            }
         }
         return value;
     }

@@ -1,8 +1,8 @@
 package dev.entrokit.internal.simd;
 
-import static dev.entrokit.internal.simd.SimdConstants.BLOCK;
 import static dev.entrokit.internal.simd.SimdConstants.F;
 import static dev.entrokit.internal.simd.SimdConstants.L;
+import static dev.entrokit.internal.simd.SimdDistributionKernels.blockEnd;
 import static dev.entrokit.internal.simd.SimdDistributionKernels.exp;
 import static dev.entrokit.internal.simd.SimdDistributionKernels.extremePair;
 import static dev.entrokit.internal.simd.SimdDistributionKernels.fill;
@@ -11,6 +11,7 @@ import static dev.entrokit.internal.simd.SimdDistributionKernels.load;
 import static dev.entrokit.internal.simd.SimdDistributionKernels.max;
 import static dev.entrokit.internal.simd.SimdDistributionKernels.publish;
 import static dev.entrokit.internal.simd.SimdDistributionKernels.put;
+import static dev.entrokit.internal.simd.SimdDistributionKernels.scaleOverflows;
 import static dev.entrokit.internal.simd.SimdDistributionKernels.shift;
 import static dev.entrokit.internal.simd.SimdDistributionKernels.store;
 import static dev.entrokit.internal.simd.SimdDistributionKernels.sumExp;
@@ -63,8 +64,8 @@ public final class SimdScoringKernels implements ScoringKernels {
         double d = 0;
         double t1 = 0;
         double t2 = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector dAcc = FloatVector.zero(F);
             FloatVector dComp = FloatVector.zero(F);
             FloatVector t1Acc = FloatVector.zero(F);
@@ -130,8 +131,8 @@ public final class SimdScoringKernels implements ScoringKernels {
                            float negHalfMs, float twoInvT, float alpha, float mc, float[] lanes) {
         int upper = F.loopBound(n);
         double total = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector acc = FloatVector.zero(F);
             FloatVector comp = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
@@ -277,10 +278,11 @@ public final class SimdScoringKernels implements ScoringKernels {
         }
         double logS = logAlphaSum(t, tOff, s, sOff, n, invT, alpha);
         double value = -Math.expm1(logS) / ((double) alpha * (1.0 - alpha));
-        if (!Double.isFinite(value)) {
+        double factor = Math.exp(logS) / alpha * gradScale * invT;
+        if (!Double.isFinite(value) || grad != null && scaleOverflows(factor)) {
             return REFERENCE.alphaDivergence(t, tOff, s, sOff, n, invT, alpha, grad, gradOff, gradScale);
         }
-        writeAlphaGrad(t, tOff, s, sOff, n, invT, alpha, grad, gradOff, (float) (Math.exp(logS) / alpha * gradScale));
+        writeAlphaGrad(t, tOff, s, sOff, n, invT, alpha, grad, gradOff, (float) factor);
         return value;
     }
 
@@ -291,10 +293,11 @@ public final class SimdScoringKernels implements ScoringKernels {
             return REFERENCE.renyi(t, tOff, s, sOff, n, invT, alpha, grad, gradOff, gradScale);
         }
         double value = logAlphaSum(t, tOff, s, sOff, n, invT, alpha) / (alpha - 1.0);
-        if (!Double.isFinite(value)) {
+        double factor = (double) gradScale * invT;
+        if (!Double.isFinite(value) || grad != null && scaleOverflows(factor)) {
             return REFERENCE.renyi(t, tOff, s, sOff, n, invT, alpha, grad, gradOff, gradScale);
         }
-        writeAlphaGrad(t, tOff, s, sOff, n, invT, alpha, grad, gradOff, gradScale);
+        writeAlphaGrad(t, tOff, s, sOff, n, invT, alpha, grad, gradOff, (float) factor);
         return value;
     }
 
@@ -303,10 +306,11 @@ public final class SimdScoringKernels implements ScoringKernels {
                        MemorySegment grad, long gradOff, float gradScale) {
         double logS = logAlphaSum(t, tOff, s, sOff, n, invT, 2f);
         double value = Math.expm1(logS);
-        if (!Double.isFinite(value)) {
+        double factor = Math.exp(logS) * gradScale * invT;
+        if (!Double.isFinite(value) || grad != null && scaleOverflows(factor)) {
             return REFERENCE.chi2(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
-        writeAlphaGrad(t, tOff, s, sOff, n, invT, 2f, grad, gradOff, (float) (Math.exp(logS) * gradScale));
+        writeAlphaGrad(t, tOff, s, sOff, n, invT, 2f, grad, gradOff, (float) factor);
         return value;
     }
 
@@ -338,16 +342,19 @@ public final class SimdScoringKernels implements ScoringKernels {
         return logShifted - alpha * logDt - (1.0 - alpha) * logDs;
     }
 
-    /** {@code grad = K·(q − r)·gradScale/T} after {@link #logAlphaSum}; {@code kScale = K·gradScale}. */
+    /**
+     * {@code grad = K·(q − r)·gradScale/T} after {@link #logAlphaSum}; {@code factor = K·gradScale/T}, which
+     * the callers have checked to be a finite float.
+     */
     private static void writeAlphaGrad(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
-                                       float alpha, MemorySegment grad, long gradOff, float kScale) {
+                                       float alpha, MemorySegment grad, long gradOff, float factor) {
         if (grad == null) {
             return;
         }
         Workspace ws = Workspace.get();
         MemorySegment dst = target(grad, n, ws);
         alphaGrad(t, tOff, s, sOff, dst, targetOffset(dst, grad, gradOff), n, -0.5f * ws.pairMax[0],
-                -0.5f * ws.pairMax[1], 2f * invT, alpha, (float) ws.acc[0], (float) ws.acc[1], kScale * invT);
+                -0.5f * ws.pairMax[1], 2f * invT, alpha, (float) ws.acc[0], (float) ws.acc[1], factor);
         publish(dst, grad, gradOff, n);
     }
 
