@@ -11,11 +11,19 @@ import java.util.Arrays;
 /**
  * The argument checks and the batch loop behind {@link Entrokit}'s optimal-transport methods (SPEC §3),
  * kept apart from the per-row ops. Everything is checked before any work: shapes, finite non-negative
- * costs, finite points, positive marginals that sum to 1 (balanced) within {@link #MASS_TOLERANCE}.
+ * costs, finite points, positive marginals that sum to 1 (balanced) within {@link #MASS_TOLERANCE},
+ * and an ε that float64 can resolve against the costs ({@link #MAX_COST_OVER_EPSILON}).
  */
 final class Transport {
     /** How far from 1 a balanced marginal's sum may be. */
     static final double MASS_TOLERANCE = 1e-5;
+    /**
+     * The largest {@code max C/ε} accepted. The plan's exponents {@code (f_i + g_j − C_ij)/ε} are formed
+     * from terms as large as {@code C/ε}, and float64 rounds them by {@code 2^−53} of that: at
+     * {@code 2^40} a plan entry is off by about 1e−4 (SPEC §5's Sinkhorn tolerance) on every backend,
+     * and beyond it the result is noise (rows of zero mass, or NaN once {@code C/ε} overflows).
+     */
+    static final double MAX_COST_OVER_EPSILON = 0x1p40;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     private Transport() {
@@ -32,6 +40,15 @@ final class Transport {
         if (o.plan() && (long) problem.batch() * problem.n() * problem.m() > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("plan: [" + problem.batch() + ", " + problem.n() + ", " + problem.m()
                     + "] has more than 2^31 elements; solve without the plan or in smaller batches");
+        }
+        for (int p = 0; p < problem.batch(); p++) {
+            double bound = problem.costBound(p);
+            if (!(bound <= MAX_COST_OVER_EPSILON * o.epsilon())) {
+                throw new IllegalArgumentException("epsilon: " + o.epsilon() + " is too small for the costs of problem "
+                        + p + " (up to " + bound + "): max cost / epsilon = " + bound / o.epsilon() + " exceeds 2^40, "
+                        + "where float64 no longer resolves the plan's exponents (f + g - C)/epsilon; raise epsilon or "
+                        + "scale the costs down");
+            }
         }
         SinkhornResult out = new SinkhornResult(problem.batch(), problem.n(), problem.m(), problem.d(), o.plan(),
                 o.gradients());
