@@ -135,8 +135,11 @@ final class Transport {
         if (o == null) {
             throw new IllegalArgumentException("options: must not be null");
         }
-        checkF32("student", student);
         checkF32("teacher", teacher);
+        checkF32("student", student);
+        // The rows are read on this thread (and copied before any solver thread sees them).
+        shareable("teacher", teacher);
+        shareable("student", student);
         if (student.rank() != 2 || !Arrays.equals(student.shape(), teacher.shape())) {
             throw new IllegalArgumentException("teacher, student: expected two [B, V] tensors of the same shape, got "
                     + Arrays.toString(teacher.shape()) + " and " + Arrays.toString(student.shape()));
@@ -146,20 +149,46 @@ final class Transport {
         if (batch < 1 || v < 1 || (long) batch * v > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("student: need 1 <= B and 1 <= V with B*V < 2^31, got " + batch + " x " + v);
         }
+        if ((long) batch * batch > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("teacher, student: B = " + batch + " rows make a B x B cost of "
+                    + (long) batch * batch + " entries, more than an array holds (2^31 - 9); use smaller batches");
+        }
         if (grad != null) {
             if (grad.dtype() != DType.F32 || !Arrays.equals(grad.shape(), student.shape())) {
                 throw new IllegalArgumentException("grad: expected an F32 tensor of shape " + Arrays.toString(student.shape())
                         + ", got " + grad);
             }
+            shareable("grad", grad);
             if (grad.segment().isReadOnly()) {
                 throw new IllegalArgumentException("grad: segment is read-only");
             }
+        }
+        double need = SinkdLoss.workspaceBytes(batch, v, o.iterations(), o.logDomain(), grad != null);
+        long heap = Runtime.getRuntime().maxMemory();
+        if (need > heap || (grad != null && o.iterations() > Integer.MAX_VALUE - 8)) {
+            String what = grad == null ? "teacher, student: B = " + batch + ", V = " + v
+                    : "teacher, student, options.iterations: B = " + batch + ", V = " + v + " and " + o.iterations()
+                    + " iterations with the gradient (which keeps every iteration's scalings)";
+            throw new IllegalArgumentException(String.format("%s need %.0f MiB of workspace, more than this JVM's heap "
+                    + "can hold (%d MiB)", what, need / (1 << 20), heap >> 20));
         }
         float[] s = copyRows(student);
         float[] t = copyRows(teacher);
         double[] sp = SinkdLoss.softmax(s, batch, v, o.temperature());
         double[] tp = SinkdLoss.softmax(t, batch, v, o.temperature());
         double[] w = SinkdLoss.l1Cost(sp, tp, batch, v);
+        if (!allFinite(w)) {
+            // A NaN row (a NaN or +inf logit, or all -inf) reaches every plan entry through the
+            // normalizations, so the whole batch is NaN, in either domain.
+            if (grad != null) {
+                float[] nan = new float[v];
+                Arrays.fill(nan, Float.NaN);
+                for (int r = 0; r < batch; r++) {
+                    MemorySegment.copy(nan, 0, grad.segment(), F32, grad.index(r, 0) * Float.BYTES, v);
+                }
+            }
+            return Double.NaN;
+        }
         double loss;
         if (o.logDomain()) {
             float[] wf = new float[w.length];
@@ -180,6 +209,15 @@ final class Transport {
             }
         }
         return loss;
+    }
+
+    private static boolean allFinite(double[] x) {
+        for (double e : x) {
+            if (!Double.isFinite(e)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static float[] copyRows(Tensor t) {
