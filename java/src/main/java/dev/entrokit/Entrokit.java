@@ -728,6 +728,10 @@ public final class Entrokit implements AutoCloseable {
     /**
      * SinKD's batch-wise distillation loss {@code Σ P ⊙ W} (see {@link SinkdOptions}) over {@code [B, V]}
      * teacher and student logits. The paper's code scales it by 0.001; that weight is the caller's.
+     * SinKD couples the rows: every plan entry depends on every row through the normalizations, so a
+     * NaN row (a NaN or {@code +inf} logit, or only {@code -inf} ones) in either tensor makes the loss
+     * NaN and the whole gradient NaN, in both domains. Sizes whose {@code B × B} workspace (and, with
+     * the gradient, the scalings of every iteration) cannot be allocated are refused before any work.
      *
      * @param grad {@code [B, V]} float32 for {@code ∂loss/∂student}, or null
      */

@@ -8,7 +8,9 @@ package dev.entrokit;
  * @param temperature {@code T > 0}; the paper uses 2
  * @param epsilon     {@code ε}; the paper uses 0.1. At least 0.005, so that {@code exp(−W/ε)} (with
  *                    {@code W ≤ 2}) stays a normal double in the gradient
- * @param iterations  row/column normalizations; the paper uses 20
+ * @param iterations  row/column normalizations; the paper uses 20. The loss keeps {@code O(B²)}
+ *                    memory whatever the count; the gradient keeps every iteration's scalings
+ *                    ({@code 16·B} bytes each), and counts beyond the heap are refused
  * @param logDomain   false: the paper's plain normalizations of {@code K = exp(−W/ε)}, in float64;
  *                    true: the same iterations through the backend's log-domain Sinkhorn solver
  *                    (uniform marginals, so its plan is scaled by {@code B} to the paper's all-ones ones)

@@ -4,7 +4,11 @@ package dev.entrokit;
  * Settings of the batched Sinkhorn solver (SPEC §3). Immutable; start from {@link #defaults()}:
  * {@code SinkhornOptions.defaults().epsilon(0.05).maxIter(100).tol(0)}.
  *
- * @param epsilon      entropic regularization {@code ε > 0}, in the units of the cost
+ * @param epsilon      entropic regularization {@code ε > 0}, in the units of the cost; a normal double,
+ *                     and the solver refuses it when the largest cost over ε exceeds {@code 2^40}
+ *                     (float64 no longer resolves the plan there). The simd backend runs problems
+ *                     with {@code max C/ε > 1024} in float64, since float32 would miss SPEC §5's
+ *                     1e−4 there
  * @param maxIter      iterations at most (one iteration updates {@code f}, then {@code g})
  * @param tol          stop a problem once the L1 error of its row marginal is {@code ≤ tol}; 0 runs
  *                     exactly {@code maxIter} iterations
@@ -23,6 +27,10 @@ public record SinkhornOptions(double epsilon, int maxIter, double tol, int check
     public SinkhornOptions {
         if (!(epsilon > 0) || Double.isInfinite(epsilon)) {
             throw new IllegalArgumentException("epsilon: must be finite and > 0, got " + epsilon);
+        }
+        if (epsilon < Double.MIN_NORMAL) {
+            throw new IllegalArgumentException("epsilon: " + epsilon + " is subnormal (below " + Double.MIN_NORMAL
+                    + "); epsilon·log(a) and the potentials lose their digits there");
         }
         if (maxIter < 0) {
             throw new IllegalArgumentException("maxIter: must be >= 0, got " + maxIter);

@@ -11,11 +11,19 @@ import java.util.Arrays;
 /**
  * The argument checks and the batch loop behind {@link Entrokit}'s optimal-transport methods (SPEC §3),
  * kept apart from the per-row ops. Everything is checked before any work: shapes, finite non-negative
- * costs, finite points, positive marginals that sum to 1 (balanced) within {@link #MASS_TOLERANCE}.
+ * costs, finite points, positive marginals that sum to 1 (balanced) within {@link #MASS_TOLERANCE},
+ * and an ε that float64 can resolve against the costs ({@link #MAX_COST_OVER_EPSILON}).
  */
 final class Transport {
     /** How far from 1 a balanced marginal's sum may be. */
     static final double MASS_TOLERANCE = 1e-5;
+    /**
+     * The largest {@code max C/ε} accepted. The plan's exponents {@code (f_i + g_j − C_ij)/ε} are formed
+     * from terms as large as {@code C/ε}, and float64 rounds them by {@code 2^−53} of that: at
+     * {@code 2^40} a plan entry is off by about 1e−4 (SPEC §5's Sinkhorn tolerance) on every backend,
+     * and beyond it the result is noise (rows of zero mass, or NaN once {@code C/ε} overflows).
+     */
+    static final double MAX_COST_OVER_EPSILON = 0x1p40;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     private Transport() {
@@ -32,6 +40,15 @@ final class Transport {
         if (o.plan() && (long) problem.batch() * problem.n() * problem.m() > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("plan: [" + problem.batch() + ", " + problem.n() + ", " + problem.m()
                     + "] has more than 2^31 elements; solve without the plan or in smaller batches");
+        }
+        for (int p = 0; p < problem.batch(); p++) {
+            double bound = problem.costBound(p);
+            if (!(bound <= MAX_COST_OVER_EPSILON * o.epsilon())) {
+                throw new IllegalArgumentException("epsilon: " + o.epsilon() + " is too small for the costs of problem "
+                        + p + " (up to " + bound + "): max cost / epsilon = " + bound / o.epsilon() + " exceeds 2^40, "
+                        + "where float64 no longer resolves the plan's exponents (f + g - C)/epsilon; raise epsilon or "
+                        + "scale the costs down");
+            }
         }
         SinkhornResult out = new SinkhornResult(problem.batch(), problem.n(), problem.m(), problem.d(), o.plan(),
                 o.gradients());
@@ -118,8 +135,11 @@ final class Transport {
         if (o == null) {
             throw new IllegalArgumentException("options: must not be null");
         }
-        checkF32("student", student);
         checkF32("teacher", teacher);
+        checkF32("student", student);
+        // The rows are read on this thread (and copied before any solver thread sees them).
+        shareable("teacher", teacher);
+        shareable("student", student);
         if (student.rank() != 2 || !Arrays.equals(student.shape(), teacher.shape())) {
             throw new IllegalArgumentException("teacher, student: expected two [B, V] tensors of the same shape, got "
                     + Arrays.toString(teacher.shape()) + " and " + Arrays.toString(student.shape()));
@@ -129,20 +149,46 @@ final class Transport {
         if (batch < 1 || v < 1 || (long) batch * v > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("student: need 1 <= B and 1 <= V with B*V < 2^31, got " + batch + " x " + v);
         }
+        if ((long) batch * batch > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("teacher, student: B = " + batch + " rows make a B x B cost of "
+                    + (long) batch * batch + " entries, more than an array holds (2^31 - 9); use smaller batches");
+        }
         if (grad != null) {
             if (grad.dtype() != DType.F32 || !Arrays.equals(grad.shape(), student.shape())) {
                 throw new IllegalArgumentException("grad: expected an F32 tensor of shape " + Arrays.toString(student.shape())
                         + ", got " + grad);
             }
+            shareable("grad", grad);
             if (grad.segment().isReadOnly()) {
                 throw new IllegalArgumentException("grad: segment is read-only");
             }
+        }
+        double need = SinkdLoss.workspaceBytes(batch, v, o.iterations(), o.logDomain(), grad != null);
+        long heap = Runtime.getRuntime().maxMemory();
+        if (need > heap || (grad != null && o.iterations() > Integer.MAX_VALUE - 8)) {
+            String what = grad == null ? "teacher, student: B = " + batch + ", V = " + v
+                    : "teacher, student, options.iterations: B = " + batch + ", V = " + v + " and " + o.iterations()
+                    + " iterations with the gradient (which keeps every iteration's scalings)";
+            throw new IllegalArgumentException(String.format("%s need %.0f MiB of workspace, more than this JVM's heap "
+                    + "can hold (%d MiB)", what, need / (1 << 20), heap >> 20));
         }
         float[] s = copyRows(student);
         float[] t = copyRows(teacher);
         double[] sp = SinkdLoss.softmax(s, batch, v, o.temperature());
         double[] tp = SinkdLoss.softmax(t, batch, v, o.temperature());
         double[] w = SinkdLoss.l1Cost(sp, tp, batch, v);
+        if (!allFinite(w)) {
+            // A NaN row (a NaN or +inf logit, or all -inf) reaches every plan entry through the
+            // normalizations, so the whole batch is NaN, in either domain.
+            if (grad != null) {
+                float[] nan = new float[v];
+                Arrays.fill(nan, Float.NaN);
+                for (int r = 0; r < batch; r++) {
+                    MemorySegment.copy(nan, 0, grad.segment(), F32, grad.index(r, 0) * Float.BYTES, v);
+                }
+            }
+            return Double.NaN;
+        }
         double loss;
         if (o.logDomain()) {
             float[] wf = new float[w.length];
@@ -163,6 +209,15 @@ final class Transport {
             }
         }
         return loss;
+    }
+
+    private static boolean allFinite(double[] x) {
+        for (double e : x) {
+            if (!Double.isFinite(e)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static float[] copyRows(Tensor t) {

@@ -474,6 +474,113 @@ class SinkhornTest {
         }
     }
 
+    /** {@code Σ_i |Σ_j P_ij − a_i|} of problem {@code p}'s returned plan, in float64. */
+    static double planRowError(SinkhornResult r, int p, double[] a) {
+        int n = r.n();
+        int m = r.m();
+        double err = 0;
+        for (int i = 0; i < n; i++) {
+            double s = 0;
+            for (int j = 0; j < m; j++) {
+                s += r.plan()[(p * n + i) * m + j];
+            }
+            err += Math.abs(s - a[i]);
+        }
+        return err;
+    }
+
+    /**
+     * The error reported is the returned plan's: float32 logs once showed converged rows as 1e-16 off
+     * while the plan's rows were 4e-8 off, and the simd backend stopped early on that.
+     */
+    @ParameterizedTest
+    @MethodSource("dev.entrokit.TestBackends#names")
+    void reportedErrorIsTheReturnedPlans(String backend) {
+        Entrokit ek = TestBackends.open(backend);
+        int[][] sizes = {{20, 30}, {1, 1}, {1, 7}, {5, 1}, {3, 5}, {17, 31}, {33, 2}};
+        for (int[] size : sizes) {
+            Batch data = Batch.random(41, 3, size[0], size[1]);
+            int n = data.n();
+            for (double tol : new double[] {1e-9, 1e-6, 0}) {
+                SinkhornOptions o = SinkhornOptions.defaults().epsilon(0.05).maxIter(tol == 0 ? 37 : 2000).tol(tol)
+                        .plan(true);
+                SinkhornResult r = data.solve(ek, o);
+                for (int p = 0; p < data.batch(); p++) {
+                    String what = backend + " " + n + "x" + data.m() + " tol " + tol + " problem " + p;
+                    double actual = planRowError(r, p, normalized(slice(data.a(), p * n, n)));
+                    assertEquals(actual, r.marginalError()[p], 1e-13 + 1e-6 * actual, what);
+                    assertTrue(r.marginalError()[p] <= tol || r.iterations()[p] == o.maxIter(), what + " stopped at "
+                            + r.iterations()[p] + " with error " + r.marginalError()[p]);
+                }
+            }
+        }
+        // The same for costs from points (the simd workspace rounds them to float32).
+        float[] x = randomCost(42, 2 * 13 * 3, 1f);
+        float[] y = randomCost(43, 2 * 19 * 3, 1f);
+        SinkhornResult r = ek.sinkhorn(Tensor.of(x, 2, 13, 3), Tensor.of(y, 2, 19, 3), Metric.EUCLIDEAN, null, null,
+                SinkhornOptions.defaults().epsilon(0.02).maxIter(3000).plan(true));
+        for (int p = 0; p < 2; p++) {
+            double actual = planRowError(r, p, SinkhornReference.uniform(13));
+            assertEquals(actual, r.marginalError()[p], 1e-13 + 1e-6 * actual, backend + " points problem " + p);
+            assertTrue(r.marginalError()[p] <= 1e-9, backend + " points error " + r.marginalError()[p]);
+        }
+    }
+
+    /**
+     * Costs far above ε, where float32 exponents lose SPEC §5's 1e-4 (the simd backend was 2.2e-4 off at
+     * costs to 1e4, ε = 0.05, and NaN or 1e12 off at ε = 1e-10 and below): the simd backend must match
+     * the scalar one, which must match the independent loop.
+     */
+    @ParameterizedTest
+    @MethodSource("dev.entrokit.TestBackends#names")
+    void costsFarAboveEpsilonStayWithinTolerance(String backend) {
+        Entrokit ek = TestBackends.open(backend);
+        Entrokit scalar = TestBackends.scalarReference();
+        int n = 20;
+        int m = 30;
+        double[][] cases = {{1e4, 0.05}, {1, 1e-10}, {2000, 1}, {1, 1e-3}, {3e4, 1e-7}};
+        for (double[] c : cases) {
+            float[] cost = randomCost(44, n * m, (float) c[0]);
+            SinkhornOptions o = SinkhornOptions.defaults().epsilon(c[1]).maxIter(60).tol(0).plan(true);
+            SinkhornResult r = ek.sinkhorn(Tensor.of(cost, n, m), null, null, o);
+            SinkhornResult s = scalar.sinkhorn(Tensor.of(cost, n, m), null, null, o);
+            SinkhornReference ref = new SinkhornReference(slice(cost, 0, n * m), n, m, SinkhornReference.uniform(n),
+                    SinkhornReference.uniform(m), c[1], 60, Double.POSITIVE_INFINITY);
+            String what = backend + " costs to " + c[0] + " at epsilon " + c[1];
+            near(s.cost()[0], ref.cost, 1e-10, what + " scalar cost");
+            near(r.cost()[0], s.cost()[0], tolerance(backend), what + " cost");
+            near(r.f(), 0, s.f(), tolerance(backend), what + " f");
+            near(r.g(), 0, s.g(), tolerance(backend), what + " g");
+            near(r.plan(), 0, s.plan(), tolerance(backend), what + " plan");
+            assertTrue(Double.isFinite(r.marginalError()[0]), what + " error " + r.marginalError()[0]);
+        }
+    }
+
+    /** An ε that float64 cannot resolve against the costs is refused, by name, with the ratio. */
+    @Test
+    void epsilonTooSmallForTheCostsIsRefused() {
+        Entrokit ek = TestBackends.scalarReference();
+        float[] cost = randomCost(45, 2 * 3 * 4, 1f);
+        Arrays.fill(cost, 0, 12, 0f); // problem 0 has no cost to resolve: only problem 1 is named
+        cost[17] = 2;
+        for (String backend : TestBackends.availableNames()) {
+            Entrokit e = TestBackends.instance(backend);
+            for (double eps : new double[] {1e-38, 1e-40, 1e-300}) {
+                expect("epsilon: " + eps + " is too small for the costs of problem 1 (up to 2.0): max cost / epsilon",
+                        () -> e.sinkhorn(Tensor.of(cost, 2, 3, 4), null, null, SinkhornOptions.defaults().epsilon(eps)));
+            }
+            // Points: the bound is the cost across the box holding both clouds, here (3 − 0)² + (1 − 0)².
+            expect("epsilon: 1.0E-12 is too small for the costs of problem 0 (up to 10.0)", () -> e.sinkhorn(
+                    Tensor.of(new float[] {0, 0, 3, 1}, 2, 2), Tensor.of(new float[] {1, 1}, 1, 2), Metric.SQEUCLIDEAN,
+                    null, null, SinkhornOptions.defaults().epsilon(1e-12)));
+        }
+        expect("epsilon: 4.9E-324 is subnormal", () -> SinkhornOptions.defaults().epsilon(Double.MIN_VALUE));
+        // All costs 0: any normal ε is fine (the independent coupling).
+        SinkhornResult r = ek.sinkhorn(Tensor.of(new float[6], 2, 3), null, null,
+                SinkhornOptions.defaults().epsilon(Double.MIN_NORMAL).plan(true));
+        assertEquals(1.0 / 6, r.plan()[4], 1e-15);
+    }
+
     // ---------------------------------------------------------------- argument checks
 
     @Test

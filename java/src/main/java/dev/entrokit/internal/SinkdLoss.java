@@ -11,10 +11,27 @@ import java.util.Arrays;
  * normalization followed by a column normalization, and the loss {@code Σ P ⊙ W}. Every iterate has
  * the form {@code diag(u) K diag(v)}, so the scalings are kept instead of the matrices, and the
  * gradient (the reverse of exactly those steps, as autograd computes it) recomputes entries from them:
- * memory {@code O(B² + iterations·B)}.
+ * memory {@code O(B²)} for the loss and {@code O(B² + iterations·B)} with the gradient.
  */
 public final class SinkdLoss {
     private SinkdLoss() {
+    }
+
+    /**
+     * Bytes of the arrays one call holds at its peak, for {@code rows × v} logits: the logits and
+     * probabilities, the cost and kernel ({@code rows²} each), the log-domain solver's float32 cost
+     * and workspace, and for the gradient its adjoints and the scalings of every iteration.
+     */
+    public static double workspaceBytes(long rows, long v, int iterations, boolean logDomain, boolean gradient) {
+        double cells = (double) rows * rows;
+        double bytes = 24.0 * rows * v + 16 * cells;
+        if (logDomain) {
+            bytes += 24 * cells;
+        }
+        if (gradient) {
+            bytes += 16 * cells + 4.0 * rows * v + 16.0 * (iterations + 1.0) * rows;
+        }
+        return bytes;
     }
 
     /** {@code softmax(x/T)} of {@code rows} rows of {@code v} values, in float64. */
@@ -61,33 +78,46 @@ public final class SinkdLoss {
         double entry(int t, int i, int j, boolean afterColumn, int b) {
             return u[t][i] * k[i * b + j] * v[afterColumn ? t + 1 : t][j];
         }
+
+        /** An entry of the last iterate ({@code K} itself after 0 iterations). */
+        double last(int i, int j, int b) {
+            return u[u.length - 1][i] * k[i * b + j] * v[v.length - 1][j];
+        }
     }
 
-    private static Scalings iterate(double[] w, int b, double eps, int iterations) {
+    /**
+     * The plain iterations. With {@code history} every step's scalings are kept (the gradient walks
+     * them backwards); without, one {@code u} and one {@code v} are updated in place, so the loss
+     * needs {@code O(B²)} memory whatever the number of iterations.
+     */
+    private static Scalings iterate(double[] w, int b, double eps, int iterations, boolean history) {
         double[] k = new double[b * b];
         for (int i = 0; i < k.length; i++) {
             k[i] = Math.exp(-w[i] / eps);
         }
-        double[][] u = new double[Math.max(iterations, 1)][b];
-        double[][] v = new double[iterations + 1][b];
+        double[][] u = new double[history ? Math.max(iterations, 1) : 1][b];
+        double[][] v = new double[history ? iterations + 1 : 1][b];
         Arrays.fill(v[0], 1);
         Arrays.fill(u[0], 1);
         for (int t = 0; t < iterations; t++) {
-            double[] uPrev = t == 0 ? null : u[t - 1];
+            double[] uIn = history && t > 0 ? u[t - 1] : u[0];
+            double[] uOut = history ? u[t] : u[0];
+            double[] vIn = history ? v[t] : v[0];
+            double[] vOut = history ? v[t + 1] : v[0];
             for (int i = 0; i < b; i++) {
                 double s = 0;
-                double ui = uPrev == null ? 1 : uPrev[i];
+                double ui = t == 0 ? 1 : uIn[i];
                 for (int j = 0; j < b; j++) {
-                    s += ui * k[i * b + j] * v[t][j];
+                    s += ui * k[i * b + j] * vIn[j];
                 }
-                u[t][i] = ui / s;
+                uOut[i] = ui / s;
             }
             for (int j = 0; j < b; j++) {
                 double s = 0;
                 for (int i = 0; i < b; i++) {
-                    s += u[t][i] * k[i * b + j] * v[t][j];
+                    s += uOut[i] * k[i * b + j] * vIn[j];
                 }
-                v[t + 1][j] = v[t][j] / s;
+                vOut[j] = vIn[j] / s;
             }
         }
         return new Scalings(k, u, v);
@@ -95,12 +125,11 @@ public final class SinkdLoss {
 
     /** The paper's loss {@code Σ P ⊙ W} after {@code iterations} plain normalizations of {@code exp(−W/ε)}. */
     public static double paperLoss(double[] w, int b, double eps, int iterations) {
-        Scalings sc = iterate(w, b, eps, iterations);
+        Scalings sc = iterate(w, b, eps, iterations, false);
         double loss = 0;
         for (int i = 0; i < b; i++) {
             for (int j = 0; j < b; j++) {
-                double p = iterations == 0 ? sc.k()[i * b + j] : sc.entry(iterations - 1, i, j, true, b);
-                loss += p * w[i * b + j];
+                loss += sc.last(i, j, b) * w[i * b + j];
             }
         }
         return loss;
@@ -112,12 +141,12 @@ public final class SinkdLoss {
      */
     public static void gradient(double[] s, double[] q, double[] w, int b, int v, double eps, int iterations,
                                 float temperature, double scale, float[] grad) {
-        Scalings sc = iterate(w, b, eps, iterations);
+        Scalings sc = iterate(w, b, eps, iterations, true);
         double[] bar = w.clone(); // ∂loss/∂P
         double[] wBar = new double[b * b];
         for (int i = 0; i < b; i++) {
             for (int j = 0; j < b; j++) {
-                wBar[i * b + j] = iterations == 0 ? sc.k()[i * b + j] : sc.entry(iterations - 1, i, j, true, b);
+                wBar[i * b + j] = sc.last(i, j, b);
             }
         }
         double[] tmp = new double[b];

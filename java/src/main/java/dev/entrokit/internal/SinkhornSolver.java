@@ -15,6 +15,13 @@ import java.util.Arrays;
  * The row pass that starts iteration {@code k} also gives the row marginal of the plan after
  * iteration {@code k − 1}, {@code r_i = exp(f_i/ε + LSE_i)}, so checking the error costs no extra pass:
  * when it is due and within {@code tol} the problem stops before updating {@code f}.
+ *
+ * <p>The reported error is always that of the plan returned, {@code exp((f_i + g_j − C_ij)/ε)} in
+ * float64. Passes that are not float64 ({@link Passes#exact()}) measure it only as finely as their own
+ * rounding (float32 logs show a converged row as converged to 1e-16 while it is 1e-8 off), so when
+ * their check says "stop", or at the last iteration, the row pass is redone in float64 and that error
+ * is the one reported. When the float64 error is still above {@code tol} the fast passes have reached
+ * their resolution, and the problem goes on with the float64 passes.
  */
 public abstract class SinkhornSolver {
 
@@ -28,15 +35,22 @@ public abstract class SinkhornSolver {
 
         /** Returns {@code ⟨P, C⟩} and writes the column sums of {@code P = exp((f_i + g_j − C_ij)/ε)}. */
         double transportCost(double[] f, double[] g, double eps, double[] colSums);
+
+        /**
+         * Passes over the same problem whose row pass is float64, as the returned plan is; these
+         * passes themselves when they are.
+         */
+        Passes exact();
     }
 
     /**
      * The passes of problem {@code p}.
      *
-     * @param balanced whether the updates are undamped (the backend may rely on SPEC §3's balanced
-     *                 updates keeping every plan entry below its marginal)
+     * @param balanced   whether the updates are undamped (the backend may rely on SPEC §3's balanced
+     *                   updates keeping every plan entry below its marginal)
+     * @param minEpsilon the smallest ε the iteration will use (the target ε when annealing)
      */
-    protected abstract Passes open(TransportProblem problem, int p, boolean balanced);
+    protected abstract Passes open(TransportProblem problem, int p, boolean balanced, double minEpsilon);
 
     /** Solves problem {@code p} and writes its outputs into {@code out}. */
     public final void solve(TransportProblem problem, int p, SinkhornOptions o, SinkhornResult out) {
@@ -56,7 +70,7 @@ public abstract class SinkhornSolver {
         double[] g = new double[m];
         double[] rowLse = new double[n];
         double[] colLse = new double[m];
-        Passes passes = open(problem, p, !o.unbalanced());
+        Passes passes = open(problem, p, !o.unbalanced(), o.epsilon());
         double rho = o.rho();
         int it = 0;
         double err;
@@ -69,7 +83,16 @@ public abstract class SinkhornSolver {
             if (last || (it > 0 && it % o.checkEvery() == 0 && !annealing && o.tol() > 0)) {
                 err = rowError(wa, f, rowLse, eps, rho);
                 if (last || err <= o.tol()) {
-                    break;
+                    Passes exact = passes.exact();
+                    if (exact == passes) {
+                        break;
+                    }
+                    exact.rowLse(f, g, eps, rowLse);
+                    err = rowError(wa, f, rowLse, eps, rho);
+                    if (last || err <= o.tol()) {
+                        break;
+                    }
+                    passes = exact;
                 }
             }
             double lambda = o.unbalanced() ? rho / (rho + eps) : 1;

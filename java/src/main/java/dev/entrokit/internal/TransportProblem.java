@@ -65,6 +65,40 @@ public record TransportProblem(Tensor cost, Tensor x, Tensor y, Metric metric, T
         return metric == Metric.EUCLIDEAN ? Math.sqrt(s) : s;
     }
 
+    /**
+     * An upper bound of problem {@code p}'s costs, read without forming the cost matrix of point
+     * clouds: the largest entry of a given cost; for points, the cost between the opposite corners of
+     * the box that holds both clouds.
+     */
+    public double costBound(int p) {
+        double bound = 0;
+        if (cost != null) {
+            float[] row = new float[m];
+            float max = 0;
+            for (int i = 0; i < n; i++) {
+                MemorySegment.copy(cost.segment(), F32, at(cost, p, i, 0) * Float.BYTES, row, 0, m);
+                for (float c : row) {
+                    max = Math.max(max, c);
+                }
+            }
+            return max;
+        }
+        for (int k = 0; k < d; k++) {
+            double lo = Double.POSITIVE_INFINITY;
+            double hi = Double.NEGATIVE_INFINITY;
+            for (int i = 0; i < n; i++) {
+                lo = Math.min(lo, x(p, i, k));
+                hi = Math.max(hi, x(p, i, k));
+            }
+            for (int j = 0; j < m; j++) {
+                lo = Math.min(lo, y(p, j, k));
+                hi = Math.max(hi, y(p, j, k));
+            }
+            bound += metric == Metric.L1 ? hi - lo : (hi - lo) * (hi - lo);
+        }
+        return metric == Metric.EUCLIDEAN ? Math.sqrt(bound) : bound;
+    }
+
     /** Row {@code i} of problem {@code p}'s cost into {@code out[0..m)}. */
     public void costRow(int p, int i, double[] out) {
         for (int j = 0; j < m; j++) {

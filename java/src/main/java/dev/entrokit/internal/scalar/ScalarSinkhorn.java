@@ -12,7 +12,7 @@ import java.util.Arrays;
 public final class ScalarSinkhorn extends SinkhornSolver {
 
     @Override
-    protected Passes open(TransportProblem problem, int p, boolean balanced) {
+    protected Passes open(TransportProblem problem, int p, boolean balanced, double minEpsilon) {
         return new ScalarPasses(problem, p);
     }
 
@@ -58,6 +58,11 @@ public final class ScalarSinkhorn extends SinkhornSolver {
                 }
             }
             return cost;
+        }
+
+        @Override
+        public Passes exact() {
+            return this;
         }
 
         /** {@code LSE_k((pot_k − c_k)/ε)} over {@code k < len}, shifted by the maximum. */

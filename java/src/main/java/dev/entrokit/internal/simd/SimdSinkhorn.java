@@ -1,5 +1,6 @@
 package dev.entrokit.internal.simd;
 
+import static dev.entrokit.internal.simd.SimdConstants.D;
 import static dev.entrokit.internal.simd.SimdConstants.F;
 import static dev.entrokit.internal.simd.SimdConstants.L;
 import static dev.entrokit.internal.simd.VectorExp2.exp2;
@@ -12,7 +13,9 @@ import dev.entrokit.internal.scalar.ScalarSinkhorn;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * SPEC §3's passes with the Vector API; same pass names as {@code ScalarSinkhorn}.
@@ -24,6 +27,18 @@ import jdk.incubator.vector.FloatVector;
  * {@code C}, and nothing is reduced across lanes. For point clouds the cost is computed into the
  * same workspace, so memory is O(n·m) per thread, not per problem; problems beyond
  * {@link #MAX_WORKSPACE} floats run the scalar passes (O(n + m) memory).
+ *
+ * <p>float32 holds the iteration only while the exponents stay small: they reach about
+ * {@code log2 e · max C/ε}, and float32 rounds them by {@code 2^−24} of that, a relative error of
+ * roughly {@code 4e−8 · max C/ε} in every plan entry (measured against the scalar backend: 1e−5 at
+ * {@code max C/ε = 1000}, 8e−5 at 1e4, 1e−3 at 2e5, where SPEC §5 allows 1e−4). A problem whose
+ * {@code max C/ε} exceeds {@link #F32_RANGE} (or whose ε is below {@code Float.MIN_NORMAL}, where
+ * {@code 1/ε} leaves float32) runs the scalar passes instead.
+ *
+ * <p>{@link Passes#exact()} gives {@link ExactPasses}: the row pass in float64 over the workspace's
+ * cost, so that the error reported is the returned plan's at a fraction of the scalar pass's price.
+ * A cost given as float32 is exact in the workspace; a cost computed from points is kept as that
+ * float32 plus the float32 of what it rounded off ({@code lo}), 48 bits of the float64 cost.
  *
  * <p>No max pass. Each LSE is shifted by the potential it replaces: with balanced updates every term
  * is then an entry of the current plan, which the previous update bounded by a marginal ≤ 1 (and the
@@ -51,6 +66,8 @@ public final class SimdSinkhorn extends SinkhornSolver {
     private static final double TINY = 0x1p-40;
     /** Floats of {@code C}, {@code Cᵀ} and the kernels one thread may hold (64 MiB). */
     static final long MAX_WORKSPACE = 1L << 24;
+    /** The largest {@code max C/ε} run in float32 (see the class comment). */
+    static final double F32_RANGE = 1024;
     /** How far (in units of ε) the potentials may move from the kernels' before they are remade. */
     private static final double DRIFT = 30;
     /**
@@ -64,18 +81,23 @@ public final class SimdSinkhorn extends SinkhornSolver {
     private static final ThreadLocal<Matrices> WORK = ThreadLocal.withInitial(Matrices::new);
 
     @Override
-    protected Passes open(TransportProblem problem, int p, boolean balanced) {
+    protected Passes open(TransportProblem problem, int p, boolean balanced, double minEpsilon) {
         int n = problem.n();
         int m = problem.m();
         int ldm = padded(m);
         int ldn = padded(n);
-        if (2 * ((long) n * ldm + (long) m * ldn) > MAX_WORKSPACE) {
-            return new ScalarSinkhorn.ScalarPasses(problem, p);
+        Passes exact = new ScalarSinkhorn.ScalarPasses(problem, p);
+        long floats = (problem.points() ? 3L : 2L) * n * ldm + 2L * m * ldn;
+        if (floats > MAX_WORKSPACE || !(minEpsilon >= Float.MIN_NORMAL)) {
+            return exact;
         }
         Matrices w = WORK.get();
-        w.ensure(n, m, ldn, ldm);
-        w.load(problem, p, n, m, ldn, ldm);
-        return new SimdPasses(w, n, m, ldn, ldm, balanced);
+        w.ensure(n, m, ldn, ldm, problem.points());
+        float maxCost = w.load(problem, p, n, m, ldn, ldm);
+        if (!(maxCost <= F32_RANGE * minEpsilon)) {
+            return exact;
+        }
+        return new SimdPasses(w, n, m, ldn, ldm, balanced, new ExactPasses(w, n, m, ldm, problem.points(), exact));
     }
 
     private static int padded(int k) {
@@ -88,6 +110,8 @@ public final class SimdSinkhorn extends SinkhornSolver {
         float[] ct = new float[0];
         float[] k = new float[0];
         float[] kt = new float[0];
+        /** What float32 rounded off a cost computed from points (unused for a given cost). */
+        float[] lo = new float[0];
         float[] rowPot = new float[0];
         float[] shift = new float[0];
         double[] sums = new double[0];
@@ -95,10 +119,13 @@ public final class SimdSinkhorn extends SinkhornSolver {
         float[] lanes = new float[L];
         double[] line = new double[0];
 
-        void ensure(int n, int m, int ldn, int ldm) {
+        void ensure(int n, int m, int ldn, int ldm, boolean points) {
             if (c.length < n * ldm) {
                 c = new float[n * ldm];
                 k = new float[n * ldm];
+            }
+            if (points && lo.length < n * ldm) {
+                lo = new float[n * ldm];
             }
             if (ct.length < m * ldn) {
                 ct = new float[m * ldn];
@@ -114,14 +141,18 @@ public final class SimdSinkhorn extends SinkhornSolver {
             }
         }
 
-        /** {@code C} (from the tensor, or computed from the points) and {@code Cᵀ}, padding 0. */
-        void load(TransportProblem problem, int p, int n, int m, int ldn, int ldm) {
+        /**
+         * {@code C} (from the tensor, or computed from the points) and {@code Cᵀ}, padding 0; returns the
+         * largest cost.
+         */
+        float load(TransportProblem problem, int p, int n, int m, int ldn, int ldm) {
             for (int i = 0; i < n; i++) {
                 int row = i * ldm;
                 if (problem.points()) {
                     problem.costRow(p, i, line);
                     for (int j = 0; j < m; j++) {
                         c[row + j] = (float) line[j];
+                        lo[row + j] = (float) (line[j] - c[row + j]);
                     }
                 } else {
                     var t = problem.cost();
@@ -130,13 +161,17 @@ public final class SimdSinkhorn extends SinkhornSolver {
                 }
                 Arrays.fill(c, row + m, row + ldm, 0f);
             }
+            float max = 0;
             for (int j = 0; j < m; j++) {
                 int row = j * ldn;
                 for (int i = 0; i < n; i++) {
-                    ct[row + i] = c[i * ldm + j];
+                    float cij = c[i * ldm + j];
+                    ct[row + i] = cij;
+                    max = Math.max(max, cij);
                 }
                 Arrays.fill(ct, row + n, row + ldn, 0f);
             }
+            return max;
         }
     }
 
@@ -148,12 +183,14 @@ public final class SimdSinkhorn extends SinkhornSolver {
         private final int ldn;
         private final int ldm;
         private final boolean balanced;
+        private final Passes exact;
         /** The potentials the kernels were made with, and their ε (0: no kernel yet, or a stale one). */
         private final double[] fBar;
         private final double[] gBar;
         private double kernelEps;
 
-        SimdPasses(Matrices w, int n, int m, int ldn, int ldm, boolean balanced) {
+        SimdPasses(Matrices w, int n, int m, int ldn, int ldm, boolean balanced, Passes exact) {
+            this.exact = exact;
             this.w = w;
             this.n = n;
             this.m = m;
@@ -230,6 +267,11 @@ public final class SimdSinkhorn extends SinkhornSolver {
         }
 
         @Override
+        public Passes exact() {
+            return exact;
+        }
+
+        @Override
         public double transportCost(double[] f, double[] g, double eps, double[] colSums) {
             float neg = prepare(f, n, g, m, ldm, eps);
             Arrays.fill(w.sums, 0, ldm, 0);
@@ -288,7 +330,76 @@ public final class SimdSinkhorn extends SinkhornSolver {
         }
     }
 
+    /**
+     * The float64 passes of a problem the workspace holds: the row pass over the workspace's cost, each
+     * row's LSE shifted by its maximum as the scalar passes do; the rest (used only once a problem has
+     * gone on in float64) from the scalar passes.
+     */
+    private static final class ExactPasses implements Passes {
+        private final Matrices w;
+        private final int n;
+        private final int m;
+        private final int ldm;
+        private final boolean points;
+        private final Passes scalar;
+
+        ExactPasses(Matrices w, int n, int m, int ldm, boolean points, Passes scalar) {
+            this.w = w;
+            this.n = n;
+            this.m = m;
+            this.ldm = ldm;
+            this.points = points;
+            this.scalar = scalar;
+        }
+
+        @Override
+        public void rowLse(double[] f, double[] g, double eps, double[] out) {
+            double[] t = w.line;
+            double invEps = 1 / eps;
+            for (int i = 0; i < n; i++) {
+                int row = i * ldm;
+                double max = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < m; j++) {
+                    double cij = points ? (double) w.c[row + j] + w.lo[row + j] : w.c[row + j];
+                    t[j] = (g[j] - cij) * invEps;
+                    max = Math.max(max, t[j]);
+                }
+                out[i] = max + Math.log(sumExpShifted(t, m, max));
+            }
+        }
+
+        @Override
+        public void colLse(double[] f, double[] g, double eps, double[] out) {
+            scalar.colLse(f, g, eps, out);
+        }
+
+        @Override
+        public double transportCost(double[] f, double[] g, double eps, double[] colSums) {
+            return scalar.transportCost(f, g, eps, colSums);
+        }
+
+        @Override
+        public Passes exact() {
+            return this;
+        }
+    }
+
     // ---------------------------------------------------------------- kernels, one hot loop each
+
+    /** {@code Σ_k exp(t_k − max)} for {@code k < len} in float64. */
+    static double sumExpShifted(double[] t, int len, double max) {
+        DoubleVector mv = DoubleVector.broadcast(D, max);
+        DoubleVector acc = DoubleVector.zero(D);
+        int k = 0;
+        for (; k + D.length() <= len; k += D.length()) {
+            acc = acc.add(DoubleVector.fromArray(D, t, k).sub(mv).lanewise(VectorOperators.EXP));
+        }
+        double s = acc.reduceLanes(VectorOperators.ADD);
+        for (; k < len; k++) {
+            s += Math.exp(t[k] - max);
+        }
+        return s;
+    }
 
     /**
      * {@code sums_c += Σ_r 2^(shift_c + rowPot_r + neg·M_rc)} down the rows of {@code mat}, one vector of
