@@ -74,7 +74,7 @@ for target in "${targets[@]}"; do
     seconds=$(( $(date +%s) - start ))
     after=$(find "$inputs" -name 'crash-*' 2>/dev/null | wc -l)
     last=$(grep -E '^#[0-9]+[[:space:]]+(DONE|pulse|NEW|REDUCE|INITED)' "$log" | tail -1 || true)
-    field() { echo "$last" | sed -n "s/.* $1: \([^ ]*\).*/\1/p"; }
+    field() { echo "$last" | sed -n "s|.* $1: \([^ ]*\).*|\1|p"; }
     runs=$(sed -n 's/^Done \([0-9]*\) runs in.*/\1/p' "$log" | tail -1)
     runs=${runs:-$(echo "$last" | sed -n 's/^#\([0-9]*\).*/\1/p')}
     seed=$(sed -n 's/.*INFO: Seed: \([0-9]*\).*/\1/p' "$log" | head -1)

@@ -93,7 +93,7 @@ class RandomizedApiTest {
         }
         assertEquals(Double.doubleToLongBits(a.value()), Double.doubleToLongBits(b.value()),
                 () -> backend + ": returned value differs between 1 and 2 threads: " + call);
-        for (int r = 0; r < call.rows(); r++) {
+        for (int r = 0; r < b.rows().length; r++) {
             assertBitwise(a.rows()[r], b.rows()[r], backend + ": row " + r + " differs between 1 and 2 threads: " + call);
         }
         if (call.rowwise()) {

@@ -58,6 +58,8 @@ class NpyFuzzTest {
                     p -> Pattern.compile("(?<![0-9])0[0-9]").matcher(shapeText(p.header())).find()),
             new KnownDefect("npy shape with non-ASCII digits",
                     p -> shapeText(p.header()).chars().anyMatch(c -> c > 127 && Character.isDigit(c))),
+            new KnownDefect("npy header whitespace that Python does not accept (e.g. \\x1e, Unicode spaces)",
+                    p -> shapeText(p.header()).chars().anyMatch(c -> Character.isWhitespace(c) && " \t\n\r\f".indexOf(c) < 0)),
             new KnownDefect("npy shape with more than 64 dimensions", p -> p.array().shape().length > MAX_DIMS),
             new KnownDefect("zero-size npy with a dimension beyond int range",
                     p -> p.array().size() == 0 && hasDimAbove(p.array().shape(), Integer.MAX_VALUE)),
