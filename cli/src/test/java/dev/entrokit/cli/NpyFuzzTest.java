@@ -1,0 +1,191 @@
+package dev.entrokit.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Coverage-guided fuzzing of the {@code .npy} reader: any bytes either parse into an array that is
+ * exactly what NumPy would read from them, or are refused with a {@link UserException}; nothing else
+ * may escape (no {@code IndexOutOfBounds}, {@code NegativeArraySize}, {@code OutOfMemoryError}...).
+ *
+ * <p>Without {@code JAZZER_FUZZ} this runs over the committed seeds in {@code NpyFuzzTestInputs/}
+ * (every accepted and refused form the reader knows, plus past findings); with it, Jazzer mutates
+ * them (see {@code bench/fuzz/run-campaign.sh}).
+ *
+ * <p>"Exactly what NumPy would read" is checked against an independent reading of the raw header
+ * text: the shape must be a Python tuple literal of ASCII decimal integers without leading zeros
+ * (what {@code ast.literal_eval} accepts), with at most 64 dimensions ({@code NPY_MAXDIMS}); each
+ * element of the data is decoded again here from the raw bytes.
+ */
+class NpyFuzzTest {
+    /** NumPy 2's {@code NPY_MAXDIMS}. */
+    static final int MAX_DIMS = 64;
+
+    private static final Pattern SHAPE = Pattern.compile("['\"]shape['\"]\\s*:\\s*(\\([^)]*\\))");
+    private static final String INT = "(?:0|[1-9][0-9]*)[lL]?";
+    /** {@code ()}, {@code (n,)}, or two or more integers with an optional trailing comma; ASCII only. */
+    private static final Pattern TUPLE = Pattern.compile("\\(\\s*\\)|\\(\\s*" + INT + "\\s*,\\s*\\)|\\(\\s*" + INT
+            + "(?:\\s*,\\s*" + INT + ")+\\s*,?\\s*\\)");
+
+    /**
+     * Defects known at the time this harness was written, each being fixed on its own branch. An
+     * accepted input that matches one of these is reported on stderr instead of failing, so the
+     * seeds that show them stay in the corpus; delete an entry once its fix is merged.
+     */
+    record KnownDefect(String name, Predicate<Parsed> matches) {
+    }
+
+    /** An input the reader accepted, with the raw header text and what was decoded. */
+    record Parsed(byte[] bytes, String header, NpyArray array) {
+    }
+
+    static final List<KnownDefect> KNOWN_DEFECTS = List.of(
+            new KnownDefect("npy shape (n) without the comma of a 1-tuple",
+                    p -> shapeText(p.header()).matches("\\(\\s*[0-9]+[lL]?\\s*\\)")),
+            new KnownDefect("npy shape dimension with a leading zero",
+                    p -> Pattern.compile("(?<![0-9])0[0-9]").matcher(shapeText(p.header())).find()),
+            new KnownDefect("npy shape with non-ASCII digits",
+                    p -> shapeText(p.header()).chars().anyMatch(c -> c > 127 && Character.isDigit(c))),
+            new KnownDefect("npy header whitespace that Python does not accept (e.g. \\x1e, Unicode spaces)",
+                    p -> shapeText(p.header()).chars().anyMatch(c -> Character.isWhitespace(c) && " \t\n\r\f".indexOf(c) < 0)),
+            new KnownDefect("npy shape with more than 64 dimensions", p -> p.array().shape().length > MAX_DIMS),
+            new KnownDefect("zero-size npy with a dimension beyond int range",
+                    p -> p.array().size() == 0 && hasDimAbove(p.array().shape(), Integer.MAX_VALUE)),
+            new KnownDefect("<f8 beyond the float range narrowed to infinity",
+                    p -> descr(p.header()).equals("<f8") && f8OverflowsFloat(p)));
+
+    @FuzzTest(maxDuration = "60s")
+    void parse(byte[] bytes) {
+        NpyArray array;
+        try {
+            array = Npy.parse(bytes, "fuzz.npy");
+        } catch (UserException e) {
+            assertTrue(e.getMessage() != null && e.getMessage().startsWith("fuzz.npy: "),
+                    () -> "a UserException must name the file: " + e.getMessage());
+            return;
+        } catch (Throwable t) {
+            throw new AssertionError("input " + HexFormat.of().formatHex(bytes) + " escaped as " + t, t);
+        }
+        check(bytes, array);
+    }
+
+    private static void check(byte[] bytes, NpyArray array) {
+        int headerStart = (bytes[6] & 0xff) == 1 ? 10 : 12;
+        ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        int headerLength = headerStart == 10 ? buf.getShort(8) & 0xffff : buf.getInt(8);
+        String header = new String(bytes, headerStart, headerLength,
+                bytes[6] == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
+        Parsed parsed = new Parsed(bytes, header, array);
+        for (KnownDefect d : KNOWN_DEFECTS) {
+            if (d.matches().test(parsed)) {
+                System.err.println("NpyFuzzTest: known defect (" + d.name() + ") on " + HexFormat.of().formatHex(bytes));
+                return;
+            }
+        }
+        assertTrue(numpyShapeLiteral(header), () -> "accepted a shape NumPy refuses: " + header);
+        long[] shape = numpyShape(header);
+        assertArrayEquals(shape, array.shape(), () -> "shape differs from the header " + header);
+        for (long d : shape) {
+            assertTrue(d <= Integer.MAX_VALUE, () -> "accepted a dimension beyond int range: " + header);
+        }
+        String descr = descr(header);
+        int item = switch (descr) {
+            case "<f4", "<i4" -> 4;
+            case "<f8", "<i8" -> 8;
+            case "|b1" -> 1;
+            default -> throw new AssertionError("accepted unsupported descr " + descr + " in " + header);
+        };
+        int n = array.size();
+        int dataStart = headerStart + headerLength;
+        assertEquals((long) n * item, bytes.length - dataStart, "data length for " + header);
+        ByteBuffer data = buf.slice(dataStart, n * item).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < n; i++) {
+            double got = array.getDouble(i);
+            switch (descr) {
+                case "<f4" -> assertBitsEqual(data.getFloat(i * 4), got, i);
+                case "<f8" -> {
+                    double v = data.getDouble(i * 8);
+                    assertBitsEqual((float) v, got, i);
+                    assertTrue(!Double.isFinite(v) || Float.isFinite((float) v),
+                            "finite <f8 value " + v + " at " + i + " silently became " + got);
+                }
+                case "<i4" -> assertEquals(data.getInt(i * 4), got, "element " + i);
+                case "<i8" -> assertEquals(data.getLong(i * 8), got, "element " + i);
+                default -> assertEquals(data.get(i) != 0 ? 1.0 : 0.0, got, "element " + i);
+            }
+        }
+        // What the reader accepted, the writer must write and the reader read back unchanged.
+        NpyArray again = Npy.parse(Npy.toBytes(array), "round trip");
+        assertArrayEquals(array.shape(), again.shape(), "round-trip shape");
+        for (int i = 0; i < n; i++) {
+            assertBitsEqual((float) array.getDouble(i), again.getDouble(i), i);
+        }
+    }
+
+    private static void assertBitsEqual(float expected, double got, int i) {
+        if (Float.floatToRawIntBits(expected) != Float.floatToRawIntBits((float) got)
+                && !(Float.isNaN(expected) && Float.isNaN((float) got))) {
+            fail("element " + i + ": expected " + expected + ", got " + got);
+        }
+    }
+
+    private static boolean numpyShapeLiteral(String header) {
+        return TUPLE.matcher(shapeText(header)).matches() && numpyShape(header).length <= MAX_DIMS;
+    }
+
+    /** The raw text of the shape tuple in the header, or "" when there is none. */
+    private static String shapeText(String header) {
+        Matcher m = SHAPE.matcher(header);
+        return m.find() ? m.group(1) : "";
+    }
+
+    private static long[] numpyShape(String header) {
+        String text = shapeText(header);
+        if (text.isEmpty()) {
+            throw new AssertionError("no shape in " + header);
+        }
+        String inner = text.substring(1, text.length() - 1).replaceAll("[lL\\s]", "");
+        return inner.isEmpty() ? new long[0] : java.util.Arrays.stream(inner.split(","))
+                .filter(s -> !s.isEmpty()).mapToLong(s -> {
+                    try {
+                        return Long.parseLong(s);
+                    } catch (NumberFormatException e) {
+                        return -1;
+                    }
+                }).toArray();
+    }
+
+    private static String descr(String header) {
+        Matcher m = Pattern.compile("['\"]descr['\"]\\s*:\\s*(['\"])([^'\"]*)\\1").matcher(header);
+        return m.find() ? m.group(2) : "";
+    }
+
+    private static boolean hasDimAbove(long[] shape, long limit) {
+        return java.util.Arrays.stream(shape).anyMatch(d -> d > limit);
+    }
+
+    private static boolean f8OverflowsFloat(Parsed p) {
+        int n = p.array().size();
+        int start = p.bytes().length - n * 8;
+        ByteBuffer b = ByteBuffer.wrap(p.bytes()).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < n; i++) {
+            double v = b.getDouble(start + i * 8);
+            if (Double.isFinite(v) && Float.isInfinite((float) v)) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
