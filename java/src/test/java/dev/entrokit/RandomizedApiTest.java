@@ -175,10 +175,7 @@ class RandomizedApiTest {
             assertTrue(e.getMessage().startsWith(argument + ":"), () -> "refusal of " + argument + " from a " + why
                     + " names another argument: " + e.getMessage());
         } catch (RuntimeException e) {
-            if (!KnownDefects.ARENA_ARGUMENTS.contains(argument)) {
-                throw new AssertionError(argument + " from a " + why + " threw " + e, e);
-            }
-            System.err.println("known defect (" + argument + " from a " + why + " throws " + e + ")");
+            throw new AssertionError(argument + " from a " + why + " threw " + e, e);
         }
     }
 
@@ -211,15 +208,8 @@ class RandomizedApiTest {
                 Entrokit ek = Entrokit.create(backend, threads);
                 ek.close();
                 float[] x = Logits.batch(5, 2, 8);
-                try {
-                    assertThrows(IllegalStateException.class, () -> ek.softmax(x, 8, new float[16], 1f),
-                            backend + " with " + threads + " threads computed after close()");
-                } catch (AssertionError e) {
-                    if (!KnownDefects.CLOSE_INEFFECTIVE_THREADS.contains(threads)) {
-                        throw e;
-                    }
-                    System.err.println("known defect (close() ineffective with " + threads + " thread): " + e.getMessage());
-                }
+                assertThrows(IllegalStateException.class, () -> ek.softmax(x, 8, new float[16], 1f),
+                        backend + " with " + threads + " threads computed after close()");
             }
         }
     }
