@@ -50,6 +50,8 @@ public final class SimdSelectionKernels implements SelectionKernels {
     private static final int WIDE = -2;
     /** {@link #keptPrefix}: a top-k or top-H needs more ranked tokens than the candidates hold. */
     private static final int GROW = -3;
+    /** The cut that keeps every token but the masked ones ({@code -inf} is below it). */
+    private static final float EVERY_LIVE = -Float.MAX_VALUE;
     /** About this many logits are sampled to estimate a threshold. */
     private static final int SAMPLE_SIZE = 8192;
     static final int MAX_SAMPLE_RANK = 64;
@@ -83,6 +85,9 @@ public final class SimdSelectionKernels implements SelectionKernels {
         int len = rank(x, xOff, n, f.temperature(), f.filters(), 0, c);
         if (len == WIDE) {
             return WideCut.writeMask(x, xOff, n, c.cutLogit, c.cutIndex, mask, maskOff);
+        }
+        if (len == n && c.count < n) { // nothing cut, but masked tokens may lie outside the candidates
+            return WideCut.writeMask(x, xOff, n, EVERY_LIVE, Integer.MAX_VALUE, mask, maskOff);
         }
         MemorySegment row = mask.asSlice(maskOff, n);
         row.fill((byte) (len == n ? 1 : 0));
@@ -133,7 +138,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
                 float cutLogit = len == WIDE ? c.cutLogit : Float.NEGATIVE_INFINITY;
                 int cutIndex = len == WIDE ? c.cutIndex : Integer.MAX_VALUE;
                 total = massWithRest(x, xOff, n, t, c, cutLogit, cutIndex);
-                kept = WideCut.count(x, xOff, n, cutLogit, cutIndex);
+                kept = WideCut.count(x, xOff, n, len == WIDE ? cutLogit : EVERY_LIVE, cutIndex);
                 len = c.count;
             } else {
                 total = c.prefixSum(len);
@@ -315,6 +320,14 @@ public final class SimdSelectionKernels implements SelectionKernels {
         }
         c.wide = false;
         int len = n;
+        if (known == n) {
+            // Masked tokens (last in SPEC order) are never kept, whatever a formula says: top-H's S(m)
+            // stops growing at them. Below a finite threshold they are never candidates, and every cut
+            // below the candidates lies above -inf.
+            while (len > 0 && c.logit[len - 1] == Float.NEGATIVE_INFINITY) {
+                len--;
+            }
+        }
         for (Filter filter : filters) {
             // The survivors are the first `len` in SPEC order, or the cut's tokens when wide; `ranked`
             // of them are among the candidates, and `complete` says whether that is all of them.
