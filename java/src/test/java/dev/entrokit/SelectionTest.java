@@ -334,6 +334,41 @@ class SelectionTest {
         refused("logits", () -> ek.sample(null, SamplingFilters.temperature(1f), new long[2], 0, tok));
     }
 
+    @ParameterizedTest
+    @MethodSource("dev.entrokit.TestBackends#names")
+    void kBeyondVIsRefusedUpFrontByEveryOp(String backend) {
+        Entrokit ek = TestBackends.open(backend);
+        float[] x = rows(8, 3, 8);
+        Tensor logits = Tensor.of(x, 3, 8);
+        for (int k : new int[] {9, 536870912, 1073741824, Integer.MAX_VALUE}) {
+            String want = "k: must be in [1, V = 8], got " + k;
+            int[] idx = new int[24];
+            float[] val = new float[24];
+            float[] out = new float[24];
+            byte[] m = new byte[24];
+            int[] tok = {7, 7, 7};
+            Arrays.fill(idx, 7);
+            SamplingFilters f = SamplingFilters.temperature(1f).topP(0.9f).topK(k);
+            List<Runnable> calls = List.of(
+                    () -> ek.topK(logits, k, 1f, Tensor.of(idx, 3, 8), Tensor.of(val, 3, 8), Tensor.of(out, 3, 8)),
+                    () -> ek.topK(logits, k, 1f, Tensor.of(idx, 3, 8), Tensor.of(val, 3, 8), null),
+                    () -> ek.keptMask(logits, f, Tensor.ofMask(m, 3, 8)),
+                    () -> ek.keptTokens(logits, f, Tensor.of(idx, 3, 8), Tensor.of(out, 3, 8), Tensor.of(tok)),
+                    () -> ek.maskLogits(logits, f, Tensor.of(out, 3, 8)),
+                    () -> ek.sample(logits, f, new long[3], 0, Tensor.of(tok)),
+                    () -> ek.sample(logits, List.of(SamplingFilters.temperature(1f), f, SamplingFilters.temperature(0f)),
+                            new long[3], 0, Tensor.of(tok)));
+            for (Runnable call : calls) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call::run);
+                assertEquals(want, e.getMessage());
+            }
+            // Refused before any work: nothing was written.
+            assertTrue(Arrays.stream(idx).allMatch(i -> i == 7) && Arrays.equals(tok, new int[] {7, 7, 7}));
+            assertArrayEquals(new float[24], out);
+            assertArrayEquals(new byte[24], m);
+        }
+    }
+
     static void refused(String name, Runnable call) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call::run);
         assertTrue(e.getMessage().startsWith(name + ":"), "expected a message about " + name + ", got: " + e.getMessage());

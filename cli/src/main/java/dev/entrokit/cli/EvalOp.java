@@ -98,6 +98,9 @@ public enum EvalOp {
             new Output("values", "[..., k]", Tolerance.EXACT), new Output("probs", "[..., k]", Tolerance.ABS_REL)),
             EnumSet.of(TEMPERATURE, K), (ek, in, s, x) -> {
                 int k = s.k();
+                if (k > x.cols()) { // before the [rows, k] outputs are allocated: rows · k can overflow or exhaust the heap
+                    throw new IllegalArgumentException("k: must be in [1, V = " + x.cols() + "], got " + k);
+                }
                 long[] shape = withLast(x.rowShape(), k);
                 NpyArray.Int32 idx = new NpyArray.Int32(shape, new int[x.rows() * k]);
                 NpyArray.Float32 val = new NpyArray.Float32(shape, new float[x.rows() * k]);
