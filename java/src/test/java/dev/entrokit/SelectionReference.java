@@ -73,7 +73,8 @@ final class SelectionReference {
         if (p == null) {
             return List.of();
         }
-        List<Integer> kept = order(p);
+        // SPEC §2: a masked (-inf) token is never kept, whatever a filter's formula says.
+        List<Integer> kept = new ArrayList<>(order(p).stream().filter(i -> x[off + i] != Float.NEGATIVE_INFINITY).toList());
         for (SamplingFilters.Filter filter : f.filters()) {
             double[] q = renormalized(p, kept);
             kept = switch (filter.kind()) {

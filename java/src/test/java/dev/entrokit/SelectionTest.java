@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -135,12 +136,12 @@ class SelectionTest {
         float[] x = {1f, NEG, 0.5f, 2f, NEG, -1f};
         assertArrayEquals(new boolean[] {true, false, true, true, false, true},
                 mask(ek, x, 1, 6, SamplingFilters.temperature(1f).topP(1f)));
-        // α = 1: S(m) ≤ S(n) for every m ≤ n, so PAPER keeps the first n = min(n, V) in order.
+        // α = 1: S(m) ≤ S(n) for every m ≤ n, so PAPER keeps the first n = min(n, live) in order.
         float[] y = rows(3, 1, 150);
         boolean[] m = mask(ek, y, 1, 150, SamplingFilters.temperature(1f).topH(1f));
         List<Integer> order = SelectionReference.order(SelectionReference.probs(y, 0, 150, 1));
         for (int j = 0; j < 150; j++) {
-            assertEquals(j < 100, m[order.get(j)], "position " + j);
+            assertEquals(j < 100 && y[order.get(j)] != NEG, m[order.get(j)], "position " + j);
         }
     }
 
@@ -157,11 +158,11 @@ class SelectionTest {
         for (SamplingFilters f : List.of(base.topP(0.5f), base.topP(1f), base.minP(0.5f), base.topK(1))) {
             assertArrayEquals(want, mask(ek, x, 1, 33, f), f.toString());
         }
-        // Top-H on a one-hot row: S(m) = 0 = τ for every m, so SPEC §2's max{m ≤ n : S(m) ≤ τ} keeps the
-        // first min(n, V) in order; the masked ones among them have probability 0 and are never drawn.
+        // Top-H on a one-hot row: S(m) = 0 = τ for every m, so the formula alone would keep the first
+        // min(n, V) in order; SPEC §2 keeps the masked ones out whatever the formula says.
         for (SamplingFilters f : List.of(base.topH(0.5f), base.topH(1f, 5, TopHMode.NORMALIZED))) {
             assertMaskMatchesReference(ek, x, 1, 33, f);
-            assertTrue(mask(ek, x, 1, 33, f)[17], f.toString());
+            assertArrayEquals(want, mask(ek, x, 1, 33, f), f.toString());
             int[] t = new int[1];
             ek.sample(Tensor.of(x, 1, 33), f, new long[] {3}, 1, Tensor.of(t));
             assertEquals(17, t[0], f.toString());
@@ -183,6 +184,7 @@ class SelectionTest {
         for (int i = 0; i < 10; i++) {
             x[rnd.nextInt(v)] = (float) rnd.nextGaussian();
         }
+        long live = IntStream.range(0, v).filter(i -> x[i] != NEG).count();
         for (TopHMode mode : TopHMode.values()) {
             for (float alpha : new float[] {0.1f, 0.5f, 0.9f, 1f}) {
                 SamplingFilters f = SamplingFilters.temperature(1f).topH(alpha, 100, mode);
@@ -191,13 +193,13 @@ class SelectionTest {
                 int count = 0;
                 for (int i = 0; i < v; i++) {
                     count += m[i] ? 1 : 0;
-                    // Below α = 1, τ < S(n) cuts before the last positive probability, so no masked
-                    // token survives; at α = 1 the formula keeps all min(n, V) = V (zeros add 0 to S).
-                    assertFalse(alpha < 1f && m[i] && x[i] == NEG, "kept a masked token at " + i);
+                    // At α = 1 the formula alone would keep all min(n, V) = V (zeros add 0 to S);
+                    // SPEC §2 never keeps a masked token.
+                    assertFalse(m[i] && x[i] == NEG, "kept a masked token at " + i);
                 }
                 assertTrue(count >= 1);
                 if (alpha == 1f) {
-                    assertEquals(v, count);
+                    assertEquals(live, count);
                 }
             }
         }
@@ -330,6 +332,41 @@ class SelectionTest {
         refused("filtersPerRow", () -> ek.sample(logits, List.of(SamplingFilters.temperature(1f)), new long[2], 0, tok));
         refused("filters", () -> ek.sample(logits, (SamplingFilters) null, new long[2], 0, tok));
         refused("logits", () -> ek.sample(null, SamplingFilters.temperature(1f), new long[2], 0, tok));
+    }
+
+    @ParameterizedTest
+    @MethodSource("dev.entrokit.TestBackends#names")
+    void kBeyondVIsRefusedUpFrontByEveryOp(String backend) {
+        Entrokit ek = TestBackends.open(backend);
+        float[] x = rows(8, 3, 8);
+        Tensor logits = Tensor.of(x, 3, 8);
+        for (int k : new int[] {9, 536870912, 1073741824, Integer.MAX_VALUE}) {
+            String want = "k: must be in [1, V = 8], got " + k;
+            int[] idx = new int[24];
+            float[] val = new float[24];
+            float[] out = new float[24];
+            byte[] m = new byte[24];
+            int[] tok = {7, 7, 7};
+            Arrays.fill(idx, 7);
+            SamplingFilters f = SamplingFilters.temperature(1f).topP(0.9f).topK(k);
+            List<Runnable> calls = List.of(
+                    () -> ek.topK(logits, k, 1f, Tensor.of(idx, 3, 8), Tensor.of(val, 3, 8), Tensor.of(out, 3, 8)),
+                    () -> ek.topK(logits, k, 1f, Tensor.of(idx, 3, 8), Tensor.of(val, 3, 8), null),
+                    () -> ek.keptMask(logits, f, Tensor.ofMask(m, 3, 8)),
+                    () -> ek.keptTokens(logits, f, Tensor.of(idx, 3, 8), Tensor.of(out, 3, 8), Tensor.of(tok)),
+                    () -> ek.maskLogits(logits, f, Tensor.of(out, 3, 8)),
+                    () -> ek.sample(logits, f, new long[3], 0, Tensor.of(tok)),
+                    () -> ek.sample(logits, List.of(SamplingFilters.temperature(1f), f, SamplingFilters.temperature(0f)),
+                            new long[3], 0, Tensor.of(tok)));
+            for (Runnable call : calls) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call::run);
+                assertEquals(want, e.getMessage());
+            }
+            // Refused before any work: nothing was written.
+            assertTrue(Arrays.stream(idx).allMatch(i -> i == 7) && Arrays.equals(tok, new int[] {7, 7, 7}));
+            assertArrayEquals(new float[24], out);
+            assertArrayEquals(new byte[24], m);
+        }
     }
 
     static void refused(String name, Runnable call) {

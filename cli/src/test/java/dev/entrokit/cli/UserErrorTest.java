@@ -71,6 +71,14 @@ class UserErrorTest {
     }
 
     @Test
+    void topKBeyondVIsRefusedBeforeItsOutputsAreAllocated() {
+        for (String k : new String[] {"4", "536870912", "1073741824"}) {
+            assertUserError("k: must be <= V = 3 (the last dimension of logits (2, 3)), got " + k, "eval", "top_k", "--set", "k=" + k, "--in",
+                    "logits=" + logits, "--out", out);
+        }
+    }
+
+    @Test
     void labelOutOfRangeComesBackFromTheLibrary() {
         Path labels = dir.resolve("labels.npy");
         Npy.write(labels, new NpyArray.Int32(new long[] {2}, new int[] {0, 7}));

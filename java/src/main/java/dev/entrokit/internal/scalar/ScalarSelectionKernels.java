@@ -20,8 +20,11 @@ public final class ScalarSelectionKernels implements SelectionKernels {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfInt I = ValueLayout.JAVA_INT_UNALIGNED;
 
-    /** A row in SPEC order: {@code order[j]} is the j-th token, {@code w[i]} the weight of token i. */
-    private record Sorted(int[] order, double[] w) {
+    /**
+     * A row in SPEC order: {@code order[j]} is the j-th token, {@code w[i]} the weight of token i, and
+     * the first {@code live} tokens are the unmasked ones ({@code -inf} logits sort last).
+     */
+    private record Sorted(int[] order, double[] w, int live) {
         double wAt(int j) {
             return w[order[j]];
         }
@@ -128,7 +131,8 @@ public final class ScalarSelectionKernels implements SelectionKernels {
 
     /** Length of the prefix of SPEC order that survives every filter, in order. */
     private static int keptPrefix(Sorted s, int n, SamplingFilters f) {
-        int len = n;
+        // Masked tokens are never kept, whatever a formula says (top-H's S(m) stops growing at them).
+        int len = s.live;
         for (SamplingFilters.Filter filter : f.filters()) {
             len = switch (filter.kind()) {
                 case TOP_K -> Math.min(len, filter.k());
@@ -219,12 +223,14 @@ public final class ScalarSelectionKernels implements SelectionKernels {
     private static Sorted sort(MemorySegment x, long xOff, int n, float temperature) {
         long[] keys = new long[n];
         float max = Float.NEGATIVE_INFINITY;
+        int live = 0;
         for (int i = 0; i < n; i++) {
             float z = x.getAtIndex(F, xOff + i) + 0f; // + 0f turns -0.0 into 0.0: equal logits tie
             if (Float.isNaN(z) || z == Float.POSITIVE_INFINITY) {
                 return null;
             }
             max = Math.max(max, z);
+            live += z > Float.NEGATIVE_INFINITY ? 1 : 0;
             int bits = Float.floatToIntBits(z);
             int sortable = bits ^ ((bits >> 31) & 0x7FFFFFFF); // signed-int order == float order
             keys[i] = ((long) ~sortable << 32) | i;            // ~ reverses it: larger logits first
@@ -241,7 +247,7 @@ public final class ScalarSelectionKernels implements SelectionKernels {
         for (int i = 0; i < n; i++) {
             w[i] = Math.exp(((double) x.getAtIndex(F, xOff + i) - max) / temperature);
         }
-        return new Sorted(order, w);
+        return new Sorted(order, w, live);
     }
 
     /** Lowest index of the largest logit, or -1 for a special row. */

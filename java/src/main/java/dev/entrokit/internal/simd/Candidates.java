@@ -55,18 +55,46 @@ final class Candidates {
         return CURRENT.get();
     }
 
-    /** Room for a row of {@code n} tokens plus one vector of gather spill-over. */
-    void ensure(int n) {
-        int need = n + SimdConstants.L;
-        if (index.length < need) {
-            index = new int[need];
-            key = new long[need];
-            logit = new float[need];
-            weight = new double[need];
-            winIndex = new int[need];
-            winLogit = new float[need];
-            winWeight = new float[need];
+    /**
+     * Room for {@code need} candidates, keeping the gathered ids: grown to what a ranking gathers, never
+     * to the row. The new arrays are all allocated before any is installed, so an allocation that fails
+     * leaves the old, consistent set.
+     */
+    void grow(int need) {
+        if (index.length >= need) {
+            return;
         }
+        int size = capacityFor(need);
+        int[] newIndex = Arrays.copyOf(index, size);
+        long[] newKey = key.length >= size ? key : new long[size];
+        float[] newLogit = new float[size];
+        double[] newWeight = new double[size];
+        index = newIndex;
+        key = newKey;
+        logit = newLogit;
+        weight = newWeight;
+    }
+
+    /** Room for {@code need} window entries, keeping those gathered; all-or-nothing as {@link #grow}. */
+    void growWindow(int need) {
+        if (winIndex.length >= need) {
+            return;
+        }
+        int size = capacityFor(need);
+        int[] newIndex = Arrays.copyOf(winIndex, size);
+        float[] newLogit = Arrays.copyOf(winLogit, size);
+        float[] newWeight = new float[size];
+        long[] newKey = key.length >= size ? key : new long[size]; // also sorts the last window
+        winIndex = newIndex;
+        winLogit = newLogit;
+        winWeight = newWeight;
+        key = newKey;
+    }
+
+    /** At least {@code need} plus a vector of spill-over, doubling so that a growing ranking copies little. */
+    private static int capacityFor(int need) {
+        long size = Math.max((long) need + SimdConstants.L, Math.max(1024, Long.highestOneBit(need) << 1));
+        return (int) Math.min(size, Integer.MAX_VALUE - 8);
     }
 
     /** The sort key of a token: larger logits first, then lower ids; {@code -0.0} ties with {@code 0.0}. */

@@ -50,9 +50,13 @@ public final class SimdSelectionKernels implements SelectionKernels {
     private static final int WIDE = -2;
     /** {@link #keptPrefix}: a top-k or top-H needs more ranked tokens than the candidates hold. */
     private static final int GROW = -3;
+    /** The cut that keeps every token but the masked ones ({@code -inf} is below it). */
+    private static final float EVERY_LIVE = -Float.MAX_VALUE;
     /** About this many logits are sampled to estimate a threshold. */
     private static final int SAMPLE_SIZE = 8192;
     static final int MAX_SAMPLE_RANK = 64;
+    /** {@link #gather} makes room for this many more ids before each block of the row. */
+    private static final int GATHER_BLOCK = 4096;
     /** Rows shorter than this are ranked whole (and the sample needs at least 64 vectors). */
     private static final int SMALL_ROW = 64 * L;
 
@@ -83,6 +87,9 @@ public final class SimdSelectionKernels implements SelectionKernels {
         int len = rank(x, xOff, n, f.temperature(), f.filters(), 0, c);
         if (len == WIDE) {
             return WideCut.writeMask(x, xOff, n, c.cutLogit, c.cutIndex, mask, maskOff);
+        }
+        if (len == n && c.count < n) { // nothing cut, but masked tokens may lie outside the candidates
+            return WideCut.writeMask(x, xOff, n, EVERY_LIVE, Integer.MAX_VALUE, mask, maskOff);
         }
         MemorySegment row = mask.asSlice(maskOff, n);
         row.fill((byte) (len == n ? 1 : 0));
@@ -133,7 +140,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
                 float cutLogit = len == WIDE ? c.cutLogit : Float.NEGATIVE_INFINITY;
                 int cutIndex = len == WIDE ? c.cutIndex : Integer.MAX_VALUE;
                 total = massWithRest(x, xOff, n, t, c, cutLogit, cutIndex);
-                kept = WideCut.count(x, xOff, n, cutLogit, cutIndex);
+                kept = WideCut.count(x, xOff, n, len == WIDE ? cutLogit : EVERY_LIVE, cutIndex);
                 len = c.count;
             } else {
                 total = c.prefixSum(len);
@@ -198,7 +205,6 @@ public final class SimdSelectionKernels implements SelectionKernels {
      */
     private static int rank(MemorySegment x, long xOff, int n, float temperature, List<Filter> filters, int minSorted,
                             Candidates c) {
-        c.ensure(n);
         c.rowTotal = Double.NaN;
         long target = firstTarget(filters, minSorted);
         while (true) {
@@ -267,24 +273,34 @@ public final class SimdSelectionKernels implements SelectionKernels {
         return filled < r ? Float.NEGATIVE_INFINITY : largest[r - 1];
     }
 
-    /** Collects into {@code c.index} the ids of tokens with {@code x ≥ threshold}; false if a logit is NaN. */
+    /**
+     * Collects into {@code c.index} the ids of tokens with {@code x ≥ threshold}; false if a logit is
+     * NaN. The ids grow {@code c.index} block by block, so it holds what is gathered plus one block,
+     * and the inner loop stays free of capacity checks.
+     */
     private static boolean gather(MemorySegment x, long off, int n, float threshold, Candidates c) {
-        int[] out = c.index;
         int count = 0;
         IntVector iota = IntVector.zero(I).addIndex(1);
         VectorMask<Float> nan = F.maskAll(false);
         int upper = F.loopBound(n);
         int i = 0;
-        for (; i < upper; i += L) {
-            FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
-            nan = nan.or(v.test(VectorOperators.IS_NAN));
-            VectorMask<Float> keep = v.compare(VectorOperators.GE, threshold);
-            if (keep.anyTrue()) {
-                iota.add(i).compress(keep.cast(I)).intoArray(out, count);
-                count += keep.trueCount();
+        for (int start = 0; start < upper; start += GATHER_BLOCK) {
+            int end = Math.min(upper, start + GATHER_BLOCK);
+            c.grow(count + (end - start));
+            int[] out = c.index;
+            for (i = start; i < end; i += L) {
+                FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
+                nan = nan.or(v.test(VectorOperators.IS_NAN));
+                VectorMask<Float> keep = v.compare(VectorOperators.GE, threshold);
+                if (keep.anyTrue()) {
+                    iota.add(i).compress(keep.cast(I)).intoArray(out, count);
+                    count += keep.trueCount();
+                }
             }
         }
-        for (; i < n; i++) {
+        c.grow(count + (n - upper));
+        int[] out = c.index;
+        for (i = upper; i < n; i++) {
             float v = x.getAtIndex(F32, off + i);
             if (Float.isNaN(v)) {
                 return false;
@@ -315,6 +331,14 @@ public final class SimdSelectionKernels implements SelectionKernels {
         }
         c.wide = false;
         int len = n;
+        if (known == n) {
+            // Masked tokens (last in SPEC order) are never kept, whatever a formula says: top-H's S(m)
+            // stops growing at them. Below a finite threshold they are never candidates, and every cut
+            // below the candidates lies above -inf.
+            while (len > 0 && c.logit[len - 1] == Float.NEGATIVE_INFINITY) {
+                len--;
+            }
+        }
         for (Filter filter : filters) {
             // The survivors are the first `len` in SPEC order, or the cut's tokens when wide; `ranked`
             // of them are among the candidates, and `complete` says whether that is all of them.
@@ -441,18 +465,44 @@ public final class SimdSelectionKernels implements SelectionKernels {
                 cutLogit, cutIndex, Workspace.get().lanes);
     }
 
-    /** Lowest id of the largest logit, or -1 for a special row. */
+    /** Lowest id of the largest logit, or -1 for a special row; needs no workspace, whatever the ties. */
     private static int argmax(MemorySegment x, long off, int n) {
-        Candidates c = Candidates.get();
-        c.ensure(n);
-        float m = SimdDistributionKernels.max(x, off, n);
-        if (m == Float.POSITIVE_INFINITY || m == Float.NEGATIVE_INFINITY || !gather(x, off, n, m, c) || c.count == 0) {
+        float m = maxOrNaN(x, off, n);
+        if (m == Float.POSITIVE_INFINITY || m == Float.NEGATIVE_INFINITY || Float.isNaN(m)) {
             return -1;
         }
-        int best = c.index[0];
-        for (int j = 1; j < c.count; j++) {
-            best = Math.min(best, c.index[j]);
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            VectorMask<Float> hit = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER)
+                    .compare(VectorOperators.EQ, m);
+            if (hit.anyTrue()) {
+                return i + hit.firstTrue();
+            }
         }
-        return best;
+        for (; i < n; i++) {
+            if (x.getAtIndex(F32, off + i) == m) {
+                return i;
+            }
+        }
+        return -1; // unreachable: m is one of the logits
+    }
+
+    /**
+     * The row maximum, NaN if any logit is NaN: lanewise {@code max} propagates NaN as {@link Math#max}
+     * does, which spares argmax a separate NaN pass (and a mask carried across a loop).
+     */
+    private static float maxOrNaN(MemorySegment x, long off, int n) {
+        FloatVector acc = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            acc = acc.max(FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER));
+        }
+        float m = acc.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) {
+            m = Math.max(m, x.getAtIndex(F32, off + i));
+        }
+        return m;
     }
 }

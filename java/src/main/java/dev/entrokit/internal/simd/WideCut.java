@@ -35,6 +35,11 @@ final class WideCut {
     /** Windows this small are sorted. */
     private static final int SORT_WINDOW = 64;
     static final int SPLITS = 7;
+    /**
+     * The most tokens a window gathers on the heap (20 bytes each with its sort key); a bracket
+     * holding more is split by passes over the row first. W3 rows (128256 tokens) stay below it.
+     */
+    static final int WINDOW_CAP = 1 << 20;
     /** Where the first pass of top-p splits the survivors: this many temperatures below the candidates. */
     private static final float[] STEPS = {1f, 3f, 8f};
     /** Byte {@code b} spread to eight bytes, byte j being bit j of {@code b} (little-endian stores). */
@@ -106,27 +111,55 @@ final class WideCut {
         float negHalfM = -c.max / 2;
         float twoInvT = 2 / temperature;
         float hi = c.threshold;                 // the window below the candidates: lo ≤ x < hi
+        float lo = -Float.MAX_VALUE;
         float[] t = c.splitAt;
         for (int s = 0; s < STEPS.length; s++) {
             t[s] = hi - temperature * STEPS[s];
         }
         double[] mass = c.splitMass;
-        profile(x, off, n, negHalfM, twoInvT, c, t, mass);
-        int s = 0;
-        while (s < STEPS.length && above + mass[s] < target) {
-            s++;
+        int m;
+        while (true) {
+            profile(x, off, n, negHalfM, twoInvT, c, hi, t, mass);
+            int s = 0;
+            while (s < STEPS.length && above + mass[s] < target) {
+                s++;
+            }
+            if (s > 0) {
+                hi = t[s - 1];
+                above += mass[s - 1];
+            }
+            lo = s == STEPS.length ? lo : t[s];
+            m = gatherWindow(x, off, n, c, lo, hi);
+            if (m >= 0) {
+                break;
+            }
+            // More tokens in [lo, hi) than the heap window holds: split the bracket by another pass
+            // over the row instead, so that the heap never grows with the row.
+            if (lo == -Float.MAX_VALUE) {
+                if ((double) hi - c.max < -88.0 * temperature) {
+                    return; // every token below hi weighs 0 in float32: nothing can cross there
+                }
+                for (int k = 0; k < STEPS.length; k++) {
+                    t[k] = hi - temperature * STEPS[k] * 16;
+                }
+            } else if (Math.nextUp(lo) >= hi) {
+                tieCut(x, off, n, c, lo, (float) Math.exp(Math.fma(lo, 0.5f, negHalfM) * twoInvT), target - above);
+                return;
+            } else {
+                // Quarters of the float line between lo and hi (not of their difference), so that a
+                // bracket around a crowd of ties narrows to it in at most 16 passes.
+                long sLo = sortable(lo);
+                long sHi = sortable(hi);
+                for (int k = 0; k < STEPS.length; k++) {
+                    t[k] = unsortable(sHi - Math.max(1, (sHi - sLo) * (k + 1) / (STEPS.length + 1)));
+                }
+            }
         }
-        if (s > 0) {
-            hi = t[s - 1];
-            above += mass[s - 1];
-        }
-        float lo = s == STEPS.length ? -Float.MAX_VALUE : t[s];
-        int m = gatherWindow(x, off, n, c, lo, hi);
         float[] logit = c.winLogit;
         float[] w = c.winWeight;
         int[] id = c.winIndex;
         weigh(logit, w, m, negHalfM, twoInvT);
-        if (s == STEPS.length) {
+        if (lo == -Float.MAX_VALUE) { // open below: narrow from the lowest gathered logit
             lo = Float.POSITIVE_INFINITY;
             for (int j = 0; j < m; j++) {
                 lo = Math.min(lo, logit[j]);
@@ -178,13 +211,50 @@ final class WideCut {
         c.wide = true;
     }
 
-    /** One pass over the survivors below the candidates: for each threshold, the mass of those at or above it. */
+    /** A float as an int whose order is the float order. */
+    private static long sortable(float f) {
+        int bits = Float.floatToIntBits(f);
+        return bits ^ ((bits >> 31) & 0x7FFFFFFF);
+    }
+
+    private static float unsortable(long s) {
+        int bits = (int) s;
+        return Float.intBitsToFloat(bits ^ ((bits >> 31) & 0x7FFFFFFF));
+    }
+
+    /**
+     * The cut inside a bracket that holds one logit {@code v} only (weight {@code w} each), too many to
+     * gather: ties go by ascending index, so the crossing is the {@code ⌈missing / w⌉}-th survivor at
+     * {@code v}, found by counting.
+     */
+    private static void tieCut(MemorySegment x, long off, int n, Candidates c, float v, float w, double missing) {
+        double want = w > 0 ? Math.max(1, Math.ceil(missing / w)) : Double.POSITIVE_INFINITY;
+        float cutLogit = c.wide ? c.cutLogit : -Float.MAX_VALUE;
+        int cutIndex = c.wide ? c.cutIndex : Integer.MAX_VALUE;
+        long seen = 0;
+        int last = -1;
+        for (int i = 0; i < n && seen < want; i++) {
+            if (x.getAtIndex(F32, off + i) == v && kept(v, i, cutLogit, cutIndex)) {
+                seen++;
+                last = i;
+            }
+        }
+        if (last >= 0) {
+            c.cutLogit = v + 0f;
+            c.cutIndex = last;
+            c.wide = true;
+        }
+    }
+
+    /**
+     * One pass over the survivors below {@code below} (at most the candidates' floor): for each
+     * threshold, the mass of those at or above it.
+     */
     private static void profile(MemorySegment x, long off, int n, float negHalfM, float twoInvT, Candidates c,
-                                  float[] t, double[] mass) {
+                                  float below, float[] t, double[] mass) {
         boolean cut = c.wide;
         float cutLogit = c.wide ? c.cutLogit : Float.NEGATIVE_INFINITY;
         int cutIndex = c.wide ? c.cutIndex : Integer.MAX_VALUE;
-        float below = c.threshold;
         float t0 = t[0];
         float t1 = t[1];
         float t2 = t[2];
@@ -223,7 +293,10 @@ final class WideCut {
         }
     }
 
-    /** Gathers the kept tokens with {@code lo ≤ x < below} (never {@code −inf}) into the window arrays. */
+    /**
+     * Gathers the kept tokens with {@code lo ≤ x < below} (never {@code −inf}) into the window arrays;
+     * -1 when they are more than {@link #WINDOW_CAP}.
+     */
     private static int gatherWindow(MemorySegment x, long off, int n, Candidates c, float lo, float below) {
         float cutLogit = c.wide ? c.cutLogit : -Float.MAX_VALUE;
         int cutIndex = c.wide ? c.cutIndex : Integer.MAX_VALUE;
@@ -239,6 +312,14 @@ final class WideCut {
             VectorMask<Float> in = v.compare(VectorOperators.LT, below).and(v.compare(VectorOperators.GE, lo))
                     .and(kept(v, pos, cutLogit, cutIndex));
             if (in.anyTrue()) {
+                if (count + L > ids.length) {
+                    if (count + L > WINDOW_CAP) {
+                        return -1;
+                    }
+                    c.growWindow(count + L);
+                    ids = c.winIndex;
+                    logits = c.winLogit;
+                }
                 pos.compress(in.cast(I)).intoArray(ids, count);
                 v.compress(in).intoArray(logits, count);
                 count += in.trueCount();
@@ -247,6 +328,14 @@ final class WideCut {
         for (; i < n; i++) {
             float v = x.getAtIndex(F32, off + i);
             if (v < below && v >= lo && kept(v, i, cutLogit, cutIndex)) {
+                if (count == ids.length) {
+                    if (count + 1 > WINDOW_CAP) {
+                        return -1;
+                    }
+                    c.growWindow(count + 1);
+                    ids = c.winIndex;
+                    logits = c.winLogit;
+                }
                 ids[count] = i;
                 logits[count++] = v;
             }
