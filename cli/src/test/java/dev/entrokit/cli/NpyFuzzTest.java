@@ -32,7 +32,8 @@ class NpyFuzzTest {
     static final int MAX_DIMS = 64;
 
     private static final Pattern SHAPE = Pattern.compile("['\"]shape['\"]\\s*:\\s*(\\([^)]*\\))");
-    private static final String INT = "(?:0|[1-9][0-9]*)[lL]?";
+    // Python 3 reads "000" as 0 (a zero may repeat), but refuses other leading zeros ("024").
+    private static final String INT = "(?:0+|[1-9][0-9]*)[lL]?";
     /** {@code ()}, {@code (n,)}, or two or more integers with an optional trailing comma; ASCII only. */
     private static final Pattern TUPLE = Pattern.compile("\\(\\s*\\)|\\(\\s*" + INT + "\\s*,\\s*\\)|\\(\\s*" + INT
             + "(?:\\s*,\\s*" + INT + ")+\\s*,?\\s*\\)");
