@@ -140,6 +140,35 @@ class GradientScaleOverflowTest {
         checkScaled(grad, Float64Oracle.crossEntropyLabelGrad(sd, 3, -100, 0, temp, 1), g, backend + " labels");
     }
 
+    /**
+     * A finite factor near {@code Float.MAX_VALUE} (T = 1, gradScale 3e38) on a row spread over ±28: the
+     * reverse-KL part of a gradient entry, {@code q·(log q − log p)} before its centring, can pass 1, so a
+     * float32 product overflows to {@code ±inf} where the entry itself is finite (found by the façade fuzzer:
+     * Jeffreys gave −inf for −2.75e38).
+     */
+    @ParameterizedTest
+    @MethodSource("dev.entrokit.TestBackends#names")
+    void aFiniteFactorNearTheFloatLimitKeepsFiniteEntriesFinite(String backend) {
+        Entrokit ek = TestBackends.open(backend);
+        float g = 3e38f;
+        // The fuzzer's row.
+        float[] s = {-9.5f, 8.96f, 17.630001f, 17.630001f, 17.630001f, 3.24f, 3.33f, -28.07f, -28.07f, -13.04f,
+            10.23f, 10.23f, -18.8f};
+        float[] t = {13.04f, -1.62f, 19.04f, 28.199999f, -1.3600001f, 2.35f, 2.35f, -18.380001f, -22.15f, -15.1f,
+            2.83f, -23.23f, -23.23f};
+        int v = s.length;
+        double[] td = Float64Oracle.widen(t);
+        double[] sd = Float64Oracle.widen(s);
+        LossOptions o = sum(1f, g).beta(0.5f);
+        float[] grad = new float[v];
+        for (PairOp op : PairOp.values()) {
+            if (op.hasGrad()) {
+                op.run(ek, Tensor.of(t, 1, v), Tensor.of(s, 1, v), o, null, Tensor.of(grad, 1, v));
+                checkScaled(grad, op.oracleGrad(td, sd, 1f, 0.5, 1), g, backend + " " + op);
+            }
+        }
+    }
+
     private static void checkScaled(float[] out, double[] unitRef, double g, String what) {
         double[] scaledOut = new double[out.length];
         for (int i = 0; i < out.length; i++) {

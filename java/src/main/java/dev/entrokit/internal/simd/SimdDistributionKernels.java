@@ -100,12 +100,15 @@ public final class SimdDistributionKernels implements DistributionKernels {
     }
 
     /**
-     * Whether a gradient factor such as {@code gradScale/T} overflows float. A float32 factor would then be
-     * {@code inf}, and a zero gradient entry times it NaN where the reference gives 0 (it scales in double):
-     * such rows go to the reference.
+     * Whether a gradient factor such as {@code gradScale/T} leaves float32 too little headroom. An infinite
+     * factor turns zero entries into {@code 0·inf = NaN}; a finite one near {@code Float.MAX_VALUE} overflows
+     * the partial terms the kernels scale before adding them (the reverse-KL part {@code q·(log q − log p)}
+     * reaches about the row's spread, at most {@link #EXTREME_SPREAD} + log V < 2^15 on rows the float32
+     * path keeps), so Jeffreys gave {@code −inf} for an entry of −2.75e38 at a factor of 3e38. The reference
+     * scales in double: every factor above {@code Float.MAX_VALUE / 2^16} (≈ 5e33) goes there.
      */
     static boolean scaleOverflows(double factor) {
-        return Float.isInfinite((float) factor);
+        return !(Math.abs(factor) <= Float.MAX_VALUE / 65536.0);
     }
 
     /** The lanes' total, added in lane order. */
