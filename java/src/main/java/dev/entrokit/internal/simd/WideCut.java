@@ -4,6 +4,7 @@ import static dev.entrokit.internal.simd.SimdConstants.BLOCK;
 import static dev.entrokit.internal.simd.SimdConstants.F;
 import static dev.entrokit.internal.simd.SimdConstants.L;
 import static dev.entrokit.internal.simd.SimdConstants.ORDER;
+import static dev.entrokit.internal.simd.SimdDistributionKernels.blockEnd;
 import static dev.entrokit.internal.simd.VectorExp.expNonPositive;
 
 import java.lang.foreign.MemorySegment;
@@ -77,8 +78,8 @@ final class WideCut {
         IntVector iota = IntVector.zero(I).addIndex(1);
         int upper = F.loopBound(n);
         double total = 0;
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector acc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
                 FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
@@ -262,8 +263,8 @@ final class WideCut {
         java.util.Arrays.fill(mass, 0);
         IntVector iota = IntVector.zero(I).addIndex(1);
         int upper = F.loopBound(n);
-        for (int start = 0; start < upper; start += BLOCK) {
-            int end = Math.min(upper, start + BLOCK);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
             FloatVector a0 = FloatVector.zero(F);
             FloatVector a1 = a0;
             FloatVector a2 = a0;
@@ -357,8 +358,8 @@ final class WideCut {
     /** {@code mass[s] = Σ w_j} over {@code logit_j ≥ t[s]}, for every threshold in one pass. */
     private static void massesAbove(float[] logit, float[] w, int m, float[] t, double[] mass, float[] lanes) {
         Arrays.fill(mass, 0);
-        for (int start = 0; start < m; start += BLOCK) {
-            int end = Math.min(m, start + BLOCK);
+        for (int start = 0, end; start < m; start = end) {
+            end = blockEnd(start, m);
             int upper = start + F.loopBound(end - start);
             for (int s = 0; s < SPLITS; s++) {   // one threshold per loop: seven accumulators would spill
                 FloatVector acc = FloatVector.zero(F);
@@ -501,8 +502,8 @@ final class WideCut {
         double target = u * massBelow(x, off, n, negHalfM, twoInvT, Float.POSITIVE_INFINITY, cutLogit, cutIndex, lanes);
         double cum = 0;
         int last = -1;
-        for (int start = 0; start < n; start += BLOCK) {
-            int len = Math.min(n - start, BLOCK);
+        for (int start = 0, len; start < n; start += len) {
+            len = Math.min(n - start, BLOCK);
             double block = massBelow(x, off + start, len, negHalfM, twoInvT, Float.POSITIVE_INFINITY, cutLogit,
                     cutIndex - start, lanes);
             if (cum + block <= target && start + len < n) {
