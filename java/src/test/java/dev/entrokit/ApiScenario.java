@@ -304,10 +304,13 @@ final class ApiScenario {
             }
             case TOP_K -> {
                 int k = call.k();
-                int[] idx = new int[Math.max(0, rows * k)];
+                // Outputs of [rows, min(k, V)]: a k beyond V must be refused by name before the outputs are
+                // looked at, and rows · k must not exhaust the harness's own heap (k reaches 2^31 − 1).
+                int kOut = Math.max(0, Math.min(k, call.cols()));
+                int[] idx = new int[rows * kOut];
                 float[] vals = new float[idx.length];
                 float[] probs = new float[idx.length];
-                ek.topK(x, k, call.temperature(), Tensor.of(idx, rows, k), Tensor.of(vals, rows, k), Tensor.of(probs, rows, k));
+                ek.topK(x, k, call.temperature(), Tensor.of(idx, rows, kOut), Tensor.of(vals, rows, kOut), Tensor.of(probs, rows, kOut));
                 split(ints(idx), k, out, 0);
                 split(vals, k, out, k);
                 split(probs, k, out, 2 * k);
