@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Times libentrokit_cuda.so against PyTorch (eager and torch.compile) with CUDA events, on the
-issue 5 workloads, after a correctness spot check of each against float64 PyTorch. Called by
+CUDA backend's workloads, after a correctness spot check of each against float64 PyTorch. Called by
 device-check.sh; prints one table line per workload and writes the table to argv[2].
 
     python3 bench_cuda.py <path to libentrokit_cuda.so> <table.md>

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The issue 5 device check, for a lent H100/H200 (one call, ~10 minutes at most). Prepare here first:
+# The CUDA backend's device check, for a lent H100/H200 (one call, ~10 minutes at most). Prepare here first:
 #   bench/gpu/make-runtime.sh       # jlink runtime + jars + JUnit launcher under bench/gpu/carry
 # then run on the device machine, carrying bench/gpu/carry:
 #   bench/gpu/device-check.sh

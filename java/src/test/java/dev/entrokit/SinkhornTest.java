@@ -15,7 +15,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Issue 4: the batched Sinkhorn solver on every backend against {@link SinkhornReference}, an
+ * The batched Sinkhorn solver on every backend against {@link SinkhornReference}, an
  * independent float64 loop, at SPEC §5's "relative 1e-4 after the same number of iterations" (the
  * scalar backend, float64 throughout, at 1e-10), and its closed forms, stopping rule, options,
  * gradients and argument checks.
@@ -176,7 +176,7 @@ class SinkhornTest {
         near(r.cost()[0], ref.cost, tolerance(backend), backend + " cost");
     }
 
-    /** The done-when of issue 4: 1000 iterations at ε = 0.05, simd against scalar. */
+    /** The acceptance check of the solver: 1000 iterations at ε = 0.05, simd against scalar. */
     @Test
     void simdMatchesScalarAfterAThousandIterations() {
         Entrokit simd = TestBackends.open("simd");

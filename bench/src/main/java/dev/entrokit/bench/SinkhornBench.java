@@ -26,7 +26,7 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Issue 4's target: {@code B = 64} problems of {@code 128 × 128}, ε = 0.05, exactly 100 iterations
+ * The solver's target workload: {@code B = 64} problems of {@code 128 × 128}, ε = 0.05, exactly 100 iterations
  * ({@code tol = 0}), from a given cost ({@code cost}) or from {@code d = 16} point clouds with the
  * squared Euclidean cost ({@code points}). Points are uniform in the unit cube, the cost given is the
  * same clouds' cost, so both modes solve the same problems. Every result is checked.

@@ -83,7 +83,7 @@ public class W3Bench extends WorkloadBench {
     /**
      * Ids and values only, as {@code torch.topk} alone gives them: {@code probs} null skips the pass
      * over the row that their softmax needs. Not a suite workload (the peers compute the probabilities
-     * too); it measures issue 3's selection target.
+     * too); it measures the SIMD selection kernels' ids-only target.
      */
     @Benchmark
     public int topK50IdsOnly() {

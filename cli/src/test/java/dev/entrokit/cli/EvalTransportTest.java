@@ -12,7 +12,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@code eval sinkhorn}, {@code sinkhorn_divergence} and {@code sinkd} end to end: shapes, dtypes, and the
- * done-when of issue 4 (float64 plans, costs and SPEC-order potentials after 1000 iterations on both
+ * solver's acceptance check (float64 plans, costs and SPEC-order potentials after 1000 iterations on both
  * backends, against a float64 loop written here).
  */
 class EvalTransportTest {

@@ -26,7 +26,7 @@ public interface Backend {
     /** The SPEC §2 kernels (selection and sampling). */
     SelectionKernels selection();
 
-    /** The SPEC §4 scoring kernels and the α-family of divergences (issue 7). */
+    /** The SPEC §4 scoring kernels and the α-family of divergences. */
     ScoringKernels scoring();
     /** The SPEC §3 Sinkhorn solver. */
     SinkhornSolver transport();

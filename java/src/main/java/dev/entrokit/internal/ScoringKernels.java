@@ -3,7 +3,7 @@ package dev.entrokit.internal;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The per-row kernels of SPEC §4 and of the divergences beyond SPEC §1 (issue 7), shared by every
+ * The per-row kernels of SPEC §4 and of the divergences beyond SPEC §1 (α, Rényi, χ², PLD), shared by every
  * backend so that the scalar and SIMD versions read side by side. As in {@link DistributionKernels},
  * the façade has checked shapes and parameters, a kernel sees one row of {@code n} float32 logits at
  * element offset {@code off}, {@code grad == null} skips the gradient, and a special row (a NaN or
