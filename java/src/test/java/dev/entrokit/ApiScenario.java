@@ -544,8 +544,25 @@ final class ApiScenario {
                     }
                 }
                 case SAMPLE -> {
-                    List<Integer> kept = SelectionReference.kept(call.x(), r * cols, cols, call.filters());
-                    if (call.filters().temperature() > 0 && SelectionReference.margin(call.x(), r * cols, cols, call.filters()) >= 1e-6) {
+                    if (call.filters().temperature() == 0) {
+                        // Greedy: the first maximum (every filter keeps it), or -1 for a special row.
+                        int want = -1;
+                        float best = Float.NEGATIVE_INFINITY;
+                        for (int i = 0; i < cols; i++) {
+                            float z = call.x()[r * cols + i];
+                            if (Float.isNaN(z) || z == Float.POSITIVE_INFINITY) {
+                                want = -1;
+                                break;
+                            }
+                            if (z > best) {
+                                best = z;
+                                want = i;
+                            }
+                        }
+                        int expected = want;
+                        assertEquals(expected, (int) o[0], () -> at + ": greedy");
+                    } else if (call.filters().temperature() > 0 && SelectionReference.margin(call.x(), r * cols, cols, call.filters()) >= 1e-6) {
+                        List<Integer> kept = SelectionReference.kept(call.x(), r * cols, cols, call.filters());
                         int token = (int) o[0];
                         assertTrue(kept.isEmpty() ? token == -1 : kept.contains(token), () -> at + ": sampled " + token + ", kept " + kept);
                     }
