@@ -309,7 +309,7 @@ public final class Float64Oracle {
      * {@code d_i − d_k = ((s_i − s_k) − (t_i − t_k)) / T}, straight from the logits. That avoids the
      * cancellation of {@code KL(q‖p)} against {@code log q − log p} when both are huge (e.g. teacher logits at
      * {@code Float.MAX_VALUE}, where {@code KL ≈ 5e38} and the gradient is ~1e9). Where {@code p_i = 0 < q_i}
-     * the loss is {@code +inf} and the formula gives {@code ∞ − ∞}: NaN.
+     * the loss is {@code +inf} and has no derivative: the whole row is NaN (SPEC §1).
      */
     public static double[] rklGrad(double[] teacher, double[] student, double t, double g) {
         int n = student.length;

@@ -62,19 +62,36 @@ final class ScoringOracle {
         return sum / count;
     }
 
-    /** {@code S(α) = Σ p^α q^{1−α}} over the teacher's support. */
-    static double alphaSum(double[] t, double[] s, double alpha, double temp) {
-        double[] p = Float64Oracle.softmax(t, temp);
-        double[] q = Float64Oracle.softmax(s, temp);
-        double sum = 0;
-        for (int i = 0; i < p.length; i++) {
-            if (p[i] > 0) {
-                sum += Math.pow(p[i], alpha) * Math.pow(q[i], 1 - alpha);
+    /**
+     * {@code log S(α)}, {@code S(α) = Σ_{p_i > 0} p_i^α q_i^{1−α}}, each term {@code exp(α log p_i + (1−α) log q_i)}
+     * from the log-probabilities. Not from the probabilities: a term whose {@code p_i} or {@code q_i} underflows
+     * float64 can still be large ({@code p²/q} with {@code p = e^−1e40}, {@code q = e^−3e42}) or weigh in
+     * ({@code q^{0.001}} with {@code q = e^−10000} is {@code e^−10}), and {@code S} itself can exceed float64
+     * while its log, which Rényi needs, is ordinary. A student-masked token under a live teacher token
+     * gives {@code q^{1−α}} = 0, 1 or {@code +inf} as {@code α} is below, at or above 1.
+     */
+    static double logAlphaSum(double[] t, double[] s, double alpha, double temp) {
+        double[] lp = Float64Oracle.logSoftmax(t, temp);
+        double[] lq = Float64Oracle.logSoftmax(s, temp);
+        double[] terms = new double[lp.length];
+        boolean any = false;
+        for (int i = 0; i < lp.length; i++) {
+            if (lp[i] == Double.NEGATIVE_INFINITY) {
+                terms[i] = Double.NEGATIVE_INFINITY;
+            } else if (lq[i] == Double.NEGATIVE_INFINITY) {
+                if (alpha > 1) {
+                    return Double.POSITIVE_INFINITY;
+                }
+                terms[i] = alpha == 1 ? lp[i] : Double.NEGATIVE_INFINITY;
+            } else {
+                terms[i] = alpha * lp[i] + (1 - alpha) * lq[i];
             }
+            any |= terms[i] != Double.NEGATIVE_INFINITY;
         }
-        return sum;
+        return any ? Float64Oracle.logSumExp(terms, 1) : Double.NEGATIVE_INFINITY;
     }
 
+    /** Amari {@code (1 − S)/(α(1−α))}; the two KLs at the ends. */
     static double amari(double[] t, double[] s, double alpha, double temp) {
         if (alpha == 0) {
             return Float64Oracle.rkl(t, s, temp);
@@ -82,29 +99,44 @@ final class ScoringOracle {
         if (alpha == 1) {
             return Float64Oracle.kl(t, s, temp);
         }
-        return (1 - alphaSum(t, s, alpha, temp)) / (alpha * (1 - alpha));
+        return -Math.expm1(logAlphaSum(t, s, alpha, temp)) / (alpha * (1 - alpha));
     }
 
     static double renyi(double[] t, double[] s, double alpha, double temp) {
         if (alpha == 1) {
             return Float64Oracle.kl(t, s, temp);
         }
-        return Math.log(alphaSum(t, s, alpha, temp)) / (alpha - 1);
+        return logAlphaSum(t, s, alpha, temp) / (alpha - 1);
     }
 
+    /**
+     * {@code Σ (p_i − q_i)²/q_i}, each term {@code q_i (p_i/q_i − 1)² = exp(log q_i + 2 log|e^{d_i} − 1|)},
+     * {@code d_i = log p_i − log q_i}: from the log-probabilities, for the reasons of {@link #logAlphaSum}, and
+     * with nothing that cancels when {@code p ≈ q}.
+     */
     static double chi2(double[] t, double[] s, double temp) {
-        double[] p = Float64Oracle.softmax(t, temp);
-        double[] q = Float64Oracle.softmax(s, temp);
+        double[] lp = Float64Oracle.logSoftmax(t, temp);
+        double[] lq = Float64Oracle.logSoftmax(s, temp);
         double sum = 0;
-        for (int i = 0; i < p.length; i++) {
-            if (p[i] > 0 || q[i] > 0) {
-                sum += (p[i] - q[i]) * (p[i] - q[i]) / q[i];
+        for (int i = 0; i < lp.length; i++) {
+            if (lq[i] == Double.NEGATIVE_INFINITY) {
+                if (lp[i] != Double.NEGATIVE_INFINITY) {
+                    return Double.POSITIVE_INFINITY;
+                }
+                continue;
             }
+            double d = lp[i] - lq[i];
+            double logAbs = d > 0 ? d + Math.log(-Math.expm1(-d)) : Math.log(-Math.expm1(d));
+            sum += Math.exp(lq[i] + 2 * logAbs);
         }
         return sum;
     }
 
-    /** PLD with the ranking built by a comparator and the suffix sums recomputed for every rank. */
+    /**
+     * PLD with the ranking built by a comparator and the suffix sums recomputed for every rank, on the
+     * student's log-probabilities: the loss depends on logit differences only, and {@code log Σ e^{s_j} − s_k}
+     * on raw logits near 1e37 loses everything below their ulp (a tie of two such logits is {@code ln 2}).
+     */
     static double pld(double[] t, double[] s, int label, double temp) {
         int n = t.length;
         Integer[] order = IntStream.range(0, n).boxed().filter(i -> i != label)
@@ -115,16 +147,20 @@ final class ScoringOracle {
             pi[k] = order[k - 1];
         }
         double[] p = Float64Oracle.softmax(t, temp);
+        double[] lq = Float64Oracle.logSoftmax(s, temp);
         double loss = 0;
         for (int k = 0; k < n; k++) {
             if (p[pi[k]] == 0) {
                 continue;
             }
+            if (lq[pi[k]] == Double.NEGATIVE_INFINITY) {
+                return Double.POSITIVE_INFINITY; // the ranking puts a token of probability 0 at rank k
+            }
             double[] rest = new double[n - k];
             for (int j = k; j < n; j++) {
-                rest[j - k] = s[pi[j]];
+                rest[j - k] = lq[pi[j]];
             }
-            loss += p[pi[k]] * (Float64Oracle.logSumExp(rest, temp) - s[pi[k]] / temp);
+            loss += p[pi[k]] * (Float64Oracle.logSumExp(rest, 1) - lq[pi[k]]);
         }
         return loss;
     }

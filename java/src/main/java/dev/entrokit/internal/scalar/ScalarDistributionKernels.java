@@ -225,15 +225,25 @@ public final class ScalarDistributionKernels implements DistributionKernels {
     }
 
     /**
-     * Writes (or, when {@code add}, adds) the reverse-KL gradient {@code q_i (c_i − Σ_j q_j c_j)}, scaled.
+     * Writes the reverse-KL gradient {@code q_i (c_i − Σ_j q_j c_j)}, scaled, plus, when {@code withForward}
+     * (Jeffreys), the forward-KL gradient {@code q_i − p_i}: summed in float64 and rounded once, since either
+     * part alone can overflow float with the opposite sign of their sum.
      * {@code c_i = log q_i − log p_i} would do, but when a logit is near {@code ±Float.MAX_VALUE} the
      * two terms are ~1e38 and their difference ~1e23: so {@code c} is taken relative to its value at the
      * student's argmax {@code k}, straight from logit differences, {@code c_i = (s_i − s_k)/T − (t_i − t_k)/T},
      * which leaves nothing large to cancel.
+     *
+     * <p>Where {@code rkl} is {@code +inf} (the teacher masks a token the student keeps) the loss has no
+     * derivative and the formula gives {@code ∞ − ∞} at that token and {@code −inf} elsewhere: the whole row
+     * is NaN instead, so that no finite-looking entry suggests a direction (SPEC §1).
      */
-    private static void writeRklGrad(MemorySegment t, long tOff, MemorySegment s, long sOff, double ms, double logDs,
-                                     int n, float invT, MemorySegment grad, long gradOff, float gradScale,
-                                     boolean add) {
+    private static void writeRklGrad(MemorySegment t, long tOff, double mt, double logDt, MemorySegment s, long sOff,
+                                     double ms, double logDs, int n, float invT, double rkl, MemorySegment grad,
+                                     long gradOff, float gradScale, boolean withForward) {
+        if (rkl == Double.POSITIVE_INFINITY) {
+            fillNaN(grad, gradOff, n);
+            return;
+        }
         int k = 0;
         while (get(s, sOff + k) != ms) {
             k++;
@@ -252,7 +262,10 @@ public final class ScalarDistributionKernels implements DistributionKernels {
             double logQ = (get(s, sOff + i) - ms) * invT - logDs;
             double c = (get(s, sOff + i) - sk) * invT - (get(t, tOff + i) - tk) * invT;
             double g = logQ == Double.NEGATIVE_INFINITY ? 0 : Math.exp(logQ) * (c - mean);
-            put(grad, gradOff + i, g * scale + (add ? get(grad, gradOff + i) : 0));
+            if (withForward) {
+                g += Math.exp(logQ) - Math.exp((get(t, tOff + i) - mt) * invT - logDt);
+            }
+            put(grad, gradOff + i, g * scale);
         }
     }
 
@@ -284,7 +297,7 @@ public final class ScalarDistributionKernels implements DistributionKernels {
         double logDs = Math.log(sumExp(s, sOff, n, ms, invT));
         double rkl = klValue(s, sOff, ms, logDs, t, tOff, mt, logDt, n, invT);
         if (grad != null) {
-            writeRklGrad(t, tOff, s, sOff, ms, logDs, n, invT, grad, gradOff, gradScale, false);
+            writeRklGrad(t, tOff, mt, logDt, s, sOff, ms, logDs, n, invT, rkl, grad, gradOff, gradScale, false);
         }
         return rkl;
     }
@@ -303,8 +316,7 @@ public final class ScalarDistributionKernels implements DistributionKernels {
         double kl = klValue(t, tOff, mt, logDt, s, sOff, ms, logDs, n, invT);
         double rkl = klValue(s, sOff, ms, logDs, t, tOff, mt, logDt, n, invT);
         if (grad != null) {
-            writeQMinusP(t, tOff, mt, logDt, s, sOff, ms, logDs, n, invT, grad, gradOff, gradScale);
-            writeRklGrad(t, tOff, s, sOff, ms, logDs, n, invT, grad, gradOff, gradScale, true);
+            writeRklGrad(t, tOff, mt, logDt, s, sOff, ms, logDs, n, invT, rkl, grad, gradOff, gradScale, true);
         }
         return kl + rkl;
     }
