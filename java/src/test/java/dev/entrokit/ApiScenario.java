@@ -569,9 +569,9 @@ final class ApiScenario {
                 }
                 case TOP_K -> {
                     if (SelectionReference.probs(call.x(), r * cols, cols, 1) != null) {
-                        Integer[] order = logitOrder(call.x(), r * cols, cols);
+                        List<Integer> order = SelectionReference.logitOrder(call.x(), r * cols, cols);
                         for (int j = 0; j < call.k(); j++) {
-                            assertEquals(order[j], (int) o[j], at + ": top-k position " + j);
+                            assertEquals(order.get(j), (int) o[j], at + ": top-k position " + j);
                         }
                     }
                 }
@@ -590,9 +590,9 @@ final class ApiScenario {
         if (p == null) {
             return false;
         }
-        Integer[] idx = logitOrder(x, off, n);
+        List<Integer> idx = SelectionReference.logitOrder(x, off, n);
         for (int j = 1; j < n; j++) {
-            if (p[idx[j]] == p[idx[j - 1]] && x[off + idx[j]] != x[off + idx[j - 1]]) {
+            if (p[idx.get(j)] == p[idx.get(j - 1)] && x[off + idx.get(j)] != x[off + idx.get(j - 1)]) {
                 return true;
             }
         }
@@ -649,13 +649,5 @@ final class ApiScenario {
                 fail(at + " grad at " + i + ": got " + out + ", expected " + ref + " (scale " + scale + ")");
             }
         }
-    }
-
-    /** Indices by logit descending, equal logits by ascending index, masked ones last (SPEC §2). */
-    private static Integer[] logitOrder(float[] x, int off, int n) {
-        Integer[] idx = new Integer[n];
-        Arrays.setAll(idx, i -> i);
-        Arrays.sort(idx, (a, b) -> x[off + a] != x[off + b] ? Float.compare(x[off + b], x[off + a]) : Integer.compare(a, b));
-        return idx;
     }
 }

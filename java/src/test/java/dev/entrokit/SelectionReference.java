@@ -52,6 +52,16 @@ final class SelectionReference {
         return new ArrayList<>(Arrays.asList(idx));
     }
 
+    /** Indices in SPEC order by the row's logits: descending, equal logits by ascending index. */
+    static List<Integer> logitOrder(float[] x, int off, int n) {
+        Integer[] idx = new Integer[n];
+        for (int i = 0; i < n; i++) {
+            idx[i] = i;
+        }
+        Arrays.sort(idx, (a, b) -> x[off + a] != x[off + b] ? Float.compare(x[off + b], x[off + a]) : Integer.compare(a, b));
+        return new ArrayList<>(Arrays.asList(idx));
+    }
+
     /** The kept tokens (in SPEC order) of the pipeline on one row; empty for a special row. */
     static List<Integer> kept(float[] x, int off, int n, SamplingFilters f) {
         return kept(x, off, n, f, new double[1]);
@@ -74,7 +84,9 @@ final class SelectionReference {
             return List.of();
         }
         // SPEC §2: a masked (-inf) token is never kept, whatever a filter's formula says.
-        List<Integer> kept = new ArrayList<>(order(p).stream().filter(i -> x[off + i] != Float.NEGATIVE_INFINITY).toList());
+        // Ordered by logit, not by the float64 probability: logits 1e-30 apart are distinct tokens in SPEC §2's
+        // order even where their probabilities round to the same double (ties by index only for equal logits).
+        List<Integer> kept = new ArrayList<>(logitOrder(x, off, n).stream().filter(i -> x[off + i] != Float.NEGATIVE_INFINITY).toList());
         for (SamplingFilters.Filter filter : f.filters()) {
             double[] q = renormalized(p, kept);
             kept = switch (filter.kind()) {
