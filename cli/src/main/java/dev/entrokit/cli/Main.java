@@ -11,7 +11,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /**
- * The {@code entrokit} command: {@code info}, {@code eval}, {@code compare}, {@code demo}.
+ * The {@code entrokit} command: {@code info}, {@code eval}, {@code compare}, {@code demo}, {@code conformance}.
  *
  * <p>Exit statuses are in {@link ExitCode}. Every user error (a bad argument, file, shape or setting,
  * and any {@link IllegalArgumentException} from the library) is one line on stderr and status 2;
@@ -19,9 +19,9 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "entrokit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Fused probability kernels: softmax, entropy, KL and friends on scalar, SIMD and CUDA backends.",
-        subcommands = {InfoCommand.class, EvalCommand.class, CompareCommand.class, DemoCommand.class,
+        subcommands = {InfoCommand.class, EvalCommand.class, CompareCommand.class, DemoCommand.class, ConformanceCommand.class,
             CommandLine.HelpCommand.class},
-        footer = {"%nExit status: 0 ok, 1 beyond tolerance (compare, demo), 2 bad input, 3 internal error."})
+        footer = {"%nExit status: 0 ok, 1 beyond tolerance (compare, demo, conformance check), 2 bad input, 3 internal error."})
 public final class Main implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
