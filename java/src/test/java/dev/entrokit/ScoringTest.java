@@ -359,4 +359,26 @@ class ScoringTest {
         ek.injectPrior(Tensor.of(x, rows, v), Tensor.of(shared), 0.8f, Tensor.of(out, rows, v));
         assertTrue(Float.isNaN(out[0]) && Float.isNaN(out[rows * v - 1]), "a negative prior makes its rows NaN");
     }
+
+    /**
+     * Teacher (0, −1e4, …) against student (−1e4, …, 0), two distributions far apart: at α = ½ the mixed
+     * logits peak at −5000, where float32 holds a term to about 1e-3, so the SIMD α-family once gave r = 0.4998939 for ½ (found by the conformance kit). In float64: {@code S = 2e^{−5000}},
+     * Rényi {@code = −2·log S = 10000 − 2 ln 2}, gradient {@code q − r = (−½, 0, …, 0, ½)}.
+     */
+    @ParameterizedTest
+    @MethodSource("dev.entrokit.TestBackends#names")
+    void farApartPairsKeepTheirRenyiGradient(String backend) {
+        Entrokit ek = TestBackends.open(backend);
+        float[] t = {0f, -1e4f, -1e4f, -1e4f, -1e4f, -1e4f, -1e4f};
+        float[] s = {-1e4f, -1e4f, -1e4f, -1e4f, -1e4f, -1e4f, 0f};
+        float[] grad = new float[7];
+        float[] row = new float[1];
+        ek.renyi(Tensor.of(t, 1, 7), Tensor.of(s, 1, 7), 0.5f, LossOptions.defaults().reduction(Reduction.NONE),
+                Tensor.of(row), Tensor.of(grad, 1, 7));
+        Spec5.check(Kind.LOSS, row[0], 10000 - 2 * Math.log(2), backend + " renyi");
+        double[] want = {-0.5, 0, 0, 0, 0, 0, 0.5};
+        for (int i = 0; i < 7; i++) {
+            Spec5.check(Kind.GRAD, grad[i], want[i], backend + " renyi grad[" + i + "]");
+        }
+    }
 }

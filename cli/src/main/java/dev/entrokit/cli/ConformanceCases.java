@@ -232,7 +232,10 @@ final class ConformanceCases {
         int n = 6;
         int m = 5;
         int d = 3;
-        settings.putAll(sets("epsilon", "0.1", "max_iter", "1000", "tol", "1e-9"));
+        // A fixed number of iterations (tol 0): SPEC §5 compares potentials and costs after the same number
+        // of iterations, and where a tolerance stops the loop the count is the backend's own (float32 passes
+        // reach a 1e-9 marginal error later than float64 ones).
+        settings.putAll(sets("epsilon", "0.1", "max_iter", "200", "tol", "0"));
         if (op == EvalOp.SINKHORN) {
             settings.put("plan", "true");
             kinds = List.of("random cost", "zero cost", "constant cost", "one entry 1e3 times the rest", "cost in [0, 1e-3]");
