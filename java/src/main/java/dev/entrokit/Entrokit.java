@@ -1,24 +1,6 @@
 package dev.entrokit;
 
-import static dev.entrokit.internal.Checks.accessible;
-import static dev.entrokit.internal.Checks.alpha;
-import static dev.entrokit.internal.Checks.cols;
-import static dev.entrokit.internal.Checks.filters;
-import static dev.entrokit.internal.Checks.frequencies;
-import static dev.entrokit.internal.Checks.ids;
-import static dev.entrokit.internal.Checks.inPlaceOutput;
-import static dev.entrokit.internal.Checks.inputLike;
-import static dev.entrokit.internal.Checks.invTemperature;
-import static dev.entrokit.internal.Checks.kCount;
-import static dev.entrokit.internal.Checks.noOverlap;
-import static dev.entrokit.internal.Checks.notNull;
-import static dev.entrokit.internal.Checks.output;
-import static dev.entrokit.internal.Checks.outputLike;
-import static dev.entrokit.internal.Checks.positiveFinite;
-import static dev.entrokit.internal.Checks.rowOutput;
-import static dev.entrokit.internal.Checks.rowsOf;
-import static dev.entrokit.internal.Checks.sequences;
-import static dev.entrokit.internal.Checks.shareable;
+import static dev.entrokit.internal.Checks.*;
 
 import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.Backends;
@@ -235,10 +217,7 @@ public final class Entrokit implements AutoCloseable {
         checkOpen();
         float invT = invTemperature(temperature);
         int n = cols("probs", probs);
-        inputLike("gradOutput", gradOutput, "probs", probs);
-        inPlaceOutput("gradInput", gradInput, "probs", probs);
-        noOverlap("gradInput", gradInput, "gradOutput", gradOutput, true);
-        boolean shareable = shareable("probs", probs) & shareable("gradOutput", gradOutput) & shareable("gradInput", gradInput);
+        boolean shareable = Checks.backward("probs", probs, gradOutput, gradInput);
         rows.forEachRow((int) probs.rows(), n, shareable, r -> kernels.softmaxBackward(probs.segment(), probs.index(r, 0),
                 gradOutput.segment(), gradOutput.index(r, 0), gradInput.segment(), gradInput.index(r, 0), n, invT));
     }
@@ -248,11 +227,7 @@ public final class Entrokit implements AutoCloseable {
         checkOpen();
         float invT = invTemperature(temperature);
         int n = cols("logprobs", logprobs);
-        inputLike("gradOutput", gradOutput, "logprobs", logprobs);
-        inPlaceOutput("gradInput", gradInput, "logprobs", logprobs);
-        noOverlap("gradInput", gradInput, "gradOutput", gradOutput, true);
-        boolean shareable = shareable("logprobs", logprobs) & shareable("gradOutput", gradOutput)
-                & shareable("gradInput", gradInput);
+        boolean shareable = Checks.backward("logprobs", logprobs, gradOutput, gradInput);
         rows.forEachRow((int) logprobs.rows(), n, shareable, r -> kernels.logSoftmaxBackward(logprobs.segment(), logprobs.index(r, 0),
                 gradOutput.segment(), gradOutput.index(r, 0), gradInput.segment(), gradInput.index(r, 0), n, invT));
     }
@@ -381,13 +356,9 @@ public final class Entrokit implements AutoCloseable {
     public void tokenLogprob(Tensor logits, Tensor ids, Tensor out) {
         checkOpen();
         int n = cols("logits", logits);
-        int nRows = (int) logits.rows();
-        ids(ids, nRows, n);
-        rowOutput("out", out, DType.F32, nRows);
-        noOverlap("out", out, "logits", logits, false);
-        noOverlap("out", out, "ids", ids, false);
+        boolean shareable = Checks.tokenLogprob(logits, ids, out);
         long perSeq = ids.cols();
-        rows.forEachRow(nRows, n, shareable("logits", logits) & shareable("ids", ids) & shareable("out", out), r ->
+        rows.forEachRow((int) logits.rows(), n, shareable, r ->
                 out.segment().setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, out.index(r), (float) scoring.tokenLogprob(
                         logits.segment(), logits.index(r, 0), n, ids.getInt(r / perSeq, r % perSeq))));
     }
@@ -608,22 +579,8 @@ public final class Entrokit implements AutoCloseable {
         int n = cols("logits", logits);
         Checks.topK(k, n);
         invTemperature(temperature);
-        long r = logits.rows();
-        output("indicesOut", indicesOut, DType.I32, r, k);
-        output("valuesOut", valuesOut, DType.F32, r, k);
-        noOverlap("indicesOut", indicesOut, "logits", logits, false);
-        noOverlap("valuesOut", valuesOut, "logits", logits, false);
-        noOverlap("valuesOut", valuesOut, "indicesOut", indicesOut, false);
-        boolean shareable = shareable("logits", logits) & shareable("indicesOut", indicesOut)
-                & shareable("valuesOut", valuesOut);
-        if (probsOut != null) {
-            output("probsOut", probsOut, DType.F32, r, k);
-            noOverlap("probsOut", probsOut, "logits", logits, false);
-            noOverlap("probsOut", probsOut, "indicesOut", indicesOut, false);
-            noOverlap("probsOut", probsOut, "valuesOut", valuesOut, false);
-            shareable &= shareable("probsOut", probsOut);
-        }
-        rows.forEachRow((int) r, n, shareable, row -> selection.topK(logits.segment(), logits.index(row, 0), n, temperature, k,
+        boolean shareable = Checks.topKOutputs(logits, k, indicesOut, valuesOut, probsOut);
+        rows.forEachRow((int) logits.rows(), n, shareable, row -> selection.topK(logits.segment(), logits.index(row, 0), n, temperature, k,
                 indicesOut.segment(), indicesOut.index(row, 0), valuesOut.segment(), valuesOut.index(row, 0),
                 probsOut == null ? null : probsOut.segment(), probsOut == null ? 0 : probsOut.index(row, 0)));
     }
@@ -677,21 +634,10 @@ public final class Entrokit implements AutoCloseable {
         checkOpen();
         int n = cols("logits", logits);
         filters(filters, n, false);
-        long r = logits.rows();
-        accessible("indicesOut", indicesOut);
-        int capacity = (int) Math.min(Integer.MAX_VALUE, indicesOut.cols());
-        output("indicesOut", indicesOut, DType.I32, r, capacity);
-        output("probsOut", probsOut, DType.F32, r, capacity);
-        rowOutput("countsOut", countsOut, DType.I32, (int) r);
-        noOverlap("indicesOut", indicesOut, "logits", logits, false);
-        noOverlap("probsOut", probsOut, "logits", logits, false);
-        noOverlap("probsOut", probsOut, "indicesOut", indicesOut, false);
-        noOverlap("countsOut", countsOut, "logits", logits, false);
-        noOverlap("countsOut", countsOut, "indicesOut", indicesOut, false);
-        noOverlap("countsOut", countsOut, "probsOut", probsOut, false);
+        int capacity = Checks.keptTokensOutputs(logits, indicesOut, probsOut, countsOut);
         boolean shareable = shareable("logits", logits) & shareable("indicesOut", indicesOut)
                 & shareable("probsOut", probsOut) & shareable("countsOut", countsOut);
-        rows.forEachRow((int) r, n, shareable, row -> countsOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED,
+        rows.forEachRow((int) logits.rows(), n, shareable, row -> countsOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED,
                 countsOut.index(row), selection.keptTokens(logits.segment(), logits.index(row, 0), n, filters,
                         indicesOut.segment(), indicesOut.index(row, 0), probsOut.segment(), probsOut.index(row, 0),
                         capacity)));

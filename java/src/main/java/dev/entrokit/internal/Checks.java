@@ -269,7 +269,32 @@ public final class Checks {
         return Tensor.of(data, data.length / cols, cols);
     }
 
+    /**
+     * The arguments of a softmax or log-softmax backward after {@link #cols} of the forward output {@code y}:
+     * {@code gradOutput} an input and {@code gradInput} an output shaped like {@code y}, the output in place
+     * or apart from both; says whether worker threads may run rows.
+     */
+    public static boolean backward(String yName, Tensor y, Tensor gradOutput, Tensor gradInput) {
+        inputLike("gradOutput", gradOutput, yName, y);
+        inPlaceOutput("gradInput", gradInput, yName, y);
+        noOverlap("gradInput", gradInput, "gradOutput", gradOutput, true);
+        return shareable(yName, y) & shareable("gradOutput", gradOutput) & shareable("gradInput", gradInput);
+    }
+
     // ---------------------------------------------------------------- ids, labels, frequencies
+
+    /**
+     * The ids and output of {@code tokenLogprob} after {@link #cols} of {@code logits}: one id per row,
+     * one value per row, overlapping neither input; says whether worker threads may run rows.
+     */
+    public static boolean tokenLogprob(Tensor logits, Tensor ids, Tensor out) {
+        int nRows = (int) logits.rows();
+        ids(ids, nRows, (int) logits.cols());
+        rowOutput("out", out, DType.F32, nRows);
+        noOverlap("out", out, "logits", logits, false);
+        noOverlap("out", out, "ids", ids, false);
+        return shareable("logits", logits) & shareable("ids", ids) & shareable("out", out);
+    }
 
     /** One label per row, I32 rank 1; each in {@code [0, n)} or equal to {@code ignoreIndex}. */
     public static void labels(Tensor labels, int nRows, int n, int ignoreIndex) {
@@ -382,6 +407,49 @@ public final class Checks {
             throw new IllegalArgumentException("seeds: expected one seed per row (" + nRows + "), got "
                     + (seeds == null ? "null" : seeds.length));
         }
+    }
+
+    /**
+     * The outputs of top-k, each {@code [rows, k]} and overlapping no other argument: {@code indicesOut}
+     * I32, {@code valuesOut} F32, {@code probsOut} F32 or null; says whether worker threads may run rows.
+     */
+    public static boolean topKOutputs(Tensor logits, int k, Tensor indicesOut, Tensor valuesOut, Tensor probsOut) {
+        long r = logits.rows();
+        output("indicesOut", indicesOut, DType.I32, r, k);
+        output("valuesOut", valuesOut, DType.F32, r, k);
+        noOverlap("indicesOut", indicesOut, "logits", logits, false);
+        noOverlap("valuesOut", valuesOut, "logits", logits, false);
+        noOverlap("valuesOut", valuesOut, "indicesOut", indicesOut, false);
+        boolean shareable = shareable("logits", logits) & shareable("indicesOut", indicesOut)
+                & shareable("valuesOut", valuesOut);
+        if (probsOut != null) {
+            output("probsOut", probsOut, DType.F32, r, k);
+            noOverlap("probsOut", probsOut, "logits", logits, false);
+            noOverlap("probsOut", probsOut, "indicesOut", indicesOut, false);
+            noOverlap("probsOut", probsOut, "valuesOut", valuesOut, false);
+            shareable &= shareable("probsOut", probsOut);
+        }
+        return shareable;
+    }
+
+    /**
+     * The outputs of {@code keptTokens}: {@code indicesOut} I32 and {@code probsOut} F32 {@code [rows, C]},
+     * {@code countsOut} I32 with one value per row, none overlapping another argument. Returns {@code C}.
+     */
+    public static int keptTokensOutputs(Tensor logits, Tensor indicesOut, Tensor probsOut, Tensor countsOut) {
+        long r = logits.rows();
+        accessible("indicesOut", indicesOut);
+        int capacity = (int) Math.min(Integer.MAX_VALUE, indicesOut.cols());
+        output("indicesOut", indicesOut, DType.I32, r, capacity);
+        output("probsOut", probsOut, DType.F32, r, capacity);
+        rowOutput("countsOut", countsOut, DType.I32, (int) r);
+        noOverlap("indicesOut", indicesOut, "logits", logits, false);
+        noOverlap("probsOut", probsOut, "logits", logits, false);
+        noOverlap("probsOut", probsOut, "indicesOut", indicesOut, false);
+        noOverlap("countsOut", countsOut, "logits", logits, false);
+        noOverlap("countsOut", countsOut, "indicesOut", indicesOut, false);
+        noOverlap("countsOut", countsOut, "probsOut", probsOut, false);
+        return capacity;
     }
 
     /** A top-k count for rows of {@code n} tokens: {@code 1 ≤ k ≤ n}. */
