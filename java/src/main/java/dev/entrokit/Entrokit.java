@@ -22,7 +22,7 @@ import java.util.List;
  * backend's kernel ({@code DistributionKernels}, {@code SelectionKernels}, {@code ScoringKernels})
  * through the row pool, the losses go to {@code internal.LossDriver} (reductions, {@code ignoreIndex},
  * the endpoints of JSD and the α-family), the sequence scores of SPEC §4 to
- * {@code internal.SequenceScores}, and optimal transport to {@link Transport}. No math happens here.
+ * {@code internal.SequenceScores}, and optimal transport to {@code Transport}. No math happens here.
  *
  * <p>Tensors hold {@code [rows, V]} logits (a rank-1 tensor is one row). Outputs go into caller
  * buffers; per-row losses into a rank-1 tensor of at least {@code rows} elements.
