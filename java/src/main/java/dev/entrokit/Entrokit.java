@@ -1,23 +1,31 @@
 package dev.entrokit;
 
+import static dev.entrokit.internal.Checks.*;
+
 import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.Backends;
+import dev.entrokit.internal.Checks;
 import dev.entrokit.internal.DistributionKernels;
-import dev.entrokit.internal.MemoryAccess;
+import dev.entrokit.internal.LossDriver;
+import dev.entrokit.internal.LossDriver.Loss;
 import dev.entrokit.internal.RowExecutor;
 import dev.entrokit.internal.ScoringKernels;
 import dev.entrokit.internal.SelectionKernels;
+import dev.entrokit.internal.SequenceScores;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
 
 /**
- * The public façade: checks every argument, then runs the kernel of the chosen backend over the rows.
+ * The public façade: every op checks its arguments, then delegates. The checks live in
+ * {@code internal.Checks} (shared with the CUDA API); a per-row op then hands each row to the
+ * backend's kernel ({@code DistributionKernels}, {@code SelectionKernels}, {@code ScoringKernels})
+ * through the row pool, the losses go to {@code internal.LossDriver} (reductions, {@code ignoreIndex},
+ * the endpoints of JSD and the α-family), the sequence scores of SPEC §4 to
+ * {@code internal.SequenceScores}, and optimal transport to {@code Transport}. No math happens here.
  *
  * <p>Tensors hold {@code [rows, V]} logits (a rank-1 tensor is one row). Outputs go into caller
- * buffers; per-row losses into a rank-1 tensor of at least {@code rows} elements. Every kernel lives
- * in {@link DistributionKernels} and its implementations ({@code ScalarDistributionKernels},
- * {@code SimdDistributionKernels}), one method per op with the same name as here.
+ * buffers; per-row losses into a rank-1 tensor of at least {@code rows} elements.
  *
  * <p>Use {@link #get()} for the backend configured at start ({@code -Dentrokit.backend},
  * {@code -Dentrokit.threads}), or {@link #create(String, int)} for a specific one. Instances are
@@ -38,6 +46,8 @@ public final class Entrokit implements AutoCloseable {
     private final SelectionKernels selection;
     private final ScoringKernels scoring;
     private final RowExecutor rows;
+    private final LossDriver losses;
+    private final SequenceScores sequenceScores;
     private final boolean shared;
     private volatile boolean closed;
 
@@ -50,6 +60,8 @@ public final class Entrokit implements AutoCloseable {
         this.selection = backend.selection();
         this.scoring = backend.scoring();
         this.rows = new RowExecutor(threads);
+        this.losses = new LossDriver(kernels, scoring, rows);
+        this.sequenceScores = new SequenceScores(scoring, rows);
     }
 
     /** The default instance, built on first use; a configuration error is kept and reported on every call. */
@@ -154,6 +166,13 @@ public final class Entrokit implements AutoCloseable {
         }
     }
 
+    /** A loss without labels, after the open check; the driver checks its arguments. */
+    private double loss(Loss op, Tensor teacher, Tensor student, LossOptions options, float alpha, Tensor rowLoss,
+                        Tensor grad) {
+        checkOpen();
+        return losses.run(op, teacher, student, null, options, alpha, rowLoss, grad);
+    }
+
     // ---------------------------------------------------------------- softmax family
 
     /** {@code out[r] = log Σ_i exp(logits[r,i]/T)}; {@code out} is rank 1 with at least {@code rows} elements. */
@@ -161,8 +180,8 @@ public final class Entrokit implements AutoCloseable {
         checkOpen();
         float invT = invTemperature(temperature);
         int n = cols("logits", logits);
-        checkRowOutput("out", out, DType.F32, logits.rows());
-        checkNoOverlap("out", out, "logits", logits, false);
+        rowOutput("out", out, DType.F32, logits.rows());
+        noOverlap("out", out, "logits", logits, false);
         boolean shareable = shareable("logits", logits) & shareable("out", out);
         MemorySegment x = logits.segment();
         MemorySegment o = out.segment();
@@ -178,8 +197,7 @@ public final class Entrokit implements AutoCloseable {
         checkOpen();
         float invT = invTemperature(temperature);
         int n = cols("logits", logits);
-        checkOutputLike("probs", probs, "logits", logits);
-        checkNoOverlap("probs", probs, "logits", logits, true);
+        inPlaceOutput("probs", probs, "logits", logits);
         rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("probs", probs), r ->
                 kernels.softmax(logits.segment(), logits.index(r, 0), probs.segment(), probs.index(r, 0), n, invT));
     }
@@ -189,8 +207,7 @@ public final class Entrokit implements AutoCloseable {
         checkOpen();
         float invT = invTemperature(temperature);
         int n = cols("logits", logits);
-        checkOutputLike("logprobs", logprobs, "logits", logits);
-        checkNoOverlap("logprobs", logprobs, "logits", logits, true);
+        inPlaceOutput("logprobs", logprobs, "logits", logits);
         rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("logprobs", logprobs), r ->
                 kernels.logSoftmax(logits.segment(), logits.index(r, 0), logprobs.segment(), logprobs.index(r, 0), n, invT));
     }
@@ -200,11 +217,7 @@ public final class Entrokit implements AutoCloseable {
         checkOpen();
         float invT = invTemperature(temperature);
         int n = cols("probs", probs);
-        checkInputLike("gradOutput", gradOutput, "probs", probs);
-        checkOutputLike("gradInput", gradInput, "probs", probs);
-        checkNoOverlap("gradInput", gradInput, "probs", probs, true);
-        checkNoOverlap("gradInput", gradInput, "gradOutput", gradOutput, true);
-        boolean shareable = shareable("probs", probs) & shareable("gradOutput", gradOutput) & shareable("gradInput", gradInput);
+        boolean shareable = Checks.backward("probs", probs, gradOutput, gradInput);
         rows.forEachRow((int) probs.rows(), n, shareable, r -> kernels.softmaxBackward(probs.segment(), probs.index(r, 0),
                 gradOutput.segment(), gradOutput.index(r, 0), gradInput.segment(), gradInput.index(r, 0), n, invT));
     }
@@ -214,12 +227,7 @@ public final class Entrokit implements AutoCloseable {
         checkOpen();
         float invT = invTemperature(temperature);
         int n = cols("logprobs", logprobs);
-        checkInputLike("gradOutput", gradOutput, "logprobs", logprobs);
-        checkOutputLike("gradInput", gradInput, "logprobs", logprobs);
-        checkNoOverlap("gradInput", gradInput, "logprobs", logprobs, true);
-        checkNoOverlap("gradInput", gradInput, "gradOutput", gradOutput, true);
-        boolean shareable = shareable("logprobs", logprobs) & shareable("gradOutput", gradOutput)
-                & shareable("gradInput", gradInput);
+        boolean shareable = Checks.backward("logprobs", logprobs, gradOutput, gradInput);
         rows.forEachRow((int) logprobs.rows(), n, shareable, r -> kernels.logSoftmaxBackward(logprobs.segment(), logprobs.index(r, 0),
                 gradOutput.segment(), gradOutput.index(r, 0), gradInput.segment(), gradInput.index(r, 0), n, invT));
     }
@@ -234,14 +242,12 @@ public final class Entrokit implements AutoCloseable {
      * @return the reduced loss (for {@code NONE}, the sum of the rows)
      */
     public double entropy(Tensor logits, LossOptions options, Tensor rowLoss, Tensor grad) {
-        checkOpen();
-        return runLoss(Op.ENTROPY, null, logits, null, options, rowLoss, grad);
+        return loss(Loss.ENTROPY, null, logits, options, Float.NaN, rowLoss, grad);
     }
 
     /** Soft-target cross-entropy {@code −Σ softmax(t) log_softmax(s)}; {@code grad} w.r.t. the student. See {@link #entropy}. */
     public double crossEntropy(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
-        checkOpen();
-        return runLoss(Op.CROSS_ENTROPY, teacher, student, null, options, rowLoss, grad);
+        return loss(Loss.CROSS_ENTROPY, teacher, student, options, Float.NaN, rowLoss, grad);
     }
 
     /**
@@ -251,43 +257,37 @@ public final class Entrokit implements AutoCloseable {
      */
     public double crossEntropyLabels(Tensor labels, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
         checkOpen();
-        return runLoss(Op.CROSS_ENTROPY_LABELS, null, student, labels, options, rowLoss, grad);
+        return losses.run(Loss.CROSS_ENTROPY_LABELS, null, student, labels, options, Float.NaN, rowLoss, grad);
     }
 
     /** Forward KL {@code KL(softmax(t)‖softmax(s))}; {@code grad} w.r.t. the student. See {@link #entropy}. */
     public double kl(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
-        checkOpen();
-        return runLoss(Op.KL, teacher, student, null, options, rowLoss, grad);
+        return loss(Loss.KL, teacher, student, options, Float.NaN, rowLoss, grad);
     }
 
     /** Reverse KL {@code KL(softmax(s)‖softmax(t))}; {@code grad} w.r.t. the student. */
     public double rkl(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
-        checkOpen();
-        return runLoss(Op.RKL, teacher, student, null, options, rowLoss, grad);
+        return loss(Loss.RKL, teacher, student, options, Float.NaN, rowLoss, grad);
     }
 
     /** Generalized JSD with {@code options.beta()} (0 gives forward KL, 1 reverse KL); {@code grad} w.r.t. the student. */
     public double jsd(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
-        checkOpen();
-        return runLoss(Op.JSD, teacher, student, null, options, rowLoss, grad);
+        return loss(Loss.JSD, teacher, student, options, Float.NaN, rowLoss, grad);
     }
 
     /** Jeffreys divergence {@code KL(p‖q) + KL(q‖p)}; {@code grad} w.r.t. the student. */
     public double jeffreys(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
-        checkOpen();
-        return runLoss(Op.JEFFREYS, teacher, student, null, options, rowLoss, grad);
+        return loss(Loss.JEFFREYS, teacher, student, options, Float.NaN, rowLoss, grad);
     }
 
     /** Total variation distance {@code ½ Σ |p − q|} (no gradient). */
     public double tv(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss) {
-        checkOpen();
-        return runLoss(Op.TV, teacher, student, null, options, rowLoss, null);
+        return loss(Loss.TV, teacher, student, options, Float.NaN, rowLoss, null);
     }
 
     /** Hellinger distance {@code sqrt(½ Σ (√p − √q)²)} (no gradient). */
     public double hellinger(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss) {
-        checkOpen();
-        return runLoss(Op.HELLINGER, teacher, student, null, options, rowLoss, null);
+        return loss(Loss.HELLINGER, teacher, student, options, Float.NaN, rowLoss, null);
     }
 
     /**
@@ -303,8 +303,8 @@ public final class Entrokit implements AutoCloseable {
     public double alphaDivergence(Tensor teacher, Tensor student, float alpha, LossOptions options, Tensor rowLoss,
                                   Tensor grad) {
         checkOpen();
-        checkAlpha(alpha);
-        return runLoss(Op.ALPHA, teacher, student, null, options, alpha, rowLoss, grad);
+        alpha(alpha);
+        return loss(Loss.ALPHA, teacher, student, options, alpha, rowLoss, grad);
     }
 
     /**
@@ -314,8 +314,8 @@ public final class Entrokit implements AutoCloseable {
      */
     public double renyi(Tensor teacher, Tensor student, float alpha, LossOptions options, Tensor rowLoss, Tensor grad) {
         checkOpen();
-        checkAlpha(alpha);
-        return runLoss(Op.RENYI, teacher, student, null, options, alpha, rowLoss, grad);
+        alpha(alpha);
+        return loss(Loss.RENYI, teacher, student, options, alpha, rowLoss, grad);
     }
 
     /**
@@ -324,8 +324,7 @@ public final class Entrokit implements AutoCloseable {
      * {@code S = χ² + 1}, {@code r_i = (p_i²/q_i)/S}.
      */
     public double chi2(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
-        checkOpen();
-        return runLoss(Op.CHI2, teacher, student, null, options, 2f, rowLoss, grad);
+        return loss(Loss.CHI2, teacher, student, options, Float.NaN, rowLoss, grad);
     }
 
     /**
@@ -340,13 +339,7 @@ public final class Entrokit implements AutoCloseable {
      */
     public double pld(Tensor teacher, Tensor student, Tensor labels, LossOptions options, Tensor rowLoss, Tensor grad) {
         checkOpen();
-        return runLoss(Op.PLD, teacher, student, labels, options, Float.NaN, rowLoss, grad);
-    }
-
-    private static void checkAlpha(float alpha) {
-        if (!(alpha >= 0f) || Float.isInfinite(alpha)) {
-            throw new IllegalArgumentException("alpha: must be finite and >= 0, got " + alpha);
-        }
+        return losses.run(Loss.PLD, teacher, student, labels, options, Float.NaN, rowLoss, grad);
     }
 
     // ---------------------------------------------------------------- scoring helpers (SPEC §4)
@@ -363,13 +356,9 @@ public final class Entrokit implements AutoCloseable {
     public void tokenLogprob(Tensor logits, Tensor ids, Tensor out) {
         checkOpen();
         int n = cols("logits", logits);
-        int nRows = (int) logits.rows();
-        checkIds(ids, nRows, n);
-        checkRowOutput("out", out, DType.F32, nRows);
-        checkNoOverlap("out", out, "logits", logits, false);
-        checkNoOverlap("out", out, "ids", ids, false);
+        boolean shareable = Checks.tokenLogprob(logits, ids, out);
         long perSeq = ids.cols();
-        rows.forEachRow(nRows, n, shareable("logits", logits) & shareable("ids", ids) & shareable("out", out), r ->
+        rows.forEachRow((int) logits.rows(), n, shareable, r ->
                 out.segment().setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, out.index(r), (float) scoring.tokenLogprob(
                         logits.segment(), logits.index(r, 0), n, ids.getInt(r / perSeq, r % perSeq))));
     }
@@ -385,20 +374,12 @@ public final class Entrokit implements AutoCloseable {
      */
     public void minKProb(Tensor logprobs, float k, Tensor scores) {
         checkOpen();
-        int nT = cols("logprobs", logprobs);
-        int kCount = kCount(k, nT);
-        int nSeq = (int) logprobs.rows();
-        checkRowOutput("scores", scores, DType.F32, nSeq);
-        checkNoOverlap("scores", scores, "logprobs", logprobs, false);
+        int kCount = kCount(k, cols("logprobs", logprobs));
+        rowOutput("scores", scores, DType.F32, logprobs.rows());
+        noOverlap("scores", scores, "logprobs", logprobs, false);
         shareable("logprobs", logprobs);
         shareable("scores", scores);
-        double[] values = new double[nT];
-        for (int q = 0; q < nSeq; q++) {
-            for (int t = 0; t < nT; t++) {
-                values[t] = logprobs.getFloat(q, t);
-            }
-            setScore(scores, q, meanOfSmallest(values, kCount));
-        }
+        SequenceScores.minKProb(logprobs, kCount, scores);
     }
 
     /**
@@ -408,14 +389,8 @@ public final class Entrokit implements AutoCloseable {
      */
     public void minKProb(Tensor logits, Tensor ids, float k, Tensor scores) {
         checkOpen();
-        SequenceShape seq = sequences("logits", logits, ids, scores);
-        int kCount = kCount(k, seq.length);
-        double[] lp = new double[seq.rows()];
-        rows.forEachRow(seq.rows(), seq.vocab, seq.shareable, r -> lp[r] = scoring.tokenLogprob(logits.segment(),
-                logits.index(r, 0), seq.vocab, seq.id(ids, r)));
-        for (int q = 0; q < seq.count; q++) {
-            setScore(scores, q, meanOfSmallest(java.util.Arrays.copyOfRange(lp, q * seq.length, (q + 1) * seq.length), kCount));
-        }
+        SequenceScores.Shape seq = sequences("logits", logits, ids, scores);
+        sequenceScores.minKProb(logits, ids, seq, kCount(k, seq.length()), scores);
     }
 
     /**
@@ -427,19 +402,8 @@ public final class Entrokit implements AutoCloseable {
      */
     public void minKPlusPlus(Tensor logits, Tensor ids, float k, Tensor scores) {
         checkOpen();
-        SequenceShape seq = sequences("logits", logits, ids, scores);
-        int kCount = kCount(k, seq.length);
-        double[] z = new double[seq.rows()];
-        rows.forEachRow(seq.rows(), seq.vocab, seq.shareable, r -> {
-            double[] m = new double[3];
-            scoring.tokenLogprobMoments(logits.segment(), logits.index(r, 0), seq.vocab, seq.id(ids, r), m);
-            double sigma = Math.sqrt(m[2]);
-            double diff = m[0] - m[1];
-            z[r] = sigma > 0 ? diff / sigma : diff == 0 ? 0 : diff * Double.POSITIVE_INFINITY;
-        });
-        for (int q = 0; q < seq.count; q++) {
-            setScore(scores, q, meanOfSmallest(java.util.Arrays.copyOfRange(z, q * seq.length, (q + 1) * seq.length), kCount));
-        }
+        SequenceScores.Shape seq = sequences("logits", logits, ids, scores);
+        sequenceScores.minKPlusPlus(logits, ids, seq, kCount(k, seq.length()), scores);
     }
 
     /**
@@ -455,42 +419,10 @@ public final class Entrokit implements AutoCloseable {
      */
     public void dcpdd(Tensor logits, Tensor ids, Tensor freq, float a, Tensor scores) {
         checkOpen();
-        SequenceShape seq = sequences("logits", logits, ids, scores);
-        if (!(a > 0f) || Float.isInfinite(a)) {
-            throw new IllegalArgumentException("a: must be finite and > 0, got " + a);
-        }
-        checkFrequencies(freq, seq.vocab);
-        // First occurrences, found from the ids alone so that no other position costs a pass.
-        boolean[] first = new boolean[seq.rows()];
-        java.util.BitSet seen = new java.util.BitSet(seq.vocab);
-        for (int q = 0; q < seq.count; q++) {
-            seen.clear();
-            for (int t = 0; t < seq.length; t++) {
-                int r = q * seq.length + t;
-                int y = seq.id(ids, r);
-                first[r] = !seen.get(y);
-                seen.set(y);
-            }
-        }
-        double[] c = new double[seq.rows()];
-        rows.forEachRow(seq.rows(), seq.vocab, seq.shareable & shareable("freq", freq), r -> {
-            if (first[r]) {
-                int y = seq.id(ids, r);
-                double p = Math.exp(scoring.tokenLogprob(logits.segment(), logits.index(r, 0), seq.vocab, y));
-                c[r] = Math.min(p * -Math.log(freq.getFloat(y)), a); // Math.min keeps a NaN
-            }
-        });
-        for (int q = 0; q < seq.count; q++) {
-            double sum = 0;
-            int count = 0;
-            for (int r = q * seq.length; r < (q + 1) * seq.length; r++) {
-                if (first[r]) {
-                    sum += c[r];
-                    count++;
-                }
-            }
-            setScore(scores, q, sum / count);
-        }
+        SequenceScores.Shape seq = sequences("logits", logits, ids, scores);
+        positiveFinite("a", a);
+        frequencies(freq, seq.vocab());
+        sequenceScores.dcpdd(logits, ids, freq, a, seq.sharing(shareable("freq", freq)), scores);
     }
 
     /**
@@ -502,23 +434,11 @@ public final class Entrokit implements AutoCloseable {
      */
     public void likelihoodRatio(Tensor logitsA, Tensor logitsB, Tensor ids, Tensor scores) {
         checkOpen();
-        SequenceShape seq = sequences("logitsA", logitsA, ids, scores);
+        SequenceScores.Shape seq = sequences("logitsA", logitsA, ids, scores);
         cols("logitsB", logitsB);
-        checkInputLike("logitsB", logitsB, "logitsA", logitsA);
-        checkNoOverlap("scores", scores, "logitsB", logitsB, false);
-        double[] diff = new double[seq.rows()];
-        rows.forEachRow(seq.rows(), seq.vocab, seq.shareable & shareable("logitsB", logitsB), r -> {
-            int y = seq.id(ids, r);
-            diff[r] = scoring.tokenLogprob(logitsA.segment(), logitsA.index(r, 0), seq.vocab, y)
-                    - scoring.tokenLogprob(logitsB.segment(), logitsB.index(r, 0), seq.vocab, y);
-        });
-        for (int q = 0; q < seq.count; q++) {
-            double sum = 0;
-            for (int r = q * seq.length; r < (q + 1) * seq.length; r++) {
-                sum += diff[r];
-            }
-            setScore(scores, q, sum);
-        }
+        inputLike("logitsB", logitsB, "logitsA", logitsA);
+        noOverlap("scores", scores, "logitsB", logitsB, false);
+        sequenceScores.likelihoodRatio(logitsA, logitsB, ids, seq.sharing(shareable("logitsB", logitsB)), scores);
     }
 
     // ---------------------------------------------------------------- decoding-time logit transforms
@@ -538,19 +458,10 @@ public final class Entrokit implements AutoCloseable {
         checkOpen();
         int n = cols("logits", logits);
         cols("lameLogits", lameLogits);
-        checkInputLike("lameLogits", lameLogits, "logits", logits);
-        if (!Float.isFinite(lambda)) {
-            throw new IllegalArgumentException("lambda: must be finite, got " + lambda);
-        }
-        if (Float.isNaN(threshold)) {
-            throw new IllegalArgumentException("threshold: must not be NaN");
-        }
-        if (uncertainty == null) {
-            throw new IllegalArgumentException("uncertainty: must not be null");
-        }
-        checkOutputLike("out", out, "logits", logits);
-        checkNoOverlap("out", out, "logits", logits, true);
-        checkNoOverlap("out", out, "lameLogits", lameLogits, false);
+        inputLike("lameLogits", lameLogits, "logits", logits);
+        Checks.contrastive(lambda, threshold, uncertainty);
+        inPlaceOutput("out", out, "logits", logits);
+        noOverlap("out", out, "lameLogits", lameLogits, false);
         boolean shareable = shareable("logits", logits) & shareable("lameLogits", lameLogits) & shareable("out", out);
         rows.forEachRow((int) logits.rows(), n, shareable, r -> {
             MemorySegment x = logits.segment();
@@ -576,110 +487,15 @@ public final class Entrokit implements AutoCloseable {
         int n = cols("logits", logits);
         cols("prior", prior);
         if (prior.rows() != 1 || prior.cols() != n) {
-            checkInputLike("prior", prior, "logits", logits);
+            inputLike("prior", prior, "logits", logits);
         }
-        if (!(lambda > 0f) || Float.isInfinite(lambda)) {
-            throw new IllegalArgumentException("lambda: must be finite and > 0, got " + lambda);
-        }
-        checkOutputLike("out", out, "logits", logits);
-        checkNoOverlap("out", out, "logits", logits, true);
-        checkNoOverlap("out", out, "prior", prior, false);
+        positiveFinite("lambda", lambda);
+        inPlaceOutput("out", out, "logits", logits);
+        noOverlap("out", out, "prior", prior, false);
         boolean shared = prior.rows() == 1;
         boolean shareable = shareable("logits", logits) & shareable("prior", prior) & shareable("out", out);
         rows.forEachRow((int) logits.rows(), n, shareable, r -> scoring.injectPrior(logits.segment(), logits.index(r, 0),
                 prior.segment(), prior.index(shared ? 0 : r, 0), out.segment(), out.index(r, 0), n, lambda));
-    }
-
-    // ---------------------------------------------------------------- helpers of the sequence scores
-
-    /**
-     * The checked shape of a sequence score: {@code count} sequences of {@code length} positions over a
-     * vocabulary of {@code vocab}; {@code shareable} as {@link #shareable} for logits, ids and scores.
-     */
-    private record SequenceShape(int count, int length, int vocab, boolean shareable) {
-        int rows() {
-            return count * length;
-        }
-
-        int id(Tensor ids, int row) {
-            return ids.getInt(row / length, row % length);
-        }
-    }
-
-    private static SequenceShape sequences(String logitsName, Tensor logits, Tensor ids, Tensor scores) {
-        int n = cols(logitsName, logits);
-        checkIds(ids, logits.rows(), n);
-        if (ids.cols() < 1) {
-            throw new IllegalArgumentException("ids: need at least one position per sequence, got shape "
-                    + java.util.Arrays.toString(ids.shape()));
-        }
-        checkRowOutput("scores", scores, DType.F32, ids.rows());
-        checkNoOverlap("scores", scores, logitsName, logits, false);
-        checkNoOverlap("scores", scores, "ids", ids, false);
-        boolean shareable = shareable(logitsName, logits) & shareable("ids", ids) & shareable("scores", scores);
-        return new SequenceShape((int) ids.rows(), (int) ids.cols(), n, shareable);
-    }
-
-    /** Token ids: I32, rank 1 or 2, {@code nRows} in all, each in {@code [0, n)}. */
-    private static void checkIds(Tensor ids, long nRows, int n) {
-        accessible("ids", ids);
-        if (ids.dtype() != DType.I32 || ids.rank() > 2) {
-            throw new IllegalArgumentException("ids: expected a rank-1 or rank-2 I32 tensor, got " + ids);
-        }
-        if (ids.rows() * ids.cols() != nRows) {
-            throw new IllegalArgumentException("ids: shape " + java.util.Arrays.toString(ids.shape()) + " holds "
-                    + ids.rows() * ids.cols() + " positions, logits has " + nRows + " rows");
-        }
-        for (long q = 0; q < ids.rows(); q++) {
-            for (long t = 0; t < ids.cols(); t++) {
-                int y = ids.getInt(q, t);
-                if (y < 0 || y >= n) {
-                    throw new IllegalArgumentException("ids: " + y + " at [" + q + ", " + t + "] is outside [0, " + n + ")");
-                }
-            }
-        }
-    }
-
-    /** {@code max(1, floor(k·T))}, with {@code k} read as the decimal it prints as (0.9f·10 is 9, not 8). */
-    private static int kCount(float k, int length) {
-        if (!(k > 0f && k <= 1f)) {
-            throw new IllegalArgumentException("k: must be a fraction in (0, 1] (0.2 = 20 %), got " + k);
-        }
-        return Math.max(1, new java.math.BigDecimal(Float.toString(k)).multiply(java.math.BigDecimal.valueOf(length))
-                .intValue());
-    }
-
-    /** Mean of the {@code k} smallest values (sorts {@code values}); NaN when any value is NaN. */
-    private static double meanOfSmallest(double[] values, int k) {
-        for (double v : values) {
-            if (Double.isNaN(v)) {
-                return Double.NaN;
-            }
-        }
-        java.util.Arrays.sort(values);
-        double sum = 0;
-        for (int i = 0; i < k; i++) {
-            sum += values[i];
-        }
-        return sum / k;
-    }
-
-    private static void setScore(Tensor scores, int q, double value) {
-        scores.segment().setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, scores.index(q), (float) value);
-    }
-
-    private static void checkFrequencies(Tensor freq, int n) {
-        accessible("freq", freq);
-        if (freq.dtype() != DType.F32 || freq.rank() != 1 || freq.cols() != n) {
-            throw new IllegalArgumentException("freq: expected a rank-1 F32 tensor of V = " + n + " entries, got " + freq);
-        }
-        for (int v = 0; v < n; v++) {
-            float f = freq.getFloat(v);
-            if (!(f > 0f && f <= 1f)) {
-                throw new IllegalArgumentException("freq: entry " + v + " is " + f + "; expected a smoothed frequency in"
-                        + " (0, 1], e.g. (count + 1)/(total + V)");
-            }
-        }
     }
 
     // ---------------------------------------------------------------- optimal transport (SPEC §3)
@@ -761,26 +577,10 @@ public final class Entrokit implements AutoCloseable {
     public void topK(Tensor logits, int k, float temperature, Tensor indicesOut, Tensor valuesOut, Tensor probsOut) {
         checkOpen();
         int n = cols("logits", logits);
-        if (k < 1 || k > n) {
-            throw new IllegalArgumentException("k: must be in [1, V = " + n + "], got " + k);
-        }
+        Checks.topK(k, n);
         invTemperature(temperature);
-        long r = logits.rows();
-        checkOutput("indicesOut", indicesOut, DType.I32, r, k);
-        checkOutput("valuesOut", valuesOut, DType.F32, r, k);
-        checkNoOverlap("indicesOut", indicesOut, "logits", logits, false);
-        checkNoOverlap("valuesOut", valuesOut, "logits", logits, false);
-        checkNoOverlap("valuesOut", valuesOut, "indicesOut", indicesOut, false);
-        boolean shareable = shareable("logits", logits) & shareable("indicesOut", indicesOut)
-                & shareable("valuesOut", valuesOut);
-        if (probsOut != null) {
-            checkOutput("probsOut", probsOut, DType.F32, r, k);
-            checkNoOverlap("probsOut", probsOut, "logits", logits, false);
-            checkNoOverlap("probsOut", probsOut, "indicesOut", indicesOut, false);
-            checkNoOverlap("probsOut", probsOut, "valuesOut", valuesOut, false);
-            shareable &= shareable("probsOut", probsOut);
-        }
-        rows.forEachRow((int) r, n, shareable, row -> selection.topK(logits.segment(), logits.index(row, 0), n, temperature, k,
+        boolean shareable = Checks.topKOutputs(logits, k, indicesOut, valuesOut, probsOut);
+        rows.forEachRow((int) logits.rows(), n, shareable, row -> selection.topK(logits.segment(), logits.index(row, 0), n, temperature, k,
                 indicesOut.segment(), indicesOut.index(row, 0), valuesOut.segment(), valuesOut.index(row, 0),
                 probsOut == null ? null : probsOut.segment(), probsOut == null ? 0 : probsOut.index(row, 0)));
     }
@@ -788,19 +588,19 @@ public final class Entrokit implements AutoCloseable {
     /** Kept mask of top-p: the shortest prefix in SPEC order with cumulative probability {@code ≥ p}. See {@link #keptMask}. */
     public void topP(Tensor logits, float p, float temperature, Tensor maskOut) {
         checkOpen();
-        keptMask(logits, positiveTemperature(temperature).topP(p), maskOut);
+        keptMask(logits, Checks.pipeline(temperature).topP(p), maskOut);
     }
 
     /** Kept mask of min-p: every token with {@code p_i ≥ minP · max p}, {@code minP ∈ (0, 1]}. See {@link #keptMask}. */
     public void minP(Tensor logits, float minP, float temperature, Tensor maskOut) {
         checkOpen();
-        keptMask(logits, positiveTemperature(temperature).minP(minP), maskOut);
+        keptMask(logits, Checks.pipeline(temperature).minP(minP), maskOut);
     }
 
     /** Kept mask of top-H ({@code α ∈ (0, 1]}, over the first {@code n ≥ 1} tokens, in {@code mode}). See {@link #keptMask}. */
     public void topH(Tensor logits, float alpha, int n, TopHMode mode, float temperature, Tensor maskOut) {
         checkOpen();
-        keptMask(logits, positiveTemperature(temperature).topH(alpha, n, mode), maskOut);
+        keptMask(logits, Checks.pipeline(temperature).topH(alpha, n, mode), maskOut);
     }
 
     /**
@@ -812,11 +612,11 @@ public final class Entrokit implements AutoCloseable {
     public void keptMask(Tensor logits, SamplingFilters filters, Tensor maskOut) {
         checkOpen();
         int n = cols("logits", logits);
-        checkFilters(filters, n, false);
-        checkOutput("maskOut", maskOut, DType.BOOL, logits.rows(), n);
-        checkNoOverlap("maskOut", maskOut, "logits", logits, false);
-        rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("maskOut", maskOut), r -> selection.keptMask(logits.segment(), logits.index(r, 0), n,
-                filters, maskOut.segment(), maskOut.index(r, 0)));
+        filters(filters, n, false);
+        output("maskOut", maskOut, DType.BOOL, logits.rows(), n);
+        noOverlap("maskOut", maskOut, "logits", logits, false);
+        rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("maskOut", maskOut), r ->
+                selection.keptMask(logits.segment(), logits.index(r, 0), n, filters, maskOut.segment(), maskOut.index(r, 0)));
     }
 
     /**
@@ -833,22 +633,11 @@ public final class Entrokit implements AutoCloseable {
     public void keptTokens(Tensor logits, SamplingFilters filters, Tensor indicesOut, Tensor probsOut, Tensor countsOut) {
         checkOpen();
         int n = cols("logits", logits);
-        checkFilters(filters, n, false);
-        long r = logits.rows();
-        accessible("indicesOut", indicesOut);
-        int capacity = (int) Math.min(Integer.MAX_VALUE, indicesOut.cols());
-        checkOutput("indicesOut", indicesOut, DType.I32, r, capacity);
-        checkOutput("probsOut", probsOut, DType.F32, r, capacity);
-        checkRowOutput("countsOut", countsOut, DType.I32, (int) r);
-        checkNoOverlap("indicesOut", indicesOut, "logits", logits, false);
-        checkNoOverlap("probsOut", probsOut, "logits", logits, false);
-        checkNoOverlap("probsOut", probsOut, "indicesOut", indicesOut, false);
-        checkNoOverlap("countsOut", countsOut, "logits", logits, false);
-        checkNoOverlap("countsOut", countsOut, "indicesOut", indicesOut, false);
-        checkNoOverlap("countsOut", countsOut, "probsOut", probsOut, false);
+        filters(filters, n, false);
+        int capacity = Checks.keptTokensOutputs(logits, indicesOut, probsOut, countsOut);
         boolean shareable = shareable("logits", logits) & shareable("indicesOut", indicesOut)
                 & shareable("probsOut", probsOut) & shareable("countsOut", countsOut);
-        rows.forEachRow((int) r, n, shareable, row -> countsOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED,
+        rows.forEachRow((int) logits.rows(), n, shareable, row -> countsOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED,
                 countsOut.index(row), selection.keptTokens(logits.segment(), logits.index(row, 0), n, filters,
                         indicesOut.segment(), indicesOut.index(row, 0), probsOut.segment(), probsOut.index(row, 0),
                         capacity)));
@@ -861,19 +650,16 @@ public final class Entrokit implements AutoCloseable {
     public void maskLogits(Tensor logits, SamplingFilters filters, Tensor out) {
         checkOpen();
         int n = cols("logits", logits);
-        checkFilters(filters, n, false);
-        checkOutputLike("out", out, "logits", logits);
-        checkNoOverlap("out", out, "logits", logits, true);
-        rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("out", out), r -> selection.maskLogits(logits.segment(), logits.index(r, 0), n,
-                filters, out.segment(), out.index(r, 0)));
+        filters(filters, n, false);
+        inPlaceOutput("out", out, "logits", logits);
+        rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("out", out), r ->
+                selection.maskLogits(logits.segment(), logits.index(r, 0), n, filters, out.segment(), out.index(r, 0)));
     }
 
     /** {@link #sample(Tensor, List, long[], long, Tensor)} with the same pipeline for every row. */
     public void sample(Tensor logits, SamplingFilters filters, long[] seeds, long step, Tensor tokensOut) {
         checkOpen();
-        if (filters == null) {
-            throw new IllegalArgumentException("filters: must not be null");
-        }
+        notNull("filters", filters);
         long r = logits == null ? 0 : logits.rows();
         sample(logits, java.util.Collections.nCopies((int) Math.min(r, Integer.MAX_VALUE), filters), seeds, step, tokensOut);
     }
@@ -893,59 +679,14 @@ public final class Entrokit implements AutoCloseable {
         checkOpen();
         int n = cols("logits", logits);
         int nRows = (int) logits.rows();
-        if (filtersPerRow == null || filtersPerRow.size() != nRows) {
-            throw new IllegalArgumentException("filtersPerRow: expected one pipeline per row (" + nRows + "), got "
-                    + (filtersPerRow == null ? "null" : filtersPerRow.size()));
-        }
-        for (SamplingFilters f : filtersPerRow) {
-            checkFilters(f, n, true);
-        }
-        if (seeds == null || seeds.length != nRows) {
-            throw new IllegalArgumentException("seeds: expected one seed per row (" + nRows + "), got "
-                    + (seeds == null ? "null" : seeds.length));
-        }
-        checkRowOutput("tokensOut", tokensOut, DType.I32, nRows);
-        checkNoOverlap("tokensOut", tokensOut, "logits", logits, false);
+        Checks.sampling(filtersPerRow, seeds, nRows, n);
+        rowOutput("tokensOut", tokensOut, DType.I32, nRows);
+        noOverlap("tokensOut", tokensOut, "logits", logits, false);
         List<SamplingFilters> filters = List.copyOf(filtersPerRow);
         long[] s = seeds.clone();
-        rows.forEachRow(nRows, n, shareable("logits", logits) & shareable("tokensOut", tokensOut), r -> tokensOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, tokensOut.index(r),
-                selection.sample(logits.segment(), logits.index(r, 0), n, filters.get(r), s[r], r, step)));
-    }
-
-    private static SamplingFilters positiveTemperature(float temperature) {
-        invTemperature(temperature);
-        return SamplingFilters.temperature(temperature);
-    }
-
-    private static void checkFilters(SamplingFilters f, int n, boolean greedyAllowed) {
-        if (f == null) {
-            throw new IllegalArgumentException("filters: must not be null");
-        }
-        if (!greedyAllowed && f.temperature() == 0f) {
-            throw new IllegalArgumentException("temperature: must be > 0 here, got 0 (greedy is for sample only)");
-        }
-        if (f.temperature() != 0f) {
-            LossOptions.checkTemperature(f.temperature()); // the same range as every other op (2/T must be finite)
-        }
-        for (SamplingFilters.Filter x : f.filters()) {
-            if (x.kind() == SamplingFilters.Kind.TOP_K && x.k() > n) {
-                throw new IllegalArgumentException("k: must be in [1, V = " + n + "], got " + x.k());
-            }
-        }
-    }
-
-    private static void checkOutput(String name, Tensor t, DType dtype, long nRows, long nCols) {
-        accessible(name, t);
-        if (t.dtype() != dtype || t.rank() > 2) {
-            throw new IllegalArgumentException(name + ": expected a rank-1 or rank-2 " + dtype + " tensor, got " + t);
-        }
-        if (t.rows() != nRows || t.cols() != nCols) {
-            throw new IllegalArgumentException(name + ": shape " + java.util.Arrays.toString(t.shape()) + " is not ["
-                    + nRows + ", " + nCols + "]");
-        }
-        if (t.segment().isReadOnly()) {
-            throw new IllegalArgumentException(name + ": segment is read-only");
-        }
+        rows.forEachRow(nRows, n, shareable("logits", logits) & shareable("tokensOut", tokensOut), r ->
+                tokensOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, tokensOut.index(r),
+                        selection.sample(logits.segment(), logits.index(r, 0), n, filters.get(r), s[r], r, step)));
     }
 
     // ---------------------------------------------------------------- float[] conveniences
@@ -965,9 +706,7 @@ public final class Entrokit implements AutoCloseable {
     /** {@link #logSumExp(Tensor, Tensor, float)} over {@code float[]} rows; {@code out} holds one value per row. */
     public void logSumExp(float[] logits, int cols, float[] out, float temperature) {
         checkOpen();
-        if (out == null) {
-            throw new IllegalArgumentException("out: must not be null");
-        }
+        notNull("out", out);
         logSumExp(rowsOf("logits", logits, cols), Tensor.of(out), temperature);
     }
 
@@ -989,274 +728,8 @@ public final class Entrokit implements AutoCloseable {
     public double crossEntropyLabels(int[] labels, float[] student, int cols, LossOptions options, float[] rowLoss,
                                      float[] grad) {
         checkOpen();
-        if (labels == null) {
-            throw new IllegalArgumentException("labels: must not be null");
-        }
+        notNull("labels", labels);
         return crossEntropyLabels(Tensor.of(labels), rowsOf("student", student, cols),
                 options, rowLoss == null ? null : Tensor.of(rowLoss), grad == null ? null : rowsOf("grad", grad, cols));
-    }
-
-    private static Tensor rowsOf(String name, float[] data, int cols) {
-        if (data == null) {
-            throw new IllegalArgumentException(name + ": must not be null");
-        }
-        if (cols < 1 || data.length % cols != 0) {
-            throw new IllegalArgumentException(name + ": length " + data.length + " is not a positive multiple of cols " + cols);
-        }
-        return Tensor.of(data, data.length / cols, cols);
-    }
-
-    // ---------------------------------------------------------------- the loss driver
-
-    private enum Op { ENTROPY, CROSS_ENTROPY, CROSS_ENTROPY_LABELS, KL, RKL, JSD, JEFFREYS, TV, HELLINGER, ALPHA, RENYI,
-        CHI2, PLD }
-
-    private double runLoss(Op op, Tensor teacher, Tensor student, Tensor labels, LossOptions options, Tensor rowLoss,
-                           Tensor grad) {
-        return runLoss(op, teacher, student, labels, options, Float.NaN, rowLoss, grad);
-    }
-
-    /** The loss driver; {@code alpha} is read by the α-family only. */
-    private double runLoss(Op op, Tensor teacher, Tensor student, Tensor labels, LossOptions options, float alpha,
-                           Tensor rowLoss, Tensor grad) {
-        if (options == null) {
-            throw new IllegalArgumentException("options: must not be null");
-        }
-        String studentName = op == Op.ENTROPY ? "logits" : "student";
-        int n = cols(studentName, student);
-        int nRows = (int) student.rows();
-        if (op == Op.PLD) {
-            checkSortHeap(n, nRows);
-        }
-        if (teacher != null || (op != Op.ENTROPY && op != Op.CROSS_ENTROPY_LABELS)) {
-            if (teacher == null) {
-                throw new IllegalArgumentException("teacher: must not be null");
-            }
-            cols("teacher", teacher);
-            checkInputLike("teacher", teacher, studentName, student);
-        }
-        if (labels != null || op == Op.CROSS_ENTROPY_LABELS || op == Op.PLD) {
-            checkLabels(labels, nRows, n, options.ignoreIndex());
-        }
-        if (rowLoss != null) {
-            checkRowOutput("rowLoss", rowLoss, DType.F32, nRows);
-        } else if (options.reduction() == Reduction.NONE) {
-            throw new IllegalArgumentException("rowLoss: required when the reduction is NONE");
-        }
-        if (grad != null) {
-            // The kernels read the inputs again after writing the gradient, so no in-place use here.
-            checkOutputLike("grad", grad, studentName, student);
-            checkNoOverlap("grad", grad, studentName, student, false);
-            if (teacher != null) {
-                checkNoOverlap("grad", grad, "teacher", teacher, false);
-            }
-        }
-        boolean shareable = shareable(studentName, student) & (teacher == null || shareable("teacher", teacher))
-                & (labels == null || shareable("labels", labels)) & (grad == null || shareable("grad", grad))
-                & (rowLoss == null || shareable("rowLoss", rowLoss));
-
-        int counted = nRows;
-        if (labels != null) {
-            counted = 0;
-            for (int r = 0; r < nRows; r++) {
-                counted += labels.getInt(r) == options.ignoreIndex() ? 0 : 1;
-            }
-        }
-        double perRowGrad = switch (options.reduction()) {
-            case NONE, SUM -> options.gradScale();
-            case MEAN -> counted == 0 ? 0 : (double) options.gradScale() / counted;
-            case BATCHMEAN -> nRows == 0 ? 0 : (double) options.gradScale() / nRows;
-        };
-        float g = (float) perRowGrad;
-        float invT = 1f / options.temperature();
-        float beta = options.beta();
-        double[] values = new double[nRows];
-        MemorySegment gs = grad == null ? null : grad.segment();
-        rows.forEachRow(nRows, n, shareable, r -> {
-            long sOff = student.index(r, 0);
-            long gOff = grad == null ? 0 : grad.index(r, 0);
-            MemorySegment s = student.segment();
-            if (labels != null && labels.getInt(r) == options.ignoreIndex()) {
-                if (gs != null) {
-                    gs.asSlice(gOff * 4, (long) n * 4).fill((byte) 0);
-                }
-                values[r] = 0; // an ignored row: loss 0, gradient 0, and it leaves the MEAN
-                return;
-            }
-            values[r] = switch (op) {
-                case ENTROPY -> kernels.entropy(s, sOff, n, invT, gs, gOff, g);
-                case CROSS_ENTROPY -> kernels.crossEntropy(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
-                case CROSS_ENTROPY_LABELS ->
-                        kernels.crossEntropyLabel(s, sOff, n, labels.getInt(r), options.labelSmoothing(), invT, gs, gOff, g);
-                case KL -> kernels.kl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
-                case RKL -> kernels.rkl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
-                case JSD -> {
-                    // Liger/TRL convention: the endpoints are the two KLs, not the formula's limit 0.
-                    if (beta == 0f) {
-                        yield kernels.kl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
-                    } else if (beta == 1f) {
-                        yield kernels.rkl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
-                    }
-                    yield kernels.jsd(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, beta, gs, gOff, g);
-                }
-                case JEFFREYS -> kernels.jeffreys(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
-                case TV -> kernels.tv(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT);
-                case HELLINGER -> kernels.hellinger(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT);
-                // The α-family's limits are the KL kernels themselves: the formula is 0/0 there.
-                case ALPHA -> alpha == 0f ? kernels.rkl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g)
-                        : alpha == 1f ? kernels.kl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g)
-                        : scoring.alphaDivergence(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, alpha, gs, gOff, g);
-                case RENYI -> alpha == 1f ? kernels.kl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g)
-                        : scoring.renyi(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, alpha, gs, gOff, g);
-                case CHI2 -> scoring.chi2(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
-                case PLD -> scoring.pld(teacher.segment(), teacher.index(r, 0), s, sOff, n, labels.getInt(r), invT, gs, gOff, g);
-            };
-        });
-        double sum = 0;
-        for (int r = 0; r < nRows; r++) {
-            sum += values[r];
-            if (rowLoss != null) {
-                rowLoss.segment().setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, rowLoss.index(r), (float) values[r]);
-            }
-        }
-        return switch (options.reduction()) {
-            case NONE, SUM -> sum;
-            case MEAN -> sum / counted;
-            case BATCHMEAN -> sum / nRows;
-        };
-    }
-
-    // ---------------------------------------------------------------- argument checks
-
-    /**
-     * PLD sorts each row on the heap (a sort key and a suffix log-sum-exp per token, 16 bytes, per thread at
-     * work): refused up front when that exceeds half the maximum heap, rather than failing with
-     * {@code OutOfMemoryError} after some rows were written.
-     */
-    private void checkSortHeap(int n, int nRows) {
-        long need = 16L * n * Math.max(1, Math.min(rows.threads(), nRows));
-        long max = Runtime.getRuntime().maxMemory();
-        if (need > max / 2) {
-            throw new IllegalArgumentException("student: PLD sorts rows of " + n + " tokens on the heap, " + (need >> 20)
-                    + " MiB on " + rows.threads() + " thread(s), over half the maximum heap (" + (max >> 20)
-                    + " MiB); shorten the rows or raise -Xmx");
-        }
-    }
-
-    private static float invTemperature(float temperature) {
-        LossOptions.checkTemperature(temperature);
-        return 1f / temperature;
-    }
-
-    /** Checks a float32 logits tensor of rank 1 or 2 (an input) and returns its row length. */
-    private static int cols(String name, Tensor t) {
-        accessible(name, t);
-        if (t.dtype() != DType.F32) {
-            throw new IllegalArgumentException(name + ": dtype " + t.dtype() + " is not supported yet; F32 only");
-        }
-        if (t.rank() > 2) {
-            throw new IllegalArgumentException(name + ": expected rank 1 or 2, got " + t);
-        }
-        if (t.cols() < 1 || t.cols() > Integer.MAX_VALUE - 64) {
-            throw new IllegalArgumentException(name + ": row length must be in [1, 2^31 - 64), got " + t.cols());
-        }
-        if (t.rows() > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException(name + ": too many rows: " + t.rows());
-        }
-        return (int) t.cols();
-    }
-
-    /** An input with the shape of {@code ref} (read-only memory is fine). */
-    private static void checkInputLike(String name, Tensor t, String refName, Tensor ref) {
-        accessible(name, t);
-        if (t.dtype() != DType.F32) {
-            throw new IllegalArgumentException(name + ": dtype " + t.dtype() + " is not supported yet; F32 only");
-        }
-        if (t.rows() != ref.rows() || t.cols() != ref.cols() || t.rank() > 2) {
-            throw new IllegalArgumentException(name + ": shape " + java.util.Arrays.toString(t.shape())
-                    + " does not match " + refName + " " + java.util.Arrays.toString(ref.shape()));
-        }
-    }
-
-    /** An output with the shape of {@code ref}: also writable. */
-    private static void checkOutputLike(String name, Tensor t, String refName, Tensor ref) {
-        checkInputLike(name, t, refName, ref);
-        if (t.segment().isReadOnly()) {
-            throw new IllegalArgumentException(name + ": segment is read-only");
-        }
-    }
-
-    /** A rank-1 output of {@code dtype} with room for one value per row. */
-    private static void checkRowOutput(String name, Tensor t, DType dtype, long nRows) {
-        accessible(name, t);
-        if (t.dtype() != dtype || t.rank() != 1) {
-            throw new IllegalArgumentException(name + ": expected a rank-1 " + dtype + " tensor, got " + t);
-        }
-        if (t.cols() < nRows) {
-            throw new IllegalArgumentException(name + ": too small: holds " + t.cols() + " values, need " + nRows);
-        }
-        if (t.segment().isReadOnly()) {
-            throw new IllegalArgumentException(name + ": segment is read-only");
-        }
-    }
-
-    /** The bytes a rank-1 or rank-2 view spans, as a slice of its segment. */
-    private static MemorySegment extent(Tensor t) {
-        long size = t.dtype().byteSize();
-        long first = t.index(0, 0) * size;
-        long last = (t.index(t.rows() - 1, 0) + t.cols()) * size;
-        return t.segment().asSlice(first, last - first);
-    }
-
-    /**
-     * Refuses an output that overlaps an input; {@code inPlaceAllowed} lets the very same view through
-     * (the element-wise ops read each element before writing it).
-     */
-    private static void checkNoOverlap(String outName, Tensor out, String inName, Tensor in, boolean inPlaceAllowed) {
-        if (out.rows() == 0 || in.rows() == 0) {
-            return;
-        }
-        boolean sameView = out.segment().equals(in.segment()) && out.offset() == in.offset()
-                && out.rowStride() == in.rowStride() && out.rows() == in.rows() && out.cols() == in.cols();
-        if (inPlaceAllowed && sameView) {
-            return;
-        }
-        if (extent(out).asOverlappingSlice(extent(in)).isPresent()) {
-            throw new IllegalArgumentException(outName + ": overlaps " + inName
-                    + (inPlaceAllowed ? " (only the very same view, fully in place, is supported)" : ""));
-        }
-    }
-
-    /**
-     * The first check of every tensor argument, before anything reads it: not null, its memory alive
-     * and readable by this thread (see {@link MemoryAccess#check}).
-     */
-    private static void accessible(String name, Tensor t) {
-        if (t == null) {
-            throw new IllegalArgumentException(name + ": must not be null");
-        }
-        MemoryAccess.check(name, t.segment());
-    }
-
-    /** Checks a non-null tensor as {@link #accessible} does and says whether worker threads may touch it too. */
-    static boolean shareable(String name, Tensor t) {
-        return MemoryAccess.check(name, t.segment());
-    }
-
-    private static void checkLabels(Tensor labels, int nRows, int n, int ignoreIndex) {
-        accessible("labels", labels);
-        if (labels.dtype() != DType.I32 || labels.rank() != 1) {
-            throw new IllegalArgumentException("labels: expected a rank-1 I32 tensor, got " + labels);
-        }
-        if (labels.cols() != nRows) {
-            throw new IllegalArgumentException("labels: has " + labels.cols() + " entries for " + nRows + " rows");
-        }
-        for (int r = 0; r < nRows; r++) {
-            int y = labels.getInt(r);
-            if (y != ignoreIndex && (y < 0 || y >= n)) {
-                throw new IllegalArgumentException("labels: " + y + " at row " + r + " is outside [0, " + n
-                        + ") and is not ignoreIndex (" + ignoreIndex + ")");
-            }
-        }
     }
 }

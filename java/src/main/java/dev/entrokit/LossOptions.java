@@ -1,5 +1,7 @@
 package dev.entrokit;
 
+import dev.entrokit.internal.Checks;
+
 /**
  * Settings shared by the loss and divergence ops. Immutable; start from {@link #defaults()} and
  * change what you need: {@code LossOptions.defaults().temperature(2f).reduction(Reduction.SUM)}.
@@ -34,17 +36,9 @@ public record LossOptions(float temperature, Reduction reduction, float gradScal
         }
     }
 
-    /**
-     * Refuses a temperature that is not finite and positive, or so small that {@code 2/T} overflows
-     * (the kernels scale logits by it).
-     */
+    /** Refuses a temperature no op accepts; the one rule every op and the CUDA API share ({@code Checks#temperature}). */
     static void checkTemperature(float temperature) {
-        if (!(temperature > 0f) || Float.isInfinite(temperature)) {
-            throw new IllegalArgumentException("temperature: must be finite and > 0, got " + temperature);
-        }
-        if (Float.isInfinite(2f / temperature)) {
-            throw new IllegalArgumentException("temperature: too small (2/T overflows float), got " + temperature);
-        }
+        Checks.temperature(temperature);
     }
 
     /** Temperature 1, reduction {@link Reduction#SUM}, upstream gradient 1, β = 0.5, ignore index -100, no smoothing. */

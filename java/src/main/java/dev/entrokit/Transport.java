@@ -1,5 +1,6 @@
 package dev.entrokit;
 
+import dev.entrokit.internal.Checks;
 import dev.entrokit.internal.RowExecutor;
 import dev.entrokit.internal.SinkdLoss;
 import dev.entrokit.internal.SinkhornSolver;
@@ -230,9 +231,9 @@ final class Transport {
         return out;
     }
 
-    /** Whether worker threads may read {@code t} (null counts as yes); see {@link Entrokit#shareable}. */
+    /** Whether worker threads may read {@code t} (null counts as yes); see {@link Checks#shareable}. */
     static boolean shareable(String name, Tensor t) {
-        return t == null || Entrokit.shareable(name, t);
+        return t == null || Checks.shareable(name, t);
     }
 
     private static void checkF32(String name, Tensor t) {

@@ -2,6 +2,7 @@ package dev.entrokit.cuda;
 
 import dev.entrokit.DType;
 import dev.entrokit.SamplingFilters;
+import dev.entrokit.internal.Checks;
 import dev.entrokit.internal.cuda.NativeCuda;
 import dev.entrokit.internal.cuda.ffi.EntrokitH;
 import dev.entrokit.internal.cuda.ffi.ek_filter;
@@ -12,7 +13,9 @@ import java.lang.foreign.MemorySegment;
  * The CUDA twins of the SPEC §1–§3 kernels, on device tensors, queued on a stream (asynchronous:
  * synchronize the stream, or copy a result to the host, before reading). Every argument is checked
  * here before the native call: dtypes (logits and same-shaped outputs in F32, BF16 or F16; per-row
- * values F32), shapes, and for every output that it has room for the result.
+ * values F32), shapes, and for every output that it has room for the result. What the host API also
+ * takes (temperatures, top-k counts, sampling pipelines) is checked by the host's own checks, with
+ * its messages, so the two APIs accept the same values.
  *
  * <p>Gradients are scaled by {@code gradScale / T}, as the host kernels are (the façade passes
  * {@code 1/rows} for a mean reduction).
@@ -26,22 +29,25 @@ public final class CudaKernels {
     public static void logSumExp(DeviceTensor x, DeviceTensor lse, float temperature, CudaStream stream) {
         logits("x", x);
         rowValues("lse", lse, x.rows());
+        float invT = Checks.invTemperature(temperature);
         call("ek_logsumexp", EntrokitH.ek_logsumexp(x.pointer(), x.rowStride(), lse.pointer(), x.rows(), x.cols(),
-                code(x.dtype()), invT(temperature), stream.handle()));
+                code(x.dtype()), invT, stream.handle()));
     }
 
     public static void softmax(DeviceTensor x, DeviceTensor out, float temperature, CudaStream stream) {
         logits("x", x);
         like("out", out, "x", x);
+        float invT = Checks.invTemperature(temperature);
         call("ek_softmax", EntrokitH.ek_softmax(x.pointer(), x.rowStride(), out.pointer(), out.rowStride(), x.rows(),
-                x.cols(), code(x.dtype()), invT(temperature), stream.handle()));
+                x.cols(), code(x.dtype()), invT, stream.handle()));
     }
 
     public static void logSoftmax(DeviceTensor x, DeviceTensor out, float temperature, CudaStream stream) {
         logits("x", x);
         like("out", out, "x", x);
+        float invT = Checks.invTemperature(temperature);
         call("ek_log_softmax", EntrokitH.ek_log_softmax(x.pointer(), x.rowStride(), out.pointer(), out.rowStride(),
-                x.rows(), x.cols(), code(x.dtype()), invT(temperature), stream.handle()));
+                x.rows(), x.cols(), code(x.dtype()), invT, stream.handle()));
     }
 
     public static void softmaxBackward(DeviceTensor p, DeviceTensor dy, DeviceTensor dx, float temperature,
@@ -49,8 +55,9 @@ public final class CudaKernels {
         logits("p", p);
         like("dy", dy, "p", p);
         like("dx", dx, "p", p);
+        float invT = Checks.invTemperature(temperature);
         call("ek_softmax_backward", EntrokitH.ek_softmax_backward(p.pointer(), p.rowStride(), dy.pointer(),
-                dy.rowStride(), dx.pointer(), dx.rowStride(), p.rows(), p.cols(), code(p.dtype()), invT(temperature),
+                dy.rowStride(), dx.pointer(), dx.rowStride(), p.rows(), p.cols(), code(p.dtype()), invT,
                 stream.handle()));
     }
 
@@ -59,8 +66,9 @@ public final class CudaKernels {
         logits("y", y);
         like("dy", dy, "y", y);
         like("dx", dx, "y", y);
+        float invT = Checks.invTemperature(temperature);
         call("ek_log_softmax_backward", EntrokitH.ek_log_softmax_backward(y.pointer(), y.rowStride(), dy.pointer(),
-                dy.rowStride(), dx.pointer(), dx.rowStride(), y.rows(), y.cols(), code(y.dtype()), invT(temperature),
+                dy.rowStride(), dx.pointer(), dx.rowStride(), y.rows(), y.cols(), code(y.dtype()), invT,
                 stream.handle()));
     }
 
@@ -70,8 +78,9 @@ public final class CudaKernels {
         logits("x", x);
         rowValues("h", h, x.rows());
         optionalLike("grad", grad, "x", x);
+        float invT = Checks.invTemperature(temperature);
         call("ek_entropy", EntrokitH.ek_entropy(x.pointer(), x.rowStride(), h.pointer(), ptr(grad), stride(grad, x),
-                gradScale, MemorySegment.NULL, x.rows(), x.cols(), code(x.dtype()), invT(temperature), stream.handle()));
+                gradScale, MemorySegment.NULL, x.rows(), x.cols(), code(x.dtype()), invT, stream.handle()));
     }
 
     /** Which two-distribution op. */
@@ -102,7 +111,7 @@ public final class CudaKernels {
         long rows = student.rows();
         long cols = student.cols();
         int dt = code(student.dtype());
-        float k = invT(temperature);
+        float k = Checks.invTemperature(temperature);
         MemorySegment g = ptr(grad);
         long gs = stride(grad, student);
         MemorySegment none = MemorySegment.NULL;
@@ -134,9 +143,10 @@ public final class CudaKernels {
         }
         rowValues("loss", loss, student.rows());
         optionalLike("grad", grad, "student", student);
+        float invT = Checks.invTemperature(temperature);
         call("ek_cross_entropy_labels", EntrokitH.ek_cross_entropy_labels(student.pointer(), student.rowStride(),
                 labels.pointer(), ignoreIndex, smoothing, loss.pointer(), ptr(grad), stride(grad, student), gradScale,
-                MemorySegment.NULL, student.rows(), student.cols(), code(student.dtype()), invT(temperature),
+                MemorySegment.NULL, student.rows(), student.cols(), code(student.dtype()), invT,
                 stream.handle()));
     }
 
@@ -146,9 +156,7 @@ public final class CudaKernels {
     public static void topK(DeviceTensor x, float temperature, int k, DeviceTensor indices, DeviceTensor values,
                             DeviceTensor probs, CudaStream stream) {
         logits("x", x);
-        if (k < 1 || k > x.cols()) {
-            throw new IllegalArgumentException("k: must be in [1, " + x.cols() + "], got " + k);
-        }
+        Checks.topK(k, x.cols());
         packed("indices", indices, DType.I32, x.rows(), k);
         if (values != null) {
             packed("values", values, x.dtype(), x.rows(), k);
@@ -156,7 +164,7 @@ public final class CudaKernels {
         if (probs != null) {
             packed("probs", probs, DType.F32, x.rows(), k);
         }
-        positive(temperature);
+        Checks.temperature(temperature);
         call("ek_top_k", EntrokitH.ek_top_k(x.pointer(), x.rowStride(), x.rows(), x.cols(), code(x.dtype()), temperature,
                 k, indices.pointer(), ptr(values), ptr(probs), stream.handle()));
     }
@@ -171,7 +179,7 @@ public final class CudaKernels {
         if (count != null) {
             packed("count", count, DType.I32, 1, x.rows());
         }
-        positive(f.temperature());
+        Checks.filters(f, (int) x.cols(), false);
         try (Arena a = Arena.ofConfined()) {
             call("ek_kept_mask", EntrokitH.ek_kept_mask(x.pointer(), x.rowStride(), x.rows(), x.cols(), code(x.dtype()),
                     f.temperature(), filters(a, f, x.cols()), f.filters().size(), mask.pointer(), mask.rowStride(),
@@ -183,7 +191,7 @@ public final class CudaKernels {
     public static void maskLogits(DeviceTensor x, SamplingFilters f, DeviceTensor out, CudaStream stream) {
         logits("x", x);
         like("out", out, "x", x);
-        positive(f.temperature());
+        Checks.filters(f, (int) x.cols(), false);
         try (Arena a = Arena.ofConfined()) {
             call("ek_mask_logits", EntrokitH.ek_mask_logits(x.pointer(), x.rowStride(), out.pointer(), out.rowStride(),
                     x.rows(), x.cols(), code(x.dtype()), f.temperature(), filters(a, f, x.cols()), f.filters().size(),
@@ -200,6 +208,7 @@ public final class CudaKernels {
                               CudaStream stream) {
         logits("x", x);
         packed("tokens", tokens, DType.I32, 1, x.rows());
+        Checks.filters(f, (int) x.cols(), true);
         try (Arena a = Arena.ofConfined()) {
             call("ek_sample", EntrokitH.ek_sample(x.pointer(), x.rowStride(), x.rows(), x.cols(), code(x.dtype()),
                     f.temperature(), filters(a, f, x.cols()), f.filters().size(), seed, MemorySegment.NULL, rowOffset, step,
@@ -318,17 +327,6 @@ public final class CudaKernels {
         }
         if (t.dtype() != dtype || !t.contiguous() || t.elementCount() != rows * cols) {
             throw new IllegalArgumentException(name + ": expected contiguous " + dtype + " [" + rows + ", " + cols + "], got " + t);
-        }
-    }
-
-    private static float invT(float temperature) {
-        positive(temperature);
-        return 1f / temperature;
-    }
-
-    private static void positive(float temperature) {
-        if (!(temperature > 0f) || Float.isInfinite(temperature)) {
-            throw new IllegalArgumentException("temperature: must be finite and > 0, got " + temperature);
         }
     }
 

@@ -1,0 +1,134 @@
+package dev.entrokit.internal;
+
+import dev.entrokit.LossOptions;
+import dev.entrokit.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Runs every per-row loss of the host API over a backend's kernels: checks the arguments (through
+ * {@link Checks}), derives each row's upstream gradient from the reduction, runs one kernel call per
+ * row, then reduces the row values in row order on the caller (so the result does not depend on the
+ * thread count).
+ *
+ * <p>Labels and {@code ignoreIndex}: an ignored row gets loss 0 and a zero-filled gradient and leaves
+ * the {@code MEAN}. Endpoints where a loss's formula is 0/0 run the limit's own kernel: JSD β = 0/1
+ * are {@code kl}/{@code rkl}, Amari α = 0/1 are {@code rkl}/{@code kl}, Rényi α = 1 is {@code kl}.
+ */
+public final class LossDriver {
+    /** The losses. */
+    public enum Loss {
+        ENTROPY, CROSS_ENTROPY, CROSS_ENTROPY_LABELS, KL, RKL, JSD, JEFFREYS, TV, HELLINGER, ALPHA, RENYI, CHI2, PLD;
+
+        /** Every loss but entropy and hard-label cross-entropy compares the student with a teacher. */
+        boolean readsTeacher() {
+            return this != ENTROPY && this != CROSS_ENTROPY_LABELS;
+        }
+
+        boolean readsLabels() {
+            return this == CROSS_ENTROPY_LABELS || this == PLD;
+        }
+
+        /** The name of the student argument in messages: entropy reads one distribution, its logits. */
+        String studentName() {
+            return this == ENTROPY ? "logits" : "student";
+        }
+    }
+
+    private final DistributionKernels kernels;
+    private final ScoringKernels scoring;
+    private final RowExecutor rows;
+
+    /** A driver over one backend's kernels, spreading rows over {@code rows}. */
+    public LossDriver(DistributionKernels kernels, ScoringKernels scoring, RowExecutor rows) {
+        this.kernels = kernels;
+        this.scoring = scoring;
+        this.rows = rows;
+    }
+
+    /**
+     * Checks the arguments of {@code op}, runs it row by row and returns the reduced loss (for
+     * {@code NONE}, the sum of the rows).
+     *
+     * @param teacher null for the losses that read none (entropy, hard-label cross-entropy)
+     * @param labels  null unless {@code op} reads labels
+     * @param alpha   the order, read by the α-family ({@code ALPHA}, {@code RENYI}) only
+     * @param rowLoss per-row values, or null unless the reduction is {@code NONE}
+     * @param grad    gradient w.r.t. {@code student}, or null
+     */
+    public double run(Loss op, Tensor teacher, Tensor student, Tensor labels, LossOptions options, float alpha,
+                      Tensor rowLoss, Tensor grad) {
+        boolean shareable = Checks.loss(op, rows.threads(), teacher, student, labels, options, rowLoss, grad);
+        int n = (int) student.cols();
+        int nRows = (int) student.rows();
+        int counted = nRows;
+        if (labels != null) {
+            counted = 0;
+            for (int r = 0; r < nRows; r++) {
+                counted += labels.getInt(r) == options.ignoreIndex() ? 0 : 1;
+            }
+        }
+        double perRowGrad = switch (options.reduction()) {
+            case NONE, SUM -> options.gradScale();
+            case MEAN -> counted == 0 ? 0 : (double) options.gradScale() / counted;
+            case BATCHMEAN -> nRows == 0 ? 0 : (double) options.gradScale() / nRows;
+        };
+        float g = (float) perRowGrad;
+        float invT = 1f / options.temperature();
+        float beta = options.beta();
+        double[] values = new double[nRows];
+        MemorySegment gs = grad == null ? null : grad.segment();
+        rows.forEachRow(nRows, n, shareable, r -> {
+            long sOff = student.index(r, 0);
+            long gOff = grad == null ? 0 : grad.index(r, 0);
+            MemorySegment s = student.segment();
+            if (labels != null && labels.getInt(r) == options.ignoreIndex()) {
+                if (gs != null) {
+                    gs.asSlice(gOff * 4, (long) n * 4).fill((byte) 0);
+                }
+                values[r] = 0; // an ignored row: loss 0, gradient 0, and it leaves the MEAN
+                return;
+            }
+            values[r] = switch (op) {
+                case ENTROPY -> kernels.entropy(s, sOff, n, invT, gs, gOff, g);
+                case CROSS_ENTROPY -> kernels.crossEntropy(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
+                case CROSS_ENTROPY_LABELS ->
+                        kernels.crossEntropyLabel(s, sOff, n, labels.getInt(r), options.labelSmoothing(), invT, gs, gOff, g);
+                case KL -> kernels.kl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
+                case RKL -> kernels.rkl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
+                case JSD -> {
+                    // Liger/TRL convention: the endpoints are the two KLs, not the formula's limit 0.
+                    if (beta == 0f) {
+                        yield kernels.kl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
+                    } else if (beta == 1f) {
+                        yield kernels.rkl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
+                    }
+                    yield kernels.jsd(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, beta, gs, gOff, g);
+                }
+                case JEFFREYS -> kernels.jeffreys(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
+                case TV -> kernels.tv(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT);
+                case HELLINGER -> kernels.hellinger(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT);
+                // The α-family's limits are the KL kernels themselves: the formula is 0/0 there.
+                case ALPHA -> alpha == 0f ? kernels.rkl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g)
+                        : alpha == 1f ? kernels.kl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g)
+                        : scoring.alphaDivergence(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, alpha, gs, gOff, g);
+                case RENYI -> alpha == 1f ? kernels.kl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g)
+                        : scoring.renyi(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, alpha, gs, gOff, g);
+                case CHI2 -> scoring.chi2(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
+                case PLD -> scoring.pld(teacher.segment(), teacher.index(r, 0), s, sOff, n, labels.getInt(r), invT, gs, gOff, g);
+            };
+        });
+        double sum = 0;
+        for (int r = 0; r < nRows; r++) {
+            sum += values[r];
+            if (rowLoss != null) {
+                rowLoss.segment().setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, rowLoss.index(r), (float) values[r]);
+            }
+        }
+        return switch (options.reduction()) {
+            case NONE, SUM -> sum;
+            case MEAN -> sum / counted;
+            case BATCHMEAN -> sum / nRows;
+        };
+    }
+}

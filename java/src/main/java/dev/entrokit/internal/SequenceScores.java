@@ -1,0 +1,153 @@
+package dev.entrokit.internal;
+
+import dev.entrokit.Tensor;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.BitSet;
+
+/**
+ * The sequence scores of SPEC §4 (Min-K% Prob, Min-K%++, DC-PDD, the likelihood ratio), which no
+ * backend owns: the per-position values come from the backend's {@link ScoringKernels} through the
+ * row pool, then each sequence's score is formed on the caller in float64, in position order, so it
+ * does not depend on the thread count. Every argument is checked by the caller ({@link Checks}).
+ */
+public final class SequenceScores {
+    private final ScoringKernels scoring;
+    private final RowExecutor rows;
+
+    /** Scores computed with {@code scoring}'s per-position kernels, spread over {@code rows}. */
+    public SequenceScores(ScoringKernels scoring, RowExecutor rows) {
+        this.scoring = scoring;
+        this.rows = rows;
+    }
+
+    /**
+     * The checked shape of a sequence score (see {@link Checks#sequences}): {@code count} sequences of
+     * {@code length} positions over a vocabulary of {@code vocab}; {@code shareable} as
+     * {@link Checks#shareable} for every tensor involved.
+     */
+    public record Shape(int count, int length, int vocab, boolean shareable) {
+        int rows() {
+            return count * length;
+        }
+
+        int id(Tensor ids, int row) {
+            return ids.getInt(row / length, row % length);
+        }
+
+        /** This shape, with {@code shareable} also requiring {@code alsoShareable} (one more tensor). */
+        public Shape sharing(boolean alsoShareable) {
+            return new Shape(count, length, vocab, shareable & alsoShareable);
+        }
+    }
+
+    /** Min-K% Prob from log-probabilities {@code [S, T]}: each row's mean of its {@code kCount} smallest. */
+    public static void minKProb(Tensor logprobs, int kCount, Tensor scores) {
+        int nT = (int) logprobs.cols();
+        double[] values = new double[nT];
+        for (int q = 0; q < (int) logprobs.rows(); q++) {
+            for (int t = 0; t < nT; t++) {
+                values[t] = logprobs.getFloat(q, t);
+            }
+            setScore(scores, q, meanOfSmallest(values, kCount));
+        }
+    }
+
+    /** Min-K% Prob from logits: the token log-probabilities, then each sequence's mean of its {@code kCount} smallest. */
+    public void minKProb(Tensor logits, Tensor ids, Shape seq, int kCount, Tensor scores) {
+        double[] lp = new double[seq.rows()];
+        rows.forEachRow(seq.rows(), seq.vocab(), seq.shareable(), r -> lp[r] = scoring.tokenLogprob(logits.segment(),
+                logits.index(r, 0), seq.vocab(), seq.id(ids, r)));
+        meansOfSmallest(lp, seq, kCount, scores);
+    }
+
+    /** Min-K%++: the z-score of each position's token, then each sequence's mean of its {@code kCount} smallest. */
+    public void minKPlusPlus(Tensor logits, Tensor ids, Shape seq, int kCount, Tensor scores) {
+        double[] z = new double[seq.rows()];
+        rows.forEachRow(seq.rows(), seq.vocab(), seq.shareable(), r -> {
+            double[] m = new double[3];
+            scoring.tokenLogprobMoments(logits.segment(), logits.index(r, 0), seq.vocab(), seq.id(ids, r), m);
+            double sigma = Math.sqrt(m[2]);
+            double diff = m[0] - m[1];
+            z[r] = sigma > 0 ? diff / sigma : diff == 0 ? 0 : diff * Double.POSITIVE_INFINITY;
+        });
+        meansOfSmallest(z, seq, kCount, scores);
+    }
+
+    /** DC-PDD: the clipped calibrated probability averaged over each sequence's first occurrences. */
+    public void dcpdd(Tensor logits, Tensor ids, Tensor freq, float a, Shape seq, Tensor scores) {
+        // First occurrences, found from the ids alone so that no other position costs a pass.
+        boolean[] first = new boolean[seq.rows()];
+        BitSet seen = new BitSet(seq.vocab());
+        for (int q = 0; q < seq.count(); q++) {
+            seen.clear();
+            for (int t = 0; t < seq.length(); t++) {
+                int r = q * seq.length() + t;
+                int y = seq.id(ids, r);
+                first[r] = !seen.get(y);
+                seen.set(y);
+            }
+        }
+        double[] c = new double[seq.rows()];
+        rows.forEachRow(seq.rows(), seq.vocab(), seq.shareable(), r -> {
+            if (first[r]) {
+                int y = seq.id(ids, r);
+                double p = Math.exp(scoring.tokenLogprob(logits.segment(), logits.index(r, 0), seq.vocab(), y));
+                c[r] = Math.min(p * -Math.log(freq.getFloat(y)), a); // Math.min keeps a NaN
+            }
+        });
+        for (int q = 0; q < seq.count(); q++) {
+            double sum = 0;
+            int count = 0;
+            for (int r = q * seq.length(); r < (q + 1) * seq.length(); r++) {
+                if (first[r]) {
+                    sum += c[r];
+                    count++;
+                }
+            }
+            setScore(scores, q, sum / count);
+        }
+    }
+
+    /** The likelihood ratio: per sequence, {@code Σ_t ℓ^a_t − ℓ^b_t}. */
+    public void likelihoodRatio(Tensor logitsA, Tensor logitsB, Tensor ids, Shape seq, Tensor scores) {
+        double[] diff = new double[seq.rows()];
+        rows.forEachRow(seq.rows(), seq.vocab(), seq.shareable(), r -> {
+            int y = seq.id(ids, r);
+            diff[r] = scoring.tokenLogprob(logitsA.segment(), logitsA.index(r, 0), seq.vocab(), y)
+                    - scoring.tokenLogprob(logitsB.segment(), logitsB.index(r, 0), seq.vocab(), y);
+        });
+        for (int q = 0; q < seq.count(); q++) {
+            double sum = 0;
+            for (int r = q * seq.length(); r < (q + 1) * seq.length(); r++) {
+                sum += diff[r];
+            }
+            setScore(scores, q, sum);
+        }
+    }
+
+    private static void meansOfSmallest(double[] values, Shape seq, int kCount, Tensor scores) {
+        for (int q = 0; q < seq.count(); q++) {
+            setScore(scores, q, meanOfSmallest(Arrays.copyOfRange(values, q * seq.length(), (q + 1) * seq.length()), kCount));
+        }
+    }
+
+    /** Mean of the {@code k} smallest values (sorts {@code values}); NaN when any value is NaN. */
+    private static double meanOfSmallest(double[] values, int k) {
+        for (double v : values) {
+            if (Double.isNaN(v)) {
+                return Double.NaN;
+            }
+        }
+        Arrays.sort(values);
+        double sum = 0;
+        for (int i = 0; i < k; i++) {
+            sum += values[i];
+        }
+        return sum / k;
+    }
+
+    private static void setScore(Tensor scores, int q, double value) {
+        scores.segment().setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, scores.index(q), (float) value);
+    }
+}
