@@ -767,9 +767,11 @@ public final class SimdDistributionKernels implements DistributionKernels {
                                        Workspace ws) {
         maxAndMin(t, tOff, n, ws.acc);
         ws.pairMax[0] = (float) ws.acc[0];
+        ws.pairSpread[0] = ws.acc[0] - ws.acc[1];
         boolean teacherExtreme = extreme(ws.acc, invT);
         maxAndMin(s, sOff, n, ws.acc);
         ws.pairMax[1] = (float) ws.acc[0];
+        ws.pairSpread[1] = ws.acc[0] - ws.acc[1];
         return teacherExtreme || extreme(ws.acc, invT);
     }
 

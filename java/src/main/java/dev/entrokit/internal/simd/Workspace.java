@@ -14,6 +14,8 @@ final class Workspace {
     final double[] acc = new double[4];
     /** Teacher and student row maxima of the pair op in progress. */
     final float[] pairMax = new float[2];
+    /** The live spread (max − min) of the teacher and the student row after {@code extremePair}. */
+    final double[] pairSpread = new double[2];
     final float[] lanes = new float[SimdConstants.L];
     final double[] doubleLanes = new double[SimdConstants.L];
     private MemorySegment row;
