@@ -333,6 +333,8 @@ public final class ScalarDistributionKernels implements DistributionKernels {
         double logDt = Math.log(sumExp(t, tOff, n, mt, invT));
         double logDs = Math.log(sumExp(s, sOff, n, ms, invT));
         double b = beta;
+        double logB = Math.log(b);
+        double log1mB = Math.log1p(-b);
         double towardP = 0; // Σ p log(p/M)
         double towardQ = 0; // Σ q log(q/M)
         for (int i = 0; i < n; i++) {
@@ -340,7 +342,7 @@ public final class ScalarDistributionKernels implements DistributionKernels {
             double logQ = (get(s, sOff + i) - ms) * invT - logDs;
             double p = Math.exp(logP);
             double q = Math.exp(logQ);
-            double logM = Math.log(b * p + (1 - b) * q);
+            double logM = logMixture(logB + logP, log1mB + logQ);
             if (p > 0) {
                 towardP += p * (logP - logM);
             }
@@ -354,12 +356,23 @@ public final class ScalarDistributionKernels implements DistributionKernels {
                 double logP = (get(t, tOff + i) - mt) * invT - logDt;
                 double logQ = (get(s, sOff + i) - ms) * invT - logDs;
                 double q = Math.exp(logQ);
-                double logM = Math.log(b * Math.exp(logP) + (1 - b) * q);
+                double logM = logMixture(logB + logP, log1mB + logQ);
                 double g = q > 0 ? q * (logQ - logM - towardQ) : 0;
                 put(grad, gradOff + i, g * scale);
             }
         }
         return b * towardP + (1 - b) * towardQ;
+    }
+
+    /**
+     * {@code log(e^a + e^c)} without forming {@code e^a + e^c}: a token whose probabilities are subnormal in
+     * both rows has a mixture {@code βp + (1−β)q} that rounds to 0, so {@code log M = −inf} and
+     * {@code p·log(p/M)} was {@code +inf} (JSD, which is at most ln 2, returned {@code +inf} on rows spread
+     * over 5e4 temperature units; found by the façade fuzzer).
+     */
+    private static double logMixture(double a, double c) {
+        double hi = Math.max(a, c);
+        return hi == Double.NEGATIVE_INFINITY ? hi : hi + Math.log1p(Math.exp(Math.min(a, c) - hi));
     }
 
     @Override
