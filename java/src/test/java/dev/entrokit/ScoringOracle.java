@@ -1,7 +1,6 @@
 package dev.entrokit;
 
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.stream.IntStream;
 
 /**
@@ -140,7 +139,8 @@ final class ScoringOracle {
     static double pld(double[] t, double[] s, int label, double temp) {
         int n = t.length;
         Integer[] order = IntStream.range(0, n).boxed().filter(i -> i != label)
-                .sorted(Comparator.<Integer>comparingDouble(i -> -t[i]).thenComparingInt(i -> i)).toArray(Integer[]::new);
+                // Equal logits by index; Double.compare would put −0.0 after +0.0, which SPEC §2 ties.
+                .sorted((a, b) -> t[a] != t[b] ? Double.compare(t[b], t[a]) : Integer.compare(a, b)).toArray(Integer[]::new);
         int[] pi = new int[n];
         pi[0] = label;
         for (int k = 1; k < n; k++) {

@@ -399,4 +399,23 @@ class ScoringTest {
         ek.renyi(Tensor.of(t, 1, 8), Tensor.of(s, 1, 8), 50f, o, Tensor.of(row), null);
         Spec5.check(Kind.LOSS, row[0], ScoringOracle.renyi(widen(t), widen(s), 50, 0.5), backend + " renyi 50");
     }
+
+    /**
+     * PLD ranks the teacher's tokens by logit with ties by index, and −0.0 ties +0.0 (the float64 oracle
+     * once put −0.0 last, as {@code Double.compare} does; the kernels were right).
+     */
+    @ParameterizedTest
+    @MethodSource("dev.entrokit.TestBackends#names")
+    void pldTiesSignedZeros(String backend) {
+        Entrokit ek = TestBackends.open(backend);
+        float[] t = {0f, 0f, 0f, 0f, -0f, 0f, 0f};
+        float[] s = {1e-30f, 4.5f, 25.28f, -2.38f, 9.2f, -18.31f, -15.23f};
+        float[] flipped = {0f, 0f, 0f, 0f, 0f, 0f, 0f};
+        float[] row = new float[1];
+        LossOptions o = LossOptions.defaults().reduction(Reduction.NONE);
+        ek.pld(Tensor.of(t, 1, 7), Tensor.of(s, 1, 7), Tensor.of(new int[] {6}), o, Tensor.of(row), null);
+        double ref = ScoringOracle.pld(widen(flipped), widen(s), 6, 1);
+        Spec5.check(Kind.LOSS, row[0], ref, backend + " pld with -0.0");
+        Spec5.check(Kind.LOSS, ScoringOracle.pld(widen(t), widen(s), 6, 1), ref, "oracle with -0.0");
+    }
 }
