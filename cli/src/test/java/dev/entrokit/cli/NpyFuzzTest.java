@@ -115,8 +115,19 @@ class NpyFuzzTest {
 
     /** The raw text of the shape tuple in the header, or "" when there is none. */
     private static String shapeText(String header) {
-        Matcher m = SHAPE.matcher(header);
-        return m.find() ? m.group(1) : "";
+        return last(SHAPE.matcher(header), 1);
+    }
+
+    /**
+     * The last match's group: a dict literal with a repeated key keeps its last value in Python, and so
+     * in NumPy ({@code {'descr': '|b2', 'descr': '|b1', …}} is a bool array).
+     */
+    private static String last(Matcher m, int group) {
+        String found = "";
+        while (m.find()) {
+            found = m.group(group);
+        }
+        return found;
     }
 
     private static long[] numpyShape(String header) {
@@ -136,7 +147,6 @@ class NpyFuzzTest {
     }
 
     private static String descr(String header) {
-        Matcher m = Pattern.compile("['\"]descr['\"]\\s*:\\s*(['\"])([^'\"]*)\\1").matcher(header);
-        return m.find() ? m.group(2) : "";
+        return last(Pattern.compile("['\"]descr['\"]\\s*:\\s*(['\"])([^'\"]*)\\1").matcher(header), 2);
     }
 }

@@ -47,7 +47,7 @@ public final class SimdScoringKernels implements ScoringKernels {
     /** The lowest largest mixed logit {@code mc} the float32 α-family keeps (see {@code logAlphaSum}). */
     private static final float MIX_HEADROOM = 4f;
     /** The largest {@code (|α|·spread_t + |1 − α|·spread_s)/T} the float32 α-family keeps (see {@code logAlphaSum}). */
-    private static final double MIX_AMPLIFICATION = 300;
+    private static final double MIX_AMPLIFICATION = 40;
     /**
      * Distance from α = 0 or 1 below which the α-family runs in float64: the float sums carry ~1e-7
      * relative error, which the loss multiplies by {@code 1/(α(1−α))} or {@code 1/|α − 1|}.
@@ -340,11 +340,14 @@ public final class SimdScoringKernels implements ScoringKernels {
         // exceeds SPEC §5's 1e-6 on r: teacher (0, −1e4…) against student (−1e4…, 0) at α = ½ has mc = −5000
         // and gave r = 0.4998939 for 0.5. Such pairs (the two distributions far apart) go to the reference.
         // Outside [0, 1] the weights α and 1 − α have opposite signs, so a dominant term can be the small
-        // difference of two large products, each rounded in float32: at α = 50 on rows spread over 7.3 and 8.6
-        // temperature units (an amplification (|α|·spread_t + |1 − α|·spread_s)/T of 786) the loss was 1.04e-5
-        // off (SPEC §5: 1e-5), about 1.3e-8 per unit. Pairs above 300 (≈ 4e-6) go to the reference; χ² (α = 2)
-        // stays in float32 up to spreads of 100 temperature units.
-        double amplification = (Math.abs(alpha) * ws.pairSpread[0] + Math.abs(1.0 - alpha) * ws.pairSpread[1]) * invT;
+        // difference of two large products. Each shifted logit and each product is rounded in float32, so a
+        // term's exponent is off by up to 2^-23·(|α·a| + |(1 − α)·b|), at most 1.2e-7 per unit of
+        // (|α|·spread_t + |1 − α|·spread_s)/T; α = 50 was 1.04e-5 off at 786 units and 1.17e-5 at 228
+        // (SPEC §5: 1e-5). Above 40 units (≤ 4.8e-6) the pair goes to the reference: χ² (α = 2) keeps float32
+        // up to spreads of about 13 temperature units. Inside (0, 1) the dominant terms have small |a| and |b|
+        // (both are ≤ 0 and mix to near mc), which the mc test above covers.
+        double amplification = alpha > 0 && alpha < 1 ? 0
+                : (Math.abs(alpha) * ws.pairSpread[0] + Math.abs(1.0 - alpha) * ws.pairSpread[1]) * invT;
         if (Float.isInfinite(mc) || mc < -MIX_HEADROOM || !(amplification <= MIX_AMPLIFICATION)
                 || Double.isNaN(logDt + logDs)) {
             return Double.NaN;
