@@ -2,6 +2,7 @@ package dev.entrokit;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import org.junit.jupiter.api.Tag;
 
 /**
  * Coverage-guided fuzzing of the façade's argument handling: Jazzer's bytes choose the op, the shape,
@@ -10,6 +11,7 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
  * and must keep {@link ApiScenario}'s invariants there. Without {@code JAZZER_FUZZ} this replays the
  * committed seeds in {@code FacadeFuzzTestInputs/}; with it, a campaign ({@code bench/fuzz/run-campaign.sh}).
  */
+@Tag("simd-width")
 class FacadeFuzzTest {
     /** Jazzer's bytes as {@link ApiScenario.Choices}; when they run out, every choice is its lowest value. */
     private record FuzzChoices(FuzzedDataProvider data) implements ApiScenario.Choices {

@@ -3,6 +3,7 @@ package dev.entrokit;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.entrokit.Spec5.Kind;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -11,6 +12,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * and {@code p·log(p/M)} with {@code log M = −inf} made the loss {@code +inf} (it is at most ln 2) and the
  * gradient infinite. Rows from the façade fuzzer: logits spread over 5e4 at T = 0.7.
  */
+@Tag("simd-width")
 class JsdUnderflowTest {
     private static final float[] TEACHER = {25250f, 25250f, 25250f, 25250f, 23030f, -19760f, 130f, -12359.999f,
         -2620f, -21010f, 11930f, -25800f, 1170f, 7680f, 7680f, 24730f, -3670.0002f, 22730f, 18150f, -2560f, -2560f,

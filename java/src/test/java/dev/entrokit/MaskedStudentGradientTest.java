@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.entrokit.Spec5.Kind;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -13,6 +14,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * central differences of the float64 oracle. PLD once gave NaN there: the rank of a teacher weight of
  * {@code e^−1001} started a term over an all-masked suffix ({@code logW − (−inf)}).
  */
+@Tag("simd-width")
 class MaskedStudentGradientTest {
     private static final float NEG_INF = Float.NEGATIVE_INFINITY;
     private static final float[] TEACHER = {0f, 1f, -1000f};

@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -33,6 +34,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * case, and {@code -Dentrokit.fuzz.cases=N} runs a longer series. Memory from closed or foreign-thread
  * arenas, overlapping outputs and closed instances are checked by the tests below it.
  */
+@Tag("simd-width")
 class RandomizedApiTest {
     static final int DEFAULT_CASES = 400;
     static final long BASE_SEED = Long.getLong("entrokit.fuzz.seed", 0x12_2026L);
