@@ -342,7 +342,7 @@ public final class ScalarDistributionKernels implements DistributionKernels {
             double logQ = (get(s, sOff + i) - ms) * invT - logDs;
             double p = Math.exp(logP);
             double q = Math.exp(logQ);
-            double logM = logMixture(logB + logP, log1mB + logQ);
+            double logM = logAddExp(logB + logP, log1mB + logQ);
             if (p > 0) {
                 towardP += p * (logP - logM);
             }
@@ -356,7 +356,7 @@ public final class ScalarDistributionKernels implements DistributionKernels {
                 double logP = (get(t, tOff + i) - mt) * invT - logDt;
                 double logQ = (get(s, sOff + i) - ms) * invT - logDs;
                 double q = Math.exp(logQ);
-                double logM = logMixture(logB + logP, log1mB + logQ);
+                double logM = logAddExp(logB + logP, log1mB + logQ);
                 double g = q > 0 ? q * (logQ - logM - towardQ) : 0;
                 put(grad, gradOff + i, g * scale);
             }
@@ -365,14 +365,19 @@ public final class ScalarDistributionKernels implements DistributionKernels {
     }
 
     /**
-     * {@code log(e^a + e^c)} without forming {@code e^a + e^c}: a token whose probabilities are subnormal in
-     * both rows has a mixture {@code βp + (1−β)q} that rounds to 0, so {@code log M = −inf} and
-     * {@code p·log(p/M)} was {@code +inf} (JSD, which is at most ln 2, returned {@code +inf} on rows spread
-     * over 5e4 temperature units; found by the façade fuzzer).
+     * {@code log(e^a + e^b)} with {@code −inf} handled, without forming {@code e^a + e^b}: JSD's mixture
+     * {@code βp + (1−β)q} of a token subnormal in both rows rounds to 0, so {@code log M = −inf} and
+     * {@code p·log(p/M)} was {@code +inf} (JSD, at most ln 2, returned {@code +inf} on rows spread over 5e4
+     * temperature units; found by the façade fuzzer). PLD's suffix sums use it too.
      */
-    private static double logMixture(double a, double c) {
-        double hi = Math.max(a, c);
-        return hi == Double.NEGATIVE_INFINITY ? hi : hi + Math.log1p(Math.exp(Math.min(a, c) - hi));
+    static double logAddExp(double a, double b) {
+        if (a == Double.NEGATIVE_INFINITY) {
+            return b;
+        }
+        if (b == Double.NEGATIVE_INFINITY) {
+            return a;
+        }
+        return Math.max(a, b) + Math.log1p(Math.exp(-Math.abs(a - b)));
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.entrokit.internal.scalar;
 
+import static dev.entrokit.internal.scalar.ScalarDistributionKernels.logAddExp;
 import static dev.entrokit.internal.scalar.ScalarDistributionKernels.rowMax;
 import static dev.entrokit.internal.scalar.ScalarDistributionKernels.sumExp;
 
@@ -217,17 +218,6 @@ public final class ScalarScoringKernels implements ScoringKernels {
         int bits = Float.floatToRawIntBits(-(float) teacherLogit + 0f); // + 0f: −0 and +0 tie
         int ordered = bits ^ ((bits >> 31) & 0x7FFFFFFF);
         return ((long) ordered << 32) | index;
-    }
-
-    /** {@code log(e^a + e^b)} with {@code −inf} handled. */
-    private static double logAddExp(double a, double b) {
-        if (a == Double.NEGATIVE_INFINITY) {
-            return b;
-        }
-        if (b == Double.NEGATIVE_INFINITY) {
-            return a;
-        }
-        return Math.max(a, b) + Math.log1p(Math.exp(-Math.abs(a - b)));
     }
 
     @Override
