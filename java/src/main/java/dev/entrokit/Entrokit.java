@@ -41,6 +41,9 @@ import java.util.List;
  * that names the argument.
  */
 public final class Entrokit implements AutoCloseable {
+    /** Each thread's statistics of the row it is on: the fused softmax allocates nothing per row. */
+    private static final ThreadLocal<double[]> ROW_STATS = ThreadLocal.withInitial(() -> new double[3]);
+
     private final Backend backend;
     private final DistributionKernels kernels;
     private final SelectionKernels selection;
@@ -210,6 +213,68 @@ public final class Entrokit implements AutoCloseable {
         inPlaceOutput("logprobs", logprobs, "logits", logits);
         rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("logprobs", logprobs), r ->
                 kernels.logSoftmax(logits.segment(), logits.index(r, 0), logprobs.segment(), logprobs.index(r, 0), n, invT));
+    }
+
+    /**
+     * {@link #softmax(Tensor, Tensor, float)} with each row's statistics from the same exps — what a decoding
+     * step needs beside the probabilities (entropy-based samplers read the entropy): one read of the row for
+     * its max and one exp per element, instead of a softmax and an entropy call that exponentiate twice.
+     * Outputs and statistics equal the separate calls ({@link #softmax(Tensor, Tensor, float)},
+     * {@link #logSumExp}, {@link #entropy}) bitwise on the same backend. A special row (SPEC §1) gives NaN
+     * probabilities and NaN statistics.
+     *
+     * @param probs        shaped like {@code logits}; may be the very same view (in place)
+     * @param rowMax       per row, the largest logit (before the temperature); rank-1 F32, nullable
+     * @param rowLogSumExp per row, {@code log Σ exp(logits/T)}; rank-1 F32, nullable
+     * @param rowEntropy   per row, the entropy of the softmax (nats); rank-1 F32, nullable
+     */
+    public void softmax(Tensor logits, Tensor probs, float temperature, Tensor rowMax, Tensor rowLogSumExp,
+                        Tensor rowEntropy) {
+        softmaxStats(logits, "probs", probs, temperature, false, rowMax, rowLogSumExp, rowEntropy);
+    }
+
+    /**
+     * {@link #logSoftmax(Tensor, Tensor, float)} with each row's statistics, as
+     * {@link #softmax(Tensor, Tensor, float, Tensor, Tensor, Tensor)} gives them (one exp per element).
+     *
+     * @param logprobs shaped like {@code logits}; may be the very same view (in place)
+     */
+    public void logSoftmax(Tensor logits, Tensor logprobs, float temperature, Tensor rowMax, Tensor rowLogSumExp,
+                           Tensor rowEntropy) {
+        softmaxStats(logits, "logprobs", logprobs, temperature, true, rowMax, rowLogSumExp, rowEntropy);
+    }
+
+    private void softmaxStats(Tensor logits, String outName, Tensor out, float temperature, boolean log, Tensor rowMax,
+                              Tensor rowLogSumExp, Tensor rowEntropy) {
+        checkOpen();
+        float invT = invTemperature(temperature);
+        int n = cols("logits", logits);
+        inPlaceOutput(outName, out, "logits", logits);
+        Tensor[] stats = {rowMax, rowLogSumExp, rowEntropy};
+        String[] names = {"rowMax", "rowLogSumExp", "rowEntropy"};
+        boolean shareable = shareable("logits", logits) & shareable(outName, out);
+        for (int k = 0; k < 3; k++) {
+            if (stats[k] != null) {
+                rowOutput(names[k], stats[k], DType.F32, logits.rows());
+                noOverlap(names[k], stats[k], "logits", logits, false);
+                noOverlap(names[k], stats[k], outName, out, false);
+                shareable &= shareable(names[k], stats[k]);
+                for (int j = 0; j < k; j++) {
+                    if (stats[j] != null) {
+                        noOverlap(names[k], stats[k], names[j], stats[j], false);
+                    }
+                }
+            }
+        }
+        rows.forEachRow((int) logits.rows(), n, shareable, r -> {
+            double[] values = ROW_STATS.get();
+            kernels.softmaxStats(logits.segment(), logits.index(r, 0), out.segment(), out.index(r, 0), n, invT, log, values);
+            for (int k = 0; k < 3; k++) {
+                if (stats[k] != null) {
+                    stats[k].segment().setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, stats[k].index(r), (float) values[k]);
+                }
+            }
+        });
     }
 
     /** Softmax backward: {@code gradInput = p ⊙ (gradOutput − Σ gradOutput·p) / T} from the forward output {@code probs}. */

@@ -161,6 +161,10 @@ class ApiContractTest {
         t.add(call("logSumExp", "logits out temperature", () -> new Object[] {logits(1), rowOut(), 1f}));
         t.add(call("softmax", "logits probs temperature", () -> new Object[] {logits(1), f32(R, V), 1f}));
         t.add(call("logSoftmax", "logits logprobs temperature", () -> new Object[] {logits(1), f32(R, V), 1f}));
+        t.add(call("softmax", "logits probs temperature rowMax? rowLogSumExp? rowEntropy?",
+                () -> new Object[] {logits(1), f32(R, V), 1f, rowOut(), rowOut(), rowOut()}));
+        t.add(call("logSoftmax", "logits logprobs temperature rowMax? rowLogSumExp? rowEntropy?",
+                () -> new Object[] {logits(1), f32(R, V), 1f, rowOut(), rowOut(), rowOut()}));
         t.add(call("softmaxBackward", "probs gradOutput gradInput temperature",
                 () -> new Object[] {probs(), logits(2), f32(R, V), 1f}));
         t.add(call("logSoftmaxBackward", "logprobs gradOutput gradInput temperature",

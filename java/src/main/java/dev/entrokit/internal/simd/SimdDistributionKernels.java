@@ -374,6 +374,44 @@ public final class SimdDistributionKernels implements DistributionKernels {
         acc[1] = t;
     }
 
+    /**
+     * {@link #entropySums} that also writes {@code e_i} to {@code out} (which may alias {@code x}): the fused
+     * softmax's one exp per element. Same accumulation order as {@link #entropySums}, so {@code d} and the
+     * entropy agree with the standalone ops bitwise.
+     */
+    static void expStoreEntropySums(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float negHalfM,
+                                    float twoInvT, double[] acc, float[] lanes) {
+        int upper = F.loopBound(n);
+        double d = 0;
+        double t = 0;
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
+            FloatVector dAcc = FloatVector.zero(F);
+            FloatVector dComp = FloatVector.zero(F);
+            FloatVector tAcc = FloatVector.zero(F);
+            for (int i = start; i < end; i += L) {
+                FloatVector a = shift(load(x, xOff + i), negHalfM, twoInvT);
+                FloatVector e = expNonPositive(a);
+                store(e, out, outOff + i);
+                FloatVector sum = dAcc.add(e);
+                dComp = dComp.add(e.sub(sum.sub(dAcc)));
+                dAcc = sum;
+                tAcc = e.fma(a.blend(0f, e.compare(EQ, 0f)), tAcc);
+            }
+            d += sumLanes(dAcc, lanes) + sumLanes(dComp, lanes);
+            t += sumLanes(tAcc, lanes);
+        }
+        for (int i = upper; i < n; i++) {
+            float a = shift(get(x, xOff + i), negHalfM, twoInvT);
+            float e = exp(a);
+            put(out, outOff + i, e);
+            d += e;
+            t += e == 0 ? 0 : e * a;
+        }
+        acc[0] = d;
+        acc[1] = t;
+    }
+
     /** {@code grad_i = −p_i (a_i − k) · scale}, {@code p_i = e^{a_i}/d}, {@code k = log d − H}. */
     static void entropyGrad(MemorySegment x, long xOff, MemorySegment grad, long gOff, int n, float negHalfM,
                             float twoInvT, float invD, float k, float scale) {
@@ -808,6 +846,53 @@ public final class SimdDistributionKernels implements DistributionKernels {
             fill(dst, dstOff, n, Float.NaN);
         } else {
             shiftStore(x, xOff, dst, dstOff, n, -0.5f * m, 2f * invT, (float) Math.log(d));
+        }
+        publish(dst, out, outOff, n);
+    }
+
+    /**
+     * Softmax or log-softmax with the row's max, log-sum-exp and entropy: one read for the max, one exp per
+     * element (softmax: written as {@code e} with the entropy sums, then scaled by {@code 1/d}; log-softmax:
+     * the entropy sums, then {@code a − log d}). On rows spread over more than {@link #EXTREME_SPREAD}
+     * temperature units the entropy comes from the reference, as {@link #entropy}'s does.
+     */
+    @Override
+    public void softmaxStats(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT, boolean log,
+                             double[] stats) {
+        Workspace ws = Workspace.get();
+        maxAndMin(x, xOff, n, ws.acc);
+        boolean extreme = extreme(ws.acc, invT);
+        // Read before anything is written: out may alias x. The softmax itself stays on this path (its values
+        // do not suffer from the flushed terms that make such a row's entropy need float64).
+        double extremeEntropy = extreme ? REFERENCE.entropy(x, xOff, n, invT, null, 0, 0f) : Double.NaN;
+        float m = (float) ws.acc[0];
+        float negHalfM = -0.5f * m;
+        float twoInvT = 2f * invT;
+        MemorySegment dst = target(out, n, ws);
+        long dstOff = targetOffset(dst, out, outOff);
+        if (log) {
+            entropySums(x, xOff, n, negHalfM, twoInvT, ws.acc, ws.lanes);
+        } else {
+            expStoreEntropySums(x, xOff, dst, dstOff, n, negHalfM, twoInvT, ws.acc, ws.lanes);
+        }
+        double d = ws.acc[0];
+        double logD = Math.log(d);
+        if (Double.isNaN(d)) {
+            fill(dst, dstOff, n, Float.NaN);
+            stats[0] = Double.NaN;
+            stats[1] = Double.NaN;
+            stats[2] = Double.NaN;
+        } else {
+            // Finite here: d is in [1, n] (the max contributes e^0 = 1) and, on a row that is not extreme,
+            // every a_i with e_i > 0 lies in [−EXTREME_SPREAD, 0].
+            stats[2] = extreme ? extremeEntropy : logD - ws.acc[1] / d;
+            if (log) {
+                shiftStore(x, xOff, dst, dstOff, n, negHalfM, twoInvT, (float) logD);
+            } else {
+                scale(dst, dstOff, n, (float) (1.0 / d));
+            }
+            stats[0] = m;
+            stats[1] = (double) m * invT + logD;
         }
         publish(dst, out, outOff, n);
     }
