@@ -111,7 +111,31 @@ public final class SimdDistributionKernels implements DistributionKernels {
         return !(Math.abs(factor) <= Float.MAX_VALUE / 65536.0);
     }
 
-    /** The lanes' total, added in lane order. */
+    /**
+     * The total of lanes a kernel stored with {@code v.intoArray(lanes, 0)}, added in lane order. Kernels store
+     * the vector themselves and pass only the array: a vector passed to a method C2 does not inline is boxed,
+     * and C2 stopped inlining the vector overloads below at {@code NodeCountInliningCutoff} in the two-exp
+     * kernels (klSums: 3.9 MB allocated per 256 × 32000 KL call, one box per block per sum, seen with JMH
+     * {@code -prof gc}).
+     */
+    static double sumLanes(float[] lanes) {
+        double s = 0;
+        for (float f : lanes) {
+            s += f;
+        }
+        return s;
+    }
+
+    /** {@link #sumLanes(float[])} for double lanes stored from a {@link DoubleVector}. */
+    static double sumLanes(double[] lanes) {
+        double s = 0;
+        for (int j = 0; j < D.length(); j++) {
+            s += lanes[j];
+        }
+        return s;
+    }
+
+    /** The lanes' total, added in lane order; in hot kernels prefer {@link #sumLanes(float[])} (see there). */
     static double sumLanes(FloatVector v, float[] lanes) {
         v.intoArray(lanes, 0);
         double s = 0;
@@ -250,7 +274,10 @@ public final class SimdDistributionKernels implements DistributionKernels {
                 comp = comp.add(y.sub(sum.sub(acc)));
                 acc = sum;
             }
-            total += sumLanes(acc, lanes) + sumLanes(comp, lanes);
+            acc.intoArray(lanes, 0);
+            double accSum = sumLanes(lanes);
+            comp.intoArray(lanes, 0);
+            total += accSum + sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             total += exp(shift(get(x, off + i), negHalfM, twoInvT));
@@ -275,7 +302,10 @@ public final class SimdDistributionKernels implements DistributionKernels {
                 comp = comp.add(y.sub(sum.sub(acc)));
                 acc = sum;
             }
-            total += sumLanes(acc, lanes) + sumLanes(comp, lanes);
+            acc.intoArray(lanes, 0);
+            double accSum = sumLanes(lanes);
+            comp.intoArray(lanes, 0);
+            total += accSum + sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float e = exp(shift(get(x, xOff + i), negHalfM, twoInvT));
@@ -333,7 +363,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
             for (int i = start; i < end; i += L) {
                 acc = acc.add(shift(load(x, off + i), negHalfM, twoInvT));
             }
-            total += sumLanes(acc, lanes);
+            acc.intoArray(lanes, 0);
+            total += sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             total += shift(get(x, off + i), negHalfM, twoInvT);
@@ -361,8 +392,12 @@ public final class SimdDistributionKernels implements DistributionKernels {
                 dAcc = sum;
                 tAcc = e.fma(a.blend(0f, e.compare(EQ, 0f)), tAcc);
             }
-            d += sumLanes(dAcc, lanes) + sumLanes(dComp, lanes);
-            t += sumLanes(tAcc, lanes);
+            dAcc.intoArray(lanes, 0);
+            double dAccSum = sumLanes(lanes);
+            dComp.intoArray(lanes, 0);
+            d += dAccSum + sumLanes(lanes);
+            tAcc.intoArray(lanes, 0);
+            t += sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float a = shift(get(x, off + i), negHalfM, twoInvT);
@@ -398,8 +433,12 @@ public final class SimdDistributionKernels implements DistributionKernels {
                 dAcc = sum;
                 tAcc = e.fma(a.blend(0f, e.compare(EQ, 0f)), tAcc);
             }
-            d += sumLanes(dAcc, lanes) + sumLanes(dComp, lanes);
-            t += sumLanes(tAcc, lanes);
+            dAcc.intoArray(lanes, 0);
+            double dAccSum = sumLanes(lanes);
+            dComp.intoArray(lanes, 0);
+            d += dAccSum + sumLanes(lanes);
+            tAcc.intoArray(lanes, 0);
+            t += sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float a = shift(get(x, xOff + i), negHalfM, twoInvT);
@@ -466,9 +505,16 @@ public final class SimdDistributionKernels implements DistributionKernels {
                 dsAcc = sumS;
                 wAcc = wAcc.add(et.mul(a.sub(b)).blend(0f, xt.compare(EQ, Float.NEGATIVE_INFINITY)));
             }
-            dt += sumLanes(dtAcc, lanes) + sumLanes(dtComp, lanes);
-            ds += sumLanes(dsAcc, lanes) + sumLanes(dsComp, lanes);
-            w += sumLanes(wAcc, lanes);
+            dtAcc.intoArray(lanes, 0);
+            double dtAccSum = sumLanes(lanes);
+            dtComp.intoArray(lanes, 0);
+            dt += dtAccSum + sumLanes(lanes);
+            dsAcc.intoArray(lanes, 0);
+            double dsAccSum = sumLanes(lanes);
+            dsComp.intoArray(lanes, 0);
+            ds += dsAccSum + sumLanes(lanes);
+            wAcc.intoArray(lanes, 0);
+            w += sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float xt = get(t, tOff + i);
@@ -513,9 +559,16 @@ public final class SimdDistributionKernels implements DistributionKernels {
                 dsAcc = sumS;
                 vAcc = vAcc.add(et.mul(b).blend(0f, xt.compare(EQ, Float.NEGATIVE_INFINITY)));
             }
-            dt += sumLanes(dtAcc, lanes) + sumLanes(dtComp, lanes);
-            ds += sumLanes(dsAcc, lanes) + sumLanes(dsComp, lanes);
-            v += sumLanes(vAcc, lanes);
+            dtAcc.intoArray(lanes, 0);
+            double dtAccSum = sumLanes(lanes);
+            dtComp.intoArray(lanes, 0);
+            dt += dtAccSum + sumLanes(lanes);
+            dsAcc.intoArray(lanes, 0);
+            double dsAccSum = sumLanes(lanes);
+            dsComp.intoArray(lanes, 0);
+            ds += dsAccSum + sumLanes(lanes);
+            vAcc.intoArray(lanes, 0);
+            v += sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float xt = get(t, tOff + i);
@@ -567,7 +620,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
                 FloatVector c = b.sub(shift(load(t, tOff + i), negHalfTk, twoInvT));
                 acc = acc.add(q.mul(c).blend(0f, q.compare(EQ, 0f)));
             }
-            total += sumLanes(acc, lanes);
+            acc.intoArray(lanes, 0);
+            total += sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float b = shift(get(s, sOff + i), negHalfMs, twoInvT);
@@ -642,8 +696,10 @@ public final class SimdDistributionKernels implements DistributionKernels {
                 pAcc = pAcc.add(p.mul(logP.sub(logM)).blend(0f, p.compare(EQ, 0f)));
                 qAcc = qAcc.add(q.mul(logQ.sub(logM)).blend(0f, q.compare(EQ, 0f)));
             }
-            towardP += sumLanes(pAcc, lanes);
-            towardQ += sumLanes(qAcc, lanes);
+            pAcc.intoArray(lanes, 0);
+            towardP += sumLanes(lanes);
+            qAcc.intoArray(lanes, 0);
+            towardQ += sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float p = get(pRow, i);
@@ -695,7 +751,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
                 FloatVector q = expNonPositive(shift(load(s, sOff + i), negHalfMs, twoInvT)).mul(invDs);
                 acc = acc.add(p.sub(q).abs());
             }
-            total += sumLanes(acc, lanes);
+            acc.intoArray(lanes, 0);
+            total += sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float p = exp(shift(get(t, tOff + i), negHalfMt, twoInvT)) * invDt;
@@ -719,7 +776,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
                 FloatVector diff = sp.sub(sq);
                 acc = diff.fma(diff, acc);
             }
-            total += sumLanes(acc, lanes);
+            acc.intoArray(lanes, 0);
+            total += sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float sp = exp(shift(get(t, tOff + i), negHalfMt, invT)) * rootInvDt;
@@ -747,7 +805,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
             acc = x0.fma(y0, acc);
             acc = x1.fma(y1, acc);
         }
-        double total = sumLanes(acc, lanes);
+        acc.intoArray(lanes, 0);
+        double total = sumLanes(lanes);
         for (; i < n; i++) {
             total += (double) get(a, aOff + i) * get(b, bOff + i);
         }
