@@ -530,6 +530,153 @@ public final class SimdDistributionKernels implements DistributionKernels {
         acc[2] = w;
     }
 
+    /**
+     * Running maxima and live minima of a teacher/student pair over the vector block {@code [start, end)}:
+     * {@code mm[0]}/{@code mm[1]} the teacher's max/min, {@code mm[2]}/{@code mm[3]} the student's, updated in
+     * place (NaN ignored, {@code −inf} left out of the minima, as {@link #maxAndMin}).
+     */
+    static void pairMaxMinBlock(MemorySegment t, long tOff, MemorySegment s, long sOff, int start, int end, float[] mm) {
+        FloatVector mxT = FloatVector.broadcast(F, mm[0]);
+        FloatVector mnT = FloatVector.broadcast(F, mm[1]);
+        FloatVector mxS = FloatVector.broadcast(F, mm[2]);
+        FloatVector mnS = FloatVector.broadcast(F, mm[3]);
+        for (int i = start; i < end; i += L) {
+            FloatVector vt = load(t, tOff + i);
+            FloatVector vs = load(s, sOff + i);
+            mxT = mxT.blend(vt, vt.compare(GT, mxT));
+            mxS = mxS.blend(vs, vs.compare(GT, mxS));
+            FloatVector liveT = vt.blend(Float.POSITIVE_INFINITY, vt.compare(EQ, Float.NEGATIVE_INFINITY));
+            FloatVector liveS = vs.blend(Float.POSITIVE_INFINITY, vs.compare(EQ, Float.NEGATIVE_INFINITY));
+            mnT = mnT.blend(liveT, liveT.compare(VectorOperators.LT, mnT));
+            mnS = mnS.blend(liveS, liveS.compare(VectorOperators.LT, mnS));
+        }
+        mm[0] = mxT.reduceLanes(VectorOperators.MAX);
+        mm[1] = mnT.reduceLanes(VectorOperators.MIN);
+        mm[2] = mxS.reduceLanes(VectorOperators.MAX);
+        mm[3] = mnS.reduceLanes(VectorOperators.MIN);
+    }
+
+    /**
+     * {@link #klSums}'s three sums over the vector block {@code [start, end)} only, shifted by the given maxima:
+     * {@code acc[0] = d_t}, {@code acc[1] = d_s}, {@code acc[2] = Σ e^{a_i}·(a_i − b_i)}.
+     */
+    static void klBlockSums(MemorySegment t, long tOff, MemorySegment s, long sOff, int start, int end, float negHalfMt,
+                            float negHalfMs, float twoInvT, double[] acc, float[] lanes) {
+        FloatVector dtAcc = FloatVector.zero(F);
+        FloatVector dtComp = FloatVector.zero(F);
+        FloatVector dsAcc = FloatVector.zero(F);
+        FloatVector dsComp = FloatVector.zero(F);
+        FloatVector wAcc = FloatVector.zero(F);
+        for (int i = start; i < end; i += L) {
+            FloatVector xt = load(t, tOff + i);
+            FloatVector a = shift(xt, negHalfMt, twoInvT);
+            FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
+            FloatVector et = expNonPositive(a);
+            FloatVector sumT = dtAcc.add(et);
+            dtComp = dtComp.add(et.sub(sumT.sub(dtAcc)));
+            dtAcc = sumT;
+            FloatVector es = expNonPositive(b);
+            FloatVector sumS = dsAcc.add(es);
+            dsComp = dsComp.add(es.sub(sumS.sub(dsAcc)));
+            dsAcc = sumS;
+            wAcc = wAcc.add(et.mul(a.sub(b)).blend(0f, xt.compare(EQ, Float.NEGATIVE_INFINITY)));
+        }
+        dtAcc.intoArray(lanes, 0);
+        double dt = sumLanes(lanes);
+        dtComp.intoArray(lanes, 0);
+        acc[0] = dt + sumLanes(lanes);
+        dsAcc.intoArray(lanes, 0);
+        double ds = sumLanes(lanes);
+        dsComp.intoArray(lanes, 0);
+        acc[1] = ds + sumLanes(lanes);
+        wAcc.intoArray(lanes, 0);
+        acc[2] = sumLanes(lanes);
+    }
+
+    /**
+     * {@link #extremePair} and {@link #klSums} in one streaming pass, so that each row is read from memory once:
+     * block by block, the pair's running maxima (one loop over a block that then sits in L1), then the block's
+     * sums against them (a second loop over the same block). When a maximum grows, the double sums are rescaled:
+     * with {@code δ = (M' − M)/T}, {@code d' = e^{−δ_t}·d}, and {@code w' = e^{−δ_t}·(w + (δ_s − δ_t)·d_t)} since
+     * every {@code a_i − b_i} moves by {@code δ_s − δ_t}. Until a row has shown a finite maximum, its entries are
+     * shifted by 0 (they are all {@code −inf} or NaN, which give 0 or NaN as before) and nothing is rescaled.
+     * Sets {@code ws.pairMax}, {@code ws.pairSpread} (in argument order) and {@code ws.acc[0..2]} as those two
+     * do; returns whether the pair is extreme (then the sums are not meaningful).
+     */
+    static boolean klSumsStreaming(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT, Workspace ws) {
+        float[] mm = ws.pairMaxMin;
+        mm[0] = Float.NEGATIVE_INFINITY;
+        mm[1] = Float.POSITIVE_INFINITY;
+        mm[2] = Float.NEGATIVE_INFINITY;
+        mm[3] = Float.POSITIVE_INFINITY;
+        float twoInvT = 2f * invT;
+        float refT = 0f;
+        float refS = 0f;
+        double dt = 0;
+        double ds = 0;
+        double w = 0;
+        int upper = F.loopBound(n);
+        for (int start = 0, end = 0; ; start = end) {
+            boolean tail = start >= upper; // the last round: the scalar tail after the blocks, maybe empty
+            if (!tail) {
+                end = blockEnd(start, upper);
+                pairMaxMinBlock(t, tOff, s, sOff, start, end, mm);
+            } else {
+                for (int i = upper; i < n; i++) {
+                    float vt = get(t, tOff + i);
+                    float vs = get(s, sOff + i);
+                    mm[0] = vt > mm[0] ? vt : mm[0];
+                    mm[1] = vt < mm[1] && vt != Float.NEGATIVE_INFINITY ? vt : mm[1];
+                    mm[2] = vs > mm[2] ? vs : mm[2];
+                    mm[3] = vs < mm[3] && vs != Float.NEGATIVE_INFINITY ? vs : mm[3];
+                }
+            }
+            double deltaT = 0;
+            double deltaS = 0;
+            if (mm[0] != Float.NEGATIVE_INFINITY && mm[0] != refT) {
+                deltaT = refT == 0f && dt == 0 ? 0 : ((double) mm[0] - refT) * invT;
+                refT = mm[0];
+            }
+            if (mm[2] != Float.NEGATIVE_INFINITY && mm[2] != refS) {
+                deltaS = refS == 0f && ds == 0 ? 0 : ((double) mm[2] - refS) * invT;
+                refS = mm[2];
+            }
+            if (deltaT != 0 || deltaS != 0) {
+                double fT = Math.exp(-deltaT);
+                w = fT * (w + (deltaS - deltaT) * dt);
+                dt *= fT;
+                ds *= Math.exp(-deltaS);
+            }
+            if (!tail) {
+                klBlockSums(t, tOff, s, sOff, start, end, -0.5f * refT, -0.5f * refS, twoInvT, ws.acc, ws.lanes);
+                dt += ws.acc[0];
+                ds += ws.acc[1];
+                w += ws.acc[2];
+            } else {
+                float negHalfMt = -0.5f * refT;
+                float negHalfMs = -0.5f * refS;
+                for (int i = upper; i < n; i++) {
+                    float xt = get(t, tOff + i);
+                    float a = shift(xt, negHalfMt, twoInvT);
+                    float b = shift(get(s, sOff + i), negHalfMs, twoInvT);
+                    float et = exp(a);
+                    dt += et;
+                    ds += exp(b);
+                    w += xt == Float.NEGATIVE_INFINITY ? 0 : et * (a - b);
+                }
+                break;
+            }
+        }
+        ws.pairMax[0] = mm[0];
+        ws.pairMax[1] = mm[2];
+        ws.pairSpread[0] = (double) mm[0] - mm[1];
+        ws.pairSpread[1] = (double) mm[2] - mm[3];
+        ws.acc[0] = dt;
+        ws.acc[1] = ds;
+        ws.acc[2] = w;
+        return ws.pairSpread[0] * invT > EXTREME_SPREAD || ws.pairSpread[1] * invT > EXTREME_SPREAD;
+    }
+
     /** {@code acc[0] = d_t}, {@code acc[1] = d_s}, {@code acc[2] = Σ e^{a_i}·b_i} (masked teacher entries add 0). */
     static void crossEntropySums(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float negHalfMt,
                                  float negHalfMs, float twoInvT, double[] acc, float[] lanes) {
@@ -1074,13 +1221,12 @@ public final class SimdDistributionKernels implements DistributionKernels {
             return REFERENCE.kl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
         Workspace ws = Workspace.get();
-        if (extremePair(t, tOff, s, sOff, n, invT, ws)) {
+        if (klSumsStreaming(t, tOff, s, sOff, n, invT, ws)) {
             return REFERENCE.kl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
         float negHalfMt = -0.5f * ws.pairMax[0];
         float negHalfMs = -0.5f * ws.pairMax[1];
         float twoInvT = 2f * invT;
-        klSums(t, tOff, s, sOff, n, negHalfMt, negHalfMs, twoInvT, ws.acc, ws.lanes);
         double dt = ws.acc[0];
         double ds = ws.acc[1];
         double kl = ws.acc[2] / dt - Math.log(dt) + Math.log(ds);
@@ -1103,13 +1249,11 @@ public final class SimdDistributionKernels implements DistributionKernels {
             return REFERENCE.rkl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
         Workspace ws = Workspace.get();
-        if (extremePair(t, tOff, s, sOff, n, invT, ws)) {
+        if (klSumsStreaming(s, sOff, t, tOff, n, invT, ws)) { // KL(q‖p): roles swapped
             return REFERENCE.rkl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
-        float mt = ws.pairMax[0];
-        float ms = ws.pairMax[1];
-        float twoInvT = 2f * invT;
-        klSums(s, sOff, t, tOff, n, -0.5f * ms, -0.5f * mt, twoInvT, ws.acc, ws.lanes); // KL(q‖p): roles swapped
+        float mt = ws.pairMax[1];
+        float ms = ws.pairMax[0];
         double ds = ws.acc[0];
         double dt = ws.acc[1];
         double rkl = ws.acc[2] / ds - Math.log(ds) + Math.log(dt);

@@ -16,6 +16,8 @@ final class Workspace {
     final float[] pairMax = new float[2];
     /** The live spread (max − min) of the teacher and the student row after {@code extremePair}. */
     final double[] pairSpread = new double[2];
+    /** Running teacher max, min, student max, min of a streaming pair pass. */
+    final float[] pairMaxMin = new float[4];
     final float[] lanes = new float[SimdConstants.L];
     final double[] doubleLanes = new double[SimdConstants.L];
     private MemorySegment row;
