@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.entrokit.Spec5.Kind;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -77,6 +80,13 @@ class StreamingMaxTest {
             negativeS[i] = -2.5e4f + noise2[i] + i * 1e-3f;
         }
         out.add(new Pair("far below zero, rising", negative, negativeS));
+        float[] maskedNegative = negative.clone();
+        float[] maskedNegativeS = negativeS.clone();
+        for (int i = 0; i < masked; i++) {
+            maskedNegative[i] = NEG_INF;
+            maskedNegativeS[i] = NEG_INF;
+        }
+        out.add(new Pair("masked leading blocks, then far below zero", maskedNegative, maskedNegativeS));
         return out;
     }
 
@@ -105,6 +115,7 @@ class StreamingMaxTest {
             double kl = ek.kl(Tensor.of(p.teacher(), 1, v), Tensor.of(p.student(), 1, v), o, null, Tensor.of(grad, 1, v));
             Spec5.check(Kind.LOSS, kl, Float64Oracle.kl(tw, sw, t), "kl " + at);
             Spec5.check(Kind.GRAD, grad, 0, Float64Oracle.qMinusPGrad(tw, sw, t, 1), "kl gradient " + at);
+            assertOffHeapBatchAgrees(ek, p, v, o, kl, grad);
             double rklRef = Float64Oracle.rkl(tw, sw, t);
             double rkl = ek.rkl(Tensor.of(p.teacher(), 1, v), Tensor.of(p.student(), 1, v), o, null, Tensor.of(grad, 1, v));
             if (Double.isInfinite(rklRef)) {
@@ -115,6 +126,32 @@ class StreamingMaxTest {
             } else {
                 Spec5.check(Kind.LOSS, rkl, rklRef, "rkl " + at);
                 Spec5.check(Kind.GRAD, grad, 0, Float64Oracle.rklGrad(tw, sw, t, 1), "rkl gradient " + at);
+            }
+        }
+    }
+
+    /**
+     * The same pair as row 1 of an off-heap batch, where the gradient is written in place rather than staged:
+     * the loss and the gradient row are bitwise those of the heap call.
+     */
+    private static void assertOffHeapBatchAgrees(Entrokit ek, Pair p, int v, LossOptions o, double kl, float[] grad) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment t = arena.allocate(2L * v * Float.BYTES, 64);
+            MemorySegment s = arena.allocate(2L * v * Float.BYTES, 64);
+            MemorySegment g = arena.allocate(2L * v * Float.BYTES, 64);
+            MemorySegment rows = arena.allocate(2L * Float.BYTES, 64);
+            for (int i = 0; i < v; i++) {
+                t.setAtIndex(ValueLayout.JAVA_FLOAT, i, p.student()[i]);
+                s.setAtIndex(ValueLayout.JAVA_FLOAT, i, p.teacher()[i]);
+                t.setAtIndex(ValueLayout.JAVA_FLOAT, v + i, p.teacher()[i]);
+                s.setAtIndex(ValueLayout.JAVA_FLOAT, v + i, p.student()[i]);
+            }
+            ek.kl(Tensor.of(t, DType.F32, 2, v), Tensor.of(s, DType.F32, 2, v), o.reduction(Reduction.NONE),
+                    Tensor.of(rows, DType.F32, 2), Tensor.of(g, DType.F32, 2, v));
+            assertEquals((float) kl, rows.getAtIndex(ValueLayout.JAVA_FLOAT, 1), "off-heap loss of '" + p + "'");
+            for (int i = 0; i < v; i++) {
+                assertEquals(Float.floatToIntBits(grad[i]), Float.floatToIntBits(g.getAtIndex(ValueLayout.JAVA_FLOAT, v + i)),
+                        "off-heap gradient of '" + p + "' at " + i);
             }
         }
     }

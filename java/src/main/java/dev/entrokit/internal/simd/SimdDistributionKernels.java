@@ -594,6 +594,93 @@ public final class SimdDistributionKernels implements DistributionKernels {
     }
 
     /**
+     * {@link #klBlockSums}'s teacher half that also stores {@code e^{a_i}} to {@code eT} (from index 0):
+     * {@code acc[0] = d_t}, {@code acc[2] = Σ e^{a_i}·(a_i − b_i)}. The student's exps go through
+     * {@link #expBlockStore}: one loop holding both exps and both stores went past C2's inlining budget, and
+     * the boxed exp allocated about 6 bytes per element (JFR allocation samples, 256 × 32000 KL with gradient).
+     */
+    static void teacherBlockStore(MemorySegment t, long tOff, MemorySegment s, long sOff, int start, int end,
+                                  float negHalfMt, float negHalfMs, float twoInvT, MemorySegment eT, double[] acc,
+                                  float[] lanes) {
+        FloatVector dtAcc = FloatVector.zero(F);
+        FloatVector dtComp = FloatVector.zero(F);
+        FloatVector wAcc = FloatVector.zero(F);
+        for (int i = start; i < end; i += L) {
+            FloatVector xt = load(t, tOff + i);
+            FloatVector a = shift(xt, negHalfMt, twoInvT);
+            FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
+            FloatVector et = expNonPositive(a);
+            store(et, eT, i);
+            FloatVector sumT = dtAcc.add(et);
+            dtComp = dtComp.add(et.sub(sumT.sub(dtAcc)));
+            dtAcc = sumT;
+            wAcc = wAcc.add(et.mul(a.sub(b)).blend(0f, xt.compare(EQ, Float.NEGATIVE_INFINITY)));
+        }
+        dtAcc.intoArray(lanes, 0);
+        double dt = sumLanes(lanes);
+        dtComp.intoArray(lanes, 0);
+        acc[0] = dt + sumLanes(lanes);
+        wAcc.intoArray(lanes, 0);
+        acc[2] = sumLanes(lanes);
+    }
+
+    /** Stores {@code e_i = exp((x_i − m)/T)} over the vector block {@code [start, end)} and sets {@code acc[1] = Σ e_i}. */
+    static void expBlockStore(MemorySegment x, long xOff, int start, int end, float negHalfM, float twoInvT,
+                              MemorySegment out, long outOff, double[] acc, float[] lanes) {
+        FloatVector dAcc = FloatVector.zero(F);
+        FloatVector dComp = FloatVector.zero(F);
+        for (int i = start; i < end; i += L) {
+            FloatVector e = expNonPositive(shift(load(x, xOff + i), negHalfM, twoInvT));
+            store(e, out, outOff + i);
+            FloatVector sum = dAcc.add(e);
+            dComp = dComp.add(e.sub(sum.sub(dAcc)));
+            dAcc = sum;
+        }
+        dAcc.intoArray(lanes, 0);
+        double d = sumLanes(lanes);
+        dComp.intoArray(lanes, 0);
+        acc[1] = d + sumLanes(lanes);
+    }
+
+    /**
+     * {@code g_i = e^s_i·kS − e^t_i·kT} over {@code [start, end)}, in place in {@code g} (which holds {@code e^s}):
+     * the gradient {@code (q − p)·scale} from the stored exps of one block, {@code k = scale·e^{(ref − M)/T}/d}.
+     */
+    static void rescaledDifference(MemorySegment eT, MemorySegment g, long gOff, int start, int end, float kT, float kS) {
+        FloatVector vkS = FloatVector.broadcast(F, kS);
+        for (int i = start; i < end; i += L) {
+            FloatVector p = load(eT, i).mul(kT);
+            store(load(g, gOff + i).fma(vkS, p.neg()), g, gOff + i);
+        }
+    }
+
+    /**
+     * The KL gradient {@code (q − p)·scale} from what {@link #klSumsStreaming} stored: per block, both exps rescaled
+     * from the block's maxima to the row's, in one pass that reads two floats and writes one per entry.
+     */
+    static void gradFromStoredExps(MemorySegment eT, MemorySegment g, long gOff, int n, float invT, float[] refs,
+                                   float mt, float ms, double dt, double ds, float scale) {
+        int upper = F.loopBound(n);
+        int block = 0;
+        for (int start = 0, end = 0; ; start = end, block++) {
+            boolean tail = start >= upper;
+            end = tail ? n : blockEnd(start, upper);
+            float refT = refs[2 * block];
+            float refS = refs[2 * block + 1];
+            float kT = Float.isNaN(refT) ? 0f : (float) (scale * Math.exp(((double) refT - mt) * invT) / dt);
+            float kS = Float.isNaN(refS) ? 0f : (float) (scale * Math.exp(((double) refS - ms) * invT) / ds);
+            if (!tail) {
+                rescaledDifference(eT, g, gOff, start, end, kT, kS);
+            } else {
+                for (int i = upper; i < n; i++) {
+                    put(g, gOff + i, Math.fma(get(g, gOff + i), kS, -(get(eT, i) * kT)));
+                }
+                break;
+            }
+        }
+    }
+
+    /**
      * {@link #extremePair} and {@link #klSums} in one streaming pass, so that each row is read from memory once:
      * block by block, the pair's running maxima (one loop over a block that then sits in L1), then the block's
      * sums against them (a second loop over the same block). When a maximum grows, the double sums are rescaled:
@@ -604,6 +691,19 @@ public final class SimdDistributionKernels implements DistributionKernels {
      * do; returns whether the pair is extreme (then the sums are not meaningful).
      */
     static boolean klSumsStreaming(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT, Workspace ws) {
+        return klSumsStreaming(t, tOff, s, sOff, n, invT, null, null, 0, ws);
+    }
+
+    /**
+     * {@link #klSumsStreaming(MemorySegment, long, MemorySegment, long, int, float, Workspace)} that, when
+     * {@code eT} is not null, also stores each entry's exps ({@code e^t} to {@code eT} from index 0, {@code e^s} to
+     * {@code eS} from {@code eSOff}) and each block's maxima to {@code ws.blockRefs} (teacher at {@code 2k},
+     * student at {@code 2k + 1}; the tail is the last block).
+     */
+    static boolean klSumsStreaming(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                                   MemorySegment eT, MemorySegment eS, long eSOff, Workspace ws) {
+        float[] refs = eT == null ? null : ws.blockRefs(2 * (n / BLOCK + 2));
+        int block = 0;
         float[] mm = ws.pairMaxMin;
         mm[0] = Float.NEGATIVE_INFINITY;
         mm[1] = Float.POSITIVE_INFINITY;
@@ -647,8 +747,20 @@ public final class SimdDistributionKernels implements DistributionKernels {
                 dt *= fT;
                 ds *= Math.exp(-deltaS);
             }
+            if (refs != null) {
+                // NaN marks a block shifted by the placeholder: its exps are all 0 (or the row is NaN anyway).
+                refs[2 * block] = mm[0] == Float.NEGATIVE_INFINITY ? Float.NaN : refT;
+                refs[2 * block + 1] = mm[2] == Float.NEGATIVE_INFINITY ? Float.NaN : refS;
+                block++;
+            }
             if (!tail) {
-                klBlockSums(t, tOff, s, sOff, start, end, -0.5f * refT, -0.5f * refS, twoInvT, ws.acc, ws.lanes);
+                if (eT == null) {
+                    klBlockSums(t, tOff, s, sOff, start, end, -0.5f * refT, -0.5f * refS, twoInvT, ws.acc, ws.lanes);
+                } else {
+                    teacherBlockStore(t, tOff, s, sOff, start, end, -0.5f * refT, -0.5f * refS, twoInvT, eT, ws.acc,
+                            ws.lanes);
+                    expBlockStore(s, sOff, start, end, -0.5f * refS, twoInvT, eS, eSOff, ws.acc, ws.lanes);
+                }
                 dt += ws.acc[0];
                 ds += ws.acc[1];
                 w += ws.acc[2];
@@ -660,8 +772,13 @@ public final class SimdDistributionKernels implements DistributionKernels {
                     float a = shift(xt, negHalfMt, twoInvT);
                     float b = shift(get(s, sOff + i), negHalfMs, twoInvT);
                     float et = exp(a);
+                    float es = exp(b);
+                    if (eT != null) {
+                        put(eT, i, et);
+                        put(eS, eSOff + i, es);
+                    }
                     dt += et;
-                    ds += exp(b);
+                    ds += es;
                     w += xt == Float.NEGATIVE_INFINITY ? 0 : et * (a - b);
                 }
                 break;
@@ -736,16 +853,33 @@ public final class SimdDistributionKernels implements DistributionKernels {
                             int n, float negHalfMt, float negHalfMs, float twoInvT, float invDt, float invDs,
                             float scale) {
         int upper = F.loopBound(n);
-        int i = 0;
-        for (; i < upper; i += L) {
-            FloatVector p = expNonPositive(shift(load(t, tOff + i), negHalfMt, twoInvT)).mul(invDt);
+        // Two loops, p first into grad, then (q − p)·scale in place: one loop with both exps went past C2's
+        // inlining budget and boxed a vector per iteration (JFR: 192 KB per 32000-wide row). Same arithmetic.
+        scaledExpStore(t, tOff, grad, gOff, upper, negHalfMt, twoInvT, invDt);
+        for (int i = 0; i < upper; i += L) {
             FloatVector q = expNonPositive(shift(load(s, sOff + i), negHalfMs, twoInvT)).mul(invDs);
-            store(q.sub(p).mul(scale), grad, gOff + i);
+            store(q.sub(load(grad, gOff + i)).mul(scale), grad, gOff + i);
         }
-        for (; i < n; i++) {
+        for (int i = upper; i < n; i++) {
             float p = exp(shift(get(t, tOff + i), negHalfMt, twoInvT)) * invDt;
             float q = exp(shift(get(s, sOff + i), negHalfMs, twoInvT)) * invDs;
             put(grad, gOff + i, (q - p) * scale);
+        }
+    }
+
+    /** {@code out_i = exp((x_i − m)/T) · factor} for the first {@code upper} entries (a multiple of the vector length). */
+    static void scaledExpStore(MemorySegment x, long xOff, MemorySegment out, long outOff, int upper, float negHalfM,
+                               float twoInvT, float factor) {
+        for (int i = 0; i < upper; i += L) {
+            store(expNonPositive(shift(load(x, xOff + i), negHalfM, twoInvT)).mul(factor), out, outOff + i);
+        }
+    }
+
+    /** {@code out_i = exp((x_i − m)/T − logD)} for the first {@code upper} entries, to {@code out} from index 0. */
+    static void normalizedExpStore(MemorySegment x, long xOff, MemorySegment out, int upper, float negHalfM,
+                                   float twoInvT, float logD) {
+        for (int i = 0; i < upper; i += L) {
+            store(expNonPositive(shift(load(x, xOff + i), negHalfM, twoInvT).sub(logD)), out, i);
         }
     }
 
@@ -808,12 +942,10 @@ public final class SimdDistributionKernels implements DistributionKernels {
                               MemorySegment qOut, int n, float negHalfMt, float negHalfMs, float twoInvT, float logDt,
                               float logDs) {
         int upper = F.loopBound(n);
-        int i = 0;
-        for (; i < upper; i += L) {
-            store(expNonPositive(shift(load(t, tOff + i), negHalfMt, twoInvT).sub(logDt)), pOut, i);
-            store(expNonPositive(shift(load(s, sOff + i), negHalfMs, twoInvT).sub(logDs)), qOut, i);
-        }
-        for (; i < n; i++) {
+        // One loop per row: both exps in one loop boxed a vector per iteration (JFR: 12 MB per 64 × 32000 JSD).
+        normalizedExpStore(t, tOff, pOut, upper, negHalfMt, twoInvT, logDt);
+        normalizedExpStore(s, sOff, qOut, upper, negHalfMs, twoInvT, logDs);
+        for (int i = upper; i < n; i++) {
             put(pOut, i, exp(shift(get(t, tOff + i), negHalfMt, twoInvT) - logDt));
             put(qOut, i, exp(shift(get(s, sOff + i), negHalfMs, twoInvT) - logDs));
         }
@@ -1221,7 +1353,14 @@ public final class SimdDistributionKernels implements DistributionKernels {
             return REFERENCE.kl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
         Workspace ws = Workspace.get();
-        if (klSumsStreaming(t, tOff, s, sOff, n, invT, ws)) {
+        // With a gradient, the forward keeps both rows' exps (e^t in a workspace row, e^s where the gradient goes)
+        // and the gradient pass only rescales them; rows longer than PROB_CHUNK exponentiate again instead of
+        // holding a row-sized buffer.
+        boolean keepExps = grad != null && n <= PROB_CHUNK;
+        MemorySegment dst = keepExps ? target(grad, n, ws) : null;
+        long dstOff = keepExps ? targetOffset(dst, grad, gradOff) : 0;
+        MemorySegment eT = keepExps ? ws.probRow(0, n) : null;
+        if (klSumsStreaming(t, tOff, s, sOff, n, invT, eT, dst, dstOff, ws)) {
             return REFERENCE.kl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
         float negHalfMt = -0.5f * ws.pairMax[0];
@@ -1233,11 +1372,15 @@ public final class SimdDistributionKernels implements DistributionKernels {
         if (!Double.isFinite(kl)) {
             return REFERENCE.kl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
-        if (grad != null) {
-            MemorySegment dst = target(grad, n, ws);
-            gradQMinusP(t, tOff, s, sOff, dst, targetOffset(dst, grad, gradOff), n, negHalfMt, negHalfMs, twoInvT,
-                    (float) (1 / dt), (float) (1 / ds), gradScale * invT);
+        if (keepExps) {
+            gradFromStoredExps(eT, dst, dstOff, n, invT, ws.blockRefs(0), ws.pairMax[0], ws.pairMax[1], dt, ds,
+                    gradScale * invT);
             publish(dst, grad, gradOff, n);
+        } else if (grad != null) {
+            MemorySegment row = target(grad, n, ws);
+            gradQMinusP(t, tOff, s, sOff, row, targetOffset(row, grad, gradOff), n, negHalfMt, negHalfMs, twoInvT,
+                    (float) (1 / dt), (float) (1 / ds), gradScale * invT);
+            publish(row, grad, gradOff, n);
         }
         return kl;
     }

@@ -23,6 +23,16 @@ final class Workspace {
     private MemorySegment row;
     private final MemorySegment[] probRows = new MemorySegment[2];
 
+    private float[] blockRefs = new float[64];
+
+    /** At least {@code size} floats for per-block maxima, reused across calls on this thread ({@code 0}: as is). */
+    float[] blockRefs(int size) {
+        if (blockRefs.length < size) {
+            blockRefs = new float[Math.max(size, 2 * blockRefs.length)];
+        }
+        return blockRefs;
+    }
+
     static Workspace get() {
         return CURRENT.get();
     }
