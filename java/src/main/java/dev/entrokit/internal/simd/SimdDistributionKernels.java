@@ -912,6 +912,58 @@ public final class SimdDistributionKernels implements DistributionKernels {
         return total;
     }
 
+    /**
+     * {@link #rklMean} that also stores {@code q_i} to {@code qRow} and {@code c_i} to {@code cRow} (from index 0),
+     * so that {@link #gradRklStored} needs no second exp. Same sum, in the same order.
+     */
+    static double rklMeanStore(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float negHalfMs,
+                               float negHalfTk, float twoInvT, float invDs, MemorySegment qRow, MemorySegment cRow,
+                               float[] lanes) {
+        int upper = F.loopBound(n);
+        double total = 0;
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
+            FloatVector acc = FloatVector.zero(F);
+            for (int i = start; i < end; i += L) {
+                FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
+                FloatVector q = expNonPositive(b).mul(invDs);
+                FloatVector c = b.sub(shift(load(t, tOff + i), negHalfTk, twoInvT));
+                store(q, qRow, i);
+                store(c, cRow, i);
+                acc = acc.add(q.mul(c).blend(0f, q.compare(EQ, 0f)));
+            }
+            acc.intoArray(lanes, 0);
+            total += sumLanes(lanes);
+        }
+        for (int i = upper; i < n; i++) {
+            float b = shift(get(s, sOff + i), negHalfMs, twoInvT);
+            float q = exp(b) * invDs;
+            float c = b - shift(get(t, tOff + i), negHalfTk, twoInvT);
+            put(qRow, i, q);
+            put(cRow, i, c);
+            total += q == 0 ? 0 : q * c;
+        }
+        return total;
+    }
+
+    /** {@link #gradRkl} from the rows {@link #rklMeanStore} wrote: the same arithmetic, no exp. */
+    static void gradRklStored(MemorySegment qRow, MemorySegment cRow, MemorySegment grad, long gOff, int n, float mean,
+                              float scale) {
+        FloatVector vScale = FloatVector.broadcast(F, scale);
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            FloatVector q = load(qRow, i);
+            FloatVector g = q.mul(load(cRow, i).sub(mean)).blend(0f, q.compare(EQ, 0f));
+            store(g.fma(vScale, load(grad, gOff + i)), grad, gOff + i);
+        }
+        for (; i < n; i++) {
+            float q = get(qRow, i);
+            float g = q == 0 ? 0 : q * (get(cRow, i) - mean);
+            put(grad, gOff + i, g * scale + get(grad, gOff + i));
+        }
+    }
+
     /** {@code grad_i += q_i (c_i − mean) · scale} (adds, so that Jeffreys can put the KL gradient there first). */
     static void gradRkl(MemorySegment t, long tOff, MemorySegment s, long sOff, MemorySegment grad, long gOff, int n,
                         float negHalfMs, float negHalfTk, float twoInvT, float invDs, float mean, float scale) {
@@ -1413,13 +1465,27 @@ public final class SimdDistributionKernels implements DistributionKernels {
         return rkl;
     }
 
-    /** Adds the reverse-KL gradient: locates the student's argmax, then {@link #rklMean}, then {@link #gradRkl}. */
+    /**
+     * Adds the reverse-KL gradient: locates the student's argmax, then {@link #rklMeanStore} and
+     * {@link #gradRklStored} (rows up to {@link #PROB_CHUNK}), or {@link #rklMean} and {@link #gradRkl}.
+     */
     private static void addRklGrad(MemorySegment t, long tOff, MemorySegment s, long sOff, MemorySegment grad,
                                    long gOff, int n, float ms, float invT, float invDs, float scale, Workspace ws) {
         int k = indexOf(s, sOff, n, ms);
         float negHalfTk = -0.5f * get(t, tOff + k);
         float negHalfMs = -0.5f * ms;
         float twoInvT = 2f * invT;
+        if (n <= PROB_CHUNK) {
+            // q and c kept from the mean's pass: one exp per element instead of two, and no compiled unit holding
+            // two exp loops (rklMean and gradRkl inlined together boxed a vector per iteration: 192 KB per
+            // 32000-wide row, JFR allocation samples).
+            MemorySegment qRow = ws.probRow(0, n);
+            MemorySegment cRow = ws.probRow(1, n);
+            float mean = (float) rklMeanStore(t, tOff, s, sOff, n, negHalfMs, negHalfTk, twoInvT, invDs, qRow, cRow,
+                    ws.lanes);
+            gradRklStored(qRow, cRow, grad, gOff, n, mean, scale);
+            return;
+        }
         float mean = (float) rklMean(t, tOff, s, sOff, n, negHalfMs, negHalfTk, twoInvT, invDs, ws.lanes);
         gradRkl(t, tOff, s, sOff, grad, gOff, n, negHalfMs, negHalfTk, twoInvT, invDs, mean, scale);
     }
