@@ -17,6 +17,7 @@ import static dev.entrokit.cli.Setting.TOP_K;
 import static dev.entrokit.cli.Setting.TOP_P;
 
 import dev.entrokit.Entrokit;
+import dev.entrokit.Loss;
 import dev.entrokit.LossOptions;
 import dev.entrokit.Reduction;
 import dev.entrokit.SamplingFilters;
@@ -76,23 +77,17 @@ public enum EvalOp {
                 return lossCall(ts[1], (row, grad) -> ek.crossEntropy(ts[0].tensor(), ts[1].tensor(), o, row, grad), true);
             }),
     /** Forward KL(teacher || student). */
-    KL("kl", List.of("teacher", "student"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE),
-            (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.kl(t, s, o, row, grad), true)),
+    KL(Loss.KL),
     /** Reverse KL(student || teacher). */
-    RKL("rkl", List.of("teacher", "student"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE),
-            (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.rkl(t, s, o, row, grad), true)),
+    RKL(Loss.RKL),
     /** Generalized Jensen-Shannon divergence. */
-    JSD("jsd", List.of("teacher", "student"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE, BETA),
-            (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.jsd(t, s, o, row, grad), true)),
+    JSD(Loss.JSD),
     /** Symmetric KL. */
-    JEFFREYS("jeffreys", List.of("teacher", "student"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE),
-            (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.jeffreys(t, s, o, row, grad), true)),
+    JEFFREYS(Loss.JEFFREYS),
     /** Total variation distance. */
-    TV("tv", List.of("teacher", "student"), List.of(), lossOnly(), EnumSet.of(TEMPERATURE),
-            (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.tv(t, s, o, row), false)),
+    TV(Loss.TV),
     /** Hellinger distance. */
-    HELLINGER("hellinger", List.of("teacher", "student"), List.of(), lossOnly(), EnumSet.of(TEMPERATURE),
-            (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.hellinger(t, s, o, row), false)),
+    HELLINGER(Loss.HELLINGER),
     /** The k most probable tokens of each row (SPEC §2 order), their logits and probabilities. */
     TOP_K_OP("top_k", List.of("logits"), List.of(), List.of(new Output("indices", "[..., k]", Tolerance.EXACT),
             new Output("values", "[..., k]", Tolerance.EXACT), new Output("probs", "[..., k]", Tolerance.ABS_REL)),
@@ -187,16 +182,11 @@ public enum EvalOp {
                 return lossCall(ts[1], (row, grad) -> ek.pld(ts[0].tensor(), ts[1].tensor(), labels, o, row, grad), true);
             }),
     /** Amari alpha-divergence. */
-    ALPHA_DIV("alpha_div", List.of("teacher", "student"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE, Setting.DIV_ALPHA),
-            (ek, in, s, x) -> pair(in, (t, st, row, grad) -> ek.alphaDivergence(t, st, s.scoring().divAlpha(), s.loss(), row,
-                    grad), true)),
+    ALPHA_DIV(Loss.ALPHA),
     /** Renyi divergence of order alpha. */
-    RENYI("renyi", List.of("teacher", "student"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE, Setting.DIV_ALPHA),
-            (ek, in, s, x) -> pair(in, (t, st, row, grad) -> ek.renyi(t, st, s.scoring().divAlpha(), s.loss(), row, grad),
-                    true)),
+    RENYI(Loss.RENYI),
     /** Pearson chi-squared divergence. */
-    CHI2("chi2", List.of("teacher", "student"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE),
-            (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.chi2(t, s, o, row, grad), true)),
+    CHI2(Loss.CHI2),
     /** Batched entropic optimal transport (SPEC §3): potentials, costs and, with plan=true, the plans. */
     SINKHORN("sinkhorn", List.of(), List.of("cost", "x"), List.of("y", "a", "b"), List.of(
             new Output("f", "[B, n]", Tolerance.TRANSPORT), new Output("g", "[B, m]", Tolerance.TRANSPORT),
@@ -264,6 +254,16 @@ public enum EvalOp {
     private final Preparer preparer;
     private final SelectionPreparer selectionPreparer;
     private final SettingsPreparer settingsPreparer;
+
+    /**
+     * A teacher/student loss of the op table: its name, outputs (a gradient where it has one) and
+     * parameter setting come from {@link Loss}, and it runs through {@link Entrokit#loss}.
+     */
+    EvalOp(Loss loss) {
+        this(loss.cliName(), List.of("teacher", "student"), List.of(), loss.hasGradient() ? lossAndGrad() : lossOnly(),
+                settingsOf(loss), (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.loss(loss, t, s, null, o, row, grad),
+                        loss.hasGradient()));
+    }
 
     EvalOp(String key, List<String> required, List<String> oneOf, List<Output> outputs, Set<Setting> settings,
            Preparer preparer) {
@@ -359,9 +359,13 @@ public enum EvalOp {
     public EvalSettings options(Map<String, String> sets) {
         EvalSettings o = EvalSettings.defaults(LossOptions.defaults().reduction(Reduction.NONE).gradScale(1f));
         for (Map.Entry<String, String> e : sets.entrySet()) {
-            Setting s = settings.stream().filter(x -> x.key().equals(e.getKey())).findFirst().orElseThrow(() ->
+            Setting s = settings.stream().filter(x -> x.named(e.getKey())).findFirst().orElseThrow(() ->
                     new UserException("op " + key + " has no setting '" + e.getKey() + "'; it accepts "
                             + String.join(", ", settings.stream().map(Setting::key).toList())));
+            if (o.has(s)) {
+                // Only the old and the new name of one setting can meet here: neither could silently win.
+                throw new UserException(s.key() + ": given twice (" + s.alias() + " is its old name)");
+            }
             try {
                 o = s.apply(o, e.getValue()).mark(s);
             } catch (IllegalArgumentException ex) {
@@ -439,6 +443,13 @@ public enum EvalOp {
         for (Setting s : Setting.values()) {
             sb.append(String.format(Locale.ROOT, "  %-22s %s%n", s.key() + "=" + s.defaultValue(), s.help()));
         }
+        sb.append("Old names, still accepted by the ops that take the setting:%n");
+        for (Setting s : Setting.values()) {
+            if (s.alias() != null) {
+                List<String> ops = Arrays.stream(values()).filter(op -> op.settings.contains(s)).map(EvalOp::key).toList();
+                sb.append(String.format(Locale.ROOT, "  %-22s = %s (%s)%n", s.alias(), s.key(), String.join(", ", ops)));
+            }
+        }
         sb.append("%nShapes: logits, teacher and student are [R, V] floats (<f4; <f8 is read as%n")
           .append("float32, and a finite value beyond float32's range is refused). More%n")
           .append("leading dimensions are more rows ([..., V]); a 1-d array of V logits is one%n")
@@ -494,6 +505,15 @@ public enum EvalOp {
     @FunctionalInterface
     private interface LossKernel {
         void run(Tensor rowLoss, Tensor grad);
+    }
+
+    /** Temperature, and the setting of the loss's parameter. */
+    private static Set<Setting> settingsOf(Loss loss) {
+        return switch (loss.parameter()) {
+            case NONE -> EnumSet.of(TEMPERATURE);
+            case BETA -> EnumSet.of(TEMPERATURE, BETA);
+            case ALPHA -> EnumSet.of(TEMPERATURE, Setting.DIV_ALPHA);
+        };
     }
 
     private static List<Output> lossAndGrad() {
