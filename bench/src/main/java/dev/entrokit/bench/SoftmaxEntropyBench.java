@@ -12,7 +12,7 @@ import org.openjdk.jmh.annotations.Param;
  * W1: the probabilities and the entropy of a batch of logit rows (what a decoding step or an
  * entropy-regularized loss needs), 32 × 128256 by default. Bytes: logits read once, probs written once.
  */
-public class W1Bench extends WorkloadBench {
+public class SoftmaxEntropyBench extends WorkloadBench {
     @Param({"32"})
     public int rows;
 

@@ -40,28 +40,28 @@ public enum EvalOp {
     /** Row-wise softmax. */
     SOFTMAX("softmax", List.of("logits"), List.of(), List.of(new Output("probs", "[..., V]", Tolerance.ABS_REL)),
             EnumSet.of(TEMPERATURE), (ek, in, o) -> {
-                Logits x = in.logits("logits");
+                LogitRows x = in.logits("logits");
                 NpyArray.Float32 p = x.newLike();
                 return call(() -> ek.softmax(x.tensor(), tensor(x, p), o.temperature()), "probs", p);
             }),
     /** Row-wise log-softmax. */
     LOG_SOFTMAX("log_softmax", List.of("logits"), List.of(),
             List.of(new Output("logprobs", "[..., V]", Tolerance.SCALED)), EnumSet.of(TEMPERATURE), (ek, in, o) -> {
-                Logits x = in.logits("logits");
+                LogitRows x = in.logits("logits");
                 NpyArray.Float32 p = x.newLike();
                 return call(() -> ek.logSoftmax(x.tensor(), tensor(x, p), o.temperature()), "logprobs", p);
             }),
     /** Row-wise log-sum-exp. */
     LOGSUMEXP("logsumexp", List.of("logits"), List.of(), List.of(new Output("lse", "[...]", Tolerance.SCALED)),
             EnumSet.of(TEMPERATURE), (ek, in, o) -> {
-                Logits x = in.logits("logits");
+                LogitRows x = in.logits("logits");
                 NpyArray.Float32 lse = x.newPerRow();
                 return call(() -> ek.logSumExp(x.tensor(), Tensor.of(lse.data()), o.temperature()), "lse", lse);
             }),
     /** Entropy of each row's softmax. */
     ENTROPY("entropy", List.of("logits"), List.of(), List.of(new Output("entropy", "[...]", Tolerance.SCALED)),
             EnumSet.of(TEMPERATURE), (ek, in, o) -> {
-                Logits x = in.logits("logits");
+                LogitRows x = in.logits("logits");
                 NpyArray.Float32 h = x.newPerRow();
                 return call(() -> ek.entropy(x.tensor(), o, Tensor.of(h.data()), null), "entropy", h);
             }),
@@ -69,11 +69,11 @@ public enum EvalOp {
     CROSS_ENTROPY("cross_entropy", List.of("student"), List.of("teacher", "labels"), lossAndGrad(),
             EnumSet.of(TEMPERATURE, IGNORE_INDEX, LABEL_SMOOTHING), (ek, in, o) -> {
                 if (in.has("labels")) {
-                    Logits s = in.logits("student");
+                    LogitRows s = in.logits("student");
                     Tensor labels = Tensor.of(in.labels(s));
                     return lossCall(s, (row, grad) -> ek.crossEntropyLabels(labels, s.tensor(), o, row, grad), true);
                 }
-                Logits[] ts = in.teacherStudent();
+                LogitRows[] ts = in.teacherStudent();
                 return lossCall(ts[1], (row, grad) -> ek.crossEntropy(ts[0].tensor(), ts[1].tensor(), o, row, grad), true);
             }),
     /** Forward KL(teacher || student). */
@@ -142,7 +142,7 @@ public enum EvalOp {
             (ek, in, s, x) -> {
                 float k = s.scoring().kFraction();
                 if (x == null) {
-                    Logits lp = in.logits("logprobs");
+                    LogitRows lp = in.logits("logprobs");
                     NpyArray.Float32 score = lp.newPerRow();
                     return call(() -> ek.minKProb(lp.tensor(), k, Tensor.of(score.data())), "score", score);
                 }
@@ -154,21 +154,21 @@ public enum EvalOp {
                     s.scoring().kFraction(), score))),
     /** DC-PDD per sequence, with a token-frequency distribution freq [V]. */
     DCPDD("dcpdd", List.of("logits", "ids", "freq"), List.of(), score(), EnumSet.of(Setting.CLIP), (ek, in, s, x) -> {
-        Logits f = in.logits("freq");
+        LogitRows f = in.logits("freq");
         return sequenceCall(in, x, (ids, score) -> ek.dcpdd(x.tensor(), ids, Tensor.of(f.data()), s.scoring().a(), score));
     }),
     /** Sum over each sequence of log p_a(id) - log p_b(id). */
     LIKELIHOOD_RATIO("likelihood_ratio", List.of("logits_a", "logits_b", "ids"), List.of(), score(),
             EnumSet.noneOf(Setting.class), (ek, in, s, x) -> {
-                Logits a = in.logits("logits_a");
-                Logits b = in.logits("logits_b");
+                LogitRows a = in.logits("logits_a");
+                LogitRows b = in.logits("logits_b");
                 return sequenceCall(in, a, (ids, score) -> ek.likelihoodRatio(a.tensor(), b.tensor(), ids, score));
             }),
     /** USCD-style contrast of logits against lame_logits on uncertain rows. */
     CONTRASTIVE("contrastive", List.of("logits", "lame_logits"), List.of(),
             List.of(new Output("logits", "[..., V]", Tolerance.SCALED)),
             EnumSet.of(Setting.LAMBDA, Setting.THRESHOLD, Setting.UNCERTAINTY), (ek, in, s, x) -> {
-                Logits lame = in.logits("lame_logits");
+                LogitRows lame = in.logits("lame_logits");
                 NpyArray.Float32 out = x.newLike();
                 EvalSettings.Scoring c = s.scoring();
                 return call(() -> ek.contrastive(x.tensor(), lame.tensor(), c.lambda(), c.threshold(), c.uncertainty(),
@@ -177,7 +177,7 @@ public enum EvalOp {
     /** Plackett-Luce distillation (label first, then teacher order). */
     PLD("pld", List.of("teacher", "student", "labels"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE, IGNORE_INDEX),
             (ek, in, o) -> {
-                Logits[] ts = in.teacherStudent();
+                LogitRows[] ts = in.teacherStudent();
                 Tensor labels = Tensor.of(in.labels(ts[1]));
                 return lossCall(ts[1], (row, grad) -> ek.pld(ts[0].tensor(), ts[1].tensor(), labels, o, row, grad), true);
             }),
@@ -242,7 +242,7 @@ public enum EvalOp {
     /** Builds the call of a selection op from its settings and its {@code logits} input. */
     @FunctionalInterface
     interface SelectionPreparer {
-        Call prepare(Entrokit ek, OpInputs in, EvalSettings settings, Logits logits);
+        Call prepare(Entrokit ek, OpInputs in, EvalSettings settings, LogitRows logits);
     }
 
     private final String key;
@@ -525,11 +525,11 @@ public enum EvalOp {
     }
 
     private static Call pair(OpInputs in, PairKernel kernel, boolean withGrad) {
-        Logits[] ts = in.teacherStudent();
+        LogitRows[] ts = in.teacherStudent();
         return lossCall(ts[1], (row, grad) -> kernel.run(ts[0].tensor(), ts[1].tensor(), row, grad), withGrad);
     }
 
-    private static Call lossCall(Logits student, LossKernel kernel, boolean withGrad) {
+    private static Call lossCall(LogitRows student, LossKernel kernel, boolean withGrad) {
         NpyArray.Float32 loss = student.newPerRow();
         NpyArray.Float32 grad = withGrad ? student.newLike() : null;
         Tensor rowT = Tensor.of(loss.data());
@@ -552,7 +552,7 @@ public enum EvalOp {
         void run(Tensor ids, Tensor scores);
     }
 
-    private static Call sequenceCall(OpInputs in, Logits logits, SequenceKernel kernel) {
+    private static Call sequenceCall(OpInputs in, LogitRows logits, SequenceKernel kernel) {
         NpyArray.Int32 ids = in.ids(logits);
         long[] shape = ids.shape();
         int length = Math.toIntExact(shape[shape.length - 1]);
@@ -567,7 +567,7 @@ public enum EvalOp {
     }
 
     /** The kept mask of {@code f}: the library writes bytes, the .npy holds booleans. */
-    private static Call maskCall(Entrokit ek, Logits x, SamplingFilters f) {
+    private static Call maskCall(Entrokit ek, LogitRows x, SamplingFilters f) {
         byte[] bytes = new byte[x.data().length];
         NpyArray.Bool mask = new NpyArray.Bool(x.shape(), new boolean[bytes.length]);
         return call(() -> {
@@ -588,7 +588,7 @@ public enum EvalOp {
         return new Call(run, Map.of(name, out));
     }
 
-    private static Tensor tensor(Logits like, NpyArray.Float32 out) {
+    private static Tensor tensor(LogitRows like, NpyArray.Float32 out) {
         return Tensor.of(out.data(), like.rows(), like.cols());
     }
 }
