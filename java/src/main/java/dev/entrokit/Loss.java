@@ -15,32 +15,33 @@ import java.util.List;
  * call and the tests' oracle map (docs/ARCHITECTURE.md, "Adding a loss").
  */
 public enum Loss {
+    // Each row states what differs from a teacher/student loss with a gradient and no parameter.
     /** Entropy {@code H(softmax(logits/T))}; reads no teacher. */
-    ENTROPY("entropy", Reads.STUDENT, true, Parameter.NONE),
+    ENTROPY("entropy", Reads.STUDENT),
     /** Soft-target cross-entropy {@code −Σ p log q}. */
-    CROSS_ENTROPY("cross_entropy", Reads.TEACHER, true, Parameter.NONE),
+    CROSS_ENTROPY("cross_entropy"),
     /** Hard-label cross-entropy with {@code ignoreIndex} and label smoothing; {@code eval}'s {@code cross_entropy} with labels. */
-    CROSS_ENTROPY_LABELS("cross_entropy", Reads.LABELS, true, Parameter.NONE),
+    CROSS_ENTROPY_LABELS("cross_entropy", Reads.LABELS),
     /** Forward KL {@code KL(p‖q)}. */
-    KL("kl", Reads.TEACHER, true, Parameter.NONE),
+    KL("kl"),
     /** Reverse KL {@code KL(q‖p)}. */
-    RKL("rkl", Reads.TEACHER, true, Parameter.NONE),
+    RKL("rkl"),
     /** Generalized Jensen–Shannon divergence with weight {@link LossOptions#beta()}. */
-    JSD("jsd", Reads.TEACHER, true, Parameter.BETA),
+    JSD("jsd", Parameter.BETA),
     /** Jeffreys divergence {@code KL(p‖q) + KL(q‖p)}. */
-    JEFFREYS("jeffreys", Reads.TEACHER, true, Parameter.NONE),
+    JEFFREYS("jeffreys"),
     /** Total variation distance; no gradient. */
     TV("tv", Reads.TEACHER, false, Parameter.NONE),
     /** Hellinger distance; no gradient. */
     HELLINGER("hellinger", Reads.TEACHER, false, Parameter.NONE),
     /** Amari α-divergence of order {@link LossOptions#alpha()}. */
-    ALPHA("alpha_div", Reads.TEACHER, true, Parameter.ALPHA),
+    ALPHA("alpha_div", Parameter.ALPHA),
     /** Rényi divergence of order {@link LossOptions#alpha()}. */
-    RENYI("renyi", Reads.TEACHER, true, Parameter.ALPHA),
+    RENYI("renyi", Parameter.ALPHA),
     /** Pearson χ². */
-    CHI2("chi2", Reads.TEACHER, true, Parameter.NONE),
+    CHI2("chi2"),
     /** Plackett–Luce distillation; reads a teacher and one label per row. */
-    PLD("pld", Reads.TEACHER_AND_LABELS, true, Parameter.NONE);
+    PLD("pld", Reads.TEACHER_AND_LABELS);
 
     /** Which inputs besides the student logits a loss reads. */
     public enum Reads {
@@ -89,6 +90,18 @@ public enum Loss {
     private final boolean gradient;
     private final Parameter parameter;
 
+    Loss(String cliName) {
+        this(cliName, Reads.TEACHER, true, Parameter.NONE);
+    }
+
+    Loss(String cliName, Reads reads) {
+        this(cliName, reads, true, Parameter.NONE);
+    }
+
+    Loss(String cliName, Parameter parameter) {
+        this(cliName, Reads.TEACHER, true, parameter);
+    }
+
     Loss(String cliName, Reads reads, boolean gradient, Parameter parameter) {
         this.cliName = cliName;
         this.reads = reads;
@@ -96,19 +109,14 @@ public enum Loss {
         this.parameter = parameter;
     }
 
-    /** The op's name in {@code entrokit eval} (both cross-entropies share {@code cross_entropy}). */
-    public String cliName() {
-        return cliName;
-    }
-
-    /** The inputs it reads besides the student. */
-    public Reads reads() {
-        return reads;
-    }
-
     /** Whether it reads a teacher tensor. */
     public boolean readsTeacher() {
         return reads == Reads.TEACHER || reads == Reads.TEACHER_AND_LABELS;
+    }
+
+    /** The op's name in {@code entrokit eval} (both cross-entropies share {@code cross_entropy}). */
+    public String cliName() {
+        return cliName;
     }
 
     /** Whether it reads one label per row. */
@@ -116,19 +124,19 @@ public enum Loss {
         return reads == Reads.LABELS || reads == Reads.TEACHER_AND_LABELS;
     }
 
-    /** Whether it offers the gradient w.r.t. the student logits (a {@code grad} tensor must be null otherwise). */
-    public boolean hasGradient() {
-        return gradient;
-    }
-
-    /** The {@link LossOptions} field it reads as its parameter. */
-    public Parameter parameter() {
-        return parameter;
+    /** The inputs it reads besides the student. */
+    public Reads reads() {
+        return reads;
     }
 
     /** The name of the student argument in messages: entropy reads one distribution, its logits. */
     public String studentName() {
         return this == ENTROPY ? "logits" : "student";
+    }
+
+    /** Whether it offers the gradient w.r.t. the student logits (a {@code grad} tensor must be null otherwise). */
+    public boolean hasGradient() {
+        return gradient;
     }
 
     /**
@@ -143,5 +151,10 @@ public enum Loss {
             }
         }
         return List.copyOf(out);
+    }
+
+    /** The {@link LossOptions} field it reads as its parameter. */
+    public Parameter parameter() {
+        return parameter;
     }
 }
