@@ -3,8 +3,10 @@ package dev.entrokit.cuda;
 import dev.entrokit.DType;
 import dev.entrokit.Loss;
 import dev.entrokit.LossOptions;
+import dev.entrokit.Metric;
 import dev.entrokit.Reduction;
 import dev.entrokit.SamplingFilters;
+import dev.entrokit.SinkhornOptions;
 import dev.entrokit.internal.Checks;
 import dev.entrokit.internal.cuda.NativeCuda;
 import dev.entrokit.internal.cuda.ffi.EntrokitH;
@@ -296,13 +298,71 @@ public final class CudaKernels {
     }
 
     /**
+     * Batched log-domain Sinkhorn with uniform marginals, set up as on the host by a {@link SinkhornOptions}
+     * (ε, iterations, tolerance, ρ, ε-annealing; {@code tol = 0} runs exactly {@code maxIter}). With
+     * {@code metric == null}, {@code cost} is F32 {@code [batch * n, m]} and {@code x, y} are null; otherwise
+     * {@code x} is {@code [batch * n, d]}, {@code y} {@code [batch * m, d]}, and {@code cost} is null.
+     * {@code out.plan()} is given exactly when {@code options.plan()} is set.
+     *
+     * @throws IllegalArgumentException for what the kernel does not do: envelope gradients, a tolerance
+     *                                  checked every {@code checkEvery > 1} iterations (the kernel checks
+     *                                  every iteration: use {@code checkEvery(1)} or {@code tol(0)}), or a
+     *                                  setting beyond float's range
+     */
+    public static void sinkhorn(DeviceTensor cost, DeviceTensor x, DeviceTensor y, Metric metric, int batch, int n,
+                                int m, SinkhornOptions options, SinkhornOut out, CudaStream stream) {
+        Checks.notNull("options", options);
+        Checks.notNull("out", out);
+        if (options.gradients()) {
+            throw new IllegalArgumentException("gradients: the cuda kernel returns no envelope gradients; "
+                    + "set gradients(false)");
+        }
+        if (options.plan() != (out.plan() != null)) {
+            throw new IllegalArgumentException("plan: options.plan() is " + options.plan() + " but out.plan() is "
+                    + (out.plan() == null ? "null" : "given"));
+        }
+        if (options.tol() > 0 && options.checkEvery() != 1) {
+            throw new IllegalArgumentException("checkEvery: the cuda kernel checks the error every iteration, got "
+                    + options.checkEvery() + "; set checkEvery(1), or tol(0) to run maxIter iterations");
+        }
+        if (metric == null && (x != null || y != null)) {
+            throw new IllegalArgumentException("metric: required with point clouds x, y");
+        }
+        if (metric != null && cost != null) {
+            throw new IllegalArgumentException("cost: must be null with point clouds (the metric computes it)");
+        }
+        Cost kind = metric == null ? Cost.GIVEN : switch (metric) {
+            case SQEUCLIDEAN -> Cost.SQ_EUCLIDEAN;
+            case L1 -> Cost.L1;
+            case EUCLIDEAN -> Cost.L2;
+        };
+        float eps = floatSetting("epsilon", options.epsilon());
+        float epsStart = options.epsilonStart() == 0 ? 0f : floatSetting("epsilonStart", options.epsilonStart());
+        // The kernel's "balanced" is rho = 0; tol < 0 never stops early, as the host's tol = 0.
+        float rho = options.unbalanced() ? floatSetting("rho", options.rho()) : 0f;
+        float tol = options.tol() == 0 ? -1f : (float) options.tol();
+        run(kind, cost, x, y, batch, n, m, eps, epsStart, (float) options.epsilonDecay(), rho, options.maxIter(), tol,
+                out, stream);
+    }
+
+    /**
      * Batched log-domain Sinkhorn (uniform marginals, balanced, no annealing). With {@link Cost#GIVEN},
      * {@code cost} is F32 {@code [batch * n, m]} and {@code x, y} are null; otherwise {@code x} is
      * {@code [batch * n, d]}, {@code y} {@code [batch * m, d]} and {@code cost} is null. A problem stops
      * once its row-marginal L1 error is {@code <= tol}; {@code tol < 0} runs {@code maxIter} iterations.
+     *
+     * @deprecated the overload that takes a {@link Metric} (null for a given cost) and the host's
+     *             {@link SinkhornOptions}
      */
+    @Deprecated(since = "0.2")
     public static void sinkhorn(Cost kind, DeviceTensor cost, DeviceTensor x, DeviceTensor y, int batch, int n, int m,
                                 float eps, int maxIter, float tol, SinkhornOut out, CudaStream stream) {
+        run(kind, cost, x, y, batch, n, m, eps, 0f, 1f, 0f, maxIter, tol, out, stream);
+    }
+
+    private static void run(Cost kind, DeviceTensor cost, DeviceTensor x, DeviceTensor y, int batch, int n, int m,
+                            float eps, float epsStart, float epsFactor, float rho, int maxIter, float tol, SinkhornOut out,
+                            CudaStream stream) {
         if (batch < 0 || n < 1 || m < 1) {
             throw new IllegalArgumentException("sizes: batch >= 0, n >= 1, m >= 1, got " + batch + ", " + n + ", " + m);
         }
@@ -327,9 +387,19 @@ public final class CudaKernels {
             packed("plan", out.plan(), DType.F32, (long) batch * n, m);
         }
         call("ek_sinkhorn", EntrokitH.ek_sinkhorn(kind.ordinal(), ptr(cost), ptr(x), ptr(y), batch, n, m, d,
-                MemorySegment.NULL, MemorySegment.NULL, eps, 0f, 1f, 0f, maxIter, tol, out.f().pointer(),
+                MemorySegment.NULL, MemorySegment.NULL, eps, epsStart, epsFactor, rho, maxIter, tol, out.f().pointer(),
                 out.g().pointer(), out.iterations().pointer(), out.error().pointer(), out.cost().pointer(),
                 out.objective().pointer(), ptr(out.plan()), stream.handle()));
+    }
+
+    /** A double setting as the kernel's float: a value that rounds to 0 or to infinity there is refused by name. */
+    private static float floatSetting(String name, double value) {
+        float f = (float) value;
+        if (!(f > 0) || Float.isInfinite(f)) {
+            throw new IllegalArgumentException(name + ": " + value + " is beyond float's range, which the cuda kernel "
+                    + "computes in");
+        }
+        return f;
     }
 
     // ---------------------------------------------------------------- checks

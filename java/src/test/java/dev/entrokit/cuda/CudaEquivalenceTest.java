@@ -12,6 +12,7 @@ import dev.entrokit.Loss;
 import dev.entrokit.LossOptions;
 import dev.entrokit.Reduction;
 import dev.entrokit.SamplingFilters;
+import dev.entrokit.SinkhornOptions;
 import dev.entrokit.Spec5;
 import dev.entrokit.Tensor;
 import dev.entrokit.TopHMode;
@@ -360,8 +361,9 @@ class CudaEquivalenceTest {
              DeviceTensor f = DeviceTensor.allocate(DType.F32, batch, n); DeviceTensor g = DeviceTensor.allocate(DType.F32, batch, m);
              DeviceTensor it = DeviceTensor.allocate(DType.I32, 1, batch); DeviceTensor err = DeviceTensor.allocate(DType.F32, 1, batch);
              DeviceTensor cost = DeviceTensor.allocate(DType.F32, 1, batch); DeviceTensor obj = DeviceTensor.allocate(DType.F32, 1, batch)) {
-            CudaKernels.sinkhorn(CudaKernels.Cost.GIVEN, dc, null, null, batch, n, m, eps, iters, -1f, // never early
-                    new CudaKernels.SinkhornOut(f, g, it, err, cost, obj, null), stream);
+            // The host's options: tol = 0 runs exactly maxIter iterations, as on the host.
+            CudaKernels.sinkhorn(dc, null, null, null, batch, n, m, SinkhornOptions.defaults().epsilon(eps).maxIter(iters)
+                    .tol(0), new CudaKernels.SinkhornOut(f, g, it, err, cost, obj, null), stream);
             float[] fo = f.toFloatArray(stream);
             float[] go = g.toFloatArray(stream);
             float[] co = cost.toFloatArray(stream);

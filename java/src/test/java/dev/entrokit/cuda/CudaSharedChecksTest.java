@@ -9,7 +9,9 @@ import dev.entrokit.Entrokit;
 import dev.entrokit.Loss;
 import dev.entrokit.LossOptions;
 import dev.entrokit.Reduction;
+import dev.entrokit.Metric;
 import dev.entrokit.SamplingFilters;
+import dev.entrokit.SinkhornOptions;
 import dev.entrokit.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -123,6 +125,37 @@ class CudaSharedChecksTest {
         ek.close();
         IllegalStateException closed = assertThrows(IllegalStateException.class, () -> ek.softmax(X, Y, 1f, STREAM));
         assertTrue(closed.getMessage().startsWith("entrokit: closed"), closed.getMessage());
+    }
+
+    @Test
+    void sinkhornTakesTheHostsOptionsAndRefusesWhatTheKernelDoesNotDo() {
+        DeviceTensor cost = DeviceTensor.wrap(0x8000, 4 * 12, DType.F32, 4, 3, 3);
+        DeviceTensor f = DeviceTensor.wrap(0x9000, 4 * 4, DType.F32, 2, 2, 2);
+        DeviceTensor g = DeviceTensor.wrap(0xa000, 4 * 6, DType.F32, 2, 3, 3);
+        DeviceTensor it = DeviceTensor.wrap(0xb000, 8, DType.I32, 1, 2, 2);
+        DeviceTensor e = DeviceTensor.wrap(0xc000, 8, DType.F32, 1, 2, 2);
+        CudaKernels.SinkhornOut out = new CudaKernels.SinkhornOut(f, g, it, e, e, e, null);
+        SinkhornOptions o = SinkhornOptions.defaults();
+        assertRefused("gradients: the cuda kernel returns no envelope gradients; set gradients(false)",
+                () -> CudaKernels.sinkhorn(cost, null, null, null, 2, 2, 3, o.gradients(true), out, STREAM));
+        assertRefused("plan: options.plan() is true but out.plan() is null",
+                () -> CudaKernels.sinkhorn(cost, null, null, null, 2, 2, 3, o.plan(true), out, STREAM));
+        assertRefused("checkEvery: the cuda kernel checks the error every iteration, got 10; set checkEvery(1), or"
+                + " tol(0) to run maxIter iterations", () -> CudaKernels.sinkhorn(cost, null, null, null, 2, 2, 3, o, out,
+                STREAM));
+        assertRefused("metric: required with point clouds x, y",
+                () -> CudaKernels.sinkhorn(null, X, Y, null, 2, 2, 3, o.tol(0), out, STREAM));
+        assertRefused("cost: must be null with point clouds (the metric computes it)",
+                () -> CudaKernels.sinkhorn(cost, X, Y, Metric.L1, 2, 2, 3, o.tol(0), out, STREAM));
+        assertRefused("epsilon: 1.0E-300 is beyond float's range, which the cuda kernel computes in",
+                () -> CudaKernels.sinkhorn(cost, null, null, null, 2, 2, 3, o.tol(0).epsilon(1e-300), out, STREAM));
+        // The host's own option checks come first, with its messages.
+        IllegalArgumentException host = assertThrows(IllegalArgumentException.class, () -> o.epsilon(-1));
+        assertEquals("epsilon: must be finite and > 0, got -1.0", host.getMessage());
+    }
+
+    private static void assertRefused(String message, Executable call) {
+        assertEquals(message, assertThrows(IllegalArgumentException.class, call).getMessage());
     }
 
     @Test
