@@ -1,5 +1,6 @@
 package dev.entrokit.internal;
 
+import dev.entrokit.Loss;
 import dev.entrokit.LossOptions;
 import dev.entrokit.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -16,25 +17,6 @@ import java.lang.foreign.ValueLayout;
  * are {@code kl}/{@code rkl}, Amari α = 0/1 are {@code rkl}/{@code kl}, Rényi α = 1 is {@code kl}.
  */
 public final class LossDriver {
-    /** The losses. */
-    public enum Loss {
-        ENTROPY, CROSS_ENTROPY, CROSS_ENTROPY_LABELS, KL, RKL, JSD, JEFFREYS, TV, HELLINGER, ALPHA, RENYI, CHI2, PLD;
-
-        /** Every loss but entropy and hard-label cross-entropy compares the student with a teacher. */
-        boolean readsTeacher() {
-            return this != ENTROPY && this != CROSS_ENTROPY_LABELS;
-        }
-
-        boolean readsLabels() {
-            return this == CROSS_ENTROPY_LABELS || this == PLD;
-        }
-
-        /** The name of the student argument in messages: entropy reads one distribution, its logits. */
-        String studentName() {
-            return this == ENTROPY ? "logits" : "student";
-        }
-    }
-
     private final DistributionKernels kernels;
     private final ScoringKernels scoring;
     private final RowExecutor rows;
@@ -52,12 +34,12 @@ public final class LossDriver {
      *
      * @param teacher null for the losses that read none (entropy, hard-label cross-entropy)
      * @param labels  null unless {@code op} reads labels
-     * @param alpha   the order, read by the α-family ({@code ALPHA}, {@code RENYI}) only
+     * @param options with the op's {@link Loss#parameter()} (β of JSD, α of the α-family)
      * @param rowLoss per-row values, or null unless the reduction is {@code NONE}
      * @param grad    gradient w.r.t. {@code student}, or null
      */
-    public double run(Loss op, Tensor teacher, Tensor student, Tensor labels, LossOptions options, float alpha,
-                      Tensor rowLoss, Tensor grad) {
+    public double run(Loss op, Tensor teacher, Tensor student, Tensor labels, LossOptions options, Tensor rowLoss,
+                      Tensor grad) {
         boolean shareable = Checks.loss(op, rows.threads(), teacher, student, labels, options, rowLoss, grad);
         int n = (int) student.cols();
         int nRows = (int) student.rows();
@@ -76,6 +58,7 @@ public final class LossDriver {
         float g = (float) perRowGrad;
         float invT = 1f / options.temperature();
         float beta = options.beta();
+        float alpha = options.alpha();
         double[] values = new double[nRows];
         MemorySegment gs = grad == null ? null : grad.segment();
         rows.forEachRow(nRows, n, shareable, r -> {

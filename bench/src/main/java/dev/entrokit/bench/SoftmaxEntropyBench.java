@@ -12,7 +12,7 @@ import org.openjdk.jmh.annotations.Param;
  * entropy-regularized loss needs), 32 × 128256 by default, through the fused softmax with row statistics
  * (one exp per element). Bytes: logits read once, probs written once.
  */
-public class W1Bench extends WorkloadBench {
+public class SoftmaxEntropyBench extends WorkloadBench {
     @Param({"32"})
     public int rows;
 
