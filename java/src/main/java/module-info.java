@@ -7,6 +7,7 @@
  */
 module dev.entrokit {
     requires static jdk.incubator.vector;
+    requires java.management;
 
     exports dev.entrokit;
     exports dev.entrokit.cuda;

@@ -85,7 +85,9 @@ public final class Entrokit implements AutoCloseable {
             Entrokit instance = null;
             RuntimeException failure = null;
             try {
-                instance = new Entrokit(Backends.select(Backends.requested()), RowExecutor.configuredThreads(), true);
+                String request = Backends.requested();
+                instance = new Entrokit(WarmUp.attach(Backends.select(request), request),
+                        RowExecutor.configuredThreads(), true);
             } catch (RuntimeException e) {
                 failure = e;
             }
@@ -111,13 +113,49 @@ public final class Entrokit implements AutoCloseable {
      * A new instance on backend {@code name} ({@code auto}, {@code scalar}, {@code simd}, {@code cuda})
      * with its own pool of {@code threads}; close it to stop the pool.
      *
-     * @throws IllegalStateException when the backend is unavailable, with the reasons
+     * <p>With the default {@code -Dentrokit.warmup=background}, an {@code auto} instance that would run
+     * SIMD kernels starts the JVM's one SIMD warm-up ({@link #warmUp()}) and, created before it is done,
+     * answers with the scalar kernels (the reference) until then and with the SIMD kernels after. With
+     * {@code wait}, creating any instance that runs SIMD kernels returns once the warm-up is done;
+     * {@code off} starts nothing. An instance that names its backend always runs that backend's kernels
+     * (and under {@code background} starts no warm-up: its own first calls compile them sooner alone).
+     *
+     * @throws IllegalStateException    when the backend is unavailable, with the reasons
+     * @throws IllegalArgumentException for an unknown backend name or {@code entrokit.warmup} value
      */
     public static Entrokit create(String name, int threads) {
         if (name == null) {
             throw new IllegalArgumentException("backend: must not be null");
         }
-        return new Entrokit(Backends.select(name), threads, false);
+        return new Entrokit(WarmUp.attach(Backends.select(name), name), threads, false);
+    }
+
+    /** An instance on exactly {@code backend}, without the warm-up's hand-off (the warm-up's own, and tests'). */
+    static Entrokit on(Backend backend, int threads) {
+        return new Entrokit(backend, threads, false);
+    }
+
+    /**
+     * Blocks until the JVM's SIMD warm-up is done, starting it if no instance has (even under
+     * {@code -Dentrokit.warmup=off}): from then on the SIMD kernels run compiled, and {@code auto}
+     * instances answer with them. The warm-up calls every SIMD kernel family on small heap and native
+     * inputs, for at least 600 rounds and until a round's CPU time stops falling (seconds on a quiet
+     * machine, longer on an overloaded one; at most 3000 rounds). Returns at once when it is done
+     * already or when the SIMD backend is unavailable here.
+     */
+    public static void warmUp() {
+        WarmUp.await();
+    }
+
+    /**
+     * The SIMD warm-up's setting ({@code background}, {@code wait} or {@code off}, from
+     * {@code -Dentrokit.warmup} or {@code ENTROKIT_WARMUP}) and, in parentheses, how far it got, in
+     * one line (e.g. {@code background (running)}).
+     *
+     * @throws IllegalArgumentException when the setting is not one of those three
+     */
+    public static String warmUpStatus() {
+        return WarmUp.describe();
     }
 
     /**

@@ -42,7 +42,7 @@ class ApiContractTest {
     private static final SamplingFilters F = SamplingFilters.temperature(1f).topK(4).topP(0.9f);
     /** Public methods that are not ops: they describe the instance, or make and end it. */
     private static final Set<String> NOT_OPS = Set.of("backendName()", "backendDescription()", "threads()", "close()",
-            "get()", "create(String, int)", "configuredThreads()", "backends()");
+            "get()", "create(String, int)", "configuredThreads()", "backends()", "warmUp()", "warmUpStatus()");
     private static final Entrokit EK = Entrokit.create("scalar", 2);
 
     @AfterAll

@@ -15,6 +15,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.BenchmarkParams;
 
 /**
  * The common part of the {@code ./entrokit bench} workload classes (SoftmaxEntropyBench, DivergenceLossBench, ...): the
@@ -37,11 +38,13 @@ public abstract class WorkloadBench implements WorkloadInputs {
     protected Entrokit ek;
     protected BenchTensors mem;
 
+    /** Builds the instance and the inputs, then (under {@code --quick}) warms up until the score settles ({@link Settle}). */
     @Setup(Level.Trial)
-    public final void setUpTrial() throws IOException {
+    public final void setUpTrial(BenchmarkParams params) throws IOException {
         ek = Entrokit.create(backend, threads);
         mem = new BenchTensors();
         prepare();
+        Settle.run(this, params.getBenchmark());
     }
 
     /** Loads the inputs ({@link #inputs} of {@link WorkloadInputs#dir()}) and allocates the outputs in {@link #mem}. */

@@ -47,6 +47,13 @@ public final class InfoCommand implements Callable<Integer> {
             }
             out.println("threads:  " + threads);
         }
+        String warmUp;
+        try {
+            warmUp = Entrokit.warmUpStatus();
+        } catch (IllegalArgumentException e) {
+            warmUp = e.getMessage();
+        }
+        out.println("warm-up:  " + warmUp + " (-Dentrokit.warmup=background|wait|off)");
         Cuda.Status cuda = Cuda.status();
         out.println("cuda:     " + (cuda.libraryLoaded() ? "libentrokit_cuda.so loaded, runtime " + Cuda.version(cuda.runtimeVersion())
                 + ", driver " + Cuda.version(cuda.driverVersion()) : "library not loaded"));

@@ -18,7 +18,8 @@ record Args(boolean quick, Pattern filter, Path json, Path png, List<String> imp
     static final String USAGE = """
             usage: ./entrokit bench [--quick] [--filter REGEX] [--json FILE] [--png FILE]
                                     [--impl LIST] [--threads LIST] [-p NAME=VALUE]... | jmh [JMH args]
-              --quick         short warm-up and measurement, no scalar reference unless --impl names it
+              --quick         short measurement after a warm-up that waits for the score to settle
+                              (cells that never do are marked), no scalar reference unless --impl names it
               --filter REGEX  workloads whose name contains a match, e.g. 'W1|W2-kl$'
               --json FILE     results as JSON (default bench/results/tmp/bench-<time>.json)
               --png FILE      the chart (default: the JSON's path with .png)

@@ -10,10 +10,41 @@ import java.util.TreeMap;
 
 /** The results of one run and their two renderings: the table on stdout and the JSON file. */
 final class Report {
-    /** One measured cell: times of one call in ms over every sample (JMH: every iteration of every fork). */
-    record Result(String workload, String impl, int threads, double msMedian, double msMin, double msMax, long bytes) {
+    /**
+     * Above this max/min over a cell's samples the cell is marked unstable: its median is not a number
+     * to compare (the issue's bar for a steady kernel is 1.3).
+     */
+    static final double UNSTABLE_SPREAD = 1.3;
+
+    /**
+     * One measured cell: times of one call in ms over every sample (JMH: every iteration of every fork).
+     * {@code settled} is null where no settling was asked for (full runs, peers), else whether the
+     * {@code --quick} warm-up saw the score settle before measuring (false: it hit its cap, so the
+     * numbers may be pre-C2).
+     */
+    record Result(String workload, String impl, int threads, double msMedian, double msMin, double msMax, long bytes,
+                  Boolean settled) {
+        Result(String workload, String impl, int threads, double msMedian, double msMin, double msMax, long bytes) {
+            this(workload, impl, threads, msMedian, msMin, msMax, bytes, null);
+        }
+
         double gbps() {
             return bytes / (msMedian * 1e-3) / 1e9;
+        }
+
+        /** max / min over the samples. */
+        double spread() {
+            return msMax / msMin;
+        }
+
+        /** Whether the samples vary by more than {@link #UNSTABLE_SPREAD} (max/min). */
+        boolean unstable() {
+            return !(spread() <= UNSTABLE_SPREAD);
+        }
+
+        /** The same cell with the warm-up's verdict. */
+        Result withSettled(boolean s) {
+            return new Result(workload, impl, threads, msMedian, msMin, msMax, bytes, s);
         }
     }
 
@@ -71,16 +102,26 @@ final class Report {
         StringBuilder sb = new StringBuilder();
         sb.append(f("Ceilings (one thread, same run): copy %.1f GB/s, SIMD read %.1f GB/s, exp %.2f per ns%n%n",
                 c.copyGbps(), c.readGbps(), c.expPerNs()));
-        sb.append("| workload | impl | threads | median ms (min–max) | GB/s | of read ceiling | time ÷ entrokit-simd |\n");
-        sb.append("|---|---|---:|---:|---:|---:|---:|\n");
+        sb.append("| workload | impl | threads | median ms (min–max) | max/min | GB/s | of read ceiling | time ÷ entrokit-simd |\n");
+        sb.append("|---|---|---:|---:|---:|---:|---:|---:|\n");
         List<Result> sorted = new ArrayList<>(results);
         sorted.sort(order(workloads));
         for (Result r : sorted) {
             Double base = simd.get(r.workload() + "/" + r.threads());
             String ratio = base == null ? "–" : f("%.2f×", r.msMedian() / base);
             String frac = Double.isNaN(c.readGbps()) ? "–" : f("%.0f%%", 100 * r.gbps() / c.readGbps());
-            sb.append(f("| %s | %s | %d | %s (%s–%s) | %.1f | %s | %s |%n", r.workload(), r.impl(), r.threads(),
-                    ms(r.msMedian()), ms(r.msMin()), ms(r.msMax()), r.gbps(), frac, ratio));
+            sb.append(f("| %s | %s | %d | %s (%s–%s) | %s | %.1f | %s | %s |%n", r.workload(), r.impl(), r.threads(),
+                    ms(r.msMedian()), ms(r.msMin()), ms(r.msMax()), spread(r), r.gbps(), frac, ratio));
+        }
+        long unstable = results.stream().filter(Result::unstable).count();
+        long unsettled = results.stream().filter(r -> Boolean.FALSE.equals(r.settled())).count();
+        if (unstable > 0) {
+            sb.append(f("%n%d of %d cells are unstable (max/min > %.1f): compare their medians with care.%n", unstable,
+                    results.size(), UNSTABLE_SPREAD));
+        }
+        if (unsettled > 0) {
+            sb.append(f("%n%d cells did not settle within the --quick warm-up's cap: their numbers may be from code"
+                    + " not yet compiled by C2; run without --quick.%n", unsettled));
         }
         if (!absent.isEmpty()) {
             sb.append("\nAbsent (no honest form of the workload in that implementation):\n");
@@ -100,6 +141,18 @@ final class Report {
         return sb.toString();
     }
 
+    /** The max/min cell: the ratio, then {@code unstable} and {@code not settled} where they apply. */
+    private static String spread(Result r) {
+        String s = f("%.2f×", r.spread());
+        if (r.unstable()) {
+            s += " unstable";
+        }
+        if (Boolean.FALSE.equals(r.settled())) {
+            s += " not settled";
+        }
+        return s;
+    }
+
     static String json(Map<String, String> machine, Ceilings c, List<Result> results) {
         StringBuilder sb = new StringBuilder("{\n  \"machine\": {");
         int i = 0;
@@ -113,8 +166,10 @@ final class Report {
         i = 0;
         for (Result r : results) {
             sb.append(i++ == 0 ? "\n" : ",\n");
-            sb.append(f("    {\"workload\": %s, \"impl\": %s, \"threads\": %d, \"ms_median\": %s, \"ms_min\": %s, \"ms_max\": %s, \"bytes\": %d}",
-                    quote(r.workload()), quote(r.impl()), r.threads(), num(r.msMedian()), num(r.msMin()), num(r.msMax()), r.bytes()));
+            sb.append(f("    {\"workload\": %s, \"impl\": %s, \"threads\": %d, \"ms_median\": %s, \"ms_min\": %s, \"ms_max\": %s,"
+                    + " \"spread\": %s, \"unstable\": %b, \"settled\": %s, \"bytes\": %d}",
+                    quote(r.workload()), quote(r.impl()), r.threads(), num(r.msMedian()), num(r.msMin()), num(r.msMax()),
+                    num(r.spread()), r.unstable(), r.settled() == null ? "null" : r.settled().toString(), r.bytes()));
         }
         sb.append(results.isEmpty() ? "]\n}\n" : "\n  ]\n}\n");
         return sb.toString();

@@ -1,9 +1,11 @@
 package dev.entrokit.bench.suite;
 
+import dev.entrokit.bench.Settle;
 import dev.entrokit.bench.Workload;
 import dev.entrokit.bench.WorkloadInputs;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.nio.file.Files;
@@ -159,14 +161,24 @@ public final class Suite {
     // ------------------------------------------------------------------ JMH
 
     private ChainedOptionsBuilder jmh(String benchmarkRegex, Path inputs) {
+        return jmh(benchmarkRegex, inputs, null);
+    }
+
+    /** JMH's options; {@code settle}, when not null, is the file where each fork's {@link Settle} warm-up says how it went. */
+    private ChainedOptionsBuilder jmh(String benchmarkRegex, Path inputs, Path settle) {
+        List<String> jvm = new ArrayList<>(List.of("-Dentrokit.bench.inputs=" + inputs, "--sun-misc-unsafe-memory-access=allow"));
+        if (settle != null) {
+            jvm.add("-D" + Settle.PROPERTY + "=" + settle);
+        }
         ChainedOptionsBuilder b = new OptionsBuilder().include(benchmarkRegex)
-                .jvmArgsPrepend("-Dentrokit.bench.inputs=" + inputs, "--sun-misc-unsafe-memory-access=allow")
+                .jvmArgsPrepend(jvm.toArray(String[]::new))
                 .verbosity(VerboseMode.SILENT).shouldFailOnError(true);
         if (args.quick()) {
-            // The vector kernels run ~100x slower until C2 has compiled them (1-2 s of work on 2 cores, and a
-            // heavy op spends its first call interpreted): 3 x 0.3 s left KL fwd+bwd uncompiled in every fork.
-            b.forks(1).warmupIterations(3).warmupTime(TimeValue.milliseconds(600))
-                    .measurementIterations(3).measurementTime(TimeValue.milliseconds(200));
+            // The vector kernels run ~100x slower until C2 has compiled them, and on a busy 2-core machine that
+            // took longer than any fixed warm-up (3 x 0.6 s published cells 5-17x slow): the workloads warm up in
+            // their setup until the score settles (Settle); JMH's own warm-up then only steadies the loop.
+            b.forks(1).warmupIterations(1).warmupTime(TimeValue.milliseconds(300))
+                    .measurementIterations(5).measurementTime(TimeValue.milliseconds(200));
         }
         return b;
     }
@@ -334,12 +346,34 @@ public final class Suite {
 
     private Report.Result entrokit(Entry e, String impl, int threads, long bytes, Path inputs) throws RunnerException {
         String backend = impl.substring("entrokit-".length());
-        ChainedOptionsBuilder b = jmh("^" + Pattern.quote(e.benchmark()) + "$", inputs)
+        Path settle = null;
+        if (args.quick()) {
+            try {
+                settle = Files.createTempFile("entrokit-settle", ".txt");
+            } catch (IOException ex) {
+                throw new UncheckedIOException(ex);
+            }
+        }
+        ChainedOptionsBuilder b = jmh("^" + Pattern.quote(e.benchmark()) + "$", inputs, settle)
                 .param("backend", backend).param("threads", String.valueOf(threads));
         e.params().forEach(b::param);
         List<Double> ms = samples(new Runner(b.build()).run());
         Report.Result r = Report.summarize(e.name(), impl, threads, ms, bytes);
-        report(r, ms.size() + " iterations over " + (args.quick() ? "one fork" : "all forks"));
+        String what = ms.size() + " iterations over " + (args.quick() ? "one fork" : "all forks");
+        if (settle != null) {
+            List<String> verdicts;
+            try {
+                verdicts = Files.readAllLines(settle);
+                Files.deleteIfExists(settle);
+            } catch (IOException ex) {
+                throw new UncheckedIOException(ex);
+            }
+            // A fork that never wrote its verdict did not settle either.
+            boolean settled = !verdicts.isEmpty() && verdicts.stream().allMatch(l -> l.startsWith("settled "));
+            r = r.withSettled(settled);
+            what += "; warm-up " + String.join(", ", verdicts);
+        }
+        report(r, what);
         return r;
     }
 
@@ -366,8 +400,8 @@ public final class Suite {
 
     private void report(Report.Result r, String what) {
         step++;
-        progress(String.format(Locale.ROOT, "%d/%d %s %s %dt: %.3f ms (%.3f–%.3f, %s)", step, steps, r.workload(), r.impl(),
-                r.threads(), r.msMedian(), r.msMin(), r.msMax(), what));
+        progress(String.format(Locale.ROOT, "%d/%d %s %s %dt: %.3f ms (%.3f–%.3f, max/min %.2f%s, %s)", step, steps, r.workload(),
+                r.impl(), r.threads(), r.msMedian(), r.msMin(), r.msMax(), r.spread(), r.unstable() ? " unstable" : "", what));
     }
 
     private void machineInfo() {

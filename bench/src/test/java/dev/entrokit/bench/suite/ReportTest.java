@@ -36,11 +36,13 @@ class ReportTest {
                 new Report.Absent("W2-kl", "pot", 2, "no such op")), C);
         String[] lines = t.split("\n");
         assertEquals("Ceilings (one thread, same run): copy 40.0 GB/s, SIMD read 20.0 GB/s, exp 4.50 per ns", lines[0]);
-        assertEquals("| workload | impl | threads | median ms (min–max) | GB/s | of read ceiling | time ÷ entrokit-simd |", lines[2]);
-        assertEquals("| W2-kl | entrokit-simd | 1 | 2.000 (1.500–2.500) | 8.0 | 40% | 1.00× |", lines[4]);
-        assertEquals("| W2-kl | torch | 1 | 8.000 (7.000–9.000) | 2.0 | 10% | 4.00× |", lines[5]);
-        assertEquals("| W2-kl | numpy | 1 | 20.00 (19.00–21.00) | 0.8 | 4% | 10.00× |", lines[6]);
-        assertEquals("| W2-kl | entrokit-simd | 2 | 1.000 (1.000–1.000) | 16.0 | 80% | 1.00× |", lines[7]);
+        assertEquals("| workload | impl | threads | median ms (min–max) | max/min | GB/s | of read ceiling | time ÷ entrokit-simd |", lines[2]);
+        assertEquals("| W2-kl | entrokit-simd | 1 | 2.000 (1.500–2.500) | 1.67× unstable | 8.0 | 40% | 1.00× |", lines[4]);
+        assertEquals("| W2-kl | torch | 1 | 8.000 (7.000–9.000) | 1.29× | 2.0 | 10% | 4.00× |", lines[5]);
+        assertEquals("| W2-kl | numpy | 1 | 20.00 (19.00–21.00) | 1.11× | 0.8 | 4% | 10.00× |", lines[6]);
+        assertEquals("| W2-kl | entrokit-simd | 2 | 1.000 (1.000–1.000) | 1.00× | 16.0 | 80% | 1.00× |", lines[7]);
+        assertTrue(t.contains("\n1 of 4 cells are unstable (max/min > 1.3): compare their medians with care.\n"), t);
+        assertTrue(!t.contains("did not settle"), t);
         assertTrue(t.contains("- numpy: one thread only — W2-kl (2 threads)\n"), t);
         assertTrue(t.contains("- pot: no such op — W2-kl (1,2 threads)\n"), t);
     }
@@ -60,11 +62,37 @@ class ReportTest {
                   },
                   "ceilings": {"copy_gbps": 40.5000, "read_gbps": 38.2500, "exp_per_ns": null},
                   "results": [
-                    {"workload": "W1-softmax-entropy", "impl": "entrokit-simd", "threads": 1, "ms_median": 1.50000, "ms_min": 1.25000, "ms_max": 2.00000, "bytes": 32833536}
+                    {"workload": "W1-softmax-entropy", "impl": "entrokit-simd", "threads": 1, "ms_median": 1.50000, "ms_min": 1.25000, "ms_max": 2.00000, "spread": 1.60000, "unstable": true, "settled": null, "bytes": 32833536}
                   ]
                 }
                 """, json);
         assertEquals("{\n  \"machine\": {},\n  \"ceilings\": {\"copy_gbps\": null, \"read_gbps\": null, \"exp_per_ns\": null},\n  \"results\": []\n}\n",
                 Report.json(Map.of(), Report.Ceilings.NONE, List.of()));
+    }
+
+    @Test
+    void spreadIsMaxOverMinAndUnstableAboveOnePointThree() {
+        Report.Result steady = Report.summarize("W2-kl", "entrokit-simd", 1, List.of(10.0, 12.0, 13.0), 1);
+        assertEquals(1.3, steady.spread(), 1e-12);
+        assertTrue(!steady.unstable(), "exactly 1.3 is still stable");
+        Report.Result bimodal = Report.summarize("W2-kl", "entrokit-simd", 1, List.of(10.0, 23.0, 11.0), 1);
+        assertEquals(2.3, bimodal.spread(), 1e-12);
+        assertTrue(bimodal.unstable());
+        assertEquals(null, bimodal.settled(), "full runs carry no settling verdict");
+        assertEquals(Boolean.FALSE, bimodal.withSettled(false).settled());
+        assertEquals(bimodal.msMedian(), bimodal.withSettled(false).msMedian());
+    }
+
+    @Test
+    void aQuickCellThatDidNotSettleIsSaidSoInTheTableAndTheJson() {
+        Report.Result settled = new Report.Result("W1-softmax-entropy", "entrokit-simd", 1, 5, 4.9, 5.1, 1).withSettled(true);
+        Report.Result not = new Report.Result("W2-jsd", "entrokit-simd", 1, 300, 200, 324, 1).withSettled(false);
+        String t = Report.table(List.of(settled, not), List.of(), C);
+        assertTrue(t.contains("| W1-softmax-entropy | entrokit-simd | 1 | 5.000 (4.900–5.100) | 1.04× |"), t);
+        assertTrue(t.contains("| W2-jsd | entrokit-simd | 1 | 300.0 (200.0–324.0) | 1.62× unstable not settled |"), t);
+        assertTrue(t.contains("\n1 cells did not settle within the --quick warm-up's cap"), t);
+        String json = Report.json(Map.of(), C, List.of(settled, not));
+        assertTrue(json.contains("\"spread\": 1.04082, \"unstable\": false, \"settled\": true,"), json);
+        assertTrue(json.contains("\"spread\": 1.62000, \"unstable\": true, \"settled\": false,"), json);
     }
 }

@@ -1,0 +1,249 @@
+package dev.entrokit.internal;
+
+import dev.entrokit.SamplingFilters;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+
+/**
+ * What an {@code auto} instance runs while the SIMD kernels warm up (SPEC §6): each kernel call goes
+ * to the {@code cold} backend (scalar, the reference) until {@code ready} says the {@code hot} one is
+ * compiled, then to {@code hot} for good. The choice is made per kernel call, that is per row, so a
+ * call running at the moment of the switch may answer some rows from each; every row is one
+ * backend's whole answer, within SPEC §5 of the reference either way.
+ *
+ * <p>It carries the hot backend's name: that is the backend the instance was asked for and runs once
+ * warm. An explicit backend request never gets one of these.
+ */
+public final class HandoffBackend implements Backend {
+    private final Backend hot;
+    private final Backend cold;
+    private final BooleanSupplier ready;
+    private final DistributionKernels distribution = new Distribution();
+    private final SelectionKernels selection = new Selection();
+    private final ScoringKernels scoring = new Scoring();
+    private final SinkhornSolver transport = new Transport();
+
+    /** Calls go to {@code cold} until {@code ready} is true, then to {@code hot}. */
+    public HandoffBackend(Backend hot, Backend cold, BooleanSupplier ready) {
+        this.hot = hot;
+        this.cold = cold;
+        this.ready = ready;
+    }
+
+    /** Whether calls have switched to the hot backend. */
+    public boolean switched() {
+        return ready.getAsBoolean();
+    }
+
+    private Backend now() {
+        return ready.getAsBoolean() ? hot : cold;
+    }
+
+    @Override
+    public String name() {
+        return hot.name();
+    }
+
+    @Override
+    public boolean available() {
+        return hot.available();
+    }
+
+    @Override
+    public List<String> reasons() {
+        return hot.reasons();
+    }
+
+    @Override
+    public String description() {
+        return switched() ? hot.description()
+                : hot.description() + "; answering with the " + cold.name() + " kernels until its warm-up is done";
+    }
+
+    @Override
+    public DistributionKernels distribution() {
+        return distribution;
+    }
+
+    @Override
+    public SelectionKernels selection() {
+        return selection;
+    }
+
+    @Override
+    public ScoringKernels scoring() {
+        return scoring;
+    }
+
+    @Override
+    public SinkhornSolver transport() {
+        return transport;
+    }
+
+    private final class Distribution implements DistributionKernels {
+        @Override
+        public double logSumExp(MemorySegment x, long xOff, int n, float invT) {
+            return now().distribution().logSumExp(x, xOff, n, invT);
+        }
+
+        @Override
+        public void softmax(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT) {
+            now().distribution().softmax(x, xOff, out, outOff, n, invT);
+        }
+
+        @Override
+        public void logSoftmax(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT) {
+            now().distribution().logSoftmax(x, xOff, out, outOff, n, invT);
+        }
+
+        @Override
+        public void softmaxBackward(MemorySegment p, long pOff, MemorySegment dy, long dyOff, MemorySegment dx,
+                                    long dxOff, int n, float invT) {
+            now().distribution().softmaxBackward(p, pOff, dy, dyOff, dx, dxOff, n, invT);
+        }
+
+        @Override
+        public void logSoftmaxBackward(MemorySegment y, long yOff, MemorySegment dy, long dyOff, MemorySegment dx,
+                                       long dxOff, int n, float invT) {
+            now().distribution().logSoftmaxBackward(y, yOff, dy, dyOff, dx, dxOff, n, invT);
+        }
+
+        @Override
+        public double entropy(MemorySegment x, long xOff, int n, float invT, MemorySegment grad, long gradOff,
+                              float gradScale) {
+            return now().distribution().entropy(x, xOff, n, invT, grad, gradOff, gradScale);
+        }
+
+        @Override
+        public double crossEntropy(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                                   MemorySegment grad, long gradOff, float gradScale) {
+            return now().distribution().crossEntropy(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
+
+        @Override
+        public double crossEntropyLabel(MemorySegment s, long sOff, int n, int label, float smoothing, float invT,
+                                        MemorySegment grad, long gradOff, float gradScale) {
+            return now().distribution().crossEntropyLabel(s, sOff, n, label, smoothing, invT, grad, gradOff, gradScale);
+        }
+
+        @Override
+        public double kl(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                         MemorySegment grad, long gradOff, float gradScale) {
+            return now().distribution().kl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
+
+        @Override
+        public double rkl(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                          MemorySegment grad, long gradOff, float gradScale) {
+            return now().distribution().rkl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
+
+        @Override
+        public double jsd(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT, float beta,
+                          MemorySegment grad, long gradOff, float gradScale) {
+            return now().distribution().jsd(t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
+        }
+
+        @Override
+        public double jeffreys(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                               MemorySegment grad, long gradOff, float gradScale) {
+            return now().distribution().jeffreys(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
+
+        @Override
+        public double tv(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT) {
+            return now().distribution().tv(t, tOff, s, sOff, n, invT);
+        }
+
+        @Override
+        public double hellinger(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT) {
+            return now().distribution().hellinger(t, tOff, s, sOff, n, invT);
+        }
+    }
+
+    private final class Selection implements SelectionKernels {
+        @Override
+        public void topK(MemorySegment x, long xOff, int n, float temperature, int k, MemorySegment indices,
+                         long indicesOff, MemorySegment values, long valuesOff, MemorySegment probs, long probsOff) {
+            now().selection().topK(x, xOff, n, temperature, k, indices, indicesOff, values, valuesOff, probs, probsOff);
+        }
+
+        @Override
+        public int keptMask(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask, long maskOff) {
+            return now().selection().keptMask(x, xOff, n, f, mask, maskOff);
+        }
+
+        @Override
+        public int keptTokens(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment indices,
+                              long indicesOff, MemorySegment probs, long probsOff, int capacity) {
+            return now().selection().keptTokens(x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
+        }
+
+        @Override
+        public void maskLogits(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment out, long outOff) {
+            now().selection().maskLogits(x, xOff, n, f, out, outOff);
+        }
+
+        @Override
+        public int sample(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step) {
+            return now().selection().sample(x, xOff, n, f, seed, row, step);
+        }
+    }
+
+    private final class Scoring implements ScoringKernels {
+        @Override
+        public double tokenLogprob(MemorySegment x, long xOff, int n, int id) {
+            return now().scoring().tokenLogprob(x, xOff, n, id);
+        }
+
+        @Override
+        public void tokenLogprobMoments(MemorySegment x, long xOff, int n, int id, double[] out) {
+            now().scoring().tokenLogprobMoments(x, xOff, n, id, out);
+        }
+
+        @Override
+        public double alphaDivergence(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                                      float alpha, MemorySegment grad, long gradOff, float gradScale) {
+            return now().scoring().alphaDivergence(t, tOff, s, sOff, n, invT, alpha, grad, gradOff, gradScale);
+        }
+
+        @Override
+        public double renyi(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT, float alpha,
+                            MemorySegment grad, long gradOff, float gradScale) {
+            return now().scoring().renyi(t, tOff, s, sOff, n, invT, alpha, grad, gradOff, gradScale);
+        }
+
+        @Override
+        public double chi2(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                           MemorySegment grad, long gradOff, float gradScale) {
+            return now().scoring().chi2(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
+
+        @Override
+        public void contrastive(MemorySegment x, long xOff, MemorySegment lame, long lameOff, MemorySegment out,
+                                long outOff, int n, float lambda, double u, float threshold) {
+            now().scoring().contrastive(x, xOff, lame, lameOff, out, outOff, n, lambda, u, threshold);
+        }
+
+        @Override
+        public void injectPrior(MemorySegment x, long xOff, MemorySegment prior, long priorOff, MemorySegment out,
+                                long outOff, int n, float lambda) {
+            now().scoring().injectPrior(x, xOff, prior, priorOff, out, outOff, n, lambda);
+        }
+
+        @Override
+        public double pld(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, int label, float invT,
+                          MemorySegment grad, long gradOff, float gradScale) {
+            return now().scoring().pld(t, tOff, s, sOff, n, label, invT, grad, gradOff, gradScale);
+        }
+    }
+
+    /** One Sinkhorn problem is opened, and iterated, by one backend. */
+    private final class Transport extends SinkhornSolver {
+        @Override
+        protected Passes open(TransportProblem problem, int p, boolean balanced, double minEpsilon) {
+            return now().transport().open(problem, p, balanced, minEpsilon);
+        }
+    }
+}
