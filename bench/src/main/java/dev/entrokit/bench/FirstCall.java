@@ -28,8 +28,8 @@ public final class FirstCall {
         String where = args.length > 2 ? args[2] : "heap";
         int rows = 256;
         int cols = 32000;
-        float[] t = Logits.heavyTailed(rows, cols, 43, 0);
-        float[] s = Logits.perturbed(t, 7, 0.5);
+        float[] t = SyntheticLogits.heavyTailed(rows, cols, 43, 0);
+        float[] s = SyntheticLogits.perturbed(t, 7, 0.5);
         Arena arena = Arena.ofShared();
         Tensor th = Tensor.of(t, rows, cols);
         Tensor sh = Tensor.of(s, rows, cols);
