@@ -45,7 +45,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED;
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     /** {@link #rank}: a special row (SPEC §1) has no distribution. */
-    private static final int SPECIAL = -1;
+    static final int SPECIAL = -1;
     /** {@link #rank}: the kept set reaches below the candidates; {@code c.cutLogit, c.cutIndex} say where. */
     private static final int WIDE = -2;
     /** {@link #keptPrefix}: a top-k or top-H needs more ranked tokens than the candidates hold. */
@@ -203,7 +203,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
      * {@code f} is decided; returns the kept prefix length ({@code n} when nothing was cut), or -1 for
      * a special row. Leaves the row maximum in {@code c.max}.
      */
-    private static int rank(MemorySegment x, long xOff, int n, float temperature, List<Filter> filters, int minSorted,
+    static int rank(MemorySegment x, long xOff, int n, float temperature, List<Filter> filters, int minSorted,
                             Candidates c) {
         c.rowTotal = Double.NaN;
         long target = firstTarget(filters, minSorted);
@@ -459,14 +459,14 @@ public final class SimdSelectionKernels implements SelectionKernels {
      * peaked row the entropy of top-H lives in the 1e-13 that the non-maximal tokens add to the max's
      * weight of 1, which a float32 total (1e-7) would drown.
      */
-    private static double massWithRest(MemorySegment x, long off, int n, float temperature, Candidates c,
+    static double massWithRest(MemorySegment x, long off, int n, float temperature, Candidates c,
                                        float cutLogit, int cutIndex) {
         return c.prefixSum(c.count) + WideCut.massBelow(x, off, n, -c.max / 2, 2 / temperature, c.threshold,
                 cutLogit, cutIndex, Workspace.get().lanes);
     }
 
     /** Lowest id of the largest logit, or -1 for a special row; needs no workspace, whatever the ties. */
-    private static int argmax(MemorySegment x, long off, int n) {
+    static int argmax(MemorySegment x, long off, int n) {
         float m = maxOrNaN(x, off, n);
         if (m == Float.POSITIVE_INFINITY || m == Float.NEGATIVE_INFINITY || Float.isNaN(m)) {
             return -1;
@@ -492,7 +492,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
      * The row maximum, NaN if any logit is NaN: lanewise {@code max} propagates NaN as {@link Math#max}
      * does, which spares argmax a separate NaN pass (and a mask carried across a loop).
      */
-    private static float maxOrNaN(MemorySegment x, long off, int n) {
+    static float maxOrNaN(MemorySegment x, long off, int n) {
         FloatVector acc = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         int upper = F.loopBound(n);
         int i = 0;
