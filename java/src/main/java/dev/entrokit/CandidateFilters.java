@@ -6,8 +6,8 @@ import java.util.List;
 /**
  * The SPEC §2 filters on a merged candidate list, as the scalar reference applies them to a sorted
  * row, with one question more at each cut: is it decided by what is listed? Only the first
- * {@code known} candidates (those above the bound) are certainly the first tokens of the row in SPEC
- * order; a token tied with the bound may be preceded by an unlisted token of lower id.
+ * {@code known} candidates, those that rank before the first unlisted token (the bound), are
+ * certainly the first tokens of the row in SPEC order.
  */
 final class CandidateFilters {
     /** The kept set is every live token of the row, more than the lists hold. */
@@ -31,13 +31,7 @@ final class CandidateFilters {
     static int keptPrefix(ShardCandidates c, List<Filter> filters) {
         double[] w = weights(c);
         boolean complete = c.bound() == Float.NEGATIVE_INFINITY;
-        int known = c.count();
-        if (!complete) {
-            known = 0;
-            while (known < c.count() && c.logit(known) > c.bound()) {
-                known++;
-            }
-        }
+        int known = c.known();
         // Invariant: len == ALL, or every one of the first len tokens is known.
         int len = complete ? c.count() : ALL;
         for (Filter f : filters) {

@@ -10,26 +10,27 @@ import java.util.List;
  * which selection filters can be decided without gathering the row (SPEC §2, "Shards, chunks and the
  * race"): the shard's first {@code k} live tokens in SPEC order with their global ids and logits, the
  * softmax partial state at the temperature {@code T} (the maximum {@code m} and
- * {@code Σ exp((x − m)/T)} over its live tokens, in float64), and the bound: the logit of its first
- * live token that is not listed ({@code −inf} when every live token is).
+ * {@code Σ exp((x − m)/T)} over its live tokens, in float64), and the bound: the logit and global id
+ * of its first live token that is not listed ({@code −inf} and {@code −1} when every live token is).
  *
- * <p>{@link #merge} gives the summary of the union of disjoint shards: the first {@code k} of the union
- * (k the larger of the two), the rescaled sums, and the largest bound or dropped logit. It is
+ * <p>{@link #merge} gives the summary of the union of disjoint shards: every candidate of both in SPEC
+ * order (nothing is dropped, so a merged list holds at most the sum of what the shards sent), the
+ * rescaled sums, and as bound the earlier (in SPEC order) of the parts' bound tokens. It is
  * associative (the list and bound exactly, the sum up to rounding) and commutative, so shards may be
  * merged in any tree. {@link #keep} then applies a {@link SamplingFilters} pipeline and says whether
  * the merged lists were enough to decide it ({@link ShardSelection#exact()}).
  *
  * <p>Serialized form ({@link #toBytes}), little endian: the int32 magic {@code 0x4353_4B45} ("EKSC"),
  * int32 version 1, float32 temperature, int32 k, int32 flags (bit 0: special), float32 max, float64
- * sum, float32 bound, int32 count, then {@code count} pairs (int32 global id, float32 logit) in SPEC
- * order: {@code 36 + 8·count} bytes.
+ * sum, float32 bound, int32 bound id, int32 count, then {@code count} pairs (int32 global id, float32
+ * logit) in SPEC order: {@code 44 + 8·count} bytes.
  */
 public final class ShardCandidates {
     /** The first word of the serialized form. */
     public static final int MAGIC = 0x43534B45;
     /** The version of the serialized form. */
     public static final int VERSION = 1;
-    private static final int HEADER = 36;
+    private static final int HEADER = 44;
 
     private final float temperature;
     private final int k;
@@ -37,17 +38,19 @@ public final class ShardCandidates {
     private final float max;
     private final double sum;
     private final float bound;
+    private final int boundId;
     private final int[] ids;
     private final float[] logits;
 
-    ShardCandidates(float temperature, int k, boolean special, float max, double sum, float bound, int[] ids,
-                    float[] logits) {
+    ShardCandidates(float temperature, int k, boolean special, float max, double sum, float bound, int boundId,
+                    int[] ids, float[] logits) {
         this.temperature = temperature;
         this.k = k;
         this.special = special;
         this.max = special ? Float.NaN : max;
         this.sum = special ? Double.NaN : sum;
         this.bound = special ? Float.NaN : bound;
+        this.boundId = special || bound == Float.NEGATIVE_INFINITY ? -1 : boundId;
         this.ids = special ? new int[0] : ids;
         this.logits = special ? new float[0] : logits;
     }
@@ -62,7 +65,7 @@ public final class ShardCandidates {
     public static ShardCandidates empty(float temperature, int k) {
         dev.entrokit.internal.Checks.temperature(temperature);
         dev.entrokit.internal.Checks.candidateCount(k);
-        return new ShardCandidates(temperature, k, false, Float.NEGATIVE_INFINITY, 0, Float.NEGATIVE_INFINITY,
+        return new ShardCandidates(temperature, k, false, Float.NEGATIVE_INFINITY, 0, Float.NEGATIVE_INFINITY, -1,
                 new int[0], new float[0]);
     }
 
@@ -71,7 +74,7 @@ public final class ShardCandidates {
         return temperature;
     }
 
-    /** How many candidates the summary lists at most. */
+    /** How many candidates each shard listed at most (the largest over merged parts). */
     public int k() {
         return k;
     }
@@ -96,9 +99,31 @@ public final class ShardCandidates {
         return max == Float.NEGATIVE_INFINITY ? Double.NEGATIVE_INFINITY : (double) max / temperature + Math.log(sum);
     }
 
-    /** The logit of the first live token not listed; {@code −inf} when the list holds every live token. */
+    /**
+     * The logit of the first live token (in SPEC order) that the summary does not list: every token
+     * before it is listed, so the listed tokens that rank before it are the row's first tokens.
+     * {@code −inf} when the list holds every live token.
+     */
     public float bound() {
         return bound;
+    }
+
+    /** The global id of the token of {@link #bound()}; {@code −1} when there is none. */
+    public int boundId() {
+        return boundId;
+    }
+
+    /** How many listed tokens rank before the bound token: the row's first tokens, known in order. */
+    int known() {
+        if (bound == Float.NEGATIVE_INFINITY) {
+            return ids.length;
+        }
+        long limit = order(bound, boundId);
+        int j = 0;
+        while (j < ids.length && order(logits[j], ids[j]) < limit) {
+            j++;
+        }
+        return j;
     }
 
     /** How many candidates are listed. */
@@ -127,8 +152,8 @@ public final class ShardCandidates {
     }
 
     /**
-     * The summary of two disjoint shards of the same row at the same temperature; {@code k} is the
-     * larger of theirs.
+     * The summary of two disjoint shards of the same row at the same temperature: every candidate of
+     * both; {@code k} is the larger of theirs.
      *
      * @throws IllegalArgumentException if the temperatures differ or a token id appears in both
      */
@@ -142,7 +167,7 @@ public final class ShardCandidates {
         }
         int k = Math.max(a.k, b.k);
         if (a.special || b.special) {
-            return new ShardCandidates(a.temperature, k, true, 0, 0, 0, null, null);
+            return new ShardCandidates(a.temperature, k, true, 0, 0, 0, -1, null, null);
         }
         float m = Math.max(a.max, b.max);
         double sum = m == Float.NEGATIVE_INFINITY ? 0 : rescaled(a, m) + rescaled(b, m);
@@ -166,18 +191,17 @@ public final class ShardCandidates {
                         + " is listed by both summaries (shards must be disjoint)");
             }
         }
-        int count = Math.min(k, total);
+        int count = total;
         int[] ids = new int[count];
         float[] logits = new float[count];
         for (int j = 0; j < count; j++) {
             ids[j] = (int) keys[j];
             logits[j] = logitOf(keys[j]);
         }
-        float bound = Math.max(a.bound, b.bound);
-        if (count < total) {
-            bound = Math.max(bound, logitOf(keys[count]));
-        }
-        return new ShardCandidates(a.temperature, k, false, m, sum, bound, ids, logits);
+        // Every token before each part's bound is listed by that part, so before the earlier bound all are.
+        long first = Math.min(order(a.bound, a.boundId), order(b.bound, b.boundId));
+        float bound = logitOf(first);
+        return new ShardCandidates(a.temperature, k, false, m, sum, bound, (int) first, ids, logits);
     }
 
     /** The merge of one or more summaries, left to right. */
@@ -251,7 +275,7 @@ public final class ShardCandidates {
     public byte[] toBytes() {
         ByteBuffer b = ByteBuffer.allocate(HEADER + 8 * ids.length).order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(MAGIC).putInt(VERSION).putFloat(temperature).putInt(k).putInt(special ? 1 : 0)
-                .putFloat(max).putDouble(sum).putFloat(bound).putInt(ids.length);
+                .putFloat(max).putDouble(sum).putFloat(bound).putInt(boundId).putInt(ids.length);
         for (int j = 0; j < ids.length; j++) {
             b.putInt(ids[j]).putFloat(logits[j]);
         }
@@ -260,8 +284,8 @@ public final class ShardCandidates {
 
     /**
      * Reads {@link #toBytes()}'s form, refusing (by name, with the values) a wrong magic or version, a
-     * length that does not match the count, or contents no shard produces (a count above {@code k}, a
-     * list out of SPEC order, a negative id, a bad temperature).
+     * length that does not match the count, or contents no shard produces (a list out of SPEC order, a
+     * negative id, a bad temperature or k).
      */
     public static ShardCandidates fromBytes(byte[] bytes) {
         if (bytes == null || bytes.length < HEADER) {
@@ -281,8 +305,9 @@ public final class ShardCandidates {
         float max = b.getFloat();
         double sum = b.getDouble();
         float bound = b.getFloat();
+        int boundId = b.getInt();
         int count = b.getInt();
-        if (count < 0 || count > k || (long) HEADER + 8L * count != bytes.length) {
+        if (count < 0 || (long) HEADER + 8L * count != bytes.length) {
             throw new IllegalArgumentException("bytes: count " + count + " with k " + k + " does not match "
                     + bytes.length + " bytes");
         }
@@ -302,12 +327,12 @@ public final class ShardCandidates {
                         + logits[j] + ") is not a live token in SPEC order");
             }
         }
-        return new ShardCandidates(t, k, (flags & 1) != 0, max, sum, bound, ids, logits);
+        return new ShardCandidates(t, k, (flags & 1) != 0, max, sum, bound, boundId, ids, logits);
     }
 
     @Override
     public String toString() {
         return "ShardCandidates[T=" + temperature + ", k=" + k + (special ? ", special" : "") + ", max=" + max
-                + ", sumExp=" + sum + ", bound=" + bound + ", count=" + ids.length + "]";
+                + ", sumExp=" + sum + ", bound=" + bound + " (id " + boundId + "), count=" + ids.length + "]";
     }
 }

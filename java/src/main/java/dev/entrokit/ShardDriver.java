@@ -47,7 +47,8 @@ final class ShardDriver {
             for (int j = 0; j < s.count; j++) {
                 ids[j] = offset + from + s.ids[j];
             }
-            parts[t] = new ShardCandidates(temperature, k, s.special, s.max, s.mass, s.bound, ids,
+            parts[t] = new ShardCandidates(temperature, k, s.special, s.max, s.mass, s.bound,
+                    s.boundId < 0 ? -1 : offset + from + s.boundId, ids,
                     java.util.Arrays.copyOf(s.logits, s.count));
         });
         ShardCandidates[] out = new ShardCandidates[nRows];

@@ -6,9 +6,9 @@ import dev.entrokit.internal.ExponentialRace;
  * What a pipeline keeps of a row whose shards were summarized and merged ({@link ShardCandidates#keep}).
  *
  * <p>{@link #exact()} is true when the merged lists decide the pipeline: every cut lies among the
- * candidates above the bound (a token tied with the bound may be preceded, in SPEC order, by an
- * unlisted token of lower id), and a top-p, min-p or top-H that needs the row's mass or the tokens
- * below the lists does not reach past them. Then the kept tokens are those the unsharded row keeps,
+ * candidates that rank before the first unlisted token ({@link ShardCandidates#bound()}), and a
+ * top-p, min-p or top-H that needs the row's mass or the tokens below the lists does not reach past
+ * them (min-p is decided past them when the bound's weight fails it). Then the kept tokens are those the unsharded row keeps,
  * except where a cumulative mass lies within rounding of its threshold (SPEC §5); the ids, logits and
  * renormalized probabilities are in SPEC order. When it is false nothing is listed: summarize the
  * shards again with a larger {@code k}, or gather the row. A special row, or one with no live token,

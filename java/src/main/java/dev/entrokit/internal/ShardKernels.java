@@ -14,8 +14,8 @@ public interface ShardKernels {
      * Summarizes a part for the candidate merge into {@code out} (which owns its arrays): whether a
      * logit is NaN or {@code +inf}; the maximum and {@code Σ exp((x − max)/T)} over the live tokens in
      * float64 (0 and {@code −inf} when none is live); the first {@code min(k, live)} live tokens in
-     * SPEC order (local ids and logits); and the logit of the first live token not listed
-     * ({@code −inf} when every live token is listed). Requires {@code temperature > 0}, {@code k ≥ 1}.
+     * SPEC order (local ids and logits); and the logit and local id of the first live token not
+     * listed ({@code −inf} and {@code -1} when every live token is listed). Requires {@code temperature > 0}, {@code k ≥ 1}.
      */
     void candidates(MemorySegment x, long xOff, int n, float temperature, int k, ShardSummary out);
 

@@ -18,6 +18,8 @@ public final class ShardSummary {
     public float[] logits = new float[0];
     /** The logit of the first live token not listed; {@code −inf} when the list holds every live token. */
     public float bound;
+    /** The local id of that token; {@code -1} when there is none. */
+    public int boundId;
 
     /** Room for {@code k} candidates. */
     public void reserve(int k) {
@@ -34,5 +36,6 @@ public final class ShardSummary {
         mass = 0;
         count = 0;
         bound = Float.NEGATIVE_INFINITY;
+        boundId = -1;
     }
 }

@@ -51,7 +51,10 @@ public final class ScalarShardKernels implements ShardKernels {
         out.count = count;
         out.max = max;
         out.mass = mass;
-        out.bound = count < live ? x.getAtIndex(F, xOff + (int) keys[count]) : Float.NEGATIVE_INFINITY;
+        if (count < live) {
+            out.boundId = (int) keys[count];
+            out.bound = x.getAtIndex(F, xOff + out.boundId);
+        }
     }
 
     @Override

@@ -74,7 +74,10 @@ public final class SimdShardKernels implements ShardKernels {
         out.mass = SimdSelectionKernels.massWithRest(x, xOff, n, temperature, c, Float.NEGATIVE_INFINITY,
                 Integer.MAX_VALUE);
         // Every token outside the ranked ones is below them, so the first one not listed is ranked
-        out.bound = count < live ? c.logit[count] : Float.NEGATIVE_INFINITY;
+        if (count < live) {
+            out.bound = c.logit[count];
+            out.boundId = c.index[count];
+        }
     }
 
     @Override
