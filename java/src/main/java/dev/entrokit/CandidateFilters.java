@@ -27,9 +27,8 @@ final class CandidateFilters {
         return w;
     }
 
-    /** The kept prefix length, or {@link #UNDECIDED}. The row has a live token. */
-    static int keptPrefix(ShardCandidates c, List<Filter> filters) {
-        double[] w = weights(c);
+    /** The kept prefix length, or {@link #UNDECIDED}, with {@code w} from {@link #weights}. The row has a live token. */
+    static int keptPrefix(ShardCandidates c, double[] w, List<Filter> filters) {
         boolean complete = c.bound() == Float.NEGATIVE_INFINITY;
         int known = c.known();
         // Invariant: len == ALL, or every one of the first len tokens is known.

@@ -677,11 +677,8 @@ public final class Entrokit implements AutoCloseable {
      */
     public void sample(Tensor logits, List<SamplingFilters> filtersPerRow, long[] seeds, long step, Tensor tokensOut) {
         checkOpen();
-        int n = cols("logits", logits);
+        int n = samplingArguments(logits, filtersPerRow, seeds, tokensOut);
         int nRows = (int) logits.rows();
-        Checks.sampling(filtersPerRow, seeds, nRows, n);
-        rowOutput("tokensOut", tokensOut, DType.I32, nRows);
-        noOverlap("tokensOut", tokensOut, "logits", logits, false);
         List<SamplingFilters> filters = List.copyOf(filtersPerRow);
         long[] s = seeds.clone();
         rows.forEachRow(nRows, n, shareable("logits", logits) & shareable("tokensOut", tokensOut), r ->
@@ -720,17 +717,25 @@ public final class Entrokit implements AutoCloseable {
     public void raceSample(Tensor logits, List<SamplingFilters> filtersPerRow, long[] seeds, long step,
                            Tensor tokensOut) {
         checkOpen();
-        int n = cols("logits", logits);
+        int n = samplingArguments(logits, filtersPerRow, seeds, tokensOut);
         int nRows = (int) logits.rows();
-        Checks.sampling(filtersPerRow, seeds, nRows, n);
-        rowOutput("tokensOut", tokensOut, DType.I32, nRows);
-        noOverlap("tokensOut", tokensOut, "logits", logits, false);
         int[] tokens = new int[nRows];
         ShardDriver.raceSample(rows, backend.shards(), logits, n, List.copyOf(filtersPerRow), seeds.clone(), step,
                 shareable("logits", logits), tokens);
         for (int r = 0; r < nRows; r++) {
             tokensOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, tokensOut.index(r), tokens[r]);
         }
+    }
+
+    /** The checks {@link #sample} and {@link #raceSample} share; returns the row length. */
+    private static int samplingArguments(Tensor logits, List<SamplingFilters> filtersPerRow, long[] seeds,
+                                         Tensor tokensOut) {
+        int n = cols("logits", logits);
+        int nRows = (int) logits.rows();
+        Checks.sampling(filtersPerRow, seeds, nRows, n);
+        rowOutput("tokensOut", tokensOut, DType.I32, nRows);
+        noOverlap("tokensOut", tokensOut, "logits", logits, false);
+        return n;
     }
 
     /**

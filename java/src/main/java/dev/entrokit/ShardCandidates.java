@@ -171,32 +171,26 @@ public final class ShardCandidates {
         }
         float m = Math.max(a.max, b.max);
         double sum = m == Float.NEGATIVE_INFINITY ? 0 : rescaled(a, m) + rescaled(b, m);
+        // Both lists are in SPEC order: one linear merge.
         int total = a.ids.length + b.ids.length;
-        long[] keys = new long[total];
-        for (int j = 0; j < a.ids.length; j++) {
-            keys[j] = order(a.logits[j], a.ids[j]);
-        }
-        for (int j = 0; j < b.ids.length; j++) {
-            keys[a.ids.length + j] = order(b.logits[j], b.ids[j]);
-        }
-        Arrays.sort(keys);
-        int[] byId = new int[total];
-        for (int j = 0; j < total; j++) {
-            byId[j] = (int) keys[j];
-        }
-        Arrays.sort(byId);
-        for (int j = 1; j < total; j++) {
-            if (byId[j] == byId[j - 1]) {
-                throw new IllegalArgumentException("parts: token id " + byId[j]
+        int[] ids = new int[total];
+        float[] logits = new float[total];
+        int i = 0;
+        int j = 0;
+        for (int o = 0; o < total; o++) {
+            long ka = i < a.ids.length ? order(a.logits[i], a.ids[i]) : Long.MAX_VALUE;
+            long kb = j < b.ids.length ? order(b.logits[j], b.ids[j]) : Long.MAX_VALUE;
+            if (ka == kb) {
+                throw new IllegalArgumentException("parts: token id " + a.ids[i]
                         + " is listed by both summaries (shards must be disjoint)");
             }
-        }
-        int count = total;
-        int[] ids = new int[count];
-        float[] logits = new float[count];
-        for (int j = 0; j < count; j++) {
-            ids[j] = (int) keys[j];
-            logits[j] = logitOf(keys[j]);
+            if (ka < kb) {
+                ids[o] = a.ids[i];
+                logits[o] = a.logits[i++];
+            } else {
+                ids[o] = b.ids[j];
+                logits[o] = b.logits[j++];
+            }
         }
         // Every token before each part's bound is listed by that part, so before the earlier bound all are.
         long first = Math.min(order(a.bound, a.boundId), order(b.bound, b.boundId));
@@ -254,11 +248,11 @@ public final class ShardCandidates {
         if (special || max == Float.NEGATIVE_INFINITY) {
             return new ShardSelection(true, special, new int[0], new float[0], new double[0], temperature);
         }
-        int len = CandidateFilters.keptPrefix(this, filters.filters());
+        double[] w = CandidateFilters.weights(this);
+        int len = CandidateFilters.keptPrefix(this, w, filters.filters());
         if (len < 0) {
             return new ShardSelection(false, false, new int[0], new float[0], new double[0], temperature);
         }
-        double[] w = CandidateFilters.weights(this);
         double kept = 0;
         for (int j = 0; j < len; j++) {
             kept += w[j];

@@ -13,9 +13,10 @@ package dev.entrokit.internal;
  * tokens that provably cannot win ({@link #gumbelBound}) and compute the rest here.
  *
  * <p>Draw: key {@code (low, high 32 bits of seed)}, counter {@code (row, low, high 32 bits of step,
- * id | 2^31)} (the top bit keeps these counters apart from the inverse-CDF sampler's, whose last word
- * is 0); the top 52 bits of output words 0 and 1 form {@code b}, {@code U = (b + ½)·2^-52 ∈ (0, 1)}
- * exactly, {@code E = −log U}, {@code g = −log E}. The Gumbel term {@code g} lies in
+ * counter(id))} with {@code counter(16q + 8h + j) = (8q + j) | 2^31} (the top bit keeps these counters
+ * apart from the inverse-CDF sampler's, whose last word is 0); output words {@code 2h, 2h + 1} give
+ * {@code b} (the top 32 bits of the first above the top 20 of the second), {@code U = (b + ½)·2^-52 ∈
+ * (0, 1)} exactly, {@code E = −log U}, {@code g = −log E}. The Gumbel term {@code g} lies in
  * {@code [G_MIN, G_MAX] = [−log(52.7·ln 2), −log(−log(1 − 2^-53))] ≈ [−3.61, 36.74]}.
  */
 public final class ExponentialRace {
@@ -46,22 +47,29 @@ public final class ExponentialRace {
     private ExponentialRace() {
     }
 
-    /** The round keys of Philox4x32-10 under {@code seed}: word 0 in {@code k0[r]}, word 1 in {@code k1[r]}. */
-    public static void roundKeys(long seed, int[] k0, int[] k1) {
-        int a = (int) seed;
-        int b = (int) (seed >>> 32);
-        for (int r = 0; r < 10; r++) {
-            k0[r] = a;
-            k1[r] = b;
-            a += W0;
-            b += W1;
-        }
+    /**
+     * The Philox counter's last word for token {@code id}: tokens {@code 16q + j} and {@code 16q + 8 + j}
+     * ({@code j < 8}) share the counter {@code 8q + j} (with the tag bit), the first taking output words
+     * 0 and 1, the second words 2 and 3. One draw serves two tokens, and 8 counters in a row serve 16
+     * adjacent tokens, which a vector of up to 8 64-bit lanes draws at once.
+     */
+    public static int counter(int id) {
+        return (((id >>> 4) << 3) | (id & 7)) | ID_TAG;
+    }
+
+    /** Whether token {@code id} takes output words 2 and 3 of its counter's draw (see {@link #counter}). */
+    public static boolean highWords(int id) {
+        return (id & 8) != 0;
+    }
+
+    /** The 52 random bits of a token from its two output words: the top 32 of the first above the top 20 of the second. */
+    public static long bits(int first, int second) {
+        return ((first & 0xFFFFFFFFL) << 20) | ((second & 0xFFFFFFFFL) >>> 12);
     }
 
     /**
      * The 52 random bits {@code b} of token {@code id}: Philox4x32-10 of counter
-     * {@code (row, step, id | 2^31)} under {@code seed}, the top 32 bits of word 0 above the top 20 of
-     * word 1.
+     * {@code (row, step, counter(id))} under {@code seed}, the word pair {@link #highWords} says.
      */
     public static long bits(long seed, int row, long step, int id) {
         int k0 = (int) seed;
@@ -69,7 +77,7 @@ public final class ExponentialRace {
         int c0 = row;
         int c1 = (int) step;
         int c2 = (int) (step >>> 32);
-        int c3 = id | ID_TAG;
+        int c3 = counter(id);
         for (int round = 0; round < 10; round++) {
             if (round > 0) {
                 k0 += W0;
@@ -84,7 +92,7 @@ public final class ExponentialRace {
             c0 = n0;
             c2 = n2;
         }
-        return ((c0 & 0xFFFFFFFFL) << 20) | ((c1 & 0xFFFFFFFFL) >>> 12);
+        return highWords(id) ? bits(c2, c3) : bits(c0, c1);
     }
 
     /** The Gumbel term {@code g = −log(−log U)} of 52 random bits. */

@@ -10,16 +10,19 @@ import org.junit.jupiter.api.Test;
 class ExponentialRaceTest {
 
     @Test
-    void bitsAreTheTopBitsOfPhiloxWithTheTaggedCounter() {
+    void bitsAreTheTopBitsOfPhiloxWithThePairedTaggedCounter() {
         SplittableRandom rnd = new SplittableRandom(1);
         for (int t = 0; t < 2000; t++) {
             long seed = rnd.nextLong();
             int row = rnd.nextInt();
             long step = rnd.nextLong();
             int id = rnd.nextInt(Integer.MAX_VALUE);
-            int[] out = Philox.philox4x32x10(new int[] {row, (int) step, (int) (step >>> 32), id | 0x80000000},
+            // tokens 16q + j and 16q + 8 + j share counter 8q + j: words 0, 1 for the first, 2, 3 for the second
+            int counter = ((id / 16) * 8 + id % 8) | 0x80000000;
+            int[] out = Philox.philox4x32x10(new int[] {row, (int) step, (int) (step >>> 32), counter},
                     new int[] {(int) seed, (int) (seed >>> 32)});
-            long expected = (Integer.toUnsignedLong(out[0]) << 20) | (Integer.toUnsignedLong(out[1]) >>> 12);
+            int w = (id / 8) % 2 == 1 ? 2 : 0;
+            long expected = (Integer.toUnsignedLong(out[w]) << 20) | (Integer.toUnsignedLong(out[w + 1]) >>> 12);
             assertEquals(expected, ExponentialRace.bits(seed, row, step, id), "seed " + seed + " id " + id);
         }
     }

@@ -247,7 +247,11 @@ public final class SimdSelectionKernels implements SelectionKernels {
      * evenly; a vector is only looked at lane by lane when it holds a value above the current r-th.
      */
     private static float sampledThreshold(MemorySegment x, long off, int n, int target, float[] largest) {
-        int chunks = Math.max(1, Math.min(n / L, SAMPLE_SIZE / L));
+        // Sample few enough that about `target` tokens above the r-th of the sample needs r <= 64: with
+        // the rank capped and the sample fixed, a target above 64·n/SAMPLE_SIZE (500 of 128k, 128 of
+        // 16k) found too few tokens at every try and fell through to sorting the row.
+        long fit = (long) MAX_SAMPLE_RANK * n / ((long) Math.max(target, 1) * L);
+        int chunks = (int) Math.max(1, Math.min(Math.min(n / L, SAMPLE_SIZE / L), fit));
         long stride = (long) (n / chunks) / L * L; // whole vectors apart, so every load is in the row
         long sampled = (long) chunks * L;
         int r = (int) Math.min(MAX_SAMPLE_RANK, Math.max(1, target * sampled / n));

@@ -23,8 +23,8 @@ import jdk.incubator.vector.VectorSpecies;
  * ({@code SimdSelectionKernels.rank}: sampled threshold, {@code compress}, sort of the survivors) and
  * their split mass (float64 over the ranked tokens, float32 lanes over the rest).
  *
- * <p>{@link #race} draws Philox for {@code D.length()} tokens at once in 64-bit lanes and computes a
- * key, with {@link ExponentialRace}'s scalar arithmetic, only for a token whose upper bound
+ * <p>{@link #race} draws Philox in 64-bit lanes, one draw for two tokens, and computes a key, with
+ * {@link ExponentialRace}'s scalar arithmetic, only for a token whose upper bound
  * {@code x/T + gumbelBound} reaches the best key so far: the winner and its key are those of the
  * scalar kernel, bit for bit. The best key starts at the argmax's, so in a row of 128k tokens a few
  * dozen keys are computed; a block of tokens whose logits lie more than {@code G_MAX} temperatures
@@ -50,16 +50,14 @@ public final class SimdShardKernels implements ShardKernels {
         if (n == 0) {
             return;
         }
-        float m = SimdSelectionKernels.maxOrNaN(x, xOff, n);
-        if (Float.isNaN(m) || m == Float.POSITIVE_INFINITY) {
-            out.special = true;
-            return;
-        }
-        if (m == Float.NEGATIVE_INFINITY) {
-            return;
-        }
         Candidates c = Candidates.get();
-        SimdSelectionKernels.rank(x, xOff, n, temperature, List.of(), (int) Math.min((long) k + 1, n), c);
+        if (SimdSelectionKernels.rank(x, xOff, n, temperature, List.of(), (int) Math.min((long) k + 1, n), c)
+                == SimdSelectionKernels.SPECIAL) {
+            // rank calls a row of -inf special too; here that is a part with no live token
+            float m = SimdSelectionKernels.maxOrNaN(x, xOff, n);
+            out.special = Float.isNaN(m) || m == Float.POSITIVE_INFINITY;
+            return;
+        }
         int live = 0;
         while (live < c.count && c.logit[live] > Float.NEGATIVE_INFINITY) {
             live++;
@@ -101,84 +99,143 @@ public final class SimdShardKernels implements ShardKernels {
         return scan(x, xOff, n, idBase, temperature, seed, row, step, first, best, keyOut);
     }
 
+    /** Per thread: the 52 random bits of every token of a part, between {@link #draw} and {@link #reach}. */
+    private static final ThreadLocal<long[][]> BITS = ThreadLocal.withInitial(() -> new long[1][0]);
+
     /**
-     * The race's one hot loop: Philox4x32-10 in {@code long} lanes (a 32-bit word in each, products by
-     * the 64-bit multiply), the bound of each lane's Gumbel term from the exponent of {@code c + ½}
-     * (see {@link ExponentialRace#gumbelBound}), and the scalar key for lanes that reach the best.
+     * The race over the aligned blocks of 16 tokens (see {@link ExponentialRace#counter}) in two hot
+     * loops that exchange an array, as the Vector API wants: {@link #draw} runs Philox, {@link #reach}
+     * bounds each token's Gumbel term and keys the tokens whose bound reaches the best key. Tokens
+     * before the first aligned block and after the last are keyed one by one.
      */
     private static int scan(MemorySegment x, long xOff, int n, int idBase, float temperature, long seed, int row,
                             long step, int bestIndex, double bestKey, double[] keyOut) {
-        double invT = 1.0 / temperature;
-        double cut = bestKey - ExponentialRace.margin(bestKey);
-        long c0Init = row & MASK32;
-        long c1Init = step & MASK32;
-        long c2Init = (step >>> 32) & MASK32;
+        int head = DL > 8 ? n : Math.min(n, (16 - (idBase & 15)) & 15);
+        int upper = head + (n - head) / 16 * 16;
+        double[] best = {bestKey, bestIndex};
+        one(x, xOff, 0, head, idBase, temperature, seed, row, step, best);
+        if (upper > head) {
+            long[][] holder = BITS.get();
+            if (holder[0].length < upper - head) {
+                holder[0] = new long[Math.max(upper - head, 1024)];
+            }
+            long[] bits = holder[0];
+            draw(x, xOff + head, upper - head, idBase + head, 1.0 / temperature,
+                    best[0] - ExponentialRace.margin(best[0]) - ExponentialRace.G_MAX, seed, row, step, bits);
+            reach(x, xOff, head, upper, idBase, temperature, seed, row, step, bits, best);
+        }
+        one(x, xOff, upper, n, idBase, temperature, seed, row, step, best);
+        keyOut[0] = best[0];
+        return (int) best[1];
+    }
+
+    /**
+     * Philox4x32-10 for {@code n} (a multiple of 16) tokens whose first global id is a multiple of 16,
+     * in {@code long} lanes (a 32-bit word in each, products by the 64-bit multiply): lane {@code j}'s
+     * draw gives tokens {@code 16q + j} (words 0, 1) and {@code 16q + 8 + j} (words 2, 3) their 52 bits.
+     * A half-block whose logits all lie below {@code far} (in temperature units) cannot win and is not
+     * drawn ({@link #reach} skips it by the same test).
+     */
+    private static void draw(MemorySegment x, long off, int n, int idBase, double invT, double far, long seed, int row,
+                             long step, long[] bits) {
         long k0Init = seed & MASK32;
         long k1Init = (seed >>> 32) & MASK32;
         LongVector lane = LongVector.zero(LS).addIndex(1);
-        int upper = n - n % DL;
-        for (int i = 0; i < upper; i += DL) {
+        for (int i = 0; i < n; i += 16) {
+            long counterBase = ((long) ((idBase + i) >>> 4) << 3) | (ExponentialRace.ID_TAG & MASK32);
+            for (int j0 = 0; j0 < 8; j0 += DL) {
+                DoubleVector lo = (DoubleVector) FloatVector.fromMemorySegment(FH, x, (off + i + j0) * Float.BYTES, ORDER)
+                        .convertShape(VectorOperators.F2D, D, 0);
+                DoubleVector hi = (DoubleVector) FloatVector.fromMemorySegment(FH, x, (off + i + 8 + j0) * Float.BYTES,
+                        ORDER).convertShape(VectorOperators.F2D, D, 0);
+                if (!lo.max(hi).mul(invT).compare(VectorOperators.GE, far).anyTrue()) {
+                    continue;
+                }
+                LongVector c0 = LongVector.broadcast(LS, row & MASK32);
+                LongVector c1 = LongVector.broadcast(LS, step & MASK32);
+                LongVector c2 = LongVector.broadcast(LS, (step >>> 32) & MASK32);
+                LongVector c3 = lane.add(counterBase + j0);
+                long k0 = k0Init;
+                long k1 = k1Init;
+                for (int round = 0; round < 10; round++) {
+                    LongVector p0 = c0.mul(M0);
+                    LongVector p1 = c2.mul(M1);
+                    LongVector n0 = p1.lanewise(VectorOperators.LSHR, 32).lanewise(VectorOperators.XOR, c1)
+                            .lanewise(VectorOperators.XOR, k0);
+                    LongVector n2 = p0.lanewise(VectorOperators.LSHR, 32).lanewise(VectorOperators.XOR, c3)
+                            .lanewise(VectorOperators.XOR, k1);
+                    c1 = p1.and(MASK32);
+                    c3 = p0.and(MASK32);
+                    c0 = n0;
+                    c2 = n2;
+                    k0 = (k0 + W0) & MASK32;
+                    k1 = (k1 + W1) & MASK32;
+                }
+                c0.lanewise(VectorOperators.LSHL, 20).or(c1.lanewise(VectorOperators.LSHR, 12)).intoArray(bits, i + j0);
+                c2.lanewise(VectorOperators.LSHL, 20).or(c3.lanewise(VectorOperators.LSHR, 12)).intoArray(bits, i + 8 + j0);
+            }
+        }
+    }
+
+    /**
+     * Tokens {@code from … to − 1} (drawn by {@link #draw} into {@code bits[j − from]}): each one's bound
+     * {@code x/T + (52 − ⌊log2(c + ½)⌋)·ln 2} with {@code c = 2^52 − 1 − b}, and the scalar key of those
+     * whose bound reaches the best key; {@code best = {key, index}}.
+     */
+    private static void reach(MemorySegment x, long xOff, int from, int to, int idBase, float temperature, long seed,
+                              int row, long step, long[] bits, double[] best) {
+        double invT = 1.0 / temperature;
+        double cut = best[0] - ExponentialRace.margin(best[0]);
+        double far = cut - ExponentialRace.G_MAX;
+        for (int i = from; i < to; i += DL) {
             DoubleVector xt = ((DoubleVector) FloatVector.fromMemorySegment(FH, x, (xOff + i) * Float.BYTES, ORDER)
                     .convertShape(VectorOperators.F2D, D, 0)).mul(invT);
-            VectorMask<Double> near = xt.compare(VectorOperators.GE, cut - ExponentialRace.G_MAX); // -inf never is
+            VectorMask<Double> near = xt.compare(VectorOperators.GE, far); // undrawn lanes are never near
             if (!near.anyTrue()) {
                 continue;
             }
-            LongVector c0 = LongVector.broadcast(LS, c0Init);
-            LongVector c1 = LongVector.broadcast(LS, c1Init);
-            LongVector c2 = LongVector.broadcast(LS, c2Init);
-            LongVector c3 = lane.add(idBase + i).or(ExponentialRace.ID_TAG & MASK32);
-            long k0 = k0Init;
-            long k1 = k1Init;
-            for (int round = 0; round < 10; round++) {
-                LongVector p0 = c0.mul(M0);
-                LongVector p1 = c2.mul(M1);
-                LongVector n0 = p1.lanewise(VectorOperators.LSHR, 32).lanewise(VectorOperators.XOR, c1)
-                        .lanewise(VectorOperators.XOR, k0);
-                LongVector n2 = p0.lanewise(VectorOperators.LSHR, 32).lanewise(VectorOperators.XOR, c3)
-                        .lanewise(VectorOperators.XOR, k1);
-                c1 = p1.and(MASK32);
-                c3 = p0.and(MASK32);
-                c0 = n0;
-                c2 = n2;
-                k0 = (k0 + W0) & MASK32;
-                k1 = (k1 + W1) & MASK32;
-            }
-            LongVector comp = c0.lanewise(VectorOperators.LSHL, 20).or(c1.lanewise(VectorOperators.LSHR, 12))
-                    .lanewise(VectorOperators.XOR, MASK52);
+            LongVector comp = LongVector.fromArray(LS, bits, i - from).lanewise(VectorOperators.XOR, MASK52);
             // floor(log2(c + ½)) from the exponent field; c + ½ is exact below 2^52
             LongVector e = ((DoubleVector) comp.convert(VectorOperators.L2D, 0)).add(0.5).reinterpretAsLongs()
                     .lanewise(VectorOperators.LSHR, 52);
             DoubleVector bound = ((DoubleVector) LongVector.broadcast(LS, 52 + 1023).sub(e)
                     .convert(VectorOperators.L2D, 0)).mul(ExponentialRace.LN2);
-            VectorMask<Double> reach = xt.add(bound).compare(VectorOperators.GE, cut).and(near);
-            if (reach.anyTrue()) {
-                long bitsMask = reach.toLong();
-                while (bitsMask != 0) {
-                    int j = i + Long.numberOfTrailingZeros(bitsMask);
-                    bitsMask &= bitsMask - 1;
-                    double key = ExponentialRace.key(x.getAtIndex(F32, xOff + j), temperature, seed, row, step,
-                            idBase + j);
-                    if (ExponentialRace.beats(key, j, bestKey, bestIndex)) {
-                        bestKey = key;
-                        bestIndex = j;
-                        cut = bestKey - ExponentialRace.margin(bestKey);
-                    }
-                }
+            long lanes = xt.add(bound).compare(VectorOperators.GE, cut).and(near).toLong();
+            if (lanes != 0) {
+                keys(x, xOff, i, lanes, idBase, temperature, seed, row, step, best);
+                cut = best[0] - ExponentialRace.margin(best[0]);
+                far = cut - ExponentialRace.G_MAX;
             }
         }
-        for (int j = upper; j < n; j++) {
+    }
+
+    /** The scalar keys of the tokens at {@code from + lane} for each set bit of {@code lanes}; {@code best = {key, index}}. */
+    private static void keys(MemorySegment x, long xOff, int from, long lanes, int idBase, float temperature, long seed,
+                             int row, long step, double[] best) {
+        while (lanes != 0) {
+            int j = from + Long.numberOfTrailingZeros(lanes);
+            lanes &= lanes - 1;
+            double key = ExponentialRace.key(x.getAtIndex(F32, xOff + j), temperature, seed, row, step, idBase + j);
+            if (ExponentialRace.beats(key, j, best[0], (long) best[1])) {
+                best[0] = key;
+                best[1] = j;
+            }
+        }
+    }
+
+    /** Tokens {@code from … to − 1} keyed one by one; {@code best = {key, index}}. */
+    private static void one(MemorySegment x, long xOff, int from, int to, int idBase, float temperature, long seed,
+                            int row, long step, double[] best) {
+        for (int j = from; j < to; j++) {
             float z = x.getAtIndex(F32, xOff + j);
             if (z == Float.NEGATIVE_INFINITY) {
                 continue;
             }
             double key = ExponentialRace.key(z, temperature, seed, row, step, idBase + j);
-            if (ExponentialRace.beats(key, j, bestKey, bestIndex)) {
-                bestKey = key;
-                bestIndex = j;
+            if (ExponentialRace.beats(key, j, best[0], (long) best[1])) {
+                best[0] = key;
+                best[1] = j;
             }
         }
-        keyOut[0] = bestKey;
-        return bestIndex;
     }
 }
