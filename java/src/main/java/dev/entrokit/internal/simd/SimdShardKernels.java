@@ -81,16 +81,13 @@ public final class SimdShardKernels implements ShardKernels {
     @Override
     public int race(MemorySegment x, long xOff, int n, int idBase, float temperature, long seed, int row, long step,
                     double[] keyOut) {
-        float m = SimdSelectionKernels.maxOrNaN(x, xOff, n);
-        if (Float.isNaN(m) || m == Float.POSITIVE_INFINITY) {
-            keyOut[0] = Double.NaN;
-            return -2;
-        }
-        if (m == Float.NEGATIVE_INFINITY) {
-            keyOut[0] = Double.NEGATIVE_INFINITY;
-            return -1;
-        }
         int first = SimdSelectionKernels.argmax(x, xOff, n);
+        if (first < 0) { // a special row or no live token: which one, only now
+            float m = SimdSelectionKernels.maxOrNaN(x, xOff, n);
+            boolean special = Float.isNaN(m) || m == Float.POSITIVE_INFINITY;
+            keyOut[0] = special ? Double.NaN : Double.NEGATIVE_INFINITY;
+            return special ? -2 : -1;
+        }
         double best = ExponentialRace.key(x.getAtIndex(F32, xOff + first), temperature, seed, row, step, idBase + first);
         if (temperature == 0f) {
             keyOut[0] = best;
