@@ -94,8 +94,8 @@ final class ShardDriver {
 
     /**
      * One token per row by the race over what row {@code r}'s pipeline keeps: rows without a filter (or
-     * greedy) race over the whole row; the others summarize their chunks with enough candidates for
-     * their first filter, keep, and race over the kept tokens, summarizing again with 8× the candidates
+     * greedy) race over the whole row; the others summarize their chunks with the candidates their
+     * first filter needs ({@link #firstNeed}), keep, and race over the kept tokens, summarizing again with 8× the candidates
      * while the lists do not decide the pipeline (at {@code k = V} every live token is listed: a row
      * whose cut falls inside a tie that spans chunks, or whose top-p keeps most of the row, ends there).
      */
@@ -150,14 +150,18 @@ final class ShardDriver {
         }
     }
 
-    /** Candidates per chunk for the first filter: its k or top-H's n (twice, plus 64), else 64. */
+    /**
+     * Candidates per chunk for the first filter: a top-k's {@code k} (or top-H's {@code n}) always
+     * suffices, since a chunk's first unlisted token has {@code k} of its own before it and so ranks
+     * after the row's first {@code k}; top-p and min-p start from 64 and grow.
+     */
     private static int firstNeed(SamplingFilters f, int n) {
         SamplingFilters.Filter first = f.filters().get(0);
-        long want = switch (first.kind()) {
+        int want = switch (first.kind()) {
             case TOP_K -> first.k();
             case TOP_H -> first.n();
-            default -> 0;
+            default -> 64;
         };
-        return (int) Math.min(2 * want + 64, n);
+        return Math.min(want, n);
     }
 }
