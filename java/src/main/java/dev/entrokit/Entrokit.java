@@ -806,11 +806,8 @@ public final class Entrokit implements AutoCloseable {
      */
     public void sample(Tensor logits, List<SamplingFilters> filtersPerRow, long[] seeds, long step, Tensor tokensOut) {
         checkOpen();
-        int n = cols("logits", logits);
+        int n = samplingArguments(logits, filtersPerRow, seeds, tokensOut);
         int nRows = (int) logits.rows();
-        Checks.sampling(filtersPerRow, seeds, nRows, n);
-        rowOutput("tokensOut", tokensOut, DType.I32, nRows);
-        noOverlap("tokensOut", tokensOut, "logits", logits, false);
         List<SamplingFilters> filters = List.copyOf(filtersPerRow);
         long[] s = seeds.clone();
         rows.forEachRow(nRows, n, shareable("logits", logits) & shareable("tokensOut", tokensOut), r ->
@@ -873,6 +870,105 @@ public final class Entrokit implements AutoCloseable {
                        CudaStream stream) {
         checkOpen();
         CudaKernels.sample(logits, filters, seed, 0, step, tokensOut, stream);
+    }
+
+    /** {@link #raceSample(Tensor, List, long[], long, Tensor)} with the same pipeline for every row. */
+    public void raceSample(Tensor logits, SamplingFilters filters, long[] seeds, long step, Tensor tokensOut) {
+        checkOpen();
+        notNull("filters", filters);
+        long r = logits == null ? 0 : logits.rows();
+        raceSample(logits, java.util.Collections.nCopies((int) Math.min(r, Integer.MAX_VALUE), filters), seeds, step,
+                tokensOut);
+    }
+
+    /**
+     * One token per row from the kept, renormalized distribution of row {@code r}'s pipeline, drawn by
+     * the exponential race (SPEC §2): token {@code i} gets the key {@code x_i/T − log E_i} with
+     * {@code E_i ~ Exp(1)} from Philox4x32-10 keyed by ({@code seeds[r]}, {@code r}, {@code step}, global
+     * id {@code i}), and the largest key among the kept tokens wins (the lower id on a tie). A token's
+     * key depends on nothing else, so the row may be split anywhere: long rows are cut into fixed-size
+     * chunks that run on the pool (batch-1 decoding uses every thread), and the token is the one that
+     * {@link #shardSample} and {@link ShardSelection#sample} give for any sharding of the row. The same
+     * token on every backend, SIMD width and thread count. Temperature 0 is greedy (lowest index on
+     * ties). A special row gives {@code -1}.
+     *
+     * <p>This is a different draw from {@link #sample}'s inverse-CDF walk with the same seed: each has
+     * the same law, not the same tokens.
+     *
+     * @param filtersPerRow one pipeline per row
+     * @param seeds         one seed per row
+     * @param step          the decoding step
+     * @param tokensOut     rank-1 {@link DType#I32} with at least {@code R} elements
+     */
+    public void raceSample(Tensor logits, List<SamplingFilters> filtersPerRow, long[] seeds, long step,
+                           Tensor tokensOut) {
+        checkOpen();
+        int n = samplingArguments(logits, filtersPerRow, seeds, tokensOut);
+        int nRows = (int) logits.rows();
+        int[] tokens = new int[nRows];
+        ShardDriver.raceSample(rows, backend.shards(), logits, n, List.copyOf(filtersPerRow), seeds.clone(), step,
+                shareable("logits", logits), tokens);
+        for (int r = 0; r < nRows; r++) {
+            tokensOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, tokensOut.index(r), tokens[r]);
+        }
+    }
+
+    /** The checks {@link #sample} and {@link #raceSample} share; returns the row length. */
+    private static int samplingArguments(Tensor logits, List<SamplingFilters> filtersPerRow, long[] seeds,
+                                         Tensor tokensOut) {
+        int n = cols("logits", logits);
+        int nRows = (int) logits.rows();
+        Checks.sampling(filtersPerRow, seeds, nRows, n);
+        rowOutput("tokensOut", tokensOut, DType.I32, nRows);
+        noOverlap("tokensOut", tokensOut, "logits", logits, false);
+        return n;
+    }
+
+    /**
+     * Each row's entry in the exponential race of {@link #raceSample} with no filter, for a shard of a
+     * vocabulary-sharded row: {@code logits} holds global ids {@code offset … offset + V_shard − 1}.
+     * Merge the entries of every shard of row {@code r} with {@link ShardSample#merge} and read
+     * {@link ShardSample#token()}: the token {@code raceSample} gives for the whole row, whatever the
+     * number of shards. Every shard must use the same seeds, step and temperature and the same row
+     * numbering (row {@code r} of this tensor is row {@code r} of the batch).
+     *
+     * @param offset      the global id of the shard's first token; ids must stay below {@code 2^31 − 1}
+     * @param temperature {@code T > 0}, or 0 for greedy
+     * @param seeds       one seed per row
+     * @param step        the decoding step
+     */
+    public ShardSample[] shardSample(Tensor logits, int offset, float temperature, long[] seeds, long step) {
+        checkOpen();
+        int n = cols("logits", logits);
+        int nRows = (int) logits.rows();
+        Checks.shardOffset(offset, n);
+        Checks.samplingTemperature(temperature);
+        Checks.seeds(seeds, nRows);
+        float[] t = new float[nRows];
+        java.util.Arrays.fill(t, temperature);
+        return ShardDriver.race(rows, backend.shards(), logits, n, offset, t, seeds.clone(), step,
+                shareable("logits", logits));
+    }
+
+    /**
+     * Each row's candidate summary for a shard of a vocabulary-sharded row ({@link ShardCandidates}):
+     * its first {@code k} live tokens in SPEC order with global ids from {@code offset}, its maximum and
+     * {@code Σ exp((x − max)/T)}, and its bound. Merge the summaries of every shard with
+     * {@link ShardCandidates#merge}, then {@link ShardCandidates#keep} a pipeline and, when
+     * {@link ShardSelection#exact()}, {@link ShardSelection#sample} from it.
+     *
+     * @param offset      the global id of the shard's first token; ids must stay below {@code 2^31 − 1}
+     * @param temperature {@code T > 0}, the temperature of the pipeline to be kept
+     * @param k           {@code k ≥ 1} candidates per shard: at least a top-k's {@code k} or a top-H's {@code n}
+     */
+    public ShardCandidates[] shardCandidates(Tensor logits, int offset, float temperature, int k) {
+        checkOpen();
+        int n = cols("logits", logits);
+        Checks.shardOffset(offset, n);
+        Checks.temperature(temperature);
+        Checks.candidateCount(k);
+        return ShardDriver.candidates(rows, backend.shards(), logits, n, offset, temperature, k,
+                shareable("logits", logits));
     }
 
     // ---------------------------------------------------------------- float[] conveniences

@@ -229,6 +229,13 @@ class ApiContractTest {
                 () -> new Object[] {logits(1), F, new long[] {1, 2, 3}, 0L, Tensor.of(new int[R])}));
         t.add(call("sample", "logits filtersPerRow seeds step tokensOut",
                 () -> new Object[] {logits(1), List.of(F, F, F), new long[] {1, 2, 3}, 0L, Tensor.of(new int[R])}));
+        t.add(call("raceSample", "logits filters seeds step tokensOut",
+                () -> new Object[] {logits(1), F, new long[] {1, 2, 3}, 0L, Tensor.of(new int[R])}));
+        t.add(call("raceSample", "logits filtersPerRow seeds step tokensOut",
+                () -> new Object[] {logits(1), List.of(F, F, F), new long[] {1, 2, 3}, 0L, Tensor.of(new int[R])}));
+        t.add(call("shardSample", "logits offset temperature seeds step",
+                () -> new Object[] {logits(1), 100, 1f, new long[] {1, 2, 3}, 0L}));
+        t.add(call("shardCandidates", "logits offset temperature k", () -> new Object[] {logits(1), 100, 1f, 4}));
         t.add(call("softmax", "logits cols probs temperature",
                 () -> new Object[] {Logits.batch(1, R, V), V, new float[R * V], 1f}));
         t.add(call("logSoftmax", "logits cols logprobs temperature",

@@ -30,4 +30,12 @@ public interface Backend {
     ScoringKernels scoring();
     /** The SPEC §3 Sinkhorn solver. */
     SinkhornSolver transport();
+
+    /** The kernels of sharded selection and of the exponential race (SPEC §2); the float64 ones unless overridden. */
+    default ShardKernels shards() {
+        return SCALAR_SHARDS;
+    }
+
+    /** The scalar shard kernels, shared: they hold no state. */
+    ShardKernels SCALAR_SHARDS = new dev.entrokit.internal.scalar.ScalarShardKernels();
 }

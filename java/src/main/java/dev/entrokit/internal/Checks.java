@@ -462,4 +462,39 @@ public final class Checks {
             throw new IllegalArgumentException("k: must be in [1, V = " + n + "], got " + k);
         }
     }
+
+    // ---------------------------------------------------------------- shards
+
+    /**
+     * A shard of {@code n} tokens starting at global id {@code offset}: ids {@code offset … offset + n − 1}
+     * must be int32 ({@code offset ≥ 0}, {@code offset + n ≤ 2^31 − 1}), the race's counter word holds them.
+     */
+    public static void shardOffset(long offset, int n) {
+        if (offset < 0 || offset + n > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("offset: global ids offset .. offset + n - 1 must lie in [0, 2^31 - 1), got offset "
+                    + offset + " with n = " + n);
+        }
+    }
+
+    /** How many candidates a shard lists: {@code k ≥ 1}. */
+    public static void candidateCount(int k) {
+        if (k < 1) {
+            throw new IllegalArgumentException("k: must be >= 1, got " + k);
+        }
+    }
+
+    /** A sampling temperature: 0 (greedy) or as {@link #temperature}. */
+    public static void samplingTemperature(float temperature) {
+        if (temperature != 0f) {
+            temperature(temperature);
+        }
+    }
+
+    /** One seed per row. */
+    public static void seeds(long[] seeds, int nRows) {
+        if (seeds == null || seeds.length != nRows) {
+            throw new IllegalArgumentException("seeds: expected one seed per row (" + nRows + "), got "
+                    + (seeds == null ? "null" : seeds.length));
+        }
+    }
 }

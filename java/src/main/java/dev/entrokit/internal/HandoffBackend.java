@@ -81,6 +81,12 @@ public final class HandoffBackend implements Backend {
         return transport;
     }
 
+    /** Read once per call by its driver; the race gives the same tokens on either backend. */
+    @Override
+    public ShardKernels shards() {
+        return now().shards();
+    }
+
     private final class Distribution implements DistributionKernels {
         @Override
         public double logSumExp(MemorySegment x, long xOff, int n, float invT) {

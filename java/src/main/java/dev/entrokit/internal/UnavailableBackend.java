@@ -30,6 +30,11 @@ public record UnavailableBackend(String name, List<String> reasons) implements B
     }
 
     @Override
+    public ShardKernels shards() {
+        throw unavailable();
+    }
+
+    @Override
     public ScoringKernels scoring() {
         throw unavailable();
     }

@@ -6,6 +6,7 @@ import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.DistributionKernels;
 import dev.entrokit.internal.ScoringKernels;
 import dev.entrokit.internal.SelectionKernels;
+import dev.entrokit.internal.ShardKernels;
 import dev.entrokit.internal.SinkhornSolver;
 import java.util.List;
 
@@ -59,6 +60,11 @@ public final class CudaBackend implements Backend {
     @Override
     public SelectionKernels selection() {
         return host.selection();
+    }
+
+    @Override
+    public ShardKernels shards() {
+        return host.shards();
     }
 
     @Override

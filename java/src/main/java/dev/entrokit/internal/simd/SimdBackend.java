@@ -4,6 +4,7 @@ import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.DistributionKernels;
 import dev.entrokit.internal.ScoringKernels;
 import dev.entrokit.internal.SelectionKernels;
+import dev.entrokit.internal.ShardKernels;
 import dev.entrokit.internal.SinkhornSolver;
 import java.util.List;
 
@@ -13,6 +14,7 @@ public final class SimdBackend implements Backend {
     private final SelectionKernels selection = new SimdSelectionKernels();
     private final ScoringKernels scoring;
     private final SinkhornSolver transport = new SimdSinkhorn();
+    private final ShardKernels shards = new SimdShardKernels();
 
     /** @throws UnsupportedOperationException when the species is too narrow or the forced width is unusable */
     public SimdBackend() {
@@ -63,5 +65,10 @@ public final class SimdBackend implements Backend {
     @Override
     public SinkhornSolver transport() {
         return transport;
+    }
+
+    @Override
+    public ShardKernels shards() {
+        return shards;
     }
 }

@@ -206,7 +206,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
      * {@code f} is decided, and says what was kept ({@link Kept}; for a prefix, its length in
      * {@code c.kept}). Leaves the row maximum in {@code c.max}.
      */
-    private static Kept rank(MemorySegment x, long xOff, int n, float temperature, List<Filter> filters, int minSorted,
+    static Kept rank(MemorySegment x, long xOff, int n, float temperature, List<Filter> filters, int minSorted,
                             Candidates c) {
         c.rowTotal = Double.NaN;
         long target = firstTarget(filters, minSorted);
@@ -254,7 +254,11 @@ public final class SimdSelectionKernels implements SelectionKernels {
      * evenly; a vector is only looked at lane by lane when it holds a value above the current r-th.
      */
     private static float sampledThreshold(MemorySegment x, long off, int n, int target, float[] largest) {
-        int chunks = Math.max(1, Math.min(n / L, SAMPLE_SIZE / L));
+        // Sample few enough that about `target` tokens above the r-th of the sample needs r <= 64: with
+        // the rank capped and the sample fixed, a target above 64·n/SAMPLE_SIZE (500 of 128k, 128 of
+        // 16k) found too few tokens at every try and fell through to sorting the row.
+        long fit = (long) MAX_SAMPLE_RANK * n / ((long) Math.max(target, 1) * L);
+        int chunks = (int) Math.max(1, Math.min(Math.min(n / L, SAMPLE_SIZE / L), fit));
         long stride = (long) (n / chunks) / L * L; // whole vectors apart, so every load is in the row
         long sampled = (long) chunks * L;
         int r = (int) Math.min(MAX_SAMPLE_RANK, Math.max(1, target * sampled / n));
@@ -466,14 +470,14 @@ public final class SimdSelectionKernels implements SelectionKernels {
      * peaked row the entropy of top-H lives in the 1e-13 that the non-maximal tokens add to the max's
      * weight of 1, which a float32 total (1e-7) would drown.
      */
-    private static double massWithRest(MemorySegment x, long off, int n, float temperature, Candidates c,
+    static double massWithRest(MemorySegment x, long off, int n, float temperature, Candidates c,
                                        float cutLogit, int cutIndex) {
         return c.prefixSum(c.count) + WideCut.massBelow(x, off, n, -c.max / 2, 2 / temperature, c.threshold,
                 cutLogit, cutIndex, Workspace.get().lanes);
     }
 
     /** Lowest id of the largest logit, or -1 for a special row; needs no workspace, whatever the ties. */
-    private static int argmax(MemorySegment x, long off, int n) {
+    static int argmax(MemorySegment x, long off, int n) {
         float m = maxOrNaN(x, off, n);
         if (m == Float.POSITIVE_INFINITY || m == Float.NEGATIVE_INFINITY || Float.isNaN(m)) {
             return -1;
@@ -499,7 +503,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
      * The row maximum, NaN if any logit is NaN: lanewise {@code max} propagates NaN as {@link Math#max}
      * does, which spares argmax a separate NaN pass (and a mask carried across a loop).
      */
-    private static float maxOrNaN(MemorySegment x, long off, int n) {
+    static float maxOrNaN(MemorySegment x, long off, int n) {
         FloatVector acc = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         int upper = F.loopBound(n);
         int i = 0;
