@@ -8,6 +8,7 @@ import dev.entrokit.SamplingFilters;
 import dev.entrokit.SamplingFilters.Filter;
 import dev.entrokit.SamplingFilters.Kind;
 import dev.entrokit.TopHMode;
+import dev.entrokit.internal.DecodingSteps;
 import dev.entrokit.internal.Philox;
 import dev.entrokit.internal.SelectionKernels;
 import java.lang.foreign.MemorySegment;
@@ -83,6 +84,9 @@ public final class SimdSelectionKernels implements SelectionKernels {
 
     @Override
     public int keptMask(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask, long maskOff) {
+        if (DecodingSteps.needed(f)) {
+            return SimdDecoding.keptMask(x, xOff, n, f, mask, maskOff);
+        }
         Candidates c = Candidates.get();
         int len = rank(x, xOff, n, f.temperature(), f.filters(), 0, c);
         if (len == WIDE) {
@@ -101,6 +105,10 @@ public final class SimdSelectionKernels implements SelectionKernels {
 
     @Override
     public void maskLogits(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment out, long outOff) {
+        if (DecodingSteps.needed(f)) {
+            SimdDecoding.maskLogits(x, xOff, n, f, out, outOff);
+            return;
+        }
         Candidates c = Candidates.get();
         int len = rank(x, xOff, n, f.temperature(), f.filters(), 0, c); // the kept logits are now in c.logit: out may alias x
         if (len == WIDE) {
@@ -126,6 +134,9 @@ public final class SimdSelectionKernels implements SelectionKernels {
     @Override
     public int keptTokens(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment indices,
                           long indicesOff, MemorySegment probs, long probsOff, int capacity) {
+        if (DecodingSteps.needed(f)) {
+            return SimdDecoding.keptTokens(x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
+        }
         Candidates c = Candidates.get();
         float t = f.temperature();
         int len = rank(x, xOff, n, t, f.filters(), 0, c);
@@ -158,6 +169,9 @@ public final class SimdSelectionKernels implements SelectionKernels {
     public int sample(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step) {
         if (f.temperature() == 0f) {
             return argmax(x, xOff, n);
+        }
+        if (DecodingSteps.needed(f)) {
+            return SimdDecoding.sample(x, xOff, n, f, seed, row, step);
         }
         Candidates c = Candidates.get();
         int len = rank(x, xOff, n, f.temperature(), f.filters(), 0, c);
@@ -203,7 +217,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
      * {@code f} is decided; returns the kept prefix length ({@code n} when nothing was cut), or -1 for
      * a special row. Leaves the row maximum in {@code c.max}.
      */
-    private static int rank(MemorySegment x, long xOff, int n, float temperature, List<Filter> filters, int minSorted,
+    static int rank(MemorySegment x, long xOff, int n, float temperature, List<Filter> filters, int minSorted,
                             Candidates c) {
         c.rowTotal = Double.NaN;
         long target = firstTarget(filters, minSorted);
@@ -235,6 +249,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
                 case TOP_K -> first.k();
                 case TOP_H -> first.n();
                 case TOP_P, MIN_P -> 0;
+                default -> 0; // entropy-shaped steps run in SimdDecoding
             });
         }
         return 2 * want + 64;
@@ -278,7 +293,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
      * NaN. The ids grow {@code c.index} block by block, so it holds what is gathered plus one block,
      * and the inner loop stays free of capacity checks.
      */
-    private static boolean gather(MemorySegment x, long off, int n, float threshold, Candidates c) {
+    static boolean gather(MemorySegment x, long off, int n, float threshold, Candidates c) {
         int count = 0;
         IntVector iota = IntVector.zero(I).addIndex(1);
         VectorMask<Float> nan = F.maskAll(false);
@@ -351,6 +366,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
                 case MIN_P -> minP(c, len, ranked, complete, filter.value(), temperature);
                 case TOP_H -> topH(c, len, ranked, complete, filter,
                         filter.mode() == TopHMode.PAPER ? survivorMass(x, xOff, n, temperature, c, len, complete) : 0);
+                default -> throw new IllegalStateException("entropy-shaped steps run in SimdDecoding: " + filter);
             };
             if (len == GROW) {
                 return GROW;
@@ -492,7 +508,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
      * The row maximum, NaN if any logit is NaN: lanewise {@code max} propagates NaN as {@link Math#max}
      * does, which spares argmax a separate NaN pass (and a mask carried across a loop).
      */
-    private static float maxOrNaN(MemorySegment x, long off, int n) {
+    static float maxOrNaN(MemorySegment x, long off, int n) {
         FloatVector acc = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         int upper = F.loopBound(n);
         int i = 0;
