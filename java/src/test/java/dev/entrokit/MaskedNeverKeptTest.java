@@ -79,6 +79,13 @@ class MaskedNeverKeptTest {
         f.addAll(List.of(b.topK(v).topP(1f), b.topP(1f).topH(1f), b.minP(Float.MIN_VALUE).topK(v).topH(1f, v,
                 TopHMode.NORMALIZED), b.topH(1f).topK(v).minP(Float.MIN_VALUE), b.topK(v).topH(1f, v, TopHMode.PAPER)
                 .topP(1f), b.topP(0.9f).minP(1e-30f).topK(v)));
+        // The entropy-shaped steps at their edges: mass 1, cutoffs at both ends, min_tokens_to_keep past the
+        // live tokens, nσ of 0 and huge, T_min = 0.
+        f.addAll(List.of(b.typical(1f), b.typical(Float.MIN_VALUE), b.typical(0.5f, v), b.epsilon(Float.MIN_VALUE),
+                b.epsilon(0.999f), b.epsilon(0.999f, v), b.eta(Float.MIN_VALUE), b.eta(0.999f, v), b.topNSigma(0f),
+                b.topNSigma(1e30f), b.topNSigma(0f, v), b.dynamicTemperature(0f, 1f, 1f), b.dynamicTemperature(0f, 1e-3f, 8f),
+                b.dynamicTemperature(0f, 1f, 1f).typical(1f).topK(v), b.topK(v).epsilon(Float.MIN_VALUE).topNSigma(1e30f),
+                b.typical(1f, v).eta(Float.MIN_VALUE).dynamicTemperature(0f, 1f, 1f)));
         return f;
     }
 

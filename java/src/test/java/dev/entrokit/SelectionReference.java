@@ -169,9 +169,10 @@ final class SelectionReference {
     /** {@code passed} plus every survivor whose logit is at least the {@code minKeep}-th largest, in SPEC order. */
     private static List<Integer> atLeast(float[] x, int off, List<Integer> kept, List<Integer> passed, int minKeep) {
         float floor = x[off + kept.get(Math.min(minKeep, kept.size()) - 1)];
+        java.util.Set<Integer> pass = new java.util.HashSet<>(passed);
         List<Integer> out = new ArrayList<>();
         for (int i : kept) {
-            if (passed.contains(i) || x[off + i] >= floor) {
+            if (pass.contains(i) || x[off + i] >= floor) {
                 out.add(i);
             }
         }

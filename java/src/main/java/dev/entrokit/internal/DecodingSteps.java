@@ -270,7 +270,9 @@ public final class DecodingSteps {
         while (m < r.m && r.w[m] / total >= cutoff) {
             m++;
         }
-        return keepAtLeast(r, m, minKeep, outside);
+        // Every token outside weighs less than e^{(bound − x_0)/t}: below the cutoff, none of them passes.
+        boolean restMayPass = outside != null && !(Math.exp((outside.bound - (double) r.logit[0]) / r.t) / total < cutoff);
+        return keepAtLeast(r, m, minKeep, outside, restMayPass);
     }
 
     /** Survivors with {@code x ≥ x_0 − n·σ}, σ the population standard deviation of their logits. */
@@ -297,18 +299,22 @@ public final class DecodingSteps {
         while (m < r.m && (double) r.logit[m] - x0 >= cut) {
             m++;
         }
-        return keepAtLeast(r, m, minKeep, outside);
+        return keepAtLeast(r, m, minKeep, outside, outside != null && !((double) outside.bound - x0 <= cut));
     }
 
     /**
      * Extends a kept prefix of {@code m} to every survivor whose logit is at least the {@code minKeep}-th
      * largest (all of a tie at that logit, as Transformers' {@code scores < topk(...)[-1]} keeps them);
-     * -1 when the prefix runs past the row into the rest.
+     * -1 when the prefix may run past the row into the rest ({@code restMayPass}: a token outside may
+     * pass the threshold). A token outside is below every survivor, so it never ties the floor.
      */
-    private static int keepAtLeast(Row r, int m, int minKeep, Rest outside) {
+    private static int keepAtLeast(Row r, int m, int minKeep, Rest outside, boolean restMayPass) {
+        if (m == r.m && restMayPass) {
+            return -1;
+        }
         if (minKeep > m) {
             if (minKeep > r.m) {
-                return outside != null ? -1 : r.m;
+                return outside != null ? -1 : r.m; // the floor lies outside
             }
             float floor = r.logit[minKeep - 1];
             m = minKeep;
@@ -316,7 +322,7 @@ public final class DecodingSteps {
                 m++;
             }
         }
-        return m == r.m && outside != null ? -1 : m;
+        return m;
     }
 
     /**
