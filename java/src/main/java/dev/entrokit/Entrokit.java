@@ -613,6 +613,7 @@ public final class Entrokit implements AutoCloseable {
         checkOpen();
         int n = cols("logits", logits);
         filters(filters, n, false);
+        Checks.drawFree(filters);
         output("maskOut", maskOut, DType.BOOL, logits.rows(), n);
         noOverlap("maskOut", maskOut, "logits", logits, false);
         rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("maskOut", maskOut), r ->
@@ -634,6 +635,7 @@ public final class Entrokit implements AutoCloseable {
         checkOpen();
         int n = cols("logits", logits);
         filters(filters, n, false);
+        Checks.drawFree(filters);
         int capacity = Checks.keptTokensOutputs(logits, indicesOut, probsOut, countsOut);
         boolean shareable = shareable("logits", logits) & shareable("indicesOut", indicesOut)
                 & shareable("probsOut", probsOut) & shareable("countsOut", countsOut);
@@ -651,6 +653,7 @@ public final class Entrokit implements AutoCloseable {
         checkOpen();
         int n = cols("logits", logits);
         filters(filters, n, false);
+        Checks.drawFree(filters);
         inPlaceOutput("out", out, "logits", logits);
         rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("out", out), r ->
                 selection.maskLogits(logits.segment(), logits.index(r, 0), n, filters, out.segment(), out.index(r, 0)));
@@ -687,6 +690,48 @@ public final class Entrokit implements AutoCloseable {
         rows.forEachRow(nRows, n, shareable("logits", logits) & shareable("tokensOut", tokensOut), r ->
                 tokensOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, tokensOut.index(r),
                         selection.sample(logits.segment(), logits.index(r, 0), n, filters.get(r), s[r], r, step)));
+    }
+
+    /**
+     * Mirostat 2.0 (Basu et al.; llama.cpp's {@code mirostat_v2}), one decoding step for every row:
+     * after {@code filters} (temperature {@code > 0}), keeps the survivors whose surprise {@code −log₂ q}
+     * is at most row r's {@code mu[r]} (at least the most likely: {@link SamplingFilters#mirostat}), draws
+     * a token as {@link #sample} does (Philox key {@code seeds[r]}, counter {@code (r, step)}), and then
+     * sets {@code mu[r] ← mu[r] − eta·(−log₂ q_token − tau)}, {@code q_token} the token's probability
+     * among the kept tokens. The state {@code mu} belongs to the caller: start it at {@code 2·tau} (as
+     * llama.cpp does) and pass the same array at every step; rows never share it. A special row gives
+     * token {@code -1} and keeps its {@code mu}.
+     *
+     * @param tau       the target surprise in bits, finite and {@code > 0}
+     * @param eta       the learning rate, finite and {@code ≥ 0}
+     * @param mu        one finite value per row, updated in place
+     * @param seeds     one seed per row
+     * @param step      the decoding step (part of the counter)
+     * @param tokensOut rank-1 {@link DType#I32} with at least {@code R} elements
+     */
+    public void mirostatV2(Tensor logits, SamplingFilters filters, float tau, float eta, float[] mu, long[] seeds,
+                           long step, Tensor tokensOut) {
+        checkOpen();
+        int n = cols("logits", logits);
+        int nRows = (int) logits.rows();
+        Checks.mirostat(filters, tau, eta, mu, seeds, nRows, n);
+        rowOutput("tokensOut", tokensOut, DType.I32, nRows);
+        noOverlap("tokensOut", tokensOut, "logits", logits, false);
+        SamplingFilters[] perRow = new SamplingFilters[nRows];
+        for (int r = 0; r < nRows; r++) {
+            perRow[r] = filters.mirostat(mu[r]);
+        }
+        long[] s = seeds.clone();
+        double[] prob = new double[nRows];
+        rows.forEachRow(nRows, n, shareable("logits", logits) & shareable("tokensOut", tokensOut), r ->
+                tokensOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, tokensOut.index(r),
+                        selection.sample(logits.segment(), logits.index(r, 0), n, perRow[r], s[r], r, step, prob, r)));
+        for (int r = 0; r < nRows; r++) { // on the caller, after every row ran: mu is the caller's array
+            if (prob[r] > 0) {
+                double surprise = -Math.log(prob[r]) / Math.log(2);
+                mu[r] = (float) (mu[r] - eta * (surprise - tau));
+            }
+        }
     }
 
     // ---------------------------------------------------------------- float[] conveniences

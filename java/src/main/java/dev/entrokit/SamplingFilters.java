@@ -22,9 +22,10 @@ public final class SamplingFilters {
 
     /**
      * Which filter a {@link Filter} is: the prefix filters {@code TOP_K, TOP_P, MIN_P, TOP_H}, then the
-     * entropy-shaped steps {@code TYPICAL, EPSILON, ETA, TOP_N_SIGMA, DYNAMIC_TEMPERATURE}.
+     * entropy-shaped steps {@code TYPICAL, EPSILON, ETA, TOP_N_SIGMA, DYNAMIC_TEMPERATURE}, and Mirostat's
+     * truncation {@code MIROSTAT}, and {@code XTC}.
      */
-    public enum Kind { TOP_K, TOP_P, MIN_P, TOP_H, TYPICAL, EPSILON, ETA, TOP_N_SIGMA, DYNAMIC_TEMPERATURE }
+    public enum Kind { TOP_K, TOP_P, MIN_P, TOP_H, TYPICAL, EPSILON, ETA, TOP_N_SIGMA, DYNAMIC_TEMPERATURE, MIROSTAT, XTC }
 
     /**
      * One filter of the pipeline.
@@ -33,11 +34,11 @@ public final class SamplingFilters {
      * @param k       {@code k} of top-k (0 otherwise)
      * @param value   {@code p} of top-p, {@code r} of min-p, {@code α} of top-H, the mass of typical,
      *                {@code ε} of ε- and η-sampling, {@code n} of top-nσ, {@code T_min} of the dynamic
-     *                temperature (0 for top-k)
+     *                temperature, {@code μ} of Mirostat, the threshold of XTC (0 for top-k)
      * @param n       {@code n} of top-H (0 otherwise)
      * @param mode    the top-H mode (null otherwise)
-     * @param minKeep {@code min_tokens_to_keep} of typical, ε, η and top-nσ (1 otherwise)
-     * @param second  {@code T_max} of the dynamic temperature (0 otherwise)
+     * @param minKeep {@code min_tokens_to_keep} of typical, ε, η, top-nσ, Mirostat and XTC (1 otherwise)
+     * @param second  {@code T_max} of the dynamic temperature, the probability of XTC (0 otherwise)
      * @param third   the exponent {@code κ} of the dynamic temperature (0 otherwise)
      */
     public record Filter(Kind kind, int k, float value, int n, TopHMode mode, int minKeep, float second, float third) {
@@ -198,6 +199,40 @@ public final class SamplingFilters {
             throw new IllegalArgumentException("kappa: must be finite and >= 0, got " + kappa);
         }
         return with(new Filter(Kind.DYNAMIC_TEMPERATURE, 0, tMin, 0, null, 1, tMax, kappa));
+    }
+
+    /**
+     * Mirostat's truncation (Basu et al., v2 as llama.cpp runs it): keeps the survivors whose surprise
+     * {@code −log₂ q_i} is at most {@code μ} (finite), at least the first. {@link Entrokit#mirostatV2}
+     * adds this step with each row's own {@code μ} and updates {@code μ} from the sampled token.
+     */
+    public SamplingFilters mirostat(float mu) {
+        if (!Float.isFinite(mu)) {
+            throw new IllegalArgumentException("mu: must be finite, got " + mu);
+        }
+        return with(new Filter(Kind.MIROSTAT, 0, mu, 0, null, 1, 0f, 0f));
+    }
+
+    /** XTC with {@code min_keep = 1}: see {@link #xtc(float, float, int)}. */
+    public SamplingFilters xtc(float threshold, float probability) {
+        return xtc(threshold, probability, 1);
+    }
+
+    /**
+     * XTC, "exclude top choices" (llama.cpp's {@code xtc}): with probability {@code probability ∈ [0, 1]}
+     * (a Philox draw keyed like the sampler's, so only {@link Entrokit#sample} and
+     * {@link Entrokit#mirostatV2} take it), drops every survivor with {@code q ≥ threshold} except the
+     * least likely of them, when at least two pass and at least {@code minKeep} survivors remain; a
+     * threshold above 0.5 never fires (one token at most can pass it). {@code threshold ∈ [0, 1]}.
+     */
+    public SamplingFilters xtc(float threshold, float probability, int minKeep) {
+        if (!(threshold >= 0f && threshold <= 1f)) {
+            throw new IllegalArgumentException("xtc_threshold: must be in [0, 1], got " + threshold);
+        }
+        if (!(probability >= 0f && probability <= 1f)) {
+            throw new IllegalArgumentException("xtc_probability: must be in [0, 1], got " + probability);
+        }
+        return with(new Filter(Kind.XTC, 0, threshold, 0, null, checkMinKeep(minKeep), probability, 0f));
     }
 
     private static int checkMinKeep(int minKeep) {

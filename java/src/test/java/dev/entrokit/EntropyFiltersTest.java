@@ -32,7 +32,8 @@ class EntropyFiltersTest {
                 b.dynamicTemperature(0.5f, 1.5f, 1f), b.dynamicTemperature(0f, 2f, 0.5f).topP(0.9f),
                 b.topK(Math.min(50, v)).typical(0.9f), b.topP(0.95f).eta(1e-3f), b.minP(0.02f).topNSigma(1.5f),
                 b.epsilon(1e-4f).typical(0.8f).topK(Math.min(7, v)), b.topNSigma(2f).dynamicTemperature(0.3f, 1.2f, 2f),
-                b.dynamicTemperature(0.7f, 0.7f, 1f).minP(0.05f), b.typical(0.95f).topP(0.9f).epsilon(1e-3f));
+                b.dynamicTemperature(0.7f, 0.7f, 1f).minP(0.05f), b.typical(0.95f).topP(0.9f).epsilon(1e-3f),
+                b.mirostat(4f), b.mirostat(0.5f), b.topK(Math.min(50, v)).mirostat(2f));
     }
 
     @ParameterizedTest

@@ -84,16 +84,29 @@ final class SelectionReference {
      * special row.
      */
     static double[] keptProbabilities(float[] x, int off, int n, SamplingFilters f) {
+        return keptProbabilities(x, off, n, f, Double.NaN);
+    }
+
+    /** As {@link #keptProbabilities(float[], int, int, SamplingFilters)} with XTC's draw {@code xtcChance}. */
+    static double[] keptProbabilities(float[] x, int off, int n, SamplingFilters f, double xtcChance) {
         double[][] q = new double[1][];
-        kept(x, off, n, f, new double[1], q);
+        kept(x, off, n, f, new double[1], q, xtcChance);
         return q[0];
     }
 
-    private static List<Integer> kept(float[] x, int off, int n, SamplingFilters f, double[] margin) {
-        return kept(x, off, n, f, margin, new double[1][]);
+    /** {@link #margin} of a pipeline with XTC, whose draw is {@code xtcChance}. */
+    static double margin(float[] x, int off, int n, SamplingFilters f, double xtcChance) {
+        double[] margin = {Double.POSITIVE_INFINITY};
+        kept(x, off, n, f, margin, new double[1][], xtcChance);
+        return margin[0];
     }
 
-    private static List<Integer> kept(float[] x, int off, int n, SamplingFilters f, double[] margin, double[][] finalQ) {
+    private static List<Integer> kept(float[] x, int off, int n, SamplingFilters f, double[] margin) {
+        return kept(x, off, n, f, margin, new double[1][], Double.NaN);
+    }
+
+    private static List<Integer> kept(float[] x, int off, int n, SamplingFilters f, double[] margin, double[][] finalQ,
+                                      double xtcChance) {
         double[] p = probs(x, off, n, f.temperature()); // replaced by the survivors' weights after a dynamic temperature
         if (p == null) {
             return List.of();
@@ -137,8 +150,32 @@ final class SelectionReference {
                     double eta = Math.min(filter.value(), Math.sqrt(filter.value()) * Math.exp(-entropy(q, kept)));
                     yield atLeast(x, off, kept, cutoff(q, kept, eta, margin), filter.minKeep());
                 }
+                case MIROSTAT -> atLeast(x, off, kept, cutoff(q, kept, Math.pow(2, -filter.value()), margin), filter.minKeep());
                 case TOP_N_SIGMA -> atLeast(x, off, kept, nSigma(x, off, kept, filter.value(), margin), filter.minKeep());
                 case TYPICAL -> typical(x, off, q, kept, filter, margin);
+                case XTC -> {
+                    // llama.cpp: fires when the draw is at most the probability, never above a threshold of 0.5;
+                    // drops the tokens with q ≥ threshold before the last of them.
+                    if (Double.isNaN(xtcChance)) {
+                        throw new IllegalArgumentException("xtc needs a draw");
+                    }
+                    margin[0] = Math.min(margin[0], Math.abs(xtcChance - filter.second()));
+                    if (!(filter.second() > 0) || filter.value() > 0.5f || kept.size() < 2 || xtcChance > filter.second()) {
+                        yield kept;
+                    }
+                    int last = 0;
+                    for (int j = 0; j < kept.size(); j++) {
+                        double qj = q[kept.get(j)];
+                        if (filter.value() > 0) {
+                            margin[0] = Math.min(margin[0], Math.abs(qj - filter.value()) / filter.value());
+                        }
+                        if (qj < filter.value()) {
+                            break;
+                        }
+                        last = j;
+                    }
+                    yield last == 0 || kept.size() - last < filter.minKeep() ? kept : kept.subList(last, kept.size());
+                }
                 case DYNAMIC_TEMPERATURE -> {
                     if (kept.size() > 1) {
                         double h = entropy(q, kept);
@@ -158,7 +195,9 @@ final class SelectionReference {
     private static List<Integer> cutoff(double[] q, List<Integer> kept, double cutoff, double[] margin) {
         List<Integer> out = new ArrayList<>();
         for (int i : kept) {
-            margin[0] = Math.min(margin[0], Math.abs(q[i] - cutoff) / cutoff);
+            if (cutoff > 0 && cutoff <= 1) { // a cutoff of 0 keeps everything, one above 1 nothing: no decision is close
+                margin[0] = Math.min(margin[0], Math.abs(q[i] - cutoff) / cutoff);
+            }
             if (q[i] >= cutoff) {
                 out.add(i);
             }

@@ -42,7 +42,7 @@ class SelectionSimdVsScalarTest {
                 base.topNSigma(1f), base.topNSigma(0.5f, 4), base.dynamicTemperature(0.5f, 1.5f, 1f),
                 base.dynamicTemperature(0.5f, 1.5f, 1f).topK(Math.min(40, v)), base.topK(Math.min(50, v)).typical(0.9f),
                 base.topP(0.95f).eta(3e-4f), base.dynamicTemperature(0f, 2f, 1f).minP(0.05f),
-                base.typical(0.95f).topNSigma(1.5f)));
+                base.typical(0.95f).topNSigma(1.5f), base.mirostat(5f), base.topP(0.9f).mirostat(2f)));
         return p;
     }
 

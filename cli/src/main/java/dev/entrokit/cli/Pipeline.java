@@ -9,12 +9,12 @@ import java.util.Locale;
  * applied in the order written, each {@code NAME:ARG[:ARG...]}:
  * {@code top_k:K}, {@code top_p:P}, {@code min_p:R}, {@code top_h:ALPHA[:N[:paper|normalized]]},
  * {@code typical:MASS[:MIN_KEEP]}, {@code epsilon:E[:MIN_KEEP]}, {@code eta:E[:MIN_KEEP]},
- * {@code top_n_sigma:N[:MIN_KEEP]}, {@code dynamic_temperature:T_MIN:T_MAX[:KAPPA]} (κ = 1 when left
- * out). Parameters are checked by {@link SamplingFilters}, whose messages reach the user.
+ * {@code top_n_sigma:N[:MIN_KEEP]}, {@code mirostat:MU} (Mirostat's truncation at a given μ),
+ * {@code dynamic_temperature:T_MIN:T_MAX[:KAPPA]} (κ = 1 when left out). Parameters are checked by {@link SamplingFilters}, whose messages reach the user.
  */
 final class Pipeline {
     /** The step names, for the help text. */
-    static final String NAMES = "top_k, top_p, min_p, top_h, typical, epsilon, eta, top_n_sigma, dynamic_temperature";
+    static final String NAMES = "top_k, top_p, min_p, top_h, typical, epsilon, eta, top_n_sigma, mirostat, dynamic_temperature";
 
     private Pipeline() {
     }
@@ -38,12 +38,13 @@ final class Pipeline {
                 case "epsilon" -> f.epsilon(floatArg(a, 1, name, null), intArg(a, 2, name, 1));
                 case "eta" -> f.eta(floatArg(a, 1, name, null), intArg(a, 2, name, 1));
                 case "top_n_sigma" -> f.topNSigma(floatArg(a, 1, name, null), intArg(a, 2, name, 1));
+                case "mirostat" -> f.mirostat(floatArg(a, 1, name, null));
                 case "dynamic_temperature" -> f.dynamicTemperature(floatArg(a, 1, name, null), floatArg(a, 2, name, null),
                         floatArg(a, 3, name, 1f));
                 default -> throw new UserException("steps: unknown step '" + step.trim() + "'; steps are " + NAMES);
             };
             int max = switch (name) {
-                case "top_k", "top_p", "min_p" -> 2;
+                case "top_k", "top_p", "min_p", "mirostat" -> 2;
                 case "top_h", "dynamic_temperature" -> 4;
                 default -> 3;
             };

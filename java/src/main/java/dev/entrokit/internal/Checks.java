@@ -388,6 +388,18 @@ public final class Checks {
         }
     }
 
+    /**
+     * A pipeline for an op that takes no seed: XTC draws at random, keyed like the sampler, so only the
+     * sampling ops take it.
+     */
+    public static void drawFree(SamplingFilters f) {
+        for (SamplingFilters.Filter x : f.filters()) {
+            if (x.kind() == SamplingFilters.Kind.XTC) {
+                throw new IllegalArgumentException("filters: xtc draws at random; only sample and mirostatV2 take it, got " + f);
+            }
+        }
+    }
+
     /** A pipeline with no filter yet at {@code temperature}, checked as {@link #temperature} (no greedy 0). */
     public static SamplingFilters pipeline(float temperature) {
         temperature(temperature);
@@ -402,6 +414,33 @@ public final class Checks {
         }
         for (SamplingFilters f : filtersPerRow) {
             filters(f, n, true);
+        }
+        if (seeds == null || seeds.length != nRows) {
+            throw new IllegalArgumentException("seeds: expected one seed per row (" + nRows + "), got "
+                    + (seeds == null ? "null" : seeds.length));
+        }
+    }
+
+    /**
+     * Mirostat's arguments, before any work: the pipeline (temperature {@code > 0}), {@code tau} finite
+     * and {@code > 0}, {@code eta} finite and {@code ≥ 0}, one finite {@code mu} and one seed per row.
+     */
+    public static void mirostat(SamplingFilters f, float tau, float eta, float[] mu, long[] seeds, int nRows, int n) {
+        filters(f, n, false);
+        if (!(tau > 0f) || Float.isInfinite(tau)) {
+            throw new IllegalArgumentException("tau: must be finite and > 0, got " + tau);
+        }
+        if (!(eta >= 0f) || Float.isInfinite(eta)) {
+            throw new IllegalArgumentException("eta: must be finite and >= 0, got " + eta);
+        }
+        if (mu == null || mu.length != nRows) {
+            throw new IllegalArgumentException("mu: expected one value per row (" + nRows + "), got "
+                    + (mu == null ? "null" : mu.length));
+        }
+        for (int r = 0; r < nRows; r++) {
+            if (!Float.isFinite(mu[r])) {
+                throw new IllegalArgumentException("mu: must be finite, got " + mu[r] + " at row " + r);
+            }
         }
         if (seeds == null || seeds.length != nRows) {
             throw new IllegalArgumentException("seeds: expected one seed per row (" + nRows + "), got "

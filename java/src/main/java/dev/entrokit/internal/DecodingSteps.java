@@ -29,7 +29,7 @@ public final class DecodingSteps {
         for (Filter filter : f.filters()) {
             switch (filter.kind()) {
                 case TOP_K, TOP_P, MIN_P, TOP_H -> { }
-                case TYPICAL, EPSILON, ETA, TOP_N_SIGMA, DYNAMIC_TEMPERATURE -> {
+                case TYPICAL, EPSILON, ETA, TOP_N_SIGMA, DYNAMIC_TEMPERATURE, MIROSTAT, XTC -> {
                     return true;
                 }
             }
@@ -86,6 +86,8 @@ public final class DecodingSteps {
         public int m;
         /** The temperature reached. */
         public double t;
+        /** XTC's draw, uniform in [0, 1) ({@code Philox.secondUniform}); NaN where the op has no draw. */
+        public double xtcChance = Double.NaN;
 
         /** Room for {@code n} survivors (contents not kept). */
         public void reset(int n, double temperature) {
@@ -135,10 +137,12 @@ public final class DecodingSteps {
                 case MIN_P -> minP(r, f.value());
                 case TOP_H -> topH(r, f, outside);
                 case EPSILON -> threshold(r, f.value(), f.minKeep(), outside);
+                case MIROSTAT -> threshold(r, Math.pow(2, -f.value()), f.minKeep(), outside);
                 case ETA -> threshold(r, eta(r, f.value(), outside), f.minKeep(), outside);
                 case TOP_N_SIGMA -> topNSigma(r, f.value(), f.minKeep(), outside);
                 case TYPICAL -> typical(r, f.value(), f.minKeep(), outside);
                 case DYNAMIC_TEMPERATURE -> dynamicTemperature(r, f, outside);
+                case XTC -> outside != null ? -1 : xtc(r, f);
             };
             if (m < 0) {
                 return false;
@@ -172,9 +176,14 @@ public final class DecodingSteps {
 
     /**
      * Draws from the survivors of {@code r} (null: a special row, -1) as {@code ScalarSelectionKernels.sample} does: their
-     * weights walked by ascending id, the first whose running sum exceeds {@code u · total}.
+     * weights walked by ascending id, the first whose running sum exceeds {@code u · total}. With
+     * {@code prob} non-null, {@code prob[at]} receives the drawn token's renormalized probability (NaN
+     * for a special row).
      */
-    public static int sample(DecodingSteps.Row r, double u) {
+    public static int sample(DecodingSteps.Row r, double u, double[] prob, int at) {
+        if (prob != null) {
+            prob[at] = Double.NaN;
+        }
         if (r == null || r.m == 0) {
             return -1;
         }
@@ -190,16 +199,21 @@ public final class DecodingSteps {
         double target = u * total;
         double cum = 0;
         int last = -1;
+        int slot = -1;
         for (int j = 0; j < r.m; j++) {
             long e = byId[j];
             double w = r.w[(int) e];
             if (w > 0) {
                 cum += w;
                 last = (int) (e >>> 32);
+                slot = (int) e;
                 if (cum > target) {
-                    return last;
+                    break;
                 }
             }
+        }
+        if (prob != null && slot >= 0) {
+            prob[at] = r.w[slot] / total;
         }
         return last;
     }
@@ -385,6 +399,34 @@ public final class DecodingSteps {
             r.weigh(); // the first survivor may have changed: weights are relative to it
         }
         return kept;
+    }
+
+    /**
+     * XTC (llama.cpp): when the draw is at most the probability, drops the survivors before the last one
+     * (in SPEC order) with {@code q ≥ threshold}, if that is not the first and at least {@code minKeep}
+     * remain.
+     */
+    private static int xtc(Row r, Filter f) {
+        if (Double.isNaN(r.xtcChance)) {
+            throw new IllegalStateException("xtc needs a draw: the façade lets only sample and mirostatV2 run it");
+        }
+        if (!(f.second() > 0) || f.value() > 0.5f || r.m < 2 || r.xtcChance > f.second()) {
+            return r.m;
+        }
+        double total = mass(r);
+        int last = 0;
+        for (int j = 0; j < r.m && r.w[j] / total >= f.value(); j++) {
+            last = j;
+        }
+        if (last == 0 || r.m - last < f.minKeep()) {
+            return r.m;
+        }
+        int m = r.m - last;
+        System.arraycopy(r.id, last, r.id, 0, m);
+        System.arraycopy(r.logit, last, r.logit, 0, m);
+        r.m = m;
+        r.weigh(); // relative to the new first survivor
+        return m;
     }
 
     /** Multiplies {@code t} by {@code T_min + (T_max − T_min)·(H / log m)^κ} over the {@code m} survivors. */

@@ -47,4 +47,11 @@ public interface SelectionKernels {
      * argmax (lowest index on ties). Returns {@code -1} for a special row.
      */
     int sample(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step);
+
+    /**
+     * {@link #sample} for a pipeline with an entropy-shaped step ({@link DecodingSteps#needed}) and a
+     * temperature {@code > 0}, which also writes the drawn token's renormalized probability in the kept
+     * distribution into {@code prob[at]} (NaN for a special row): what Mirostat's update needs.
+     */
+    int sample(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step, double[] prob, int at);
 }

@@ -50,7 +50,7 @@ public final class ScalarSelectionKernels implements SelectionKernels {
     public int keptTokens(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment indices,
                           long indicesOff, MemorySegment probs, long probsOff, int capacity) {
         if (DecodingSteps.needed(f)) {
-            return DecodingSteps.writeTokens(survivors(x, xOff, n, f), indices, indicesOff, probs, probsOff, capacity);
+            return DecodingSteps.writeTokens(survivors(x, xOff, n, f, Double.NaN), indices, indicesOff, probs, probsOff, capacity);
         }
         Sorted s = sort(x, xOff, n, f.temperature());
         int len = s == null ? 0 : keptPrefix(s, n, f);
@@ -90,7 +90,8 @@ public final class ScalarSelectionKernels implements SelectionKernels {
             return argmax(x, xOff, n);
         }
         if (DecodingSteps.needed(f)) {
-            return DecodingSteps.sample(survivors(x, xOff, n, f), Philox.uniform(seed, row, step));
+            return DecodingSteps.sample(survivors(x, xOff, n, f, Philox.secondUniform(seed, row, step)),
+                    Philox.uniform(seed, row, step), null, 0);
         }
         Sorted s = sort(x, xOff, n, f.temperature());
         if (s == null) {
@@ -120,12 +121,19 @@ public final class ScalarSelectionKernels implements SelectionKernels {
         return last; // unreachable: the same sum reaches total > target; kept for safety
     }
 
+    @Override
+    public int sample(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step, double[] prob,
+                      int at) {
+        return DecodingSteps.sample(survivors(x, xOff, n, f, Philox.secondUniform(seed, row, step)),
+                Philox.uniform(seed, row, step), prob, at);
+    }
+
     // ---------------------------------------------------------------- the pieces
 
     /** Kept flags by index, or null for a special row. */
     private static boolean[] kept(MemorySegment x, long xOff, int n, SamplingFilters f) {
         if (DecodingSteps.needed(f)) {
-            DecodingSteps.Row r = survivors(x, xOff, n, f);
+            DecodingSteps.Row r = survivors(x, xOff, n, f, Double.NaN);
             if (r == null) {
                 return null;
             }
@@ -149,15 +157,17 @@ public final class ScalarSelectionKernels implements SelectionKernels {
 
     /**
      * The survivors of a pipeline with an entropy-shaped step, in SPEC order with their final weights
-     * ({@link DecodingSteps} on every live token), or null for a special row.
+     * ({@link DecodingSteps} on every live token), or null for a special row; {@code xtcChance} is XTC's
+     * draw (NaN for the ops that take no seed, which the façade keeps XTC from).
      */
-    private static DecodingSteps.Row survivors(MemorySegment x, long xOff, int n, SamplingFilters f) {
+    private static DecodingSteps.Row survivors(MemorySegment x, long xOff, int n, SamplingFilters f, double xtcChance) {
         Sorted s = sort(x, xOff, n, f.temperature());
         if (s == null) {
             return null;
         }
         DecodingSteps.Row r = new DecodingSteps.Row();
         r.reset(s.live, f.temperature());
+        r.xtcChance = xtcChance;
         for (int j = 0; j < s.live; j++) {
             r.id[j] = s.order[j];
             r.logit[j] = x.getAtIndex(F, xOff + s.order[j]);

@@ -20,7 +20,7 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * Pipelines with an entropy-shaped step (SPEC §2) without sorting the vocabulary. The first step that
- * cuts bounds the logits of everything it can keep from below: ε and η keep {@code x ≥ m + t·ln(cutoff·D)},
+ * cuts bounds the logits of everything it can keep from below: ε, η and Mirostat keep {@code x ≥ m + t·ln(cutoff·D)},
  * top-nσ keeps {@code x ≥ m − n·σ}, typical keeps a band {@code |(x − m)/t − (ln D − H)| ≤ r} whose mass
  * reaches the target, and a prefix filter is ranked as {@link SimdSelectionKernels} ranks it. SIMD passes
  * give the row statistics ({@code D = Σ e^{(x−m)/t}}, the entropy term, the logit moments) in float lanes
@@ -61,7 +61,7 @@ final class SimdDecoding {
     /** {@code SelectionKernels.keptMask} for a pipeline with an entropy-shaped step. */
     static int keptMask(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask, long maskOff) {
         SimdDecoding d = get();
-        int status = d.survivors(x, xOff, n, f);
+        int status = d.survivors(x, xOff, n, f, Double.NaN);
         if (status == FALLBACK) {
             return REFERENCE.keptMask(x, xOff, n, f, mask, maskOff);
         }
@@ -77,7 +77,7 @@ final class SimdDecoding {
     /** {@code SelectionKernels.maskLogits} for a pipeline with an entropy-shaped step; {@code out} may alias {@code x}. */
     static void maskLogits(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment out, long outOff) {
         SimdDecoding d = get();
-        int status = d.survivors(x, xOff, n, f); // the kept logits are now in d.row.logit
+        int status = d.survivors(x, xOff, n, f, Double.NaN); // the kept logits are now in d.row.logit
         if (status == FALLBACK) {
             REFERENCE.maskLogits(x, xOff, n, f, out, outOff);
             return;
@@ -99,7 +99,7 @@ final class SimdDecoding {
     static int keptTokens(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment indices, long indicesOff,
                           MemorySegment probs, long probsOff, int capacity) {
         SimdDecoding d = get();
-        int status = d.survivors(x, xOff, n, f);
+        int status = d.survivors(x, xOff, n, f, Double.NaN);
         if (status == FALLBACK) {
             return REFERENCE.keptTokens(x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
         }
@@ -108,16 +108,26 @@ final class SimdDecoding {
 
     /** {@code SelectionKernels.sample} for a pipeline with an entropy-shaped step and a temperature {@code > 0}. */
     static int sample(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step) {
-        SimdDecoding d = get();
-        int status = d.survivors(x, xOff, n, f);
-        if (status == FALLBACK) {
-            return REFERENCE.sample(x, xOff, n, f, seed, row, step);
-        }
-        return DecodingSteps.sample(status == SPECIAL ? null : d.row, Philox.uniform(seed, row, step));
+        return sample(x, xOff, n, f, seed, row, step, null, 0);
     }
 
-    /** Runs {@code f} on row {@code x}: {@link #DONE} (survivors in {@link #row}), {@link #SPECIAL} or {@link #FALLBACK}. */
-    int survivors(MemorySegment x, long off, int n, SamplingFilters f) {
+    /** As {@link #sample(MemorySegment, long, int, SamplingFilters, long, int, long)}, with the token's probability in {@code prob[at]}. */
+    static int sample(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step, double[] prob,
+                      int at) {
+        SimdDecoding d = get();
+        int status = d.survivors(x, xOff, n, f, Philox.secondUniform(seed, row, step));
+        if (status == FALLBACK) {
+            return REFERENCE.sample(x, xOff, n, f, seed, row, step, prob, at);
+        }
+        return DecodingSteps.sample(status == SPECIAL ? null : d.row, Philox.uniform(seed, row, step), prob, at);
+    }
+
+    /**
+     * Runs {@code f} on row {@code x}: {@link #DONE} (survivors in {@link #row}), {@link #SPECIAL} or
+     * {@link #FALLBACK}; {@code xtcChance} is XTC's draw (NaN for the ops without a seed).
+     */
+    int survivors(MemorySegment x, long off, int n, SamplingFilters f, double xtcChance) {
+        row.xtcChance = xtcChance;
         float max = SimdSelectionKernels.maxOrNaN(x, off, n);
         if (Float.isNaN(max) || max == Float.POSITIVE_INFINITY || max == Float.NEGATIVE_INFINITY) {
             return SPECIAL;
@@ -143,7 +153,8 @@ final class SimdDecoding {
         Candidates c = Candidates.get();
         return switch (first.kind()) {
             case TOP_K, TOP_P, MIN_P, TOP_H -> ranked(x, off, n, t, filters, s, c);
-            case EPSILON, ETA, TOP_N_SIGMA, TYPICAL -> bounded(x, off, n, max, t, filters, s, c);
+            case EPSILON, ETA, TOP_N_SIGMA, TYPICAL, MIROSTAT -> bounded(x, off, n, max, t, filters, s, c);
+            case XTC -> FALLBACK; // first, it keeps all of the row but its top: nothing to bound
             case DYNAMIC_TEMPERATURE -> throw new IllegalStateException("consumed above");
         };
     }
@@ -182,6 +193,7 @@ final class SimdDecoding {
         double h = Math.log(d) - st[2] / d;
         double bound = switch (first.kind()) { // in units of s = (x − m)/t, except top-nσ (logits)
             case EPSILON -> Math.log(first.value() * d) - LOG_MARGIN;
+            case MIROSTAT -> -first.value() * Math.log(2) + Math.log(d) - LOG_MARGIN; // q ≥ 2^{-μ}
             case ETA -> Math.log(Math.min(first.value(), Math.sqrt(first.value()) * Math.exp(-h)) * d)
                     - LOG_MARGIN * Math.max(1, h);
             case TOP_N_SIGMA -> {
@@ -247,7 +259,7 @@ final class SimdDecoding {
 
     /** The first {@code len} candidates, in SPEC order, into {@link #row} at temperature {@code t}. */
     private void fill(Candidates c, int len, double t) {
-        row.reset(len, t);
+        row.reset(len, t); // keeps row.xtcChance
         System.arraycopy(c.index, 0, row.id, 0, len);
         System.arraycopy(c.logit, 0, row.logit, 0, len);
     }

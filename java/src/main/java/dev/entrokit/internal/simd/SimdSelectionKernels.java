@@ -210,6 +210,12 @@ public final class SimdSelectionKernels implements SelectionKernels {
         return last;
     }
 
+    @Override
+    public int sample(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step, double[] prob,
+                      int at) {
+        return SimdDecoding.sample(x, xOff, n, f, seed, row, step, prob, at);
+    }
+
     // ---------------------------------------------------------------- the pieces
 
     /**
