@@ -734,6 +734,66 @@ public final class Entrokit implements AutoCloseable {
         }
     }
 
+    /**
+     * {@link #sample} with vLLM's log-prob outputs (its default {@code raw_logprobs} mode) for every row:
+     * the token drawn from the pipeline's kept distribution, its rank among the raw logits
+     * ({@code #{i : x_i ≥ x_token}}, so 1 for the most likely; ties count ahead, as vLLM counts them), its raw
+     * log-probability {@code log_softmax(x)_token} (before the pipeline, temperature 1), its processed
+     * log-probability {@code log q_token} among the kept tokens after the pipeline (0 at temperature 0, where
+     * the chosen token has all the mass), and the {@code topN} largest raw log-probabilities with their ids
+     * in SPEC order (logit descending, ties by ascending index). A special row gives token and ids
+     * {@code -1}, rank 0 and NaN values.
+     *
+     * @param topN                how many raw log-probabilities to return per row, {@code 0 ≤ topN ≤ V}
+     * @param topIdsOut           {@link DType#I32} {@code [R, topN]} (ignored when {@code topN = 0})
+     * @param topLogprobsOut      {@link DType#F32} {@code [R, topN]} (ignored when {@code topN = 0})
+     * @param rankOut             rank-1 {@link DType#I32}, a value per row
+     * @param rawLogprobOut       rank-1 {@link DType#F32}, a value per row
+     * @param processedLogprobOut rank-1 {@link DType#F32}, a value per row
+     */
+    public void sampleWithLogprobs(Tensor logits, SamplingFilters filters, long[] seeds, long step, Tensor tokensOut,
+                                   int topN, Tensor topIdsOut, Tensor topLogprobsOut, Tensor rankOut,
+                                   Tensor rawLogprobOut, Tensor processedLogprobOut) {
+        checkOpen();
+        int n = cols("logits", logits);
+        int nRows = (int) logits.rows();
+        notNull("filters", filters);
+        Checks.sampling(java.util.Collections.nCopies(nRows, filters), seeds, nRows, n);
+        boolean shareable = Checks.logprobOutputs(logits, n, tokensOut, topN, topIdsOut, topLogprobsOut, rankOut,
+                rawLogprobOut, processedLogprobOut);
+        long[] s = seeds.clone();
+        double[] prob = new double[nRows];
+        ValueLayout.OfFloat f32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+        ValueLayout.OfInt i32 = ValueLayout.JAVA_INT_UNALIGNED;
+        rows.forEachRow(nRows, n, shareable, r -> {
+            MemorySegment x = logits.segment();
+            long off = logits.index(r, 0);
+            int token;
+            if (filters.temperature() == 0f) {
+                token = selection.sample(x, off, n, filters, s[r], r, step);
+                prob[r] = token < 0 ? Double.NaN : 1;
+            } else {
+                token = selection.sample(x, off, n, filters, s[r], r, step, prob, r);
+            }
+            tokensOut.segment().setAtIndex(i32, tokensOut.index(r), token);
+            boolean special = token < 0;
+            rankOut.segment().setAtIndex(i32, rankOut.index(r),
+                    special ? 0 : selection.countAtLeast(x, off, n, x.getAtIndex(f32, off + token)));
+            rawLogprobOut.segment().setAtIndex(f32, rawLogprobOut.index(r),
+                    special ? Float.NaN : (float) scoring.tokenLogprob(x, off, n, token));
+            processedLogprobOut.segment().setAtIndex(f32, processedLogprobOut.index(r), (float) Math.log(prob[r]));
+            if (topN > 0) {
+                selection.topK(x, off, n, 1f, topN, topIdsOut.segment(), topIdsOut.index(r, 0),
+                        topLogprobsOut.segment(), topLogprobsOut.index(r, 0), null, 0);
+                double lse = special ? Double.NaN : kernels.logSumExp(x, off, n, 1f);
+                for (int j = 0; j < topN; j++) {
+                    long at = topLogprobsOut.index(r, j);
+                    topLogprobsOut.segment().setAtIndex(f32, at, (float) (topLogprobsOut.segment().getAtIndex(f32, at) - lse));
+                }
+            }
+        });
+    }
+
     // ---------------------------------------------------------------- float[] conveniences
 
     /** {@link #softmax(Tensor, Tensor, float)} over {@code float[]} rows of {@code cols} logits. */

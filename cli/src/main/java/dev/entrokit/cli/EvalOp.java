@@ -139,10 +139,13 @@ public enum EvalOp {
     /**
      * A whole decoding step with a pipeline given as {@code steps} (prefix filters and the entropy-shaped
      * steps of SPEC §2, in the order written): the kept mask, the kept tokens' renormalized probabilities
-     * by token (0 elsewhere), and one sampled token per row (seeds as for {@code sample}).
+     * by token (0 elsewhere), one sampled token per row (seeds as for {@code sample}), and vLLM's log-prob
+     * outputs of that token: its rank among the raw logits, its raw and its processed log-probability.
      */
     DECODE("decode", List.of("logits"), List.of(), List.of("seeds"), List.of(new Output("mask", "[..., V]", Tolerance.EXACT),
-            new Output("probs", "[..., V]", Tolerance.ABS_REL), new Output("tokens", "[...]", Tolerance.EXACT)),
+            new Output("probs", "[..., V]", Tolerance.ABS_REL), new Output("tokens", "[...]", Tolerance.EXACT),
+            new Output("rank", "[...]", Tolerance.EXACT), new Output("raw_logprob", "[...]", Tolerance.SCALED),
+            new Output("processed_logprob", "[...]", Tolerance.SCALED)),
             EnumSet.of(TEMPERATURE, STEPS, SEED, STEP), (ek, in, s, x) -> {
                 SamplingFilters f = Pipeline.parse(s.steps(), s.temperature());
                 int rows = x.rows();
@@ -150,11 +153,17 @@ public enum EvalOp {
                 NpyArray.Bool mask = new NpyArray.Bool(x.shape(), new boolean[x.data().length]);
                 NpyArray.Float32 probs = x.newLike();
                 NpyArray.Int32 tokens = new NpyArray.Int32(x.rowShape(), new int[rows]);
+                NpyArray.Int32 rank = new NpyArray.Int32(x.rowShape(), new int[rows]);
+                NpyArray.Float32 raw = x.newPerRow();
+                NpyArray.Float32 processed = x.newPerRow();
                 long[] seeds = in.seeds(x, s.seed());
                 Map<String, NpyArray> outs = new LinkedHashMap<>();
                 outs.put("mask", mask);
                 outs.put("probs", probs);
                 outs.put("tokens", tokens);
+                outs.put("rank", rank);
+                outs.put("raw_logprob", raw);
+                outs.put("processed_logprob", processed);
                 return new Call(() -> {
                     byte[] bytes = new byte[x.data().length];
                     ek.keptMask(x.tensor(), f, Tensor.ofMask(bytes, rows, v));
@@ -169,7 +178,8 @@ public enum EvalOp {
                             probs.data()[r * v + ids[r * v + j]] = p[r * v + j];
                         }
                     }
-                    ek.sample(x.tensor(), f, seeds, s.step(), Tensor.of(tokens.data()));
+                    ek.sampleWithLogprobs(x.tensor(), f, seeds, s.step(), Tensor.of(tokens.data()), 0, null, null,
+                            Tensor.of(rank.data()), Tensor.of(raw.data()), Tensor.of(processed.data()));
                 }, outs);
             }),
     /** log_softmax(logits)[id] per row, fused. */

@@ -62,6 +62,16 @@ class EvalDecodeTest {
             // The other order: top-nσ first (row 0: max only), then typical has one token to keep.
             Out reversed = decode(backend, "top_n_sigma:0:2,typical:0.7");
             assertTrue(reversed.mask()[0] && reversed.mask()[1], backend + " min_tokens_to_keep = 2");
+            // The log-prob outputs: row 1 keeps only token 0 (rank 1, raw log-prob 4 − lse, processed 0).
+            double lse = Math.log(Math.exp(4) + Math.exp(2) + 2);
+            Path dirOut = dir.resolve(backend + "-" + Integer.toHexString("typical:0.7,top_n_sigma:0".hashCode()));
+            NpyArray.Int32 rank = NpyTest.assertInstance(NpyArray.Int32.class, Npy.read(dirOut.resolve("rank.npy")));
+            NpyArray.Float32 raw = NpyTest.assertInstance(NpyArray.Float32.class, Npy.read(dirOut.resolve("raw_logprob.npy")));
+            NpyArray.Float32 processed = NpyTest.assertInstance(NpyArray.Float32.class,
+                    Npy.read(dirOut.resolve("processed_logprob.npy")));
+            assertArrayEquals(new int[] {1, 1}, rank.data());
+            assertEquals(4 - lse, raw.data()[1], 1e-5);
+            assertEquals(0f, processed.data()[1], 1e-6);
             // Sampled tokens lie in the mask and repeat for the same seeds and step.
             Out a = decode(backend, "dynamic_temperature:0.5:1.5:1,top_k:3", "--set", "seed=7", "--set", "step=2");
             Out b = decode(backend, "dynamic_temperature:0.5:1.5:1,top_k:3", "--set", "seed=7", "--set", "step=2");

@@ -449,6 +449,43 @@ public final class Checks {
     }
 
     /**
+     * The outputs of {@code sampleWithLogprobs}: rank-1 {@code tokensOut}, {@code rankOut} (I32) and
+     * {@code rawOut}, {@code processedOut} (F32) with a value per row; {@code topIdsOut} (I32) and
+     * {@code topLogprobsOut} (F32) {@code [R, topN]} when {@code topN > 0} ({@code 0 ≤ topN ≤ V}); none
+     * overlapping the logits. Says whether worker threads may run rows.
+     */
+    public static boolean logprobOutputs(Tensor logits, int n, Tensor tokensOut, int topN, Tensor topIdsOut,
+                                         Tensor topLogprobsOut, Tensor rankOut, Tensor rawOut, Tensor processedOut) {
+        long r = logits.rows();
+        if (topN < 0 || topN > n) {
+            throw new IllegalArgumentException("topN: must be in [0, V = " + n + "], got " + topN);
+        }
+        rowOutput("tokensOut", tokensOut, DType.I32, r);
+        rowOutput("rankOut", rankOut, DType.I32, r);
+        rowOutput("rawLogprobOut", rawOut, DType.F32, r);
+        rowOutput("processedLogprobOut", processedOut, DType.F32, r);
+        boolean shareable = shareable("logits", logits) & shareable("tokensOut", tokensOut) & shareable("rankOut", rankOut)
+                & shareable("rawLogprobOut", rawOut) & shareable("processedLogprobOut", processedOut);
+        List<Object[]> outs = new java.util.ArrayList<>(List.of(new Object[] {"tokensOut", tokensOut},
+                new Object[] {"rankOut", rankOut}, new Object[] {"rawLogprobOut", rawOut},
+                new Object[] {"processedLogprobOut", processedOut}));
+        if (topN > 0) {
+            output("topIdsOut", topIdsOut, DType.I32, r, topN);
+            output("topLogprobsOut", topLogprobsOut, DType.F32, r, topN);
+            shareable &= shareable("topIdsOut", topIdsOut) & shareable("topLogprobsOut", topLogprobsOut);
+            outs.add(new Object[] {"topIdsOut", topIdsOut});
+            outs.add(new Object[] {"topLogprobsOut", topLogprobsOut});
+        }
+        for (int i = 0; i < outs.size(); i++) {
+            noOverlap((String) outs.get(i)[0], (Tensor) outs.get(i)[1], "logits", logits, false);
+            for (int j = 0; j < i; j++) {
+                noOverlap((String) outs.get(i)[0], (Tensor) outs.get(i)[1], (String) outs.get(j)[0], (Tensor) outs.get(j)[1], false);
+            }
+        }
+        return shareable;
+    }
+
+    /**
      * The outputs of top-k, each {@code [rows, k]} and overlapping no other argument: {@code indicesOut}
      * I32, {@code valuesOut} F32, {@code probsOut} F32 or null; says whether worker threads may run rows.
      */

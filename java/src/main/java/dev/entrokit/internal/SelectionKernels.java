@@ -54,4 +54,7 @@ public interface SelectionKernels {
      * distribution into {@code prob[at]} (NaN for a special row): what Mirostat's update needs.
      */
     int sample(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step, double[] prob, int at);
+
+    /** How many logits of the row are {@code ≥ value} (vLLM's rank of a token with that logit); 0 for NaN. */
+    int countAtLeast(MemorySegment x, long xOff, int n, float value);
 }

@@ -128,6 +128,15 @@ public final class ScalarSelectionKernels implements SelectionKernels {
                 Philox.uniform(seed, row, step), prob, at);
     }
 
+    @Override
+    public int countAtLeast(MemorySegment x, long xOff, int n, float value) {
+        int count = 0;
+        for (int i = 0; i < n; i++) {
+            count += x.getAtIndex(F, xOff + i) >= value ? 1 : 0;
+        }
+        return count;
+    }
+
     // ---------------------------------------------------------------- the pieces
 
     /** Kept flags by index, or null for a special row. */

@@ -216,6 +216,21 @@ public final class SimdSelectionKernels implements SelectionKernels {
         return SimdDecoding.sample(x, xOff, n, f, seed, row, step, prob, at);
     }
 
+    @Override
+    public int countAtLeast(MemorySegment x, long xOff, int n, float value) {
+        int count = 0;
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            count += FloatVector.fromMemorySegment(F, x, (xOff + i) * Float.BYTES, ORDER)
+                    .compare(VectorOperators.GE, value).trueCount();
+        }
+        for (; i < n; i++) {
+            count += x.getAtIndex(F32, xOff + i) >= value ? 1 : 0;
+        }
+        return count;
+    }
+
     // ---------------------------------------------------------------- the pieces
 
     /**
