@@ -72,26 +72,24 @@ final class Pipeline {
     }
 
     private static float floatArg(String[] a, int i, String name, Float dflt) {
-        if (dflt != null && i >= a.length) {
-            return dflt;
-        }
-        String s = arg(a, i, name);
-        try {
-            return Float.parseFloat(s);
-        } catch (NumberFormatException e) {
-            throw new UserException("steps: " + name + " argument " + i + " '" + s + "' is not a number");
-        }
+        return number(a, i, name, dflt, Float::parseFloat, "a number");
     }
 
     private static int intArg(String[] a, int i, String name, Integer dflt) {
+        return number(a, i, name, dflt, Integer::parseInt, "a 32-bit integer");
+    }
+
+    /** Argument {@code i} of step {@code name} parsed by {@code parse}, or {@code dflt} when left out (null: required). */
+    private static <T> T number(String[] a, int i, String name, T dflt, java.util.function.Function<String, T> parse,
+                                String what) {
         if (dflt != null && i >= a.length) {
             return dflt;
         }
         String s = arg(a, i, name);
         try {
-            return Integer.parseInt(s);
+            return parse.apply(s);
         } catch (NumberFormatException e) {
-            throw new UserException("steps: " + name + " argument " + i + " '" + s + "' is not a 32-bit integer");
+            throw new UserException("steps: " + name + " argument " + i + " '" + s + "' is not " + what);
         }
     }
 }

@@ -449,6 +449,94 @@ public final class Checks {
     }
 
     /**
+     * A list of token ids per row for the pre-passes: I32 {@code [nRows, L]}, each id in {@code [0, n)} or
+     * negative (padding); null allowed where {@code optional}.
+     */
+    public static void tokenLists(String name, Tensor t, long nRows, int n, boolean optional) {
+        if (t == null && optional) {
+            return;
+        }
+        accessible(name, t);
+        if (t.dtype() != DType.I32 || t.rank() != 2 || t.rows() != nRows) {
+            throw new IllegalArgumentException(name + ": expected an I32 tensor [" + nRows + ", L] (negative ids pad), got " + t);
+        }
+        for (long r = 0; r < nRows; r++) {
+            for (long j = 0; j < t.cols(); j++) {
+                int id = t.getInt(r, j);
+                if (id >= n) {
+                    throw new IllegalArgumentException(name + ": id " + id + " at [" + r + ", " + j + "] is not below V = " + n);
+                }
+            }
+        }
+    }
+
+    /** Per-row parameters of the penalties: null, or one value per row, each finite (and {@code > 0} where {@code positive}). */
+    public static void perRow(String name, float[] v, long nRows, boolean positive) {
+        if (v == null) {
+            return;
+        }
+        if (v.length != nRows) {
+            throw new IllegalArgumentException(name + ": expected one value per row (" + nRows + "), got " + v.length);
+        }
+        for (int r = 0; r < v.length; r++) {
+            if (!Float.isFinite(v[r]) || positive && !(v[r] > 0f)) {
+                throw new IllegalArgumentException(name + ": must be finite" + (positive ? " and > 0" : "") + ", got "
+                        + v[r] + " at row " + r);
+            }
+        }
+    }
+
+    /**
+     * The chain rejection sampler's arguments: I32 {@code draftIds [B, k]} with ids in {@code [0, V)},
+     * F32 {@code draftProbs [B, k, V]} and {@code targetProbs [B, k + 1, V]}, one seed per request, a
+     * rank-1 I32 {@code acceptedOut} of {@code B} values and I32 {@code tokensOut [B, k + 1]}, the outputs
+     * overlapping nothing. Returns {@code {B, k, V}}.
+     */
+    public static int[] speculative(Tensor draftIds, Tensor draftProbs, Tensor targetProbs, long[] seeds, Tensor acceptedOut,
+                                    Tensor tokensOut) {
+        accessible("draftIds", draftIds);
+        accessible("draftProbs", draftProbs);
+        accessible("targetProbs", targetProbs);
+        if (draftIds.dtype() != DType.I32 || draftIds.rank() != 2 || draftIds.cols() < 1) {
+            throw new IllegalArgumentException("draftIds: expected an I32 tensor [B, k] with k >= 1, got " + draftIds);
+        }
+        long b = draftIds.rows();
+        long k = draftIds.cols();
+        if (draftProbs.dtype() != DType.F32 || draftProbs.rank() != 3 || draftProbs.batch() != b || draftProbs.rows() != k) {
+            throw new IllegalArgumentException("draftProbs: expected an F32 tensor [" + b + ", " + k + ", V], got " + draftProbs);
+        }
+        long v = draftProbs.cols();
+        if (targetProbs.dtype() != DType.F32 || targetProbs.rank() != 3 || targetProbs.batch() != b
+                || targetProbs.rows() != k + 1 || targetProbs.cols() != v) {
+            throw new IllegalArgumentException("targetProbs: expected an F32 tensor [" + b + ", " + (k + 1) + ", " + v + "], got "
+                    + targetProbs);
+        }
+        if (b > Integer.MAX_VALUE || v > Integer.MAX_VALUE || k * v > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("draftProbs: too large, got " + draftProbs);
+        }
+        for (long r = 0; r < b; r++) {
+            for (long i = 0; i < k; i++) {
+                int id = draftIds.getInt(r, i);
+                if (id < 0 || id >= v) {
+                    throw new IllegalArgumentException("draftIds: id " + id + " at [" + r + ", " + i + "] is not in [0, V = " + v + ")");
+                }
+            }
+        }
+        if (seeds == null || seeds.length != b) {
+            throw new IllegalArgumentException("seeds: expected one seed per request (" + b + "), got "
+                    + (seeds == null ? "null" : seeds.length));
+        }
+        rowOutput("acceptedOut", acceptedOut, DType.I32, b);
+        output("tokensOut", tokensOut, DType.I32, b, k + 1);
+        for (Object[] in : new Object[][] {{"draftIds", draftIds}, {"draftProbs", draftProbs}, {"targetProbs", targetProbs}}) {
+            noOverlap("acceptedOut", acceptedOut, (String) in[0], (Tensor) in[1], false);
+            noOverlap("tokensOut", tokensOut, (String) in[0], (Tensor) in[1], false);
+        }
+        noOverlap("tokensOut", tokensOut, "acceptedOut", acceptedOut, false);
+        return new int[] {(int) b, (int) k, (int) v};
+    }
+
+    /**
      * The outputs of {@code sampleWithLogprobs}: rank-1 {@code tokensOut}, {@code rankOut} (I32) and
      * {@code rawOut}, {@code processedOut} (F32) with a value per row; {@code topIdsOut} (I32) and
      * {@code topLogprobsOut} (F32) {@code [R, topN]} when {@code topN > 0} ({@code 0 ≤ topN ≤ V}); none

@@ -218,6 +218,70 @@ public final class DecodingSteps {
         return last;
     }
 
+    /**
+     * Constrained sampling by rejection (the kernel under adaptive weighted rejection sampling): draws
+     * from the survivors of {@code r} as {@link #sample} does, with the uniform of attempt {@code a} from
+     * {@code Philox.uniform(seed, row, step, a)}; a token {@code allowed} refuses loses its mass and the
+     * draw repeats over the survivors left (never over the row again). Returns the token, or -1 when
+     * every survivor is refused or the row is special ({@code r} null); {@code stats[2·at]} receives the
+     * number of rejections and {@code stats[2·at + 1]} the refused tokens' probability in the kept
+     * distribution (what AWRS's weight needs).
+     */
+    public static int sampleConstrained(DecodingSteps.Row r, long seed, int row, long step,
+                                        java.util.function.IntPredicate allowed, double[] stats, int at) {
+        stats[2 * at] = 0;
+        stats[2 * at + 1] = r == null ? Double.NaN : 0;
+        if (r == null || r.m == 0) {
+            return -1;
+        }
+        long[] byId = r.byId;
+        double[] w = r.key; // a copy of the weights by id order, zeroed as tokens are refused
+        for (int j = 0; j < r.m; j++) {
+            byId[j] = ((long) r.id[j] << 32) | j;
+        }
+        Arrays.sort(byId, 0, r.m);
+        double total = 0;
+        for (int j = 0; j < r.m; j++) {
+            w[j] = r.w[(int) byId[j]];
+            total += w[j];
+        }
+        int rejections = 0;
+        double rejected = 0;
+        for (int attempt = 0; attempt < r.m; attempt++) {
+            double left = 0;
+            for (int j = 0; j < r.m; j++) {
+                left += w[j];
+            }
+            if (!(left > 0)) {
+                break;
+            }
+            double target = Philox.uniform(seed, row, step, attempt) * left;
+            double cum = 0;
+            int pick = -1;
+            for (int j = 0; j < r.m; j++) {
+                if (w[j] > 0) {
+                    cum += w[j];
+                    pick = j;
+                    if (cum > target) {
+                        break;
+                    }
+                }
+            }
+            int token = (int) (byId[pick] >>> 32);
+            if (allowed.test(token)) {
+                stats[2 * at] = rejections;
+                stats[2 * at + 1] = rejected;
+                return token;
+            }
+            rejections++;
+            rejected += w[pick] / total;
+            w[pick] = 0;
+        }
+        stats[2 * at] = rejections;
+        stats[2 * at + 1] = rejected;
+        return -1;
+    }
+
     // ---------------------------------------------------------------- the prefix filters (as ScalarSelectionKernels)
 
     private static int topP(Row r, float p, Rest outside) {
@@ -247,15 +311,23 @@ public final class DecodingSteps {
             return -1;
         }
         double z = f.mode() == dev.entrokit.TopHMode.PAPER ? mass(r) + (outside == null ? 0 : outside.mass) : prefixMass(r, nEff);
+        return topHKeep(r.w, nEff, z, f.value());
+    }
+
+    /**
+     * Top-H's cut on weights in SPEC order: {@code max(1, max{m ≤ nEff : S(m) ≤ α·S(nEff)})} with
+     * {@code S(m) = Σ_{j<m} −q_j log q_j}, {@code q_j = w_j / z} (SPEC §2); shared with the simd kernel.
+     */
+    public static int topHKeep(double[] w, int nEff, double z, float alpha) {
         double full = 0;
         for (int j = 0; j < nEff; j++) {
-            full += plogp(r.w[j] / z);
+            full += plogp(w[j] / z);
         }
-        double tau = f.value() * full;
+        double tau = alpha * full;
         double cum = 0;
         int keep = 1;
         for (int m = 1; m <= nEff; m++) {
-            cum += plogp(r.w[m - 1] / z);
+            cum += plogp(w[m - 1] / z);
             if (cum <= tau) {
                 keep = m;
             }

@@ -57,4 +57,12 @@ public interface SelectionKernels {
 
     /** How many logits of the row are {@code ≥ value} (vLLM's rank of a token with that logit); 0 for NaN. */
     int countAtLeast(MemorySegment x, long xOff, int n, float value);
+
+    /**
+     * Constrained sampling by rejection on the kept distribution of {@code f} (temperature {@code > 0}):
+     * see {@link DecodingSteps#sampleConstrained}; {@code stats[2·at]} and {@code stats[2·at + 1]} get the
+     * number of rejections and the rejected probability mass.
+     */
+    int sampleConstrained(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step,
+                          java.util.function.IntPredicate allowed, double[] stats, int at);
 }

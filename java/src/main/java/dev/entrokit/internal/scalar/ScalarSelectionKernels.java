@@ -129,6 +129,13 @@ public final class ScalarSelectionKernels implements SelectionKernels {
     }
 
     @Override
+    public int sampleConstrained(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step,
+                                 java.util.function.IntPredicate allowed, double[] stats, int at) {
+        return DecodingSteps.sampleConstrained(survivors(x, xOff, n, f, Philox.secondUniform(seed, row, step)), seed, row,
+                step, allowed, stats, at);
+    }
+
+    @Override
     public int countAtLeast(MemorySegment x, long xOff, int n, float value) {
         int count = 0;
         for (int i = 0; i < n; i++) {

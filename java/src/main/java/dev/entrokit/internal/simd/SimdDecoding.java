@@ -95,6 +95,17 @@ final class SimdDecoding {
         }
     }
 
+    /** {@code SelectionKernels.sampleConstrained}, any pipeline with a temperature {@code > 0}. */
+    static int sampleConstrained(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step,
+                                 java.util.function.IntPredicate allowed, double[] stats, int at) {
+        SimdDecoding d = get();
+        int status = d.survivors(x, xOff, n, f, Philox.secondUniform(seed, row, step));
+        if (status == FALLBACK) {
+            return REFERENCE.sampleConstrained(x, xOff, n, f, seed, row, step, allowed, stats, at);
+        }
+        return DecodingSteps.sampleConstrained(status == SPECIAL ? null : d.row, seed, row, step, allowed, stats, at);
+    }
+
     /** {@code SelectionKernels.keptTokens} for a pipeline with an entropy-shaped step. */
     static int keptTokens(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment indices, long indicesOff,
                           MemorySegment probs, long probsOff, int capacity) {

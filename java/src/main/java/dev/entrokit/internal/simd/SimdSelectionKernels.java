@@ -217,6 +217,12 @@ public final class SimdSelectionKernels implements SelectionKernels {
     }
 
     @Override
+    public int sampleConstrained(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step,
+                                 java.util.function.IntPredicate allowed, double[] stats, int at) {
+        return SimdDecoding.sampleConstrained(x, xOff, n, f, seed, row, step, allowed, stats, at);
+    }
+
+    @Override
     public int countAtLeast(MemorySegment x, long xOff, int n, float value) {
         int count = 0;
         int upper = F.loopBound(n);
@@ -460,24 +466,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
             case PAPER -> survivorTotal;
             case NORMALIZED -> c.prefixSum(nEff);
         };
-        double full = 0;
-        for (int j = 0; j < nEff; j++) {
-            full += plogp(c.weight[j] / z);
-        }
-        double tau = filter.value() * full;
-        double cum = 0;
-        int keep = 1;
-        for (int m = 1; m <= nEff; m++) {
-            cum += plogp(c.weight[m - 1] / z);
-            if (cum <= tau) {
-                keep = m;
-            }
-        }
-        return keep;
-    }
-
-    private static double plogp(double q) {
-        return q > 0 ? -q * Math.log(q) : 0;
+        return DecodingSteps.topHKeep(c.weight, nEff, z, filter.value());
     }
 
     /**
