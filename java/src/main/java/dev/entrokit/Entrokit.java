@@ -813,9 +813,8 @@ public final class Entrokit implements AutoCloseable {
     public void applyPenalties(Tensor logits, Tensor promptIds, Tensor outputIds, float[] repetition, float[] frequency,
                                float[] presence) {
         checkOpen();
-        int n = cols("logits", logits);
+        int n = Checks.logitsInPlace(logits);
         long nRows = logits.rows();
-        output("logits", logits, DType.F32, nRows, n);
         Checks.tokenLists("promptIds", promptIds, nRows, n, true);
         Checks.tokenLists("outputIds", outputIds, nRows, n, true);
         Checks.perRow("repetition", repetition, nRows, true);
@@ -838,9 +837,8 @@ public final class Entrokit implements AutoCloseable {
      */
     public void applyLogitBias(Tensor logits, Tensor ids, Tensor bias) {
         checkOpen();
-        int n = cols("logits", logits);
+        int n = Checks.logitsInPlace(logits);
         long nRows = logits.rows();
-        output("logits", logits, DType.F32, nRows, n);
         Checks.tokenLists("ids", ids, nRows, n, false);
         accessible("bias", bias);
         if (bias.dtype() != DType.F32 || bias.rows() != nRows || bias.cols() != ids.cols()) {
@@ -859,9 +857,8 @@ public final class Entrokit implements AutoCloseable {
      */
     public void restrictTokens(Tensor logits, Tensor ids, boolean allowed) {
         checkOpen();
-        int n = cols("logits", logits);
+        int n = Checks.logitsInPlace(logits);
         long nRows = logits.rows();
-        output("logits", logits, DType.F32, nRows, n);
         Checks.tokenLists("ids", ids, nRows, n, false);
         rows.forEachRow((int) nRows, n, shareable("logits", logits) & shareable("ids", ids), r ->
                 Penalties.restrict(logits.segment(), logits.index(r, 0), n, ids.segment(), ids.index(r, 0),
@@ -934,12 +931,8 @@ public final class Entrokit implements AutoCloseable {
         rowOutput("tokensOut", tokensOut, DType.I32, nRows);
         rowOutput("rejectionsOut", rejectionsOut, DType.I32, nRows);
         rowOutput("rejectedMassOut", rejectedMassOut, DType.F32, nRows);
-        noOverlap("tokensOut", tokensOut, "logits", logits, false);
-        noOverlap("rejectionsOut", rejectionsOut, "logits", logits, false);
-        noOverlap("rejectedMassOut", rejectedMassOut, "logits", logits, false);
-        noOverlap("rejectionsOut", rejectionsOut, "tokensOut", tokensOut, false);
-        noOverlap("rejectedMassOut", rejectedMassOut, "tokensOut", tokensOut, false);
-        noOverlap("rejectedMassOut", rejectedMassOut, "rejectionsOut", rejectionsOut, false);
+        Checks.distinctOutputs(logits, List.of(new Object[] {"tokensOut", tokensOut},
+                new Object[] {"rejectionsOut", rejectionsOut}, new Object[] {"rejectedMassOut", rejectedMassOut}));
         long[] s = seeds.clone();
         double[] stats = new double[2 * nRows];
         rows.forEachRow(nRows, n, false, r -> { // on the caller: the constraint need not be thread-safe

@@ -564,13 +564,25 @@ public final class Checks {
             outs.add(new Object[] {"topIdsOut", topIdsOut});
             outs.add(new Object[] {"topLogprobsOut", topLogprobsOut});
         }
+        distinctOutputs(logits, outs);
+        return shareable;
+    }
+
+    /** Outputs ({@code {name, tensor}} pairs) that overlap neither the logits nor each other. */
+    public static void distinctOutputs(Tensor logits, List<Object[]> outs) {
         for (int i = 0; i < outs.size(); i++) {
             noOverlap((String) outs.get(i)[0], (Tensor) outs.get(i)[1], "logits", logits, false);
             for (int j = 0; j < i; j++) {
                 noOverlap((String) outs.get(i)[0], (Tensor) outs.get(i)[1], (String) outs.get(j)[0], (Tensor) outs.get(j)[1], false);
             }
         }
-        return shareable;
+    }
+
+    /** Logits rewritten in place by a pre-pass: a writable F32 {@code [R, V]}; returns {@code V}. */
+    public static int logitsInPlace(Tensor logits) {
+        int n = cols("logits", logits);
+        output("logits", logits, DType.F32, logits.rows(), n);
+        return n;
     }
 
     /**

@@ -53,7 +53,7 @@ public final class SpeculativeSampling {
             return i;
         }
         long last = targetOff + k * targetStride;
-        tokens.setAtIndex(I, tokensOff + k, draw(target, last, n, Philox.secondUniform(seed, row, step, k)));
+        tokens.setAtIndex(I, tokensOff + k, residual(target, last, null, 0, n, Philox.secondUniform(seed, row, step, k)));
         return k;
     }
 
@@ -70,22 +70,25 @@ public final class SpeculativeSampling {
         return sum > 0;
     }
 
-    /** A draw from {@code normalize(max(0, p/Σp − q/Σq))}; from {@code p} where that is all 0 (rounding). */
+    /**
+     * A draw, ids ascending, from {@code normalize(max(0, p/Σp − q/Σq))}, or from {@code p} when
+     * {@code q} is null or rounding leaves that residual all 0.
+     */
     private static int residual(MemorySegment p, long pOff, MemorySegment q, long qOff, int n, double u) {
         double sp = sum(p, pOff, n);
-        double sq = sum(q, qOff, n);
+        double sq = q == null ? 1 : sum(q, qOff, n);
         double total = 0;
         for (int j = 0; j < n; j++) {
-            total += Math.max(0, p.getAtIndex(F, pOff + j) / sp - q.getAtIndex(F, qOff + j) / sq);
+            total += weight(p, pOff, sp, q, qOff, sq, j);
         }
         if (!(total > 0)) {
-            return draw(p, pOff, n, u);
+            return q == null ? -1 : residual(p, pOff, null, 0, n, u);
         }
         double target = u * total;
         double cum = 0;
         int last = -1;
         for (int j = 0; j < n; j++) {
-            double w = Math.max(0, p.getAtIndex(F, pOff + j) / sp - q.getAtIndex(F, qOff + j) / sq);
+            double w = weight(p, pOff, sp, q, qOff, sq, j);
             if (w > 0) {
                 cum += w;
                 last = j;
@@ -97,22 +100,9 @@ public final class SpeculativeSampling {
         return last;
     }
 
-    /** A draw from the probabilities at {@code pOff} (renormalized), ids ascending. */
-    private static int draw(MemorySegment p, long pOff, int n, double u) {
-        double target = u * sum(p, pOff, n);
-        double cum = 0;
-        int last = -1;
-        for (int j = 0; j < n; j++) {
-            double w = p.getAtIndex(F, pOff + j);
-            if (w > 0) {
-                cum += w;
-                last = j;
-                if (cum > target) {
-                    return j;
-                }
-            }
-        }
-        return last;
+    private static double weight(MemorySegment p, long pOff, double sp, MemorySegment q, long qOff, double sq, int j) {
+        double pj = p.getAtIndex(F, pOff + j) / sp;
+        return q == null ? pj : Math.max(0, pj - q.getAtIndex(F, qOff + j) / sq);
     }
 
     private static double sum(MemorySegment s, long off, int n) {
