@@ -10,10 +10,12 @@ import dev.entrokit.internal.Backends;
 import dev.entrokit.internal.Checks;
 import dev.entrokit.internal.DistributionKernels;
 import dev.entrokit.internal.LossDriver;
+import dev.entrokit.internal.Penalties;
 import dev.entrokit.internal.RowExecutor;
 import dev.entrokit.internal.ScoringKernels;
 import dev.entrokit.internal.SelectionKernels;
 import dev.entrokit.internal.SequenceScores;
+import dev.entrokit.internal.SpeculativeSampling;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
@@ -742,6 +744,7 @@ public final class Entrokit implements AutoCloseable {
         checkOpen();
         int n = cols("logits", logits);
         filters(filters, n, false);
+        Checks.drawFree(filters);
         output("maskOut", maskOut, DType.BOOL, logits.rows(), n);
         noOverlap("maskOut", maskOut, "logits", logits, false);
         rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("maskOut", maskOut), r ->
@@ -763,6 +766,7 @@ public final class Entrokit implements AutoCloseable {
         checkOpen();
         int n = cols("logits", logits);
         filters(filters, n, false);
+        Checks.drawFree(filters);
         int capacity = Checks.keptTokensOutputs(logits, indicesOut, probsOut, countsOut);
         boolean shareable = shareable("logits", logits) & shareable("indicesOut", indicesOut)
                 & shareable("probsOut", probsOut) & shareable("countsOut", countsOut);
@@ -780,6 +784,7 @@ public final class Entrokit implements AutoCloseable {
         checkOpen();
         int n = cols("logits", logits);
         filters(filters, n, false);
+        Checks.drawFree(filters);
         inPlaceOutput("out", out, "logits", logits);
         rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("out", out), r ->
                 selection.maskLogits(logits.segment(), logits.index(r, 0), n, filters, out.segment(), out.index(r, 0)));
@@ -969,6 +974,257 @@ public final class Entrokit implements AutoCloseable {
         Checks.candidateCount(k);
         return ShardDriver.candidates(rows, backend.shards(), logits, n, offset, temperature, k,
                 shareable("logits", logits));
+    }
+
+    /**
+     * Mirostat 2.0 (Basu et al.; llama.cpp's {@code mirostat_v2}), one decoding step for every row:
+     * after {@code filters} (temperature {@code > 0}), keeps the survivors whose surprise {@code −log₂ q}
+     * is at most row r's {@code mu[r]} (at least the most likely: {@link SamplingFilters#mirostat}), draws
+     * a token as {@link #sample} does (Philox key {@code seeds[r]}, counter {@code (r, step)}), and then
+     * sets {@code mu[r] ← mu[r] − eta·(−log₂ q_token − tau)}, {@code q_token} the token's probability
+     * among the kept tokens. The state {@code mu} belongs to the caller: start it at {@code 2·tau} (as
+     * llama.cpp does) and pass the same array at every step; rows never share it. A special row gives
+     * token {@code -1} and keeps its {@code mu}.
+     *
+     * @param tau       the target surprise in bits, finite and {@code > 0}
+     * @param eta       the learning rate, finite and {@code ≥ 0}
+     * @param mu        one finite value per row, updated in place
+     * @param seeds     one seed per row
+     * @param step      the decoding step (part of the counter)
+     * @param tokensOut rank-1 {@link DType#I32} with at least {@code R} elements
+     */
+    public void mirostatV2(Tensor logits, SamplingFilters filters, float tau, float eta, float[] mu, long[] seeds,
+                           long step, Tensor tokensOut) {
+        checkOpen();
+        int n = cols("logits", logits);
+        int nRows = (int) logits.rows();
+        Checks.mirostat(filters, tau, eta, mu, seeds, nRows, n);
+        rowOutput("tokensOut", tokensOut, DType.I32, nRows);
+        noOverlap("tokensOut", tokensOut, "logits", logits, false);
+        SamplingFilters[] perRow = new SamplingFilters[nRows];
+        for (int r = 0; r < nRows; r++) {
+            perRow[r] = filters.mirostat(mu[r]);
+        }
+        long[] s = seeds.clone();
+        double[] prob = new double[nRows];
+        rows.forEachRow(nRows, n, shareable("logits", logits) & shareable("tokensOut", tokensOut), r ->
+                tokensOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, tokensOut.index(r),
+                        selection.sample(logits.segment(), logits.index(r, 0), n, perRow[r], s[r], r, step, prob, r)));
+        for (int r = 0; r < nRows; r++) { // on the caller, after every row ran: mu is the caller's array
+            if (prob[r] > 0) {
+                double surprise = -Math.log(prob[r]) / Math.log(2);
+                mu[r] = (float) (mu[r] - eta * (surprise - tau));
+            }
+        }
+    }
+
+    /**
+     * {@link #sample} with vLLM's log-prob outputs (its default {@code raw_logprobs} mode) for every row:
+     * the token drawn from the pipeline's kept distribution, its rank among the raw logits
+     * ({@code #{i : x_i ≥ x_token}}, so 1 for the most likely; ties count ahead, as vLLM counts them), its raw
+     * log-probability {@code log_softmax(x)_token} (before the pipeline, temperature 1), its processed
+     * log-probability {@code log q_token} among the kept tokens after the pipeline (0 at temperature 0, where
+     * the chosen token has all the mass), and the {@code topN} largest raw log-probabilities with their ids
+     * in SPEC order (logit descending, ties by ascending index). A special row gives token and ids
+     * {@code -1}, rank 0 and NaN values.
+     *
+     * @param topN                how many raw log-probabilities to return per row, {@code 0 ≤ topN ≤ V}
+     * @param topIdsOut           {@link DType#I32} {@code [R, topN]} (ignored when {@code topN = 0})
+     * @param topLogprobsOut      {@link DType#F32} {@code [R, topN]} (ignored when {@code topN = 0})
+     * @param rankOut             rank-1 {@link DType#I32}, a value per row
+     * @param rawLogprobOut       rank-1 {@link DType#F32}, a value per row
+     * @param processedLogprobOut rank-1 {@link DType#F32}, a value per row
+     */
+    public void sampleWithLogprobs(Tensor logits, SamplingFilters filters, long[] seeds, long step, Tensor tokensOut,
+                                   int topN, Tensor topIdsOut, Tensor topLogprobsOut, Tensor rankOut,
+                                   Tensor rawLogprobOut, Tensor processedLogprobOut) {
+        checkOpen();
+        int n = cols("logits", logits);
+        int nRows = (int) logits.rows();
+        notNull("filters", filters);
+        Checks.sampling(java.util.Collections.nCopies(nRows, filters), seeds, nRows, n);
+        boolean shareable = Checks.logprobOutputs(logits, n, tokensOut, topN, topIdsOut, topLogprobsOut, rankOut,
+                rawLogprobOut, processedLogprobOut);
+        long[] s = seeds.clone();
+        double[] prob = new double[nRows];
+        ValueLayout.OfFloat f32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+        ValueLayout.OfInt i32 = ValueLayout.JAVA_INT_UNALIGNED;
+        rows.forEachRow(nRows, n, shareable, r -> {
+            MemorySegment x = logits.segment();
+            long off = logits.index(r, 0);
+            int token;
+            if (filters.temperature() == 0f) {
+                token = selection.sample(x, off, n, filters, s[r], r, step);
+                prob[r] = token < 0 ? Double.NaN : 1;
+            } else {
+                token = selection.sample(x, off, n, filters, s[r], r, step, prob, r);
+            }
+            tokensOut.segment().setAtIndex(i32, tokensOut.index(r), token);
+            boolean special = token < 0;
+            rankOut.segment().setAtIndex(i32, rankOut.index(r),
+                    special ? 0 : selection.countAtLeast(x, off, n, x.getAtIndex(f32, off + token)));
+            rawLogprobOut.segment().setAtIndex(f32, rawLogprobOut.index(r),
+                    special ? Float.NaN : (float) scoring.tokenLogprob(x, off, n, token));
+            processedLogprobOut.segment().setAtIndex(f32, processedLogprobOut.index(r), (float) Math.log(prob[r]));
+            if (topN > 0) {
+                selection.topK(x, off, n, 1f, topN, topIdsOut.segment(), topIdsOut.index(r, 0),
+                        topLogprobsOut.segment(), topLogprobsOut.index(r, 0), null, 0);
+                double lse = special ? Double.NaN : kernels.logSumExp(x, off, n, 1f);
+                for (int j = 0; j < topN; j++) {
+                    long at = topLogprobsOut.index(r, j);
+                    topLogprobsOut.segment().setAtIndex(f32, at, (float) (topLogprobsOut.segment().getAtIndex(f32, at) - lse));
+                }
+            }
+        });
+    }
+
+    /**
+     * vLLM's penalties, in place on {@code logits} ({@code [R, V]} F32), each row with its own
+     * parameters (a server batch mixes requests): every token in row r's prompt or output ids gets the
+     * repetition penalty {@code θ_r} once ({@code x/θ} where {@code x > 0}, {@code x·θ} otherwise: CTRL,
+     * Transformers); every token generated {@code c > 0} times in row r's output ids loses
+     * {@code frequency_r·c + presence_r} (OpenAI, vLLM). Id lists are I32 {@code [R, L]}, negative ids pad.
+     * Nothing is allocated once a thread's scratch has grown to {@code V}.
+     *
+     * @param promptIds  the prompt's ids per row (repetition only), or null
+     * @param outputIds  the generated ids per row (repetition, frequency, presence), or null
+     * @param repetition θ per row, finite and {@code > 0} (1 = none), or null for none
+     * @param frequency  per row, finite, or null for 0
+     * @param presence   per row, finite, or null for 0
+     */
+    public void applyPenalties(Tensor logits, Tensor promptIds, Tensor outputIds, float[] repetition, float[] frequency,
+                               float[] presence) {
+        checkOpen();
+        int n = Checks.logitsInPlace(logits);
+        long nRows = logits.rows();
+        Checks.tokenLists("promptIds", promptIds, nRows, n, true);
+        Checks.tokenLists("outputIds", outputIds, nRows, n, true);
+        Checks.perRow("repetition", repetition, nRows, true);
+        Checks.perRow("frequency", frequency, nRows, false);
+        Checks.perRow("presence", presence, nRows, false);
+        boolean shareable = shareable("logits", logits) & (promptIds == null || shareable("promptIds", promptIds))
+                & (outputIds == null || shareable("outputIds", outputIds));
+        rows.forEachRow((int) nRows, n, shareable, r -> Penalties.apply(logits.segment(), logits.index(r, 0), n,
+                promptIds == null ? null : promptIds.segment(), promptIds == null ? 0 : promptIds.index(r, 0),
+                promptIds == null ? 0 : (int) promptIds.cols(),
+                outputIds == null ? null : outputIds.segment(), outputIds == null ? 0 : outputIds.index(r, 0),
+                outputIds == null ? 0 : (int) outputIds.cols(),
+                repetition == null ? 1f : repetition[r], frequency == null ? 0f : frequency[r],
+                presence == null ? 0f : presence[r]));
+    }
+
+    /**
+     * A sparse logit bias, in place: {@code logits[r, ids[r, j]] += bias[r, j]} for every non-negative id
+     * (I32 {@code ids} and F32 {@code bias}, both {@code [R, K]}; a negative id pads).
+     */
+    public void applyLogitBias(Tensor logits, Tensor ids, Tensor bias) {
+        checkOpen();
+        int n = Checks.logitsInPlace(logits);
+        long nRows = logits.rows();
+        Checks.tokenLists("ids", ids, nRows, n, false);
+        accessible("bias", bias);
+        if (bias.dtype() != DType.F32 || bias.rows() != nRows || bias.cols() != ids.cols()) {
+            throw new IllegalArgumentException("bias: expected an F32 tensor [" + nRows + ", " + ids.cols() + "] like ids, got "
+                    + bias);
+        }
+        rows.forEachRow((int) nRows, n, shareable("logits", logits) & shareable("ids", ids) & shareable("bias", bias), r ->
+                Penalties.bias(logits.segment(), logits.index(r, 0), ids.segment(), ids.index(r, 0), bias.segment(),
+                        bias.index(r, 0), (int) ids.cols()));
+    }
+
+    /**
+     * Allowed or banned token ids, in place: banned ({@code allowed = false}) ids get {@code -inf}; with
+     * {@code allowed = true} every token not listed for its row gets {@code -inf} (a row whose list is
+     * all padding is left unrestricted). I32 {@code ids [R, K]}, negative ids pad.
+     */
+    public void restrictTokens(Tensor logits, Tensor ids, boolean allowed) {
+        checkOpen();
+        int n = Checks.logitsInPlace(logits);
+        long nRows = logits.rows();
+        Checks.tokenLists("ids", ids, nRows, n, false);
+        rows.forEachRow((int) nRows, n, shareable("logits", logits) & shareable("ids", ids), r ->
+                Penalties.restrict(logits.segment(), logits.index(r, 0), n, ids.segment(), ids.index(r, 0),
+                        (int) ids.cols(), allowed));
+    }
+
+    /**
+     * Speculative decoding's chain rejection sampler (Leviathan et al. 2023; FlashInfer's
+     * {@code chain_speculative_sampling}), one request per row {@code b}: draft token {@code d_i} is
+     * accepted with probability {@code min(1, p_i(d_i)/q_i(d_i))}; at the first rejection the output is a
+     * token from {@code normalize(max(0, p_i − q_i))} and the chain stops; when all {@code k} pass, a bonus
+     * token comes from the last target row. The emitted tokens follow the target distributions exactly.
+     * Every draw is Philox keyed by ({@code seeds[b]}, b, {@code step}, position). Probability rows are
+     * renormalized as given; a request with a non-finite or negative probability, or a row summing to 0,
+     * gets {@code -1} accepted and tokens {@code -1} (other requests are unaffected).
+     *
+     * @param draftIds    I32 {@code [B, k]}, ids in {@code [0, V)}
+     * @param draftProbs  F32 {@code [B, k, V]}: the draft model's probabilities that drew the ids
+     * @param targetProbs F32 {@code [B, k + 1, V]}: the target model's probabilities at each position
+     * @param seeds       one seed per request
+     * @param step        the decoding step (part of the counter)
+     * @param acceptedOut rank-1 I32: how many drafts each request accepted
+     * @param tokensOut   I32 {@code [B, k + 1]}: the accepted drafts, then the replacement or bonus token, then -1
+     */
+    public void speculativeChain(Tensor draftIds, Tensor draftProbs, Tensor targetProbs, long[] seeds, long step,
+                                 Tensor acceptedOut, Tensor tokensOut) {
+        checkOpen();
+        int[] bkv = Checks.speculative(draftIds, draftProbs, targetProbs, seeds, acceptedOut, tokensOut);
+        int k = bkv[1];
+        int v = bkv[2];
+        long[] s = seeds.clone();
+        boolean shareable = shareable("draftIds", draftIds) & shareable("draftProbs", draftProbs)
+                & shareable("targetProbs", targetProbs) & shareable("acceptedOut", acceptedOut) & shareable("tokensOut", tokensOut);
+        rows.forEachRow(bkv[0], k * v, shareable, b -> acceptedOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED,
+                acceptedOut.index(b), SpeculativeSampling.chain(draftIds.segment(), draftIds.index(b, 0), k,
+                        draftProbs.segment(), draftProbs.offset() + b * draftProbs.batchStride(), draftProbs.rowStride(),
+                        targetProbs.segment(), targetProbs.offset() + b * targetProbs.batchStride(), targetProbs.rowStride(),
+                        v, s[b], b, step, tokensOut.segment(), tokensOut.index(b, 0))));
+    }
+
+    /** Whether row {@code row} may emit {@code token}: the caller's constraint for {@link #sampleConstrained}. */
+    @FunctionalInterface
+    public interface TokenConstraint {
+        /** True when {@code token} is allowed in row {@code row}. */
+        boolean allows(int row, int token);
+    }
+
+    /**
+     * Constrained sampling by rejection, the kernel under adaptive weighted rejection sampling (AWRS):
+     * per row, a token is drawn from the pipeline's kept distribution; when {@code constraint} refuses
+     * it, its mass is removed and the draw repeats over the kept tokens left (no new pass over the row),
+     * the uniform of attempt {@code a} being Philox's at ({@code seeds[r]}, r, {@code step}, a). The token
+     * then follows the kept distribution restricted to the allowed tokens. Writes the token ({@code -1}
+     * when every kept token is refused, or for a special row), the number of rejections, and the refused
+     * tokens' probability in the kept distribution (AWRS's weight is built from it). The constraint is
+     * called on the calling thread, in row order.
+     *
+     * @param rejectionsOut   rank-1 {@link DType#I32}, a value per row
+     * @param rejectedMassOut rank-1 {@link DType#F32}, a value per row (NaN for a special row)
+     */
+    public void sampleConstrained(Tensor logits, SamplingFilters filters, TokenConstraint constraint, long[] seeds, long step,
+                                  Tensor tokensOut, Tensor rejectionsOut, Tensor rejectedMassOut) {
+        checkOpen();
+        int n = cols("logits", logits);
+        int nRows = (int) logits.rows();
+        notNull("filters", filters);
+        notNull("constraint", constraint);
+        Checks.sampling(java.util.Collections.nCopies(nRows, filters), seeds, nRows, n);
+        filters(filters, n, false);
+        rowOutput("tokensOut", tokensOut, DType.I32, nRows);
+        rowOutput("rejectionsOut", rejectionsOut, DType.I32, nRows);
+        rowOutput("rejectedMassOut", rejectedMassOut, DType.F32, nRows);
+        Checks.distinctOutputs(logits, List.of(new Object[] {"tokensOut", tokensOut},
+                new Object[] {"rejectionsOut", rejectionsOut}, new Object[] {"rejectedMassOut", rejectedMassOut}));
+        long[] s = seeds.clone();
+        double[] stats = new double[2 * nRows];
+        rows.forEachRow(nRows, n, false, r -> { // on the caller: the constraint need not be thread-safe
+            int token = selection.sampleConstrained(logits.segment(), logits.index(r, 0), n, filters, s[r], r, step,
+                    t -> constraint.allows(r, t), stats, r);
+            tokensOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, tokensOut.index(r), token);
+            rejectionsOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, rejectionsOut.index(r), (int) stats[2 * r]);
+            rejectedMassOut.segment().setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, rejectedMassOut.index(r),
+                    (float) stats[2 * r + 1]);
+        });
     }
 
     // ---------------------------------------------------------------- float[] conveniences

@@ -236,6 +236,26 @@ class ApiContractTest {
         t.add(call("shardSample", "logits offset temperature seeds step",
                 () -> new Object[] {logits(1), 100, 1f, new long[] {1, 2, 3}, 0L}));
         t.add(call("shardCandidates", "logits offset temperature k", () -> new Object[] {logits(1), 100, 1f, 4}));
+        t.add(call("mirostatV2", "logits filters tau eta mu seeds step tokensOut",
+                () -> new Object[] {logits(1), F, 3f, 0.1f, new float[] {6, 6, 6}, new long[] {1, 2, 3}, 0L, Tensor.of(new int[R])}));
+        t.add(call("sampleWithLogprobs",
+                "logits filters seeds step tokensOut topN topIdsOut topLogprobsOut rankOut rawLogprobOut processedLogprobOut",
+                () -> new Object[] {logits(1), F, new long[] {1, 2, 3}, 0L, Tensor.of(new int[R]), 2, Tensor.of(new int[R * 2], R, 2),
+                        f32(R, 2), Tensor.of(new int[R]), rowOut(), rowOut()}));
+        t.add(call("applyPenalties", "logits promptIds? outputIds? repetition? frequency? presence?",
+                () -> new Object[] {logits(1), Tensor.of(new int[] {1, -1, 2, 3, 0, 0}, R, 2), Tensor.of(new int[] {4, 5, -1}, R, 1),
+                        new float[] {1.1f, 1.2f, 1f}, new float[] {0.5f, 0f, 1f}, new float[] {0f, 0.5f, 1f}}));
+        t.add(call("applyLogitBias", "logits ids bias",
+                () -> new Object[] {logits(1), Tensor.of(new int[] {1, -1, 2, 3, 0, 0}, R, 2), f32(R, 2)}));
+        t.add(call("speculativeChain", "draftIds draftProbs targetProbs seeds step acceptedOut tokensOut",
+                () -> new Object[] {Tensor.of(new int[] {0, 1, 2, 3, 4, 5}, R, 2), Tensor.of(new float[R * 2 * V], R, 2, V),
+                        Tensor.of(new float[R * 3 * V], R, 3, V), new long[] {1, 2, 3}, 0L, Tensor.of(new int[R]),
+                        Tensor.of(new int[R * 3], R, 3)}));
+        t.add(call("sampleConstrained", "logits filters constraint seeds step tokensOut rejectionsOut rejectedMassOut",
+                () -> new Object[] {logits(1), F, (Entrokit.TokenConstraint) (r, tok) -> tok % 2 == 0, new long[] {1, 2, 3}, 0L,
+                        Tensor.of(new int[R]), Tensor.of(new int[R]), rowOut()}));
+        t.add(call("restrictTokens", "logits ids allowed",
+                () -> new Object[] {logits(1), Tensor.of(new int[] {1, -1, 2, 3, 0, 0}, R, 2), true}));
         t.add(call("softmax", "logits cols probs temperature",
                 () -> new Object[] {Logits.batch(1, R, V), V, new float[R * V], 1f}));
         t.add(call("logSoftmax", "logits cols logprobs temperature",

@@ -79,6 +79,14 @@ class MaskedNeverKeptTest {
         f.addAll(List.of(b.topK(v).topP(1f), b.topP(1f).topH(1f), b.minP(Float.MIN_VALUE).topK(v).topH(1f, v,
                 TopHMode.NORMALIZED), b.topH(1f).topK(v).minP(Float.MIN_VALUE), b.topK(v).topH(1f, v, TopHMode.PAPER)
                 .topP(1f), b.topP(0.9f).minP(1e-30f).topK(v)));
+        // The entropy-shaped steps at their edges: mass 1, cutoffs at both ends, min_tokens_to_keep past the
+        // live tokens, nσ of 0 and huge, T_min = 0.
+        f.addAll(List.of(b.typical(1f), b.typical(Float.MIN_VALUE), b.typical(0.5f, v), b.epsilon(Float.MIN_VALUE),
+                b.epsilon(0.999f), b.epsilon(0.999f, v), b.eta(Float.MIN_VALUE), b.eta(0.999f, v), b.topNSigma(0f),
+                b.topNSigma(1e30f), b.topNSigma(0f, v), b.dynamicTemperature(0f, 1f, 1f), b.dynamicTemperature(0f, 1e-3f, 8f),
+                b.dynamicTemperature(0f, 1f, 1f).typical(1f).topK(v), b.topK(v).epsilon(Float.MIN_VALUE).topNSigma(1e30f),
+                b.typical(1f, v).eta(Float.MIN_VALUE).dynamicTemperature(0f, 1f, 1f), b.mirostat(-5f), b.mirostat(1e30f),
+                b.mirostat(3f).topK(v)));
         return f;
     }
 
@@ -112,6 +120,19 @@ class MaskedNeverKeptTest {
             ek.sample(Tensor.of(x, 1, v), SamplingFilters.temperature(0f), new long[] {1}, 0, Tensor.of(greedy));
             assertEquals(argmax(x), greedy[0], rowName + ", greedy");
             topKPutsMaskedTokensLastWithProbabilityZero(ek, x, v, live, rowName);
+            // XTC draws, so only the samplers take it: every draw lands on a live token.
+            for (SamplingFilters f : List.of(SamplingFilters.temperature(1f).xtc(0f, 1f), SamplingFilters.temperature(1f)
+                    .topK(v).xtc(0.1f, 1f), SamplingFilters.temperature(0.3f).xtc(0.5f, 1f, v).typical(1f))) {
+                int[] drawn = new int[8];
+                float[] batch = new float[8 * v];
+                for (int r = 0; r < 8; r++) {
+                    System.arraycopy(x, 0, batch, r * v, v);
+                }
+                ek.sample(Tensor.of(batch, 8, v), f, new long[] {1, 2, 3, 4, 5, 6, 7, 8}, 0, Tensor.of(drawn));
+                for (int token : drawn) {
+                    assertTrue(token >= 0 && x[token] != NEG, rowName + ", " + f + ": sampled masked token " + token);
+                }
+            }
         }
     }
 

@@ -37,6 +37,12 @@ class SelectionSimdVsScalarTest {
                 base.topP(0.95f).minP(0.05f), base.minP(0.05f).topP(0.9f),
                 base.topK(Math.min(200, v)).topH(0.5f), base.topP(0.9f).topK(Math.min(10, v)),
                 base.topP(0.999f).topH(0.4f, 100, TopHMode.NORMALIZED), base.minP(1e-3f).topH(0.6f)));
+        // The entropy-shaped steps: alone, with min_tokens_to_keep, first and after a prefix filter.
+        p.addAll(List.of(base.typical(0.9f), base.typical(0.3f, 3), base.epsilon(3e-4f), base.eta(1e-3f), base.eta(0.3f, 2),
+                base.topNSigma(1f), base.topNSigma(0.5f, 4), base.dynamicTemperature(0.5f, 1.5f, 1f),
+                base.dynamicTemperature(0.5f, 1.5f, 1f).topK(Math.min(40, v)), base.topK(Math.min(50, v)).typical(0.9f),
+                base.topP(0.95f).eta(3e-4f), base.dynamicTemperature(0f, 2f, 1f).minP(0.05f),
+                base.typical(0.95f).topNSigma(1.5f), base.mirostat(5f), base.topP(0.9f).mirostat(2f)));
         return p;
     }
 

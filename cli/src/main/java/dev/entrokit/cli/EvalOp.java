@@ -11,6 +11,7 @@ import static dev.entrokit.cli.Setting.N;
 import static dev.entrokit.cli.Setting.P;
 import static dev.entrokit.cli.Setting.SEED;
 import static dev.entrokit.cli.Setting.STEP;
+import static dev.entrokit.cli.Setting.STEPS;
 import static dev.entrokit.cli.Setting.TEMPERATURE;
 import static dev.entrokit.cli.Setting.TOP_H;
 import static dev.entrokit.cli.Setting.TOP_K;
@@ -129,6 +130,52 @@ public enum EvalOp {
                 NpyArray.Int32 tokens = new NpyArray.Int32(x.rowShape(), new int[x.rows()]);
                 long[] seeds = in.seeds(x, s.seed());
                 return call(() -> ek.sample(x.tensor(), f, seeds, s.step(), Tensor.of(tokens.data())), "tokens", tokens);
+            }),
+    /**
+     * A whole decoding step with a pipeline given as {@code steps} (prefix filters and the entropy-shaped
+     * steps of SPEC §2, in the order written): the kept mask, the kept tokens' renormalized probabilities
+     * by token (0 elsewhere), one sampled token per row (seeds as for {@code sample}), and vLLM's log-prob
+     * outputs of that token: its rank among the raw logits, its raw and its processed log-probability.
+     */
+    DECODE("decode", List.of("logits"), List.of(), List.of("seeds"), List.of(new Output("mask", "[..., V]", Tolerance.EXACT),
+            new Output("probs", "[..., V]", Tolerance.ABS_REL), new Output("tokens", "[...]", Tolerance.EXACT),
+            new Output("rank", "[...]", Tolerance.EXACT), new Output("raw_logprob", "[...]", Tolerance.SCALED),
+            new Output("processed_logprob", "[...]", Tolerance.SCALED)),
+            EnumSet.of(TEMPERATURE, STEPS, SEED, STEP), (ek, in, s, x) -> {
+                SamplingFilters f = Pipeline.parse(s.steps(), s.temperature());
+                int rows = x.rows();
+                int v = x.cols();
+                NpyArray.Bool mask = new NpyArray.Bool(x.shape(), new boolean[x.data().length]);
+                NpyArray.Float32 probs = x.newLike();
+                NpyArray.Int32 tokens = new NpyArray.Int32(x.rowShape(), new int[rows]);
+                NpyArray.Int32 rank = new NpyArray.Int32(x.rowShape(), new int[rows]);
+                NpyArray.Float32 raw = x.newPerRow();
+                NpyArray.Float32 processed = x.newPerRow();
+                long[] seeds = in.seeds(x, s.seed());
+                Map<String, NpyArray> outs = new LinkedHashMap<>();
+                outs.put("mask", mask);
+                outs.put("probs", probs);
+                outs.put("tokens", tokens);
+                outs.put("rank", rank);
+                outs.put("raw_logprob", raw);
+                outs.put("processed_logprob", processed);
+                return new Call(() -> {
+                    byte[] bytes = new byte[x.data().length];
+                    ek.keptMask(x.tensor(), f, Tensor.ofMask(bytes, rows, v));
+                    for (int i = 0; i < bytes.length; i++) {
+                        mask.data()[i] = bytes[i] != 0;
+                    }
+                    int[] ids = new int[x.data().length];
+                    float[] p = new float[x.data().length];
+                    ek.keptTokens(x.tensor(), f, Tensor.of(ids, rows, v), Tensor.of(p, rows, v), Tensor.of(new int[rows]));
+                    for (int r = 0; r < rows; r++) {
+                        for (int j = 0; j < v && ids[r * v + j] >= 0; j++) {
+                            probs.data()[r * v + ids[r * v + j]] = p[r * v + j];
+                        }
+                    }
+                    ek.sampleWithLogprobs(x.tensor(), f, seeds, s.step(), Tensor.of(tokens.data()), 0, null, null,
+                            Tensor.of(rank.data()), Tensor.of(raw.data()), Tensor.of(processed.data()));
+                }, outs);
             }),
     /** log_softmax(logits)[id] per row, fused. */
     TOKEN_LOGPROB("token_logprob", List.of("logits", "ids"), List.of(),
@@ -413,8 +460,8 @@ public enum EvalOp {
      * {@code sample}'s {@code seeds} input against its {@code seed} setting.
      */
     public void checkCombination(Set<String> inputNames, EvalSettings options) {
-        if (this == SAMPLE && inputNames.contains("seeds") && options.has(SEED)) {
-            throw new UserException("sample: --in seeds=... (a seed per row) and --set seed=" + options.seed()
+        if ((this == SAMPLE || this == DECODE) && inputNames.contains("seeds") && options.has(SEED)) {
+            throw new UserException(key + ": --in seeds=... (a seed per row) and --set seed=" + options.seed()
                     + " (one seed for all rows) both give the seeds; give one of them");
         }
     }

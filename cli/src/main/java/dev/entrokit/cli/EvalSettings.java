@@ -15,11 +15,12 @@ import java.util.Set;
  * @param loss        the loss and softmax settings
  * @param temperature the temperature of the selection ops (0 = greedy, for {@code sample} only)
  * @param transport   the settings of the transport ops
+ * @param steps       the pipeline of {@code decode}, as written ({@link Pipeline}); empty for none
  * @param given       the selection settings the user gave ({@code sample} applies only those filters)
  */
 record EvalSettings(LossOptions loss, float temperature, int k, float p, float minP, float alpha, int n,
                     TopHMode mode, long seed, long step, int topK, float topP, float topH, Scoring scoring,
-                    TransportSettings transport,
+                    TransportSettings transport, String steps,
                     Set<Setting> given) {
 
     /**
@@ -62,7 +63,7 @@ record EvalSettings(LossOptions loss, float temperature, int k, float p, float m
     /** The defaults of {@link Setting}, with per-row losses for the loss ops. */
     static EvalSettings defaults(LossOptions loss) {
         return new EvalSettings(loss, 1f, 50, 0.9f, 0.1f, 0.4f, SamplingFilters.DEFAULT_TOP_H_N, TopHMode.PAPER, 0, 0,
-                0, 0f, 0f, Scoring.DEFAULTS, TransportSettings.DEFAULTS, EnumSet.noneOf(Setting.class));
+                0, 0f, 0f, Scoring.DEFAULTS, TransportSettings.DEFAULTS, "", EnumSet.noneOf(Setting.class));
     }
 
     /** Whether the user set {@code s}. */
@@ -92,64 +93,70 @@ record EvalSettings(LossOptions loss, float temperature, int k, float p, float m
     EvalSettings mark(Setting s) {
         EnumSet<Setting> g = given.isEmpty() ? EnumSet.noneOf(Setting.class) : EnumSet.copyOf(given);
         g.add(s);
-        return new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, step, topK, topP, topH, scoring, transport, g);
+        return new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, step, topK, topP, topH, scoring, transport, steps, g);
     }
 
     EvalSettings withLoss(LossOptions l) {
-        return new EvalSettings(l, temperature, k, p, minP, alpha, n, mode, seed, step, topK, topP, topH, scoring, transport, given);
+        return new EvalSettings(l, temperature, k, p, minP, alpha, n, mode, seed, step, topK, topP, topH, scoring, transport, steps, given);
     }
 
     EvalSettings withTemperature(float t) {
         SamplingFilters.temperature(t); // checks it
         LossOptions l = t == 0f ? loss : loss.temperature(t);
-        return new EvalSettings(l, t, k, p, minP, alpha, n, mode, seed, step, topK, topP, topH, scoring, transport, given);
+        return new EvalSettings(l, t, k, p, minP, alpha, n, mode, seed, step, topK, topP, topH, scoring, transport, steps, given);
     }
 
     EvalSettings withK(int v, boolean forSample) {
         SamplingFilters.temperature(1f).topK(v);
-        return forSample ? new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, step, v, topP, topH, scoring, transport, given)
-                : new EvalSettings(loss, temperature, v, p, minP, alpha, n, mode, seed, step, topK, topP, topH, scoring, transport, given);
+        return forSample ? new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, step, v, topP, topH, scoring, transport, steps, given)
+                : new EvalSettings(loss, temperature, v, p, minP, alpha, n, mode, seed, step, topK, topP, topH, scoring, transport, steps, given);
     }
 
     EvalSettings withP(float v, boolean forSample) {
         SamplingFilters.temperature(1f).topP(v);
-        return forSample ? new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, step, topK, v, topH, scoring, transport, given)
-                : new EvalSettings(loss, temperature, k, v, minP, alpha, n, mode, seed, step, topK, topP, topH, scoring, transport, given);
+        return forSample ? new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, step, topK, v, topH, scoring, transport, steps, given)
+                : new EvalSettings(loss, temperature, k, v, minP, alpha, n, mode, seed, step, topK, topP, topH, scoring, transport, steps, given);
     }
 
     EvalSettings withMinP(float v) {
         SamplingFilters.temperature(1f).minP(v);
-        return new EvalSettings(loss, temperature, k, p, v, alpha, n, mode, seed, step, topK, topP, topH, scoring, transport, given);
+        return new EvalSettings(loss, temperature, k, p, v, alpha, n, mode, seed, step, topK, topP, topH, scoring, transport, steps, given);
     }
 
     EvalSettings withAlpha(float v, boolean forSample) {
         SamplingFilters.temperature(1f).topH(v);
-        return forSample ? new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, step, topK, topP, v, scoring, transport, given)
-                : new EvalSettings(loss, temperature, k, p, minP, v, n, mode, seed, step, topK, topP, topH, scoring, transport, given);
+        return forSample ? new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, step, topK, topP, v, scoring, transport, steps, given)
+                : new EvalSettings(loss, temperature, k, p, minP, v, n, mode, seed, step, topK, topP, topH, scoring, transport, steps, given);
     }
 
     EvalSettings withN(int v) {
         SamplingFilters.temperature(1f).topH(1f, v, TopHMode.PAPER);
-        return new EvalSettings(loss, temperature, k, p, minP, alpha, v, mode, seed, step, topK, topP, topH, scoring, transport, given);
+        return new EvalSettings(loss, temperature, k, p, minP, alpha, v, mode, seed, step, topK, topP, topH, scoring, transport, steps, given);
     }
 
     EvalSettings withMode(TopHMode v) {
-        return new EvalSettings(loss, temperature, k, p, minP, alpha, n, v, seed, step, topK, topP, topH, scoring, transport, given);
+        return new EvalSettings(loss, temperature, k, p, minP, alpha, n, v, seed, step, topK, topP, topH, scoring, transport, steps, given);
     }
 
     EvalSettings withSeed(long v) {
-        return new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, v, step, topK, topP, topH, scoring, transport, given);
+        return new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, v, step, topK, topP, topH, scoring, transport, steps, given);
     }
 
     EvalSettings withStep(long v) {
-        return new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, v, topK, topP, topH, scoring, transport, given);
+        return new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, v, topK, topP, topH, scoring, transport, steps, given);
     }
 
     EvalSettings withScoring(Scoring v) {
-        return new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, step, topK, topP, topH, v, transport, given);
+        return new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, step, topK, topP, topH, v, transport, steps, given);
+    }
+
+    /** The {@code decode} pipeline, checked by parsing it (at temperature 1: the temperature may follow). */
+    EvalSettings withSteps(String v) {
+        Pipeline.parse(v, 1f);
+        return new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, step, topK, topP, topH, scoring, transport, v, given);
     }
 
     EvalSettings withTransport(TransportSettings t) {
-        return new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, step, topK, topP, topH, scoring, t, given);
+        return new EvalSettings(loss, temperature, k, p, minP, alpha, n, mode, seed, step, topK, topP, topH, scoring, t, steps, given);
     }
 }

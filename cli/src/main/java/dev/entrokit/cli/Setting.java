@@ -103,6 +103,13 @@ public enum Setting {
             return o.withStep(parseLong(value));
         }
     },
+    /** The pipeline of decode, steps in the order written. */
+    STEPS("steps", "", "decode: steps in order, NAME:ARG[:ARG],... (" + Pipeline.NAMES + "; README)") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withSteps(value.trim());
+        }
+    },
     /** Top-k filter of sample. */
     TOP_K("top_k", "off", "sample: top-k filter (applied 1st)") {
         @Override

@@ -488,6 +488,8 @@ public final class CudaKernels {
                 case MIN_P -> EntrokitH.EK_FILTER_MIN_P();
                 case TOP_H -> x.mode() == dev.entrokit.TopHMode.PAPER ? EntrokitH.EK_FILTER_TOP_H_PAPER()
                         : EntrokitH.EK_FILTER_TOP_H_NORMALIZED();
+                default -> throw new IllegalArgumentException("filters: " + x.kind()
+                        + " is not on the cuda backend yet (run it on a host backend)");
             };
             if (x.kind() == SamplingFilters.Kind.TOP_K && (x.k() > cols || x.k() > 1024)) {
                 throw new IllegalArgumentException("k: must be <= min(V, 1024) = " + Math.min(cols, 1024) + ", got " + x.k());

@@ -392,6 +392,18 @@ public final class Checks {
         }
     }
 
+    /**
+     * A pipeline for an op that takes no seed: XTC draws at random, keyed like the sampler, so only the
+     * sampling ops take it.
+     */
+    public static void drawFree(SamplingFilters f) {
+        for (SamplingFilters.Filter x : f.filters()) {
+            if (x.kind() == SamplingFilters.Kind.XTC) {
+                throw new IllegalArgumentException("filters: xtc draws at random; only sample and mirostatV2 take it, got " + f);
+            }
+        }
+    }
+
     /** A pipeline with no filter yet at {@code temperature}, checked as {@link #temperature} (no greedy 0). */
     public static SamplingFilters pipeline(float temperature) {
         temperature(temperature);
@@ -411,6 +423,170 @@ public final class Checks {
             throw new IllegalArgumentException("seeds: expected one seed per row (" + nRows + "), got "
                     + (seeds == null ? "null" : seeds.length));
         }
+    }
+
+    /**
+     * Mirostat's arguments, before any work: the pipeline (temperature {@code > 0}), {@code tau} finite
+     * and {@code > 0}, {@code eta} finite and {@code ≥ 0}, one finite {@code mu} and one seed per row.
+     */
+    public static void mirostat(SamplingFilters f, float tau, float eta, float[] mu, long[] seeds, int nRows, int n) {
+        filters(f, n, false);
+        if (!(tau > 0f) || Float.isInfinite(tau)) {
+            throw new IllegalArgumentException("tau: must be finite and > 0, got " + tau);
+        }
+        if (!(eta >= 0f) || Float.isInfinite(eta)) {
+            throw new IllegalArgumentException("eta: must be finite and >= 0, got " + eta);
+        }
+        if (mu == null || mu.length != nRows) {
+            throw new IllegalArgumentException("mu: expected one value per row (" + nRows + "), got "
+                    + (mu == null ? "null" : mu.length));
+        }
+        for (int r = 0; r < nRows; r++) {
+            if (!Float.isFinite(mu[r])) {
+                throw new IllegalArgumentException("mu: must be finite, got " + mu[r] + " at row " + r);
+            }
+        }
+        if (seeds == null || seeds.length != nRows) {
+            throw new IllegalArgumentException("seeds: expected one seed per row (" + nRows + "), got "
+                    + (seeds == null ? "null" : seeds.length));
+        }
+    }
+
+    /**
+     * A list of token ids per row for the pre-passes: I32 {@code [nRows, L]}, each id in {@code [0, n)} or
+     * negative (padding); null allowed where {@code optional}.
+     */
+    public static void tokenLists(String name, Tensor t, long nRows, int n, boolean optional) {
+        if (t == null && optional) {
+            return;
+        }
+        accessible(name, t);
+        if (t.dtype() != DType.I32 || t.rank() != 2 || t.rows() != nRows) {
+            throw new IllegalArgumentException(name + ": expected an I32 tensor [" + nRows + ", L] (negative ids pad), got " + t);
+        }
+        for (long r = 0; r < nRows; r++) {
+            for (long j = 0; j < t.cols(); j++) {
+                int id = t.getInt(r, j);
+                if (id >= n) {
+                    throw new IllegalArgumentException(name + ": id " + id + " at [" + r + ", " + j + "] is not below V = " + n);
+                }
+            }
+        }
+    }
+
+    /** Per-row parameters of the penalties: null, or one value per row, each finite (and {@code > 0} where {@code positive}). */
+    public static void perRow(String name, float[] v, long nRows, boolean positive) {
+        if (v == null) {
+            return;
+        }
+        if (v.length != nRows) {
+            throw new IllegalArgumentException(name + ": expected one value per row (" + nRows + "), got " + v.length);
+        }
+        for (int r = 0; r < v.length; r++) {
+            if (!Float.isFinite(v[r]) || positive && !(v[r] > 0f)) {
+                throw new IllegalArgumentException(name + ": must be finite" + (positive ? " and > 0" : "") + ", got "
+                        + v[r] + " at row " + r);
+            }
+        }
+    }
+
+    /**
+     * The chain rejection sampler's arguments: I32 {@code draftIds [B, k]} with ids in {@code [0, V)},
+     * F32 {@code draftProbs [B, k, V]} and {@code targetProbs [B, k + 1, V]}, one seed per request, a
+     * rank-1 I32 {@code acceptedOut} of {@code B} values and I32 {@code tokensOut [B, k + 1]}, the outputs
+     * overlapping nothing. Returns {@code {B, k, V}}.
+     */
+    public static int[] speculative(Tensor draftIds, Tensor draftProbs, Tensor targetProbs, long[] seeds, Tensor acceptedOut,
+                                    Tensor tokensOut) {
+        accessible("draftIds", draftIds);
+        accessible("draftProbs", draftProbs);
+        accessible("targetProbs", targetProbs);
+        if (draftIds.dtype() != DType.I32 || draftIds.rank() != 2 || draftIds.cols() < 1) {
+            throw new IllegalArgumentException("draftIds: expected an I32 tensor [B, k] with k >= 1, got " + draftIds);
+        }
+        long b = draftIds.rows();
+        long k = draftIds.cols();
+        if (draftProbs.dtype() != DType.F32 || draftProbs.rank() != 3 || draftProbs.batch() != b || draftProbs.rows() != k) {
+            throw new IllegalArgumentException("draftProbs: expected an F32 tensor [" + b + ", " + k + ", V], got " + draftProbs);
+        }
+        long v = draftProbs.cols();
+        if (targetProbs.dtype() != DType.F32 || targetProbs.rank() != 3 || targetProbs.batch() != b
+                || targetProbs.rows() != k + 1 || targetProbs.cols() != v) {
+            throw new IllegalArgumentException("targetProbs: expected an F32 tensor [" + b + ", " + (k + 1) + ", " + v + "], got "
+                    + targetProbs);
+        }
+        if (b > Integer.MAX_VALUE || v > Integer.MAX_VALUE || k * v > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("draftProbs: too large, got " + draftProbs);
+        }
+        for (long r = 0; r < b; r++) {
+            for (long i = 0; i < k; i++) {
+                int id = draftIds.getInt(r, i);
+                if (id < 0 || id >= v) {
+                    throw new IllegalArgumentException("draftIds: id " + id + " at [" + r + ", " + i + "] is not in [0, V = " + v + ")");
+                }
+            }
+        }
+        if (seeds == null || seeds.length != b) {
+            throw new IllegalArgumentException("seeds: expected one seed per request (" + b + "), got "
+                    + (seeds == null ? "null" : seeds.length));
+        }
+        rowOutput("acceptedOut", acceptedOut, DType.I32, b);
+        output("tokensOut", tokensOut, DType.I32, b, k + 1);
+        for (Object[] in : new Object[][] {{"draftIds", draftIds}, {"draftProbs", draftProbs}, {"targetProbs", targetProbs}}) {
+            noOverlap("acceptedOut", acceptedOut, (String) in[0], (Tensor) in[1], false);
+            noOverlap("tokensOut", tokensOut, (String) in[0], (Tensor) in[1], false);
+        }
+        noOverlap("tokensOut", tokensOut, "acceptedOut", acceptedOut, false);
+        return new int[] {(int) b, (int) k, (int) v};
+    }
+
+    /**
+     * The outputs of {@code sampleWithLogprobs}: rank-1 {@code tokensOut}, {@code rankOut} (I32) and
+     * {@code rawOut}, {@code processedOut} (F32) with a value per row; {@code topIdsOut} (I32) and
+     * {@code topLogprobsOut} (F32) {@code [R, topN]} when {@code topN > 0} ({@code 0 ≤ topN ≤ V}); none
+     * overlapping the logits. Says whether worker threads may run rows.
+     */
+    public static boolean logprobOutputs(Tensor logits, int n, Tensor tokensOut, int topN, Tensor topIdsOut,
+                                         Tensor topLogprobsOut, Tensor rankOut, Tensor rawOut, Tensor processedOut) {
+        long r = logits.rows();
+        if (topN < 0 || topN > n) {
+            throw new IllegalArgumentException("topN: must be in [0, V = " + n + "], got " + topN);
+        }
+        rowOutput("tokensOut", tokensOut, DType.I32, r);
+        rowOutput("rankOut", rankOut, DType.I32, r);
+        rowOutput("rawLogprobOut", rawOut, DType.F32, r);
+        rowOutput("processedLogprobOut", processedOut, DType.F32, r);
+        boolean shareable = shareable("logits", logits) & shareable("tokensOut", tokensOut) & shareable("rankOut", rankOut)
+                & shareable("rawLogprobOut", rawOut) & shareable("processedLogprobOut", processedOut);
+        List<Object[]> outs = new java.util.ArrayList<>(List.of(new Object[] {"tokensOut", tokensOut},
+                new Object[] {"rankOut", rankOut}, new Object[] {"rawLogprobOut", rawOut},
+                new Object[] {"processedLogprobOut", processedOut}));
+        if (topN > 0) {
+            output("topIdsOut", topIdsOut, DType.I32, r, topN);
+            output("topLogprobsOut", topLogprobsOut, DType.F32, r, topN);
+            shareable &= shareable("topIdsOut", topIdsOut) & shareable("topLogprobsOut", topLogprobsOut);
+            outs.add(new Object[] {"topIdsOut", topIdsOut});
+            outs.add(new Object[] {"topLogprobsOut", topLogprobsOut});
+        }
+        distinctOutputs(logits, outs);
+        return shareable;
+    }
+
+    /** Outputs ({@code {name, tensor}} pairs) that overlap neither the logits nor each other. */
+    public static void distinctOutputs(Tensor logits, List<Object[]> outs) {
+        for (int i = 0; i < outs.size(); i++) {
+            noOverlap((String) outs.get(i)[0], (Tensor) outs.get(i)[1], "logits", logits, false);
+            for (int j = 0; j < i; j++) {
+                noOverlap((String) outs.get(i)[0], (Tensor) outs.get(i)[1], (String) outs.get(j)[0], (Tensor) outs.get(j)[1], false);
+            }
+        }
+    }
+
+    /** Logits rewritten in place by a pre-pass: a writable F32 {@code [R, V]}; returns {@code V}. */
+    public static int logitsInPlace(Tensor logits) {
+        int n = cols("logits", logits);
+        output("logits", logits, DType.F32, logits.rows(), n);
+        return n;
     }
 
     /**

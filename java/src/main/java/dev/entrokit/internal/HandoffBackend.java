@@ -201,6 +201,23 @@ public final class HandoffBackend implements Backend {
         public int sample(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step) {
             return now().selection().sample(x, xOff, n, f, seed, row, step);
         }
+
+        @Override
+        public int sample(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step,
+                          double[] prob, int at) {
+            return now().selection().sample(x, xOff, n, f, seed, row, step, prob, at);
+        }
+
+        @Override
+        public int countAtLeast(MemorySegment x, long xOff, int n, float value) {
+            return now().selection().countAtLeast(x, xOff, n, value);
+        }
+
+        @Override
+        public int sampleConstrained(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row,
+                                     long step, java.util.function.IntPredicate allowed, double[] stats, int at) {
+            return now().selection().sampleConstrained(x, xOff, n, f, seed, row, step, allowed, stats, at);
+        }
     }
 
     private final class Scoring implements ScoringKernels {

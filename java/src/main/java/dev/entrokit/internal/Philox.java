@@ -63,13 +63,47 @@ public final class Philox {
      * representable, 1 never reached).
      */
     public static double uniform(long seed, int row, long step) {
+        int[] out = block(seed, row, step, 0);
+        long bits = ((out[0] & 0xFFFFFFFFL) << 21) | ((out[1] & 0xFFFFFFFFL) >>> 11);
+        return bits * 0x1.0p-53;
+    }
+
+    /**
+     * A second uniform double in {@code [0, 1)} for (seed, row, step), from output words 2 and 3 of the
+     * same block as {@link #uniform}: independent of it, for a pipeline step that draws (XTC) before the
+     * sampler draws the token.
+     */
+    public static double secondUniform(long seed, int row, long step) {
+        int[] out = block(seed, row, step, 0);
+        long bits = ((out[2] & 0xFFFFFFFFL) << 21) | ((out[3] & 0xFFFFFFFFL) >>> 11);
+        return bits * 0x1.0p-53;
+    }
+
+    /**
+     * {@link #uniform(long, int, long)} at a position within the step (speculative decoding's draft
+     * position): counter word 3 is {@code position + 1}, so position draws never meet the sampler's.
+     */
+    public static double uniform(long seed, int row, long step, int position) {
+        int[] out = block(seed, row, step, position + 1);
+        long bits = ((out[0] & 0xFFFFFFFFL) << 21) | ((out[1] & 0xFFFFFFFFL) >>> 11);
+        return bits * 0x1.0p-53;
+    }
+
+    /** {@link #secondUniform(long, int, long)} at a position within the step, as {@link #uniform(long, int, long, int)}. */
+    public static double secondUniform(long seed, int row, long step, int position) {
+        int[] out = block(seed, row, step, position + 1);
+        long bits = ((out[2] & 0xFFFFFFFFL) << 21) | ((out[3] & 0xFFFFFFFFL) >>> 11);
+        return bits * 0x1.0p-53;
+    }
+
+    /** The output block of (seed, row, step) with counter word 3 = {@code lane}, in a per-thread array. */
+    private static int[] block(long seed, int row, long step, int lane) {
         int[] out = COUNTER.get();
         out[0] = row;
         out[1] = (int) step;
         out[2] = (int) (step >>> 32);
-        out[3] = 0;
+        out[3] = lane;
         rounds(out, (int) seed, (int) (seed >>> 32));
-        long bits = ((out[0] & 0xFFFFFFFFL) << 21) | ((out[1] & 0xFFFFFFFFL) >>> 11);
-        return bits * 0x1.0p-53;
+        return out;
     }
 }

@@ -47,4 +47,22 @@ public interface SelectionKernels {
      * argmax (lowest index on ties). Returns {@code -1} for a special row.
      */
     int sample(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step);
+
+    /**
+     * {@link #sample} for a pipeline with an entropy-shaped step ({@link DecodingSteps#needed}) and a
+     * temperature {@code > 0}, which also writes the drawn token's renormalized probability in the kept
+     * distribution into {@code prob[at]} (NaN for a special row): what Mirostat's update needs.
+     */
+    int sample(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step, double[] prob, int at);
+
+    /** How many logits of the row are {@code ≥ value} (vLLM's rank of a token with that logit); 0 for NaN. */
+    int countAtLeast(MemorySegment x, long xOff, int n, float value);
+
+    /**
+     * Constrained sampling by rejection on the kept distribution of {@code f} (temperature {@code > 0}):
+     * see {@link DecodingSteps#sampleConstrained}; {@code stats[2·at]} and {@code stats[2·at + 1]} get the
+     * number of rejections and the rejected probability mass.
+     */
+    int sampleConstrained(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step,
+                          java.util.function.IntPredicate allowed, double[] stats, int at);
 }

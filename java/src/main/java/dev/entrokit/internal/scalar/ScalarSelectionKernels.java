@@ -1,6 +1,7 @@
 package dev.entrokit.internal.scalar;
 
 import dev.entrokit.SamplingFilters;
+import dev.entrokit.internal.DecodingSteps;
 import dev.entrokit.internal.Philox;
 import dev.entrokit.internal.SelectionKernels;
 import java.lang.foreign.MemorySegment;
@@ -48,6 +49,9 @@ public final class ScalarSelectionKernels implements SelectionKernels {
     @Override
     public int keptTokens(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment indices,
                           long indicesOff, MemorySegment probs, long probsOff, int capacity) {
+        if (DecodingSteps.needed(f)) {
+            return DecodingSteps.writeTokens(survivors(x, xOff, n, f, Double.NaN), indices, indicesOff, probs, probsOff, capacity);
+        }
         Sorted s = sort(x, xOff, n, f.temperature());
         int len = s == null ? 0 : keptPrefix(s, n, f);
         double total = s == null ? Double.NaN : prefixSum(s, len);
@@ -85,6 +89,10 @@ public final class ScalarSelectionKernels implements SelectionKernels {
         if (f.temperature() == 0f) {
             return argmax(x, xOff, n);
         }
+        if (DecodingSteps.needed(f)) {
+            return DecodingSteps.sample(survivors(x, xOff, n, f, Philox.secondUniform(seed, row, step)),
+                    Philox.uniform(seed, row, step), null, 0);
+        }
         Sorted s = sort(x, xOff, n, f.temperature());
         if (s == null) {
             return -1;
@@ -113,10 +121,44 @@ public final class ScalarSelectionKernels implements SelectionKernels {
         return last; // unreachable: the same sum reaches total > target; kept for safety
     }
 
+    @Override
+    public int sample(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step, double[] prob,
+                      int at) {
+        return DecodingSteps.sample(survivors(x, xOff, n, f, Philox.secondUniform(seed, row, step)),
+                Philox.uniform(seed, row, step), prob, at);
+    }
+
+    @Override
+    public int sampleConstrained(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step,
+                                 java.util.function.IntPredicate allowed, double[] stats, int at) {
+        return DecodingSteps.sampleConstrained(survivors(x, xOff, n, f, Philox.secondUniform(seed, row, step)), seed, row,
+                step, allowed, stats, at);
+    }
+
+    @Override
+    public int countAtLeast(MemorySegment x, long xOff, int n, float value) {
+        int count = 0;
+        for (int i = 0; i < n; i++) {
+            count += x.getAtIndex(F, xOff + i) >= value ? 1 : 0;
+        }
+        return count;
+    }
+
     // ---------------------------------------------------------------- the pieces
 
     /** Kept flags by index, or null for a special row. */
     private static boolean[] kept(MemorySegment x, long xOff, int n, SamplingFilters f) {
+        if (DecodingSteps.needed(f)) {
+            DecodingSteps.Row r = survivors(x, xOff, n, f, Double.NaN);
+            if (r == null) {
+                return null;
+            }
+            boolean[] kept = new boolean[n];
+            for (int j = 0; j < r.m; j++) {
+                kept[r.id[j]] = true;
+            }
+            return kept;
+        }
         Sorted s = sort(x, xOff, n, f.temperature());
         if (s == null) {
             return null;
@@ -127,6 +169,27 @@ public final class ScalarSelectionKernels implements SelectionKernels {
             kept[s.order[j]] = true;
         }
         return kept;
+    }
+
+    /**
+     * The survivors of a pipeline with an entropy-shaped step, in SPEC order with their final weights
+     * ({@link DecodingSteps} on every live token), or null for a special row; {@code xtcChance} is XTC's
+     * draw (NaN for the ops that take no seed, which the façade keeps XTC from).
+     */
+    private static DecodingSteps.Row survivors(MemorySegment x, long xOff, int n, SamplingFilters f, double xtcChance) {
+        Sorted s = sort(x, xOff, n, f.temperature());
+        if (s == null) {
+            return null;
+        }
+        DecodingSteps.Row r = new DecodingSteps.Row();
+        r.reset(s.live, f.temperature());
+        r.xtcChance = xtcChance;
+        for (int j = 0; j < s.live; j++) {
+            r.id[j] = s.order[j];
+            r.logit[j] = x.getAtIndex(F, xOff + s.order[j]);
+        }
+        DecodingSteps.apply(r, f.filters(), 0, null);
+        return r;
     }
 
     /** Length of the prefix of SPEC order that survives every filter, in order. */
@@ -142,6 +205,7 @@ public final class ScalarSelectionKernels implements SelectionKernels {
                     case PAPER -> topHPaper(s, len, filter.value(), filter.n());
                     case NORMALIZED -> topHNormalized(s, len, filter.value(), filter.n());
                 };
+                default -> throw new IllegalStateException("entropy-shaped steps run in DecodingSteps: " + filter);
             };
         }
         return len;

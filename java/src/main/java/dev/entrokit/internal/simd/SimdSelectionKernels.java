@@ -8,6 +8,7 @@ import dev.entrokit.SamplingFilters;
 import dev.entrokit.SamplingFilters.Filter;
 import dev.entrokit.SamplingFilters.Kind;
 import dev.entrokit.TopHMode;
+import dev.entrokit.internal.DecodingSteps;
 import dev.entrokit.internal.Philox;
 import dev.entrokit.internal.SelectionKernels;
 import java.lang.foreign.MemorySegment;
@@ -81,6 +82,9 @@ public final class SimdSelectionKernels implements SelectionKernels {
 
     @Override
     public int keptMask(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask, long maskOff) {
+        if (DecodingSteps.needed(f)) {
+            return SimdDecoding.keptMask(x, xOff, n, f, mask, maskOff);
+        }
         Candidates c = Candidates.get();
         Kept kept = rank(x, xOff, n, f.temperature(), f.filters(), 0, c);
         if (kept == Kept.CUT) {
@@ -100,6 +104,10 @@ public final class SimdSelectionKernels implements SelectionKernels {
 
     @Override
     public void maskLogits(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment out, long outOff) {
+        if (DecodingSteps.needed(f)) {
+            SimdDecoding.maskLogits(x, xOff, n, f, out, outOff);
+            return;
+        }
         Candidates c = Candidates.get();
         Kept kept = rank(x, xOff, n, f.temperature(), f.filters(), 0, c); // the kept logits are now in c.logit: out may alias x
         if (kept == Kept.CUT) {
@@ -126,6 +134,9 @@ public final class SimdSelectionKernels implements SelectionKernels {
     @Override
     public int keptTokens(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment indices,
                           long indicesOff, MemorySegment probs, long probsOff, int capacity) {
+        if (DecodingSteps.needed(f)) {
+            return SimdDecoding.keptTokens(x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
+        }
         Candidates c = Candidates.get();
         float t = f.temperature();
         Kept r = rank(x, xOff, n, t, f.filters(), 0, c);
@@ -159,6 +170,9 @@ public final class SimdSelectionKernels implements SelectionKernels {
     public int sample(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step) {
         if (f.temperature() == 0f) {
             return argmax(x, xOff, n);
+        }
+        if (DecodingSteps.needed(f)) {
+            return SimdDecoding.sample(x, xOff, n, f, seed, row, step);
         }
         Candidates c = Candidates.get();
         Kept kept = rank(x, xOff, n, f.temperature(), f.filters(), 0, c);
@@ -197,6 +211,33 @@ public final class SimdSelectionKernels implements SelectionKernels {
             }
         }
         return last;
+    }
+
+    @Override
+    public int sample(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step, double[] prob,
+                      int at) {
+        return SimdDecoding.sample(x, xOff, n, f, seed, row, step, prob, at);
+    }
+
+    @Override
+    public int sampleConstrained(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step,
+                                 java.util.function.IntPredicate allowed, double[] stats, int at) {
+        return SimdDecoding.sampleConstrained(x, xOff, n, f, seed, row, step, allowed, stats, at);
+    }
+
+    @Override
+    public int countAtLeast(MemorySegment x, long xOff, int n, float value) {
+        int count = 0;
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            count += FloatVector.fromMemorySegment(F, x, (xOff + i) * Float.BYTES, ORDER)
+                    .compare(VectorOperators.GE, value).trueCount();
+        }
+        for (; i < n; i++) {
+            count += x.getAtIndex(F32, xOff + i) >= value ? 1 : 0;
+        }
+        return count;
     }
 
     // ---------------------------------------------------------------- the pieces
@@ -242,6 +283,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
                 case TOP_K -> first.k();
                 case TOP_H -> first.n();
                 case TOP_P, MIN_P -> 0;
+                default -> 0; // entropy-shaped steps run in SimdDecoding
             });
         }
         return 2 * want + 64;
@@ -289,7 +331,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
      * NaN. The ids grow {@code c.index} block by block, so it holds what is gathered plus one block,
      * and the inner loop stays free of capacity checks.
      */
-    private static boolean gather(MemorySegment x, long off, int n, float threshold, Candidates c) {
+    static boolean gather(MemorySegment x, long off, int n, float threshold, Candidates c) {
         int count = 0;
         IntVector iota = IntVector.zero(I).addIndex(1);
         VectorMask<Float> nan = F.maskAll(false);
@@ -362,6 +404,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
                 case MIN_P -> minP(c, len, ranked, complete, filter.value(), temperature);
                 case TOP_H -> topH(c, len, ranked, complete, filter,
                         filter.mode() == TopHMode.PAPER ? survivorMass(x, xOff, n, temperature, c, len, complete) : 0);
+                default -> throw new IllegalStateException("entropy-shaped steps run in SimdDecoding: " + filter);
             };
             if (len == GROW) {
                 return GROW;
@@ -434,24 +477,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
             case PAPER -> survivorTotal;
             case NORMALIZED -> c.prefixSum(nEff);
         };
-        double full = 0;
-        for (int j = 0; j < nEff; j++) {
-            full += plogp(c.weight[j] / z);
-        }
-        double tau = filter.value() * full;
-        double cum = 0;
-        int keep = 1;
-        for (int m = 1; m <= nEff; m++) {
-            cum += plogp(c.weight[m - 1] / z);
-            if (cum <= tau) {
-                keep = m;
-            }
-        }
-        return keep;
-    }
-
-    private static double plogp(double q) {
-        return q > 0 ? -q * Math.log(q) : 0;
+        return DecodingSteps.topHKeep(c.weight, nEff, z, filter.value());
     }
 
     /**

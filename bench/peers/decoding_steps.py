@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""PyTorch peer of bench DecodingBench: the entropy-shaped steps written as Transformers (Typical, Epsilon,
+Eta warpers) and llama.cpp (top_n_sigma, temp_ext) write them, on 32 x 128256 float32 logits, one thread,
+as a kept mask. Prints ms per call (median of repeats, with min and max).
+
+    /usr/bin/python3 bench/peers/decoding_steps.py          (ATEN_CPU_CAPABILITY=avx512 for AVX-512)
+"""
+import time
+
+import numpy as np
+import torch
+
+torch.set_num_threads(1)
+NEG = float("-inf")
+
+
+def typical(s, mass=0.9):
+    normalized = torch.log_softmax(s, dim=-1)
+    p = torch.exp(normalized)
+    ent = -(normalized * p).nansum(-1, keepdim=True)
+    shifted = torch.abs((-normalized) - ent)
+    sorted_scores, sorted_indices = torch.sort(shifted, descending=False)
+    cum = s.gather(-1, sorted_indices).softmax(dim=-1).cumsum(dim=-1)
+    last_ind = (cum < mass).sum(dim=1).clamp_(max=s.shape[-1] - 1)
+    remove = sorted_scores > sorted_scores.gather(1, last_ind.view(-1, 1))
+    remove[..., :1] = False
+    return s.masked_fill(remove.scatter(1, sorted_indices, remove), NEG)
+
+
+def epsilon(s, eps=3e-4):
+    remove = (s.softmax(dim=-1) < eps) & (s < torch.topk(s, 1)[0][..., -1, None])
+    return s.masked_fill(remove, NEG)
+
+
+def eta(s, eps=3e-4):
+    probs = s.softmax(dim=-1)
+    entropy = torch.distributions.Categorical(logits=s).entropy()
+    e = torch.tensor(eps)
+    cut = torch.min(e, torch.sqrt(e) * torch.exp(-entropy))[..., None]
+    remove = (probs < cut) & (s < torch.topk(s, 1)[0][..., -1, None])
+    return s.masked_fill(remove, NEG)
+
+
+def top_n_sigma(s, n=1.0):
+    live = ~torch.isinf(s)
+    count = live.sum(-1, keepdim=True)
+    mx = s.max(-1, keepdim=True).values
+    mean = torch.where(live, s, torch.zeros_like(s)).sum(-1, keepdim=True) / count
+    var = torch.where(live, (s - mean) ** 2, torch.zeros_like(s)).sum(-1, keepdim=True) / count
+    return s.masked_fill(s < mx - n * torch.sqrt(var), NEG)
+
+
+def top_k50_typical(s):
+    kth = torch.topk(s, 50)[0][..., -1, None]
+    return typical(s.masked_fill(s < kth, NEG))
+
+
+def dynamic_temperature_min_p(s, t_min=0.5, t_max=1.5, kappa=1.0, min_p=0.05):
+    live = ~torch.isinf(s)
+    n = live.sum(-1, keepdim=True).to(s.dtype)
+    p = s.softmax(dim=-1)
+    h = -(torch.where(p > 0, p * torch.log(p), torch.zeros_like(p))).sum(-1, keepdim=True)
+    s = s / (t_min + (t_max - t_min) * torch.pow(h / torch.log(n), kappa))
+    probs = s.softmax(dim=-1)
+    return s.masked_fill(probs < min_p * probs.max(-1, keepdim=True).values, NEG)
+
+
+def main():
+    rng = np.random.default_rng(42)
+    x = (1.5 * rng.standard_t(3, size=(32, 128256))).astype(np.float32)
+    x[rng.random(x.shape) < 0.02] = -np.inf
+    s = torch.from_numpy(x)
+    for name, fn in [("typical", typical), ("epsilon", epsilon), ("eta", eta), ("top_n_sigma", top_n_sigma),
+                     ("top_k50_typical", top_k50_typical), ("dynamic_temperature_min_p", dynamic_temperature_min_p)]:
+        for _ in range(3):
+            (~torch.isinf(fn(s))).sum()
+        times = []
+        for _ in range(10):
+            t0 = time.perf_counter()
+            (~torch.isinf(fn(s))).sum()
+            times.append((time.perf_counter() - t0) * 1e3)
+        times.sort()
+        print(f"{name:28s} {times[len(times) // 2]:8.2f} ms  (min {times[0]:.2f}, max {times[-1]:.2f})")
+
+
+if __name__ == "__main__":
+    main()
