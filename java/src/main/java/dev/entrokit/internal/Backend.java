@@ -30,4 +30,7 @@ public interface Backend {
     ScoringKernels scoring();
     /** The SPEC §3 Sinkhorn solver. */
     SinkhornSolver transport();
+
+    /** The policy (token log-prob, entropy, k3) and sparse-teacher losses of SPEC §1. */
+    PolicyKernels policy();
 }

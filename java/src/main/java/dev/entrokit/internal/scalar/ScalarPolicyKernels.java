@@ -1,0 +1,144 @@
+package dev.entrokit.internal.scalar;
+
+import static dev.entrokit.internal.scalar.ScalarDistributionKernels.rowMax;
+import static dev.entrokit.internal.scalar.ScalarDistributionKernels.sumExp;
+
+import dev.entrokit.internal.PolicyKernels;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+/**
+ * The float64 reference of the policy and sparse-teacher losses, written for clarity; the SIMD backend is
+ * tested against it and hands it the rows float lanes cannot serve.
+ *
+ * <p>Both losses are written in terms of buckets: the sparse teacher's divergence compares two distributions
+ * over {@code K} buckets (the {@code k} ids, plus the rest in that convention), and with {@code E_b} the
+ * student's mass {@code Σ_{i∈b} e^{z_i}} the bucket probabilities are {@code Q_b = E_b / Σ_b' E_b'}. So the
+ * gradient w.r.t. a token {@code i} of bucket {@code b} is {@code ρ_i·(u_b − Σ_b' Q_b' u_b')} with
+ * {@code u = ∂L/∂Q} and {@code ρ_i = e^{z_i}/Σ_b' E_b'}, its share of the compared mass; tokens in no bucket
+ * (outside the ids, renormalized) get 0.
+ */
+public final class ScalarPolicyKernels implements PolicyKernels {
+
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private static double get(MemorySegment seg, long i) {
+        return seg.getAtIndex(F32, i);
+    }
+
+    private static void put(MemorySegment seg, long i, double v) {
+        seg.setAtIndex(F32, i, (float) v);
+    }
+
+    private static void fill(MemorySegment out, long off, int n, double v) {
+        if (out != null) {
+            for (int i = 0; i < n; i++) {
+                put(out, off + i, v);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- token log-prob, entropy, k3
+
+    @Override
+    public void logprobEntropy(MemorySegment x, long xOff, int n, int id, float invT, double ref, double[] out,
+                               MemorySegment grad, long gradOff, double wLogprob, double wEntropy, double wK3) {
+        double m = rowMax(x, xOff, n);
+        if (Double.isNaN(m)) {
+            Arrays.fill(out, 0, 3, Double.NaN);
+            fill(grad, gradOff, n, Double.NaN);
+            return;
+        }
+        // a_i = (x_i − m)/T ≤ 0: d = Σ e^a, t = Σ e^a·a, H = log d − t/d (masked tokens add 0, not 0·−inf).
+        double d = 0;
+        double t = 0;
+        for (int i = 0; i < n; i++) {
+            double a = (get(x, xOff + i) - m) * invT;
+            double e = Math.exp(a);
+            d += e;
+            t += e == 0 ? 0 : e * a;
+        }
+        double logD = Math.log(d);
+        double h = logD - t / d;
+        double l = (get(x, xOff + id) - m) * invT - logD;
+        out[0] = l;
+        out[1] = h;
+        out[2] = Double.isNaN(ref) ? Double.NaN : k3(ref - l);
+        if (grad == null) {
+            return;
+        }
+        boolean infinite = wLogprob != 0 && !Double.isFinite(l) || wK3 != 0 && !Double.isFinite(out[2]);
+        if (infinite) {
+            fill(grad, gradOff, n, Double.NaN);
+            return;
+        }
+        // ∂k3/∂ℓ = 1 − e^δ = −expm1(δ): the k3 term only changes the weight of ℓ's gradient.
+        double a = wLogprob + (wK3 == 0 ? 0 : wK3 * -Math.expm1(ref - l));
+        for (int i = 0; i < n; i++) {
+            double ai = (get(x, xOff + i) - m) * invT;
+            double p = Math.exp(ai - logD);
+            double g = p == 0 ? 0 : -a * p - wEntropy * p * (ai - logD + h);
+            put(grad, gradOff + i, (i == id ? g + a : g) * invT);
+        }
+    }
+
+    /** {@code e^δ − δ − 1} without cancellation near 0; {@code +inf} for {@code δ = ±inf}. */
+    static double k3(double delta) {
+        return Double.isInfinite(delta) ? Double.POSITIVE_INFINITY : Math.expm1(delta) - delta;
+    }
+
+    // ---------------------------------------------------------------- sparse teacher
+
+    @Override
+    public double sparseDivergence(int op, boolean rest, MemorySegment ids, long idOff, MemorySegment logprobs,
+                                   long lpOff, int k, MemorySegment s, long sOff, int n, float invT, float beta,
+                                   MemorySegment grad, long gradOff, float gradScale) {
+        double m = rowMax(s, sOff, n);
+        if (Double.isNaN(m)) {
+            fill(grad, gradOff, n, Double.NaN);
+            return Double.NaN;
+        }
+        double logZ = Math.log(sumExp(s, sOff, n, m, invT));
+        SparseBuckets b = SparseBuckets.load(ids, idOff, logprobs, lpOff, k, s, sOff, m, invT, logZ);
+        if (rest) {
+            int[] sorted = b.sortedIds();
+            double restSum = 0;
+            int from = 0;
+            for (int j = 0; j <= k; j++) {
+                int to = j < k ? sorted[j] : n;
+                restSum += sumExp(s, sOff + from, to - from, m, invT);
+                from = to + 1;
+            }
+            b.addRest(Math.log(restSum), logZ);
+        } else if (!b.renormalize()) {
+            fill(grad, gradOff, n, Double.NaN);
+            return Double.NaN;
+        }
+        double loss = b.loss(op, beta);
+        if (grad == null) {
+            return loss;
+        }
+        if (!b.hasGradient()) {
+            fill(grad, gradOff, n, Double.NaN);
+            return loss;
+        }
+        double scale = (double) gradScale * invT;
+        // Outside the ids: 0 when renormalized, else c1·q_i + c2·σ_i with σ_i = e^{a_i}/Σ_rest (SparseBuckets).
+        double c1 = b.restQ() * scale;
+        double c2 = b.restSigma() * scale;
+        double logRestSum = b.logRestSum();
+        for (int i = 0; i < n; i++) {
+            double a = (get(s, sOff + i) - m) * invT;
+            double g = 0;
+            if (rest && a != Double.NEGATIVE_INFINITY) {
+                g = c1 * Math.exp(a - logZ) + (c2 == 0 ? 0 : c2 * Math.exp(a - logRestSum));
+            }
+            put(grad, gradOff + i, g);
+        }
+        for (int j = 0; j < k; j++) {
+            put(grad, gradOff + b.id(j), b.idGradient(j) * scale);
+        }
+        return loss;
+    }
+}
