@@ -57,69 +57,120 @@ public final class PolicyOracle {
 
     // ------------------------------------------------------------------ sparse teacher
 
-    /** The two bucket distributions of one row: {@code P}, {@code Q}, and each token's bucket (−1: none). */
-    record Buckets(double[] p, double[] q, int[] bucketOf, double[] rho) {
+    /**
+     * The two bucket distributions of one row as log-probabilities (so that tokens far below the row's maximum,
+     * whose probabilities underflow float64, keep their finite logs), each token's bucket (−1: none) and the
+     * log of its share of the compared student mass.
+     */
+    record Buckets(double[] logP, double[] logQ, int[] bucketOf, double[] logRho, double[] logSigma) {
+    }
+
+    private static double logSum(double[] x) {
+        double acc = Double.NEGATIVE_INFINITY;
+        for (double v : x) {
+            acc = Float64Oracle.logAddExp(acc, v);
+        }
+        return acc;
     }
 
     /**
      * Buckets from the definitions: renormalized, {@code P_j = e^{lp_j}/Σ e^{lp}} and
      * {@code Q_j = q_{id_j}/Σ_j q_{id_j}}; with the rest bucket, {@code P_r = 1 − Σ e^{lp}} and
-     * {@code Q_r = Σ_{i∉ids} q_i}. {@code rho} is each token's share of the compared student mass.
+     * {@code Q_r = Σ_{i∉ids} q_i}, unless every token is an id (then as renormalized).
      */
-    static Buckets buckets(int[] ids, double[] lp, double[] s, double t, boolean rest) {
+    static Buckets buckets(int[] ids, double[] lp, double[] s, double t, boolean restAsked) {
         int k = ids.length;
         int n = s.length;
-        double[] q = Float64Oracle.softmax(s, t);
+        boolean rest = restAsked && k < n; // with every token an id there is no rest: the ids renormalized
+        double[] lq = Float64Oracle.logSoftmax(s, t);
         int[] bucketOf = new int[n];
         Arrays.fill(bucketOf, rest ? k : -1);
-        double[] p = new double[rest ? k + 1 : k];
-        double[] qq = new double[p.length];
-        double pSum = 0;
-        double qSum = 0;
+        double[] logP = new double[rest ? k + 1 : k];
+        double[] logQ = new double[logP.length];
         for (int j = 0; j < k; j++) {
             bucketOf[ids[j]] = j;
-            p[j] = Math.exp(lp[j]);
-            qq[j] = q[ids[j]];
-            pSum += p[j];
-            qSum += qq[j];
+            logP[j] = lp[j];
+            logQ[j] = lq[ids[j]];
         }
-        double[] rho = new double[n];
+        double[] logRho = new double[n];
+        Arrays.fill(logRho, Double.NEGATIVE_INFINITY);
+        double[] logSigma = logRho.clone(); // a rest token's share of the rest, from logit differences
         if (rest) {
-            p[k] = Math.max(0, 1 - pSum);
-            double restMass = 0;
+            double rm = Double.NEGATIVE_INFINITY;
             for (int i = 0; i < n; i++) {
                 if (bucketOf[i] == k) {
-                    restMass += q[i];
+                    rm = Math.max(rm, s[i]);
                 }
             }
-            qq[k] = restMass;
+            double restRel = Double.NEGATIVE_INFINITY;
             for (int i = 0; i < n; i++) {
-                rho[i] = q[i];
+                if (bucketOf[i] == k && s[i] != Double.NEGATIVE_INFINITY) {
+                    restRel = Float64Oracle.logAddExp(restRel, (s[i] - rm) / t);
+                }
             }
-        } else {
+            for (int i = 0; i < n; i++) {
+                if (bucketOf[i] == k && s[i] != Double.NEGATIVE_INFINITY) {
+                    logSigma[i] = (s[i] - rm) / t - restRel;
+                }
+            }
+            double pSum = 0;
             for (int j = 0; j < k; j++) {
-                p[j] /= pSum;
-                qq[j] /= qSum;
-                rho[ids[j]] = q[ids[j]] / qSum;
+                pSum += Math.exp(lp[j]);
+            }
+            logP[k] = Math.log(Math.max(0, 1 - pSum));
+            double logRest = Double.NEGATIVE_INFINITY;
+            for (int i = 0; i < n; i++) {
+                if (bucketOf[i] == k) {
+                    logRest = Float64Oracle.logAddExp(logRest, lq[i]);
+                }
+            }
+            logQ[k] = logRest;
+            System.arraycopy(lq, 0, logRho, 0, n);
+        } else {
+            // softmax over the ids' own logits (and log-probabilities), shifted by their maximum: exact where the
+            // ids lie far below the row's maximum
+            double mp = Double.NEGATIVE_INFINITY;
+            double mq = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < k; j++) {
+                mp = Math.max(mp, lp[j]);
+                mq = Math.max(mq, s[ids[j]]);
+            }
+            double[] zp = new double[k];
+            double[] zq = new double[k];
+            for (int j = 0; j < k; j++) {
+                zp[j] = lp[j] - mp;
+                zq[j] = (s[ids[j]] - mq) / t;
+            }
+            double lseP = logSum(zp);
+            double lseQ = logSum(zq);
+            for (int j = 0; j < k; j++) {
+                logP[j] = zp[j] - lseP;
+                logQ[j] = zq[j] - lseQ;
+                logRho[ids[j]] = logQ[j];
             }
         }
-        return new Buckets(p, qq, bucketOf, rho);
+        return new Buckets(logP, logQ, bucketOf, logRho, logSigma);
     }
 
-    private static double xlogxy(double x, double y) {
-        return x == 0 ? 0 : x * Math.log(x / y);
+    /** {@code e^a·(a − b)}, 0 where {@code e^a = 0}. */
+    private static double term(double a, double b) {
+        return a == Double.NEGATIVE_INFINITY ? 0 : Math.exp(a) * (a - b);
+    }
+
+    private static double logM(double lp, double lq, double beta) {
+        return Float64Oracle.logAddExp(Math.log(beta) + lp, Math.log(1 - beta) + lq);
     }
 
     /** The divergence ({@code op}: 0 forward KL, 1 reverse KL, 2 JSD(β)) over the buckets. */
-    static double divergence(int op, double[] p, double[] q, double beta) {
+    static double divergence(int op, double[] lp, double[] lq, double beta) {
         double l = 0;
-        for (int b = 0; b < p.length; b++) {
+        for (int b = 0; b < lp.length; b++) {
             l += switch (op) {
-                case 0 -> xlogxy(p[b], q[b]);
-                case 1 -> xlogxy(q[b], p[b]);
+                case 0 -> term(lp[b], lq[b]);
+                case 1 -> term(lq[b], lp[b]);
                 default -> {
-                    double m = beta * p[b] + (1 - beta) * q[b];
-                    yield beta * xlogxy(p[b], m) + (1 - beta) * xlogxy(q[b], m);
+                    double lm = logM(lp[b], lq[b], beta);
+                    yield beta * term(lp[b], lm) + (1 - beta) * term(lq[b], lm);
                 }
             };
         }
@@ -132,23 +183,20 @@ public final class PolicyOracle {
             return Double.NaN;
         }
         Buckets b = buckets(ids, lp, s, t, rest);
-        for (double v : b.p()) {
-            if (Double.isNaN(v)) {
+        for (int j = 0; j < b.logP().length; j++) {
+            if (Double.isNaN(b.logP()[j]) || Double.isNaN(b.logQ()[j])) {
                 return Double.NaN;
             }
         }
-        for (double v : b.q()) {
-            if (Double.isNaN(v)) {
-                return Double.NaN;
-            }
-        }
-        return divergence(op, b.p(), b.q(), beta);
+        return divergence(op, b.logP(), b.logQ(), beta);
     }
 
     /**
      * {@code g·∂L/∂s} by the chain rule through the buckets: {@code (g/T)·ρ_i·(u_b − Σ_b Q_b u_b)} with
-     * forward KL {@code u = −P/Q}, reverse KL {@code u = log(Q/P) + 1}, JSD {@code u = (1−β) log(Q/M)}; a
-     * bucket with {@code Q = 0} has no live token. NaN where the loss is NaN, or infinite with reverse KL.
+     * forward KL {@code u = −P/Q}, reverse KL {@code u = log(Q/P) + 1}, JSD {@code u = (1−β) log(Q/M)}.
+     * Forward KL's {@code ρ·u = −P·ρ/Q} is its limit {@code −P_j} at an id the student masks (SPEC §1: forward
+     * KL keeps its finite {@code q − p} where the loss is {@code +inf}). NaN where the loss is NaN, or infinite
+     * with reverse KL.
      */
     public static double[] sparseGrad(int op, boolean rest, int[] ids, double[] lp, double[] s, double t, double beta,
                                       double g) {
@@ -160,25 +208,35 @@ public final class PolicyOracle {
             return out;
         }
         Buckets b = buckets(ids, lp, s, t, rest);
-        double[] p = b.p();
-        double[] q = b.q();
-        double[] u = new double[p.length];
+        double[] logP = b.logP();
+        double[] logQ = b.logQ();
+        int buckets = logP.length;
+        double[] u = new double[buckets];
         double mean = 0;
-        for (int k = 0; k < p.length; k++) {
-            if (q[k] == 0) {
-                mean += op == 0 ? -p[k] : 0; // the limit of Q·u as Q → 0: −P for forward KL, 0 otherwise
-                continue;
-            }
+        for (int k = 0; k < buckets; k++) {
             u[k] = switch (op) {
-                case 0 -> -p[k] / q[k];
-                case 1 -> Math.log(q[k] / p[k]) + 1;
-                default -> (1 - beta) * Math.log(q[k] / (beta * p[k] + (1 - beta) * q[k]));
+                case 0 -> 0; // used as −P·ρ/Q below
+                case 1 -> logQ[k] - logP[k] + 1;
+                default -> (1 - beta) * (logQ[k] - logM(logP[k], logQ[k], beta));
             };
-            mean += q[k] * u[k];
+            mean += op == 0 ? -Math.exp(logP[k]) : logQ[k] == Double.NEGATIVE_INFINITY ? 0 : Math.exp(logQ[k]) * u[k];
         }
         for (int i = 0; i < n; i++) {
             int k = b.bucketOf()[i];
-            out[i] = k < 0 || b.rho()[i] == 0 ? 0 : b.rho()[i] * (u[k] - mean) * g / t;
+            double logRho = b.logRho()[i];
+            if (k < 0) {
+                continue;
+            }
+            if (op == 0 && k < ids.length) {
+                out[i] = (-Math.exp(logP[k]) - Math.exp(logRho) * mean) * g / t;
+            } else if (logRho == Double.NEGATIVE_INFINITY) {
+                out[i] = 0;
+            } else if (op == 0) {
+                // −P_r·ρ_i/Q_r = −P_r·σ_i, σ_i the token's share of the rest
+                out[i] = (-Math.exp(logP[k] + b.logSigma()[i]) - Math.exp(logRho) * mean) * g / t;
+            } else {
+                out[i] = Math.exp(logRho) * (u[k] - mean) * g / t;
+            }
         }
         return out;
     }

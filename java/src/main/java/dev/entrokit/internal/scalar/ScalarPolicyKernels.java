@@ -90,6 +90,32 @@ public final class ScalarPolicyKernels implements PolicyKernels {
 
     // ---------------------------------------------------------------- sparse teacher
 
+    /** The largest logit outside the sorted ids ({@code −inf} when there is none). */
+    static double restMax(MemorySegment s, long sOff, int n, int[] sorted, int k) {
+        double rm = Double.NEGATIVE_INFINITY;
+        int from = 0;
+        for (int j = 0; j <= k; j++) {
+            int to = j < k ? sorted[j] : n;
+            for (int i = from; i < to; i++) {
+                rm = Math.max(rm, get(s, sOff + i));
+            }
+            from = to + 1;
+        }
+        return rm;
+    }
+
+    /** {@code Σ_{i∉ids} e^{(s_i − rm)/T}} over the gaps between the sorted ids. */
+    static double restSum(MemorySegment s, long sOff, int n, int[] sorted, int k, double rm, float invT) {
+        double sum = 0;
+        int from = 0;
+        for (int j = 0; j <= k; j++) {
+            int to = j < k ? sorted[j] : n;
+            sum += sumExp(s, sOff + from, to - from, rm, invT);
+            from = to + 1;
+        }
+        return sum;
+    }
+
     @Override
     public double sparseDivergence(int op, boolean rest, MemorySegment ids, long idOff, MemorySegment logprobs,
                                    long lpOff, int k, MemorySegment s, long sOff, int n, float invT, float beta,
@@ -101,16 +127,18 @@ public final class ScalarPolicyKernels implements PolicyKernels {
         }
         double logZ = Math.log(sumExp(s, sOff, n, m, invT));
         SparseBuckets b = SparseBuckets.load(ids, idOff, logprobs, lpOff, k, s, sOff, m, invT, logZ);
+        rest &= k < n; // every token an id: no rest bucket, the teacher's residue is rounding (SPEC §1)
+        // The rest is summed relative to its own maximum rm: it may lie so far below m that every term
+        // underflows while its log is finite, and σ_i = e^{(s_i − rm)/T}/Σ_rest is then still exact.
+        double rm = Double.NEGATIVE_INFINITY;
+        double logRestRel = Double.NEGATIVE_INFINITY;
         if (rest) {
             int[] sorted = b.sortedIds();
-            double restSum = 0;
-            int from = 0;
-            for (int j = 0; j <= k; j++) {
-                int to = j < k ? sorted[j] : n;
-                restSum += sumExp(s, sOff + from, to - from, m, invT);
-                from = to + 1;
+            rm = restMax(s, sOff, n, sorted, k);
+            if (rm != Double.NEGATIVE_INFINITY) {
+                logRestRel = Math.log(restSum(s, sOff, n, sorted, k, rm, invT));
             }
-            b.addRest(Math.log(restSum), logZ);
+            b.addRest(rm == Double.NEGATIVE_INFINITY ? rm : (rm - m) * invT + logRestRel, logZ);
         } else if (!b.renormalize()) {
             fill(grad, gradOff, n, Double.NaN);
             return Double.NaN;
@@ -127,12 +155,11 @@ public final class ScalarPolicyKernels implements PolicyKernels {
         // Outside the ids: 0 when renormalized, else c1·q_i + c2·σ_i with σ_i = e^{a_i}/Σ_rest (SparseBuckets).
         double c1 = b.restQ() * scale;
         double c2 = b.restSigma() * scale;
-        double logRestSum = b.logRestSum();
         for (int i = 0; i < n; i++) {
-            double a = (get(s, sOff + i) - m) * invT;
+            double x = get(s, sOff + i);
             double g = 0;
-            if (rest && a != Double.NEGATIVE_INFINITY) {
-                g = c1 * Math.exp(a - logZ) + (c2 == 0 ? 0 : c2 * Math.exp(a - logRestSum));
+            if (rest && x != Double.NEGATIVE_INFINITY) {
+                g = c1 * Math.exp((x - m) * invT - logZ) + (c2 == 0 ? 0 : c2 * Math.exp((x - rm) * invT - logRestRel));
             }
             put(grad, gradOff + i, g);
         }

@@ -36,10 +36,11 @@ public final class SparseBuckets {
     private int[] sorted = new int[0];
     private double[] logP = new double[1];
     private double[] logQ = new double[1];
+    private double[] logits = new double[0];
     private int k;
     private int buckets;
     private double lseP;
-    private double lseQ;
+    private float invT;
     private double logRestSum = Double.NEGATIVE_INFINITY;
     private int op;
     private double beta;
@@ -61,21 +62,22 @@ public final class SparseBuckets {
             b.sorted = new int[k];
             b.logP = new double[k + 1];
             b.logQ = new double[k + 1];
+            b.logits = new double[k];
         }
         b.k = k;
         b.buckets = k;
         b.logRestSum = Double.NEGATIVE_INFINITY;
         b.lseP = Double.NEGATIVE_INFINITY;
-        b.lseQ = Double.NEGATIVE_INFINITY;
         for (int j = 0; j < k; j++) {
             int id = idSeg.getAtIndex(I32, idOff + j);
             b.ids[j] = id;
             b.sorted[j] = id;
             b.logP[j] = lpSeg.getAtIndex(F32, lpOff + j);
-            b.logQ[j] = (s.getAtIndex(F32, sOff + id) - m) * invT - logZ;
+            b.logits[j] = s.getAtIndex(F32, sOff + id);
+            b.logQ[j] = (b.logits[j] - m) * invT - logZ;
             b.lseP = logAddExp(b.lseP, b.logP[j]);
-            b.lseQ = logAddExp(b.lseQ, b.logQ[j]);
         }
+        b.invT = invT;
         return b;
     }
 
@@ -102,14 +104,32 @@ public final class SparseBuckets {
         buckets = k + 1;
     }
 
-    /** Renormalizes both sides over the ids; false when a side has no mass there (the row is then NaN). */
+    /**
+     * Renormalizes both sides over the ids; false when a side has no mass there (the row is then NaN). Each side
+     * is shifted by its own maximum over the ids, so the ids' logit differences stay exact however far below the
+     * row's maximum they lie (the student's {@code log q} there may be −2e31, where a double's ulp is 4e15).
+     */
     public boolean renormalize() {
-        if (lseP == Double.NEGATIVE_INFINITY || lseQ == Double.NEGATIVE_INFINITY) {
+        double mp = Double.NEGATIVE_INFINITY;
+        double mq = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < k; j++) {
+            mp = Math.max(mp, logP[j]);
+            mq = Math.max(mq, logits[j]);
+        }
+        if (mp == Double.NEGATIVE_INFINITY || mq == Double.NEGATIVE_INFINITY) {
             return false;
         }
+        double sp = 0;
+        double sq = 0;
         for (int j = 0; j < k; j++) {
-            logP[j] -= lseP;
-            logQ[j] -= lseQ;
+            sp += Math.exp(logP[j] - mp);
+            sq += Math.exp((logits[j] - mq) * invT);
+        }
+        double logSp = Math.log(sp);
+        double logSq = Math.log(sq);
+        for (int j = 0; j < k; j++) {
+            logP[j] = (logP[j] - mp) - logSp;
+            logQ[j] = (logits[j] - mq) * invT - logSq;
         }
         return true;
     }

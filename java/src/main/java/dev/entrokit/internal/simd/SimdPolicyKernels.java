@@ -40,6 +40,12 @@ public final class SimdPolicyKernels implements PolicyKernels {
     private static final ScalarPolicyKernels REFERENCE = new ScalarPolicyKernels();
     /** The largest rest-bucket coefficient the float pass keeps: a flushed {@code q_i < e^−80} then errs by < 2e-10. */
     private static final double MAX_REST_COEFFICIENT = 1e25;
+    /**
+     * The smallest rest sum (relative to the row's maximum term 1) the float pass keeps: its terms flush to 0
+     * below e^−80, so a rest far below the maximum would read as empty (and forward KL as {@code +inf}); the
+     * reference sums it relative to its own maximum. Above 1e-20 the flushed terms are under 1e-14 of it.
+     */
+    private static final double MIN_REST = 1e-20;
 
     // ---------------------------------------------------------------- building blocks, one loop each
 
@@ -150,7 +156,7 @@ public final class SimdPolicyKernels implements PolicyKernels {
         }
         double logZ = Math.log(d);
         SparseBuckets b = SparseBuckets.load(ids, idOff, logprobs, lpOff, k, s, sOff, m, invT, logZ);
-        if (rest) {
+        if (rest && k < n) {
             int[] sorted = b.sortedIds();
             double restSum = 0;
             int from = 0;
@@ -158,6 +164,10 @@ public final class SimdPolicyKernels implements PolicyKernels {
                 int to = j < k ? sorted[j] : n;
                 restSum += sumExp(s, sOff + from, to - from, negHalfM, twoInvT, ws.lanes);
                 from = to + 1;
+            }
+            if (!(restSum >= MIN_REST)) {
+                return REFERENCE.sparseDivergence(op, rest, ids, idOff, logprobs, lpOff, k, s, sOff, n, invT, beta,
+                        grad, gradOff, gradScale);
             }
             b.addRest(Math.log(restSum), logZ);
         } else if (!b.renormalize()) {
