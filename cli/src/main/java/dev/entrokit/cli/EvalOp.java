@@ -20,6 +20,7 @@ import dev.entrokit.Entrokit;
 import dev.entrokit.LossOptions;
 import dev.entrokit.Reduction;
 import dev.entrokit.SamplingFilters;
+import dev.entrokit.TeacherMass;
 import dev.entrokit.Tensor;
 import java.util.Arrays;
 import java.util.ArrayList;
@@ -197,6 +198,56 @@ public enum EvalOp {
     /** Pearson chi-squared divergence. */
     CHI2("chi2", List.of("teacher", "student"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE),
             (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.chi2(t, s, o, row, grad), true)),
+    /**
+     * Token log-prob and entropy at a temperature, with the gradient of sum(w * logprob + c * entropy); the
+     * weights w (logprob_weights) and c (entropy_weights) are 1 where not given.
+     */
+    LOGPROB_ENTROPY("logprob_entropy", List.of("logits", "ids"), List.of(), List.of("logprob_weights", "entropy_weights"),
+            List.of(new Output("logprob", "[...]", Tolerance.SCALED), new Output("entropy", "[...]", Tolerance.SCALED),
+                    new Output("grad", "[..., V]", Tolerance.ABS_REL)),
+            EnumSet.of(TEMPERATURE, IGNORE_INDEX), (ek, in, s, x) -> {
+                Tensor ids = Tensor.of(in.ids(x).data());
+                Tensor w = ones(in.rowFloats("logprob_weights", x), x);
+                Tensor c = ones(in.rowFloats("entropy_weights", x), x);
+                NpyArray.Float32 lp = x.newPerRow();
+                NpyArray.Float32 h = x.newPerRow();
+                NpyArray.Float32 grad = x.newLike();
+                LossOptions o = s.loss().reduction(Reduction.SUM);
+                Map<String, NpyArray> outs = new LinkedHashMap<>();
+                outs.put("logprob", lp);
+                outs.put("entropy", h);
+                outs.put("grad", grad);
+                return new Call(() -> ek.logprobEntropy(x.tensor(), ids, o, Tensor.of(lp.data()), Tensor.of(h.data()), w, c,
+                        tensor(x, grad)), outs);
+            }),
+    /** The k3 estimator of KL to reference log-probs, with the gradient of sum(weights * k3) (weights 1 if absent). */
+    K3_KL("k3_kl", List.of("logits", "ids", "ref_logprobs"), List.of(), List.of("weights"),
+            List.of(new Output("kl", "[...]", Tolerance.SCALED), new Output("grad", "[..., V]", Tolerance.ABS_REL)),
+            EnumSet.of(TEMPERATURE, IGNORE_INDEX), (ek, in, s, x) -> {
+                Tensor ids = Tensor.of(in.ids(x).data());
+                float[] ref = in.rowFloats("ref_logprobs", x);
+                float[] weights = in.rowFloats("weights", x);
+                NpyArray.Float32 kl = x.newPerRow();
+                NpyArray.Float32 grad = x.newLike();
+                LossOptions o = s.loss().reduction(Reduction.SUM);
+                Map<String, NpyArray> outs = new LinkedHashMap<>();
+                outs.put("kl", kl);
+                outs.put("grad", grad);
+                return new Call(() -> ek.k3Kl(x.tensor(), ids, Tensor.of(ref), o, Tensor.of(kl.data()),
+                        weights == null ? null : Tensor.of(weights), tensor(x, grad)), outs);
+            }),
+    /** Forward KL from a sparse teacher (ids + log-probs [..., k]) to the student's logits. */
+    SPARSE_KL("sparse_kl", List.of("teacher_ids", "teacher_logprobs", "student"), List.of(), List.of(), lossAndGrad(),
+            EnumSet.of(TEMPERATURE, IGNORE_INDEX, Setting.MASS),
+            (ek, in, s) -> sparse(ek, in, s, dev.entrokit.SparseDivergence.FORWARD_KL)),
+    /** Reverse KL between the student and a sparse teacher. */
+    SPARSE_RKL("sparse_rkl", List.of("teacher_ids", "teacher_logprobs", "student"), List.of(), List.of(), lossAndGrad(),
+            EnumSet.of(TEMPERATURE, IGNORE_INDEX, Setting.MASS),
+            (ek, in, s) -> sparse(ek, in, s, dev.entrokit.SparseDivergence.REVERSE_KL)),
+    /** Generalized JSD between a sparse teacher and the student. */
+    SPARSE_JSD("sparse_jsd", List.of("teacher_ids", "teacher_logprobs", "student"), List.of(), List.of(), lossAndGrad(),
+            EnumSet.of(TEMPERATURE, IGNORE_INDEX, BETA, Setting.MASS),
+            (ek, in, s) -> sparse(ek, in, s, dev.entrokit.SparseDivergence.JSD)),
     /** Batched entropic optimal transport (SPEC §3): potentials, costs and, with plan=true, the plans. */
     SINKHORN("sinkhorn", List.of(), List.of("cost", "x"), List.of("y", "a", "b"), List.of(
             new Output("f", "[B, n]", Tolerance.TRANSPORT), new Output("g", "[B, m]", Tolerance.TRANSPORT),
@@ -540,6 +591,34 @@ public enum EvalOp {
         NpyArray.Float32 score = new NpyArray.Float32(Arrays.copyOf(shape, shape.length - 1), new float[sequences]);
         Tensor idsT = Tensor.of(ids.data(), sequences, length);
         return call(() -> kernel.run(idsT, Tensor.of(score.data())), "score", score);
+    }
+
+    /** The per-row weights as given, or 1 in every row. */
+    private static Tensor ones(float[] given, Logits like) {
+        if (given != null) {
+            return Tensor.of(given);
+        }
+        float[] w = new float[like.rows()];
+        Arrays.fill(w, 1f);
+        return Tensor.of(w);
+    }
+
+    /** A sparse-teacher divergence: teacher ids and log-probs {@code [..., k]} against the student {@code [..., V]}. */
+    private static Call sparse(Entrokit ek, OpInputs in, EvalSettings s, dev.entrokit.SparseDivergence d) {
+        Logits student = in.logits("student");
+        NpyArray.Int32 ids = (NpyArray.Int32) in.rowVectors("teacher_ids", student, true);
+        NpyArray.Float32 lp = (NpyArray.Float32) in.rowVectors("teacher_logprobs", student, false);
+        if (!Arrays.equals(ids.shape(), lp.shape())) {
+            throw new UserException("teacher_logprobs: shape " + NpyArray.shapeString(lp.shape())
+                    + " does not match teacher_ids " + NpyArray.shapeString(ids.shape()));
+        }
+        long[] shape = ids.shape();
+        int k = Math.toIntExact(shape[shape.length - 1]);
+        Tensor idsT = Tensor.of(ids.data(), student.rows(), k);
+        Tensor lpT = Tensor.of(lp.data(), student.rows(), k);
+        TeacherMass mass = s.scoring().mass();
+        return lossCall(student, (row, grad) -> ek.sparseDistill(d, mass, idsT, lpT, student.tensor(), s.loss(), row,
+                grad), true);
     }
 
     private static List<Output> maskOutput() {

@@ -2,6 +2,7 @@ package dev.entrokit.cli;
 
 import dev.entrokit.LossOptions;
 import dev.entrokit.SamplingFilters;
+import dev.entrokit.TeacherMass;
 import dev.entrokit.TopHMode;
 import dev.entrokit.Uncertainty;
 import java.util.EnumSet;
@@ -31,32 +32,39 @@ record EvalSettings(LossOptions loss, float temperature, int k, float p, float m
      * @param threshold   contrastive decoding's uncertainty threshold
      * @param uncertainty what contrastive decoding measures
      * @param divAlpha    α of alpha_div and renyi
+     * @param mass        what the sparse-teacher ops compare over
      */
-    record Scoring(float kFraction, float a, float lambda, float threshold, Uncertainty uncertainty, float divAlpha) {
-        static final Scoring DEFAULTS = new Scoring(0.2f, 0.01f, 0.5f, 0f, Uncertainty.ENTROPY, 0.5f);
+    record Scoring(float kFraction, float a, float lambda, float threshold, Uncertainty uncertainty, float divAlpha,
+                   TeacherMass mass) {
+        static final Scoring DEFAULTS = new Scoring(0.2f, 0.01f, 0.5f, 0f, Uncertainty.ENTROPY, 0.5f,
+                TeacherMass.RENORMALIZED);
 
         Scoring withKFraction(float v) {
-            return new Scoring(v, a, lambda, threshold, uncertainty, divAlpha);
+            return new Scoring(v, a, lambda, threshold, uncertainty, divAlpha, mass);
         }
 
         Scoring withA(float v) {
-            return new Scoring(kFraction, v, lambda, threshold, uncertainty, divAlpha);
+            return new Scoring(kFraction, v, lambda, threshold, uncertainty, divAlpha, mass);
         }
 
         Scoring withLambda(float v) {
-            return new Scoring(kFraction, a, v, threshold, uncertainty, divAlpha);
+            return new Scoring(kFraction, a, v, threshold, uncertainty, divAlpha, mass);
         }
 
         Scoring withThreshold(float v) {
-            return new Scoring(kFraction, a, lambda, v, uncertainty, divAlpha);
+            return new Scoring(kFraction, a, lambda, v, uncertainty, divAlpha, mass);
         }
 
         Scoring withUncertainty(Uncertainty v) {
-            return new Scoring(kFraction, a, lambda, threshold, v, divAlpha);
+            return new Scoring(kFraction, a, lambda, threshold, v, divAlpha, mass);
+        }
+
+        Scoring withMass(TeacherMass v) {
+            return new Scoring(kFraction, a, lambda, threshold, uncertainty, divAlpha, v);
         }
 
         Scoring withDivAlpha(float v) {
-            return new Scoring(kFraction, a, lambda, threshold, uncertainty, v);
+            return new Scoring(kFraction, a, lambda, threshold, uncertainty, v, mass);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.entrokit.cli;
 
 import dev.entrokit.LossOptions;
+import dev.entrokit.TeacherMass;
 import dev.entrokit.TopHMode;
 import dev.entrokit.Uncertainty;
 import java.util.Locale;
@@ -182,6 +183,18 @@ public enum Setting {
                 throw new UserException("alpha: must be finite and >= 0, got " + value);
             }
             return o.withScoring(o.scoring().withDivAlpha(v));
+        }
+    },
+    /** What the sparse-teacher ops compare over. */
+    MASS("mass", "renormalized", "sparse_*: renormalized | rest (teacher's missing mass)") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            TeacherMass m = switch (value.trim()) {
+                case "renormalized" -> TeacherMass.RENORMALIZED;
+                case "rest" -> TeacherMass.REST_BUCKET;
+                default -> throw new UserException("mass: expected renormalized or rest, got '" + value + "'");
+            };
+            return o.withScoring(o.scoring().withMass(m));
         }
     },
     /** Top-H filter of sample. */
