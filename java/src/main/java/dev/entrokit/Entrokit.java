@@ -263,6 +263,29 @@ public final class Entrokit implements AutoCloseable {
         return losses.run(Loss.CROSS_ENTROPY_LABELS, null, student, labels, options, Float.NaN, rowLoss, grad);
     }
 
+    /**
+     * Hard-label cross-entropy with the options of Liger-Kernel's fused CE: per row, with the logits soft-capped
+     * ({@code y = c·tanh(x/c)}, {@code −inf} kept) and {@code z = y/T}, the loss
+     * {@code (1−ε)·w_label·(−log p_label) + (ε/V)·Σ_i w_i·(−log p_i)} (PyTorch's {@code weight} and
+     * {@code label_smoothing}; {@code w = 1} without class weights) plus the z-loss {@code λ·lse(z)²}. The
+     * gradient is the derivative of the reduced loss, soft-capping's {@code 1 − tanh²(x/c)} included. {@code MEAN}
+     * is PyTorch's weighted mean: the cross-entropy part divided by {@code Σ w_label} over the rows that take part,
+     * the z-loss part by their count (as Liger). Ignored rows ({@code options.ignoreIndex()}) give 0 and a zero
+     * gradient. A row whose loss is not finite has a NaN gradient.
+     *
+     * @param ce        z-loss, soft-cap, class weights
+     * @param zLoss     per-row z-loss {@code λ·lse²} (rank-1 F32, nullable); {@code rowLoss} holds the total
+     * @param predicted per-row index of the largest logit, lowest on ties, −1 for a special row (rank-1 I32,
+     *                  nullable)
+     * @param correct   per-row whether {@code predicted} is the label (rank-1 BOOL, nullable; false when ignored)
+     * @see #crossEntropyLabels(Tensor, Tensor, LossOptions, Tensor, Tensor) for the rest
+     */
+    public double crossEntropyLabels(Tensor labels, Tensor student, LossOptions options, CrossEntropyOptions ce,
+                                     Tensor rowLoss, Tensor zLoss, Tensor grad, Tensor predicted, Tensor correct) {
+        checkOpen();
+        return policy.crossEntropy(labels, student, options, ce, rowLoss, zLoss, grad, predicted, correct);
+    }
+
     /** Forward KL {@code KL(softmax(t)‖softmax(s))}; {@code grad} w.r.t. the student. See {@link #entropy}. */
     public double kl(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
         return loss(Loss.KL, teacher, student, options, Float.NaN, rowLoss, grad);

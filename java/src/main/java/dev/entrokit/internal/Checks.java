@@ -320,6 +320,63 @@ public final class Checks {
         return new PolicyDriver.SparseShape((int) k, counted, shareable);
     }
 
+    /**
+     * Every check of cross-entropy with options, after {@link #loss} has checked labels, student and the loss
+     * outputs: class weights (if any) rank-1 F32 of {@code V} finite values {@code ≥ 0}, and the per-row outputs
+     * {@code zLoss} (F32), {@code predicted} (I32), {@code correct} (BOOL), each null or one value per row,
+     * overlapping no other argument. Says whether worker threads may touch them.
+     */
+    public static boolean crossEntropyOptions(Tensor student, Tensor labels, Tensor classWeights, Tensor rowLoss,
+                                              Tensor grad, Tensor zLoss, Tensor predicted, Tensor correct) {
+        int n = (int) student.cols();
+        boolean shareable = true;
+        if (classWeights != null) {
+            accessible("classWeights", classWeights);
+            if (classWeights.dtype() != DType.F32 || classWeights.rank() != 1 || classWeights.cols() != n) {
+                throw new IllegalArgumentException("classWeights: expected a rank-1 F32 tensor of V = " + n
+                        + " weights, got " + classWeights);
+            }
+            for (int i = 0; i < n; i++) {
+                float w = classWeights.getFloat(i);
+                if (!(w >= 0f) || Float.isInfinite(w)) {
+                    throw new IllegalArgumentException("classWeights: " + w + " at class " + i
+                            + " must be finite and >= 0");
+                }
+            }
+            shareable &= shareable("classWeights", classWeights);
+        }
+        String[] names = {"zLoss", "predicted", "correct"};
+        Tensor[] outs = {zLoss, predicted, correct};
+        DType[] types = {DType.F32, DType.I32, DType.BOOL};
+        for (int o = 0; o < outs.length; o++) {
+            if (outs[o] == null) {
+                continue;
+            }
+            rowOutput(names[o], outs[o], types[o], student.rows());
+            noOverlap(names[o], outs[o], "student", student, false);
+            noOverlap(names[o], outs[o], "labels", labels, false);
+            if (classWeights != null) {
+                noOverlap(names[o], outs[o], "classWeights", classWeights, false);
+            }
+            if (rowLoss != null) {
+                noOverlap(names[o], outs[o], "rowLoss", rowLoss, false);
+            }
+            if (grad != null) {
+                noOverlap(names[o], outs[o], "grad", grad, false);
+            }
+            for (int p = 0; p < o; p++) {
+                if (outs[p] != null) {
+                    noOverlap(names[o], outs[o], names[p], outs[p], false);
+                }
+            }
+            shareable &= shareable(names[o], outs[o]);
+        }
+        if (grad != null && classWeights != null) {
+            noOverlap("grad", grad, "classWeights", classWeights, false);
+        }
+        return shareable;
+    }
+
     /** A rank-1 F32 input with one value per row. */
     public static void rowInput(String name, Tensor t, long nRows) {
         accessible(name, t);

@@ -1,5 +1,6 @@
 package dev.entrokit.internal;
 
+import dev.entrokit.CrossEntropyOptions;
 import dev.entrokit.LossOptions;
 import dev.entrokit.SparseDivergence;
 import dev.entrokit.TeacherMass;
@@ -150,6 +151,88 @@ public final class PolicyDriver {
             case NONE, SUM -> sum;
             case MEAN -> sum / counted;
             case BATCHMEAN -> sum / nRows;
+        };
+    }
+
+    /**
+     * Hard-label cross-entropy with z-loss, soft-capping and class weights (PyTorch's semantics: a row weighs
+     * {@code w_label}, and {@code MEAN} divides the cross-entropy part by {@code Σ w_label} over the rows that
+     * take part, the z-loss part by their count); optional per-row z-loss, predicted token and whether it is
+     * the label. Returns the reduced loss (for {@code NONE}, the sum of the rows).
+     */
+    public double crossEntropy(Tensor labels, Tensor student, LossOptions options, CrossEntropyOptions ce,
+                               Tensor rowLoss, Tensor zLoss, Tensor grad, Tensor predicted, Tensor correct) {
+        Checks.notNull("ce", ce);
+        boolean shareable = Checks.loss(LossDriver.Loss.CROSS_ENTROPY_LABELS, rows.threads(), null, student, labels,
+                options, rowLoss, grad);
+        Tensor weights = ce.classWeights();
+        shareable &= Checks.crossEntropyOptions(student, labels, weights, rowLoss, grad, zLoss, predicted, correct);
+        int n = (int) student.cols();
+        int nRows = (int) student.rows();
+        int ignore = options.ignoreIndex();
+        long counted = 0;
+        double weightSum = 0;
+        for (int r = 0; r < nRows; r++) {
+            int y = labels.getInt(r);
+            if (y != ignore) {
+                counted++;
+                weightSum += weights == null ? 1 : weights.getFloat(y);
+            }
+        }
+        double g = options.gradScale();
+        double gCe = switch (options.reduction()) {
+            case NONE, SUM -> g;
+            case MEAN -> weightSum == 0 ? 0 : g / weightSum;
+            case BATCHMEAN -> nRows == 0 ? 0 : g / nRows;
+        };
+        double gZ = switch (options.reduction()) {
+            case NONE, SUM -> g;
+            case MEAN -> counted == 0 ? 0 : g / counted;
+            case BATCHMEAN -> nRows == 0 ? 0 : g / nRows;
+        };
+        float invT = 1f / options.temperature();
+        double[] ceValues = new double[nRows];
+        double[] zValues = new double[nRows];
+        MemorySegment gs = grad == null ? null : grad.segment();
+        MemorySegment ws = weights == null ? null : weights.segment();
+        long wOff = weights == null ? 0 : weights.index(0);
+        rows.forEachRow(nRows, n, shareable, r -> {
+            long gOff = grad == null ? 0 : grad.index(r, 0);
+            int y = labels.getInt(r);
+            boolean ignored = y == ignore;
+            double[] out = OUT.get();
+            // An ignored row still predicts a token; its loss and gradient are 0 and it is never correct.
+            kernels.crossEntropyOptions(student.segment(), student.index(r, 0), n, ignored ? 0 : y, invT,
+                    options.labelSmoothing(), ce.zLoss(), ce.softcap(), ws, wOff, out, ignored ? null : gs, gOff, gCe,
+                    gZ);
+            if (ignored) {
+                if (gs != null) {
+                    gs.asSlice(gOff * 4, (long) n * 4).fill((byte) 0);
+                }
+                out[0] = 0;
+                out[1] = 0;
+            }
+            ceValues[r] = out[0];
+            zValues[r] = out[1];
+            write(zLoss, r, out[1]);
+            if (predicted != null) {
+                predicted.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, predicted.index(r), (int) out[2]);
+            }
+            if (correct != null) {
+                correct.segment().set(ValueLayout.JAVA_BYTE, correct.index(r), (byte) (!ignored && out[2] == y ? 1 : 0));
+            }
+        });
+        double ceSum = 0;
+        double zSum = 0;
+        for (int r = 0; r < nRows; r++) {
+            ceSum += ceValues[r];
+            zSum += zValues[r];
+            write(rowLoss, r, ceValues[r] + zValues[r]);
+        }
+        return switch (options.reduction()) {
+            case NONE, SUM -> ceSum + zSum;
+            case MEAN -> ceSum / weightSum + zSum / counted;
+            case BATCHMEAN -> (ceSum + zSum) / nRows;
         };
     }
 }

@@ -38,4 +38,19 @@ public interface PolicyKernels {
     double sparseDivergence(int op, boolean rest, MemorySegment ids, long idOff, MemorySegment logprobs, long lpOff,
                             int k, MemorySegment s, long sOff, int n, float invT, float beta, MemorySegment grad,
                             long gradOff, float gradScale);
+
+    /**
+     * Hard-label cross-entropy with Liger's options, for one row with label {@code 0 ≤ label < n}: logits
+     * soft-capped {@code y = c·tanh(x/c)} when {@code softcap > 0} ({@code −inf} stays {@code −inf}), then
+     * {@code z = y/T}, {@code p = softmax(z)}; writes {@code out[0] = (1−ε)·w_label·(−log p_label) +
+     * (ε/n)·Σ_i w_i·(−log p_i)} (class weights {@code w}, 1 when {@code weights} is null),
+     * {@code out[1] = λ·lse(z)²} (the z-loss) and {@code out[2]} = the index of the largest logit (lowest on
+     * ties; −1 for a special row). The gradient is {@code gCe·∂out[0]/∂x + gZ·∂out[1]/∂x}, each entry times
+     * {@code cap'(x_i) = 1 − tanh²(x_i/c)}; NaN in every entry where {@code out[0]} is not finite.
+     *
+     * @param weights F32 class weights at element offset {@code wOff}, or null
+     */
+    void crossEntropyOptions(MemorySegment x, long xOff, int n, int label, float invT, float smoothing, float zLoss,
+                             float softcap, MemorySegment weights, long wOff, double[] out, MemorySegment grad,
+                             long gradOff, double gCe, double gZ);
 }

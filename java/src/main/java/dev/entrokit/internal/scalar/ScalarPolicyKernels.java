@@ -168,4 +168,73 @@ public final class ScalarPolicyKernels implements PolicyKernels {
         }
         return loss;
     }
+
+    // ---------------------------------------------------------------- cross-entropy with options
+
+    /** {@code c·tanh(x/c)}, with {@code −inf} kept (a masked token stays masked); {@code c = 0} leaves x. */
+    static double cap(double x, double c) {
+        return c == 0 || x == Double.NEGATIVE_INFINITY ? x : c * Math.tanh(x / c);
+    }
+
+    @Override
+    public void crossEntropyOptions(MemorySegment x, long xOff, int n, int label, float invT, float smoothing,
+                                    float zLoss, float softcap, MemorySegment weights, long wOff, double[] out,
+                                    MemorySegment grad, long gradOff, double gCe, double gZ) {
+        double m = rowMax(x, xOff, n);
+        if (Double.isNaN(m)) {
+            Arrays.fill(out, 0, 2, Double.NaN);
+            out[2] = -1;
+            fill(grad, gradOff, n, Double.NaN);
+            return;
+        }
+        int argmax = 0;
+        while (get(x, xOff + argmax) != m) {
+            argmax++;
+        }
+        double c = softcap;
+        double cm = cap(m, c); // cap is increasing: the capped maximum is the cap of the maximum
+        double d = 0;
+        double wSum = 0; // Σ w_i
+        double wz = 0; // Σ w_i·(z_i − zMax), −inf when a weighted token is masked
+        for (int i = 0; i < n; i++) {
+            double a = (cap(get(x, xOff + i), c) - cm) * invT;
+            double w = weights == null ? 1 : get(weights, wOff + i);
+            d += Math.exp(a);
+            wSum += w;
+            wz += w == 0 ? 0 : w * a;
+        }
+        double logD = Math.log(d);
+        double lse = cm * invT + logD;
+        double wy = weights == null ? 1 : get(weights, wOff + label);
+        double ay = (cap(get(x, xOff + label), c) - cm) * invT;
+        // −log p_i = logD − a_i: the label term, and the smoothing term Σ w_i (logD − a_i)/n.
+        double ce = smoothing == 1f ? 0 : (1.0 - smoothing) * wy * (logD - ay);
+        if (smoothing > 0) {
+            ce += smoothing * (wSum * logD - wz) / n;
+        }
+        out[0] = ce;
+        out[1] = zLoss == 0 ? 0 : zLoss * lse * lse;
+        out[2] = argmax;
+        if (grad == null) {
+            return;
+        }
+        if (!Double.isFinite(ce) || !Double.isFinite(out[1])) {
+            fill(grad, gradOff, n, Double.NaN);
+            return;
+        }
+        // ∂/∂z_i: gCe·[(1−ε) w_y (p_i − [i=y]) + (ε/n)(p_i Σw − w_i)] + gZ·2λ·lse·p_i, then ·cap'(x_i)/T.
+        double pCoef = gCe * ((1.0 - smoothing) * wy + smoothing * wSum / n) + gZ * 2 * zLoss * lse;
+        for (int i = 0; i < n; i++) {
+            double xi = get(x, xOff + i);
+            double a = (cap(xi, c) - cm) * invT;
+            double p = Math.exp(a - logD);
+            double w = weights == null ? 1 : get(weights, wOff + i);
+            double g = p * pCoef - gCe * smoothing * w / n - (i == label ? gCe * (1.0 - smoothing) * wy : 0);
+            if (c != 0) {
+                double t = xi == Double.NEGATIVE_INFINITY ? -1 : Math.tanh(xi / c);
+                g *= 1 - t * t;
+            }
+            put(grad, gradOff + i, g * invT);
+        }
+    }
 }

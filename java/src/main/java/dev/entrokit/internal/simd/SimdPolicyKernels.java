@@ -90,6 +90,54 @@ public final class SimdPolicyKernels implements PolicyKernels {
         }
     }
 
+    /**
+     * {@code acc[0] = Σ w_i}, {@code acc[1] = Σ w_i·a_i} with {@code a_i = (x_i − m)/T}; a zero weight adds 0
+     * (its {@code a_i} may be {@code −inf}), a masked token with weight makes the second sum {@code −inf}.
+     */
+    static void weightedSums(MemorySegment x, long xOff, MemorySegment w, long wOff, int n, float negHalfM,
+                             float twoInvT, double[] acc, float[] lanes) {
+        int upper = F.loopBound(n);
+        double ws = 0;
+        double wa = 0;
+        for (int start = 0, end; start < upper; start = end) {
+            end = SimdDistributionKernels.blockEnd(start, upper);
+            FloatVector wAcc = FloatVector.zero(F);
+            FloatVector aAcc = FloatVector.zero(F);
+            for (int i = start; i < end; i += L) {
+                FloatVector wv = load(w, wOff + i);
+                FloatVector a = shift(load(x, xOff + i), negHalfM, twoInvT);
+                wAcc = wAcc.add(wv);
+                aAcc = wv.mul(a).blend(0f, wv.compare(EQ, 0f)).add(aAcc);
+            }
+            ws += SimdDistributionKernels.sumLanes(wAcc, lanes);
+            wa += SimdDistributionKernels.sumLanes(aAcc, lanes);
+        }
+        for (int i = upper; i < n; i++) {
+            float wi = get(w, wOff + i);
+            ws += wi;
+            wa += wi == 0 ? 0 : wi * shift(get(x, xOff + i), negHalfM, twoInvT);
+        }
+        acc[0] = ws;
+        acc[1] = wa;
+    }
+
+    /** {@code grad_i = p_i·pCoef − wCoef·w_i} ({@code w_i = 1} without weights), {@code p_i = e^{a_i − log d}}. */
+    static void crossEntropyGrad(MemorySegment x, long xOff, MemorySegment w, long wOff, MemorySegment grad, long gOff,
+                                 int n, float negHalfM, float twoInvT, float logD, float pCoef, float wCoef) {
+        int upper = F.loopBound(n);
+        int i = 0;
+        FloatVector one = FloatVector.broadcast(F, 1f);
+        for (; i < upper; i += L) {
+            FloatVector p = expNonPositive(shift(load(x, xOff + i), negHalfM, twoInvT).sub(logD));
+            FloatVector wv = w == null ? one : load(w, wOff + i);
+            store(p.mul(pCoef).sub(wv.mul(wCoef)), grad, gOff + i);
+        }
+        for (; i < n; i++) {
+            float p = exp(shift(get(x, xOff + i), negHalfM, twoInvT) - logD);
+            put(grad, gOff + i, p * pCoef - (w == null ? 1f : get(w, wOff + i)) * wCoef);
+        }
+    }
+
     // ---------------------------------------------------------------- the ops
 
     @Override
@@ -198,5 +246,68 @@ public final class SimdPolicyKernels implements PolicyKernels {
         }
         publish(dst, grad, gradOff, n);
         return loss;
+    }
+
+    /**
+     * The float pass serves rows without soft-capping (the capped logits need a vector tanh, and a tanh from the
+     * hand exp loses relative precision near 0); capped rows run the float64 reference.
+     */
+    @Override
+    public void crossEntropyOptions(MemorySegment x, long xOff, int n, int label, float invT, float smoothing,
+                                    float zLoss, float softcap, MemorySegment weights, long wOff, double[] out,
+                                    MemorySegment grad, long gradOff, double gCe, double gZ) {
+        Workspace ws = Workspace.get();
+        maxAndMin(x, xOff, n, ws.acc);
+        if (softcap != 0 || extreme(ws.acc, invT)) {
+            REFERENCE.crossEntropyOptions(x, xOff, n, label, invT, smoothing, zLoss, softcap, weights, wOff, out, grad,
+                    gradOff, gCe, gZ);
+            return;
+        }
+        float m = (float) ws.acc[0];
+        float negHalfM = -0.5f * m;
+        float twoInvT = 2f * invT;
+        double d = sumExp(x, xOff, n, negHalfM, twoInvT, ws.lanes);
+        double wSum;
+        double wz;
+        if (weights == null) {
+            wSum = n;
+            wz = smoothing > 0 ? SimdDistributionKernels.sumShifted(x, xOff, n, negHalfM, twoInvT, ws.lanes) : 0;
+        } else {
+            weightedSums(x, xOff, weights, wOff, n, negHalfM, twoInvT, ws.acc, ws.lanes);
+            wSum = ws.acc[0];
+            wz = ws.acc[1];
+        }
+        double logD = Math.log(d);
+        double lse = (double) m * invT + logD;
+        double wy = weights == null ? 1 : get(weights, wOff + label);
+        double ay = ((double) get(x, xOff + label) - m) * invT;
+        double ce = smoothing == 1f ? 0 : (1.0 - smoothing) * wy * (logD - ay);
+        if (smoothing > 0) {
+            ce += smoothing * (wSum * logD - wz) / n;
+        }
+        double z = zLoss == 0 ? 0 : zLoss * lse * lse;
+        double pCoef = gCe * ((1.0 - smoothing) * wy + smoothing * wSum / n) + gZ * 2 * zLoss * lse;
+        double wCoef = gCe * smoothing / n;
+        if (!Double.isFinite(ce) || !Double.isFinite(z) || grad != null
+                && (scaleOverflows(pCoef * invT) || scaleOverflows(gCe * wy * invT))) {
+            REFERENCE.crossEntropyOptions(x, xOff, n, label, invT, smoothing, zLoss, softcap, weights, wOff, out, grad,
+                    gradOff, gCe, gZ);
+            return;
+        }
+        out[0] = ce;
+        out[1] = z;
+        out[2] = SimdDistributionKernels.indexOf(x, xOff, n, m);
+        if (grad == null) {
+            return;
+        }
+        MemorySegment dst = target(grad, n, ws);
+        long dstOff = targetOffset(dst, grad, gradOff);
+        crossEntropyGrad(x, xOff, weights, wOff, dst, dstOff, n, negHalfM, twoInvT, (float) logD,
+                (float) (pCoef * invT), (float) (wCoef * invT));
+        // The label in float64: p_y·pCoef − the label's own term, which cancel in float32 when p_y is near 1.
+        double py = Math.exp(ay - logD);
+        double gy = py * pCoef - wCoef * wy - gCe * (1.0 - smoothing) * wy;
+        put(dst, dstOff + label, (float) (gy * invT));
+        publish(dst, grad, gradOff, n);
     }
 }
