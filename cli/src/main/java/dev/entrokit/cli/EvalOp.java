@@ -236,6 +236,48 @@ public enum EvalOp {
                 return new Call(() -> ek.k3Kl(x.tensor(), ids, Tensor.of(ref), o, Tensor.of(kl.data()),
                         weights == null ? null : Tensor.of(weights), tensor(x, grad)), outs);
             }),
+    /**
+     * Hard-label cross-entropy with Liger's options: z-loss and soft-cap settings, optional class_weights [V];
+     * also the per-row z-loss, predicted token and whether it is the label.
+     */
+    CROSS_ENTROPY_OPTS("cross_entropy_opts", List.of("student", "labels"), List.of(), List.of("class_weights"),
+            List.of(new Output("loss", "[...]", Tolerance.SCALED), new Output("z_loss", "[...]", Tolerance.SCALED),
+                    new Output("grad", "[..., V]", Tolerance.ABS_REL), new Output("predicted", "[...]", Tolerance.EXACT),
+                    new Output("correct", "[...]", Tolerance.EXACT)),
+            EnumSet.of(TEMPERATURE, IGNORE_INDEX, LABEL_SMOOTHING, Setting.Z_LOSS, Setting.SOFTCAP), (ek, in, s) -> {
+                Logits x = in.logits("student");
+                Tensor labels = Tensor.of(in.labels(x));
+                dev.entrokit.CrossEntropyOptions ce = s.scoring().ce();
+                if (in.has("class_weights")) {
+                    Logits w = in.logits("class_weights");
+                    if (w.shape().length != 1) {
+                        throw new UserException("class_weights: expected shape (" + x.cols() + ",), got "
+                                + NpyArray.shapeString(w.shape()));
+                    }
+                    ce = ce.classWeights(Tensor.of(w.data()));
+                }
+                dev.entrokit.CrossEntropyOptions options = ce;
+                NpyArray.Float32 loss = x.newPerRow();
+                NpyArray.Float32 z = x.newPerRow();
+                NpyArray.Float32 grad = x.newLike();
+                NpyArray.Int32 predicted = new NpyArray.Int32(x.rowShape(), new int[x.rows()]);
+                NpyArray.Bool correct = new NpyArray.Bool(x.rowShape(), new boolean[x.rows()]);
+                byte[] bytes = new byte[x.rows()];
+                Map<String, NpyArray> outs = new LinkedHashMap<>();
+                outs.put("loss", loss);
+                outs.put("z_loss", z);
+                outs.put("grad", grad);
+                outs.put("predicted", predicted);
+                outs.put("correct", correct);
+                return new Call(() -> {
+                    ek.crossEntropyLabels(labels, x.tensor(), s.loss(), options, Tensor.of(loss.data()),
+                            Tensor.of(z.data()), tensor(x, grad), Tensor.of(predicted.data()),
+                            Tensor.of(java.lang.foreign.MemorySegment.ofArray(bytes), dev.entrokit.DType.BOOL, bytes.length));
+                    for (int i = 0; i < bytes.length; i++) {
+                        correct.data()[i] = bytes[i] != 0;
+                    }
+                }, outs);
+            }),
     /** Forward KL from a sparse teacher (ids + log-probs [..., k]) to the student's logits. */
     SPARSE_KL("sparse_kl", List.of("teacher_ids", "teacher_logprobs", "student"), List.of(), List.of(), lossAndGrad(),
             EnumSet.of(TEMPERATURE, IGNORE_INDEX, Setting.MASS),

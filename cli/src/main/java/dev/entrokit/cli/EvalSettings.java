@@ -1,5 +1,6 @@
 package dev.entrokit.cli;
 
+import dev.entrokit.CrossEntropyOptions;
 import dev.entrokit.LossOptions;
 import dev.entrokit.SamplingFilters;
 import dev.entrokit.TeacherMass;
@@ -33,38 +34,43 @@ record EvalSettings(LossOptions loss, float temperature, int k, float p, float m
      * @param uncertainty what contrastive decoding measures
      * @param divAlpha    α of alpha_div and renyi
      * @param mass        what the sparse-teacher ops compare over
+     * @param ce          cross_entropy_opts' z-loss and soft-cap (its class weights are an input)
      */
     record Scoring(float kFraction, float a, float lambda, float threshold, Uncertainty uncertainty, float divAlpha,
-                   TeacherMass mass) {
+                   TeacherMass mass, CrossEntropyOptions ce) {
         static final Scoring DEFAULTS = new Scoring(0.2f, 0.01f, 0.5f, 0f, Uncertainty.ENTROPY, 0.5f,
-                TeacherMass.RENORMALIZED);
+                TeacherMass.RENORMALIZED, CrossEntropyOptions.none());
 
         Scoring withKFraction(float v) {
-            return new Scoring(v, a, lambda, threshold, uncertainty, divAlpha, mass);
+            return new Scoring(v, a, lambda, threshold, uncertainty, divAlpha, mass, ce);
         }
 
         Scoring withA(float v) {
-            return new Scoring(kFraction, v, lambda, threshold, uncertainty, divAlpha, mass);
+            return new Scoring(kFraction, v, lambda, threshold, uncertainty, divAlpha, mass, ce);
         }
 
         Scoring withLambda(float v) {
-            return new Scoring(kFraction, a, v, threshold, uncertainty, divAlpha, mass);
+            return new Scoring(kFraction, a, v, threshold, uncertainty, divAlpha, mass, ce);
         }
 
         Scoring withThreshold(float v) {
-            return new Scoring(kFraction, a, lambda, v, uncertainty, divAlpha, mass);
+            return new Scoring(kFraction, a, lambda, v, uncertainty, divAlpha, mass, ce);
         }
 
         Scoring withUncertainty(Uncertainty v) {
-            return new Scoring(kFraction, a, lambda, threshold, v, divAlpha, mass);
+            return new Scoring(kFraction, a, lambda, threshold, v, divAlpha, mass, ce);
+        }
+
+        Scoring withCe(CrossEntropyOptions v) {
+            return new Scoring(kFraction, a, lambda, threshold, uncertainty, divAlpha, mass, v);
         }
 
         Scoring withMass(TeacherMass v) {
-            return new Scoring(kFraction, a, lambda, threshold, uncertainty, divAlpha, v);
+            return new Scoring(kFraction, a, lambda, threshold, uncertainty, divAlpha, v, ce);
         }
 
         Scoring withDivAlpha(float v) {
-            return new Scoring(kFraction, a, lambda, threshold, uncertainty, v, mass);
+            return new Scoring(kFraction, a, lambda, threshold, uncertainty, v, mass, ce);
         }
     }
 

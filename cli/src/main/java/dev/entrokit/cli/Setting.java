@@ -185,6 +185,20 @@ public enum Setting {
             return o.withScoring(o.scoring().withDivAlpha(v));
         }
     },
+    /** The z-loss scale of cross_entropy_opts. */
+    Z_LOSS("z_loss", "0", "cross_entropy_opts: adds z_loss * lse^2 per row, >= 0") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withScoring(o.scoring().withCe(o.scoring().ce().zLoss(parseFloat(value))));
+        }
+    },
+    /** The soft-cap of cross_entropy_opts. */
+    SOFTCAP("softcap", "0", "cross_entropy_opts: logits c*tanh(x/c) first (0 = off)") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withScoring(o.scoring().withCe(o.scoring().ce().softcap(parseFloat(value))));
+        }
+    },
     /** What the sparse-teacher ops compare over. */
     MASS("mass", "renormalized", "sparse_*: renormalized | rest (teacher's missing mass)") {
         @Override

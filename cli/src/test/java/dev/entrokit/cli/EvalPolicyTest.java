@@ -98,6 +98,34 @@ class EvalPolicyTest {
         assertTrue(r.err().contains("teacherIds: id 1 appears more than once in row 1"), r.err());
     }
 
+    @Test
+    void crossEntropyOptsAddsTheZLossAndReportsThePrediction() {
+        Path student = write("student", new NpyArray.Float32(new long[] {3, V}, LOGITS));
+        Path labels = write("labels", new NpyArray.Int32(new long[] {3}, new int[] {2, 0, -100}));
+        Path weights = write("w", new NpyArray.Float32(new long[] {V}, new float[] {1f, 2f, 0.5f, 1f}));
+        CliRunner.Result r = CliRunner.run("eval", "cross_entropy_opts", "--set", "z_loss=0.01", "--set", "softcap=2",
+                "--in", "student=" + student, "--in", "labels=" + labels, "--in", "class_weights=" + weights, "--out",
+                dir.resolve("ce").toString());
+        assertEquals(0, r.code(), r.err());
+        float[] capped = new float[V];
+        for (int i = 0; i < V; i++) {
+            capped[i] = LOGITS[i] == Float.NEGATIVE_INFINITY ? LOGITS[i] : (float) (2 * Math.tanh(LOGITS[i] / 2));
+        }
+        double[] p = EvalCommandTest.softmax(capped, 0, 1);
+        double lse = 0;
+        for (float c : capped) {
+            lse += Math.exp(c);
+        }
+        lse = Math.log(lse);
+        double want = 0.5 * -Math.log(p[2]) + 0.01 * lse * lse;
+        assertEquals(want, read("ce/loss.npy").data()[0], 1e-5, "weighted CE + z-loss on capped logits");
+        assertEquals(0.01 * lse * lse, read("ce/z_loss.npy").data()[0], 1e-6);
+        NpyArray.Int32 predicted = NpyTest.assertInstance(NpyArray.Int32.class, Npy.read(dir.resolve("ce/predicted.npy")));
+        NpyArray.Bool correct = NpyTest.assertInstance(NpyArray.Bool.class, Npy.read(dir.resolve("ce/correct.npy")));
+        assertArrayEquals(new int[] {2, 0, 0}, predicted.data());
+        assertArrayEquals(new boolean[] {true, true, false}, correct.data());
+    }
+
     private Path write(String name, NpyArray a) {
         Path f = dir.resolve(name + ".npy");
         Npy.write(f, a);
