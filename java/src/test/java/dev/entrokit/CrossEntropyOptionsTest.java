@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.entrokit.Spec5.Kind;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -28,27 +27,11 @@ class CrossEntropyOptionsTest {
     static final int IGNORE = LossOptions.DEFAULT_IGNORE_INDEX;
 
     static Stream<Arguments> backendSizes() {
-        List<Arguments> out = new ArrayList<>();
-        for (String b : TestBackends.NAMES) {
-            for (int v : new int[] {7, 33, 1000, 32001}) {
-                for (float t : new float[] {1f, 0.7f, 2f}) {
-                    out.add(Arguments.of(b, v, t));
-                }
-            }
-        }
-        return out.stream();
+        return SparseDistillTest.backendSizes();
     }
 
     static Stream<Arguments> backendSmall() {
-        List<Arguments> out = new ArrayList<>();
-        for (String b : TestBackends.NAMES) {
-            for (int v : new int[] {7, 16, 33}) {
-                for (float t : new float[] {1f, 0.7f}) {
-                    out.add(Arguments.of(b, v, t));
-                }
-            }
-        }
-        return out.stream();
+        return Cases.backendSizeTemperature(new int[] {7, 16, 33}, new float[] {1f, 0.7f});
     }
 
     // ------------------------------------------------------------------ the oracle

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.entrokit.Spec5.Kind;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -29,27 +28,11 @@ class PolicyLossTest {
     static final int IGNORE = LossOptions.DEFAULT_IGNORE_INDEX;
 
     static Stream<Arguments> backendSizes() {
-        List<Arguments> out = new ArrayList<>();
-        for (String b : TestBackends.NAMES) {
-            for (int v : new int[] {1, 7, 16, 33, 1000, 4099, 32001}) {
-                for (float t : new float[] {1f, 0.7f, 2f}) {
-                    out.add(Arguments.of(b, v, t));
-                }
-            }
-        }
-        return out.stream();
+        return Cases.backendSizeTemperature(new int[] {1, 7, 16, 33, 1000, 4099, 32001}, new float[] {1f, 0.7f, 2f});
     }
 
     static Stream<Arguments> backendSmall() {
-        List<Arguments> out = new ArrayList<>();
-        for (String b : TestBackends.NAMES) {
-            for (int v : new int[] {7, 16, 33}) {
-                for (float t : new float[] {1f, 0.7f, 2f}) {
-                    out.add(Arguments.of(b, v, t));
-                }
-            }
-        }
-        return out.stream();
+        return Cases.backendSizeTemperature(new int[] {7, 16, 33}, new float[] {1f, 0.7f, 2f});
     }
 
     /** Reference log-probabilities within about one nat of the policy's, all ≤ 0, one masked by the reference. */

@@ -5,7 +5,6 @@ import static dev.entrokit.PolicyLossTest.assertMessage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.entrokit.Spec5.Kind;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -28,27 +27,11 @@ class SparseDistillTest {
     static final float[] JSD_BETAS = {0f, 0.2f, 0.5f, 0.9f, 1f};
 
     static Stream<Arguments> backendSizes() {
-        List<Arguments> out = new ArrayList<>();
-        for (String b : TestBackends.NAMES) {
-            for (int v : new int[] {7, 33, 1000, 32001}) {
-                for (float t : new float[] {1f, 0.7f, 2f}) {
-                    out.add(Arguments.of(b, v, t));
-                }
-            }
-        }
-        return out.stream();
+        return Cases.backendSizeTemperature(new int[] {7, 33, 1000, 32001}, new float[] {1f, 0.7f, 2f});
     }
 
     static Stream<Arguments> backendSmall() {
-        List<Arguments> out = new ArrayList<>();
-        for (String b : TestBackends.NAMES) {
-            for (int v : new int[] {7, 16, 33}) {
-                for (float t : new float[] {1f, 0.7f, 2f}) {
-                    out.add(Arguments.of(b, v, t));
-                }
-            }
-        }
-        return out.stream();
+        return PolicyLossTest.backendSmall();
     }
 
     /** A sparse teacher row: ids and their log-probabilities under {@code softmax(teacher)}. */

@@ -213,12 +213,8 @@ public enum EvalOp {
                 NpyArray.Float32 h = x.newPerRow();
                 NpyArray.Float32 grad = x.newLike();
                 LossOptions o = s.loss().reduction(Reduction.SUM);
-                Map<String, NpyArray> outs = new LinkedHashMap<>();
-                outs.put("logprob", lp);
-                outs.put("entropy", h);
-                outs.put("grad", grad);
                 return new Call(() -> ek.logprobEntropy(x.tensor(), ids, o, Tensor.of(lp.data()), Tensor.of(h.data()), w, c,
-                        tensor(x, grad)), outs);
+                        tensor(x, grad)), named("logprob", lp, "entropy", h, "grad", grad));
             }),
     /** The k3 estimator of KL to reference log-probs, with the gradient of sum(weights * k3) (weights 1 if absent). */
     K3_KL("k3_kl", List.of("logits", "ids", "ref_logprobs"), List.of(), List.of("weights"),
@@ -230,11 +226,8 @@ public enum EvalOp {
                 NpyArray.Float32 kl = x.newPerRow();
                 NpyArray.Float32 grad = x.newLike();
                 LossOptions o = s.loss().reduction(Reduction.SUM);
-                Map<String, NpyArray> outs = new LinkedHashMap<>();
-                outs.put("kl", kl);
-                outs.put("grad", grad);
                 return new Call(() -> ek.k3Kl(x.tensor(), ids, Tensor.of(ref), o, Tensor.of(kl.data()),
-                        weights == null ? null : Tensor.of(weights), tensor(x, grad)), outs);
+                        weights == null ? null : Tensor.of(weights), tensor(x, grad)), named("kl", kl, "grad", grad));
             }),
     /**
      * Hard-label cross-entropy with Liger's options: z-loss and soft-cap settings, optional class_weights [V];
@@ -263,12 +256,8 @@ public enum EvalOp {
                 NpyArray.Int32 predicted = new NpyArray.Int32(x.rowShape(), new int[x.rows()]);
                 NpyArray.Bool correct = new NpyArray.Bool(x.rowShape(), new boolean[x.rows()]);
                 byte[] bytes = new byte[x.rows()];
-                Map<String, NpyArray> outs = new LinkedHashMap<>();
-                outs.put("loss", loss);
-                outs.put("z_loss", z);
-                outs.put("grad", grad);
-                outs.put("predicted", predicted);
-                outs.put("correct", correct);
+                Map<String, NpyArray> outs = named("loss", loss, "z_loss", z, "grad", grad, "predicted", predicted,
+                        "correct", correct);
                 return new Call(() -> {
                     ek.crossEntropyLabels(labels, x.tensor(), s.loss(), options, Tensor.of(loss.data()),
                             Tensor.of(z.data()), tensor(x, grad), Tensor.of(predicted.data()),
@@ -633,6 +622,15 @@ public enum EvalOp {
         NpyArray.Float32 score = new NpyArray.Float32(Arrays.copyOf(shape, shape.length - 1), new float[sequences]);
         Tensor idsT = Tensor.of(ids.data(), sequences, length);
         return call(() -> kernel.run(idsT, Tensor.of(score.data())), "score", score);
+    }
+
+    /** The outputs in order from {@code name, array} pairs. */
+    private static Map<String, NpyArray> named(Object... pairs) {
+        Map<String, NpyArray> outs = new LinkedHashMap<>();
+        for (int i = 0; i < pairs.length; i += 2) {
+            outs.put((String) pairs[i], (NpyArray) pairs[i + 1]);
+        }
+        return outs;
     }
 
     /** The per-row weights as given, or 1 in every row. */

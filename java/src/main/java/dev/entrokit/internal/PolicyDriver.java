@@ -84,6 +84,16 @@ public final class PolicyDriver {
         return sum;
     }
 
+    /** A row's upstream gradient: {@code gradScale}, over {@code total} for {@code MEAN}, over the rows for {@code BATCHMEAN}. */
+    private static double rowScale(LossOptions options, double total, int nRows) {
+        double g = options.gradScale();
+        return switch (options.reduction()) {
+            case NONE, SUM -> g;
+            case MEAN -> total == 0 ? 0 : g / total;
+            case BATCHMEAN -> nRows == 0 ? 0 : g / nRows;
+        };
+    }
+
     /** {@code w·v}, where a zero weight leaves even an infinite value out of the sum. */
     private static double term(double w, double v) {
         return w == 0 ? 0 : w * v;
@@ -113,12 +123,7 @@ public final class PolicyDriver {
         int nRows = (int) student.rows();
         int k = shape.k();
         long counted = shape.counted();
-        double perRowGrad = switch (options.reduction()) {
-            case NONE, SUM -> options.gradScale();
-            case MEAN -> counted == 0 ? 0 : (double) options.gradScale() / counted;
-            case BATCHMEAN -> nRows == 0 ? 0 : (double) options.gradScale() / nRows;
-        };
-        float g = (float) perRowGrad;
+        float g = (float) rowScale(options, counted, nRows);
         float invT = 1f / options.temperature();
         float beta = options.beta();
         // JSD's endpoints are the two KLs (SPEC §1's convention), not the formula's limit 0.
@@ -179,17 +184,8 @@ public final class PolicyDriver {
                 weightSum += weights == null ? 1 : weights.getFloat(y);
             }
         }
-        double g = options.gradScale();
-        double gCe = switch (options.reduction()) {
-            case NONE, SUM -> g;
-            case MEAN -> weightSum == 0 ? 0 : g / weightSum;
-            case BATCHMEAN -> nRows == 0 ? 0 : g / nRows;
-        };
-        double gZ = switch (options.reduction()) {
-            case NONE, SUM -> g;
-            case MEAN -> counted == 0 ? 0 : g / counted;
-            case BATCHMEAN -> nRows == 0 ? 0 : g / nRows;
-        };
+        double gCe = rowScale(options, weightSum, nRows);
+        double gZ = rowScale(options, counted, nRows);
         float invT = 1f / options.temperature();
         double[] ceValues = new double[nRows];
         double[] zValues = new double[nRows];

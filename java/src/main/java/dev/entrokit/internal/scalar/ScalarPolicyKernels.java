@@ -2,10 +2,12 @@ package dev.entrokit.internal.scalar;
 
 import static dev.entrokit.internal.scalar.ScalarDistributionKernels.rowMax;
 import static dev.entrokit.internal.scalar.ScalarDistributionKernels.sumExp;
+import static dev.entrokit.internal.scalar.ScalarScoringKernels.fill;
+import static dev.entrokit.internal.scalar.ScalarScoringKernels.get;
+import static dev.entrokit.internal.scalar.ScalarScoringKernels.put;
 
 import dev.entrokit.internal.PolicyKernels;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 /**
@@ -20,24 +22,6 @@ import java.util.Arrays;
  * (outside the ids, renormalized) get 0.
  */
 public final class ScalarPolicyKernels implements PolicyKernels {
-
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
-
-    private static double get(MemorySegment seg, long i) {
-        return seg.getAtIndex(F32, i);
-    }
-
-    private static void put(MemorySegment seg, long i, double v) {
-        seg.setAtIndex(F32, i, (float) v);
-    }
-
-    private static void fill(MemorySegment out, long off, int n, double v) {
-        if (out != null) {
-            for (int i = 0; i < n; i++) {
-                put(out, off + i, v);
-            }
-        }
-    }
 
     // ---------------------------------------------------------------- token log-prob, entropy, k3
 
