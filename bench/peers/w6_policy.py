@@ -27,7 +27,7 @@ def torch_logprob_entropy(inputs, params):
 
 def torch_sparse_kl(inputs, params):
     import torch
-    x0 = torch.from_numpy(finite_masked(inputs["logits"]))
+    x0 = torch.from_numpy(finite_masked(inputs["student"]))
     ids = torch.from_numpy(inputs["top_ids"].astype(np.int64))
     lp = torch.from_numpy(inputs["top_logprobs"].astype(np.float32))
     p = torch.cat([lp, torch.log1p(-torch.logsumexp(lp, -1, keepdim=True).exp().clamp(max=1))], -1)

@@ -224,6 +224,40 @@ class SparseDistillTest {
         }
     }
 
+    /**
+     * A student whose ids stand 800 units above the rest (within the float pass's 1e4 spread): the rest's mass,
+     * e^−800, underflows float64 relative to the row's maximum, yet its log and each token's share of it are
+     * finite, and the rest bucket's gradient must carry them.
+     */
+    @ParameterizedTest(name = "{0} V={1} T={2}")
+    @MethodSource("backendSmall")
+    void aRestFarBelowTheIdsKeepsItsShape(String backend, int v, float t) {
+        Entrokit ek = TestBackends.open(backend);
+        int rows = 2;
+        int k = 3;
+        long seed = Logits.seed("sparse-far-rest", v, t);
+        float[] student = Logits.batch(seed, rows, v);
+        int[] ids = new int[rows * k];
+        float[] lp = new float[rows * k];
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < k; j++) {
+                ids[r * k + j] = (r + 2 * j + 1) % v;
+                student[r * v + ids[r * k + j]] = 800f + j;
+                lp[r * k + j] = (float) Math.log(0.2 + 0.1 * j);
+            }
+            for (int i = 0; i < v; i++) {
+                if (student[r * v + i] == Float.NEGATIVE_INFINITY) {
+                    student[r * v + i] = 0f;
+                }
+            }
+        }
+        Sparse sp = new Sparse(ids, lp);
+        for (SparseDivergence d : SparseDivergence.values()) {
+            checkRows(ek, d, TeacherMass.REST_BUCKET, 0.5f, sp, k, student, rows, v, t, backend + " far rest V=" + v
+                    + " T=" + t);
+        }
+    }
+
     @Test
     void reductionsCountTheRowsThatTakePart() {
         for (String backend : TestBackends.availableNames()) {

@@ -18,8 +18,9 @@ import org.openjdk.jmh.annotations.Param;
  * W6: the RL and distillation losses on W5-sized inputs ({@code rows} × {@code cols} = 2048 × 32000 heavy-tailed
  * logits, W5's file), forward and gradient in one call. {@code W6-logprob-entropy-fwd-bwd}: per token
  * {@code ℓ = log p[y]} and {@code H}, and {@code ∂Σ(w·ℓ + c·H)/∂x} for per-token weights {@code w}, {@code c}
- * (the RL trainer step). {@code W6-sparse-kl-fwd-bwd}: forward KL from a sparse teacher (its top {@code k} = 20 ids
- * and log-probabilities, from W2's teacher logits) to the logits, with the rest bucket, and its gradient. Bytes:
+ * (the RL trainer step). {@code W6-sparse-kl-fwd-bwd}: forward KL from a sparse teacher (the top {@code k} = 20 ids
+ * of those logits and their log-probabilities) to a student (W2's perturbed copy), with the rest bucket, and its
+ * gradient. Bytes:
  * the logits read and the gradient written once each, plus the per-row inputs.
  */
 public class W6Bench extends WorkloadBench {
@@ -33,6 +34,7 @@ public class W6Bench extends WorkloadBench {
     public int k;
 
     private Tensor logits;
+    private Tensor student;
     private Tensor ids;
     private Tensor w;
     private Tensor c;
@@ -46,13 +48,15 @@ public class W6Bench extends WorkloadBench {
     @Override
     public Map<String, Path> inputs(Path dir) throws IOException {
         Path lf = WorkloadInputs.logitsFile(dir, "logits", rows, cols, 45, 0);
-        Path tf = WorkloadInputs.logitsFile(dir, "logits", rows, cols, 46, 0);
+        // The student of the sparse workload is a perturbed copy of the logits (masked where they are, as W2's);
+        // the teacher's top k come from the logits themselves.
+        Path sf = WorkloadInputs.logitsFile(dir, "logits", rows, cols, 45, 46);
         String tag = rows + "x" + cols + "-s45";
         Path idf = dir.resolve("w6-ids-" + tag + ".npy");
         Path wf = dir.resolve("w6-w-" + tag + ".npy");
         Path cf = dir.resolve("w6-c-" + tag + ".npy");
-        Path tif = dir.resolve("w6-top" + k + "-ids-" + rows + "x" + cols + "-s46.npy");
-        Path tlf = dir.resolve("w6-top" + k + "-logprobs-" + rows + "x" + cols + "-s46.npy");
+        Path tif = dir.resolve("w6-top" + k + "-ids-" + tag + ".npy");
+        Path tlf = dir.resolve("w6-top" + k + "-logprobs-" + tag + ".npy");
         if (!Files.exists(idf) || !Files.exists(wf) || !Files.exists(cf)) {
             float[] x = Npy.readFloats(lf, (long) rows * cols);
             SplittableRandom rnd = new SplittableRandom(61);
@@ -71,9 +75,9 @@ public class W6Bench extends WorkloadBench {
             Npy.writeFloats(cf, cv, rows);
         }
         if (!Files.exists(tif) || !Files.exists(tlf)) {
-            writeTopK(Npy.readFloats(tf, (long) rows * cols), tif, tlf);
+            writeTopK(Npy.readFloats(lf, (long) rows * cols), tif, tlf);
         }
-        return Map.of("logits", lf, "ids", idf, "w", wf, "c", cf, "top_ids", tif, "top_logprobs", tlf);
+        return Map.of("logits", lf, "ids", idf, "w", wf, "c", cf, "student", sf, "top_ids", tif, "top_logprobs", tlf);
     }
 
     /** The teacher's top-k ids (ties by index) and their float64 log-softmax, rounded to float32 and ≤ 0. */
@@ -117,6 +121,7 @@ public class W6Bench extends WorkloadBench {
     protected void prepare() throws IOException {
         Map<String, Path> in = inputs(WorkloadInputs.dir());
         logits = mem.load(in.get("logits"), rows, cols);
+        student = mem.load(in.get("student"), rows, cols);
         ids = mem.loadInts(in.get("ids"), rows);
         w = mem.load(in.get("w"), rows);
         c = mem.load(in.get("c"), rows);
@@ -137,6 +142,6 @@ public class W6Bench extends WorkloadBench {
     @Workload("W6-sparse-kl-fwd-bwd")
     public double sparseKl() {
         return BenchTensors.finite(ek.sparseDistill(SparseDivergence.FORWARD_KL, TeacherMass.REST_BUCKET, topIds,
-                topLogprobs, logits, options, null, grad));
+                topLogprobs, student, options, null, grad));
     }
 }

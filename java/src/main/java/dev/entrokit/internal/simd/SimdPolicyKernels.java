@@ -40,12 +40,6 @@ public final class SimdPolicyKernels implements PolicyKernels {
     private static final ScalarPolicyKernels REFERENCE = new ScalarPolicyKernels();
     /** The largest rest-bucket coefficient the float pass keeps: a flushed {@code q_i < e^−80} then errs by < 2e-10. */
     private static final double MAX_REST_COEFFICIENT = 1e25;
-    /**
-     * The smallest rest sum (relative to the row's maximum term 1) the float pass keeps: its terms flush to 0
-     * below e^−80, so a rest far below the maximum would read as empty (and forward KL as {@code +inf}); the
-     * reference sums it relative to its own maximum. Above 1e-20 the flushed terms are under 1e-14 of it.
-     */
-    private static final double MIN_REST = 1e-20;
 
     // ---------------------------------------------------------------- building blocks, one loop each
 
@@ -71,22 +65,25 @@ public final class SimdPolicyKernels implements PolicyKernels {
     }
 
     /**
-     * {@code grad_i = c1·e^{a_i − logZ} + c2·e^{a_i − logRest}}: the rest bucket's tokens (the ids' entries are
-     * written over afterwards, so their values here do not matter); 0 where {@code a_i = −inf}.
+     * {@code grad_i = c1·q_i + c2·σ_i} with {@code q_i = e^{(x_i − m)/T − logZ}} and the rest share
+     * {@code σ_i = e^{(x_i − rm)/T − logRest}}, each shifted by its own maximum ({@code m} the row's, {@code rm} the
+     * rest's, which may lie hundreds of units below); the rest bucket's tokens (the ids' entries are written over
+     * afterwards, so their values here do not matter); 0 where {@code x_i = −inf}.
      */
     static void restGrad(MemorySegment s, long sOff, MemorySegment grad, long gOff, int n, float negHalfM,
-                         float twoInvT, float logZ, float logRest, float c1, float c2) {
+                         float negHalfRm, float twoInvT, float logZ, float logRest, float c1, float c2) {
         int upper = F.loopBound(n);
         int i = 0;
         for (; i < upper; i += L) {
-            FloatVector a = shift(load(s, sOff + i), negHalfM, twoInvT);
-            FloatVector g = expNonPositive(a.sub(logZ)).mul(c1);
-            g = expNonPositive(a.sub(logRest)).mul(c2).add(g);
-            store(g.blend(0f, a.compare(EQ, Float.NEGATIVE_INFINITY)), grad, gOff + i);
+            FloatVector x = load(s, sOff + i);
+            FloatVector g = expNonPositive(shift(x, negHalfM, twoInvT).sub(logZ)).mul(c1);
+            g = expNonPositive(shift(x, negHalfRm, twoInvT).sub(logRest)).mul(c2).add(g);
+            store(g.blend(0f, x.compare(EQ, Float.NEGATIVE_INFINITY)), grad, gOff + i);
         }
         for (; i < n; i++) {
-            float a = shift(get(s, sOff + i), negHalfM, twoInvT);
-            put(grad, gOff + i, a == Float.NEGATIVE_INFINITY ? 0 : exp(a - logZ) * c1 + exp(a - logRest) * c2);
+            float x = get(s, sOff + i);
+            put(grad, gOff + i, x == Float.NEGATIVE_INFINITY ? 0
+                    : exp(shift(x, negHalfM, twoInvT) - logZ) * c1 + exp(shift(x, negHalfRm, twoInvT) - logRest) * c2);
         }
     }
 
@@ -204,20 +201,30 @@ public final class SimdPolicyKernels implements PolicyKernels {
         }
         double logZ = Math.log(d);
         SparseBuckets b = SparseBuckets.load(ids, idOff, logprobs, lpOff, k, s, sOff, m, invT, logZ);
+        // The rest is summed relative to its own maximum rm: below e^−80 of the row's maximum its terms would
+        // flush to 0 in float lanes, and a peaked row's rest often lies there (heavy-tailed rows: 700 units below).
+        float rm = Float.NEGATIVE_INFINITY;
+        double logRestRel = Double.NEGATIVE_INFINITY;
         if (rest && k < n) {
             int[] sorted = b.sortedIds();
-            double restSum = 0;
             int from = 0;
             for (int j = 0; j <= k; j++) {
                 int to = j < k ? sorted[j] : n;
-                restSum += sumExp(s, sOff + from, to - from, negHalfM, twoInvT, ws.lanes);
+                rm = Math.max(rm, SimdDistributionKernels.max(s, sOff + from, to - from));
                 from = to + 1;
             }
-            if (!(restSum >= MIN_REST)) {
-                return REFERENCE.sparseDivergence(op, rest, ids, idOff, logprobs, lpOff, k, s, sOff, n, invT, beta,
-                        grad, gradOff, gradScale);
+            if (rm != Float.NEGATIVE_INFINITY) {
+                double restSum = 0;
+                from = 0;
+                for (int j = 0; j <= k; j++) {
+                    int to = j < k ? sorted[j] : n;
+                    restSum += sumExp(s, sOff + from, to - from, -0.5f * rm, twoInvT, ws.lanes);
+                    from = to + 1;
+                }
+                logRestRel = Math.log(restSum);
             }
-            b.addRest(Math.log(restSum), logZ);
+            b.addRest(rm == Float.NEGATIVE_INFINITY ? Double.NEGATIVE_INFINITY
+                    : ((double) rm - m) * invT + logRestRel, logZ);
         } else if (!b.renormalize()) {
             return REFERENCE.sparseDivergence(op, rest, ids, idOff, logprobs, lpOff, k, s, sOff, n, invT, beta, grad,
                     gradOff, gradScale);
@@ -237,9 +244,11 @@ public final class SimdPolicyKernels implements PolicyKernels {
         if (c1 == 0 && c2 == 0) {
             fill(dst, dstOff, n, 0f);
         } else {
-            // Without a live rest token logRest is −inf, c2 is 0 and no lane reads it.
-            float logRest = (float) Math.max(b.logRestSum(), -Float.MAX_VALUE);
-            restGrad(s, sOff, dst, dstOff, n, negHalfM, twoInvT, (float) logZ, logRest, (float) c1, (float) c2);
+            // Without a live rest token c2 is 0 and its lanes are not used.
+            float negHalfRm = rm == Float.NEGATIVE_INFINITY ? negHalfM : -0.5f * rm;
+            float logRest = rm == Float.NEGATIVE_INFINITY ? 0f : (float) logRestRel;
+            restGrad(s, sOff, dst, dstOff, n, negHalfM, negHalfRm, twoInvT, (float) logZ, logRest, (float) c1,
+                    (float) c2);
         }
         for (int j = 0; j < k; j++) {
             put(dst, dstOff + b.id(j), (float) (b.idGradient(j) * scale));
