@@ -11,6 +11,7 @@ import dev.entrokit.internal.Checks;
 import dev.entrokit.internal.DistributionKernels;
 import dev.entrokit.internal.LossDriver;
 import dev.entrokit.internal.Penalties;
+import dev.entrokit.internal.PolicyDriver;
 import dev.entrokit.internal.RowExecutor;
 import dev.entrokit.internal.ScoringKernels;
 import dev.entrokit.internal.SelectionKernels;
@@ -62,6 +63,7 @@ public final class Entrokit implements AutoCloseable {
     private final RowExecutor rows;
     private final LossDriver losses;
     private final SequenceScores sequenceScores;
+    private final PolicyDriver policy;
     private final boolean shared;
     private volatile boolean closed;
 
@@ -76,6 +78,7 @@ public final class Entrokit implements AutoCloseable {
         this.rows = new RowExecutor(threads);
         this.losses = new LossDriver(kernels, scoring, rows);
         this.sequenceScores = new SequenceScores(scoring, rows);
+        this.policy = new PolicyDriver(backend.policy(), rows);
     }
 
     /** The default instance, built on first use; a configuration error is kept and reported on every call. */
@@ -390,6 +393,29 @@ public final class Entrokit implements AutoCloseable {
         return loss(Loss.CROSS_ENTROPY_LABELS, null, student, labels, options, rowLoss, grad);
     }
 
+    /**
+     * Hard-label cross-entropy with the options of Liger-Kernel's fused CE: per row, with the logits soft-capped
+     * ({@code y = c·tanh(x/c)}, {@code −inf} kept) and {@code z = y/T}, the loss
+     * {@code (1−ε)·w_label·(−log p_label) + (ε/V)·Σ_i w_i·(−log p_i)} (PyTorch's {@code weight} and
+     * {@code label_smoothing}; {@code w = 1} without class weights) plus the z-loss {@code λ·lse(z)²}. The
+     * gradient is the derivative of the reduced loss, soft-capping's {@code 1 − tanh²(x/c)} included. {@code MEAN}
+     * is PyTorch's weighted mean: the cross-entropy part divided by {@code Σ w_label} over the rows that take part,
+     * the z-loss part by their count (as Liger). Ignored rows ({@code options.ignoreIndex()}) give 0 and a zero
+     * gradient. A row whose loss is not finite has a NaN gradient.
+     *
+     * @param ce        z-loss, soft-cap, class weights
+     * @param zLoss     per-row z-loss {@code λ·lse²} (rank-1 F32, nullable); {@code rowLoss} holds the total
+     * @param predicted per-row index of the largest logit, lowest on ties, −1 for a special row (rank-1 I32,
+     *                  nullable)
+     * @param correct   per-row whether {@code predicted} is the label (rank-1 BOOL, nullable; false when ignored)
+     * @see #crossEntropyLabels(Tensor, Tensor, LossOptions, Tensor, Tensor) for the rest
+     */
+    public double crossEntropyLabels(Tensor labels, Tensor student, LossOptions options, CrossEntropyOptions ce,
+                                     Tensor rowLoss, Tensor zLoss, Tensor grad, Tensor predicted, Tensor correct) {
+        checkOpen();
+        return policy.crossEntropy(labels, student, options, ce, rowLoss, zLoss, grad, predicted, correct);
+    }
+
     /** Forward KL {@code KL(softmax(t)‖softmax(s))}; {@code grad} w.r.t. the student. See {@link #entropy}. */
     public double kl(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
         return loss(Loss.KL, teacher, student, null, options, rowLoss, grad);
@@ -471,6 +497,88 @@ public final class Entrokit implements AutoCloseable {
      */
     public double pld(Tensor teacher, Tensor student, Tensor labels, LossOptions options, Tensor rowLoss, Tensor grad) {
         return loss(Loss.PLD, teacher, student, labels, options, rowLoss, grad);
+    }
+
+    // ---------------------------------------------------------------- policy and sparse-teacher losses
+
+    /**
+     * The RL trainer's per-token step in one read of each row: with {@code p = softmax(logits/T)},
+     * {@code ℓ_t = log p[ids_t]} and {@code H_t = −Σ p log p}, and the gradient of
+     * {@code J = Σ_t (w_t·ℓ_t + c_t·H_t)} w.r.t. the logits,
+     * {@code (gradScale/T)·[w_t·(onehot(ids_t) − p) − c_t·p ⊙ (log p + H_t)]}, for caller weights {@code w}
+     * (e.g. advantages over the token count) and {@code c} (the entropy bonus). Rows whose id is
+     * {@code options.ignoreIndex()} give 0 everywhere and a zero gradient. A masked target has
+     * {@code ℓ = −inf}, and then, when its weight is not 0, a NaN gradient row (SPEC §1: an infinite loss has no
+     * derivative); a special row (SPEC §1) is NaN throughout.
+     *
+     * @param logits         {@code [N, V]} float32
+     * @param ids            rank-1 I32, {@code N} ids in {@code [0, V)} or {@code ignoreIndex}
+     * @param options        temperature, ignore index and upstream gradient; the reduction must be {@code SUM}
+     *                       (put a mean into the weights)
+     * @param logprobs       rank-1 F32 output of {@code N} values {@code ℓ_t} (nullable)
+     * @param entropy        rank-1 F32 output of {@code N} values {@code H_t} (nullable)
+     * @param logprobWeights {@code w}: rank-1 F32, {@code N} finite values; null means 0
+     * @param entropyWeights {@code c}: rank-1 F32, {@code N} finite values; null means 0
+     * @param grad           {@code ∂J/∂logits} times {@code gradScale}, shaped like {@code logits} (nullable)
+     * @return {@code J}
+     */
+    public double logprobEntropy(Tensor logits, Tensor ids, LossOptions options, Tensor logprobs, Tensor entropy,
+                                 Tensor logprobWeights, Tensor entropyWeights, Tensor grad) {
+        checkOpen();
+        return policy.logprobEntropy(logits, ids, null, options, logprobs, entropy, null, logprobWeights,
+                entropyWeights, null, 0f, grad);
+    }
+
+    /**
+     * The per-token k3 estimator of {@code KL(π‖π_ref)} (Schulman's "k3", as in GRPO): with
+     * {@code ℓ_t = log softmax(logits_t/T)[ids_t]} and {@code δ_t = refLogprobs_t − ℓ_t},
+     * {@code k3_t = e^{δ_t} − δ_t − 1 ≥ 0}, and the gradient of {@code Σ_t κ_t·k3_t} w.r.t. the logits,
+     * {@code (gradScale/T)·κ_t·(1 − e^{δ_t})·(onehot(ids_t) − p)}. A reference log-probability of {@code −inf}
+     * (the reference masks the token) or a masked target makes {@code k3 = +inf}, and its gradient row NaN.
+     * Ignored rows and special rows as {@link #logprobEntropy}.
+     *
+     * @param refLogprobs rank-1 F32, {@code N} reference log-probabilities, each {@code ≤ 0} (not NaN)
+     * @param kl          rank-1 F32 output of {@code N} values {@code k3_t}
+     * @param weights     {@code κ}: rank-1 F32, {@code N} finite values; null means 1
+     * @return {@code Σ_t κ_t·k3_t}
+     * @see #logprobEntropy for {@code logits}, {@code ids}, {@code options} and {@code grad}
+     */
+    public double k3Kl(Tensor logits, Tensor ids, Tensor refLogprobs, LossOptions options, Tensor kl, Tensor weights,
+                       Tensor grad) {
+        checkOpen();
+        Checks.notNull("refLogprobs", refLogprobs);
+        Checks.notNull("kl", kl);
+        return policy.logprobEntropy(logits, ids, refLogprobs, options, null, null, kl, null, null, weights, 1f,
+                grad);
+    }
+
+    /**
+     * Distillation from a sparse teacher, as vLLM and SGLang return it and offline datasets store it: per row
+     * {@code k} distinct token ids and their log-probabilities (taken as given, no temperature), against the
+     * student's full logits at temperature {@code T}, {@code q = softmax(student/T)}. {@code mass} says what
+     * is compared: both sides renormalized over the {@code k} ids, or the ids plus one rest bucket holding the
+     * teacher's missing mass {@code 1 − Σ e^{lp}} against the student's {@code 1 − Σ_j q_{id_j}}. The
+     * gradient w.r.t. the student, for a token {@code i} in bucket {@code b}, is
+     * {@code (gradScale/T)·ρ_i·(u_b − Σ_b' Q_b' u_b')} with {@code u = ∂L/∂Q} and {@code ρ_i} the token's
+     * share of the compared student mass (0 outside the ids when renormalized): forward KL gives
+     * {@code Q_j − P_j} at the ids. JSD uses {@code options.beta()} (0 gives forward KL, 1 reverse KL).
+     *
+     * <p>A row whose ids are all {@code options.ignoreIndex()} is ignored (loss 0, zero gradient, leaves the
+     * {@code MEAN}). Refused by name before any work: an id outside {@code [0, V)}, an id twice in a row, a
+     * log-probability above 0 or NaN, and, with the rest bucket, a row whose probabilities sum above
+     * {@code 1 + 1e-4}. Renormalized, a row where either side has no mass on the ids is NaN; reverse KL is
+     * {@code +inf} where the teacher gives 0 to a bucket the student keeps, with a NaN gradient row.
+     *
+     * @param teacherIds      I32 {@code [N, k]}, {@code 1 ≤ k ≤ V}
+     * @param teacherLogprobs F32 {@code [N, k]}
+     * @param student         F32 {@code [N, V]}
+     * @see #kl(Tensor, Tensor, LossOptions, Tensor, Tensor) for {@code rowLoss}, {@code grad} and the reductions
+     */
+    public double sparseDistill(SparseDivergence divergence, TeacherMass mass, Tensor teacherIds,
+                                Tensor teacherLogprobs, Tensor student, LossOptions options, Tensor rowLoss,
+                                Tensor grad) {
+        checkOpen();
+        return policy.sparse(divergence, mass, teacherIds, teacherLogprobs, student, options, rowLoss, grad);
     }
 
     // ---------------------------------------------------------------- scoring helpers (SPEC §4)

@@ -195,6 +195,16 @@ class ApiContractTest {
                 () -> new Object[] {ids(), logits(2), O, rowOut(), f32(R, V)}));
         t.add(call("pld", "teacher student labels options rowLoss? grad?",
                 () -> new Object[] {logits(1), logits(2), ids(), O, rowOut(), f32(R, V)}));
+        t.add(call("logprobEntropy", "logits ids options logprobs? entropy? logprobWeights? entropyWeights? grad?",
+                () -> new Object[] {logits(1), ids(), O, rowOut(), rowOut(), filled(0.5f, R), filled(0.1f, R), f32(R, V)}));
+        t.add(call("k3Kl", "logits ids refLogprobs options kl weights? grad?",
+                () -> new Object[] {logits(1), ids(), filled(-1f, R), O, rowOut(), filled(1f, R), f32(R, V)}));
+        t.add(call("sparseDistill", "divergence mass teacherIds teacherLogprobs student options rowLoss? grad?",
+                () -> new Object[] {SparseDivergence.JSD, TeacherMass.REST_BUCKET, Tensor.of(new int[] {0, 1, 2, 3, 4, 5}, R, 2),
+                    filled(-1f, R, 2), logits(1), O, rowOut(), f32(R, V)}));
+        t.add(call("crossEntropyLabels", "labels student options ce rowLoss? zLoss? grad? predicted? correct?",
+                () -> new Object[] {ids(), logits(2), O, CrossEntropyOptions.none().zLoss(1e-4f).softcap(30f), rowOut(),
+                    rowOut(), f32(R, V), Tensor.of(new int[R]), Tensor.of(MemorySegment.ofArray(new byte[R]), DType.BOOL, R)}));
         t.add(call("tokenLogprob", "logits ids out", () -> new Object[] {logits(1), ids(), rowOut()}));
         t.add(call("minKProb", "logprobs k scores", () -> new Object[] {logprobs(), 0.5f, Tensor.of(new float[1])}));
         t.add(call("minKProb", "logits ids k scores", () -> new Object[] {logits(1), ids(), 0.5f, Tensor.of(new float[1])}));

@@ -47,6 +47,19 @@ public final class Cases {
         return out;
     }
 
+    /** {@code (backend, V, T)} for every backend in {@link TestBackends#NAMES}, size and temperature given. */
+    public static Stream<Arguments> backendSizeTemperature(int[] sizes, float[] temperatures) {
+        List<Arguments> out = new ArrayList<>();
+        for (String b : TestBackends.NAMES) {
+            for (int v : sizes) {
+                for (float t : temperatures) {
+                    out.add(Arguments.of(b, v, t));
+                }
+            }
+        }
+        return out.stream();
+    }
+
     /** {@code (V, rows, T)} without a backend (simd against scalar). */
     public static Stream<Arguments> sizeRowsTemperature() {
         return sizeRowsTemperature("simd").stream().map(a -> Arguments.of(a.get()[1], a.get()[2], a.get()[3]));

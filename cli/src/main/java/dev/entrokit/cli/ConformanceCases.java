@@ -116,6 +116,14 @@ final class ConformanceCases {
             case MIN_K_PROB, MIN_K_PP -> l.add(sets("k", "0.2"));
             case DCPDD -> l.add(sets("a", "0.01"));
             case CONTRASTIVE -> l.add(sets("lambda", "0.5", "threshold", "0", "uncertainty", "entropy"));
+            case LOGPROB_ENTROPY, K3_KL -> l.add(sets("temperature", "1", "ignore_index", "-100"));
+            case SPARSE_KL, SPARSE_RKL -> {
+                l.add(sets("temperature", "1", "ignore_index", "-100", "mass", "renormalized"));
+                l.add(sets("temperature", "1", "ignore_index", "-100", "mass", "rest"));
+            }
+            case SPARSE_JSD -> l.add(sets("temperature", "1", "ignore_index", "-100", "beta", "0.5", "mass", "rest"));
+            case CROSS_ENTROPY_OPTS -> l.add(sets("temperature", "1", "ignore_index", "-100", "label_smoothing", "0",
+                    "z_loss", "0.0001", "softcap", "30"));
             default -> l.add(sets());
         }
         return l;
@@ -135,7 +143,8 @@ final class ConformanceCases {
 
     private static Case distribution(EvalOp op, int v, Map<String, String> variant) {
         Map<String, String> settings = new LinkedHashMap<>(variant);
-        boolean labels = "true".equals(settings.remove("labels"));
+        boolean labels = "true".equals(settings.remove("labels")) || op == EvalOp.CROSS_ENTROPY_OPTS;
+        boolean sparse = op == EvalOp.SPARSE_KL || op == EvalOp.SPARSE_RKL || op == EvalOp.SPARSE_JSD;
         boolean perRowSeeds = settings.remove("seeds") != null;
         String id = op.key() + "-v" + v + suffix(variant);
         long seed = seedOf(id);
@@ -163,15 +172,25 @@ final class ConformanceCases {
             rows.forEach(r -> kinds.add(r.kind()));
             float[] x = ConformanceRows.stack(rows.stream().map(ConformanceRows.Row::values).toList(), v);
             boolean sequences = op == EvalOp.MIN_K_PROB || op == EvalOp.MIN_K_PP || op == EvalOp.DCPDD;
-            in.put(labels ? "student" : "logits", logits(x, rows.size(), v, sequences));
+            in.put(labels || sparse ? "student" : "logits", logits(x, rows.size(), v, sequences));
         }
         int rows = kinds.size();
         if (labels || op == EvalOp.PLD) {
             in.put("labels", new NpyArray.Int32(new long[] {rows}, tokens(rows, v)));
         }
         if (op.required().contains("ids") || op == EvalOp.MIN_K_PROB) {
-            boolean sequences = op != EvalOp.TOKEN_LOGPROB;
+            boolean sequences = op != EvalOp.TOKEN_LOGPROB && op != EvalOp.LOGPROB_ENTROPY && op != EvalOp.K3_KL;
             in.put("ids", new NpyArray.Int32(sequences ? new long[] {rows, 1} : new long[] {rows}, tokens(rows, v)));
+        }
+        if (op == EvalOp.K3_KL) {
+            float[] ref = new float[rows];
+            for (int r = 0; r < rows; r++) {
+                ref[r] = (float) -rnd.nextDouble(6);
+            }
+            in.put("ref_logprobs", new NpyArray.Float32(new long[] {rows}, ref));
+        }
+        if (sparse) {
+            sparseTeacher(in, rows, v, rnd);
         }
         if (op == EvalOp.DCPDD) {
             float[] freq = new float[v];
@@ -193,6 +212,40 @@ final class ConformanceCases {
             in.put("seeds", new NpyArray.Int64(new long[] {rows}, seeds.clone()));
         }
         return new Case(id, op, settings, in, List.copyOf(kinds), seed, seeds);
+    }
+
+    /**
+     * A sparse teacher per row: {@code k = min(4, v)} distinct ids, shuffled, and log-probabilities of a random
+     * distribution over {@code k + 1} buckets (so a rest of mass is left), one of them a masked {@code −inf}.
+     */
+    private static void sparseTeacher(Map<String, NpyArray> in, int rows, int v, SplittableRandom rnd) {
+        int k = Math.min(4, v);
+        int[] ids = new int[rows * k];
+        float[] lp = new float[rows * k];
+        int[] order = new int[v];
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < v; i++) {
+                order[i] = i;
+            }
+            for (int i = v - 1; i > 0; i--) {
+                int j = rnd.nextInt(i + 1);
+                int swap = order[i];
+                order[i] = order[j];
+                order[j] = swap;
+            }
+            double[] mass = new double[k + 1];
+            double sum = 0;
+            for (int j = 0; j <= k; j++) {
+                mass[j] = 0.1 + rnd.nextDouble();
+                sum += mass[j];
+            }
+            for (int j = 0; j < k; j++) {
+                ids[r * k + j] = order[j];
+                lp[r * k + j] = r % 5 == 4 && j == k - 1 ? Float.NEGATIVE_INFINITY : (float) Math.log(mass[j] / sum);
+            }
+        }
+        in.put("teacher_ids", new NpyArray.Int32(new long[] {rows, k}, ids));
+        in.put("teacher_logprobs", new NpyArray.Float32(new long[] {rows, k}, lp));
     }
 
     /** A label or id per row, spread over the vocabulary (some land on masked tokens, as they do in practice). */

@@ -227,6 +227,14 @@ public final class DemoCommand implements Callable<Integer> {
                 "lame_logits", new NpyArray.Float32(shape, d.teacher()),
                 "logprobs", new NpyArray.Float32(new long[] {1, d.rows()}, java.util.Arrays.copyOf(d.student(), d.rows()))));
         all.put("seeds", new NpyArray.Int32(new long[] {d.rows()}, ids));
+        NpyArray[] sparse = d.sparseTeacher(Math.min(8, d.cols()));
+        all.put("teacher_ids", sparse[0]);
+        all.put("teacher_logprobs", sparse[1]);
+        float[] ref = new float[d.rows()];
+        for (int r = 0; r < ref.length; r++) {
+            ref[r] = -0.1f - 0.5f * (r % 5);
+        }
+        all.put("ref_logprobs", new NpyArray.Float32(new long[] {d.rows()}, ref));
         all.put("cost", DemoData.cost(d.rows(), Math.min(64, d.cols()), seed(d)));
         all.put("x", DemoData.points(d.rows(), Math.min(64, d.cols()), 4, seed(d)));
         all.put("y", DemoData.points(d.rows(), Math.min(48, d.cols()), 4, seed(d) + 1));

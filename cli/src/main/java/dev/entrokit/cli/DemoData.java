@@ -83,6 +83,35 @@ public record DemoData(int rows, int cols, float[] teacher, float[] student, int
         }
     }
 
+    /**
+     * The teacher as a server returns it: per row its {@code k} most probable token ids ({@code [rows, k]}, ties by
+     * index) and their log-probabilities ({@code [rows, k]}), for the sparse-teacher ops.
+     */
+    public NpyArray[] sparseTeacher(int k) {
+        int[] ids = new int[rows * k];
+        float[] lp = new float[rows * k];
+        for (int r = 0; r < rows; r++) {
+            int base = r * cols;
+            double m = Double.NEGATIVE_INFINITY;
+            for (int i = 0; i < cols; i++) {
+                m = Math.max(m, teacher[base + i]);
+            }
+            double d = 0;
+            for (int i = 0; i < cols; i++) {
+                d += Math.exp(teacher[base + i] - m);
+            }
+            double logD = Math.log(d);
+            Integer[] order = IntStream.range(0, cols).boxed().toArray(Integer[]::new);
+            java.util.Arrays.sort(order, (a, b) -> Float.compare(teacher[base + b], teacher[base + a]));
+            for (int j = 0; j < k; j++) {
+                ids[r * k + j] = order[j];
+                lp[r * k + j] = (float) Math.min(0, teacher[base + order[j]] - m - logD);
+            }
+        }
+        long[] shape = {rows, k};
+        return new NpyArray[] {new NpyArray.Int32(shape, ids), new NpyArray.Float32(shape, lp)};
+    }
+
     /** {@code [batch, n, n]} costs uniform in [0, 1), for the transport ops. */
     public static NpyArray.Float32 cost(int batch, int n, long seed) {
         return new NpyArray.Float32(new long[] {batch, n, n}, uniform(batch * n * n, seed));

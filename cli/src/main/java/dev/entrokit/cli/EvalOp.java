@@ -22,6 +22,7 @@ import dev.entrokit.Loss;
 import dev.entrokit.LossOptions;
 import dev.entrokit.Reduction;
 import dev.entrokit.SamplingFilters;
+import dev.entrokit.TeacherMass;
 import dev.entrokit.Tensor;
 import java.util.Arrays;
 import java.util.ArrayList;
@@ -234,6 +235,87 @@ public enum EvalOp {
     RENYI(Loss.RENYI),
     /** Pearson chi-squared divergence. */
     CHI2(Loss.CHI2),
+    /**
+     * Token log-prob and entropy at a temperature, with the gradient of sum(w * logprob + c * entropy); the
+     * weights w (logprob_weights) and c (entropy_weights) are 1 where not given.
+     */
+    LOGPROB_ENTROPY("logprob_entropy", List.of("logits", "ids"), List.of(), List.of("logprob_weights", "entropy_weights"),
+            List.of(new Output("logprob", "[...]", Tolerance.SCALED), new Output("entropy", "[...]", Tolerance.SCALED),
+                    new Output("grad", "[..., V]", Tolerance.ABS_REL)),
+            EnumSet.of(TEMPERATURE, IGNORE_INDEX), (ek, in, s, x) -> {
+                Tensor ids = Tensor.of(in.ids(x).data());
+                Tensor w = ones(in.rowFloats("logprob_weights", x), x);
+                Tensor c = ones(in.rowFloats("entropy_weights", x), x);
+                NpyArray.Float32 lp = x.newPerRow();
+                NpyArray.Float32 h = x.newPerRow();
+                NpyArray.Float32 grad = x.newLike();
+                LossOptions o = s.loss().reduction(Reduction.SUM);
+                return new Call(() -> ek.logprobEntropy(x.tensor(), ids, o, Tensor.of(lp.data()), Tensor.of(h.data()), w, c,
+                        tensor(x, grad)), named("logprob", lp, "entropy", h, "grad", grad));
+            }),
+    /** The k3 estimator of KL to reference log-probs, with the gradient of sum(weights * k3) (weights 1 if absent). */
+    K3_KL("k3_kl", List.of("logits", "ids", "ref_logprobs"), List.of(), List.of("weights"),
+            List.of(new Output("kl", "[...]", Tolerance.SCALED), new Output("grad", "[..., V]", Tolerance.ABS_REL)),
+            EnumSet.of(TEMPERATURE, IGNORE_INDEX), (ek, in, s, x) -> {
+                Tensor ids = Tensor.of(in.ids(x).data());
+                float[] ref = in.rowFloats("ref_logprobs", x);
+                float[] weights = in.rowFloats("weights", x);
+                NpyArray.Float32 kl = x.newPerRow();
+                NpyArray.Float32 grad = x.newLike();
+                LossOptions o = s.loss().reduction(Reduction.SUM);
+                return new Call(() -> ek.k3Kl(x.tensor(), ids, Tensor.of(ref), o, Tensor.of(kl.data()),
+                        weights == null ? null : Tensor.of(weights), tensor(x, grad)), named("kl", kl, "grad", grad));
+            }),
+    /**
+     * Hard-label cross-entropy with Liger's options: z-loss and soft-cap settings, optional class_weights [V];
+     * also the per-row z-loss, predicted token and whether it is the label.
+     */
+    CROSS_ENTROPY_OPTS("cross_entropy_opts", List.of("student", "labels"), List.of(), List.of("class_weights"),
+            List.of(new Output("loss", "[...]", Tolerance.SCALED), new Output("z_loss", "[...]", Tolerance.SCALED),
+                    new Output("grad", "[..., V]", Tolerance.ABS_REL), new Output("predicted", "[...]", Tolerance.EXACT),
+                    new Output("correct", "[...]", Tolerance.EXACT)),
+            EnumSet.of(TEMPERATURE, IGNORE_INDEX, LABEL_SMOOTHING, Setting.Z_LOSS, Setting.SOFTCAP), (ek, in, s) -> {
+                LogitRows x = in.logits("student");
+                Tensor labels = Tensor.of(in.labels(x));
+                dev.entrokit.CrossEntropyOptions ce = s.scoring().ce();
+                if (in.has("class_weights")) {
+                    LogitRows w = in.logits("class_weights");
+                    if (w.shape().length != 1) {
+                        throw new UserException("class_weights: expected shape (" + x.cols() + ",), got "
+                                + NpyArray.shapeString(w.shape()));
+                    }
+                    ce = ce.classWeights(Tensor.of(w.data()));
+                }
+                dev.entrokit.CrossEntropyOptions options = ce;
+                NpyArray.Float32 loss = x.newPerRow();
+                NpyArray.Float32 z = x.newPerRow();
+                NpyArray.Float32 grad = x.newLike();
+                NpyArray.Int32 predicted = new NpyArray.Int32(x.rowShape(), new int[x.rows()]);
+                NpyArray.Bool correct = new NpyArray.Bool(x.rowShape(), new boolean[x.rows()]);
+                byte[] bytes = new byte[x.rows()];
+                Map<String, NpyArray> outs = named("loss", loss, "z_loss", z, "grad", grad, "predicted", predicted,
+                        "correct", correct);
+                return new Call(() -> {
+                    ek.crossEntropyLabels(labels, x.tensor(), s.loss(), options, Tensor.of(loss.data()),
+                            Tensor.of(z.data()), tensor(x, grad), Tensor.of(predicted.data()),
+                            Tensor.of(java.lang.foreign.MemorySegment.ofArray(bytes), dev.entrokit.DType.BOOL, bytes.length));
+                    for (int i = 0; i < bytes.length; i++) {
+                        correct.data()[i] = bytes[i] != 0;
+                    }
+                }, outs);
+            }),
+    /** Forward KL from a sparse teacher (ids + log-probs [..., k]) to the student's logits. */
+    SPARSE_KL("sparse_kl", List.of("teacher_ids", "teacher_logprobs", "student"), List.of(), List.of(), lossAndGrad(),
+            EnumSet.of(TEMPERATURE, IGNORE_INDEX, Setting.MASS),
+            (ek, in, s) -> sparse(ek, in, s, dev.entrokit.SparseDivergence.FORWARD_KL)),
+    /** Reverse KL between the student and a sparse teacher. */
+    SPARSE_RKL("sparse_rkl", List.of("teacher_ids", "teacher_logprobs", "student"), List.of(), List.of(), lossAndGrad(),
+            EnumSet.of(TEMPERATURE, IGNORE_INDEX, Setting.MASS),
+            (ek, in, s) -> sparse(ek, in, s, dev.entrokit.SparseDivergence.REVERSE_KL)),
+    /** Generalized JSD between a sparse teacher and the student. */
+    SPARSE_JSD("sparse_jsd", List.of("teacher_ids", "teacher_logprobs", "student"), List.of(), List.of(), lossAndGrad(),
+            EnumSet.of(TEMPERATURE, IGNORE_INDEX, BETA, Setting.MASS),
+            (ek, in, s) -> sparse(ek, in, s, dev.entrokit.SparseDivergence.JSD)),
     /** Batched entropic optimal transport (SPEC §3): potentials, costs and, with plan=true, the plans. */
     SINKHORN("sinkhorn", List.of(), List.of("cost", "x"), List.of("y", "a", "b"), List.of(
             new Output("f", "[B, n]", Tolerance.TRANSPORT), new Output("g", "[B, m]", Tolerance.TRANSPORT),
@@ -607,6 +689,43 @@ public enum EvalOp {
         NpyArray.Float32 score = new NpyArray.Float32(Arrays.copyOf(shape, shape.length - 1), new float[sequences]);
         Tensor idsT = Tensor.of(ids.data(), sequences, length);
         return call(() -> kernel.run(idsT, Tensor.of(score.data())), "score", score);
+    }
+
+    /** The outputs in order from {@code name, array} pairs. */
+    private static Map<String, NpyArray> named(Object... pairs) {
+        Map<String, NpyArray> outs = new LinkedHashMap<>();
+        for (int i = 0; i < pairs.length; i += 2) {
+            outs.put((String) pairs[i], (NpyArray) pairs[i + 1]);
+        }
+        return outs;
+    }
+
+    /** The per-row weights as given, or 1 in every row. */
+    private static Tensor ones(float[] given, LogitRows like) {
+        if (given != null) {
+            return Tensor.of(given);
+        }
+        float[] w = new float[like.rows()];
+        Arrays.fill(w, 1f);
+        return Tensor.of(w);
+    }
+
+    /** A sparse-teacher divergence: teacher ids and log-probs {@code [..., k]} against the student {@code [..., V]}. */
+    private static Call sparse(Entrokit ek, OpInputs in, EvalSettings s, dev.entrokit.SparseDivergence d) {
+        LogitRows student = in.logits("student");
+        NpyArray.Int32 ids = (NpyArray.Int32) in.rowVectors("teacher_ids", student, true);
+        NpyArray.Float32 lp = (NpyArray.Float32) in.rowVectors("teacher_logprobs", student, false);
+        if (!Arrays.equals(ids.shape(), lp.shape())) {
+            throw new UserException("teacher_logprobs: shape " + NpyArray.shapeString(lp.shape())
+                    + " does not match teacher_ids " + NpyArray.shapeString(ids.shape()));
+        }
+        long[] shape = ids.shape();
+        int k = Math.toIntExact(shape[shape.length - 1]);
+        Tensor idsT = Tensor.of(ids.data(), student.rows(), k);
+        Tensor lpT = Tensor.of(lp.data(), student.rows(), k);
+        TeacherMass mass = s.scoring().mass();
+        return lossCall(student, (row, grad) -> ek.sparseDistill(d, mass, idsT, lpT, student.tensor(), s.loss(), row,
+                grad), true);
     }
 
     private static List<Output> maskOutput() {

@@ -1,7 +1,9 @@
 package dev.entrokit.cli;
 
+import dev.entrokit.CrossEntropyOptions;
 import dev.entrokit.LossOptions;
 import dev.entrokit.SamplingFilters;
+import dev.entrokit.TeacherMass;
 import dev.entrokit.TopHMode;
 import dev.entrokit.Uncertainty;
 import java.util.EnumSet;
@@ -31,28 +33,40 @@ record EvalSettings(LossOptions loss, float temperature, int k, float p, float m
      * @param lambda      contrastive decoding's λ
      * @param threshold   contrastive decoding's uncertainty threshold
      * @param uncertainty what contrastive decoding measures
+     * @param mass        what the sparse-teacher ops compare over
+     * @param ce          cross_entropy_opts' z-loss and soft-cap (its class weights are an input)
      */
-    record Scoring(float kFraction, float a, float lambda, float threshold, Uncertainty uncertainty) {
-        static final Scoring DEFAULTS = new Scoring(0.2f, 0.01f, 0.5f, 0f, Uncertainty.ENTROPY);
+    record Scoring(float kFraction, float a, float lambda, float threshold, Uncertainty uncertainty,
+                   TeacherMass mass, CrossEntropyOptions ce) {
+        static final Scoring DEFAULTS = new Scoring(0.2f, 0.01f, 0.5f, 0f, Uncertainty.ENTROPY,
+                TeacherMass.RENORMALIZED, CrossEntropyOptions.none());
 
         Scoring withKFraction(float v) {
-            return new Scoring(v, a, lambda, threshold, uncertainty);
+            return new Scoring(v, a, lambda, threshold, uncertainty, mass, ce);
         }
 
         Scoring withA(float v) {
-            return new Scoring(kFraction, v, lambda, threshold, uncertainty);
+            return new Scoring(kFraction, v, lambda, threshold, uncertainty, mass, ce);
         }
 
         Scoring withLambda(float v) {
-            return new Scoring(kFraction, a, v, threshold, uncertainty);
+            return new Scoring(kFraction, a, v, threshold, uncertainty, mass, ce);
         }
 
         Scoring withThreshold(float v) {
-            return new Scoring(kFraction, a, lambda, v, uncertainty);
+            return new Scoring(kFraction, a, lambda, v, uncertainty, mass, ce);
         }
 
         Scoring withUncertainty(Uncertainty v) {
-            return new Scoring(kFraction, a, lambda, threshold, v);
+            return new Scoring(kFraction, a, lambda, threshold, v, mass, ce);
+        }
+
+        Scoring withCe(CrossEntropyOptions v) {
+            return new Scoring(kFraction, a, lambda, threshold, uncertainty, mass, v);
+        }
+
+        Scoring withMass(TeacherMass v) {
+            return new Scoring(kFraction, a, lambda, threshold, uncertainty, v, ce);
         }
     }
 

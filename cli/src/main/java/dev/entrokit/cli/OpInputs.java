@@ -146,6 +146,50 @@ public record OpInputs(Map<String, NpyArray> arrays) {
         return ids;
     }
 
+    /**
+     * Float input {@code name} with one value per row of {@code like}, shaped like its rows or flat; null when
+     * it was not given.
+     */
+    public float[] rowFloats(String name, LogitRows like) {
+        NpyArray a = arrays.get(name);
+        if (a == null) {
+            return null;
+        }
+        if (!(a instanceof NpyArray.Float32 f)) {
+            throw new UserException(name + ": expected floats (<f4 or <f8), got " + a.descr());
+        }
+        boolean flat = f.shape().length == 1 && f.shape()[0] == like.rows();
+        if (!flat && !Arrays.equals(f.shape(), like.rowShape())) {
+            throw new UserException(name + ": shape " + NpyArray.shapeString(f.shape()) + " does not match the "
+                    + like.rows() + " rows of " + like.name() + " " + NpyArray.shapeString(like.shape()) + " (expected "
+                    + NpyArray.shapeString(like.rowShape()) + ")");
+        }
+        return f.data();
+    }
+
+    /**
+     * Input {@code name} with a vector of its own length {@code k} per row of {@code like}: shape {@code [..., k]}
+     * where {@code like} is {@code [..., V]}; integers or floats as {@code integers} says.
+     */
+    public NpyArray rowVectors(String name, LogitRows like, boolean integers) {
+        NpyArray a = arrays.get(name);
+        if (a == null) {
+            throw new UserException("missing input '" + name + "' (give --in " + name + "=FILE.npy)");
+        }
+        if (integers ? !(a instanceof NpyArray.Int32) : !(a instanceof NpyArray.Float32)) {
+            throw new UserException(name + ": expected " + (integers ? "integers (<i4 or <i8)" : "floats (<f4 or <f8)")
+                    + ", got " + a.descr());
+        }
+        long[] rows = like.rowShape();
+        long[] shape = a.shape();
+        if (shape.length != rows.length + 1 || !Arrays.equals(Arrays.copyOf(shape, rows.length), rows)) {
+            throw new UserException(name + ": shape " + NpyArray.shapeString(shape) + " does not match the rows of "
+                    + like.name() + " " + NpyArray.shapeString(like.shape()) + " (expected "
+                    + NpyArray.shapeString(rows) + " plus one dimension k)");
+        }
+        return a;
+    }
+
     /** Integer input {@code name} with one value per row of {@code student}, shaped like its rows or flat. */
     private int[] integers(String name, LogitRows student) {
         return ((NpyArray.Int32) perRow(name, student)).data();

@@ -1,6 +1,7 @@
 package dev.entrokit.cli;
 
 import dev.entrokit.LossOptions;
+import dev.entrokit.TeacherMass;
 import dev.entrokit.TopHMode;
 import dev.entrokit.Uncertainty;
 import java.util.Locale;
@@ -189,6 +190,32 @@ public enum Setting {
                 throw new UserException("alpha: must be finite and >= 0, got " + value);
             }
             return o.withLoss(o.loss().alpha(v));
+        }
+    },
+    /** The z-loss scale of cross_entropy_opts. */
+    Z_LOSS("z_loss", "0", "cross_entropy_opts: adds z_loss * lse^2 per row, >= 0") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withScoring(o.scoring().withCe(o.scoring().ce().zLoss(parseFloat(value))));
+        }
+    },
+    /** The soft-cap of cross_entropy_opts. */
+    SOFTCAP("softcap", "0", "cross_entropy_opts: logits c*tanh(x/c) first (0 = off)") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withScoring(o.scoring().withCe(o.scoring().ce().softcap(parseFloat(value))));
+        }
+    },
+    /** What the sparse-teacher ops compare over. */
+    MASS("mass", "renormalized", "sparse_*: renormalized | rest (teacher's missing mass)") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            TeacherMass m = switch (value.trim()) {
+                case "renormalized" -> TeacherMass.RENORMALIZED;
+                case "rest" -> TeacherMass.REST_BUCKET;
+                default -> throw new UserException("mass: expected renormalized or rest, got '" + value + "'");
+            };
+            return o.withScoring(o.scoring().withMass(m));
         }
     },
     /** Top-H filter of sample. */

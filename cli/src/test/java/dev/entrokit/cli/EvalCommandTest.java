@@ -103,8 +103,11 @@ class EvalCommandTest {
         Path s = write("student", new NpyArray.Float32(new long[] {R, V}, STUDENT));
         Path labels = write("labels", new NpyArray.Int32(new long[] {R}, new int[] {0, 3}));
         Path freq = write("freq", new NpyArray.Float32(new long[] {V}, new float[] {0.25f, 0.25f, 0.25f, 0.25f}));
+        Path ref = write("ref", new NpyArray.Float32(new long[] {R}, new float[] {-0.5f, -2f}));
+        Path topIds = write("top_ids", new NpyArray.Int32(new long[] {R, 2}, new int[] {0, 2, 3, 1}));
+        Path topLp = write("top_lp", new NpyArray.Float32(new long[] {R, 2}, new float[] {-0.5f, -2f, -1f, -1.5f}));
         java.util.Map<String, Path> files = java.util.Map.of("teacher", t, "logits_b", t, "labels", labels, "ids", labels,
-                "freq", freq, "seeds", labels);
+                "freq", freq, "seeds", labels, "ref_logprobs", ref, "teacher_ids", topIds, "teacher_logprobs", topLp);
         for (EvalOp op : EvalOp.values()) {
             if (java.util.EnumSet.of(EvalOp.SINKHORN, EvalOp.SINKHORN_DIVERGENCE, EvalOp.SINKD).contains(op)) {
                 continue; // costs, point clouds, batch-wise losses: EvalTransportTest

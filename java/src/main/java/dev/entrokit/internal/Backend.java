@@ -38,4 +38,7 @@ public interface Backend {
 
     /** The scalar shard kernels, shared: they hold no state. */
     ShardKernels SCALAR_SHARDS = new dev.entrokit.internal.scalar.ScalarShardKernels();
+
+    /** The policy (token log-prob, entropy, k3) and sparse-teacher losses of SPEC §1. */
+    PolicyKernels policy();
 }

@@ -145,6 +145,250 @@ public final class Checks {
                 & (rowLoss == null || shareable("rowLoss", rowLoss));
     }
 
+    /**
+     * Every check of the policy losses ({@code logprobEntropy}, {@code k3Kl}) after {@link #cols} of
+     * {@code logits}: one id per row in {@code [0, V)} or {@code ignoreIndex}; reference log-probabilities, if
+     * any, not NaN and {@code ≤ 0}; per-row outputs and weights (each null or one F32 value per row, the weights
+     * finite); a gradient shaped like {@code logits}; no output overlapping an input. Only {@code SUM} is
+     * accepted: the result is the weighted sum, so a mean goes into the weights. Says whether worker threads
+     * may run rows.
+     *
+     * @param outputs  per-row outputs by name (entries may be null)
+     * @param weights  per-row weights by name (entries may be null)
+     */
+    public static boolean policy(Tensor logits, Tensor ids, Tensor refLogprobs, LossOptions options,
+                                 List<String> outputNames, List<Tensor> outputs, List<String> weightNames,
+                                 List<Tensor> weights, Tensor grad) {
+        notNull("options", options);
+        if (options.reduction() != Reduction.SUM) {
+            throw new IllegalArgumentException("reduction: the policy losses return the weighted sum over tokens;"
+                    + " put a mean into the weights (reduction SUM), got " + options.reduction());
+        }
+        int n = cols("logits", logits);
+        int nRows = (int) logits.rows();
+        accessible("ids", ids);
+        if (ids.dtype() != DType.I32 || ids.rank() != 1 || ids.cols() != nRows) {
+            throw new IllegalArgumentException("ids: expected a rank-1 I32 tensor of " + nRows + " ids, got " + ids);
+        }
+        for (int r = 0; r < nRows; r++) {
+            int y = ids.getInt(r);
+            if (y != options.ignoreIndex() && (y < 0 || y >= n)) {
+                throw new IllegalArgumentException("ids: " + y + " at row " + r + " is outside [0, " + n
+                        + ") and is not ignoreIndex (" + options.ignoreIndex() + ")");
+            }
+        }
+        boolean shareable = shareable("logits", logits) & shareable("ids", ids);
+        if (refLogprobs != null) {
+            rowInput("refLogprobs", refLogprobs, nRows);
+            for (int r = 0; r < nRows; r++) {
+                float v = refLogprobs.getFloat(r);
+                if (!(v <= 0f)) {
+                    throw new IllegalArgumentException("refLogprobs: " + v + " at row " + r
+                            + " is not a log-probability (must be <= 0, not NaN)");
+                }
+            }
+            shareable &= shareable("refLogprobs", refLogprobs);
+        }
+        for (int w = 0; w < weights.size(); w++) {
+            Tensor t = weights.get(w);
+            if (t != null) {
+                String name = weightNames.get(w);
+                rowInput(name, t, nRows);
+                for (int r = 0; r < nRows; r++) {
+                    if (!Float.isFinite(t.getFloat(r))) {
+                        throw new IllegalArgumentException(name + ": " + t.getFloat(r) + " at row " + r
+                                + " is not finite");
+                    }
+                }
+                shareable &= shareable(name, t);
+            }
+        }
+        List<String> names = new java.util.ArrayList<>(outputNames);
+        List<Tensor> outs = new java.util.ArrayList<>(outputs);
+        if (grad != null) {
+            outputLike("grad", grad, "logits", logits);
+            names.add("grad");
+            outs.add(grad);
+        }
+        for (int o = 0; o < outs.size(); o++) {
+            Tensor t = outs.get(o);
+            if (t == null) {
+                continue;
+            }
+            String name = names.get(o);
+            if (t != grad) {
+                rowOutput(name, t, DType.F32, nRows);
+            }
+            noOverlap(name, t, "logits", logits, false);
+            noOverlap(name, t, "ids", ids, false);
+            if (refLogprobs != null) {
+                noOverlap(name, t, "refLogprobs", refLogprobs, false);
+            }
+            for (int w = 0; w < weights.size(); w++) {
+                if (weights.get(w) != null) {
+                    noOverlap(name, t, weightNames.get(w), weights.get(w), false);
+                }
+            }
+            for (int p = 0; p < o; p++) {
+                if (outs.get(p) != null) {
+                    noOverlap(name, t, names.get(p), outs.get(p), false);
+                }
+            }
+            shareable &= shareable(name, t);
+        }
+        return shareable;
+    }
+
+    /**
+     * Every check of {@code sparseDistill}: the student's logits, the teacher's ids {@code [rows, k]} (I32) and
+     * log-probabilities {@code [rows, k]} (F32) with {@code 1 ≤ k ≤ V}. A row is ignored when every id in it is
+     * {@code ignoreIndex}; otherwise each id lies in {@code [0, V)} and appears once, each log-probability is
+     * {@code ≤ 0} (not NaN), and with the rest bucket {@code Σ e^{lp} ≤ 1 + 1e-4} (rounding above 1 leaves no
+     * rest). Then the loss outputs as {@link #loss}. Returns {@code k}, the number of rows that take part (for
+     * the mean) and whether worker threads may run rows.
+     */
+    public static PolicyDriver.SparseShape sparseTeacher(Tensor ids, Tensor logprobs, Tensor student, boolean rest, LossOptions options,
+                                     Tensor rowLoss, Tensor grad) {
+        notNull("options", options);
+        int n = cols("student", student);
+        int nRows = (int) student.rows();
+        accessible("teacherIds", ids);
+        accessible("teacherLogprobs", logprobs);
+        if (ids.dtype() != DType.I32 || ids.rank() > 2 || ids.rows() != nRows) {
+            throw new IllegalArgumentException("teacherIds: expected an I32 tensor [" + nRows + ", k], got " + ids);
+        }
+        long k = ids.cols();
+        if (k < 1 || k > n) {
+            throw new IllegalArgumentException("teacherIds: k = " + k + " ids per row must be in [1, V = " + n + "]");
+        }
+        if (logprobs.dtype() != DType.F32 || logprobs.rank() > 2 || logprobs.rows() != nRows || logprobs.cols() != k) {
+            throw new IllegalArgumentException("teacherLogprobs: shape " + Arrays.toString(logprobs.shape())
+                    + " does not match teacherIds " + Arrays.toString(ids.shape()));
+        }
+        int ignore = options.ignoreIndex();
+        int[] row = new int[(int) k];
+        long counted = 0;
+        for (int r = 0; r < nRows; r++) {
+            int ignored = 0;
+            for (int j = 0; j < k; j++) {
+                row[j] = ids.getInt(r, j);
+                ignored += row[j] == ignore ? 1 : 0;
+            }
+            if (ignored == k) {
+                continue;
+            }
+            for (int j = 0; j < k; j++) {
+                if (row[j] < 0 || row[j] >= n) {
+                    throw new IllegalArgumentException("teacherIds: " + row[j] + " at [" + r + ", " + j
+                            + "] is outside [0, " + n + ")" + (row[j] == ignore
+                            ? " (ignoreIndex marks a row only when every id in it is ignoreIndex)" : ""));
+                }
+            }
+            Arrays.sort(row);
+            for (int j = 1; j < k; j++) {
+                if (row[j] == row[j - 1]) {
+                    throw new IllegalArgumentException("teacherIds: id " + row[j] + " appears more than once in row "
+                            + r);
+                }
+            }
+            double mass = 0;
+            for (int j = 0; j < k; j++) {
+                float lp = logprobs.getFloat(r, j);
+                if (!(lp <= 0f)) {
+                    throw new IllegalArgumentException("teacherLogprobs: " + lp + " at [" + r + ", " + j
+                            + "] is not a log-probability (must be <= 0, not NaN)");
+                }
+                mass += Math.exp(lp);
+            }
+            if (rest && mass > 1 + 1e-4) {
+                throw new IllegalArgumentException("teacherLogprobs: row " + r + " holds probability " + mass
+                        + " > 1; the rest bucket needs sum(exp(logprobs)) <= 1");
+            }
+            counted++;
+        }
+        if (rowLoss != null) {
+            rowOutput("rowLoss", rowLoss, DType.F32, nRows);
+            noOverlap("rowLoss", rowLoss, "student", student, false);
+        } else if (options.reduction() == Reduction.NONE) {
+            throw new IllegalArgumentException("rowLoss: required when the reduction is NONE");
+        }
+        if (grad != null) {
+            outputLike("grad", grad, "student", student);
+            noOverlap("grad", grad, "student", student, false);
+            noOverlap("grad", grad, "teacherIds", ids, false);
+            noOverlap("grad", grad, "teacherLogprobs", logprobs, false);
+        }
+        boolean shareable = shareable("student", student) & shareable("teacherIds", ids)
+                & shareable("teacherLogprobs", logprobs) & (grad == null || shareable("grad", grad))
+                & (rowLoss == null || shareable("rowLoss", rowLoss));
+        return new PolicyDriver.SparseShape((int) k, counted, shareable);
+    }
+
+    /**
+     * Every check of cross-entropy with options, after {@link #loss} has checked labels, student and the loss
+     * outputs: class weights (if any) rank-1 F32 of {@code V} finite values {@code ≥ 0}, and the per-row outputs
+     * {@code zLoss} (F32), {@code predicted} (I32), {@code correct} (BOOL), each null or one value per row,
+     * overlapping no other argument. Says whether worker threads may touch them.
+     */
+    public static boolean crossEntropyOptions(Tensor student, Tensor labels, Tensor classWeights, Tensor rowLoss,
+                                              Tensor grad, Tensor zLoss, Tensor predicted, Tensor correct) {
+        int n = (int) student.cols();
+        boolean shareable = true;
+        if (classWeights != null) {
+            accessible("classWeights", classWeights);
+            if (classWeights.dtype() != DType.F32 || classWeights.rank() != 1 || classWeights.cols() != n) {
+                throw new IllegalArgumentException("classWeights: expected a rank-1 F32 tensor of V = " + n
+                        + " weights, got " + classWeights);
+            }
+            for (int i = 0; i < n; i++) {
+                float w = classWeights.getFloat(i);
+                if (!(w >= 0f) || Float.isInfinite(w)) {
+                    throw new IllegalArgumentException("classWeights: " + w + " at class " + i
+                            + " must be finite and >= 0");
+                }
+            }
+            shareable &= shareable("classWeights", classWeights);
+        }
+        String[] names = {"zLoss", "predicted", "correct"};
+        Tensor[] outs = {zLoss, predicted, correct};
+        DType[] types = {DType.F32, DType.I32, DType.BOOL};
+        for (int o = 0; o < outs.length; o++) {
+            if (outs[o] == null) {
+                continue;
+            }
+            rowOutput(names[o], outs[o], types[o], student.rows());
+            noOverlap(names[o], outs[o], "student", student, false);
+            noOverlap(names[o], outs[o], "labels", labels, false);
+            if (classWeights != null) {
+                noOverlap(names[o], outs[o], "classWeights", classWeights, false);
+            }
+            if (rowLoss != null) {
+                noOverlap(names[o], outs[o], "rowLoss", rowLoss, false);
+            }
+            if (grad != null) {
+                noOverlap(names[o], outs[o], "grad", grad, false);
+            }
+            for (int p = 0; p < o; p++) {
+                if (outs[p] != null) {
+                    noOverlap(names[o], outs[o], names[p], outs[p], false);
+                }
+            }
+            shareable &= shareable(names[o], outs[o]);
+        }
+        if (grad != null && classWeights != null) {
+            noOverlap("grad", grad, "classWeights", classWeights, false);
+        }
+        return shareable;
+    }
+
+    /** A rank-1 F32 input with one value per row. */
+    public static void rowInput(String name, Tensor t, long nRows) {
+        accessible(name, t);
+        if (t.dtype() != DType.F32 || t.rank() != 1 || t.cols() != nRows) {
+            throw new IllegalArgumentException(name + ": expected a rank-1 F32 tensor of " + nRows + " values, got " + t);
+        }
+    }
+
     // ---------------------------------------------------------------- tensors
 
     /**

@@ -81,6 +81,12 @@ public final class HandoffBackend implements Backend {
         return transport;
     }
 
+    /** Read once per call by its driver (policy and sparse-teacher losses). */
+    @Override
+    public PolicyKernels policy() {
+        return now().policy();
+    }
+
     /** Read once per call by its driver; the race gives the same tokens on either backend. */
     @Override
     public ShardKernels shards() {

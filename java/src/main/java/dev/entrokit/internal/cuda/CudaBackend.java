@@ -4,6 +4,7 @@ import dev.entrokit.cuda.Cuda;
 import dev.entrokit.cuda.CudaDeviceInfo;
 import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.DistributionKernels;
+import dev.entrokit.internal.PolicyKernels;
 import dev.entrokit.internal.ScoringKernels;
 import dev.entrokit.internal.SelectionKernels;
 import dev.entrokit.internal.ShardKernels;
@@ -75,5 +76,10 @@ public final class CudaBackend implements Backend {
     @Override
     public SinkhornSolver transport() {
         return host.transport();
+    }
+
+    @Override
+    public PolicyKernels policy() {
+        return host.policy();
     }
 }

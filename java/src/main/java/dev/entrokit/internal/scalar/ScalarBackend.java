@@ -2,6 +2,7 @@ package dev.entrokit.internal.scalar;
 
 import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.DistributionKernels;
+import dev.entrokit.internal.PolicyKernels;
 import dev.entrokit.internal.ScoringKernels;
 import dev.entrokit.internal.SelectionKernels;
 import dev.entrokit.internal.SinkhornSolver;
@@ -13,6 +14,7 @@ public final class ScalarBackend implements Backend {
     private final SelectionKernels selection = new ScalarSelectionKernels();
     private final ScoringKernels scoring = new ScalarScoringKernels();
     private final SinkhornSolver transport = new ScalarSinkhorn();
+    private final PolicyKernels policy = new ScalarPolicyKernels();
 
     @Override
     public String name() {
@@ -52,5 +54,10 @@ public final class ScalarBackend implements Backend {
     @Override
     public SinkhornSolver transport() {
         return transport;
+    }
+
+    @Override
+    public PolicyKernels policy() {
+        return policy;
     }
 }

@@ -27,15 +27,15 @@ public final class ScalarScoringKernels implements ScoringKernels {
     /** Per-thread PLD scratch, so that a row allocates nothing. */
     private static final ThreadLocal<PldScratch> SCRATCH = ThreadLocal.withInitial(() -> new PldScratch(0));
 
-    private static double get(MemorySegment seg, long i) {
+    static double get(MemorySegment seg, long i) {
         return seg.getAtIndex(F32, i);
     }
 
-    private static void put(MemorySegment seg, long i, double v) {
+    static void put(MemorySegment seg, long i, double v) {
         seg.setAtIndex(F32, i, (float) v);
     }
 
-    private static void fill(MemorySegment out, long off, int n, double v) {
+    static void fill(MemorySegment out, long off, int n, double v) {
         if (out != null) {
             for (int i = 0; i < n; i++) {
                 put(out, off + i, v);

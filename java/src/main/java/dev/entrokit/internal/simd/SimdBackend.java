@@ -2,6 +2,7 @@ package dev.entrokit.internal.simd;
 
 import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.DistributionKernels;
+import dev.entrokit.internal.PolicyKernels;
 import dev.entrokit.internal.ScoringKernels;
 import dev.entrokit.internal.SelectionKernels;
 import dev.entrokit.internal.ShardKernels;
@@ -15,6 +16,7 @@ public final class SimdBackend implements Backend {
     private final ScoringKernels scoring;
     private final SinkhornSolver transport = new SimdSinkhorn();
     private final ShardKernels shards = new SimdShardKernels();
+    private final PolicyKernels policy = new SimdPolicyKernels();
 
     /** @throws UnsupportedOperationException when the species is too narrow or the forced width is unusable */
     public SimdBackend() {
@@ -70,5 +72,10 @@ public final class SimdBackend implements Backend {
     @Override
     public ShardKernels shards() {
         return shards;
+    }
+
+    @Override
+    public PolicyKernels policy() {
+        return policy;
     }
 }
