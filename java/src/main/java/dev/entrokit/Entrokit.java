@@ -531,6 +531,22 @@ public final class Entrokit implements AutoCloseable {
     }
 
     /**
+     * A ragged batch of Sinkhorn problems in one call: each {@link SinkhornProblem} has its own
+     * {@code n × m}, its own ε (which replaces {@code options.epsilon()}) and either a given cost or
+     * two point clouds; the other options apply to every problem. Every problem is checked before any
+     * runs (a refusal names it, e.g. {@code problems[3].a: ...}); the problems are then spread over
+     * this instance's threads, one per task, and each result is what
+     * {@link #sinkhorn(Tensor, Tensor, Tensor, SinkhornOptions)} (or the point-cloud overload) gives
+     * for that problem alone with that ε, whatever the thread count.
+     *
+     * @return one result per problem, in order, each of batch 1
+     */
+    public SinkhornResult[] sinkhorn(List<SinkhornProblem> problems, SinkhornOptions options) {
+        checkOpen();
+        return Transport.solveRagged(backend.transport(), rows, problems, options);
+    }
+
+    /**
      * The debiased Sinkhorn divergence {@code S = OT(a,b) − ½ OT(a,a) − ½ OT(b,b)} of each problem, OT
      * being {@link SinkhornResult#objective()}; three solves per problem.
      */

@@ -197,6 +197,10 @@ class ApiContractTest {
                 filled(0.25f, 2, 4), SinkhornOptions.defaults()}));
         t.add(call("sinkhorn", "x y metric a? b? options", () -> new Object[] {points(3, 1), points(4, 2), Metric.SQEUCLIDEAN,
                 filled(1f / 3, 2, 3), filled(0.25f, 2, 4), SinkhornOptions.defaults()}));
+        t.add(call("sinkhorn", "problems options", () -> new Object[] {List.of(SinkhornProblem.ofCost(filled(1f, 3, 4),
+                filled(1f / 3, 3), null, 0.05), SinkhornProblem.ofPoints(Tensor.of(Logits.batch(1, 3, 2), 3, 2),
+                Tensor.of(Logits.batch(2, 4, 2), 4, 2), Metric.L1, null, null, 0.1)),
+                SinkhornOptions.defaults()}));
         t.add(call("sinkhornDivergence", "x y metric a? b? options", () -> new Object[] {points(3, 1), points(4, 2),
                 Metric.SQEUCLIDEAN, filled(1f / 3, 2, 3), filled(0.25f, 2, 4), SinkhornOptions.defaults()}));
         t.add(call("sinkd", "teacher student options grad?",

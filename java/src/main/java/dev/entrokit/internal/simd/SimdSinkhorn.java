@@ -25,8 +25,9 @@ import jdk.incubator.vector.VectorOperators;
  * rows of a matrix, one vector of columns at a time, with the accumulator in a register
  * ({@link #sumExp}); the row LSE of {@code f} runs down {@code Cᵀ}, the column LSE of {@code g} down
  * {@code C}, and nothing is reduced across lanes. For point clouds the cost is computed into the
- * same workspace, so memory is O(n·m) per thread, not per problem; problems beyond
- * {@link #MAX_WORKSPACE} floats run the scalar passes (O(n + m) memory).
+ * same workspace, so memory is O(n·m) per thread, not per problem. Beyond {@link #MAX_WORKSPACE}
+ * floats, point clouds take {@link StreamingPasses} (the costs recomputed in every pass, O((n + m)·d)
+ * memory) and given costs the scalar passes (O(n + m) memory).
  *
  * <p>float32 holds the iteration only while the exponents stay small: they reach about
  * {@code log2 e · max C/ε}, and float32 rounds them by {@code 2^−24} of that, a relative error of
@@ -80,6 +81,26 @@ public final class SimdSinkhorn extends SinkhornSolver {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ThreadLocal<Matrices> WORK = ThreadLocal.withInitial(Matrices::new);
 
+    /** Whether point clouds always take the streaming passes, whatever their size. */
+    private final boolean streamPoints;
+
+    /** The solver the simd backend uses: point clouds beyond {@link #MAX_WORKSPACE} stream. */
+    public SimdSinkhorn() {
+        this(false);
+    }
+
+    private SimdSinkhorn(boolean streamPoints) {
+        this.streamPoints = streamPoints;
+    }
+
+    /**
+     * A solver whose point-cloud problems always take {@link StreamingPasses}, as the default one does
+     * only beyond {@link #MAX_WORKSPACE}: for comparing the two paths on problems the dense one holds.
+     */
+    public static SimdSinkhorn streaming() {
+        return new SimdSinkhorn(true);
+    }
+
     @Override
     protected Passes open(TransportProblem problem, int p, boolean balanced, double minEpsilon) {
         int n = problem.n();
@@ -88,7 +109,13 @@ public final class SimdSinkhorn extends SinkhornSolver {
         int ldn = padded(n);
         Passes exact = new ScalarSinkhorn.ScalarPasses(problem, p);
         long floats = (problem.points() ? 3L : 2L) * n * ldm + 2L * m * ldn;
-        if (floats > MAX_WORKSPACE || !(minEpsilon >= Float.MIN_NORMAL)) {
+        if (!(minEpsilon >= Float.MIN_NORMAL)) {
+            return exact;
+        }
+        if (problem.points() && (streamPoints || floats > MAX_WORKSPACE)) {
+            return StreamingPasses.open(problem, p, balanced, minEpsilon, exact);
+        }
+        if (floats > MAX_WORKSPACE) {
             return exact;
         }
         Matrices w = WORK.get();
@@ -473,7 +500,7 @@ public final class SimdSinkhorn extends SinkhornSolver {
     }
 
     /** {@code sums[c..c+L) += v}, lane by lane in double. */
-    private static void flush(FloatVector v, double[] sums, int c, float[] lanes) {
+    static void flush(FloatVector v, double[] sums, int c, float[] lanes) {
         v.intoArray(lanes, 0);
         for (int k = 0; k < L; k++) {
             sums[c + k] += lanes[k];
