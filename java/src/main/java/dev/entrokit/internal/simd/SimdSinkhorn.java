@@ -64,7 +64,7 @@ public final class SimdSinkhorn extends SinkhornSolver {
     /** Shift of the padding columns: their terms are all at the exp's floor, and their cost is 0. */
     private static final float PAD_SHIFT = -1e30f;
     /** Below this a shifted sum may have lost terms to the exp's floor (2^−115 each). */
-    private static final double TINY = 0x1p-40;
+    static final double TINY = 0x1p-40;
     /** Floats of {@code C}, {@code Cᵀ} and the kernels one thread may hold (64 MiB). */
     static final long MAX_WORKSPACE = 1L << 24;
     /** The largest {@code max C/ε} run in float32 (see the class comment). */
@@ -331,29 +331,8 @@ public final class SimdSinkhorn extends SinkhornSolver {
             }
         }
 
-        /**
-         * Scales the potentials to log2 units, {@code rowPot} into {@code w.rowPot} and the shift into
-         * {@code w.shift} (padding {@link #PAD_SHIFT}); returns {@code −log2 e/ε}, the factor of the cost.
-         */
         private float prepare(double[] rowPot, int rows, double[] shift, int cols, int ld, double eps) {
-            double s = LOG2E / eps;
-            for (int r = 0; r < rows; r++) {
-                w.rowPot[r] = (float) (rowPot[r] * s);
-            }
-            for (int k = 0; k < cols; k++) {
-                w.shift[k] = (float) (shift[k] * s);
-            }
-            Arrays.fill(w.shift, cols, ld, PAD_SHIFT);
-            return (float) -s;
-        }
-
-        private static boolean allAbove(double[] sums, int cols, double tiny) {
-            for (int k = 0; k < cols; k++) {
-                if (!(sums[k] >= tiny && sums[k] < Double.POSITIVE_INFINITY)) {
-                    return false;
-                }
-            }
-            return true;
+            return scaled(rowPot, rows, shift, cols, ld, eps, w.rowPot, w.shift);
         }
     }
 
@@ -409,6 +388,33 @@ public final class SimdSinkhorn extends SinkhornSolver {
         public Passes exact() {
             return this;
         }
+    }
+
+    /**
+     * Scales the potentials to log2 units, {@code rowPot} into {@code rowOut} and the shift into
+     * {@code shiftOut} (padding {@link #PAD_SHIFT}); returns {@code −log2 e/ε}, the factor of the cost.
+     */
+    static float scaled(double[] rowPot, int rows, double[] shift, int cols, int ld, double eps, float[] rowOut,
+                        float[] shiftOut) {
+        double s = LOG2E / eps;
+        for (int r = 0; r < rows; r++) {
+            rowOut[r] = (float) (rowPot[r] * s);
+        }
+        for (int k = 0; k < cols; k++) {
+            shiftOut[k] = (float) (shift[k] * s);
+        }
+        Arrays.fill(shiftOut, cols, ld, PAD_SHIFT);
+        return (float) -s;
+    }
+
+    /** Whether the first {@code cols} sums are finite and at least {@code tiny}. */
+    static boolean allAbove(double[] sums, int cols, double tiny) {
+        for (int k = 0; k < cols; k++) {
+            if (!(sums[k] >= tiny && sums[k] < Double.POSITIVE_INFINITY)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     // ---------------------------------------------------------------- kernels, one hot loop each

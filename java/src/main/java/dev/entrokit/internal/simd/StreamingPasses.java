@@ -43,10 +43,7 @@ import jdk.incubator.vector.VectorOperators;
  * backend's); the other two exact passes are the scalar backend's.
  */
 final class StreamingPasses implements Passes {
-    private static final double LOG2E = 1.4426950408889634;
     private static final double LN2 = 0.6931471805599453;
-    private static final float PAD_SHIFT = -1e30f;
-    private static final double TINY = 0x1p-40;
     private static final int BLOCK_ROWS = 256;
 
     private final int n;
@@ -164,7 +161,7 @@ final class StreamingPasses implements Passes {
         }
         Arrays.fill(sums, 0, ld, 0);
         sumExp(rowPts, rows, d, colPts, ld, l1, root, rowPot, shift, neg, sums, lanes);
-        if (!shifted && !allAbove(sums, cols)) {
+        if (!shifted && !SimdSinkhorn.allAbove(sums, cols, SimdSinkhorn.TINY)) {
             columnMax(rowPts, rows, d, colPts, ld, l1, root, rowPot, neg, shift);
             Arrays.fill(sums, 0, ld, 0);
             sumExp(rowPts, rows, d, colPts, ld, l1, root, rowPot, shift, neg, sums, lanes);
@@ -175,29 +172,8 @@ final class StreamingPasses implements Passes {
         }
     }
 
-    /**
-     * The potentials in log2 units, {@code pot} into {@link #rowPot} and {@code old} into
-     * {@link #shift} (padding {@link #PAD_SHIFT}); returns {@code −log2 e/ε}, the factor of the cost.
-     */
     private float prepare(double[] pot, int rows, double[] old, int cols, int ld, double eps) {
-        double s = LOG2E / eps;
-        for (int r = 0; r < rows; r++) {
-            rowPot[r] = (float) (pot[r] * s);
-        }
-        for (int k = 0; k < cols; k++) {
-            shift[k] = (float) (old[k] * s);
-        }
-        Arrays.fill(shift, cols, ld, PAD_SHIFT);
-        return (float) -s;
-    }
-
-    private static boolean allAbove(double[] sums, int cols) {
-        for (int k = 0; k < cols; k++) {
-            if (!(sums[k] >= TINY && sums[k] < Double.POSITIVE_INFINITY)) {
-                return false;
-            }
-        }
-        return true;
+        return SimdSinkhorn.scaled(pot, rows, old, cols, ld, eps, rowPot, shift);
     }
 
     // ---------------------------------------------------------------- kernels, one hot loop each
