@@ -18,6 +18,7 @@ import java.util.List;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -95,7 +96,7 @@ public final class ContaminationScoring {
      * id that occurs. Ids outside {@code [0, vocab)} are refused by name before the counts are returned.
      */
     public static Dataset<Row> tokenCounts(Dataset<Row> reference, int vocab) {
-        Dataset<Row> tokens = reference.select(explode(col("ids")).as("token"));
+        Dataset<Row> tokens = reference.select(explode(col("ids").cast("array<int>")).as("token"));
         Row range = tokens.agg(min("token"), max("token")).first();
         if (!range.isNullAt(0) && (range.getInt(0) < 0 || range.getInt(1) >= vocab)) {
             throw new IllegalArgumentException("reference: token ids span [" + range.getInt(0) + ", " + range.getInt(1)
@@ -129,15 +130,18 @@ public final class ContaminationScoring {
         }
         boolean moments = names.contains("means") && names.contains("variances");
         boolean reference = names.contains("ref_logprobs");
-        List<String> columns = new ArrayList<>(List.of("doc_id", "ids", "logprobs"));
+        // The partition scorer reads the internal rows by ordinal and type: cast to exactly what it reads
+        // (an int doc_id or double log-probabilities would otherwise be read as other bytes).
+        List<Column> columns = new ArrayList<>(List.of(col("doc_id").cast("long"), col("ids").cast("array<int>"),
+                col("logprobs").cast("array<float>")));
         if (moments) {
-            columns.addAll(List.of("means", "variances"));
+            columns.add(col("means").cast("array<float>"));
+            columns.add(col("variances").cast("array<float>"));
         }
         if (reference) {
-            columns.add("ref_logprobs");
+            columns.add(col("ref_logprobs").cast("array<float>"));
         }
-        Dataset<Row> selected = documents.select(columns.stream().map(org.apache.spark.sql.functions::col)
-                .toArray(org.apache.spark.sql.Column[]::new));
+        Dataset<Row> selected = documents.select(columns.toArray(Column[]::new));
         Broadcast<float[]> shared = spark.sparkContext().broadcast(freq, scala.reflect.ClassTag$.MODULE$.apply(float[].class));
         JavaRDD<InternalRow> rows = selected.queryExecution().toRdd().toJavaRDD();
         JavaRDD<Row> scored = rows.mapPartitions(new PartitionScorer(shared, settings, moments, reference));

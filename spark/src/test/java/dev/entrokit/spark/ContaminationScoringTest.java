@@ -131,6 +131,12 @@ class ContaminationScoringTest {
             assertEquals(full.get(q).getFloat(2), bare.get(q).getFloat(2));
             assertEquals(full.get(q).getFloat(4), bare.get(q).getFloat(4));
         }
+        // Wider or narrower column types are read as what they hold: an int doc_id, double log-probabilities.
+        List<Row> widened = ContaminationScoring.score(spark, documents()
+                .withColumn("doc_id", org.apache.spark.sql.functions.col("doc_id").cast("int"))
+                .withColumn("logprobs", org.apache.spark.sql.functions.col("logprobs").cast("array<double>")), freq, s)
+                .orderBy("doc_id").collectAsList();
+        assertEquals(full, widened);
         // The memorized half (even indices: +3 on the observed token) scores higher on Min-K% on average.
         double even = 0;
         double odd = 0;

@@ -1,6 +1,5 @@
 package dev.entrokit.internal.simd;
 
-import static dev.entrokit.internal.simd.SimdConstants.D;
 import static dev.entrokit.internal.simd.SimdConstants.F;
 import static dev.entrokit.internal.simd.SimdConstants.L;
 import static dev.entrokit.internal.simd.VectorExp2.exp2;
@@ -13,9 +12,7 @@ import dev.entrokit.internal.scalar.ScalarSinkhorn;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
-import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * SPEC §3's passes with the Vector API; same pass names as {@code ScalarSinkhorn}.
@@ -419,16 +416,16 @@ public final class SimdSinkhorn extends SinkhornSolver {
 
     // ---------------------------------------------------------------- kernels, one hot loop each
 
-    /** {@code Σ_k exp(t_k − max)} for {@code k < len} in float64. */
+    /**
+     * {@code Σ_k exp(t_k − max)} for {@code k < len} in float64, in index order with {@code Math.exp}. Not
+     * {@code VectorOperators.EXP} and {@code reduceLanes(ADD)}: their results depend on whether C2 has
+     * compiled the loop yet (SVML against the per-lane fallback, and another summation order), and the same
+     * problem solved twice in one JVM reported objectives 1 ulp apart. The row pass that measures the
+     * returned plan runs once per check, so its exps may cost scalar time.
+     */
     static double sumExpShifted(double[] t, int len, double max) {
-        DoubleVector mv = DoubleVector.broadcast(D, max);
-        DoubleVector acc = DoubleVector.zero(D);
-        int k = 0;
-        for (; k + D.length() <= len; k += D.length()) {
-            acc = acc.add(DoubleVector.fromArray(D, t, k).sub(mv).lanewise(VectorOperators.EXP));
-        }
-        double s = acc.reduceLanes(VectorOperators.ADD);
-        for (; k < len; k++) {
+        double s = 0;
+        for (int k = 0; k < len; k++) {
             s += Math.exp(t[k] - max);
         }
         return s;
