@@ -680,6 +680,89 @@ public final class Entrokit implements AutoCloseable {
         sequenceScores.likelihoodRatio(logitsA, logitsB, ids, seq.sharing(shareable("logitsB", logitsB)), scores);
     }
 
+    // ---------------------------------------------------------------- sequence scores of packed sequences
+
+    /**
+     * Min-K% Prob of packed sequences of their own lengths (e.g. a batch of documents read from a corpus):
+     * sequence {@code q} is positions {@code [offsets[q], offsets[q+1])} of {@code logprobs}; its score is the
+     * mean of its {@code max(1, floor(k·T_q))} smallest values, as {@link #minKProb(Tensor, float, Tensor)}
+     * computes it for one row. Runs on the calling thread, in float64, position order.
+     *
+     * @param logprobs rank-1 F32 {@code [N]}: the token log-probabilities of every sequence, one after another
+     * @param offsets  rank-1 I32 {@code [S + 1]}: 0, then each sequence's end; strictly increasing, the last {@code N}
+     * @param k        the fraction in {@code (0, 1]}
+     * @param scores   rank-1 F32 with room for {@code S} values
+     */
+    public void minKProbPacked(Tensor logprobs, Tensor offsets, float k, Tensor scores) {
+        checkOpen();
+        kCount(k, 1);
+        SequenceScores.Shape seq = packed("logprobs", logprobs, offsets, scores);
+        SequenceScores.minKProbPacked(logprobs, offsets, k, seq, scores);
+    }
+
+    /**
+     * Min-K%++ (SPEC §4) of packed sequences from per-position values a model run already produced: the
+     * token log-probability {@code ℓ_t}, and the mean {@code μ_t = Σ p log p} and variance
+     * {@code σ_t² = Σ p (log p)² − μ_t²} of {@code log p} under the position's distribution. {@code z_t} is
+     * formed as {@link #minKPlusPlus} forms it (0 where {@code σ_t = 0} and {@code ℓ_t = μ_t}, {@code −inf}
+     * below); then each sequence's mean of its {@code max(1, floor(k·T_q))} smallest. Shapes as
+     * {@link #minKProbPacked}; {@code means} and {@code variances} have {@code N} entries, variances {@code ≥ 0}.
+     */
+    public void minKPlusPlusPacked(Tensor logprobs, Tensor means, Tensor variances, Tensor offsets, float k,
+                                   Tensor scores) {
+        checkOpen();
+        kCount(k, 1);
+        SequenceScores.Shape seq = packed("logprobs", logprobs, offsets, scores);
+        positions("means", means, logprobs.cols());
+        variances(variances, logprobs.cols());
+        noOverlap("scores", scores, "means", means, false);
+        noOverlap("scores", scores, "variances", variances, false);
+        SequenceScores.minKPlusPlusPacked(logprobs, means, variances, offsets, k, seq, scores);
+    }
+
+    /**
+     * DC-PDD (SPEC §4) of packed sequences from per-position token log-probabilities and token ids: over
+     * each sequence's first occurrences of a token id, {@code c_t = exp(ℓ_t)·(−log f(y_t))} clipped above at
+     * {@code a}, averaged (as {@link #dcpdd} computes it from logits). Shapes as {@link #minKProbPacked}.
+     *
+     * @param ids  rank-1 I32 {@code [N]}, each in {@code [0, V)}
+     * @param freq rank-1 F32 with {@code V} entries in {@code (0, 1]}, e.g. Laplace-smoothed counts
+     *             {@code (c_v + 1)/(Σc + V)} of a reference corpus
+     * @param a    the clip, finite and {@code > 0} (the authors use 0.01)
+     */
+    public void dcpddPacked(Tensor logprobs, Tensor ids, Tensor offsets, Tensor freq, float a, Tensor scores) {
+        checkOpen();
+        SequenceScores.Shape seq = packed("logprobs", logprobs, offsets, scores);
+        positiveFinite("a", a);
+        accessible("freq", freq);
+        if (freq.rank() != 1 || freq.cols() < 1 || freq.cols() > Integer.MAX_VALUE - 64) {
+            throw new IllegalArgumentException("freq: expected a rank-1 F32 tensor of V >= 1 entries, got " + freq);
+        }
+        frequencies(freq, (int) freq.cols());
+        accessible("ids", ids);
+        if (ids.rank() != 1) {
+            throw new IllegalArgumentException("ids: expected a rank-1 I32 tensor of " + logprobs.cols() + " positions, got "
+                    + ids);
+        }
+        Checks.ids(ids, logprobs.cols(), (int) freq.cols());
+        noOverlap("scores", scores, "ids", ids, false);
+        noOverlap("scores", scores, "freq", freq, false);
+        SequenceScores.dcpddPacked(logprobs, ids, offsets, freq, a, seq, scores);
+    }
+
+    /**
+     * The likelihood ratio of packed sequences from two models' per-position token log-probabilities: per
+     * sequence {@code Σ_t ℓ^a_t − ℓ^b_t} in float64. Shapes as {@link #minKProbPacked}; {@code logprobsB} has
+     * {@code N} entries too.
+     */
+    public void likelihoodRatioPacked(Tensor logprobsA, Tensor logprobsB, Tensor offsets, Tensor scores) {
+        checkOpen();
+        SequenceScores.Shape seq = packed("logprobsA", logprobsA, offsets, scores);
+        positions("logprobsB", logprobsB, logprobsA.cols());
+        noOverlap("scores", scores, "logprobsB", logprobsB, false);
+        SequenceScores.likelihoodRatioPacked(logprobsA, logprobsB, offsets, seq, scores);
+    }
+
     // ---------------------------------------------------------------- decoding-time logit transforms
 
     /**
@@ -767,6 +850,22 @@ public final class Entrokit implements AutoCloseable {
         boolean shareable = Transport.shareable("x", x) & Transport.shareable("y", y) & Transport.shareable("a", a)
                 & Transport.shareable("b", b);
         return Transport.solve(backend.transport(), rows, Transport.ofPoints(x, y, metric, a, b), options, shareable);
+    }
+
+    /**
+     * A ragged batch of Sinkhorn problems in one call: each {@link SinkhornProblem} has its own
+     * {@code n × m}, its own ε (which replaces {@code options.epsilon()}) and either a given cost or
+     * two point clouds; the other options apply to every problem. Every problem is checked before any
+     * runs (a refusal names it, e.g. {@code problems[3].a: ...}); the problems are then spread over
+     * this instance's threads, one per task, and each result is what
+     * {@link #sinkhorn(Tensor, Tensor, Tensor, SinkhornOptions)} (or the point-cloud overload) gives
+     * for that problem alone with that ε, whatever the thread count.
+     *
+     * @return one result per problem, in order, each of batch 1
+     */
+    public SinkhornResult[] sinkhorn(List<SinkhornProblem> problems, SinkhornOptions options) {
+        checkOpen();
+        return Transport.solveRagged(backend.transport(), rows, problems, options);
     }
 
     /**

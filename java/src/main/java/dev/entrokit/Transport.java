@@ -8,6 +8,7 @@ import dev.entrokit.internal.TransportProblem;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The argument checks and the batch loop behind {@link Entrokit}'s optimal-transport methods (SPEC §3),
@@ -36,8 +37,76 @@ final class Transport {
         if (o == null) {
             throw new IllegalArgumentException("options: must not be null");
         }
-        checkMarginal("a", problem.a(), problem.batch(), problem.n(), o);
-        checkMarginal("b", problem.b(), problem.batch(), problem.m(), o);
+        checkSolvable(problem, o, 0);
+        SinkhornResult out = new SinkhornResult(problem.batch(), problem.n(), problem.m(), problem.d(), o.plan(),
+                o.gradients());
+        long work = (long) problem.n() * problem.m() * Math.max(1, Math.min(o.maxIter(), 1000));
+        rows.forEachRow(problem.batch(), work, shareable, p -> solver.solve(problem, p, o, out));
+        return out;
+    }
+
+    /**
+     * Solves a ragged batch: each problem its own sizes and ε ({@code o} with that ε), one problem per
+     * task, one result each. Every problem is checked before any runs; a refusal names the problem as
+     * {@code problems[i]} before the argument.
+     */
+    static SinkhornResult[] solveRagged(SinkhornSolver solver, RowExecutor rows, List<SinkhornProblem> problems,
+                                        SinkhornOptions o) {
+        if (o == null) {
+            throw new IllegalArgumentException("options: must not be null");
+        }
+        if (problems == null) {
+            throw new IllegalArgumentException("problems: must not be null");
+        }
+        int count = problems.size();
+        TransportProblem[] checked = new TransportProblem[count];
+        SinkhornOptions[] options = new SinkhornOptions[count];
+        boolean shareable = true;
+        long work = 0;
+        for (int i = 0; i < count; i++) {
+            String name = "problems[" + i + "]";
+            SinkhornProblem q = problems.get(i);
+            if (q == null) {
+                throw new IllegalArgumentException(name + ": must not be null");
+            }
+            try {
+                if (q.cost() != null && (q.x() != null || q.y() != null)) {
+                    throw new IllegalArgumentException("cost: give a cost or two point clouds, not both");
+                }
+                shareable &= shareable("cost", q.cost()) & shareable("x", q.x()) & shareable("y", q.y())
+                        & shareable("a", q.a()) & shareable("b", q.b());
+                TransportProblem t = q.points() ? ofPoints(q.x(), q.y(), q.metric(), q.a(), q.b())
+                        : ofCost(q.cost(), q.a(), q.b());
+                Tensor shaped = q.points() ? q.x() : q.cost();
+                if (shaped.rank() != 2) {
+                    throw new IllegalArgumentException((q.points() ? "x" : "cost") + ": a problem of a ragged batch is "
+                            + "one problem, [n, " + (q.points() ? "d" : "m") + "], got " + Arrays.toString(shaped.shape()));
+                }
+                options[i] = o.epsilon(q.epsilon());
+                checkSolvable(t, options[i], i);
+                checked[i] = t;
+                work += (long) t.n() * t.m();
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(name + "." + e.getMessage(), e);
+            }
+        }
+        SinkhornResult[] out = new SinkhornResult[count];
+        for (int i = 0; i < count; i++) {
+            TransportProblem t = checked[i];
+            out[i] = new SinkhornResult(1, t.n(), t.m(), t.d(), o.plan(), o.gradients());
+        }
+        long perProblem = count == 0 ? 0 : work / count * Math.max(1, Math.min(o.maxIter(), 1000));
+        rows.forEachRow(count, perProblem, shareable, i -> solver.solve(checked[i], 0, options[i], out[i]));
+        return out;
+    }
+
+    /**
+     * The checks of a solve that need the options: marginals, the plan's size, and ε against each
+     * problem's costs ({@code first} numbers the problems in the message).
+     */
+    private static void checkSolvable(TransportProblem problem, SinkhornOptions o, int first) {
+        checkMarginal("a", problem.a(), problem.batch(), problem.n(), o, first);
+        checkMarginal("b", problem.b(), problem.batch(), problem.m(), o, first);
         if (o.plan() && (long) problem.batch() * problem.n() * problem.m() > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("plan: [" + problem.batch() + ", " + problem.n() + ", " + problem.m()
                     + "] has more than 2^31 elements; solve without the plan or in smaller batches");
@@ -46,16 +115,11 @@ final class Transport {
             double bound = problem.costBound(p);
             if (!(bound <= MAX_COST_OVER_EPSILON * o.epsilon())) {
                 throw new IllegalArgumentException("epsilon: " + o.epsilon() + " is too small for the costs of problem "
-                        + p + " (up to " + bound + "): max cost / epsilon = " + bound / o.epsilon() + " exceeds 2^40, "
+                        + (first + p) + " (up to " + bound + "): max cost / epsilon = " + bound / o.epsilon() + " exceeds 2^40, "
                         + "where float64 no longer resolves the plan's exponents (f + g - C)/epsilon; raise epsilon or "
                         + "scale the costs down");
             }
         }
-        SinkhornResult out = new SinkhornResult(problem.batch(), problem.n(), problem.m(), problem.d(), o.plan(),
-                o.gradients());
-        long work = (long) problem.n() * problem.m() * Math.max(1, Math.min(o.maxIter(), 1000));
-        rows.forEachRow(problem.batch(), work, shareable, p -> solver.solve(problem, p, o, out));
-        return out;
     }
 
     /** A checked cost-given problem. */
@@ -288,7 +352,7 @@ final class Transport {
     }
 
     /** Entries finite and {@code > 0}; balanced: each problem's sum within {@link #MASS_TOLERANCE} of 1. */
-    private static void checkMarginal(String name, Tensor w, int batch, int k, SinkhornOptions o) {
+    private static void checkMarginal(String name, Tensor w, int batch, int k, SinkhornOptions o, int first) {
         if (w == null) {
             return;
         }
@@ -303,7 +367,7 @@ final class Transport {
                 sum += v;
             }
             if (!o.unbalanced() && Math.abs(sum - 1) > MASS_TOLERANCE) {
-                throw new IllegalArgumentException(name + ": weights of problem " + p + " sum to " + sum
+                throw new IllegalArgumentException(name + ": weights of problem " + (first + p) + " sum to " + sum
                         + ", not 1 (within " + MASS_TOLERANCE + "); balanced transport needs probability vectors");
             }
         }

@@ -214,6 +214,15 @@ class ApiContractTest {
                 () -> new Object[] {logits(1), ids(), filled(1f / V, V), 0.01f, Tensor.of(new float[1])}));
         t.add(call("likelihoodRatio", "logitsA logitsB ids scores",
                 () -> new Object[] {logits(1), logits(2), ids(), Tensor.of(new float[1])}));
+        t.add(call("minKProbPacked", "logprobs offsets k scores", () -> new Object[] {filled(-1f, 5),
+                Tensor.of(new int[] {0, 2, 5}), 0.5f, Tensor.of(new float[2])}));
+        t.add(call("minKPlusPlusPacked", "logprobs means variances offsets k scores", () -> new Object[] {filled(-1f, 5),
+                filled(-2f, 5), filled(0.5f, 5), Tensor.of(new int[] {0, 2, 5}), 0.5f, Tensor.of(new float[2])}));
+        t.add(call("dcpddPacked", "logprobs ids offsets freq a scores", () -> new Object[] {filled(-1f, 5),
+                Tensor.of(new int[] {1, 5, 1, 0, 7}), Tensor.of(new int[] {0, 2, 5}), filled(1f / V, V), 0.01f,
+                Tensor.of(new float[2])}));
+        t.add(call("likelihoodRatioPacked", "logprobsA logprobsB offsets scores", () -> new Object[] {filled(-1f, 5),
+                filled(-2f, 5), Tensor.of(new int[] {0, 2, 5}), Tensor.of(new float[2])}));
         t.add(call("contrastive", "logits lameLogits lambda threshold uncertainty out",
                 () -> new Object[] {logits(1), logits(2), 0.5f, 0f, Uncertainty.ENTROPY, f32(R, V)}));
         t.add(call("injectPrior", "logits prior lambda out", () -> new Object[] {logits(1), filled(1f / V, R, V), 0.5f, f32(R, V)}));
@@ -221,6 +230,10 @@ class ApiContractTest {
                 filled(0.25f, 2, 4), SinkhornOptions.defaults()}));
         t.add(call("sinkhorn", "x y metric a? b? options", () -> new Object[] {points(3, 1), points(4, 2), Metric.SQEUCLIDEAN,
                 filled(1f / 3, 2, 3), filled(0.25f, 2, 4), SinkhornOptions.defaults()}));
+        t.add(call("sinkhorn", "problems options", () -> new Object[] {List.of(SinkhornProblem.ofCost(filled(1f, 3, 4),
+                filled(1f / 3, 3), null, 0.05), SinkhornProblem.ofPoints(Tensor.of(Logits.batch(1, 3, 2), 3, 2),
+                Tensor.of(Logits.batch(2, 4, 2), 4, 2), Metric.L1, null, null, 0.1)),
+                SinkhornOptions.defaults()}));
         t.add(call("sinkhornDivergence", "x y metric a? b? options", () -> new Object[] {points(3, 1), points(4, 2),
                 Metric.SQEUCLIDEAN, filled(1f / 3, 2, 3), filled(0.25f, 2, 4), SinkhornOptions.defaults()}));
         t.add(call("sinkd", "teacher student options grad?",

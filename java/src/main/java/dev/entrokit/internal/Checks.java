@@ -615,6 +615,75 @@ public final class Checks {
         }
     }
 
+    /**
+     * Packed sequences (sequence {@code q} is positions {@code [offsets[q], offsets[q+1])} of rank-1
+     * per-position tensors): {@code values} a rank-1 F32 tensor of {@code N ≥ 1} positions; {@code offsets}
+     * a rank-1 I32 tensor of {@code S + 1 ≥ 2} boundaries, 0 first, {@code N} last, strictly increasing
+     * (no empty sequence); {@code scores} room for {@code S} values, overlapping neither. Returns the
+     * checked shape ({@code length} is 0: the sequences have their own lengths).
+     */
+    public static SequenceScores.Shape packed(String valuesName, Tensor values, Tensor offsets, Tensor scores) {
+        positions(valuesName, values, -1);
+        long n = values.cols();
+        accessible("offsets", offsets);
+        if (offsets.dtype() != DType.I32 || offsets.rank() != 1 || offsets.cols() < 2) {
+            throw new IllegalArgumentException("offsets: expected a rank-1 I32 tensor of S + 1 >= 2 sequence boundaries, got "
+                    + offsets);
+        }
+        if (offsets.cols() - 1 > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("offsets: too many sequences: " + (offsets.cols() - 1));
+        }
+        int count = (int) offsets.cols() - 1;
+        if (offsets.getInt(0) != 0) {
+            throw new IllegalArgumentException("offsets: must start at 0, got " + offsets.getInt(0));
+        }
+        for (int q = 0; q < count; q++) {
+            int from = offsets.getInt(q);
+            int to = offsets.getInt(q + 1);
+            if (to <= from) {
+                throw new IllegalArgumentException("offsets: sequence " + q + " is [" + from + ", " + to + "); every "
+                        + "sequence needs at least one position and the offsets must increase");
+            }
+        }
+        if (offsets.getInt(count) != n) {
+            throw new IllegalArgumentException("offsets: the last offset is " + offsets.getInt(count) + ", but "
+                    + valuesName + " has " + n + " positions");
+        }
+        rowOutput("scores", scores, DType.F32, count);
+        noOverlap("scores", scores, valuesName, values, false);
+        noOverlap("scores", scores, "offsets", offsets, false);
+        boolean shareable = shareable(valuesName, values) & shareable("offsets", offsets) & shareable("scores", scores);
+        return new SequenceScores.Shape(count, 0, 0, shareable);
+    }
+
+    /**
+     * A per-position input of packed sequences: a rank-1 F32 tensor of {@code n} positions ({@code n < 0}:
+     * any number from 1 to 2^31 − 9).
+     */
+    public static void positions(String name, Tensor t, long n) {
+        accessible(name, t);
+        if (t.dtype() != DType.F32 || t.rank() != 1) {
+            throw new IllegalArgumentException(name + ": expected a rank-1 F32 tensor of per-position values, got " + t);
+        }
+        if (n < 0 && (t.cols() < 1 || t.cols() > Integer.MAX_VALUE - 8)) {
+            throw new IllegalArgumentException(name + ": need 1 to 2^31 - 9 positions, got " + t.cols());
+        }
+        if (n >= 0 && t.cols() != n) {
+            throw new IllegalArgumentException(name + ": has " + t.cols() + " positions, expected " + n);
+        }
+    }
+
+    /** Per-position variances: as {@link #positions}, and no finite entry below 0 (NaN stays a NaN position). */
+    public static void variances(Tensor variances, long n) {
+        positions("variances", variances, n);
+        for (long t = 0; t < n; t++) {
+            float v = variances.getFloat(t);
+            if (v < 0f) {
+                throw new IllegalArgumentException("variances: entry " + t + " is " + v + "; a variance is >= 0");
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- selection
 
     /**

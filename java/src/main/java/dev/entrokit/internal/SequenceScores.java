@@ -126,6 +126,80 @@ public final class SequenceScores {
         }
     }
 
+    // ---------------------------------------------------------------- packed sequences (given per-position values)
+
+    /**
+     * Min-K% Prob of packed sequences: sequence {@code q} is positions {@code [offsets[q], offsets[q+1])} of
+     * {@code logprobs}; each one's mean of its {@code max(1, floor(k·T_q))} smallest.
+     */
+    public static void minKProbPacked(Tensor logprobs, Tensor offsets, float k, Shape seq, Tensor scores) {
+        for (int q = 0; q < seq.count(); q++) {
+            int from = offsets.getInt(q);
+            int to = offsets.getInt(q + 1);
+            double[] values = new double[to - from];
+            for (int t = from; t < to; t++) {
+                values[t - from] = logprobs.getFloat(t);
+            }
+            setScore(scores, q, meanOfSmallest(values, Checks.kCount(k, to - from)));
+        }
+    }
+
+    /**
+     * Min-K%++ of packed sequences from the per-position {@code ℓ_t}, {@code μ_t} and {@code σ_t²} (as
+     * {@link ScoringKernels#tokenLogprobMoments} emits them): {@code z_t} exactly as
+     * {@link #minKPlusPlus} forms it, then each sequence's mean of its {@code kCount} smallest.
+     */
+    public static void minKPlusPlusPacked(Tensor logprobs, Tensor means, Tensor variances, Tensor offsets, float k,
+                                          Shape seq, Tensor scores) {
+        for (int q = 0; q < seq.count(); q++) {
+            int from = offsets.getInt(q);
+            int to = offsets.getInt(q + 1);
+            double[] z = new double[to - from];
+            for (int t = from; t < to; t++) {
+                double sigma = Math.sqrt(variances.getFloat(t));
+                double diff = (double) logprobs.getFloat(t) - means.getFloat(t);
+                z[t - from] = sigma > 0 ? diff / sigma : diff == 0 ? 0 : diff * Double.POSITIVE_INFINITY;
+            }
+            setScore(scores, q, meanOfSmallest(z, Checks.kCount(k, to - from)));
+        }
+    }
+
+    /**
+     * DC-PDD of packed sequences from the per-position {@code ℓ_t} and token ids: as {@link #dcpdd}, with
+     * {@code p_t(y_t) = exp(ℓ_t)}.
+     */
+    public static void dcpddPacked(Tensor logprobs, Tensor ids, Tensor offsets, Tensor freq, float a, Shape seq,
+                                   Tensor scores) {
+        BitSet seen = new BitSet((int) freq.cols());
+        for (int q = 0; q < seq.count(); q++) {
+            seen.clear();
+            double sum = 0;
+            int count = 0;
+            for (int t = offsets.getInt(q); t < offsets.getInt(q + 1); t++) {
+                int y = ids.getInt(t);
+                if (!seen.get(y)) {
+                    seen.set(y);
+                    double p = Math.exp(logprobs.getFloat(t));
+                    sum += Math.min(p * -Math.log(freq.getFloat(y)), a); // Math.min keeps a NaN
+                    count++;
+                }
+            }
+            setScore(scores, q, sum / count);
+        }
+    }
+
+    /** The likelihood ratio of packed sequences: per sequence, {@code Σ_t ℓ^a_t − ℓ^b_t} in float64. */
+    public static void likelihoodRatioPacked(Tensor logprobsA, Tensor logprobsB, Tensor offsets, Shape seq,
+                                             Tensor scores) {
+        for (int q = 0; q < seq.count(); q++) {
+            double sum = 0;
+            for (int t = offsets.getInt(q); t < offsets.getInt(q + 1); t++) {
+                sum += (double) logprobsA.getFloat(t) - logprobsB.getFloat(t);
+            }
+            setScore(scores, q, sum);
+        }
+    }
+
     private static void meansOfSmallest(double[] values, Shape seq, int kCount, Tensor scores) {
         for (int q = 0; q < seq.count(); q++) {
             setScore(scores, q, meanOfSmallest(Arrays.copyOfRange(values, q * seq.length(), (q + 1) * seq.length()), kCount));

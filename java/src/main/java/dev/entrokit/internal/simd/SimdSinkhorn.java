@@ -1,6 +1,5 @@
 package dev.entrokit.internal.simd;
 
-import static dev.entrokit.internal.simd.SimdConstants.D;
 import static dev.entrokit.internal.simd.SimdConstants.F;
 import static dev.entrokit.internal.simd.SimdConstants.L;
 import static dev.entrokit.internal.simd.VectorExp2.exp2;
@@ -13,9 +12,7 @@ import dev.entrokit.internal.scalar.ScalarSinkhorn;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
-import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * SPEC §3's passes with the Vector API; same pass names as {@code ScalarSinkhorn}.
@@ -25,8 +22,9 @@ import jdk.incubator.vector.VectorOperators;
  * rows of a matrix, one vector of columns at a time, with the accumulator in a register
  * ({@link #sumExp}); the row LSE of {@code f} runs down {@code Cᵀ}, the column LSE of {@code g} down
  * {@code C}, and nothing is reduced across lanes. For point clouds the cost is computed into the
- * same workspace, so memory is O(n·m) per thread, not per problem; problems beyond
- * {@link #MAX_WORKSPACE} floats run the scalar passes (O(n + m) memory).
+ * same workspace, so memory is O(n·m) per thread, not per problem. Beyond {@link #MAX_WORKSPACE}
+ * floats, point clouds take {@link StreamingPasses} (the costs recomputed in every pass, O((n + m)·d)
+ * memory) and given costs the scalar passes (O(n + m) memory).
  *
  * <p>float32 holds the iteration only while the exponents stay small: they reach about
  * {@code log2 e · max C/ε}, and float32 rounds them by {@code 2^−24} of that, a relative error of
@@ -63,7 +61,7 @@ public final class SimdSinkhorn extends SinkhornSolver {
     /** Shift of the padding columns: their terms are all at the exp's floor, and their cost is 0. */
     private static final float PAD_SHIFT = -1e30f;
     /** Below this a shifted sum may have lost terms to the exp's floor (2^−115 each). */
-    private static final double TINY = 0x1p-40;
+    static final double TINY = 0x1p-40;
     /** Floats of {@code C}, {@code Cᵀ} and the kernels one thread may hold (64 MiB). */
     static final long MAX_WORKSPACE = 1L << 24;
     /** The largest {@code max C/ε} run in float32 (see the class comment). */
@@ -80,6 +78,26 @@ public final class SimdSinkhorn extends SinkhornSolver {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ThreadLocal<Matrices> WORK = ThreadLocal.withInitial(Matrices::new);
 
+    /** Whether point clouds always take the streaming passes, whatever their size. */
+    private final boolean streamPoints;
+
+    /** The solver the simd backend uses: point clouds beyond {@link #MAX_WORKSPACE} stream. */
+    public SimdSinkhorn() {
+        this(false);
+    }
+
+    private SimdSinkhorn(boolean streamPoints) {
+        this.streamPoints = streamPoints;
+    }
+
+    /**
+     * A solver whose point-cloud problems always take {@link StreamingPasses}, as the default one does
+     * only beyond {@link #MAX_WORKSPACE}: for comparing the two paths on problems the dense one holds.
+     */
+    public static SimdSinkhorn streaming() {
+        return new SimdSinkhorn(true);
+    }
+
     @Override
     protected Passes open(TransportProblem problem, int p, boolean balanced, double minEpsilon) {
         int n = problem.n();
@@ -88,7 +106,13 @@ public final class SimdSinkhorn extends SinkhornSolver {
         int ldn = padded(n);
         Passes exact = new ScalarSinkhorn.ScalarPasses(problem, p);
         long floats = (problem.points() ? 3L : 2L) * n * ldm + 2L * m * ldn;
-        if (floats > MAX_WORKSPACE || !(minEpsilon >= Float.MIN_NORMAL)) {
+        if (!(minEpsilon >= Float.MIN_NORMAL)) {
+            return exact;
+        }
+        if (problem.points() && (streamPoints || floats > MAX_WORKSPACE)) {
+            return StreamingPasses.open(problem, p, balanced, minEpsilon, exact);
+        }
+        if (floats > MAX_WORKSPACE) {
             return exact;
         }
         Matrices w = WORK.get();
@@ -304,29 +328,8 @@ public final class SimdSinkhorn extends SinkhornSolver {
             }
         }
 
-        /**
-         * Scales the potentials to log2 units, {@code rowPot} into {@code w.rowPot} and the shift into
-         * {@code w.shift} (padding {@link #PAD_SHIFT}); returns {@code −log2 e/ε}, the factor of the cost.
-         */
         private float prepare(double[] rowPot, int rows, double[] shift, int cols, int ld, double eps) {
-            double s = LOG2E / eps;
-            for (int r = 0; r < rows; r++) {
-                w.rowPot[r] = (float) (rowPot[r] * s);
-            }
-            for (int k = 0; k < cols; k++) {
-                w.shift[k] = (float) (shift[k] * s);
-            }
-            Arrays.fill(w.shift, cols, ld, PAD_SHIFT);
-            return (float) -s;
-        }
-
-        private static boolean allAbove(double[] sums, int cols, double tiny) {
-            for (int k = 0; k < cols; k++) {
-                if (!(sums[k] >= tiny && sums[k] < Double.POSITIVE_INFINITY)) {
-                    return false;
-                }
-            }
-            return true;
+            return scaled(rowPot, rows, shift, cols, ld, eps, w.rowPot, w.shift);
         }
     }
 
@@ -384,18 +387,45 @@ public final class SimdSinkhorn extends SinkhornSolver {
         }
     }
 
+    /**
+     * Scales the potentials to log2 units, {@code rowPot} into {@code rowOut} and the shift into
+     * {@code shiftOut} (padding {@link #PAD_SHIFT}); returns {@code −log2 e/ε}, the factor of the cost.
+     */
+    static float scaled(double[] rowPot, int rows, double[] shift, int cols, int ld, double eps, float[] rowOut,
+                        float[] shiftOut) {
+        double s = LOG2E / eps;
+        for (int r = 0; r < rows; r++) {
+            rowOut[r] = (float) (rowPot[r] * s);
+        }
+        for (int k = 0; k < cols; k++) {
+            shiftOut[k] = (float) (shift[k] * s);
+        }
+        Arrays.fill(shiftOut, cols, ld, PAD_SHIFT);
+        return (float) -s;
+    }
+
+    /** Whether the first {@code cols} sums are finite and at least {@code tiny}. */
+    static boolean allAbove(double[] sums, int cols, double tiny) {
+        for (int k = 0; k < cols; k++) {
+            if (!(sums[k] >= tiny && sums[k] < Double.POSITIVE_INFINITY)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     // ---------------------------------------------------------------- kernels, one hot loop each
 
-    /** {@code Σ_k exp(t_k − max)} for {@code k < len} in float64. */
+    /**
+     * {@code Σ_k exp(t_k − max)} for {@code k < len} in float64, in index order with {@code Math.exp}. Not
+     * {@code VectorOperators.EXP} and {@code reduceLanes(ADD)}: their results depend on whether C2 has
+     * compiled the loop yet (SVML against the per-lane fallback, and another summation order), and the same
+     * problem solved twice in one JVM reported objectives 1 ulp apart. The row pass that measures the
+     * returned plan runs once per check, so its exps may cost scalar time.
+     */
     static double sumExpShifted(double[] t, int len, double max) {
-        DoubleVector mv = DoubleVector.broadcast(D, max);
-        DoubleVector acc = DoubleVector.zero(D);
-        int k = 0;
-        for (; k + D.length() <= len; k += D.length()) {
-            acc = acc.add(DoubleVector.fromArray(D, t, k).sub(mv).lanewise(VectorOperators.EXP));
-        }
-        double s = acc.reduceLanes(VectorOperators.ADD);
-        for (; k < len; k++) {
+        double s = 0;
+        for (int k = 0; k < len; k++) {
             s += Math.exp(t[k] - max);
         }
         return s;
@@ -473,7 +503,7 @@ public final class SimdSinkhorn extends SinkhornSolver {
     }
 
     /** {@code sums[c..c+L) += v}, lane by lane in double. */
-    private static void flush(FloatVector v, double[] sums, int c, float[] lanes) {
+    static void flush(FloatVector v, double[] sums, int c, float[] lanes) {
         v.intoArray(lanes, 0);
         for (int k = 0; k < L; k++) {
             sums[c + k] += lanes[k];
