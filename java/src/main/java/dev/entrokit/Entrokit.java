@@ -8,6 +8,7 @@ import dev.entrokit.internal.Checks;
 import dev.entrokit.internal.DistributionKernels;
 import dev.entrokit.internal.LossDriver;
 import dev.entrokit.internal.LossDriver.Loss;
+import dev.entrokit.internal.ChunkedKernels;
 import dev.entrokit.internal.RowExecutor;
 import dev.entrokit.internal.ScoringKernels;
 import dev.entrokit.internal.SelectionKernels;
@@ -56,10 +57,10 @@ public final class Entrokit implements AutoCloseable {
     private Entrokit(Backend backend, int threads, boolean shared) {
         this.shared = shared;
         this.backend = backend;
-        this.kernels = backend.distribution();
+        this.rows = new RowExecutor(threads);
+        this.kernels = ChunkedKernels.wrap(backend, rows);
         this.selection = backend.selection();
         this.scoring = backend.scoring();
-        this.rows = new RowExecutor(threads);
         this.losses = new LossDriver(kernels, scoring, rows);
         this.sequenceScores = new SequenceScores(scoring, rows);
     }
@@ -159,6 +160,17 @@ public final class Entrokit implements AutoCloseable {
         }
     }
 
+    /** The open instance's row pool, for {@link ShardStates}. */
+    RowExecutor rowsForShards() {
+        checkOpen();
+        return rows;
+    }
+
+    /** The backend's partial-state kernels, for {@link ShardStates}. */
+    dev.entrokit.internal.PartialStateKernels partialStates() {
+        return backend.partialStates();
+    }
+
     /** Refuses any op on a closed instance. */
     private void checkOpen() {
         if (closed) {
@@ -185,7 +197,7 @@ public final class Entrokit implements AutoCloseable {
         boolean shareable = shareable("logits", logits) & shareable("out", out);
         MemorySegment x = logits.segment();
         MemorySegment o = out.segment();
-        rows.forEachRow((int) logits.rows(), n, shareable, r ->
+        rows.forEachLongRow((int) logits.rows(), n, shareable, r ->
                 o.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, out.index(r), (float) kernels.logSumExp(x, logits.index(r, 0), n, invT)));
     }
 
@@ -198,7 +210,7 @@ public final class Entrokit implements AutoCloseable {
         float invT = invTemperature(temperature);
         int n = cols("logits", logits);
         inPlaceOutput("probs", probs, "logits", logits);
-        rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("probs", probs), r ->
+        rows.forEachLongRow((int) logits.rows(), n, shareable("logits", logits) & shareable("probs", probs), r ->
                 kernels.softmax(logits.segment(), logits.index(r, 0), probs.segment(), probs.index(r, 0), n, invT));
     }
 
@@ -208,7 +220,7 @@ public final class Entrokit implements AutoCloseable {
         float invT = invTemperature(temperature);
         int n = cols("logits", logits);
         inPlaceOutput("logprobs", logprobs, "logits", logits);
-        rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("logprobs", logprobs), r ->
+        rows.forEachLongRow((int) logits.rows(), n, shareable("logits", logits) & shareable("logprobs", logprobs), r ->
                 kernels.logSoftmax(logits.segment(), logits.index(r, 0), logprobs.segment(), logprobs.index(r, 0), n, invT));
     }
 

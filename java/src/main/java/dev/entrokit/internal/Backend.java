@@ -30,4 +30,9 @@ public interface Backend {
     ScoringKernels scoring();
     /** The SPEC §3 Sinkhorn solver. */
     SinkhornSolver transport();
+
+    /** The per-shard halves of the SPEC §8 partial states; the float64 reference unless a backend has its own. */
+    default PartialStateKernels partialStates() {
+        return dev.entrokit.internal.scalar.ScalarPartialStates.INSTANCE;
+    }
 }

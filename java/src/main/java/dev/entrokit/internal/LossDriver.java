@@ -29,6 +29,12 @@ public final class LossDriver {
             return this == CROSS_ENTROPY_LABELS || this == PLD;
         }
 
+        /** Whether the kernels run long rows in chunks ({@link ChunkedKernels}), so a batch-1 row can use every thread. */
+        boolean chunked() {
+            return this == ENTROPY || this == CROSS_ENTROPY || this == CROSS_ENTROPY_LABELS || this == KL || this == RKL
+                    || this == JSD;
+        }
+
         /** The name of the student argument in messages: entropy reads one distribution, its logits. */
         String studentName() {
             return this == ENTROPY ? "logits" : "student";
@@ -78,7 +84,7 @@ public final class LossDriver {
         float beta = options.beta();
         double[] values = new double[nRows];
         MemorySegment gs = grad == null ? null : grad.segment();
-        rows.forEachRow(nRows, n, shareable, r -> {
+        RowExecutor.RowTask task = r -> {
             long sOff = student.index(r, 0);
             long gOff = grad == null ? 0 : grad.index(r, 0);
             MemorySegment s = student.segment();
@@ -117,7 +123,12 @@ public final class LossDriver {
                 case CHI2 -> scoring.chi2(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
                 case PLD -> scoring.pld(teacher.segment(), teacher.index(r, 0), s, sOff, n, labels.getInt(r), invT, gs, gOff, g);
             };
-        });
+        };
+        if (op.chunked()) {
+            rows.forEachLongRow(nRows, n, shareable, task);
+        } else {
+            rows.forEachRow(nRows, n, shareable, task);
+        }
         double sum = 0;
         for (int r = 0; r < nRows; r++) {
             sum += values[r];

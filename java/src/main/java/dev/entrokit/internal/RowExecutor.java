@@ -10,6 +10,8 @@ import java.util.concurrent.RejectedExecutionException;
  * Runs a per-row task over a batch, splitting rows across a fixed pool when the batch is large enough.
  * Each row is computed by one thread from its own inputs only, so results are bitwise identical
  * whatever the thread count; reductions across rows happen afterwards, in row order, on the caller.
+ * A batch of fewer long rows than threads ({@link #forEachLongRow}) runs its rows in turn, each spread over
+ * the pool in fixed chunks ({@link #forEachChunk}, {@link ChunkedKernels}), merged in chunk order.
  */
 public final class RowExecutor implements AutoCloseable {
     public static final String PROPERTY = "entrokit.threads";
@@ -22,6 +24,9 @@ public final class RowExecutor implements AutoCloseable {
     public interface RowTask {
         void run(int row);
     }
+
+    /** Set on the caller while {@link #forEachLongRow} runs its rows there, so their chunks go to the pool. */
+    private static final ThreadLocal<Boolean> SPLITTING = ThreadLocal.withInitial(() -> Boolean.FALSE);
 
     private final int threads;
     private final ForkJoinPool pool;
@@ -86,6 +91,50 @@ public final class RowExecutor implements AutoCloseable {
             }
             return;
         }
+        runParts(rows, parts, task);
+    }
+
+    /**
+     * As {@link #forEachRow}, for tasks whose kernels run rows longer than {@link ChunkedKernels#CHUNK} in chunks:
+     * when the batch has fewer rows than threads, the rows run one after the other on the caller, and each row's
+     * chunks are spread over the pool. Which chunks a row has, and the order they merge in, do not depend on
+     * the thread count, so neither do the results.
+     */
+    public void forEachLongRow(int rows, long cols, boolean shareable, RowTask task) {
+        if (closed) {
+            throw new IllegalStateException("entrokit: closed");
+        }
+        if (pool == null || !shareable || rows >= threads || !ChunkedKernels.chunked(cols)) {
+            forEachRow(rows, cols, shareable, task);
+            return;
+        }
+        SPLITTING.set(Boolean.TRUE);
+        try {
+            for (int r = 0; r < rows; r++) {
+                task.run(r);
+            }
+        } finally {
+            SPLITTING.set(Boolean.FALSE);
+        }
+    }
+
+    /**
+     * Runs {@code task} for chunks {@code 0..chunks-1} of one row: over the pool when called from a row that
+     * {@link #forEachLongRow} runs on the caller, else in turn on this thread. Returns when every chunk is done.
+     */
+    public void forEachChunk(int chunks, RowTask task) {
+        int parts = Math.min(threads, chunks);
+        if (pool == null || parts < 2 || !SPLITTING.get()) {
+            for (int c = 0; c < chunks; c++) {
+                task.run(c);
+            }
+            return;
+        }
+        runParts(chunks, parts, task);
+    }
+
+    /** Cuts {@code 0..count-1} into {@code parts} contiguous ranges; the caller runs the first and joins the rest. */
+    private void runParts(int rows, int parts, RowTask task) {
         List<ForkJoinTask<?>> started = new ArrayList<>(parts);
         // Rows from here on run on the caller: a close() on another thread may shut the pool between
         // the check above and a submit, and the parts already started must still be joined.

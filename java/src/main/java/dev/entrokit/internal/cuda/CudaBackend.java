@@ -57,6 +57,11 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public dev.entrokit.internal.PartialStateKernels partialStates() {
+        return host.partialStates();
+    }
+
+    @Override
     public SelectionKernels selection() {
         return host.selection();
     }

@@ -2,6 +2,7 @@ package dev.entrokit.internal.simd;
 
 import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.DistributionKernels;
+import dev.entrokit.internal.PartialStateKernels;
 import dev.entrokit.internal.ScoringKernels;
 import dev.entrokit.internal.SelectionKernels;
 import dev.entrokit.internal.SinkhornSolver;
@@ -13,6 +14,7 @@ public final class SimdBackend implements Backend {
     private final SelectionKernels selection = new SimdSelectionKernels();
     private final ScoringKernels scoring;
     private final SinkhornSolver transport = new SimdSinkhorn();
+    private final PartialStateKernels partialStates = new SimdPartialStates();
 
     /** @throws UnsupportedOperationException when the species is too narrow or the forced width is unusable */
     public SimdBackend() {
@@ -63,5 +65,10 @@ public final class SimdBackend implements Backend {
     @Override
     public SinkhornSolver transport() {
         return transport;
+    }
+
+    @Override
+    public PartialStateKernels partialStates() {
+        return partialStates;
     }
 }
