@@ -4,6 +4,9 @@ import static dev.entrokit.Float64Oracle.widen;
 
 import dev.entrokit.AdversarialRows.Named;
 import dev.entrokit.Spec5.Kind;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -49,9 +52,22 @@ class ChunkedRowsTest {
         ek.logSumExp(Tensor.of(x, n, V), Tensor.of(lse), t);
         Run entropy = Run.entropy(ek, x, n, V, o);
         Run ce = Run.labels(ek, labels, x, n, V, o);
+        // Off-heap outputs keep each chunk's exponentials and rescale them; in place too.
+        float[] nativeProbs;
+        float[] inPlace;
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment in = arena.allocateFrom(ValueLayout.JAVA_FLOAT, x);
+            MemorySegment out = arena.allocate((long) n * V * Float.BYTES, 64);
+            ek.softmax(Tensor.of(in, DType.F32, n, V), Tensor.of(out, DType.F32, n, V), t);
+            nativeProbs = out.toArray(ValueLayout.JAVA_FLOAT);
+            ek.softmax(Tensor.of(in, DType.F32, n, V), Tensor.of(in, DType.F32, n, V), t);
+            inPlace = in.toArray(ValueLayout.JAVA_FLOAT);
+        }
         for (int r = 0; r < n; r++) {
             double[] row = widen(x, r * V, V);
             String at = how + " '" + names.get(first + r) + "'";
+            Spec5.check(Kind.PROB, nativeProbs, r * V, Float64Oracle.softmax(row, t), "off-heap softmax " + at);
+            Spec5.check(Kind.PROB, inPlace, r * V, Float64Oracle.softmax(row, t), "in-place softmax " + at);
             Spec5.check(Kind.LOG, lse[r], Float64Oracle.logSumExp(row, t), "logsumexp " + at);
             Spec5.check(Kind.PROB, probs, r * V, Float64Oracle.softmax(row, t), "softmax " + at);
             Spec5.check(Kind.LOG, logprobs, r * V, Float64Oracle.logSoftmax(row, t), "log_softmax " + at);

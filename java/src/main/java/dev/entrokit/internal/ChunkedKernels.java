@@ -135,9 +135,16 @@ public final class ChunkedKernels implements DistributionKernels {
         writeSoftmax(x, xOff, out, outOff, n, invT, true);
     }
 
+    /**
+     * Softmax keeps each chunk's exponentials where the backend can ({@link PartialStateKernels#expStats}) and then
+     * only rescales them: one exp per element, as the whole-row kernel; log-softmax needs no exponentials.
+     */
     private void writeSoftmax(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT,
                               boolean log) {
-        double[] st = singleStates(ShardOp.LOG_SUM_EXP, x, xOff, n, invT, false, -1, false);
+        boolean[] kept = new boolean[chunks(n)];
+        double[] st = log ? singleStates(ShardOp.LOG_SUM_EXP, x, xOff, n, invT, false, -1, false)
+                : states(ShardOp.LOG_SUM_EXP, n, invT, (start, len, s, b) ->
+                        kept[start / CHUNK] = ps.expStats(x, xOff + start, len, start, invT, out, outOff + start, s, b));
         int b = merged(n);
         if (nanRow(false, st, b)) {
             fillNaN(x, xOff, out, outOff, n);
@@ -149,6 +156,10 @@ public final class ChunkedKernels implements DistributionKernels {
             long at = (long) i * CHUNK;
             if (log) {
                 ps.logSoftmax(x, xOff + at, length(n, i), invT, m, logD, out, outOff + at);
+            } else if (kept[i]) {
+                double mi = st[i * WIDTH + M];
+                double factor = mi == Double.NEGATIVE_INFINITY ? 0 : Math.exp((mi - m) * invT - logD);
+                ps.scale(out, outOff + at, length(n, i), factor);
             } else {
                 ps.softmax(x, xOff + at, length(n, i), invT, m, logD, out, outOff + at);
             }

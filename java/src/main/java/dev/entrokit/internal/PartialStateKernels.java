@@ -71,6 +71,18 @@ public interface PartialStateKernels {
     void jsdTerms(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT, float beta, double mt,
                   double logDt, double ms, double logDs, boolean extreme, double[] out);
 
+    /**
+     * Softmax's phase 1 keeping its exponentials: the {@code LOG_SUM_EXP} record of {@link #single}, and
+     * {@code e_i = exp((x_i − m)/T)} (the piece's own maximum) written to {@code out}. Returns true when it wrote
+     * them (phase 2 then {@link #scale}s them by {@code e^{(m − M)/T}/D}), false when {@code out} is untouched and
+     * phase 2 writes {@link #softmax} from {@code x}. {@code out} may be {@code x} (in place).
+     */
+    boolean expStats(MemorySegment x, long off, int n, long globalOffset, float invT, MemorySegment out, long outOff,
+                     double[] st, int base);
+
+    /** {@code out_i *= factor}. */
+    void scale(MemorySegment out, long off, int n, double factor);
+
     /** {@code out = exp((x − m)/T − logD)}. */
     void softmax(MemorySegment x, long off, int n, float invT, double m, double logD, MemorySegment out, long outOff);
 

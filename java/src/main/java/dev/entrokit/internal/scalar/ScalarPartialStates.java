@@ -214,6 +214,21 @@ public final class ScalarPartialStates implements PartialStateKernels {
         out[1] = towardQ;
     }
 
+    /** The reference keeps nothing: phase 2 writes every probability from {@code x}. */
+    @Override
+    public boolean expStats(MemorySegment x, long off, int n, long globalOffset, float invT, MemorySegment out,
+                            long outOff, double[] st, int base) {
+        single(x, off, n, globalOffset, invT, false, -1, false, st, base);
+        return false;
+    }
+
+    @Override
+    public void scale(MemorySegment out, long off, int n, double factor) {
+        for (int i = 0; i < n; i++) {
+            put(out, off + i, get(out, off + i) * factor);
+        }
+    }
+
     @Override
     public void softmax(MemorySegment x, long off, int n, float invT, double m, double logD, MemorySegment out,
                         long outOff) {

@@ -52,10 +52,19 @@ public final class SimdPartialStates implements PartialStateKernels {
             REFERENCE.single(x, off, n, globalOffset, invT, entropy, label, sumShifted, st, base);
             return;
         }
-        SimdDistributionKernels.maxAndMin(x, off, n, ws.acc);
-        float m = (float) ws.acc[0];
-        double lo = ws.acc[1];
-        if (m == Float.NEGATIVE_INFINITY || extreme(ws.acc, invT)) {
+        // The entropy's gradient and label smoothing's Σ a tell extreme rows apart (float lanes overflow there);
+        // the other single-row ops take the plain max pass, as the whole-row kernels do.
+        boolean spread = entropy || sumShifted;
+        float m;
+        double lo = Double.NaN;
+        if (spread) {
+            SimdDistributionKernels.maxAndMin(x, off, n, ws.acc);
+            m = (float) ws.acc[0];
+            lo = ws.acc[1];
+        } else {
+            m = SimdDistributionKernels.max(x, off, n);
+        }
+        if (m == Float.NEGATIVE_INFINITY || (spread && extreme(ws.acc, invT))) {
             REFERENCE.single(x, off, n, globalOffset, invT, entropy, label, sumShifted, st, base);
             return;
         }
@@ -71,7 +80,8 @@ public final class SimdPartialStates implements PartialStateKernels {
             d = SimdDistributionKernels.sumExp(x, off, n, negHalfM, twoInvT, ws.lanes);
         }
         double sum = sumShifted ? SimdDistributionKernels.sumShifted(x, off, n, negHalfM, twoInvT, ws.lanes) : 0;
-        if (!Double.isFinite(d) || !Double.isFinite(t) || Double.isNaN(sum)) {
+        // A −inf Σ a (a masked token under label smoothing) is exact in float64 only.
+        if (!Double.isFinite(d) || !Double.isFinite(t) || !Double.isFinite(sum)) {
             REFERENCE.single(x, off, n, globalOffset, invT, entropy, label, sumShifted, st, base);
             return;
         }
@@ -190,6 +200,40 @@ public final class SimdPartialStates implements PartialStateKernels {
         }
         out[0] = towardP;
         out[1] = towardQ;
+    }
+
+    /**
+     * Off-heap outputs only (vector stores into heap segments are not intrinsified). Once the maximum is finite,
+     * {@code d} is finite unless the piece holds a NaN, and then the row is a NaN row whatever was written.
+     */
+    @Override
+    public boolean expStats(MemorySegment x, long off, int n, long globalOffset, float invT, MemorySegment out,
+                            long outOff, double[] st, int base) {
+        if (n == 0 || !out.isNative()) {
+            single(x, off, n, globalOffset, invT, false, -1, false, st, base);
+            return false;
+        }
+        float m = SimdDistributionKernels.max(x, off, n);
+        if (m == Float.NEGATIVE_INFINITY || m == Float.POSITIVE_INFINITY) {
+            REFERENCE.single(x, off, n, globalOffset, invT, false, -1, false, st, base);
+            return false;
+        }
+        double d = SimdDistributionKernels.expStore(x, off, out, outOff, n, -0.5f * m, 2f * invT,
+                Workspace.get().lanes);
+        PartialStates.identity(st, base);
+        st[base + COUNT] = n;
+        if (!Double.isFinite(d)) {
+            st[base + FLAGS] = dev.entrokit.internal.PartialStateKernels.BAD;
+            return true;
+        }
+        st[base + M] = m;
+        st[base + D] = d;
+        return true;
+    }
+
+    @Override
+    public void scale(MemorySegment out, long off, int n, double factor) {
+        SimdDistributionKernels.scale(out, off, n, (float) factor);
     }
 
     /** {@code out_i = exp((x_i − m)/T − logD)}. */
