@@ -2,7 +2,7 @@
 # ./entrokit bench [--quick] [--filter REGEX] [--json FILE] [--png FILE] [--impl LIST] [--threads LIST] [-p NAME=VALUE]...
 #   entrokit's workloads (every @Workload JMH method) side by side with PyTorch, NumPy/SciPy, POT and
 #   ND4J on the same inputs, with the machine's ceilings; see README "Benchmarks" and --help.
-# ./entrokit bench jmh [JMH arguments...]   the plain JMH command line (e.g. jmh -l, jmh W1Bench -p threads=1)
+# ./entrokit bench jmh [JMH arguments...]   the plain JMH command line (e.g. jmh -l, jmh SoftmaxEntropyBench -p threads=1)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 JAR="$ROOT/bench/target/benchmarks.jar"
@@ -10,7 +10,7 @@ JAVA="${JAVA_HOME:?the entrokit launcher sets JAVA_HOME}/bin/java"
 PY=/usr/bin/python3   # Debian's python, where python3-torch, -scipy and -pot install (not a pyenv/venv python3)
 export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
 
-if [ ! -f "$JAR" ] || [ -n "$(find "$ROOT/java/src" "$ROOT/bench/src/main" "$ROOT/bench/pom.xml" -newer "$JAR" -print -quit)" ]; then
+if [ ! -f "$JAR" ] || [ -n "$(find "$ROOT/java/src" "$ROOT/cli/src/main" "$ROOT/bench/src/main" "$ROOT/bench/pom.xml" -newer "$JAR" -print -quit)" ]; then
   echo "entrokit: building the benchmarks..." >&2
   (cd "$ROOT" && mvn -B -q -ntp -DskipTests package >&2)
 fi

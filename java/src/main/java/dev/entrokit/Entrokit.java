@@ -2,12 +2,14 @@ package dev.entrokit;
 
 import static dev.entrokit.internal.Checks.*;
 
+import dev.entrokit.cuda.CudaKernels;
+import dev.entrokit.cuda.CudaStream;
+import dev.entrokit.cuda.DeviceTensor;
 import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.Backends;
 import dev.entrokit.internal.Checks;
 import dev.entrokit.internal.DistributionKernels;
 import dev.entrokit.internal.LossDriver;
-import dev.entrokit.internal.LossDriver.Loss;
 import dev.entrokit.internal.ChunkedKernels;
 import dev.entrokit.internal.RowExecutor;
 import dev.entrokit.internal.ScoringKernels;
@@ -28,6 +30,13 @@ import java.util.List;
  * <p>Tensors hold {@code [rows, V]} logits (a rank-1 tensor is one row). Outputs go into caller
  * buffers; per-row losses into a rank-1 tensor of at least {@code rows} elements.
  *
+ * <p>Host and device: the ops on {@link Tensor}s (host memory) run on this instance's backend; on the
+ * {@code cuda} backend that is the best CPU backend ({@code simd}, else {@code scalar}), since copying
+ * every row to the GPU and back would cost more than it saves. The overloads on
+ * {@link DeviceTensor}s run on CUDA, queued on a {@link CudaStream}, whatever the backend. Both take
+ * the same option types and are checked by the same checks. {@link #backendDescription()} says which
+ * runs where.
+ *
  * <p>Use {@link #get()} for the backend configured at start ({@code -Dentrokit.backend},
  * {@code -Dentrokit.threads}), or {@link #create(String, int)} for a specific one. Instances are
  * thread-safe.
@@ -42,6 +51,9 @@ import java.util.List;
  * that names the argument.
  */
 public final class Entrokit implements AutoCloseable {
+    /** Each thread's statistics of the row it is on: the fused softmax allocates nothing per row. */
+    private static final ThreadLocal<double[]> ROW_STATS = ThreadLocal.withInitial(() -> new double[3]);
+
     private final Backend backend;
     private final DistributionKernels kernels;
     private final SelectionKernels selection;
@@ -178,11 +190,28 @@ public final class Entrokit implements AutoCloseable {
         }
     }
 
-    /** A loss without labels, after the open check; the driver checks its arguments. */
-    private double loss(Loss op, Tensor teacher, Tensor student, LossOptions options, float alpha, Tensor rowLoss,
-                        Tensor grad) {
+    /**
+     * Any loss of the op table on host tensors: what {@link #kl}, {@link #jsd}, {@link #pld} … each call,
+     * for code that picks the loss at run time. {@code op.reads()} says which of {@code teacher} and
+     * {@code labels} it reads (the other must be null); its parameter comes from {@code options}
+     * ({@link Loss#parameter()}: β for JSD, α for the α-family); {@code grad} must be null where
+     * {@code op.hasGradient()} is false. Each op's definition is on its named method.
+     *
+     * @param rowLoss per-row values (nullable unless the reduction is {@link Reduction#NONE})
+     * @param grad    gradient of the returned loss w.r.t. {@code student} (nullable)
+     * @return the reduced loss (for {@code NONE}, the sum of the rows)
+     */
+    public double loss(Loss op, Tensor teacher, Tensor student, Tensor labels, LossOptions options, Tensor rowLoss,
+                       Tensor grad) {
         checkOpen();
-        return losses.run(op, teacher, student, null, options, alpha, rowLoss, grad);
+        notNull("op", op);
+        if (teacher != null && !op.readsTeacher()) {
+            throw new IllegalArgumentException("teacher: " + op + " reads no teacher; pass null");
+        }
+        if (labels != null && !op.readsLabels()) {
+            throw new IllegalArgumentException("labels: " + op + " reads no labels; pass null");
+        }
+        return losses.run(op, teacher, student, labels, options, rowLoss, grad);
     }
 
     // ---------------------------------------------------------------- softmax family
@@ -224,6 +253,68 @@ public final class Entrokit implements AutoCloseable {
                 kernels.logSoftmax(logits.segment(), logits.index(r, 0), logprobs.segment(), logprobs.index(r, 0), n, invT));
     }
 
+    /**
+     * {@link #softmax(Tensor, Tensor, float)} with each row's statistics from the same exps — what a decoding
+     * step needs beside the probabilities (entropy-based samplers read the entropy): one read of the row for
+     * its max and one exp per element, instead of a softmax and an entropy call that exponentiate twice.
+     * Outputs and statistics equal the separate calls ({@link #softmax(Tensor, Tensor, float)},
+     * {@link #logSumExp}, {@link #entropy}) bitwise on the same backend. A special row (SPEC §1) gives NaN
+     * probabilities and NaN statistics.
+     *
+     * @param probs        shaped like {@code logits}; may be the very same view (in place)
+     * @param rowMax       per row, the largest logit (before the temperature); rank-1 F32, nullable
+     * @param rowLogSumExp per row, {@code log Σ exp(logits/T)}; rank-1 F32, nullable
+     * @param rowEntropy   per row, the entropy of the softmax (nats); rank-1 F32, nullable
+     */
+    public void softmax(Tensor logits, Tensor probs, float temperature, Tensor rowMax, Tensor rowLogSumExp,
+                        Tensor rowEntropy) {
+        softmaxStats(logits, "probs", probs, temperature, false, rowMax, rowLogSumExp, rowEntropy);
+    }
+
+    /**
+     * {@link #logSoftmax(Tensor, Tensor, float)} with each row's statistics, as
+     * {@link #softmax(Tensor, Tensor, float, Tensor, Tensor, Tensor)} gives them (one exp per element).
+     *
+     * @param logprobs shaped like {@code logits}; may be the very same view (in place)
+     */
+    public void logSoftmax(Tensor logits, Tensor logprobs, float temperature, Tensor rowMax, Tensor rowLogSumExp,
+                           Tensor rowEntropy) {
+        softmaxStats(logits, "logprobs", logprobs, temperature, true, rowMax, rowLogSumExp, rowEntropy);
+    }
+
+    private void softmaxStats(Tensor logits, String outName, Tensor out, float temperature, boolean log, Tensor rowMax,
+                              Tensor rowLogSumExp, Tensor rowEntropy) {
+        checkOpen();
+        float invT = invTemperature(temperature);
+        int n = cols("logits", logits);
+        inPlaceOutput(outName, out, "logits", logits);
+        Tensor[] stats = {rowMax, rowLogSumExp, rowEntropy};
+        String[] names = {"rowMax", "rowLogSumExp", "rowEntropy"};
+        boolean shareable = shareable("logits", logits) & shareable(outName, out);
+        for (int k = 0; k < 3; k++) {
+            if (stats[k] != null) {
+                rowOutput(names[k], stats[k], DType.F32, logits.rows());
+                noOverlap(names[k], stats[k], "logits", logits, false);
+                noOverlap(names[k], stats[k], outName, out, false);
+                shareable &= shareable(names[k], stats[k]);
+                for (int j = 0; j < k; j++) {
+                    if (stats[j] != null) {
+                        noOverlap(names[k], stats[k], names[j], stats[j], false);
+                    }
+                }
+            }
+        }
+        rows.forEachLongRow((int) logits.rows(), n, shareable, r -> {
+            double[] values = ROW_STATS.get();
+            kernels.softmaxStats(logits.segment(), logits.index(r, 0), out.segment(), out.index(r, 0), n, invT, log, values);
+            for (int k = 0; k < 3; k++) {
+                if (stats[k] != null) {
+                    stats[k].segment().setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, stats[k].index(r), (float) values[k]);
+                }
+            }
+        });
+    }
+
     /** Softmax backward: {@code gradInput = p ⊙ (gradOutput − Σ gradOutput·p) / T} from the forward output {@code probs}. */
     public void softmaxBackward(Tensor probs, Tensor gradOutput, Tensor gradInput, float temperature) {
         checkOpen();
@@ -254,12 +345,12 @@ public final class Entrokit implements AutoCloseable {
      * @return the reduced loss (for {@code NONE}, the sum of the rows)
      */
     public double entropy(Tensor logits, LossOptions options, Tensor rowLoss, Tensor grad) {
-        return loss(Loss.ENTROPY, null, logits, options, Float.NaN, rowLoss, grad);
+        return loss(Loss.ENTROPY, null, logits, null, options, rowLoss, grad);
     }
 
     /** Soft-target cross-entropy {@code −Σ softmax(t) log_softmax(s)}; {@code grad} w.r.t. the student. See {@link #entropy}. */
     public double crossEntropy(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
-        return loss(Loss.CROSS_ENTROPY, teacher, student, options, Float.NaN, rowLoss, grad);
+        return loss(Loss.CROSS_ENTROPY, teacher, student, null, options, rowLoss, grad);
     }
 
     /**
@@ -268,38 +359,37 @@ public final class Entrokit implements AutoCloseable {
      * a zero gradient, and leave the {@code MEAN}.
      */
     public double crossEntropyLabels(Tensor labels, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
-        checkOpen();
-        return losses.run(Loss.CROSS_ENTROPY_LABELS, null, student, labels, options, Float.NaN, rowLoss, grad);
+        return loss(Loss.CROSS_ENTROPY_LABELS, null, student, labels, options, rowLoss, grad);
     }
 
     /** Forward KL {@code KL(softmax(t)‖softmax(s))}; {@code grad} w.r.t. the student. See {@link #entropy}. */
     public double kl(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
-        return loss(Loss.KL, teacher, student, options, Float.NaN, rowLoss, grad);
+        return loss(Loss.KL, teacher, student, null, options, rowLoss, grad);
     }
 
     /** Reverse KL {@code KL(softmax(s)‖softmax(t))}; {@code grad} w.r.t. the student. */
     public double rkl(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
-        return loss(Loss.RKL, teacher, student, options, Float.NaN, rowLoss, grad);
+        return loss(Loss.RKL, teacher, student, null, options, rowLoss, grad);
     }
 
     /** Generalized JSD with {@code options.beta()} (0 gives forward KL, 1 reverse KL); {@code grad} w.r.t. the student. */
     public double jsd(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
-        return loss(Loss.JSD, teacher, student, options, Float.NaN, rowLoss, grad);
+        return loss(Loss.JSD, teacher, student, null, options, rowLoss, grad);
     }
 
     /** Jeffreys divergence {@code KL(p‖q) + KL(q‖p)}; {@code grad} w.r.t. the student. */
     public double jeffreys(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
-        return loss(Loss.JEFFREYS, teacher, student, options, Float.NaN, rowLoss, grad);
+        return loss(Loss.JEFFREYS, teacher, student, null, options, rowLoss, grad);
     }
 
     /** Total variation distance {@code ½ Σ |p − q|} (no gradient). */
     public double tv(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss) {
-        return loss(Loss.TV, teacher, student, options, Float.NaN, rowLoss, null);
+        return loss(Loss.TV, teacher, student, null, options, rowLoss, null);
     }
 
     /** Hellinger distance {@code sqrt(½ Σ (√p − √q)²)} (no gradient). */
     public double hellinger(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss) {
-        return loss(Loss.HELLINGER, teacher, student, options, Float.NaN, rowLoss, null);
+        return loss(Loss.HELLINGER, teacher, student, null, options, rowLoss, null);
     }
 
     /**
@@ -316,7 +406,8 @@ public final class Entrokit implements AutoCloseable {
                                   Tensor grad) {
         checkOpen();
         alpha(alpha);
-        return loss(Loss.ALPHA, teacher, student, options, alpha, rowLoss, grad);
+        notNull("options", options);
+        return loss(Loss.ALPHA, teacher, student, null, options.alpha(alpha), rowLoss, grad);
     }
 
     /**
@@ -327,7 +418,8 @@ public final class Entrokit implements AutoCloseable {
     public double renyi(Tensor teacher, Tensor student, float alpha, LossOptions options, Tensor rowLoss, Tensor grad) {
         checkOpen();
         alpha(alpha);
-        return loss(Loss.RENYI, teacher, student, options, alpha, rowLoss, grad);
+        notNull("options", options);
+        return loss(Loss.RENYI, teacher, student, null, options.alpha(alpha), rowLoss, grad);
     }
 
     /**
@@ -336,7 +428,7 @@ public final class Entrokit implements AutoCloseable {
      * {@code S = χ² + 1}, {@code r_i = (p_i²/q_i)/S}.
      */
     public double chi2(Tensor teacher, Tensor student, LossOptions options, Tensor rowLoss, Tensor grad) {
-        return loss(Loss.CHI2, teacher, student, options, Float.NaN, rowLoss, grad);
+        return loss(Loss.CHI2, teacher, student, null, options, rowLoss, grad);
     }
 
     /**
@@ -350,8 +442,7 @@ public final class Entrokit implements AutoCloseable {
      * {@link #crossEntropyLabels} ({@code ignoreIndex} rows give 0 and leave the {@code MEAN}).
      */
     public double pld(Tensor teacher, Tensor student, Tensor labels, LossOptions options, Tensor rowLoss, Tensor grad) {
-        checkOpen();
-        return losses.run(Loss.PLD, teacher, student, labels, options, Float.NaN, rowLoss, grad);
+        return loss(Loss.PLD, teacher, student, labels, options, rowLoss, grad);
     }
 
     // ---------------------------------------------------------------- scoring helpers (SPEC §4)
@@ -699,6 +790,63 @@ public final class Entrokit implements AutoCloseable {
         rows.forEachRow(nRows, n, shareable("logits", logits) & shareable("tokensOut", tokensOut), r ->
                 tokensOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, tokensOut.index(r),
                         selection.sample(logits.segment(), logits.index(r, 0), n, filters.get(r), s[r], r, step)));
+    }
+
+    // ---------------------------------------------------------------- device tensors (CUDA)
+
+    /*
+     * Device memory is not readable by the CPU, so these run on CUDA whatever this instance's backend: the
+     * checks are the host's (Checks, through CudaKernels), the work is queued on the stream and is done
+     * when the stream is synchronized or a result is copied back.
+     */
+
+    /** {@link #softmax(Tensor, Tensor, float)} on device tensors (F32, BF16 or F16), queued on {@code stream}. */
+    public void softmax(DeviceTensor logits, DeviceTensor probs, float temperature, CudaStream stream) {
+        checkOpen();
+        CudaKernels.softmax(logits, probs, temperature, stream);
+    }
+
+    /** {@link #logSoftmax(Tensor, Tensor, float)} on device tensors, queued on {@code stream}. */
+    public void logSoftmax(DeviceTensor logits, DeviceTensor logprobs, float temperature, CudaStream stream) {
+        checkOpen();
+        CudaKernels.logSoftmax(logits, logprobs, temperature, stream);
+    }
+
+    /** {@link #logSumExp(Tensor, Tensor, float)} on device tensors ({@code out}: F32, one per row), queued on {@code stream}. */
+    public void logSumExp(DeviceTensor logits, DeviceTensor out, float temperature, CudaStream stream) {
+        checkOpen();
+        CudaKernels.logSumExp(logits, out, temperature, stream);
+    }
+
+    /**
+     * {@link #loss(Loss, Tensor, Tensor, Tensor, LossOptions, Tensor, Tensor)} on device tensors, queued on
+     * {@code stream}: per-row values into {@code rowLoss} (not reduced; see
+     * {@link CudaKernels#loss CudaKernels.loss} for the reductions and the losses with a CUDA kernel).
+     */
+    public void loss(Loss op, DeviceTensor teacher, DeviceTensor student, DeviceTensor labels, LossOptions options,
+                     DeviceTensor rowLoss, DeviceTensor grad, CudaStream stream) {
+        checkOpen();
+        CudaKernels.loss(op, teacher, student, labels, options, rowLoss, grad, stream);
+    }
+
+    /** {@link #topK(Tensor, int, float, Tensor, Tensor, Tensor)} on device tensors; {@code valuesOut} and {@code probsOut} may be null. */
+    public void topK(DeviceTensor logits, int k, float temperature, DeviceTensor indicesOut, DeviceTensor valuesOut,
+                     DeviceTensor probsOut, CudaStream stream) {
+        checkOpen();
+        CudaKernels.topK(logits, temperature, k, indicesOut, valuesOut, probsOut, stream);
+    }
+
+    /** {@link #keptMask(Tensor, SamplingFilters, Tensor)} on device tensors ({@code maskOut}: BOOL like {@code logits}). */
+    public void keptMask(DeviceTensor logits, SamplingFilters filters, DeviceTensor maskOut, CudaStream stream) {
+        checkOpen();
+        CudaKernels.keptMask(logits, filters, maskOut, null, stream);
+    }
+
+    /** {@link #sample(Tensor, SamplingFilters, long[], long, Tensor)} on device tensors, one {@code seed} for every row. */
+    public void sample(DeviceTensor logits, SamplingFilters filters, long seed, long step, DeviceTensor tokensOut,
+                       CudaStream stream) {
+        checkOpen();
+        CudaKernels.sample(logits, filters, seed, 0, step, tokensOut, stream);
     }
 
     // ---------------------------------------------------------------- float[] conveniences

@@ -66,9 +66,9 @@ public class DistributionBench {
         ek = Entrokit.create(backend, threads);
         // Off-heap by default, as a JVM ML stack holds its activations; heap float[] tensors on request.
         arena = Arena.ofShared();
-        float[] t = Logits.heavyTailed(rows, cols, 42, 0.02);
+        float[] t = SyntheticLogits.heavyTailed(rows, cols, 42, 0.02);
         teacher = copyOf(t);
-        student = copyOf(Logits.perturbed(t, 7, 0.5));
+        student = copyOf(SyntheticLogits.perturbed(t, 7, 0.5));
         out = copyOf(new float[rows * cols]);
         grad = copyOf(new float[rows * cols]);
         rowLoss = Tensor.of(arena.allocate((long) rows * Float.BYTES, 64), DType.F32, rows);

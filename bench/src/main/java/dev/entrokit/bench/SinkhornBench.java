@@ -83,7 +83,7 @@ public class SinkhornBench {
         arena.close();
     }
 
-    /** The seeds of the clouds {@code x} and {@code y} (W4Bench uses the same problems). */
+    /** The seeds of the clouds {@code x} and {@code y} (TransportBench uses the same problems). */
     static final long X_SEED = 1;
     static final long Y_SEED = 2;
 

@@ -17,7 +17,7 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The common part of the {@code ./entrokit bench} workload classes (W1Bench, W2Bench, ...): the
+ * The common part of the {@code ./entrokit bench} workload classes (SoftmaxEntropyBench, DivergenceLossBench, ...): the
  * backend and thread parameters, the JMH settings of a full run, an entrokit instance and off-heap
  * memory per trial. A subclass adds its size {@code @Param}s, its inputs and its {@link Workload} methods.
  */

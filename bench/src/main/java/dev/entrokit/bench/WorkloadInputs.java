@@ -26,16 +26,16 @@ public interface WorkloadInputs {
     }
 
     /**
-     * The heavy-tailed logits of {@link Logits#heavyTailed} as {@code dir/<prefix>-RxC-s<seed>.npy},
-     * written if missing; {@code perturbSeed > 0} gives {@link Logits#perturbed} of those instead.
+     * The heavy-tailed logits of {@link SyntheticLogits#heavyTailed} as {@code dir/<prefix>-RxC-s<seed>.npy},
+     * written if missing; {@code perturbSeed > 0} gives {@link SyntheticLogits#perturbed} of those instead.
      */
     static Path logitsFile(Path dir, String prefix, int rows, int cols, long seed, long perturbSeed) throws IOException {
         String name = prefix + "-" + rows + "x" + cols + "-s" + seed + (perturbSeed > 0 ? "-p" + perturbSeed : "") + ".npy";
         Path file = dir.resolve(name);
         if (!java.nio.file.Files.exists(file)) {
-            float[] x = Logits.heavyTailed(rows, cols, seed, 0.02);
+            float[] x = SyntheticLogits.heavyTailed(rows, cols, seed, 0.02);
             if (perturbSeed > 0) {
-                x = Logits.perturbed(x, perturbSeed, 0.5);
+                x = SyntheticLogits.perturbed(x, perturbSeed, 0.5);
             }
             Npy.writeFloats(file, x, rows, cols);
         }

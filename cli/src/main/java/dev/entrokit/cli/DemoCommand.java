@@ -27,7 +27,7 @@ import picocli.CommandLine.Spec;
         description = {"Run ops on every available backend and compare with the scalar reference.",
             "Default: a short tour of a few ops on an 8 x 4096 batch (no timings). --full: every op on 32 x 128256",
             "with rough timings (best of a few calls after a warm-up of up to 1.5 s per op; ~2 GB, minutes).",
-            "Logits are heavy-tailed with ~5%% of the vocabulary masked to -inf. Use ./entrokit bench for real numbers."})
+            "LogitRows are heavy-tailed with ~5%% of the vocabulary masked to -inf. Use ./entrokit bench for real numbers."})
 public final class DemoCommand implements Callable<Integer> {
     private static final String REFERENCE = "scalar";
     /** The tour: the softmax family, a distillation loss and its gradient, selection, sampling, scoring, OT. */

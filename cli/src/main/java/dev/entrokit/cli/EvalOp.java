@@ -17,6 +17,7 @@ import static dev.entrokit.cli.Setting.TOP_K;
 import static dev.entrokit.cli.Setting.TOP_P;
 
 import dev.entrokit.Entrokit;
+import dev.entrokit.Loss;
 import dev.entrokit.LossOptions;
 import dev.entrokit.Reduction;
 import dev.entrokit.SamplingFilters;
@@ -39,28 +40,28 @@ public enum EvalOp {
     /** Row-wise softmax. */
     SOFTMAX("softmax", List.of("logits"), List.of(), List.of(new Output("probs", "[..., V]", Tolerance.ABS_REL)),
             EnumSet.of(TEMPERATURE), (ek, in, o) -> {
-                Logits x = in.logits("logits");
+                LogitRows x = in.logits("logits");
                 NpyArray.Float32 p = x.newLike();
                 return call(() -> ek.softmax(x.tensor(), tensor(x, p), o.temperature()), "probs", p);
             }),
     /** Row-wise log-softmax. */
     LOG_SOFTMAX("log_softmax", List.of("logits"), List.of(),
             List.of(new Output("logprobs", "[..., V]", Tolerance.SCALED)), EnumSet.of(TEMPERATURE), (ek, in, o) -> {
-                Logits x = in.logits("logits");
+                LogitRows x = in.logits("logits");
                 NpyArray.Float32 p = x.newLike();
                 return call(() -> ek.logSoftmax(x.tensor(), tensor(x, p), o.temperature()), "logprobs", p);
             }),
     /** Row-wise log-sum-exp. */
     LOGSUMEXP("logsumexp", List.of("logits"), List.of(), List.of(new Output("lse", "[...]", Tolerance.SCALED)),
             EnumSet.of(TEMPERATURE), (ek, in, o) -> {
-                Logits x = in.logits("logits");
+                LogitRows x = in.logits("logits");
                 NpyArray.Float32 lse = x.newPerRow();
                 return call(() -> ek.logSumExp(x.tensor(), Tensor.of(lse.data()), o.temperature()), "lse", lse);
             }),
     /** Entropy of each row's softmax. */
     ENTROPY("entropy", List.of("logits"), List.of(), List.of(new Output("entropy", "[...]", Tolerance.SCALED)),
             EnumSet.of(TEMPERATURE), (ek, in, o) -> {
-                Logits x = in.logits("logits");
+                LogitRows x = in.logits("logits");
                 NpyArray.Float32 h = x.newPerRow();
                 return call(() -> ek.entropy(x.tensor(), o, Tensor.of(h.data()), null), "entropy", h);
             }),
@@ -68,31 +69,25 @@ public enum EvalOp {
     CROSS_ENTROPY("cross_entropy", List.of("student"), List.of("teacher", "labels"), lossAndGrad(),
             EnumSet.of(TEMPERATURE, IGNORE_INDEX, LABEL_SMOOTHING), (ek, in, o) -> {
                 if (in.has("labels")) {
-                    Logits s = in.logits("student");
+                    LogitRows s = in.logits("student");
                     Tensor labels = Tensor.of(in.labels(s));
                     return lossCall(s, (row, grad) -> ek.crossEntropyLabels(labels, s.tensor(), o, row, grad), true);
                 }
-                Logits[] ts = in.teacherStudent();
+                LogitRows[] ts = in.teacherStudent();
                 return lossCall(ts[1], (row, grad) -> ek.crossEntropy(ts[0].tensor(), ts[1].tensor(), o, row, grad), true);
             }),
     /** Forward KL(teacher || student). */
-    KL("kl", List.of("teacher", "student"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE),
-            (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.kl(t, s, o, row, grad), true)),
+    KL(Loss.KL),
     /** Reverse KL(student || teacher). */
-    RKL("rkl", List.of("teacher", "student"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE),
-            (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.rkl(t, s, o, row, grad), true)),
+    RKL(Loss.RKL),
     /** Generalized Jensen-Shannon divergence. */
-    JSD("jsd", List.of("teacher", "student"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE, BETA),
-            (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.jsd(t, s, o, row, grad), true)),
+    JSD(Loss.JSD),
     /** Symmetric KL. */
-    JEFFREYS("jeffreys", List.of("teacher", "student"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE),
-            (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.jeffreys(t, s, o, row, grad), true)),
+    JEFFREYS(Loss.JEFFREYS),
     /** Total variation distance. */
-    TV("tv", List.of("teacher", "student"), List.of(), lossOnly(), EnumSet.of(TEMPERATURE),
-            (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.tv(t, s, o, row), false)),
+    TV(Loss.TV),
     /** Hellinger distance. */
-    HELLINGER("hellinger", List.of("teacher", "student"), List.of(), lossOnly(), EnumSet.of(TEMPERATURE),
-            (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.hellinger(t, s, o, row), false)),
+    HELLINGER(Loss.HELLINGER),
     /** The k most probable tokens of each row (SPEC §2 order), their logits and probabilities. */
     TOP_K_OP("top_k", List.of("logits"), List.of(), List.of(new Output("indices", "[..., k]", Tolerance.EXACT),
             new Output("values", "[..., k]", Tolerance.EXACT), new Output("probs", "[..., k]", Tolerance.ABS_REL)),
@@ -147,7 +142,7 @@ public enum EvalOp {
             (ek, in, s, x) -> {
                 float k = s.scoring().kFraction();
                 if (x == null) {
-                    Logits lp = in.logits("logprobs");
+                    LogitRows lp = in.logits("logprobs");
                     NpyArray.Float32 score = lp.newPerRow();
                     return call(() -> ek.minKProb(lp.tensor(), k, Tensor.of(score.data())), "score", score);
                 }
@@ -159,21 +154,21 @@ public enum EvalOp {
                     s.scoring().kFraction(), score))),
     /** DC-PDD per sequence, with a token-frequency distribution freq [V]. */
     DCPDD("dcpdd", List.of("logits", "ids", "freq"), List.of(), score(), EnumSet.of(Setting.CLIP), (ek, in, s, x) -> {
-        Logits f = in.logits("freq");
+        LogitRows f = in.logits("freq");
         return sequenceCall(in, x, (ids, score) -> ek.dcpdd(x.tensor(), ids, Tensor.of(f.data()), s.scoring().a(), score));
     }),
     /** Sum over each sequence of log p_a(id) - log p_b(id). */
     LIKELIHOOD_RATIO("likelihood_ratio", List.of("logits_a", "logits_b", "ids"), List.of(), score(),
             EnumSet.noneOf(Setting.class), (ek, in, s, x) -> {
-                Logits a = in.logits("logits_a");
-                Logits b = in.logits("logits_b");
+                LogitRows a = in.logits("logits_a");
+                LogitRows b = in.logits("logits_b");
                 return sequenceCall(in, a, (ids, score) -> ek.likelihoodRatio(a.tensor(), b.tensor(), ids, score));
             }),
     /** USCD-style contrast of logits against lame_logits on uncertain rows. */
     CONTRASTIVE("contrastive", List.of("logits", "lame_logits"), List.of(),
             List.of(new Output("logits", "[..., V]", Tolerance.SCALED)),
             EnumSet.of(Setting.LAMBDA, Setting.THRESHOLD, Setting.UNCERTAINTY), (ek, in, s, x) -> {
-                Logits lame = in.logits("lame_logits");
+                LogitRows lame = in.logits("lame_logits");
                 NpyArray.Float32 out = x.newLike();
                 EvalSettings.Scoring c = s.scoring();
                 return call(() -> ek.contrastive(x.tensor(), lame.tensor(), c.lambda(), c.threshold(), c.uncertainty(),
@@ -182,21 +177,16 @@ public enum EvalOp {
     /** Plackett-Luce distillation (label first, then teacher order). */
     PLD("pld", List.of("teacher", "student", "labels"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE, IGNORE_INDEX),
             (ek, in, o) -> {
-                Logits[] ts = in.teacherStudent();
+                LogitRows[] ts = in.teacherStudent();
                 Tensor labels = Tensor.of(in.labels(ts[1]));
                 return lossCall(ts[1], (row, grad) -> ek.pld(ts[0].tensor(), ts[1].tensor(), labels, o, row, grad), true);
             }),
     /** Amari alpha-divergence. */
-    ALPHA_DIV("alpha_div", List.of("teacher", "student"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE, Setting.DIV_ALPHA),
-            (ek, in, s, x) -> pair(in, (t, st, row, grad) -> ek.alphaDivergence(t, st, s.scoring().divAlpha(), s.loss(), row,
-                    grad), true)),
+    ALPHA_DIV(Loss.ALPHA),
     /** Renyi divergence of order alpha. */
-    RENYI("renyi", List.of("teacher", "student"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE, Setting.DIV_ALPHA),
-            (ek, in, s, x) -> pair(in, (t, st, row, grad) -> ek.renyi(t, st, s.scoring().divAlpha(), s.loss(), row, grad),
-                    true)),
+    RENYI(Loss.RENYI),
     /** Pearson chi-squared divergence. */
-    CHI2("chi2", List.of("teacher", "student"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE),
-            (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.chi2(t, s, o, row, grad), true)),
+    CHI2(Loss.CHI2),
     /** Batched entropic optimal transport (SPEC §3): potentials, costs and, with plan=true, the plans. */
     SINKHORN("sinkhorn", List.of(), List.of("cost", "x"), List.of("y", "a", "b"), List.of(
             new Output("f", "[B, n]", Tolerance.TRANSPORT), new Output("g", "[B, m]", Tolerance.TRANSPORT),
@@ -252,7 +242,7 @@ public enum EvalOp {
     /** Builds the call of a selection op from its settings and its {@code logits} input. */
     @FunctionalInterface
     interface SelectionPreparer {
-        Call prepare(Entrokit ek, OpInputs in, EvalSettings settings, Logits logits);
+        Call prepare(Entrokit ek, OpInputs in, EvalSettings settings, LogitRows logits);
     }
 
     private final String key;
@@ -264,6 +254,16 @@ public enum EvalOp {
     private final Preparer preparer;
     private final SelectionPreparer selectionPreparer;
     private final SettingsPreparer settingsPreparer;
+
+    /**
+     * A teacher/student loss of the op table: its name, outputs (a gradient where it has one) and
+     * parameter setting come from {@link Loss}, and it runs through {@link Entrokit#loss}.
+     */
+    EvalOp(Loss loss) {
+        this(loss.cliName(), List.of("teacher", "student"), List.of(), loss.hasGradient() ? lossAndGrad() : lossOnly(),
+                settingsOf(loss), (ek, in, o) -> pair(in, (t, s, row, grad) -> ek.loss(loss, t, s, null, o, row, grad),
+                        loss.hasGradient()));
+    }
 
     EvalOp(String key, List<String> required, List<String> oneOf, List<Output> outputs, Set<Setting> settings,
            Preparer preparer) {
@@ -359,9 +359,13 @@ public enum EvalOp {
     public EvalSettings options(Map<String, String> sets) {
         EvalSettings o = EvalSettings.defaults(LossOptions.defaults().reduction(Reduction.NONE).gradScale(1f));
         for (Map.Entry<String, String> e : sets.entrySet()) {
-            Setting s = settings.stream().filter(x -> x.key().equals(e.getKey())).findFirst().orElseThrow(() ->
+            Setting s = settings.stream().filter(x -> x.named(e.getKey())).findFirst().orElseThrow(() ->
                     new UserException("op " + key + " has no setting '" + e.getKey() + "'; it accepts "
                             + String.join(", ", settings.stream().map(Setting::key).toList())));
+            if (o.has(s)) {
+                // Only the old and the new name of one setting can meet here: neither could silently win.
+                throw new UserException(s.key() + ": given twice (" + s.alias() + " is its old name)");
+            }
             try {
                 o = s.apply(o, e.getValue()).mark(s);
             } catch (IllegalArgumentException ex) {
@@ -439,6 +443,13 @@ public enum EvalOp {
         for (Setting s : Setting.values()) {
             sb.append(String.format(Locale.ROOT, "  %-22s %s%n", s.key() + "=" + s.defaultValue(), s.help()));
         }
+        sb.append("Old names, still accepted by the ops that take the setting:%n");
+        for (Setting s : Setting.values()) {
+            if (s.alias() != null) {
+                List<String> ops = Arrays.stream(values()).filter(op -> op.settings.contains(s)).map(EvalOp::key).toList();
+                sb.append(String.format(Locale.ROOT, "  %-22s = %s (%s)%n", s.alias(), s.key(), String.join(", ", ops)));
+            }
+        }
         sb.append("%nShapes: logits, teacher and student are [R, V] floats (<f4; <f8 is read as%n")
           .append("float32, and a finite value beyond float32's range is refused). More%n")
           .append("leading dimensions are more rows ([..., V]); a 1-d array of V logits is one%n")
@@ -496,6 +507,15 @@ public enum EvalOp {
         void run(Tensor rowLoss, Tensor grad);
     }
 
+    /** Temperature, and the setting of the loss's parameter. */
+    private static Set<Setting> settingsOf(Loss loss) {
+        return switch (loss.parameter()) {
+            case NONE -> EnumSet.of(TEMPERATURE);
+            case BETA -> EnumSet.of(TEMPERATURE, BETA);
+            case ALPHA -> EnumSet.of(TEMPERATURE, Setting.DIV_ALPHA);
+        };
+    }
+
     private static List<Output> lossAndGrad() {
         return List.of(new Output("loss", "[...]", Tolerance.SCALED), new Output("grad", "[..., V]", Tolerance.ABS_REL));
     }
@@ -505,11 +525,11 @@ public enum EvalOp {
     }
 
     private static Call pair(OpInputs in, PairKernel kernel, boolean withGrad) {
-        Logits[] ts = in.teacherStudent();
+        LogitRows[] ts = in.teacherStudent();
         return lossCall(ts[1], (row, grad) -> kernel.run(ts[0].tensor(), ts[1].tensor(), row, grad), withGrad);
     }
 
-    private static Call lossCall(Logits student, LossKernel kernel, boolean withGrad) {
+    private static Call lossCall(LogitRows student, LossKernel kernel, boolean withGrad) {
         NpyArray.Float32 loss = student.newPerRow();
         NpyArray.Float32 grad = withGrad ? student.newLike() : null;
         Tensor rowT = Tensor.of(loss.data());
@@ -532,7 +552,7 @@ public enum EvalOp {
         void run(Tensor ids, Tensor scores);
     }
 
-    private static Call sequenceCall(OpInputs in, Logits logits, SequenceKernel kernel) {
+    private static Call sequenceCall(OpInputs in, LogitRows logits, SequenceKernel kernel) {
         NpyArray.Int32 ids = in.ids(logits);
         long[] shape = ids.shape();
         int length = Math.toIntExact(shape[shape.length - 1]);
@@ -547,7 +567,7 @@ public enum EvalOp {
     }
 
     /** The kept mask of {@code f}: the library writes bytes, the .npy holds booleans. */
-    private static Call maskCall(Entrokit ek, Logits x, SamplingFilters f) {
+    private static Call maskCall(Entrokit ek, LogitRows x, SamplingFilters f) {
         byte[] bytes = new byte[x.data().length];
         NpyArray.Bool mask = new NpyArray.Bool(x.shape(), new boolean[bytes.length]);
         return call(() -> {
@@ -568,7 +588,7 @@ public enum EvalOp {
         return new Call(run, Map.of(name, out));
     }
 
-    private static Tensor tensor(Logits like, NpyArray.Float32 out) {
+    private static Tensor tensor(LogitRows like, NpyArray.Float32 out) {
         return Tensor.of(out.data(), like.rows(), like.cols());
     }
 }

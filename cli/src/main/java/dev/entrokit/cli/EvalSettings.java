@@ -30,33 +30,28 @@ record EvalSettings(LossOptions loss, float temperature, int k, float p, float m
      * @param lambda      contrastive decoding's λ
      * @param threshold   contrastive decoding's uncertainty threshold
      * @param uncertainty what contrastive decoding measures
-     * @param divAlpha    α of alpha_div and renyi
      */
-    record Scoring(float kFraction, float a, float lambda, float threshold, Uncertainty uncertainty, float divAlpha) {
-        static final Scoring DEFAULTS = new Scoring(0.2f, 0.01f, 0.5f, 0f, Uncertainty.ENTROPY, 0.5f);
+    record Scoring(float kFraction, float a, float lambda, float threshold, Uncertainty uncertainty) {
+        static final Scoring DEFAULTS = new Scoring(0.2f, 0.01f, 0.5f, 0f, Uncertainty.ENTROPY);
 
         Scoring withKFraction(float v) {
-            return new Scoring(v, a, lambda, threshold, uncertainty, divAlpha);
+            return new Scoring(v, a, lambda, threshold, uncertainty);
         }
 
         Scoring withA(float v) {
-            return new Scoring(kFraction, v, lambda, threshold, uncertainty, divAlpha);
+            return new Scoring(kFraction, v, lambda, threshold, uncertainty);
         }
 
         Scoring withLambda(float v) {
-            return new Scoring(kFraction, a, v, threshold, uncertainty, divAlpha);
+            return new Scoring(kFraction, a, v, threshold, uncertainty);
         }
 
         Scoring withThreshold(float v) {
-            return new Scoring(kFraction, a, lambda, v, uncertainty, divAlpha);
+            return new Scoring(kFraction, a, lambda, v, uncertainty);
         }
 
         Scoring withUncertainty(Uncertainty v) {
-            return new Scoring(kFraction, a, lambda, threshold, v, divAlpha);
-        }
-
-        Scoring withDivAlpha(float v) {
-            return new Scoring(kFraction, a, lambda, threshold, uncertainty, v);
+            return new Scoring(kFraction, a, lambda, threshold, v);
         }
     }
 

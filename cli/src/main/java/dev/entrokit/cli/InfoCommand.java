@@ -56,6 +56,9 @@ public final class InfoCommand implements Callable<Integer> {
         for (CudaDeviceInfo d : cuda.devices()) {
             out.println("  device " + d);
         }
+        // What runs where, whatever the default: a DeviceTensor can only be read by the GPU.
+        out.println("  runs:   host tensors on the default backend above (on cuda: its CPU backend); device"
+                + " tensors on CUDA" + (cuda.available() ? "" : " (none here)"));
         if (!cuda.available()) {
             out.println("  unavailable: " + String.join("; ", cuda.reasons()));
         }

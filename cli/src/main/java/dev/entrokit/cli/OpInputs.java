@@ -90,30 +90,30 @@ public record OpInputs(Map<String, NpyArray> arrays) {
     }
 
     /** Input {@code name} as rows of float logits. */
-    public Logits logits(String name) {
+    public LogitRows logits(String name) {
         NpyArray a = arrays.get(name);
         if (a == null) {
             throw new UserException("missing input '" + name + "' (give --in " + name + "=FILE.npy)");
         }
-        return Logits.of(name, a);
+        return LogitRows.of(name, a);
     }
 
     /** Teacher and student logits of identical shape: {@code [0]} the teacher, {@code [1]} the student. */
-    public Logits[] teacherStudent() {
-        Logits t = logits("teacher");
-        Logits s = logits("student");
+    public LogitRows[] teacherStudent() {
+        LogitRows t = logits("teacher");
+        LogitRows s = logits("student");
         if (!Arrays.equals(t.shape(), s.shape())) {
             throw new UserException("teacher: shape " + NpyArray.shapeString(t.shape()) + " does not match student "
                     + NpyArray.shapeString(s.shape()));
         }
-        return new Logits[] {t, s};
+        return new LogitRows[] {t, s};
     }
 
     /**
      * The integer labels for {@code student}: one per row, shaped like the rows ({@code student}'s
      * shape without its last dimension) or flat {@code [R]}.
      */
-    public int[] labels(Logits student) {
+    public int[] labels(LogitRows student) {
         return integers("labels", student);
     }
 
@@ -121,7 +121,7 @@ public record OpInputs(Map<String, NpyArray> arrays) {
      * Per-row seeds for {@code logits} when a {@code seeds} input is given (one integer per row, shaped
      * like the rows or flat; int32 or the full int64 range), else {@code fallback} for every row.
      */
-    public long[] seeds(Logits logits, long fallback) {
+    public long[] seeds(LogitRows logits, long fallback) {
         long[] seeds = new long[logits.rows()];
         if (has("seeds")) {
             NpyArray given = perRow("seeds", logits);
@@ -135,7 +135,7 @@ public record OpInputs(Map<String, NpyArray> arrays) {
     }
 
     /** Token ids for {@code logits}: one per row, shaped like its rows ({@code [..., T]} for {@code [..., T, V]}). */
-    public NpyArray.Int32 ids(Logits logits) {
+    public NpyArray.Int32 ids(LogitRows logits) {
         integers("ids", logits);
         NpyArray.Int32 ids = (NpyArray.Int32) arrays.get("ids");
         if (!Arrays.equals(ids.shape(), logits.rowShape())) {
@@ -147,12 +147,12 @@ public record OpInputs(Map<String, NpyArray> arrays) {
     }
 
     /** Integer input {@code name} with one value per row of {@code student}, shaped like its rows or flat. */
-    private int[] integers(String name, Logits student) {
+    private int[] integers(String name, LogitRows student) {
         return ((NpyArray.Int32) perRow(name, student)).data();
     }
 
     /** Integer input {@code name} (int32, or int64 for {@link #INT64_INPUTS}) with one value per row of {@code student}. */
-    private NpyArray perRow(String name, Logits student) {
+    private NpyArray perRow(String name, LogitRows student) {
         NpyArray labels = arrays.get(name);
         if (labels == null) {
             throw new UserException("missing input '" + name + "' (give --in " + name + "=FILE.npy)");

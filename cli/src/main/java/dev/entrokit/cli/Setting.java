@@ -64,8 +64,8 @@ public enum Setting {
             return o.withMinP(parseFloat(value));
         }
     },
-    /** alpha of the top_h op. */
-    ALPHA("alpha", "0.4", "top_h: entropy fraction alpha in (0, 1]") {
+    /** alpha of the top_h op: the entropy fraction. Was {@code alpha}, which now names the divergences' order alone. */
+    ALPHA("entropy_fraction", "alpha", "0.4", "top_h: entropy fraction alpha in (0, 1]") {
         @Override
         EvalSettings apply(EvalSettings o, String value) {
             return o.withAlpha(parseFloat(value), false);
@@ -117,13 +117,13 @@ public enum Setting {
             return o.withP(parseFloat(value), true);
         }
     },
-    /** k of min_k_prob and min_k_pp: a fraction, not a count. */
-    K_FRACTION("k", "0.2", "min_k_prob, min_k_pp: fraction of positions, (0, 1]") {
+    /** k of min_k_prob and min_k_pp: a fraction, not a count. Was {@code k}, which now names top_k's count alone. */
+    K_FRACTION("k_fraction", "k", "0.2", "min_k_prob, min_k_pp: fraction of positions, (0, 1]") {
         @Override
         EvalSettings apply(EvalSettings o, String value) {
             float v = parseFloat(value);
             if (!(v > 0f && v <= 1f)) {
-                throw new UserException("k: must be a fraction in (0, 1] (0.2 = 20 %), got " + value);
+                throw new UserException(key() + ": must be a fraction in (0, 1] (0.2 = 20 %), got " + value);
             }
             return o.withScoring(o.scoring().withKFraction(v));
         }
@@ -181,7 +181,7 @@ public enum Setting {
             if (!(v >= 0f) || Float.isInfinite(v)) {
                 throw new UserException("alpha: must be finite and >= 0, got " + value);
             }
-            return o.withScoring(o.scoring().withDivAlpha(v));
+            return o.withLoss(o.loss().alpha(v));
         }
     },
     /** Top-H filter of sample. */
@@ -260,18 +260,38 @@ public enum Setting {
     };
 
     private final String key;
+    private final String alias;
     private final String defaultValue;
     private final String help;
 
     Setting(String key, String defaultValue, String help) {
+        this(key, null, defaultValue, help);
+    }
+
+    /**
+     * A setting whose key was renamed: {@code alias} is the old spelling, still accepted by the ops that
+     * take this setting (command lines in CI scripts keep working), and shown in the help.
+     */
+    Setting(String key, String alias, String defaultValue, String help) {
         this.key = key;
+        this.alias = alias;
         this.defaultValue = defaultValue;
         this.help = help;
     }
 
-    /** The name used on the command line. */
+    /** The name used on the command line; one meaning per name. */
     public String key() {
         return key;
+    }
+
+    /** The old name an op taking this setting still accepts, or null. */
+    public String alias() {
+        return alias;
+    }
+
+    /** Whether {@code name} is this setting's key or its alias. */
+    public boolean named(String name) {
+        return key.equals(name) || name.equals(alias);
     }
 
     /** The value used when the setting is not given, as text. */

@@ -66,7 +66,7 @@ final class TransportOps {
 
     /** {@code sinkd}: teacher and student logits {@code [B, V]} → the loss (shape {@code ()}) and its gradient. */
     static EvalOp.Call sinkd(Entrokit ek, OpInputs in, EvalSettings s) {
-        Logits[] ts = in.teacherStudent();
+        LogitRows[] ts = in.teacherStudent();
         if (ts[1].shape().length != 2) {
             throw new UserException("student: expected [B, V] logits, got shape " + NpyArray.shapeString(ts[1].shape()));
         }

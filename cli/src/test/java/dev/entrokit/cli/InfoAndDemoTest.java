@@ -23,6 +23,8 @@ class InfoAndDemoTest {
         assertTrue(r.out().contains("threads:"), r.out());
         assertTrue(r.out().contains("simd:"), r.out());
         assertTrue(r.out().contains("\n  library: "), r.out());
+        assertTrue(r.out().contains("\n  runs:   host tensors on the default backend above (on cuda: its CPU backend);"
+                + " device tensors on CUDA"), r.out());
     }
 
     @Test

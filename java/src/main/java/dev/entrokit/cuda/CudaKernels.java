@@ -1,7 +1,12 @@
 package dev.entrokit.cuda;
 
 import dev.entrokit.DType;
+import dev.entrokit.Loss;
+import dev.entrokit.LossOptions;
+import dev.entrokit.Metric;
+import dev.entrokit.Reduction;
 import dev.entrokit.SamplingFilters;
+import dev.entrokit.SinkhornOptions;
 import dev.entrokit.internal.Checks;
 import dev.entrokit.internal.cuda.NativeCuda;
 import dev.entrokit.internal.cuda.ffi.EntrokitH;
@@ -72,82 +77,144 @@ public final class CudaKernels {
                 stream.handle()));
     }
 
-    /** Entropy per row into {@code h} (F32, one per row); {@code grad} may be null. */
-    public static void entropy(DeviceTensor x, DeviceTensor h, DeviceTensor grad, float temperature, float gradScale,
-                               CudaStream stream) {
-        logits("x", x);
-        rowValues("h", h, x.rows());
-        optionalLike("grad", grad, "x", x);
-        float invT = Checks.invTemperature(temperature);
-        call("ek_entropy", EntrokitH.ek_entropy(x.pointer(), x.rowStride(), h.pointer(), ptr(grad), stride(grad, x),
-                gradScale, MemorySegment.NULL, x.rows(), x.cols(), code(x.dtype()), invT, stream.handle()));
+    /**
+     * A loss of the op table per row into {@code rowLoss} (F32, one per row), with the gradient w.r.t. the
+     * student into {@code grad} (may be null; must be null where {@code op.hasGradient()} is false), read as
+     * {@code Entrokit.loss} reads them: {@code teacher} and {@code labels} (I32, one per row) where
+     * {@code op.reads()} says so, else null; temperature, parameter (β, α), ignore index and label
+     * smoothing from {@code options}. The rows are not reduced here (that would wait for the device): the
+     * gradient is the one of {@code options.reduction()} over the per-row values, its upstream gradient
+     * divided by the rows for {@code MEAN} and {@code BATCHMEAN}; {@code MEAN} over labels, whose count of
+     * counted rows is on the device, is refused.
+     *
+     * @throws IllegalArgumentException for the losses without a CUDA kernel (the α-family, χ², PLD: run
+     *                                  them on host tensors), and for arguments the host would refuse
+     */
+    public static void loss(Loss op, DeviceTensor teacher, DeviceTensor student, DeviceTensor labels,
+                            LossOptions options, DeviceTensor rowLoss, DeviceTensor grad, CudaStream stream) {
+        Checks.notNull("op", op);
+        Checks.notNull("options", options);
+        String name = op.studentName();
+        logits(name, student);
+        if (op.readsTeacher()) {
+            like("teacher", teacher, name, student);
+        } else if (teacher != null) {
+            throw new IllegalArgumentException("teacher: " + op + " reads no teacher; pass null");
+        }
+        if (op.readsLabels()) {
+            if (labels == null || labels.dtype() != DType.I32 || labels.elementCount() != student.rows()
+                    || !labels.contiguous()) {
+                throw new IllegalArgumentException("labels: expected " + student.rows() + " contiguous I32 values, got "
+                        + labels);
+            }
+        } else if (labels != null) {
+            throw new IllegalArgumentException("labels: " + op + " reads no labels; pass null");
+        }
+        rowValues("rowLoss", rowLoss, student.rows());
+        optionalLike("grad", grad, name, student);
+        if (grad != null && !op.hasGradient()) {
+            throw new IllegalArgumentException("grad: " + op + " has no gradient; pass null");
+        }
+        if (op.readsLabels() && options.reduction() == Reduction.MEAN) {
+            throw new IllegalArgumentException("reduction: MEAN over labels is not offered on device tensors (the "
+                    + "count of rows not ignored is on the device); use SUM or NONE and divide");
+        }
+        float g = switch (options.reduction()) {
+            case NONE, SUM -> options.gradScale();
+            case MEAN, BATCHMEAN -> student.rows() == 0 ? 0f : (float) ((double) options.gradScale() / student.rows());
+        };
+        float invT = Checks.invTemperature(options.temperature());
+        MemorySegment t = ptr(teacher);
+        MemorySegment s = student.pointer();
+        long ts = teacher == null ? student.cols() : teacher.rowStride();
+        long ss = student.rowStride();
+        long rows = student.rows();
+        long cols = student.cols();
+        int dt = code(student.dtype());
+        MemorySegment out = rowLoss.pointer();
+        MemorySegment gp = ptr(grad);
+        long gs = stride(grad, student);
+        MemorySegment none = MemorySegment.NULL;
+        MemorySegment st = stream.handle();
+        switch (op) {
+            case ENTROPY -> call("ek_entropy", EntrokitH.ek_entropy(s, ss, out, gp, gs, g, none, rows, cols, dt, invT, st));
+            case CROSS_ENTROPY -> call("ek_cross_entropy", EntrokitH.ek_cross_entropy(t, ts, s, ss, out, gp, gs, g, none,
+                    rows, cols, dt, invT, st));
+            case CROSS_ENTROPY_LABELS -> call("ek_cross_entropy_labels", EntrokitH.ek_cross_entropy_labels(s, ss,
+                    labels.pointer(), options.ignoreIndex(), options.labelSmoothing(), out, gp, gs, g, none, rows, cols,
+                    dt, invT, st));
+            case KL -> call("ek_kl", EntrokitH.ek_kl(t, ts, s, ss, out, gp, gs, g, none, rows, cols, dt, invT, st));
+            case RKL -> call("ek_rkl", EntrokitH.ek_rkl(t, ts, s, ss, out, gp, gs, g, none, rows, cols, dt, invT, st));
+            case JSD -> call("ek_jsd", EntrokitH.ek_jsd(t, ts, s, ss, options.beta(), out, gp, gs, g, none, rows, cols,
+                    dt, invT, st));
+            case JEFFREYS -> call("ek_jeffreys", EntrokitH.ek_jeffreys(t, ts, s, ss, out, gp, gs, g, none, rows, cols, dt,
+                    invT, st));
+            case TV -> call("ek_tv", EntrokitH.ek_tv(t, ts, s, ss, out, rows, cols, dt, invT, st));
+            case HELLINGER -> call("ek_hellinger", EntrokitH.ek_hellinger(t, ts, s, ss, out, rows, cols, dt, invT, st));
+            // A loss added to the op table runs on host tensors until it has an ek_* kernel and a case here.
+            default -> throw new IllegalArgumentException("op: " + op
+                    + " has no CUDA kernel yet; run it on host tensors (Entrokit.loss)");
+        }
     }
 
-    /** Which two-distribution op. */
-    public enum Divergence { CROSS_ENTROPY, KL, RKL, JEFFREYS, JSD, TV, HELLINGER }
+    /**
+     * Entropy per row into {@code h} (F32, one per row); {@code grad} may be null.
+     *
+     * @deprecated {@link #loss} with {@link Loss#ENTROPY} and a {@link LossOptions} (the option type the host uses)
+     */
+    @Deprecated(since = "0.2")
+    public static void entropy(DeviceTensor x, DeviceTensor h, DeviceTensor grad, float temperature, float gradScale,
+                               CudaStream stream) {
+        loss(Loss.ENTROPY, null, x, null, LossOptions.defaults().temperature(temperature).gradScale(gradScale), h,
+                grad, stream);
+    }
+
+    /**
+     * Which two-distribution op.
+     *
+     * @deprecated the op table {@link Loss}, which {@link #loss} takes; {@link #loss()} maps each constant there
+     */
+    @Deprecated(since = "0.2")
+    public enum Divergence {
+        CROSS_ENTROPY, KL, RKL, JEFFREYS, JSD, TV, HELLINGER;
+
+        /** The same op in the op table. */
+        public Loss loss() {
+            return Loss.valueOf(name());
+        }
+    }
 
     /**
      * A per-row divergence between {@code softmax(teacher/T)} and {@code softmax(student/T)} into
      * {@code loss} (F32, one per row), with the gradient w.r.t. the student into {@code grad} (may be
      * null; must be null for TV and Hellinger). {@code beta} is used by JSD only.
+     *
+     * @deprecated {@link #loss} with the {@link Loss} constant and a {@link LossOptions}
      */
+    @Deprecated(since = "0.2")
     public static void divergence(Divergence op, DeviceTensor teacher, DeviceTensor student, float beta,
                                   DeviceTensor loss, DeviceTensor grad, float temperature, float gradScale,
                                   CudaStream stream) {
-        logits("student", student);
-        like("teacher", teacher, "student", student);
-        rowValues("loss", loss, student.rows());
-        optionalLike("grad", grad, "student", student);
-        if ((op == Divergence.TV || op == Divergence.HELLINGER) && grad != null) {
-            throw new IllegalArgumentException("grad: " + op + " has no gradient; pass null");
-        }
-        if (op == Divergence.JSD && !(beta >= 0f && beta <= 1f)) {
-            throw new IllegalArgumentException("beta: must be in [0, 1], got " + beta);
-        }
-        MemorySegment t = teacher.pointer();
-        MemorySegment s = student.pointer();
-        long ts = teacher.rowStride();
-        long ss = student.rowStride();
-        long rows = student.rows();
-        long cols = student.cols();
-        int dt = code(student.dtype());
-        float k = Checks.invTemperature(temperature);
-        MemorySegment g = ptr(grad);
-        long gs = stride(grad, student);
-        MemorySegment none = MemorySegment.NULL;
-        MemorySegment st = stream.handle();
-        switch (op) {
-            case CROSS_ENTROPY -> call("ek_cross_entropy", EntrokitH.ek_cross_entropy(t, ts, s, ss, loss.pointer(), g, gs,
-                    gradScale, none, rows, cols, dt, k, st));
-            case KL -> call("ek_kl", EntrokitH.ek_kl(t, ts, s, ss, loss.pointer(), g, gs, gradScale, none, rows, cols, dt, k, st));
-            case RKL -> call("ek_rkl", EntrokitH.ek_rkl(t, ts, s, ss, loss.pointer(), g, gs, gradScale, none, rows, cols, dt, k, st));
-            case JEFFREYS -> call("ek_jeffreys", EntrokitH.ek_jeffreys(t, ts, s, ss, loss.pointer(), g, gs, gradScale, none,
-                    rows, cols, dt, k, st));
-            case JSD -> call("ek_jsd", EntrokitH.ek_jsd(t, ts, s, ss, beta, loss.pointer(), g, gs, gradScale, none, rows,
-                    cols, dt, k, st));
-            case TV -> call("ek_tv", EntrokitH.ek_tv(t, ts, s, ss, loss.pointer(), rows, cols, dt, k, st));
-            case HELLINGER -> call("ek_hellinger", EntrokitH.ek_hellinger(t, ts, s, ss, loss.pointer(), rows, cols, dt, k, st));
-        }
+        Checks.notNull("op", op);
+        // Checked before the options are built, so that the message names the argument as it did.
+        Checks.temperature(temperature);
+        LossOptions o = LossOptions.defaults().temperature(temperature).gradScale(gradScale)
+                .beta(op == Divergence.JSD ? beta : LossOptions.defaults().beta());
+        loss(op.loss(), teacher, student, null, o, loss, grad, stream);
     }
 
-    /** Label cross entropy; {@code labels} is I32 with one label per row. */
+    /**
+     * Label cross entropy; {@code labels} is I32 with one label per row.
+     *
+     * @deprecated {@link #loss} with {@link Loss#CROSS_ENTROPY_LABELS} and a {@link LossOptions}
+     */
+    @Deprecated(since = "0.2")
     public static void crossEntropyLabels(DeviceTensor student, DeviceTensor labels, int ignoreIndex, float smoothing,
                                           DeviceTensor loss, DeviceTensor grad, float temperature, float gradScale,
                                           CudaStream stream) {
-        logits("student", student);
-        if (labels.dtype() != DType.I32 || labels.elementCount() != student.rows() || !labels.contiguous()) {
-            throw new IllegalArgumentException("labels: expected " + student.rows() + " contiguous I32 values, got " + labels);
-        }
-        if (!(smoothing >= 0f && smoothing <= 1f)) {
-            throw new IllegalArgumentException("smoothing: must be in [0, 1], got " + smoothing);
-        }
-        rowValues("loss", loss, student.rows());
-        optionalLike("grad", grad, "student", student);
-        float invT = Checks.invTemperature(temperature);
-        call("ek_cross_entropy_labels", EntrokitH.ek_cross_entropy_labels(student.pointer(), student.rowStride(),
-                labels.pointer(), ignoreIndex, smoothing, loss.pointer(), ptr(grad), stride(grad, student), gradScale,
-                MemorySegment.NULL, student.rows(), student.cols(), code(student.dtype()), invT,
-                stream.handle()));
+        Checks.temperature(temperature);
+        loss(Loss.CROSS_ENTROPY_LABELS, null, student, labels, LossOptions.defaults().temperature(temperature)
+                .gradScale(gradScale).ignoreIndex(ignoreIndex).labelSmoothing(smoothing), loss, grad, stream);
     }
 
     // ---------------------------------------------------------------- SPEC §2
@@ -231,13 +298,71 @@ public final class CudaKernels {
     }
 
     /**
+     * Batched log-domain Sinkhorn with uniform marginals, set up as on the host by a {@link SinkhornOptions}
+     * (ε, iterations, tolerance, ρ, ε-annealing; {@code tol = 0} runs exactly {@code maxIter}). With
+     * {@code metric == null}, {@code cost} is F32 {@code [batch * n, m]} and {@code x, y} are null; otherwise
+     * {@code x} is {@code [batch * n, d]}, {@code y} {@code [batch * m, d]}, and {@code cost} is null.
+     * {@code out.plan()} is given exactly when {@code options.plan()} is set.
+     *
+     * @throws IllegalArgumentException for what the kernel does not do: envelope gradients, a tolerance
+     *                                  checked every {@code checkEvery > 1} iterations (the kernel checks
+     *                                  every iteration: use {@code checkEvery(1)} or {@code tol(0)}), or a
+     *                                  setting beyond float's range
+     */
+    public static void sinkhorn(DeviceTensor cost, DeviceTensor x, DeviceTensor y, Metric metric, int batch, int n,
+                                int m, SinkhornOptions options, SinkhornOut out, CudaStream stream) {
+        Checks.notNull("options", options);
+        Checks.notNull("out", out);
+        if (options.gradients()) {
+            throw new IllegalArgumentException("gradients: the cuda kernel returns no envelope gradients; "
+                    + "set gradients(false)");
+        }
+        if (options.plan() != (out.plan() != null)) {
+            throw new IllegalArgumentException("plan: options.plan() is " + options.plan() + " but out.plan() is "
+                    + (out.plan() == null ? "null" : "given"));
+        }
+        if (options.tol() > 0 && options.checkEvery() != 1) {
+            throw new IllegalArgumentException("checkEvery: the cuda kernel checks the error every iteration, got "
+                    + options.checkEvery() + "; set checkEvery(1), or tol(0) to run maxIter iterations");
+        }
+        if (metric == null && (x != null || y != null)) {
+            throw new IllegalArgumentException("metric: required with point clouds x, y");
+        }
+        if (metric != null && cost != null) {
+            throw new IllegalArgumentException("cost: must be null with point clouds (the metric computes it)");
+        }
+        Cost kind = metric == null ? Cost.GIVEN : switch (metric) {
+            case SQEUCLIDEAN -> Cost.SQ_EUCLIDEAN;
+            case L1 -> Cost.L1;
+            case EUCLIDEAN -> Cost.L2;
+        };
+        float eps = floatSetting("epsilon", options.epsilon());
+        float epsStart = options.epsilonStart() == 0 ? 0f : floatSetting("epsilonStart", options.epsilonStart());
+        // The kernel's "balanced" is rho = 0; tol < 0 never stops early, as the host's tol = 0.
+        float rho = options.unbalanced() ? floatSetting("rho", options.rho()) : 0f;
+        float tol = options.tol() == 0 ? -1f : (float) options.tol();
+        run(kind, cost, x, y, batch, n, m, eps, epsStart, (float) options.epsilonDecay(), rho, options.maxIter(), tol,
+                out, stream);
+    }
+
+    /**
      * Batched log-domain Sinkhorn (uniform marginals, balanced, no annealing). With {@link Cost#GIVEN},
      * {@code cost} is F32 {@code [batch * n, m]} and {@code x, y} are null; otherwise {@code x} is
      * {@code [batch * n, d]}, {@code y} {@code [batch * m, d]} and {@code cost} is null. A problem stops
      * once its row-marginal L1 error is {@code <= tol}; {@code tol < 0} runs {@code maxIter} iterations.
+     *
+     * @deprecated the overload that takes a {@link Metric} (null for a given cost) and the host's
+     *             {@link SinkhornOptions}
      */
+    @Deprecated(since = "0.2")
     public static void sinkhorn(Cost kind, DeviceTensor cost, DeviceTensor x, DeviceTensor y, int batch, int n, int m,
                                 float eps, int maxIter, float tol, SinkhornOut out, CudaStream stream) {
+        run(kind, cost, x, y, batch, n, m, eps, 0f, 1f, 0f, maxIter, tol, out, stream);
+    }
+
+    private static void run(Cost kind, DeviceTensor cost, DeviceTensor x, DeviceTensor y, int batch, int n, int m,
+                            float eps, float epsStart, float epsFactor, float rho, int maxIter, float tol, SinkhornOut out,
+                            CudaStream stream) {
         if (batch < 0 || n < 1 || m < 1) {
             throw new IllegalArgumentException("sizes: batch >= 0, n >= 1, m >= 1, got " + batch + ", " + n + ", " + m);
         }
@@ -262,9 +387,19 @@ public final class CudaKernels {
             packed("plan", out.plan(), DType.F32, (long) batch * n, m);
         }
         call("ek_sinkhorn", EntrokitH.ek_sinkhorn(kind.ordinal(), ptr(cost), ptr(x), ptr(y), batch, n, m, d,
-                MemorySegment.NULL, MemorySegment.NULL, eps, 0f, 1f, 0f, maxIter, tol, out.f().pointer(),
+                MemorySegment.NULL, MemorySegment.NULL, eps, epsStart, epsFactor, rho, maxIter, tol, out.f().pointer(),
                 out.g().pointer(), out.iterations().pointer(), out.error().pointer(), out.cost().pointer(),
                 out.objective().pointer(), ptr(out.plan()), stream.handle()));
+    }
+
+    /** A double setting as the kernel's float: a value that rounds to 0 or to infinity there is refused by name. */
+    private static float floatSetting(String name, double value) {
+        float f = (float) value;
+        if (!(f > 0) || Float.isInfinite(f)) {
+            throw new IllegalArgumentException(name + ": " + value + " is beyond float's range, which the cuda kernel "
+                    + "computes in");
+        }
+        return f;
     }
 
     // ---------------------------------------------------------------- checks

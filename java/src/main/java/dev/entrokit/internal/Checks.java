@@ -1,6 +1,7 @@
 package dev.entrokit.internal;
 
 import dev.entrokit.DType;
+import dev.entrokit.Loss;
 import dev.entrokit.LossOptions;
 import dev.entrokit.Reduction;
 import dev.entrokit.SamplingFilters;
@@ -106,13 +107,13 @@ public final class Checks {
      *
      * @param threads the worker count, for PLD's heap estimate
      */
-    public static boolean loss(LossDriver.Loss op, int threads, Tensor teacher, Tensor student, Tensor labels,
+    public static boolean loss(Loss op, int threads, Tensor teacher, Tensor student, Tensor labels,
                                LossOptions options, Tensor rowLoss, Tensor grad) {
         notNull("options", options);
         String studentName = op.studentName();
         int n = cols(studentName, student);
         int nRows = (int) student.rows();
-        if (op == LossDriver.Loss.PLD) {
+        if (op == Loss.PLD) {
             sortHeap(n, nRows, threads);
         }
         if (teacher != null || op.readsTeacher()) {
@@ -129,6 +130,9 @@ public final class Checks {
             throw new IllegalArgumentException("rowLoss: required when the reduction is NONE");
         }
         if (grad != null) {
+            if (!op.hasGradient()) {
+                throw new IllegalArgumentException("grad: " + op + " has no gradient; pass null");
+            }
             // The kernels read the inputs again after writing the gradient, so no in-place use here.
             outputLike("grad", grad, studentName, student);
             noOverlap("grad", grad, studentName, student, false);

@@ -136,6 +136,25 @@ public final class ChunkedKernels implements DistributionKernels {
     }
 
     /**
+     * Long rows: the statistics from the same chunked passes as {@link #logSumExp} and {@link #entropy} (so the
+     * same bits), read before the output is written ({@code out} may be {@code x}); not yet one pass.
+     */
+    @Override
+    public void softmaxStats(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT,
+                             boolean log, double[] stats) {
+        if (!chunked(n)) {
+            inner.softmaxStats(x, xOff, out, outOff, n, invT, log, stats);
+            return;
+        }
+        double[] st = singleStates(ShardOp.ENTROPY, x, xOff, n, invT, true, -1, false);
+        int b = merged(n);
+        stats[0] = nanRow(false, st, b) ? Double.NaN : st[b + M];
+        stats[1] = logSumExp(x, xOff, n, invT);
+        stats[2] = PartialStates.finish(ShardOp.ENTROPY, invT, 0, 0, n, st, b);
+        writeSoftmax(x, xOff, out, outOff, n, invT, log);
+    }
+
+    /**
      * Softmax keeps each chunk's exponentials where the backend can ({@link PartialStateKernels#expStats}) and then
      * only rescales them: one exp per element, as the whole-row kernel; log-softmax needs no exponentials.
      */

@@ -1,5 +1,6 @@
 package dev.entrokit.internal;
 
+import dev.entrokit.Loss;
 import dev.entrokit.LossOptions;
 import dev.entrokit.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -16,29 +17,10 @@ import java.lang.foreign.ValueLayout;
  * are {@code kl}/{@code rkl}, Amari α = 0/1 are {@code rkl}/{@code kl}, Rényi α = 1 is {@code kl}.
  */
 public final class LossDriver {
-    /** The losses. */
-    public enum Loss {
-        ENTROPY, CROSS_ENTROPY, CROSS_ENTROPY_LABELS, KL, RKL, JSD, JEFFREYS, TV, HELLINGER, ALPHA, RENYI, CHI2, PLD;
-
-        /** Every loss but entropy and hard-label cross-entropy compares the student with a teacher. */
-        boolean readsTeacher() {
-            return this != ENTROPY && this != CROSS_ENTROPY_LABELS;
-        }
-
-        boolean readsLabels() {
-            return this == CROSS_ENTROPY_LABELS || this == PLD;
-        }
-
-        /** Whether the kernels run long rows in chunks ({@link ChunkedKernels}), so a batch-1 row can use every thread. */
-        boolean chunked() {
-            return this == ENTROPY || this == CROSS_ENTROPY || this == CROSS_ENTROPY_LABELS || this == KL || this == RKL
-                    || this == JSD;
-        }
-
-        /** The name of the student argument in messages: entropy reads one distribution, its logits. */
-        String studentName() {
-            return this == ENTROPY ? "logits" : "student";
-        }
+    /** Whether the kernels run long rows of {@code op} in chunks ({@link ChunkedKernels}), so a batch-1 row can use every thread. */
+    private static boolean chunked(Loss op) {
+        return op == Loss.ENTROPY || op == Loss.CROSS_ENTROPY || op == Loss.CROSS_ENTROPY_LABELS || op == Loss.KL
+                || op == Loss.RKL || op == Loss.JSD;
     }
 
     private final DistributionKernels kernels;
@@ -58,12 +40,12 @@ public final class LossDriver {
      *
      * @param teacher null for the losses that read none (entropy, hard-label cross-entropy)
      * @param labels  null unless {@code op} reads labels
-     * @param alpha   the order, read by the α-family ({@code ALPHA}, {@code RENYI}) only
+     * @param options with the op's {@link Loss#parameter()} (β of JSD, α of the α-family)
      * @param rowLoss per-row values, or null unless the reduction is {@code NONE}
      * @param grad    gradient w.r.t. {@code student}, or null
      */
-    public double run(Loss op, Tensor teacher, Tensor student, Tensor labels, LossOptions options, float alpha,
-                      Tensor rowLoss, Tensor grad) {
+    public double run(Loss op, Tensor teacher, Tensor student, Tensor labels, LossOptions options, Tensor rowLoss,
+                      Tensor grad) {
         boolean shareable = Checks.loss(op, rows.threads(), teacher, student, labels, options, rowLoss, grad);
         int n = (int) student.cols();
         int nRows = (int) student.rows();
@@ -82,6 +64,7 @@ public final class LossDriver {
         float g = (float) perRowGrad;
         float invT = 1f / options.temperature();
         float beta = options.beta();
+        float alpha = options.alpha();
         double[] values = new double[nRows];
         MemorySegment gs = grad == null ? null : grad.segment();
         RowExecutor.RowTask task = r -> {
@@ -124,7 +107,7 @@ public final class LossDriver {
                 case PLD -> scoring.pld(teacher.segment(), teacher.index(r, 0), s, sOff, n, labels.getInt(r), invT, gs, gOff, g);
             };
         };
-        if (op.chunked()) {
+        if (chunked(op)) {
             rows.forEachLongRow(nRows, n, shareable, task);
         } else {
             rows.forEachRow(nRows, n, shareable, task);

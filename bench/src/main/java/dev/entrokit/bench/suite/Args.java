@@ -25,7 +25,7 @@ record Args(boolean quick, Pattern filter, Path json, Path png, List<String> imp
               --impl LIST     comma-separated subset of %s
               --threads LIST  comma-separated thread counts (default 1,2)
               -p NAME=VALUE   a benchmark @Param for every workload class that has it (e.g. -p rows=64),
-                              or for one class (-p W2Bench.cols=50257)
+                              or for one class (-p DivergenceLossBench.cols=50257)
               jmh ...         the plain JMH command line (e.g. ./entrokit bench jmh -l)
             """.formatted(String.join(",", ALL_IMPLS));
 

@@ -25,7 +25,7 @@ class ArgsTest {
     @Test
     void everyOption() {
         Args a = Args.parse("--quick", "--filter", "W2-kl$|W1", "--json", "out/r.json", "--impl", "entrokit-simd,torch",
-                "--threads", "2", "-p", "rows=64", "-p", "W2Bench.cols=50257");
+                "--threads", "2", "-p", "rows=64", "-p", "DivergenceLossBench.cols=50257");
         assertTrue(a.quick());
         assertTrue(a.selects("W2-kl"));
         assertFalse(a.selects("W2-kl-fwd-bwd"));
@@ -34,9 +34,9 @@ class ArgsTest {
         assertEquals(Path.of("out/r.png"), a.png());
         assertEquals(List.of("entrokit-simd", "torch"), a.impls());
         assertEquals(List.of(2), a.threads());
-        assertEquals("64", a.param("W1Bench", "rows"));
-        assertEquals("50257", a.param("W2Bench", "cols"));
-        assertNull(a.param("W1Bench", "cols"));
+        assertEquals("64", a.param("SoftmaxEntropyBench", "rows"));
+        assertEquals("50257", a.param("DivergenceLossBench", "cols"));
+        assertNull(a.param("SoftmaxEntropyBench", "cols"));
     }
 
     @Test

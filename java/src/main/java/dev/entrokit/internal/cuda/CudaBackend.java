@@ -10,10 +10,10 @@ import dev.entrokit.internal.SinkhornSolver;
 import java.util.List;
 
 /**
- * The {@code cuda} backend. Its kernels run on device tensors through {@link dev.entrokit.cuda.CudaKernels};
- * the façade's per-row kernels work on host memory, so for those it hands over to the best host
- * backend (SIMD, else scalar) and says so in its description, rather than copying every row to the
- * device and back.
+ * The {@code cuda} backend: device tensors on the GPU, host tensors on the best CPU backend. The façade's
+ * {@code DeviceTensor} overloads (and {@link dev.entrokit.cuda.CudaKernels} under them) run on the device;
+ * its per-row kernels read host memory, so for those this backend hands over to the best host backend
+ * (SIMD, else scalar) rather than copying every row to the device and back, and its description says so.
  */
 public final class CudaBackend implements Backend {
     private final Backend host;
@@ -48,7 +48,7 @@ public final class CudaBackend implements Backend {
         return d.name() + ", compute capability " + d.computeCapability() + ", "
                 + String.format("%.1f GiB", d.totalMemory() / (double) (1L << 30)) + ", driver CUDA "
                 + Cuda.version(status.driverVersion()) + ", runtime " + Cuda.version(status.runtimeVersion())
-                + "; device tensors via dev.entrokit.cuda.CudaKernels, host tensors on the " + host.name() + " backend";
+                + "; device tensors (DeviceTensor) on this GPU, host tensors (Tensor) on the " + host.name() + " backend";
     }
 
     @Override

@@ -89,6 +89,24 @@ public final class ScalarDistributionKernels implements DistributionKernels {
     }
 
     @Override
+    public void softmaxStats(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT, boolean log,
+                             double[] stats) {
+        // Statistics first: out may alias x. Each one is the standalone op's own arithmetic, so the fused
+        // call agrees with the separate ones bitwise; the scalar backend is the reference, not the fast path.
+        double h = entropy(x, xOff, n, invT, null, 0, 0f);
+        double lse = logSumExp(x, xOff, n, invT);
+        double m = rowMax(x, xOff, n);
+        stats[0] = Double.isNaN(h) ? Double.NaN : m;
+        stats[1] = Double.isNaN(h) ? Double.NaN : lse;
+        stats[2] = h;
+        if (log) {
+            logSoftmax(x, xOff, out, outOff, n, invT);
+        } else {
+            softmax(x, xOff, out, outOff, n, invT);
+        }
+    }
+
+    @Override
     public void softmaxBackward(MemorySegment p, long pOff, MemorySegment dy, long dyOff, MemorySegment dx, long dxOff,
                                 int n, float invT) {
         double dot = 0;

@@ -38,8 +38,9 @@ final class Candidates {
     private boolean weighed;
     /** Every token not in the set has a logit below this. */
     float threshold;
-    /** The row maximum (NaN for a special row) and the kept prefix length of the last ranking. */
+    /** The row maximum (NaN for a special row). */
     float max;
+    /** The kept prefix length of the last ranking, when it answered {@link Kept#PREFIX}. */
     int kept;
     /**
      * Whether the kept set reaches below the candidates: then it is every token the cut

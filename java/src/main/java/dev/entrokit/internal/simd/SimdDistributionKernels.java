@@ -111,7 +111,31 @@ public final class SimdDistributionKernels implements DistributionKernels {
         return !(Math.abs(factor) <= Float.MAX_VALUE / 65536.0);
     }
 
-    /** The lanes' total, added in lane order. */
+    /**
+     * The total of lanes a kernel stored with {@code v.intoArray(lanes, 0)}, added in lane order. Kernels store
+     * the vector themselves and pass only the array: a vector passed to a method C2 does not inline is boxed,
+     * and C2 stopped inlining the vector overloads below at {@code NodeCountInliningCutoff} in the two-exp
+     * kernels (klSums: 3.9 MB allocated per 256 × 32000 KL call, one box per block per sum, seen with JMH
+     * {@code -prof gc}).
+     */
+    static double sumLanes(float[] lanes) {
+        double s = 0;
+        for (float f : lanes) {
+            s += f;
+        }
+        return s;
+    }
+
+    /** {@link #sumLanes(float[])} for double lanes stored from a {@link DoubleVector}. */
+    static double sumLanes(double[] lanes) {
+        double s = 0;
+        for (int j = 0; j < D.length(); j++) {
+            s += lanes[j];
+        }
+        return s;
+    }
+
+    /** The lanes' total, added in lane order; in hot kernels prefer {@link #sumLanes(float[])} (see there). */
     static double sumLanes(FloatVector v, float[] lanes) {
         v.intoArray(lanes, 0);
         double s = 0;
@@ -250,7 +274,10 @@ public final class SimdDistributionKernels implements DistributionKernels {
                 comp = comp.add(y.sub(sum.sub(acc)));
                 acc = sum;
             }
-            total += sumLanes(acc, lanes) + sumLanes(comp, lanes);
+            acc.intoArray(lanes, 0);
+            double accSum = sumLanes(lanes);
+            comp.intoArray(lanes, 0);
+            total += accSum + sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             total += exp(shift(get(x, off + i), negHalfM, twoInvT));
@@ -275,7 +302,10 @@ public final class SimdDistributionKernels implements DistributionKernels {
                 comp = comp.add(y.sub(sum.sub(acc)));
                 acc = sum;
             }
-            total += sumLanes(acc, lanes) + sumLanes(comp, lanes);
+            acc.intoArray(lanes, 0);
+            double accSum = sumLanes(lanes);
+            comp.intoArray(lanes, 0);
+            total += accSum + sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float e = exp(shift(get(x, xOff + i), negHalfM, twoInvT));
@@ -333,7 +363,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
             for (int i = start; i < end; i += L) {
                 acc = acc.add(shift(load(x, off + i), negHalfM, twoInvT));
             }
-            total += sumLanes(acc, lanes);
+            acc.intoArray(lanes, 0);
+            total += sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             total += shift(get(x, off + i), negHalfM, twoInvT);
@@ -361,12 +392,58 @@ public final class SimdDistributionKernels implements DistributionKernels {
                 dAcc = sum;
                 tAcc = e.fma(a.blend(0f, e.compare(EQ, 0f)), tAcc);
             }
-            d += sumLanes(dAcc, lanes) + sumLanes(dComp, lanes);
-            t += sumLanes(tAcc, lanes);
+            dAcc.intoArray(lanes, 0);
+            double dAccSum = sumLanes(lanes);
+            dComp.intoArray(lanes, 0);
+            d += dAccSum + sumLanes(lanes);
+            tAcc.intoArray(lanes, 0);
+            t += sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float a = shift(get(x, off + i), negHalfM, twoInvT);
             float e = exp(a);
+            d += e;
+            t += e == 0 ? 0 : e * a;
+        }
+        acc[0] = d;
+        acc[1] = t;
+    }
+
+    /**
+     * {@link #entropySums} that also writes {@code e_i} to {@code out} (which may alias {@code x}): the fused
+     * softmax's one exp per element. Same accumulation order as {@link #entropySums}, so {@code d} and the
+     * entropy agree with the standalone ops bitwise.
+     */
+    static void expStoreEntropySums(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float negHalfM,
+                                    float twoInvT, double[] acc, float[] lanes) {
+        int upper = F.loopBound(n);
+        double d = 0;
+        double t = 0;
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
+            FloatVector dAcc = FloatVector.zero(F);
+            FloatVector dComp = FloatVector.zero(F);
+            FloatVector tAcc = FloatVector.zero(F);
+            for (int i = start; i < end; i += L) {
+                FloatVector a = shift(load(x, xOff + i), negHalfM, twoInvT);
+                FloatVector e = expNonPositive(a);
+                store(e, out, outOff + i);
+                FloatVector sum = dAcc.add(e);
+                dComp = dComp.add(e.sub(sum.sub(dAcc)));
+                dAcc = sum;
+                tAcc = e.fma(a.blend(0f, e.compare(EQ, 0f)), tAcc);
+            }
+            dAcc.intoArray(lanes, 0);
+            double dAccSum = sumLanes(lanes);
+            dComp.intoArray(lanes, 0);
+            d += dAccSum + sumLanes(lanes);
+            tAcc.intoArray(lanes, 0);
+            t += sumLanes(lanes);
+        }
+        for (int i = upper; i < n; i++) {
+            float a = shift(get(x, xOff + i), negHalfM, twoInvT);
+            float e = exp(a);
+            put(out, outOff + i, e);
             d += e;
             t += e == 0 ? 0 : e * a;
         }
@@ -428,9 +505,16 @@ public final class SimdDistributionKernels implements DistributionKernels {
                 dsAcc = sumS;
                 wAcc = wAcc.add(et.mul(a.sub(b)).blend(0f, xt.compare(EQ, Float.NEGATIVE_INFINITY)));
             }
-            dt += sumLanes(dtAcc, lanes) + sumLanes(dtComp, lanes);
-            ds += sumLanes(dsAcc, lanes) + sumLanes(dsComp, lanes);
-            w += sumLanes(wAcc, lanes);
+            dtAcc.intoArray(lanes, 0);
+            double dtAccSum = sumLanes(lanes);
+            dtComp.intoArray(lanes, 0);
+            dt += dtAccSum + sumLanes(lanes);
+            dsAcc.intoArray(lanes, 0);
+            double dsAccSum = sumLanes(lanes);
+            dsComp.intoArray(lanes, 0);
+            ds += dsAccSum + sumLanes(lanes);
+            wAcc.intoArray(lanes, 0);
+            w += sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float xt = get(t, tOff + i);
@@ -444,6 +528,270 @@ public final class SimdDistributionKernels implements DistributionKernels {
         acc[0] = dt;
         acc[1] = ds;
         acc[2] = w;
+    }
+
+    /**
+     * Running maxima and live minima of a teacher/student pair over the vector block {@code [start, end)}:
+     * {@code mm[0]}/{@code mm[1]} the teacher's max/min, {@code mm[2]}/{@code mm[3]} the student's, updated in
+     * place (NaN ignored, {@code −inf} left out of the minima, as {@link #maxAndMin}).
+     */
+    static void pairMaxMinBlock(MemorySegment t, long tOff, MemorySegment s, long sOff, int start, int end, float[] mm) {
+        FloatVector mxT = FloatVector.broadcast(F, mm[0]);
+        FloatVector mnT = FloatVector.broadcast(F, mm[1]);
+        FloatVector mxS = FloatVector.broadcast(F, mm[2]);
+        FloatVector mnS = FloatVector.broadcast(F, mm[3]);
+        for (int i = start; i < end; i += L) {
+            FloatVector vt = load(t, tOff + i);
+            FloatVector vs = load(s, sOff + i);
+            mxT = mxT.blend(vt, vt.compare(GT, mxT));
+            mxS = mxS.blend(vs, vs.compare(GT, mxS));
+            FloatVector liveT = vt.blend(Float.POSITIVE_INFINITY, vt.compare(EQ, Float.NEGATIVE_INFINITY));
+            FloatVector liveS = vs.blend(Float.POSITIVE_INFINITY, vs.compare(EQ, Float.NEGATIVE_INFINITY));
+            mnT = mnT.blend(liveT, liveT.compare(VectorOperators.LT, mnT));
+            mnS = mnS.blend(liveS, liveS.compare(VectorOperators.LT, mnS));
+        }
+        mm[0] = mxT.reduceLanes(VectorOperators.MAX);
+        mm[1] = mnT.reduceLanes(VectorOperators.MIN);
+        mm[2] = mxS.reduceLanes(VectorOperators.MAX);
+        mm[3] = mnS.reduceLanes(VectorOperators.MIN);
+    }
+
+    /**
+     * {@link #klSums}'s three sums over the vector block {@code [start, end)} only, shifted by the given maxima:
+     * {@code acc[0] = d_t}, {@code acc[1] = d_s}, {@code acc[2] = Σ e^{a_i}·(a_i − b_i)}.
+     */
+    static void klBlockSums(MemorySegment t, long tOff, MemorySegment s, long sOff, int start, int end, float negHalfMt,
+                            float negHalfMs, float twoInvT, double[] acc, float[] lanes) {
+        FloatVector dtAcc = FloatVector.zero(F);
+        FloatVector dtComp = FloatVector.zero(F);
+        FloatVector dsAcc = FloatVector.zero(F);
+        FloatVector dsComp = FloatVector.zero(F);
+        FloatVector wAcc = FloatVector.zero(F);
+        for (int i = start; i < end; i += L) {
+            FloatVector xt = load(t, tOff + i);
+            FloatVector a = shift(xt, negHalfMt, twoInvT);
+            FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
+            FloatVector et = expNonPositive(a);
+            FloatVector sumT = dtAcc.add(et);
+            dtComp = dtComp.add(et.sub(sumT.sub(dtAcc)));
+            dtAcc = sumT;
+            FloatVector es = expNonPositive(b);
+            FloatVector sumS = dsAcc.add(es);
+            dsComp = dsComp.add(es.sub(sumS.sub(dsAcc)));
+            dsAcc = sumS;
+            wAcc = wAcc.add(et.mul(a.sub(b)).blend(0f, xt.compare(EQ, Float.NEGATIVE_INFINITY)));
+        }
+        dtAcc.intoArray(lanes, 0);
+        double dt = sumLanes(lanes);
+        dtComp.intoArray(lanes, 0);
+        acc[0] = dt + sumLanes(lanes);
+        dsAcc.intoArray(lanes, 0);
+        double ds = sumLanes(lanes);
+        dsComp.intoArray(lanes, 0);
+        acc[1] = ds + sumLanes(lanes);
+        wAcc.intoArray(lanes, 0);
+        acc[2] = sumLanes(lanes);
+    }
+
+    /**
+     * {@link #klBlockSums}'s teacher half that also stores {@code e^{a_i}} to {@code eT} (from index 0):
+     * {@code acc[0] = d_t}, {@code acc[2] = Σ e^{a_i}·(a_i − b_i)}. The student's exps go through
+     * {@link #expBlockStore}: one loop holding both exps and both stores went past C2's inlining budget, and
+     * the boxed exp allocated about 6 bytes per element (JFR allocation samples, 256 × 32000 KL with gradient).
+     */
+    static void teacherBlockStore(MemorySegment t, long tOff, MemorySegment s, long sOff, int start, int end,
+                                  float negHalfMt, float negHalfMs, float twoInvT, MemorySegment eT, double[] acc,
+                                  float[] lanes) {
+        FloatVector dtAcc = FloatVector.zero(F);
+        FloatVector dtComp = FloatVector.zero(F);
+        FloatVector wAcc = FloatVector.zero(F);
+        for (int i = start; i < end; i += L) {
+            FloatVector xt = load(t, tOff + i);
+            FloatVector a = shift(xt, negHalfMt, twoInvT);
+            FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
+            FloatVector et = expNonPositive(a);
+            store(et, eT, i);
+            FloatVector sumT = dtAcc.add(et);
+            dtComp = dtComp.add(et.sub(sumT.sub(dtAcc)));
+            dtAcc = sumT;
+            wAcc = wAcc.add(et.mul(a.sub(b)).blend(0f, xt.compare(EQ, Float.NEGATIVE_INFINITY)));
+        }
+        dtAcc.intoArray(lanes, 0);
+        double dt = sumLanes(lanes);
+        dtComp.intoArray(lanes, 0);
+        acc[0] = dt + sumLanes(lanes);
+        wAcc.intoArray(lanes, 0);
+        acc[2] = sumLanes(lanes);
+    }
+
+    /** Stores {@code e_i = exp((x_i − m)/T)} over the vector block {@code [start, end)} and sets {@code acc[1] = Σ e_i}. */
+    static void expBlockStore(MemorySegment x, long xOff, int start, int end, float negHalfM, float twoInvT,
+                              MemorySegment out, long outOff, double[] acc, float[] lanes) {
+        FloatVector dAcc = FloatVector.zero(F);
+        FloatVector dComp = FloatVector.zero(F);
+        for (int i = start; i < end; i += L) {
+            FloatVector e = expNonPositive(shift(load(x, xOff + i), negHalfM, twoInvT));
+            store(e, out, outOff + i);
+            FloatVector sum = dAcc.add(e);
+            dComp = dComp.add(e.sub(sum.sub(dAcc)));
+            dAcc = sum;
+        }
+        dAcc.intoArray(lanes, 0);
+        double d = sumLanes(lanes);
+        dComp.intoArray(lanes, 0);
+        acc[1] = d + sumLanes(lanes);
+    }
+
+    /**
+     * {@code g_i = e^s_i·kS − e^t_i·kT} over {@code [start, end)}, in place in {@code g} (which holds {@code e^s}):
+     * the gradient {@code (q − p)·scale} from the stored exps of one block, {@code k = scale·e^{(ref − M)/T}/d}.
+     */
+    static void rescaledDifference(MemorySegment eT, MemorySegment g, long gOff, int start, int end, float kT, float kS) {
+        FloatVector vkS = FloatVector.broadcast(F, kS);
+        for (int i = start; i < end; i += L) {
+            FloatVector p = load(eT, i).mul(kT);
+            store(load(g, gOff + i).fma(vkS, p.neg()), g, gOff + i);
+        }
+    }
+
+    /**
+     * The KL gradient {@code (q − p)·scale} from what {@link #klSumsStreaming} stored: per block, both exps rescaled
+     * from the block's maxima to the row's, in one pass that reads two floats and writes one per entry.
+     */
+    static void gradFromStoredExps(MemorySegment eT, MemorySegment g, long gOff, int n, float invT, float[] refs,
+                                   float mt, float ms, double dt, double ds, float scale) {
+        int upper = F.loopBound(n);
+        int block = 0;
+        for (int start = 0, end = 0; ; start = end, block++) {
+            boolean tail = start >= upper;
+            end = tail ? n : blockEnd(start, upper);
+            float refT = refs[2 * block];
+            float refS = refs[2 * block + 1];
+            float kT = Float.isNaN(refT) ? 0f : (float) (scale * Math.exp(((double) refT - mt) * invT) / dt);
+            float kS = Float.isNaN(refS) ? 0f : (float) (scale * Math.exp(((double) refS - ms) * invT) / ds);
+            if (!tail) {
+                rescaledDifference(eT, g, gOff, start, end, kT, kS);
+            } else {
+                for (int i = upper; i < n; i++) {
+                    put(g, gOff + i, Math.fma(get(g, gOff + i), kS, -(get(eT, i) * kT)));
+                }
+                break;
+            }
+        }
+    }
+
+    /**
+     * {@link #extremePair} and {@link #klSums} in one streaming pass, so that each row is read from memory once:
+     * block by block, the pair's running maxima (one loop over a block that then sits in L1), then the block's
+     * sums against them (a second loop over the same block). When a maximum grows, the double sums are rescaled:
+     * with {@code δ = (M' − M)/T}, {@code d' = e^{−δ_t}·d}, and {@code w' = e^{−δ_t}·(w + (δ_s − δ_t)·d_t)} since
+     * every {@code a_i − b_i} moves by {@code δ_s − δ_t}. Until a row has shown a finite maximum, its entries are
+     * shifted by 0 (they are all {@code −inf} or NaN, which give 0 or NaN as before) and nothing is rescaled.
+     * Sets {@code ws.pairMax}, {@code ws.pairSpread} (in argument order) and {@code ws.acc[0..2]} as those two
+     * do; returns whether the pair is extreme (then the sums are not meaningful).
+     */
+    static boolean klSumsStreaming(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT, Workspace ws) {
+        return klSumsStreaming(t, tOff, s, sOff, n, invT, null, null, 0, ws);
+    }
+
+    /**
+     * {@link #klSumsStreaming(MemorySegment, long, MemorySegment, long, int, float, Workspace)} that, when
+     * {@code eT} is not null, also stores each entry's exps ({@code e^t} to {@code eT} from index 0, {@code e^s} to
+     * {@code eS} from {@code eSOff}) and each block's maxima to {@code ws.blockRefs} (teacher at {@code 2k},
+     * student at {@code 2k + 1}; the tail is the last block).
+     */
+    static boolean klSumsStreaming(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                                   MemorySegment eT, MemorySegment eS, long eSOff, Workspace ws) {
+        float[] refs = eT == null ? null : ws.blockRefs(2 * (n / BLOCK + 2));
+        int block = 0;
+        float[] mm = ws.pairMaxMin;
+        mm[0] = Float.NEGATIVE_INFINITY;
+        mm[1] = Float.POSITIVE_INFINITY;
+        mm[2] = Float.NEGATIVE_INFINITY;
+        mm[3] = Float.POSITIVE_INFINITY;
+        float twoInvT = 2f * invT;
+        float refT = 0f;
+        float refS = 0f;
+        double dt = 0;
+        double ds = 0;
+        double w = 0;
+        int upper = F.loopBound(n);
+        for (int start = 0, end = 0; ; start = end) {
+            boolean tail = start >= upper; // the last round: the scalar tail after the blocks, maybe empty
+            if (!tail) {
+                end = blockEnd(start, upper);
+                pairMaxMinBlock(t, tOff, s, sOff, start, end, mm);
+            } else {
+                for (int i = upper; i < n; i++) {
+                    float vt = get(t, tOff + i);
+                    float vs = get(s, sOff + i);
+                    mm[0] = vt > mm[0] ? vt : mm[0];
+                    mm[1] = vt < mm[1] && vt != Float.NEGATIVE_INFINITY ? vt : mm[1];
+                    mm[2] = vs > mm[2] ? vs : mm[2];
+                    mm[3] = vs < mm[3] && vs != Float.NEGATIVE_INFINITY ? vs : mm[3];
+                }
+            }
+            double deltaT = 0;
+            double deltaS = 0;
+            if (mm[0] != Float.NEGATIVE_INFINITY && mm[0] != refT) {
+                deltaT = refT == 0f && dt == 0 ? 0 : ((double) mm[0] - refT) * invT;
+                refT = mm[0];
+            }
+            if (mm[2] != Float.NEGATIVE_INFINITY && mm[2] != refS) {
+                deltaS = refS == 0f && ds == 0 ? 0 : ((double) mm[2] - refS) * invT;
+                refS = mm[2];
+            }
+            if (deltaT != 0 || deltaS != 0) {
+                double fT = Math.exp(-deltaT);
+                w = fT * (w + (deltaS - deltaT) * dt);
+                dt *= fT;
+                ds *= Math.exp(-deltaS);
+            }
+            if (refs != null) {
+                // NaN marks a block shifted by the placeholder: its exps are all 0 (or the row is NaN anyway).
+                refs[2 * block] = mm[0] == Float.NEGATIVE_INFINITY ? Float.NaN : refT;
+                refs[2 * block + 1] = mm[2] == Float.NEGATIVE_INFINITY ? Float.NaN : refS;
+                block++;
+            }
+            if (!tail) {
+                if (eT == null) {
+                    klBlockSums(t, tOff, s, sOff, start, end, -0.5f * refT, -0.5f * refS, twoInvT, ws.acc, ws.lanes);
+                } else {
+                    teacherBlockStore(t, tOff, s, sOff, start, end, -0.5f * refT, -0.5f * refS, twoInvT, eT, ws.acc,
+                            ws.lanes);
+                    expBlockStore(s, sOff, start, end, -0.5f * refS, twoInvT, eS, eSOff, ws.acc, ws.lanes);
+                }
+                dt += ws.acc[0];
+                ds += ws.acc[1];
+                w += ws.acc[2];
+            } else {
+                float negHalfMt = -0.5f * refT;
+                float negHalfMs = -0.5f * refS;
+                for (int i = upper; i < n; i++) {
+                    float xt = get(t, tOff + i);
+                    float a = shift(xt, negHalfMt, twoInvT);
+                    float b = shift(get(s, sOff + i), negHalfMs, twoInvT);
+                    float et = exp(a);
+                    float es = exp(b);
+                    if (eT != null) {
+                        put(eT, i, et);
+                        put(eS, eSOff + i, es);
+                    }
+                    dt += et;
+                    ds += es;
+                    w += xt == Float.NEGATIVE_INFINITY ? 0 : et * (a - b);
+                }
+                break;
+            }
+        }
+        ws.pairMax[0] = mm[0];
+        ws.pairMax[1] = mm[2];
+        ws.pairSpread[0] = (double) mm[0] - mm[1];
+        ws.pairSpread[1] = (double) mm[2] - mm[3];
+        ws.acc[0] = dt;
+        ws.acc[1] = ds;
+        ws.acc[2] = w;
+        return ws.pairSpread[0] * invT > EXTREME_SPREAD || ws.pairSpread[1] * invT > EXTREME_SPREAD;
     }
 
     /** {@code acc[0] = d_t}, {@code acc[1] = d_s}, {@code acc[2] = Σ e^{a_i}·b_i} (masked teacher entries add 0). */
@@ -475,9 +823,16 @@ public final class SimdDistributionKernels implements DistributionKernels {
                 dsAcc = sumS;
                 vAcc = vAcc.add(et.mul(b).blend(0f, xt.compare(EQ, Float.NEGATIVE_INFINITY)));
             }
-            dt += sumLanes(dtAcc, lanes) + sumLanes(dtComp, lanes);
-            ds += sumLanes(dsAcc, lanes) + sumLanes(dsComp, lanes);
-            v += sumLanes(vAcc, lanes);
+            dtAcc.intoArray(lanes, 0);
+            double dtAccSum = sumLanes(lanes);
+            dtComp.intoArray(lanes, 0);
+            dt += dtAccSum + sumLanes(lanes);
+            dsAcc.intoArray(lanes, 0);
+            double dsAccSum = sumLanes(lanes);
+            dsComp.intoArray(lanes, 0);
+            ds += dsAccSum + sumLanes(lanes);
+            vAcc.intoArray(lanes, 0);
+            v += sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float xt = get(t, tOff + i);
@@ -498,16 +853,33 @@ public final class SimdDistributionKernels implements DistributionKernels {
                             int n, float negHalfMt, float negHalfMs, float twoInvT, float invDt, float invDs,
                             float scale) {
         int upper = F.loopBound(n);
-        int i = 0;
-        for (; i < upper; i += L) {
-            FloatVector p = expNonPositive(shift(load(t, tOff + i), negHalfMt, twoInvT)).mul(invDt);
+        // Two loops, p first into grad, then (q − p)·scale in place: one loop with both exps went past C2's
+        // inlining budget and boxed a vector per iteration (JFR: 192 KB per 32000-wide row). Same arithmetic.
+        scaledExpStore(t, tOff, grad, gOff, upper, negHalfMt, twoInvT, invDt);
+        for (int i = 0; i < upper; i += L) {
             FloatVector q = expNonPositive(shift(load(s, sOff + i), negHalfMs, twoInvT)).mul(invDs);
-            store(q.sub(p).mul(scale), grad, gOff + i);
+            store(q.sub(load(grad, gOff + i)).mul(scale), grad, gOff + i);
         }
-        for (; i < n; i++) {
+        for (int i = upper; i < n; i++) {
             float p = exp(shift(get(t, tOff + i), negHalfMt, twoInvT)) * invDt;
             float q = exp(shift(get(s, sOff + i), negHalfMs, twoInvT)) * invDs;
             put(grad, gOff + i, (q - p) * scale);
+        }
+    }
+
+    /** {@code out_i = exp((x_i − m)/T) · factor} for the first {@code upper} entries (a multiple of the vector length). */
+    static void scaledExpStore(MemorySegment x, long xOff, MemorySegment out, long outOff, int upper, float negHalfM,
+                               float twoInvT, float factor) {
+        for (int i = 0; i < upper; i += L) {
+            store(expNonPositive(shift(load(x, xOff + i), negHalfM, twoInvT)).mul(factor), out, outOff + i);
+        }
+    }
+
+    /** {@code out_i = exp((x_i − m)/T − logD)} for the first {@code upper} entries, to {@code out} from index 0. */
+    static void normalizedExpStore(MemorySegment x, long xOff, MemorySegment out, int upper, float negHalfM,
+                                   float twoInvT, float logD) {
+        for (int i = 0; i < upper; i += L) {
+            store(expNonPositive(shift(load(x, xOff + i), negHalfM, twoInvT).sub(logD)), out, i);
         }
     }
 
@@ -529,7 +901,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
                 FloatVector c = b.sub(shift(load(t, tOff + i), negHalfTk, twoInvT));
                 acc = acc.add(q.mul(c).blend(0f, q.compare(EQ, 0f)));
             }
-            total += sumLanes(acc, lanes);
+            acc.intoArray(lanes, 0);
+            total += sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float b = shift(get(s, sOff + i), negHalfMs, twoInvT);
@@ -537,6 +910,58 @@ public final class SimdDistributionKernels implements DistributionKernels {
             total += q == 0 ? 0 : q * (b - shift(get(t, tOff + i), negHalfTk, twoInvT));
         }
         return total;
+    }
+
+    /**
+     * {@link #rklMean} that also stores {@code q_i} to {@code qRow} and {@code c_i} to {@code cRow} (from index 0),
+     * so that {@link #gradRklStored} needs no second exp. Same sum, in the same order.
+     */
+    static double rklMeanStore(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float negHalfMs,
+                               float negHalfTk, float twoInvT, float invDs, MemorySegment qRow, MemorySegment cRow,
+                               float[] lanes) {
+        int upper = F.loopBound(n);
+        double total = 0;
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
+            FloatVector acc = FloatVector.zero(F);
+            for (int i = start; i < end; i += L) {
+                FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
+                FloatVector q = expNonPositive(b).mul(invDs);
+                FloatVector c = b.sub(shift(load(t, tOff + i), negHalfTk, twoInvT));
+                store(q, qRow, i);
+                store(c, cRow, i);
+                acc = acc.add(q.mul(c).blend(0f, q.compare(EQ, 0f)));
+            }
+            acc.intoArray(lanes, 0);
+            total += sumLanes(lanes);
+        }
+        for (int i = upper; i < n; i++) {
+            float b = shift(get(s, sOff + i), negHalfMs, twoInvT);
+            float q = exp(b) * invDs;
+            float c = b - shift(get(t, tOff + i), negHalfTk, twoInvT);
+            put(qRow, i, q);
+            put(cRow, i, c);
+            total += q == 0 ? 0 : q * c;
+        }
+        return total;
+    }
+
+    /** {@link #gradRkl} from the rows {@link #rklMeanStore} wrote: the same arithmetic, no exp. */
+    static void gradRklStored(MemorySegment qRow, MemorySegment cRow, MemorySegment grad, long gOff, int n, float mean,
+                              float scale) {
+        FloatVector vScale = FloatVector.broadcast(F, scale);
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            FloatVector q = load(qRow, i);
+            FloatVector g = q.mul(load(cRow, i).sub(mean)).blend(0f, q.compare(EQ, 0f));
+            store(g.fma(vScale, load(grad, gOff + i)), grad, gOff + i);
+        }
+        for (; i < n; i++) {
+            float q = get(qRow, i);
+            float g = q == 0 ? 0 : q * (get(cRow, i) - mean);
+            put(grad, gOff + i, g * scale + get(grad, gOff + i));
+        }
     }
 
     /** {@code grad_i += q_i (c_i − mean) · scale} (adds, so that Jeffreys can put the KL gradient there first). */
@@ -569,12 +994,10 @@ public final class SimdDistributionKernels implements DistributionKernels {
                               MemorySegment qOut, int n, float negHalfMt, float negHalfMs, float twoInvT, float logDt,
                               float logDs) {
         int upper = F.loopBound(n);
-        int i = 0;
-        for (; i < upper; i += L) {
-            store(expNonPositive(shift(load(t, tOff + i), negHalfMt, twoInvT).sub(logDt)), pOut, i);
-            store(expNonPositive(shift(load(s, sOff + i), negHalfMs, twoInvT).sub(logDs)), qOut, i);
-        }
-        for (; i < n; i++) {
+        // One loop per row: both exps in one loop boxed a vector per iteration (JFR: 12 MB per 64 × 32000 JSD).
+        normalizedExpStore(t, tOff, pOut, upper, negHalfMt, twoInvT, logDt);
+        normalizedExpStore(s, sOff, qOut, upper, negHalfMs, twoInvT, logDs);
+        for (int i = upper; i < n; i++) {
             put(pOut, i, exp(shift(get(t, tOff + i), negHalfMt, twoInvT) - logDt));
             put(qOut, i, exp(shift(get(s, sOff + i), negHalfMs, twoInvT) - logDs));
         }
@@ -604,8 +1027,10 @@ public final class SimdDistributionKernels implements DistributionKernels {
                 pAcc = pAcc.add(p.mul(logP.sub(logM)).blend(0f, p.compare(EQ, 0f)));
                 qAcc = qAcc.add(q.mul(logQ.sub(logM)).blend(0f, q.compare(EQ, 0f)));
             }
-            towardP += sumLanes(pAcc, lanes);
-            towardQ += sumLanes(qAcc, lanes);
+            pAcc.intoArray(lanes, 0);
+            towardP += sumLanes(lanes);
+            qAcc.intoArray(lanes, 0);
+            towardQ += sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float p = get(pRow, i);
@@ -657,7 +1082,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
                 FloatVector q = expNonPositive(shift(load(s, sOff + i), negHalfMs, twoInvT)).mul(invDs);
                 acc = acc.add(p.sub(q).abs());
             }
-            total += sumLanes(acc, lanes);
+            acc.intoArray(lanes, 0);
+            total += sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float p = exp(shift(get(t, tOff + i), negHalfMt, twoInvT)) * invDt;
@@ -681,7 +1107,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
                 FloatVector diff = sp.sub(sq);
                 acc = diff.fma(diff, acc);
             }
-            total += sumLanes(acc, lanes);
+            acc.intoArray(lanes, 0);
+            total += sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float sp = exp(shift(get(t, tOff + i), negHalfMt, invT)) * rootInvDt;
@@ -709,7 +1136,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
             acc = x0.fma(y0, acc);
             acc = x1.fma(y1, acc);
         }
-        double total = sumLanes(acc, lanes);
+        acc.intoArray(lanes, 0);
+        double total = sumLanes(lanes);
         for (; i < n; i++) {
             total += (double) get(a, aOff + i) * get(b, bOff + i);
         }
@@ -808,6 +1236,53 @@ public final class SimdDistributionKernels implements DistributionKernels {
             fill(dst, dstOff, n, Float.NaN);
         } else {
             shiftStore(x, xOff, dst, dstOff, n, -0.5f * m, 2f * invT, (float) Math.log(d));
+        }
+        publish(dst, out, outOff, n);
+    }
+
+    /**
+     * Softmax or log-softmax with the row's max, log-sum-exp and entropy: one read for the max, one exp per
+     * element (softmax: written as {@code e} with the entropy sums, then scaled by {@code 1/d}; log-softmax:
+     * the entropy sums, then {@code a − log d}). On rows spread over more than {@link #EXTREME_SPREAD}
+     * temperature units the entropy comes from the reference, as {@link #entropy}'s does.
+     */
+    @Override
+    public void softmaxStats(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT, boolean log,
+                             double[] stats) {
+        Workspace ws = Workspace.get();
+        maxAndMin(x, xOff, n, ws.acc);
+        boolean extreme = extreme(ws.acc, invT);
+        // Read before anything is written: out may alias x. The softmax itself stays on this path (its values
+        // do not suffer from the flushed terms that make such a row's entropy need float64).
+        double extremeEntropy = extreme ? REFERENCE.entropy(x, xOff, n, invT, null, 0, 0f) : Double.NaN;
+        float m = (float) ws.acc[0];
+        float negHalfM = -0.5f * m;
+        float twoInvT = 2f * invT;
+        MemorySegment dst = target(out, n, ws);
+        long dstOff = targetOffset(dst, out, outOff);
+        if (log) {
+            entropySums(x, xOff, n, negHalfM, twoInvT, ws.acc, ws.lanes);
+        } else {
+            expStoreEntropySums(x, xOff, dst, dstOff, n, negHalfM, twoInvT, ws.acc, ws.lanes);
+        }
+        double d = ws.acc[0];
+        double logD = Math.log(d);
+        if (Double.isNaN(d)) {
+            fill(dst, dstOff, n, Float.NaN);
+            stats[0] = Double.NaN;
+            stats[1] = Double.NaN;
+            stats[2] = Double.NaN;
+        } else {
+            // Finite here: d is in [1, n] (the max contributes e^0 = 1) and, on a row that is not extreme,
+            // every a_i with e_i > 0 lies in [−EXTREME_SPREAD, 0].
+            stats[2] = extreme ? extremeEntropy : logD - ws.acc[1] / d;
+            if (log) {
+                shiftStore(x, xOff, dst, dstOff, n, negHalfM, twoInvT, (float) logD);
+            } else {
+                scale(dst, dstOff, n, (float) (1.0 / d));
+            }
+            stats[0] = m;
+            stats[1] = (double) m * invT + logD;
         }
         publish(dst, out, outOff, n);
     }
@@ -930,24 +1405,34 @@ public final class SimdDistributionKernels implements DistributionKernels {
             return REFERENCE.kl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
         Workspace ws = Workspace.get();
-        if (extremePair(t, tOff, s, sOff, n, invT, ws)) {
+        // With a gradient, the forward keeps both rows' exps (e^t in a workspace row, e^s where the gradient goes)
+        // and the gradient pass only rescales them; rows longer than PROB_CHUNK exponentiate again instead of
+        // holding a row-sized buffer.
+        boolean keepExps = grad != null && n <= PROB_CHUNK;
+        MemorySegment dst = keepExps ? target(grad, n, ws) : null;
+        long dstOff = keepExps ? targetOffset(dst, grad, gradOff) : 0;
+        MemorySegment eT = keepExps ? ws.probRow(0, n) : null;
+        if (klSumsStreaming(t, tOff, s, sOff, n, invT, eT, dst, dstOff, ws)) {
             return REFERENCE.kl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
         float negHalfMt = -0.5f * ws.pairMax[0];
         float negHalfMs = -0.5f * ws.pairMax[1];
         float twoInvT = 2f * invT;
-        klSums(t, tOff, s, sOff, n, negHalfMt, negHalfMs, twoInvT, ws.acc, ws.lanes);
         double dt = ws.acc[0];
         double ds = ws.acc[1];
         double kl = ws.acc[2] / dt - Math.log(dt) + Math.log(ds);
         if (!Double.isFinite(kl)) {
             return REFERENCE.kl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
-        if (grad != null) {
-            MemorySegment dst = target(grad, n, ws);
-            gradQMinusP(t, tOff, s, sOff, dst, targetOffset(dst, grad, gradOff), n, negHalfMt, negHalfMs, twoInvT,
-                    (float) (1 / dt), (float) (1 / ds), gradScale * invT);
+        if (keepExps) {
+            gradFromStoredExps(eT, dst, dstOff, n, invT, ws.blockRefs(0), ws.pairMax[0], ws.pairMax[1], dt, ds,
+                    gradScale * invT);
             publish(dst, grad, gradOff, n);
+        } else if (grad != null) {
+            MemorySegment row = target(grad, n, ws);
+            gradQMinusP(t, tOff, s, sOff, row, targetOffset(row, grad, gradOff), n, negHalfMt, negHalfMs, twoInvT,
+                    (float) (1 / dt), (float) (1 / ds), gradScale * invT);
+            publish(row, grad, gradOff, n);
         }
         return kl;
     }
@@ -959,13 +1444,11 @@ public final class SimdDistributionKernels implements DistributionKernels {
             return REFERENCE.rkl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
         Workspace ws = Workspace.get();
-        if (extremePair(t, tOff, s, sOff, n, invT, ws)) {
+        if (klSumsStreaming(s, sOff, t, tOff, n, invT, ws)) { // KL(q‖p): roles swapped
             return REFERENCE.rkl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
-        float mt = ws.pairMax[0];
-        float ms = ws.pairMax[1];
-        float twoInvT = 2f * invT;
-        klSums(s, sOff, t, tOff, n, -0.5f * ms, -0.5f * mt, twoInvT, ws.acc, ws.lanes); // KL(q‖p): roles swapped
+        float mt = ws.pairMax[1];
+        float ms = ws.pairMax[0];
         double ds = ws.acc[0];
         double dt = ws.acc[1];
         double rkl = ws.acc[2] / ds - Math.log(ds) + Math.log(dt);
@@ -982,13 +1465,27 @@ public final class SimdDistributionKernels implements DistributionKernels {
         return rkl;
     }
 
-    /** Adds the reverse-KL gradient: locates the student's argmax, then {@link #rklMean}, then {@link #gradRkl}. */
+    /**
+     * Adds the reverse-KL gradient: locates the student's argmax, then {@link #rklMeanStore} and
+     * {@link #gradRklStored} (rows up to {@link #PROB_CHUNK}), or {@link #rklMean} and {@link #gradRkl}.
+     */
     private static void addRklGrad(MemorySegment t, long tOff, MemorySegment s, long sOff, MemorySegment grad,
                                    long gOff, int n, float ms, float invT, float invDs, float scale, Workspace ws) {
         int k = indexOf(s, sOff, n, ms);
         float negHalfTk = -0.5f * get(t, tOff + k);
         float negHalfMs = -0.5f * ms;
         float twoInvT = 2f * invT;
+        if (n <= PROB_CHUNK) {
+            // q and c kept from the mean's pass: one exp per element instead of two, and no compiled unit holding
+            // two exp loops (rklMean and gradRkl inlined together boxed a vector per iteration: 192 KB per
+            // 32000-wide row, JFR allocation samples).
+            MemorySegment qRow = ws.probRow(0, n);
+            MemorySegment cRow = ws.probRow(1, n);
+            float mean = (float) rklMeanStore(t, tOff, s, sOff, n, negHalfMs, negHalfTk, twoInvT, invDs, qRow, cRow,
+                    ws.lanes);
+            gradRklStored(qRow, cRow, grad, gOff, n, mean, scale);
+            return;
+        }
         float mean = (float) rklMean(t, tOff, s, sOff, n, negHalfMs, negHalfTk, twoInvT, invDs, ws.lanes);
         gradRkl(t, tOff, s, sOff, grad, gOff, n, negHalfMs, negHalfTk, twoInvT, invDs, mean, scale);
     }

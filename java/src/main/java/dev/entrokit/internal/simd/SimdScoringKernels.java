@@ -84,9 +84,14 @@ public final class SimdScoringKernels implements ScoringKernels {
                 t1Acc = t1Acc.add(ea);
                 t2Acc = ea.fma(a.blend(0f, e.compare(EQ, 0f)), t2Acc);
             }
-            d += sumLanes(dAcc, lanes) + sumLanes(dComp, lanes);
-            t1 += sumLanes(t1Acc, lanes);
-            t2 += sumLanes(t2Acc, lanes);
+            dAcc.intoArray(lanes, 0);
+            double dAccSum = sumLanes(lanes);
+            dComp.intoArray(lanes, 0);
+            d += dAccSum + sumLanes(lanes);
+            t1Acc.intoArray(lanes, 0);
+            t1 += sumLanes(lanes);
+            t2Acc.intoArray(lanes, 0);
+            t2 += sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float a = shift(get(x, off + i), negHalfM, 2f);
@@ -148,7 +153,10 @@ public final class SimdScoringKernels implements ScoringKernels {
                 comp = comp.add(y.sub(sum.sub(acc)));
                 acc = sum;
             }
-            total += sumLanes(acc, lanes) + sumLanes(comp, lanes);
+            acc.intoArray(lanes, 0);
+            double accSum = sumLanes(lanes);
+            comp.intoArray(lanes, 0);
+            total += accSum + sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float xt = get(t, tOff + i);

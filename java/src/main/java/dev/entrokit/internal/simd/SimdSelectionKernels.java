@@ -44,9 +44,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED;
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
-    /** {@link #rank}: a special row (SPEC §1) has no distribution. */
-    private static final int SPECIAL = -1;
-    /** {@link #rank}: the kept set reaches below the candidates; {@code c.cutLogit, c.cutIndex} say where. */
+    /** {@link #keptPrefix}: the kept set reaches below the candidates; {@code c.cutLogit, c.cutIndex} say where. */
     private static final int WIDE = -2;
     /** {@link #keptPrefix}: a top-k or top-H needs more ranked tokens than the candidates hold. */
     private static final int GROW = -3;
@@ -66,7 +64,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
     public void topK(MemorySegment x, long xOff, int n, float temperature, int k, MemorySegment indices,
                      long indicesOff, MemorySegment values, long valuesOff, MemorySegment probs, long probsOff) {
         Candidates c = Candidates.get();
-        boolean special = rank(x, xOff, n, temperature, List.of(), k, c) == SPECIAL;
+        boolean special = rank(x, xOff, n, temperature, List.of(), k, c) == Kept.SPECIAL;
         double total = Double.NaN;
         if (!special && probs != null) {
             c.weigh(temperature);
@@ -84,29 +82,31 @@ public final class SimdSelectionKernels implements SelectionKernels {
     @Override
     public int keptMask(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask, long maskOff) {
         Candidates c = Candidates.get();
-        int len = rank(x, xOff, n, f.temperature(), f.filters(), 0, c);
-        if (len == WIDE) {
+        Kept kept = rank(x, xOff, n, f.temperature(), f.filters(), 0, c);
+        if (kept == Kept.CUT) {
             return WideCut.writeMask(x, xOff, n, c.cutLogit, c.cutIndex, mask, maskOff);
         }
-        if (len == n && c.count < n) { // nothing cut, but masked tokens may lie outside the candidates
+        if (kept == Kept.ALL_LIVE) { // masked tokens may lie outside the candidates
             return WideCut.writeMask(x, xOff, n, EVERY_LIVE, Integer.MAX_VALUE, mask, maskOff);
         }
+        int len = kept == Kept.PREFIX ? c.kept : 0;
         MemorySegment row = mask.asSlice(maskOff, n);
         row.fill((byte) (len == n ? 1 : 0));
         for (int j = 0; j < len && len < n; j++) {
             row.set(ValueLayout.JAVA_BYTE, c.index[j], (byte) 1);
         }
-        return Math.max(len, 0);
+        return len;
     }
 
     @Override
     public void maskLogits(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment out, long outOff) {
         Candidates c = Candidates.get();
-        int len = rank(x, xOff, n, f.temperature(), f.filters(), 0, c); // the kept logits are now in c.logit: out may alias x
-        if (len == WIDE) {
+        Kept kept = rank(x, xOff, n, f.temperature(), f.filters(), 0, c); // the kept logits are now in c.logit: out may alias x
+        if (kept == Kept.CUT) {
             WideCut.maskLogits(x, xOff, n, c.cutLogit, c.cutIndex, out, outOff);
             return;
         }
+        int len = kept == Kept.PREFIX ? c.kept : kept == Kept.ALL_LIVE ? n : -1;
         if (len == n) {
             MemorySegment.copy(x, xOff * Float.BYTES, out, outOff * Float.BYTES, (long) n * Float.BYTES);
             return;
@@ -128,30 +128,31 @@ public final class SimdSelectionKernels implements SelectionKernels {
                           long indicesOff, MemorySegment probs, long probsOff, int capacity) {
         Candidates c = Candidates.get();
         float t = f.temperature();
-        int len = rank(x, xOff, n, t, f.filters(), 0, c);
-        if ((len == n || len == WIDE) && c.count < Math.min(capacity, n)) { // rank as many as will be written
-            len = rank(x, xOff, n, t, f.filters(), Math.min(capacity, n), c);
+        Kept r = rank(x, xOff, n, t, f.filters(), 0, c);
+        if ((r == Kept.ALL_LIVE || r == Kept.CUT) && c.count < Math.min(capacity, n)) { // rank as many as will be written
+            r = rank(x, xOff, n, t, f.filters(), Math.min(capacity, n), c);
         }
-        int kept = len;
+        int kept = 0;
+        int listed = 0; // the ranked kept tokens written out
         double total = Double.NaN;
-        if (len != SPECIAL) {
+        if (r == Kept.PREFIX) {
             c.weigh(t);
-            if (len == WIDE || len == n && c.count < n) {
-                float cutLogit = len == WIDE ? c.cutLogit : Float.NEGATIVE_INFINITY;
-                int cutIndex = len == WIDE ? c.cutIndex : Integer.MAX_VALUE;
-                total = massWithRest(x, xOff, n, t, c, cutLogit, cutIndex);
-                kept = WideCut.count(x, xOff, n, len == WIDE ? cutLogit : EVERY_LIVE, cutIndex);
-                len = c.count;
-            } else {
-                total = c.prefixSum(len);
-            }
+            kept = listed = c.kept;
+            total = c.prefixSum(listed);
+        } else if (r != Kept.SPECIAL) {
+            c.weigh(t);
+            boolean cut = r == Kept.CUT;
+            int cutIndex = cut ? c.cutIndex : Integer.MAX_VALUE;
+            total = massWithRest(x, xOff, n, t, c, cut ? c.cutLogit : Float.NEGATIVE_INFINITY, cutIndex);
+            kept = WideCut.count(x, xOff, n, cut ? c.cutLogit : EVERY_LIVE, cutIndex);
+            listed = c.count;
         }
         for (int j = 0; j < capacity; j++) {
-            boolean live = j < len;
+            boolean live = j < listed;
             indices.setAtIndex(I32, indicesOff + j, live ? c.index[j] : -1);
             probs.setAtIndex(F32, probsOff + j, live ? (float) (c.weight[j] / total) : 0f);
         }
-        return Math.max(kept, 0);
+        return kept;
     }
 
     @Override
@@ -160,15 +161,17 @@ public final class SimdSelectionKernels implements SelectionKernels {
             return argmax(x, xOff, n);
         }
         Candidates c = Candidates.get();
-        int len = rank(x, xOff, n, f.temperature(), f.filters(), 0, c);
-        if (len == SPECIAL) {
+        Kept kept = rank(x, xOff, n, f.temperature(), f.filters(), 0, c);
+        if (kept == Kept.SPECIAL) {
             return -1;
         }
         double u = Philox.uniform(seed, row, step);
-        if (len == WIDE || len == n && c.count < n) {
-            return WideCut.sample(x, xOff, n, c.max, f.temperature(), len == WIDE ? c.cutLogit : Float.NEGATIVE_INFINITY,
-                    len == WIDE ? c.cutIndex : Integer.MAX_VALUE, u, Workspace.get().lanes);
+        if (kept != Kept.PREFIX) {
+            boolean cut = kept == Kept.CUT;
+            return WideCut.sample(x, xOff, n, c.max, f.temperature(), cut ? c.cutLogit : Float.NEGATIVE_INFINITY,
+                    cut ? c.cutIndex : Integer.MAX_VALUE, u, Workspace.get().lanes);
         }
+        int len = c.kept;
         // The reference walks kept tokens by ascending id; re-key the kept prefix by id (rank below).
         c.weigh(f.temperature());
         long[] byId = c.key;
@@ -200,10 +203,10 @@ public final class SimdSelectionKernels implements SelectionKernels {
 
     /**
      * Gathers and sorts candidates until {@code minSorted} tokens are ranked and every filter of
-     * {@code f} is decided; returns the kept prefix length ({@code n} when nothing was cut), or -1 for
-     * a special row. Leaves the row maximum in {@code c.max}.
+     * {@code f} is decided, and says what was kept ({@link Kept}; for a prefix, its length in
+     * {@code c.kept}). Leaves the row maximum in {@code c.max}.
      */
-    private static int rank(MemorySegment x, long xOff, int n, float temperature, List<Filter> filters, int minSorted,
+    private static Kept rank(MemorySegment x, long xOff, int n, float temperature, List<Filter> filters, int minSorted,
                             Candidates c) {
         c.rowTotal = Double.NaN;
         long target = firstTarget(filters, minSorted);
@@ -212,15 +215,19 @@ public final class SimdSelectionKernels implements SelectionKernels {
                     ? Float.NEGATIVE_INFINITY // rank everything: a short row sorts in little time
                     : sampledThreshold(x, xOff, n, (int) target, c.largest);
             if (Float.isNaN(threshold) || !gather(x, xOff, n, threshold, c)) {
-                return SPECIAL; // a NaN logit
+                return Kept.SPECIAL; // a NaN logit
             }
             c.max = c.sort(x, xOff);
             if (c.max == Float.POSITIVE_INFINITY || c.max == Float.NEGATIVE_INFINITY) {
-                return SPECIAL;
+                return Kept.SPECIAL;
             }
             int len = keptPrefix(x, xOff, n, temperature, filters, c, minSorted);
+            if (len == WIDE) {
+                return Kept.CUT;
+            }
             if (len != GROW) {
-                return len;
+                c.kept = len;
+                return len == n && c.count < n ? Kept.ALL_LIVE : Kept.PREFIX;
             }
             target = Math.max(target, c.count) * 8L;
         }

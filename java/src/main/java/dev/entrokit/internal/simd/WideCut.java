@@ -89,7 +89,8 @@ final class WideCut {
                 }
                 acc = acc.add(expNonPositive(v.fma(0.5f, negHalfM).mul(twoInvT)), in);
             }
-            total += SimdDistributionKernels.sumLanes(acc, lanes);
+            acc.intoArray(lanes, 0);
+            total += SimdDistributionKernels.sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float v = x.getAtIndex(F32, off + i);
@@ -279,9 +280,12 @@ final class WideCut {
                 a1 = a1.add(e, v.compare(VectorOperators.GE, t1));
                 a2 = a2.add(e, v.compare(VectorOperators.GE, t2));
             }
-            mass[0] += SimdDistributionKernels.sumLanes(a0, lanes);
-            mass[1] += SimdDistributionKernels.sumLanes(a1, lanes);
-            mass[2] += SimdDistributionKernels.sumLanes(a2, lanes);
+            a0.intoArray(lanes, 0);
+            mass[0] += SimdDistributionKernels.sumLanes(lanes);
+            a1.intoArray(lanes, 0);
+            mass[1] += SimdDistributionKernels.sumLanes(lanes);
+            a2.intoArray(lanes, 0);
+            mass[2] += SimdDistributionKernels.sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float v = x.getAtIndex(F32, off + i);
@@ -367,7 +371,8 @@ final class WideCut {
                     FloatVector v = FloatVector.fromArray(F, logit, j);
                     acc = acc.add(FloatVector.fromArray(F, w, j), v.compare(VectorOperators.GE, t[s]));
                 }
-                double sum = SimdDistributionKernels.sumLanes(acc, lanes);
+                acc.intoArray(lanes, 0);
+                double sum = SimdDistributionKernels.sumLanes(lanes);
                 for (int j = upper; j < end; j++) {
                     sum += logit[j] >= t[s] ? w[j] : 0;
                 }

@@ -16,10 +16,22 @@ final class Workspace {
     final float[] pairMax = new float[2];
     /** The live spread (max − min) of the teacher and the student row after {@code extremePair}. */
     final double[] pairSpread = new double[2];
+    /** Running teacher max, min, student max, min of a streaming pair pass. */
+    final float[] pairMaxMin = new float[4];
     final float[] lanes = new float[SimdConstants.L];
     final double[] doubleLanes = new double[SimdConstants.L];
     private MemorySegment row;
     private final MemorySegment[] probRows = new MemorySegment[2];
+
+    private float[] blockRefs = new float[64];
+
+    /** At least {@code size} floats for per-block maxima, reused across calls on this thread ({@code 0}: as is). */
+    float[] blockRefs(int size) {
+        if (blockRefs.length < size) {
+            blockRefs = new float[Math.max(size, 2 * blockRefs.length)];
+        }
+        return blockRefs;
+    }
 
     static Workspace get() {
         return CURRENT.get();

@@ -12,17 +12,17 @@ import java.util.Arrays;
  * @param shape   the full shape, rank at least 1
  * @param data    the values in C order
  */
-public record Logits(String name, long[] shape, float[] data) {
+public record LogitRows(String name, long[] shape, float[] data) {
 
     /** Views {@code array} as logits; integer or boolean arrays and 0-d arrays are refused. */
-    public static Logits of(String name, NpyArray array) {
+    public static LogitRows of(String name, NpyArray array) {
         if (!(array instanceof NpyArray.Float32 f)) {
             throw new UserException(name + ": expected float logits (<f4 or <f8), got " + array.descr());
         }
         if (f.shape().length == 0) {
             throw new UserException(name + ": expected at least one dimension (rows of logits), got shape ()");
         }
-        return new Logits(name, f.shape(), f.data());
+        return new LogitRows(name, f.shape(), f.data());
     }
 
     /** Elements per row. */

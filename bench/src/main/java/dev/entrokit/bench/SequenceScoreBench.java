@@ -19,7 +19,7 @@ import org.openjdk.jmh.annotations.Param;
  * Bytes: the logits and the ids read once, the scores written once. The logits are W1's kind: some
  * positions are near one-hot (a heavy-tail spike takes all the mass), so Min-K%++ scores can be −inf.
  */
-public class W5Bench extends WorkloadBench {
+public class SequenceScoreBench extends WorkloadBench {
     @Param({"2048"})
     public int rows;
 

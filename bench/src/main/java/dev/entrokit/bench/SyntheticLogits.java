@@ -3,8 +3,8 @@ package dev.entrokit.bench;
 import java.util.SplittableRandom;
 
 /** Benchmark inputs shaped like real LM logits: heavy-tailed noise, a few spikes, some masked entries. */
-final class Logits {
-    private Logits() {
+final class SyntheticLogits {
+    private SyntheticLogits() {
     }
 
     /**

@@ -15,7 +15,7 @@ import org.openjdk.jmh.annotations.Param;
  * filters alone. The sampling step is temperature 0.7 → top-k 50 → top-p 0.9 → one token per row.
  * Bytes: the logits read once, plus the one-byte mask written for the mask ops.
  */
-public class W3Bench extends WorkloadBench {
+public class SelectionBench extends WorkloadBench {
     /** The sampling step's settings, also sent to the peers. */
     static final float SAMPLE_TEMPERATURE = 0.7f;
 

@@ -13,7 +13,7 @@ import org.openjdk.jmh.annotations.Param;
  * W2: distillation losses between a teacher and a student batch of logit rows (256 × 32000 pairs by
  * default), summed over the batch. Bytes: both rows read once (and the gradient written once).
  */
-public class W2Bench extends WorkloadBench {
+public class DivergenceLossBench extends WorkloadBench {
     @Param({"256"})
     public int rows;
 

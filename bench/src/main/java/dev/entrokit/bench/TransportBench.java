@@ -26,7 +26,7 @@ import org.openjdk.jmh.annotations.Param;
  * is a throughput in cost entries per second, not memory traffic: it may exceed the read ceiling.
  * The inputs read once and the outputs (potentials, costs) are below 0.5 % of it and not counted.
  */
-public class W4Bench extends WorkloadBench {
+public class TransportBench extends WorkloadBench {
     @Param({"64"})
     public int batch;
 
