@@ -72,10 +72,10 @@ public final class Entrokit implements AutoCloseable {
     private Entrokit(Backend backend, int threads, boolean shared) {
         this.shared = shared;
         this.backend = backend;
+        this.rows = new RowExecutor(threads);
         this.kernels = backend.distribution();
         this.selection = backend.selection();
         this.scoring = backend.scoring();
-        this.rows = new RowExecutor(threads);
         this.losses = new LossDriver(kernels, scoring, rows);
         this.sequenceScores = new SequenceScores(scoring, rows);
         this.policy = new PolicyDriver(backend.policy(), rows);
@@ -212,6 +212,17 @@ public final class Entrokit implements AutoCloseable {
             closed = true;
             rows.close();
         }
+    }
+
+    /** The open instance's row pool, for {@link ShardStates}. */
+    RowExecutor rowsForShards() {
+        checkOpen();
+        return rows;
+    }
+
+    /** The backend's partial-state kernels, for {@link ShardStates}. */
+    dev.entrokit.internal.PartialStateKernels partialStates() {
+        return backend.partialStates();
     }
 
     /** Refuses any op on a closed instance. */

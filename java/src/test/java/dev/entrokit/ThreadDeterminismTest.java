@@ -13,7 +13,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Issue §4: results are bitwise identical whatever the thread count. A 64 × 4099 batch (well above the
- * splitting threshold, and 64 rows split unevenly over 3 threads) run with 1, 2 and 3 threads.
+ * splitting threshold, and 64 rows split unevenly over 3 threads) run with 1, 2 and 3 threads; and batches
+ * of one and two long rows (batch smaller than the pool), with 1, 2, 3 and 7.
  */
 @Tag("simd-width")
 class ThreadDeterminismTest {
@@ -41,6 +42,11 @@ class ThreadDeterminismTest {
 
     /** Everything one instance computes on the batch, flattened: outputs, gradients and returned values. */
     private static List<Object> everything(Entrokit ek) {
+        return everything(ek, teacher, student, labels, ROWS, V);
+    }
+
+    private static List<Object> everything(Entrokit ek, float[] teacher, float[] student, int[] labels, int ROWS,
+                                           int V) {
         List<Object> out = new ArrayList<>();
         float[] probs = new float[ROWS * V];
         ek.softmax(Tensor.of(student, ROWS, V), Tensor.of(probs, ROWS, V), 0.7f);
@@ -94,10 +100,37 @@ class ThreadDeterminismTest {
             assertEquals(threads, ek.threads());
             results.add(everything(ek));
         }
+        assertSame(backend, results);
+    }
+
+    /** Batch 1 and 2 of 128257 logits (fewer rows than threads): every thread count gives the same bits. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.entrokit.TestBackends#names")
+    void longRowsAreBitwiseIdenticalForOneTwoThreeAndSevenThreads(String backend) {
+        TestBackends.open(backend);
+        int v = 4 * 32768 + 1185;
+        for (int rows : new int[] {1, 2}) {
+            float[] t = Logits.batch(13, rows, v);
+            float[] s = Logits.studentFor(t, 13, rows, v);
+            int[] y = Logits.labels(13, s, rows, v, -100);
+            if (rows == 2) {
+                s[v + 99_000] = Float.NaN; // a NaN row: a NaN logit near the end
+            }
+            List<List<Object>> results = new ArrayList<>();
+            for (int threads : new int[] {1, 2, 3, 7}) {
+                try (Entrokit ek = Entrokit.create(backend, threads)) {
+                    results.add(everything(ek, t, s, y, rows, v));
+                }
+            }
+            assertSame(backend + " " + rows + " × " + v, results);
+        }
+    }
+
+    private static void assertSame(String backend, List<List<Object>> results) {
         for (int k = 1; k < results.size(); k++) {
             for (int i = 0; i < results.get(0).size(); i++) {
                 // assertArrayEquals on float[] compares floatToIntBits (all NaNs alike, else bit for bit).
-                String what = backend + ": output #" + i + " differs between 1 and " + (k + 1) + " threads";
+                String what = backend + ": output #" + i + " differs between 1 thread and thread count #" + (k + 1);
                 if (results.get(0).get(i) instanceof float[] a) {
                     assertArrayEquals(a, (float[]) results.get(k).get(i), what);
                 } else {

@@ -41,4 +41,9 @@ public interface Backend {
 
     /** The policy (token log-prob, entropy, k3) and sparse-teacher losses of SPEC §1. */
     PolicyKernels policy();
+
+    /** The per-shard halves of the SPEC §8 partial states; the float64 reference unless a backend has its own. */
+    default PartialStateKernels partialStates() {
+        return dev.entrokit.internal.scalar.ScalarPartialStates.INSTANCE;
+    }
 }

@@ -986,4 +986,18 @@ public final class Checks {
                     + (seeds == null ? "null" : seeds.length));
         }
     }
+
+    /**
+     * A shard of a row (SPEC §8): {@code rowLength} in {@code [1, 2^31 − 64)}, and the shard's columns
+     * {@code [offset, offset + cols)} inside it.
+     */
+    public static void shard(long offset, long cols, long rowLength) {
+        if (rowLength < 1 || rowLength > Integer.MAX_VALUE - 64) {
+            throw new IllegalArgumentException("rowLength: must be in [1, 2^31 - 64), got " + rowLength);
+        }
+        if (offset < 0 || offset > rowLength - cols) {
+            throw new IllegalArgumentException("offset: the shard's columns [" + offset + ", " + (offset + cols)
+                    + ") do not lie in the row's [0, " + rowLength + ")");
+        }
+    }
 }

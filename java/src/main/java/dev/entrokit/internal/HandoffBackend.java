@@ -81,6 +81,12 @@ public final class HandoffBackend implements Backend {
         return transport;
     }
 
+    /** Read once per call by {@code ShardStates} (the per-shard halves of the partial states). */
+    @Override
+    public PartialStateKernels partialStates() {
+        return now().partialStates();
+    }
+
     /** Read once per call by its driver (policy and sparse-teacher losses). */
     @Override
     public PolicyKernels policy() {

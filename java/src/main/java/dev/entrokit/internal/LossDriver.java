@@ -61,7 +61,7 @@ public final class LossDriver {
         float alpha = options.alpha();
         double[] values = new double[nRows];
         MemorySegment gs = grad == null ? null : grad.segment();
-        rows.forEachRow(nRows, n, shareable, r -> {
+        RowExecutor.RowTask task = r -> {
             long sOff = student.index(r, 0);
             long gOff = grad == null ? 0 : grad.index(r, 0);
             MemorySegment s = student.segment();
@@ -100,7 +100,8 @@ public final class LossDriver {
                 case CHI2 -> scoring.chi2(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
                 case PLD -> scoring.pld(teacher.segment(), teacher.index(r, 0), s, sOff, n, labels.getInt(r), invT, gs, gOff, g);
             };
-        });
+        };
+        rows.forEachRow(nRows, n, shareable, task);
         double sum = 0;
         for (int r = 0; r < nRows; r++) {
             sum += values[r];

@@ -59,6 +59,11 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public dev.entrokit.internal.PartialStateKernels partialStates() {
+        return host.partialStates();
+    }
+
+    @Override
     public SelectionKernels selection() {
         return host.selection();
     }

@@ -3,6 +3,7 @@ package dev.entrokit.internal.simd;
 import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.DistributionKernels;
 import dev.entrokit.internal.PolicyKernels;
+import dev.entrokit.internal.PartialStateKernels;
 import dev.entrokit.internal.ScoringKernels;
 import dev.entrokit.internal.SelectionKernels;
 import dev.entrokit.internal.ShardKernels;
@@ -17,6 +18,7 @@ public final class SimdBackend implements Backend {
     private final SinkhornSolver transport = new SimdSinkhorn();
     private final ShardKernels shards = new SimdShardKernels();
     private final PolicyKernels policy = new SimdPolicyKernels();
+    private final PartialStateKernels partialStates = new SimdPartialStates();
 
     /** @throws UnsupportedOperationException when the species is too narrow or the forced width is unusable */
     public SimdBackend() {
@@ -77,5 +79,10 @@ public final class SimdBackend implements Backend {
     @Override
     public PolicyKernels policy() {
         return policy;
+    }
+
+    @Override
+    public PartialStateKernels partialStates() {
+        return partialStates;
     }
 }
