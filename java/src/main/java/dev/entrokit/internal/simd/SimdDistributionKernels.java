@@ -485,36 +485,10 @@ public final class SimdDistributionKernels implements DistributionKernels {
         double w = 0;
         for (int start = 0, end; start < upper; start = end) {
             end = blockEnd(start, upper);
-            FloatVector dtAcc = FloatVector.zero(F);
-            FloatVector dtComp = FloatVector.zero(F);
-            FloatVector dsAcc = FloatVector.zero(F);
-            FloatVector dsComp = FloatVector.zero(F);
-            FloatVector wAcc = FloatVector.zero(F);
-            for (int i = start; i < end; i += L) {
-                FloatVector xt = load(t, tOff + i);
-                FloatVector a = shift(xt, negHalfMt, twoInvT);
-                FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
-                FloatVector et = expNonPositive(a);
-                FloatVector yt = et;
-                FloatVector sumT = dtAcc.add(yt);
-                dtComp = dtComp.add(yt.sub(sumT.sub(dtAcc)));
-                dtAcc = sumT;
-                FloatVector ys = expNonPositive(b);
-                FloatVector sumS = dsAcc.add(ys);
-                dsComp = dsComp.add(ys.sub(sumS.sub(dsAcc)));
-                dsAcc = sumS;
-                wAcc = wAcc.add(et.mul(a.sub(b)).blend(0f, xt.compare(EQ, Float.NEGATIVE_INFINITY)));
-            }
-            dtAcc.intoArray(lanes, 0);
-            double dtAccSum = sumLanes(lanes);
-            dtComp.intoArray(lanes, 0);
-            dt += dtAccSum + sumLanes(lanes);
-            dsAcc.intoArray(lanes, 0);
-            double dsAccSum = sumLanes(lanes);
-            dsComp.intoArray(lanes, 0);
-            ds += dsAccSum + sumLanes(lanes);
-            wAcc.intoArray(lanes, 0);
-            w += sumLanes(lanes);
+            klBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, twoInvT, acc, lanes);
+            dt += acc[0];
+            ds += acc[1];
+            w += acc[2];
         }
         for (int i = upper; i < n; i++) {
             float xt = get(t, tOff + i);
