@@ -73,6 +73,9 @@ public final class Entrokit implements AutoCloseable {
         this.shared = shared;
         this.backend = backend;
         this.rows = new RowExecutor(threads);
+        if (backend instanceof dev.entrokit.internal.HandoffBackend handoff) {
+            rows.scope(handoff::pin);
+        }
         this.kernels = backend.distribution();
         this.selection = backend.selection();
         this.scoring = backend.scoring();

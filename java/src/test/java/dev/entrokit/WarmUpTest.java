@@ -109,6 +109,29 @@ class WarmUpTest {
         }
     }
 
+    /**
+     * The warm-up ending in the middle of a call: the readiness flag turns true right after its first read. Each
+     * call reads it once and runs all its rows on that backend, so the batch is the scalar one bit for bit (read
+     * per kernel call, its first row would have been scalar and the rest SIMD), and the next call is SIMD.
+     */
+    @Test
+    void aCallThatSpansTheEndOfTheWarmUpRunsEveryRowOnOneBackend() {
+        assumeTrue(TestBackends.available("simd"), "no simd backend here");
+        float[][] in = pair();
+        float[] fromScalar = kl(TestBackends.scalarReference(), in);
+        float[] fromSimd = kl(TestBackends.instance("simd"), in);
+        java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+        HandoffBackend handoff = new HandoffBackend(Backends.byName("simd"), Backends.byName("scalar"),
+                () -> reads.getAndIncrement() > 0);
+        for (int threads : new int[] {1, 2}) {
+            try (Entrokit auto = Entrokit.on(handoff, threads)) {
+                reads.set(0);
+                assertArrayEquals(fromScalar, kl(auto, in), threads + " thread(s): the whole batch on the scalar kernels");
+                assertArrayEquals(fromSimd, kl(auto, in), threads + " thread(s): the next call on the simd ones");
+            }
+        }
+    }
+
     @Test
     void afterWarmUpAutoIsThePlainSimdBackendAndExplicitSimdNeverHandsOff() {
         assumeTrue(TestBackends.available("simd"), "no simd backend here");

@@ -36,8 +36,33 @@ public final class HandoffBackend implements Backend {
         return ready.getAsBoolean();
     }
 
+    /** The backend of the call whose row this thread is running, if {@link #pin} set one. */
+    private final ThreadLocal<Backend> pinned = new ThreadLocal<>();
+
     private Backend now() {
-        return ready.getAsBoolean() ? hot : cold;
+        Backend p = pinned.get();
+        return p != null ? p : ready.getAsBoolean() ? hot : cold;
+    }
+
+    /**
+     * The rows of one call, each run with the backend the call started on (read once, here): a batch never mixes
+     * the scalar and the SIMD kernels, whatever the moment the warm-up ends and whatever the thread count.
+     */
+    public RowExecutor.RowTask pin(RowExecutor.RowTask task) {
+        Backend b = now();
+        return r -> {
+            Backend outer = pinned.get();
+            pinned.set(b);
+            try {
+                task.run(r);
+            } finally {
+                if (outer == null) {
+                    pinned.remove();
+                } else {
+                    pinned.set(outer);
+                }
+            }
+        };
     }
 
     @Override

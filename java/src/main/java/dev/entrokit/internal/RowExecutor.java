@@ -23,6 +23,14 @@ public final class RowExecutor implements AutoCloseable {
         void run(int row);
     }
 
+    /** Wraps the rows of one call (see {@link #scope(RowScope)}). */
+    @FunctionalInterface
+    public interface RowScope {
+        /** The task as every row of this call runs it; called once per call, on the caller. */
+        RowTask wrap(RowTask task);
+    }
+
+    private volatile RowScope scope;
     private final int threads;
     private final ForkJoinPool pool;
     private volatile boolean closed;
@@ -39,6 +47,14 @@ public final class RowExecutor implements AutoCloseable {
             w.setName("entrokit-" + w.getPoolIndex());
             return w;
         }, null, false);
+    }
+
+    /**
+     * Runs every call's rows through {@code scope}: the hand-off backend pins the backend a call started on,
+     * so that no batch mixes the rows of two backends when the SIMD warm-up finishes during it.
+     */
+    public void scope(RowScope scope) {
+        this.scope = scope;
     }
 
     /** Thread count from {@code -Dentrokit.threads} or {@code ENTROKIT_THREADS}, else the available processors. */
@@ -75,10 +91,12 @@ public final class RowExecutor implements AutoCloseable {
      * Returns only when every started row has finished, even if the caller is interrupted, so that no
      * worker writes into the caller's buffers after this method has returned or thrown.
      */
-    public void forEachRow(int rows, long cols, boolean shareable, RowTask task) {
+    public void forEachRow(int rows, long cols, boolean shareable, RowTask rowTask) {
         if (closed) {
             throw new IllegalStateException("entrokit: closed");
         }
+        RowScope s = scope;
+        RowTask task = s == null ? rowTask : s.wrap(rowTask);
         int parts = (int) Math.min(threads, rows);
         if (pool == null || !shareable || parts < 2 || (long) rows * cols < PARALLEL_THRESHOLD) {
             for (int r = 0; r < rows; r++) {
