@@ -686,6 +686,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
         float twoInvT = 2f * invT;
         float refT = 0f;
         float refS = 0f;
+        boolean tShifted = false; // whether refT is a maximum the row has shown (else the placeholder 0)
+        boolean sShifted = false;
         double dt = 0;
         double ds = 0;
         double w = 0;
@@ -707,13 +709,15 @@ public final class SimdDistributionKernels implements DistributionKernels {
             }
             double deltaT = 0;
             double deltaS = 0;
-            if (mm[0] != Float.NEGATIVE_INFINITY && mm[0] != refT) {
-                deltaT = refT == 0f && dt == 0 ? 0 : ((double) mm[0] - refT) * invT;
+            if (mm[0] != Float.NEGATIVE_INFINITY && (!tShifted || mm[0] != refT)) {
+                deltaT = tShifted ? ((double) mm[0] - refT) * invT : 0;
                 refT = mm[0];
+                tShifted = true;
             }
-            if (mm[2] != Float.NEGATIVE_INFINITY && mm[2] != refS) {
-                deltaS = refS == 0f && ds == 0 ? 0 : ((double) mm[2] - refS) * invT;
+            if (mm[2] != Float.NEGATIVE_INFINITY && (!sShifted || mm[2] != refS)) {
+                deltaS = sShifted ? ((double) mm[2] - refS) * invT : 0;
                 refS = mm[2];
+                sShifted = true;
             }
             if (deltaT != 0 || deltaS != 0) {
                 double fT = Math.exp(-deltaT);
@@ -723,8 +727,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
             }
             if (refs != null) {
                 // NaN marks a block shifted by the placeholder: its exps are all 0 (or the row is NaN anyway).
-                refs[2 * block] = mm[0] == Float.NEGATIVE_INFINITY ? Float.NaN : refT;
-                refs[2 * block + 1] = mm[2] == Float.NEGATIVE_INFINITY ? Float.NaN : refS;
+                refs[2 * block] = tShifted ? refT : Float.NaN;
+                refs[2 * block + 1] = sShifted ? refS : Float.NaN;
                 block++;
             }
             if (!tail) {
@@ -1011,6 +1015,29 @@ public final class SimdDistributionKernels implements DistributionKernels {
         }
         acc[0] = towardP;
         acc[1] = towardQ;
+    }
+
+    /**
+     * {@code ws.acc[0] = Σ p log(p/M)}, {@code ws.acc[1] = Σ q log(q/M)} over the row, by chunks of {@link #PROB_CHUNK}
+     * ({@link #probabilities} then {@link #jsdSums}); the workspace's probability rows keep the last chunk's.
+     */
+    static void jsdTowards(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float negHalfMt,
+                           float negHalfMs, float twoInvT, float logDt, float logDs, float beta, Workspace ws) {
+        int chunk = Math.min(n, PROB_CHUNK);
+        MemorySegment pRow = ws.probRow(0, chunk);
+        MemorySegment qRow = ws.probRow(1, chunk);
+        double towardP = 0;
+        double towardQ = 0;
+        for (int c = 0, len; c < n; c += len) {
+            len = Math.min(chunk, n - c);
+            probabilities(t, tOff + c, s, sOff + c, pRow, qRow, len, negHalfMt, negHalfMs, twoInvT, logDt, logDs);
+            jsdSums(t, tOff + c, s, sOff + c, pRow, qRow, len, negHalfMt, negHalfMs, twoInvT, logDt, logDs, beta, ws.acc,
+                    ws.lanes);
+            towardP += ws.acc[0];
+            towardQ += ws.acc[1];
+        }
+        ws.acc[0] = towardP;
+        ws.acc[1] = towardQ;
     }
 
     /** {@code grad_i = q_i (log q_i − log M_i − towardQ) · scale} (scale includes 1 − β), from the stored probabilities. */
@@ -1511,19 +1538,12 @@ public final class SimdDistributionKernels implements DistributionKernels {
         float twoInvT = 2f * invT;
         float logDt = (float) Math.log(sumExp(t, tOff, n, negHalfMt, twoInvT, ws.lanes));
         float logDs = (float) Math.log(sumExp(s, sOff, n, negHalfMs, twoInvT, ws.lanes));
+        jsdTowards(t, tOff, s, sOff, n, negHalfMt, negHalfMs, twoInvT, logDt, logDs, beta, ws);
+        double towardP = ws.acc[0];
+        double towardQ = ws.acc[1];
         int chunk = Math.min(n, PROB_CHUNK);
         MemorySegment pRow = ws.probRow(0, chunk);
         MemorySegment qRow = ws.probRow(1, chunk);
-        double towardP = 0;
-        double towardQ = 0;
-        for (int c = 0, len; c < n; c += len) {
-            len = Math.min(chunk, n - c);
-            probabilities(t, tOff + c, s, sOff + c, pRow, qRow, len, negHalfMt, negHalfMs, twoInvT, logDt, logDs);
-            jsdSums(t, tOff + c, s, sOff + c, pRow, qRow, len, negHalfMt, negHalfMs, twoInvT, logDt, logDs, beta, ws.acc,
-                    ws.lanes);
-            towardP += ws.acc[0];
-            towardQ += ws.acc[1];
-        }
         double value = beta * towardP + (1.0 - beta) * towardQ;
         if (!Double.isFinite(value)) {
             return REFERENCE.jsd(t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);

@@ -180,20 +180,10 @@ public final class SimdPartialStates implements PartialStateKernels {
         float negHalfMt = -0.5f * (float) mt;
         float negHalfMs = -0.5f * (float) ms;
         float twoInvT = 2f * invT;
-        int chunk = Math.min(n, SimdDistributionKernels.PROB_CHUNK);
-        MemorySegment pRow = ws.probRow(0, chunk);
-        MemorySegment qRow = ws.probRow(1, chunk);
-        double towardP = 0;
-        double towardQ = 0;
-        for (int c = 0, len; c < n; c += len) {
-            len = Math.min(chunk, n - c);
-            SimdDistributionKernels.probabilities(t, tOff + c, s, sOff + c, pRow, qRow, len, negHalfMt, negHalfMs,
-                    twoInvT, (float) logDt, (float) logDs);
-            SimdDistributionKernels.jsdSums(t, tOff + c, s, sOff + c, pRow, qRow, len, negHalfMt, negHalfMs, twoInvT,
-                    (float) logDt, (float) logDs, beta, ws.acc, ws.lanes);
-            towardP += ws.acc[0];
-            towardQ += ws.acc[1];
-        }
+        SimdDistributionKernels.jsdTowards(t, tOff, s, sOff, n, negHalfMt, negHalfMs, twoInvT, (float) logDt,
+                (float) logDs, beta, ws);
+        double towardP = ws.acc[0];
+        double towardQ = ws.acc[1];
         if (!Double.isFinite(towardP) || !Double.isFinite(towardQ)) {
             REFERENCE.jsdTerms(t, tOff, s, sOff, n, invT, beta, mt, logDt, ms, logDs, true, out);
             return;
