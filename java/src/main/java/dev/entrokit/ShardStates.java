@@ -93,7 +93,7 @@ public final class ShardStates {
             throw new IllegalArgumentException("op: " + op + " is not a single-row op without labels; use "
                     + (op.pair() ? "ofPair" : "ofLabels"));
         }
-        int n = Checks.cols("logits", logits);
+        int n = f32Cols("logits", logits);
         Checks.shard(offset, n, rowLength);
         boolean shareable = Checks.shareable("logits", logits);
         RowExecutor exec = ek.rowsForShards();
@@ -121,7 +121,7 @@ public final class ShardStates {
         if (op != ShardOp.CROSS_ENTROPY_LABELS && op != ShardOp.TOKEN_LOGPROB) {
             throw new IllegalArgumentException("op: " + op + " takes no labels; use " + (op.pair() ? "ofPair" : "of"));
         }
-        int n = Checks.cols("logits", logits);
+        int n = f32Cols("logits", logits);
         Checks.shard(offset, n, rowLength);
         int nRows = (int) logits.rows();
         boolean ce = op == ShardOp.CROSS_ENTROPY_LABELS;
@@ -160,8 +160,8 @@ public final class ShardStates {
         if (!op.pair()) {
             throw new IllegalArgumentException("op: " + op + " reads one distribution; use of or ofLabels");
         }
-        int n = Checks.cols("student", student);
-        Checks.cols("teacher", teacher);
+        int n = f32Cols("student", student);
+        f32Cols("teacher", teacher);
         Checks.inputLike("teacher", teacher, "student", student);
         Checks.shard(offset, n, rowLength);
         if (op == ShardOp.JSD && !(options.beta() > 0f && options.beta() < 1f)) {
@@ -359,7 +359,7 @@ public final class ShardStates {
     // ---------------------------------------------------------------- phase 2: this shard's columns
 
     private int singleShape(Tensor logits, long offset, Tensor out, String outName) {
-        int n = Checks.cols("logits", logits);
+        int n = f32Cols("logits", logits);
         Checks.shard(offset, n, rowLength);
         if (logits.rows() != rows) {
             throw new IllegalArgumentException("logits: " + logits.rows() + " rows, the states have " + rows);
@@ -369,8 +369,8 @@ public final class ShardStates {
     }
 
     private int pairShape(Tensor teacher, Tensor student, long offset) {
-        int n = Checks.cols("student", student);
-        Checks.cols("teacher", teacher);
+        int n = f32Cols("student", student);
+        f32Cols("teacher", teacher);
         Checks.inputLike("teacher", teacher, "student", student);
         Checks.shard(offset, n, rowLength);
         if (student.rows() != rows) {
@@ -644,5 +644,12 @@ public final class ShardStates {
     public long covered(int row) {
         java.util.Objects.checkIndex(row, rows);
         return (long) st[row * WIDTH + COUNT];
+    }
+
+    /** {@link Checks#cols}, then F32 only: shard states do not take BF16 or F16 rows yet. */
+    private static int f32Cols(String name, Tensor t) {
+        int n = Checks.cols(name, t);
+        Checks.f32Only(name, t);
+        return n;
     }
 }
