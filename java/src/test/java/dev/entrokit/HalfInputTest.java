@@ -450,6 +450,46 @@ class HalfInputTest {
                 Metric.SQEUCLIDEAN, s.x(wa, 2, 4), s.x(wb, 2, 8), so)));
         OPS.put("sinkhornDivergence", (ek, s, out) -> out.add(ek.sinkhornDivergence(s.x(px, 2, 4, 3),
                 s.x(py, 2, 4, 3), Metric.EUCLIDEAN, null, null, so)));
+        // Shard states of a row in one shard (offset 0, the whole row): phase 1, merge, values, phase 2.
+        LossOptions so1 = LossOptions.defaults().temperature(temp).labelSmoothing(0.1f).beta(0.3f);
+        for (ShardOp sop : List.of(ShardOp.LOG_SUM_EXP, ShardOp.ENTROPY)) {
+            OPS.put("shard states " + sop, (ek, s, out) -> {
+                Tensor x = s.x(L, rv);
+                ShardStates st = ShardStates.mergeAll(List.of(ShardStates.of(ek, sop, x, 0, v, so1)));
+                out.add(st.values());
+                Tensor p = s.y(rv);
+                st.softmax(ek, x, 0, p, sop == ShardOp.ENTROPY);
+                out.add(p);
+                if (sop == ShardOp.ENTROPY) {
+                    Tensor g = s.y(rv);
+                    st.gradient(ek, x, 0, g, 1.5f);
+                    out.add(g);
+                }
+            });
+        }
+        OPS.put("shard states CROSS_ENTROPY_LABELS", (ek, s, out) -> {
+            Tensor x = s.x(L, rv);
+            ShardStates st = ShardStates.mergeAll(List.of(ShardStates.ofLabels(ek, ShardOp.CROSS_ENTROPY_LABELS, x,
+                    i32(y), 0, v, so1)));
+            out.add(st.values());
+            Tensor g = s.y(rv);
+            st.labelGradient(ek, x, i32(y), 0, g, 1f);
+            out.add(g);
+        });
+        for (ShardOp sop : List.of(ShardOp.CROSS_ENTROPY, ShardOp.KL, ShardOp.RKL, ShardOp.JSD)) {
+            OPS.put("shard states " + sop, (ek, s, out) -> {
+                Tensor t = s.x(T, rv);
+                Tensor x = s.x(L, rv);
+                ShardStates st = ShardStates.mergeAll(List.of(ShardStates.ofPair(ek, sop, t, x, 0, v, so1)));
+                if (sop == ShardOp.JSD) {
+                    st = ShardStates.mergeAll(List.of(st.jsdTerms(ek, t, x, 0)));
+                }
+                out.add(st.values());
+                Tensor g = s.y(rv);
+                st.pairGradient(ek, t, x, 0, g, 1f);
+                out.add(g);
+            });
+        }
         float[] sinkdT = positive(4 * v, 19, -3, 3);
         float[] sinkdS = positive(4 * v, 20, -3, 3);
         OPS.put("sinkd", (ek, s, out) -> {

@@ -432,16 +432,6 @@ public final class Checks {
     }
 
     /**
-     * Refuses a half tensor where an op reads F32 only, naming the argument (the ops whose float inputs are
-     * not logits rows: per-row and per-position values, weights, sparse log-probabilities).
-     */
-    public static void f32Only(String name, Tensor t) {
-        if (t != null && t.dtype() != DType.F32) {
-            throw new IllegalArgumentException(name + ": dtype " + t.dtype() + " is not supported here; F32 only");
-        }
-    }
-
-    /**
      * An input with the shape of {@code ref} (read-only memory is fine), of any float dtype: a teacher may be
      * BF16 while its student is F32, each row is widened on its own.
      */
