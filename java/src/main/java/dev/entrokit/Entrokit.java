@@ -33,6 +33,12 @@ import java.util.List;
  * <p>Tensors hold {@code [rows, V]} logits (a rank-1 tensor is one row). Outputs go into caller
  * buffers; per-row losses into a rank-1 tensor of at least {@code rows} elements.
  *
+ * <p>Float inputs, wherever a parameter below says F32 or float32 for an input, may also be
+ * {@link DType#BF16} or {@link DType#F16} (SPEC §6, "Input dtypes"): each half row is widened exactly and
+ * the op computes what it computes on the float32 row of those values. An output shaped like an input
+ * (probabilities, log-probabilities, gradients, masked logits, in-place passes) may be F32 or that input's
+ * own half type, rounded once at the store; per-row and per-position outputs are F32.
+ *
  * <p>Host and device: the ops on {@link Tensor}s (host memory) run on this instance's backend; on the
  * {@code cuda} backend that is the best CPU backend ({@code simd}, else {@code scalar}), since copying
  * every row to the GPU and back would cost more than it saves. The overloads on
@@ -773,7 +779,7 @@ public final class Entrokit implements AutoCloseable {
         positiveFinite("a", a);
         accessible("freq", freq);
         if (freq.rank() != 1 || freq.cols() < 1 || freq.cols() > Integer.MAX_VALUE - 64) {
-            throw new IllegalArgumentException("freq: expected a rank-1 F32 tensor of V >= 1 entries, got " + freq);
+            throw new IllegalArgumentException("freq: expected a rank-1 float tensor of V >= 1 entries, got " + freq);
         }
         frequencies(freq, (int) freq.cols());
         accessible("ids", ids);
@@ -1036,7 +1042,8 @@ public final class Entrokit implements AutoCloseable {
 
     /**
      * The form decoding loops want: {@code out = logits} on the kept tokens, {@code -inf} elsewhere
-     * ({@code out} is F32 shaped like {@code logits} and may be it). A special row gives NaN everywhere.
+     * ({@code out} is F32, or the logits' half type, shaped like {@code logits} and may be it). A special row
+     * gives NaN everywhere.
      */
     public void maskLogits(Tensor logits, SamplingFilters filters, Tensor out) {
         checkOpen();
@@ -1344,7 +1351,7 @@ public final class Entrokit implements AutoCloseable {
     }
 
     /**
-     * vLLM's penalties, in place on {@code logits} ({@code [R, V]} F32), each row with its own
+     * vLLM's penalties, in place on {@code logits} ({@code [R, V]} F32, BF16 or F16), each row with its own
      * parameters (a server batch mixes requests): every token in row r's prompt or output ids gets the
      * repetition penalty {@code θ_r} once ({@code x/θ} where {@code x > 0}, {@code x·θ} otherwise: CTRL,
      * Transformers); every token generated {@code c > 0} times in row r's output ids loses
