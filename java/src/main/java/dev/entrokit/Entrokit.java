@@ -9,6 +9,7 @@ import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.Backends;
 import dev.entrokit.internal.Checks;
 import dev.entrokit.internal.DistributionKernels;
+import dev.entrokit.internal.HalfRows;
 import dev.entrokit.internal.LossDriver;
 import dev.entrokit.internal.Penalties;
 import dev.entrokit.internal.PolicyDriver;
@@ -31,6 +32,12 @@ import java.util.List;
  *
  * <p>Tensors hold {@code [rows, V]} logits (a rank-1 tensor is one row). Outputs go into caller
  * buffers; per-row losses into a rank-1 tensor of at least {@code rows} elements.
+ *
+ * <p>Float inputs, wherever a parameter below says F32 or float32 for an input, may also be
+ * {@link DType#BF16} or {@link DType#F16} (SPEC §6, "Input dtypes"): each half row is widened exactly and
+ * the op computes what it computes on the float32 row of those values. An output shaped like an input
+ * (probabilities, log-probabilities, gradients, masked logits, in-place passes) may be F32 or that input's
+ * own half type, rounded once at the store; per-row and per-position outputs are F32.
  *
  * <p>Host and device: the ops on {@link Tensor}s (host memory) run on this instance's backend; on the
  * {@code cuda} backend that is the best CPU backend ({@code simd}, else {@code scalar}), since copying
@@ -269,10 +276,10 @@ public final class Entrokit implements AutoCloseable {
         rowOutput("out", out, DType.F32, logits.rows());
         noOverlap("out", out, "logits", logits, false);
         boolean shareable = shareable("logits", logits) & shareable("out", out);
-        MemorySegment x = logits.segment();
+        HalfRows.Rows x = HalfRows.of(logits, 0);
         MemorySegment o = out.segment();
         rows.forEachRow((int) logits.rows(), n, shareable, r ->
-                o.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, out.index(r), (float) kernels.logSumExp(x, logits.index(r, 0), n, invT)));
+                o.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, out.index(r), (float) kernels.logSumExp(x.read(r), x.at(r), n, invT)));
     }
 
     /**
@@ -284,8 +291,12 @@ public final class Entrokit implements AutoCloseable {
         float invT = invTemperature(temperature);
         int n = cols("logits", logits);
         inPlaceOutput("probs", probs, "logits", logits);
-        rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("probs", probs), r ->
-                kernels.softmax(logits.segment(), logits.index(r, 0), probs.segment(), probs.index(r, 0), n, invT));
+        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows o = HalfRows.of(probs, 1);
+        rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("probs", probs), r -> {
+            kernels.softmax(x.read(r), x.at(r), o.write(r), o.at(r), n, invT);
+            o.store(r);
+        });
     }
 
     /** {@code out = log_softmax(logits/T)}, computed as {@code (x − m)/T − log d} so large logits stay exact. */
@@ -294,8 +305,12 @@ public final class Entrokit implements AutoCloseable {
         float invT = invTemperature(temperature);
         int n = cols("logits", logits);
         inPlaceOutput("logprobs", logprobs, "logits", logits);
-        rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("logprobs", logprobs), r ->
-                kernels.logSoftmax(logits.segment(), logits.index(r, 0), logprobs.segment(), logprobs.index(r, 0), n, invT));
+        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows o = HalfRows.of(logprobs, 1);
+        rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("logprobs", logprobs), r -> {
+            kernels.logSoftmax(x.read(r), x.at(r), o.write(r), o.at(r), n, invT);
+            o.store(r);
+        });
     }
 
     /**
@@ -349,9 +364,12 @@ public final class Entrokit implements AutoCloseable {
                 }
             }
         }
+        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows o = HalfRows.of(out, 1);
         rows.forEachRow((int) logits.rows(), n, shareable, r -> {
             double[] values = ROW_STATS.get();
-            kernels.softmaxStats(logits.segment(), logits.index(r, 0), out.segment(), out.index(r, 0), n, invT, log, values);
+            kernels.softmaxStats(x.read(r), x.at(r), o.write(r), o.at(r), n, invT, log, values);
+            o.store(r);
             for (int k = 0; k < 3; k++) {
                 if (stats[k] != null) {
                     stats[k].segment().setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, stats[k].index(r), (float) values[k]);
@@ -366,8 +384,13 @@ public final class Entrokit implements AutoCloseable {
         float invT = invTemperature(temperature);
         int n = cols("probs", probs);
         boolean shareable = Checks.backward("probs", probs, gradOutput, gradInput);
-        rows.forEachRow((int) probs.rows(), n, shareable, r -> kernels.softmaxBackward(probs.segment(), probs.index(r, 0),
-                gradOutput.segment(), gradOutput.index(r, 0), gradInput.segment(), gradInput.index(r, 0), n, invT));
+        HalfRows.Rows p = HalfRows.of(probs, 0);
+        HalfRows.Rows dy = HalfRows.of(gradOutput, 1);
+        HalfRows.Rows dx = HalfRows.of(gradInput, 2);
+        rows.forEachRow((int) probs.rows(), n, shareable, r -> {
+            kernels.softmaxBackward(p.read(r), p.at(r), dy.read(r), dy.at(r), dx.write(r), dx.at(r), n, invT);
+            dx.store(r);
+        });
     }
 
     /** Log-softmax backward: {@code gradInput = (gradOutput − exp(y) · Σ gradOutput) / T} from the forward output {@code y}. */
@@ -376,8 +399,13 @@ public final class Entrokit implements AutoCloseable {
         float invT = invTemperature(temperature);
         int n = cols("logprobs", logprobs);
         boolean shareable = Checks.backward("logprobs", logprobs, gradOutput, gradInput);
-        rows.forEachRow((int) logprobs.rows(), n, shareable, r -> kernels.logSoftmaxBackward(logprobs.segment(), logprobs.index(r, 0),
-                gradOutput.segment(), gradOutput.index(r, 0), gradInput.segment(), gradInput.index(r, 0), n, invT));
+        HalfRows.Rows y = HalfRows.of(logprobs, 0);
+        HalfRows.Rows dy = HalfRows.of(gradOutput, 1);
+        HalfRows.Rows dx = HalfRows.of(gradInput, 2);
+        rows.forEachRow((int) logprobs.rows(), n, shareable, r -> {
+            kernels.logSoftmaxBackward(y.read(r), y.at(r), dy.read(r), dy.at(r), dx.write(r), dx.at(r), n, invT);
+            dx.store(r);
+        });
     }
 
     // ---------------------------------------------------------------- losses
@@ -611,9 +639,10 @@ public final class Entrokit implements AutoCloseable {
         int n = cols("logits", logits);
         boolean shareable = Checks.tokenLogprob(logits, ids, out);
         long perSeq = ids.cols();
+        HalfRows.Rows x = HalfRows.of(logits, 0);
         rows.forEachRow((int) logits.rows(), n, shareable, r ->
                 out.segment().setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, out.index(r), (float) scoring.tokenLogprob(
-                        logits.segment(), logits.index(r, 0), n, ids.getInt(r / perSeq, r % perSeq))));
+                        x.read(r), x.at(r), n, ids.getInt(r / perSeq, r % perSeq))));
     }
 
     /**
@@ -750,7 +779,7 @@ public final class Entrokit implements AutoCloseable {
         positiveFinite("a", a);
         accessible("freq", freq);
         if (freq.rank() != 1 || freq.cols() < 1 || freq.cols() > Integer.MAX_VALUE - 64) {
-            throw new IllegalArgumentException("freq: expected a rank-1 F32 tensor of V >= 1 entries, got " + freq);
+            throw new IllegalArgumentException("freq: expected a rank-1 float tensor of V >= 1 entries, got " + freq);
         }
         frequencies(freq, (int) freq.cols());
         accessible("ids", ids);
@@ -799,13 +828,18 @@ public final class Entrokit implements AutoCloseable {
         inPlaceOutput("out", out, "logits", logits);
         noOverlap("out", out, "lameLogits", lameLogits, false);
         boolean shareable = shareable("logits", logits) & shareable("lameLogits", lameLogits) & shareable("out", out);
+        HalfRows.Rows xs = HalfRows.of(logits, 0);
+        HalfRows.Rows ls = HalfRows.of(lameLogits, 1);
+        HalfRows.Rows o = HalfRows.of(out, 2);
         rows.forEachRow((int) logits.rows(), n, shareable, r -> {
-            MemorySegment x = logits.segment();
-            long xOff = logits.index(r, 0);
+            MemorySegment x = xs.read(r);
+            long xOff = xs.at(r);
+            MemorySegment lame = ls.read(r);
+            long lOff = ls.at(r);
             double u = uncertainty == Uncertainty.ENTROPY ? kernels.entropy(x, xOff, n, 1f, null, 0, 0f)
-                    : kernels.jsd(x, xOff, lameLogits.segment(), lameLogits.index(r, 0), n, 1f, 0.5f, null, 0, 0f);
-            scoring.contrastive(x, xOff, lameLogits.segment(), lameLogits.index(r, 0), out.segment(), out.index(r, 0), n,
-                    lambda, u, threshold);
+                    : kernels.jsd(x, xOff, lame, lOff, n, 1f, 0.5f, null, 0, 0f);
+            scoring.contrastive(x, xOff, lame, lOff, o.write(r), o.at(r), n, lambda, u, threshold);
+            o.store(r);
         });
     }
 
@@ -830,8 +864,14 @@ public final class Entrokit implements AutoCloseable {
         noOverlap("out", out, "prior", prior, false);
         boolean shared = prior.rows() == 1;
         boolean shareable = shareable("logits", logits) & shareable("prior", prior) & shareable("out", out);
-        rows.forEachRow((int) logits.rows(), n, shareable, r -> scoring.injectPrior(logits.segment(), logits.index(r, 0),
-                prior.segment(), prior.index(shared ? 0 : r, 0), out.segment(), out.index(r, 0), n, lambda));
+        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows pr = HalfRows.of(prior, 1);
+        HalfRows.Rows o = HalfRows.of(out, 2);
+        rows.forEachRow((int) logits.rows(), n, shareable, r -> {
+            scoring.injectPrior(x.read(r), x.at(r), pr.read(shared ? 0 : r), pr.at(shared ? 0 : r), o.write(r), o.at(r), n,
+                    lambda);
+            o.store(r);
+        });
     }
 
     // ---------------------------------------------------------------- optimal transport (SPEC §3)
@@ -932,7 +972,8 @@ public final class Entrokit implements AutoCloseable {
         Checks.topK(k, n);
         invTemperature(temperature);
         boolean shareable = Checks.topKOutputs(logits, k, indicesOut, valuesOut, probsOut);
-        rows.forEachRow((int) logits.rows(), n, shareable, row -> selection.topK(logits.segment(), logits.index(row, 0), n, temperature, k,
+        HalfRows.Rows x = HalfRows.of(logits, 0);
+        rows.forEachRow((int) logits.rows(), n, shareable, row -> selection.topK(x.read(row), x.at(row), n, temperature, k,
                 indicesOut.segment(), indicesOut.index(row, 0), valuesOut.segment(), valuesOut.index(row, 0),
                 probsOut == null ? null : probsOut.segment(), probsOut == null ? 0 : probsOut.index(row, 0)));
     }
@@ -968,8 +1009,9 @@ public final class Entrokit implements AutoCloseable {
         Checks.drawFree(filters);
         output("maskOut", maskOut, DType.BOOL, logits.rows(), n);
         noOverlap("maskOut", maskOut, "logits", logits, false);
+        HalfRows.Rows x = HalfRows.of(logits, 0);
         rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("maskOut", maskOut), r ->
-                selection.keptMask(logits.segment(), logits.index(r, 0), n, filters, maskOut.segment(), maskOut.index(r, 0)));
+                selection.keptMask(x.read(r), x.at(r), n, filters, maskOut.segment(), maskOut.index(r, 0)));
     }
 
     /**
@@ -991,15 +1033,17 @@ public final class Entrokit implements AutoCloseable {
         int capacity = Checks.keptTokensOutputs(logits, indicesOut, probsOut, countsOut);
         boolean shareable = shareable("logits", logits) & shareable("indicesOut", indicesOut)
                 & shareable("probsOut", probsOut) & shareable("countsOut", countsOut);
+        HalfRows.Rows x = HalfRows.of(logits, 0);
         rows.forEachRow((int) logits.rows(), n, shareable, row -> countsOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED,
-                countsOut.index(row), selection.keptTokens(logits.segment(), logits.index(row, 0), n, filters,
+                countsOut.index(row), selection.keptTokens(x.read(row), x.at(row), n, filters,
                         indicesOut.segment(), indicesOut.index(row, 0), probsOut.segment(), probsOut.index(row, 0),
                         capacity)));
     }
 
     /**
      * The form decoding loops want: {@code out = logits} on the kept tokens, {@code -inf} elsewhere
-     * ({@code out} is F32 shaped like {@code logits} and may be it). A special row gives NaN everywhere.
+     * ({@code out} is F32, or the logits' half type, shaped like {@code logits} and may be it). A special row
+     * gives NaN everywhere.
      */
     public void maskLogits(Tensor logits, SamplingFilters filters, Tensor out) {
         checkOpen();
@@ -1007,8 +1051,12 @@ public final class Entrokit implements AutoCloseable {
         filters(filters, n, false);
         Checks.drawFree(filters);
         inPlaceOutput("out", out, "logits", logits);
-        rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("out", out), r ->
-                selection.maskLogits(logits.segment(), logits.index(r, 0), n, filters, out.segment(), out.index(r, 0)));
+        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows o = HalfRows.of(out, 1);
+        rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("out", out), r -> {
+            selection.maskLogits(x.read(r), x.at(r), n, filters, o.write(r), o.at(r));
+            o.store(r);
+        });
     }
 
     /** {@link #sample(Tensor, List, long[], long, Tensor)} with the same pipeline for every row. */
@@ -1036,9 +1084,10 @@ public final class Entrokit implements AutoCloseable {
         int nRows = (int) logits.rows();
         List<SamplingFilters> filters = List.copyOf(filtersPerRow);
         long[] s = seeds.clone();
+        HalfRows.Rows x = HalfRows.of(logits, 0);
         rows.forEachRow(nRows, n, shareable("logits", logits) & shareable("tokensOut", tokensOut), r ->
                 tokensOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, tokensOut.index(r),
-                        selection.sample(logits.segment(), logits.index(r, 0), n, filters.get(r), s[r], r, step)));
+                        selection.sample(x.read(r), x.at(r), n, filters.get(r), s[r], r, step)));
     }
 
     // ---------------------------------------------------------------- device tensors (CUDA)
@@ -1228,9 +1277,10 @@ public final class Entrokit implements AutoCloseable {
         }
         long[] s = seeds.clone();
         double[] prob = new double[nRows];
+        HalfRows.Rows x = HalfRows.of(logits, 0);
         rows.forEachRow(nRows, n, shareable("logits", logits) & shareable("tokensOut", tokensOut), r ->
                 tokensOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, tokensOut.index(r),
-                        selection.sample(logits.segment(), logits.index(r, 0), n, perRow[r], s[r], r, step, prob, r)));
+                        selection.sample(x.read(r), x.at(r), n, perRow[r], s[r], r, step, prob, r)));
         for (int r = 0; r < nRows; r++) { // on the caller, after every row ran: mu is the caller's array
             if (prob[r] > 0) {
                 double surprise = -Math.log(prob[r]) / Math.log(2);
@@ -1270,9 +1320,10 @@ public final class Entrokit implements AutoCloseable {
         double[] prob = new double[nRows];
         ValueLayout.OfFloat f32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
         ValueLayout.OfInt i32 = ValueLayout.JAVA_INT_UNALIGNED;
+        HalfRows.Rows xs = HalfRows.of(logits, 0);
         rows.forEachRow(nRows, n, shareable, r -> {
-            MemorySegment x = logits.segment();
-            long off = logits.index(r, 0);
+            MemorySegment x = xs.read(r);
+            long off = xs.at(r);
             int token;
             if (filters.temperature() == 0f) {
                 token = selection.sample(x, off, n, filters, s[r], r, step);
@@ -1300,7 +1351,7 @@ public final class Entrokit implements AutoCloseable {
     }
 
     /**
-     * vLLM's penalties, in place on {@code logits} ({@code [R, V]} F32), each row with its own
+     * vLLM's penalties, in place on {@code logits} ({@code [R, V]} F32, BF16 or F16), each row with its own
      * parameters (a server batch mixes requests): every token in row r's prompt or output ids gets the
      * repetition penalty {@code θ_r} once ({@code x/θ} where {@code x > 0}, {@code x·θ} otherwise: CTRL,
      * Transformers); every token generated {@code c > 0} times in row r's output ids loses
@@ -1325,13 +1376,17 @@ public final class Entrokit implements AutoCloseable {
         Checks.perRow("presence", presence, nRows, false);
         boolean shareable = shareable("logits", logits) & (promptIds == null || shareable("promptIds", promptIds))
                 & (outputIds == null || shareable("outputIds", outputIds));
-        rows.forEachRow((int) nRows, n, shareable, r -> Penalties.apply(logits.segment(), logits.index(r, 0), n,
+        HalfRows.Rows x = HalfRows.of(logits, 0);
+        rows.forEachRow((int) nRows, n, shareable, r -> {
+            Penalties.apply(x.read(r), x.at(r), n,
                 promptIds == null ? null : promptIds.segment(), promptIds == null ? 0 : promptIds.index(r, 0),
                 promptIds == null ? 0 : (int) promptIds.cols(),
                 outputIds == null ? null : outputIds.segment(), outputIds == null ? 0 : outputIds.index(r, 0),
                 outputIds == null ? 0 : (int) outputIds.cols(),
                 repetition == null ? 1f : repetition[r], frequency == null ? 0f : frequency[r],
-                presence == null ? 0f : presence[r]));
+                presence == null ? 0f : presence[r]);
+            x.store(r);
+        });
     }
 
     /**
@@ -1344,13 +1399,17 @@ public final class Entrokit implements AutoCloseable {
         long nRows = logits.rows();
         Checks.tokenLists("ids", ids, nRows, n, false);
         accessible("bias", bias);
-        if (bias.dtype() != DType.F32 || bias.rows() != nRows || bias.cols() != ids.cols()) {
-            throw new IllegalArgumentException("bias: expected an F32 tensor [" + nRows + ", " + ids.cols() + "] like ids, got "
+        floatType("bias", bias);
+        if (bias.rank() > 2 || bias.rows() != nRows || bias.cols() != ids.cols()) {
+            throw new IllegalArgumentException("bias: expected a float tensor [" + nRows + ", " + ids.cols() + "] like ids, got "
                     + bias);
         }
-        rows.forEachRow((int) nRows, n, shareable("logits", logits) & shareable("ids", ids) & shareable("bias", bias), r ->
-                Penalties.bias(logits.segment(), logits.index(r, 0), ids.segment(), ids.index(r, 0), bias.segment(),
-                        bias.index(r, 0), (int) ids.cols()));
+        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows b = HalfRows.of(bias, 1);
+        rows.forEachRow((int) nRows, n, shareable("logits", logits) & shareable("ids", ids) & shareable("bias", bias), r -> {
+            Penalties.bias(x.read(r), x.at(r), ids.segment(), ids.index(r, 0), b.read(r), b.at(r), (int) ids.cols());
+            x.store(r);
+        });
     }
 
     /**
@@ -1363,9 +1422,11 @@ public final class Entrokit implements AutoCloseable {
         int n = Checks.logitsInPlace(logits);
         long nRows = logits.rows();
         Checks.tokenLists("ids", ids, nRows, n, false);
-        rows.forEachRow((int) nRows, n, shareable("logits", logits) & shareable("ids", ids), r ->
-                Penalties.restrict(logits.segment(), logits.index(r, 0), n, ids.segment(), ids.index(r, 0),
-                        (int) ids.cols(), allowed));
+        HalfRows.Rows x = HalfRows.of(logits, 0);
+        rows.forEachRow((int) nRows, n, shareable("logits", logits) & shareable("ids", ids), r -> {
+            Penalties.restrict(x.read(r), x.at(r), n, ids.segment(), ids.index(r, 0), (int) ids.cols(), allowed);
+            x.store(r);
+        });
     }
 
     /**
@@ -1390,15 +1451,18 @@ public final class Entrokit implements AutoCloseable {
                                  Tensor acceptedOut, Tensor tokensOut) {
         checkOpen();
         int[] bkv = Checks.speculative(draftIds, draftProbs, targetProbs, seeds, acceptedOut, tokensOut);
+        boolean shareable = shareable("draftIds", draftIds) & shareable("draftProbs", draftProbs)
+                & shareable("targetProbs", targetProbs) & shareable("acceptedOut", acceptedOut) & shareable("tokensOut", tokensOut);
+        // The sampler reads whole [k, V] probability blocks: half blocks are widened once for the call.
+        Tensor draft = HalfRows.widened(draftProbs);
+        Tensor target = HalfRows.widened(targetProbs);
         int k = bkv[1];
         int v = bkv[2];
         long[] s = seeds.clone();
-        boolean shareable = shareable("draftIds", draftIds) & shareable("draftProbs", draftProbs)
-                & shareable("targetProbs", targetProbs) & shareable("acceptedOut", acceptedOut) & shareable("tokensOut", tokensOut);
         rows.forEachRow(bkv[0], k * v, shareable, b -> acceptedOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED,
                 acceptedOut.index(b), SpeculativeSampling.chain(draftIds.segment(), draftIds.index(b, 0), k,
-                        draftProbs.segment(), draftProbs.offset() + b * draftProbs.batchStride(), draftProbs.rowStride(),
-                        targetProbs.segment(), targetProbs.offset() + b * targetProbs.batchStride(), targetProbs.rowStride(),
+                        draft.segment(), draft.offset() + b * draft.batchStride(), draft.rowStride(),
+                        target.segment(), target.offset() + b * target.batchStride(), target.rowStride(),
                         v, s[b], b, step, tokensOut.segment(), tokensOut.index(b, 0))));
     }
 
@@ -1438,8 +1502,9 @@ public final class Entrokit implements AutoCloseable {
                 new Object[] {"rejectionsOut", rejectionsOut}, new Object[] {"rejectedMassOut", rejectedMassOut}));
         long[] s = seeds.clone();
         double[] stats = new double[2 * nRows];
+        HalfRows.Rows x = HalfRows.of(logits, 0);
         rows.forEachRow(nRows, n, false, r -> { // on the caller: the constraint need not be thread-safe
-            int token = selection.sampleConstrained(logits.segment(), logits.index(r, 0), n, filters, s[r], r, step,
+            int token = selection.sampleConstrained(x.read(r), x.at(r), n, filters, s[r], r, step,
                     t -> constraint.allows(r, t), stats, r);
             tokensOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, tokensOut.index(r), token);
             rejectionsOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, rejectionsOut.index(r), (int) stats[2 * r]);

@@ -1,5 +1,6 @@
 package dev.entrokit;
 
+import dev.entrokit.internal.HalfRows;
 import dev.entrokit.internal.RowExecutor;
 import dev.entrokit.internal.ShardKernels;
 import dev.entrokit.internal.ShardSummary;
@@ -38,11 +39,13 @@ final class ShardDriver {
                                                 boolean shareable) {
         int per = chunks(n);
         ShardCandidates[] parts = new ShardCandidates[nRows * per];
+        HalfRows.Rows x = HalfRows.of(logits, 0);
         pool.forEachRow(nRows * per, CHUNK, shareable, t -> {
             int from = (t % per) * CHUNK;
             int len = Math.min(CHUNK, n - from);
             ShardSummary s = new ShardSummary();
-            kernels.candidates(logits.segment(), logits.index(rowIds[t / per], from), len, temperature, k, s);
+            int row = rowIds[t / per];
+            kernels.candidates(x.read(row, from, len), x.at(row, from), len, temperature, k, s);
             int[] ids = new int[s.count];
             for (int j = 0; j < s.count; j++) {
                 ids[j] = offset + from + s.ids[j];
@@ -69,11 +72,13 @@ final class ShardDriver {
         int per = chunks(n);
         double[] keys = new double[nRows * per];
         int[] ids = new int[nRows * per];
+        HalfRows.Rows x = HalfRows.of(logits, 0);
         pool.forEachRow(nRows * per, CHUNK, shareable, t -> {
             int r = t / per;
             int from = (t % per) * CHUNK;
+            int len = Math.min(CHUNK, n - from);
             double[] key = new double[1];
-            int i = kernels.race(logits.segment(), logits.index(r, from), Math.min(CHUNK, n - from), offset + from,
+            int i = kernels.race(x.read(r, from, len), x.at(r, from), len, offset + from,
                     temperatures[r], seeds[r], r, step, key);
             keys[t] = key[0];
             ids[t] = i == -2 ? -2 : i < 0 ? -1 : offset + from + i;

@@ -15,6 +15,7 @@ import static dev.entrokit.internal.PartialStateKernels.V;
 import static dev.entrokit.internal.PartialStateKernels.WIDTH;
 
 import dev.entrokit.internal.Checks;
+import dev.entrokit.internal.HalfRows;
 import dev.entrokit.internal.PartialStateKernels;
 import dev.entrokit.internal.PartialStates;
 import dev.entrokit.internal.RowExecutor;
@@ -102,7 +103,8 @@ public final class ShardStates {
         double[] st = new double[nRows * WIDTH];
         float invT = 1f / options.temperature();
         boolean entropy = op == ShardOp.ENTROPY;
-        exec.forEachRow(nRows, n, shareable, r -> ps.single(logits.segment(), logits.index(r, 0), n, offset, invT,
+        HalfRows.Rows x = HalfRows.of(logits, 0);
+        exec.forEachRow(nRows, n, shareable, r -> ps.single(x.read(r), x.at(r), n, offset, invT,
                 entropy, -1, false, st, r * WIDTH));
         return new ShardStates(op, false, options.temperature(), 0f, 0f, nRows, rowLength, st);
     }
@@ -136,10 +138,11 @@ public final class ShardStates {
         double[] st = new double[nRows * WIDTH];
         float invT = 1f / options.temperature();
         float eps = ce ? options.labelSmoothing() : 0f;
+        HalfRows.Rows x = HalfRows.of(logits, 0);
         exec.forEachRow(nRows, n, shareable, r -> {
             long y = labels.getInt(r);
             int local = y >= offset && y < offset + n ? (int) (y - offset) : -1;
-            ps.single(logits.segment(), logits.index(r, 0), n, offset, invT, false, local, eps > 0, st, r * WIDTH);
+            ps.single(x.read(r), x.at(r), n, offset, invT, false, local, eps > 0, st, r * WIDTH);
             if (ce && y == options.ignoreIndex()) {
                 st[r * WIDTH + FLAGS] = (int) st[r * WIDTH + FLAGS] | IGNORED;
             }
@@ -174,8 +177,10 @@ public final class ShardStates {
         int nRows = (int) student.rows();
         double[] st = new double[nRows * WIDTH];
         float invT = 1f / options.temperature();
-        exec.forEachRow(nRows, n, shareable, r -> ps.pair(op, teacher.segment(), teacher.index(r, 0),
-                student.segment(), student.index(r, 0), n, offset, invT, st, r * WIDTH));
+        HalfRows.Rows t = HalfRows.of(teacher, 1);
+        HalfRows.Rows x = HalfRows.of(student, 0);
+        exec.forEachRow(nRows, n, shareable, r -> ps.pair(op, t.read(r), t.at(r), x.read(r), x.at(r), n, offset, invT,
+                st, r * WIDTH));
         return new ShardStates(op, false, options.temperature(), op == ShardOp.JSD ? options.beta() : 0f, 0f, nRows,
                 rowLength, st);
     }
@@ -331,6 +336,8 @@ public final class ShardStates {
         PartialStateKernels ps = ek.partialStates();
         float invT = invT();
         double[] out = new double[st.length];
+        HalfRows.Rows t = HalfRows.of(teacher, 1);
+        HalfRows.Rows x = HalfRows.of(student, 0);
         exec.forEachRow(rows, n, shareable, r -> {
             int b = r * WIDTH;
             PartialStates.copy(st, b, out, b);
@@ -342,7 +349,7 @@ public final class ShardStates {
                 return;
             }
             double[] two = new double[2];
-            ps.jsdTerms(teacher.segment(), teacher.index(r, 0), student.segment(), student.index(r, 0), n, invT, beta,
+            ps.jsdTerms(t.read(r), t.at(r), x.read(r), x.at(r), n, invT, beta,
                     st[b + M], Math.log(st[b + D]), st[b + MS], Math.log(st[b + DS]),
                     PartialStates.extreme(true, invT, st, b), two);
             out[b + U] = two[0];
@@ -394,16 +401,19 @@ public final class ShardStates {
         boolean shareable = Checks.shareable("logits", logits) & Checks.shareable("out", out);
         PartialStateKernels ps = ek.partialStates();
         float invT = invT();
+        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows o = HalfRows.of(out, 1);
         ek.rowsForShards().forEachRow(rows, n, shareable, r -> {
             int b = r * WIDTH;
             // A NaN row: NaN everywhere, through the log-softmax writer with log d = NaN.
             double logD = nanRow(b) ? Double.NaN : Math.log(st[b + D]);
             double m = nanRow(b) ? 0 : st[b + M];
             if (log || Double.isNaN(logD)) {
-                ps.logSoftmax(logits.segment(), logits.index(r, 0), n, invT, m, logD, out.segment(), out.index(r, 0));
+                ps.logSoftmax(x.read(r), x.at(r), n, invT, m, logD, o.write(r), o.at(r));
             } else {
-                ps.softmax(logits.segment(), logits.index(r, 0), n, invT, m, logD, out.segment(), out.index(r, 0));
+                ps.softmax(x.read(r), x.at(r), n, invT, m, logD, o.write(r), o.at(r));
             }
+            o.store(r);
         });
     }
 
@@ -423,16 +433,20 @@ public final class ShardStates {
         boolean shareable = Checks.shareable("logits", logits) & Checks.shareable("grad", grad);
         PartialStateKernels ps = ek.partialStates();
         float invT = invT();
+        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows g = HalfRows.of(grad, 2);
         ek.rowsForShards().forEachRow(rows, n, shareable, r -> {
             int b = r * WIDTH;
             if (nanRow(b)) {
-                ps.logSoftmax(logits.segment(), logits.index(r, 0), n, invT, 0, Double.NaN, grad.segment(), grad.index(r, 0));
+                ps.logSoftmax(x.read(r), x.at(r), n, invT, 0, Double.NaN, g.write(r), g.at(r));
+                g.store(r);
                 return;
             }
             double logD = Math.log(st[b + D]);
             double h = PartialStates.finish(op, invT, 0, 0, rowLength, st, b);
-            ps.entropyGrad(logits.segment(), logits.index(r, 0), n, invT, st[b + M], logD, h,
-                    PartialStates.extreme(false, invT, st, b), grad.segment(), grad.index(r, 0), gradScale);
+            ps.entropyGrad(x.read(r), x.at(r), n, invT, st[b + M], logD, h,
+                    PartialStates.extreme(false, invT, st, b), g.write(r), g.at(r), gradScale);
+            g.store(r);
         });
     }
 
@@ -459,21 +473,24 @@ public final class ShardStates {
                 & Checks.shareable("labels", labels);
         PartialStateKernels ps = ek.partialStates();
         float invT = invT();
+        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows g = HalfRows.of(grad, 2);
         ek.rowsForShards().forEachRow(rows, n, shareable, r -> {
             int b = r * WIDTH;
-            MemorySegment g = grad.segment();
             if (((int) st[b + FLAGS] & IGNORED) != 0) {
-                g.asSlice(grad.index(r, 0) * Float.BYTES, (long) n * Float.BYTES).fill((byte) 0);
+                HalfRows.zero(grad, r);
                 return;
             }
             if (nanRow(b)) {
-                ps.logSoftmax(logits.segment(), logits.index(r, 0), n, invT, 0, Double.NaN, g, grad.index(r, 0));
+                ps.logSoftmax(x.read(r), x.at(r), n, invT, 0, Double.NaN, g.write(r), g.at(r));
+                g.store(r);
                 return;
             }
             long y = labels.getInt(r);
             int local = y >= offset && y < offset + n ? (int) (y - offset) : -1;
-            ps.labelGrad(logits.segment(), logits.index(r, 0), n, invT, st[b + M], Math.log(st[b + D]), local, smoothing,
-                    rowLength, false, g, grad.index(r, 0), gradScale);
+            ps.labelGrad(x.read(r), x.at(r), n, invT, st[b + M], Math.log(st[b + D]), local, smoothing,
+                    rowLength, false, g.write(r), g.at(r), gradScale);
+            g.store(r);
         });
     }
 
@@ -498,16 +515,20 @@ public final class ShardStates {
                 & Checks.shareable("grad", grad);
         PartialStateKernels ps = ek.partialStates();
         float invT = invT();
+        HalfRows.Rows tx = HalfRows.of(teacher, 1);
+        HalfRows.Rows sx = HalfRows.of(student, 0);
+        HalfRows.Rows gx = HalfRows.of(grad, 2);
         ek.rowsForShards().forEachRow(rows, n, shareable, r -> {
             int b = r * WIDTH;
-            MemorySegment t = teacher.segment();
-            MemorySegment s = student.segment();
-            long tOff = teacher.index(r, 0);
-            long sOff = student.index(r, 0);
-            MemorySegment g = grad.segment();
-            long gOff = grad.index(r, 0);
+            MemorySegment t = tx.read(r);
+            long tOff = tx.at(r);
+            MemorySegment s = sx.read(r);
+            long sOff = sx.at(r);
+            MemorySegment g = gx.write(r);
+            long gOff = gx.at(r);
             if (nanRow(b) || (op == ShardOp.RKL && ((int) st[b + FLAGS] & INF_REV) != 0)) {
                 ps.logSoftmax(s, sOff, n, invT, 0, Double.NaN, g, gOff);
+                gx.store(r);
                 return;
             }
             double logDt = Math.log(st[b + D]);
@@ -521,6 +542,7 @@ public final class ShardStates {
                 default -> ps.jsdGrad(t, tOff, s, sOff, n, invT, beta, st[b + M], logDt, st[b + MS], logDs, st[b + V],
                         extreme, g, gOff, gradScale);
             }
+            gx.store(r);
         });
     }
 

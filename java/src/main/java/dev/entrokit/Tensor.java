@@ -73,6 +73,29 @@ public final class Tensor {
         return new Tensor(MemorySegment.ofArray(nonNull(data)), DType.BOOL, new long[] {rows, cols}, 0, cols, (long) rows * cols);
     }
 
+    /**
+     * A contiguous {@code [rows, cols]} {@link DType#BF16} or {@link DType#F16} view of {@code bits}, one
+     * 16-bit pattern per element (e.g. a bf16 checkpoint's raw shorts; {@link DType#narrow} makes them
+     * from floats).
+     */
+    public static Tensor of(short[] bits, DType dtype, int rows, int cols) {
+        return new Tensor(MemorySegment.ofArray(nonNull(bits)), halfType(dtype), new long[] {rows, cols}, 0, cols,
+                (long) rows * cols);
+    }
+
+    /** A rank-1 {@link DType#BF16} or {@link DType#F16} view of the whole array; see {@link #of(short[], DType, int, int)}. */
+    public static Tensor of(short[] bits, DType dtype) {
+        return new Tensor(MemorySegment.ofArray(nonNull(bits)), halfType(dtype), new long[] {bits.length}, 0,
+                bits.length, bits.length);
+    }
+
+    private static DType halfType(DType dtype) {
+        if (dtype != DType.BF16 && dtype != DType.F16) {
+            throw new IllegalArgumentException("dtype: a short[] holds BF16 or F16 elements, got " + dtype);
+        }
+        return dtype;
+    }
+
     /** A contiguous {@code [batch, rows, cols]} float32 view of {@code data}. */
     public static Tensor of(float[] data, int batch, int rows, int cols) {
         return new Tensor(MemorySegment.ofArray(nonNull(data)), DType.F32, new long[] {batch, rows, cols}, 0, cols, (long) rows * cols);
@@ -280,14 +303,27 @@ public final class Tensor {
         return offset + i;
     }
 
-    /** Reads one float32 element of a rank-2 view (convenience; kernels never call it). */
+    /**
+     * Reads one element of a rank-2 float view as float32 (convenience; kernels never call it): F32 as
+     * stored, BF16 and F16 widened exactly.
+     */
     public float getFloat(long row, long col) {
-        return segment.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, index(row, col));
+        return readFloat(index(row, col));
     }
 
-    /** Reads element {@code i} of a rank-1 float32 view. */
+    /** Reads element {@code i} of a rank-1 float view as float32 (BF16 and F16 widened exactly). */
     public float getFloat(long i) {
-        return segment.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, index(i));
+        return readFloat(index(i));
+    }
+
+    /** Reads the 16-bit pattern of one element of a rank-2 {@link DType#BF16} or {@link DType#F16} view. */
+    public short getHalfBits(long row, long col) {
+        return segment.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index(row, col));
+    }
+
+    private float readFloat(long at) {
+        return dtype.isHalf() ? dtype.widen(segment.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, at))
+                : segment.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, at);
     }
 
     /** Reads one int32 element of a rank-2 view. */

@@ -1,6 +1,7 @@
 package dev.entrokit;
 
 import dev.entrokit.internal.Checks;
+import dev.entrokit.internal.HalfRows;
 import dev.entrokit.internal.RowExecutor;
 import dev.entrokit.internal.SinkdLoss;
 import dev.entrokit.internal.SinkhornSolver;
@@ -124,7 +125,11 @@ final class Transport {
 
     /** A checked cost-given problem. */
     static TransportProblem ofCost(Tensor cost, Tensor a, Tensor b) {
-        checkF32("cost", cost);
+        checkFloat("cost", cost);
+        // Half inputs are widened once (exactly): the solver reads costs and weights many times over.
+        cost = HalfRows.widened(cost);
+        a = HalfRows.widened(a);
+        b = HalfRows.widened(b);
         if (cost.rank() < 2) {
             throw new IllegalArgumentException("cost: expected [B, n, m] or [n, m], got " + Arrays.toString(cost.shape()));
         }
@@ -151,8 +156,12 @@ final class Transport {
 
     /** A checked point-cloud problem. */
     static TransportProblem ofPoints(Tensor x, Tensor y, Metric metric, Tensor a, Tensor b) {
-        checkF32("x", x);
-        checkF32("y", y);
+        checkFloat("x", x);
+        checkFloat("y", y);
+        x = HalfRows.widened(x);
+        y = HalfRows.widened(y);
+        a = HalfRows.widened(a);
+        b = HalfRows.widened(b);
         if (metric == null) {
             throw new IllegalArgumentException("metric: must not be null");
         }
@@ -200,11 +209,13 @@ final class Transport {
         if (o == null) {
             throw new IllegalArgumentException("options: must not be null");
         }
-        checkF32("teacher", teacher);
-        checkF32("student", student);
+        checkFloat("teacher", teacher);
+        checkFloat("student", student);
         // The rows are read on this thread (and copied before any solver thread sees them).
         shareable("teacher", teacher);
         shareable("student", student);
+        teacher = HalfRows.widened(teacher);
+        student = HalfRows.widened(student);
         if (student.rank() != 2 || !Arrays.equals(student.shape(), teacher.shape())) {
             throw new IllegalArgumentException("teacher, student: expected two [B, V] tensors of the same shape, got "
                     + Arrays.toString(teacher.shape()) + " and " + Arrays.toString(student.shape()));
@@ -300,13 +311,11 @@ final class Transport {
         return t == null || Checks.shareable(name, t);
     }
 
-    private static void checkF32(String name, Tensor t) {
+    private static void checkFloat(String name, Tensor t) {
         if (t == null) {
             throw new IllegalArgumentException(name + ": must not be null");
         }
-        if (t.dtype() != DType.F32) {
-            throw new IllegalArgumentException(name + ": dtype " + t.dtype() + " is not supported; F32 only");
-        }
+        Checks.floatType(name, t);
     }
 
     private static int dim(String name, long size) {
@@ -343,7 +352,7 @@ final class Transport {
         if (w == null) {
             return;
         }
-        checkF32(name, w);
+        checkFloat(name, w);
         long[] expected = ref.rank() == 3 ? new long[] {batch, k} : new long[] {k};
         if (!Arrays.equals(w.shape(), expected)) {
             throw new IllegalArgumentException(name + ": shape " + Arrays.toString(w.shape()) + " does not match "

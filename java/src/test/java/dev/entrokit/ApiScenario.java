@@ -163,8 +163,8 @@ final class ApiScenario {
                         c.range(0, 9) == 0 ? -1 : c.range(0, 7), c.range(0, 9) == 0 ? -1 : c.range(0, 3), c.range(0, 9) == 0);
         int special = c.range(0, 3); // how often a logit is special: never, rarely, often
         float scale = c.pick(List.of(1f, 10f, 1e-3f, 1e4f, 1e30f));
-        float[] x = logits(c, rows * cols, special, scale);
-        float[] t = op.pair() ? logits(c, rows * cols, special, scale) : null;
+        float[] x = asLaidOut(layout, logits(c, rows * cols, special, scale));
+        float[] t = op.pair() ? asLaidOut(layout, logits(c, rows * cols, special, scale)) : null;
         int[] ints = null;
         int ignore = c.range(0, 5) == 0 ? c.range(-2, 3) : LossOptions.DEFAULT_IGNORE_INDEX;
         if (op == Op.CE_LABELS || op == Op.PLD || op == Op.TOKEN_LOGPROB) {
@@ -189,6 +189,16 @@ final class ApiScenario {
         int capacity = c.range(0, 9) == 0 ? 0 : c.range(1, Math.max(1, cols + 1));
         return new Call(op, rows, cols, layout, x, t, ints, temperature, options, alpha, c.bool(), filters, k, capacity,
                 c.range(0, 1000), parameter(c, List.of(0.1f, 1f, 0.01f, 1e-4f, 0f)));
+    }
+
+    /** The values a half layout can hold (each rounded once to it; 70000 is +inf in f16): what the op reads. */
+    private static float[] asLaidOut(Layout layout, float[] x) {
+        if (layout.dtype().isHalf()) {
+            for (int i = 0; i < x.length; i++) {
+                x[i] = layout.dtype().widen(layout.dtype().narrow(x[i]));
+            }
+        }
+        return x;
     }
 
     private static float parameter(Choices c, List<Float> usual) {
@@ -266,6 +276,14 @@ final class ApiScenario {
             }
         }
         MemorySegment seg = MemorySegment.ofArray(buf);
+        if (l.dtype().isHalf()) {
+            // Half layouts hold half patterns: the same elements, each rounded (exactly: the values are halves).
+            short[] half = new short[buf.length];
+            for (int i = 0; i < buf.length; i++) {
+                half[i] = l.dtype().narrow(buf[i]);
+            }
+            seg = MemorySegment.ofArray(half);
+        }
         if (l.readOnly()) {
             seg = seg.asReadOnly();
         }

@@ -266,7 +266,7 @@ class CrossEntropyOptionsTest {
         LossOptions o = LossOptions.defaults();
         assertMessage("zLoss: must be finite and >= 0, got -1.0", () -> CrossEntropyOptions.none().zLoss(-1f));
         assertMessage("softcap: must be finite and > 0, got NaN", () -> CrossEntropyOptions.none().softcap(Float.NaN));
-        assertMessage("classWeights: expected a rank-1 F32 tensor of V = 4 weights", () -> ek.crossEntropyLabels(y, s, o,
+        assertMessage("classWeights: expected a rank-1 float tensor of V = 4 weights", () -> ek.crossEntropyLabels(y, s, o,
                 CrossEntropyOptions.none().classWeights(Tensor.of(new float[3])), null, null, null, null, null));
         assertMessage("classWeights: -0.5 at class 2 must be finite and >= 0", () -> ek.crossEntropyLabels(y, s, o,
                 CrossEntropyOptions.none().classWeights(Tensor.of(new float[] {1f, 1f, -0.5f, 1f})), null, null, null,

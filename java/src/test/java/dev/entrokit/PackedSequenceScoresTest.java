@@ -214,7 +214,7 @@ class PackedSequenceScoresTest {
         expect("scores: too small: holds 2 values, need 3", () -> EK.minKProbPacked(lp, Tensor.of(new int[] {0, 1, 2, 3}),
                 0.5f, scores));
         expect("k: must be a fraction in (0, 1]", () -> EK.minKProbPacked(lp, Tensor.of(new int[] {0, 3}), 1.5f, scores));
-        expect("logprobs: expected a rank-1 F32 tensor", () -> EK.minKProbPacked(Tensor.of(new float[4], 2, 2),
+        expect("logprobs: expected a rank-1 float tensor", () -> EK.minKProbPacked(Tensor.of(new float[4], 2, 2),
                 Tensor.of(new int[] {0, 4}), 0.5f, scores));
         expect("variances: entry 1 is -0.5; a variance is >= 0", () -> EK.minKPlusPlusPacked(lp, lp,
                 Tensor.of(new float[] {0f, -0.5f, 1f}), Tensor.of(new int[] {0, 3}), 0.5f, scores));

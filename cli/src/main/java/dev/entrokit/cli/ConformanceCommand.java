@@ -68,8 +68,8 @@ public final class ConformanceCommand implements Callable<Integer> {
         public Integer call() {
             String d = dtype.strip().toLowerCase(Locale.ROOT);
             if (d.equals("bf16") || d.equals("f16")) {
-                throw new UserException("--dtype " + dtype + ": not supported yet: the library takes float32 inputs only "
-                        + "(SPEC 5's bf16/f16 rule awaits them); use --dtype f32");
+                throw new UserException("--dtype " + dtype + ": not supported yet: the kit's cases are float32 only"
+                        + " (eval takes bf16/f16 inputs: --set dtype=bf16); use --dtype f32");
             }
             if (!d.equals("f32")) {
                 throw new UserException("--dtype: expected f32, bf16 or f16, got '" + dtype + "'");

@@ -1,5 +1,6 @@
 package dev.entrokit.cli;
 
+import dev.entrokit.DType;
 import dev.entrokit.Entrokit;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -52,7 +53,11 @@ public final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         EvalOp evalOp = EvalOp.byName(op);
-        EvalSettings options = evalOp.options(pairs("--set", "NAME=VALUE", sets));
+        Map<String, String> given = pairs("--set", "NAME=VALUE", sets);
+        // The I/O settings every op takes; the rest are the op's own.
+        DType inputHalf = halfType(DTYPE, given.remove(DTYPE), false);
+        DType outputHalf = halfType(OUT_DTYPE, given.remove(OUT_DTYPE), true);
+        EvalSettings options = evalOp.options(given);
         Map<String, String> files = pairs("--in", "NAME=FILE.npy", ins);
         evalOp.checkInputNames(files.keySet());
         if (threads != null && threads < 1) {
@@ -60,7 +65,7 @@ public final class EvalCommand implements Callable<Integer> {
         }
         evalOp.checkCombination(files.keySet(), options);
         Map<String, NpyArray> arrays = new LinkedHashMap<>();
-        files.forEach((name, file) -> arrays.put(name, Npy.read(Path.of(file))));
+        files.forEach((name, file) -> arrays.put(name, reinterpret(Npy.read(Path.of(file)), inputHalf)));
         OpInputs inputs = new OpInputs(arrays);
         createDirectory(out);
 
@@ -71,9 +76,9 @@ public final class EvalCommand implements Callable<Integer> {
             PrintWriter stdout = spec.commandLine().getOut();
             for (Map.Entry<String, NpyArray> e : call.outputs().entrySet()) {
                 Path file = out.resolve(e.getKey() + ".npy");
-                Npy.write(file, e.getValue());
-                stdout.println("wrote " + file + " " + NpyArray.shapeString(e.getValue().shape()) + " "
-                        + e.getValue().descr());
+                NpyArray value = narrowed(e.getValue(), outputHalf, arrays);
+                Npy.write(file, value);
+                stdout.println("wrote " + file + " " + NpyArray.shapeString(value.shape()) + " " + value.descr());
             }
             stdout.flush();
         } catch (IllegalArgumentException e) {
@@ -86,6 +91,48 @@ public final class EvalCommand implements Callable<Integer> {
     }
 
     /** Splits {@code NAME=VALUE} arguments, refusing a malformed one or a name given twice. */
+    /** {@code --set dtype=}: how {@code <u2} inputs are read (raw bfloat16 or binary16 patterns). */
+    static final String DTYPE = "dtype";
+    /** {@code --set out_dtype=}: the type of the float outputs shaped like a float input (f32, bf16, f16). */
+    static final String OUT_DTYPE = "out_dtype";
+
+    private static DType halfType(String key, String value, boolean f32Allowed) {
+        if (value == null) {
+            return null;
+        }
+        return switch (value.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "bf16", "bfloat16" -> DType.BF16;
+            case "f16", "float16" -> DType.F16;
+            case "f32", "float32" -> {
+                if (!f32Allowed) {
+                    throw new UserException(key + ": expected bf16 or f16 (how to read <u2 inputs), got '" + value + "'");
+                }
+                yield null;
+            }
+            default -> throw new UserException(key + ": expected " + (f32Allowed ? "f32, bf16 or f16" : "bf16 or f16")
+                    + ", got '" + value + "'");
+        };
+    }
+
+    /** A {@code <u2} array read as the 16-bit patterns of {@code half}, when given. */
+    private static NpyArray reinterpret(NpyArray a, DType half) {
+        return half != null && a instanceof NpyArray.UInt16 u ? new NpyArray.Half(u.shape(), u.bits(), half) : a;
+    }
+
+    /**
+     * A float32 output shaped like one of the float inputs (probabilities, log-probabilities, gradients, masked
+     * logits) rounded once to {@code half} (nearest, ties to even: the bits the library writes into a half
+     * output tensor); other outputs, and every output without {@code out_dtype}, as they are.
+     */
+    private static NpyArray narrowed(NpyArray value, DType half, Map<String, NpyArray> inputs) {
+        if (half == null || !(value instanceof NpyArray.Float32 f)) {
+            return value;
+        }
+        boolean shapedLikeAnInput = inputs.values().stream().anyMatch(a -> a.kind() == NpyArray.Kind.FLOAT
+                && a.shape().length > 0 && java.util.Arrays.equals(a.shape(), f.shape()));
+        return shapedLikeAnInput ? NpyArray.Half.rounded(f.shape(), f.data(), half) : value;
+    }
+
     private static Map<String, String> pairs(String option, String form, List<String> args) {
         Map<String, String> m = new LinkedHashMap<>();
         for (String a : args) {

@@ -592,7 +592,13 @@ public enum EvalOp {
           .append("Sequence scores: logits [..., T, V] with ids [..., T] (ints in [0, V))%n")
           .append("give score [...], one per sequence (the last axis of ids); freq [V].%n")
           .append("sinkhorn: cost [B, n, m] (or [n, m], one problem), or x [B, n, d] with%n")
-          .append("y [B, m, d]; a, b: marginals (uniform if left out). Outputs <f8.%n");
+          .append("y [B, m, d]; a, b: marginals (uniform if left out). Outputs <f8.%n")
+          .append("%nHalf precision, settings every op takes: float inputs may be <f2 (f16);%n")
+          .append("  dtype=bf16               read <u2 inputs as raw bfloat16 patterns%n")
+          .append("                           (NumPy has no bf16: a.view(np.uint16))%n")
+          .append("  out_dtype=f32|bf16|f16   write the float outputs shaped like a float%n")
+          .append("                           input (probs, logprobs, grad) as <f2, or bf16%n")
+          .append("                           patterns as <u2; rounded once, ties to even%n");
         // picocli formats the footer with String.format, so the %n above become line breaks there.
         return sb.toString();
     }

@@ -12,17 +12,26 @@ import java.util.Arrays;
  * @param shape   the full shape, rank at least 1
  * @param data    the values in C order
  */
-public record LogitRows(String name, long[] shape, float[] data) {
+public record LogitRows(String name, long[] shape, float[] data, NpyArray.Half half) {
 
     /** Views {@code array} as logits; integer or boolean arrays and 0-d arrays are refused. */
     public static LogitRows of(String name, NpyArray array) {
-        if (!(array instanceof NpyArray.Float32 f)) {
-            throw new UserException(name + ": expected float logits (<f4 or <f8), got " + array.descr());
+        if (array instanceof NpyArray.UInt16) {
+            throw new UserException(name + ": <u2 holds raw 16-bit patterns; add --set dtype=bf16 to read them as"
+                    + " bfloat16");
         }
-        if (f.shape().length == 0) {
+        if (array.shape().length == 0 && array.kind() == NpyArray.Kind.FLOAT) {
             throw new UserException(name + ": expected at least one dimension (rows of logits), got shape ()");
         }
-        return new LogitRows(name, f.shape(), f.data());
+        if (array instanceof NpyArray.Half h) {
+            // The library reads the half tensor itself; data holds the widened values for the CLI's own use.
+            return new LogitRows(name, h.shape(), h.widened(), h);
+        }
+        if (!(array instanceof NpyArray.Float32 f)) {
+            throw new UserException(name + ": expected float logits (<f4, <f8, <f2, or <u2 with --set dtype=bf16), got "
+                    + array.descr());
+        }
+        return new LogitRows(name, f.shape(), f.data(), null);
     }
 
     /** Elements per row. */
@@ -42,7 +51,7 @@ public record LogitRows(String name, long[] shape, float[] data) {
 
     /** A {@code [rows, cols]} tensor over the data. */
     public Tensor tensor() {
-        return Tensor.of(data, rows(), cols());
+        return half == null ? Tensor.of(data, rows(), cols()) : Tensor.of(half.bits(), half.dtype(), rows(), cols());
     }
 
     /** A new zeroed array shaped like this one. */

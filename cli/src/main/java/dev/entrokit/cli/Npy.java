@@ -13,7 +13,8 @@ import java.nio.file.Path;
 /**
  * Reads and writes NumPy {@code .npy} files (format versions 1.0, 2.0 and 3.0, C order).
  *
- * <p>Reading accepts {@code <f4}, {@code <f8}, {@code <i4}, {@code <i8} and {@code |b1} and keeps the
+ * <p>Reading accepts {@code <f4}, {@code <f8}, {@code <f2}, {@code <i4}, {@code <i8}, {@code <u2} (raw
+ * bfloat16 patterns, for {@code eval --set dtype=bf16}) and {@code |b1} and keeps the
  * file's element type (narrowing is the caller's, by name). A header is accepted only if NumPy would
  * load it ({@link NpyHeader}). Writing always produces version 1.0 with the array's own type, the
  * header padded with spaces so the data starts at a multiple of 64 bytes, as NumPy itself writes,
@@ -130,6 +131,12 @@ public final class Npy {
                 data.asLongBuffer().get(a);
                 yield new NpyArray.Int64(shape, a);
             }
+            case "<f2", "<u2" -> {
+                short[] a = new short[n];
+                data.asShortBuffer().get(a);
+                yield header.descr().equals("<f2") ? new NpyArray.Half(shape, a, dev.entrokit.DType.F16)
+                        : new NpyArray.UInt16(shape, a);
+            }
             case "|b1" -> {
                 boolean[] a = new boolean[n];
                 for (int i = 0; i < n; i++) {
@@ -174,6 +181,8 @@ public final class Npy {
             case NpyArray.Float64 f -> data.asDoubleBuffer().put(f.data());
             case NpyArray.Int32 i -> data.asIntBuffer().put(i.data());
             case NpyArray.Int64 i -> data.asLongBuffer().put(i.data());
+            case NpyArray.Half h -> data.asShortBuffer().put(h.bits());
+            case NpyArray.UInt16 u -> data.asShortBuffer().put(u.bits());
             case NpyArray.Bool b -> {
                 for (boolean v : b.data()) {
                     data.put((byte) (v ? 1 : 0));
@@ -230,10 +239,11 @@ public final class Npy {
         return switch (descr) {
             case "<f4", "<i4" -> 4;
             case "<f8", "<i8" -> 8;
+            case "<f2", "<u2" -> 2;
             case "|b1" -> 1;
             default -> throw new IllegalArgumentException("unsupported dtype '" + descr + "'"
                     + (descr.startsWith(">") ? " (big-endian; save as little-endian)" : "")
-                    + "; supported: <f4, <f8, <i4, <i8, |b1");
+                    + "; supported: <f4, <f8, <f2, <i4, <i8, <u2, |b1");
         };
     }
 

@@ -1,5 +1,6 @@
 package dev.entrokit.cli;
 
+import dev.entrokit.DType;
 import java.util.Arrays;
 
 /**
@@ -9,13 +10,13 @@ import java.util.Arrays;
  * float32 or int32 cannot hold is refused with the input's name.
  */
 public sealed interface NpyArray permits NpyArray.Float32, NpyArray.Float64, NpyArray.Int32, NpyArray.Int64,
-        NpyArray.Bool {
+        NpyArray.Bool, NpyArray.Half, NpyArray.UInt16 {
 
     /** The kinds of element: values of different kinds are never compared with each other. */
     enum Kind {
-        /** {@code <f4}, {@code <f8}. */
+        /** {@code <f4}, {@code <f8}, {@code <f2}, and bfloat16 patterns read as such. */
         FLOAT,
-        /** {@code <i4}, {@code <i8}. */
+        /** {@code <i4}, {@code <i8}, {@code <u2}. */
         INTEGER,
         /** {@code |b1}. */
         BOOL
@@ -35,6 +36,8 @@ public sealed interface NpyArray permits NpyArray.Float32, NpyArray.Float64, Npy
             case Int32 i -> "int32";
             case Int64 i -> "int64";
             case Bool b -> "bool";
+            case Half h -> h.dtype() == DType.F16 ? "float16" : "bfloat16";
+            case UInt16 u -> "uint16";
         };
     }
 
@@ -46,6 +49,8 @@ public sealed interface NpyArray permits NpyArray.Float32, NpyArray.Float64, Npy
             case Int32 i -> Kind.INTEGER;
             case Int64 i -> Kind.INTEGER;
             case Bool b -> Kind.BOOL;
+            case Half h -> Kind.FLOAT;
+            case UInt16 u -> Kind.INTEGER;
         };
     }
 
@@ -66,6 +71,7 @@ public sealed interface NpyArray permits NpyArray.Float32, NpyArray.Float64, Npy
             case Int32 a -> a.data()[i];
             case Int64 a -> a.data()[i];
             case Bool a -> a.data()[i] ? 1 : 0;
+            case UInt16 a -> a.bits()[i] & 0xffff;
             default -> throw new IllegalStateException("getLong: " + dtypeName() + " elements are not integers");
         };
     }
@@ -75,6 +81,7 @@ public sealed interface NpyArray permits NpyArray.Float32, NpyArray.Float64, Npy
         return switch (this) {
             case Float32 a -> Float.toString(a.data()[i]);
             case Float64 a -> Double.toString(a.data()[i]);
+            case Half a -> Float.toString(a.dtype().widen(a.bits()[i]));
             case Bool a -> a.data()[i] ? "True" : "False";
             default -> Long.toString(getLong(i));
         };
@@ -192,6 +199,76 @@ public sealed interface NpyArray permits NpyArray.Float32, NpyArray.Float64, Npy
         @Override
         public double getDouble(int i) {
             return data[i] ? 1 : 0;
+        }
+    }
+
+    /**
+     * Half-precision floats as 16-bit patterns: {@code <f2} (IEEE binary16, {@link DType#F16}), or bfloat16
+     * ({@link DType#BF16}), which NumPy has no dtype for: read from and written as {@code <u2} raw patterns.
+     */
+    record Half(long[] shape, short[] bits, DType dtype) implements NpyArray {
+        /** Checks the element count and that {@code dtype} is a half type. */
+        public Half {
+            shape = checked(shape, bits.length);
+            if (!dtype.isHalf()) {
+                throw new IllegalArgumentException("dtype: " + dtype + " is not BF16 or F16");
+            }
+        }
+
+        /** {@code values} rounded once to {@code dtype} (nearest, ties to even). */
+        static Half rounded(long[] shape, float[] values, DType dtype) {
+            short[] bits = new short[values.length];
+            for (int i = 0; i < values.length; i++) {
+                bits[i] = dtype.narrow(values[i]);
+            }
+            return new Half(shape, bits, dtype);
+        }
+
+        /** The values widened to float32 (exact). */
+        float[] widened() {
+            float[] out = new float[bits.length];
+            for (int i = 0; i < bits.length; i++) {
+                out[i] = dtype.widen(bits[i]);
+            }
+            return out;
+        }
+
+        @Override
+        public long[] shape() {
+            return shape.clone();
+        }
+
+        @Override
+        public String descr() {
+            return dtype == DType.F16 ? "<f2" : "<u2";
+        }
+
+        @Override
+        public double getDouble(int i) {
+            return dtype.widen(bits[i]);
+        }
+    }
+
+    /** Unsigned 16-bit integers ({@code <u2}): raw bfloat16 patterns until {@code --set dtype=bf16} says so. */
+    record UInt16(long[] shape, short[] bits) implements NpyArray {
+        /** Checks that {@code bits} has exactly as many elements as {@code shape} says. */
+        public UInt16 {
+            shape = checked(shape, bits.length);
+        }
+
+        @Override
+        public long[] shape() {
+            return shape.clone();
+        }
+
+        @Override
+        public String descr() {
+            return "<u2";
+        }
+
+        @Override
+        public double getDouble(int i) {
+            return bits[i] & 0xffff;
         }
     }
 

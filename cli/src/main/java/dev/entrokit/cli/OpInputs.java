@@ -155,8 +155,8 @@ public record OpInputs(Map<String, NpyArray> arrays) {
         if (a == null) {
             return null;
         }
-        if (!(a instanceof NpyArray.Float32 f)) {
-            throw new UserException(name + ": expected floats (<f4 or <f8), got " + a.descr());
+        if (!(floats(a) instanceof NpyArray.Float32 f)) {
+            throw new UserException(name + ": expected floats (<f4, <f8 or <f2), got " + a.descr());
         }
         boolean flat = f.shape().length == 1 && f.shape()[0] == like.rows();
         if (!flat && !Arrays.equals(f.shape(), like.rowShape())) {
@@ -176,8 +176,9 @@ public record OpInputs(Map<String, NpyArray> arrays) {
         if (a == null) {
             throw new UserException("missing input '" + name + "' (give --in " + name + "=FILE.npy)");
         }
+        a = integers ? a : floats(a);
         if (integers ? !(a instanceof NpyArray.Int32) : !(a instanceof NpyArray.Float32)) {
-            throw new UserException(name + ": expected " + (integers ? "integers (<i4 or <i8)" : "floats (<f4 or <f8)")
+            throw new UserException(name + ": expected " + (integers ? "integers (<i4 or <i8)" : "floats (<f4, <f8 or <f2)")
                     + ", got " + a.descr());
         }
         long[] rows = like.rowShape();
@@ -188,6 +189,11 @@ public record OpInputs(Map<String, NpyArray> arrays) {
                     + NpyArray.shapeString(rows) + " plus one dimension k)");
         }
         return a;
+    }
+
+    /** A half array as float32 (widened exactly) for the inputs eval reads as floats beside the logits; others as they are. */
+    static NpyArray floats(NpyArray a) {
+        return a instanceof NpyArray.Half h ? new NpyArray.Float32(h.shape(), h.widened()) : a;
     }
 
     /** Integer input {@code name} with one value per row of {@code student}, shaped like its rows or flat. */

@@ -161,8 +161,8 @@ final class TransportOps {
 
         private static NpyArray.Float32 floats(OpInputs in, String name, int minRank, int maxRank) {
             NpyArray arr = in.arrays().get(name);
-            if (!(arr instanceof NpyArray.Float32 f)) {
-                throw new UserException(name + ": expected floats (<f4 or <f8), got " + arr.descr());
+            if (!(OpInputs.floats(arr) instanceof NpyArray.Float32 f)) {
+                throw new UserException(name + ": expected floats (<f4, <f8 or <f2), got " + arr.descr());
             }
             if (f.shape().length < minRank || f.shape().length > maxRank) {
                 throw new UserException(name + ": expected rank " + minRank + " to " + maxRank + ", got shape "

@@ -164,7 +164,7 @@ class NpyTest {
             npy(1, header, floats(1f)),                                                     // truncated data
             npy(1, header, floats(1f, 2f, 3f)),                                             // trailing data
             npy(1, "{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }", floats(1f, 2f)), // big-endian
-            npy(1, "{'descr': '<u2', 'fortran_order': False, 'shape': (2,), }", new byte[4]),
+            npy(1, "{'descr': '<u4', 'fortran_order': False, 'shape': (2,), }", new byte[8]),
             npy(1, "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }", floats(1f, 2f)),
             npy(1, "{'descr': '<f4', 'shape': (2,), }", floats(1f, 2f)),                    // missing key
             npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,, }", floats(1f, 2f)),

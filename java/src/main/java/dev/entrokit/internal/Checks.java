@@ -261,7 +261,8 @@ public final class Checks {
         if (k < 1 || k > n) {
             throw new IllegalArgumentException("teacherIds: k = " + k + " ids per row must be in [1, V = " + n + "]");
         }
-        if (logprobs.dtype() != DType.F32 || logprobs.rank() > 2 || logprobs.rows() != nRows || logprobs.cols() != k) {
+        floatType("teacherLogprobs", logprobs);
+        if (logprobs.rank() > 2 || logprobs.rows() != nRows || logprobs.cols() != k) {
             throw new IllegalArgumentException("teacherLogprobs: shape " + Arrays.toString(logprobs.shape())
                     + " does not match teacherIds " + Arrays.toString(ids.shape()));
         }
@@ -336,8 +337,9 @@ public final class Checks {
         boolean shareable = true;
         if (classWeights != null) {
             accessible("classWeights", classWeights);
-            if (classWeights.dtype() != DType.F32 || classWeights.rank() != 1 || classWeights.cols() != n) {
-                throw new IllegalArgumentException("classWeights: expected a rank-1 F32 tensor of V = " + n
+            floatType("classWeights", classWeights);
+            if (classWeights.rank() != 1 || classWeights.cols() != n) {
+                throw new IllegalArgumentException("classWeights: expected a rank-1 float tensor of V = " + n
                         + " weights, got " + classWeights);
             }
             for (int i = 0; i < n; i++) {
@@ -381,11 +383,12 @@ public final class Checks {
         return shareable;
     }
 
-    /** A rank-1 F32 input with one value per row. */
+    /** A rank-1 float input (F32, BF16 or F16, read widened) with one value per row. */
     public static void rowInput(String name, Tensor t, long nRows) {
         accessible(name, t);
-        if (t.dtype() != DType.F32 || t.rank() != 1 || t.cols() != nRows) {
-            throw new IllegalArgumentException(name + ": expected a rank-1 F32 tensor of " + nRows + " values, got " + t);
+        floatType(name, t);
+        if (t.rank() != 1 || t.cols() != nRows) {
+            throw new IllegalArgumentException(name + ": expected a rank-1 float tensor of " + nRows + " values, got " + t);
         }
     }
 
@@ -405,12 +408,10 @@ public final class Checks {
         return MemoryAccess.check(name, t.segment());
     }
 
-    /** Checks a float32 logits tensor of rank 1 or 2 (an input) and returns its row length. */
+    /** Checks a float logits tensor (F32, BF16 or F16) of rank 1 or 2 (an input) and returns its row length. */
     public static int cols(String name, Tensor t) {
         accessible(name, t);
-        if (t.dtype() != DType.F32) {
-            throw new IllegalArgumentException(name + ": dtype " + t.dtype() + " is not supported yet; F32 only");
-        }
+        floatType(name, t);
         if (t.rank() > 2) {
             throw new IllegalArgumentException(name + ": expected rank 1 or 2, got " + t);
         }
@@ -423,21 +424,36 @@ public final class Checks {
         return (int) t.cols();
     }
 
-    /** An input with the shape of {@code ref} (read-only memory is fine). */
+    /** Refuses a tensor whose dtype is not a float type the kernels read: F32, BF16 or F16. */
+    public static void floatType(String name, Tensor t) {
+        if (t.dtype() != DType.F32 && !t.dtype().isHalf()) {
+            throw new IllegalArgumentException(name + ": dtype " + t.dtype() + " is not a float type; expected F32, BF16 or F16");
+        }
+    }
+
+    /**
+     * An input with the shape of {@code ref} (read-only memory is fine), of any float dtype: a teacher may be
+     * BF16 while its student is F32, each row is widened on its own.
+     */
     public static void inputLike(String name, Tensor t, String refName, Tensor ref) {
         accessible(name, t);
-        if (t.dtype() != DType.F32) {
-            throw new IllegalArgumentException(name + ": dtype " + t.dtype() + " is not supported yet; F32 only");
-        }
+        floatType(name, t);
         if (t.rows() != ref.rows() || t.cols() != ref.cols() || t.rank() > 2) {
             throw new IllegalArgumentException(name + ": shape " + Arrays.toString(t.shape())
                     + " does not match " + refName + " " + Arrays.toString(ref.shape()));
         }
     }
 
-    /** An output with the shape of {@code ref}: also writable. */
+    /**
+     * An output with the shape of {@code ref}: also writable, and F32 or {@code ref}'s own dtype (a half
+     * output is the float32 result rounded once at the store).
+     */
     public static void outputLike(String name, Tensor t, String refName, Tensor ref) {
         inputLike(name, t, refName, ref);
+        if (t.dtype() != DType.F32 && t.dtype() != ref.dtype()) {
+            throw new IllegalArgumentException(name + ": dtype " + t.dtype() + " must be F32 or " + refName + "'s "
+                    + ref.dtype());
+        }
         writable(name, t);
     }
 
@@ -489,7 +505,7 @@ public final class Checks {
         if (out.rows() == 0 || in.rows() == 0) {
             return;
         }
-        boolean sameView = out.segment().equals(in.segment()) && out.offset() == in.offset()
+        boolean sameView = out.segment().equals(in.segment()) && out.dtype() == in.dtype() && out.offset() == in.offset()
                 && out.rowStride() == in.rowStride() && out.rows() == in.rows() && out.cols() == in.cols();
         if (inPlaceAllowed && sameView) {
             return;
@@ -603,8 +619,9 @@ public final class Checks {
     /** A token-frequency distribution: rank-1 F32 of {@code n} entries, each in {@code (0, 1]}. */
     public static void frequencies(Tensor freq, int n) {
         accessible("freq", freq);
-        if (freq.dtype() != DType.F32 || freq.rank() != 1 || freq.cols() != n) {
-            throw new IllegalArgumentException("freq: expected a rank-1 F32 tensor of V = " + n + " entries, got " + freq);
+        floatType("freq", freq);
+        if (freq.rank() != 1 || freq.cols() != n) {
+            throw new IllegalArgumentException("freq: expected a rank-1 float tensor of V = " + n + " entries, got " + freq);
         }
         for (int v = 0; v < n; v++) {
             float f = freq.getFloat(v);
@@ -662,8 +679,9 @@ public final class Checks {
      */
     public static void positions(String name, Tensor t, long n) {
         accessible(name, t);
-        if (t.dtype() != DType.F32 || t.rank() != 1) {
-            throw new IllegalArgumentException(name + ": expected a rank-1 F32 tensor of per-position values, got " + t);
+        floatType(name, t);
+        if (t.rank() != 1) {
+            throw new IllegalArgumentException(name + ": expected a rank-1 float tensor of per-position values, got " + t);
         }
         if (n < 0 && (t.cols() < 1 || t.cols() > Integer.MAX_VALUE - 8)) {
             throw new IllegalArgumentException(name + ": need 1 to 2^31 - 9 positions, got " + t.cols());
@@ -819,13 +837,15 @@ public final class Checks {
         }
         long b = draftIds.rows();
         long k = draftIds.cols();
-        if (draftProbs.dtype() != DType.F32 || draftProbs.rank() != 3 || draftProbs.batch() != b || draftProbs.rows() != k) {
-            throw new IllegalArgumentException("draftProbs: expected an F32 tensor [" + b + ", " + k + ", V], got " + draftProbs);
+        floatType("draftProbs", draftProbs);
+        floatType("targetProbs", targetProbs);
+        if (draftProbs.rank() != 3 || draftProbs.batch() != b || draftProbs.rows() != k) {
+            throw new IllegalArgumentException("draftProbs: expected a float tensor [" + b + ", " + k + ", V], got " + draftProbs);
         }
         long v = draftProbs.cols();
-        if (targetProbs.dtype() != DType.F32 || targetProbs.rank() != 3 || targetProbs.batch() != b
+        if (targetProbs.rank() != 3 || targetProbs.batch() != b
                 || targetProbs.rows() != k + 1 || targetProbs.cols() != v) {
-            throw new IllegalArgumentException("targetProbs: expected an F32 tensor [" + b + ", " + (k + 1) + ", " + v + "], got "
+            throw new IllegalArgumentException("targetProbs: expected a float tensor [" + b + ", " + (k + 1) + ", " + v + "], got "
                     + targetProbs);
         }
         if (b > Integer.MAX_VALUE || v > Integer.MAX_VALUE || k * v > Integer.MAX_VALUE) {
@@ -895,10 +915,10 @@ public final class Checks {
         }
     }
 
-    /** Logits rewritten in place by a pre-pass: a writable F32 {@code [R, V]}; returns {@code V}. */
+    /** Logits rewritten in place by a pre-pass: a writable F32, BF16 or F16 {@code [R, V]}; returns {@code V}. */
     public static int logitsInPlace(Tensor logits) {
         int n = cols("logits", logits);
-        output("logits", logits, DType.F32, logits.rows(), n);
+        output("logits", logits, logits.dtype(), logits.rows(), n);
         return n;
     }
 

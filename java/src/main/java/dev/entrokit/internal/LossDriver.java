@@ -60,46 +60,55 @@ public final class LossDriver {
         float beta = options.beta();
         float alpha = options.alpha();
         double[] values = new double[nRows];
-        MemorySegment gs = grad == null ? null : grad.segment();
+        // Half rows are widened per thread and a half gradient is narrowed once at the store (HalfRows).
+        HalfRows.Rows sx = HalfRows.of(student, 0);
+        HalfRows.Rows tx = HalfRows.of(teacher, 1);
+        HalfRows.Rows gx = HalfRows.of(grad, 2);
         RowExecutor.RowTask task = r -> {
-            long sOff = student.index(r, 0);
-            long gOff = grad == null ? 0 : grad.index(r, 0);
-            MemorySegment s = student.segment();
             if (labels != null && labels.getInt(r) == options.ignoreIndex()) {
-                if (gs != null) {
-                    gs.asSlice(gOff * 4, (long) n * 4).fill((byte) 0);
+                if (grad != null) {
+                    HalfRows.zero(grad, r);
                 }
                 values[r] = 0; // an ignored row: loss 0, gradient 0, and it leaves the MEAN
                 return;
             }
+            MemorySegment s = sx.read(r);
+            long sOff = sx.at(r);
+            MemorySegment t = tx == null ? null : tx.read(r);
+            long tOff = tx == null ? 0 : tx.at(r);
+            MemorySegment gs = gx == null ? null : gx.write(r);
+            long gOff = gx == null ? 0 : gx.at(r);
             values[r] = switch (op) {
                 case ENTROPY -> kernels.entropy(s, sOff, n, invT, gs, gOff, g);
-                case CROSS_ENTROPY -> kernels.crossEntropy(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
+                case CROSS_ENTROPY -> kernels.crossEntropy(t, tOff, s, sOff, n, invT, gs, gOff, g);
                 case CROSS_ENTROPY_LABELS ->
                         kernels.crossEntropyLabel(s, sOff, n, labels.getInt(r), options.labelSmoothing(), invT, gs, gOff, g);
-                case KL -> kernels.kl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
-                case RKL -> kernels.rkl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
+                case KL -> kernels.kl(t, tOff, s, sOff, n, invT, gs, gOff, g);
+                case RKL -> kernels.rkl(t, tOff, s, sOff, n, invT, gs, gOff, g);
                 case JSD -> {
                     // Liger/TRL convention: the endpoints are the two KLs, not the formula's limit 0.
                     if (beta == 0f) {
-                        yield kernels.kl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
+                        yield kernels.kl(t, tOff, s, sOff, n, invT, gs, gOff, g);
                     } else if (beta == 1f) {
-                        yield kernels.rkl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
+                        yield kernels.rkl(t, tOff, s, sOff, n, invT, gs, gOff, g);
                     }
-                    yield kernels.jsd(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, beta, gs, gOff, g);
+                    yield kernels.jsd(t, tOff, s, sOff, n, invT, beta, gs, gOff, g);
                 }
-                case JEFFREYS -> kernels.jeffreys(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
-                case TV -> kernels.tv(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT);
-                case HELLINGER -> kernels.hellinger(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT);
+                case JEFFREYS -> kernels.jeffreys(t, tOff, s, sOff, n, invT, gs, gOff, g);
+                case TV -> kernels.tv(t, tOff, s, sOff, n, invT);
+                case HELLINGER -> kernels.hellinger(t, tOff, s, sOff, n, invT);
                 // The α-family's limits are the KL kernels themselves: the formula is 0/0 there.
-                case ALPHA -> alpha == 0f ? kernels.rkl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g)
-                        : alpha == 1f ? kernels.kl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g)
-                        : scoring.alphaDivergence(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, alpha, gs, gOff, g);
-                case RENYI -> alpha == 1f ? kernels.kl(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g)
-                        : scoring.renyi(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, alpha, gs, gOff, g);
-                case CHI2 -> scoring.chi2(teacher.segment(), teacher.index(r, 0), s, sOff, n, invT, gs, gOff, g);
-                case PLD -> scoring.pld(teacher.segment(), teacher.index(r, 0), s, sOff, n, labels.getInt(r), invT, gs, gOff, g);
+                case ALPHA -> alpha == 0f ? kernels.rkl(t, tOff, s, sOff, n, invT, gs, gOff, g)
+                        : alpha == 1f ? kernels.kl(t, tOff, s, sOff, n, invT, gs, gOff, g)
+                        : scoring.alphaDivergence(t, tOff, s, sOff, n, invT, alpha, gs, gOff, g);
+                case RENYI -> alpha == 1f ? kernels.kl(t, tOff, s, sOff, n, invT, gs, gOff, g)
+                        : scoring.renyi(t, tOff, s, sOff, n, invT, alpha, gs, gOff, g);
+                case CHI2 -> scoring.chi2(t, tOff, s, sOff, n, invT, gs, gOff, g);
+                case PLD -> scoring.pld(t, tOff, s, sOff, n, labels.getInt(r), invT, gs, gOff, g);
             };
+            if (gx != null) {
+                gx.store(r);
+            }
         };
         rows.forEachRow(nRows, n, shareable, task);
         double sum = 0;

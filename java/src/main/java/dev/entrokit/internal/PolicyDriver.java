@@ -51,13 +51,13 @@ public final class PolicyDriver {
         float invT = 1f / options.temperature();
         double g = options.gradScale();
         double[] values = new double[nRows];
-        MemorySegment gs = grad == null ? null : grad.segment();
+        HalfRows.Rows lx = HalfRows.of(logits, 0);
+        HalfRows.Rows gx = HalfRows.of(grad, 2);
         rows.forEachRow(nRows, n, shareable, r -> {
-            long gOff = grad == null ? 0 : grad.index(r, 0);
             int id = ids.getInt(r);
             if (id == options.ignoreIndex()) {
-                if (gs != null) {
-                    gs.asSlice(gOff * 4, (long) n * 4).fill((byte) 0);
+                if (grad != null) {
+                    HalfRows.zero(grad, r);
                 }
                 write(logprobs, r, 0);
                 write(entropy, r, 0);
@@ -70,8 +70,12 @@ public final class PolicyDriver {
             double wk = refLogprobs == null ? 0 : weight(wK3, r, defaultK3Weight);
             double ref = refLogprobs == null ? Double.NaN : refLogprobs.getFloat(r);
             double[] out = OUT.get();
-            kernels.logprobEntropy(logits.segment(), logits.index(r, 0), n, id, invT, ref, out, gs, gOff, wl * g,
+            MemorySegment gs = gx == null ? null : gx.write(r);
+            kernels.logprobEntropy(lx.read(r), lx.at(r), n, id, invT, ref, out, gs, gx == null ? 0 : gx.at(r), wl * g,
                     wh * g, wk * g);
+            if (gx != null) {
+                gx.store(r);
+            }
             write(logprobs, r, out[0]);
             write(entropy, r, out[1]);
             write(k3, r, out[2]);
@@ -134,18 +138,23 @@ public final class PolicyDriver {
         };
         boolean rest = mass == TeacherMass.REST_BUCKET;
         double[] values = new double[nRows];
-        MemorySegment gs = grad == null ? null : grad.segment();
+        HalfRows.Rows sx = HalfRows.of(student, 0);
+        HalfRows.Rows px = HalfRows.of(logprobs, 1);
+        HalfRows.Rows gx = HalfRows.of(grad, 2);
         rows.forEachRow(nRows, n, shape.shareable(), r -> {
-            long gOff = grad == null ? 0 : grad.index(r, 0);
             if (ids.getInt(r, 0) == options.ignoreIndex()) {
-                if (gs != null) {
-                    gs.asSlice(gOff * 4, (long) n * 4).fill((byte) 0);
+                if (grad != null) {
+                    HalfRows.zero(grad, r);
                 }
                 values[r] = 0; // an ignored row: loss 0, gradient 0, and it leaves the MEAN
                 return;
             }
-            values[r] = kernels.sparseDivergence(op, rest, ids.segment(), ids.index(r, 0), logprobs.segment(),
-                    logprobs.index(r, 0), k, student.segment(), student.index(r, 0), n, invT, beta, gs, gOff, g);
+            MemorySegment gs = gx == null ? null : gx.write(r);
+            values[r] = kernels.sparseDivergence(op, rest, ids.segment(), ids.index(r, 0), px.read(r),
+                    px.at(r), k, sx.read(r), sx.at(r), n, invT, beta, gs, gx == null ? 0 : gx.at(r), g);
+            if (gx != null) {
+                gx.store(r);
+            }
         });
         double sum = 0;
         for (int r = 0; r < nRows; r++) {
@@ -189,24 +198,29 @@ public final class PolicyDriver {
         float invT = 1f / options.temperature();
         double[] ceValues = new double[nRows];
         double[] zValues = new double[nRows];
-        MemorySegment gs = grad == null ? null : grad.segment();
-        MemorySegment ws = weights == null ? null : weights.segment();
-        long wOff = weights == null ? 0 : weights.index(0);
+        // Class weights are one row of V read by every row: widened once for the call.
+        Tensor wide = HalfRows.widened(weights);
+        MemorySegment ws = wide == null ? null : wide.segment();
+        long wOff = wide == null ? 0 : wide.index(0);
+        HalfRows.Rows sx = HalfRows.of(student, 0);
+        HalfRows.Rows gx = HalfRows.of(grad, 2);
         rows.forEachRow(nRows, n, shareable, r -> {
-            long gOff = grad == null ? 0 : grad.index(r, 0);
             int y = labels.getInt(r);
             boolean ignored = y == ignore;
             double[] out = OUT.get();
+            MemorySegment gs = gx == null || ignored ? null : gx.write(r);
             // An ignored row still predicts a token; its loss and gradient are 0 and it is never correct.
-            kernels.crossEntropyOptions(student.segment(), student.index(r, 0), n, ignored ? 0 : y, invT,
-                    options.labelSmoothing(), ce.zLoss(), ce.softcap(), ws, wOff, out, ignored ? null : gs, gOff, gCe,
+            kernels.crossEntropyOptions(sx.read(r), sx.at(r), n, ignored ? 0 : y, invT,
+                    options.labelSmoothing(), ce.zLoss(), ce.softcap(), ws, wOff, out, gs, gx == null ? 0 : gx.at(r), gCe,
                     gZ);
             if (ignored) {
-                if (gs != null) {
-                    gs.asSlice(gOff * 4, (long) n * 4).fill((byte) 0);
+                if (grad != null) {
+                    HalfRows.zero(grad, r);
                 }
                 out[0] = 0;
                 out[1] = 0;
+            } else if (gx != null) {
+                gx.store(r);
             }
             ceValues[r] = out[0];
             zValues[r] = out[1];

@@ -56,17 +56,19 @@ public final class SequenceScores {
     /** Min-K% Prob from logits: the token log-probabilities, then each sequence's mean of its {@code kCount} smallest. */
     public void minKProb(Tensor logits, Tensor ids, Shape seq, int kCount, Tensor scores) {
         double[] lp = new double[seq.rows()];
-        rows.forEachRow(seq.rows(), seq.vocab(), seq.shareable(), r -> lp[r] = scoring.tokenLogprob(logits.segment(),
-                logits.index(r, 0), seq.vocab(), seq.id(ids, r)));
+        HalfRows.Rows x = HalfRows.of(logits, 0);
+        rows.forEachRow(seq.rows(), seq.vocab(), seq.shareable(), r -> lp[r] = scoring.tokenLogprob(x.read(r),
+                x.at(r), seq.vocab(), seq.id(ids, r)));
         meansOfSmallest(lp, seq, kCount, scores);
     }
 
     /** Min-K%++: the z-score of each position's token, then each sequence's mean of its {@code kCount} smallest. */
     public void minKPlusPlus(Tensor logits, Tensor ids, Shape seq, int kCount, Tensor scores) {
         double[] z = new double[seq.rows()];
+        HalfRows.Rows x = HalfRows.of(logits, 0);
         rows.forEachRow(seq.rows(), seq.vocab(), seq.shareable(), r -> {
             double[] m = new double[3];
-            scoring.tokenLogprobMoments(logits.segment(), logits.index(r, 0), seq.vocab(), seq.id(ids, r), m);
+            scoring.tokenLogprobMoments(x.read(r), x.at(r), seq.vocab(), seq.id(ids, r), m);
             double sigma = Math.sqrt(m[2]);
             double diff = m[0] - m[1];
             z[r] = sigma > 0 ? diff / sigma : diff == 0 ? 0 : diff * Double.POSITIVE_INFINITY;
@@ -89,10 +91,11 @@ public final class SequenceScores {
             }
         }
         double[] c = new double[seq.rows()];
+        HalfRows.Rows x = HalfRows.of(logits, 0);
         rows.forEachRow(seq.rows(), seq.vocab(), seq.shareable(), r -> {
             if (first[r]) {
                 int y = seq.id(ids, r);
-                double p = Math.exp(scoring.tokenLogprob(logits.segment(), logits.index(r, 0), seq.vocab(), y));
+                double p = Math.exp(scoring.tokenLogprob(x.read(r), x.at(r), seq.vocab(), y));
                 c[r] = Math.min(p * -Math.log(freq.getFloat(y)), a); // Math.min keeps a NaN
             }
         });
@@ -112,10 +115,12 @@ public final class SequenceScores {
     /** The likelihood ratio: per sequence, {@code Σ_t ℓ^a_t − ℓ^b_t}. */
     public void likelihoodRatio(Tensor logitsA, Tensor logitsB, Tensor ids, Shape seq, Tensor scores) {
         double[] diff = new double[seq.rows()];
+        HalfRows.Rows a = HalfRows.of(logitsA, 0);
+        HalfRows.Rows b = HalfRows.of(logitsB, 1);
         rows.forEachRow(seq.rows(), seq.vocab(), seq.shareable(), r -> {
             int y = seq.id(ids, r);
-            diff[r] = scoring.tokenLogprob(logitsA.segment(), logitsA.index(r, 0), seq.vocab(), y)
-                    - scoring.tokenLogprob(logitsB.segment(), logitsB.index(r, 0), seq.vocab(), y);
+            diff[r] = scoring.tokenLogprob(a.read(r), a.at(r), seq.vocab(), y)
+                    - scoring.tokenLogprob(b.read(r), b.at(r), seq.vocab(), y);
         });
         for (int q = 0; q < seq.count(); q++) {
             double sum = 0;

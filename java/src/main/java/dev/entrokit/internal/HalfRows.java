@@ -1,0 +1,174 @@
+package dev.entrokit.internal;
+
+import dev.entrokit.DType;
+import dev.entrokit.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Every decision about BF16 and F16 tensors on the CPU in one place: the kernels read and write float32
+ * rows, so a half row is widened (exactly) into a per-thread float32 buffer before its kernel runs, and a
+ * half output is written by the kernel into such a buffer and narrowed once (round to nearest even) at
+ * the store. A float32 tensor passes through untouched. Hence the result of an op on a half tensor is
+ * bitwise the result of the same op on the float32 tensor holding the widened values (half outputs: that
+ * result rounded once), on every backend, width and thread count.
+ *
+ * <p>Use: {@code Rows x = HalfRows.of(logits, 0)} once per call on the caller, then in the row task
+ * {@code kernel(x.read(r), x.at(r), …)} for an input and {@code kernel(…, o.write(r), o.at(r), …); o.store(r)}
+ * for an output (a read-modify-write row: {@code read}, then {@code store}). Each tensor of one call takes
+ * its own {@code slot}, so that two half arguments of a row never share a buffer. A backend with a kernel
+ * that reads halves in registers replaces the generic path of an op at its call site, where
+ * {@link Rows#half()} says the tensor is half.
+ *
+ * <p>Buffers are native (the SIMD kernels store into native segments without staging), per thread and per
+ * slot, grown to the longest row seen and then reused: a row allocates nothing in steady state.
+ */
+public final class HalfRows {
+    /** Slots per thread: the most half tensors one row of any op touches. */
+    static final int SLOTS = 6;
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
+    private static final ThreadLocal<MemorySegment[]> BUFFERS = ThreadLocal.withInitial(() -> new MemorySegment[SLOTS]);
+
+    private HalfRows() {
+    }
+
+    /** The rows of {@code t} (any dtype; only BF16 and F16 are converted) using buffer {@code slot} of each thread. */
+    public static Rows of(Tensor t, int slot) {
+        if (slot < 0 || slot >= SLOTS) {
+            throw new IllegalStateException("entrokit: internal error, half buffer slot " + slot);
+        }
+        return t == null ? null : new Rows(t, slot);
+    }
+
+    /** This thread's float32 buffer {@code slot}, holding at least {@code n} floats. */
+    static MemorySegment buffer(int slot, long n) {
+        MemorySegment[] mine = BUFFERS.get();
+        MemorySegment b = mine[slot];
+        if (b == null || b.byteSize() < n * 4) {
+            long floats = Math.max(n, b == null ? 0 : b.byteSize() / 4 * 2);
+            b = Arena.ofAuto().allocate(Math.max(64, floats * 4), 64);
+            mine[slot] = b;
+        }
+        return b;
+    }
+
+    /** Widens {@code n} half elements from element {@code from} of {@code src} into floats at element 0 of {@code dst}. */
+    static void widen(DType dtype, MemorySegment src, long from, MemorySegment dst, long n) {
+        if (dtype == DType.BF16) {
+            for (long i = 0; i < n; i++) {
+                dst.setAtIndex(F32, i, Float.intBitsToFloat(src.getAtIndex(I16, from + i) << 16));
+            }
+        } else {
+            for (long i = 0; i < n; i++) {
+                dst.setAtIndex(F32, i, Float.float16ToFloat(src.getAtIndex(I16, from + i)));
+            }
+        }
+    }
+
+    /** Narrows {@code n} floats from element 0 of {@code src} into half elements from element {@code to} of {@code dst}. */
+    static void narrow(DType dtype, MemorySegment src, MemorySegment dst, long to, long n) {
+        for (long i = 0; i < n; i++) {
+            dst.setAtIndex(I16, to + i, dtype.narrow(src.getAtIndex(F32, i)));
+        }
+    }
+
+    /** Fills row {@code r} of an output with +0 in its own dtype (an ignored row's gradient). */
+    public static void zero(Tensor t, long r) {
+        long size = t.dtype().byteSize();
+        t.segment().asSlice(t.index(r, 0) * size, t.cols() * size).fill((byte) 0);
+    }
+
+    /**
+     * A float32 copy of a whole float tensor of any shape, for the ops that read their float inputs whole
+     * rather than row by row (optimal transport, the speculative sampler, shard states): {@code t} itself
+     * when it is F32, else a new contiguous F32 tensor with the widened values.
+     */
+    public static Tensor widened(Tensor t) {
+        if (t == null || !t.dtype().isHalf()) {
+            return t;
+        }
+        long[] shape = t.shape();
+        long count = t.elementCount();
+        if (count > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("entrokit: a half tensor of " + count + " elements is too large to widen");
+        }
+        float[] out = new float[(int) count];
+        MemorySegment dst = MemorySegment.ofArray(out);
+        long batch = t.batch();
+        long rows = t.rows();
+        long cols = t.cols();
+        long at = 0;
+        for (long b = 0; b < batch; b++) {
+            for (long r = 0; r < rows; r++) {
+                widen(t.dtype(), t.segment(), t.offset() + b * t.batchStride() + r * t.rowStride(),
+                        dst.asSlice(at * 4), cols);
+                at += cols;
+            }
+        }
+        return Tensor.of(dst, DType.F32, shape);
+    }
+
+    /** A tensor's rows as float32 kernel arguments; see the class comment. */
+    public static final class Rows {
+        private final Tensor t;
+        private final int slot;
+        private final DType dtype;
+        private final boolean half;
+
+        private Rows(Tensor t, int slot) {
+            this.t = t;
+            this.slot = slot;
+            this.dtype = t.dtype();
+            this.half = dtype.isHalf();
+        }
+
+        /** Whether the tensor is BF16 or F16 (its rows go through this thread's buffer). */
+        public boolean half() {
+            return half;
+        }
+
+        /** The tensor. */
+        public Tensor tensor() {
+            return t;
+        }
+
+        /** The segment holding row {@code r} as float32: the tensor's own, or this thread's buffer with the row widened. */
+        public MemorySegment read(long r) {
+            return read(r, 0, t.cols());
+        }
+
+        /** As {@link #read(long)} for elements {@code [col, col + len)} of row {@code r} (widened to buffer element 0). */
+        public MemorySegment read(long r, long col, long len) {
+            if (!half) {
+                return t.segment();
+            }
+            MemorySegment b = buffer(slot, len);
+            widen(dtype, t.segment(), t.index(r, col), b, len);
+            return b;
+        }
+
+        /** The element offset of row {@code r} in the segment {@link #read}/{@link #write} return. */
+        public long at(long r) {
+            return half ? 0 : t.index(r, 0);
+        }
+
+        /** The element offset of element {@code col} of row {@code r} in the segment {@link #read(long, long, long)} returns. */
+        public long at(long r, long col) {
+            return half ? 0 : t.index(r, col);
+        }
+
+        /** The segment a kernel writes row {@code r} into: the tensor's own, or this thread's buffer. */
+        public MemorySegment write(long r) {
+            return half ? buffer(slot, t.cols()) : t.segment();
+        }
+
+        /** Publishes row {@code r} after a kernel wrote it through {@link #write} (or changed it after {@link #read}). */
+        public void store(long r) {
+            if (half) {
+                narrow(dtype, buffer(slot, t.cols()), t.segment(), t.index(r, 0), t.cols());
+            }
+        }
+    }
+}
