@@ -51,6 +51,8 @@ final class SimdDecoding {
     private final DecodingSteps.Rest rest = new DecodingSteps.Rest();
     /** {@link #sums}: count, mass, entropy term, Σ d, Σ (d − shift)² (d = x − m). */
     private final double[] stats = new double[5];
+    /** {@link #bands}: masses, then counts. */
+    private final double[] bandSums = new double[2 * 6];
 
     private static final ScalarSelectionKernels REFERENCE = new ScalarSelectionKernels();
 
@@ -150,7 +152,7 @@ final class SimdDecoding {
             if (!usable(t)) {
                 return FALLBACK;
             }
-            double[] st = sums(x, off, n, max, t, Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY, 0);
+            double[] st = masses(x, off, n, max, t);
             if (st[0] > 1) {
                 Filter d = filters.get(s);
                 double h = Math.log(st[1]) - st[2] / st[1];
@@ -179,7 +181,7 @@ final class SimdDecoding {
     private int ranked(MemorySegment x, long off, int n, double t, List<Filter> filters, int s, Candidates c) {
         Filter first = filters.get(s);
         boolean topK = first.kind() == Kind.TOP_K;
-        Kept kept = topK ? SimdSelectionKernels.rank(x, off, n, (float) t, List.of(), first.k(), c)
+        Kept kept = topK ? SimdSelectionKernels.rank(x, off, n, (float) t, List.of(), (int) Math.min(n, Math.max((long) first.k(), first.minKeep())), c)
                 : SimdSelectionKernels.rank(x, off, n, (float) t, List.of(first), 0, c);
         if (kept == Kept.SPECIAL) {
             return SPECIAL;
@@ -187,7 +189,7 @@ final class SimdDecoding {
         if (!topK && kept != Kept.PREFIX) {
             return FALLBACK; // the cut reaches below the ranked candidates
         }
-        int len = topK ? first.k() : c.kept;
+        int len = topK ? (int) Math.min(n, Math.max((long) first.k(), first.minKeep())) : c.kept;
         if (len == n && c.count < n || len > c.count) {
             return FALLBACK; // the cut reaches below the ranked candidates
         }
@@ -198,24 +200,40 @@ final class SimdDecoding {
         return DecodingSteps.apply(row, filters, s + 1, null) ? DONE : FALLBACK;
     }
 
-    /** The first step is ε, η, top-nσ or typical: bound it from below, gather above, the rest as sums. */
+    /**
+     * The first step is ε, η, Mirostat, top-nσ or typical: bound it from below, gather above, and the rest's sums
+     * as the row's minus the gathered tokens' (no second pass over the row). ε, η, Mirostat and typical read one
+     * exp pass ({@link #masses}); top-nσ none (two moment passes, {@link #moments} and {@link #squares}).
+     */
     private int bounded(MemorySegment x, long off, int n, float max, double t, List<Filter> filters, int s,
                         Candidates c) {
         Filter first = filters.get(s);
-        double[] st = sums(x, off, n, max, t, Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY, 0);
-        double live = st[0];
-        double d = st[1];
-        double h = Math.log(d) - st[2] / d;
-        double bound = switch (first.kind()) { // in units of s = (x − m)/t, except top-nσ (logits)
+        boolean sigma = first.kind() == Kind.TOP_N_SIGMA;
+        double live;
+        double d = 0;
+        double e = 0;
+        double sum = 0;
+        double mean = 0;
+        double squares = 0;
+        if (sigma) {
+            double[] m = moments(x, off, n, max);
+            live = m[0];
+            sum = m[1];
+            mean = sum / live;
+            squares = squares(x, off, n, max, mean);
+        } else {
+            double[] st = masses(x, off, n, max, t);
+            live = st[0];
+            d = st[1];
+            e = st[2];
+        }
+        double h = Math.log(d) - e / d;
+        double bound = switch (first.kind()) { // in units of s = (x − m)/t
             case EPSILON -> Math.log(first.value() * d) - LOG_MARGIN;
             case MIROSTAT -> -first.value() * Math.log(2) + Math.log(d) - LOG_MARGIN; // q ≥ 2^{-μ}
             case ETA -> Math.log(Math.min(first.value(), Math.sqrt(first.value()) * Math.exp(-h)) * d)
                     - LOG_MARGIN * Math.max(1, h);
-            case TOP_N_SIGMA -> {
-                double mean = st[3] / live;
-                double sigma = Math.sqrt(Math.max(0, st[4] / live - mean * mean));
-                yield (-first.value() * sigma * (1 + LOG_MARGIN) - LOG_MARGIN) / t;
-            }
+            case TOP_N_SIGMA -> (-first.value() * Math.sqrt(Math.max(0, squares / live)) * (1 + LOG_MARGIN) - LOG_MARGIN) / t;
             case TYPICAL -> typicalBound(x, off, n, max, t, d, h, live, first);
             default -> throw new IllegalStateException(first.toString());
         };
@@ -234,19 +252,52 @@ final class SimdDecoding {
         }
         fill(c, len, t);
         DecodingSteps.Rest outside = rest.clear();
-        if (lb != Float.NEGATIVE_INFINITY) {
-            double[] below = sums(x, off, n, max, t, Float.NEGATIVE_INFINITY, lb, 0);
-            outside.count = (long) below[0];
+        if (lb != Float.NEGATIVE_INFINITY && live > len) {
+            outside.count = (long) live - len;
             outside.bound = lb;
-            outside.mass = below[1];
-            outside.entropyTerm = below[2];
-            outside.sum = below[3];
-            if (first.kind() == Kind.TOP_N_SIGMA && outside.count > 0) {
-                // Squares about the outside's own mean, a second pass: Σ d² − (Σ d)²/count cancels badly.
-                outside.sumSq = sums(x, off, n, max, t, Float.NEGATIVE_INFINITY, lb, outside.sum / outside.count)[4];
+            if (sigma) {
+                outsideMoments(outside, len, max, sum, mean, squares);
+            } else {
+                outsideMasses(outside, len, max, t, d, e);
             }
         }
         return DecodingSteps.apply(row, filters, s, outside) ? DONE : FALLBACK;
+    }
+
+    /**
+     * The rest's mass and entropy term: the row's (float lanes) less the gathered tokens' (float64). The
+     * difference carries the row sums' rounding, about 1e-7 of the row's mass: what moves a decision by that
+     * much is within SPEC §5's 1e-6 band.
+     */
+    private void outsideMasses(DecodingSteps.Rest outside, int len, float max, double t, double d, double e) {
+        double wIn = 0;
+        double eIn = 0;
+        for (int j = 0; j < len; j++) {
+            double z = ((double) row.logit[j] - max) / t;
+            double w = Math.exp(z);
+            wIn += w;
+            eIn += w * z;
+        }
+        outside.mass = Math.max(0, d - wIn);
+        outside.entropyTerm = Math.min(0, e - eIn); // every term w·z is ≤ 0
+    }
+
+    /**
+     * The rest's {@code Σ d} and its squares about its own mean, from the row's: with {@code μ} the row mean,
+     * {@code Σ_out (d − d̄_out)² = Σ_all (d − μ)² − Σ_in (d − μ)² − n_out (d̄_out − μ)²}, so that
+     * {@link DecodingSteps} rebuilds the row's variance as the row's own squares.
+     */
+    private void outsideMoments(DecodingSteps.Rest outside, int len, float max, double sum, double mean, double squares) {
+        double sIn = 0;
+        double qIn = 0;
+        for (int j = 0; j < len; j++) {
+            double dj = (double) row.logit[j] - max;
+            sIn += dj;
+            qIn += (dj - mean) * (dj - mean);
+        }
+        outside.sum = sum - sIn;
+        double gap = outside.sum / outside.count - mean;
+        outside.sumSq = Math.max(0, squares - qIn - outside.count * gap * gap);
     }
 
     /**
@@ -258,7 +309,18 @@ final class SimdDecoding {
                                 double live, Filter first) {
         double center = Math.log(d) - h;
         double target = first.value() * d * (1 + LOG_MARGIN);
-        for (double r = 0.5; r < 1e6; r *= 2) {
+        // Radii 1/2 … 16 in one exp pass; the band's float32 edges need no care: DecodingSteps checks that the
+        // cut stays above the gathered tokens and sends the row to the reference otherwise.
+        double[] radii = bands(x, off, n, max, t, center);
+        for (int k = 0; k < BANDS; k++) {
+            if (radii[BANDS + k] >= live) {
+                return Double.NaN;
+            }
+            if (radii[k] >= target && radii[BANDS + k] >= first.minKeep()) {
+                return center - radius(k) - LOG_MARGIN;
+            }
+        }
+        for (double r = 2 * radius(BANDS - 1); r < 1e6; r *= 2) {
             float lo = Math.nextDown((float) (max + t * (center - r)));
             float hi = Math.nextUp((float) (max + t * (center + r)));
             double[] band = sums(x, off, n, max, t, lo, Math.nextUp(hi), 0);
@@ -277,6 +339,195 @@ final class SimdDecoding {
         row.reset(len, t); // keeps row.xtcChance
         System.arraycopy(c.index, 0, row.id, 0, len);
         System.arraycopy(c.logit, 0, row.logit, 0, len);
+    }
+
+    /** How many radii {@link #bands} measures at once: 1/2, 1, … 16 nats. */
+    private static final int BANDS = 6;
+
+    private static double radius(int k) {
+        return 0.5 * (1 << k);
+    }
+
+    /**
+     * Over the live tokens, with {@code z = (x − m)/t} and {@code w = e^z}: their count, {@code Σ w} and
+     * {@code Σ w·z}, in float lanes added into doubles per block (fixed lane order); one exp per token.
+     */
+    private double[] masses(MemorySegment x, long off, int n, float max, double t) {
+        float negHalfM = -max / 2;
+        float twoInvT = (float) (2 / t);
+        float[] lanes = Workspace.get().lanes;
+        double count = 0;
+        double mass = 0;
+        double ent = 0;
+        int upper = F.loopBound(n);
+        for (int start = 0, end; start < upper; start = end) {
+            end = Math.min(upper, start + SimdConstants.BLOCK);
+            FloatVector accW = FloatVector.zero(F);
+            FloatVector accE = FloatVector.zero(F);
+            int in = 0;
+            for (int i = start; i < end; i += L) {
+                FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
+                VectorMask<Float> m = v.compare(VectorOperators.NE, Float.NEGATIVE_INFINITY);
+                FloatVector z = v.fma(0.5f, negHalfM).mul(twoInvT);
+                FloatVector w = expNonPositive(z);
+                accW = accW.add(w);
+                accE = accE.add(w.mul(z), m);
+                in += m.trueCount();
+            }
+            count += in;
+            mass += SimdDistributionKernels.sumLanes(accW, lanes);
+            ent += SimdDistributionKernels.sumLanes(accE, lanes);
+        }
+        for (int i = upper; i < n; i++) {
+            float v = x.getAtIndex(F32, off + i);
+            if (v != Float.NEGATIVE_INFINITY) {
+                double z = ((double) v - max) / t;
+                double w = Math.exp(z);
+                count++;
+                mass += w;
+                ent += w * z;
+            }
+        }
+        stats[0] = count;
+        stats[1] = mass;
+        stats[2] = ent;
+        return stats;
+    }
+
+    /** Over the live tokens, with {@code d = x − m}: their count and {@code Σ d}; no exp. */
+    private double[] moments(MemorySegment x, long off, int n, float max) {
+        float[] lanes = Workspace.get().lanes;
+        double count = 0;
+        double sum = 0;
+        int upper = F.loopBound(n);
+        for (int start = 0, end; start < upper; start = end) {
+            end = Math.min(upper, start + SimdConstants.BLOCK);
+            FloatVector accD = FloatVector.zero(F);
+            int in = 0;
+            for (int i = start; i < end; i += L) {
+                FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
+                VectorMask<Float> m = v.compare(VectorOperators.NE, Float.NEGATIVE_INFINITY);
+                accD = accD.add(v.sub(max), m);
+                in += m.trueCount();
+            }
+            count += in;
+            sum += SimdDistributionKernels.sumLanes(accD, lanes);
+        }
+        for (int i = upper; i < n; i++) {
+            float v = x.getAtIndex(F32, off + i);
+            if (v != Float.NEGATIVE_INFINITY) {
+                count++;
+                sum += (double) v - max;
+            }
+        }
+        stats[0] = count;
+        stats[1] = sum;
+        return stats;
+    }
+
+    /** {@code Σ (d − mean)²} over the live tokens, {@code d = x − m}: positive terms, no cancellation; no exp. */
+    private static double squares(MemorySegment x, long off, int n, float max, double mean) {
+        float center = (float) (max + mean);
+        float[] lanes = Workspace.get().lanes;
+        double sq = 0;
+        int upper = F.loopBound(n);
+        for (int start = 0, end; start < upper; start = end) {
+            end = Math.min(upper, start + SimdConstants.BLOCK);
+            FloatVector acc = FloatVector.zero(F);
+            for (int i = start; i < end; i += L) {
+                FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
+                FloatVector c = v.sub(center);
+                acc = acc.add(c.mul(c), v.compare(VectorOperators.NE, Float.NEGATIVE_INFINITY));
+            }
+            sq += SimdDistributionKernels.sumLanes(acc, lanes);
+        }
+        for (int i = upper; i < n; i++) {
+            float v = x.getAtIndex(F32, off + i);
+            if (v != Float.NEGATIVE_INFINITY) {
+                double c = (double) v - max - mean;
+                sq += c * c;
+            }
+        }
+        return sq;
+    }
+
+    /**
+     * For the radii {@link #radius}(k), the mass {@code Σ w} ({@code [k]}) and count ({@code [BANDS + k]}) of the
+     * live tokens with {@code |z − center| ≤ radius(k)}, {@code z = (x − m)/t}; one exp per token.
+     */
+    private double[] bands(MemorySegment x, long off, int n, float max, double t, double center) {
+        float negHalfM = -max / 2;
+        float twoInvT = (float) (2 / t);
+        float c = (float) center;
+        float[] lanes = Workspace.get().lanes;
+        double[] out = bandSums;
+        java.util.Arrays.fill(out, 0);
+        int upper = F.loopBound(n);
+        for (int start = 0, end; start < upper; start = end) {
+            end = Math.min(upper, start + SimdConstants.BLOCK);
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = FloatVector.zero(F);
+            FloatVector a2 = FloatVector.zero(F);
+            FloatVector a3 = FloatVector.zero(F);
+            FloatVector a4 = FloatVector.zero(F);
+            FloatVector a5 = FloatVector.zero(F);
+            int n0 = 0;
+            int n1 = 0;
+            int n2 = 0;
+            int n3 = 0;
+            int n4 = 0;
+            int n5 = 0;
+            for (int i = start; i < end; i += L) {
+                FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
+                FloatVector z = v.fma(0.5f, negHalfM).mul(twoInvT);
+                FloatVector w = expNonPositive(z);
+                FloatVector dz = z.sub(c).abs(); // -inf tokens: +inf, in no band
+                VectorMask<Float> m0 = dz.compare(VectorOperators.LE, 0.5f);
+                VectorMask<Float> m1 = dz.compare(VectorOperators.LE, 1f);
+                VectorMask<Float> m2 = dz.compare(VectorOperators.LE, 2f);
+                VectorMask<Float> m3 = dz.compare(VectorOperators.LE, 4f);
+                VectorMask<Float> m4 = dz.compare(VectorOperators.LE, 8f);
+                VectorMask<Float> m5 = dz.compare(VectorOperators.LE, 16f);
+                a0 = a0.add(w, m0);
+                a1 = a1.add(w, m1);
+                a2 = a2.add(w, m2);
+                a3 = a3.add(w, m3);
+                a4 = a4.add(w, m4);
+                a5 = a5.add(w, m5);
+                n0 += m0.trueCount();
+                n1 += m1.trueCount();
+                n2 += m2.trueCount();
+                n3 += m3.trueCount();
+                n4 += m4.trueCount();
+                n5 += m5.trueCount();
+            }
+            out[0] += SimdDistributionKernels.sumLanes(a0, lanes);
+            out[1] += SimdDistributionKernels.sumLanes(a1, lanes);
+            out[2] += SimdDistributionKernels.sumLanes(a2, lanes);
+            out[3] += SimdDistributionKernels.sumLanes(a3, lanes);
+            out[4] += SimdDistributionKernels.sumLanes(a4, lanes);
+            out[5] += SimdDistributionKernels.sumLanes(a5, lanes);
+            out[BANDS] += n0;
+            out[BANDS + 1] += n1;
+            out[BANDS + 2] += n2;
+            out[BANDS + 3] += n3;
+            out[BANDS + 4] += n4;
+            out[BANDS + 5] += n5;
+        }
+        for (int i = upper; i < n; i++) {
+            float v = x.getAtIndex(F32, off + i);
+            if (v != Float.NEGATIVE_INFINITY) {
+                double z = ((double) v - max) / t;
+                double dz = Math.abs(z - center);
+                for (int k = 0; k < BANDS; k++) {
+                    if (dz <= radius(k)) {
+                        out[k] += Math.exp(z);
+                        out[BANDS + k]++;
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     /**
