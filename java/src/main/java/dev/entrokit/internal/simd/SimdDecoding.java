@@ -226,7 +226,8 @@ final class SimdDecoding {
         } else {
             // ε and Mirostat need no entropy: the lighter pass.
             boolean entropy = first.kind() == Kind.ETA || first.kind() == Kind.TYPICAL;
-            double[] st = entropy ? masses(x, off, n, max, t) : mass(x, off, n, max, t);
+            double[] st = first.kind() == Kind.TYPICAL ? typicalMasses(x, off, n, max, t)
+                    : entropy ? masses(x, off, n, max, t) : mass(x, off, n, max, t);
             live = st[0];
             d = st[1];
             e = st[2];
@@ -241,7 +242,7 @@ final class SimdDecoding {
             case ETA -> Math.log(Math.min(first.value(), Math.sqrt(first.value()) * Math.exp(-h)) * d)
                     - LOG_MARGIN * Math.max(1, h);
             case TOP_N_SIGMA -> (-first.value() * Math.sqrt(Math.max(0, squares / live)) * (1 + LOG_MARGIN) - LOG_MARGIN) / t;
-            case TYPICAL -> typicalBound(x, off, n, max, t, d, h, live, first);
+            case TYPICAL -> typicalBound(x, off, n, max, t, d, h, live, first, stats[3]);
             default -> throw new IllegalStateException(first.toString());
         };
         float lb = Double.isNaN(bound) ? Float.NEGATIVE_INFINITY : Math.nextDown((float) (max + t * bound));
@@ -313,9 +314,21 @@ final class SimdDecoding {
      * doubles from 1/2 nat, one SIMD pass each. NaN when the band must hold every live token.
      */
     private double typicalBound(MemorySegment x, long off, int n, float max, double t, double d, double h,
-                                double live, Filter first) {
+                                double live, Filter first, double e2) {
         double center = Math.log(d) - h;
         double target = first.value() * d * (1 + LOG_MARGIN);
+        // Chebyshev, from the first pass alone: the center is the mean of z under q, so the mass outside
+        // |z − center| ≤ r is at most Var_q(z)/r². The variance is padded by the float32 rounding of Σ w·z²
+        // (cancellation against center²); a band too narrow only costs the reference's run, as DecodingSteps
+        // checks the cut against the gathered tokens.
+        double miss = 1 - first.value() * (1 + LOG_MARGIN);
+        if (first.minKeep() == 1 && miss > 0) {
+            double var = Math.max(0, e2 / d - center * center) + 1e-6 * (e2 / d) + 1e-12;
+            double r = Math.sqrt(var / miss);
+            if (r <= radius(BANDS - 1)) {
+                return center - r - LOG_MARGIN;
+            }
+        }
         // Radii 1, 4 and 16 in one exp pass; the band's float32 edges need no care: DecodingSteps checks that the
         // cut stays above the gathered tokens and sends the row to the reference otherwise.
         double[] radii = bands(x, off, n, max, t, center);
@@ -398,6 +411,58 @@ final class SimdDecoding {
         stats[0] = count;
         stats[1] = mass;
         stats[2] = ent;
+        return stats;
+    }
+
+    /**
+     * {@link #masses} and {@code Σ w·z²} in {@code stats[3]}, for typical's band: one exp per token.
+     */
+    private double[] typicalMasses(MemorySegment x, long off, int n, float max, double t) {
+        float negHalfM = -max / 2;
+        float twoInvT = (float) (2 / t);
+        float[] lanes = Workspace.get().lanes;
+        double count = 0;
+        double mass = 0;
+        double ent = 0;
+        double ent2 = 0;
+        int upper = F.loopBound(n);
+        for (int start = 0, end; start < upper; start = end) {
+            end = Math.min(upper, start + SimdConstants.BLOCK);
+            FloatVector accW = FloatVector.zero(F);
+            FloatVector accE = FloatVector.zero(F);
+            FloatVector accE2 = FloatVector.zero(F);
+            int in = 0;
+            for (int i = start; i < end; i += L) {
+                FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
+                VectorMask<Float> m = v.compare(VectorOperators.NE, Float.NEGATIVE_INFINITY);
+                FloatVector z = v.fma(0.5f, negHalfM).mul(twoInvT);
+                FloatVector w = expNonPositive(z);
+                FloatVector wz = w.mul(z);
+                accW = accW.add(w);
+                accE = accE.add(wz, m);
+                accE2 = accE2.add(wz.mul(z), m);
+                in += m.trueCount();
+            }
+            count += in;
+            mass += SimdDistributionKernels.sumLanes(accW, lanes);
+            ent += SimdDistributionKernels.sumLanes(accE, lanes);
+            ent2 += SimdDistributionKernels.sumLanes(accE2, lanes);
+        }
+        for (int i = upper; i < n; i++) {
+            float v = x.getAtIndex(F32, off + i);
+            if (v != Float.NEGATIVE_INFINITY) {
+                double z = ((double) v - max) / t;
+                double w = Math.exp(z);
+                count++;
+                mass += w;
+                ent += w * z;
+                ent2 += w * z * z;
+            }
+        }
+        stats[0] = count;
+        stats[1] = mass;
+        stats[2] = ent;
+        stats[3] = ent2;
         return stats;
     }
 
