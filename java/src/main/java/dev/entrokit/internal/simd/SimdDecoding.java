@@ -22,12 +22,14 @@ import jdk.incubator.vector.VectorOperators;
  * Pipelines with an entropy-shaped step (SPEC §2) without sorting the vocabulary. The first step that
  * cuts bounds the logits of everything it can keep from below: ε, η and Mirostat keep {@code x ≥ m + t·ln(cutoff·D)},
  * top-nσ keeps {@code x ≥ m − n·σ}, typical keeps a band {@code |(x − m)/t − (ln D − H)| ≤ r} whose mass
- * reaches the target, and a prefix filter is ranked as {@link SimdSelectionKernels} ranks it. SIMD passes
- * give the row statistics ({@code D = Σ e^{(x−m)/t}}, the entropy term, the logit moments) in float lanes
- * summed into doubles per block; only the tokens above the bound (lowered by a margin that covers the
- * float32 rounding of those statistics) are gathered and sorted, and {@link DecodingSteps} runs the
- * pipeline on them in float64, with the statistics of the tokens below the bound for the first step.
- * Leading dynamic temperatures change {@code t} from an SIMD entropy pass.
+ * reaches the target, and a prefix filter is ranked as {@link SimdSelectionKernels} ranks it. After the row
+ * maximum, one SIMD pass gives the row statistics ({@code D = Σ e^{(x−m)/t}}, the entropy term where the step
+ * reads it, and for typical {@code Σ w·z²}, whose variance bounds the band by Chebyshev), or for top-nσ two
+ * passes without exp give the logit moments; all in float lanes summed into doubles per block. Only the tokens
+ * above the bound (lowered by a margin that covers the float32 rounding of those statistics) are gathered and
+ * sorted, and {@link DecodingSteps} runs the pipeline on them in float64; the first step sees the tokens below
+ * the bound through their sums, the row's minus the gathered tokens' (no second pass over the row). Leading
+ * dynamic temperatures change {@code t} from an SIMD entropy pass.
  *
  * <p>As with the prefix filters, the float32 statistics can move a decision only where a token lies
  * within their rounding of the cut. What this class cannot bound (a first step whose cut falls below the
