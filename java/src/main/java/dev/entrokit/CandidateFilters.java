@@ -34,6 +34,7 @@ final class CandidateFilters {
         // Invariant: len == ALL, or every one of the first len tokens is known.
         int len = complete ? c.count() : ALL;
         for (Filter f : filters) {
+            int before = len;
             len = switch (f.kind()) {
                 case TOP_K -> len != ALL ? Math.min(len, f.k()) : f.k() <= known ? f.k() : UNDECIDED;
                 case TOP_P -> topP(w, len, known, f.value() * (len == ALL ? c.sumExp() : prefixSum(w, len)));
@@ -42,6 +43,10 @@ final class CandidateFilters {
                 default -> throw new IllegalArgumentException("filters: " + f.kind()
                         + " is not supported on shard candidates");
             };
+            if (len != UNDECIDED && len != ALL && f.minKeep() > len) {
+                // min_tokens_to_keep: the first minKeep survivors, which must be known.
+                len = before != ALL ? Math.min(f.minKeep(), before) : f.minKeep() <= known ? f.minKeep() : UNDECIDED;
+            }
             if (len == UNDECIDED) {
                 return UNDECIDED;
             }

@@ -37,7 +37,7 @@ public final class SamplingFilters {
      *                temperature, {@code μ} of Mirostat, the threshold of XTC (0 for top-k)
      * @param n       {@code n} of top-H (0 otherwise)
      * @param mode    the top-H mode (null otherwise)
-     * @param minKeep {@code min_tokens_to_keep} of typical, ε, η, top-nσ, Mirostat and XTC (1 otherwise)
+     * @param minKeep {@code min_tokens_to_keep} of every truncation step (1 for the dynamic temperature)
      * @param second  {@code T_max} of the dynamic temperature, the probability of XTC (0 otherwise)
      * @param third   the exponent {@code κ} of the dynamic temperature (0 otherwise)
      */
@@ -69,26 +69,51 @@ public final class SamplingFilters {
 
     /** Keeps the first {@code k ≥ 1} tokens in SPEC order. */
     public SamplingFilters topK(int k) {
+        return topK(k, 1);
+    }
+
+    /**
+     * Keeps the first {@code max(k, minKeep)} tokens in SPEC order (Transformers' {@code TopKLogitsWarper}
+     * with {@code min_tokens_to_keep}), never a masked one: {@code k ≥ 1}, {@code minKeep ≥ 1}.
+     */
+    public SamplingFilters topK(int k, int minKeep) {
         if (k < 1) {
             throw new IllegalArgumentException("k: must be >= 1, got " + k);
         }
-        return with(new Filter(Kind.TOP_K, k, 0f, 0, null));
+        return with(new Filter(Kind.TOP_K, k, 0f, 0, null, checkMinKeep(minKeep), 0f, 0f));
     }
 
     /** Keeps the shortest prefix whose cumulative probability is {@code ≥ p}, {@code p ∈ (0, 1]}. */
     public SamplingFilters topP(float p) {
+        return topP(p, 1);
+    }
+
+    /**
+     * Top-p with {@code min_tokens_to_keep}: the shortest prefix whose cumulative probability is
+     * {@code ≥ p}, extended to the first {@code minKeep ≥ 1} survivors in SPEC order when shorter (ties by
+     * ascending index; never a masked token, so at most the live survivors).
+     */
+    public SamplingFilters topP(float p, int minKeep) {
         if (!(p > 0f && p <= 1f)) {
             throw new IllegalArgumentException("p: must be in (0, 1], got " + p);
         }
-        return with(new Filter(Kind.TOP_P, 0, p, 0, null));
+        return with(new Filter(Kind.TOP_P, 0, p, 0, null, checkMinKeep(minKeep), 0f, 0f));
     }
 
     /** Keeps every token with {@code p_i ≥ r · max p}, {@code r ∈ (0, 1]}. */
     public SamplingFilters minP(float r) {
+        return minP(r, 1);
+    }
+
+    /**
+     * Min-p with {@code min_tokens_to_keep}: every survivor with {@code p_i ≥ r · max p}, and at least the
+     * first {@code minKeep ≥ 1} survivors in SPEC order (never a masked token).
+     */
+    public SamplingFilters minP(float r, int minKeep) {
         if (!(r > 0f && r <= 1f)) {
             throw new IllegalArgumentException("min_p: must be in (0, 1], got " + r);
         }
-        return with(new Filter(Kind.MIN_P, 0, r, 0, null));
+        return with(new Filter(Kind.MIN_P, 0, r, 0, null, checkMinKeep(minKeep), 0f, 0f));
     }
 
     /** Top-H with {@code n = 100} in {@link TopHMode#PAPER} mode. */
@@ -98,6 +123,14 @@ public final class SamplingFilters {
 
     /** Top-H with {@code α ∈ (0, 1]} over the first {@code n ≥ 1} tokens (fewer when the row is shorter). */
     public SamplingFilters topH(float alpha, int n, TopHMode mode) {
+        return topH(alpha, n, mode, 1);
+    }
+
+    /**
+     * Top-H with {@code min_tokens_to_keep}: the prefix top-H keeps, extended to the first
+     * {@code minKeep ≥ 1} survivors in SPEC order when shorter (never a masked token).
+     */
+    public SamplingFilters topH(float alpha, int n, TopHMode mode, int minKeep) {
         if (!(alpha > 0f && alpha <= 1f)) {
             throw new IllegalArgumentException("alpha: must be in (0, 1], got " + alpha);
         }
@@ -107,7 +140,7 @@ public final class SamplingFilters {
         if (mode == null) {
             throw new IllegalArgumentException("mode: must not be null");
         }
-        return with(new Filter(Kind.TOP_H, 0, alpha, n, mode));
+        return with(new Filter(Kind.TOP_H, 0, alpha, n, mode, checkMinKeep(minKeep), 0f, 0f));
     }
 
     /**
@@ -207,10 +240,18 @@ public final class SamplingFilters {
      * adds this step with each row's own {@code μ} and updates {@code μ} from the sampled token.
      */
     public SamplingFilters mirostat(float mu) {
+        return mirostat(mu, 1);
+    }
+
+    /**
+     * Mirostat's truncation with {@code min_tokens_to_keep}: as {@link #mirostat(float)}, and every survivor
+     * whose logit is at least the {@code minKeep}-th largest (as ε-sampling keeps them).
+     */
+    public SamplingFilters mirostat(float mu, int minKeep) {
         if (!Float.isFinite(mu)) {
             throw new IllegalArgumentException("mu: must be finite, got " + mu);
         }
-        return with(new Filter(Kind.MIROSTAT, 0, mu, 0, null, 1, 0f, 0f));
+        return with(new Filter(Kind.MIROSTAT, 0, mu, 0, null, checkMinKeep(minKeep), 0f, 0f));
     }
 
     /** XTC with {@code min_keep = 1}: see {@link #xtc(float, float, int)}. */

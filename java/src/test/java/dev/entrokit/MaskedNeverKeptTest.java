@@ -87,6 +87,9 @@ class MaskedNeverKeptTest {
                 b.dynamicTemperature(0f, 1f, 1f).typical(1f).topK(v), b.topK(v).epsilon(Float.MIN_VALUE).topNSigma(1e30f),
                 b.typical(1f, v).eta(Float.MIN_VALUE).dynamicTemperature(0f, 1f, 1f), b.mirostat(-5f), b.mirostat(1e30f),
                 b.mirostat(3f).topK(v)));
+        // min_tokens_to_keep past the live tokens on the prefix filters and Mirostat.
+        f.addAll(List.of(b.topK(1, v), b.topP(Float.MIN_VALUE, v), b.minP(1f, v), b.topH(Float.MIN_VALUE, 100, TopHMode.PAPER, v),
+                b.topH(0.5f, v, TopHMode.NORMALIZED, v), b.mirostat(-5f, v), b.topK(2, v).topP(1f, v)));
         return f;
     }
 

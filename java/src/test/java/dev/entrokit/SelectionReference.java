@@ -118,6 +118,7 @@ final class SelectionReference {
         double t = f.temperature();
         for (SamplingFilters.Filter filter : f.filters()) {
             double[] q = renormalized(p, kept);
+            List<Integer> survivors = kept;
             kept = switch (filter.kind()) {
                 case TOP_K -> kept.subList(0, Math.min(filter.k(), kept.size()));
                 case TOP_P -> {
@@ -185,10 +186,19 @@ final class SelectionReference {
                     yield kept;
                 }
             };
+            if (prefixFilter(filter.kind()) && kept.size() < Math.min(filter.minKeep(), survivors.size())) {
+                // min_tokens_to_keep (Transformers): the first minKeep survivors in SPEC order, never a masked one.
+                kept = survivors.subList(0, Math.min(filter.minKeep(), survivors.size()));
+            }
             kept = new ArrayList<>(kept);
         }
         finalQ[0] = renormalized(p, kept);
         return kept;
+    }
+
+    private static boolean prefixFilter(SamplingFilters.Kind kind) {
+        return kind == SamplingFilters.Kind.TOP_K || kind == SamplingFilters.Kind.TOP_P
+                || kind == SamplingFilters.Kind.MIN_P || kind == SamplingFilters.Kind.TOP_H;
     }
 
     /** The survivors with {@code q_i ≥ cutoff}, in order; the margin is relative to the cutoff. */

@@ -43,6 +43,10 @@ class SelectionSimdVsScalarTest {
                 base.dynamicTemperature(0.5f, 1.5f, 1f).topK(Math.min(40, v)), base.topK(Math.min(50, v)).typical(0.9f),
                 base.topP(0.95f).eta(3e-4f), base.dynamicTemperature(0f, 2f, 1f).minP(0.05f),
                 base.typical(0.95f).topNSigma(1.5f), base.mirostat(5f), base.topP(0.9f).mirostat(2f)));
+        // min_tokens_to_keep on the prefix filters and Mirostat: floors that bind, that pass the live tokens, and composed.
+        p.addAll(List.of(base.topK(1, Math.min(20, v)), base.topP(0.1f, 30), base.minP(0.5f, 9), base.minP(1f, v),
+                base.topH(0.2f, 100, TopHMode.PAPER, 12), base.topH(0.4f, 50, TopHMode.NORMALIZED, 70),
+                base.topK(Math.min(50, v)).topP(0.3f, 5), base.topP(0.2f, 200).typical(0.9f), base.mirostat(1f, 6)));
         return p;
     }
 

@@ -81,7 +81,12 @@ public final class ConformanceCommand implements Callable<Integer> {
             };
             Set<EvalOp> chosen = EnumSet.noneOf(EvalOp.class);
             for (String op : ops) {
-                chosen.add(EvalOp.byName(op.strip()));
+                EvalOp o = EvalOp.byName(op.strip());
+                if (!ConformanceCases.inKit(o)) {
+                    throw new UserException("--ops " + o.key() + ": not in the conformance kit (its inputs or bands are not"
+                            + " generated); test it with eval");
+                }
+                chosen.add(o);
             }
             if (chosen.isEmpty()) {
                 chosen = EnumSet.allOf(EvalOp.class);

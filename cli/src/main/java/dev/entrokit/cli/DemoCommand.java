@@ -235,6 +235,15 @@ public final class DemoCommand implements Callable<Integer> {
             ref[r] = -0.1f - 0.5f * (r % 5);
         }
         all.put("ref_logprobs", new NpyArray.Float32(new long[] {d.rows()}, ref));
+        boolean[] allowed = new boolean[d.rows() * d.cols()];
+        for (int i = 0; i < allowed.length; i++) {
+            allowed[i] = i % 3 != 0; // a constraint that refuses a third of the vocabulary
+        }
+        all.put("allowed", new NpyArray.Bool(shape, allowed));
+        NpyArray[] chain = d.speculativeChain(2);
+        all.put("draft_ids", chain[0]);
+        all.put("draft_probs", chain[1]);
+        all.put("target_probs", chain[2]);
         all.put("cost", DemoData.cost(d.rows(), Math.min(64, d.cols()), seed(d)));
         all.put("x", DemoData.points(d.rows(), Math.min(64, d.cols()), 4, seed(d)));
         all.put("y", DemoData.points(d.rows(), Math.min(48, d.cols()), 4, seed(d) + 1));

@@ -112,6 +112,47 @@ public record DemoData(int rows, int cols, float[] teacher, float[] student, int
         return new NpyArray[] {new NpyArray.Int32(shape, ids), new NpyArray.Float32(shape, lp)};
     }
 
+    /**
+     * One speculative chain of {@code k} drafts per row for the {@code speculative} op: the target probabilities
+     * {@code [rows, k + 1, V]} are the softmax of the teacher at rows {@code r, r + 1, …} (wrapping), the draft
+     * probabilities {@code [rows, k, V]} the student's at the same rows, and each draft id the student's argmax.
+     */
+    public NpyArray[] speculativeChain(int k) {
+        float[] target = new float[rows * (k + 1) * cols];
+        float[] draft = new float[rows * k * cols];
+        int[] ids = new int[rows * k];
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i <= k; i++) {
+                int src = (r + i) % rows;
+                softmaxInto(teacher, src, target, (r * (k + 1) + i) * cols);
+                if (i < k) {
+                    softmaxInto(student, src, draft, (r * k + i) * cols);
+                    int best = 0;
+                    for (int j = 1; j < cols; j++) {
+                        best = draft[(r * k + i) * cols + j] > draft[(r * k + i) * cols + best] ? j : best;
+                    }
+                    ids[r * k + i] = best;
+                }
+            }
+        }
+        return new NpyArray[] {new NpyArray.Int32(new long[] {rows, k}, ids),
+                new NpyArray.Float32(new long[] {rows, k, cols}, draft), new NpyArray.Float32(new long[] {rows, k + 1, cols}, target)};
+    }
+
+    private void softmaxInto(float[] logits, int row, float[] out, int at) {
+        double m = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < cols; j++) {
+            m = Math.max(m, logits[row * cols + j]);
+        }
+        double d = 0;
+        for (int j = 0; j < cols; j++) {
+            d += Math.exp(logits[row * cols + j] - m);
+        }
+        for (int j = 0; j < cols; j++) {
+            out[at + j] = (float) (Math.exp(logits[row * cols + j] - m) / d);
+        }
+    }
+
     /** {@code [batch, n, n]} costs uniform in [0, 1), for the transport ops. */
     public static NpyArray.Float32 cost(int batch, int n, long seed) {
         return new NpyArray.Float32(new long[] {batch, n, n}, uniform(batch * n * n, seed));

@@ -112,21 +112,21 @@ public enum EvalOp {
                         Tensor.of(val.data(), x.rows(), k), Tensor.of(prob.data(), x.rows(), k)), outs);
             }),
     /** Kept mask of top-p. */
-    TOP_P_OP("top_p", List.of("logits"), List.of(), maskOutput(), EnumSet.of(TEMPERATURE, P),
-            (ek, in, s, x) -> maskCall(ek, x, SamplingFilters.temperature(s.temperature()).topP(s.p()))),
+    TOP_P_OP("top_p", List.of("logits"), List.of(), maskOutput(), EnumSet.of(TEMPERATURE, P, Setting.MIN_KEEP),
+            (ek, in, s, x) -> maskCall(ek, x, SamplingFilters.temperature(s.temperature()).topP(s.p(), s.minKeep()))),
     /** Kept mask of min-p. */
-    MIN_P_OP("min_p", List.of("logits"), List.of(), maskOutput(), EnumSet.of(TEMPERATURE, MIN_P),
-            (ek, in, s, x) -> maskCall(ek, x, SamplingFilters.temperature(s.temperature()).minP(s.minP()))),
+    MIN_P_OP("min_p", List.of("logits"), List.of(), maskOutput(), EnumSet.of(TEMPERATURE, MIN_P, Setting.MIN_KEEP),
+            (ek, in, s, x) -> maskCall(ek, x, SamplingFilters.temperature(s.temperature()).minP(s.minP(), s.minKeep()))),
     /** Kept mask of top-H. */
-    TOP_H_OP("top_h", List.of("logits"), List.of(), maskOutput(), EnumSet.of(TEMPERATURE, ALPHA, N, MODE),
+    TOP_H_OP("top_h", List.of("logits"), List.of(), maskOutput(), EnumSet.of(TEMPERATURE, ALPHA, N, MODE, Setting.MIN_KEEP),
             (ek, in, s, x) -> maskCall(ek, x,
-                    SamplingFilters.temperature(s.temperature()).topH(s.alpha(), s.n(), s.mode()))),
+                    SamplingFilters.temperature(s.temperature()).topH(s.alpha(), s.n(), s.mode(), s.minKeep()))),
     /**
      * One token per row (Philox4x32-10, key = seed, counter = (row, step)); temperature 0 is greedy.
      * An optional {@code seeds} input gives each row its own seed (as a server batch mixing requests).
      */
     SAMPLE("sample", List.of("logits"), List.of(), List.of("seeds"), List.of(new Output("tokens", "[...]", Tolerance.EXACT)),
-            EnumSet.of(TEMPERATURE, SEED, STEP, TOP_K, TOP_P, MIN_P, TOP_H), (ek, in, s, x) -> {
+            EnumSet.of(TEMPERATURE, SEED, STEP, TOP_K, TOP_P, MIN_P, TOP_H, Setting.MIN_KEEP), (ek, in, s, x) -> {
                 SamplingFilters f = s.sampleFilters();
                 NpyArray.Int32 tokens = new NpyArray.Int32(x.rowShape(), new int[x.rows()]);
                 long[] seeds = in.seeds(x, s.seed());
@@ -178,6 +178,41 @@ public enum EvalOp {
                             Tensor.of(rank.data()), Tensor.of(raw.data()), Tensor.of(processed.data()));
                 }, outs);
             }),
+    /**
+     * The logit pre-passes of a decoding server, in vLLM's order, on a copy of the logits: allowed_ids (every
+     * other token masked), banned_ids (masked), the sparse bias (bias_ids with bias), then the repetition
+     * penalty over prompt_ids and output_ids and the frequency and presence penalties over output_ids (per row
+     * from the repetition, frequency and presence inputs, or the same for every row from the settings). Id
+     * lists are [..., L] per row, a negative id pads.
+     */
+    PROCESS_LOGITS("process_logits", List.of("logits"), List.of(), List.of("allowed_ids", "banned_ids", "bias_ids", "bias",
+            "prompt_ids", "output_ids", "repetition", "frequency", "presence"),
+            List.of(new Output("logits", "[..., V]", Tolerance.EXACT)),
+            EnumSet.of(Setting.REPETITION_PENALTY, Setting.FREQUENCY_PENALTY, Setting.PRESENCE_PENALTY),
+            DecodingOps::processLogits),
+    /**
+     * Mirostat 2.0, one step: the steps pipeline, then each row's truncation at mu (the mu input, else 2 * tau),
+     * a token per row (seeds as for sample) and mu updated from the drawn token's surprise.
+     */
+    MIROSTAT("mirostat", List.of("logits"), List.of(), List.of("mu", "seeds"), List.of(
+            new Output("tokens", "[...]", Tolerance.EXACT), new Output("mu", "[...]", Tolerance.SCALED)),
+            EnumSet.of(TEMPERATURE, STEPS, Setting.TAU, Setting.ETA, SEED, STEP), DecodingOps::mirostat),
+    /**
+     * Speculative decoding's chain rejection sampler: draft_ids [B, k], draft_probs [B, k, V], target_probs
+     * [B, k + 1, V] give how many drafts each request accepts and its emitted tokens [B, k + 1] (-1 after them).
+     */
+    SPECULATIVE("speculative", List.of("draft_ids", "draft_probs", "target_probs"), List.of(), List.of("seeds"),
+            List.of(new Output("accepted", "[B]", Tolerance.EXACT), new Output("tokens", "[B, k + 1]", Tolerance.EXACT)),
+            EnumSet.of(SEED, STEP), DecodingOps::speculative),
+    /**
+     * Constrained sampling by rejection: the allowed mask [..., V] (booleans) is the constraint; per row the token
+     * drawn from the steps pipeline's kept distribution restricted to it, the rejections before it and the
+     * rejected probability mass.
+     */
+    CONSTRAINED("constrained", List.of("logits", "allowed"), List.of(), List.of("seeds"), List.of(
+            new Output("tokens", "[...]", Tolerance.EXACT), new Output("rejections", "[...]", Tolerance.EXACT),
+            new Output("rejected_mass", "[...]", Tolerance.ABS_REL)),
+            EnumSet.of(TEMPERATURE, STEPS, SEED, STEP), DecodingOps::constrained),
     /** log_softmax(logits)[id] per row, fused. */
     TOKEN_LOGPROB("token_logprob", List.of("logits", "ids"), List.of(),
             List.of(new Output("logprob", "[..., T]", Tolerance.SCALED)), EnumSet.noneOf(Setting.class), (ek, in, s, x) -> {
@@ -542,7 +577,8 @@ public enum EvalOp {
      * {@code sample}'s {@code seeds} input against its {@code seed} setting.
      */
     public void checkCombination(Set<String> inputNames, EvalSettings options) {
-        if ((this == SAMPLE || this == DECODE) && inputNames.contains("seeds") && options.has(SEED)) {
+        if ((this == SAMPLE || this == DECODE || this == MIROSTAT || this == SPECULATIVE || this == CONSTRAINED)
+                && inputNames.contains("seeds") && options.has(SEED)) {
             throw new UserException(key + ": --in seeds=... (a seed per row) and --set seed=" + options.seed()
                     + " (one seed for all rows) both give the seeds; give one of them");
         }
@@ -591,6 +627,11 @@ public enum EvalOp {
           .append("order: probability descending, ties by ascending index (SPEC 2).%n")
           .append("Sequence scores: logits [..., T, V] with ids [..., T] (ints in [0, V))%n")
           .append("give score [...], one per sequence (the last axis of ids); freq [V].%n")
+          .append("process_logits: id lists [..., L] per row (negative ids pad), bias like%n")
+          .append("bias_ids; repetition, frequency, presence one float per row. mirostat:%n")
+          .append("mu one float per row (2 * tau if left out). speculative: draft_ids%n")
+          .append("[B, k], draft_probs [B, k, V], target_probs [B, k + 1, V]. constrained:%n")
+          .append("allowed |b1 shaped like logits (true = the constraint allows the token).%n")
           .append("sinkhorn: cost [B, n, m] (or [n, m], one problem), or x [B, n, d] with%n")
           .append("y [B, m, d]; a, b: marginals (uniform if left out). Outputs <f8.%n")
           .append("%nHalf precision, settings every op takes: float inputs may be <f2 (f16);%n")

@@ -7,9 +7,10 @@ import java.util.Locale;
 /**
  * The {@code steps} setting of {@code decode}: a sampling pipeline written as comma-separated steps,
  * applied in the order written, each {@code NAME:ARG[:ARG...]}:
- * {@code top_k:K}, {@code top_p:P}, {@code min_p:R}, {@code top_h:ALPHA[:N[:paper|normalized]]},
+ * {@code top_k:K[:MIN_KEEP]}, {@code top_p:P[:MIN_KEEP]}, {@code min_p:R[:MIN_KEEP]},
+ * {@code top_h:ALPHA[:N[:paper|normalized[:MIN_KEEP]]]},
  * {@code typical:MASS[:MIN_KEEP]}, {@code epsilon:E[:MIN_KEEP]}, {@code eta:E[:MIN_KEEP]},
- * {@code top_n_sigma:N[:MIN_KEEP]}, {@code mirostat:MU} (Mirostat's truncation at a given μ),
+ * {@code top_n_sigma:N[:MIN_KEEP]}, {@code mirostat:MU[:MIN_KEEP]} (Mirostat's truncation at a given μ),
  * {@code dynamic_temperature:T_MIN:T_MAX[:KAPPA]} (κ = 1 when left out). Parameters are checked by {@link SamplingFilters}, whose messages reach the user.
  */
 final class Pipeline {
@@ -29,23 +30,23 @@ final class Pipeline {
             String[] a = step.trim().split(":");
             String name = a[0].trim().toLowerCase(Locale.ROOT);
             f = switch (name) {
-                case "top_k" -> f.topK(intArg(a, 1, name, null));
-                case "top_p" -> f.topP(floatArg(a, 1, name, null));
-                case "min_p" -> f.minP(floatArg(a, 1, name, null));
+                case "top_k" -> f.topK(intArg(a, 1, name, null), intArg(a, 2, name, 1));
+                case "top_p" -> f.topP(floatArg(a, 1, name, null), intArg(a, 2, name, 1));
+                case "min_p" -> f.minP(floatArg(a, 1, name, null), intArg(a, 2, name, 1));
                 case "top_h" -> f.topH(floatArg(a, 1, name, null), intArg(a, 2, name, SamplingFilters.DEFAULT_TOP_H_N),
-                        mode(a.length > 3 ? a[3] : "paper"));
+                        mode(a.length > 3 ? a[3] : "paper"), intArg(a, 4, name, 1));
                 case "typical" -> f.typical(floatArg(a, 1, name, null), intArg(a, 2, name, 1));
                 case "epsilon" -> f.epsilon(floatArg(a, 1, name, null), intArg(a, 2, name, 1));
                 case "eta" -> f.eta(floatArg(a, 1, name, null), intArg(a, 2, name, 1));
                 case "top_n_sigma" -> f.topNSigma(floatArg(a, 1, name, null), intArg(a, 2, name, 1));
-                case "mirostat" -> f.mirostat(floatArg(a, 1, name, null));
+                case "mirostat" -> f.mirostat(floatArg(a, 1, name, null), intArg(a, 2, name, 1));
                 case "dynamic_temperature" -> f.dynamicTemperature(floatArg(a, 1, name, null), floatArg(a, 2, name, null),
                         floatArg(a, 3, name, 1f));
                 default -> throw new UserException("steps: unknown step '" + step.trim() + "'; steps are " + NAMES);
             };
             int max = switch (name) {
-                case "top_k", "top_p", "min_p", "mirostat" -> 2;
-                case "top_h", "dynamic_temperature" -> 4;
+                case "dynamic_temperature" -> 4;
+                case "top_h" -> 5;
                 default -> 3;
             };
             if (a.length > max) {

@@ -90,6 +90,48 @@ public enum Setting {
             };
         }
     },
+    /** min_tokens_to_keep of the prefix filters. */
+    MIN_KEEP("min_tokens_to_keep", "1", "top_p, min_p, top_h, sample: keep at least this many") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withMinKeep(parseInt(value));
+        }
+    },
+    /** Mirostat's target surprise. */
+    TAU("tau", "5", "mirostat: target surprise in bits, finite, > 0") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withDecoding(o.decoding().withTau(parseFloat(value)));
+        }
+    },
+    /** Mirostat's learning rate. */
+    ETA("eta", "0.1", "mirostat: learning rate of mu, finite, >= 0") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withDecoding(o.decoding().withEta(parseFloat(value)));
+        }
+    },
+    /** The repetition penalty of every row without a per-row input. */
+    REPETITION_PENALTY("repetition_penalty", "1", "process_logits: theta of every row, > 0") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withDecoding(o.decoding().withRepetition(parseFloat(value)));
+        }
+    },
+    /** The frequency penalty of every row without a per-row input. */
+    FREQUENCY_PENALTY("frequency_penalty", "0", "process_logits: per generated occurrence") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withDecoding(o.decoding().withFrequency(parseFloat(value)));
+        }
+    },
+    /** The presence penalty of every row without a per-row input. */
+    PRESENCE_PENALTY("presence_penalty", "0", "process_logits: once per generated token") {
+        @Override
+        EvalSettings apply(EvalSettings o, String value) {
+            return o.withDecoding(o.decoding().withPresence(parseFloat(value)));
+        }
+    },
     /** Philox key of sample. */
     SEED("seed", "0", "sample: Philox key, the same for every row") {
         @Override

@@ -73,7 +73,7 @@ class ConformanceCommandTest {
             }
         }
         for (EvalOp op : EvalOp.values()) {
-            assertTrue(ops.contains(op.key()), "a case for " + op.key());
+            assertEquals(ConformanceCases.inKit(op), ops.contains(op.key()), "a case for " + op.key());
         }
         for (String k : List.of("masked teacher", "a token underflowing in both", "three FLT_MAX ties", "+1e4 offset",
                 "one live token (last)", "near-uniform", "one-hot", "ties", "NaN middle")) {
@@ -217,6 +217,8 @@ class ConformanceCommandTest {
     void userErrorsAreOneLineAndStatusTwo() throws IOException {
         assertOneLine(CliRunner.run("conformance", "generate", dir.resolve("k").toString(), "--ops", "softmax,sofmax"),
                 "unknown op 'sofmax'");
+        assertOneLine(CliRunner.run("conformance", "generate", dir.resolve("m").toString(), "--ops", "softmax,speculative"),
+                "--ops speculative: not in the conformance kit");
         assertOneLine(CliRunner.run("conformance", "check", dir.toString(), "--candidate", dir.toString()),
                 "no manifest.json");
         assertOneLine(CliRunner.run("conformance", "check", kit.toString(), "--candidate", dir.resolve("none").toString()),

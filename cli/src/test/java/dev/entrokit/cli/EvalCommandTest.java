@@ -106,11 +106,17 @@ class EvalCommandTest {
         Path ref = write("ref", new NpyArray.Float32(new long[] {R}, new float[] {-0.5f, -2f}));
         Path topIds = write("top_ids", new NpyArray.Int32(new long[] {R, 2}, new int[] {0, 2, 3, 1}));
         Path topLp = write("top_lp", new NpyArray.Float32(new long[] {R, 2}, new float[] {-0.5f, -2f, -1f, -1.5f}));
+        Path allowed = write("allowed", new NpyArray.Bool(new long[] {R, V}, new boolean[] {true, false, true, true,
+            false, true, true, false}));
         java.util.Map<String, Path> files = java.util.Map.of("teacher", t, "logits_b", t, "labels", labels, "ids", labels,
-                "freq", freq, "seeds", labels, "ref_logprobs", ref, "teacher_ids", topIds, "teacher_logprobs", topLp);
+                "freq", freq, "seeds", labels, "ref_logprobs", ref, "teacher_ids", topIds, "teacher_logprobs", topLp,
+                "allowed", allowed);
         for (EvalOp op : EvalOp.values()) {
             if (java.util.EnumSet.of(EvalOp.SINKHORN, EvalOp.SINKHORN_DIVERGENCE, EvalOp.SINKD).contains(op)) {
                 continue; // costs, point clouds, batch-wise losses: EvalTransportTest
+            }
+            if (op == EvalOp.SPECULATIVE) {
+                continue; // draft and target probabilities [B, k(+1), V]: EvalDecodingOpsTest
             }
             java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("eval", op.key()));
             java.util.List<String> inputs = new java.util.ArrayList<>(op.required());

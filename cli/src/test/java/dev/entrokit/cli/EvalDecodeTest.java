@@ -72,6 +72,15 @@ class EvalDecodeTest {
             assertArrayEquals(new int[] {1, 1}, rank.data());
             assertEquals(4 - lse, raw.data()[1], 1e-5);
             assertEquals(0f, processed.data()[1], 1e-6);
+            // min_tokens_to_keep on a prefix filter: top-p 0.1 keeps the first token alone, a floor of 3 the
+            // first three in SPEC order (row 0: tokens 2 and 3 tie, the lower index first).
+            Out floor = decode(backend, "top_p:0.1:3");
+            assertArrayEquals(new boolean[] {true, true, true, false, true, true, true, false}, floor.mask(), backend);
+            assertEquals(0.5 / 0.875, floor.probs()[0], 1e-6);
+            assertArrayEquals(new boolean[] {true, true, false, false, true, true, false, false},
+                    decode(backend, "min_p:0.9:2").mask(), backend + " min_p floor");
+            assertArrayEquals(new boolean[] {true, true, true, true, true, true, true, true},
+                    decode(backend, "top_h:0.1:100:paper:9").mask(), backend + " a floor past V keeps every live token");
             // Sampled tokens lie in the mask and repeat for the same seeds and step.
             Out a = decode(backend, "dynamic_temperature:0.5:1.5:1,top_k:3", "--set", "seed=7", "--set", "step=2");
             Out b = decode(backend, "dynamic_temperature:0.5:1.5:1,top_k:3", "--set", "seed=7", "--set", "step=2");
@@ -92,7 +101,8 @@ class EvalDecodeTest {
                 {"steps=typical:x", "steps: typical argument 1 'x' is not a number"},
                 {"steps=typical:1.5", "typical_p: must be in (0, 1]"},
                 {"steps=eta:0.1:0", "min_tokens_to_keep: must be >= 1"},
-                {"steps=top_k:2:3", "top_k takes at most 1"},
+                {"steps=top_k:2:3:4", "top_k takes at most 2"},
+                {"steps=top_p:0.5:0", "min_tokens_to_keep: must be >= 1"},
                 {"steps=dynamic_temperature:1:0.5", "t_max: must be finite, > 0 and >= t_min"},
         };
         for (String[] c : cases) {

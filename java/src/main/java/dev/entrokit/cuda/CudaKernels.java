@@ -491,6 +491,10 @@ public final class CudaKernels {
                 default -> throw new IllegalArgumentException("filters: " + x.kind()
                         + " is not on the cuda backend yet (run it on a host backend)");
             };
+            if (x.minKeep() > 1) {
+                throw new IllegalArgumentException("min_tokens_to_keep: not on the cuda backend yet (run it on a host backend), got "
+                        + x.minKeep() + " on " + x.kind());
+            }
             if (x.kind() == SamplingFilters.Kind.TOP_K && (x.k() > cols || x.k() > 1024)) {
                 throw new IllegalArgumentException("k: must be <= min(V, 1024) = " + Math.min(cols, 1024) + ", got " + x.k());
             }

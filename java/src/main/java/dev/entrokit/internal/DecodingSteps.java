@@ -144,6 +144,11 @@ public final class DecodingSteps {
                 case DYNAMIC_TEMPERATURE -> dynamicTemperature(r, f, outside);
                 case XTC -> outside != null ? -1 : xtc(r, f);
             };
+            if (m >= 0 && f.minKeep() > m && isPrefix(f.kind())) {
+                // min_tokens_to_keep on a prefix filter: the first minKeep survivors; a floor beyond the
+                // gathered ones lies among the tokens outside.
+                m = f.minKeep() <= r.m ? f.minKeep() : outside != null ? -1 : r.m;
+            }
             if (m < 0) {
                 return false;
             }
@@ -153,6 +158,13 @@ public final class DecodingSteps {
             r.weigh();
         }
         return true;
+    }
+
+    private static boolean isPrefix(SamplingFilters.Kind kind) {
+        return switch (kind) {
+            case TOP_K, TOP_P, MIN_P, TOP_H -> true;
+            default -> false;
+        };
     }
 
     /**

@@ -197,7 +197,7 @@ public final class ScalarSelectionKernels implements SelectionKernels {
         // Masked tokens are never kept, whatever a formula says (top-H's S(m) stops growing at them).
         int len = s.live;
         for (SamplingFilters.Filter filter : f.filters()) {
-            len = switch (filter.kind()) {
+            int cut = switch (filter.kind()) {
                 case TOP_K -> Math.min(len, filter.k());
                 case TOP_P -> topP(s, len, filter.value());
                 case MIN_P -> minP(s, len, filter.value());
@@ -207,6 +207,8 @@ public final class ScalarSelectionKernels implements SelectionKernels {
                 };
                 default -> throw new IllegalStateException("entropy-shaped steps run in DecodingSteps: " + filter);
             };
+            // min_tokens_to_keep: the first minKeep survivors, never more than there are (masked ones are not survivors).
+            len = Math.max(cut, Math.min(filter.minKeep(), len));
         }
         return len;
     }

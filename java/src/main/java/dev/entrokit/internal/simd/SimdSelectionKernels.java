@@ -280,9 +280,9 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (!filters.isEmpty()) {
             Filter first = filters.get(0);
             want = Math.max(want, switch (first.kind()) {
-                case TOP_K -> first.k();
-                case TOP_H -> first.n();
-                case TOP_P, MIN_P -> 0;
+                case TOP_K -> Math.max(first.k(), first.minKeep());
+                case TOP_H -> Math.max(first.n(), first.minKeep());
+                case TOP_P, MIN_P -> first.minKeep() > 1 ? first.minKeep() : 0;
                 default -> 0; // entropy-shaped steps run in SimdDecoding
             });
         }
@@ -397,6 +397,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
             // of them are among the candidates, and `complete` says whether that is all of them.
             boolean complete = !c.wide && (len <= known || known == n);
             int ranked = c.wide ? known : Math.min(len, known);
+            int before = len;
             len = switch (filter.kind()) {
                 case TOP_K -> complete && filter.k() >= len ? len : filter.k() <= ranked ? filter.k() : GROW;
                 case TOP_P -> topP(x, xOff, n, temperature, c, len, ranked, complete,
@@ -406,12 +407,33 @@ public final class SimdSelectionKernels implements SelectionKernels {
                         filter.mode() == TopHMode.PAPER ? survivorMass(x, xOff, n, temperature, c, len, complete) : 0);
                 default -> throw new IllegalStateException("entropy-shaped steps run in SimdDecoding: " + filter);
             };
+            if (len != GROW && filter.minKeep() > 1) {
+                len = atLeast(len, filter.minKeep(), before, ranked, complete, known < n);
+            }
             if (len == GROW) {
                 return GROW;
             }
             c.wide &= len == WIDE;
         }
         return c.wide ? WIDE : len;
+    }
+
+    /**
+     * min_tokens_to_keep on a prefix filter's result {@code len}: at least the first {@code minKeep}
+     * survivors in SPEC order, which must be ranked ({@link #GROW} otherwise). A wide cut keeps every ranked
+     * survivor and more; when every survivor is ranked ({@code complete}) the floor is at most {@code before}.
+     */
+    private static int atLeast(int len, int minKeep, int before, int ranked, boolean complete, boolean moreToRank) {
+        if (len == WIDE) {
+            return minKeep <= ranked || !moreToRank ? WIDE : GROW;
+        }
+        if (len >= minKeep) {
+            return len;
+        }
+        if (minKeep <= ranked) {
+            return minKeep;
+        }
+        return complete ? Math.max(len, Math.min(minKeep, before)) : GROW;
     }
 
     /** The survivors' mass: float64 over ranked survivors, plus a SIMD sum over the others. */
