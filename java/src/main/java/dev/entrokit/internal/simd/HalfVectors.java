@@ -29,8 +29,6 @@ final class HalfVectors {
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
 
     private static final float TWO_POW_112 = 0x1p112f;
-    /** A binary16 magnitude shifted into float32 position whose exponent field is 31: inf or NaN. */
-    private static final int F16_EXP31 = 0x7C00 << 13;
     /** float32 bits of 2^16 ({@code (127 + 16) << 23}): magnitudes from here on are ±inf or NaN in binary16. */
     private static final int F16_OVERFLOW = 0x47800000;
     /** float32 bits of 2^−14, the smallest binary16 normal: magnitudes below round as subnormals. */
@@ -65,16 +63,16 @@ final class HalfVectors {
     }
 
     /**
-     * Sign-extended binary16 bits to float32: the magnitude's exponent and significand moved to their float32
-     * place read as a float 2^−112 times the value (a binary16 subnormal becomes a float32 subnormal), so one
-     * multiply by 2^112 rebiases it exactly; exponent 31 becomes 255 (inf, or NaN with the payload kept); the
-     * sign is the sign extension's bit 31.
+     * Sign-extended binary16 bits to float32. Shifted left by 13, the sign extension puts the sign at bit 31 and the
+     * exponent and significand at float32's places (bits 28–30, copies of the sign, are masked off): read as a float
+     * that is 2^−112 times the value (a binary16 subnormal becomes a float32 subnormal, exactly), so one multiply by
+     * 2^112 rebiases it exactly. Exponent 31 comes out at magnitude 2^16 or more; there the exponent field is set to
+     * 255 instead, giving ±inf or a NaN with the payload kept.
      */
     static FloatVector fromF16(IntVector h) {
-        IntVector em = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
-        IntVector bits = em.reinterpretAsFloats().mul(TWO_POW_112).reinterpretAsInts();
-        bits = bits.blend(em.or(0x7F800000), em.compare(VectorOperators.GE, F16_EXP31));
-        return bits.or(h.and(0x80000000)).reinterpretAsFloats();
+        IntVector bits = h.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000);
+        FloatVector v = bits.reinterpretAsFloats().mul(TWO_POW_112);
+        return v.blend(bits.or(0x7F800000).reinterpretAsFloats(), v.abs().compare(VectorOperators.GE, 65536f));
     }
 
     /** float32 to bfloat16 bits in the low 16 bits of each lane, rounded to nearest even; NaN stays NaN. */
