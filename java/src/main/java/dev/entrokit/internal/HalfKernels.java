@@ -37,4 +37,10 @@ public interface HalfKernels {
 
     /** Shannon entropy of {@code softmax(x/T)}, as {@link DistributionKernels#entropy} without a gradient. */
     double entropy(DType type, MemorySegment x, long xOff, int n, float invT);
+
+    /**
+     * Greedy selection (the temperature-0 sample of {@link SelectionKernels#sample}): the lowest index of the largest
+     * logit, or −1 for a special row (a NaN or {@code +inf} logit, or every logit {@code −inf}).
+     */
+    int argmax(DType type, MemorySegment x, long xOff, int n);
 }

@@ -150,6 +150,24 @@ public final class ScalarHalfKernels implements HalfKernels {
         }
     }
 
+    /** {@code ScalarSelectionKernels}' greedy pass on the widened elements. */
+    @Override
+    public int argmax(DType type, MemorySegment x, long xOff, int n) {
+        int best = -1;
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            float z = widen(type, x.getAtIndex(I16, xOff + i));
+            if (Float.isNaN(z) || z == Float.POSITIVE_INFINITY) {
+                return -1;
+            }
+            if (z > max) { // strict: the first of equal maxima wins
+                max = z;
+                best = i;
+            }
+        }
+        return best;
+    }
+
     @Override
     public double entropy(DType type, MemorySegment x, long xOff, int n, float invT) {
         double m = rowMax(type, x, xOff, n);

@@ -25,6 +25,7 @@ import dev.entrokit.internal.scalar.ScalarHalfKernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -439,6 +440,50 @@ public final class SimdHalfKernels implements HalfKernels {
             }
             publishHalf(dst, out, outOff, n);
         }
+    }
+
+    /** {@code SimdSelectionKernels.maxOrNaN} on a half row: the maximum, NaN if any element is NaN. */
+    static float maxOrNaN(boolean bf16, MemorySegment x, long off, int n) {
+        FloatVector acc = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            acc = acc.max(HalfVectors.load(bf16, x, off + i));
+        }
+        float m = acc.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) {
+            m = Math.max(m, half(bf16, x, off + i));
+        }
+        return m;
+    }
+
+    /** The first index whose element equals {@code m} (which occurs in the row). */
+    static int firstEqual(boolean bf16, MemorySegment x, long off, int n, float m) {
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            VectorMask<Float> hit = HalfVectors.load(bf16, x, off + i).compare(EQ, m);
+            if (hit.anyTrue()) {
+                return i + hit.firstTrue();
+            }
+        }
+        for (; i < n; i++) {
+            if (half(bf16, x, off + i) == m) {
+                return i;
+            }
+        }
+        return -1; // unreachable: m is one of the elements
+    }
+
+    /** {@code SimdSelectionKernels.argmax} on a half row: one pass for the maximum, one for its first index. */
+    @Override
+    public int argmax(DType type, MemorySegment x, long xOff, int n) {
+        boolean bf16 = isBf16(type);
+        float m = maxOrNaN(bf16, x, xOff, n);
+        if (m == Float.POSITIVE_INFINITY || m == Float.NEGATIVE_INFINITY || Float.isNaN(m)) {
+            return -1;
+        }
+        return firstEqual(bf16, x, xOff, n, m);
     }
 
     /** {@link SimdDistributionKernels#entropy} without a gradient. */

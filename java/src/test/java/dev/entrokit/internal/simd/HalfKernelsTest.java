@@ -24,7 +24,9 @@ import org.junit.jupiter.api.Test;
  * {@link SimdDistributionKernels}, the scalar ones against {@link ScalarDistributionKernels}, bitwise (NaN only
  * as NaN), for every op, float32 and half outputs (a half output must be the float32 output rounded by
  * {@link ScalarHalfKernels#narrow}), heap and off-heap inputs and outputs at odd element offsets, in place, on
- * adversarial rows of odd sizes, at every SIMD width (the class is re-run per width).
+ * adversarial rows of odd sizes, at every SIMD width (the class is re-run per width). Greedy ({@code argmax}) of both
+ * backends against {@code SimdSelectionKernels.argmax} on the widened row (the scalar one's twin is private; both give
+ * the lowest index of the largest logit, −1 for a special row).
  */
 @Tag("simd-width")
 class HalfKernelsTest {
@@ -148,6 +150,7 @@ class HalfKernelsTest {
         same(k.f32().logSumExp(wide, 0, n, invT), k.half().logSumExp(type, x, X_OFF, n, invT), where + " logSumExp");
         same(k.f32().entropy(wide, 0, n, invT, null, 0, 0f), k.half().entropy(type, x, X_OFF, n, invT),
                 where + " entropy");
+        assertEquals(SimdSelectionKernels.argmax(wide, 0, n), k.half().argmax(type, x, X_OFF, n), where + " argmax");
         MemorySegment ref = arena.allocate((long) n * 4, 64);
         double[] refStats = new double[3];
         double[] stats = new double[3];
