@@ -46,4 +46,9 @@ public interface Backend {
     default PartialStateKernels partialStates() {
         return dev.entrokit.internal.scalar.ScalarPartialStates.INSTANCE;
     }
+
+    /** The softmax family on bfloat16 / binary16 rows widened as they are read; the float64 ones unless overridden. */
+    default HalfKernels half() {
+        return dev.entrokit.internal.scalar.ScalarHalfKernels.INSTANCE;
+    }
 }

@@ -124,6 +124,12 @@ public final class HandoffBackend implements Backend {
         return now().shards();
     }
 
+    /** Read once per call, as {@link #policy}: one call's rows all come from one backend. */
+    @Override
+    public HalfKernels half() {
+        return now().half();
+    }
+
     private final class Distribution implements DistributionKernels {
         @Override
         public double logSumExp(MemorySegment x, long xOff, int n, float invT) {

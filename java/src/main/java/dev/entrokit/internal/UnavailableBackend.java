@@ -49,6 +49,11 @@ public record UnavailableBackend(String name, List<String> reasons) implements B
         throw unavailable();
     }
 
+    @Override
+    public HalfKernels half() {
+        throw unavailable();
+    }
+
     /** The exception every use of this backend throws. */
     public IllegalStateException unavailable() {
         return new IllegalStateException("backend '" + name + "' is unavailable: " + String.join("; ", reasons));

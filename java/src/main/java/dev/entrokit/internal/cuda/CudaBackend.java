@@ -64,6 +64,11 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public dev.entrokit.internal.HalfKernels half() {
+        return host.half();
+    }
+
+    @Override
     public SelectionKernels selection() {
         return host.selection();
     }

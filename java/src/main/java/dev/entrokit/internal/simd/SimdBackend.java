@@ -2,6 +2,7 @@ package dev.entrokit.internal.simd;
 
 import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.DistributionKernels;
+import dev.entrokit.internal.HalfKernels;
 import dev.entrokit.internal.PolicyKernels;
 import dev.entrokit.internal.PartialStateKernels;
 import dev.entrokit.internal.ScoringKernels;
@@ -19,6 +20,7 @@ public final class SimdBackend implements Backend {
     private final ShardKernels shards = new SimdShardKernels();
     private final PolicyKernels policy = new SimdPolicyKernels();
     private final PartialStateKernels partialStates = new SimdPartialStates();
+    private final HalfKernels half = new SimdHalfKernels();
 
     /** @throws UnsupportedOperationException when the species is too narrow or the forced width is unusable */
     public SimdBackend() {
@@ -84,5 +86,10 @@ public final class SimdBackend implements Backend {
     @Override
     public PartialStateKernels partialStates() {
         return partialStates;
+    }
+
+    @Override
+    public HalfKernels half() {
+        return half;
     }
 }

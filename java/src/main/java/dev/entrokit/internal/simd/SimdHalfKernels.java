@@ -1,0 +1,510 @@
+package dev.entrokit.internal.simd;
+
+import static dev.entrokit.internal.simd.SimdConstants.F;
+import static dev.entrokit.internal.simd.SimdConstants.L;
+import static dev.entrokit.internal.simd.SimdDistributionKernels.blockEnd;
+import static dev.entrokit.internal.simd.SimdDistributionKernels.exp;
+import static dev.entrokit.internal.simd.SimdDistributionKernels.extreme;
+import static dev.entrokit.internal.simd.SimdDistributionKernels.fill;
+import static dev.entrokit.internal.simd.SimdDistributionKernels.get;
+import static dev.entrokit.internal.simd.SimdDistributionKernels.publish;
+import static dev.entrokit.internal.simd.SimdDistributionKernels.put;
+import static dev.entrokit.internal.simd.SimdDistributionKernels.scale;
+import static dev.entrokit.internal.simd.SimdDistributionKernels.shift;
+import static dev.entrokit.internal.simd.SimdDistributionKernels.store;
+import static dev.entrokit.internal.simd.SimdDistributionKernels.sumLanes;
+import static dev.entrokit.internal.simd.SimdDistributionKernels.target;
+import static dev.entrokit.internal.simd.SimdDistributionKernels.targetOffset;
+import static dev.entrokit.internal.simd.VectorExp.expNonPositive;
+import static jdk.incubator.vector.VectorOperators.EQ;
+import static jdk.incubator.vector.VectorOperators.GT;
+
+import dev.entrokit.DType;
+import dev.entrokit.internal.HalfKernels;
+import dev.entrokit.internal.scalar.ScalarHalfKernels;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * {@link SimdDistributionKernels}' softmax family on bfloat16 / binary16 rows, widened in registers by
+ * {@link HalfVectors} as they are read. Each building block below is its float32 namesake with only the load
+ * changed (same blocks, lanes, compensation and order of the double sums), and each op calls them in the same
+ * order with the same fallbacks, so results are bitwise the float32 kernel's on the widened row: the half row
+ * costs half the bytes of every pass that reads it and nothing else.
+ *
+ * <p>Half outputs: a float32 output is computed exactly as the float32 kernel computes it and rounded as it is
+ * stored. The softmax's exps go to the per-thread float32 staging row first (the float32 kernel writes them to
+ * {@code out} and scales them there; a half {@code out} cannot hold them unrounded), then one pass scales and
+ * rounds them into {@code out}. Outputs that live on the heap go through an off-heap row and a copy, as in the
+ * float32 kernels (C2 does not intrinsify vector stores into heap segments).
+ *
+ * <p>{@code bf16} selects the load in every block: a loop-invariant branch on the two conversions, which keeps
+ * one loop per block (one inlined exp per compiled unit, see {@link VectorExp}).
+ */
+public final class SimdHalfKernels implements HalfKernels {
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
+
+    private static float half(boolean bf16, MemorySegment seg, long index) {
+        short h = seg.getAtIndex(I16, index);
+        return bf16 ? ScalarHalfKernels.fromBf16(h) : Float.float16ToFloat(h);
+    }
+
+    private static void putHalf(boolean bf16, MemorySegment seg, long index, float v) {
+        seg.setAtIndex(I16, index, bf16 ? ScalarHalfKernels.toBf16(v) : Float.floatToFloat16(v));
+    }
+
+    private static boolean isBf16(DType type) {
+        return type == DType.BF16;
+    }
+
+    /** Where to write a half row meant for {@code out}: {@code out} itself when off-heap, else an off-heap row. */
+    private static MemorySegment halfTarget(MemorySegment out, int n, Workspace ws) {
+        return out.isNative() ? out : ws.probRow(0, n);
+    }
+
+    private static void publishHalf(MemorySegment dst, MemorySegment out, long outOff, int n) {
+        if (dst != out) {
+            MemorySegment.copy(dst, 0, out, outOff * Short.BYTES, (long) n * Short.BYTES);
+        }
+    }
+
+    // ---------------------------------------------------------------- building blocks, one loop each
+
+    /** {@link SimdDistributionKernels#max} on a half row. */
+    static float max(boolean bf16, MemorySegment x, long off, int n) {
+        FloatVector m0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        FloatVector m1 = m0;
+        int upper2 = n - n % (2 * L);
+        int i = 0;
+        for (; i < upper2; i += 2 * L) {
+            FloatVector v0 = HalfVectors.load(bf16, x, off + i);
+            FloatVector v1 = HalfVectors.load(bf16, x, off + i + L);
+            m0 = m0.blend(v0, v0.compare(GT, m0));
+            m1 = m1.blend(v1, v1.compare(GT, m1));
+        }
+        if (i + L <= n) {
+            FloatVector v = HalfVectors.load(bf16, x, off + i);
+            m0 = m0.blend(v, v.compare(GT, m0));
+            i += L;
+        }
+        m0 = m0.blend(m1, m1.compare(GT, m0));
+        float r = m0.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) {
+            float v = half(bf16, x, off + i);
+            r = v > r ? v : r;
+        }
+        return r;
+    }
+
+    /** {@link SimdDistributionKernels#maxAndMin} on a half row. */
+    static void maxAndMin(boolean bf16, MemorySegment x, long off, int n, double[] acc) {
+        FloatVector mx0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        FloatVector mx1 = mx0;
+        FloatVector mn0 = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);
+        FloatVector mn1 = mn0;
+        int upper2 = n - n % (2 * L);
+        int i = 0;
+        for (; i < upper2; i += 2 * L) {
+            FloatVector v0 = HalfVectors.load(bf16, x, off + i);
+            FloatVector v1 = HalfVectors.load(bf16, x, off + i + L);
+            mx0 = mx0.blend(v0, v0.compare(GT, mx0));
+            mx1 = mx1.blend(v1, v1.compare(GT, mx1));
+            FloatVector live0 = v0.blend(Float.POSITIVE_INFINITY, v0.compare(EQ, Float.NEGATIVE_INFINITY));
+            FloatVector live1 = v1.blend(Float.POSITIVE_INFINITY, v1.compare(EQ, Float.NEGATIVE_INFINITY));
+            mn0 = mn0.blend(live0, live0.compare(VectorOperators.LT, mn0));
+            mn1 = mn1.blend(live1, live1.compare(VectorOperators.LT, mn1));
+        }
+        mx0 = mx0.blend(mx1, mx1.compare(GT, mx0));
+        mn0 = mn0.blend(mn1, mn1.compare(VectorOperators.LT, mn0));
+        float hi = mx0.reduceLanes(VectorOperators.MAX);
+        float lo = mn0.reduceLanes(VectorOperators.MIN);
+        for (; i < n; i++) {
+            float v = half(bf16, x, off + i);
+            hi = v > hi ? v : hi;
+            lo = v < lo && v != Float.NEGATIVE_INFINITY ? v : lo;
+        }
+        acc[0] = hi;
+        acc[1] = lo;
+    }
+
+    /** {@link SimdDistributionKernels#sumExp} on a half row. */
+    static double sumExp(boolean bf16, MemorySegment x, long off, int n, float negHalfM, float twoInvT,
+                         float[] lanes) {
+        int upper = F.loopBound(n);
+        double total = 0;
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
+            FloatVector acc = FloatVector.zero(F);
+            FloatVector comp = FloatVector.zero(F);
+            for (int i = start; i < end; i += L) {
+                FloatVector y = expNonPositive(shift(HalfVectors.load(bf16, x, off + i), negHalfM, twoInvT));
+                FloatVector sum = acc.add(y);
+                comp = comp.add(y.sub(sum.sub(acc)));
+                acc = sum;
+            }
+            acc.intoArray(lanes, 0);
+            double accSum = sumLanes(lanes);
+            comp.intoArray(lanes, 0);
+            total += accSum + sumLanes(lanes);
+        }
+        for (int i = upper; i < n; i++) {
+            total += exp(shift(half(bf16, x, off + i), negHalfM, twoInvT));
+        }
+        return total;
+    }
+
+    /** {@link SimdDistributionKernels#expStore} from a half row into a float32 row. */
+    static double expStore(boolean bf16, MemorySegment x, long xOff, MemorySegment out, long outOff, int n,
+                           float negHalfM, float twoInvT, float[] lanes) {
+        int upper = F.loopBound(n);
+        double total = 0;
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
+            FloatVector acc = FloatVector.zero(F);
+            FloatVector comp = FloatVector.zero(F);
+            for (int i = start; i < end; i += L) {
+                FloatVector e = expNonPositive(shift(HalfVectors.load(bf16, x, xOff + i), negHalfM, twoInvT));
+                store(e, out, outOff + i);
+                FloatVector sum = acc.add(e);
+                comp = comp.add(e.sub(sum.sub(acc)));
+                acc = sum;
+            }
+            acc.intoArray(lanes, 0);
+            double accSum = sumLanes(lanes);
+            comp.intoArray(lanes, 0);
+            total += accSum + sumLanes(lanes);
+        }
+        for (int i = upper; i < n; i++) {
+            float e = exp(shift(half(bf16, x, xOff + i), negHalfM, twoInvT));
+            put(out, outOff + i, e);
+            total += e;
+        }
+        return total;
+    }
+
+    /** {@link SimdDistributionKernels#shiftStore} from a half row into a float32 row. */
+    static void shiftStore(boolean bf16, MemorySegment x, long xOff, MemorySegment out, long outOff, int n,
+                           float negHalfM, float twoInvT, float logD) {
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            store(shift(HalfVectors.load(bf16, x, xOff + i), negHalfM, twoInvT).sub(logD), out, outOff + i);
+        }
+        for (; i < n; i++) {
+            put(out, outOff + i, shift(half(bf16, x, xOff + i), negHalfM, twoInvT) - logD);
+        }
+    }
+
+    /** {@link SimdDistributionKernels#shiftStore} from a half row into a half row of type {@code outBf16}. */
+    static void shiftStoreHalf(boolean bf16, MemorySegment x, long xOff, boolean outBf16, MemorySegment out,
+                               long outOff, int n, float negHalfM, float twoInvT, float logD) {
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            HalfVectors.store(outBf16, shift(HalfVectors.load(bf16, x, xOff + i), negHalfM, twoInvT).sub(logD), out,
+                    outOff + i);
+        }
+        for (; i < n; i++) {
+            putHalf(outBf16, out, outOff + i, shift(half(bf16, x, xOff + i), negHalfM, twoInvT) - logD);
+        }
+    }
+
+    /** {@link SimdDistributionKernels#scale} of a float32 row {@code e}, rounded into a half row. */
+    static void scaleHalf(MemorySegment e, boolean outBf16, MemorySegment out, long outOff, int n, float factor) {
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            HalfVectors.store(outBf16, SimdDistributionKernels.load(e, i).mul(factor), out, outOff + i);
+        }
+        for (; i < n; i++) {
+            putHalf(outBf16, out, outOff + i, get(e, i) * factor);
+        }
+    }
+
+    /** {@code out_i = value} rounded to the half type {@code outBf16}; special rows only. */
+    static void fillHalf(boolean outBf16, MemorySegment out, long outOff, int n, float value) {
+        short h = outBf16 ? ScalarHalfKernels.toBf16(value) : Float.floatToFloat16(value);
+        for (int i = 0; i < n; i++) {
+            out.setAtIndex(I16, outOff + i, h);
+        }
+    }
+
+    /** {@link SimdDistributionKernels#entropySums} on a half row. */
+    static void entropySums(boolean bf16, MemorySegment x, long off, int n, float negHalfM, float twoInvT,
+                            double[] acc, float[] lanes) {
+        int upper = F.loopBound(n);
+        double d = 0;
+        double t = 0;
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
+            FloatVector dAcc = FloatVector.zero(F);
+            FloatVector dComp = FloatVector.zero(F);
+            FloatVector tAcc = FloatVector.zero(F);
+            for (int i = start; i < end; i += L) {
+                FloatVector a = shift(HalfVectors.load(bf16, x, off + i), negHalfM, twoInvT);
+                FloatVector e = expNonPositive(a);
+                FloatVector sum = dAcc.add(e);
+                dComp = dComp.add(e.sub(sum.sub(dAcc)));
+                dAcc = sum;
+                tAcc = e.fma(a.blend(0f, e.compare(EQ, 0f)), tAcc);
+            }
+            dAcc.intoArray(lanes, 0);
+            double dAccSum = sumLanes(lanes);
+            dComp.intoArray(lanes, 0);
+            d += dAccSum + sumLanes(lanes);
+            tAcc.intoArray(lanes, 0);
+            t += sumLanes(lanes);
+        }
+        for (int i = upper; i < n; i++) {
+            float a = shift(half(bf16, x, off + i), negHalfM, twoInvT);
+            float e = exp(a);
+            d += e;
+            t += e == 0 ? 0 : e * a;
+        }
+        acc[0] = d;
+        acc[1] = t;
+    }
+
+    /** {@link SimdDistributionKernels#expStoreEntropySums} from a half row into a float32 row. */
+    static void expStoreEntropySums(boolean bf16, MemorySegment x, long xOff, MemorySegment out, long outOff, int n,
+                                    float negHalfM, float twoInvT, double[] acc, float[] lanes) {
+        int upper = F.loopBound(n);
+        double d = 0;
+        double t = 0;
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
+            FloatVector dAcc = FloatVector.zero(F);
+            FloatVector dComp = FloatVector.zero(F);
+            FloatVector tAcc = FloatVector.zero(F);
+            for (int i = start; i < end; i += L) {
+                FloatVector a = shift(HalfVectors.load(bf16, x, xOff + i), negHalfM, twoInvT);
+                FloatVector e = expNonPositive(a);
+                store(e, out, outOff + i);
+                FloatVector sum = dAcc.add(e);
+                dComp = dComp.add(e.sub(sum.sub(dAcc)));
+                dAcc = sum;
+                tAcc = e.fma(a.blend(0f, e.compare(EQ, 0f)), tAcc);
+            }
+            dAcc.intoArray(lanes, 0);
+            double dAccSum = sumLanes(lanes);
+            dComp.intoArray(lanes, 0);
+            d += dAccSum + sumLanes(lanes);
+            tAcc.intoArray(lanes, 0);
+            t += sumLanes(lanes);
+        }
+        for (int i = upper; i < n; i++) {
+            float a = shift(half(bf16, x, xOff + i), negHalfM, twoInvT);
+            float e = exp(a);
+            put(out, outOff + i, e);
+            d += e;
+            t += e == 0 ? 0 : e * a;
+        }
+        acc[0] = d;
+        acc[1] = t;
+    }
+
+    // ---------------------------------------------------------------- the ops
+
+    @Override
+    public double logSumExp(DType type, MemorySegment x, long xOff, int n, float invT) {
+        boolean bf16 = isBf16(type);
+        float m = max(bf16, x, xOff, n);
+        double d = sumExp(bf16, x, xOff, n, -0.5f * m, 2f * invT, Workspace.get().lanes);
+        return Double.isNaN(d) ? Double.NaN : (double) m * invT + Math.log(d);
+    }
+
+    @Override
+    public void softmax(DType type, MemorySegment x, long xOff, DType outType, MemorySegment out, long outOff, int n,
+                        float invT) {
+        boolean bf16 = isBf16(type);
+        Workspace ws = Workspace.get();
+        float m = max(bf16, x, xOff, n);
+        if (outType == DType.F32) {
+            MemorySegment dst = target(out, n, ws);
+            long dstOff = targetOffset(dst, out, outOff);
+            double d = expStore(bf16, x, xOff, dst, dstOff, n, -0.5f * m, 2f * invT, ws.lanes);
+            if (Double.isNaN(d)) {
+                fill(dst, dstOff, n, Float.NaN);
+            } else {
+                scale(dst, dstOff, n, (float) (1.0 / d));
+            }
+            publish(dst, out, outOff, n);
+            return;
+        }
+        boolean outBf16 = isBf16(outType);
+        MemorySegment e = ws.staging(n);
+        double d = expStore(bf16, x, xOff, e, 0, n, -0.5f * m, 2f * invT, ws.lanes);
+        MemorySegment dst = halfTarget(out, n, ws);
+        long dstOff = dst == out ? outOff : 0;
+        if (Double.isNaN(d)) {
+            fillHalf(outBf16, dst, dstOff, n, Float.NaN);
+        } else {
+            scaleHalf(e, outBf16, dst, dstOff, n, (float) (1.0 / d));
+        }
+        publishHalf(dst, out, outOff, n);
+    }
+
+    @Override
+    public void logSoftmax(DType type, MemorySegment x, long xOff, DType outType, MemorySegment out, long outOff,
+                           int n, float invT) {
+        boolean bf16 = isBf16(type);
+        Workspace ws = Workspace.get();
+        float m = max(bf16, x, xOff, n);
+        double d = sumExp(bf16, x, xOff, n, -0.5f * m, 2f * invT, ws.lanes);
+        writeLogSoftmax(bf16, x, xOff, outType, out, outOff, n, -0.5f * m, 2f * invT, d, ws);
+    }
+
+    /** The log-softmax pass shared by {@link #logSoftmax} and {@link #softmaxStats}: {@code d} NaN is a special row. */
+    private static void writeLogSoftmax(boolean bf16, MemorySegment x, long xOff, DType outType, MemorySegment out,
+                                        long outOff, int n, float negHalfM, float twoInvT, double d, Workspace ws) {
+        if (outType == DType.F32) {
+            MemorySegment dst = target(out, n, ws);
+            long dstOff = targetOffset(dst, out, outOff);
+            if (Double.isNaN(d)) {
+                fill(dst, dstOff, n, Float.NaN);
+            } else {
+                shiftStore(bf16, x, xOff, dst, dstOff, n, negHalfM, twoInvT, (float) Math.log(d));
+            }
+            publish(dst, out, outOff, n);
+            return;
+        }
+        boolean outBf16 = isBf16(outType);
+        MemorySegment dst = halfTarget(out, n, ws);
+        long dstOff = dst == out ? outOff : 0;
+        if (Double.isNaN(d)) {
+            fillHalf(outBf16, dst, dstOff, n, Float.NaN);
+        } else {
+            shiftStoreHalf(bf16, x, xOff, outBf16, dst, dstOff, n, negHalfM, twoInvT, (float) Math.log(d));
+        }
+        publishHalf(dst, out, outOff, n);
+    }
+
+    /**
+     * {@link SimdDistributionKernels#softmaxStats}: the same passes and the same fallback (the reference entropy
+     * on rows spread over more than its extreme limit). A half softmax output gets its exps in the staging row and
+     * is scaled and rounded from there.
+     */
+    @Override
+    public void softmaxStats(DType type, MemorySegment x, long xOff, DType outType, MemorySegment out, long outOff,
+                             int n, float invT, boolean log, double[] stats) {
+        boolean bf16 = isBf16(type);
+        Workspace ws = Workspace.get();
+        maxAndMin(bf16, x, xOff, n, ws.acc);
+        boolean extreme = extreme(ws.acc, invT);
+        // Read before anything is written: out may alias x.
+        double extremeEntropy = extreme ? ScalarHalfKernels.INSTANCE.entropy(type, x, xOff, n, invT) : Double.NaN;
+        float m = (float) ws.acc[0];
+        float negHalfM = -0.5f * m;
+        float twoInvT = 2f * invT;
+        boolean f32Out = outType == DType.F32;
+        MemorySegment e = null;
+        long eOff = 0;
+        if (log) {
+            entropySums(bf16, x, xOff, n, negHalfM, twoInvT, ws.acc, ws.lanes);
+        } else {
+            e = f32Out ? target(out, n, ws) : ws.staging(n);
+            eOff = e == out ? outOff : 0;
+            expStoreEntropySums(bf16, x, xOff, e, eOff, n, negHalfM, twoInvT, ws.acc, ws.lanes);
+        }
+        double d = ws.acc[0];
+        double logD = Math.log(d);
+        if (Double.isNaN(d)) {
+            stats[0] = Double.NaN;
+            stats[1] = Double.NaN;
+            stats[2] = Double.NaN;
+        } else {
+            stats[2] = extreme ? extremeEntropy : logD - ws.acc[1] / d;
+            stats[0] = m;
+            stats[1] = (double) m * invT + logD;
+        }
+        if (log) {
+            writeLogSoftmax(bf16, x, xOff, outType, out, outOff, n, negHalfM, twoInvT, d, ws);
+        } else if (f32Out) {
+            if (Double.isNaN(d)) {
+                fill(e, eOff, n, Float.NaN);
+            } else {
+                scale(e, eOff, n, (float) (1.0 / d));
+            }
+            publish(e, out, outOff, n);
+        } else {
+            boolean outBf16 = isBf16(outType);
+            MemorySegment dst = halfTarget(out, n, ws);
+            long dstOff = dst == out ? outOff : 0;
+            if (Double.isNaN(d)) {
+                fillHalf(outBf16, dst, dstOff, n, Float.NaN);
+            } else {
+                scaleHalf(e, outBf16, dst, dstOff, n, (float) (1.0 / d));
+            }
+            publishHalf(dst, out, outOff, n);
+        }
+    }
+
+    /** {@code SimdSelectionKernels.maxOrNaN} on a half row: the maximum, NaN if any element is NaN. */
+    static float maxOrNaN(boolean bf16, MemorySegment x, long off, int n) {
+        FloatVector acc = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            acc = acc.max(HalfVectors.load(bf16, x, off + i));
+        }
+        float m = acc.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) {
+            m = Math.max(m, half(bf16, x, off + i));
+        }
+        return m;
+    }
+
+    /** The first index whose element equals {@code m} (which occurs in the row). */
+    static int firstEqual(boolean bf16, MemorySegment x, long off, int n, float m) {
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            VectorMask<Float> hit = HalfVectors.load(bf16, x, off + i).compare(EQ, m);
+            if (hit.anyTrue()) {
+                return i + hit.firstTrue();
+            }
+        }
+        for (; i < n; i++) {
+            if (half(bf16, x, off + i) == m) {
+                return i;
+            }
+        }
+        return -1; // unreachable: m is one of the elements
+    }
+
+    /** {@code SimdSelectionKernels.argmax} on a half row: one pass for the maximum, one for its first index. */
+    @Override
+    public int argmax(DType type, MemorySegment x, long xOff, int n) {
+        boolean bf16 = isBf16(type);
+        float m = maxOrNaN(bf16, x, xOff, n);
+        if (m == Float.POSITIVE_INFINITY || m == Float.NEGATIVE_INFINITY || Float.isNaN(m)) {
+            return -1;
+        }
+        return firstEqual(bf16, x, xOff, n, m);
+    }
+
+    /** {@link SimdDistributionKernels#entropy} without a gradient. */
+    @Override
+    public double entropy(DType type, MemorySegment x, long xOff, int n, float invT) {
+        boolean bf16 = isBf16(type);
+        Workspace ws = Workspace.get();
+        maxAndMin(bf16, x, xOff, n, ws.acc);
+        if (extreme(ws.acc, invT)) {
+            return ScalarHalfKernels.INSTANCE.entropy(type, x, xOff, n, invT);
+        }
+        float m = (float) ws.acc[0];
+        float negHalfM = -0.5f * m;
+        float twoInvT = 2f * invT;
+        entropySums(bf16, x, xOff, n, negHalfM, twoInvT, ws.acc, ws.lanes);
+        double d = ws.acc[0];
+        double logD = Math.log(d);
+        double h = logD - ws.acc[1] / d;
+        if (!Double.isFinite(h)) {
+            return ScalarHalfKernels.INSTANCE.entropy(type, x, xOff, n, invT);
+        }
+        return h;
+    }
+}
