@@ -1,10 +1,12 @@
 package dev.entrokit.internal;
 
+import dev.entrokit.DType;
 import dev.entrokit.Loss;
 import dev.entrokit.LossOptions;
 import dev.entrokit.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.function.Supplier;
 
 /**
  * Runs every per-row loss of the host API over a backend's kernels: checks the arguments (through
@@ -20,12 +22,14 @@ public final class LossDriver {
     private final DistributionKernels kernels;
     private final ScoringKernels scoring;
     private final RowExecutor rows;
+    private final Supplier<HalfKernels> half;
 
     /** A driver over one backend's kernels, spreading rows over {@code rows}. */
-    public LossDriver(DistributionKernels kernels, ScoringKernels scoring, RowExecutor rows) {
+    public LossDriver(DistributionKernels kernels, ScoringKernels scoring, RowExecutor rows, Supplier<HalfKernels> half) {
         this.kernels = kernels;
         this.scoring = scoring;
         this.rows = rows;
+        this.half = half;
     }
 
     /**
@@ -64,7 +68,13 @@ public final class LossDriver {
         HalfRows.Rows sx = HalfRows.of(student, 0);
         HalfRows.Rows tx = HalfRows.of(teacher, 1);
         HalfRows.Rows gx = HalfRows.of(grad, 2);
+        // A BF16 entropy without a gradient reads the row in registers (see Entrokit's softmax family).
+        HalfKernels hk = op == Loss.ENTROPY && grad == null && student.dtype() == DType.BF16 ? half.get() : null;
         RowExecutor.RowTask task = r -> {
+            if (hk != null) {
+                values[r] = hk.entropy(DType.BF16, student.segment(), student.index(r, 0), n, invT);
+                return;
+            }
             if (labels != null && labels.getInt(r) == options.ignoreIndex()) {
                 if (grad != null) {
                     HalfRows.zero(grad, r);
