@@ -147,6 +147,7 @@ class StreamingMaxTest {
     }
 
     private static final float BETA = 0.3f;
+    private static final float SMOOTHING = 0.1f;
 
     static final List<Op> OPS = List.of(
             new Op("entropy of the teacher", (ek, t, s, o, r, g) -> ek.entropy(t, o, r, g),
@@ -159,10 +160,23 @@ class StreamingMaxTest {
                     (t, s, temp) -> Float64Oracle.jsd(t, s, BETA, temp),
                     (t, s, temp) -> Float64Oracle.jsdGrad(t, s, BETA, temp, 1)),
             new Op("jeffreys", (ek, t, s, o, r, g) -> ek.jeffreys(t, s, o, r, g),
-                    Float64Oracle::jeffreys, (t, s, temp) -> Float64Oracle.jeffreysGrad(t, s, temp, 1)));
+                    Float64Oracle::jeffreys, (t, s, temp) -> Float64Oracle.jeffreysGrad(t, s, temp, 1)),
+            // The label sits in the live tail of every pair; smoothing adds the mean over the row.
+            new Op("cross-entropy with labels", (ek, t, s, o, r, g) -> ek.crossEntropyLabels(labels(s), s,
+                    o.labelSmoothing(SMOOTHING), r, g),
+                    (t, s, temp) -> Float64Oracle.crossEntropyLabel(s, s.length - 3, SMOOTHING, temp),
+                    (t, s, temp) -> Float64Oracle.crossEntropyLabelGrad(s, s.length - 3, LossOptions.DEFAULT_IGNORE_INDEX,
+                            SMOOTHING, temp, 1)));
+
+    /** The label {@code V − 3} for every row of {@code logits}. */
+    private static Tensor labels(Tensor logits) {
+        int[] l = new int[(int) logits.rows()];
+        java.util.Arrays.fill(l, (int) logits.cols() - 3);
+        return Tensor.of(l);
+    }
 
     /**
-     * Entropy, cross-entropy, JSD and Jeffreys with their gradients on the same rows, against the float64 oracle;
+     * Entropy, cross-entropy (soft and with labels), JSD and Jeffreys with their gradients on the same rows, against the float64 oracle;
      * where the loss is infinite (Jeffreys on a teacher masked under a live student) the gradient must be the
      * scalar backend's special row. Each pair also runs as row 1 of an off-heap batch, bitwise equal to the heap call.
      */

@@ -21,11 +21,16 @@ import jdk.incubator.vector.VectorOperators;
  * SPEC §1 with the Vector API; same method names and pass structure as
  * {@code ScalarDistributionKernels}, so the two read side by side.
  *
- * <p>Every op: a max pass (compare + blend; NaN is caught later, so the slower NaN-aware
+ * <p>The softmax family: a max pass (compare + blend; NaN is caught later, so the slower NaN-aware
  * {@code FloatVector.max} is not needed), one pass accumulating the sums the op needs, and, when an
- * output or gradient is asked for, one pass writing it. Re-reading a cache-resident row was measured
- * faster than online max rescaling. Each building block holds one hot loop so that the inlined exp
- * stays within C2's budget; blocks take and return scalars and arrays only.
+ * output is asked for, one pass writing it. The losses of two rows (KL, reverse KL, soft cross-entropy,
+ * JSD, Jeffreys) and entropy read each row once instead ({@link #pairSumsStreaming},
+ * {@link #entropySumsStreaming}): per block of {@link SimdConstants#BLOCK} elements, the running maxima
+ * (a loop over a block that then sits in L1), then the block's sums against them, the double sums
+ * rescaled when a maximum grows. Their gradients come from what the forward kept (the exps per block,
+ * with the block's maxima; for JSD also the shifted logits) so that no later pass needs a second
+ * transcendental in the same compiled unit. Each building block holds one hot loop so that the inlined
+ * exp stays within C2's budget; blocks take and return scalars and arrays only.
  *
  * <p>Numerics, all measured against the float64 reference:
  * <ul>
@@ -1153,6 +1158,78 @@ public final class SimdDistributionKernels implements DistributionKernels {
         }
     }
 
+    /** The running maximum {@code max(running, x_i)} over the vector block {@code [start, end)} (NaN ignored, as {@link #max}). */
+    static float maxBlock(MemorySegment x, long off, int start, int end, float running) {
+        FloatVector m = FloatVector.broadcast(F, running);
+        for (int i = start; i < end; i += L) {
+            FloatVector v = load(x, off + i);
+            m = m.blend(v, v.compare(GT, m));
+        }
+        return m.reduceLanes(VectorOperators.MAX);
+    }
+
+    /** {@link #sumExp} over the vector block {@code [start, end)} only. */
+    static double sumExpBlock(MemorySegment x, long off, int start, int end, float negHalfM, float twoInvT,
+                              float[] lanes) {
+        FloatVector acc = FloatVector.zero(F);
+        FloatVector comp = FloatVector.zero(F);
+        for (int i = start; i < end; i += L) {
+            FloatVector y = expNonPositive(shift(load(x, off + i), negHalfM, twoInvT));
+            FloatVector sum = acc.add(y);
+            comp = comp.add(y.sub(sum.sub(acc)));
+            acc = sum;
+        }
+        acc.intoArray(lanes, 0);
+        double accSum = sumLanes(lanes);
+        comp.intoArray(lanes, 0);
+        return accSum + sumLanes(lanes);
+    }
+
+    /**
+     * {@link #max} and {@link #sumExp} in one read, as {@link #entropySumsStreaming}: per block the running maximum,
+     * then the block's {@code Σ e} against it, the double sum scaled by {@code e^{−δ}} when it grows. Sets
+     * {@code ws.pairMax[0]} to the row's maximum and returns {@code d} against it: NaN for a row holding a NaN or
+     * {@code +inf}, or with every entry {@code −inf}, as {@link #sumExp} gives.
+     */
+    static double maxSumExpStreaming(MemorySegment x, long off, int n, float invT, Workspace ws) {
+        float twoInvT = 2f * invT;
+        float m = Float.NEGATIVE_INFINITY;
+        float ref = 0f;
+        boolean shifted = false; // whether ref is a maximum the row has shown (else the placeholder 0)
+        double d = 0;
+        int upper = F.loopBound(n);
+        for (int start = 0, end = 0; ; start = end) {
+            boolean tail = start >= upper;
+            if (!tail) {
+                end = blockEnd(start, upper);
+                m = maxBlock(x, off, start, end, m);
+            } else {
+                for (int i = upper; i < n; i++) {
+                    float v = get(x, off + i);
+                    m = v > m ? v : m;
+                }
+            }
+            if (m != Float.NEGATIVE_INFINITY && (!shifted || m != ref)) {
+                if (shifted) {
+                    d *= Math.exp(-((double) m - ref) * invT);
+                }
+                ref = m;
+                shifted = true;
+            }
+            float negHalfM = -0.5f * ref;
+            if (!tail) {
+                d += sumExpBlock(x, off, start, end, negHalfM, twoInvT, ws.lanes);
+            } else {
+                for (int i = upper; i < n; i++) {
+                    d += exp(shift(get(x, off + i), negHalfM, twoInvT));
+                }
+                break;
+            }
+        }
+        ws.pairMax[0] = m;
+        return shifted ? d : Double.NaN;
+    }
+
     /** Running maximum and live minimum of one row over the vector block {@code [start, end)}: {@code mm[0]}, {@code mm[1]}, in place. */
     static void maxMinBlock(MemorySegment x, long off, int start, int end, float[] mm) {
         FloatVector mx = FloatVector.broadcast(F, mm[0]);
@@ -1797,10 +1874,10 @@ public final class SimdDistributionKernels implements DistributionKernels {
             return REFERENCE.crossEntropyLabel(s, sOff, n, label, smoothing, invT, grad, gradOff, gradScale);
         }
         Workspace ws = Workspace.get();
-        float ms = max(s, sOff, n);
+        double logDs = Math.log(maxSumExpStreaming(s, sOff, n, invT, ws));
+        float ms = ws.pairMax[0];
         float negHalfMs = -0.5f * ms;
         float twoInvT = 2f * invT;
-        double logDs = Math.log(sumExp(s, sOff, n, negHalfMs, twoInvT, ws.lanes));
         // ε = 1 drops the label term entirely (0 · inf would be NaN for a masked label).
         double loss = smoothing == 1f ? 0 : (1.0 - smoothing) * (logDs - ((double) get(s, sOff + label) - ms) * invT);
         if (smoothing > 0) {

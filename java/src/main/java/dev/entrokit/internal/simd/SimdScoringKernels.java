@@ -297,8 +297,9 @@ public final class SimdScoringKernels implements ScoringKernels {
 
     @Override
     public double tokenLogprob(MemorySegment x, long xOff, int n, int id) {
-        float m = max(x, xOff, n);
-        double d = sumExp(x, xOff, n, -0.5f * m, 2f, Workspace.get().lanes);
+        Workspace ws = Workspace.get();
+        double d = SimdDistributionKernels.maxSumExpStreaming(x, xOff, n, 1f, ws);
+        float m = ws.pairMax[0];
         // x_id − m in double: exact for any two floats, so large logits lose nothing before log d.
         return Double.isNaN(d) ? Double.NaN : ((double) get(x, xOff + id) - m) - Math.log(d);
     }
