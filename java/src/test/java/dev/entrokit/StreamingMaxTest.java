@@ -18,9 +18,9 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * KL, reverse KL, entropy, soft-target cross-entropy, JSD and Jeffreys read each row once on the SIMD backend: a
+ * KL, reverse KL, soft-target and label cross-entropy, JSD and Jeffreys read each row once on the SIMD backend: a
  * running maximum per block, the sums rescaled whenever it grows (JSD and the gradients of KL, cross-entropy and
- * Jeffreys then work from the exps kept per block, rescaled to the row's maximum). These rows make it grow in every block (ascending ramps), only in the scalar tail, or
+ * Jeffreys then work from the exps kept per block, rescaled to the row's maximum). Entropy runs on the same rows. These rows make it grow in every block (ascending ramps), only in the scalar tail, or
  * only after blocks that are entirely masked ({@code −inf}) on one side or both; the loss and its gradient
  * must still match the float64 oracle (SPEC §5) on every backend and width. Sizes span several blocks at
  * every width (a block is 64 vectors: 1024 floats at 512 bits, 256 at 128).

@@ -23,11 +23,11 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p>The softmax family: a max pass (compare + blend; NaN is caught later, so the slower NaN-aware
  * {@code FloatVector.max} is not needed), one pass accumulating the sums the op needs, and, when an
- * output is asked for, one pass writing it. The losses of two rows (KL, reverse KL, soft cross-entropy,
- * JSD, Jeffreys) and entropy read each row once instead ({@link #pairSumsStreaming},
- * {@link #entropySumsStreaming}): per block of {@link SimdConstants#BLOCK} elements, the running maxima
- * (a loop over a block that then sits in L1), then the block's sums against them, the double sums
- * rescaled when a maximum grows. Their gradients come from what the forward kept (the exps per block,
+ * output is asked for, one pass writing it; so does entropy, which SPEC §1 has equal the fused softmax's
+ * bitwise. The losses of two rows (KL, reverse KL, soft cross-entropy, JSD, Jeffreys) and the label
+ * cross-entropy read each row once instead ({@link #pairSumsStreaming}, {@link #maxSumExpStreaming}): per
+ * block of {@link SimdConstants#BLOCK} elements, the running maxima (a loop over a block that then sits in
+ * L1), then the block's sums against them, the double sums rescaled when a maximum grows. Their gradients come from what the forward kept (the exps per block,
  * with the block's maxima; for JSD also the shifted logits) so that no later pass needs a second
  * transcendental in the same compiled unit. Each building block holds one hot loop so that the inlined
  * exp stays within C2's budget; blocks take and return scalars and arrays only.
@@ -1186,7 +1186,7 @@ public final class SimdDistributionKernels implements DistributionKernels {
     }
 
     /**
-     * {@link #max} and {@link #sumExp} in one read, as {@link #entropySumsStreaming}: per block the running maximum,
+     * {@link #max} and {@link #sumExp} in one read, as {@link #pairSumsStreaming}: per block the running maximum,
      * then the block's {@code Σ e} against it, the double sum scaled by {@code e^{−δ}} when it grows. Sets
      * {@code ws.pairMax[0]} to the row's maximum and returns {@code d} against it: NaN for a row holding a NaN or
      * {@code +inf}, or with every entry {@code −inf}, as {@link #sumExp} gives.
@@ -1228,103 +1228,6 @@ public final class SimdDistributionKernels implements DistributionKernels {
         }
         ws.pairMax[0] = m;
         return shifted ? d : Double.NaN;
-    }
-
-    /** Running maximum and live minimum of one row over the vector block {@code [start, end)}: {@code mm[0]}, {@code mm[1]}, in place. */
-    static void maxMinBlock(MemorySegment x, long off, int start, int end, float[] mm) {
-        FloatVector mx = FloatVector.broadcast(F, mm[0]);
-        FloatVector mn = FloatVector.broadcast(F, mm[1]);
-        for (int i = start; i < end; i += L) {
-            FloatVector v = load(x, off + i);
-            mx = mx.blend(v, v.compare(GT, mx));
-            FloatVector live = v.blend(Float.POSITIVE_INFINITY, v.compare(EQ, Float.NEGATIVE_INFINITY));
-            mn = mn.blend(live, live.compare(VectorOperators.LT, mn));
-        }
-        mm[0] = mx.reduceLanes(VectorOperators.MAX);
-        mm[1] = mn.reduceLanes(VectorOperators.MIN);
-    }
-
-    /** {@link #entropySums}'s two sums over the vector block {@code [start, end)} only: {@code acc[0] = d}, {@code acc[1] = Σ e_i a_i}. */
-    static void entropyBlockSums(MemorySegment x, long off, int start, int end, float negHalfM, float twoInvT,
-                                 double[] acc, float[] lanes) {
-        FloatVector dAcc = FloatVector.zero(F);
-        FloatVector dComp = FloatVector.zero(F);
-        FloatVector tAcc = FloatVector.zero(F);
-        for (int i = start; i < end; i += L) {
-            FloatVector a = shift(load(x, off + i), negHalfM, twoInvT);
-            FloatVector e = expNonPositive(a);
-            FloatVector sum = dAcc.add(e);
-            dComp = dComp.add(e.sub(sum.sub(dAcc)));
-            dAcc = sum;
-            tAcc = e.fma(a.blend(0f, e.compare(EQ, 0f)), tAcc);
-        }
-        dAcc.intoArray(lanes, 0);
-        double d = sumLanes(lanes);
-        dComp.intoArray(lanes, 0);
-        acc[0] = d + sumLanes(lanes);
-        tAcc.intoArray(lanes, 0);
-        acc[1] = sumLanes(lanes);
-    }
-
-    /**
-     * {@link #maxAndMin}, {@link #extreme} and {@link #entropySums} in one streaming pass, as
-     * {@link #klSumsStreaming} does for a pair: on a grown maximum ({@code δ = (M' − M)/T}),
-     * {@code d' = e^{−δ}·d} and {@code t' = e^{−δ}·(t − δ·d)}. Sets {@code ws.pairMax[0]} (the row's max),
-     * {@code ws.pairSpread[0]}, {@code ws.acc[0] = d}, {@code ws.acc[1] = Σ e_i a_i} against that max; returns
-     * whether the row is extreme.
-     */
-    static boolean entropySumsStreaming(MemorySegment x, long off, int n, float invT, Workspace ws) {
-        float[] mm = ws.pairMaxMin;
-        mm[0] = Float.NEGATIVE_INFINITY;
-        mm[1] = Float.POSITIVE_INFINITY;
-        float twoInvT = 2f * invT;
-        float ref = 0f;
-        boolean shifted = false; // whether ref is a maximum the row has shown (else the placeholder 0)
-        double d = 0;
-        double t = 0;
-        int upper = F.loopBound(n);
-        for (int start = 0, end = 0; ; start = end) {
-            boolean tail = start >= upper;
-            if (!tail) {
-                end = blockEnd(start, upper);
-                maxMinBlock(x, off, start, end, mm);
-            } else {
-                for (int i = upper; i < n; i++) {
-                    float v = get(x, off + i);
-                    mm[0] = v > mm[0] ? v : mm[0];
-                    mm[1] = v < mm[1] && v != Float.NEGATIVE_INFINITY ? v : mm[1];
-                }
-            }
-            if (mm[0] != Float.NEGATIVE_INFINITY && (!shifted || mm[0] != ref)) {
-                double delta = shifted ? ((double) mm[0] - ref) * invT : 0;
-                ref = mm[0];
-                shifted = true;
-                if (delta != 0) {
-                    double f = Math.exp(-delta);
-                    t = f * (t - delta * d);
-                    d *= f;
-                }
-            }
-            float negHalfM = -0.5f * ref;
-            if (!tail) {
-                entropyBlockSums(x, off, start, end, negHalfM, twoInvT, ws.acc, ws.lanes);
-                d += ws.acc[0];
-                t += ws.acc[1];
-            } else {
-                for (int i = upper; i < n; i++) {
-                    float a = shift(get(x, off + i), negHalfM, twoInvT);
-                    float e = exp(a);
-                    d += e;
-                    t += e == 0 ? 0 : e * a;
-                }
-                break;
-            }
-        }
-        ws.pairMax[0] = mm[0];
-        ws.pairSpread[0] = (double) mm[0] - mm[1];
-        ws.acc[0] = d;
-        ws.acc[1] = t;
-        return ws.pairSpread[0] * invT > EXTREME_SPREAD;
     }
 
     /** {@code grad_i = (q_i − p_i) · scale}. */
@@ -1811,12 +1714,16 @@ public final class SimdDistributionKernels implements DistributionKernels {
             return REFERENCE.entropy(x, xOff, n, invT, grad, gradOff, gradScale);
         }
         Workspace ws = Workspace.get();
-        if (entropySumsStreaming(x, xOff, n, invT, ws)) {
+        // Two reads, not one: SPEC §1 has softmax with row statistics give this entropy bitwise, and that op needs
+        // the row's maximum before its one exp per element, so both sum against the final maximum.
+        maxAndMin(x, xOff, n, ws.acc);
+        if (extreme(ws.acc, invT)) {
             return REFERENCE.entropy(x, xOff, n, invT, grad, gradOff, gradScale);
         }
-        float m = ws.pairMax[0];
+        float m = (float) ws.acc[0];
         float negHalfM = -0.5f * m;
         float twoInvT = 2f * invT;
+        entropySums(x, xOff, n, negHalfM, twoInvT, ws.acc, ws.lanes);
         double d = ws.acc[0];
         double logD = Math.log(d);
         double h = logD - ws.acc[1] / d;
