@@ -21,11 +21,16 @@ import jdk.incubator.vector.VectorOperators;
  * SPEC §1 with the Vector API; same method names and pass structure as
  * {@code ScalarDistributionKernels}, so the two read side by side.
  *
- * <p>Every op: a max pass (compare + blend; NaN is caught later, so the slower NaN-aware
+ * <p>The softmax family: a max pass (compare + blend; NaN is caught later, so the slower NaN-aware
  * {@code FloatVector.max} is not needed), one pass accumulating the sums the op needs, and, when an
- * output or gradient is asked for, one pass writing it. Re-reading a cache-resident row was measured
- * faster than online max rescaling. Each building block holds one hot loop so that the inlined exp
- * stays within C2's budget; blocks take and return scalars and arrays only.
+ * output is asked for, one pass writing it; so does entropy, which SPEC §1 has equal the fused softmax's
+ * bitwise. The losses of two rows (KL, reverse KL, soft cross-entropy, JSD, Jeffreys) and the label
+ * cross-entropy read each row once instead ({@link #pairSumsStreaming}, {@link #maxSumExpStreaming}): per
+ * block of {@link SimdConstants#BLOCK} elements, the running maxima (a loop over a block that then sits in
+ * L1), then the block's sums against them, the double sums rescaled when a maximum grows. Their gradients come from what the forward kept (the exps per block,
+ * with the block's maxima; for JSD also the shifted logits) so that no later pass needs a second
+ * transcendental in the same compiled unit. Each building block holds one hot loop so that the inlined
+ * exp stays within C2's budget; blocks take and return scalars and arrays only.
  *
  * <p>Numerics, all measured against the float64 reference:
  * <ul>
@@ -568,14 +573,14 @@ public final class SimdDistributionKernels implements DistributionKernels {
     }
 
     /**
-     * {@link #klBlockSums}'s teacher half that also stores {@code e^{a_i}} to {@code eT} (from index 0):
+     * {@link #klBlockSums}'s teacher half that also stores {@code e^{a_i}} to {@code eT} (from {@code eTOff}):
      * {@code acc[0] = d_t}, {@code acc[2] = Σ e^{a_i}·(a_i − b_i)}. The student's exps go through
      * {@link #expBlockStore}: one loop holding both exps and both stores went past C2's inlining budget, and
      * the boxed exp allocated about 6 bytes per element (JFR allocation samples, 256 × 32000 KL with gradient).
      */
     static void teacherBlockStore(MemorySegment t, long tOff, MemorySegment s, long sOff, int start, int end,
-                                  float negHalfMt, float negHalfMs, float twoInvT, MemorySegment eT, double[] acc,
-                                  float[] lanes) {
+                                  float negHalfMt, float negHalfMs, float twoInvT, MemorySegment eT, long eTOff,
+                                  double[] acc, float[] lanes) {
         FloatVector dtAcc = FloatVector.zero(F);
         FloatVector dtComp = FloatVector.zero(F);
         FloatVector wAcc = FloatVector.zero(F);
@@ -584,7 +589,7 @@ public final class SimdDistributionKernels implements DistributionKernels {
             FloatVector a = shift(xt, negHalfMt, twoInvT);
             FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
             FloatVector et = expNonPositive(a);
-            store(et, eT, i);
+            store(et, eT, eTOff + i);
             FloatVector sumT = dtAcc.add(et);
             dtComp = dtComp.add(et.sub(sumT.sub(dtAcc)));
             dtAcc = sumT;
@@ -654,6 +659,19 @@ public final class SimdDistributionKernels implements DistributionKernels {
         }
     }
 
+    /** What {@link #pairSumsStreaming} sums: {@link #klSums}'s three sums. */
+    static final int KL_SUMS = 0;
+    /** What {@link #pairSumsStreaming} sums: {@link #crossEntropySums}'s three sums. */
+    static final int CE_SUMS = 1;
+    /** What {@link #pairSumsStreaming} sums: {@link #klSums}'s three and the reverse direction's {@code Σ e^{b_i}·(b_i − a_i)}. */
+    static final int JEFFREYS_SUMS = 2;
+    /**
+     * What {@link #pairSumsStreaming} sums: {@code d_t} and {@code d_s} only, storing the exps and the shifted logits
+     * to the workspace's heap rows ({@code e^t}, {@code e^s}, {@code a}, {@code b}: rows 0 to 3) for
+     * {@link #jsdFromStored}; {@code eT} and {@code eS} are not used.
+     */
+    static final int JSD_SUMS = 3;
+
     /**
      * {@link #extremePair} and {@link #klSums} in one streaming pass, so that each row is read from memory once:
      * block by block, the pair's running maxima (one loop over a block that then sits in L1), then the block's
@@ -665,7 +683,7 @@ public final class SimdDistributionKernels implements DistributionKernels {
      * do; returns whether the pair is extreme (then the sums are not meaningful).
      */
     static boolean klSumsStreaming(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT, Workspace ws) {
-        return klSumsStreaming(t, tOff, s, sOff, n, invT, null, null, 0, ws);
+        return pairSumsStreaming(KL_SUMS, t, tOff, s, sOff, n, invT, null, null, 0, ws);
     }
 
     /**
@@ -676,7 +694,20 @@ public final class SimdDistributionKernels implements DistributionKernels {
      */
     static boolean klSumsStreaming(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                                    MemorySegment eT, MemorySegment eS, long eSOff, Workspace ws) {
-        float[] refs = eT == null ? null : ws.blockRefs(2 * (n / BLOCK + 2));
+        return pairSumsStreaming(KL_SUMS, t, tOff, s, sOff, n, invT, eT, eS, eSOff, ws);
+    }
+
+    /**
+     * The streaming pair pass of {@link #klSumsStreaming} for the sums of {@code kind}: {@code ws.acc[0] = d_t},
+     * {@code ws.acc[1] = d_s}, and {@code ws.acc[2]} = {@code Σ e^{a_i}·(a_i − b_i)} ({@link #KL_SUMS},
+     * {@link #JEFFREYS_SUMS}) or {@code Σ e^{a_i}·b_i} ({@link #CE_SUMS}), masked teacher entries adding 0;
+     * {@link #JEFFREYS_SUMS} also {@code ws.acc[3] = Σ e^{b_i}·(b_i − a_i)}, masked student entries adding 0. On a
+     * grown maximum, {@code Σ e^a·b} moves to {@code e^{−δ_t}·(v − δ_s·d_t)} and the reverse sum as the forward one
+     * with the roles swapped. The stored exps and block maxima are those of {@link #klSumsStreaming}.
+     */
+    static boolean pairSumsStreaming(int kind, MemorySegment t, long tOff, MemorySegment s, long sOff, int n,
+                                     float invT, MemorySegment eT, MemorySegment eS, long eSOff, Workspace ws) {
+        float[] refs = eT == null && kind != JSD_SUMS ? null : ws.blockRefs(2 * (n / BLOCK + 2));
         int block = 0;
         float[] mm = ws.pairMaxMin;
         mm[0] = Float.NEGATIVE_INFINITY;
@@ -691,6 +722,7 @@ public final class SimdDistributionKernels implements DistributionKernels {
         double dt = 0;
         double ds = 0;
         double w = 0;
+        double wr = 0;
         int upper = F.loopBound(n);
         for (int start = 0, end = 0; ; start = end) {
             boolean tail = start >= upper; // the last round: the scalar tail after the blocks, maybe empty
@@ -721,9 +753,11 @@ public final class SimdDistributionKernels implements DistributionKernels {
             }
             if (deltaT != 0 || deltaS != 0) {
                 double fT = Math.exp(-deltaT);
-                w = fT * (w + (deltaS - deltaT) * dt);
+                double fS = Math.exp(-deltaS);
+                w = kind == CE_SUMS ? fT * (w - deltaS * dt) : fT * (w + (deltaS - deltaT) * dt);
+                wr = fS * (wr + (deltaT - deltaS) * ds);
                 dt *= fT;
-                ds *= Math.exp(-deltaS);
+                ds *= fS;
             }
             if (refs != null) {
                 // NaN marks a block shifted by the placeholder: its exps are all 0 (or the row is NaN anyway).
@@ -732,23 +766,20 @@ public final class SimdDistributionKernels implements DistributionKernels {
                 block++;
             }
             if (!tail) {
-                if (eT == null) {
-                    klBlockSums(t, tOff, s, sOff, start, end, -0.5f * refT, -0.5f * refS, twoInvT, ws.acc, ws.lanes);
-                } else {
-                    teacherBlockStore(t, tOff, s, sOff, start, end, -0.5f * refT, -0.5f * refS, twoInvT, eT, ws.acc,
-                            ws.lanes);
-                    expBlockStore(s, sOff, start, end, -0.5f * refS, twoInvT, eS, eSOff, ws.acc, ws.lanes);
-                }
+                pairBlockSums(kind, t, tOff, s, sOff, start, end, -0.5f * refT, -0.5f * refS, twoInvT, eT, eS, eSOff,
+                        ws);
                 dt += ws.acc[0];
                 ds += ws.acc[1];
                 w += ws.acc[2];
+                wr += ws.acc[3];
             } else {
                 float negHalfMt = -0.5f * refT;
                 float negHalfMs = -0.5f * refS;
                 for (int i = upper; i < n; i++) {
                     float xt = get(t, tOff + i);
+                    float xs = get(s, sOff + i);
                     float a = shift(xt, negHalfMt, twoInvT);
-                    float b = shift(get(s, sOff + i), negHalfMs, twoInvT);
+                    float b = shift(xs, negHalfMs, twoInvT);
                     float et = exp(a);
                     float es = exp(b);
                     if (eT != null) {
@@ -757,7 +788,17 @@ public final class SimdDistributionKernels implements DistributionKernels {
                     }
                     dt += et;
                     ds += es;
-                    w += xt == Float.NEGATIVE_INFINITY ? 0 : et * (a - b);
+                    if (kind == JSD_SUMS) {
+                        ws.heapRow(0, n)[i] = et;
+                        ws.heapRow(1, n)[i] = es;
+                        ws.heapRow(2, n)[i] = a;
+                        ws.heapRow(3, n)[i] = b;
+                    } else if (kind == CE_SUMS) {
+                        w += xt == Float.NEGATIVE_INFINITY ? 0 : et * b;
+                    } else {
+                        w += xt == Float.NEGATIVE_INFINITY ? 0 : et * (a - b);
+                        wr += xs == Float.NEGATIVE_INFINITY ? 0 : es * (b - a);
+                    }
                 }
                 break;
             }
@@ -769,7 +810,59 @@ public final class SimdDistributionKernels implements DistributionKernels {
         ws.acc[0] = dt;
         ws.acc[1] = ds;
         ws.acc[2] = w;
+        ws.acc[3] = wr;
         return ws.pairSpread[0] * invT > EXTREME_SPREAD || ws.pairSpread[1] * invT > EXTREME_SPREAD;
+    }
+
+    /**
+     * One block of {@link #pairSumsStreaming} into {@code ws.acc[0..3]} ({@code acc[3]} is 0 unless
+     * {@link #JEFFREYS_SUMS}). Each callee holds one loop; those that store hold one exp each (a loop with two
+     * exps and two stores went past C2's inlining budget in KL, see {@link #teacherBlockStore}).
+     */
+    private static void pairBlockSums(int kind, MemorySegment t, long tOff, MemorySegment s, long sOff, int start,
+                                      int end, float negHalfMt, float negHalfMs, float twoInvT, MemorySegment eT,
+                                      MemorySegment eS, long eSOff, Workspace ws) {
+        double[] acc = ws.acc;
+        acc[3] = 0;
+        if (kind == JSD_SUMS) {
+            int n = end; // the rows were sized for the whole row; this only has to cover the block
+            expShiftBlockStore(t, tOff, start, end, negHalfMt, twoInvT, ws.heapRow(0, n), ws.heapRow(2, n), acc, 0,
+                    ws.lanes);
+            expShiftBlockStore(s, sOff, start, end, negHalfMs, twoInvT, ws.heapRow(1, n), ws.heapRow(3, n), acc, 1,
+                    ws.lanes);
+            acc[2] = 0;
+            return;
+        }
+        if (eT == null) {
+            switch (kind) {
+                case CE_SUMS -> crossEntropyBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, twoInvT, acc,
+                        ws.lanes);
+                case JEFFREYS_SUMS -> jeffreysBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, twoInvT, acc,
+                        ws.lanes);
+                default -> klBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, twoInvT, acc, ws.lanes);
+            }
+            return;
+        }
+        switch (kind) {
+            case CE_SUMS -> {
+                crossEntropyTeacherBlockStore(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, twoInvT, eT, acc,
+                        ws.lanes);
+                expBlockStore(s, sOff, start, end, negHalfMs, twoInvT, eS, eSOff, acc, ws.lanes);
+            }
+            case JEFFREYS_SUMS -> {
+                // The reverse direction is the forward one with the roles swapped: its d and sum land in acc[0], acc[2].
+                teacherBlockStore(s, sOff, t, tOff, start, end, negHalfMs, negHalfMt, twoInvT, eS, eSOff, acc, ws.lanes);
+                double ds = acc[0];
+                double wr = acc[2];
+                teacherBlockStore(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, twoInvT, eT, 0, acc, ws.lanes);
+                acc[1] = ds;
+                acc[3] = wr;
+            }
+            default -> {
+                teacherBlockStore(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, twoInvT, eT, 0, acc, ws.lanes);
+                expBlockStore(s, sOff, start, end, negHalfMs, twoInvT, eS, eSOff, acc, ws.lanes);
+            }
+        }
     }
 
     /** {@code acc[0] = d_t}, {@code acc[1] = d_s}, {@code acc[2] = Σ e^{a_i}·b_i} (masked teacher entries add 0). */
@@ -781,36 +874,10 @@ public final class SimdDistributionKernels implements DistributionKernels {
         double v = 0;
         for (int start = 0, end; start < upper; start = end) {
             end = blockEnd(start, upper);
-            FloatVector dtAcc = FloatVector.zero(F);
-            FloatVector dtComp = FloatVector.zero(F);
-            FloatVector dsAcc = FloatVector.zero(F);
-            FloatVector dsComp = FloatVector.zero(F);
-            FloatVector vAcc = FloatVector.zero(F);
-            for (int i = start; i < end; i += L) {
-                FloatVector xt = load(t, tOff + i);
-                FloatVector a = shift(xt, negHalfMt, twoInvT);
-                FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
-                FloatVector et = expNonPositive(a);
-                FloatVector yt = et;
-                FloatVector sumT = dtAcc.add(yt);
-                dtComp = dtComp.add(yt.sub(sumT.sub(dtAcc)));
-                dtAcc = sumT;
-                FloatVector ys = expNonPositive(b);
-                FloatVector sumS = dsAcc.add(ys);
-                dsComp = dsComp.add(ys.sub(sumS.sub(dsAcc)));
-                dsAcc = sumS;
-                vAcc = vAcc.add(et.mul(b).blend(0f, xt.compare(EQ, Float.NEGATIVE_INFINITY)));
-            }
-            dtAcc.intoArray(lanes, 0);
-            double dtAccSum = sumLanes(lanes);
-            dtComp.intoArray(lanes, 0);
-            dt += dtAccSum + sumLanes(lanes);
-            dsAcc.intoArray(lanes, 0);
-            double dsAccSum = sumLanes(lanes);
-            dsComp.intoArray(lanes, 0);
-            ds += dsAccSum + sumLanes(lanes);
-            vAcc.intoArray(lanes, 0);
-            v += sumLanes(lanes);
+            crossEntropyBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, twoInvT, acc, lanes);
+            dt += acc[0];
+            ds += acc[1];
+            v += acc[2];
         }
         for (int i = upper; i < n; i++) {
             float xt = get(t, tOff + i);
@@ -826,6 +893,343 @@ public final class SimdDistributionKernels implements DistributionKernels {
         acc[2] = v;
     }
 
+    /** {@link #crossEntropySums}'s three sums over the vector block {@code [start, end)} only. */
+    static void crossEntropyBlockSums(MemorySegment t, long tOff, MemorySegment s, long sOff, int start, int end,
+                                      float negHalfMt, float negHalfMs, float twoInvT, double[] acc, float[] lanes) {
+        FloatVector dtAcc = FloatVector.zero(F);
+        FloatVector dtComp = FloatVector.zero(F);
+        FloatVector dsAcc = FloatVector.zero(F);
+        FloatVector dsComp = FloatVector.zero(F);
+        FloatVector vAcc = FloatVector.zero(F);
+        for (int i = start; i < end; i += L) {
+            FloatVector xt = load(t, tOff + i);
+            FloatVector a = shift(xt, negHalfMt, twoInvT);
+            FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
+            FloatVector et = expNonPositive(a);
+            FloatVector sumT = dtAcc.add(et);
+            dtComp = dtComp.add(et.sub(sumT.sub(dtAcc)));
+            dtAcc = sumT;
+            FloatVector es = expNonPositive(b);
+            FloatVector sumS = dsAcc.add(es);
+            dsComp = dsComp.add(es.sub(sumS.sub(dsAcc)));
+            dsAcc = sumS;
+            vAcc = vAcc.add(et.mul(b).blend(0f, xt.compare(EQ, Float.NEGATIVE_INFINITY)));
+        }
+        dtAcc.intoArray(lanes, 0);
+        double dt = sumLanes(lanes);
+        dtComp.intoArray(lanes, 0);
+        acc[0] = dt + sumLanes(lanes);
+        dsAcc.intoArray(lanes, 0);
+        double ds = sumLanes(lanes);
+        dsComp.intoArray(lanes, 0);
+        acc[1] = ds + sumLanes(lanes);
+        vAcc.intoArray(lanes, 0);
+        acc[2] = sumLanes(lanes);
+    }
+
+    /**
+     * {@link #crossEntropyBlockSums}'s teacher half that also stores {@code e^{a_i}} to {@code eT} (from index 0):
+     * {@code acc[0] = d_t}, {@code acc[2] = Σ e^{a_i}·b_i}; the student's exps go through {@link #expBlockStore}, as
+     * in {@link #teacherBlockStore}.
+     */
+    static void crossEntropyTeacherBlockStore(MemorySegment t, long tOff, MemorySegment s, long sOff, int start,
+                                              int end, float negHalfMt, float negHalfMs, float twoInvT, MemorySegment eT,
+                                              double[] acc, float[] lanes) {
+        FloatVector dtAcc = FloatVector.zero(F);
+        FloatVector dtComp = FloatVector.zero(F);
+        FloatVector vAcc = FloatVector.zero(F);
+        for (int i = start; i < end; i += L) {
+            FloatVector xt = load(t, tOff + i);
+            FloatVector et = expNonPositive(shift(xt, negHalfMt, twoInvT));
+            FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
+            store(et, eT, i);
+            FloatVector sumT = dtAcc.add(et);
+            dtComp = dtComp.add(et.sub(sumT.sub(dtAcc)));
+            dtAcc = sumT;
+            vAcc = vAcc.add(et.mul(b).blend(0f, xt.compare(EQ, Float.NEGATIVE_INFINITY)));
+        }
+        dtAcc.intoArray(lanes, 0);
+        double dt = sumLanes(lanes);
+        dtComp.intoArray(lanes, 0);
+        acc[0] = dt + sumLanes(lanes);
+        vAcc.intoArray(lanes, 0);
+        acc[2] = sumLanes(lanes);
+    }
+
+    /**
+     * {@link #klBlockSums} and its reverse over the vector block {@code [start, end)}: {@code acc[0] = d_t},
+     * {@code acc[1] = d_s}, {@code acc[2] = Σ e^{a_i}·(a_i − b_i)} (masked teacher entries add 0),
+     * {@code acc[3] = Σ e^{b_i}·(b_i − a_i)} (masked student entries add 0): Jeffreys' sums from one read.
+     */
+    static void jeffreysBlockSums(MemorySegment t, long tOff, MemorySegment s, long sOff, int start, int end,
+                                  float negHalfMt, float negHalfMs, float twoInvT, double[] acc, float[] lanes) {
+        FloatVector dtAcc = FloatVector.zero(F);
+        FloatVector dtComp = FloatVector.zero(F);
+        FloatVector dsAcc = FloatVector.zero(F);
+        FloatVector dsComp = FloatVector.zero(F);
+        FloatVector wAcc = FloatVector.zero(F);
+        FloatVector rAcc = FloatVector.zero(F);
+        for (int i = start; i < end; i += L) {
+            FloatVector xt = load(t, tOff + i);
+            FloatVector xs = load(s, sOff + i);
+            FloatVector a = shift(xt, negHalfMt, twoInvT);
+            FloatVector b = shift(xs, negHalfMs, twoInvT);
+            FloatVector diff = a.sub(b);
+            FloatVector et = expNonPositive(a);
+            FloatVector sumT = dtAcc.add(et);
+            dtComp = dtComp.add(et.sub(sumT.sub(dtAcc)));
+            dtAcc = sumT;
+            FloatVector es = expNonPositive(b);
+            FloatVector sumS = dsAcc.add(es);
+            dsComp = dsComp.add(es.sub(sumS.sub(dsAcc)));
+            dsAcc = sumS;
+            wAcc = wAcc.add(et.mul(diff).blend(0f, xt.compare(EQ, Float.NEGATIVE_INFINITY)));
+            rAcc = rAcc.add(es.mul(diff.neg()).blend(0f, xs.compare(EQ, Float.NEGATIVE_INFINITY)));
+        }
+        dtAcc.intoArray(lanes, 0);
+        double dt = sumLanes(lanes);
+        dtComp.intoArray(lanes, 0);
+        acc[0] = dt + sumLanes(lanes);
+        dsAcc.intoArray(lanes, 0);
+        double ds = sumLanes(lanes);
+        dsComp.intoArray(lanes, 0);
+        acc[1] = ds + sumLanes(lanes);
+        wAcc.intoArray(lanes, 0);
+        acc[2] = sumLanes(lanes);
+        rAcc.intoArray(lanes, 0);
+        acc[3] = sumLanes(lanes);
+    }
+
+    /**
+     * Stores {@code e_i = exp(a_i)} to {@code eOut} and {@code a_i = (x_i − m)/T} to {@code aOut} (both from index 0)
+     * over the vector block {@code [start, end)}, and sets {@code acc[which] = Σ e_i}.
+     */
+    static void expShiftBlockStore(MemorySegment x, long xOff, int start, int end, float negHalfM, float twoInvT,
+                                   float[] eOut, float[] aOut, double[] acc, int which, float[] lanes) {
+        FloatVector dAcc = FloatVector.zero(F);
+        FloatVector dComp = FloatVector.zero(F);
+        for (int i = start; i < end; i += L) {
+            FloatVector a = shift(load(x, xOff + i), negHalfM, twoInvT);
+            FloatVector e = expNonPositive(a);
+            a.intoArray(aOut, i);
+            e.intoArray(eOut, i);
+            FloatVector sum = dAcc.add(e);
+            dComp = dComp.add(e.sub(sum.sub(dAcc)));
+            dAcc = sum;
+        }
+        dAcc.intoArray(lanes, 0);
+        double d = sumLanes(lanes);
+        dComp.intoArray(lanes, 0);
+        acc[which] = d + sumLanes(lanes);
+    }
+
+    /** {@code e^{(ref − M)/T}/d} as a float, the factor taking a block's stored exps to probabilities (0 for a NaN ref). */
+    static float blockFactor(float ref, float max, float invT, double d) {
+        return Float.isNaN(ref) ? 0f : (float) (Math.exp(((double) ref - max) * invT) / d);
+    }
+
+    /** {@code (ref − M)/T − log d} as a float, taking a block's stored shifted logits to log-probabilities. */
+    static float blockLogShift(float ref, float max, float invT, double d) {
+        return Float.isNaN(ref) ? 0f : (float) (((double) ref - max) * invT - Math.log(d));
+    }
+
+    /**
+     * The generalized JSD sums from what {@link #pairSumsStreaming} stored for {@link #JSD_SUMS}, with no read of
+     * the inputs: per block, {@code p = e^t·k_t}, {@code q = e^s·k_s}, {@code log p = a + c_t}, {@code log q = b + c_s}
+     * ({@link #blockFactor}, {@link #blockLogShift}), then {@code ws.acc[0] = Σ p log(p/M)},
+     * {@code ws.acc[1] = Σ q log(q/M)}. The stored rows are left as they are for {@link #jsdGradFromStored}.
+     */
+    static void jsdFromStored(int n, float invT, float beta, double dt, double ds, Workspace ws) {
+        float[] eT = ws.heapRow(0, n);
+        float[] eS = ws.heapRow(1, n);
+        float[] aT = ws.heapRow(2, n);
+        float[] aS = ws.heapRow(3, n);
+        float[] refs = ws.blockRefs(0);
+        float mt = ws.pairMax[0];
+        float ms = ws.pairMax[1];
+        float alpha = 1f - beta;
+        int upper = F.loopBound(n);
+        double towardP = 0;
+        double towardQ = 0;
+        int block = 0;
+        for (int start = 0, end = 0; ; start = end, block++) {
+            boolean tail = start >= upper;
+            end = tail ? n : blockEnd(start, upper);
+            float refT = refs[2 * block];
+            float refS = refs[2 * block + 1];
+            float kT = blockFactor(refT, mt, invT, dt);
+            float kS = blockFactor(refS, ms, invT, ds);
+            float cT = blockLogShift(refT, mt, invT, dt);
+            float cS = blockLogShift(refS, ms, invT, ds);
+            if (tail) {
+                for (int i = upper; i < n; i++) {
+                    float p = eT[i] * kT;
+                    float q = eS[i] * kS;
+                    float logM = (float) Math.log(beta * p + alpha * q);
+                    towardP += p == 0 ? 0 : p * (aT[i] + cT - logM);
+                    towardQ += q == 0 ? 0 : q * (aS[i] + cS - logM);
+                }
+                break;
+            }
+            jsdBlockFromStored(eT, eS, aT, aS, start, end, kT, kS, cT, cS, beta, ws.acc, ws.lanes);
+            towardP += ws.acc[0];
+            towardQ += ws.acc[1];
+        }
+        ws.acc[0] = towardP;
+        ws.acc[1] = towardQ;
+    }
+
+    /**
+     * One block of {@link #jsdFromStored}: {@code acc[0] = Σ p log(p/M)}, {@code acc[1] = Σ q log(q/M)}. Reads only,
+     * from heap rows: with the rows off-heap the four segment loads and the log went past C2's
+     * {@code NodeCountInliningCutoff} and the last load was boxed (192 KB per 32000-wide row, AllocationProbe); so
+     * did storing {@code p}, {@code q}, {@code log q} for the gradient and flushing subnormal probabilities (576 KB).
+     * A subnormal {@code p} only meets a log clamped to {@code Float.MIN_NORMAL} and adds a term below 1e-36.
+     */
+    static void jsdBlockFromStored(float[] eT, float[] eS, float[] aT, float[] aS, int start,
+                                   int end, float kT, float kS, float cT, float cS, float beta, double[] acc,
+                                   float[] lanes) {
+        float alpha = 1f - beta;
+        FloatVector pAcc = FloatVector.zero(F);
+        FloatVector qAcc = FloatVector.zero(F);
+        for (int i = start; i < end; i += L) {
+            FloatVector p = FloatVector.fromArray(F, eT, i).mul(kT);
+            FloatVector q = FloatVector.fromArray(F, eS, i).mul(kS);
+            FloatVector logM = VectorLog.log(p.mul(beta).add(q.mul(alpha)));
+            pAcc = pAcc.add(p.mul(FloatVector.fromArray(F, aT, i).add(cT).sub(logM)).blend(0f, p.compare(EQ, 0f)));
+            qAcc = qAcc.add(q.mul(FloatVector.fromArray(F, aS, i).add(cS).sub(logM)).blend(0f, q.compare(EQ, 0f)));
+        }
+        pAcc.intoArray(lanes, 0);
+        acc[0] = sumLanes(lanes);
+        qAcc.intoArray(lanes, 0);
+        acc[1] = sumLanes(lanes);
+    }
+
+    /**
+     * The JSD gradient {@code q (log q − log M − towardQ)·scale} from the rows {@link #pairSumsStreaming} stored, block
+     * by block with {@link #jsdFromStored}'s factors, into {@code grad} (heap or native): one log per element and no
+     * read of the inputs. It is written to the heap row of the teacher's shifted logits (no longer needed) and copied
+     * out: a vector store into a segment in the same loop as the three loads and the log was boxed (192 KB per
+     * 32000-wide row, AllocationProbe), a store into an array is not.
+     */
+    static void jsdGradFromStored(MemorySegment grad, long gOff, int n, float invT, float beta, double dt, double ds,
+                                  float towardQ, float scale, Workspace ws) {
+        float[] eT = ws.heapRow(0, n);
+        float[] eS = ws.heapRow(1, n);
+        float[] g = ws.heapRow(2, n);
+        float[] aS = ws.heapRow(3, n);
+        float[] refs = ws.blockRefs(0);
+        float mt = ws.pairMax[0];
+        float ms = ws.pairMax[1];
+        float alpha = 1f - beta;
+        int upper = F.loopBound(n);
+        int block = 0;
+        for (int start = 0, end = 0; ; start = end, block++) {
+            boolean tail = start >= upper;
+            end = tail ? n : blockEnd(start, upper);
+            float refS = refs[2 * block + 1];
+            float kT = blockFactor(refs[2 * block], mt, invT, dt);
+            float kS = blockFactor(refS, ms, invT, ds);
+            float cS = blockLogShift(refS, ms, invT, ds);
+            if (tail) {
+                for (int i = upper; i < n; i++) {
+                    float p = eT[i] * kT;
+                    float q = eS[i] * kS;
+                    float logM = (float) Math.log(beta * p + alpha * q);
+                    g[i] = q == 0 ? 0 : q * (aS[i] + cS - logM - towardQ) * scale;
+                }
+                break;
+            }
+            jsdGradBlockFromStored(eT, eS, aS, g, start, end, kT, kS, cS, beta, towardQ, scale);
+        }
+        MemorySegment.copy(g, 0, grad, F32, gOff * Float.BYTES, n);
+    }
+
+    /** One block of {@link #jsdGradFromStored}, into {@code g} (which may be the row of the teacher's shifted logits). */
+    static void jsdGradBlockFromStored(float[] eT, float[] eS, float[] aS, float[] g, int start, int end, float kT,
+                                       float kS, float cS, float beta, float towardQ, float scale) {
+        float alpha = 1f - beta;
+        for (int i = start; i < end; i += L) {
+            FloatVector p = FloatVector.fromArray(F, eT, i).mul(kT);
+            FloatVector q = FloatVector.fromArray(F, eS, i).mul(kS);
+            FloatVector logM = VectorLog.log(p.mul(beta).add(q.mul(alpha)));
+            FloatVector v = q.mul(FloatVector.fromArray(F, aS, i).add(cS).sub(logM).sub(towardQ)).mul(scale);
+            v.blend(0f, q.compare(EQ, 0f)).intoArray(g, i);
+        }
+    }
+
+    /** The running maximum {@code max(running, x_i)} over the vector block {@code [start, end)} (NaN ignored, as {@link #max}). */
+    static float maxBlock(MemorySegment x, long off, int start, int end, float running) {
+        FloatVector m = FloatVector.broadcast(F, running);
+        for (int i = start; i < end; i += L) {
+            FloatVector v = load(x, off + i);
+            m = m.blend(v, v.compare(GT, m));
+        }
+        return m.reduceLanes(VectorOperators.MAX);
+    }
+
+    /** {@link #sumExp} over the vector block {@code [start, end)} only. */
+    static double sumExpBlock(MemorySegment x, long off, int start, int end, float negHalfM, float twoInvT,
+                              float[] lanes) {
+        FloatVector acc = FloatVector.zero(F);
+        FloatVector comp = FloatVector.zero(F);
+        for (int i = start; i < end; i += L) {
+            FloatVector y = expNonPositive(shift(load(x, off + i), negHalfM, twoInvT));
+            FloatVector sum = acc.add(y);
+            comp = comp.add(y.sub(sum.sub(acc)));
+            acc = sum;
+        }
+        acc.intoArray(lanes, 0);
+        double accSum = sumLanes(lanes);
+        comp.intoArray(lanes, 0);
+        return accSum + sumLanes(lanes);
+    }
+
+    /**
+     * {@link #max} and {@link #sumExp} in one read, as {@link #pairSumsStreaming}: per block the running maximum,
+     * then the block's {@code Σ e} against it, the double sum scaled by {@code e^{−δ}} when it grows. Sets
+     * {@code ws.pairMax[0]} to the row's maximum and returns {@code d} against it: NaN for a row holding a NaN or
+     * {@code +inf}, or with every entry {@code −inf}, as {@link #sumExp} gives.
+     */
+    static double maxSumExpStreaming(MemorySegment x, long off, int n, float invT, Workspace ws) {
+        float twoInvT = 2f * invT;
+        float m = Float.NEGATIVE_INFINITY;
+        float ref = 0f;
+        boolean shifted = false; // whether ref is a maximum the row has shown (else the placeholder 0)
+        double d = 0;
+        int upper = F.loopBound(n);
+        for (int start = 0, end = 0; ; start = end) {
+            boolean tail = start >= upper;
+            if (!tail) {
+                end = blockEnd(start, upper);
+                m = maxBlock(x, off, start, end, m);
+            } else {
+                for (int i = upper; i < n; i++) {
+                    float v = get(x, off + i);
+                    m = v > m ? v : m;
+                }
+            }
+            if (m != Float.NEGATIVE_INFINITY && (!shifted || m != ref)) {
+                if (shifted) {
+                    d *= Math.exp(-((double) m - ref) * invT);
+                }
+                ref = m;
+                shifted = true;
+            }
+            float negHalfM = -0.5f * ref;
+            if (!tail) {
+                d += sumExpBlock(x, off, start, end, negHalfM, twoInvT, ws.lanes);
+            } else {
+                for (int i = upper; i < n; i++) {
+                    d += exp(shift(get(x, off + i), negHalfM, twoInvT));
+                }
+                break;
+            }
+        }
+        ws.pairMax[0] = m;
+        return shifted ? d : Double.NaN;
+    }
+
     /** {@code grad_i = (q_i − p_i) · scale}. */
     static void gradQMinusP(MemorySegment t, long tOff, MemorySegment s, long sOff, MemorySegment grad, long gOff,
                             int n, float negHalfMt, float negHalfMs, float twoInvT, float invDt, float invDs,
@@ -833,8 +1237,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
         int upper = F.loopBound(n);
         // Both exps in one loop: C2 boxes a vector per iteration here (JFR: 192 KB per 32000-wide row), and also
         // when the loop is split in two, since both halves are inlined into the same caller (crossEntropy:
-        // 24.6 MB instead of 13.3 MB per 64 x 32000 call, AllocationProbe). KL avoids this pass for rows up to
-        // PROB_CHUNK; cross-entropy and Jeffreys still pay it.
+        // 24.6 MB instead of 13.3 MB per 64 x 32000 call, AllocationProbe). KL, cross-entropy and Jeffreys avoid this
+        // pass for rows up to PROB_CHUNK (they keep the forward's exps); longer rows and the partial states pay it.
         for (int i = 0; i < upper; i += L) {
             FloatVector p = expNonPositive(shift(load(t, tOff + i), negHalfMt, twoInvT)).mul(invDt);
             FloatVector q = expNonPositive(shift(load(s, sOff + i), negHalfMs, twoInvT)).mul(invDs);
@@ -1310,6 +1714,8 @@ public final class SimdDistributionKernels implements DistributionKernels {
             return REFERENCE.entropy(x, xOff, n, invT, grad, gradOff, gradScale);
         }
         Workspace ws = Workspace.get();
+        // Two reads, not one: SPEC §1 has softmax with row statistics give this entropy bitwise, and that op needs
+        // the row's maximum before its one exp per element, so both sum against the final maximum.
         maxAndMin(x, xOff, n, ws.acc);
         if (extreme(ws.acc, invT)) {
             return REFERENCE.entropy(x, xOff, n, invT, grad, gradOff, gradScale);
@@ -1340,24 +1746,30 @@ public final class SimdDistributionKernels implements DistributionKernels {
             return REFERENCE.crossEntropy(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
         Workspace ws = Workspace.get();
-        if (extremePair(t, tOff, s, sOff, n, invT, ws)) {
+        // As KL: one read of the pair; with a gradient the forward keeps both rows' exps and the gradient pass only
+        // rescales them (rows up to PROB_CHUNK).
+        boolean keepExps = grad != null && n <= PROB_CHUNK;
+        MemorySegment dst = keepExps ? target(grad, n, ws) : null;
+        long dstOff = keepExps ? targetOffset(dst, grad, gradOff) : 0;
+        MemorySegment eT = keepExps ? ws.probRow(0, n) : null;
+        if (pairSumsStreaming(CE_SUMS, t, tOff, s, sOff, n, invT, eT, dst, dstOff, ws)) {
             return REFERENCE.crossEntropy(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
-        float negHalfMt = -0.5f * ws.pairMax[0];
-        float negHalfMs = -0.5f * ws.pairMax[1];
-        float twoInvT = 2f * invT;
-        crossEntropySums(t, tOff, s, sOff, n, negHalfMt, negHalfMs, twoInvT, ws.acc, ws.lanes);
         double dt = ws.acc[0];
         double ds = ws.acc[1];
         double ce = Math.log(ds) - ws.acc[2] / dt;
         if (!Double.isFinite(ce)) {
             return REFERENCE.crossEntropy(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
-        if (grad != null) {
-            MemorySegment dst = target(grad, n, ws);
-            gradQMinusP(t, tOff, s, sOff, dst, targetOffset(dst, grad, gradOff), n, negHalfMt, negHalfMs, twoInvT,
-                    (float) (1 / dt), (float) (1 / ds), gradScale * invT);
+        if (keepExps) {
+            gradFromStoredExps(eT, dst, dstOff, n, invT, ws.blockRefs(0), ws.pairMax[0], ws.pairMax[1], dt, ds,
+                    gradScale * invT);
             publish(dst, grad, gradOff, n);
+        } else if (grad != null) {
+            MemorySegment row = target(grad, n, ws);
+            gradQMinusP(t, tOff, s, sOff, row, targetOffset(row, grad, gradOff), n, -0.5f * ws.pairMax[0],
+                    -0.5f * ws.pairMax[1], 2f * invT, (float) (1 / dt), (float) (1 / ds), gradScale * invT);
+            publish(row, grad, gradOff, n);
         }
         return ce;
     }
@@ -1369,10 +1781,10 @@ public final class SimdDistributionKernels implements DistributionKernels {
             return REFERENCE.crossEntropyLabel(s, sOff, n, label, smoothing, invT, grad, gradOff, gradScale);
         }
         Workspace ws = Workspace.get();
-        float ms = max(s, sOff, n);
+        double logDs = Math.log(maxSumExpStreaming(s, sOff, n, invT, ws));
+        float ms = ws.pairMax[0];
         float negHalfMs = -0.5f * ms;
         float twoInvT = 2f * invT;
-        double logDs = Math.log(sumExp(s, sOff, n, negHalfMs, twoInvT, ws.lanes));
         // ε = 1 drops the label term entirely (0 · inf would be NaN for a masked label).
         double loss = smoothing == 1f ? 0 : (1.0 - smoothing) * (logDs - ((double) get(s, sOff + label) - ms) * invT);
         if (smoothing > 0) {
@@ -1492,31 +1904,34 @@ public final class SimdDistributionKernels implements DistributionKernels {
             return REFERENCE.jeffreys(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
         Workspace ws = Workspace.get();
-        if (extremePair(t, tOff, s, sOff, n, invT, ws)) {
+        // Both directions' sums from one read; with a gradient the forward keeps both exps, so that the q − p part
+        // only rescales them and the reverse-KL part (addRklGrad) is the one pass left with an exp.
+        boolean keepExps = grad != null && n <= PROB_CHUNK;
+        MemorySegment dst = grad != null ? target(grad, n, ws) : null;
+        long dstOff = grad != null ? targetOffset(dst, grad, gradOff) : 0;
+        MemorySegment eT = keepExps ? ws.probRow(0, n) : null;
+        if (pairSumsStreaming(JEFFREYS_SUMS, t, tOff, s, sOff, n, invT, eT, keepExps ? dst : null, dstOff, ws)) {
             return REFERENCE.jeffreys(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
         float mt = ws.pairMax[0];
         float ms = ws.pairMax[1];
-        float negHalfMt = -0.5f * mt;
-        float negHalfMs = -0.5f * ms;
-        float twoInvT = 2f * invT;
-        klSums(t, tOff, s, sOff, n, negHalfMt, negHalfMs, twoInvT, ws.acc, ws.lanes);
         double dt = ws.acc[0];
         double ds = ws.acc[1];
         double logRatio = Math.log(ds) - Math.log(dt);
         double kl = ws.acc[2] / dt + logRatio;
-        klSums(s, sOff, t, tOff, n, negHalfMs, negHalfMt, twoInvT, ws.acc, ws.lanes);
-        double rkl = ws.acc[2] / ds - logRatio;
+        double rkl = ws.acc[3] / ds - logRatio;
         double value = kl + rkl;
         if (!Double.isFinite(value)) {
             return REFERENCE.jeffreys(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
         if (grad != null) {
             float scale = gradScale * invT;
-            MemorySegment dst = target(grad, n, ws);
-            long dstOff = targetOffset(dst, grad, gradOff);
-            gradQMinusP(t, tOff, s, sOff, dst, dstOff, n, negHalfMt, negHalfMs, twoInvT, (float) (1 / dt),
-                    (float) (1 / ds), scale);
+            if (keepExps) {
+                gradFromStoredExps(eT, dst, dstOff, n, invT, ws.blockRefs(0), mt, ms, dt, ds, scale);
+            } else {
+                gradQMinusP(t, tOff, s, sOff, dst, dstOff, n, -0.5f * mt, -0.5f * ms, 2f * invT, (float) (1 / dt),
+                        (float) (1 / ds), scale);
+            }
             addRklGrad(t, tOff, s, sOff, dst, dstOff, n, ms, invT, (float) (1 / ds), scale, ws);
             publish(dst, grad, gradOff, n);
         }
@@ -1529,6 +1944,43 @@ public final class SimdDistributionKernels implements DistributionKernels {
         if (grad != null && scaleOverflows((double) gradScale * invT * (1 - beta))) {
             return REFERENCE.jsd(t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
         }
+        if (n > PROB_CHUNK) {
+            return jsdChunked(t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
+        }
+        Workspace ws = Workspace.get();
+        // One read of the pair: the streaming pass keeps each row's exps and shifted logits against its block's
+        // maximum; the sums and the gradient then come from those rows, one log per element each.
+        for (int row = 0; row < 4; row++) {
+            ws.heapRow(row, n);
+        }
+        if (pairSumsStreaming(JSD_SUMS, t, tOff, s, sOff, n, invT, null, null, 0, ws)) {
+            return REFERENCE.jsd(t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
+        }
+        double dt = ws.acc[0];
+        double ds = ws.acc[1];
+        if (!(dt > 0) || !(ds > 0)) { // a NaN row, or one with every entry masked: the reference's special rows
+            return REFERENCE.jsd(t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
+        }
+        jsdFromStored(n, invT, beta, dt, ds, ws);
+        double towardP = ws.acc[0];
+        double towardQ = ws.acc[1];
+        double value = beta * towardP + (1.0 - beta) * towardQ;
+        if (!Double.isFinite(value)) {
+            return REFERENCE.jsd(t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
+        }
+        if (grad != null) {
+            float scale = (float) ((double) gradScale * invT * (1 - beta));
+            jsdGradFromStored(grad, gradOff, n, invT, beta, dt, ds, (float) towardQ, scale, ws);
+        }
+        return value;
+    }
+
+    /**
+     * {@link #jsd} for rows longer than {@link #PROB_CHUNK}: max passes, then the probabilities chunk by chunk
+     * (twice with a gradient) instead of holding row-sized buffers per thread.
+     */
+    private static double jsdChunked(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                                     float beta, MemorySegment grad, long gradOff, float gradScale) {
         Workspace ws = Workspace.get();
         if (extremePair(t, tOff, s, sOff, n, invT, ws)) {
             return REFERENCE.jsd(t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);

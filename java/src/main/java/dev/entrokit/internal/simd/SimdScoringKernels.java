@@ -4,6 +4,7 @@ import static dev.entrokit.internal.simd.SimdConstants.F;
 import static dev.entrokit.internal.simd.SimdConstants.L;
 import static dev.entrokit.internal.simd.SimdDistributionKernels.blockEnd;
 import static dev.entrokit.internal.simd.SimdDistributionKernels.exp;
+import static dev.entrokit.internal.simd.SimdDistributionKernels.expStore;
 import static dev.entrokit.internal.simd.SimdDistributionKernels.extremePair;
 import static dev.entrokit.internal.simd.SimdDistributionKernels.fill;
 import static dev.entrokit.internal.simd.SimdDistributionKernels.get;
@@ -166,6 +167,43 @@ public final class SimdScoringKernels implements ScoringKernels {
         return total;
     }
 
+    /**
+     * {@link #alphaSum} that also stores {@code e^{c'_i − mc}} to {@code out} (from index 0), so that the gradient
+     * needs no exp. Same sum, in the same order.
+     */
+    static double alphaSumStore(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float negHalfMt,
+                                float negHalfMs, float twoInvT, float alpha, float mc, MemorySegment out, float[] lanes) {
+        int upper = F.loopBound(n);
+        double total = 0;
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
+            FloatVector acc = FloatVector.zero(F);
+            FloatVector comp = FloatVector.zero(F);
+            for (int i = start; i < end; i += L) {
+                FloatVector xt = load(t, tOff + i);
+                FloatVector c = alphaMix(xt, shift(xt, negHalfMt, twoInvT),
+                        shift(load(s, sOff + i), negHalfMs, twoInvT), alpha);
+                FloatVector y = expNonPositive(c.sub(mc));
+                store(y, out, i);
+                FloatVector sum = acc.add(y);
+                comp = comp.add(y.sub(sum.sub(acc)));
+                acc = sum;
+            }
+            acc.intoArray(lanes, 0);
+            double accSum = sumLanes(lanes);
+            comp.intoArray(lanes, 0);
+            total += accSum + sumLanes(lanes);
+        }
+        for (int i = upper; i < n; i++) {
+            float xt = get(t, tOff + i);
+            float y = exp(alphaMix(xt, shift(xt, negHalfMt, twoInvT), shift(get(s, sOff + i), negHalfMs, twoInvT), alpha)
+                    - mc);
+            put(out, i, y);
+            total += y;
+        }
+        return total;
+    }
+
     /** {@code grad_i = (q_i − r_i)·scale}, {@code q_i = e^{b_i − log d_s}}, {@code r_i = e^{c'_i − logS'}}. */
     static void alphaGrad(MemorySegment t, long tOff, MemorySegment s, long sOff, MemorySegment grad, long gOff, int n,
                           float negHalfMt, float negHalfMs, float twoInvT, float alpha, float logDs, float logSShifted,
@@ -259,8 +297,9 @@ public final class SimdScoringKernels implements ScoringKernels {
 
     @Override
     public double tokenLogprob(MemorySegment x, long xOff, int n, int id) {
-        float m = max(x, xOff, n);
-        double d = sumExp(x, xOff, n, -0.5f * m, 2f, Workspace.get().lanes);
+        Workspace ws = Workspace.get();
+        double d = SimdDistributionKernels.maxSumExpStreaming(x, xOff, n, 1f, ws);
+        float m = ws.pairMax[0];
         // x_id − m in double: exact for any two floats, so large logits lose nothing before log d.
         return Double.isNaN(d) ? Double.NaN : ((double) get(x, xOff + id) - m) - Math.log(d);
     }
@@ -288,7 +327,7 @@ public final class SimdScoringKernels implements ScoringKernels {
         if (alpha < NEAR_LIMIT || Math.abs(alpha - 1f) < NEAR_LIMIT) {
             return REFERENCE.alphaDivergence(t, tOff, s, sOff, n, invT, alpha, grad, gradOff, gradScale);
         }
-        double logS = logAlphaSum(t, tOff, s, sOff, n, invT, alpha);
+        double logS = logAlphaSum(t, tOff, s, sOff, n, invT, alpha, grad, gradOff);
         double value = -Math.expm1(logS) / ((double) alpha * (1.0 - alpha));
         double factor = Math.exp(logS) / alpha * gradScale * invT;
         if (!Double.isFinite(value) || grad != null && scaleOverflows(factor)) {
@@ -304,7 +343,7 @@ public final class SimdScoringKernels implements ScoringKernels {
         if (Math.abs(alpha - 1f) < NEAR_LIMIT) {
             return REFERENCE.renyi(t, tOff, s, sOff, n, invT, alpha, grad, gradOff, gradScale);
         }
-        double value = logAlphaSum(t, tOff, s, sOff, n, invT, alpha) / (alpha - 1.0);
+        double value = logAlphaSum(t, tOff, s, sOff, n, invT, alpha, grad, gradOff) / (alpha - 1.0);
         double factor = (double) gradScale * invT;
         if (!Double.isFinite(value) || grad != null && scaleOverflows(factor)) {
             return REFERENCE.renyi(t, tOff, s, sOff, n, invT, alpha, grad, gradOff, gradScale);
@@ -316,7 +355,7 @@ public final class SimdScoringKernels implements ScoringKernels {
     @Override
     public double chi2(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                        MemorySegment grad, long gradOff, float gradScale) {
-        double logS = logAlphaSum(t, tOff, s, sOff, n, invT, 2f);
+        double logS = logAlphaSum(t, tOff, s, sOff, n, invT, 2f, grad, gradOff);
         double value = Math.expm1(logS);
         double factor = Math.exp(logS) * gradScale * invT;
         if (!Double.isFinite(value) || grad != null && scaleOverflows(factor)) {
@@ -326,13 +365,21 @@ public final class SimdScoringKernels implements ScoringKernels {
         return value;
     }
 
+    /** Whether the α-family keeps its exps for a gradient of this row instead of computing them again. */
+    private static boolean keepsExps(MemorySegment grad, int n) {
+        return grad != null && n <= SimdDistributionKernels.PROB_CHUNK;
+    }
+
     /**
      * {@code log S(α)}, leaving in the workspace what {@link #writeAlphaGrad} needs ({@code ws.pairMax},
-     * {@code ws.acc[0] = log d_s}, {@code ws.acc[1] = log S'} with {@code S'} the sum of the shifted terms);
-     * NaN for an extreme or special pair, which the callers hand to the reference.
+     * {@code ws.acc[0] = log d_s}, {@code ws.acc[1] = log S'} with {@code S'} the sum of the shifted terms,
+     * {@code ws.acc[2] = d_s}, {@code ws.acc[3]} the sum of {@code e^{c'_i − mc}});
+     * NaN for an extreme or special pair, which the callers hand to the reference. With a gradient on a row up to
+     * {@code PROB_CHUNK}, the student's exps go where the gradient will be written and the mixed terms' exps to the
+     * workspace's row 0: the gradient pass then only scales and subtracts (its two exps in one loop were boxed).
      */
     private static double logAlphaSum(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
-                                      float alpha) {
+                                      float alpha, MemorySegment grad, long gradOff) {
         Workspace ws = Workspace.get();
         if (extremePair(t, tOff, s, sOff, n, invT, ws)) {
             return Double.NaN;
@@ -340,8 +387,16 @@ public final class SimdScoringKernels implements ScoringKernels {
         float negHalfMt = -0.5f * ws.pairMax[0];
         float negHalfMs = -0.5f * ws.pairMax[1];
         float twoInvT = 2f * invT;
+        boolean keep = keepsExps(grad, n);
         double logDt = Math.log(sumExp(t, tOff, n, negHalfMt, twoInvT, ws.lanes));
-        double logDs = Math.log(sumExp(s, sOff, n, negHalfMs, twoInvT, ws.lanes));
+        double ds;
+        if (keep) {
+            MemorySegment dst = target(grad, n, ws);
+            ds = expStore(s, sOff, dst, targetOffset(dst, grad, gradOff), n, negHalfMs, twoInvT, ws.lanes);
+        } else {
+            ds = sumExp(s, sOff, n, negHalfMs, twoInvT, ws.lanes);
+        }
+        double logDs = Math.log(ds);
         float mc = alphaMax(t, tOff, s, sOff, n, negHalfMt, negHalfMs, twoInvT, alpha);
         // The gradient's r_i = e^{c'_i − log S'} is dominated by terms with c'_i near mc, which float32 holds to
         // about 2.4e-7·|mc| (rounding of c', of its two shifted logits and of log S'). Below mc = −4 that
@@ -360,10 +415,14 @@ public final class SimdScoringKernels implements ScoringKernels {
                 || Double.isNaN(logDt + logDs)) {
             return Double.NaN;
         }
-        double logShifted = mc + Math.log(alphaSum(t, tOff, s, sOff, n, negHalfMt, negHalfMs, twoInvT, alpha, mc,
-                ws.lanes));
+        double shiftedSum = keep
+                ? alphaSumStore(t, tOff, s, sOff, n, negHalfMt, negHalfMs, twoInvT, alpha, mc, ws.probRow(0, n), ws.lanes)
+                : alphaSum(t, tOff, s, sOff, n, negHalfMt, negHalfMs, twoInvT, alpha, mc, ws.lanes);
+        double logShifted = mc + Math.log(shiftedSum);
         ws.acc[0] = logDs;
         ws.acc[1] = logShifted;
+        ws.acc[2] = ds;
+        ws.acc[3] = shiftedSum;
         // c_i = c'_i − α log d_t − (1−α) log d_s, so S = S'·d_t^{−α}·d_s^{α−1}.
         return logShifted - alpha * logDt - (1.0 - alpha) * logDs;
     }
@@ -379,8 +438,21 @@ public final class SimdScoringKernels implements ScoringKernels {
         }
         Workspace ws = Workspace.get();
         MemorySegment dst = target(grad, n, ws);
-        alphaGrad(t, tOff, s, sOff, dst, targetOffset(dst, grad, gradOff), n, -0.5f * ws.pairMax[0],
-                -0.5f * ws.pairMax[1], 2f * invT, alpha, (float) ws.acc[0], (float) ws.acc[1], factor);
+        long dstOff = targetOffset(dst, grad, gradOff);
+        if (keepsExps(grad, n)) {
+            // dst holds e^{b_i} (logAlphaSum), row 0 the mixed terms' e^{c'_i − mc}: q − r is a scaled difference.
+            float kS = (float) (factor / ws.acc[2]);
+            float kR = (float) (factor / ws.acc[3]);
+            MemorySegment rRow = ws.probRow(0, n);
+            int upper = F.loopBound(n);
+            SimdDistributionKernels.rescaledDifference(rRow, dst, dstOff, 0, upper, kR, kS);
+            for (int i = upper; i < n; i++) {
+                put(dst, dstOff + i, Math.fma(get(dst, dstOff + i), kS, -(get(rRow, i) * kR)));
+            }
+        } else {
+            alphaGrad(t, tOff, s, sOff, dst, dstOff, n, -0.5f * ws.pairMax[0], -0.5f * ws.pairMax[1], 2f * invT, alpha,
+                    (float) ws.acc[0], (float) ws.acc[1], factor);
+        }
         publish(dst, grad, gradOff, n);
     }
 

@@ -24,6 +24,7 @@ final class Workspace {
     private final MemorySegment[] probRows = new MemorySegment[2];
 
     private float[] blockRefs = new float[64];
+    private final float[][] heapRows = new float[4][];
 
     /** At least {@code size} floats for per-block maxima, reused across calls on this thread ({@code 0}: as is). */
     float[] blockRefs(int size) {
@@ -51,6 +52,20 @@ final class Workspace {
         if (r == null || r.byteSize() < (long) n * Float.BYTES) {
             r = newRow(n);
             probRows[which] = r;
+        }
+        return r;
+    }
+
+    /**
+     * Heap row {@code which} (0 to 3) of at least {@code n} floats, reused across calls on this thread: for values a
+     * kernel stores and reloads itself. A vector load from an array is a far smaller graph for C2 than one from a
+     * segment, which keeps a loop that loads four rows and takes a log within its inlining budget.
+     */
+    float[] heapRow(int which, int n) {
+        float[] r = heapRows[which];
+        if (r == null || r.length < n) {
+            r = new float[Math.max(1024, Integer.highestOneBit(Math.max(n, 1)) << 1)];
+            heapRows[which] = r;
         }
         return r;
     }
