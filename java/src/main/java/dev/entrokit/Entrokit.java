@@ -8,13 +8,14 @@ import dev.entrokit.cuda.DeviceTensor;
 import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.Backends;
 import dev.entrokit.internal.Checks;
-import dev.entrokit.internal.DistributionKernels;
+import dev.entrokit.internal.DivergenceKernels;
 import dev.entrokit.internal.HalfKernels;
 import dev.entrokit.internal.HalfRows;
 import dev.entrokit.internal.LossDriver;
 import dev.entrokit.internal.Penalties;
 import dev.entrokit.internal.PolicyDriver;
 import dev.entrokit.internal.RowExecutor;
+import dev.entrokit.internal.SoftmaxKernels;
 import dev.entrokit.internal.ScoringKernels;
 import dev.entrokit.internal.SelectionKernels;
 import dev.entrokit.internal.SequenceScores;
@@ -26,7 +27,7 @@ import java.util.List;
 /**
  * The public façade: every op checks its arguments, then delegates. The checks live in
  * {@code internal.Checks} (shared with the CUDA API); a per-row op then hands each row to the
- * backend's kernel ({@code DistributionKernels}, {@code SelectionKernels}, {@code ScoringKernels})
+ * backend's kernel ({@code SoftmaxKernels}, {@code DivergenceKernels}, {@code SelectionKernels}, {@code ScoringKernels})
  * through the row pool, the losses go to {@code internal.LossDriver} (reductions, {@code ignoreIndex},
  * the endpoints of JSD and the α-family), the sequence scores of SPEC §4 to
  * {@code internal.SequenceScores}, and optimal transport to {@code Transport}. No math happens here.
@@ -65,7 +66,8 @@ public final class Entrokit implements AutoCloseable {
     private static final ThreadLocal<double[]> ROW_STATS = ThreadLocal.withInitial(() -> new double[3]);
 
     private final Backend backend;
-    private final DistributionKernels kernels;
+    private final SoftmaxKernels softmaxKernels;
+    private final DivergenceKernels divergenceKernels;
     private final SelectionKernels selection;
     private final ScoringKernels scoring;
     private final RowExecutor rows;
@@ -84,10 +86,11 @@ public final class Entrokit implements AutoCloseable {
         if (backend instanceof dev.entrokit.internal.HandoffBackend handoff) {
             rows.scope(handoff::pin);
         }
-        this.kernels = backend.distribution();
+        this.softmaxKernels = backend.softmax();
+        this.divergenceKernels = backend.divergences();
         this.selection = backend.selection();
         this.scoring = backend.scoring();
-        this.losses = new LossDriver(kernels, scoring, rows, backend::half);
+        this.losses = new LossDriver(softmaxKernels, divergenceKernels, rows, backend::half);
         this.sequenceScores = new SequenceScores(scoring, rows);
         this.policy = new PolicyDriver(backend.policy(), rows);
     }
@@ -294,7 +297,7 @@ public final class Entrokit implements AutoCloseable {
         rows.forEachRow((int) logits.rows(), n, shareable, r ->
                 o.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, out.index(r), (float) (hk != null
                         ? hk.logSumExp(DType.BF16, logits.segment(), logits.index(r, 0), n, invT)
-                        : kernels.logSumExp(x.read(r), x.at(r), n, invT))));
+                        : softmaxKernels.logSumExp(x.read(r), x.at(r), n, invT))));
     }
 
     /**
@@ -314,7 +317,7 @@ public final class Entrokit implements AutoCloseable {
                 hk.softmax(DType.BF16, logits.segment(), logits.index(r, 0), probs.dtype(), probs.segment(), probs.index(r, 0), n, invT);
                 return;
             }
-            kernels.softmax(x.read(r), x.at(r), o.write(r), o.at(r), n, invT);
+            softmaxKernels.softmax(x.read(r), x.at(r), o.write(r), o.at(r), n, invT);
             o.store(r);
         });
     }
@@ -334,7 +337,7 @@ public final class Entrokit implements AutoCloseable {
                         logprobs.index(r, 0), n, invT);
                 return;
             }
-            kernels.logSoftmax(x.read(r), x.at(r), o.write(r), o.at(r), n, invT);
+            softmaxKernels.logSoftmax(x.read(r), x.at(r), o.write(r), o.at(r), n, invT);
             o.store(r);
         });
     }
@@ -399,7 +402,7 @@ public final class Entrokit implements AutoCloseable {
                 hk.softmaxStats(DType.BF16, logits.segment(), logits.index(r, 0), out.dtype(), out.segment(), out.index(r, 0),
                         n, invT, log, values);
             } else {
-                kernels.softmaxStats(x.read(r), x.at(r), o.write(r), o.at(r), n, invT, log, values);
+                softmaxKernels.softmaxStats(x.read(r), x.at(r), o.write(r), o.at(r), n, invT, log, values);
                 o.store(r);
             }
             for (int k = 0; k < 3; k++) {
@@ -420,7 +423,7 @@ public final class Entrokit implements AutoCloseable {
         HalfRows.Rows dy = HalfRows.of(gradOutput, 1);
         HalfRows.Rows dx = HalfRows.of(gradInput, 2);
         rows.forEachRow((int) probs.rows(), n, shareable, r -> {
-            kernels.softmaxBackward(p.read(r), p.at(r), dy.read(r), dy.at(r), dx.write(r), dx.at(r), n, invT);
+            softmaxKernels.softmaxBackward(p.read(r), p.at(r), dy.read(r), dy.at(r), dx.write(r), dx.at(r), n, invT);
             dx.store(r);
         });
     }
@@ -435,7 +438,7 @@ public final class Entrokit implements AutoCloseable {
         HalfRows.Rows dy = HalfRows.of(gradOutput, 1);
         HalfRows.Rows dx = HalfRows.of(gradInput, 2);
         rows.forEachRow((int) logprobs.rows(), n, shareable, r -> {
-            kernels.logSoftmaxBackward(y.read(r), y.at(r), dy.read(r), dy.at(r), dx.write(r), dx.at(r), n, invT);
+            softmaxKernels.logSoftmaxBackward(y.read(r), y.at(r), dy.read(r), dy.at(r), dx.write(r), dx.at(r), n, invT);
             dx.store(r);
         });
     }
@@ -868,8 +871,8 @@ public final class Entrokit implements AutoCloseable {
             long xOff = xs.at(r);
             MemorySegment lame = ls.read(r);
             long lOff = ls.at(r);
-            double u = uncertainty == Uncertainty.ENTROPY ? kernels.entropy(x, xOff, n, 1f, null, 0, 0f)
-                    : kernels.jsd(x, xOff, lame, lOff, n, 1f, 0.5f, null, 0, 0f);
+            double u = uncertainty == Uncertainty.ENTROPY ? softmaxKernels.entropy(x, xOff, n, 1f, null, 0, 0f)
+                    : divergenceKernels.jsd(x, xOff, lame, lOff, n, 1f, 0.5f, null, 0, 0f);
             scoring.contrastive(x, xOff, lame, lOff, o.write(r), o.at(r), n, lambda, u, threshold);
             o.store(r);
         });
@@ -1378,7 +1381,7 @@ public final class Entrokit implements AutoCloseable {
             if (topN > 0) {
                 selection.topK(x, off, n, 1f, topN, topIdsOut.segment(), topIdsOut.index(r, 0),
                         topLogprobsOut.segment(), topLogprobsOut.index(r, 0), null, 0);
-                double lse = special ? Double.NaN : kernels.logSumExp(x, off, n, 1f);
+                double lse = special ? Double.NaN : softmaxKernels.logSumExp(x, off, n, 1f);
                 for (int j = 0; j < topN; j++) {
                     long at = topLogprobsOut.index(r, j);
                     topLogprobsOut.segment().setAtIndex(f32, at, (float) (topLogprobsOut.segment().getAtIndex(f32, at) - lse));

@@ -126,7 +126,7 @@ final class WarmUp {
         }
         // The cuda backend's host kernels are the simd ones when those load.
         return b.name().equals("cuda") && Backends.byName("simd").available()
-                && b.distribution() == Backends.byName("simd").distribution();
+                && b.softmax() == Backends.byName("simd").softmax();
     }
 
     /** Starts the warm-up thread once per JVM; with no SIMD backend there is nothing to do. */

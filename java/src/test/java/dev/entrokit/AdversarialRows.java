@@ -123,6 +123,6 @@ public final class AdversarialRows {
 
     /** Stacks the rows into one row-major batch. */
     public static float[] batch(List<Named> rows) {
-        return Logits.stack(rows.stream().map(Named::row).toArray(float[][]::new));
+        return TestLogits.stack(rows.stream().map(Named::row).toArray(float[][]::new));
     }
 }

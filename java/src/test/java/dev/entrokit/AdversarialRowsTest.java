@@ -45,7 +45,7 @@ class AdversarialRowsTest {
     @MethodSource("cases")
     void softmaxFamilyMatchesOracleOnEveryAdversarialRow(String backend, int v, float t) {
         Entrokit ek = TestBackends.open(backend);
-        List<Named> rows = AdversarialRows.all(v, Logits.seed("adv", v));
+        List<Named> rows = AdversarialRows.all(v, TestLogits.seed("adv", v));
         int n = rows.size();
         float[] x = AdversarialRows.batch(rows);
         float[] lse = new float[n];
@@ -74,7 +74,7 @@ class AdversarialRowsTest {
     @MethodSource("cases")
     void entropyMatchesOracleOnEveryAdversarialRow(String backend, int v, float t) {
         Entrokit ek = TestBackends.open(backend);
-        List<Named> rows = AdversarialRows.all(v, Logits.seed("adv", v));
+        List<Named> rows = AdversarialRows.all(v, TestLogits.seed("adv", v));
         int n = rows.size();
         float[] x = AdversarialRows.batch(rows);
         Run run = Run.entropy(ek, x, n, v, LossOptions.defaults().temperature(t).reduction(Reduction.NONE));
@@ -141,7 +141,7 @@ class AdversarialRowsTest {
         // x = ±1e4 + noise in [0, 1): an implementation computing x − lse in float32 loses ~1e-3 here,
         // (x − m)/T − log d keeps the 1e-5 of SPEC §5.
         for (float base : new float[] {1e4f, -1e4f, 3e4f}) {
-            float[] x = Logits.uniform(Logits.seed("large", v, base), v);
+            float[] x = TestLogits.uniform(TestLogits.seed("large", v, base), v);
             for (int i = 0; i < v; i++) {
                 x[i] = base + (x[i] + 1) / 2;
             }
@@ -159,10 +159,10 @@ class AdversarialRowsTest {
     @MethodSource("cases")
     void badRowsNeverChangeOtherRows(String backend, int v, float t) {
         Entrokit ek = TestBackends.open(backend);
-        List<Named> rows = AdversarialRows.all(v, Logits.seed("isolation", v));
+        List<Named> rows = AdversarialRows.all(v, TestLogits.seed("isolation", v));
         int n = rows.size();
         float[] x = AdversarialRows.batch(rows);
-        float[] ordinary = Logits.batch(Logits.seed("isolation-partner", v), n, v);
+        float[] ordinary = TestLogits.batch(TestLogits.seed("isolation-partner", v), n, v);
         LossOptions o = LossOptions.defaults().temperature(t).reduction(Reduction.NONE);
 
         float[] probs = new float[n * v];
@@ -178,16 +178,16 @@ class AdversarialRowsTest {
         }
         for (int r = 0; r < n; r++) {
             String at = backend + " row " + r + " '" + rows.get(r) + "' V=" + v + " T=" + t;
-            float[] xr = Logits.row(x, r, v);
-            float[] or = Logits.row(ordinary, r, v);
+            float[] xr = TestLogits.row(x, r, v);
+            float[] or = TestLogits.row(ordinary, r, v);
             float[] alone = new float[v];
             ek.softmax(Tensor.of(xr, 1, v), Tensor.of(alone, 1, v), t);
-            assertArrayEquals(alone, Logits.row(probs, r, v), "softmax in a batch vs alone, " + at);
+            assertArrayEquals(alone, TestLogits.row(probs, r, v), "softmax in a batch vs alone, " + at);
             ek.logSoftmax(Tensor.of(xr, 1, v), Tensor.of(alone, 1, v), t);
-            assertArrayEquals(alone, Logits.row(logprobs, r, v), "log_softmax in a batch vs alone, " + at);
+            assertArrayEquals(alone, TestLogits.row(logprobs, r, v), "log_softmax in a batch vs alone, " + at);
             Run e1 = Run.entropy(ek, xr, 1, v, o);
             assertEquals(e1.rowLoss()[0], entropy.rowLoss()[r], "entropy in a batch vs alone, " + at);
-            assertArrayEquals(e1.grad(), Logits.row(entropy.grad(), r, v), "entropy grad in a batch vs alone, " + at);
+            assertArrayEquals(e1.grad(), TestLogits.row(entropy.grad(), r, v), "entropy grad in a batch vs alone, " + at);
             int k = 0;
             for (PairOp op : PairOp.values()) {
                 Run a = Run.pair(ek, op, xr, or, 1, v, o);
@@ -195,8 +195,8 @@ class AdversarialRowsTest {
                 assertEquals(a.rowLoss()[0], teacherBad.get(k).rowLoss()[r], op + " (adversarial teacher) " + at);
                 assertEquals(b.rowLoss()[0], studentBad.get(k).rowLoss()[r], op + " (adversarial student) " + at);
                 if (op.hasGrad()) {
-                    assertArrayEquals(a.grad(), Logits.row(teacherBad.get(k).grad(), r, v), op + " grad (adversarial teacher) " + at);
-                    assertArrayEquals(b.grad(), Logits.row(studentBad.get(k).grad(), r, v), op + " grad (adversarial student) " + at);
+                    assertArrayEquals(a.grad(), TestLogits.row(teacherBad.get(k).grad(), r, v), op + " grad (adversarial teacher) " + at);
+                    assertArrayEquals(b.grad(), TestLogits.row(studentBad.get(k).grad(), r, v), op + " grad (adversarial student) " + at);
                 }
                 k++;
             }
@@ -207,10 +207,10 @@ class AdversarialRowsTest {
     @MethodSource("cases")
     void pairOpsMatchOracleWithAdversarialTeacherOrStudent(String backend, int v, float t) {
         Entrokit ek = TestBackends.open(backend);
-        List<Named> rows = AdversarialRows.all(v, Logits.seed("adv-pair", v));
+        List<Named> rows = AdversarialRows.all(v, TestLogits.seed("adv-pair", v));
         int n = rows.size();
         float[] x = AdversarialRows.batch(rows);
-        float[] ordinary = Logits.batch(Logits.seed("adv-pair-partner", v), n, v);
+        float[] ordinary = TestLogits.batch(TestLogits.seed("adv-pair-partner", v), n, v);
         for (PairOp op : PairOp.values()) {
             for (float beta : op == PairOp.JSD ? new float[] {0f, 0.5f, 0.9f, 1f} : new float[] {0.5f}) {
                 LossOptions o = LossOptions.defaults().temperature(t).reduction(Reduction.NONE).beta(beta);

@@ -122,7 +122,7 @@ class ApiContractTest {
     // ---------------------------------------------------------------- valid arguments
 
     private static Tensor logits(long seed) {
-        return Tensor.of(Logits.batch(seed, R, V), R, V);
+        return Tensor.of(TestLogits.batch(seed, R, V), R, V);
     }
 
     private static Tensor f32(long rows, long cols) {
@@ -145,7 +145,7 @@ class ApiContractTest {
 
     private static Tensor probs() {
         float[] p = new float[R * V];
-        EK.softmax(Logits.batch(9, R, V), V, p, 1f);
+        EK.softmax(TestLogits.batch(9, R, V), V, p, 1f);
         return Tensor.of(p, R, V);
     }
 
@@ -155,13 +155,13 @@ class ApiContractTest {
 
     /** Two problems of {@code n} points in the plane. */
     private static Tensor points(int n, long seed) {
-        float[] x = Logits.batch(seed, 2 * n, 2);
+        float[] x = TestLogits.batch(seed, 2 * n, 2);
         return Tensor.of(x, 2, n, 2);
     }
 
     /** SinKD's {@code [B, V]} logits, {@code B = 4}. */
     private static Tensor batchLogits(long seed) {
-        return Tensor.of(Logits.batch(seed, 4, V), 4, V);
+        return Tensor.of(TestLogits.batch(seed, 4, V), 4, V);
     }
 
     static List<Call> table() {
@@ -231,8 +231,8 @@ class ApiContractTest {
         t.add(call("sinkhorn", "x y metric a? b? options", () -> new Object[] {points(3, 1), points(4, 2), Metric.SQEUCLIDEAN,
                 filled(1f / 3, 2, 3), filled(0.25f, 2, 4), SinkhornOptions.defaults()}));
         t.add(call("sinkhorn", "problems options", () -> new Object[] {List.of(SinkhornProblem.ofCost(filled(1f, 3, 4),
-                filled(1f / 3, 3), null, 0.05), SinkhornProblem.ofPoints(Tensor.of(Logits.batch(1, 3, 2), 3, 2),
-                Tensor.of(Logits.batch(2, 4, 2), 4, 2), Metric.L1, null, null, 0.1)),
+                filled(1f / 3, 3), null, 0.05), SinkhornProblem.ofPoints(Tensor.of(TestLogits.batch(1, 3, 2), 3, 2),
+                Tensor.of(TestLogits.batch(2, 4, 2), 4, 2), Metric.L1, null, null, 0.1)),
                 SinkhornOptions.defaults()}));
         t.add(call("sinkhornDivergence", "x y metric a? b? options", () -> new Object[] {points(3, 1), points(4, 2),
                 Metric.SQEUCLIDEAN, filled(1f / 3, 2, 3), filled(0.25f, 2, 4), SinkhornOptions.defaults()}));
@@ -280,16 +280,16 @@ class ApiContractTest {
         t.add(call("restrictTokens", "logits ids allowed",
                 () -> new Object[] {logits(1), Tensor.of(new int[] {1, -1, 2, 3, 0, 0}, R, 2), true}));
         t.add(call("softmax", "logits cols probs temperature",
-                () -> new Object[] {Logits.batch(1, R, V), V, new float[R * V], 1f}));
+                () -> new Object[] {TestLogits.batch(1, R, V), V, new float[R * V], 1f}));
         t.add(call("logSoftmax", "logits cols logprobs temperature",
-                () -> new Object[] {Logits.batch(1, R, V), V, new float[R * V], 1f}));
-        t.add(call("logSumExp", "logits cols out temperature", () -> new Object[] {Logits.batch(1, R, V), V, new float[R], 1f}));
+                () -> new Object[] {TestLogits.batch(1, R, V), V, new float[R * V], 1f}));
+        t.add(call("logSumExp", "logits cols out temperature", () -> new Object[] {TestLogits.batch(1, R, V), V, new float[R], 1f}));
         t.add(call("entropy", "logits cols options rowLoss? grad?",
-                () -> new Object[] {Logits.batch(1, R, V), V, O, new float[R], new float[R * V]}));
+                () -> new Object[] {TestLogits.batch(1, R, V), V, O, new float[R], new float[R * V]}));
         t.add(call("kl", "teacher student cols options rowLoss? grad?",
-                () -> new Object[] {Logits.batch(1, R, V), Logits.batch(2, R, V), V, O, new float[R], new float[R * V]}));
+                () -> new Object[] {TestLogits.batch(1, R, V), TestLogits.batch(2, R, V), V, O, new float[R], new float[R * V]}));
         t.add(call("crossEntropyLabels", "labels student cols options rowLoss? grad?",
-                () -> new Object[] {new int[] {1, 5, 1}, Logits.batch(2, R, V), V, O, new float[R], new float[R * V]}));
+                () -> new Object[] {new int[] {1, 5, 1}, TestLogits.batch(2, R, V), V, O, new float[R], new float[R * V]}));
         return t;
     }
 
@@ -493,9 +493,9 @@ class ApiContractTest {
         shared.close();
         assertSame(shared, Entrokit.get());
         float[] lse = new float[R];
-        shared.logSumExp(Logits.batch(1, R, V), V, lse, 1f);
+        shared.logSumExp(TestLogits.batch(1, R, V), V, lse, 1f);
         float[] expected = new float[R];
-        EK.logSumExp(Logits.batch(1, R, V), V, expected, 1f);
+        EK.logSumExp(TestLogits.batch(1, R, V), V, expected, 1f);
         assertArrayEquals(expected, lse);
     }
 
@@ -521,7 +521,7 @@ class ApiContractTest {
     void aCloseDuringCallsOnOtherThreadsLetsEachFinishOrRefuse() throws Exception {
         int rows = 64;
         int v = 4096; // 64 × 4096 is over the parallel threshold, so each call hands rows to the pool
-        float[] x = Logits.batch(3, rows, v);
+        float[] x = TestLogits.batch(3, rows, v);
         float[] expected = new float[rows];
         EK.logSumExp(x, v, expected, 1f);
         for (int round = 0; round < 20; round++) {

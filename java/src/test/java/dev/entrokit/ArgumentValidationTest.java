@@ -35,7 +35,7 @@ class ArgumentValidationTest {
     }
 
     static Tensor rows(int rows, int cols) {
-        float[] x = Logits.batch(rows * 31L + cols, rows, cols);
+        float[] x = TestLogits.batch(rows * 31L + cols, rows, cols);
         return Tensor.of(x, rows, cols);
     }
 

@@ -179,9 +179,9 @@ class CrossEntropyOptionsTest {
     void everyOptionMatchesTheOracle(String backend, int v, float t) {
         Entrokit ek = TestBackends.open(backend);
         int rows = v >= 32001 ? 4 : 8;
-        long seed = Logits.seed("ce-options", v, t);
-        float[] x = Logits.batch(seed, rows, v);
-        int[] y = Logits.labels(seed, x, rows, v, IGNORE);
+        long seed = TestLogits.seed("ce-options", v, t);
+        float[] x = TestLogits.batch(seed, rows, v);
+        int[] y = TestLogits.labels(seed, x, rows, v, IGNORE);
         float[] w = weights(seed, v);
         String what = backend + " V=" + v + " T=" + t;
         for (float lambda : new float[] {0f, 1e-4f, 0.1f}) {
@@ -200,8 +200,8 @@ class CrossEntropyOptionsTest {
     void gradientsAreTheDerivatives(String backend, int v, float t) {
         Entrokit ek = TestBackends.open(backend);
         int rows = 3;
-        long seed = Logits.seed("ce-options-fd", v, t);
-        float[] x = Logits.batch(seed, rows, v);
+        long seed = TestLogits.seed("ce-options-fd", v, t);
+        float[] x = TestLogits.batch(seed, rows, v);
         for (int i = 0; i < x.length; i++) {
             x[i] *= 0.6f;
         }
@@ -243,11 +243,11 @@ class CrossEntropyOptionsTest {
     @MethodSource("backendSmall")
     void adversarialRowsMatchTheOracle(String backend, int v, float t) {
         Entrokit ek = TestBackends.open(backend);
-        List<AdversarialRows.Named> named = AdversarialRows.all(v, Logits.seed("ce-options-adv", v));
+        List<AdversarialRows.Named> named = AdversarialRows.all(v, TestLogits.seed("ce-options-adv", v));
         int rows = named.size();
         float[] x = AdversarialRows.batch(named);
         int[] y = new int[rows];
-        SplittableRandom rnd = new SplittableRandom(Logits.seed("ce-options-adv-y", v));
+        SplittableRandom rnd = new SplittableRandom(TestLogits.seed("ce-options-adv-y", v));
         for (int r = 0; r < rows; r++) {
             y[r] = r == rows - 1 ? IGNORE : rnd.nextInt(v);
         }

@@ -15,9 +15,9 @@ class CrossEntropyTest {
     @MethodSource("dev.entrokit.Cases#backendSizeRowsTemperature")
     void softTargetsMatchOracle(String backend, int v, int rows, float t) {
         Entrokit ek = TestBackends.open(backend);
-        long seed = Logits.seed("ce-soft", v, rows, t);
-        float[] teacher = Logits.batch(seed, rows, v);
-        float[] student = Logits.studentFor(teacher, seed, rows, v);
+        long seed = TestLogits.seed("ce-soft", v, rows, t);
+        float[] teacher = TestLogits.batch(seed, rows, v);
+        float[] student = TestLogits.studentFor(teacher, seed, rows, v);
         float g = 1.5f;
         Run run = Run.pair(ek, PairOp.CROSS_ENTROPY, teacher, student, rows, v,
                 LossOptions.defaults().temperature(t).reduction(Reduction.NONE).gradScale(g));
@@ -37,11 +37,11 @@ class CrossEntropyTest {
     @MethodSource("dev.entrokit.Cases#backendSizeRowsTemperature")
     void hardLabelsMatchOracle(String backend, int v, int rows, float t) {
         Entrokit ek = TestBackends.open(backend);
-        long seed = Logits.seed("ce-labels", v, rows, t);
-        float[] student = Logits.batch(seed, rows, v);
+        long seed = TestLogits.seed("ce-labels", v, rows, t);
+        float[] student = TestLogits.batch(seed, rows, v);
         for (float eps : new float[] {0f, 0.1f}) {
             for (int ignore : new int[] {LossOptions.DEFAULT_IGNORE_INDEX, v}) {
-                int[] labels = Logits.labels(seed, student, rows, v, ignore);
+                int[] labels = TestLogits.labels(seed, student, rows, v, ignore);
                 float g = 0.5f;
                 Run run = Run.labels(ek, labels, student, rows, v, LossOptions.defaults().temperature(t)
                         .reduction(Reduction.NONE).gradScale(g).labelSmoothing(eps).ignoreIndex(ignore));

@@ -38,9 +38,9 @@ class DivergenceTest {
     @MethodSource("cases")
     void matchesOracle(String backend, PairOp op, float beta, int v, int rows, float t) {
         Entrokit ek = TestBackends.open(backend);
-        long seed = Logits.seed("divergence", v, rows, t);
-        float[] teacher = Logits.batch(seed, rows, v);
-        float[] student = Logits.studentFor(teacher, seed, rows, v);
+        long seed = TestLogits.seed("divergence", v, rows, t);
+        float[] teacher = TestLogits.batch(seed, rows, v);
+        float[] student = TestLogits.studentFor(teacher, seed, rows, v);
         float g = 1.25f;
         Run run = Run.pair(ek, op, teacher, student, rows, v,
                 LossOptions.defaults().temperature(t).reduction(Reduction.NONE).gradScale(g).beta(beta));

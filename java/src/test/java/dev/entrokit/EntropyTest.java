@@ -15,7 +15,7 @@ class EntropyTest {
     @MethodSource("dev.entrokit.Cases#backendSizeRowsTemperature")
     void entropyAndGradientMatchOracle(String backend, int v, int rows, float t) {
         Entrokit ek = TestBackends.open(backend);
-        float[] x = Logits.batch(Logits.seed("entropy", v, rows, t), rows, v);
+        float[] x = TestLogits.batch(TestLogits.seed("entropy", v, rows, t), rows, v);
         float gradScale = 0.75f;
         Run run = Run.entropy(ek, x, rows, v, LossOptions.defaults().temperature(t).reduction(Reduction.NONE)
                 .gradScale(gradScale));
@@ -34,7 +34,7 @@ class EntropyTest {
     @MethodSource("dev.entrokit.Cases#backendSizeRowsTemperature")
     void entropyWithoutGradientOrRowLossGivesTheSameValue(String backend, int v, int rows, float t) {
         Entrokit ek = TestBackends.open(backend);
-        float[] x = Logits.batch(Logits.seed("entropy-nograd", v, rows, t), rows, v);
+        float[] x = TestLogits.batch(TestLogits.seed("entropy-nograd", v, rows, t), rows, v);
         LossOptions o = LossOptions.defaults().temperature(t).reduction(Reduction.MEAN);
         Run full = Run.entropy(ek, x, rows, v, o);
         double bare = ek.entropy(Tensor.of(x, rows, v), o, null, null);

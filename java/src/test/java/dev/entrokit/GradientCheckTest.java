@@ -42,7 +42,7 @@ class GradientCheckTest {
 
     /** Logits of scale 2 (so central differences stay accurate), row 2 with some masked entries. */
     static float[] logits(long seed, int v) {
-        float[] x = Logits.batch(seed, ROWS, v);
+        float[] x = TestLogits.batch(seed, ROWS, v);
         for (int i = 0; i < x.length; i++) {
             x[i] *= 0.6f;
         }
@@ -50,7 +50,7 @@ class GradientCheckTest {
     }
 
     static float[] student(float[] teacher, long seed, int v) {
-        return Logits.studentFor(teacher, seed, ROWS, v);
+        return TestLogits.studentFor(teacher, seed, ROWS, v);
     }
 
     private static double[] fd(java.util.function.ToDoubleFunction<double[]> f, double[] x, double g) {
@@ -62,9 +62,9 @@ class GradientCheckTest {
     @ParameterizedTest(name = "V={0} T={1}")
     @MethodSource("sizes")
     void oracleSoftmaxFamilyBackwardIsTheDerivative(int v, float t) {
-        float[] x = Logits.batch(Logits.seed("fd-sm", v, t), 1, v);
+        float[] x = TestLogits.batch(TestLogits.seed("fd-sm", v, t), 1, v);
         double[] xr = widen(x);
-        double[] dy = widen(Logits.uniform(Logits.seed("fd-dy", v), v));
+        double[] dy = widen(TestLogits.uniform(TestLogits.seed("fd-dy", v), v));
         double[] sm = Float64Oracle.softmaxBackward(Float64Oracle.softmax(xr, t), dy, t);
         check(sm, fd(z -> dot(dy, Float64Oracle.softmax(z, t)), xr, 1), "oracle softmax backward vs central differences");
         double[] lsm = Float64Oracle.logSoftmaxBackward(Float64Oracle.logSoftmax(xr, t), dy, t);
@@ -76,7 +76,7 @@ class GradientCheckTest {
     @ParameterizedTest(name = "V={0} T={1}")
     @MethodSource("sizes")
     void oracleLossGradientsAreTheDerivatives(int v, float t) {
-        long seed = Logits.seed("fd-oracle", v, t);
+        long seed = TestLogits.seed("fd-oracle", v, t);
         float[] teacher = logits(seed, v);
         float[] student = student(teacher, seed, v);
         double g = 0.8;
@@ -115,7 +115,7 @@ class GradientCheckTest {
     @MethodSource("backendSizes")
     void backendGradientsMatchCentralDifferences(String backend, int v, float t) {
         Entrokit ek = TestBackends.open(backend);
-        long seed = Logits.seed("fd-backend", v, t);
+        long seed = TestLogits.seed("fd-backend", v, t);
         float[] teacher = logits(seed, v);
         float[] student = student(teacher, seed, v);
         float g = -1.5f;
@@ -165,8 +165,8 @@ class GradientCheckTest {
     @MethodSource("backendSizes")
     void backendSoftmaxBackwardMatchesCentralDifferences(String backend, int v, float t) {
         Entrokit ek = TestBackends.open(backend);
-        float[] x = Logits.batch(Logits.seed("fd-sm-backend", v, t), 1, v);
-        float[] dy = Logits.uniform(Logits.seed("fd-dy-backend", v), v);
+        float[] x = TestLogits.batch(TestLogits.seed("fd-sm-backend", v, t), 1, v);
+        float[] dy = TestLogits.uniform(TestLogits.seed("fd-dy-backend", v), v);
         double[] xr = widen(x);
         double[] dyr = widen(dy);
         float[] p = new float[v];
@@ -200,7 +200,7 @@ class GradientCheckTest {
     @MethodSource("backends")
     void temperatureChainRule(String backend, int v) {
         Entrokit ek = TestBackends.open(backend);
-        long seed = Logits.seed("chain", v);
+        long seed = TestLogits.seed("chain", v);
         float[] teacher = logits(seed, v);
         float[] student = student(teacher, seed, v);
         for (float t : new float[] {2f, 0.5f}) {

@@ -113,9 +113,9 @@ class GradientScaleOverflowTest {
         int v = 37;
         float temp = 0.01f;
         float g = 1e37f;
-        long seed = Logits.seed("scale-overflow", v);
-        float[] t = Logits.uniform(seed, v);
-        float[] s = Logits.uniform(seed + 1, v);
+        long seed = TestLogits.seed("scale-overflow", v);
+        float[] t = TestLogits.uniform(seed, v);
+        float[] s = TestLogits.uniform(seed + 1, v);
         for (int i = 0; i < v; i++) {
             t[i] *= 0.03f; // |logit| ≤ 0.03: a spread of a few T, so the float32 kernels keep the row
             s[i] *= 0.03f;

@@ -34,7 +34,7 @@ class MaskedSupportTest {
 
     /** Rows 0..2: ordinary logits with every third entry (from {@code from}) masked. */
     private static float[] masked(int v, long seed, int from) {
-        float[] x = Logits.batch(seed, 1, v);
+        float[] x = TestLogits.batch(seed, 1, v);
         for (int i = from; i < v; i += 3) {
             x[i] = Float.NEGATIVE_INFINITY;
         }
@@ -45,8 +45,8 @@ class MaskedSupportTest {
     @MethodSource("cases")
     void teacherMaskedWhereStudentIsFinite(String backend, int v, float t) {
         Entrokit ek = TestBackends.open(backend);
-        float[] teacher = masked(v, Logits.seed("mt", v), 1);
-        float[] student = Logits.batch(Logits.seed("ms", v), 1, v);
+        float[] teacher = masked(v, TestLogits.seed("mt", v), 1);
+        float[] student = TestLogits.batch(TestLogits.seed("ms", v), 1, v);
         LossOptions o = LossOptions.defaults().temperature(t);
         float[] loss = new float[1];
         float[] grad = new float[v];
@@ -73,8 +73,8 @@ class MaskedSupportTest {
     @MethodSource("cases")
     void studentMaskedWhereTeacherIsFinite(String backend, int v, float t) {
         Entrokit ek = TestBackends.open(backend);
-        float[] teacher = Logits.batch(Logits.seed("mt2", v), 1, v);
-        float[] student = masked(v, Logits.seed("ms2", v), 2);
+        float[] teacher = TestLogits.batch(TestLogits.seed("mt2", v), 1, v);
+        float[] student = masked(v, TestLogits.seed("ms2", v), 2);
         LossOptions o = LossOptions.defaults().temperature(t);
         float[] loss = new float[1];
         float[] grad = new float[v];
@@ -101,8 +101,8 @@ class MaskedSupportTest {
     @MethodSource("cases")
     void disjointSupportsReachTheBounds(String backend, int v, float t) {
         Entrokit ek = TestBackends.open(backend);
-        float[] teacher = Logits.batch(Logits.seed("dt", v), 1, v);
-        float[] student = Logits.batch(Logits.seed("ds", v), 1, v);
+        float[] teacher = TestLogits.batch(TestLogits.seed("dt", v), 1, v);
+        float[] student = TestLogits.batch(TestLogits.seed("ds", v), 1, v);
         for (int i = 0; i < v; i++) {
             if (i % 2 == 0) {
                 student[i] = Float.NEGATIVE_INFINITY;
@@ -126,7 +126,7 @@ class MaskedSupportTest {
     @MethodSource("cases")
     void labelSmoothingWithMaskedLogits(String backend, int v, float t) {
         Entrokit ek = TestBackends.open(backend);
-        float[] student = Logits.batch(Logits.seed("ls", v), 3, v);
+        float[] student = TestLogits.batch(TestLogits.seed("ls", v), 3, v);
         for (int r = 0; r < 3; r++) {
             for (int i = 1; i < v; i += 4) {
                 student[r * v + i] = Float.NEGATIVE_INFINITY;

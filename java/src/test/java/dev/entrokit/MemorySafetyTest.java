@@ -22,7 +22,7 @@ class MemorySafetyTest {
     private static final int ROWS = 16; // 16 × 4099 > the parallel threshold, so rows are split
 
     private static float[] logits(long seed) {
-        return Logits.batch(seed, ROWS, V);
+        return TestLogits.batch(seed, ROWS, V);
     }
 
     @ParameterizedTest

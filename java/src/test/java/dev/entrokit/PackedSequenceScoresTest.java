@@ -84,8 +84,8 @@ class PackedSequenceScoresTest {
         int s = 3;
         int t = 11;
         int v = 50;
-        float[] logits = Logits.batch(Logits.seed("packed", 1), s * t, v);
-        float[] logitsB = Logits.studentFor(logits, Logits.seed("packed", 2), s * t, v);
+        float[] logits = TestLogits.batch(TestLogits.seed("packed", 1), s * t, v);
+        float[] logitsB = TestLogits.studentFor(logits, TestLogits.seed("packed", 2), s * t, v);
         int[] ids = new int[s * t];
         SplittableRandom r = new SplittableRandom(9);
         for (int i = 0; i < ids.length; i++) {

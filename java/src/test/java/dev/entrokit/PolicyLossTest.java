@@ -47,7 +47,7 @@ class PolicyLossTest {
     }
 
     private static int[] ids(long seed, float[] x, int rows, int v) {
-        return Logits.labels(seed, x, rows, v, IGNORE);
+        return TestLogits.labels(seed, x, rows, v, IGNORE);
     }
 
     // ------------------------------------------------------------------ ordinary rows
@@ -57,13 +57,13 @@ class PolicyLossTest {
     void logprobEntropyAndK3MatchTheOracle(String backend, int v, float t) {
         Entrokit ek = TestBackends.open(backend);
         int rows = v >= 32001 ? 4 : 9;
-        long seed = Logits.seed("policy", v, t);
-        float[] x = Logits.batch(seed, rows, v);
+        long seed = TestLogits.seed("policy", v, t);
+        float[] x = TestLogits.batch(seed, rows, v);
         int[] y = ids(seed, x, rows, v);
         float[] ref = refLogprobs(seed, x, y, rows, v, t);
-        float[] w = Logits.uniform(seed + 1, rows);
-        float[] c = Logits.uniform(seed + 2, rows);
-        float[] kappa = Logits.uniform(seed + 3, rows);
+        float[] w = TestLogits.uniform(seed + 1, rows);
+        float[] c = TestLogits.uniform(seed + 2, rows);
+        float[] kappa = TestLogits.uniform(seed + 3, rows);
         double g = 0.8;
         LossOptions o = LossOptions.defaults().temperature(t).gradScale((float) g);
 
@@ -120,8 +120,8 @@ class PolicyLossTest {
     void oracleAndKernelGradientsAreTheDerivatives(String backend, int v, float t) {
         Entrokit ek = TestBackends.open(backend);
         int rows = 3;
-        long seed = Logits.seed("policy-fd", v, t);
-        float[] x = Logits.batch(seed, rows, v);
+        long seed = TestLogits.seed("policy-fd", v, t);
+        float[] x = TestLogits.batch(seed, rows, v);
         for (int i = 0; i < x.length; i++) {
             x[i] *= 0.6f; // scale 2, so that central differences stay accurate
         }
@@ -179,14 +179,14 @@ class PolicyLossTest {
     @MethodSource("backendSmall")
     void adversarialRowsMatchTheOracleAndStayApart(String backend, int v, float t) {
         Entrokit ek = TestBackends.open(backend);
-        List<AdversarialRows.Named> named = AdversarialRows.all(v, Logits.seed("policy-adv", v));
+        List<AdversarialRows.Named> named = AdversarialRows.all(v, TestLogits.seed("policy-adv", v));
         int rows = named.size();
         float[] x = AdversarialRows.batch(named);
         int[] y = new int[rows];
         float[] ref = new float[rows];
         float[] w = new float[rows];
         float[] c = new float[rows];
-        SplittableRandom rnd = new SplittableRandom(Logits.seed("policy-adv-ids", v));
+        SplittableRandom rnd = new SplittableRandom(TestLogits.seed("policy-adv-ids", v));
         for (int r = 0; r < rows; r++) {
             y[r] = rnd.nextInt(v); // masked targets included: ℓ = −inf, and a NaN gradient with w ≠ 0
             ref[r] = (float) -rnd.nextDouble(3);
@@ -217,7 +217,7 @@ class PolicyLossTest {
             // A row computed alone equals the same row in the mixed batch, bit for bit.
             float[] alone = new float[v];
             float[] aloneLp = new float[1];
-            ek.logprobEntropy(Tensor.of(Logits.row(x, r, v), 1, v), Tensor.of(new int[] {y[r]}), o, Tensor.of(aloneLp),
+            ek.logprobEntropy(Tensor.of(TestLogits.row(x, r, v), 1, v), Tensor.of(new int[] {y[r]}), o, Tensor.of(aloneLp),
                     null, Tensor.of(new float[] {w[r]}), Tensor.of(new float[] {c[r]}), Tensor.of(alone, 1, v));
             assertEquals(Float.floatToIntBits(lp[r]), Float.floatToIntBits(aloneLp[0]), "alone vs batch " + at);
             assertArrayEquals(Arrays.copyOfRange(grad, r * v, (r + 1) * v), alone, "alone vs batch grad " + at);

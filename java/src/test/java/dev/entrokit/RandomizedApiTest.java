@@ -124,7 +124,7 @@ class RandomizedApiTest {
     private static Map<String, Consumer<MemorySegment>> opsTaking(Entrokit ek) {
         int rows = 2;
         int v = 8;
-        float[] logits = Logits.batch(7, rows, v);
+        float[] logits = TestLogits.batch(7, rows, v);
         Tensor x = Tensor.of(logits, rows, v);
         return Map.of(
                 "logits", seg -> ek.softmax(Tensor.of(seg, DType.F32, rows, v), Tensor.of(new float[rows * v], rows, v), 1f),
@@ -185,7 +185,7 @@ class RandomizedApiTest {
     @MethodSource("dev.entrokit.TestBackends#names")
     void outputsOverlappingInputsOrReadOnlyAreRefused(String backend) {
         Entrokit ek = TestBackends.open(backend);
-        float[] buf = Logits.batch(3, 3, 16);
+        float[] buf = TestLogits.batch(3, 3, 16);
         MemorySegment seg = MemorySegment.ofArray(buf);
         Tensor in = Tensor.strided(seg, DType.F32, 2, 16, 0, 16);
         Tensor shifted = Tensor.strided(seg, DType.F32, 2, 16, 8, 16);
@@ -209,7 +209,7 @@ class RandomizedApiTest {
             for (int threads : new int[] {1, 2}) {
                 Entrokit ek = Entrokit.create(backend, threads);
                 ek.close();
-                float[] x = Logits.batch(5, 2, 8);
+                float[] x = TestLogits.batch(5, 2, 8);
                 assertThrows(IllegalStateException.class, () -> ek.softmax(x, 8, new float[16], 1f),
                         backend + " with " + threads + " threads computed after close()");
             }

@@ -48,9 +48,9 @@ class ReductionTest {
     @MethodSource("cases")
     void entropyAndPairOps(String backend, Reduction reduction, float gradScale) {
         Entrokit ek = TestBackends.open(backend);
-        long seed = Logits.seed("reduction", reduction, gradScale);
-        float[] teacher = Logits.batch(seed, ROWS, V);
-        float[] student = Logits.studentFor(teacher, seed, ROWS, V);
+        long seed = TestLogits.seed("reduction", reduction, gradScale);
+        float[] teacher = TestLogits.batch(seed, ROWS, V);
+        float[] student = TestLogits.studentFor(teacher, seed, ROWS, V);
         float t = 0.7f;
         LossOptions o = LossOptions.defaults().temperature(t).reduction(reduction).gradScale(gradScale).beta(0.3f);
         double w = weight(reduction, ROWS, ROWS);
@@ -89,13 +89,13 @@ class ReductionTest {
     @MethodSource("cases")
     void hardLabelsMeanLeavesIgnoredRowsOut(String backend, Reduction reduction, float gradScale) {
         Entrokit ek = TestBackends.open(backend);
-        float[] student = Logits.batch(Logits.seed("reduction-labels", reduction, gradScale), ROWS, V);
+        float[] student = TestLogits.batch(TestLogits.seed("reduction-labels", reduction, gradScale), ROWS, V);
         for (int i = 0; i < student.length; i++) {
             if (student[i] == Float.NEGATIVE_INFINITY) {
                 student[i] = -5f; // smoothing over a masked logit is +inf (MaskedSupportTest); keep the means finite
             }
         }
-        int[] labels = Logits.labels(7, student, ROWS, V, LossOptions.DEFAULT_IGNORE_INDEX); // rows 3 and 7 ignored
+        int[] labels = TestLogits.labels(7, student, ROWS, V, LossOptions.DEFAULT_IGNORE_INDEX); // rows 3 and 7 ignored
         int counted = ROWS - 2;
         for (float eps : new float[] {0f, 0.05f}) {
             LossOptions o = LossOptions.defaults().reduction(reduction).gradScale(gradScale).labelSmoothing(eps)

@@ -13,7 +13,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  *
  * <p>Teacher {@code [MAX, 0, 0, 0]}, student {@code [-30, 1, 2, 3]}, T = 1: {@code KL(q‖p) ≈ 3.4e38} and the
  * gradient is {@code q ⊙ (log q − log p − KL)}, a difference of two ~3.4e38 numbers whose true value is
- * ~1e23. {@code ScalarDistributionKernels.writeRklGrad} evaluates it as written in float64 and is 3 % off
+ * ~1e23. {@code ScalarDivergenceKernels.writeRklGrad} evaluates it as written in float64 and is 3 % off
  * (SPEC §5 allows 1e-5 relative). The expected values below come from 120-digit arithmetic (mpmath) and
  * agree with {@link Float64Oracle#rklGrad}, which shifts every {@code log q_i − log p_i} by its value at the
  * student's argmax before subtracting (computed from logit differences, no cancellation).

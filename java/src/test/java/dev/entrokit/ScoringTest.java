@@ -76,10 +76,10 @@ class ScoringTest {
     @MethodSource("backendSizes")
     void tokenLogprobAndSequenceScoresMatchTheOracle(String backend, int v) {
         Entrokit ek = TestBackends.open(backend);
-        long seed = Logits.seed("scores", v);
+        long seed = TestLogits.seed("scores", v);
         int rows = SEQS * LEN;
-        float[] x = Logits.batch(seed, rows, v);
-        float[] xb = Logits.studentFor(x, seed, rows, v);
+        float[] x = TestLogits.batch(seed, rows, v);
+        float[] xb = TestLogits.studentFor(x, seed, rows, v);
         int[] y = ids(seed, x, rows, v);
         float[] f = freq(seed, v);
 
@@ -219,7 +219,7 @@ class ScoringTest {
     @MethodSource("lossCases")
     void alphaFamilyMatchesTheOracleAndCentralDifferences(String backend, int v, float temp) {
         Entrokit ek = TestBackends.open(backend);
-        long seed = Logits.seed("alpha", v, temp);
+        long seed = TestLogits.seed("alpha", v, temp);
         int rows = GradientCheckTest.ROWS;
         float[] t = GradientCheckTest.logits(seed, v);
         float[] s = GradientCheckTest.student(t, seed, v);
@@ -252,15 +252,15 @@ class ScoringTest {
     @MethodSource("lossCases")
     void pldMatchesTheOracleAndCentralDifferences(String backend, int v, float temp) {
         Entrokit ek = TestBackends.open(backend);
-        long seed = Logits.seed("pld", v, temp);
+        long seed = TestLogits.seed("pld", v, temp);
         int rows = 4;
-        float[] t = Logits.batch(seed, rows, v);
+        float[] t = TestLogits.batch(seed, rows, v);
         for (int i = 0; i < t.length; i++) {
             t[i] = t[i] == Float.NEGATIVE_INFINITY ? t[i] : 0.6f * t[i];
         }
         t[1] = t[2]; // a tie in the teacher's order
-        float[] s = Logits.studentFor(t, seed, rows, v);
-        int[] labels = Logits.labels(seed, s, rows, v, LossOptions.DEFAULT_IGNORE_INDEX);
+        float[] s = TestLogits.studentFor(t, seed, rows, v);
+        int[] labels = TestLogits.labels(seed, s, rows, v, LossOptions.DEFAULT_IGNORE_INDEX);
         float g = 1.3f;
         float[] loss = new float[rows];
         float[] grad = new float[rows * v];
@@ -310,10 +310,10 @@ class ScoringTest {
     @MethodSource("backendSizes")
     void contrastiveAndPriorInjectionMatchTheOracle(String backend, int v) {
         Entrokit ek = TestBackends.open(backend);
-        long seed = Logits.seed("contrast", v);
+        long seed = TestLogits.seed("contrast", v);
         int rows = 6;
-        float[] x = Logits.batch(seed, rows, v);
-        float[] lame = Logits.studentFor(x, seed, rows, v);
+        float[] x = TestLogits.batch(seed, rows, v);
+        float[] lame = TestLogits.studentFor(x, seed, rows, v);
         for (Uncertainty u : Uncertainty.values()) {
             double[] unc = new double[rows];
             for (int r = 0; r < rows; r++) {
@@ -335,7 +335,7 @@ class ScoringTest {
                 Spec5.check(Kind.LOG, inPlace, r * v, ref, backend + " contrastive in place " + u + " row " + r);
             }
         }
-        float[] prior = Logits.uniform(seed, rows * v);
+        float[] prior = TestLogits.uniform(seed, rows * v);
         for (int i = 0; i < prior.length; i++) {
             prior[i] = i % 5 == 0 ? 0f : i % 7 == 0 ? 1e-41f : Math.abs(prior[i]);
         }

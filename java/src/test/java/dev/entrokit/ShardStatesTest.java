@@ -64,7 +64,7 @@ class ShardStatesTest {
     }
 
     /**
-     * Labels as {@link Logits#labels} (every fourth row ignored, else a live token), for adversarial rows too:
+     * Labels as {@link TestLogits#labels} (every fourth row ignored, else a live token), for adversarial rows too:
      * a row with no live token gets any column.
      */
     static int[] labels(long seed, float[] x, int rows, int v) {
@@ -119,12 +119,12 @@ class ShardStatesTest {
     @MethodSource("cases")
     void singleRowOpsMatchTheUnshardedOracle(String backend, int v, float t) {
         Entrokit ek = TestBackends.open(backend);
-        List<Named> rows = AdversarialRows.all(v, Logits.seed("shards", v));
+        List<Named> rows = AdversarialRows.all(v, TestLogits.seed("shards", v));
         int n = rows.size();
         float[] x = AdversarialRows.batch(rows);
-        int[] labels = labels(Logits.seed("shard-labels", v), x, n, v);
+        int[] labels = labels(TestLogits.seed("shard-labels", v), x, n, v);
         labels[1] = -100;
-        SplittableRandom rnd = new SplittableRandom(Logits.seed("cuts", v, t));
+        SplittableRandom rnd = new SplittableRandom(TestLogits.seed("cuts", v, t));
         for (int shards : SHARDS) {
             long[] c = cuts(rnd, v, shards);
             String how = backend + " V=" + v + " T=" + t + " cuts " + Arrays.toString(c);
@@ -188,11 +188,11 @@ class ShardStatesTest {
     @MethodSource("cases")
     void pairOpsMatchTheUnshardedOracle(String backend, int v, float t) {
         Entrokit ek = TestBackends.open(backend);
-        List<Named> rows = AdversarialRows.all(v, Logits.seed("shard-pair", v));
+        List<Named> rows = AdversarialRows.all(v, TestLogits.seed("shard-pair", v));
         int n = rows.size();
         float[] x = AdversarialRows.batch(rows);
-        float[] ordinary = Logits.batch(Logits.seed("shard-pair-partner", v), n, v);
-        SplittableRandom rnd = new SplittableRandom(Logits.seed("pair-cuts", v, t));
+        float[] ordinary = TestLogits.batch(TestLogits.seed("shard-pair-partner", v), n, v);
+        SplittableRandom rnd = new SplittableRandom(TestLogits.seed("pair-cuts", v, t));
         for (PairOp op : new PairOp[] {PairOp.CROSS_ENTROPY, PairOp.KL, PairOp.RKL, PairOp.JSD}) {
             ShardOp sop = ShardOp.valueOf(op.name());
             for (float beta : op == PairOp.JSD ? new float[] {0.5f, 0.9f} : new float[] {0.5f}) {
@@ -245,8 +245,8 @@ class ShardStatesTest {
         Entrokit ek = TestBackends.open(backend);
         int v = 1000;
         int n = 4;
-        float[] t = Logits.batch(Logits.seed("assoc-t"), n, v);
-        float[] s = Logits.studentFor(t, Logits.seed("assoc-s"), n, v);
+        float[] t = TestLogits.batch(TestLogits.seed("assoc-t"), n, v);
+        float[] s = TestLogits.studentFor(t, TestLogits.seed("assoc-s"), n, v);
         LossOptions o = LossOptions.defaults().temperature(0.7f);
         long[] c = {0, 100, 101, 600, 1000};
         List<ShardStates> parts = new ArrayList<>();
@@ -273,7 +273,7 @@ class ShardStatesTest {
     void misuseIsRefusedByName(String backend) {
         Entrokit ek = TestBackends.open(backend);
         int v = 10;
-        float[] x = Logits.batch(3, 2, v);
+        float[] x = TestLogits.batch(3, 2, v);
         LossOptions o = LossOptions.defaults();
         var e = assertThrows(IllegalArgumentException.class,
                 () -> ShardStates.of(ek, ShardOp.ENTROPY, columns(x, 2, v, 0, 6), 5, v, o));

@@ -89,20 +89,20 @@ class SimdVsScalarTest {
     @ParameterizedTest(name = "V={0} rows={1} T={2}")
     @MethodSource("dev.entrokit.Cases#sizeRowsTemperature")
     void simdMatchesScalarOnTheSizeGrid(int v, int rows, float t) {
-        long seed = Logits.seed("simd-vs-scalar", v, rows, t);
-        float[] teacher = Logits.batch(seed, rows, v);
-        float[] student = Logits.studentFor(teacher, seed, rows, v);
-        int[] labels = Logits.labels(seed, student, rows, v, -100);
+        long seed = TestLogits.seed("simd-vs-scalar", v, rows, t);
+        float[] teacher = TestLogits.batch(seed, rows, v);
+        float[] student = TestLogits.studentFor(teacher, seed, rows, v);
+        int[] labels = TestLogits.labels(seed, student, rows, v, -100);
         compare(teacher, student, labels, rows, v, t, "ordinary rows");
     }
 
     @ParameterizedTest(name = "V={0} T={1}")
     @MethodSource("dev.entrokit.AdversarialRowsTest#sizesAndTemperatures")
     void simdMatchesScalarOnAdversarialRows(int v, float t) {
-        List<AdversarialRows.Named> rows = AdversarialRows.all(v, Logits.seed("simd-adv", v));
+        List<AdversarialRows.Named> rows = AdversarialRows.all(v, TestLogits.seed("simd-adv", v));
         int n = rows.size();
         float[] x = AdversarialRows.batch(rows);
-        float[] ordinary = Logits.batch(Logits.seed("simd-adv-partner", v), n, v);
+        float[] ordinary = TestLogits.batch(TestLogits.seed("simd-adv-partner", v), n, v);
         int[] labels = new int[n];
         for (int r = 0; r < n; r++) {
             labels[r] = r % 5 == 4 ? -100 : (r * 7) % v;

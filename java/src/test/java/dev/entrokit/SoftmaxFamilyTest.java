@@ -15,7 +15,7 @@ class SoftmaxFamilyTest {
     @MethodSource("dev.entrokit.Cases#backendSizeRowsTemperature")
     void forwardMatchesOracle(String backend, int v, int rows, float t) {
         Entrokit ek = TestBackends.open(backend);
-        float[] x = Logits.batch(Logits.seed("softmax", v, rows, t), rows, v);
+        float[] x = TestLogits.batch(TestLogits.seed("softmax", v, rows, t), rows, v);
         float[] lse = new float[rows];
         float[] probs = new float[rows * v];
         float[] logprobs = new float[rows * v];
@@ -35,9 +35,9 @@ class SoftmaxFamilyTest {
     @MethodSource("dev.entrokit.Cases#backendSizeRowsTemperature")
     void backwardMatchesOracle(String backend, int v, int rows, float t) {
         Entrokit ek = TestBackends.open(backend);
-        long seed = Logits.seed("softmax-backward", v, rows, t);
-        float[] x = Logits.batch(seed, rows, v);
-        float[] dy = Logits.uniform(seed + 7, rows * v);
+        long seed = TestLogits.seed("softmax-backward", v, rows, t);
+        float[] x = TestLogits.batch(seed, rows, v);
+        float[] dy = TestLogits.uniform(seed + 7, rows * v);
         // The forward outputs the backward reads, rounded to float32 like a caller's buffer.
         float[] probs = new float[rows * v];
         float[] logprobs = new float[rows * v];
@@ -68,7 +68,7 @@ class SoftmaxFamilyTest {
     @MethodSource("dev.entrokit.Cases#backendSizeRowsTemperature")
     void floatArrayOverloadsMatchTensorCalls(String backend, int v, int rows, float t) {
         Entrokit ek = TestBackends.open(backend);
-        float[] x = Logits.batch(Logits.seed("overloads", v, rows, t), rows, v);
+        float[] x = TestLogits.batch(TestLogits.seed("overloads", v, rows, t), rows, v);
         float[] a = new float[rows * v];
         float[] b = new float[rows * v];
         ek.softmax(x, v, a, t);
@@ -88,7 +88,7 @@ class SoftmaxFamilyTest {
     @MethodSource("dev.entrokit.Cases#backendSizeRowsTemperature")
     void inPlaceSoftmaxAndLogSoftmaxMatchOutOfPlace(String backend, int v, int rows, float t) {
         Entrokit ek = TestBackends.open(backend);
-        float[] x = Logits.batch(Logits.seed("inplace", v, rows, t), rows, v);
+        float[] x = TestLogits.batch(TestLogits.seed("inplace", v, rows, t), rows, v);
         float[] expected = new float[rows * v];
         ek.softmax(Tensor.of(x, rows, v), Tensor.of(expected, rows, v), t);
         float[] inPlace = x.clone();

@@ -25,9 +25,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 class SoftmaxStatsTest {
 
     private static float[] rows(int v, float t) {
-        List<Named> adversarial = AdversarialRows.all(v, Logits.seed("softmax-stats", v));
+        List<Named> adversarial = AdversarialRows.all(v, TestLogits.seed("softmax-stats", v));
         float[] a = AdversarialRows.batch(adversarial);
-        float[] random = Logits.batch(Logits.seed("softmax-stats-random", v, 3, t), 3, v);
+        float[] random = TestLogits.batch(TestLogits.seed("softmax-stats-random", v, 3, t), 3, v);
         float[] x = new float[a.length + random.length];
         System.arraycopy(a, 0, x, 0, a.length);
         System.arraycopy(random, 0, x, a.length, random.length);
@@ -115,7 +115,7 @@ class SoftmaxStatsTest {
     @Test
     void overlappingStatisticsAreRefusedByName() {
         Entrokit ek = TestBackends.open("scalar");
-        float[] x = Logits.batch(1, 4, 9);
+        float[] x = TestLogits.batch(1, 4, 9);
         float[] stats = new float[8];
         Tensor a = Tensor.of(java.lang.foreign.MemorySegment.ofArray(stats), DType.F32, 4);
         Tensor b = Tensor.of(java.lang.foreign.MemorySegment.ofArray(stats).asSlice(8), DType.F32, 4);

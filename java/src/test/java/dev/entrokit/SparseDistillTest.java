@@ -113,9 +113,9 @@ class SparseDistillTest {
     void everyDivergenceAndConventionMatchesTheOracle(String backend, int v, float t) {
         Entrokit ek = TestBackends.open(backend);
         int rows = v >= 32001 ? 4 : 8;
-        long seed = Logits.seed("sparse", v, t);
-        float[] teacher = Logits.batch(seed, rows, v);
-        float[] student = Logits.studentFor(teacher, seed, rows, v);
+        long seed = TestLogits.seed("sparse", v, t);
+        float[] teacher = TestLogits.batch(seed, rows, v);
+        float[] student = TestLogits.studentFor(teacher, seed, rows, v);
         for (int k : ks(v)) {
             Sparse sp = teacher(seed, teacher, rows, v, k);
             for (TeacherMass mass : TeacherMass.values()) {
@@ -134,9 +134,9 @@ class SparseDistillTest {
     void allIdsGiveTheDenseDivergences(String backend, int v, float t) {
         Entrokit ek = TestBackends.open(backend);
         int rows = 3;
-        long seed = Logits.seed("sparse-dense", v, t);
-        float[] teacher = Logits.batch(seed, rows, v);
-        float[] student = Logits.studentFor(teacher, seed, rows, v);
+        long seed = TestLogits.seed("sparse-dense", v, t);
+        float[] teacher = TestLogits.batch(seed, rows, v);
+        float[] student = TestLogits.studentFor(teacher, seed, rows, v);
         int[] ids = new int[rows * v];
         float[] lp = new float[rows * v];
         for (int r = 0; r < rows; r++) {
@@ -170,9 +170,9 @@ class SparseDistillTest {
     void oracleAndKernelGradientsAreTheDerivatives(String backend, int v, float t) {
         Entrokit ek = TestBackends.open(backend);
         int rows = 3;
-        long seed = Logits.seed("sparse-fd", v, t);
-        float[] teacher = Logits.batch(seed, rows, v);
-        float[] student = Logits.studentFor(teacher, seed, rows, v);
+        long seed = TestLogits.seed("sparse-fd", v, t);
+        float[] teacher = TestLogits.batch(seed, rows, v);
+        float[] student = TestLogits.studentFor(teacher, seed, rows, v);
         for (int i = 0; i < student.length; i++) {
             student[i] *= 0.6f; // scale 2, so that central differences stay accurate
         }
@@ -211,12 +211,12 @@ class SparseDistillTest {
     @MethodSource("backendSmall")
     void adversarialStudentRowsMatchTheOracle(String backend, int v, float t) {
         Entrokit ek = TestBackends.open(backend);
-        List<AdversarialRows.Named> named = AdversarialRows.all(v, Logits.seed("sparse-adv", v));
+        List<AdversarialRows.Named> named = AdversarialRows.all(v, TestLogits.seed("sparse-adv", v));
         int rows = named.size();
         float[] student = AdversarialRows.batch(named);
-        float[] teacher = Logits.batch(Logits.seed("sparse-adv-t", v), rows, v);
+        float[] teacher = TestLogits.batch(TestLogits.seed("sparse-adv-t", v), rows, v);
         int k = 4;
-        Sparse sp = teacher(Logits.seed("sparse-adv-ids", v), teacher, rows, v, k);
+        Sparse sp = teacher(TestLogits.seed("sparse-adv-ids", v), teacher, rows, v, k);
         for (TeacherMass mass : TeacherMass.values()) {
             for (SparseDivergence d : SparseDivergence.values()) {
                 checkRows(ek, d, mass, 0.5f, sp, k, student, rows, v, t, backend + " adversarial V=" + v + " T=" + t);
@@ -235,8 +235,8 @@ class SparseDistillTest {
         Entrokit ek = TestBackends.open(backend);
         int rows = 2;
         int k = 3;
-        long seed = Logits.seed("sparse-far-rest", v, t);
-        float[] student = Logits.batch(seed, rows, v);
+        long seed = TestLogits.seed("sparse-far-rest", v, t);
+        float[] student = TestLogits.batch(seed, rows, v);
         int[] ids = new int[rows * k];
         float[] lp = new float[rows * k];
         for (int r = 0; r < rows; r++) {
@@ -265,9 +265,9 @@ class SparseDistillTest {
             int v = 33;
             int rows = 8;
             int k = 5;
-            long seed = Logits.seed("sparse-mean", v);
-            float[] teacher = Logits.batch(seed, rows, v);
-            float[] student = Logits.studentFor(teacher, seed, rows, v);
+            long seed = TestLogits.seed("sparse-mean", v);
+            float[] teacher = TestLogits.batch(seed, rows, v);
+            float[] student = TestLogits.studentFor(teacher, seed, rows, v);
             Sparse sp = teacher(seed, teacher, rows, v, k);
             Tensor ids = Tensor.of(sp.ids(), rows, k);
             Tensor lp = Tensor.of(sp.logprobs(), rows, k);

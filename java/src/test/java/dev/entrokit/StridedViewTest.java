@@ -73,10 +73,10 @@ class StridedViewTest {
         int rows = 5;
         int off = 3;
         int stride = v + 5;
-        long seed = Logits.seed("strided", v);
-        float[] teacher = Logits.batch(seed, rows, v);
-        float[] student = Logits.studentFor(teacher, seed, rows, v);
-        int[] labels = Logits.labels(seed, student, rows, v, -100);
+        long seed = TestLogits.seed("strided", v);
+        float[] teacher = TestLogits.batch(seed, rows, v);
+        float[] student = TestLogits.studentFor(teacher, seed, rows, v);
+        int[] labels = TestLogits.labels(seed, student, rows, v, -100);
         try (Arena arena = nativeMemory ? Arena.ofShared() : null) {
             Tensor t = Tensor.strided(padded(arena, teacher, rows, v, off, stride), DType.F32, rows, v, off, stride);
             Tensor s = Tensor.strided(padded(arena, student, rows, v, off, stride), DType.F32, rows, v, off, stride);
@@ -135,7 +135,7 @@ class StridedViewTest {
     void everyOtherRowOfALargerBuffer(String backend, int v, boolean nativeMemory) {
         Entrokit ek = TestBackends.open(backend);
         int rows = 6;
-        float[] all = Logits.batch(Logits.seed("every-other", v), 2 * rows, v);
+        float[] all = TestLogits.batch(TestLogits.seed("every-other", v), 2 * rows, v);
         float[] odd = new float[rows * v];
         for (int r = 0; r < rows; r++) {
             System.arraycopy(all, (2 * r + 1) * v, odd, r * v, v);
@@ -155,8 +155,8 @@ class StridedViewTest {
     @MethodSource("cases")
     void rankOneTensorIsOneRow(String backend, int v, boolean nativeMemory) {
         Entrokit ek = TestBackends.open(backend);
-        float[] t = Logits.batch(Logits.seed("rank1", v), 1, v);
-        float[] s = Logits.studentFor(t, Logits.seed("rank1", v), 1, v);
+        float[] t = TestLogits.batch(TestLogits.seed("rank1", v), 1, v);
+        float[] s = TestLogits.studentFor(t, TestLogits.seed("rank1", v), 1, v);
         float[] a = new float[v];
         float[] b = new float[v];
         ek.logSoftmax(Tensor.of(s), Tensor.of(a), 0.7f);

@@ -63,7 +63,7 @@ class TensorBufferTest {
     @MethodSource("dev.entrokit.TestBackends#availableNames")
     void aBufferInTheOtherByteOrderIsRefusedByName(String backend) {
         FloatBuffer big = ByteBuffer.allocateDirect(ROWS * V * 4).order(OTHER).asFloatBuffer();
-        big.put(Logits.batch(1, ROWS, V)).flip();
+        big.put(TestLogits.batch(1, ROWS, V)).flip();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Tensor.of(big, ROWS, V));
         assertEquals("buffer: byte order " + OTHER + ", entrokit reads native order " + ByteOrder.nativeOrder()
                 + "; use ByteBuffer.order(ByteOrder.nativeOrder())", e.getMessage());
@@ -79,7 +79,7 @@ class TensorBufferTest {
     @MethodSource("dev.entrokit.TestBackends#availableNames")
     void nativeDirectHeapAndUnalignedBuffersGiveTheArrayResults(String backend) {
         Entrokit ek = TestBackends.instance(backend);
-        float[] x = Logits.batch(2, ROWS, V);
+        float[] x = TestLogits.batch(2, ROWS, V);
         double[] fromArray = entropies(ek, Tensor.of(x, ROWS, V));
         assertOracle(x, fromArray);
         assertArrayEquals(fromArray, entropies(ek, Tensor.of(direct(x, 0, 0), ROWS, V)), "direct");
@@ -94,7 +94,7 @@ class TensorBufferTest {
     @MethodSource("dev.entrokit.TestBackends#availableNames")
     void theViewStartsAtThePositionAndEndsByTheLimit(String backend) {
         Entrokit ek = TestBackends.instance(backend);
-        float[] x = Logits.batch(3, ROWS, V);
+        float[] x = TestLogits.batch(3, ROWS, V);
         FloatBuffer buf = direct(x, 5, 0); // five floats of garbage before, position 5
         buf.put(0, new float[] {Float.NaN, Float.NaN, Float.NaN, Float.NaN, Float.NaN});
         Tensor t = Tensor.of(buf, ROWS, V);
@@ -116,7 +116,7 @@ class TensorBufferTest {
     @Test
     void aReadOnlyBufferIsAnInputNeverAnOutput() {
         Entrokit ek = TestBackends.instance("scalar");
-        float[] x = Logits.batch(4, ROWS, V);
+        float[] x = TestLogits.batch(4, ROWS, V);
         Tensor readOnly = Tensor.of(FloatBuffer.wrap(new float[ROWS * V]).asReadOnlyBuffer(), ROWS, V);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> ek.softmax(Tensor.of(x, ROWS, V), readOnly, 1f));
@@ -129,7 +129,7 @@ class TensorBufferTest {
     @Test
     void intAndShortBuffersGiveTheirDtypes() {
         Entrokit ek = TestBackends.instance("scalar");
-        float[] x = Logits.batch(5, ROWS, V);
+        float[] x = TestLogits.batch(5, ROWS, V);
         int[] labels = {0, 36, 7, 3};
         IntBuffer direct = ByteBuffer.allocateDirect(labels.length * 4).order(ByteOrder.nativeOrder()).asIntBuffer();
         direct.put(labels).flip();

@@ -27,9 +27,9 @@ class ThreadDeterminismTest {
 
     @BeforeAll
     static void data() {
-        teacher = Logits.batch(11, ROWS, V);
-        student = Logits.studentFor(teacher, 11, ROWS, V);
-        labels = Logits.labels(11, student, ROWS, V, -100);
+        teacher = TestLogits.batch(11, ROWS, V);
+        student = TestLogits.studentFor(teacher, 11, ROWS, V);
+        labels = TestLogits.labels(11, student, ROWS, V, -100);
         // A few special rows too: they must be just as deterministic.
         student[5 * V + 17] = Float.NaN;
         java.util.Arrays.fill(teacher, 9 * V, 10 * V, Float.NEGATIVE_INFINITY);
@@ -110,9 +110,9 @@ class ThreadDeterminismTest {
         TestBackends.open(backend);
         int v = 4 * 32768 + 1185;
         for (int rows : new int[] {1, 2}) {
-            float[] t = Logits.batch(13, rows, v);
-            float[] s = Logits.studentFor(t, 13, rows, v);
-            int[] y = Logits.labels(13, s, rows, v, -100);
+            float[] t = TestLogits.batch(13, rows, v);
+            float[] s = TestLogits.studentFor(t, 13, rows, v);
+            int[] y = TestLogits.labels(13, s, rows, v, -100);
             if (rows == 2) {
                 s[v + 99_000] = Float.NaN; // a NaN row: a NaN logit near the end
             }

@@ -1,7 +1,7 @@
 package dev.entrokit.bench;
 
 import dev.entrokit.DType;
-import dev.entrokit.internal.DistributionKernels;
+import dev.entrokit.internal.SoftmaxKernels;
 import dev.entrokit.internal.HalfKernels;
 import dev.entrokit.internal.scalar.ScalarHalfKernels;
 import dev.entrokit.internal.simd.SimdBackend;
@@ -92,7 +92,7 @@ public class HalfPrecisionBench {
         private final DType outType;
         private final MemorySegment x;
         private final MemorySegment out;
-        private final DistributionKernels f32;
+        private final SoftmaxKernels f32;
         private final HalfKernels half;
         private final double[] stats = new double[3];
 
@@ -104,7 +104,7 @@ public class HalfPrecisionBench {
             in = DType.valueOf(parts[0].toUpperCase());
             outType = parts.length > 1 ? DType.valueOf(parts[1].toUpperCase()) : DType.F32;
             SimdBackend simd = new SimdBackend();
-            f32 = simd.distribution();
+            f32 = simd.softmax();
             half = simd.half();
             float[] logits = SyntheticLogits.heavyTailed(rows, cols, 42, 0.02);
             long n = (long) rows * cols;

@@ -20,13 +20,16 @@ public interface Backend {
     /** One line about the backend's configuration, e.g. the SIMD species. */
     String description();
 
-    /** The SPEC §1 kernels. */
-    DistributionKernels distribution();
+    /** The softmax family of SPEC §1: log-sum-exp, softmax, log-softmax, their backward passes, entropy. */
+    SoftmaxKernels softmax();
+
+    /** The divergences of SPEC §1: cross-entropy, KL, reverse KL, JSD, Jeffreys, TV, Hellinger, α, Rényi, χ², PLD. */
+    DivergenceKernels divergences();
 
     /** The SPEC §2 kernels (selection and sampling). */
     SelectionKernels selection();
 
-    /** The SPEC §4 scoring kernels and the α-family of divergences. */
+    /** The SPEC §4 scoring kernels. */
     ScoringKernels scoring();
     /** The SPEC §3 Sinkhorn solver. */
     SinkhornSolver transport();

@@ -19,7 +19,8 @@ public final class HandoffBackend implements Backend {
     private final Backend hot;
     private final Backend cold;
     private final BooleanSupplier ready;
-    private final DistributionKernels distribution = new Distribution();
+    private final SoftmaxKernels softmax = new Softmax();
+    private final DivergenceKernels divergences = new Divergences();
     private final SelectionKernels selection = new Selection();
     private final ScoringKernels scoring = new Scoring();
     private final SinkhornSolver transport = new Transport();
@@ -87,8 +88,13 @@ public final class HandoffBackend implements Backend {
     }
 
     @Override
-    public DistributionKernels distribution() {
-        return distribution;
+    public SoftmaxKernels softmax() {
+        return softmax;
+    }
+
+    @Override
+    public DivergenceKernels divergences() {
+        return divergences;
     }
 
     @Override
@@ -129,91 +135,116 @@ public final class HandoffBackend implements Backend {
     public HalfKernels half() {
         return now().half();
     }
-
-    private final class Distribution implements DistributionKernels {
+    private final class Softmax implements SoftmaxKernels {
         @Override
         public double logSumExp(MemorySegment x, long xOff, int n, float invT) {
-            return now().distribution().logSumExp(x, xOff, n, invT);
+            return now().softmax().logSumExp(x, xOff, n, invT);
         }
 
         @Override
         public void softmax(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT) {
-            now().distribution().softmax(x, xOff, out, outOff, n, invT);
+            now().softmax().softmax(x, xOff, out, outOff, n, invT);
         }
 
         @Override
         public void logSoftmax(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT) {
-            now().distribution().logSoftmax(x, xOff, out, outOff, n, invT);
+            now().softmax().logSoftmax(x, xOff, out, outOff, n, invT);
         }
 
         @Override
         public void softmaxStats(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT,
                                  boolean log, double[] stats) {
-            now().distribution().softmaxStats(x, xOff, out, outOff, n, invT, log, stats);
+            now().softmax().softmaxStats(x, xOff, out, outOff, n, invT, log, stats);
         }
 
         @Override
         public void softmaxBackward(MemorySegment p, long pOff, MemorySegment dy, long dyOff, MemorySegment dx,
                                     long dxOff, int n, float invT) {
-            now().distribution().softmaxBackward(p, pOff, dy, dyOff, dx, dxOff, n, invT);
+            now().softmax().softmaxBackward(p, pOff, dy, dyOff, dx, dxOff, n, invT);
         }
 
         @Override
         public void logSoftmaxBackward(MemorySegment y, long yOff, MemorySegment dy, long dyOff, MemorySegment dx,
                                        long dxOff, int n, float invT) {
-            now().distribution().logSoftmaxBackward(y, yOff, dy, dyOff, dx, dxOff, n, invT);
+            now().softmax().logSoftmaxBackward(y, yOff, dy, dyOff, dx, dxOff, n, invT);
         }
 
         @Override
         public double entropy(MemorySegment x, long xOff, int n, float invT, MemorySegment grad, long gradOff,
                               float gradScale) {
-            return now().distribution().entropy(x, xOff, n, invT, grad, gradOff, gradScale);
+            return now().softmax().entropy(x, xOff, n, invT, grad, gradOff, gradScale);
         }
+    }
 
+    private final class Divergences implements DivergenceKernels {
         @Override
         public double crossEntropy(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                                    MemorySegment grad, long gradOff, float gradScale) {
-            return now().distribution().crossEntropy(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+            return now().divergences().crossEntropy(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
 
         @Override
         public double crossEntropyLabel(MemorySegment s, long sOff, int n, int label, float smoothing, float invT,
                                         MemorySegment grad, long gradOff, float gradScale) {
-            return now().distribution().crossEntropyLabel(s, sOff, n, label, smoothing, invT, grad, gradOff, gradScale);
+            return now().divergences().crossEntropyLabel(s, sOff, n, label, smoothing, invT, grad, gradOff, gradScale);
         }
 
         @Override
         public double kl(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                          MemorySegment grad, long gradOff, float gradScale) {
-            return now().distribution().kl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+            return now().divergences().kl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
 
         @Override
         public double rkl(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                           MemorySegment grad, long gradOff, float gradScale) {
-            return now().distribution().rkl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+            return now().divergences().rkl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
 
         @Override
         public double jsd(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT, float beta,
                           MemorySegment grad, long gradOff, float gradScale) {
-            return now().distribution().jsd(t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
+            return now().divergences().jsd(t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
         }
 
         @Override
         public double jeffreys(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                                MemorySegment grad, long gradOff, float gradScale) {
-            return now().distribution().jeffreys(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+            return now().divergences().jeffreys(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
 
         @Override
         public double tv(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT) {
-            return now().distribution().tv(t, tOff, s, sOff, n, invT);
+            return now().divergences().tv(t, tOff, s, sOff, n, invT);
         }
 
         @Override
         public double hellinger(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT) {
-            return now().distribution().hellinger(t, tOff, s, sOff, n, invT);
+            return now().divergences().hellinger(t, tOff, s, sOff, n, invT);
+        }
+    
+        @Override
+        public double alphaDivergence(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                                      float alpha, MemorySegment grad, long gradOff, float gradScale) {
+            return now().divergences().alphaDivergence(t, tOff, s, sOff, n, invT, alpha, grad, gradOff, gradScale);
+        }
+
+        @Override
+        public double renyi(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT, float alpha,
+                            MemorySegment grad, long gradOff, float gradScale) {
+            return now().divergences().renyi(t, tOff, s, sOff, n, invT, alpha, grad, gradOff, gradScale);
+        }
+
+        @Override
+        public double chi2(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                           MemorySegment grad, long gradOff, float gradScale) {
+            return now().divergences().chi2(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
+
+        @Override
+        public double pld(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, int label, float invT,
+                          MemorySegment grad, long gradOff, float gradScale) {
+            return now().divergences().pld(t, tOff, s, sOff, n, label, invT, grad, gradOff, gradScale);
         }
     }
 
@@ -275,24 +306,6 @@ public final class HandoffBackend implements Backend {
         }
 
         @Override
-        public double alphaDivergence(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
-                                      float alpha, MemorySegment grad, long gradOff, float gradScale) {
-            return now().scoring().alphaDivergence(t, tOff, s, sOff, n, invT, alpha, grad, gradOff, gradScale);
-        }
-
-        @Override
-        public double renyi(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT, float alpha,
-                            MemorySegment grad, long gradOff, float gradScale) {
-            return now().scoring().renyi(t, tOff, s, sOff, n, invT, alpha, grad, gradOff, gradScale);
-        }
-
-        @Override
-        public double chi2(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
-                           MemorySegment grad, long gradOff, float gradScale) {
-            return now().scoring().chi2(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
-        }
-
-        @Override
         public void contrastive(MemorySegment x, long xOff, MemorySegment lame, long lameOff, MemorySegment out,
                                 long outOff, int n, float lambda, double u, float threshold) {
             now().scoring().contrastive(x, xOff, lame, lameOff, out, outOff, n, lambda, u, threshold);
@@ -302,12 +315,6 @@ public final class HandoffBackend implements Backend {
         public void injectPrior(MemorySegment x, long xOff, MemorySegment prior, long priorOff, MemorySegment out,
                                 long outOff, int n, float lambda) {
             now().scoring().injectPrior(x, xOff, prior, priorOff, out, outOff, n, lambda);
-        }
-
-        @Override
-        public double pld(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, int label, float invT,
-                          MemorySegment grad, long gradOff, float gradScale) {
-            return now().scoring().pld(t, tOff, s, sOff, n, label, invT, grad, gradOff, gradScale);
         }
     }
 

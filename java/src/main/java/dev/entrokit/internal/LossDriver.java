@@ -19,15 +19,15 @@ import java.util.function.Supplier;
  * are {@code kl}/{@code rkl}, Amari α = 0/1 are {@code rkl}/{@code kl}, Rényi α = 1 is {@code kl}.
  */
 public final class LossDriver {
-    private final DistributionKernels kernels;
-    private final ScoringKernels scoring;
+    private final SoftmaxKernels softmax;
+    private final DivergenceKernels divergences;
     private final RowExecutor rows;
     private final Supplier<HalfKernels> half;
 
     /** A driver over one backend's kernels, spreading rows over {@code rows}. */
-    public LossDriver(DistributionKernels kernels, ScoringKernels scoring, RowExecutor rows, Supplier<HalfKernels> half) {
-        this.kernels = kernels;
-        this.scoring = scoring;
+    public LossDriver(SoftmaxKernels softmax, DivergenceKernels divergences, RowExecutor rows, Supplier<HalfKernels> half) {
+        this.softmax = softmax;
+        this.divergences = divergences;
         this.rows = rows;
         this.half = half;
     }
@@ -89,32 +89,32 @@ public final class LossDriver {
             MemorySegment gs = gx == null ? null : gx.write(r);
             long gOff = gx == null ? 0 : gx.at(r);
             values[r] = switch (op) {
-                case ENTROPY -> kernels.entropy(s, sOff, n, invT, gs, gOff, g);
-                case CROSS_ENTROPY -> kernels.crossEntropy(t, tOff, s, sOff, n, invT, gs, gOff, g);
+                case ENTROPY -> softmax.entropy(s, sOff, n, invT, gs, gOff, g);
+                case CROSS_ENTROPY -> divergences.crossEntropy(t, tOff, s, sOff, n, invT, gs, gOff, g);
                 case CROSS_ENTROPY_LABELS ->
-                        kernels.crossEntropyLabel(s, sOff, n, labels.getInt(r), options.labelSmoothing(), invT, gs, gOff, g);
-                case KL -> kernels.kl(t, tOff, s, sOff, n, invT, gs, gOff, g);
-                case RKL -> kernels.rkl(t, tOff, s, sOff, n, invT, gs, gOff, g);
+                        divergences.crossEntropyLabel(s, sOff, n, labels.getInt(r), options.labelSmoothing(), invT, gs, gOff, g);
+                case KL -> divergences.kl(t, tOff, s, sOff, n, invT, gs, gOff, g);
+                case RKL -> divergences.rkl(t, tOff, s, sOff, n, invT, gs, gOff, g);
                 case JSD -> {
                     // Liger/TRL convention: the endpoints are the two KLs, not the formula's limit 0.
                     if (beta == 0f) {
-                        yield kernels.kl(t, tOff, s, sOff, n, invT, gs, gOff, g);
+                        yield divergences.kl(t, tOff, s, sOff, n, invT, gs, gOff, g);
                     } else if (beta == 1f) {
-                        yield kernels.rkl(t, tOff, s, sOff, n, invT, gs, gOff, g);
+                        yield divergences.rkl(t, tOff, s, sOff, n, invT, gs, gOff, g);
                     }
-                    yield kernels.jsd(t, tOff, s, sOff, n, invT, beta, gs, gOff, g);
+                    yield divergences.jsd(t, tOff, s, sOff, n, invT, beta, gs, gOff, g);
                 }
-                case JEFFREYS -> kernels.jeffreys(t, tOff, s, sOff, n, invT, gs, gOff, g);
-                case TV -> kernels.tv(t, tOff, s, sOff, n, invT);
-                case HELLINGER -> kernels.hellinger(t, tOff, s, sOff, n, invT);
+                case JEFFREYS -> divergences.jeffreys(t, tOff, s, sOff, n, invT, gs, gOff, g);
+                case TV -> divergences.tv(t, tOff, s, sOff, n, invT);
+                case HELLINGER -> divergences.hellinger(t, tOff, s, sOff, n, invT);
                 // The α-family's limits are the KL kernels themselves: the formula is 0/0 there.
-                case ALPHA -> alpha == 0f ? kernels.rkl(t, tOff, s, sOff, n, invT, gs, gOff, g)
-                        : alpha == 1f ? kernels.kl(t, tOff, s, sOff, n, invT, gs, gOff, g)
-                        : scoring.alphaDivergence(t, tOff, s, sOff, n, invT, alpha, gs, gOff, g);
-                case RENYI -> alpha == 1f ? kernels.kl(t, tOff, s, sOff, n, invT, gs, gOff, g)
-                        : scoring.renyi(t, tOff, s, sOff, n, invT, alpha, gs, gOff, g);
-                case CHI2 -> scoring.chi2(t, tOff, s, sOff, n, invT, gs, gOff, g);
-                case PLD -> scoring.pld(t, tOff, s, sOff, n, labels.getInt(r), invT, gs, gOff, g);
+                case ALPHA -> alpha == 0f ? divergences.rkl(t, tOff, s, sOff, n, invT, gs, gOff, g)
+                        : alpha == 1f ? divergences.kl(t, tOff, s, sOff, n, invT, gs, gOff, g)
+                        : divergences.alphaDivergence(t, tOff, s, sOff, n, invT, alpha, gs, gOff, g);
+                case RENYI -> alpha == 1f ? divergences.kl(t, tOff, s, sOff, n, invT, gs, gOff, g)
+                        : divergences.renyi(t, tOff, s, sOff, n, invT, alpha, gs, gOff, g);
+                case CHI2 -> divergences.chi2(t, tOff, s, sOff, n, invT, gs, gOff, g);
+                case PLD -> divergences.pld(t, tOff, s, sOff, n, labels.getInt(r), invT, gs, gOff, g);
             };
             if (gx != null) {
                 gx.store(r);

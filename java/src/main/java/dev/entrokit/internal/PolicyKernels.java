@@ -5,7 +5,7 @@ import java.lang.foreign.MemorySegment;
 /**
  * The per-row kernels of the RL and distillation losses (SPEC §1, "Policy and sparse-teacher losses"): the
  * token log-probability with the entropy and the k3 estimator of KL at a temperature, and the divergences to a
- * sparse (top-k) teacher. As in {@link DistributionKernels}, the façade has checked shapes and parameters, a
+ * sparse (top-k) teacher. As in {@link SoftmaxKernels}, the façade has checked shapes and parameters, a
  * kernel sees one row of {@code n} float32 logits at element offset {@code off}, {@code grad == null} skips the
  * gradient, the kernel applies {@code 1/T} itself, and a special row (a NaN or {@code +inf} logit, or every
  * logit {@code −inf}) gives NaN values and a NaN gradient.

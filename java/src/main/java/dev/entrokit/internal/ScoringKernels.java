@@ -4,7 +4,7 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * The per-row kernels of SPEC §4 and of the divergences beyond SPEC §1 (α, Rényi, χ², PLD), shared by every
- * backend so that the scalar and SIMD versions read side by side. As in {@link DistributionKernels},
+ * backend so that the scalar and SIMD versions read side by side. As in {@link SoftmaxKernels},
  * the façade has checked shapes and parameters, a kernel sees one row of {@code n} float32 logits at
  * element offset {@code off}, {@code grad == null} skips the gradient, and a special row (a NaN or
  * {@code +inf} logit, or every logit {@code -inf}) gives NaN values and NaN outputs.
@@ -27,18 +27,6 @@ public interface ScoringKernels {
      */
     void tokenLogprobMoments(MemorySegment x, long xOff, int n, int id, double[] out);
 
-    /** Amari α-divergence {@code (1 − S)/(α(1−α))} for {@code α ≥ 0}, {@code α ∉ {0, 1}}; {@code K = S/α}. */
-    double alphaDivergence(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT, float alpha,
-                           MemorySegment grad, long gradOff, float gradScale);
-
-    /** Rényi divergence {@code log S/(α − 1)} for {@code α ≥ 0}, {@code α ≠ 1}; {@code K = 1}. */
-    double renyi(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT, float alpha,
-                 MemorySegment grad, long gradOff, float gradScale);
-
-    /** Pearson {@code χ²(p‖q) = Σ (p − q)²/q = S(2) − 1}; {@code K = S}. */
-    double chi2(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
-                MemorySegment grad, long gradOff, float gradScale);
-
     /**
      * USCD-style contrast: {@code out = (1+λ)·x − λ·lame} when the row's uncertainty {@code u} (computed by
      * the caller with the SPEC §1 kernels) is {@code ≥ threshold}, else {@code out = x}. Masked tokens
@@ -55,12 +43,4 @@ public interface ScoringKernels {
      */
     void injectPrior(MemorySegment x, long xOff, MemorySegment prior, long priorOff, MemorySegment out, long outOff,
                      int n, float lambda);
-
-    /**
-     * Plackett–Luce distillation loss for one row with label {@code 0 ≤ label < n}: ranking {@code π} =
-     * the label, then the other tokens by teacher logit descending (ties by ascending index),
-     * {@code L = Σ_k α_k (log Σ_{j≥k} e^{s_{π_j}/T} − s_{π_k}/T)}, {@code α_k = softmax(t/T)_{π_k}}.
-     */
-    double pld(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, int label, float invT,
-               MemorySegment grad, long gradOff, float gradScale);
 }

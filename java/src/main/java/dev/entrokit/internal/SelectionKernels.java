@@ -4,7 +4,7 @@ import dev.entrokit.SamplingFilters;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The per-row kernels of SPEC §2 (selection and sampling). As with {@link DistributionKernels}, the
+ * The per-row kernels of SPEC §2 (selection and sampling). As with {@link SoftmaxKernels}, the
  * façade has checked shapes and parameters already; a kernel sees one row of {@code n} float32 logits
  * at element offset {@code xOff}.
  *

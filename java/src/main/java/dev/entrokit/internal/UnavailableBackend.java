@@ -20,7 +20,12 @@ public record UnavailableBackend(String name, List<String> reasons) implements B
     }
 
     @Override
-    public DistributionKernels distribution() {
+    public SoftmaxKernels softmax() {
+        throw unavailable();
+    }
+
+    @Override
+    public DivergenceKernels divergences() {
         throw unavailable();
     }
 

@@ -3,7 +3,8 @@ package dev.entrokit.internal.cuda;
 import dev.entrokit.cuda.Cuda;
 import dev.entrokit.cuda.CudaDeviceInfo;
 import dev.entrokit.internal.Backend;
-import dev.entrokit.internal.DistributionKernels;
+import dev.entrokit.internal.DivergenceKernels;
+import dev.entrokit.internal.SoftmaxKernels;
 import dev.entrokit.internal.PolicyKernels;
 import dev.entrokit.internal.ScoringKernels;
 import dev.entrokit.internal.SelectionKernels;
@@ -54,8 +55,13 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public DistributionKernels distribution() {
-        return host.distribution();
+    public SoftmaxKernels softmax() {
+        return host.softmax();
+    }
+
+    @Override
+    public DivergenceKernels divergences() {
+        return host.divergences();
     }
 
     @Override

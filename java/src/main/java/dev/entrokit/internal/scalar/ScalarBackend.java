@@ -1,7 +1,8 @@
 package dev.entrokit.internal.scalar;
 
 import dev.entrokit.internal.Backend;
-import dev.entrokit.internal.DistributionKernels;
+import dev.entrokit.internal.DivergenceKernels;
+import dev.entrokit.internal.SoftmaxKernels;
 import dev.entrokit.internal.PolicyKernels;
 import dev.entrokit.internal.ScoringKernels;
 import dev.entrokit.internal.SelectionKernels;
@@ -10,7 +11,8 @@ import java.util.List;
 
 /** Pure Java, float64 accumulation: the reference and the fallback. Always available. */
 public final class ScalarBackend implements Backend {
-    private final DistributionKernels distribution = new ScalarDistributionKernels();
+    private final SoftmaxKernels softmax = new ScalarSoftmaxKernels();
+    private final DivergenceKernels divergences = new ScalarDivergenceKernels();
     private final SelectionKernels selection = new ScalarSelectionKernels();
     private final ScoringKernels scoring = new ScalarScoringKernels();
     private final SinkhornSolver transport = new ScalarSinkhorn();
@@ -37,8 +39,13 @@ public final class ScalarBackend implements Backend {
     }
 
     @Override
-    public DistributionKernels distribution() {
-        return distribution;
+    public SoftmaxKernels softmax() {
+        return softmax;
+    }
+
+    @Override
+    public DivergenceKernels divergences() {
+        return divergences;
     }
 
     @Override

@@ -6,9 +6,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * The reference on half rows: {@link ScalarDistributionKernels}' arithmetic, line for line, with each element
+ * The reference on half rows: {@link ScalarSoftmaxKernels}' arithmetic, line for line, with each element
  * widened exactly to float32 (then to double) as it is read, and each output rounded to float32 and then, for a
- * half output, to the half type. Results are therefore bitwise those of {@code ScalarDistributionKernels} on the
+ * half output, to the half type. Results are therefore bitwise those of {@code ScalarSoftmaxKernels} on the
  * widened row, and a half output is that float32 output rounded once more.
  *
  * <p>Also the scalar conversions the SIMD kernels use for their tails and their tests check against.
@@ -64,7 +64,7 @@ public final class ScalarHalfKernels implements HalfKernels {
         }
     }
 
-    // ---------------------------------------------------------------- ScalarDistributionKernels' blocks
+    // ---------------------------------------------------------------- ScalarSoftmaxKernels' blocks
 
     /** The row's maximum, or NaN when SPEC §1 makes the whole row NaN (a NaN, a +inf, or all -inf). */
     static double rowMax(DType type, MemorySegment x, long off, int n) {

@@ -23,7 +23,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * The float64 reference of the partial states: the sums of {@link ScalarDistributionKernels}, taken over one
+ * The float64 reference of the partial states: the sums of {@link ScalarSoftmaxKernels}, taken over one
  * piece of a row relative to the piece's own maxima, and its output and gradient formulas evaluated with the
  * row's merged maxima and normalizers.
  */
@@ -202,7 +202,7 @@ public final class ScalarPartialStates implements PartialStateKernels {
             double logQ = (get(s, sOff + i) - ms) * invT - logDs;
             double p = Math.exp(logP);
             double q = Math.exp(logQ);
-            double logM = ScalarDistributionKernels.logAddExp(logB + logP, log1mB + logQ);
+            double logM = ScalarDivergenceKernels.logAddExp(logB + logP, log1mB + logQ);
             if (p > 0) {
                 towardP += p * (logP - logM);
             }
@@ -306,7 +306,7 @@ public final class ScalarPartialStates implements PartialStateKernels {
             double logP = (get(t, tOff + i) - mt) * invT - logDt;
             double logQ = (get(s, sOff + i) - ms) * invT - logDs;
             double q = Math.exp(logQ);
-            double logM = ScalarDistributionKernels.logAddExp(logB + logP, log1mB + logQ);
+            double logM = ScalarDivergenceKernels.logAddExp(logB + logP, log1mB + logQ);
             double g = q > 0 ? q * (logQ - logM - towardQ) : 0;
             put(grad, gOff + i, g * scale);
         }

@@ -1,10 +1,10 @@
 package dev.entrokit.internal.scalar;
 
-import static dev.entrokit.internal.scalar.ScalarDistributionKernels.rowMax;
-import static dev.entrokit.internal.scalar.ScalarDistributionKernels.sumExp;
-import static dev.entrokit.internal.scalar.ScalarScoringKernels.fill;
-import static dev.entrokit.internal.scalar.ScalarScoringKernels.get;
-import static dev.entrokit.internal.scalar.ScalarScoringKernels.put;
+import static dev.entrokit.internal.scalar.ScalarRows.fill;
+import static dev.entrokit.internal.scalar.ScalarRows.get;
+import static dev.entrokit.internal.scalar.ScalarRows.put;
+import static dev.entrokit.internal.scalar.ScalarRows.rowMax;
+import static dev.entrokit.internal.scalar.ScalarRows.sumExp;
 
 import dev.entrokit.internal.PolicyKernels;
 import java.lang.foreign.MemorySegment;

@@ -1,6 +1,6 @@
 package dev.entrokit.internal.scalar;
 
-import static dev.entrokit.internal.scalar.ScalarDistributionKernels.logAddExp;
+import static dev.entrokit.internal.scalar.ScalarDivergenceKernels.logAddExp;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -1,10 +1,11 @@
 package dev.entrokit.internal.simd;
 
 import dev.entrokit.internal.Backend;
-import dev.entrokit.internal.DistributionKernels;
+import dev.entrokit.internal.DivergenceKernels;
+import dev.entrokit.internal.SoftmaxKernels;
 import dev.entrokit.internal.HalfKernels;
-import dev.entrokit.internal.PolicyKernels;
 import dev.entrokit.internal.PartialStateKernels;
+import dev.entrokit.internal.PolicyKernels;
 import dev.entrokit.internal.ScoringKernels;
 import dev.entrokit.internal.SelectionKernels;
 import dev.entrokit.internal.ShardKernels;
@@ -13,7 +14,8 @@ import java.util.List;
 
 /** Hand-written {@code jdk.incubator.vector} kernels; loaded reflectively by {@code Backends}. */
 public final class SimdBackend implements Backend {
-    private final DistributionKernels distribution;
+    private final SoftmaxKernels softmax;
+    private final DivergenceKernels divergences;
     private final SelectionKernels selection = new SimdSelectionKernels();
     private final ScoringKernels scoring;
     private final SinkhornSolver transport = new SimdSinkhorn();
@@ -28,7 +30,8 @@ public final class SimdBackend implements Backend {
             throw new UnsupportedOperationException("vectors of " + SimdConstants.F.vectorBitSize()
                     + " bits are too narrow to be worth it (need at least 128)");
         }
-        distribution = new SimdDistributionKernels();
+        softmax = new SimdSoftmaxKernels();
+        divergences = new SimdDivergenceKernels();
         scoring = new SimdScoringKernels();
     }
 
@@ -53,8 +56,13 @@ public final class SimdBackend implements Backend {
     }
 
     @Override
-    public DistributionKernels distribution() {
-        return distribution;
+    public SoftmaxKernels softmax() {
+        return softmax;
+    }
+
+    @Override
+    public DivergenceKernels divergences() {
+        return divergences;
     }
 
     @Override
@@ -62,7 +70,7 @@ public final class SimdBackend implements Backend {
         return selection;
     }
 
-    /** Scoring helpers and the α-family; PLD runs the scalar kernel (see {@link SimdScoringKernels#pld}). */
+    /** Scoring helpers and the α-family; PLD runs the scalar kernel (see {@link SimdDivergenceKernels#pld}). */
     @Override
     public ScoringKernels scoring() {
         return scoring;

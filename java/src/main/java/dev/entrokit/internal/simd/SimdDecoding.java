@@ -5,9 +5,9 @@ import static dev.entrokit.internal.simd.SimdConstants.L;
 import static dev.entrokit.internal.simd.SimdConstants.ORDER;
 import static dev.entrokit.internal.simd.VectorExp.expNonPositive;
 
-import dev.entrokit.SamplingFilters;
 import dev.entrokit.SamplingFilters.Filter;
 import dev.entrokit.SamplingFilters.Kind;
+import dev.entrokit.SamplingFilters;
 import dev.entrokit.internal.DecodingSteps;
 import dev.entrokit.internal.Philox;
 import dev.entrokit.internal.scalar.ScalarSelectionKernels;
@@ -89,7 +89,7 @@ final class SimdDecoding {
         // Vector stores into a heap segment are not intrinsified: fill off-heap and copy.
         MemorySegment dst = out.isNative() ? out : Workspace.get().staging(n);
         long dstOff = out.isNative() ? outOff : 0;
-        SimdDistributionKernels.fill(dst, dstOff, n, status == SPECIAL ? Float.NaN : Float.NEGATIVE_INFINITY);
+        RowPasses.fill(dst, dstOff, n, status == SPECIAL ? Float.NaN : Float.NEGATIVE_INFINITY);
         if (dst != out) {
             MemorySegment.copy(dst, 0, out, outOff * Float.BYTES, (long) n * Float.BYTES);
         }
@@ -145,7 +145,7 @@ final class SimdDecoding {
         row.xtcChance = xtcChance;
         // The compare-and-blend maximum skips NaNs (faster than a NaN-propagating max): a NaN shows later, as a
         // NaN row sum (bounded), a NaN temperature (fallback) or in the gather (ranked).
-        float max = SimdDistributionKernels.max(x, off, n);
+        float max = RowPasses.max(x, off, n);
         if (max == Float.POSITIVE_INFINITY || max == Float.NEGATIVE_INFINITY) {
             return SPECIAL;
         }
@@ -397,8 +397,8 @@ final class SimdDecoding {
                 in += m.trueCount();
             }
             count += in;
-            mass += SimdDistributionKernels.sumLanes(accW, lanes);
-            ent += SimdDistributionKernels.sumLanes(accE, lanes);
+            mass += SimdRows.sumLanes(accW, lanes);
+            ent += SimdRows.sumLanes(accE, lanes);
         }
         for (int i = upper; i < n; i++) {
             float v = x.getAtIndex(F32, off + i);
@@ -446,9 +446,9 @@ final class SimdDecoding {
                 in += m.trueCount();
             }
             count += in;
-            mass += SimdDistributionKernels.sumLanes(accW, lanes);
-            ent += SimdDistributionKernels.sumLanes(accE, lanes);
-            ent2 += SimdDistributionKernels.sumLanes(accE2, lanes);
+            mass += SimdRows.sumLanes(accW, lanes);
+            ent += SimdRows.sumLanes(accE, lanes);
+            ent2 += SimdRows.sumLanes(accE2, lanes);
         }
         for (int i = upper; i < n; i++) {
             float v = x.getAtIndex(F32, off + i);
@@ -489,7 +489,7 @@ final class SimdDecoding {
                 in += v.compare(VectorOperators.NE, Float.NEGATIVE_INFINITY).trueCount();
             }
             count += in;
-            mass += SimdDistributionKernels.sumLanes(accW, lanes);
+            mass += SimdRows.sumLanes(accW, lanes);
         }
         for (int i = upper; i < n; i++) {
             float v = x.getAtIndex(F32, off + i);
@@ -521,7 +521,7 @@ final class SimdDecoding {
                 in += m.trueCount();
             }
             count += in;
-            sum += SimdDistributionKernels.sumLanes(accD, lanes);
+            sum += SimdRows.sumLanes(accD, lanes);
         }
         for (int i = upper; i < n; i++) {
             float v = x.getAtIndex(F32, off + i);
@@ -549,7 +549,7 @@ final class SimdDecoding {
                 FloatVector c = v.sub(center);
                 acc = acc.add(c.mul(c), v.compare(VectorOperators.NE, Float.NEGATIVE_INFINITY));
             }
-            sq += SimdDistributionKernels.sumLanes(acc, lanes);
+            sq += SimdRows.sumLanes(acc, lanes);
         }
         for (int i = upper; i < n; i++) {
             float v = x.getAtIndex(F32, off + i);
@@ -600,9 +600,9 @@ final class SimdDecoding {
                 n1 += m1.trueCount();
                 n2 += m2.trueCount();
             }
-            out[0] += SimdDistributionKernels.sumLanes(a0, lanes);
-            out[1] += SimdDistributionKernels.sumLanes(a1, lanes);
-            out[2] += SimdDistributionKernels.sumLanes(a2, lanes);
+            out[0] += SimdRows.sumLanes(a0, lanes);
+            out[1] += SimdRows.sumLanes(a1, lanes);
+            out[2] += SimdRows.sumLanes(a2, lanes);
             out[BANDS] += n0;
             out[BANDS + 1] += n1;
             out[BANDS + 2] += n2;
@@ -661,10 +661,10 @@ final class SimdDecoding {
                 in += m.trueCount();
             }
             count += in;
-            mass += SimdDistributionKernels.sumLanes(accW, lanes);
-            ent += SimdDistributionKernels.sumLanes(accE, lanes);
-            sum += SimdDistributionKernels.sumLanes(accD, lanes);
-            sq += SimdDistributionKernels.sumLanes(accQ, lanes);
+            mass += SimdRows.sumLanes(accW, lanes);
+            ent += SimdRows.sumLanes(accE, lanes);
+            sum += SimdRows.sumLanes(accD, lanes);
+            sq += SimdRows.sumLanes(accQ, lanes);
         }
         for (int i = upper; i < n; i++) {
             float v = x.getAtIndex(F32, off + i);

@@ -1,20 +1,20 @@
 package dev.entrokit.internal.simd;
 
+import static dev.entrokit.internal.simd.RowPasses.extreme;
+import static dev.entrokit.internal.simd.RowPasses.fill;
+import static dev.entrokit.internal.simd.RowPasses.scale;
 import static dev.entrokit.internal.simd.SimdConstants.F;
 import static dev.entrokit.internal.simd.SimdConstants.L;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.blockEnd;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.exp;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.extreme;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.fill;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.get;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.publish;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.put;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.scale;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.shift;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.store;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.sumLanes;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.target;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.targetOffset;
+import static dev.entrokit.internal.simd.SimdRows.blockEnd;
+import static dev.entrokit.internal.simd.SimdRows.exp;
+import static dev.entrokit.internal.simd.SimdRows.get;
+import static dev.entrokit.internal.simd.SimdRows.publish;
+import static dev.entrokit.internal.simd.SimdRows.put;
+import static dev.entrokit.internal.simd.SimdRows.shift;
+import static dev.entrokit.internal.simd.SimdRows.store;
+import static dev.entrokit.internal.simd.SimdRows.sumLanes;
+import static dev.entrokit.internal.simd.SimdRows.target;
+import static dev.entrokit.internal.simd.SimdRows.targetOffset;
 import static dev.entrokit.internal.simd.VectorExp.expNonPositive;
 import static jdk.incubator.vector.VectorOperators.EQ;
 import static jdk.incubator.vector.VectorOperators.GT;
@@ -29,7 +29,7 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * {@link SimdDistributionKernels}' softmax family on bfloat16 / binary16 rows, widened in registers by
+ * {@link SimdSoftmaxKernels}' softmax family on bfloat16 / binary16 rows, widened in registers by
  * {@link HalfVectors} as they are read. Each building block below is its float32 namesake with only the load
  * changed (same blocks, lanes, compensation and order of the double sums), and each op calls them in the same
  * order with the same fallbacks, so results are bitwise the float32 kernel's on the widened row: the half row
@@ -73,7 +73,7 @@ public final class SimdHalfKernels implements HalfKernels {
 
     // ---------------------------------------------------------------- building blocks, one loop each
 
-    /** {@link SimdDistributionKernels#max} on a half row. */
+    /** {@link RowPasses#max} on a half row. */
     static float max(boolean bf16, MemorySegment x, long off, int n) {
         FloatVector m0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         FloatVector m1 = m0;
@@ -99,7 +99,7 @@ public final class SimdHalfKernels implements HalfKernels {
         return r;
     }
 
-    /** {@link SimdDistributionKernels#maxAndMin} on a half row. */
+    /** {@link RowPasses#maxAndMin} on a half row. */
     static void maxAndMin(boolean bf16, MemorySegment x, long off, int n, double[] acc) {
         FloatVector mx0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         FloatVector mx1 = mx0;
@@ -130,7 +130,7 @@ public final class SimdHalfKernels implements HalfKernels {
         acc[1] = lo;
     }
 
-    /** {@link SimdDistributionKernels#sumExp} on a half row. */
+    /** {@link RowPasses#sumExp} on a half row. */
     static double sumExp(boolean bf16, MemorySegment x, long off, int n, float negHalfM, float twoInvT,
                          float[] lanes) {
         int upper = F.loopBound(n);
@@ -156,7 +156,7 @@ public final class SimdHalfKernels implements HalfKernels {
         return total;
     }
 
-    /** {@link SimdDistributionKernels#expStore} from a half row into a float32 row. */
+    /** {@link RowPasses#expStore} from a half row into a float32 row. */
     static double expStore(boolean bf16, MemorySegment x, long xOff, MemorySegment out, long outOff, int n,
                            float negHalfM, float twoInvT, float[] lanes) {
         int upper = F.loopBound(n);
@@ -185,7 +185,7 @@ public final class SimdHalfKernels implements HalfKernels {
         return total;
     }
 
-    /** {@link SimdDistributionKernels#shiftStore} from a half row into a float32 row. */
+    /** {@link RowPasses#shiftStore} from a half row into a float32 row. */
     static void shiftStore(boolean bf16, MemorySegment x, long xOff, MemorySegment out, long outOff, int n,
                            float negHalfM, float twoInvT, float logD) {
         int upper = F.loopBound(n);
@@ -198,7 +198,7 @@ public final class SimdHalfKernels implements HalfKernels {
         }
     }
 
-    /** {@link SimdDistributionKernels#shiftStore} from a half row into a half row of type {@code outBf16}. */
+    /** {@link RowPasses#shiftStore} from a half row into a half row of type {@code outBf16}. */
     static void shiftStoreHalf(boolean bf16, MemorySegment x, long xOff, boolean outBf16, MemorySegment out,
                                long outOff, int n, float negHalfM, float twoInvT, float logD) {
         int upper = F.loopBound(n);
@@ -212,12 +212,12 @@ public final class SimdHalfKernels implements HalfKernels {
         }
     }
 
-    /** {@link SimdDistributionKernels#scale} of a float32 row {@code e}, rounded into a half row. */
+    /** {@link RowPasses#scale} of a float32 row {@code e}, rounded into a half row. */
     static void scaleHalf(MemorySegment e, boolean outBf16, MemorySegment out, long outOff, int n, float factor) {
         int upper = F.loopBound(n);
         int i = 0;
         for (; i < upper; i += L) {
-            HalfVectors.store(outBf16, SimdDistributionKernels.load(e, i).mul(factor), out, outOff + i);
+            HalfVectors.store(outBf16, SimdRows.load(e, i).mul(factor), out, outOff + i);
         }
         for (; i < n; i++) {
             putHalf(outBf16, out, outOff + i, get(e, i) * factor);
@@ -232,7 +232,7 @@ public final class SimdHalfKernels implements HalfKernels {
         }
     }
 
-    /** {@link SimdDistributionKernels#entropySums} on a half row. */
+    /** {@link RowPasses#entropySums} on a half row. */
     static void entropySums(boolean bf16, MemorySegment x, long off, int n, float negHalfM, float twoInvT,
                             double[] acc, float[] lanes) {
         int upper = F.loopBound(n);
@@ -268,7 +268,7 @@ public final class SimdHalfKernels implements HalfKernels {
         acc[1] = t;
     }
 
-    /** {@link SimdDistributionKernels#expStoreEntropySums} from a half row into a float32 row. */
+    /** {@link RowPasses#expStoreEntropySums} from a half row into a float32 row. */
     static void expStoreEntropySums(boolean bf16, MemorySegment x, long xOff, MemorySegment out, long outOff, int n,
                                     float negHalfM, float twoInvT, double[] acc, float[] lanes) {
         int upper = F.loopBound(n);
@@ -383,7 +383,7 @@ public final class SimdHalfKernels implements HalfKernels {
     }
 
     /**
-     * {@link SimdDistributionKernels#softmaxStats}: the same passes and the same fallback (the reference entropy
+     * {@link SimdSoftmaxKernels#softmaxStats}: the same passes and the same fallback (the reference entropy
      * on rows spread over more than its extreme limit). A half softmax output gets its exps in the staging row and
      * is scaled and rounded from there.
      */
@@ -486,7 +486,7 @@ public final class SimdHalfKernels implements HalfKernels {
         return firstEqual(bf16, x, xOff, n, m);
     }
 
-    /** {@link SimdDistributionKernels#entropy} without a gradient. */
+    /** {@link SimdSoftmaxKernels#entropy} without a gradient. */
     @Override
     public double entropy(DType type, MemorySegment x, long xOff, int n, float invT) {
         boolean bf16 = isBf16(type);

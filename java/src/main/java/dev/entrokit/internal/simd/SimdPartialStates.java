@@ -12,19 +12,19 @@ import static dev.entrokit.internal.PartialStateKernels.MS;
 import static dev.entrokit.internal.PartialStateKernels.TARGET;
 import static dev.entrokit.internal.PartialStateKernels.U;
 import static dev.entrokit.internal.PartialStateKernels.V;
+import static dev.entrokit.internal.simd.PairPasses.extremePair;
+import static dev.entrokit.internal.simd.RowPasses.extreme;
 import static dev.entrokit.internal.simd.SimdConstants.F;
 import static dev.entrokit.internal.simd.SimdConstants.L;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.extreme;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.extremePair;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.get;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.load;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.publish;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.put;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.scaleOverflows;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.shift;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.store;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.target;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.targetOffset;
+import static dev.entrokit.internal.simd.SimdRows.get;
+import static dev.entrokit.internal.simd.SimdRows.load;
+import static dev.entrokit.internal.simd.SimdRows.publish;
+import static dev.entrokit.internal.simd.SimdRows.put;
+import static dev.entrokit.internal.simd.SimdRows.scaleOverflows;
+import static dev.entrokit.internal.simd.SimdRows.shift;
+import static dev.entrokit.internal.simd.SimdRows.store;
+import static dev.entrokit.internal.simd.SimdRows.target;
+import static dev.entrokit.internal.simd.SimdRows.targetOffset;
 import static dev.entrokit.internal.simd.VectorExp.expNonPositive;
 
 import dev.entrokit.ShardOp;
@@ -34,7 +34,7 @@ import dev.entrokit.internal.scalar.ScalarPartialStates;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The partial states with the Vector API: the building blocks of {@link SimdDistributionKernels} run over one
+ * The partial states with the Vector API: the building blocks of {@link SimdSoftmaxKernels} run over one
  * piece of a row, with the piece's own maxima (phase 1) or the row's merged ones (phase 2). What the
  * whole-row kernels hand to the float64 reference goes there here too, piece by piece: a NaN or
  * {@code +inf} logit, an all-masked piece and any non-finite sum (a masked token under a live one) in phase
@@ -58,11 +58,11 @@ public final class SimdPartialStates implements PartialStateKernels {
         float m;
         double lo = Double.NaN;
         if (spread) {
-            SimdDistributionKernels.maxAndMin(x, off, n, ws.acc);
+            RowPasses.maxAndMin(x, off, n, ws.acc);
             m = (float) ws.acc[0];
             lo = ws.acc[1];
         } else {
-            m = SimdDistributionKernels.max(x, off, n);
+            m = RowPasses.max(x, off, n);
         }
         if (m == Float.NEGATIVE_INFINITY || (spread && extreme(ws.acc, invT))) {
             REFERENCE.single(x, off, n, globalOffset, invT, entropy, label, sumShifted, st, base);
@@ -73,13 +73,13 @@ public final class SimdPartialStates implements PartialStateKernels {
         double d;
         double t = 0;
         if (entropy) {
-            SimdDistributionKernels.entropySums(x, off, n, negHalfM, twoInvT, ws.acc, ws.lanes);
+            RowPasses.entropySums(x, off, n, negHalfM, twoInvT, ws.acc, ws.lanes);
             d = ws.acc[0];
             t = ws.acc[1];
         } else {
-            d = SimdDistributionKernels.sumExp(x, off, n, negHalfM, twoInvT, ws.lanes);
+            d = RowPasses.sumExp(x, off, n, negHalfM, twoInvT, ws.lanes);
         }
-        double sum = sumShifted ? SimdDistributionKernels.sumShifted(x, off, n, negHalfM, twoInvT, ws.lanes) : 0;
+        double sum = sumShifted ? RowPasses.sumShifted(x, off, n, negHalfM, twoInvT, ws.lanes) : 0;
         // A −inf Σ a (a masked token under label smoothing) is exact in float64 only.
         if (!Double.isFinite(d) || !Double.isFinite(t) || !Double.isFinite(sum)) {
             REFERENCE.single(x, off, n, globalOffset, invT, entropy, label, sumShifted, st, base);
@@ -123,28 +123,28 @@ public final class SimdPartialStates implements PartialStateKernels {
         double ds;
         double u = 0;
         // The student's argmax matters to the reverse KL only (its c is relative to it).
-        int k = op == ShardOp.RKL ? SimdDistributionKernels.indexOf(s, sOff, n, ms) : 0;
+        int k = op == ShardOp.RKL ? RowPasses.indexOf(s, sOff, n, ms) : 0;
         float tk = get(t, tOff + k);
         switch (op) {
             case KL -> {
-                SimdDistributionKernels.klSums(t, tOff, s, sOff, n, negHalfMt, negHalfMs, twoInvT, ws.acc, ws.lanes);
+                PairPasses.klSums(t, tOff, s, sOff, n, negHalfMt, negHalfMs, twoInvT, ws.acc, ws.lanes);
                 dt = ws.acc[0];
                 ds = ws.acc[1];
                 u = ws.acc[2];
             }
             case CROSS_ENTROPY -> {
-                SimdDistributionKernels.crossEntropySums(t, tOff, s, sOff, n, negHalfMt, negHalfMs, twoInvT, ws.acc,
+                PairPasses.crossEntropySums(t, tOff, s, sOff, n, negHalfMt, negHalfMs, twoInvT, ws.acc,
                         ws.lanes);
                 dt = ws.acc[0];
                 ds = ws.acc[1];
                 u = ws.acc[2];
             }
             default -> {
-                dt = SimdDistributionKernels.sumExp(t, tOff, n, negHalfMt, twoInvT, ws.lanes);
-                ds = SimdDistributionKernels.sumExp(s, sOff, n, negHalfMs, twoInvT, ws.lanes);
+                dt = RowPasses.sumExp(t, tOff, n, negHalfMt, twoInvT, ws.lanes);
+                ds = RowPasses.sumExp(s, sOff, n, negHalfMs, twoInvT, ws.lanes);
                 if (op == ShardOp.RKL) {
                     // With 1/d_s = 1 the block's Σ q·c is Σ e^b·c, the record's U.
-                    u = SimdDistributionKernels.rklMean(t, tOff, s, sOff, n, negHalfMs, -0.5f * tk, twoInvT, 1f,
+                    u = PairPasses.rklMean(t, tOff, s, sOff, n, negHalfMs, -0.5f * tk, twoInvT, 1f,
                             ws.lanes);
                 }
             }
@@ -180,7 +180,7 @@ public final class SimdPartialStates implements PartialStateKernels {
         float negHalfMt = -0.5f * (float) mt;
         float negHalfMs = -0.5f * (float) ms;
         float twoInvT = 2f * invT;
-        SimdDistributionKernels.jsdTowards(t, tOff, s, sOff, n, negHalfMt, negHalfMs, twoInvT, (float) logDt,
+        PairPasses.jsdTowards(t, tOff, s, sOff, n, negHalfMt, negHalfMs, twoInvT, (float) logDt,
                 (float) logDs, beta, ws);
         double towardP = ws.acc[0];
         double towardQ = ws.acc[1];
@@ -203,12 +203,12 @@ public final class SimdPartialStates implements PartialStateKernels {
             single(x, off, n, globalOffset, invT, false, -1, false, st, base);
             return false;
         }
-        float m = SimdDistributionKernels.max(x, off, n);
+        float m = RowPasses.max(x, off, n);
         if (m == Float.NEGATIVE_INFINITY || m == Float.POSITIVE_INFINITY) {
             REFERENCE.single(x, off, n, globalOffset, invT, false, -1, false, st, base);
             return false;
         }
-        double d = SimdDistributionKernels.expStore(x, off, out, outOff, n, -0.5f * m, 2f * invT,
+        double d = RowPasses.expStore(x, off, out, outOff, n, -0.5f * m, 2f * invT,
                 Workspace.get().lanes);
         PartialStates.identity(st, base);
         st[base + COUNT] = n;
@@ -223,7 +223,7 @@ public final class SimdPartialStates implements PartialStateKernels {
 
     @Override
     public void scale(MemorySegment out, long off, int n, double factor) {
-        SimdDistributionKernels.scale(out, off, n, (float) factor);
+        RowPasses.scale(out, off, n, (float) factor);
     }
 
     /** {@code out_i = exp((x_i − m)/T − logD)}. */
@@ -253,7 +253,7 @@ public final class SimdPartialStates implements PartialStateKernels {
                            long outOff) {
         Workspace ws = Workspace.get();
         MemorySegment dst = target(out, n, ws);
-        SimdDistributionKernels.shiftStore(x, off, dst, targetOffset(dst, out, outOff), n, -0.5f * (float) m,
+        RowPasses.shiftStore(x, off, dst, targetOffset(dst, out, outOff), n, -0.5f * (float) m,
                 2f * invT, (float) logD);
         publish(dst, out, outOff, n);
     }
@@ -267,7 +267,7 @@ public final class SimdPartialStates implements PartialStateKernels {
         }
         Workspace ws = Workspace.get();
         MemorySegment dst = target(grad, n, ws);
-        SimdDistributionKernels.entropyGrad(x, off, dst, targetOffset(dst, grad, gOff), n, -0.5f * (float) m,
+        RowPasses.entropyGrad(x, off, dst, targetOffset(dst, grad, gOff), n, -0.5f * (float) m,
                 2f * invT, (float) Math.exp(-logD), (float) (logD - h), gradScale * invT);
         publish(dst, grad, gOff, n);
     }
@@ -284,8 +284,8 @@ public final class SimdPartialStates implements PartialStateKernels {
         float scale = gradScale * invT;
         MemorySegment dst = target(grad, n, ws);
         long dstOff = targetOffset(dst, grad, gOff);
-        SimdDistributionKernels.shiftStore(s, off, dst, dstOff, n, -0.5f * (float) m, 2f * invT, (float) logD);
-        SimdDistributionKernels.softmaxMinusUniform(dst, dstOff, n, (float) ((double) smoothing / rowLength), scale);
+        RowPasses.shiftStore(s, off, dst, dstOff, n, -0.5f * (float) m, 2f * invT, (float) logD);
+        RowPasses.softmaxMinusUniform(dst, dstOff, n, (float) ((double) smoothing / rowLength), scale);
         if (label >= 0) {
             put(dst, dstOff + label, get(dst, dstOff + label) - (1f - smoothing) * scale);
         }
@@ -302,7 +302,7 @@ public final class SimdPartialStates implements PartialStateKernels {
         }
         Workspace ws = Workspace.get();
         MemorySegment dst = target(grad, n, ws);
-        SimdDistributionKernels.gradQMinusP(t, tOff, s, sOff, dst, targetOffset(dst, grad, gOff), n, -0.5f * (float) mt,
+        PairPasses.gradQMinusP(t, tOff, s, sOff, dst, targetOffset(dst, grad, gOff), n, -0.5f * (float) mt,
                 -0.5f * (float) ms, 2f * invT, (float) Math.exp(-logDt), (float) Math.exp(-logDs), gradScale * invT);
         publish(dst, grad, gOff, n);
     }
@@ -318,8 +318,8 @@ public final class SimdPartialStates implements PartialStateKernels {
         Workspace ws = Workspace.get();
         MemorySegment dst = target(grad, n, ws);
         long dstOff = targetOffset(dst, grad, gOff);
-        SimdDistributionKernels.fill(dst, dstOff, n, 0f);
-        SimdDistributionKernels.gradRkl(t, tOff, s, sOff, dst, dstOff, n, -0.5f * (float) ms, -0.5f * (float) tk,
+        RowPasses.fill(dst, dstOff, n, 0f);
+        PairPasses.gradRkl(t, tOff, s, sOff, dst, dstOff, n, -0.5f * (float) ms, -0.5f * (float) tk,
                 2f * invT, (float) Math.exp(-logDs), (float) mean, gradScale * invT);
         publish(dst, grad, gOff, n);
     }
@@ -338,15 +338,15 @@ public final class SimdPartialStates implements PartialStateKernels {
         float negHalfMs = -0.5f * (float) ms;
         float twoInvT = 2f * invT;
         float scale = (float) ((double) gradScale * invT * (1 - beta));
-        int chunk = Math.min(n, SimdDistributionKernels.PROB_CHUNK);
+        int chunk = Math.min(n, PairPasses.PROB_CHUNK);
         MemorySegment pRow = ws.probRow(0, chunk);
         MemorySegment qRow = ws.probRow(1, chunk);
         MemorySegment dst = target(grad, chunk, ws);
         for (int c = 0, len; c < n; c += len) {
             len = Math.min(chunk, n - c);
-            SimdDistributionKernels.probabilities(t, tOff + c, s, sOff + c, pRow, qRow, len, negHalfMt, negHalfMs,
+            PairPasses.probabilities(t, tOff + c, s, sOff + c, pRow, qRow, len, negHalfMt, negHalfMs,
                     twoInvT, (float) logDt, (float) logDs);
-            SimdDistributionKernels.jsdGrad(s, sOff + c, pRow, qRow, dst, targetOffset(dst, grad, gOff + c), len,
+            PairPasses.jsdGrad(s, sOff + c, pRow, qRow, dst, targetOffset(dst, grad, gOff + c), len,
                     negHalfMs, twoInvT, (float) logDs, beta, (float) towardQ, scale);
             publish(dst, grad, gOff + c, len);
         }

@@ -1,22 +1,22 @@
 package dev.entrokit.internal.simd;
 
+import static dev.entrokit.internal.simd.RowPasses.entropySums;
+import static dev.entrokit.internal.simd.RowPasses.extreme;
+import static dev.entrokit.internal.simd.RowPasses.fill;
+import static dev.entrokit.internal.simd.RowPasses.maxAndMin;
+import static dev.entrokit.internal.simd.RowPasses.sumExp;
 import static dev.entrokit.internal.simd.SimdConstants.F;
 import static dev.entrokit.internal.simd.SimdConstants.L;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.entropySums;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.exp;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.extreme;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.fill;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.get;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.load;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.maxAndMin;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.publish;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.put;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.scaleOverflows;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.shift;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.store;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.sumExp;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.target;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.targetOffset;
+import static dev.entrokit.internal.simd.SimdRows.exp;
+import static dev.entrokit.internal.simd.SimdRows.get;
+import static dev.entrokit.internal.simd.SimdRows.load;
+import static dev.entrokit.internal.simd.SimdRows.publish;
+import static dev.entrokit.internal.simd.SimdRows.put;
+import static dev.entrokit.internal.simd.SimdRows.scaleOverflows;
+import static dev.entrokit.internal.simd.SimdRows.shift;
+import static dev.entrokit.internal.simd.SimdRows.store;
+import static dev.entrokit.internal.simd.SimdRows.target;
+import static dev.entrokit.internal.simd.SimdRows.targetOffset;
 import static dev.entrokit.internal.simd.VectorExp.expNonPositive;
 import static jdk.incubator.vector.VectorOperators.EQ;
 
@@ -29,7 +29,7 @@ import jdk.incubator.vector.FloatVector;
 /**
  * The policy and sparse-teacher losses with the Vector API; same method names and order as
  * {@link ScalarPolicyKernels}. The row passes (max, the sums, the gradient) are float lanes built from the
- * blocks of {@link SimdDistributionKernels} and its rules (one hot loop per block, fixed-order lane sums,
+ * blocks of {@link SimdSoftmaxKernels} and its rules (one hot loop per block, fixed-order lane sums,
  * compensated {@code Σ e}); the few per-token values (the target's log-probability, the k3 term, the
  * {@code k} teacher buckets) are float64, and the target's and the ids' gradient entries are written in
  * float64 over the vector pass, so the {@code 1 − p} of a token holding nearly all the mass does not cancel in
@@ -97,7 +97,7 @@ public final class SimdPolicyKernels implements PolicyKernels {
         double ws = 0;
         double wa = 0;
         for (int start = 0, end; start < upper; start = end) {
-            end = SimdDistributionKernels.blockEnd(start, upper);
+            end = SimdRows.blockEnd(start, upper);
             FloatVector wAcc = FloatVector.zero(F);
             FloatVector aAcc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
@@ -106,8 +106,8 @@ public final class SimdPolicyKernels implements PolicyKernels {
                 wAcc = wAcc.add(wv);
                 aAcc = wv.mul(a).blend(0f, wv.compare(EQ, 0f)).add(aAcc);
             }
-            ws += SimdDistributionKernels.sumLanes(wAcc, lanes);
-            wa += SimdDistributionKernels.sumLanes(aAcc, lanes);
+            ws += SimdRows.sumLanes(wAcc, lanes);
+            wa += SimdRows.sumLanes(aAcc, lanes);
         }
         for (int i = upper; i < n; i++) {
             float wi = get(w, wOff + i);
@@ -210,7 +210,7 @@ public final class SimdPolicyKernels implements PolicyKernels {
             int from = 0;
             for (int j = 0; j <= k; j++) {
                 int to = j < k ? sorted[j] : n;
-                rm = Math.max(rm, SimdDistributionKernels.max(s, sOff + from, to - from));
+                rm = Math.max(rm, RowPasses.max(s, sOff + from, to - from));
                 from = to + 1;
             }
             if (rm != Float.NEGATIVE_INFINITY) {
@@ -280,7 +280,7 @@ public final class SimdPolicyKernels implements PolicyKernels {
         double wz;
         if (weights == null) {
             wSum = n;
-            wz = smoothing > 0 ? SimdDistributionKernels.sumShifted(x, xOff, n, negHalfM, twoInvT, ws.lanes) : 0;
+            wz = smoothing > 0 ? RowPasses.sumShifted(x, xOff, n, negHalfM, twoInvT, ws.lanes) : 0;
         } else {
             weightedSums(x, xOff, weights, wOff, n, negHalfM, twoInvT, ws.acc, ws.lanes);
             wSum = ws.acc[0];
@@ -305,7 +305,7 @@ public final class SimdPolicyKernels implements PolicyKernels {
         }
         out[0] = ce;
         out[1] = z;
-        out[2] = SimdDistributionKernels.indexOf(x, xOff, n, m);
+        out[2] = RowPasses.indexOf(x, xOff, n, m);
         if (grad == null) {
             return;
         }

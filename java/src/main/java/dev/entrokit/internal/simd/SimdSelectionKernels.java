@@ -4,9 +4,8 @@ import static dev.entrokit.internal.simd.SimdConstants.F;
 import static dev.entrokit.internal.simd.SimdConstants.L;
 import static dev.entrokit.internal.simd.SimdConstants.ORDER;
 
-import dev.entrokit.SamplingFilters;
 import dev.entrokit.SamplingFilters.Filter;
-import dev.entrokit.SamplingFilters.Kind;
+import dev.entrokit.SamplingFilters;
 import dev.entrokit.TopHMode;
 import dev.entrokit.internal.DecodingSteps;
 import dev.entrokit.internal.Philox;
@@ -122,7 +121,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
         // Vector stores into a heap segment are not intrinsified: fill off-heap and copy.
         MemorySegment dst = out.isNative() ? out : Workspace.get().staging(n);
         long dstOff = out.isNative() ? outOff : 0;
-        SimdDistributionKernels.fill(dst, dstOff, n, len < 0 ? Float.NaN : Float.NEGATIVE_INFINITY);
+        RowPasses.fill(dst, dstOff, n, len < 0 ? Float.NaN : Float.NEGATIVE_INFINITY);
         if (dst != out) {
             MemorySegment.copy(dst, 0, out, outOff * Float.BYTES, (long) n * Float.BYTES);
         }

@@ -2,6 +2,7 @@ package dev.entrokit.internal.simd;
 
 import static dev.entrokit.internal.simd.SimdConstants.F;
 import static dev.entrokit.internal.simd.SimdConstants.L;
+import static dev.entrokit.internal.simd.SimdRows.load;
 import static dev.entrokit.internal.simd.VectorExp2.exp2;
 import static jdk.incubator.vector.VectorOperators.GT;
 import static jdk.incubator.vector.VectorOperators.LT;

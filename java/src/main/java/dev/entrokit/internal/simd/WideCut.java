@@ -4,7 +4,7 @@ import static dev.entrokit.internal.simd.SimdConstants.BLOCK;
 import static dev.entrokit.internal.simd.SimdConstants.F;
 import static dev.entrokit.internal.simd.SimdConstants.L;
 import static dev.entrokit.internal.simd.SimdConstants.ORDER;
-import static dev.entrokit.internal.simd.SimdDistributionKernels.blockEnd;
+import static dev.entrokit.internal.simd.SimdRows.blockEnd;
 import static dev.entrokit.internal.simd.VectorExp.expNonPositive;
 
 import java.lang.foreign.MemorySegment;
@@ -90,7 +90,7 @@ final class WideCut {
                 acc = acc.add(expNonPositive(v.fma(0.5f, negHalfM).mul(twoInvT)), in);
             }
             acc.intoArray(lanes, 0);
-            total += SimdDistributionKernels.sumLanes(lanes);
+            total += SimdRows.sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float v = x.getAtIndex(F32, off + i);
@@ -281,11 +281,11 @@ final class WideCut {
                 a2 = a2.add(e, v.compare(VectorOperators.GE, t2));
             }
             a0.intoArray(lanes, 0);
-            mass[0] += SimdDistributionKernels.sumLanes(lanes);
+            mass[0] += SimdRows.sumLanes(lanes);
             a1.intoArray(lanes, 0);
-            mass[1] += SimdDistributionKernels.sumLanes(lanes);
+            mass[1] += SimdRows.sumLanes(lanes);
             a2.intoArray(lanes, 0);
-            mass[2] += SimdDistributionKernels.sumLanes(lanes);
+            mass[2] += SimdRows.sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float v = x.getAtIndex(F32, off + i);
@@ -372,7 +372,7 @@ final class WideCut {
                     acc = acc.add(FloatVector.fromArray(F, w, j), v.compare(VectorOperators.GE, t[s]));
                 }
                 acc.intoArray(lanes, 0);
-                double sum = SimdDistributionKernels.sumLanes(lanes);
+                double sum = SimdRows.sumLanes(lanes);
                 for (int j = upper; j < end; j++) {
                     sum += logit[j] >= t[s] ? w[j] : 0;
                 }

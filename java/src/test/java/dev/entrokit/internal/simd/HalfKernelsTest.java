@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.entrokit.DType;
-import dev.entrokit.internal.DistributionKernels;
+import dev.entrokit.internal.SoftmaxKernels;
 import dev.entrokit.internal.HalfKernels;
-import dev.entrokit.internal.scalar.ScalarDistributionKernels;
 import dev.entrokit.internal.scalar.ScalarHalfKernels;
+import dev.entrokit.internal.scalar.ScalarSoftmaxKernels;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The half-row kernels against their float32 twins on the widened row: the SIMD ones against
- * {@link SimdDistributionKernels}, the scalar ones against {@link ScalarDistributionKernels}, bitwise (NaN only
+ * {@link SimdSoftmaxKernels}, the scalar ones against {@link ScalarSoftmaxKernels}, bitwise (NaN only
  * as NaN), for every op, float32 and half outputs (a half output must be the float32 output rounded by
  * {@link ScalarHalfKernels#narrow}), heap and off-heap inputs and outputs at odd element offsets, in place, on
  * adversarial rows of odd sizes, at every SIMD width (the class is re-run per width). Greedy ({@code argmax}) of both
@@ -132,16 +132,16 @@ class HalfKernelsTest {
     }
 
     /** One backend's pair of kernels, run on one row and compared. */
-    private record Twins(String backend, DistributionKernels f32, HalfKernels half) {
+    private record Twins(String backend, SoftmaxKernels f32, HalfKernels half) {
     }
 
     /** Both backends' twins; in a width re-run only the SIMD ones (the scalar ones do not depend on the width). */
     private static List<Twins> twins() {
-        Twins simd = new Twins("simd", new SimdDistributionKernels(), new SimdHalfKernels());
+        Twins simd = new Twins("simd", new SimdSoftmaxKernels(), new SimdHalfKernels());
         if (System.getProperty("entrokit.simd.bits") != null) {
             return List.of(simd);
         }
-        return List.of(simd, new Twins("scalar", new ScalarDistributionKernels(), ScalarHalfKernels.INSTANCE));
+        return List.of(simd, new Twins("scalar", new ScalarSoftmaxKernels(), ScalarHalfKernels.INSTANCE));
     }
 
     /** Compares every op of {@code k} on the half row {@code x} against its float32 twin on {@code wide}. */

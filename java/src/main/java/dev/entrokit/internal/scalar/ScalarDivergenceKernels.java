@@ -1,160 +1,30 @@
 package dev.entrokit.internal.scalar;
 
-import dev.entrokit.internal.DistributionKernels;
+import static dev.entrokit.internal.scalar.ScalarDivergenceKernels.logAddExp;
+import static dev.entrokit.internal.scalar.ScalarRows.fill;
+import static dev.entrokit.internal.scalar.ScalarRows.fillNaN;
+import static dev.entrokit.internal.scalar.ScalarRows.get;
+import static dev.entrokit.internal.scalar.ScalarRows.put;
+import static dev.entrokit.internal.scalar.ScalarRows.rowMax;
+import static dev.entrokit.internal.scalar.ScalarRows.sumExp;
+
+import dev.entrokit.internal.DivergenceKernels;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 
 /**
- * The reference: SPEC §1 written out as plainly as possible, accumulating in float64. Every other
- * backend is tested against this class, so clarity wins over speed here.
- *
- * <p>Each row is shifted by its maximum logit {@code m}: {@code a_i = (x_i − m)/T ≤ 0}, so
- * {@code e_i = exp(a_i)} never overflows, {@code d = Σ e_i}, {@code log p_i = a_i − log d}.
+ * The divergence family, float64 reference (cross-entropy, KL, reverse KL, JSD, Jeffreys, TV,
+ * Hellinger, the α-family, Rényi, χ², PLD). Same row shift as {@link ScalarSoftmaxKernels}.
  */
-public final class ScalarDistributionKernels implements DistributionKernels {
+public final class ScalarDivergenceKernels implements DivergenceKernels {
+    /** Per-thread PLD scratch, so that a row allocates nothing. */
+    private static final ThreadLocal<PldScratch> SCRATCH = ThreadLocal.withInitial(() -> new PldScratch(0));
 
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
-
-    private static double get(MemorySegment seg, long i) {
-        return seg.getAtIndex(F32, i);
-    }
-
-    private static void put(MemorySegment seg, long i, double v) {
-        seg.setAtIndex(F32, i, (float) v);
-    }
-
-    /** The row's maximum, or NaN when SPEC §1 makes the whole row NaN (a NaN, a +inf, or all -inf). */
-    static double rowMax(MemorySegment x, long off, int n) {
-        double m = Double.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) {
-            double v = get(x, off + i);
-            if (Double.isNaN(v) || v == Double.POSITIVE_INFINITY) {
-                return Double.NaN;
-            }
-            m = Math.max(m, v);
-        }
-        return m == Double.NEGATIVE_INFINITY ? Double.NaN : m;
-    }
-
-    /** {@code d = Σ exp((x_i − m)/T)}. */
-    static double sumExp(MemorySegment x, long off, int n, double m, double invT) {
-        double d = 0;
-        for (int i = 0; i < n; i++) {
-            d += Math.exp((get(x, off + i) - m) * invT);
-        }
-        return d;
-    }
-
-    private static void fillNaN(MemorySegment out, long off, int n) {
-        if (out != null) {
-            for (int i = 0; i < n; i++) {
-                put(out, off + i, Double.NaN);
-            }
-        }
-    }
-
-    @Override
-    public double logSumExp(MemorySegment x, long xOff, int n, float invT) {
-        double m = rowMax(x, xOff, n);
-        if (Double.isNaN(m)) {
-            return Double.NaN;
-        }
-        return m * invT + Math.log(sumExp(x, xOff, n, m, invT));
-    }
-
-    @Override
-    public void softmax(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT) {
-        double m = rowMax(x, xOff, n);
-        if (Double.isNaN(m)) {
-            fillNaN(out, outOff, n);
-            return;
-        }
-        double d = sumExp(x, xOff, n, m, invT);
-        for (int i = 0; i < n; i++) {
-            put(out, outOff + i, Math.exp((get(x, xOff + i) - m) * invT) / d);
-        }
-    }
-
-    @Override
-    public void logSoftmax(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT) {
-        double m = rowMax(x, xOff, n);
-        if (Double.isNaN(m)) {
-            fillNaN(out, outOff, n);
-            return;
-        }
-        double logD = Math.log(sumExp(x, xOff, n, m, invT));
-        for (int i = 0; i < n; i++) {
-            put(out, outOff + i, (get(x, xOff + i) - m) * invT - logD);
-        }
-    }
-
-    @Override
-    public void softmaxStats(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT, boolean log,
-                             double[] stats) {
-        // Statistics first: out may alias x. Each one is the standalone op's own arithmetic, so the fused
-        // call agrees with the separate ones bitwise; the scalar backend is the reference, not the fast path.
-        double h = entropy(x, xOff, n, invT, null, 0, 0f);
-        double lse = logSumExp(x, xOff, n, invT);
-        double m = rowMax(x, xOff, n);
-        stats[0] = Double.isNaN(h) ? Double.NaN : m;
-        stats[1] = Double.isNaN(h) ? Double.NaN : lse;
-        stats[2] = h;
-        if (log) {
-            logSoftmax(x, xOff, out, outOff, n, invT);
-        } else {
-            softmax(x, xOff, out, outOff, n, invT);
-        }
-    }
-
-    @Override
-    public void softmaxBackward(MemorySegment p, long pOff, MemorySegment dy, long dyOff, MemorySegment dx, long dxOff,
-                                int n, float invT) {
-        double dot = 0;
-        for (int i = 0; i < n; i++) {
-            dot += get(dy, dyOff + i) * get(p, pOff + i);
-        }
-        for (int i = 0; i < n; i++) {
-            put(dx, dxOff + i, get(p, pOff + i) * (get(dy, dyOff + i) - dot) * invT);
-        }
-    }
-
-    @Override
-    public void logSoftmaxBackward(MemorySegment y, long yOff, MemorySegment dy, long dyOff, MemorySegment dx, long dxOff,
-                                   int n, float invT) {
-        double sum = 0;
-        for (int i = 0; i < n; i++) {
-            sum += get(dy, dyOff + i);
-        }
-        for (int i = 0; i < n; i++) {
-            put(dx, dxOff + i, (get(dy, dyOff + i) - Math.exp(get(y, yOff + i)) * sum) * invT);
-        }
-    }
-
-    @Override
-    public double entropy(MemorySegment x, long xOff, int n, float invT, MemorySegment grad, long gradOff, float gradScale) {
-        double m = rowMax(x, xOff, n);
-        if (Double.isNaN(m)) {
-            fillNaN(grad, gradOff, n);
-            return Double.NaN;
-        }
-        double logD = Math.log(sumExp(x, xOff, n, m, invT));
-        double h = 0;
-        for (int i = 0; i < n; i++) {
-            double logP = (get(x, xOff + i) - m) * invT - logD;
-            if (logP != Double.NEGATIVE_INFINITY) { // 0 · log 0 = 0
-                h -= Math.exp(logP) * logP;
-            }
-        }
-        if (grad != null) {
-            double scale = (double) gradScale * invT;
-            for (int i = 0; i < n; i++) {
-                double logP = (get(x, xOff + i) - m) * invT - logD;
-                double g = logP == Double.NEGATIVE_INFINITY ? 0 : -Math.exp(logP) * (logP + h);
-                put(grad, gradOff + i, g * scale);
-            }
-        }
-        return h;
-    }
+    /**
+     * Rows up to this many tokens keep their PLD scratch on the thread (16 MiB at most); a longer row's
+     * scratch is the call's own, so that one long row does not pin its size on every worker thread.
+     */
+    static final int KEEP_SCRATCH = 1 << 20;
 
     @Override
     public double crossEntropy(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
@@ -433,5 +303,182 @@ public final class ScalarDistributionKernels implements DistributionKernels {
             sum += diff * diff;
         }
         return Math.sqrt(0.5 * sum);
+    }
+
+    /** PLD's rows for one row of tokens: sort keys and suffix log-sum-exps. */
+    private record PldScratch(long[] keys, double[] suffix) {
+        PldScratch(int n) {
+            this(new long[n], new double[n]);
+        }
+    }
+
+
+    /** Which member of the α-family: they differ only in how {@code S} becomes a loss and a gradient factor. */
+    private enum Family { AMARI, RENYI, CHI2 }
+
+    @Override
+    public double alphaDivergence(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                                  float alpha, MemorySegment grad, long gradOff, float gradScale) {
+        return alphaFamily(Family.AMARI, t, tOff, s, sOff, n, invT, alpha, grad, gradOff, gradScale);
+    }
+
+    @Override
+    public double renyi(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT, float alpha,
+                        MemorySegment grad, long gradOff, float gradScale) {
+        return alphaFamily(Family.RENYI, t, tOff, s, sOff, n, invT, alpha, grad, gradOff, gradScale);
+    }
+
+    @Override
+    public double chi2(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                       MemorySegment grad, long gradOff, float gradScale) {
+        return alphaFamily(Family.CHI2, t, tOff, s, sOff, n, invT, 2f, grad, gradOff, gradScale);
+    }
+
+    /** {@code c_i = α log p_i + (1−α) log q_i}, {@code −inf} where the teacher is masked (no {@code 0·inf}). */
+    private static double c(double logP, double logQ, double alpha) {
+        return logP == Double.NEGATIVE_INFINITY ? Double.NEGATIVE_INFINITY : alpha * logP + (1 - alpha) * logQ;
+    }
+
+    private static double alphaFamily(Family family, MemorySegment t, long tOff, MemorySegment s, long sOff, int n,
+                                      float invT, float alphaF, MemorySegment grad, long gradOff, float gradScale) {
+        double mt = rowMax(t, tOff, n);
+        double ms = rowMax(s, sOff, n);
+        if (Double.isNaN(mt) || Double.isNaN(ms)) {
+            fill(grad, gradOff, n, Double.NaN);
+            return Double.NaN;
+        }
+        double alpha = alphaF;
+        double logDt = Math.log(sumExp(t, tOff, n, mt, invT));
+        double logDs = Math.log(sumExp(s, sOff, n, ms, invT));
+        // log S as a log-sum-exp over c: for α > 1 the terms p^α q^{1−α} can exceed any float.
+        double mc = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            mc = Math.max(mc, c((get(t, tOff + i) - mt) * invT - logDt, (get(s, sOff + i) - ms) * invT - logDs, alpha));
+        }
+        double logS;
+        if (Double.isInfinite(mc)) {
+            logS = mc; // disjoint supports (S = 0), or q = 0 under p > 0 at α > 1 (S = +inf)
+        } else {
+            double sum = 0;
+            for (int i = 0; i < n; i++) {
+                sum += Math.exp(c((get(t, tOff + i) - mt) * invT - logDt, (get(s, sOff + i) - ms) * invT - logDs, alpha) - mc);
+            }
+            logS = mc + Math.log(sum);
+        }
+        // expm1 keeps 1 − S exact when p ≈ q, where S rounds to 1.
+        double value = switch (family) {
+            case AMARI -> -Math.expm1(logS) / (alpha * (1 - alpha));
+            case RENYI -> logS / (alpha - 1);
+            case CHI2 -> Math.expm1(logS);
+        };
+        if (grad != null) {
+            if (!Double.isFinite(value)) {
+                fill(grad, gradOff, n, Double.NaN);
+                return value;
+            }
+            double k = switch (family) {
+                case AMARI -> Math.exp(logS) / alpha;
+                case RENYI -> 1;
+                case CHI2 -> Math.exp(logS);
+            };
+            double scale = k * gradScale * invT;
+            for (int i = 0; i < n; i++) {
+                double logP = (get(t, tOff + i) - mt) * invT - logDt;
+                double logQ = (get(s, sOff + i) - ms) * invT - logDs;
+                double r = Math.exp(c(logP, logQ, alpha) - logS);
+                double diff = Math.exp(logQ) - r;
+                // K = S reaches 1e308 for χ², so the scale can overflow double: a zero entry stays 0, not 0·inf.
+                put(grad, gradOff + i, diff == 0 ? 0 : diff * scale);
+            }
+        }
+        return value;
+    }
+
+
+    /**
+     * A sort key that orders by teacher logit descending, then index ascending: the high half is the
+     * negated logit as an order-preserving int, the low half the index.
+     */
+    private static long rankKey(double teacherLogit, int index) {
+        int bits = Float.floatToRawIntBits(-(float) teacherLogit + 0f); // + 0f: −0 and +0 tie
+        int ordered = bits ^ ((bits >> 31) & 0x7FFFFFFF);
+        return ((long) ordered << 32) | index;
+    }
+
+    @Override
+    public double pld(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, int label, float invT,
+                      MemorySegment grad, long gradOff, float gradScale) {
+        double mt = rowMax(t, tOff, n);
+        double ms = rowMax(s, sOff, n);
+        if (Double.isNaN(mt) || Double.isNaN(ms)) {
+            fill(grad, gradOff, n, Double.NaN);
+            return Double.NaN;
+        }
+        PldScratch scratch = scratch(n);
+        long[] keys = scratch.keys();
+        double[] suffix = scratch.suffix();
+        // π: the label first, then the others by teacher logit (keys[k] for rank k + 1).
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            if (i != label) {
+                keys[m++] = rankKey(get(t, tOff + i), i);
+            }
+        }
+        Arrays.sort(keys, 0, m);
+        double logDt = Math.log(sumExp(t, tOff, n, mt, invT));
+        // suffix[k] = log Σ_{j≥k} e^{b_{π_j}}, b = (s − m_s)/T, built from the last rank up.
+        double running = Double.NEGATIVE_INFINITY;
+        for (int k = n - 1; k >= 0; k--) {
+            running = logAddExp(running, (get(s, sOff + rank(keys, label, k)) - ms) * invT);
+            suffix[k] = running;
+        }
+        double loss = 0;
+        for (int k = 0; k < n; k++) {
+            int i = rank(keys, label, k);
+            double w = Math.exp((get(t, tOff + i) - mt) * invT - logDt);
+            double b = (get(s, sOff + i) - ms) * invT;
+            if (w > 0) { // masked teacher tokens weigh 0, even where the student is masked too
+                // A student-masked token the teacher ranks can never be chosen: probability 0.
+                loss += b == Double.NEGATIVE_INFINITY ? Double.POSITIVE_INFINITY : w * (suffix[k] - b);
+            }
+        }
+        if (grad != null && !Double.isFinite(loss)) {
+            fill(grad, gradOff, n, Double.NaN);
+        } else if (grad != null) {
+            // ∂L/∂b_i = e^{b_i} Σ_{k ≤ rank(i)} α_k e^{−suffix_k} − α_{rank(i)}; the prefix sum runs in logs
+            // (b_i ≤ suffix_k for those k, so the exponent stays ≤ 0).
+            double scale = (double) gradScale * invT;
+            double logC = Double.NEGATIVE_INFINITY;
+            for (int k = 0; k < n; k++) {
+                int i = rank(keys, label, k);
+                double logW = (get(t, tOff + i) - mt) * invT - logDt;
+                // Exactly the ranks the loss sums (w > 0) start a term: a weight that underflows to 0 there
+                // may sit over a suffix of student-masked tokens (suffix −inf), and logW − suffix would be
+                // +inf, so e^{b_i + logC} NaN for the masked tokens after it.
+                if (Math.exp(logW) > 0) {
+                    logC = logAddExp(logC, logW - suffix[k]);
+                }
+                double b = (get(s, sOff + i) - ms) * invT;
+                put(grad, gradOff + i, (Math.exp(b + logC) - Math.exp(logW)) * scale);
+            }
+        }
+        return loss;
+    }
+
+    /** The token at rank {@code k} of π. */
+    private static int rank(long[] keys, int label, int k) {
+        return k == 0 ? label : (int) keys[k - 1];
+    }
+
+    private static PldScratch scratch(int n) {
+        PldScratch kept = SCRATCH.get();
+        if (kept.keys().length >= n) {
+            return kept;
+        }
+        PldScratch fresh = new PldScratch(n);
+        if (n <= KEEP_SCRATCH) {
+            SCRATCH.set(fresh);
+        }
+        return fresh;
     }
 }

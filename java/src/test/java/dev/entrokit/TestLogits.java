@@ -4,8 +4,8 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /** Seeded float32 logit batches, ordinary and adversarial. Row-major {@code [rows, V]}. */
-public final class Logits {
-    private Logits() {
+public final class TestLogits {
+    private TestLogits() {
     }
 
     /** A seed from the parameters of a case, so every case has its own reproducible data. */
