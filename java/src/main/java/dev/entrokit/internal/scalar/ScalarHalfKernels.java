@@ -22,33 +22,24 @@ public final class ScalarHalfKernels implements HalfKernels {
 
     // ---------------------------------------------------------------- conversions
 
-    /** bfloat16 bits to float32: the upper half of the float's bits, exact. */
+    /** bfloat16 bits to float32, exact: {@link DType#widen} of {@link DType#BF16}. */
     public static float fromBf16(short h) {
-        return Float.intBitsToFloat(h << 16);
+        return DType.BF16.widen(h);
     }
 
-    /**
-     * float32 to bfloat16 bits, rounded to nearest even; NaN stays NaN (quieted, sign and upper payload kept), a
-     * value past the largest bfloat16 by half an ulp or more becomes ±inf.
-     */
+    /** float32 to bfloat16 bits, rounded to nearest even: {@link DType#narrow} of {@link DType#BF16}. */
     public static short toBf16(float f) {
-        int b = Float.floatToRawIntBits(f);
-        if (f != f) {
-            return (short) ((b >>> 16) | 0x0040);
-        }
-        // Adding 0x7FFF plus the kept part's lowest bit carries into it exactly when the dropped half is above
-        // one half, or equal to it with an odd kept part; a carry out of the exponent lands on ±inf.
-        return (short) ((b + 0x7FFF + ((b >>> 16) & 1)) >>> 16);
+        return DType.BF16.narrow(f);
     }
 
-    /** Half bits of {@code type} ({@link DType#BF16} or {@link DType#F16}) to float32, exact. */
+    /** Half bits of {@code type} ({@link DType#BF16} or {@link DType#F16}) to float32, exact ({@link DType#widen}). */
     public static float widen(DType type, short h) {
-        return type == DType.BF16 ? fromBf16(h) : Float.float16ToFloat(h);
+        return type.widen(h);
     }
 
-    /** float32 to the half {@code type}, rounded to nearest even (binary16: {@link Float#floatToFloat16}). */
+    /** float32 to the half {@code type}, rounded to nearest even ({@link DType#narrow}). */
     public static short narrow(DType type, float f) {
-        return type == DType.BF16 ? toBf16(f) : Float.floatToFloat16(f);
+        return type.narrow(f);
     }
 
     private static double get(DType type, MemorySegment seg, long i) {
