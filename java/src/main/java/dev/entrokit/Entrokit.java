@@ -272,15 +272,9 @@ public final class Entrokit implements AutoCloseable {
 
     // ---------------------------------------------------------------- softmax family
 
-    /**
-     * The kernels that read {@code t}'s rows in registers when {@code t} is BF16 (read once per call, as the
-     * backend may hand off), else null: F16 and F32 rows take {@link HalfRows}. F16 stays on the widened copy
-     * because its in-register kernels measured 0.63–0.84× the F32 kernel (the conversion costs more than the
-     * bytes it saves at one thread), and because a JVM that ran both half types through one kernel boxed its
-     * vectors (43–148 MB per call): with BF16 alone the kernels allocate nothing.
-     */
+    /** {@link HalfRows#inRegister} for this instance's backend (read once per call, as the backend may hand off). */
     private HalfKernels inRegisterHalf(Tensor t) {
-        return t.dtype() == DType.BF16 ? backend.half() : null;
+        return HalfRows.inRegister(t, backend::half);
     }
 
     /** {@code out[r] = log Σ_i exp(logits[r,i]/T)}; {@code out} is rank 1 with at least {@code rows} elements. */

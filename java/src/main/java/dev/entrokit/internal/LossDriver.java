@@ -68,8 +68,8 @@ public final class LossDriver {
         HalfRows.Rows sx = HalfRows.of(student, 0);
         HalfRows.Rows tx = HalfRows.of(teacher, 1);
         HalfRows.Rows gx = HalfRows.of(grad, 2);
-        // A BF16 entropy without a gradient reads the row in registers (see Entrokit's softmax family).
-        HalfKernels hk = op == Loss.ENTROPY && grad == null && student.dtype() == DType.BF16 ? half.get() : null;
+        // An entropy without a gradient reads a BF16 row in registers (HalfRows.inRegister says which rows).
+        HalfKernels hk = op == Loss.ENTROPY && grad == null ? HalfRows.inRegister(student, half) : null;
         RowExecutor.RowTask task = r -> {
             if (hk != null) {
                 values[r] = hk.entropy(DType.BF16, student.segment(), student.index(r, 0), n, invT);
