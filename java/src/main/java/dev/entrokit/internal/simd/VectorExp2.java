@@ -30,7 +30,16 @@ final class VectorExp2 {
     }
 
     static FloatVector exp2(FloatVector x) {
-        x = x.blend(LOW, x.compare(VectorOperators.LT, LOW));
+        return exp2AtLeastLow(atLeastLow(x));
+    }
+
+    /** {@code x}, with the lanes below {@link #LOW} (and {@code −inf}) set to {@code LOW}; NaN stays NaN. */
+    static FloatVector atLeastLow(FloatVector x) {
+        return x.blend(LOW, x.compare(VectorOperators.LT, LOW));
+    }
+
+    /** {@link #exp2} of an {@code x} already {@link #atLeastLow}, for callers that reuse the clamped argument. */
+    static FloatVector exp2AtLeastLow(FloatVector x) {
         FloatVector t = x.add(ROUND_BIASED);
         FloatVector r = x.sub(t.sub(ROUND_BIASED));
         FloatVector p = r.fma(P0, P1);
