@@ -182,24 +182,6 @@ final class SimdDecoding {
     private static final double LOG2E = 1.4426950408889634;
     private static final double LN2 = 0.6931471805599453;
 
-    /** {@code log2(e)/t} rounded to a float: the scale from logit differences to {@link #log2Units}. */
-    private static float log2eOver(double t) {
-        return (float) (LOG2E / t);
-    }
-
-    /**
-     * {@code y = (x − m)·log2(e)/t}, so that {@code e^{(x − m)/t} = 2^y}: the mass passes use {@link VectorExp2}, whose
-     * argument needs no {@code ln 2} reduction, 8 multiply-adds per vector instead of 13 (the exp pass of ε went from
-     * 0.34 to 0.26 ns/element, one thread, 32 × 128256). The float scale is off by up to 2^−24 of itself, as the
-     * {@code 2/t} it replaces was: about 1e-7 of the row's mass for the flattest rows, within what the passes'
-     * callers allow for (see {@link #outsideMasses}). {@code x − m} is {@code −inf} for a masked token (and for a
-     * spread past the float range), which {@link VectorExp2#atLeastLow} turns into a term of 2^−115. (A scale in two
-     * parts, {@code hi + lo}, would turn those into NaN whenever {@code lo < 0}.)
-     */
-    private static FloatVector log2Units(FloatVector v, float max, float c) {
-        return v.sub(max).mul(c);
-    }
-
     /** A finite, positive {@code t} whose {@code 2/t} fits a float (the SIMD shift needs it). */
     private static boolean usable(double t) {
         return t > 0 && Float.isFinite((float) (2 / t)) && (float) (2 / t) > 0;
@@ -397,11 +379,11 @@ final class SimdDecoding {
     /**
      * Over the live tokens, with {@code z = (x − m)/t} and {@code w = e^z}: their count, {@code Σ w} and
      * {@code Σ w·z}, in float lanes added into doubles per block (fixed lane order); one exp per token. The
-     * exps are {@link #log2Units powers of two}: each masked token adds 2^−115 to {@code Σ w}, nothing a mass
+     * exps are {@link VectorExp2#log2Units powers of two}: each masked token adds 2^−115 to {@code Σ w}, nothing a mass
      * of at least 1 (the maximum's own term) can show.
      */
     private double[] masses(MemorySegment x, long off, int n, float max, double t) {
-        float c = log2eOver(t);
+        float c = VectorExp2.log2eOver(t);
         float[] lanes = Workspace.get().lanes;
         double count = 0;
         double mass = 0;
@@ -415,7 +397,7 @@ final class SimdDecoding {
             for (int i = start; i < end; i += L) {
                 FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
                 VectorMask<Float> m = v.compare(VectorOperators.NE, Float.NEGATIVE_INFINITY);
-                FloatVector y = atLeastLow(log2Units(v, max, c));
+                FloatVector y = atLeastLow(VectorExp2.log2Units(v, max, c));
                 FloatVector w = exp2AtLeastLow(y);
                 accW = accW.add(w);
                 accE = accE.add(w.mul(y), m);
@@ -446,7 +428,7 @@ final class SimdDecoding {
      * {@link #masses} and {@code Σ w·z²} in {@code stats[3]}, for typical's band: one exp per token.
      */
     private double[] typicalMasses(MemorySegment x, long off, int n, float max, double t) {
-        float c = log2eOver(t);
+        float c = VectorExp2.log2eOver(t);
         float[] lanes = Workspace.get().lanes;
         double count = 0;
         double mass = 0;
@@ -462,7 +444,7 @@ final class SimdDecoding {
             for (int i = start; i < end; i += L) {
                 FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
                 VectorMask<Float> m = v.compare(VectorOperators.NE, Float.NEGATIVE_INFINITY);
-                FloatVector y = atLeastLow(log2Units(v, max, c));
+                FloatVector y = atLeastLow(VectorExp2.log2Units(v, max, c));
                 FloatVector w = exp2AtLeastLow(y);
                 FloatVector wy = w.mul(y);
                 accW = accW.add(w);
@@ -500,7 +482,7 @@ final class SimdDecoding {
      * tokens, one exp per token.
      */
     private double[] mass(MemorySegment x, long off, int n, float max, double t) {
-        float c = log2eOver(t);
+        float c = VectorExp2.log2eOver(t);
         float[] lanes = Workspace.get().lanes;
         double count = 0;
         double mass = 0;
@@ -511,7 +493,7 @@ final class SimdDecoding {
             int in = 0;
             for (int i = start; i < end; i += L) {
                 FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
-                accW = accW.add(exp2(log2Units(v, max, c)));
+                accW = accW.add(exp2(VectorExp2.log2Units(v, max, c)));
                 in += v.compare(VectorOperators.NE, Float.NEGATIVE_INFINITY).trueCount();
             }
             count += in;
@@ -593,7 +575,7 @@ final class SimdDecoding {
      * six accumulators with an inlined exp made C2 box the vectors (2.3 MB allocated per 32-row call).
      */
     private double[] bands(MemorySegment x, long off, int n, float max, double t, double center) {
-        float scale = log2eOver(t);
+        float scale = VectorExp2.log2eOver(t);
         // The band in log2 units, as the exps: |y − center·log2 e| ≤ radius·log2 e.
         float c = (float) (center * LOG2E);
         float r0 = (float) (radius(0) * LOG2E);
@@ -613,7 +595,7 @@ final class SimdDecoding {
             int n2 = 0;
             for (int i = start; i < end; i += L) {
                 FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
-                FloatVector y = log2Units(v, max, scale);
+                FloatVector y = VectorExp2.log2Units(v, max, scale);
                 FloatVector w = exp2(y);
                 FloatVector dz = y.sub(c).abs(); // -inf tokens: +inf, in no band
                 VectorMask<Float> m0 = dz.compare(VectorOperators.LE, r0);

@@ -522,7 +522,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
      */
     static double massWithRest(MemorySegment x, long off, int n, float temperature, Candidates c,
                                        float cutLogit, int cutIndex) {
-        return c.prefixSum(c.count) + WideCut.massBelow(x, off, n, -c.max / 2, 2 / temperature, c.threshold,
+        return c.prefixSum(c.count) + WideCut.massBelow(x, off, n, c.max, temperature, c.threshold,
                 cutLogit, cutIndex, Workspace.get().lanes);
     }
 

@@ -70,10 +70,14 @@ final class WideCut {
 
     /**
      * {@code Σ exp((x − m)/T)} over the kept tokens with {@code x < below} (float32 lanes, a double per
-     * block). A cut at {@code −inf} keeps every token that weighs anything, so its predicate is skipped.
+     * block; powers of two, see {@link VectorExp2#log2Units}: a masked token adds 2^−115). A cut at {@code −inf}
+     * keeps every token that weighs anything, so its predicate is skipped.
      */
-    static double massBelow(MemorySegment x, long off, int n, float negHalfM, float twoInvT, float below,
+    static double massBelow(MemorySegment x, long off, int n, float max, float temperature, float below,
                             float cutLogit, int cutIndex, float[] lanes) {
+        float negHalfM = -max / 2;
+        float twoInvT = 2 / temperature;
+        float scale = VectorExp2.log2eOver(temperature);
         boolean cut = cutLogit != Float.NEGATIVE_INFINITY;
         IntVector iota = IntVector.zero(I).addIndex(1);
         int upper = F.loopBound(n);
@@ -87,7 +91,7 @@ final class WideCut {
                 if (cut) {
                     in = in.and(kept(v, iota.add(i), cutLogit, cutIndex));
                 }
-                acc = acc.add(expNonPositive(v.fma(0.5f, negHalfM).mul(twoInvT)), in);
+                acc = acc.add(VectorExp2.exp2(VectorExp2.log2Units(v, max, scale)), in);
             }
             acc.intoArray(lanes, 0);
             total += SimdRows.sumLanes(lanes);
@@ -504,12 +508,12 @@ final class WideCut {
                       double u, float[] lanes) {
         float negHalfM = -max / 2;
         float twoInvT = 2 / temperature;
-        double target = u * massBelow(x, off, n, negHalfM, twoInvT, Float.POSITIVE_INFINITY, cutLogit, cutIndex, lanes);
+        double target = u * massBelow(x, off, n, max, temperature, Float.POSITIVE_INFINITY, cutLogit, cutIndex, lanes);
         double cum = 0;
         int last = -1;
         for (int start = 0, len; start < n; start += len) {
             len = Math.min(n - start, BLOCK);
-            double block = massBelow(x, off + start, len, negHalfM, twoInvT, Float.POSITIVE_INFINITY, cutLogit,
+            double block = massBelow(x, off + start, len, max, temperature, Float.POSITIVE_INFINITY, cutLogit,
                     cutIndex - start, lanes);
             if (cum + block <= target && start + len < n) {
                 cum += block;
