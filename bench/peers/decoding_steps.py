@@ -95,10 +95,22 @@ def min_p005(s, min_p=0.05):
     return s.masked_fill(probs < min_p * top, NEG)
 
 
+def top_h05(s, alpha=0.5, n=100):
+    # The Top-H paper's reference (PAPER mode): p over the full row, the n most likely in order, not renormalized;
+    # keep the longest prefix whose cumulative -p log p stays within alpha times that of all n (at least one).
+    p = s.softmax(dim=-1)
+    top, idx = torch.topk(p, n)
+    terms = torch.where(top > 0, -top * torch.log(top), torch.zeros_like(top)).cumsum(dim=-1)
+    k = (terms <= alpha * terms[..., -1:]).sum(dim=-1, keepdim=True).clamp(min=1)
+    keep = torch.arange(n).expand_as(top) < k
+    mask = torch.zeros_like(s, dtype=torch.bool).scatter(1, idx, keep)
+    return s.masked_fill(~mask, NEG)
+
+
 PIPELINES = [("typical", typical), ("epsilon", epsilon), ("eta", eta), ("top_n_sigma", top_n_sigma),
              ("top_k50_typical", top_k50_typical), ("dynamic_temperature_min_p", dynamic_temperature_min_p),
              ("mirostat", mirostat), ("top_k50", top_k50), ("top_p0.9", top_p09), ("min_p0.05", min_p005),
-             ("top_p0.9_min_keep5", lambda s: top_p09(s, min_keep=5))]
+             ("top_p0.9_min_keep5", lambda s: top_p09(s, min_keep=5)), ("top_h0.5", top_h05)]
 
 
 def main():

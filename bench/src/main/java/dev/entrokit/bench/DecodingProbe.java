@@ -28,7 +28,7 @@ public final class DecodingProbe {
     private DecodingProbe() {
     }
 
-    /** The pipelines: the peer's six, then the prefix filters alone. */
+    /** The pipelines: the peer's six, then the prefix filters alone (top-H in the Top-H paper's mode, over the first 100 tokens). */
     static Map<String, SamplingFilters> pipelines() {
         SamplingFilters b = SamplingFilters.temperature(1f);
         Map<String, SamplingFilters> m = new LinkedHashMap<>();
@@ -47,6 +47,7 @@ public final class DecodingProbe {
         } catch (LinkageError older) { // an older library first on the class path, to compare against
             System.out.println("(top_p0.9_min_keep5: not in this version)");
         }
+        m.put("top_h0.5", b.topH(0.5f));
         return m;
     }
 
