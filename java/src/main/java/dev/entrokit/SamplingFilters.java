@@ -58,7 +58,7 @@ public final class SamplingFilters {
 
     /**
      * A pipeline with no filter yet: logits are divided by {@code t > 0}; {@code t = 0} means greedy
-     * (argmax, lowest index on ties), which only {@link Entrokit#sample} accepts.
+     * (argmax, lowest index on ties), which only {@link Decoding#sample} accepts.
      */
     public static SamplingFilters temperature(float t) {
         if (!(t >= 0f) || Float.isInfinite(t)) {
@@ -236,7 +236,7 @@ public final class SamplingFilters {
 
     /**
      * Mirostat's truncation (Basu et al., v2 as llama.cpp runs it): keeps the survivors whose surprise
-     * {@code −log₂ q_i} is at most {@code μ} (finite), at least the first. {@link Entrokit#mirostatV2}
+     * {@code −log₂ q_i} is at most {@code μ} (finite), at least the first. {@link Decoding#mirostatV2}
      * adds this step with each row's own {@code μ} and updates {@code μ} from the sampled token.
      */
     public SamplingFilters mirostat(float mu) {
@@ -261,8 +261,8 @@ public final class SamplingFilters {
 
     /**
      * XTC, "exclude top choices" (llama.cpp's {@code xtc}): with probability {@code probability ∈ [0, 1]}
-     * (a Philox draw keyed like the sampler's, so only {@link Entrokit#sample} and
-     * {@link Entrokit#mirostatV2} take it), drops every survivor with {@code q ≥ threshold} except the
+     * (a Philox draw keyed like the sampler's, so only {@link Decoding#sample} and
+     * {@link Decoding#mirostatV2} take it), drops every survivor with {@code q ≥ threshold} except the
      * least likely of them, when at least two pass and at least {@code minKeep} survivors remain; a
      * threshold above 0.5 never fires (one token at most can pass it). {@code threshold ∈ [0, 1]}.
      */

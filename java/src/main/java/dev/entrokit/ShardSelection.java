@@ -63,7 +63,7 @@ public final class ShardSelection {
 
     /**
      * The exponential race over the kept tokens with key (seed, row, step, global id): the same token
-     * as {@link Entrokit#raceSample} on the unsharded row. {@code −1} when nothing is kept.
+     * as {@link Decoding#raceSample} on the unsharded row. {@code −1} when nothing is kept.
      *
      * @throws IllegalStateException when the selection is not {@link #exact()}
      */

@@ -1,7 +1,7 @@
 package dev.entrokit;
 
 /**
- * One problem of a ragged Sinkhorn batch ({@link Entrokit#sinkhorn(java.util.List, SinkhornOptions)}):
+ * One problem of a ragged Sinkhorn batch ({@link Transport#sinkhorn(java.util.List, SinkhornOptions)}):
  * its own sizes {@code n × m}, its own ε, and either a given cost or two point clouds. Build it with
  * {@link #ofCost} or {@link #ofPoints}; the solver checks it (and names it by its index) before any
  * problem of the batch runs.

@@ -1,6 +1,6 @@
 package dev.entrokit;
 
-/** What {@link Entrokit#contrastive} measures to decide whether a row is uncertain enough to contrast. */
+/** What {@link Decoding#contrastive} measures to decide whether a row is uncertain enough to contrast. */
 public enum Uncertainty {
     /** Shannon entropy of the standard prediction {@code softmax(x)}, in nats. */
     ENTROPY,

@@ -349,23 +349,24 @@ final class WarmUp {
             ek.renyi(x, y, odd ? 2f : 0.5f, o, rowLoss, g);
             ek.chi2(x, y, o, rowLoss, g);
             ek.tokenLogprob(x, ids, rowLoss);
-            ek.minKPlusPlus(x, ids, 0.5f, scores);
-            ek.dcpdd(x, ids, freq, 0.01f, scores);
-            ek.contrastive(x, y, 0.5f, 0.1f, odd ? Uncertainty.JSD : Uncertainty.ENTROPY, out);
-            ek.injectPrior(x, prior, 0.5f, out);
-            ek.topK(x, k, t, topIdx, topVal, odd ? null : topProb);
-            ek.topP(x, 0.9f, t, mask);
-            ek.minP(x, 0.05f, t, mask);
-            ek.topH(x, 0.4f, SamplingFilters.DEFAULT_TOP_H_N, odd ? TopHMode.NORMALIZED : TopHMode.PAPER, t, mask);
+            ek.scores().minKPlusPlus(x, ids, 0.5f, scores);
+            ek.scores().dcpdd(x, ids, freq, 0.01f, scores);
+            ek.decoding().contrastive(x, y, 0.5f, 0.1f, odd ? Uncertainty.JSD : Uncertainty.ENTROPY, out);
+            ek.decoding().injectPrior(x, prior, 0.5f, out);
+            ek.decoding().topK(x, k, t, topIdx, topVal, odd ? null : topProb);
+            ek.decoding().topP(x, 0.9f, t, mask);
+            ek.decoding().minP(x, 0.05f, t, mask);
+            ek.decoding().topH(x, 0.4f, SamplingFilters.DEFAULT_TOP_H_N, odd ? TopHMode.NORMALIZED : TopHMode.PAPER, t,
+                    mask);
             SamplingFilters chain = SamplingFilters.temperature(t).topK(Math.min(40, cols)).topP(0.95f);
-            ek.keptMask(x, chain, mask);
-            ek.keptTokens(x, SamplingFilters.temperature(t).minP(0.1f), keptIdx, keptProb, counts);
-            ek.maskLogits(x, chain, out);
-            ek.sample(x, odd ? SamplingFilters.temperature(0f) : chain, seeds, round, counts);
+            ek.decoding().keptMask(x, chain, mask);
+            ek.decoding().keptTokens(x, SamplingFilters.temperature(t).minP(0.1f), keptIdx, keptProb, counts);
+            ek.decoding().maskLogits(x, chain, out);
+            ek.decoding().sample(x, odd ? SamplingFilters.temperature(0f) : chain, seeds, round, counts);
             if (rows == 2 && (round & 2) == 0) { // Sinkhorn's passes are long loops already: fewer calls do
                 SinkhornOptions so = SinkhornOptions.defaults().maxIter(20).tol(0);
-                ek.sinkhorn(cost, odd ? null : marginA, marginB, so);
-                ek.sinkhorn(points, points, Metric.SQEUCLIDEAN, null, null, so);
+                ek.transport().sinkhorn(cost, odd ? null : marginA, marginB, so);
+                ek.transport().sinkhorn(points, points, Metric.SQEUCLIDEAN, null, null, so);
             }
         }
     }

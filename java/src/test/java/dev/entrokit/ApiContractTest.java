@@ -29,11 +29,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The façade's contract for every public method, driven by a table that must list every one of them
+ * The façade's contract for every public method of {@link Entrokit} and of its family views ({@link Decoding},
+ * {@link DetectionScores}, {@link Transport}), driven by a table that must list every one of them
  * (adding a method without a row fails {@link #theTableCoversEveryPublicMethod}): a tensor argument
  * from a closed arena or from one confined to another thread, and a null reference argument, are
  * refused with an {@code IllegalArgumentException} that names that argument, before anything is
- * written; a closed instance refuses every op with {@code IllegalStateException}.
+ * written; a closed instance refuses every op with {@code IllegalStateException}, its views' ops too.
  */
 class ApiContractTest {
     private static final int R = 3;
@@ -42,7 +43,11 @@ class ApiContractTest {
     private static final SamplingFilters F = SamplingFilters.temperature(1f).topK(4).topP(0.9f);
     /** Public methods that are not ops: they describe the instance, or make and end it. */
     private static final Set<String> NOT_OPS = Set.of("backendName()", "backendDescription()", "threads()", "close()",
-            "get()", "create(String, int)", "configuredThreads()", "backends()", "warmUp()", "warmUpStatus()");
+            "get()", "create(String, int)", "configuredThreads()", "backends()", "warmUp()", "warmUpStatus()",
+            "decoding()", "scores()", "transport()");
+    /** The classes whose public methods are ops: the instance and its family views. */
+    private static final List<Class<?>> OP_CLASSES = List.of(Entrokit.class, Decoding.class, DetectionScores.class,
+            Transport.class);
     private static final Entrokit EK = Entrokit.create("scalar", 2);
 
     @AfterAll
@@ -51,10 +56,10 @@ class ApiContractTest {
     }
 
     /**
-     * One public method: its name, its parameters' names (a trailing {@code ?} marks one that may be
-     * null) and a fresh set of valid arguments.
+     * One public method: the class that declares it ({@link Entrokit} or one of its views), its name, its
+     * parameters' names (a trailing {@code ?} marks one that may be null) and a fresh set of valid arguments.
      */
-    record Call(String method, List<String> params, Supplier<Object[]> args) {
+    record Call(Class<?> on, String method, List<String> params, Supplier<Object[]> args) {
         String name(int i) {
             return params.get(i).replace("?", "");
         }
@@ -66,7 +71,7 @@ class ApiContractTest {
         Method resolve() {
             Object[] a = args.get();
             List<Method> found = new ArrayList<>();
-            for (Method m : Entrokit.class.getMethods()) {
+            for (Method m : on.getMethods()) {
                 if (m.getName().equals(method) && m.getParameterCount() == a.length && accepts(m.getParameterTypes(), a)) {
                     found.add(m);
                 }
@@ -85,9 +90,26 @@ class ApiContractTest {
             return true;
         }
 
+        /** What the method is called on: {@code ek} itself, or its view that declares the method. */
+        Object target(Entrokit ek) {
+            if (on == Entrokit.class) {
+                return ek;
+            }
+            if (on == Decoding.class) {
+                return ek.decoding();
+            }
+            if (on == DetectionScores.class) {
+                return ek.scores();
+            }
+            if (on == Transport.class) {
+                return ek.transport();
+            }
+            throw new AssertionError(on);
+        }
+
         @Override
         public String toString() {
-            return method + "(" + String.join(", ", params) + ")";
+            return (on == Entrokit.class ? "" : on.getSimpleName() + ".") + method + "(" + String.join(", ", params) + ")";
         }
     }
 
@@ -116,7 +138,11 @@ class ApiContractTest {
     }
 
     private static Call call(String method, String params, Supplier<Object[]> args) {
-        return new Call(method, List.of(params.split(" ")), args);
+        return call(Entrokit.class, method, params, args);
+    }
+
+    private static Call call(Class<?> on, String method, String params, Supplier<Object[]> args) {
+        return new Call(on, method, List.of(params.split(" ")), args);
     }
 
     // ---------------------------------------------------------------- valid arguments
@@ -206,78 +232,78 @@ class ApiContractTest {
                 () -> new Object[] {ids(), logits(2), O, CrossEntropyOptions.none().zLoss(1e-4f).softcap(30f), rowOut(),
                     rowOut(), f32(R, V), Tensor.of(new int[R]), Tensor.of(MemorySegment.ofArray(new byte[R]), DType.BOOL, R)}));
         t.add(call("tokenLogprob", "logits ids out", () -> new Object[] {logits(1), ids(), rowOut()}));
-        t.add(call("minKProb", "logprobs k scores", () -> new Object[] {logprobs(), 0.5f, Tensor.of(new float[1])}));
-        t.add(call("minKProb", "logits ids k scores", () -> new Object[] {logits(1), ids(), 0.5f, Tensor.of(new float[1])}));
-        t.add(call("minKPlusPlus", "logits ids k scores",
+        t.add(call(DetectionScores.class, "minKProb", "logprobs k scores", () -> new Object[] {logprobs(), 0.5f, Tensor.of(new float[1])}));
+        t.add(call(DetectionScores.class, "minKProb", "logits ids k scores", () -> new Object[] {logits(1), ids(), 0.5f, Tensor.of(new float[1])}));
+        t.add(call(DetectionScores.class, "minKPlusPlus", "logits ids k scores",
                 () -> new Object[] {logits(1), ids(), 0.5f, Tensor.of(new float[1])}));
-        t.add(call("dcpdd", "logits ids freq a scores",
+        t.add(call(DetectionScores.class, "dcpdd", "logits ids freq a scores",
                 () -> new Object[] {logits(1), ids(), filled(1f / V, V), 0.01f, Tensor.of(new float[1])}));
-        t.add(call("likelihoodRatio", "logitsA logitsB ids scores",
+        t.add(call(DetectionScores.class, "likelihoodRatio", "logitsA logitsB ids scores",
                 () -> new Object[] {logits(1), logits(2), ids(), Tensor.of(new float[1])}));
-        t.add(call("minKProbPacked", "logprobs offsets k scores", () -> new Object[] {filled(-1f, 5),
+        t.add(call(DetectionScores.class, "minKProbPacked", "logprobs offsets k scores", () -> new Object[] {filled(-1f, 5),
                 Tensor.of(new int[] {0, 2, 5}), 0.5f, Tensor.of(new float[2])}));
-        t.add(call("minKPlusPlusPacked", "logprobs means variances offsets k scores", () -> new Object[] {filled(-1f, 5),
+        t.add(call(DetectionScores.class, "minKPlusPlusPacked", "logprobs means variances offsets k scores", () -> new Object[] {filled(-1f, 5),
                 filled(-2f, 5), filled(0.5f, 5), Tensor.of(new int[] {0, 2, 5}), 0.5f, Tensor.of(new float[2])}));
-        t.add(call("dcpddPacked", "logprobs ids offsets freq a scores", () -> new Object[] {filled(-1f, 5),
+        t.add(call(DetectionScores.class, "dcpddPacked", "logprobs ids offsets freq a scores", () -> new Object[] {filled(-1f, 5),
                 Tensor.of(new int[] {1, 5, 1, 0, 7}), Tensor.of(new int[] {0, 2, 5}), filled(1f / V, V), 0.01f,
                 Tensor.of(new float[2])}));
-        t.add(call("likelihoodRatioPacked", "logprobsA logprobsB offsets scores", () -> new Object[] {filled(-1f, 5),
+        t.add(call(DetectionScores.class, "likelihoodRatioPacked", "logprobsA logprobsB offsets scores", () -> new Object[] {filled(-1f, 5),
                 filled(-2f, 5), Tensor.of(new int[] {0, 2, 5}), Tensor.of(new float[2])}));
-        t.add(call("contrastive", "logits lameLogits lambda threshold uncertainty out",
+        t.add(call(Decoding.class, "contrastive", "logits lameLogits lambda threshold uncertainty out",
                 () -> new Object[] {logits(1), logits(2), 0.5f, 0f, Uncertainty.ENTROPY, f32(R, V)}));
-        t.add(call("injectPrior", "logits prior lambda out", () -> new Object[] {logits(1), filled(1f / V, R, V), 0.5f, f32(R, V)}));
-        t.add(call("sinkhorn", "cost a? b? options", () -> new Object[] {filled(1f, 2, 3, 4), filled(1f / 3, 2, 3),
+        t.add(call(Decoding.class, "injectPrior", "logits prior lambda out", () -> new Object[] {logits(1), filled(1f / V, R, V), 0.5f, f32(R, V)}));
+        t.add(call(Transport.class, "sinkhorn", "cost a? b? options", () -> new Object[] {filled(1f, 2, 3, 4), filled(1f / 3, 2, 3),
                 filled(0.25f, 2, 4), SinkhornOptions.defaults()}));
-        t.add(call("sinkhorn", "x y metric a? b? options", () -> new Object[] {points(3, 1), points(4, 2), Metric.SQEUCLIDEAN,
+        t.add(call(Transport.class, "sinkhorn", "x y metric a? b? options", () -> new Object[] {points(3, 1), points(4, 2), Metric.SQEUCLIDEAN,
                 filled(1f / 3, 2, 3), filled(0.25f, 2, 4), SinkhornOptions.defaults()}));
-        t.add(call("sinkhorn", "problems options", () -> new Object[] {List.of(SinkhornProblem.ofCost(filled(1f, 3, 4),
+        t.add(call(Transport.class, "sinkhorn", "problems options", () -> new Object[] {List.of(SinkhornProblem.ofCost(filled(1f, 3, 4),
                 filled(1f / 3, 3), null, 0.05), SinkhornProblem.ofPoints(Tensor.of(TestLogits.batch(1, 3, 2), 3, 2),
                 Tensor.of(TestLogits.batch(2, 4, 2), 4, 2), Metric.L1, null, null, 0.1)),
                 SinkhornOptions.defaults()}));
-        t.add(call("sinkhornDivergence", "x y metric a? b? options", () -> new Object[] {points(3, 1), points(4, 2),
+        t.add(call(Transport.class, "sinkhornDivergence", "x y metric a? b? options", () -> new Object[] {points(3, 1), points(4, 2),
                 Metric.SQEUCLIDEAN, filled(1f / 3, 2, 3), filled(0.25f, 2, 4), SinkhornOptions.defaults()}));
-        t.add(call("sinkd", "teacher student options grad?",
+        t.add(call(Transport.class, "sinkd", "teacher student options grad?",
                 () -> new Object[] {batchLogits(1), batchLogits(2), SinkdOptions.defaults(), f32(4, V)}));
-        t.add(call("topK", "logits k temperature indicesOut valuesOut probsOut?",
+        t.add(call(Decoding.class, "topK", "logits k temperature indicesOut valuesOut probsOut?",
                 () -> new Object[] {logits(1), 2, 1f, Tensor.of(new int[R * 2], R, 2), f32(R, 2), f32(R, 2)}));
-        t.add(call("topP", "logits p temperature maskOut", () -> new Object[] {logits(1), 0.9f, 1f, mask()}));
-        t.add(call("minP", "logits minP temperature maskOut", () -> new Object[] {logits(1), 0.1f, 1f, mask()}));
-        t.add(call("topH", "logits alpha n mode temperature maskOut",
+        t.add(call(Decoding.class, "topP", "logits p temperature maskOut", () -> new Object[] {logits(1), 0.9f, 1f, mask()}));
+        t.add(call(Decoding.class, "minP", "logits minP temperature maskOut", () -> new Object[] {logits(1), 0.1f, 1f, mask()}));
+        t.add(call(Decoding.class, "topH", "logits alpha n mode temperature maskOut",
                 () -> new Object[] {logits(1), 0.5f, 4, TopHMode.PAPER, 1f, mask()}));
-        t.add(call("keptMask", "logits filters maskOut", () -> new Object[] {logits(1), F, mask()}));
-        t.add(call("keptTokens", "logits filters indicesOut probsOut countsOut",
+        t.add(call(Decoding.class, "keptMask", "logits filters maskOut", () -> new Object[] {logits(1), F, mask()}));
+        t.add(call(Decoding.class, "keptTokens", "logits filters indicesOut probsOut countsOut",
                 () -> new Object[] {logits(1), F, Tensor.of(new int[R * 4], R, 4), f32(R, 4), Tensor.of(new int[R])}));
-        t.add(call("maskLogits", "logits filters out", () -> new Object[] {logits(1), F, f32(R, V)}));
-        t.add(call("sample", "logits filters seeds step tokensOut",
+        t.add(call(Decoding.class, "maskLogits", "logits filters out", () -> new Object[] {logits(1), F, f32(R, V)}));
+        t.add(call(Decoding.class, "sample", "logits filters seeds step tokensOut",
                 () -> new Object[] {logits(1), F, new long[] {1, 2, 3}, 0L, Tensor.of(new int[R])}));
-        t.add(call("sample", "logits filtersPerRow seeds step tokensOut",
+        t.add(call(Decoding.class, "sample", "logits filtersPerRow seeds step tokensOut",
                 () -> new Object[] {logits(1), List.of(F, F, F), new long[] {1, 2, 3}, 0L, Tensor.of(new int[R])}));
-        t.add(call("raceSample", "logits filters seeds step tokensOut",
+        t.add(call(Decoding.class, "raceSample", "logits filters seeds step tokensOut",
                 () -> new Object[] {logits(1), F, new long[] {1, 2, 3}, 0L, Tensor.of(new int[R])}));
-        t.add(call("raceSample", "logits filtersPerRow seeds step tokensOut",
+        t.add(call(Decoding.class, "raceSample", "logits filtersPerRow seeds step tokensOut",
                 () -> new Object[] {logits(1), List.of(F, F, F), new long[] {1, 2, 3}, 0L, Tensor.of(new int[R])}));
-        t.add(call("shardSample", "logits offset temperature seeds step",
+        t.add(call(Decoding.class, "shardSample", "logits offset temperature seeds step",
                 () -> new Object[] {logits(1), 100, 1f, new long[] {1, 2, 3}, 0L}));
-        t.add(call("shardCandidates", "logits offset temperature k", () -> new Object[] {logits(1), 100, 1f, 4}));
-        t.add(call("mirostatV2", "logits filters tau eta mu seeds step tokensOut",
+        t.add(call(Decoding.class, "shardCandidates", "logits offset temperature k", () -> new Object[] {logits(1), 100, 1f, 4}));
+        t.add(call(Decoding.class, "mirostatV2", "logits filters tau eta mu seeds step tokensOut",
                 () -> new Object[] {logits(1), F, 3f, 0.1f, new float[] {6, 6, 6}, new long[] {1, 2, 3}, 0L, Tensor.of(new int[R])}));
-        t.add(call("sampleWithLogprobs",
+        t.add(call(Decoding.class, "sampleWithLogprobs",
                 "logits filters seeds step tokensOut topN topIdsOut topLogprobsOut rankOut rawLogprobOut processedLogprobOut",
                 () -> new Object[] {logits(1), F, new long[] {1, 2, 3}, 0L, Tensor.of(new int[R]), 2, Tensor.of(new int[R * 2], R, 2),
                         f32(R, 2), Tensor.of(new int[R]), rowOut(), rowOut()}));
-        t.add(call("applyPenalties", "logits promptIds? outputIds? repetition? frequency? presence?",
+        t.add(call(Decoding.class, "applyPenalties", "logits promptIds? outputIds? repetition? frequency? presence?",
                 () -> new Object[] {logits(1), Tensor.of(new int[] {1, -1, 2, 3, 0, 0}, R, 2), Tensor.of(new int[] {4, 5, -1}, R, 1),
                         new float[] {1.1f, 1.2f, 1f}, new float[] {0.5f, 0f, 1f}, new float[] {0f, 0.5f, 1f}}));
-        t.add(call("applyLogitBias", "logits ids bias",
+        t.add(call(Decoding.class, "applyLogitBias", "logits ids bias",
                 () -> new Object[] {logits(1), Tensor.of(new int[] {1, -1, 2, 3, 0, 0}, R, 2), f32(R, 2)}));
-        t.add(call("speculativeChain", "draftIds draftProbs targetProbs seeds step acceptedOut tokensOut",
+        t.add(call(Decoding.class, "speculativeChain", "draftIds draftProbs targetProbs seeds step acceptedOut tokensOut",
                 () -> new Object[] {Tensor.of(new int[] {0, 1, 2, 3, 4, 5}, R, 2), Tensor.of(new float[R * 2 * V], R, 2, V),
                         Tensor.of(new float[R * 3 * V], R, 3, V), new long[] {1, 2, 3}, 0L, Tensor.of(new int[R]),
                         Tensor.of(new int[R * 3], R, 3)}));
-        t.add(call("sampleConstrained", "logits filters constraint seeds step tokensOut rejectionsOut rejectedMassOut",
-                () -> new Object[] {logits(1), F, (Entrokit.TokenConstraint) (r, tok) -> tok % 2 == 0, new long[] {1, 2, 3}, 0L,
-                        Tensor.of(new int[R]), Tensor.of(new int[R]), rowOut()}));
-        t.add(call("restrictTokens", "logits ids allowed",
+        t.add(call(Decoding.class, "sampleConstrained", "logits filters constraint seeds step tokensOut rejectionsOut rejectedMassOut",
+                () -> new Object[] {logits(1), F, (Decoding.TokenConstraint) (r, tok) -> tok % 2 == 0,
+                        new long[] {1, 2, 3}, 0L, Tensor.of(new int[R]), Tensor.of(new int[R]), rowOut()}));
+        t.add(call(Decoding.class, "restrictTokens", "logits ids allowed",
                 () -> new Object[] {logits(1), Tensor.of(new int[] {1, -1, 2, 3, 0, 0}, R, 2), true}));
         t.add(call("softmax", "logits cols probs temperature",
                 () -> new Object[] {TestLogits.batch(1, R, V), V, new float[R * V], 1f}));
@@ -299,10 +325,10 @@ class ApiContractTest {
 
     // ---------------------------------------------------------------- running a row of the table
 
-    /** Invokes {@code m} and returns what it threw (null when it returned). */
-    private static Throwable invoke(Entrokit ek, Method m, Object[] args) {
+    /** Invokes {@code m} on {@code ek} or on its view that declares it; returns what it threw (null when it returned). */
+    private static Throwable invoke(Entrokit ek, Call c, Method m, Object[] args) {
         try {
-            m.invoke(ek, args);
+            m.invoke(c.target(ek), args);
             return null;
         } catch (InvocationTargetException e) {
             return e.getCause();
@@ -384,26 +410,26 @@ class ApiContractTest {
         for (Call c : table()) {
             Method m = c.resolve();
             assertEquals(m.getParameterCount(), c.params().size(), c::toString);
-            assertTrue(inTable.add(signature(m)), () -> "listed twice: " + c);
+            assertTrue(inTable.add(c.on().getSimpleName() + "." + signature(m)), () -> "listed twice: " + c);
         }
         Set<String> publicOps = new TreeSet<>();
-        for (Method m : Entrokit.class.getMethods()) {
-            if (m.getDeclaringClass() == Entrokit.class && !NOT_OPS.contains(signature(m)) && !onDevice(m)) {
-                publicOps.add(signature(m));
+        for (Class<?> on : OP_CLASSES) {
+            for (Method m : on.getMethods()) {
+                if (m.getDeclaringClass() == on && !NOT_OPS.contains(signature(m)) && !onDevice(m)) {
+                    publicOps.add(on.getSimpleName() + "." + signature(m));
+                }
+                if (m.getDeclaringClass() == on && Modifier.isStatic(m.getModifiers())) {
+                    assertTrue(on == Entrokit.class && NOT_OPS.contains(signature(m)), () -> "a new static method: " + m);
+                }
             }
         }
         assertEquals(publicOps, inTable, "every public op needs a row in table()");
-        for (Method m : Entrokit.class.getMethods()) {
-            if (m.getDeclaringClass() == Entrokit.class && Modifier.isStatic(m.getModifiers())) {
-                assertTrue(NOT_OPS.contains(signature(m)), () -> "a new static method: " + m);
-            }
-        }
     }
 
     @Test
     void everyRowOfTheTableIsAValidCall() {
         for (Call c : table()) {
-            Throwable thrown = invoke(EK, c.resolve(), c.args().get());
+            Throwable thrown = invoke(EK, c, c.resolve(), c.args().get());
             if (thrown != null) {
                 fail(c + " should succeed with the table's arguments", thrown);
             }
@@ -427,7 +453,7 @@ class ApiContractTest {
                 Object[] args = c.args().get();
                 args[i] = dead.copy((Tensor) args[i]);
                 List<byte[]> before = snapshot(args);
-                Throwable thrown = invoke(EK, m, args);
+                Throwable thrown = invoke(EK, c, m, args);
                 assertNamedRefusal(thrown, c.name(i), what, c);
                 assertTrue(thrown.getMessage().contains(messagePart), thrown.getMessage());
                 assertUnchanged(before, args, c);
@@ -457,7 +483,7 @@ class ApiContractTest {
                 }
                 Object[] args = c.args().get();
                 args[i] = null;
-                Throwable thrown = invoke(EK, m, args);
+                Throwable thrown = invoke(EK, c, m, args);
                 if (c.nullable(i)) {
                     if (thrown != null) {
                         fail(c + ": " + c.name(i) + " may be null", thrown);
@@ -477,7 +503,7 @@ class ApiContractTest {
         for (Call c : table()) {
             Object[] args = c.args().get();
             List<byte[]> before = snapshot(args);
-            Throwable thrown = invoke(ek, c.resolve(), args);
+            Throwable thrown = invoke(ek, c, c.resolve(), args);
             assertInstanceOf(IllegalStateException.class, thrown, () -> c + " on a closed instance threw " + thrown);
             assertTrue(thrown.getMessage().startsWith("entrokit: closed"), thrown.getMessage());
             assertUnchanged(before, args, c);

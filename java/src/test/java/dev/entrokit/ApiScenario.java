@@ -328,7 +328,8 @@ final class ApiScenario {
                 int[] idx = new int[rows * kOut];
                 float[] vals = new float[idx.length];
                 float[] probs = new float[idx.length];
-                ek.topK(x, k, call.temperature(), Tensor.of(idx, rows, kOut), Tensor.of(vals, rows, kOut), Tensor.of(probs, rows, kOut));
+                ek.decoding().topK(x, k, call.temperature(), Tensor.of(idx, rows, kOut), Tensor.of(vals, rows, kOut),
+                        Tensor.of(probs, rows, kOut));
                 split(ints(idx), k, out, 0);
                 split(vals, k, out, k);
                 split(probs, k, out, 2 * k);
@@ -336,7 +337,7 @@ final class ApiScenario {
             case KEPT_MASK, MASK_LOGITS -> {
                 if (call.op() == Op.KEPT_MASK) {
                     byte[] m = new byte[rows * cols];
-                    ek.keptMask(x, call.filters(), Tensor.ofMask(m, rows, cols));
+                    ek.decoding().keptMask(x, call.filters(), Tensor.ofMask(m, rows, cols));
                     float[] f = new float[m.length];
                     for (int i = 0; i < m.length; i++) {
                         f[i] = m[i];
@@ -344,7 +345,7 @@ final class ApiScenario {
                     split(f, cols, out, 0);
                 } else {
                     float[] y = new float[rows * cols];
-                    ek.maskLogits(x, call.filters(), Tensor.of(y, rows, cols));
+                    ek.decoding().maskLogits(x, call.filters(), Tensor.of(y, rows, cols));
                     split(y, cols, out, 0);
                 }
             }
@@ -353,7 +354,8 @@ final class ApiScenario {
                 int[] idx = new int[rows * cap];
                 float[] probs = new float[rows * cap];
                 int[] counts = new int[rows];
-                ek.keptTokens(x, call.filters(), Tensor.of(idx, rows, cap), Tensor.of(probs, rows, cap), Tensor.of(counts));
+                ek.decoding().keptTokens(x, call.filters(), Tensor.of(idx, rows, cap), Tensor.of(probs, rows, cap),
+                        Tensor.of(counts));
                 split(ints(counts), 1, out, 0);
                 split(ints(idx), cap, out, 1);
                 split(probs, cap, out, 1 + cap);
@@ -362,12 +364,13 @@ final class ApiScenario {
                 int[] tokens = new int[rows];
                 long[] seeds = new long[rows];
                 Arrays.setAll(seeds, r -> 0x5eed + 31L * r);
-                ek.sample(x, call.filters(), seeds, call.step(), Tensor.of(tokens));
+                ek.decoding().sample(x, call.filters(), seeds, call.step(), Tensor.of(tokens));
                 split(ints(tokens), 1, out, 0);
             }
             case SINKHORN -> {
                 // A small cost problem [rows, cols] (one problem), uniform marginals.
-                SinkhornResult res = ek.sinkhorn(x, null, null, SinkhornOptions.defaults().epsilon(call.epsilon()).maxIter(50));
+                SinkhornResult res = ek.transport().sinkhorn(x, null, null,
+                        SinkhornOptions.defaults().epsilon(call.epsilon()).maxIter(50));
                 value = res.cost()[0];
                 out = new float[0][];
             }

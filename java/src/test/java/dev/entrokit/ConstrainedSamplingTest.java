@@ -9,7 +9,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * {@link Entrokit#sampleConstrained}: the drawn tokens follow the kept distribution restricted to the
+ * {@link Decoding#sampleConstrained}: the drawn tokens follow the kept distribution restricted to the
  * allowed tokens (Pearson's χ²), the rejected mass is that of the refused draws, and a constraint that
  * refuses everything gives -1 after one rejection per kept token.
  */
@@ -31,7 +31,7 @@ class ConstrainedSamplingTest {
         SamplingFilters f = SamplingFilters.temperature(0.9f).topK(6);
         double[] q = SelectionReference.keptProbabilities(row, 0, v, f);
         List<int[]> calls = new ArrayList<>();
-        Entrokit.TokenConstraint odd = (r, t) -> {
+        Decoding.TokenConstraint odd = (r, t) -> {
             if (r < 3) {
                 calls.add(new int[] {r, t});
             }
@@ -40,7 +40,8 @@ class ConstrainedSamplingTest {
         int[] tokens = new int[n];
         int[] rejections = new int[n];
         float[] mass = new float[n];
-        ek.sampleConstrained(Tensor.of(x, n, v), f, odd, seeds, 4, Tensor.of(tokens), Tensor.of(rejections), Tensor.of(mass));
+        ek.decoding().sampleConstrained(Tensor.of(x, n, v), f, odd, seeds, 4, Tensor.of(tokens), Tensor.of(rejections),
+                Tensor.of(mass));
         double allowed = 0;
         double refused = 0;
         for (int i = 0; i < v; i++) {
@@ -83,17 +84,19 @@ class ConstrainedSamplingTest {
         int[] tokens = new int[2];
         int[] rejections = new int[2];
         float[] mass = new float[2];
-        ek.sampleConstrained(Tensor.of(x, 2, 4), SamplingFilters.temperature(1f).typical(0.99f), (r, t) -> false,
-                new long[] {1, 2}, 0, Tensor.of(tokens), Tensor.of(rejections), Tensor.of(mass));
+        ek.decoding().sampleConstrained(Tensor.of(x, 2, 4), SamplingFilters.temperature(1f).typical(0.99f),
+                (r, t) -> false, new long[] {1, 2}, 0, Tensor.of(tokens), Tensor.of(rejections), Tensor.of(mass));
         assertEquals(-1, tokens[0]);
         int kept = SelectionReference.kept(x, 0, 4, SamplingFilters.temperature(1f).typical(0.99f)).size();
         assertEquals(kept, rejections[0]);
         assertEquals(1f, mass[0], 1e-6f);
         assertEquals(-1, tokens[1], "a special row");
         assertTrue(Float.isNaN(mass[1]));
-        SelectionTest.refused("constraint", () -> ek.sampleConstrained(Tensor.of(x, 2, 4), SamplingFilters.temperature(1f), null,
+        SelectionTest.refused("constraint", () -> ek.decoding().sampleConstrained(Tensor.of(x, 2, 4),
+                SamplingFilters.temperature(1f), null,
                 new long[] {1, 2}, 0, Tensor.of(tokens), Tensor.of(rejections), Tensor.of(mass)));
-        SelectionTest.refused("temperature", () -> ek.sampleConstrained(Tensor.of(x, 2, 4), SamplingFilters.temperature(0f),
+        SelectionTest.refused("temperature", () -> ek.decoding().sampleConstrained(Tensor.of(x, 2, 4),
+                SamplingFilters.temperature(0f),
                 (r, t) -> true, new long[] {1, 2}, 0, Tensor.of(tokens), Tensor.of(rejections), Tensor.of(mass)));
     }
 }

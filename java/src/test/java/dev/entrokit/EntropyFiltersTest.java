@@ -69,7 +69,7 @@ class EntropyFiltersTest {
         int[] ids = new int[v];
         float[] probs = new float[v];
         int[] count = new int[1];
-        ek.keptTokens(Tensor.of(x, 1, v), f, Tensor.of(ids, 1, v), Tensor.of(probs, 1, v), Tensor.of(count));
+        ek.decoding().keptTokens(Tensor.of(x, 1, v), f, Tensor.of(ids, 1, v), Tensor.of(probs, 1, v), Tensor.of(count));
         assertEquals(order.size(), count[0], at + " count");
         for (int j = 0; j < v; j++) {
             if (j < count[0]) {
@@ -80,12 +80,12 @@ class EntropyFiltersTest {
             }
         }
         float[] out = new float[v];
-        ek.maskLogits(Tensor.of(x, 1, v), f, Tensor.of(out, 1, v));
+        ek.decoding().maskLogits(Tensor.of(x, 1, v), f, Tensor.of(out, 1, v));
         for (int i = 0; i < v; i++) {
             assertEquals(want[i] ? x[i] : NEG, out[i], at + " masked logit " + i);
         }
         int[] token = new int[1];
-        ek.sample(Tensor.of(x, 1, v), f, new long[] {42}, 9, Tensor.of(token));
+        ek.decoding().sample(Tensor.of(x, 1, v), f, new long[] {42}, 9, Tensor.of(token));
         assertTrue(token[0] >= 0 && want[token[0]] && q[token[0]] > 0, at + " sampled " + token[0]);
     }
 
@@ -131,14 +131,14 @@ class EntropyFiltersTest {
         double[] want = SelectionReference.probs(x, 0, x.length, t);
         float[] probs = new float[5];
         int[] ids = new int[5];
-        ek.keptTokens(Tensor.of(x, 1, 5), SamplingFilters.temperature(1f).dynamicTemperature(0.25f, 1.75f, 1.5f),
-                Tensor.of(ids, 1, 5), Tensor.of(probs, 1, 5), Tensor.of(new int[1]));
+        ek.decoding().keptTokens(Tensor.of(x, 1, 5), SamplingFilters.temperature(1f).dynamicTemperature(0.25f, 1.75f,
+                1.5f), Tensor.of(ids, 1, 5), Tensor.of(probs, 1, 5), Tensor.of(new int[1]));
         assertArrayEquals(new int[] {0, 1, 2, 3, -1}, ids);
         for (int j = 0; j < 4; j++) {
             assertEquals(want[j], probs[j], 1e-6 + 1e-5 * want[j], "token " + j);
         }
         // T_min = T_max: a plain temperature on top of the pipeline's; one live token: nothing changes.
-        ek.keptTokens(Tensor.of(x, 1, 5), SamplingFilters.temperature(2f).dynamicTemperature(0.5f, 0.5f, 1f),
+        ek.decoding().keptTokens(Tensor.of(x, 1, 5), SamplingFilters.temperature(2f).dynamicTemperature(0.5f, 0.5f, 1f),
                 Tensor.of(ids, 1, 5), Tensor.of(probs, 1, 5), Tensor.of(new int[1]));
         double[] atOne = SelectionReference.probs(x, 0, x.length, 1);
         for (int j = 0; j < 4; j++) {
@@ -149,8 +149,8 @@ class EntropyFiltersTest {
         // T_min = 0 on a row of two tied maxima and a token below: H/log 3 < 1, so T > 0; at κ huge T → 0,
         // the limit, where the tied maxima share the mass and the third weighs nothing.
         float[] tied = {2f, 2f, -30f};
-        ek.keptTokens(Tensor.of(tied, 1, 3), SamplingFilters.temperature(1f).dynamicTemperature(0f, 1f, 1e30f),
-                Tensor.of(new int[3], 1, 3), Tensor.of(probs, 1, 3), Tensor.of(new int[1]));
+        ek.decoding().keptTokens(Tensor.of(tied, 1, 3), SamplingFilters.temperature(1f).dynamicTemperature(0f, 1f,
+                1e30f), Tensor.of(new int[3], 1, 3), Tensor.of(probs, 1, 3), Tensor.of(new int[1]));
         assertEquals(0.5f, probs[0], 1e-7);
         assertEquals(0.5f, probs[1], 1e-7);
         assertEquals(0f, probs[2]);

@@ -267,28 +267,28 @@ class HalfInputTest {
         Tensor seqIdTensor = Tensor.of(seqIds, 2, (ROWS - 1) / 2);
         OPS.put("minKProb (log-probabilities)", (ek, s, out) -> {
             Tensor sc = f32Out(2);
-            ek.minKProb(s.x(refLp, 1, ROWS), 0.3f, sc);
+            ek.scores().minKProb(s.x(refLp, 1, ROWS), 0.3f, sc);
             out.add(sc);
         });
         OPS.put("minKProb (logits)", (ek, s, out) -> {
             Tensor sc = f32Out(2);
-            ek.minKProb(s.x(seqL, seqShape), seqIdTensor, 0.4f, sc);
+            ek.scores().minKProb(s.x(seqL, seqShape), seqIdTensor, 0.4f, sc);
             out.add(sc);
         });
         OPS.put("minKPlusPlus", (ek, s, out) -> {
             Tensor sc = f32Out(2);
-            ek.minKPlusPlus(s.x(seqL, seqShape), seqIdTensor, 0.4f, sc);
+            ek.scores().minKPlusPlus(s.x(seqL, seqShape), seqIdTensor, 0.4f, sc);
             out.add(sc);
         });
         float[] freq = positive(v, 8, 1e-4, 0.2);
         OPS.put("dcpdd", (ek, s, out) -> {
             Tensor sc = f32Out(2);
-            ek.dcpdd(s.x(seqL, seqShape), seqIdTensor, s.x(freq, v), 0.01f, sc);
+            ek.scores().dcpdd(s.x(seqL, seqShape), seqIdTensor, s.x(freq, v), 0.01f, sc);
             out.add(sc);
         });
         OPS.put("likelihoodRatio", (ek, s, out) -> {
             Tensor sc = f32Out(2);
-            ek.likelihoodRatio(s.x(seqL, seqShape), s.x(seqT, seqShape), seqIdTensor, sc);
+            ek.scores().likelihoodRatio(s.x(seqL, seqShape), s.x(seqT, seqShape), seqIdTensor, sc);
             out.add(sc);
         });
         int[] offsets = {0, 4, 11};
@@ -298,29 +298,30 @@ class HalfInputTest {
             Tensor b = f32Out(2);
             Tensor c = f32Out(2);
             Tensor d = f32Out(2);
-            ek.minKProbPacked(s.x(refLp, ROWS), i32(offsets), 0.5f, a);
-            ek.minKPlusPlusPacked(s.x(refLp, ROWS), s.x(weights, ROWS), s.x(variances, ROWS), i32(offsets), 0.5f, b);
-            ek.dcpddPacked(s.x(refLp, ROWS), i32(labels(ROWS, v)), i32(offsets), s.x(freq, v), 0.01f, c);
-            ek.likelihoodRatioPacked(s.x(refLp, ROWS), s.x(weights, ROWS), i32(offsets), d);
+            ek.scores().minKProbPacked(s.x(refLp, ROWS), i32(offsets), 0.5f, a);
+            ek.scores().minKPlusPlusPacked(s.x(refLp, ROWS), s.x(weights, ROWS), s.x(variances, ROWS), i32(offsets),
+                    0.5f, b);
+            ek.scores().dcpddPacked(s.x(refLp, ROWS), i32(labels(ROWS, v)), i32(offsets), s.x(freq, v), 0.01f, c);
+            ek.scores().likelihoodRatioPacked(s.x(refLp, ROWS), s.x(weights, ROWS), i32(offsets), d);
             out.addAll(List.of(a, b, c, d));
         });
         for (Uncertainty u : Uncertainty.values()) {
             OPS.put("contrastive " + u, (ek, s, out) -> {
                 Tensor o = s.y(rv);
-                ek.contrastive(s.x(L, rv), s.x(T, rv), 0.5f, 0.1f, u, o);
+                ek.decoding().contrastive(s.x(L, rv), s.x(T, rv), 0.5f, 0.1f, u, o);
                 out.add(o);
             });
         }
         OPS.put("injectPrior", (ek, s, out) -> {
             Tensor o = s.y(rv);
-            ek.injectPrior(s.x(L, rv), s.x(probs, rv), 0.8f, o);
+            ek.decoding().injectPrior(s.x(L, rv), s.x(probs, rv), 0.8f, o);
             out.add(o);
         });
         OPS.put("topK", (ek, s, out) -> {
             Tensor ids = Tensor.of(new int[ROWS * 5], ROWS, 5);
             Tensor vals = Tensor.of(new float[ROWS * 5], ROWS, 5);
             Tensor ps = Tensor.of(new float[ROWS * 5], ROWS, 5);
-            ek.topK(s.x(L, rv), 5, temp, ids, vals, ps);
+            ek.decoding().topK(s.x(L, rv), 5, temp, ids, vals, ps);
             out.addAll(List.of(ids, vals, ps));
         });
         SamplingFilters pipeline = SamplingFilters.temperature(0.8f).topK(20).topP(0.9f).minP(0.02f);
@@ -329,30 +330,30 @@ class HalfInputTest {
             String tag = f == pipeline ? " (top-k, top-p, min-p)" : " (typical, top-n-sigma)";
             OPS.put("keptMask" + tag, (ek, s, out) -> {
                 byte[] mask = new byte[ROWS * v];
-                ek.keptMask(s.x(L, rv), f, Tensor.ofMask(mask, ROWS, v));
+                ek.decoding().keptMask(s.x(L, rv), f, Tensor.ofMask(mask, ROWS, v));
                 out.add(mask);
             });
             OPS.put("keptTokens" + tag, (ek, s, out) -> {
                 Tensor ids = Tensor.of(new int[ROWS * 8], ROWS, 8);
                 Tensor ps = Tensor.of(new float[ROWS * 8], ROWS, 8);
                 Tensor counts = Tensor.of(new int[ROWS]);
-                ek.keptTokens(s.x(L, rv), f, ids, ps, counts);
+                ek.decoding().keptTokens(s.x(L, rv), f, ids, ps, counts);
                 out.addAll(List.of(ids, ps, counts));
             });
             OPS.put("maskLogits" + tag, (ek, s, out) -> {
                 Tensor o = s.y(rv);
-                ek.maskLogits(s.x(L, rv), f, o);
+                ek.decoding().maskLogits(s.x(L, rv), f, o);
                 out.add(o);
             });
             OPS.put("sample" + tag, (ek, s, out) -> {
                 Tensor tokens = Tensor.of(new int[ROWS]);
-                ek.sample(s.x(L, rv), f, seeds(ROWS), 3, tokens);
+                ek.decoding().sample(s.x(L, rv), f, seeds(ROWS), 3, tokens);
                 out.add(tokens);
             });
             if (f == pipeline) { // the race's shard candidates take the classic filters only
                 OPS.put("raceSample" + tag, (ek, s, out) -> {
                     Tensor tokens = Tensor.of(new int[ROWS]);
-                    ek.raceSample(s.x(L, rv), f, seeds(ROWS), 3, tokens);
+                    ek.decoding().raceSample(s.x(L, rv), f, seeds(ROWS), 3, tokens);
                     out.add(tokens);
                 });
             }
@@ -363,35 +364,36 @@ class HalfInputTest {
                 Tensor rank = Tensor.of(new int[ROWS]);
                 Tensor raw = f32Out(ROWS);
                 Tensor processed = f32Out(ROWS);
-                ek.sampleWithLogprobs(s.x(L, rv), f, seeds(ROWS), 2, tokens, 3, topIds, topLp, rank, raw, processed);
+                ek.decoding().sampleWithLogprobs(s.x(L, rv), f, seeds(ROWS), 2, tokens, 3, topIds, topLp, rank, raw,
+                        processed);
                 out.addAll(List.of(tokens, topIds, topLp, rank, raw, processed));
             });
             OPS.put("sampleConstrained" + tag, (ek, s, out) -> {
                 Tensor tokens = Tensor.of(new int[ROWS]);
                 Tensor rejections = Tensor.of(new int[ROWS]);
                 Tensor mass = f32Out(ROWS);
-                ek.sampleConstrained(s.x(L, rv), f, (row, token) -> token % 3 != 0, seeds(ROWS), 4, tokens, rejections,
-                        mass);
+                ek.decoding().sampleConstrained(s.x(L, rv), f, (row, token) -> token % 3 != 0, seeds(ROWS), 4, tokens,
+                        rejections, mass);
                 out.addAll(List.of(tokens, rejections, mass));
             });
         }
         OPS.put("sample greedy", (ek, s, out) -> {
             Tensor tokens = Tensor.of(new int[ROWS]);
-            ek.sample(s.x(L, rv), SamplingFilters.temperature(0f), seeds(ROWS), 0, tokens);
+            ek.decoding().sample(s.x(L, rv), SamplingFilters.temperature(0f), seeds(ROWS), 0, tokens);
             out.add(tokens);
         });
         OPS.put("raceSample unfiltered", (ek, s, out) -> {
             Tensor tokens = Tensor.of(new int[ROWS]);
-            ek.raceSample(s.x(L, rv), SamplingFilters.temperature(0.6f), seeds(ROWS), 5, tokens);
+            ek.decoding().raceSample(s.x(L, rv), SamplingFilters.temperature(0.6f), seeds(ROWS), 5, tokens);
             out.add(tokens);
         });
         OPS.put("shardSample", (ek, s, out) -> {
-            for (ShardSample e : ek.shardSample(s.x(L, rv), 100, 0.9f, seeds(ROWS), 1)) {
+            for (ShardSample e : ek.decoding().shardSample(s.x(L, rv), 100, 0.9f, seeds(ROWS), 1)) {
                 out.add(e.toBytes());
             }
         });
         OPS.put("shardCandidates", (ek, s, out) -> {
-            for (ShardCandidates c : ek.shardCandidates(s.x(L, rv), 50, 0.9f, 6)) {
+            for (ShardCandidates c : ek.decoding().shardCandidates(s.x(L, rv), 50, 0.9f, 6)) {
                 out.add(c.toBytes());
             }
         });
@@ -399,7 +401,8 @@ class HalfInputTest {
             Tensor tokens = Tensor.of(new int[ROWS]);
             float[] mu = new float[ROWS];
             Arrays.fill(mu, 6f);
-            ek.mirostatV2(s.x(L, rv), SamplingFilters.temperature(0.9f), 3f, 0.1f, mu, seeds(ROWS), 7, tokens);
+            ek.decoding().mirostatV2(s.x(L, rv), SamplingFilters.temperature(0.9f), 3f, 0.1f, mu, seeds(ROWS), 7,
+                    tokens);
             out.addAll(List.of(tokens, mu));
         });
         int[] penaltyIds = new int[ROWS * 3];
@@ -410,19 +413,19 @@ class HalfInputTest {
         float[] perRow = positive(ROWS, 11, 0.5, 2);
         OPS.put("applyPenalties", (ek, s, out) -> {
             Tensor x = s.x(L, rv);
-            ek.applyPenalties(x, Tensor.of(penaltyIds.clone(), ROWS, 3), Tensor.of(penaltyIds.clone(), ROWS, 3), perRow,
-                    perRow, perRow);
+            ek.decoding().applyPenalties(x, Tensor.of(penaltyIds.clone(), ROWS, 3), Tensor.of(penaltyIds.clone(), ROWS,
+                    3), perRow, perRow, perRow);
             out.add(x);
         });
         OPS.put("applyLogitBias", (ek, s, out) -> {
             Tensor x = s.x(L, rv);
-            ek.applyLogitBias(x, Tensor.of(penaltyIds.clone(), ROWS, 3), s.x(bias, ROWS, 3));
+            ek.decoding().applyLogitBias(x, Tensor.of(penaltyIds.clone(), ROWS, 3), s.x(bias, ROWS, 3));
             out.add(x);
         });
         for (boolean allowed : new boolean[] {false, true}) {
             OPS.put("restrictTokens allowed=" + allowed, (ek, s, out) -> {
                 Tensor x = s.x(L, rv);
-                ek.restrictTokens(x, Tensor.of(penaltyIds.clone(), ROWS, 3), allowed);
+                ek.decoding().restrictTokens(x, Tensor.of(penaltyIds.clone(), ROWS, 3), allowed);
                 out.add(x);
             });
         }
@@ -433,7 +436,7 @@ class HalfInputTest {
         OPS.put("speculativeChain", (ek, s, out) -> {
             Tensor accepted = Tensor.of(new int[b]);
             Tensor tokens = Tensor.of(new int[b * (kd + 1)], b, kd + 1);
-            ek.speculativeChain(Tensor.of(new int[] {1, 2, 3, 4, 5, 6}, b, kd), s.x(draft, b, kd, v),
+            ek.decoding().speculativeChain(Tensor.of(new int[] {1, 2, 3, 4, 5, 6}, b, kd), s.x(draft, b, kd, v),
                     s.x(target, b, kd + 1, v), seeds(b), 9, accepted, tokens);
             out.addAll(List.of(accepted, tokens));
         });
@@ -444,11 +447,11 @@ class HalfInputTest {
         float[] wa = {0.5f, 0.25f, 0.125f, 0.125f};
         float[] wb = {0.25f, 0.125f, 0.125f, 0.125f, 0.125f, 0.125f, 0.0625f, 0.0625f};
         SinkhornOptions so = SinkhornOptions.defaults().epsilon(0.3).maxIter(200).plan(true).gradients(true);
-        OPS.put("sinkhorn (cost)", (ek, s, out) -> sinkhorn(out, ek.sinkhorn(s.x(cost, 2, 4, 8), s.x(wa, 2, 4),
-                s.x(wb, 2, 8), so.gradients(false))));
-        OPS.put("sinkhorn (points)", (ek, s, out) -> sinkhorn(out, ek.sinkhorn(s.x(px, 2, 4, 3), s.x(py, 2, 8, 3),
-                Metric.SQEUCLIDEAN, s.x(wa, 2, 4), s.x(wb, 2, 8), so)));
-        OPS.put("sinkhornDivergence", (ek, s, out) -> out.add(ek.sinkhornDivergence(s.x(px, 2, 4, 3),
+        OPS.put("sinkhorn (cost)", (ek, s, out) -> sinkhorn(out, ek.transport().sinkhorn(s.x(cost, 2, 4, 8), s.x(wa, 2,
+                4), s.x(wb, 2, 8), so.gradients(false))));
+        OPS.put("sinkhorn (points)", (ek, s, out) -> sinkhorn(out, ek.transport().sinkhorn(s.x(px, 2, 4, 3), s.x(py, 2,
+                8, 3), Metric.SQEUCLIDEAN, s.x(wa, 2, 4), s.x(wb, 2, 8), so)));
+        OPS.put("sinkhornDivergence", (ek, s, out) -> out.add(ek.transport().sinkhornDivergence(s.x(px, 2, 4, 3),
                 s.x(py, 2, 4, 3), Metric.EUCLIDEAN, null, null, so)));
         // Shard states of a row in one shard (offset 0, the whole row): phase 1, merge, values, phase 2.
         LossOptions so1 = LossOptions.defaults().temperature(temp).labelSmoothing(0.1f).beta(0.3f);
@@ -494,7 +497,7 @@ class HalfInputTest {
         float[] sinkdS = positive(4 * v, 20, -3, 3);
         OPS.put("sinkd", (ek, s, out) -> {
             Tensor g = Tensor.of(new float[4 * v], 4, v);
-            out.add(ek.sinkd(s.x(sinkdT, 4, v), s.x(sinkdS, 4, v), SinkdOptions.defaults(), g));
+            out.add(ek.transport().sinkd(s.x(sinkdT, 4, v), s.x(sinkdS, 4, v), SinkdOptions.defaults(), g));
             out.add(g);
         });
     }

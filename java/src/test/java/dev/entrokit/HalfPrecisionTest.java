@@ -220,13 +220,13 @@ class HalfPrecisionTest {
         Tensor t = half(DType.BF16, x, 2, v);
         assertEquals(21.375f, t.getFloat(1, 299));
         Tensor tokens = Tensor.of(new int[2]);
-        ek.sample(t, SamplingFilters.temperature(0f), new long[] {1, 2}, 0, tokens);
+        ek.decoding().sample(t, SamplingFilters.temperature(0f), new long[] {1, 2}, 0, tokens);
         assertEquals(17, tokens.getInt(0));
         assertEquals(17, tokens.getInt(1));
         int[] ids = new int[2 * 4];
-        ek.topK(t, 4, 1f, Tensor.of(ids, 2, 4), Tensor.of(new float[8], 2, 4), null);
+        ek.decoding().topK(t, 4, 1f, Tensor.of(ids, 2, 4), Tensor.of(new float[8], 2, 4), null);
         assertArrayEquals(new int[] {17, 40, 41, 299, 17, 40, 41, 299}, ids);
-        ShardSample[] race = ek.shardSample(t, 0, 0f, new long[] {3, 4}, 0);
+        ShardSample[] race = ek.decoding().shardSample(t, 0, 0f, new long[] {3, 4}, 0);
         assertEquals(17, race[0].token());
         assertEquals(17, race[1].token());
     }

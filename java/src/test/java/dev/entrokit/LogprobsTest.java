@@ -11,7 +11,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * {@link Entrokit#sampleWithLogprobs}: vLLM's log-prob outputs next to the sampled token, against
+ * {@link Decoding#sampleWithLogprobs}: vLLM's log-prob outputs next to the sampled token, against
  * float64 math written here (log-softmax, counts) and {@link SelectionReference}'s kept distribution.
  */
 @Tag("simd-width")
@@ -61,10 +61,11 @@ class LogprobsTest {
                 int[] rank = new int[rows];
                 float[] raw = new float[rows];
                 float[] processed = new float[rows];
-                ek.sampleWithLogprobs(Tensor.of(x, rows, v), f, seeds, 11, Tensor.of(tokens), topN, Tensor.of(ids, rows, topN),
+                ek.decoding().sampleWithLogprobs(Tensor.of(x, rows, v), f, seeds, 11, Tensor.of(tokens), topN,
+                        Tensor.of(ids, rows, topN),
                         Tensor.of(top, rows, topN), Tensor.of(rank), Tensor.of(raw), Tensor.of(processed));
                 int[] sampled = new int[rows];
-                ek.sample(Tensor.of(x, rows, v), f, seeds, 11, Tensor.of(sampled));
+                ek.decoding().sample(Tensor.of(x, rows, v), f, seeds, 11, Tensor.of(sampled));
                 String at = backend + " V=" + v + " " + f;
                 assertArrayEquals(sampled, tokens, at + ": the same token as sample");
                 for (int r = 0; r < rows; r++) {
@@ -102,7 +103,8 @@ class LogprobsTest {
         int[] rank = new int[2];
         float[] raw = new float[2];
         float[] processed = new float[2];
-        ek.sampleWithLogprobs(Tensor.of(x, 2, 4), SamplingFilters.temperature(0f), new long[] {1, 2}, 0, Tensor.of(tokens), 2,
+        ek.decoding().sampleWithLogprobs(Tensor.of(x, 2, 4), SamplingFilters.temperature(0f), new long[] {1, 2}, 0,
+                Tensor.of(tokens), 2,
                 Tensor.of(ids, 2, 2), Tensor.of(top, 2, 2), Tensor.of(rank), Tensor.of(raw), Tensor.of(processed));
         assertArrayEquals(new int[] {1, -1}, tokens);
         assertEquals(2, rank[0], "two logits reach the tied maximum");
@@ -112,7 +114,8 @@ class LogprobsTest {
         assertEquals(0, rank[1]);
         assertTrue(Float.isNaN(raw[1]) && Float.isNaN(processed[1]) && Float.isNaN(top[2]) && Float.isNaN(top[3]));
         // topN = 0 needs no top outputs.
-        ek.sampleWithLogprobs(Tensor.of(x, 2, 4), SamplingFilters.temperature(1f).topK(2), new long[] {1, 2}, 0,
+        ek.decoding().sampleWithLogprobs(Tensor.of(x, 2, 4), SamplingFilters.temperature(1f).topK(2),
+                new long[] {1, 2}, 0,
                 Tensor.of(tokens), 0, null, null, Tensor.of(rank), Tensor.of(raw), Tensor.of(processed));
         assertTrue(tokens[0] == 1 || tokens[0] == 2);
         close(Math.log(0.5), processed[0], "two tied tokens kept");
@@ -127,14 +130,17 @@ class LogprobsTest {
         Tensor rank = Tensor.of(new int[2]);
         Tensor raw = Tensor.of(new float[2]);
         Tensor proc = Tensor.of(new float[2]);
-        SelectionTest.refused("topN", () -> ek.sampleWithLogprobs(x, f, new long[2], 0, tok, 11, Tensor.of(new int[22], 2, 11),
-                Tensor.of(new float[22], 2, 11), rank, raw, proc));
-        SelectionTest.refused("topN", () -> ek.sampleWithLogprobs(x, f, new long[2], 0, tok, -1, null, null, rank, raw, proc));
-        SelectionTest.refused("topIdsOut", () -> ek.sampleWithLogprobs(x, f, new long[2], 0, tok, 3, Tensor.of(new float[6], 2, 3),
-                Tensor.of(new float[6], 2, 3), rank, raw, proc));
-        SelectionTest.refused("rankOut", () -> ek.sampleWithLogprobs(x, f, new long[2], 0, tok, 0, null, null, raw, raw, proc));
-        SelectionTest.refused("seeds", () -> ek.sampleWithLogprobs(x, f, new long[1], 0, tok, 0, null, null, rank, raw, proc));
-        SelectionTest.refused("processedLogprobOut", () -> ek.sampleWithLogprobs(x, f, new long[2], 0, tok, 0, null, null, rank, raw,
-                raw));
+        SelectionTest.refused("topN", () -> ek.decoding().sampleWithLogprobs(x, f, new long[2], 0, tok, 11,
+                Tensor.of(new int[22], 2, 11), Tensor.of(new float[22], 2, 11), rank, raw, proc));
+        SelectionTest.refused("topN", () -> ek.decoding().sampleWithLogprobs(x, f, new long[2], 0, tok, -1, null, null,
+                rank, raw, proc));
+        SelectionTest.refused("topIdsOut", () -> ek.decoding().sampleWithLogprobs(x, f, new long[2], 0, tok, 3,
+                Tensor.of(new float[6], 2, 3), Tensor.of(new float[6], 2, 3), rank, raw, proc));
+        SelectionTest.refused("rankOut", () -> ek.decoding().sampleWithLogprobs(x, f, new long[2], 0, tok, 0, null,
+                null, raw, raw, proc));
+        SelectionTest.refused("seeds", () -> ek.decoding().sampleWithLogprobs(x, f, new long[1], 0, tok, 0, null, null,
+                rank, raw, proc));
+        SelectionTest.refused("processedLogprobOut", () -> ek.decoding().sampleWithLogprobs(x, f, new long[2], 0, tok,
+                0, null, null, rank, raw, raw));
     }
 }

@@ -119,7 +119,7 @@ class LongRowSelectionTest {
 
     private static void checkGreedy(Entrokit ek, Tensor logits) {
         int[] tok = new int[1];
-        ek.sample(logits, SamplingFilters.temperature(0f), new long[] {9}, 0, Tensor.of(tok));
+        ek.decoding().sample(logits, SamplingFilters.temperature(0f), new long[] {9}, 0, Tensor.of(tok));
         assertEquals(0, tok[0], "greedy: the lowest index of the tied maxima");
     }
 
@@ -136,7 +136,7 @@ class LongRowSelectionTest {
         int[] idx = new int[k];
         float[] val = new float[k];
         float[] prob = new float[k];
-        ek.topK(logits, k, 1f, Tensor.of(idx, 1, k), Tensor.of(val, 1, k), Tensor.of(prob, 1, k));
+        ek.decoding().topK(logits, k, 1f, Tensor.of(idx, 1, k), Tensor.of(val, 1, k), Tensor.of(prob, 1, k));
         for (int j = 0; j < k; j++) {
             assertEquals(p[j][0], idx[j], "top-k index " + j);
             assertEquals(value(p[j]), val[j], "top-k value " + j);
@@ -147,7 +147,7 @@ class LongRowSelectionTest {
         // Top-p 0.9 alone, as a mask over the whole row.
         int keep = topPLength(w, PLANTED, 0.9);
         MemorySegment mask = arena.allocate(n, 64);
-        ek.keptMask(logits, SamplingFilters.temperature(1f).topP(0.9f), Tensor.of(mask, DType.BOOL, 1, n));
+        ek.decoding().keptMask(logits, SamplingFilters.temperature(1f).topP(0.9f), Tensor.of(mask, DType.BOOL, 1, n));
         long ones = 0;
         for (long i = 0; i < n; i += 8) {
             ones += Long.bitCount(mask.get(ValueLayout.JAVA_LONG_UNALIGNED, i)); // bytes are 0 or 1
@@ -164,7 +164,7 @@ class LongRowSelectionTest {
         SamplingFilters f = SamplingFilters.temperature(1f).topK(k).topP(0.9f);
         for (long step = 0; step < 3; step++) {
             int[] tok = new int[1];
-            ek.sample(logits, f, new long[] {42}, step, Tensor.of(tok));
+            ek.decoding().sample(logits, f, new long[] {42}, step, Tensor.of(tok));
             double sum = 0;
             for (long[] t : byId) {
                 sum += Math.exp((double) value(t) - TOP);
@@ -186,8 +186,8 @@ class LongRowSelectionTest {
         int[] ids = new int[16];
         float[] probs = new float[16];
         int[] count = new int[1];
-        ek.keptTokens(logits, SamplingFilters.temperature(1f).topP(0.9f), Tensor.of(ids, 1, 16), Tensor.of(probs, 1, 16),
-                Tensor.of(count));
+        ek.decoding().keptTokens(logits, SamplingFilters.temperature(1f).topP(0.9f), Tensor.of(ids, 1, 16),
+                Tensor.of(probs, 1, 16), Tensor.of(count));
         assertEquals(keep, count[0]);
         double keptMass = 0;
         for (int j = 0; j < keep; j++) {

@@ -120,7 +120,8 @@ class MaskedNeverKeptTest {
                 }
             }
             int[] greedy = new int[1];
-            ek.sample(Tensor.of(x, 1, v), SamplingFilters.temperature(0f), new long[] {1}, 0, Tensor.of(greedy));
+            ek.decoding().sample(Tensor.of(x, 1, v), SamplingFilters.temperature(0f), new long[] {1}, 0,
+                    Tensor.of(greedy));
             assertEquals(argmax(x), greedy[0], rowName + ", greedy");
             topKPutsMaskedTokensLastWithProbabilityZero(ek, x, v, live, rowName);
             // XTC draws, so only the samplers take it: every draw lands on a live token.
@@ -131,7 +132,8 @@ class MaskedNeverKeptTest {
                 for (int r = 0; r < 8; r++) {
                     System.arraycopy(x, 0, batch, r * v, v);
                 }
-                ek.sample(Tensor.of(batch, 8, v), f, new long[] {1, 2, 3, 4, 5, 6, 7, 8}, 0, Tensor.of(drawn));
+                ek.decoding().sample(Tensor.of(batch, 8, v), f, new long[] {1, 2, 3, 4, 5, 6, 7, 8}, 0,
+                        Tensor.of(drawn));
                 for (int token : drawn) {
                     assertTrue(token >= 0 && x[token] != NEG, rowName + ", " + f + ": sampled masked token " + token);
                 }
@@ -158,7 +160,8 @@ class MaskedNeverKeptTest {
         int[] ids = new int[v];
         float[] probs = new float[v];
         int[] counts = new int[1];
-        ek.keptTokens(Tensor.of(x, 1, v), f, Tensor.of(ids, 1, v), Tensor.of(probs, 1, v), Tensor.of(counts));
+        ek.decoding().keptTokens(Tensor.of(x, 1, v), f, Tensor.of(ids, 1, v), Tensor.of(probs, 1, v),
+                Tensor.of(counts));
         assertEquals(count, counts[0], at + ": keptTokens count vs mask");
         double sum = 0;
         for (int j = 0; j < v; j++) {
@@ -175,7 +178,7 @@ class MaskedNeverKeptTest {
         }
 
         float[] out = new float[v];
-        ek.maskLogits(Tensor.of(x, 1, v), f, Tensor.of(out, 1, v));
+        ek.decoding().maskLogits(Tensor.of(x, 1, v), f, Tensor.of(out, 1, v));
         for (int i = 0; i < v; i++) {
             assertEquals(mask[i] ? x[i] : NEG, out[i], at + ": masked logit " + i);
         }
@@ -194,7 +197,7 @@ class MaskedNeverKeptTest {
         for (int r = 0; r < draws; r++) {
             System.arraycopy(x, 0, batch, r * v, v);
         }
-        ek.sample(Tensor.of(batch, draws, v), f, seeds, 3, Tensor.of(tokens));
+        ek.decoding().sample(Tensor.of(batch, draws, v), f, seeds, 3, Tensor.of(tokens));
         for (int token : tokens) {
             assertTrue(token >= 0 && x[token] != NEG, at + ": sampled masked token " + token);
             assertTrue(kept.contains(token), at + ": sampled " + token + ", which the mask does not keep");
@@ -206,7 +209,8 @@ class MaskedNeverKeptTest {
         int[] idx = new int[v];
         float[] val = new float[v];
         float[] prob = new float[v];
-        ek.topK(Tensor.of(x, 1, v), v, 1f, Tensor.of(idx, 1, v), Tensor.of(val, 1, v), Tensor.of(prob, 1, v));
+        ek.decoding().topK(Tensor.of(x, 1, v), v, 1f, Tensor.of(idx, 1, v), Tensor.of(val, 1, v), Tensor.of(prob, 1,
+                v));
         int previousMasked = -1;
         for (int j = 0; j < v; j++) {
             boolean masked = x[idx[j]] == NEG;

@@ -96,7 +96,8 @@ class MinTokensToKeepTest {
             int[] ids = new int[8];
             float[] probs = new float[8];
             int[] count = new int[1];
-            ek.keptTokens(Tensor.of(x, 1, 8), f, Tensor.of(ids, 1, 8), Tensor.of(probs, 1, 8), Tensor.of(count));
+            ek.decoding().keptTokens(Tensor.of(x, 1, 8), f, Tensor.of(ids, 1, 8), Tensor.of(probs, 1, 8),
+                    Tensor.of(count));
             assertEquals(3, count[0], f.toString());
             assertArrayEquals(new int[] {4, 1, 3}, Arrays.copyOf(ids, 3), f.toString());
             double z = Math.exp(12) + 2 * Math.exp(2);
@@ -124,7 +125,7 @@ class MinTokensToKeepTest {
                 b.topK(2, 5).topP(0.5f, 1000), b.mirostat(0.1f, 10), b.epsilon(0.9f, 10))) {
             assertArrayEquals(want, SelectionTest.mask(ek, x, 1, v, f), backend + " " + f);
             float[] out = new float[v];
-            ek.maskLogits(Tensor.of(x, 1, v), f, Tensor.of(out, 1, v));
+            ek.decoding().maskLogits(Tensor.of(x, 1, v), f, Tensor.of(out, 1, v));
             assertArrayEquals(x, out, backend + " masked logits " + f);
             int[] tokens = new int[32];
             float[] batch = new float[32 * v];
@@ -133,7 +134,7 @@ class MinTokensToKeepTest {
                 System.arraycopy(x, 0, batch, r * v, v);
                 seeds[r] = 7 + r;
             }
-            ek.sample(Tensor.of(batch, 32, v), f, seeds, 0, Tensor.of(tokens));
+            ek.decoding().sample(Tensor.of(batch, 32, v), f, seeds, 0, Tensor.of(tokens));
             for (int token : tokens) {
                 assertTrue(token == 7 || token == 600 || token == 1200, backend + " " + f + " sampled " + token);
             }
@@ -159,11 +160,11 @@ class MinTokensToKeepTest {
                 seeds[r] = r;
             }
             int[] tokens = new int[rows];
-            ek.raceSample(Tensor.of(batch, rows, v), f, seeds, 0, Tensor.of(tokens));
+            ek.decoding().raceSample(Tensor.of(batch, rows, v), f, seeds, 0, Tensor.of(tokens));
             for (int token : tokens) {
                 assertTrue(want.contains(token), backend + " " + f + ": race drew " + token + ", not in " + want);
             }
-            ShardSelection sel = ek.shardCandidates(Tensor.of(x, 1, v), 0, 1f, 64)[0]
+            ShardSelection sel = ek.decoding().shardCandidates(Tensor.of(x, 1, v), 0, 1f, 64)[0]
                     .keep(f);
             assertTrue(sel.exact(), f.toString());
             List<Integer> got = new ArrayList<>();

@@ -12,7 +12,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Mirostat 2.0 ({@link Entrokit#mirostatV2}) against llama.cpp's loop transcribed here in float64 on
+ * Mirostat 2.0 ({@link Decoding#mirostatV2}) against llama.cpp's loop transcribed here in float64 on
  * {@link SelectionReference}'s kept distribution: truncate where {@code −log₂ q > μ} (at least the
  * most likely), renormalize, draw, {@code μ ← μ − η·(−log₂ q_token − τ)}; and the property the method
  * exists for: the observed surprise settles at τ.
@@ -57,7 +57,7 @@ class MirostatTest {
         for (long step = 0; step < 40; step++) {
             float[] x = SelectionTest.rows(100 + step, rows, v);
             int[] tokens = new int[rows];
-            ek.mirostatV2(Tensor.of(x, rows, v), f, tau, eta, mu, seeds, step, Tensor.of(tokens));
+            ek.decoding().mirostatV2(Tensor.of(x, rows, v), f, tau, eta, mu, seeds, step, Tensor.of(tokens));
             for (int r = 0; r < rows; r++) {
                 SamplingFilters g = f.mirostat(want[r]);
                 double[] q = SelectionReference.keptProbabilities(x, r * v, v, g);
@@ -90,8 +90,8 @@ class MirostatTest {
             }
             float before = mu[0];
             int[] token = new int[1];
-            ek.mirostatV2(Tensor.of(x, 1, v), SamplingFilters.temperature(1f), tau, eta, mu, new long[] {9}, step,
-                    Tensor.of(token));
+            ek.decoding().mirostatV2(Tensor.of(x, 1, v), SamplingFilters.temperature(1f), tau, eta, mu, new long[] {9},
+                    step, Tensor.of(token));
             assertTrue(token[0] >= 0 && token[0] < v);
             if (step >= 1000) {
                 sum += tau + (before - mu[0]) / eta; // the observed surprise, recovered from the update
@@ -109,16 +109,16 @@ class MirostatTest {
         float[] x = {1f, 2f, 3f, Float.NaN, 0f, 0f, 1f, 5f, Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY, 7f, 1f};
         float[] mu = {6f, 6f, 6f};
         int[] tokens = new int[3];
-        ek.mirostatV2(Tensor.of(x, 3, 4), SamplingFilters.temperature(1f), 3f, 0.5f, mu, new long[] {1, 2, 3}, 0,
-                Tensor.of(tokens));
+        ek.decoding().mirostatV2(Tensor.of(x, 3, 4), SamplingFilters.temperature(1f), 3f, 0.5f, mu,
+                new long[] {1, 2, 3}, 0, Tensor.of(tokens));
         assertEquals(-1, tokens[0]);
         assertEquals(6f, mu[0]);
         assertTrue(tokens[1] >= 0 && tokens[2] >= 2, "row 2 never draws a masked token: " + tokens[2]);
         assertTrue(mu[1] != 6f && mu[2] != 6f);
         // μ below every surprise keeps only the most likely token, whose probability is then 1.
         float[] low = {-50f, -50f, -50f};
-        ek.mirostatV2(Tensor.of(x, 3, 4), SamplingFilters.temperature(1f), 3f, 0.5f, low, new long[] {1, 2, 3}, 0,
-                Tensor.of(tokens));
+        ek.decoding().mirostatV2(Tensor.of(x, 3, 4), SamplingFilters.temperature(1f), 3f, 0.5f, low,
+                new long[] {1, 2, 3}, 0, Tensor.of(tokens));
         assertArrayEquals(new int[] {-1, 3, 2}, tokens);
         assertEquals(-50f + 0.5f * 3f, low[1], 1e-6);
     }
@@ -130,15 +130,19 @@ class MirostatTest {
         Tensor tok = Tensor.of(new int[2]);
         SamplingFilters f = SamplingFilters.temperature(1f);
         long[] seeds = {1, 2};
-        SelectionTest.refused("tau", () -> ek.mirostatV2(x, f, 0f, 0.1f, new float[2], seeds, 0, tok));
-        SelectionTest.refused("tau", () -> ek.mirostatV2(x, f, Float.NaN, 0.1f, new float[2], seeds, 0, tok));
-        SelectionTest.refused("eta", () -> ek.mirostatV2(x, f, 3f, -0.1f, new float[2], seeds, 0, tok));
-        SelectionTest.refused("mu", () -> ek.mirostatV2(x, f, 3f, 0.1f, new float[3], seeds, 0, tok));
-        SelectionTest.refused("mu", () -> ek.mirostatV2(x, f, 3f, 0.1f, new float[] {1f, Float.NaN}, seeds, 0, tok));
-        SelectionTest.refused("seeds", () -> ek.mirostatV2(x, f, 3f, 0.1f, new float[2], new long[1], 0, tok));
-        SelectionTest.refused("temperature", () -> ek.mirostatV2(x, SamplingFilters.temperature(0f), 3f, 0.1f,
-                new float[2], seeds, 0, tok));
-        SelectionTest.refused("tokensOut", () -> ek.mirostatV2(x, f, 3f, 0.1f, new float[2], seeds, 0, Tensor.of(new int[1])));
+        SelectionTest.refused("tau", () -> ek.decoding().mirostatV2(x, f, 0f, 0.1f, new float[2], seeds, 0, tok));
+        SelectionTest.refused("tau", () -> ek.decoding().mirostatV2(x, f, Float.NaN, 0.1f, new float[2], seeds, 0,
+                tok));
+        SelectionTest.refused("eta", () -> ek.decoding().mirostatV2(x, f, 3f, -0.1f, new float[2], seeds, 0, tok));
+        SelectionTest.refused("mu", () -> ek.decoding().mirostatV2(x, f, 3f, 0.1f, new float[3], seeds, 0, tok));
+        SelectionTest.refused("mu", () -> ek.decoding().mirostatV2(x, f, 3f, 0.1f, new float[] {1f, Float.NaN}, seeds,
+                0, tok));
+        SelectionTest.refused("seeds", () -> ek.decoding().mirostatV2(x, f, 3f, 0.1f, new float[2], new long[1], 0,
+                tok));
+        SelectionTest.refused("temperature", () -> ek.decoding().mirostatV2(x, SamplingFilters.temperature(0f), 3f,
+                0.1f, new float[2], seeds, 0, tok));
+        SelectionTest.refused("tokensOut", () -> ek.decoding().mirostatV2(x, f, 3f, 0.1f, new float[2], seeds, 0,
+                Tensor.of(new int[1])));
         SelectionTest.refused("mu", () -> f.mirostat(Float.POSITIVE_INFINITY));
     }
 }

@@ -29,12 +29,13 @@ class PackedSequenceScoresTest {
         int[] ids = {3, 1, 3, 2, 0};
         int[] offsets = {0, 4, 5};
         float[] out = scores(2);
-        EK.minKProbPacked(Tensor.of(lp), Tensor.of(offsets), 0.5f, Tensor.of(out));
+        EK.scores().minKProbPacked(Tensor.of(lp), Tensor.of(offsets), 0.5f, Tensor.of(out));
         assertArrayEquals(new float[] {-4f, -0.5f}, out, "the 2 smallest of 4, and the only one of 1");
-        EK.likelihoodRatioPacked(Tensor.of(lp), Tensor.of(lpB), Tensor.of(offsets), Tensor.of(out));
+        EK.scores().likelihoodRatioPacked(Tensor.of(lp), Tensor.of(lpB), Tensor.of(offsets), Tensor.of(out));
         assertArrayEquals(new float[] {-1f, -0.25f}, out);
         float[] freq = {0.1f, 0.2f, 0.3f, 0.4f};
-        EK.dcpddPacked(Tensor.of(lp), Tensor.of(ids), Tensor.of(offsets), Tensor.of(freq), 0.05f, Tensor.of(out));
+        EK.scores().dcpddPacked(Tensor.of(lp), Tensor.of(ids), Tensor.of(offsets), Tensor.of(freq), 0.05f,
+                Tensor.of(out));
         // Sequence 0: first occurrences at 0 (id 3), 1 (id 1), 3 (id 2); position 2 repeats id 3.
         double c0 = Math.min(Math.exp(-1) * -Math.log(0.4f), 0.05);
         double c1 = Math.min(Math.exp(-5) * -Math.log(0.2f), 0.05);
@@ -43,11 +44,12 @@ class PackedSequenceScoresTest {
         assertEquals((float) Math.min(Math.exp(-0.5) * -Math.log(0.1f), 0.05), out[1]);
         float[] mu = {-2f, -2f, -2f, -2f, -1f};
         float[] var = {4f, 1f, 0f, 0f, 0.25f};
-        EK.minKPlusPlusPacked(Tensor.of(lp), Tensor.of(mu), Tensor.of(var), Tensor.of(offsets), 0.5f, Tensor.of(out));
+        EK.scores().minKPlusPlusPacked(Tensor.of(lp), Tensor.of(mu), Tensor.of(var), Tensor.of(offsets), 0.5f,
+                Tensor.of(out));
         // z = (ℓ − μ)/σ: 0.5, −3, −inf (σ = 0, ℓ < μ), 0 (σ = 0, ℓ = μ); the 2 smallest are −inf and −3.
         assertEquals(Float.NEGATIVE_INFINITY, out[0]);
         assertEquals(1f, out[1], "(−0.5 + 1)/0.5");
-        EK.minKPlusPlusPacked(Tensor.of(lp), Tensor.of(mu), Tensor.of(new float[] {4f, 1f, 0.25f, 0f, 0.25f}),
+        EK.scores().minKPlusPlusPacked(Tensor.of(lp), Tensor.of(mu), Tensor.of(new float[] {4f, 1f, 0.25f, 0f, 0.25f}),
                 Tensor.of(offsets), 0.75f, Tensor.of(out));
         assertEquals((float) ((-3 - 2 + 0) / 3.0), out[0], 1e-7f, "z = 0.5, −3, −2, 0: the 3 smallest");
     }
@@ -68,8 +70,8 @@ class PackedSequenceScoresTest {
         for (float k : new float[] {0.1f, 0.2f, 0.5f, 1f}) {
             float[] fixed = scores(s);
             float[] packed = scores(s);
-            EK.minKProb(Tensor.of(lp, s, t), k, Tensor.of(fixed));
-            EK.minKProbPacked(Tensor.of(lp), Tensor.of(offsets), k, Tensor.of(packed));
+            EK.scores().minKProb(Tensor.of(lp, s, t), k, Tensor.of(fixed));
+            EK.scores().minKProbPacked(Tensor.of(lp), Tensor.of(offsets), k, Tensor.of(packed));
             assertArrayEquals(fixed, packed, "k = " + k);
         }
     }
@@ -122,17 +124,20 @@ class PackedSequenceScoresTest {
         int[] offsets = {0, t, 2 * t, 3 * t};
         float[] packed = scores(s);
         float[] ref = scores(s);
-        EK.minKPlusPlusPacked(Tensor.of(lp), Tensor.of(mu), Tensor.of(var), Tensor.of(offsets), 0.3f, Tensor.of(packed));
-        EK.minKPlusPlus(Tensor.of(logits, s * t, v), Tensor.of(ids, s, t), 0.3f, Tensor.of(ref));
+        EK.scores().minKPlusPlusPacked(Tensor.of(lp), Tensor.of(mu), Tensor.of(var), Tensor.of(offsets), 0.3f,
+                Tensor.of(packed));
+        EK.scores().minKPlusPlus(Tensor.of(logits, s * t, v), Tensor.of(ids, s, t), 0.3f, Tensor.of(ref));
         within(ref, packed, "Min-K%++");
-        EK.dcpddPacked(Tensor.of(lp), Tensor.of(ids), Tensor.of(offsets), Tensor.of(freq), 0.01f, Tensor.of(packed));
-        EK.dcpdd(Tensor.of(logits, s * t, v), Tensor.of(ids, s, t), Tensor.of(freq), 0.01f, Tensor.of(ref));
+        EK.scores().dcpddPacked(Tensor.of(lp), Tensor.of(ids), Tensor.of(offsets), Tensor.of(freq), 0.01f,
+                Tensor.of(packed));
+        EK.scores().dcpdd(Tensor.of(logits, s * t, v), Tensor.of(ids, s, t), Tensor.of(freq), 0.01f, Tensor.of(ref));
         within(ref, packed, "DC-PDD");
-        EK.likelihoodRatioPacked(Tensor.of(lp), Tensor.of(lpB), Tensor.of(offsets), Tensor.of(packed));
-        EK.likelihoodRatio(Tensor.of(logits, s * t, v), Tensor.of(logitsB, s * t, v), Tensor.of(ids, s, t), Tensor.of(ref));
+        EK.scores().likelihoodRatioPacked(Tensor.of(lp), Tensor.of(lpB), Tensor.of(offsets), Tensor.of(packed));
+        EK.scores().likelihoodRatio(Tensor.of(logits, s * t, v), Tensor.of(logitsB, s * t, v), Tensor.of(ids, s, t),
+                Tensor.of(ref));
         within(ref, packed, "likelihood ratio");
-        EK.minKProbPacked(Tensor.of(lp), Tensor.of(offsets), 0.3f, Tensor.of(packed));
-        EK.minKProb(Tensor.of(logits, s * t, v), Tensor.of(ids, s, t), 0.3f, Tensor.of(ref));
+        EK.scores().minKProbPacked(Tensor.of(lp), Tensor.of(offsets), 0.3f, Tensor.of(packed));
+        EK.scores().minKProb(Tensor.of(logits, s * t, v), Tensor.of(ids, s, t), 0.3f, Tensor.of(ref));
         within(ref, packed, "Min-K%");
     }
 
@@ -192,10 +197,12 @@ class PackedSequenceScoresTest {
     private static float[][] all(float[] lp, float[] lpB, float[] mu, float[] var, int[] ids, int[] offsets, float[] freq) {
         int s = offsets.length - 1;
         float[][] out = new float[4][s];
-        EK.minKProbPacked(Tensor.of(lp), Tensor.of(offsets), 0.4f, Tensor.of(out[0]));
-        EK.minKPlusPlusPacked(Tensor.of(lp), Tensor.of(mu), Tensor.of(var), Tensor.of(offsets), 0.4f, Tensor.of(out[1]));
-        EK.likelihoodRatioPacked(Tensor.of(lp), Tensor.of(lpB), Tensor.of(offsets), Tensor.of(out[2]));
-        EK.dcpddPacked(Tensor.of(lp), Tensor.of(ids), Tensor.of(offsets), Tensor.of(freq), 0.01f, Tensor.of(out[3]));
+        EK.scores().minKProbPacked(Tensor.of(lp), Tensor.of(offsets), 0.4f, Tensor.of(out[0]));
+        EK.scores().minKPlusPlusPacked(Tensor.of(lp), Tensor.of(mu), Tensor.of(var), Tensor.of(offsets), 0.4f,
+                Tensor.of(out[1]));
+        EK.scores().likelihoodRatioPacked(Tensor.of(lp), Tensor.of(lpB), Tensor.of(offsets), Tensor.of(out[2]));
+        EK.scores().dcpddPacked(Tensor.of(lp), Tensor.of(ids), Tensor.of(offsets), Tensor.of(freq), 0.01f,
+                Tensor.of(out[3]));
         return out;
     }
 
@@ -204,30 +211,32 @@ class PackedSequenceScoresTest {
         Tensor lp = Tensor.of(new float[] {-1f, -2f, -3f});
         float[] out = {7f, 7f};
         Tensor scores = Tensor.of(out);
-        expect("offsets: must start at 0, got 1", () -> EK.minKProbPacked(lp, Tensor.of(new int[] {1, 3}), 0.5f, scores));
-        expect("offsets: sequence 1 is [2, 2)", () -> EK.minKProbPacked(lp, Tensor.of(new int[] {0, 2, 2, 3}), 0.5f,
-                Tensor.of(new float[3])));
-        expect("offsets: the last offset is 2, but logprobs has 3 positions", () -> EK.minKProbPacked(lp,
+        expect("offsets: must start at 0, got 1", () -> EK.scores().minKProbPacked(lp, Tensor.of(new int[] {1, 3}),
+                0.5f, scores));
+        expect("offsets: sequence 1 is [2, 2)", () -> EK.scores().minKProbPacked(lp, Tensor.of(new int[] {0, 2, 2, 3}),
+                0.5f, Tensor.of(new float[3])));
+        expect("offsets: the last offset is 2, but logprobs has 3 positions", () -> EK.scores().minKProbPacked(lp,
                 Tensor.of(new int[] {0, 2}), 0.5f, scores));
-        expect("offsets: expected a rank-1 I32 tensor of S + 1 >= 2", () -> EK.minKProbPacked(lp, Tensor.of(new int[] {0}),
-                0.5f, scores));
-        expect("scores: too small: holds 2 values, need 3", () -> EK.minKProbPacked(lp, Tensor.of(new int[] {0, 1, 2, 3}),
-                0.5f, scores));
-        expect("k: must be a fraction in (0, 1]", () -> EK.minKProbPacked(lp, Tensor.of(new int[] {0, 3}), 1.5f, scores));
-        expect("logprobs: expected a rank-1 float tensor", () -> EK.minKProbPacked(Tensor.of(new float[4], 2, 2),
-                Tensor.of(new int[] {0, 4}), 0.5f, scores));
-        expect("variances: entry 1 is -0.5; a variance is >= 0", () -> EK.minKPlusPlusPacked(lp, lp,
+        expect("offsets: expected a rank-1 I32 tensor of S + 1 >= 2", () -> EK.scores().minKProbPacked(lp,
+                Tensor.of(new int[] {0}), 0.5f, scores));
+        expect("scores: too small: holds 2 values, need 3", () -> EK.scores().minKProbPacked(lp,
+                Tensor.of(new int[] {0, 1, 2, 3}), 0.5f, scores));
+        expect("k: must be a fraction in (0, 1]", () -> EK.scores().minKProbPacked(lp, Tensor.of(new int[] {0, 3}),
+                1.5f, scores));
+        expect("logprobs: expected a rank-1 float tensor", () -> EK.scores().minKProbPacked(Tensor.of(new float[4], 2,
+                2), Tensor.of(new int[] {0, 4}), 0.5f, scores));
+        expect("variances: entry 1 is -0.5; a variance is >= 0", () -> EK.scores().minKPlusPlusPacked(lp, lp,
                 Tensor.of(new float[] {0f, -0.5f, 1f}), Tensor.of(new int[] {0, 3}), 0.5f, scores));
-        expect("means: has 2 positions, expected 3", () -> EK.minKPlusPlusPacked(lp, Tensor.of(new float[2]),
+        expect("means: has 2 positions, expected 3", () -> EK.scores().minKPlusPlusPacked(lp, Tensor.of(new float[2]),
                 Tensor.of(new float[3]), Tensor.of(new int[] {0, 3}), 0.5f, scores));
-        expect("ids: 4 at [0, 2] is outside [0, 4)", () -> EK.dcpddPacked(lp, Tensor.of(new int[] {0, 1, 4}),
+        expect("ids: 4 at [0, 2] is outside [0, 4)", () -> EK.scores().dcpddPacked(lp, Tensor.of(new int[] {0, 1, 4}),
                 Tensor.of(new int[] {0, 3}), Tensor.of(new float[] {0.25f, 0.25f, 0.25f, 0.25f}), 0.01f, scores));
-        expect("freq: entry 2 is 0.0", () -> EK.dcpddPacked(lp, Tensor.of(new int[] {0, 1, 2}), Tensor.of(new int[] {0, 3}),
-                Tensor.of(new float[] {0.5f, 0.5f, 0f}), 0.01f, scores));
-        expect("a: ", () -> EK.dcpddPacked(lp, Tensor.of(new int[] {0, 1, 2}), Tensor.of(new int[] {0, 3}),
+        expect("freq: entry 2 is 0.0", () -> EK.scores().dcpddPacked(lp, Tensor.of(new int[] {0, 1, 2}),
+                Tensor.of(new int[] {0, 3}), Tensor.of(new float[] {0.5f, 0.5f, 0f}), 0.01f, scores));
+        expect("a: ", () -> EK.scores().dcpddPacked(lp, Tensor.of(new int[] {0, 1, 2}), Tensor.of(new int[] {0, 3}),
                 Tensor.of(new float[] {0.5f, 0.25f, 0.25f}), Float.NaN, scores));
-        expect("logprobsB: has 4 positions, expected 3", () -> EK.likelihoodRatioPacked(lp, Tensor.of(new float[4]),
-                Tensor.of(new int[] {0, 3}), scores));
+        expect("logprobsB: has 4 positions, expected 3", () -> EK.scores().likelihoodRatioPacked(lp,
+                Tensor.of(new float[4]), Tensor.of(new int[] {0, 3}), scores));
         assertArrayEquals(new float[] {7f, 7f}, out, "nothing written by a refused call");
     }
 

@@ -52,7 +52,8 @@ class PenaltiesTest {
         float[] rep = {1.3f, 1f, 0.8f, 2f};
         float[] freq = {0.5f, 0f, -0.25f, 1f};
         float[] pres = {0.2f, 1f, 0f, -0.5f};
-        ek.applyPenalties(Tensor.of(y, R, V), Tensor.of(prompt, R, lp), Tensor.of(output, R, lo), rep, freq, pres);
+        ek.decoding().applyPenalties(Tensor.of(y, R, V), Tensor.of(prompt, R, lp), Tensor.of(output, R, lo), rep, freq,
+                pres);
         for (int r = 0; r < R; r++) {
             Set<Integer> seen = new HashSet<>();
             Map<Integer, Integer> counts = new HashMap<>();
@@ -87,7 +88,7 @@ class PenaltiesTest {
         }
         // A second call with the same scratch: nothing left over from the first (counts were cleared).
         float[] z = x.clone();
-        ek.applyPenalties(Tensor.of(z, R, V), null, Tensor.of(output, R, lo), null, freq, null);
+        ek.decoding().applyPenalties(Tensor.of(z, R, V), null, Tensor.of(output, R, lo), null, freq, null);
         for (int r = 0; r < R; r++) {
             for (int i = 0; i < V; i++) {
                 int c = 0;
@@ -107,7 +108,7 @@ class PenaltiesTest {
         int[] ids = {3, 3, 7, -1, /* row 1 */ 0, 49, -1, -1, /* row 2 */ -1, -1, -1, -1, /* row 3 */ 5, 6, 7, 8};
         float[] bias = {1f, 2f, -100f, 50f, 0.5f, -0.5f, 9f, 9f, 9f, 9f, 9f, 9f, 1f, 1f, 1f, 1f};
         float[] b = x.clone();
-        ek.applyLogitBias(Tensor.of(b, R, V), Tensor.of(ids, R, 4), Tensor.of(bias, R, 4));
+        ek.decoding().applyLogitBias(Tensor.of(b, R, V), Tensor.of(ids, R, 4), Tensor.of(bias, R, 4));
         for (int r = 0; r < R; r++) {
             for (int i = 0; i < V; i++) {
                 double want = x[r * V + i];
@@ -118,9 +119,9 @@ class PenaltiesTest {
             }
         }
         float[] allowed = x.clone();
-        ek.restrictTokens(Tensor.of(allowed, R, V), Tensor.of(ids, R, 4), true);
+        ek.decoding().restrictTokens(Tensor.of(allowed, R, V), Tensor.of(ids, R, 4), true);
         float[] banned = x.clone();
-        ek.restrictTokens(Tensor.of(banned, R, V), Tensor.of(ids, R, 4), false);
+        ek.decoding().restrictTokens(Tensor.of(banned, R, V), Tensor.of(ids, R, 4), false);
         for (int r = 0; r < R; r++) {
             Set<Integer> listed = new HashSet<>();
             for (int j = 0; j < 4; j++) {
@@ -137,8 +138,8 @@ class PenaltiesTest {
         }
         // Banned tokens are masked tokens: a filter never keeps them, the sampler never draws them.
         int[] tokens = new int[R];
-        ek.sample(Tensor.of(banned, R, V), SamplingFilters.temperature(1f).typical(0.99f), new long[] {1, 2, 3, 4}, 0,
-                Tensor.of(tokens));
+        ek.decoding().sample(Tensor.of(banned, R, V), SamplingFilters.temperature(1f).typical(0.99f),
+                new long[] {1, 2, 3, 4}, 0, Tensor.of(tokens));
         for (int r = 0; r < R; r++) {
             assertTrue(banned[r * V + tokens[r]] != Float.NEGATIVE_INFINITY, "sampled a banned token in row " + r);
         }
@@ -149,14 +150,17 @@ class PenaltiesTest {
         Entrokit ek = TestBackends.scalarReference();
         Tensor x = Tensor.of(logits(5), R, V);
         Tensor ids = Tensor.of(new int[R * 2], R, 2);
-        SelectionTest.refused("outputIds", () -> ek.applyPenalties(x, null, Tensor.of(new int[] {0, 1, 2, V, 0, 0, 0, 0}, R, 2),
+        SelectionTest.refused("outputIds", () -> ek.decoding().applyPenalties(x, null,
+                Tensor.of(new int[] {0, 1, 2, V, 0, 0, 0, 0}, R, 2), null, null, null));
+        SelectionTest.refused("promptIds", () -> ek.decoding().applyPenalties(x, Tensor.of(new int[8], 2, 4), null,
                 null, null, null));
-        SelectionTest.refused("promptIds", () -> ek.applyPenalties(x, Tensor.of(new int[8], 2, 4), null,
-                null, null, null));
-        SelectionTest.refused("repetition", () -> ek.applyPenalties(x, ids, ids, new float[] {1, 0, 1, 1}, null, null));
-        SelectionTest.refused("frequency", () -> ek.applyPenalties(x, ids, ids, null, new float[R - 1], null));
-        SelectionTest.refused("presence", () -> ek.applyPenalties(x, ids, ids, null, null, new float[] {0, Float.NaN, 0, 0}));
-        SelectionTest.refused("bias", () -> ek.applyLogitBias(x, ids, Tensor.of(new float[R * 3], R, 3)));
-        SelectionTest.refused("ids", () -> ek.restrictTokens(x, Tensor.of(new float[R * 2], R, 2), true));
+        SelectionTest.refused("repetition", () -> ek.decoding().applyPenalties(x, ids, ids, new float[] {1, 0, 1, 1},
+                null, null));
+        SelectionTest.refused("frequency", () -> ek.decoding().applyPenalties(x, ids, ids, null, new float[R - 1],
+                null));
+        SelectionTest.refused("presence", () -> ek.decoding().applyPenalties(x, ids, ids, null, null,
+                new float[] {0, Float.NaN, 0, 0}));
+        SelectionTest.refused("bias", () -> ek.decoding().applyLogitBias(x, ids, Tensor.of(new float[R * 3], R, 3)));
+        SelectionTest.refused("ids", () -> ek.decoding().restrictTokens(x, Tensor.of(new float[R * 2], R, 2), true));
     }
 }

@@ -18,9 +18,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The exponential race (SPEC §2): the token of {@link Entrokit#raceSample} is the argmax, over the
+ * The exponential race (SPEC §2): the token of {@link Decoding#raceSample} is the argmax, over the
  * tokens {@link SelectionReference} keeps, of keys computed token by token; it is the same for every
- * sharding ({@link Entrokit#shardSample} + {@link ShardSample#merge}), backend, SIMD width and thread
+ * sharding ({@link Decoding#shardSample} + {@link ShardSample#merge}), backend, SIMD width and thread
  * count; its law is the kept softmax; masked tokens never win.
  */
 @Tag("simd-width")
@@ -29,7 +29,7 @@ class RaceSamplingTest {
 
     static int[] race(Entrokit ek, float[] x, int r, int v, List<SamplingFilters> f, long[] seeds, long step) {
         int[] tok = new int[r];
-        ek.raceSample(Tensor.of(x, r, v), f, seeds, step, Tensor.of(tok));
+        ek.decoding().raceSample(Tensor.of(x, r, v), f, seeds, step, Tensor.of(tok));
         return tok;
     }
 
@@ -127,8 +127,8 @@ class RaceSamplingTest {
                 assertArrayEquals(race(scalar, x, r, v, f, SamplingTest.seeds(r, 5), step),
                         race(simd, x, r, v, f, SamplingTest.seeds(r, 5), step), "V=" + v + " step " + step);
             }
-            ShardSample[] a = scalar.shardSample(Tensor.of(x, r, v), 0, 0.8f, SamplingTest.seeds(r, 6), 1);
-            ShardSample[] b = simd.shardSample(Tensor.of(x, r, v), 0, 0.8f, SamplingTest.seeds(r, 6), 1);
+            ShardSample[] a = scalar.decoding().shardSample(Tensor.of(x, r, v), 0, 0.8f, SamplingTest.seeds(r, 6), 1);
+            ShardSample[] b = simd.decoding().shardSample(Tensor.of(x, r, v), 0, 0.8f, SamplingTest.seeds(r, 6), 1);
             assertArrayEquals(a, b, "keys and ids, V=" + v);
         }
     }
@@ -151,7 +151,7 @@ class RaceSamplingTest {
             }
             long[] seeds = SamplingTest.seeds(r, 8);
             for (float t : new float[] {1f, 0.5f, 0f}) {
-                ShardSample[] whole = ek.shardSample(Tensor.of(x, r, v), 0, t, seeds, 3);
+                ShardSample[] whole = ek.decoding().shardSample(Tensor.of(x, r, v), 0, t, seeds, 3);
                 int[] tok = race(ek, x, r, v, java.util.Collections.nCopies(r, SamplingFilters.temperature(t)), seeds, 3);
                 for (int row = 0; row < r; row++) {
                     assertEquals(tok[row], whole[row].token(), "V=" + v + " T=" + t + " row " + row);
@@ -167,7 +167,7 @@ class RaceSamplingTest {
                             continue; // an empty shard sends NONE, which changes no merge
                         }
                         Tensor shard = Tensor.strided(MemorySegment.ofArray(x), DType.F32, r, len, from, v);
-                        ShardSample[] part = ek.shardSample(shard, from, t, seeds, 3);
+                        ShardSample[] part = ek.decoding().shardSample(shard, from, t, seeds, 3);
                         for (int row = 0; row < r; row++) {
                             // the serialized form travels between shards
                             merged[row] = ShardSample.merge(merged[row], ShardSample.fromBytes(part[row].toBytes()));
@@ -312,14 +312,17 @@ class RaceSamplingTest {
     void badArgumentsAreRefusedByName(String backend) {
         Entrokit ek = TestBackends.open(backend);
         Tensor x = Tensor.of(new float[12], 3, 4);
-        expect("offset", () -> ek.shardSample(x, -1, 1f, new long[3], 0));
-        expect("offset", () -> ek.shardSample(x, Integer.MAX_VALUE - 2, 1f, new long[3], 0));
-        expect("temperature", () -> ek.shardSample(x, 0, -1f, new long[3], 0));
-        expect("temperature", () -> ek.shardSample(x, 0, Float.NaN, new long[3], 0));
-        expect("seeds", () -> ek.shardSample(x, 0, 1f, new long[2], 0));
-        expect("seeds", () -> ek.raceSample(x, SamplingFilters.temperature(1f), new long[2], 0, Tensor.of(new int[3])));
-        expect("tokensOut", () -> ek.raceSample(x, SamplingFilters.temperature(1f), new long[3], 0, Tensor.of(new int[2])));
-        expect("k", () -> ek.raceSample(x, SamplingFilters.temperature(1f).topK(5), new long[3], 0, Tensor.of(new int[3])));
+        expect("offset", () -> ek.decoding().shardSample(x, -1, 1f, new long[3], 0));
+        expect("offset", () -> ek.decoding().shardSample(x, Integer.MAX_VALUE - 2, 1f, new long[3], 0));
+        expect("temperature", () -> ek.decoding().shardSample(x, 0, -1f, new long[3], 0));
+        expect("temperature", () -> ek.decoding().shardSample(x, 0, Float.NaN, new long[3], 0));
+        expect("seeds", () -> ek.decoding().shardSample(x, 0, 1f, new long[2], 0));
+        expect("seeds", () -> ek.decoding().raceSample(x, SamplingFilters.temperature(1f), new long[2], 0,
+                Tensor.of(new int[3])));
+        expect("tokensOut", () -> ek.decoding().raceSample(x, SamplingFilters.temperature(1f), new long[3], 0,
+                Tensor.of(new int[2])));
+        expect("k", () -> ek.decoding().raceSample(x, SamplingFilters.temperature(1f).topK(5), new long[3], 0,
+                Tensor.of(new int[3])));
         expect("id", () -> new ShardSample(1.0, -1));
         expect("id", () -> new ShardSample(Double.NEGATIVE_INFINITY, 3));
         expect("bytes", () -> ShardSample.fromBytes(new byte[11]));

@@ -132,9 +132,12 @@ class RandomizedApiTest {
                 "rowLoss", seg -> ek.entropy(x, LossOptions.defaults(), Tensor.of(seg, DType.F32, rows), null),
                 "labels", seg -> ek.crossEntropyLabels(Tensor.of(seg, DType.I32, rows), x, LossOptions.defaults(), null, null),
                 "ids", seg -> ek.tokenLogprob(x, Tensor.of(seg, DType.I32, rows), Tensor.of(new float[rows])),
-                "freq", seg -> ek.dcpdd(x, Tensor.of(new int[] {1, 2}), Tensor.of(seg, DType.F32, v), 0.01f, Tensor.of(new float[1])),
-                "tokensOut", seg -> ek.sample(x, SamplingFilters.temperature(1f), new long[rows], 0, Tensor.of(seg, DType.I32, rows)),
-                "indicesOut", seg -> ek.topK(x, 2, 1f, Tensor.of(seg, DType.I32, rows, 2), Tensor.of(new float[4], rows, 2), null));
+                "freq", seg -> ek.scores().dcpdd(x, Tensor.of(new int[] {1, 2}), Tensor.of(seg, DType.F32, v), 0.01f,
+                        Tensor.of(new float[1])),
+                "tokensOut", seg -> ek.decoding().sample(x, SamplingFilters.temperature(1f), new long[rows], 0,
+                        Tensor.of(seg, DType.I32, rows)),
+                "indicesOut", seg -> ek.decoding().topK(x, 2, 1f, Tensor.of(seg, DType.I32, rows, 2),
+                        Tensor.of(new float[4], rows, 2), null));
     }
 
     /** A segment of 64 valid entries (floats 0.125, ints 1) for any of {@link #opsTaking}'s arguments. */

@@ -17,7 +17,7 @@ class SamplingTest {
 
     static int[] sample(Entrokit ek, float[] x, int r, int v, SamplingFilters f, long[] seeds, long step) {
         int[] tok = new int[r];
-        ek.sample(Tensor.of(x, r, v), f, seeds, step, Tensor.of(tok));
+        ek.decoding().sample(Tensor.of(x, r, v), f, seeds, step, Tensor.of(tok));
         return tok;
     }
 
@@ -70,9 +70,9 @@ class SamplingTest {
                     int[] t1 = new int[r];
                     int[] t2 = new int[r];
                     int[] t3 = new int[r];
-                    one.sample(Tensor.of(x, r, v), perRow, seeds(r, 9), step, Tensor.of(t1));
-                    two.sample(Tensor.of(x, r, v), perRow, seeds(r, 9), step, Tensor.of(t2));
-                    three.sample(Tensor.of(x, r, v), perRow, seeds(r, 9), step, Tensor.of(t3));
+                    one.decoding().sample(Tensor.of(x, r, v), perRow, seeds(r, 9), step, Tensor.of(t1));
+                    two.decoding().sample(Tensor.of(x, r, v), perRow, seeds(r, 9), step, Tensor.of(t2));
+                    three.decoding().sample(Tensor.of(x, r, v), perRow, seeds(r, 9), step, Tensor.of(t3));
                     assertArrayEquals(t1, t2, name + " step " + step);
                     assertArrayEquals(t1, t3, name + " step " + step);
                 }

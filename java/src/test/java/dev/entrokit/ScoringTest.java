@@ -99,9 +99,9 @@ class ScoringTest {
             float[] fromLogits = new float[SEQS];
             float[] fromLogprobs = new float[SEQS];
             float[] plusPlus = new float[SEQS];
-            ek.minKProb(Tensor.of(x, rows, v), ids, k, Tensor.of(fromLogits));
-            ek.minKProb(Tensor.of(lp, SEQS, LEN), k, Tensor.of(fromLogprobs));
-            ek.minKPlusPlus(Tensor.of(x, rows, v), ids, k, Tensor.of(plusPlus));
+            ek.scores().minKProb(Tensor.of(x, rows, v), ids, k, Tensor.of(fromLogits));
+            ek.scores().minKProb(Tensor.of(lp, SEQS, LEN), k, Tensor.of(fromLogprobs));
+            ek.scores().minKPlusPlus(Tensor.of(x, rows, v), ids, k, Tensor.of(plusPlus));
             for (int q = 0; q < SEQS; q++) {
                 double mk = ScoringOracle.meanOfSmallest(java.util.Arrays.copyOfRange(ref, q * LEN, (q + 1) * LEN), kc);
                 double mpp = ScoringOracle.meanOfSmallest(java.util.Arrays.copyOfRange(z, q * LEN, (q + 1) * LEN), kc);
@@ -114,7 +114,7 @@ class ScoringTest {
         float[] dc = new float[SEQS];
         float[] lr = new float[SEQS];
         for (float a : new float[] {0.01f, 1f, 100f}) {
-            ek.dcpdd(Tensor.of(x, rows, v), ids, Tensor.of(f), a, Tensor.of(dc));
+            ek.scores().dcpdd(Tensor.of(x, rows, v), ids, Tensor.of(f), a, Tensor.of(dc));
             for (int q = 0; q < SEQS; q++) {
                 double[][] xs = new double[LEN][];
                 for (int t = 0; t < LEN; t++) {
@@ -124,7 +124,7 @@ class ScoringTest {
                 Spec5.check(Kind.LOSS, dc[q], refDc, backend + " dcpdd a=" + a + " seq " + q);
             }
         }
-        ek.likelihoodRatio(Tensor.of(x, rows, v), Tensor.of(xb, rows, v), ids, Tensor.of(lr));
+        ek.scores().likelihoodRatio(Tensor.of(x, rows, v), Tensor.of(xb, rows, v), ids, Tensor.of(lr));
         for (int q = 0; q < SEQS; q++) {
             double sum = 0;
             double allowed = 0;
@@ -151,7 +151,7 @@ class ScoringTest {
         assertTrue(Float.isNaN(lp[1]) && Float.isNaN(lp[2]), "NaN and +inf rows: " + java.util.Arrays.toString(lp));
         assertEquals(0f, lp[3], "nothing written past the rows");
         float[] score = new float[1];
-        ek.minKProb(Tensor.of(x, 3, 4), Tensor.of(y), 0.2f, Tensor.of(score));
+        ek.scores().minKProb(Tensor.of(x, 3, 4), Tensor.of(y), 0.2f, Tensor.of(score));
         assertTrue(Float.isNaN(score[0]), "a NaN position makes the sequence NaN, even outside the k smallest");
     }
 
@@ -162,21 +162,24 @@ class ScoringTest {
         Tensor out = Tensor.of(new float[2]);
         assertThrows(IllegalArgumentException.class, () -> ek.tokenLogprob(x, Tensor.of(new int[] {0, 4}), out));
         assertThrows(IllegalArgumentException.class, () -> ek.tokenLogprob(x, Tensor.of(new int[] {0}), out));
-        assertThrows(IllegalArgumentException.class, () -> ek.minKProb(x, Tensor.of(new int[] {0, 1}), 0f, out));
-        assertThrows(IllegalArgumentException.class, () -> ek.minKProb(x, Tensor.of(new int[] {0, 1}), 1.5f, out));
-        assertThrows(IllegalArgumentException.class, () -> ek.dcpdd(x, Tensor.of(new int[] {0, 1}),
+        assertThrows(IllegalArgumentException.class, () -> ek.scores().minKProb(x, Tensor.of(new int[] {0, 1}), 0f,
+                out));
+        assertThrows(IllegalArgumentException.class, () -> ek.scores().minKProb(x, Tensor.of(new int[] {0, 1}), 1.5f,
+                out));
+        assertThrows(IllegalArgumentException.class, () -> ek.scores().dcpdd(x, Tensor.of(new int[] {0, 1}),
                 Tensor.of(new float[] {0.5f, 0f, 0.25f, 0.25f}), 0.01f, out));
-        assertThrows(IllegalArgumentException.class, () -> ek.dcpdd(x, Tensor.of(new int[] {0, 1}),
+        assertThrows(IllegalArgumentException.class, () -> ek.scores().dcpdd(x, Tensor.of(new int[] {0, 1}),
                 Tensor.of(new float[] {0.25f, 0.25f, 0.25f, 0.25f}), 0f, out));
         assertThrows(IllegalArgumentException.class, () -> ek.alphaDivergence(x, x, -0.5f, LossOptions.defaults(), out, null));
         assertThrows(IllegalArgumentException.class, () -> ek.renyi(x, x, Float.NaN, LossOptions.defaults(), out, null));
-        assertThrows(IllegalArgumentException.class, () -> ek.contrastive(x, x, Float.NaN, 0f, Uncertainty.ENTROPY,
-                Tensor.of(new float[8], 2, 4)));
-        assertThrows(IllegalArgumentException.class, () -> ek.injectPrior(x, x, 0f, Tensor.of(new float[8], 2, 4)));
+        assertThrows(IllegalArgumentException.class, () -> ek.decoding().contrastive(x, x, Float.NaN, 0f,
+                Uncertainty.ENTROPY, Tensor.of(new float[8], 2, 4)));
+        assertThrows(IllegalArgumentException.class, () -> ek.decoding().injectPrior(x, x, 0f, Tensor.of(new float[8],
+                2, 4)));
         assertThrows(IllegalArgumentException.class, () -> ek.pld(x, x, Tensor.of(new int[] {0, 7}), LossOptions.defaults(),
                 out, null));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> ek.minKProb(x, Tensor.of(new int[] {0, 9}), 0.2f, out));
+                () -> ek.scores().minKProb(x, Tensor.of(new int[] {0, 9}), 0.2f, out));
         assertTrue(e.getMessage().contains("ids: 9"), e.getMessage());
     }
 
@@ -325,9 +328,10 @@ class ScoringTest {
             // Between two rows' uncertainties, so that some rows are contrasted and some pass through.
             float threshold = (float) ((sorted[2] + sorted[3]) / 2);
             float[] out = new float[rows * v];
-            ek.contrastive(Tensor.of(x, rows, v), Tensor.of(lame, rows, v), 0.5f, threshold, u, Tensor.of(out, rows, v));
+            ek.decoding().contrastive(Tensor.of(x, rows, v), Tensor.of(lame, rows, v), 0.5f, threshold, u,
+                    Tensor.of(out, rows, v));
             float[] inPlace = x.clone();
-            ek.contrastive(Tensor.of(inPlace, rows, v), Tensor.of(lame, rows, v), 0.5f, threshold, u,
+            ek.decoding().contrastive(Tensor.of(inPlace, rows, v), Tensor.of(lame, rows, v), 0.5f, threshold, u,
                     Tensor.of(inPlace, rows, v));
             for (int r = 0; r < rows; r++) {
                 double[] ref = ScoringOracle.contrastive(row(x, r, v), row(lame, r, v), 0.5, threshold, u);
@@ -340,7 +344,7 @@ class ScoringTest {
             prior[i] = i % 5 == 0 ? 0f : i % 7 == 0 ? 1e-41f : Math.abs(prior[i]);
         }
         float[] out = new float[rows * v];
-        ek.injectPrior(Tensor.of(x, rows, v), Tensor.of(prior, rows, v), 0.8f, Tensor.of(out, rows, v));
+        ek.decoding().injectPrior(Tensor.of(x, rows, v), Tensor.of(prior, rows, v), 0.8f, Tensor.of(out, rows, v));
         for (int r = 0; r < rows; r++) {
             double[] ref = new double[v];
             for (int i = 0; i < v; i++) {
@@ -349,14 +353,14 @@ class ScoringTest {
             Spec5.check(Kind.LOG, out, r * v, ref, backend + " prior injection row " + r);
         }
         float[] shared = java.util.Arrays.copyOf(prior, v);
-        ek.injectPrior(Tensor.of(x, rows, v), Tensor.of(shared), 0.8f, Tensor.of(out, rows, v));
+        ek.decoding().injectPrior(Tensor.of(x, rows, v), Tensor.of(shared), 0.8f, Tensor.of(out, rows, v));
         double[] last = new double[v];
         for (int i = 0; i < v; i++) {
             last[i] = x[(rows - 1) * v + i] + 0.8 * Math.log(shared[i]);
         }
         Spec5.check(Kind.LOG, out, (rows - 1) * v, last, backend + " prior injection, one prior row for all");
         shared[v - 1] = -0.1f;
-        ek.injectPrior(Tensor.of(x, rows, v), Tensor.of(shared), 0.8f, Tensor.of(out, rows, v));
+        ek.decoding().injectPrior(Tensor.of(x, rows, v), Tensor.of(shared), 0.8f, Tensor.of(out, rows, v));
         assertTrue(Float.isNaN(out[0]) && Float.isNaN(out[rows * v - 1]), "a negative prior makes its rows NaN");
     }
 

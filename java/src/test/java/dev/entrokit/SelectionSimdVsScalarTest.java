@@ -197,8 +197,10 @@ class SelectionSimdVsScalarTest {
         float[] gotVal = new float[rows * k];
         float[] wantP = new float[rows * k];
         float[] gotP = new float[rows * k];
-        scalar.topK(Tensor.of(x, rows, v), k, t, Tensor.of(wantIdx, rows, k), Tensor.of(wantVal, rows, k), Tensor.of(wantP, rows, k));
-        simd.topK(Tensor.of(x, rows, v), k, t, Tensor.of(gotIdx, rows, k), Tensor.of(gotVal, rows, k), Tensor.of(gotP, rows, k));
+        scalar.decoding().topK(Tensor.of(x, rows, v), k, t, Tensor.of(wantIdx, rows, k), Tensor.of(wantVal, rows, k),
+                Tensor.of(wantP, rows, k));
+        simd.decoding().topK(Tensor.of(x, rows, v), k, t, Tensor.of(gotIdx, rows, k), Tensor.of(gotVal, rows, k),
+                Tensor.of(gotP, rows, k));
         String at = what + " V=" + v + " top-" + k + " T=" + t;
         assertArrayEquals(wantIdx, gotIdx, at);
         assertArrayEquals(wantVal, gotVal, at);
@@ -210,19 +212,20 @@ class SelectionSimdVsScalarTest {
             }
         }
         int[] noProbIdx = new int[rows * k];
-        simd.topK(Tensor.of(x, rows, v), k, t, Tensor.of(noProbIdx, rows, k), Tensor.of(new float[rows * k], rows, k), null);
+        simd.decoding().topK(Tensor.of(x, rows, v), k, t, Tensor.of(noProbIdx, rows, k), Tensor.of(new float[rows * k],
+                rows, k), null);
         assertArrayEquals(wantIdx, noProbIdx, at + " without probabilities");
     }
 
     static byte[] mask(Entrokit ek, float[] x, int rows, int v, SamplingFilters f) {
         byte[] m = new byte[rows * v];
-        ek.keptMask(Tensor.of(x, rows, v), f, Tensor.ofMask(m, rows, v));
+        ek.decoding().keptMask(Tensor.of(x, rows, v), f, Tensor.ofMask(m, rows, v));
         return m;
     }
 
     static float[] maskLogits(Entrokit ek, float[] x, int rows, int v, SamplingFilters f) {
         float[] out = new float[rows * v];
-        ek.maskLogits(Tensor.of(x, rows, v), f, Tensor.of(out, rows, v));
+        ek.decoding().maskLogits(Tensor.of(x, rows, v), f, Tensor.of(out, rows, v));
         return out;
     }
 
@@ -230,7 +233,7 @@ class SelectionSimdVsScalarTest {
         int[] tokens = new int[rows];
         long[] seeds = new long[rows];
         Arrays.fill(seeds, seed);
-        ek.sample(Tensor.of(x, rows, v), f, seeds, 7, Tensor.of(tokens));
+        ek.decoding().sample(Tensor.of(x, rows, v), f, seeds, 7, Tensor.of(tokens));
         return tokens;
     }
 
@@ -239,7 +242,8 @@ class SelectionSimdVsScalarTest {
 
     static Kept kept(Entrokit ek, float[] x, int rows, int v, SamplingFilters f, int cap) {
         Kept k = new Kept(new int[rows], new int[rows * cap], new float[rows * cap]);
-        ek.keptTokens(Tensor.of(x, rows, v), f, Tensor.of(k.ids, rows, cap), Tensor.of(k.probs, rows, cap), Tensor.of(k.counts));
+        ek.decoding().keptTokens(Tensor.of(x, rows, v), f, Tensor.of(k.ids, rows, cap), Tensor.of(k.probs, rows, cap),
+                Tensor.of(k.counts));
         return k;
     }
 }

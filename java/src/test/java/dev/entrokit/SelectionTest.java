@@ -30,7 +30,7 @@ class SelectionTest {
 
     static boolean[] mask(Entrokit ek, float[] x, int r, int v, SamplingFilters f) {
         byte[] m = new byte[r * v];
-        ek.keptMask(Tensor.of(x, r, v), f, Tensor.ofMask(m, r, v));
+        ek.decoding().keptMask(Tensor.of(x, r, v), f, Tensor.ofMask(m, r, v));
         boolean[] b = new boolean[m.length];
         for (int i = 0; i < m.length; i++) {
             assertTrue(m[i] == 0 || m[i] == 1, "mask byte " + m[i]);
@@ -59,7 +59,8 @@ class SelectionTest {
                 int[] idx = new int[r * k];
                 float[] val = new float[r * k];
                 float[] prob = new float[r * k];
-                ek.topK(Tensor.of(x, r, v), k, t, Tensor.of(idx, r, k), Tensor.of(val, r, k), Tensor.of(prob, r, k));
+                ek.decoding().topK(Tensor.of(x, r, v), k, t, Tensor.of(idx, r, k), Tensor.of(val, r, k),
+                        Tensor.of(prob, r, k));
                 for (int row = 0; row < r; row++) {
                     double[] p = SelectionReference.probs(x, row * v, v, t);
                     List<Integer> order = SelectionReference.order(p);
@@ -83,13 +84,15 @@ class SelectionTest {
         int[] idx = new int[10];
         float[] val = new float[10];
         float[] prob = new float[10];
-        ek.topK(Tensor.of(x, 1, 10), 10, 1f, Tensor.of(idx, 1, 10), Tensor.of(val, 1, 10), Tensor.of(prob, 1, 10));
+        ek.decoding().topK(Tensor.of(x, 1, 10), 10, 1f, Tensor.of(idx, 1, 10), Tensor.of(val, 1, 10), Tensor.of(prob,
+                1, 10));
         // -0 and 0 are equal logits, so they tie by index; -inf tokens (probability 0) come last.
         assertArrayEquals(new int[] {1, 3, 5, 6, 8, 4, 0, 9, 2, 7}, idx);
         assertEquals(0f, prob[8]);
         assertEquals(NEG, val[9]);
         int[] three = new int[3];
-        ek.topK(Tensor.of(x, 1, 10), 3, 1f, Tensor.of(three, 1, 3), Tensor.of(new float[3], 1, 3), Tensor.of(new float[3], 1, 3));
+        ek.decoding().topK(Tensor.of(x, 1, 10), 3, 1f, Tensor.of(three, 1, 3), Tensor.of(new float[3], 1, 3),
+                Tensor.of(new float[3], 1, 3));
         assertArrayEquals(new int[] {1, 3, 5}, three);
     }
 
@@ -164,11 +167,11 @@ class SelectionTest {
             assertMaskMatchesReference(ek, x, 1, 33, f);
             assertArrayEquals(want, mask(ek, x, 1, 33, f), f.toString());
             int[] t = new int[1];
-            ek.sample(Tensor.of(x, 1, 33), f, new long[] {3}, 1, Tensor.of(t));
+            ek.decoding().sample(Tensor.of(x, 1, 33), f, new long[] {3}, 1, Tensor.of(t));
             assertEquals(17, t[0], f.toString());
         }
         int[] tok = new int[1];
-        ek.sample(Tensor.of(x, 1, 33), base.topP(0.9f), new long[] {5}, 0, Tensor.of(tok));
+        ek.decoding().sample(Tensor.of(x, 1, 33), base.topP(0.9f), new long[] {5}, 0, Tensor.of(tok));
         assertEquals(17, tok[0]);
     }
 
@@ -231,11 +234,11 @@ class SelectionTest {
         int v = 129;
         float[] x = rows(5, r, v);
         byte[] m = new byte[r * v];
-        ek.topP(Tensor.of(x, r, v), 0.8f, 0.9f, Tensor.ofMask(m, r, v));
+        ek.decoding().topP(Tensor.of(x, r, v), 0.8f, 0.9f, Tensor.ofMask(m, r, v));
         assertArrayEquals(toBytes(mask(ek, x, r, v, SamplingFilters.temperature(0.9f).topP(0.8f))), m);
-        ek.minP(Tensor.of(x, r, v), 0.1f, 1.2f, Tensor.ofMask(m, r, v));
+        ek.decoding().minP(Tensor.of(x, r, v), 0.1f, 1.2f, Tensor.ofMask(m, r, v));
         assertArrayEquals(toBytes(mask(ek, x, r, v, SamplingFilters.temperature(1.2f).minP(0.1f))), m);
-        ek.topH(Tensor.of(x, r, v), 0.5f, 30, TopHMode.NORMALIZED, 1f, Tensor.ofMask(m, r, v));
+        ek.decoding().topH(Tensor.of(x, r, v), 0.5f, 30, TopHMode.NORMALIZED, 1f, Tensor.ofMask(m, r, v));
         assertArrayEquals(toBytes(mask(ek, x, r, v, SamplingFilters.temperature(1f).topH(0.5f, 30, TopHMode.NORMALIZED))), m);
     }
 
@@ -248,13 +251,13 @@ class SelectionTest {
         float[] x = rows(6, r, v);
         SamplingFilters f = SamplingFilters.temperature(0.8f).topK(20).topP(0.7f);
         float[] out = new float[r * v];
-        ek.maskLogits(Tensor.of(x, r, v), f, Tensor.of(out, r, v));
+        ek.decoding().maskLogits(Tensor.of(x, r, v), f, Tensor.of(out, r, v));
         boolean[] m = mask(ek, x, r, v, f);
         for (int i = 0; i < r * v; i++) {
             assertEquals(m[i] ? x[i] : NEG, out[i], "element " + i);
         }
         float[] inPlace = x.clone();
-        ek.maskLogits(Tensor.of(inPlace, r, v), f, Tensor.of(inPlace, r, v));
+        ek.decoding().maskLogits(Tensor.of(inPlace, r, v), f, Tensor.of(inPlace, r, v));
         assertArrayEquals(out, inPlace);
     }
 
@@ -273,20 +276,22 @@ class SelectionTest {
         }
         assertTrue(m[3 * v + 4]);
         float[] out = new float[r * v];
-        ek.maskLogits(Tensor.of(x, r, v), f, Tensor.of(out, r, v));
+        ek.decoding().maskLogits(Tensor.of(x, r, v), f, Tensor.of(out, r, v));
         for (int i = 0; i < 3 * v; i++) {
             assertTrue(Float.isNaN(out[i]), "special rows give NaN logits: " + i);
         }
         int[] idx = new int[r * 2];
         float[] val = new float[r * 2];
         float[] prob = new float[r * 2];
-        ek.topK(Tensor.of(x, r, v), 2, 1f, Tensor.of(idx, r, 2), Tensor.of(val, r, 2), Tensor.of(prob, r, 2));
+        ek.decoding().topK(Tensor.of(x, r, v), 2, 1f, Tensor.of(idx, r, 2), Tensor.of(val, r, 2), Tensor.of(prob, r,
+                2));
         assertArrayEquals(new int[] {-1, -1, -1, -1, -1, -1, 4, 3}, idx);
         assertTrue(Float.isNaN(val[0]) && Float.isNaN(prob[5]));
         int[] tok = new int[r];
-        ek.sample(Tensor.of(x, r, v), f, new long[] {1, 2, 3, 4}, 0, Tensor.of(tok));
+        ek.decoding().sample(Tensor.of(x, r, v), f, new long[] {1, 2, 3, 4}, 0, Tensor.of(tok));
         assertArrayEquals(new int[] {-1, -1, -1, tok[3]}, tok);
-        ek.sample(Tensor.of(x, r, v), SamplingFilters.temperature(0f), new long[] {1, 2, 3, 4}, 0, Tensor.of(tok));
+        ek.decoding().sample(Tensor.of(x, r, v), SamplingFilters.temperature(0f), new long[] {1, 2, 3, 4}, 0,
+                Tensor.of(tok));
         assertArrayEquals(new int[] {-1, -1, -1, 4}, tok);
     }
 
@@ -296,42 +301,46 @@ class SelectionTest {
         float[] x = rows(7, 2, 10);
         Tensor logits = Tensor.of(x, 2, 10);
         Tensor mask = Tensor.ofMask(new byte[20], 2, 10);
-        refused("k", () -> ek.topK(logits, 0, 1f, Tensor.of(new int[0], 2, 0), Tensor.of(new float[0], 2, 0),
+        refused("k", () -> ek.decoding().topK(logits, 0, 1f, Tensor.of(new int[0], 2, 0), Tensor.of(new float[0], 2, 0),
                 Tensor.of(new float[0], 2, 0)));
-        refused("k", () -> ek.topK(logits, 11, 1f, Tensor.of(new int[22], 2, 11), Tensor.of(new float[22], 2, 11),
-                Tensor.of(new float[22], 2, 11)));
-        refused("indicesOut", () -> ek.topK(logits, 3, 1f, Tensor.of(new int[4], 2, 2), Tensor.of(new float[6], 2, 3),
-                Tensor.of(new float[6], 2, 3)));
-        refused("valuesOut", () -> ek.topK(logits, 3, 1f, Tensor.of(new int[6], 2, 3), Tensor.of(new int[6], 2, 3),
-                Tensor.of(new float[6], 2, 3)));
-        refused("temperature", () -> ek.topK(logits, 3, 0f, Tensor.of(new int[6], 2, 3), Tensor.of(new float[6], 2, 3),
-                Tensor.of(new float[6], 2, 3)));
+        refused("k", () -> ek.decoding().topK(logits, 11, 1f, Tensor.of(new int[22], 2, 11), Tensor.of(new float[22],
+                2, 11), Tensor.of(new float[22], 2, 11)));
+        refused("indicesOut", () -> ek.decoding().topK(logits, 3, 1f, Tensor.of(new int[4], 2, 2),
+                Tensor.of(new float[6], 2, 3), Tensor.of(new float[6], 2, 3)));
+        refused("valuesOut", () -> ek.decoding().topK(logits, 3, 1f, Tensor.of(new int[6], 2, 3), Tensor.of(new int[6],
+                2, 3), Tensor.of(new float[6], 2, 3)));
+        refused("temperature", () -> ek.decoding().topK(logits, 3, 0f, Tensor.of(new int[6], 2, 3),
+                Tensor.of(new float[6], 2, 3), Tensor.of(new float[6], 2, 3)));
         for (float p : new float[] {0f, -0.1f, 1.01f, Float.NaN}) {
-            refused("p", () -> ek.topP(logits, p, 1f, mask));
-            refused("min_p", () -> ek.minP(logits, p, 1f, mask));
-            refused("alpha", () -> ek.topH(logits, p, 100, TopHMode.PAPER, 1f, mask));
+            refused("p", () -> ek.decoding().topP(logits, p, 1f, mask));
+            refused("min_p", () -> ek.decoding().minP(logits, p, 1f, mask));
+            refused("alpha", () -> ek.decoding().topH(logits, p, 100, TopHMode.PAPER, 1f, mask));
         }
-        refused("n", () -> ek.topH(logits, 0.5f, 0, TopHMode.PAPER, 1f, mask));
-        refused("mode", () -> ek.topH(logits, 0.5f, 10, null, 1f, mask));
-        refused("temperature", () -> ek.topP(logits, 0.5f, 0f, mask));
-        refused("temperature", () -> ek.keptMask(logits, SamplingFilters.temperature(0f), mask));
+        refused("n", () -> ek.decoding().topH(logits, 0.5f, 0, TopHMode.PAPER, 1f, mask));
+        refused("mode", () -> ek.decoding().topH(logits, 0.5f, 10, null, 1f, mask));
+        refused("temperature", () -> ek.decoding().topP(logits, 0.5f, 0f, mask));
+        refused("temperature", () -> ek.decoding().keptMask(logits, SamplingFilters.temperature(0f), mask));
         // A temperature whose 2/T overflows float is refused by every op, as topK refuses it: the SIMD
         // sampler once read such a row as special (0 · inf in its shift) and returned -1.
-        refused("temperature", () -> ek.sample(logits, SamplingFilters.temperature(5e-39f), new long[2], 0,
+        refused("temperature", () -> ek.decoding().sample(logits, SamplingFilters.temperature(5e-39f), new long[2], 0,
                 Tensor.of(new int[2])));
-        refused("temperature", () -> ek.keptMask(logits, SamplingFilters.temperature(1e-39f).minP(0.5f), mask));
+        refused("temperature", () -> ek.decoding().keptMask(logits, SamplingFilters.temperature(1e-39f).minP(0.5f),
+                mask));
         refused("temperature", () -> SamplingFilters.temperature(-1f));
         refused("temperature", () -> SamplingFilters.temperature(Float.NaN));
         refused("k", () -> SamplingFilters.temperature(1f).topK(0));
-        refused("k", () -> ek.keptMask(logits, SamplingFilters.temperature(1f).topK(11), mask));
-        refused("maskOut", () -> ek.keptMask(logits, SamplingFilters.temperature(1f), Tensor.ofMask(new byte[10], 1, 10)));
-        refused("maskOut", () -> ek.keptMask(logits, SamplingFilters.temperature(1f), logits));
+        refused("k", () -> ek.decoding().keptMask(logits, SamplingFilters.temperature(1f).topK(11), mask));
+        refused("maskOut", () -> ek.decoding().keptMask(logits, SamplingFilters.temperature(1f),
+                Tensor.ofMask(new byte[10], 1, 10)));
+        refused("maskOut", () -> ek.decoding().keptMask(logits, SamplingFilters.temperature(1f), logits));
         Tensor tok = Tensor.of(new int[2]);
-        refused("seeds", () -> ek.sample(logits, SamplingFilters.temperature(1f), new long[1], 0, tok));
-        refused("tokensOut", () -> ek.sample(logits, SamplingFilters.temperature(1f), new long[2], 0, Tensor.of(new int[1])));
-        refused("filtersPerRow", () -> ek.sample(logits, List.of(SamplingFilters.temperature(1f)), new long[2], 0, tok));
-        refused("filters", () -> ek.sample(logits, (SamplingFilters) null, new long[2], 0, tok));
-        refused("logits", () -> ek.sample(null, SamplingFilters.temperature(1f), new long[2], 0, tok));
+        refused("seeds", () -> ek.decoding().sample(logits, SamplingFilters.temperature(1f), new long[1], 0, tok));
+        refused("tokensOut", () -> ek.decoding().sample(logits, SamplingFilters.temperature(1f), new long[2], 0,
+                Tensor.of(new int[1])));
+        refused("filtersPerRow", () -> ek.decoding().sample(logits, List.of(SamplingFilters.temperature(1f)),
+                new long[2], 0, tok));
+        refused("filters", () -> ek.decoding().sample(logits, (SamplingFilters) null, new long[2], 0, tok));
+        refused("logits", () -> ek.decoding().sample(null, SamplingFilters.temperature(1f), new long[2], 0, tok));
     }
 
     @ParameterizedTest
@@ -350,14 +359,16 @@ class SelectionTest {
             Arrays.fill(idx, 7);
             SamplingFilters f = SamplingFilters.temperature(1f).topP(0.9f).topK(k);
             List<Runnable> calls = List.of(
-                    () -> ek.topK(logits, k, 1f, Tensor.of(idx, 3, 8), Tensor.of(val, 3, 8), Tensor.of(out, 3, 8)),
-                    () -> ek.topK(logits, k, 1f, Tensor.of(idx, 3, 8), Tensor.of(val, 3, 8), null),
-                    () -> ek.keptMask(logits, f, Tensor.ofMask(m, 3, 8)),
-                    () -> ek.keptTokens(logits, f, Tensor.of(idx, 3, 8), Tensor.of(out, 3, 8), Tensor.of(tok)),
-                    () -> ek.maskLogits(logits, f, Tensor.of(out, 3, 8)),
-                    () -> ek.sample(logits, f, new long[3], 0, Tensor.of(tok)),
-                    () -> ek.sample(logits, List.of(SamplingFilters.temperature(1f), f, SamplingFilters.temperature(0f)),
-                            new long[3], 0, Tensor.of(tok)));
+                    () -> ek.decoding().topK(logits, k, 1f, Tensor.of(idx, 3, 8), Tensor.of(val, 3, 8), Tensor.of(out,
+                            3, 8)),
+                    () -> ek.decoding().topK(logits, k, 1f, Tensor.of(idx, 3, 8), Tensor.of(val, 3, 8), null),
+                    () -> ek.decoding().keptMask(logits, f, Tensor.ofMask(m, 3, 8)),
+                    () -> ek.decoding().keptTokens(logits, f, Tensor.of(idx, 3, 8), Tensor.of(out, 3, 8),
+                            Tensor.of(tok)),
+                    () -> ek.decoding().maskLogits(logits, f, Tensor.of(out, 3, 8)),
+                    () -> ek.decoding().sample(logits, f, new long[3], 0, Tensor.of(tok)),
+                    () -> ek.decoding().sample(logits, List.of(SamplingFilters.temperature(1f), f,
+                            SamplingFilters.temperature(0f)), new long[3], 0, Tensor.of(tok)));
             for (Runnable call : calls) {
                 IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call::run);
                 assertEquals(want, e.getMessage());

@@ -42,7 +42,7 @@ class ShardCandidatesTest {
                 continue;
             }
             Tensor shard = Tensor.strided(MemorySegment.ofArray(x), DType.F32, 1, len, (long) row * v + cuts[s], v);
-            ShardCandidates c = ek.shardCandidates(shard, cuts[s], t, k)[0];
+            ShardCandidates c = ek.decoding().shardCandidates(shard, cuts[s], t, k)[0];
             out.add(ShardCandidates.fromBytes(c.toBytes())); // what would travel between devices
         }
         return out;
@@ -228,7 +228,7 @@ class ShardCandidatesTest {
             assertEquals(left.max(), m.max());
             assertEquals(left.sumExp(), m.sumExp(), 1e-14 * left.sumExp());
         }
-        ShardCandidates whole = ek.shardCandidates(Tensor.of(x, 1, v), 0, 0.8f, 16)[0];
+        ShardCandidates whole = ek.decoding().shardCandidates(Tensor.of(x, 1, v), 0, 0.8f, 16)[0];
         assertArrayEquals(whole.ids(), Arrays.copyOf(left.ids(), 16), "the row's first 16 lead the merged list");
         assertTrue(left.known() >= 16, "known " + left.known());
         assertEquals(whole.logSumExp(), left.logSumExp(), 1e-12 * Math.abs(whole.logSumExp()));
@@ -249,8 +249,8 @@ class ShardCandidatesTest {
             float[] x = AdversarialRows.batch(rows);
             int r = rows.size();
             for (int k : new int[] {1, 7, 100}) {
-                ShardCandidates[] a = scalar.shardCandidates(Tensor.of(x, r, v), 11, 0.9f, k);
-                ShardCandidates[] b = simd.shardCandidates(Tensor.of(x, r, v), 11, 0.9f, k);
+                ShardCandidates[] a = scalar.decoding().shardCandidates(Tensor.of(x, r, v), 11, 0.9f, k);
+                ShardCandidates[] b = simd.decoding().shardCandidates(Tensor.of(x, r, v), 11, 0.9f, k);
                 for (int row = 0; row < r; row++) {
                     String what = "V=" + v + " k=" + k + " " + rows.get(row).name();
                     assertEquals(!rows.get(row).valid(), a[row].special() || a[row].max() == NEG, what);
@@ -273,7 +273,7 @@ class ShardCandidatesTest {
     void theSerializedFormRoundTripsAndBadBytesAreRefusedByName() {
         Entrokit ek = TestBackends.scalarReference();
         float[] x = SelectionTest.rows(93, 1, 500);
-        ShardCandidates c = ek.shardCandidates(Tensor.of(x, 1, 500), 1000, 1.5f, 12)[0];
+        ShardCandidates c = ek.decoding().shardCandidates(Tensor.of(x, 1, 500), 1000, 1.5f, 12)[0];
         byte[] bytes = c.toBytes();
         assertEquals(44 + 8 * 12, bytes.length);
         ShardCandidates back = ShardCandidates.fromBytes(bytes);
@@ -292,9 +292,9 @@ class ShardCandidatesTest {
         RaceSamplingTest.expect("temperature", () -> ShardCandidates.merge(c, ShardCandidates.empty(1f, 12)));
         RaceSamplingTest.expect("temperature", () -> c.keep(SamplingFilters.temperature(1f).topK(3)));
         RaceSamplingTest.expect("parts", () -> ShardCandidates.merge(List.of()));
-        RaceSamplingTest.expect("k", () -> ek.shardCandidates(Tensor.of(x, 1, 500), 0, 1f, 0));
-        RaceSamplingTest.expect("offset", () -> ek.shardCandidates(Tensor.of(x, 1, 500), -3, 1f, 4));
-        RaceSamplingTest.expect("temperature", () -> ek.shardCandidates(Tensor.of(x, 1, 500), 0, 0f, 4));
+        RaceSamplingTest.expect("k", () -> ek.decoding().shardCandidates(Tensor.of(x, 1, 500), 0, 1f, 0));
+        RaceSamplingTest.expect("offset", () -> ek.decoding().shardCandidates(Tensor.of(x, 1, 500), -3, 1f, 4));
+        RaceSamplingTest.expect("temperature", () -> ek.decoding().shardCandidates(Tensor.of(x, 1, 500), 0, 0f, 4));
         RaceSamplingTest.expect("filters", () -> c.keep(null));
     }
 
@@ -308,7 +308,7 @@ class ShardCandidatesTest {
         float[] x = SelectionTest.rows(97, 1, v);
         for (SamplingFilters f : pipelines(0.7f)) {
             int[] whole = new int[1];
-            ek.raceSample(Tensor.of(x, 1, v), f, new long[] {42}, 6, Tensor.of(whole));
+            ek.decoding().raceSample(Tensor.of(x, 1, v), f, new long[] {42}, 6, Tensor.of(whole));
             int[] cuts = RaceSamplingTest.cuts(rnd, v, 1 + rnd.nextInt(64));
             ShardSelection sel = ShardCandidates.merge(shards(ek, x, 1, v, 0, cuts, 0.7f, 256)).keep(f);
             assertTrue(sel.exact(), f + " with 256 candidates per shard");

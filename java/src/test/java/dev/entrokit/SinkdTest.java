@@ -105,9 +105,10 @@ class SinkdTest {
         float[] s = logits(1);
         float[] t = logits(2);
         double expected = paper(widen(s), widen(t), 2, 0.1, 20);
-        double plain = ek.sinkd(Tensor.of(t, B, V), Tensor.of(s, B, V), SinkdOptions.defaults(), null);
+        double plain = ek.transport().sinkd(Tensor.of(t, B, V), Tensor.of(s, B, V), SinkdOptions.defaults(), null);
         assertEquals(expected, plain, 1e-12 * expected, "plain");
-        double log = ek.sinkd(Tensor.of(t, B, V), Tensor.of(s, B, V), SinkdOptions.defaults().logDomain(true), null);
+        double log = ek.transport().sinkd(Tensor.of(t, B, V), Tensor.of(s, B, V),
+                SinkdOptions.defaults().logDomain(true), null);
         // The log-domain solver reads the cost as float32 (and the simd one computes in float32).
         assertEquals(expected, log, 1e-5 * expected, "log domain");
     }
@@ -120,7 +121,7 @@ class SinkdTest {
         for (SinkdOptions o : new SinkdOptions[] {SinkdOptions.defaults(), SinkdOptions.defaults().iterations(3).epsilon(0.3)
                 .temperature(1.5f)}) {
             float[] grad = new float[B * V];
-            ek.sinkd(Tensor.of(t, B, V), Tensor.of(s, B, V), o, Tensor.of(grad, B, V));
+            ek.transport().sinkd(Tensor.of(t, B, V), Tensor.of(s, B, V), o, Tensor.of(grad, B, V));
             double[] tt = widen(t);
             double[] num = CentralDifferences.gradient(z -> paper(z, tt, o.temperature(), o.epsilon(), o.iterations()),
                     widen(s));
@@ -143,7 +144,7 @@ class SinkdTest {
                 (inStudent ? s : t)[2 * V + 3] = bad;
                 for (boolean logDomain : new boolean[] {false, true}) {
                     float[] grad = new float[B * V];
-                    double loss = ek.sinkd(Tensor.of(t, B, V), Tensor.of(s, B, V),
+                    double loss = ek.transport().sinkd(Tensor.of(t, B, V), Tensor.of(s, B, V),
                             SinkdOptions.defaults().logDomain(logDomain), Tensor.of(grad, B, V));
                     String what = backend + " " + bad + " in " + (inStudent ? "student" : "teacher") + " logDomain "
                             + logDomain;
@@ -163,17 +164,18 @@ class SinkdTest {
         for (int b : new int[] {46341, 65536}) {
             Tensor x = Tensor.of(new float[b], b, 1);
             SinkhornTest.expect("teacher, student: B = " + b + " rows make a B x B cost of " + (long) b * b + " entries",
-                    () -> ek.sinkd(x, x, SinkdOptions.defaults(), null));
+                    () -> ek.transport().sinkd(x, x, SinkdOptions.defaults(), null));
         }
         if (Runtime.getRuntime().maxMemory() < 32L << 30) {
             Tensor x = Tensor.of(new float[46340], 46340, 1);
             SinkhornTest.expect("teacher, student: B = 46340, V = 1 need 32768 MiB of workspace, more than this JVM's "
-                    + "heap", () -> ek.sinkd(x, x, SinkdOptions.defaults(), null));
+                    + "heap", () -> ek.transport().sinkd(x, x, SinkdOptions.defaults(), null));
         }
         Tensor small = Tensor.of(logits(7), B, V);
         Tensor grad = Tensor.of(new float[B * V], B, V);
         SinkhornTest.expect("teacher, student, options.iterations: B = 6, V = 11 and 2147483647 iterations with the "
-                + "gradient", () -> ek.sinkd(small, small, SinkdOptions.defaults().iterations(Integer.MAX_VALUE), grad));
+                + "gradient", () -> ek.transport().sinkd(small, small,
+                        SinkdOptions.defaults().iterations(Integer.MAX_VALUE), grad));
     }
 
     /**
@@ -185,8 +187,8 @@ class SinkdTest {
         Entrokit ek = TestBackends.scalarReference();
         float[] s = {0.5f, -1f, 2f};
         float[] t = {1f, 0f, -3f};
-        double loss = ek.sinkd(Tensor.of(t, 1, 3), Tensor.of(s, 1, 3), SinkdOptions.defaults().iterations(30_000_000),
-                null);
+        double loss = ek.transport().sinkd(Tensor.of(t, 1, 3), Tensor.of(s, 1, 3),
+                SinkdOptions.defaults().iterations(30_000_000), null);
         double[] ps = softmaxRow(s, 2);
         double[] pt = softmaxRow(t, 2);
         double w = 0;
@@ -222,18 +224,21 @@ class SinkdTest {
         Arena closed = Arena.ofConfined();
         Tensor dead = Tensor.of(closed.allocate(ValueLayout.JAVA_FLOAT, B * V), DType.F32, B, V);
         closed.close();
-        SinkhornTest.expect("teacher: the arena of its segment is closed", () -> ek.sinkd(dead, ok, SinkdOptions.defaults(), null));
-        SinkhornTest.expect("student: the arena of its segment is closed", () -> ek.sinkd(ok, dead, SinkdOptions.defaults(), null));
-        SinkhornTest.expect("grad: the arena of its segment is closed", () -> ek.sinkd(ok, ok, SinkdOptions.defaults(), dead));
+        SinkhornTest.expect("teacher: the arena of its segment is closed", () -> ek.transport().sinkd(dead, ok,
+                SinkdOptions.defaults(), null));
+        SinkhornTest.expect("student: the arena of its segment is closed", () -> ek.transport().sinkd(ok, dead,
+                SinkdOptions.defaults(), null));
+        SinkhornTest.expect("grad: the arena of its segment is closed", () -> ek.transport().sinkd(ok, ok,
+                SinkdOptions.defaults(), dead));
         try (Arena other = CompletableFuture.supplyAsync(Arena::ofConfined).get()) {
             MemorySegment seg = other.allocate(ValueLayout.JAVA_FLOAT, B * V);
             Tensor foreign = Tensor.of(seg, DType.F32, B, V);
             SinkhornTest.expect("teacher: its segment is confined to another thread",
-                    () -> ek.sinkd(foreign, ok, SinkdOptions.defaults(), okGrad));
+                    () -> ek.transport().sinkd(foreign, ok, SinkdOptions.defaults(), okGrad));
             SinkhornTest.expect("student: its segment is confined to another thread",
-                    () -> ek.sinkd(ok, foreign, SinkdOptions.defaults().logDomain(true), okGrad));
+                    () -> ek.transport().sinkd(ok, foreign, SinkdOptions.defaults().logDomain(true), okGrad));
             SinkhornTest.expect("grad: its segment is confined to another thread",
-                    () -> ek.sinkd(ok, ok, SinkdOptions.defaults(), foreign));
+                    () -> ek.transport().sinkd(ok, ok, SinkdOptions.defaults(), foreign));
         } catch (WrongThreadException expected) {
             // Closing another thread's confined arena is not this thread's to do; the JVM frees it.
         }
@@ -243,7 +248,8 @@ class SinkdTest {
     void badShapesAreRefused() {
         Entrokit ek = TestBackends.scalarReference();
         SinkhornTest.expect("teacher, student: expected two [B, V] tensors of the same shape", () ->
-                ek.sinkd(Tensor.of(new float[6], 2, 3), Tensor.of(new float[8], 2, 4), SinkdOptions.defaults(), null));
+                ek.transport().sinkd(Tensor.of(new float[6], 2, 3), Tensor.of(new float[8], 2, 4),
+                        SinkdOptions.defaults(), null));
         SinkhornTest.expect("epsilon: must be finite and >= 0.005", () -> SinkdOptions.defaults().epsilon(0.001));
     }
 }

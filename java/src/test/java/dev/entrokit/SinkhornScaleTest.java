@@ -182,13 +182,13 @@ class SinkhornScaleTest {
             SinkhornResult s = null;
             for (int rep = 0; rep < 30 && least >= denseBytes / 20; rep++) {
                 long before = allocatedBytes();
-                s = one.sinkhorn(Tensor.of(x, n, d), Tensor.of(y, m, d), Metric.SQEUCLIDEAN, null, null, o);
+                s = one.transport().sinkhorn(Tensor.of(x, n, d), Tensor.of(y, m, d), Metric.SQEUCLIDEAN, null, null, o);
                 least = Math.min(least, allocatedBytes() - before);
             }
             assertTrue(least < denseBytes / 20, "a solve allocated at least " + least + " bytes; one n x m float matrix is "
                     + denseBytes);
-            SinkhornResult ref = TestBackends.scalarReference().sinkhorn(Tensor.of(x, n, d), Tensor.of(y, m, d),
-                    Metric.SQEUCLIDEAN, null, null, o);
+            SinkhornResult ref = TestBackends.scalarReference().transport().sinkhorn(Tensor.of(x, n, d), Tensor.of(y,
+                    m, d), Metric.SQEUCLIDEAN, null, null, o);
             sameWithin(s, ref, 1e-4, "2100 x 2111");
         }
     }
@@ -227,7 +227,8 @@ class SinkhornScaleTest {
 
     private static SinkhornResult alone(Entrokit ek, SinkhornProblem q, SinkhornOptions o) {
         SinkhornOptions own = o.epsilon(q.epsilon());
-        return q.points() ? ek.sinkhorn(q.x(), q.y(), q.metric(), q.a(), q.b(), own) : ek.sinkhorn(q.cost(), q.a(), q.b(), own);
+        return q.points() ? ek.transport().sinkhorn(q.x(), q.y(), q.metric(), q.a(), q.b(),
+                own) : ek.transport().sinkhorn(q.cost(), q.a(), q.b(), own);
     }
 
     @ParameterizedTest
@@ -238,7 +239,7 @@ class SinkhornScaleTest {
         for (SinkhornOptions o : new SinkhornOptions[] {
                 SinkhornOptions.defaults().maxIter(500).tol(1e-6).plan(true).gradients(true),
                 SinkhornOptions.defaults().maxIter(80).tol(0).rho(0.7)}) {
-            SinkhornResult[] batch = ek.sinkhorn(problems, o);
+            SinkhornResult[] batch = ek.transport().sinkhorn(problems, o);
             assertEquals(problems.size(), batch.length);
             for (int i = 0; i < problems.size(); i++) {
                 SinkhornResult one = alone(ek, problems.get(i), o);
@@ -265,7 +266,7 @@ class SinkhornScaleTest {
         Entrokit ek = TestBackends.open(backend);
         List<SinkhornProblem> problems = raggedProblems();
         SinkhornOptions o = SinkhornOptions.defaults().maxIter(37).tol(0);
-        SinkhornResult[] batch = ek.sinkhorn(problems, o);
+        SinkhornResult[] batch = ek.transport().sinkhorn(problems, o);
         for (int i = 0; i < problems.size(); i++) {
             SinkhornProblem q = problems.get(i);
             int n = batch[i].n();
@@ -297,15 +298,15 @@ class SinkhornScaleTest {
         List<SinkhornProblem> problems = raggedProblems();
         SinkhornOptions o = SinkhornOptions.defaults().maxIter(300).tol(1e-5);
         try (Entrokit one = Entrokit.create(backend, 1); Entrokit three = Entrokit.create(backend, 3)) {
-            SinkhornResult[] r1 = one.sinkhorn(problems, o);
-            SinkhornResult[] r3 = three.sinkhorn(problems, o);
+            SinkhornResult[] r1 = one.transport().sinkhorn(problems, o);
+            SinkhornResult[] r3 = three.transport().sinkhorn(problems, o);
             for (int i = 0; i < problems.size(); i++) {
                 assertArrayEquals(r1[i].f(), r3[i].f(), "problem " + i);
                 assertArrayEquals(r1[i].g(), r3[i].g(), "problem " + i);
                 assertArrayEquals(r1[i].iterations(), r3[i].iterations(), "problem " + i);
             }
         }
-        assertEquals(0, TestBackends.instance(backend).sinkhorn(List.of(), o).length, "an empty batch");
+        assertEquals(0, TestBackends.instance(backend).transport().sinkhorn(List.of(), o).length, "an empty batch");
     }
 
     @Test
@@ -313,30 +314,37 @@ class SinkhornScaleTest {
         Entrokit ek = TestBackends.scalarReference();
         SinkhornOptions o = SinkhornOptions.defaults();
         List<SinkhornProblem> good = raggedProblems();
-        expect("problems: must not be null", () -> ek.sinkhorn((List<SinkhornProblem>) null, o));
-        expect("options: must not be null", () -> ek.sinkhorn(good, null));
+        expect("problems: must not be null", () -> ek.transport().sinkhorn((List<SinkhornProblem>) null, o));
+        expect("options: must not be null", () -> ek.transport().sinkhorn(good, null));
         List<SinkhornProblem> withNull = new ArrayList<>(good);
         withNull.add(2, null);
-        expect("problems[2]: must not be null", () -> ek.sinkhorn(withNull, o));
-        expect("problems[6].a: weights of problem 6 sum to", () -> ek.sinkhorn(with(good, SinkhornProblem.ofCost(
+        expect("problems[2]: must not be null", () -> ek.transport().sinkhorn(withNull, o));
+        expect("problems[6].a: weights of problem 6 sum to", () -> ek.transport().sinkhorn(with(good,
+                SinkhornProblem.ofCost(
                 Tensor.of(new float[6], 2, 3), Tensor.of(new float[] {0.2f, 0.3f}), null, 0.1)), o));
-        expect("problems[6].epsilon: must be finite and > 0, got -1.0", () -> ek.sinkhorn(with(good,
+        expect("problems[6].epsilon: must be finite and > 0, got -1.0", () -> ek.transport().sinkhorn(with(good,
                 SinkhornProblem.ofCost(Tensor.of(new float[6], 2, 3), null, null, -1)), o));
-        expect("problems[6].epsilon: 1.0E-40 is too small for the costs of problem 6 (up to 2.0)", () -> ek.sinkhorn(
+        expect("problems[6].epsilon: 1.0E-40 is too small for the costs of problem 6 (up to 2.0)",
+                () -> ek.transport().sinkhorn(
                 with(good, SinkhornProblem.ofCost(Tensor.of(new float[] {0, 2, 1, 0}, 2, 2), null, null, 1e-40)), o));
-        expect("problems[6].epsilonStart: must be 0 (no annealing) or finite and >= epsilon", () -> ek.sinkhorn(
+        expect("problems[6].epsilonStart: must be 0 (no annealing) or finite and >= epsilon",
+                () -> ek.transport().sinkhorn(
                 with(good, SinkhornProblem.ofCost(Tensor.of(new float[6], 2, 3), null, null, 2)), o.annealing(1, 0.9)));
-        expect("problems[6].cost: a problem of a ragged batch is one problem, [n, m], got [2, 3, 1]", () -> ek.sinkhorn(
+        expect("problems[6].cost: a problem of a ragged batch is one problem, [n, m], got [2, 3, 1]",
+                () -> ek.transport().sinkhorn(
                 with(good, SinkhornProblem.ofCost(Tensor.of(new float[6], 2, 3, 1), null, null, 0.1)), o));
-        expect("problems[6].cost: give a cost or two point clouds, not both", () -> ek.sinkhorn(with(good,
+        expect("problems[6].cost: give a cost or two point clouds, not both", () -> ek.transport().sinkhorn(with(good,
                 new SinkhornProblem(Tensor.of(new float[6], 2, 3), Tensor.of(new float[2], 2, 1), Tensor.of(new float[3], 3, 1),
                         Metric.L1, null, null, 0.1)), o));
-        expect("problems[6].x: coordinates must be finite", () -> ek.sinkhorn(with(good, SinkhornProblem.ofPoints(
+        expect("problems[6].x: coordinates must be finite", () -> ek.transport().sinkhorn(with(good,
+                SinkhornProblem.ofPoints(
                 Tensor.of(new float[] {Float.NaN, 0}, 1, 2), Tensor.of(new float[2], 1, 2), Metric.L1, null, null, 0.1)), o));
-        expect("problems[6].metric: must not be null", () -> ek.sinkhorn(with(good, SinkhornProblem.ofPoints(
+        expect("problems[6].metric: must not be null", () -> ek.transport().sinkhorn(with(good,
+                SinkhornProblem.ofPoints(
                 Tensor.of(new float[2], 1, 2), Tensor.of(new float[2], 1, 2), null, null, null, 0.1)), o));
         IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                () -> ek.sinkhorn(with(good, SinkhornProblem.ofCost(Tensor.of(new float[] {-1}, 1, 1), null, null, 1)), o));
+                () -> ek.transport().sinkhorn(with(good, SinkhornProblem.ofCost(Tensor.of(new float[] {-1}, 1, 1),
+                        null, null, 1)), o));
         assertNotNull(e.getCause(), "the refusal keeps the check's own exception as its cause");
         assertTrue(e.getMessage().startsWith("problems[6].cost: entries must be finite and >= 0, got -1.0"), e.getMessage());
     }

@@ -100,7 +100,8 @@ class SinkhornTest {
         }
 
         SinkhornResult solve(Entrokit ek, SinkhornOptions o) {
-            return ek.sinkhorn(Tensor.of(cost, batch, n, m), Tensor.of(a, batch, n), Tensor.of(b, batch, m), o);
+            return ek.transport().sinkhorn(Tensor.of(cost, batch, n, m), Tensor.of(a, batch, n), Tensor.of(b, batch,
+                    m), o);
         }
     }
 
@@ -142,7 +143,8 @@ class SinkhornTest {
         float[] y = randomCost(5, batch * m * d, 1f);
         for (Metric metric : Metric.values()) {
             SinkhornOptions o = SinkhornOptions.defaults().epsilon(0.02).maxIter(60).tol(0);
-            SinkhornResult r = ek.sinkhorn(Tensor.of(x, batch, n, d), Tensor.of(y, batch, m, d), metric, null, null, o);
+            SinkhornResult r = ek.transport().sinkhorn(Tensor.of(x, batch, n, d), Tensor.of(y, batch, m, d), metric,
+                    null, null, o);
             for (int p = 0; p < batch; p++) {
                 double[] c = SinkhornReference.cost(Arrays.copyOfRange(x, p * n * d, (p + 1) * n * d),
                         Arrays.copyOfRange(y, p * m * d, (p + 1) * m * d), n, m, d, metric);
@@ -168,7 +170,7 @@ class SinkhornTest {
             cost[k] += 10f;
         }
         SinkhornOptions o = SinkhornOptions.defaults().epsilon(0.05).maxIter(200).tol(0);
-        SinkhornResult r = ek.sinkhorn(Tensor.of(cost, n, m), null, null, o);
+        SinkhornResult r = ek.transport().sinkhorn(Tensor.of(cost, n, m), null, null, o);
         SinkhornReference ref = new SinkhornReference(slice(cost, 0, n * m), n, m, SinkhornReference.uniform(n),
                 SinkhornReference.uniform(m), 0.05, 200, Double.POSITIVE_INFINITY);
         near(r.f(), 0, ref.f, tolerance(backend), backend + " f");
@@ -186,8 +188,8 @@ class SinkhornTest {
         int m = 48;
         float[] cost = randomCost(7, batch * n * m, 1f);
         SinkhornOptions o = SinkhornOptions.defaults().epsilon(0.05).maxIter(1000).tol(0).plan(true);
-        SinkhornResult s = simd.sinkhorn(Tensor.of(cost, batch, n, m), null, null, o);
-        SinkhornResult ref = scalar.sinkhorn(Tensor.of(cost, batch, n, m), null, null, o);
+        SinkhornResult s = simd.transport().sinkhorn(Tensor.of(cost, batch, n, m), null, null, o);
+        SinkhornResult ref = scalar.transport().sinkhorn(Tensor.of(cost, batch, n, m), null, null, o);
         near(s.f(), 0, ref.f(), 1e-4, "f");
         near(s.g(), 0, ref.g(), 1e-4, "g");
         near(s.plan(), 0, ref.plan(), 1e-4, "plan");
@@ -204,8 +206,8 @@ class SinkhornTest {
         int n = 2100;
         float[] cost = randomCost(29, n * n, 1f);
         SinkhornOptions o = SinkhornOptions.defaults().epsilon(0.1).maxIter(2).tol(0);
-        SinkhornResult s = simd.sinkhorn(Tensor.of(cost, n, n), null, null, o);
-        SinkhornResult ref = TestBackends.scalarReference().sinkhorn(Tensor.of(cost, n, n), null, null, o);
+        SinkhornResult s = simd.transport().sinkhorn(Tensor.of(cost, n, n), null, null, o);
+        SinkhornResult ref = TestBackends.scalarReference().transport().sinkhorn(Tensor.of(cost, n, n), null, null, o);
         assertArrayEquals(ref.f(), s.f());
         assertArrayEquals(ref.g(), s.g());
     }
@@ -252,7 +254,7 @@ class SinkhornTest {
         float[] cost = randomCost(11, n * m, 1f);
         float[] a = randomWeights(12, 1, n);
         float[] b = randomWeights(13, 1, m);
-        SinkhornResult r = ek.sinkhorn(Tensor.of(cost, n, m), Tensor.of(a), Tensor.of(b),
+        SinkhornResult r = ek.transport().sinkhorn(Tensor.of(cost, n, m), Tensor.of(a), Tensor.of(b),
                 SinkhornOptions.defaults().epsilon(1e5).maxIter(50).tol(0).plan(true));
         for (int i = 0; i < n; i++) {
             for (int j = 0; j < m; j++) {
@@ -265,7 +267,7 @@ class SinkhornTest {
     @MethodSource("dev.entrokit.TestBackends#names")
     void oneByOneIsTheCostItself(String backend) {
         Entrokit ek = TestBackends.open(backend);
-        SinkhornResult r = ek.sinkhorn(Tensor.of(new float[] {0.7f}, 1, 1), null, null,
+        SinkhornResult r = ek.transport().sinkhorn(Tensor.of(new float[] {0.7f}, 1, 1), null, null,
                 SinkhornOptions.defaults().epsilon(0.01).maxIter(3).tol(0).plan(true));
         // SIMD potentials are float32-accurate, and the plan divides their rounding by ε = 0.01.
         assertEquals(1.0, r.plan()[0], backend.equals("scalar") ? 1e-12 : 1e-5);
@@ -290,8 +292,8 @@ class SinkhornTest {
         for (int k = 0; k < n; k++) {
             exact += (double) (xs[k] - ys[k]) * (xs[k] - ys[k]) / n;
         }
-        SinkhornResult r = ek.sinkhorn(Tensor.of(x, n, 1), Tensor.of(y, n, 1), Metric.SQEUCLIDEAN, null, null,
-                SinkhornOptions.defaults().epsilon(1e-4).maxIter(20000).tol(1e-7).annealing(1, 0.95));
+        SinkhornResult r = ek.transport().sinkhorn(Tensor.of(x, n, 1), Tensor.of(y, n, 1), Metric.SQEUCLIDEAN, null,
+                null, SinkhornOptions.defaults().epsilon(1e-4).maxIter(20000).tol(1e-7).annealing(1, 0.95));
         assertEquals(exact, r.cost()[0], 0.02 * exact + 1e-4, backend);
     }
 
@@ -304,10 +306,10 @@ class SinkhornTest {
         float[] cost = randomCost(16, 2 * n * m, 1f);
         Arrays.fill(cost, 0, n * m, 0.5f); // a constant cost converges in the first iteration
         SinkhornOptions o = SinkhornOptions.defaults().epsilon(0.05).maxIter(500).tol(1e-6);
-        SinkhornResult r = ek.sinkhorn(Tensor.of(cost, 2, n, m), null, null, o);
+        SinkhornResult r = ek.transport().sinkhorn(Tensor.of(cost, 2, n, m), null, null, o);
         assertEquals(10, r.iterations()[0], "the first check");
         assertTrue(r.iterations()[1] > 10, "problem 1 ran " + r.iterations()[1]);
-        SinkhornResult exact = ek.sinkhorn(Tensor.of(cost, 2, n, m), null, null, o.tol(0));
+        SinkhornResult exact = ek.transport().sinkhorn(Tensor.of(cost, 2, n, m), null, null, o.tol(0));
         assertArrayEquals(new int[] {500, 500}, exact.iterations(), "tol = 0 runs every iteration");
     }
 
@@ -321,14 +323,15 @@ class SinkhornTest {
         float[] a = randomWeights(18, 1, n);
         float[] b = randomWeights(19, 1, m);
         SinkhornOptions o = SinkhornOptions.defaults().epsilon(0.05).maxIter(300).tol(0).rho(0.5);
-        SinkhornResult r = ek.sinkhorn(Tensor.of(cost, n, m), Tensor.of(a), Tensor.of(b), o);
+        SinkhornResult r = ek.transport().sinkhorn(Tensor.of(cost, n, m), Tensor.of(a), Tensor.of(b), o);
         SinkhornReference ref = new SinkhornReference(slice(cost, 0, n * m), n, m, slice(a, 0, n), slice(b, 0, m), 0.05,
                 300, 0.5);
         near(r.f(), 0, ref.f, tolerance(backend), "unbalanced f");
         near(r.g(), 0, ref.g, tolerance(backend), "unbalanced g");
         near(r.cost()[0], ref.cost, tolerance(backend), "unbalanced cost");
-        SinkhornResult huge = ek.sinkhorn(Tensor.of(cost, n, m), Tensor.of(a), Tensor.of(b), o.rho(1e7).maxIter(2000));
-        SinkhornResult balanced = ek.sinkhorn(Tensor.of(cost, n, m), Tensor.of(a), Tensor.of(b),
+        SinkhornResult huge = ek.transport().sinkhorn(Tensor.of(cost, n, m), Tensor.of(a), Tensor.of(b),
+                o.rho(1e7).maxIter(2000));
+        SinkhornResult balanced = ek.transport().sinkhorn(Tensor.of(cost, n, m), Tensor.of(a), Tensor.of(b),
                 o.rho(Double.POSITIVE_INFINITY).maxIter(2000));
         near(huge.cost()[0], balanced.cost()[0], 1e-4, "ρ → ∞ cost");
         near(huge.f(), 0, balanced.f(), 1e-3, "ρ → ∞ f");
@@ -341,8 +344,8 @@ class SinkhornTest {
         int n = 20;
         float[] cost = randomCost(20, n * n, 1f);
         SinkhornOptions plain = SinkhornOptions.defaults().epsilon(0.02).maxIter(3000).tol(1e-7);
-        SinkhornResult annealed = ek.sinkhorn(Tensor.of(cost, n, n), null, null, plain.annealing(1, 0.8));
-        SinkhornResult direct = ek.sinkhorn(Tensor.of(cost, n, n), null, null, plain);
+        SinkhornResult annealed = ek.transport().sinkhorn(Tensor.of(cost, n, n), null, null, plain.annealing(1, 0.8));
+        SinkhornResult direct = ek.transport().sinkhorn(Tensor.of(cost, n, n), null, null, plain);
         near(annealed.cost()[0], direct.cost()[0], 1e-4, "annealed cost");
         near(annealed.objective()[0], direct.objective()[0], 1e-4, "annealed objective");
     }
@@ -357,8 +360,8 @@ class SinkhornTest {
         for (int k = n * 2; k < y.length; k++) {
             y[k] += 0.5f;
         }
-        double[] s = ek.sinkhornDivergence(Tensor.of(x, 2, n, 2), Tensor.of(y, 2, n, 2), Metric.SQEUCLIDEAN, null, null,
-                SinkhornOptions.defaults().epsilon(0.05).tol(1e-8).maxIter(5000));
+        double[] s = ek.transport().sinkhornDivergence(Tensor.of(x, 2, n, 2), Tensor.of(y, 2, n, 2),
+                Metric.SQEUCLIDEAN, null, null, SinkhornOptions.defaults().epsilon(0.05).tol(1e-8).maxIter(5000));
         assertEquals(0, s[0], 1e-6, "identical clouds");
         assertTrue(s[1] > 0.3, "shifted by (0.5, 0.5): " + s[1]);
     }
@@ -377,7 +380,8 @@ class SinkhornTest {
         SinkhornOptions o = SinkhornOptions.defaults().epsilon(0.1).maxIter(20000).tol(1e-13).checkEvery(1)
                 .gradients(true).plan(true);
         for (Metric metric : Metric.values()) {
-            SinkhornResult r = ek.sinkhorn(Tensor.of(x, n, d), Tensor.of(y, m, d), metric, Tensor.of(a), null, o);
+            SinkhornResult r = ek.transport().sinkhorn(Tensor.of(x, n, d), Tensor.of(y, m, d), metric, Tensor.of(a),
+                    null, o);
             double h = 1e-3;
             for (int k = 0; k < n * d; k++) {
                 float[] up = x.clone();
@@ -413,8 +417,8 @@ class SinkhornTest {
 
     private static double objective(Entrokit ek, float[] x, float[] y, float[] a, Metric metric, SinkhornOptions o) {
         int d = 2;
-        return ek.sinkhorn(Tensor.of(x, x.length / d, d), Tensor.of(y, y.length / d, d), metric, Tensor.of(a), null,
-                o.gradients(false).plan(false)).objective()[0];
+        return ek.transport().sinkhorn(Tensor.of(x, x.length / d, d), Tensor.of(y, y.length / d, d), metric,
+                Tensor.of(a), null, o.gradients(false).plan(false)).objective()[0];
     }
 
     @Test
@@ -424,14 +428,14 @@ class SinkhornTest {
         int m = 5;
         float[] cost = randomCost(25, n * m, 1f);
         SinkhornOptions o = SinkhornOptions.defaults().epsilon(0.1).maxIter(20000).tol(1e-13).checkEvery(1).plan(true);
-        SinkhornResult r = ek.sinkhorn(Tensor.of(cost, n, m), null, null, o);
+        SinkhornResult r = ek.transport().sinkhorn(Tensor.of(cost, n, m), null, null, o);
         for (int k = 0; k < n * m; k++) {
             float[] up = cost.clone();
             float[] down = cost.clone();
             up[k] += 1e-3f;
             down[k] -= 1e-3f;
-            double num = (ek.sinkhorn(Tensor.of(up, n, m), null, null, o.plan(false)).objective()[0]
-                    - ek.sinkhorn(Tensor.of(down, n, m), null, null, o.plan(false)).objective()[0])
+            double num = (ek.transport().sinkhorn(Tensor.of(up, n, m), null, null, o.plan(false)).objective()[0]
+                    - ek.transport().sinkhorn(Tensor.of(down, n, m), null, null, o.plan(false)).objective()[0])
                     / ((double) up[k] - down[k]);
             assertEquals(num, r.plan()[k], 1e-6, "dC " + k);
         }
@@ -445,7 +449,7 @@ class SinkhornTest {
         int n = 6;
         int m = 7;
         float[] cost = randomCost(26, n * m, 1f);
-        SinkhornResult r = ek.sinkhorn(Tensor.of(cost, n, m), null, null,
+        SinkhornResult r = ek.transport().sinkhorn(Tensor.of(cost, n, m), null, null,
                 SinkhornOptions.defaults().epsilon(0.1).maxIter(40).tol(0).plan(true));
         double primal = 0;
         for (int k = 0; k < n * m; k++) {
@@ -466,8 +470,8 @@ class SinkhornTest {
         float[] cost = randomCost(27, batch * n * m, 1f);
         SinkhornOptions o = SinkhornOptions.defaults().epsilon(0.05).maxIter(200).tol(1e-4);
         try (Entrokit one = Entrokit.create(backend, 1); Entrokit three = Entrokit.create(backend, 3)) {
-            SinkhornResult r1 = one.sinkhorn(Tensor.of(cost, batch, n, m), null, null, o);
-            SinkhornResult r3 = three.sinkhorn(Tensor.of(cost, batch, n, m), null, null, o);
+            SinkhornResult r1 = one.transport().sinkhorn(Tensor.of(cost, batch, n, m), null, null, o);
+            SinkhornResult r3 = three.transport().sinkhorn(Tensor.of(cost, batch, n, m), null, null, o);
             assertArrayEquals(r1.f(), r3.f());
             assertArrayEquals(r1.g(), r3.g());
             assertArrayEquals(r1.iterations(), r3.iterations());
@@ -517,8 +521,8 @@ class SinkhornTest {
         // The same for costs from points (the simd workspace rounds them to float32).
         float[] x = randomCost(42, 2 * 13 * 3, 1f);
         float[] y = randomCost(43, 2 * 19 * 3, 1f);
-        SinkhornResult r = ek.sinkhorn(Tensor.of(x, 2, 13, 3), Tensor.of(y, 2, 19, 3), Metric.EUCLIDEAN, null, null,
-                SinkhornOptions.defaults().epsilon(0.02).maxIter(3000).plan(true));
+        SinkhornResult r = ek.transport().sinkhorn(Tensor.of(x, 2, 13, 3), Tensor.of(y, 2, 19, 3), Metric.EUCLIDEAN,
+                null, null, SinkhornOptions.defaults().epsilon(0.02).maxIter(3000).plan(true));
         for (int p = 0; p < 2; p++) {
             double actual = planRowError(r, p, SinkhornReference.uniform(13));
             assertEquals(actual, r.marginalError()[p], 1e-13 + 1e-6 * actual, backend + " points problem " + p);
@@ -542,8 +546,8 @@ class SinkhornTest {
         for (double[] c : cases) {
             float[] cost = randomCost(44, n * m, (float) c[0]);
             SinkhornOptions o = SinkhornOptions.defaults().epsilon(c[1]).maxIter(60).tol(0).plan(true);
-            SinkhornResult r = ek.sinkhorn(Tensor.of(cost, n, m), null, null, o);
-            SinkhornResult s = scalar.sinkhorn(Tensor.of(cost, n, m), null, null, o);
+            SinkhornResult r = ek.transport().sinkhorn(Tensor.of(cost, n, m), null, null, o);
+            SinkhornResult s = scalar.transport().sinkhorn(Tensor.of(cost, n, m), null, null, o);
             SinkhornReference ref = new SinkhornReference(slice(cost, 0, n * m), n, m, SinkhornReference.uniform(n),
                     SinkhornReference.uniform(m), c[1], 60, Double.POSITIVE_INFINITY);
             String what = backend + " costs to " + c[0] + " at epsilon " + c[1];
@@ -567,16 +571,18 @@ class SinkhornTest {
             Entrokit e = TestBackends.instance(backend);
             for (double eps : new double[] {1e-38, 1e-40, 1e-300}) {
                 expect("epsilon: " + eps + " is too small for the costs of problem 1 (up to 2.0): max cost / epsilon",
-                        () -> e.sinkhorn(Tensor.of(cost, 2, 3, 4), null, null, SinkhornOptions.defaults().epsilon(eps)));
+                        () -> e.transport().sinkhorn(Tensor.of(cost, 2, 3, 4), null, null,
+                                SinkhornOptions.defaults().epsilon(eps)));
             }
             // Points: the bound is the cost across the box holding both clouds, here (3 − 0)² + (1 − 0)².
-            expect("epsilon: 1.0E-12 is too small for the costs of problem 0 (up to 10.0)", () -> e.sinkhorn(
+            expect("epsilon: 1.0E-12 is too small for the costs of problem 0 (up to 10.0)",
+                    () -> e.transport().sinkhorn(
                     Tensor.of(new float[] {0, 0, 3, 1}, 2, 2), Tensor.of(new float[] {1, 1}, 1, 2), Metric.SQEUCLIDEAN,
                     null, null, SinkhornOptions.defaults().epsilon(1e-12)));
         }
         expect("epsilon: 4.9E-324 is subnormal", () -> SinkhornOptions.defaults().epsilon(Double.MIN_VALUE));
         // All costs 0: any normal ε is fine (the independent coupling).
-        SinkhornResult r = ek.sinkhorn(Tensor.of(new float[6], 2, 3), null, null,
+        SinkhornResult r = ek.transport().sinkhorn(Tensor.of(new float[6], 2, 3), null, null,
                 SinkhornOptions.defaults().epsilon(Double.MIN_NORMAL).plan(true));
         assertEquals(1.0 / 6, r.plan()[4], 1e-15);
     }
@@ -591,28 +597,30 @@ class SinkhornTest {
         expect("cost: entries must be finite and >= 0, got -1.0", () -> {
             float[] c = cost.clone();
             c[5] = -1;
-            ek.sinkhorn(Tensor.of(c, 2, 3, 4), null, null, o);
+            ek.transport().sinkhorn(Tensor.of(c, 2, 3, 4), null, null, o);
         });
         expect("cost: entries must be finite and >= 0, got NaN", () -> {
             float[] c = cost.clone();
             c[0] = Float.NaN;
-            ek.sinkhorn(Tensor.of(c, 2, 3, 4), null, null, o);
+            ek.transport().sinkhorn(Tensor.of(c, 2, 3, 4), null, null, o);
         });
         expect("epsilon: must be finite and > 0, got 0.0", () -> o.epsilon(0));
         expect("epsilon: must be finite and > 0, got -0.1", () -> o.epsilon(-0.1));
         expect("a: weights of problem 1 sum to", () ->
-                ek.sinkhorn(Tensor.of(cost, 2, 3, 4), Tensor.of(new float[] {0.2f, 0.3f, 0.5f, 0.2f, 0.3f, 0.6f}, 2, 3),
-                        null, o));
+                ek.transport().sinkhorn(Tensor.of(cost, 2, 3, 4),
+                        Tensor.of(new float[] {0.2f, 0.3f, 0.5f, 0.2f, 0.3f, 0.6f}, 2, 3), null, o));
         expect("b: shape [2, 3] does not match [2, 4]", () ->
-                ek.sinkhorn(Tensor.of(cost, 2, 3, 4), null, Tensor.of(new float[6], 2, 3), o));
+                ek.transport().sinkhorn(Tensor.of(cost, 2, 3, 4), null, Tensor.of(new float[6], 2, 3), o));
         expect("y: shape [2, 4, 3] does not match x [2, 3, 2]", () ->
-                ek.sinkhorn(Tensor.of(new float[12], 2, 3, 2), Tensor.of(new float[24], 2, 4, 3), Metric.L1, null, null, o));
+                ek.transport().sinkhorn(Tensor.of(new float[12], 2, 3, 2), Tensor.of(new float[24], 2, 4, 3),
+                        Metric.L1, null, null, o));
         expect("a: weights must be finite and > 0", () ->
-                ek.sinkhorn(Tensor.of(cost, 2, 3, 4), Tensor.of(new float[] {0, 0.5f, 0.5f, 0.2f, 0.3f, 0.5f}, 2, 3),
-                        null, o));
-        expect("cost: expected [B, n, m] or [n, m]", () -> ek.sinkhorn(Tensor.of(new float[3]), null, null, o));
-        expect("x: coordinates must be finite", () -> ek.sinkhorn(Tensor.of(new float[] {Float.NaN, 0}, 1, 2),
-                Tensor.of(new float[2], 1, 2), Metric.SQEUCLIDEAN, null, null, o));
+                ek.transport().sinkhorn(Tensor.of(cost, 2, 3, 4),
+                        Tensor.of(new float[] {0, 0.5f, 0.5f, 0.2f, 0.3f, 0.5f}, 2, 3), null, o));
+        expect("cost: expected [B, n, m] or [n, m]", () -> ek.transport().sinkhorn(Tensor.of(new float[3]), null, null,
+                o));
+        expect("x: coordinates must be finite", () -> ek.transport().sinkhorn(Tensor.of(new float[] {Float.NaN, 0}, 1,
+                2), Tensor.of(new float[2], 1, 2), Metric.SQEUCLIDEAN, null, null, o));
         expect("rho: must be > 0", () -> o.rho(0));
         expect("epsilonStart: must be 0 (no annealing) or finite and >= epsilon", () -> o.annealing(0.01, 0.9));
         expect("metric: expected sqeuclidean, l1 or euclidean, got 'cosine'", () -> Metric.of("cosine"));

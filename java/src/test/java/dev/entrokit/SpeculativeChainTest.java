@@ -10,7 +10,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The chain rejection sampler ({@link Entrokit#speculativeChain}): with drafts drawn from the draft
+ * The chain rejection sampler ({@link Decoding#speculativeChain}): with drafts drawn from the draft
  * distributions, every emitted token follows the target distribution (Pearson's χ² over many requests);
  * identical draft and target accept everything; outputs repeat for the same seeds whatever the thread
  * count; a request with bad probabilities is marked and leaves the others alone.
@@ -92,8 +92,8 @@ class SpeculativeChainTest {
         }
         int[] accepted = new int[b];
         int[] tokens = new int[b * (K + 1)];
-        ek.speculativeChain(Tensor.of(ids, b, K), Tensor.of(draft, b, K, V), Tensor.of(target, b, K + 1, V), seeds, 5,
-                Tensor.of(accepted), Tensor.of(tokens, b, K + 1));
+        ek.decoding().speculativeChain(Tensor.of(ids, b, K), Tensor.of(draft, b, K, V), Tensor.of(target, b, K + 1, V),
+                seeds, 5, Tensor.of(accepted), Tensor.of(tokens, b, K + 1));
         long[][] counts = new long[K + 1][V];
         for (int r = 0; r < b; r++) {
             assertTrue(accepted[r] >= 0 && accepted[r] <= K);
@@ -143,8 +143,8 @@ class SpeculativeChainTest {
         target[(K + 1) * V + 2] = Float.NaN; // request 1 is bad
         int[] accepted = new int[b];
         int[] tokens = new int[b * (K + 1)];
-        ek.speculativeChain(Tensor.of(ids, b, K), Tensor.of(draft, b, K, V), Tensor.of(target, b, K + 1, V), new long[] {1, 2, 3},
-                0, Tensor.of(accepted), Tensor.of(tokens, b, K + 1));
+        ek.decoding().speculativeChain(Tensor.of(ids, b, K), Tensor.of(draft, b, K, V), Tensor.of(target, b, K + 1, V),
+                new long[] {1, 2, 3}, 0, Tensor.of(accepted), Tensor.of(tokens, b, K + 1));
         assertArrayEquals(new int[] {K, -1, K}, accepted);
         for (int i = 0; i < K; i++) {
             assertEquals(ids[i], tokens[i]);
@@ -158,10 +158,10 @@ class SpeculativeChainTest {
             int[] t1 = new int[b * (K + 1)];
             int[] a3 = new int[b];
             int[] t3 = new int[b * (K + 1)];
-            one.speculativeChain(Tensor.of(ids, b, K), Tensor.of(draft, b, K, V), Tensor.of(target, b, K + 1, V),
-                    new long[] {1, 2, 3}, 0, Tensor.of(a1), Tensor.of(t1, b, K + 1));
-            three.speculativeChain(Tensor.of(ids, b, K), Tensor.of(draft, b, K, V), Tensor.of(target, b, K + 1, V),
-                    new long[] {1, 2, 3}, 0, Tensor.of(a3), Tensor.of(t3, b, K + 1));
+            one.decoding().speculativeChain(Tensor.of(ids, b, K), Tensor.of(draft, b, K, V), Tensor.of(target, b,
+                    K + 1, V), new long[] {1, 2, 3}, 0, Tensor.of(a1), Tensor.of(t1, b, K + 1));
+            three.decoding().speculativeChain(Tensor.of(ids, b, K), Tensor.of(draft, b, K, V), Tensor.of(target, b,
+                    K + 1, V), new long[] {1, 2, 3}, 0, Tensor.of(a3), Tensor.of(t3, b, K + 1));
             assertArrayEquals(accepted, a1);
             assertArrayEquals(tokens, t1);
             assertArrayEquals(a1, a3);
@@ -178,15 +178,17 @@ class SpeculativeChainTest {
         Tensor acc = Tensor.of(new int[2]);
         Tensor tok = Tensor.of(new int[2 * (K + 1)], 2, K + 1);
         long[] seeds = {1, 2};
-        SelectionTest.refused("draftIds", () -> ek.speculativeChain(Tensor.of(new int[] {0, 1, 2, 3, 4, V}, 2, K), draft, target,
-                seeds, 0, acc, tok));
-        SelectionTest.refused("draftProbs", () -> ek.speculativeChain(ids, Tensor.of(new float[2 * K * V], 2, K * V), target, seeds,
-                0, acc, tok));
-        SelectionTest.refused("targetProbs", () -> ek.speculativeChain(ids, draft, Tensor.of(new float[2 * K * V], 2, K, V), seeds,
-                0, acc, tok));
-        SelectionTest.refused("seeds", () -> ek.speculativeChain(ids, draft, target, new long[3], 0, acc, tok));
-        SelectionTest.refused("tokensOut", () -> ek.speculativeChain(ids, draft, target, seeds, 0, acc,
+        SelectionTest.refused("draftIds", () -> ek.decoding().speculativeChain(Tensor.of(new int[] {0, 1, 2, 3, 4, V},
+                2, K), draft, target, seeds, 0, acc, tok));
+        SelectionTest.refused("draftProbs", () -> ek.decoding().speculativeChain(ids, Tensor.of(new float[2 * K * V],
+                2, K * V), target, seeds, 0, acc, tok));
+        SelectionTest.refused("targetProbs", () -> ek.decoding().speculativeChain(ids, draft,
+                Tensor.of(new float[2 * K * V], 2, K, V), seeds, 0, acc, tok));
+        SelectionTest.refused("seeds", () -> ek.decoding().speculativeChain(ids, draft, target, new long[3], 0, acc,
+                tok));
+        SelectionTest.refused("tokensOut", () -> ek.decoding().speculativeChain(ids, draft, target, seeds, 0, acc,
                 Tensor.of(new int[2 * K], 2, K)));
-        SelectionTest.refused("acceptedOut", () -> ek.speculativeChain(ids, draft, target, seeds, 0, Tensor.of(new int[1]), tok));
+        SelectionTest.refused("acceptedOut", () -> ek.decoding().speculativeChain(ids, draft, target, seeds, 0,
+                Tensor.of(new int[1]), tok));
     }
 }

@@ -54,8 +54,8 @@ class WarmUpTest {
 
     private static int[] topK(Entrokit ek, float[] x, float[] probs) {
         int[] idx = new int[ROWS * 7];
-        ek.topK(Tensor.of(x, ROWS, COLS), 7, 0.8f, Tensor.of(idx, ROWS, 7), Tensor.of(new float[ROWS * 7], ROWS, 7),
-                Tensor.of(probs, ROWS, 7));
+        ek.decoding().topK(Tensor.of(x, ROWS, COLS), 7, 0.8f, Tensor.of(idx, ROWS, 7), Tensor.of(new float[ROWS * 7],
+                ROWS, 7), Tensor.of(probs, ROWS, 7));
         return idx;
     }
 
@@ -70,7 +70,8 @@ class WarmUpTest {
         for (int i = 0; i < cost.length; i++) {
             cost[i] = Math.abs(cost[i]);
         }
-        return ek.sinkhorn(Tensor.of(cost, 2, 10, 10), null, null, SinkhornOptions.defaults().maxIter(10).tol(0)).cost()[0];
+        return ek.transport().sinkhorn(Tensor.of(cost, 2, 10, 10), null, null,
+                SinkhornOptions.defaults().maxIter(10).tol(0)).cost()[0];
     }
 
     @Test

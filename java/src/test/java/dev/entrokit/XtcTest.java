@@ -33,7 +33,7 @@ class XtcTest {
                 for (long step = 0; step < 12; step++) {
                     long[] seeds = {step + 1, 2 * step + 7, 99};
                     int[] tokens = new int[rows];
-                    ek.sample(Tensor.of(x, rows, v), f, seeds, step, Tensor.of(tokens));
+                    ek.decoding().sample(Tensor.of(x, rows, v), f, seeds, step, Tensor.of(tokens));
                     for (int r = 0; r < rows; r++) {
                         double chance = Philox.secondUniform(seeds[r], r, step);
                         if (SelectionReference.margin(x, r * v, v, f, chance) < 1e-6) {
@@ -80,7 +80,7 @@ class XtcTest {
 
     private static int[] counts(Entrokit ek, float[] batch, SamplingFilters f, long[] seeds) {
         int[] tokens = new int[seeds.length];
-        ek.sample(Tensor.of(batch, seeds.length, 4), f, seeds, 3, Tensor.of(tokens));
+        ek.decoding().sample(Tensor.of(batch, seeds.length, 4), f, seeds, 3, Tensor.of(tokens));
         int[] c = new int[4];
         for (int t : tokens) {
             c[t]++;
@@ -93,17 +93,20 @@ class XtcTest {
         Entrokit ek = TestBackends.scalarReference();
         float[] x = SelectionTest.rows(3, 2, 10);
         SamplingFilters f = SamplingFilters.temperature(1f).xtc(0.1f, 0.5f);
-        SelectionTest.refused("filters", () -> ek.keptMask(Tensor.of(x, 2, 10), f, Tensor.ofMask(new byte[20], 2, 10)));
-        SelectionTest.refused("filters", () -> ek.maskLogits(Tensor.of(x, 2, 10), f, Tensor.of(new float[20], 2, 10)));
-        SelectionTest.refused("filters", () -> ek.keptTokens(Tensor.of(x, 2, 10), f, Tensor.of(new int[20], 2, 10),
-                Tensor.of(new float[20], 2, 10), Tensor.of(new int[2])));
+        SelectionTest.refused("filters", () -> ek.decoding().keptMask(Tensor.of(x, 2, 10), f,
+                Tensor.ofMask(new byte[20], 2, 10)));
+        SelectionTest.refused("filters", () -> ek.decoding().maskLogits(Tensor.of(x, 2, 10), f,
+                Tensor.of(new float[20], 2, 10)));
+        SelectionTest.refused("filters", () -> ek.decoding().keptTokens(Tensor.of(x, 2, 10), f, Tensor.of(new int[20],
+                2, 10), Tensor.of(new float[20], 2, 10), Tensor.of(new int[2])));
         SelectionTest.refused("xtc_threshold", () -> SamplingFilters.temperature(1f).xtc(-0.1f, 0.5f));
         SelectionTest.refused("xtc_threshold", () -> SamplingFilters.temperature(1f).xtc(Float.NaN, 0.5f));
         SelectionTest.refused("xtc_probability", () -> SamplingFilters.temperature(1f).xtc(0.1f, 1.5f));
         SelectionTest.refused("min_tokens_to_keep", () -> SamplingFilters.temperature(1f).xtc(0.1f, 0.5f, 0));
         // Mirostat takes it: its draw is the sampler's.
         int[] tok = new int[2];
-        ek.mirostatV2(Tensor.of(x, 2, 10), f, 3f, 0.1f, new float[] {6f, 6f}, new long[] {1, 2}, 0, Tensor.of(tok));
+        ek.decoding().mirostatV2(Tensor.of(x, 2, 10), f, 3f, 0.1f, new float[] {6f, 6f}, new long[] {1, 2}, 0,
+                Tensor.of(tok));
         assertTrue(tok[0] >= 0 && tok[1] >= 0);
     }
 }

@@ -85,7 +85,7 @@ public class DecodingBench {
 
     @Benchmark
     public int keptMask() {
-        ek.keptMask(logits, filters, mask);
+        ek.decoding().keptMask(logits, filters, mask);
         int kept = 0;
         for (int r = 0; r < rows; r++) {
             kept += mask.getBool(r, 0) ? 1 : 0;

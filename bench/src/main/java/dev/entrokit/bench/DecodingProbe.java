@@ -75,14 +75,14 @@ public final class DecodingProbe {
                 SamplingFilters f = e.getValue();
                 long until = System.nanoTime() + WARM_NANOS;
                 while (System.nanoTime() < until) {
-                    ek.keptMask(logits, f, mask);
+                    ek.decoding().keptMask(logits, f, mask);
                 }
                 double[] cpu = new double[calls];
                 long[] bytes = new long[calls];
                 for (int k = 0; k < calls; k++) {
                     long b0 = mx.getCurrentThreadAllocatedBytes();
                     long c0 = mx.getCurrentThreadCpuTime();
-                    ek.keptMask(logits, f, mask);
+                    ek.decoding().keptMask(logits, f, mask);
                     cpu[k] = (mx.getCurrentThreadCpuTime() - c0) / 1e6;
                     bytes[k] = mx.getCurrentThreadAllocatedBytes() - b0;
                 }

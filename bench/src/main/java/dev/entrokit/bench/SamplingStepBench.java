@@ -90,13 +90,13 @@ public class SamplingStepBench {
 
     @Benchmark
     public int raceSample() {
-        ek.raceSample(logits, filters, seeds, step++, token);
+        ek.decoding().raceSample(logits, filters, seeds, step++, token);
         return check();
     }
 
     @Benchmark
     public int inverseCdfSample() {
-        ek.sample(logits, filters, seeds, step++, token);
+        ek.decoding().sample(logits, filters, seeds, step++, token);
         return check();
     }
 }

@@ -76,7 +76,7 @@ public class SelectionBench extends WorkloadBench {
     @Benchmark
     @Workload("W3-topk50")
     public int topK50() {
-        ek.topK(logits, 50, 1f, indices, values, probs);
+        ek.decoding().topK(logits, 50, 1f, indices, values, probs);
         return checkedIndex(indices.getInt(rows - 1, 49));
     }
 
@@ -87,56 +87,56 @@ public class SelectionBench extends WorkloadBench {
      */
     @Benchmark
     public int topK50IdsOnly() {
-        ek.topK(logits, 50, 1f, indices, values, null);
+        ek.decoding().topK(logits, 50, 1f, indices, values, null);
         return checkedIndex(indices.getInt(rows - 1, 49));
     }
 
     @Benchmark
     @Workload("W3-topp0.9")
     public boolean topP() {
-        ek.topP(logits, 0.9f, 1f, mask);
+        ek.decoding().topP(logits, 0.9f, 1f, mask);
         return mask.getBool(rows - 1, 0);
     }
 
     @Benchmark
     @Workload("W3-minp0.1")
     public boolean minP() {
-        ek.minP(logits, 0.1f, 1f, mask);
+        ek.decoding().minP(logits, 0.1f, 1f, mask);
         return mask.getBool(rows - 1, 0);
     }
 
     @Benchmark
     @Workload("W3-toph0.4")
     public boolean topH() {
-        ek.topH(logits, 0.4f, SamplingFilters.DEFAULT_TOP_H_N, TopHMode.PAPER, 1f, mask);
+        ek.decoding().topH(logits, 0.4f, SamplingFilters.DEFAULT_TOP_H_N, TopHMode.PAPER, 1f, mask);
         return mask.getBool(rows - 1, 0);
     }
 
     @Benchmark
     @Workload("W3-sample-step")
     public int sampleStep() {
-        ek.sample(logits, sampleStep, seeds, step++, tokens);
+        ek.decoding().sample(logits, sampleStep, seeds, step++, tokens);
         return checkedIndex(tokens.getInt(rows - 1));
     }
 
     /** Not a suite workload: top-p 0.9 where the nucleus is wide (see {@link #wide}). */
     @Benchmark
     public boolean topPWide() {
-        ek.topP(wide, 0.9f, 1f, mask);
+        ek.decoding().topP(wide, 0.9f, 1f, mask);
         return mask.getBool(rows - 1, 0);
     }
 
     /** Not a suite workload: the sampling step on {@link #wide} logits. */
     @Benchmark
     public int sampleStepWide() {
-        ek.sample(wide, sampleStep, seeds, step++, tokens);
+        ek.decoding().sample(wide, sampleStep, seeds, step++, tokens);
         return checkedIndex(tokens.getInt(rows - 1));
     }
 
     /** Not a suite workload: top-H on {@link #wide} logits. */
     @Benchmark
     public boolean topHWide() {
-        ek.topH(wide, 0.4f, SamplingFilters.DEFAULT_TOP_H_N, TopHMode.PAPER, 1f, mask);
+        ek.decoding().topH(wide, 0.4f, SamplingFilters.DEFAULT_TOP_H_N, TopHMode.PAPER, 1f, mask);
         return mask.getBool(rows - 1, 0);
     }
 }

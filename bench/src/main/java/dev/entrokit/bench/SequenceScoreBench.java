@@ -83,14 +83,14 @@ public class SequenceScoreBench extends WorkloadBench {
     @Benchmark
     @Workload("W5-min-k")
     public double minK() {
-        ek.minKProb(logits, ids, k, scores);
+        ek.scores().minKProb(logits, ids, k, scores);
         return BenchTensors.finite(scores.getFloat(rows / seqLen - 1));
     }
 
     @Benchmark
     @Workload("W5-min-k-plus-plus")
     public double minKPlusPlus() {
-        ek.minKPlusPlus(logits, ids, k, scores);
+        ek.scores().minKPlusPlus(logits, ids, k, scores);
         // −inf is a valid score (SPEC §4): a near one-hot position has σ_t = 0 in float32, so z_t = −inf.
         float s = scores.getFloat(rows / seqLen - 1);
         if (Float.isNaN(s) || s == Float.POSITIVE_INFINITY) {

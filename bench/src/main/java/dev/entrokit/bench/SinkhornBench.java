@@ -127,8 +127,8 @@ public class SinkhornBench {
     /** One solve of the whole batch; returns the summed transport costs (checked, so never dead code). */
     @Benchmark
     public double solve() {
-        SinkhornResult r = mode.equals("cost") ? ek.sinkhorn(cost, null, null, options)
-                : ek.sinkhorn(x, y, Metric.SQEUCLIDEAN, null, null, options);
+        SinkhornResult r = mode.equals("cost") ? ek.transport().sinkhorn(cost, null, null, options)
+                : ek.transport().sinkhorn(x, y, Metric.SQEUCLIDEAN, null, null, options);
         return checkedTotal(r, dim, ITERATIONS);
     }
 

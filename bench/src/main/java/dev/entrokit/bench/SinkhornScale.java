@@ -47,7 +47,7 @@ public final class SinkhornScale {
             SinkhornResult fast = measure(simd, "simd", tx, ty, o, reps);
             SinkhornOptions few = o.maxIter(scalarIters);
             SinkhornResult ref = measure(scalar, "scalar", tx, ty, few, 1);
-            SinkhornResult same = simd.sinkhorn(tx, ty, Metric.SQEUCLIDEAN, null, null, few);
+            SinkhornResult same = simd.transport().sinkhorn(tx, ty, Metric.SQEUCLIDEAN, null, null, few);
             System.out.printf("simd vs scalar after %d iterations: f %.2e, g %.2e (relative to the largest potential), "
                     + "cost %.2e, objective %.2e (relative)%n", scalarIters, relMax(same.f(), ref.f(), ref.g()),
                     relMax(same.g(), ref.g(), ref.f()), Math.abs(same.cost()[0] / ref.cost()[0] - 1),
@@ -58,13 +58,13 @@ public final class SinkhornScale {
     }
 
     private static SinkhornResult measure(Entrokit ek, String name, Tensor x, Tensor y, SinkhornOptions o, int reps) {
-        SinkhornResult last = ek.sinkhorn(x, y, Metric.SQEUCLIDEAN, null, null, o);
+        SinkhornResult last = ek.transport().sinkhorn(x, y, Metric.SQEUCLIDEAN, null, null, o);
         double[] ms = new double[reps];
         long[] bytes = new long[reps];
         for (int k = 0; k < reps; k++) {
             long b0 = allocated();
             long t0 = System.nanoTime();
-            last = ek.sinkhorn(x, y, Metric.SQEUCLIDEAN, null, null, o);
+            last = ek.transport().sinkhorn(x, y, Metric.SQEUCLIDEAN, null, null, o);
             ms[k] = (System.nanoTime() - t0) / 1e6;
             bytes[k] = allocated() - b0;
         }

@@ -81,12 +81,13 @@ public class TransportBench extends WorkloadBench {
     @Benchmark
     @Workload("W4-sinkhorn-cost")
     public double sinkhornCost() {
-        return SinkhornBench.checkedTotal(ek.sinkhorn(cost, null, null, options), dim, iterations);
+        return SinkhornBench.checkedTotal(ek.transport().sinkhorn(cost, null, null, options), dim, iterations);
     }
 
     @Benchmark
     @Workload("W4-sinkhorn-points")
     public double sinkhornPoints() {
-        return SinkhornBench.checkedTotal(ek.sinkhorn(x, y, Metric.SQEUCLIDEAN, null, null, options), dim, iterations);
+        return SinkhornBench.checkedTotal(ek.transport().sinkhorn(x, y, Metric.SQEUCLIDEAN, null, null, options), dim,
+                iterations);
     }
 }

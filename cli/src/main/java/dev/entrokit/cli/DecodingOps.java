@@ -53,16 +53,16 @@ final class DecodingOps {
         return new EvalOp.Call(() -> {
             System.arraycopy(x.data(), 0, out.data(), 0, x.data().length);
             if (allowed != null) {
-                ek.restrictTokens(outT, allowed, true);
+                ek.decoding().restrictTokens(outT, allowed, true);
             }
             if (banned != null) {
-                ek.restrictTokens(outT, banned, false);
+                ek.decoding().restrictTokens(outT, banned, false);
             }
             if (biasIds != null) {
-                ek.applyLogitBias(outT, biasIds, biasT);
+                ek.decoding().applyLogitBias(outT, biasIds, biasT);
             }
             if (prompt != null || output != null || repetition != null || frequency != null || presence != null) {
-                ek.applyPenalties(outT, prompt, output, repetition, frequency, presence);
+                ek.decoding().applyPenalties(outT, prompt, output, repetition, frequency, presence);
             }
         }, Map.of("logits", out));
     }
@@ -90,7 +90,7 @@ final class DecodingOps {
         outs.put("mu", mu);
         return new EvalOp.Call(() -> {
             System.arraycopy(start, 0, mu.data(), 0, start.length);
-            ek.mirostatV2(x.tensor(), f, tau, eta, mu.data(), seeds, s.step(), Tensor.of(tokens.data()));
+            ek.decoding().mirostatV2(x.tensor(), f, tau, eta, mu.data(), seeds, s.step(), Tensor.of(tokens.data()));
         }, outs);
     }
 
@@ -130,8 +130,8 @@ final class DecodingOps {
         Tensor draftT = Tensor.of(draft.data(), b, k);
         Tensor qT = Tensor.of(q.data(), b, k, v);
         Tensor pT = Tensor.of(p.data(), b, k + 1, v);
-        return new EvalOp.Call(() -> ek.speculativeChain(draftT, qT, pT, seeds, s.step(), Tensor.of(accepted.data()),
-                Tensor.of(tokens.data(), b, k + 1)), outs);
+        return new EvalOp.Call(() -> ek.decoding().speculativeChain(draftT, qT, pT, seeds, s.step(),
+                Tensor.of(accepted.data()), Tensor.of(tokens.data(), b, k + 1)), outs);
     }
 
     /**
@@ -155,7 +155,8 @@ final class DecodingOps {
         outs.put("tokens", tokens);
         outs.put("rejections", rejections);
         outs.put("rejected_mass", mass);
-        return new EvalOp.Call(() -> ek.sampleConstrained(x.tensor(), f, (row, token) -> allow[row * v + token], seeds,
+        return new EvalOp.Call(() -> ek.decoding().sampleConstrained(x.tensor(), f,
+                (row, token) -> allow[row * v + token], seeds,
                 s.step(), Tensor.of(tokens.data()), Tensor.of(rejections.data()), Tensor.of(mass.data())), outs);
     }
 

@@ -108,8 +108,8 @@ public enum EvalOp {
                 outs.put("indices", idx);
                 outs.put("values", val);
                 outs.put("probs", prob);
-                return new Call(() -> ek.topK(x.tensor(), k, s.temperature(), Tensor.of(idx.data(), x.rows(), k),
-                        Tensor.of(val.data(), x.rows(), k), Tensor.of(prob.data(), x.rows(), k)), outs);
+                return new Call(() -> ek.decoding().topK(x.tensor(), k, s.temperature(), Tensor.of(idx.data(),
+                        x.rows(), k), Tensor.of(val.data(), x.rows(), k), Tensor.of(prob.data(), x.rows(), k)), outs);
             }),
     /** Kept mask of top-p. */
     TOP_P_OP("top_p", List.of("logits"), List.of(), maskOutput(), EnumSet.of(TEMPERATURE, P, Setting.MIN_KEEP),
@@ -130,7 +130,8 @@ public enum EvalOp {
                 SamplingFilters f = s.sampleFilters();
                 NpyArray.Int32 tokens = new NpyArray.Int32(x.rowShape(), new int[x.rows()]);
                 long[] seeds = in.seeds(x, s.seed());
-                return call(() -> ek.sample(x.tensor(), f, seeds, s.step(), Tensor.of(tokens.data())), "tokens", tokens);
+                return call(() -> ek.decoding().sample(x.tensor(), f, seeds, s.step(), Tensor.of(tokens.data())),
+                        "tokens", tokens);
             }),
     /**
      * A whole decoding step with a pipeline given as {@code steps} (prefix filters and the entropy-shaped
@@ -162,20 +163,21 @@ public enum EvalOp {
                 outs.put("processed_logprob", processed);
                 return new Call(() -> {
                     byte[] bytes = new byte[x.data().length];
-                    ek.keptMask(x.tensor(), f, Tensor.ofMask(bytes, rows, v));
+                    ek.decoding().keptMask(x.tensor(), f, Tensor.ofMask(bytes, rows, v));
                     for (int i = 0; i < bytes.length; i++) {
                         mask.data()[i] = bytes[i] != 0;
                     }
                     int[] ids = new int[x.data().length];
                     float[] p = new float[x.data().length];
-                    ek.keptTokens(x.tensor(), f, Tensor.of(ids, rows, v), Tensor.of(p, rows, v), Tensor.of(new int[rows]));
+                    ek.decoding().keptTokens(x.tensor(), f, Tensor.of(ids, rows, v), Tensor.of(p, rows, v),
+                            Tensor.of(new int[rows]));
                     for (int r = 0; r < rows; r++) {
                         for (int j = 0; j < v && ids[r * v + j] >= 0; j++) {
                             probs.data()[r * v + ids[r * v + j]] = p[r * v + j];
                         }
                     }
-                    ek.sampleWithLogprobs(x.tensor(), f, seeds, s.step(), Tensor.of(tokens.data()), 0, null, null,
-                            Tensor.of(rank.data()), Tensor.of(raw.data()), Tensor.of(processed.data()));
+                    ek.decoding().sampleWithLogprobs(x.tensor(), f, seeds, s.step(), Tensor.of(tokens.data()), 0, null,
+                            null, Tensor.of(rank.data()), Tensor.of(raw.data()), Tensor.of(processed.data()));
                 }, outs);
             }),
     /**
@@ -227,25 +229,27 @@ public enum EvalOp {
                 if (x == null) {
                     LogitRows lp = in.logits("logprobs");
                     NpyArray.Float32 score = lp.newPerRow();
-                    return call(() -> ek.minKProb(lp.tensor(), k, Tensor.of(score.data())), "score", score);
+                    return call(() -> ek.scores().minKProb(lp.tensor(), k, Tensor.of(score.data())), "score", score);
                 }
-                return sequenceCall(in, x, (ids, score) -> ek.minKProb(x.tensor(), ids, k, score));
+                return sequenceCall(in, x, (ids, score) -> ek.scores().minKProb(x.tensor(), ids, k, score));
             }),
     /** Min-K%++ per sequence: the mean of the k smallest z-scores. */
     MIN_K_PP("min_k_pp", List.of("logits", "ids"), List.of(), score(), EnumSet.of(Setting.K_FRACTION),
-            (ek, in, s, x) -> sequenceCall(in, x, (ids, score) -> ek.minKPlusPlus(x.tensor(), ids,
+            (ek, in, s, x) -> sequenceCall(in, x, (ids, score) -> ek.scores().minKPlusPlus(x.tensor(), ids,
                     s.scoring().kFraction(), score))),
     /** DC-PDD per sequence, with a token-frequency distribution freq [V]. */
     DCPDD("dcpdd", List.of("logits", "ids", "freq"), List.of(), score(), EnumSet.of(Setting.CLIP), (ek, in, s, x) -> {
         LogitRows f = in.logits("freq");
-        return sequenceCall(in, x, (ids, score) -> ek.dcpdd(x.tensor(), ids, Tensor.of(f.data()), s.scoring().a(), score));
+        return sequenceCall(in, x, (ids, score) -> ek.scores().dcpdd(x.tensor(), ids, Tensor.of(f.data()),
+                s.scoring().a(), score));
     }),
     /** Sum over each sequence of log p_a(id) - log p_b(id). */
     LIKELIHOOD_RATIO("likelihood_ratio", List.of("logits_a", "logits_b", "ids"), List.of(), score(),
             EnumSet.noneOf(Setting.class), (ek, in, s, x) -> {
                 LogitRows a = in.logits("logits_a");
                 LogitRows b = in.logits("logits_b");
-                return sequenceCall(in, a, (ids, score) -> ek.likelihoodRatio(a.tensor(), b.tensor(), ids, score));
+                return sequenceCall(in, a, (ids, score) -> ek.scores().likelihoodRatio(a.tensor(), b.tensor(), ids,
+                        score));
             }),
     /** USCD-style contrast of logits against lame_logits on uncertain rows. */
     CONTRASTIVE("contrastive", List.of("logits", "lame_logits"), List.of(),
@@ -254,8 +258,8 @@ public enum EvalOp {
                 LogitRows lame = in.logits("lame_logits");
                 NpyArray.Float32 out = x.newLike();
                 EvalSettings.Scoring c = s.scoring();
-                return call(() -> ek.contrastive(x.tensor(), lame.tensor(), c.lambda(), c.threshold(), c.uncertainty(),
-                        tensor(x, out)), "logits", out);
+                return call(() -> ek.decoding().contrastive(x.tensor(), lame.tensor(), c.lambda(), c.threshold(),
+                        c.uncertainty(), tensor(x, out)), "logits", out);
             }),
     /** Plackett-Luce distillation (label first, then teacher order). */
     PLD("pld", List.of("teacher", "student", "labels"), List.of(), lossAndGrad(), EnumSet.of(TEMPERATURE, IGNORE_INDEX),
@@ -784,7 +788,7 @@ public enum EvalOp {
         byte[] bytes = new byte[x.data().length];
         NpyArray.Bool mask = new NpyArray.Bool(x.shape(), new boolean[bytes.length]);
         return call(() -> {
-            ek.keptMask(x.tensor(), f, Tensor.ofMask(bytes, x.rows(), x.cols()));
+            ek.decoding().keptMask(x.tensor(), f, Tensor.ofMask(bytes, x.rows(), x.cols()));
             for (int i = 0; i < bytes.length; i++) {
                 mask.data()[i] = bytes[i] != 0;
             }

@@ -60,7 +60,8 @@ final class TransportOps {
         SinkhornOptions o = options(s);
         Problem p = Problem.of(in, s);
         NpyArray.Float64 out = new NpyArray.Float64(p.batchShape(), new double[p.batch]);
-        return new EvalOp.Call(() -> System.arraycopy(ek.sinkhornDivergence(p.x, p.y, s.transport().metric(), p.a, p.b, o),
+        return new EvalOp.Call(() -> System.arraycopy(ek.transport().sinkhornDivergence(p.x, p.y,
+                s.transport().metric(), p.a, p.b, o),
                 0, out.data(), 0, p.batch), Map.of("divergence", out));
     }
 
@@ -76,7 +77,7 @@ final class TransportOps {
         Map<String, NpyArray> outs = new LinkedHashMap<>();
         outs.put("loss", loss);
         outs.put("grad", grad);
-        return new EvalOp.Call(() -> loss.data()[0] = (float) ek.sinkd(ts[0].tensor(), ts[1].tensor(), o,
+        return new EvalOp.Call(() -> loss.data()[0] = (float) ek.transport().sinkd(ts[0].tensor(), ts[1].tensor(), o,
                 Tensor.of(grad.data(), ts[1].rows(), ts[1].cols())), outs);
     }
 
@@ -151,7 +152,8 @@ final class TransportOps {
         }
 
         SinkhornResult solve(Entrokit ek, SinkhornOptions o) {
-            return cost != null ? ek.sinkhorn(cost, a, b, o) : ek.sinkhorn(x, y, metric, a, b, o);
+            return cost != null ? ek.transport().sinkhorn(cost, a, b, o) : ek.transport().sinkhorn(x, y, metric, a, b,
+                    o);
         }
 
         /** {@code [B]} for a batch, {@code []} for one problem. */

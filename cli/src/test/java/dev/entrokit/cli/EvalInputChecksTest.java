@@ -67,7 +67,8 @@ class EvalInputChecksTest {
         assertEquals(0, r.code(), r.err());
         int[] expected = new int[3];
         try (Entrokit ek = Entrokit.create("scalar", 1)) {
-            ek.sample(Tensor.of(logits, 3, 4), SamplingFilters.temperature(1f), seeds, 5, Tensor.of(expected));
+            ek.decoding().sample(Tensor.of(logits, 3, 4), SamplingFilters.temperature(1f), seeds, 5,
+                    Tensor.of(expected));
         }
         assertArrayEquals(expected, NpyTest.assertInstance(NpyArray.Int32.class, Npy.read(dir.resolve("out/tokens.npy"))).data());
     }

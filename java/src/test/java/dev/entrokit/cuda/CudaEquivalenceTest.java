@@ -304,7 +304,7 @@ class CudaEquivalenceTest {
                     continue;
                 }
                 byte[] ref = new byte[rows * cols];
-                scalar.keptMask(hx, f, Tensor.ofMask(ref, rows, cols));
+                scalar.decoding().keptMask(hx, f, Tensor.ofMask(ref, rows, cols));
                 CudaKernels.keptMask(dx, f, mask, null, stream);
                 byte[] got = new byte[rows * cols];
                 mask.copyTo(Tensor.ofMask(got, rows, cols), stream);
@@ -313,12 +313,12 @@ class CudaEquivalenceTest {
                 long[] seeds = new long[rows];
                 java.util.Arrays.fill(seeds, 1234L);
                 int[] tref = new int[rows];
-                scalar.sample(hx, f, seeds, 9L, Tensor.of(tref));
+                scalar.decoding().sample(hx, f, seeds, 9L, Tensor.of(tref));
                 CudaKernels.sample(dx, f, 1234L, 0, 9L, tokens, stream);
                 assertArrayEquals(tref, tokens.toIntArray(stream), "sample of " + f);
             }
             int[] gref = new int[rows];
-            scalar.sample(hx, SamplingFilters.temperature(0f), new long[rows], 0, Tensor.of(gref));
+            scalar.decoding().sample(hx, SamplingFilters.temperature(0f), new long[rows], 0, Tensor.of(gref));
             CudaKernels.sample(dx, SamplingFilters.temperature(0f), 0, 0, 0, tokens, stream);
             assertArrayEquals(gref, tokens.toIntArray(stream), "greedy");
         }
@@ -333,7 +333,8 @@ class CudaEquivalenceTest {
         int[] iref = new int[rows * k];
         float[] vref = new float[rows * k];
         float[] pref = new float[rows * k];
-        scalar.topK(Tensor.of(x, rows, cols), k, T, Tensor.of(iref, rows, k), Tensor.of(vref, rows, k), Tensor.of(pref, rows, k));
+        scalar.decoding().topK(Tensor.of(x, rows, cols), k, T, Tensor.of(iref, rows, k), Tensor.of(vref, rows, k),
+                Tensor.of(pref, rows, k));
         try (DeviceTensor dx = upload(x, rows, cols, d); DeviceTensor idx = DeviceTensor.allocate(DType.I32, rows, k);
              DeviceTensor val = DeviceTensor.allocate(d, rows, k); DeviceTensor prob = DeviceTensor.allocate(DType.F32, rows, k)) {
             CudaKernels.topK(dx, T, k, idx, val, prob, stream);

@@ -116,15 +116,18 @@ class CudaSharedChecksTest {
         refusedLikeTheHost(TINY, () -> ek.softmax(X, Y, TINY, STREAM));
         refusedLikeTheHost(TINY, () -> ek.logSoftmax(X, Y, TINY, STREAM));
         refusedLikeTheHost(TINY, () -> ek.logSumExp(X, PER_ROW, TINY, STREAM));
-        refusedLikeTheHost(TINY, () -> ek.topK(X, 3, TINY, indices, null, null, STREAM));
-        refusedLikeTheHost(TINY, () -> ek.keptMask(X, tiny, mask, STREAM));
-        refusedLikeTheHost(TINY, () -> ek.sample(X, tiny, 0, 0, tokens, STREAM));
+        refusedLikeTheHost(TINY, () -> ek.decoding().topK(X, 3, TINY, indices, null, null, STREAM));
+        refusedLikeTheHost(TINY, () -> ek.decoding().keptMask(X, tiny, mask, STREAM));
+        refusedLikeTheHost(TINY, () -> ek.decoding().sample(X, tiny, 0, 0, tokens, STREAM));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> ek.loss(Loss.TV, Y, X, null, LossOptions.defaults(), PER_ROW, Y, STREAM));
         assertEquals(hostLossMessage(Loss.TV, true, false, true), e.getMessage());
         ek.close();
         IllegalStateException closed = assertThrows(IllegalStateException.class, () -> ek.softmax(X, Y, 1f, STREAM));
         assertTrue(closed.getMessage().startsWith("entrokit: closed"), closed.getMessage());
+        // The decoding view's device overloads close with the instance, before any check or native call.
+        assertEquals(closed.getMessage(), assertThrows(IllegalStateException.class,
+                () -> ek.decoding().sample(X, tiny, 0, 0, tokens, STREAM)).getMessage());
     }
 
     @Test

@@ -43,8 +43,8 @@ import org.apache.spark.sql.types.StructType;
  *       entrokit's fused pass emits, and {@code ref_logprobs}, a reference model's log-probabilities) are
  *       scored per partition in batches: each batch's documents are packed into off-heap tensors (one
  *       confined arena per partition, read from Spark's internal rows with no per-token object) and scored by
- *       {@link Entrokit#minKProbPacked}, {@link Entrokit#minKPlusPlusPacked}, {@link Entrokit#dcpddPacked}
- *       and {@link Entrokit#likelihoodRatioPacked}.</li>
+ *       {@link DetectionScores#minKProbPacked}, {@link DetectionScores#minKPlusPlusPacked}, {@link DetectionScores#dcpddPacked}
+ *       and {@link DetectionScores#likelihoodRatioPacked}.</li>
  * </ol>
  *
  * <p>The output has one row per document: {@code doc_id}, {@code tokens}, {@code min_k}, {@code min_k_pp}
@@ -304,14 +304,14 @@ public final class ContaminationScoring {
             MemorySegment.copy(offsets, 0, offsetSegment, ValueLayout.JAVA_INT, 0, docs + 1);
             Tensor offs = Tensor.of(offsetSegment, DType.I32, docs + 1);
             Tensor lp = Tensor.of(logprobs, DType.F32, tokens);
-            ek.minKProbPacked(lp, offs, s.k(), view(scores, 0));
+            ek.scores().minKProbPacked(lp, offs, s.k(), view(scores, 0));
             if (moments) {
-                ek.minKPlusPlusPacked(lp, Tensor.of(means, DType.F32, tokens), Tensor.of(variances, DType.F32, tokens),
-                        offs, s.k(), view(scores, 1));
+                ek.scores().minKPlusPlusPacked(lp, Tensor.of(means, DType.F32, tokens), Tensor.of(variances, DType.F32,
+                        tokens), offs, s.k(), view(scores, 1));
             }
-            ek.dcpddPacked(lp, Tensor.of(ids, DType.I32, tokens), offs, freq, s.a(), view(scores, 2));
+            ek.scores().dcpddPacked(lp, Tensor.of(ids, DType.I32, tokens), offs, freq, s.a(), view(scores, 2));
             if (reference) {
-                ek.likelihoodRatioPacked(lp, Tensor.of(refLogprobs, DType.F32, tokens), offs, view(scores, 3));
+                ek.scores().likelihoodRatioPacked(lp, Tensor.of(refLogprobs, DType.F32, tokens), offs, view(scores, 3));
             }
             for (int q = 0; q < docs; q++) {
                 out.add(RowFactory.create(docIds[q], offsets[q + 1] - offsets[q], at(scores, 0, q),

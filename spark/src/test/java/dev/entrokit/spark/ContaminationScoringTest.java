@@ -108,11 +108,11 @@ class ContaminationScoringTest {
         Tensor lp = Tensor.of((float[]) doc.get(2));
         Tensor offsets = Tensor.of(new int[] {0, ids.length});
         float[][] out = new float[4][1];
-        ek.minKProbPacked(lp, offsets, s.k(), Tensor.of(out[0]));
-        ek.minKPlusPlusPacked(lp, Tensor.of((float[]) doc.get(3)), Tensor.of((float[]) doc.get(4)), offsets, s.k(),
-                Tensor.of(out[1]));
-        ek.dcpddPacked(lp, Tensor.of(ids), offsets, Tensor.of(freq), s.a(), Tensor.of(out[2]));
-        ek.likelihoodRatioPacked(lp, Tensor.of((float[]) doc.get(5)), offsets, Tensor.of(out[3]));
+        ek.scores().minKProbPacked(lp, offsets, s.k(), Tensor.of(out[0]));
+        ek.scores().minKPlusPlusPacked(lp, Tensor.of((float[]) doc.get(3)), Tensor.of((float[]) doc.get(4)), offsets,
+                s.k(), Tensor.of(out[1]));
+        ek.scores().dcpddPacked(lp, Tensor.of(ids), offsets, Tensor.of(freq), s.a(), Tensor.of(out[2]));
+        ek.scores().likelihoodRatioPacked(lp, Tensor.of((float[]) doc.get(5)), offsets, Tensor.of(out[3]));
         return new float[] {out[0][0], out[1][0], out[2][0], out[3][0]};
     }
 

@@ -56,7 +56,7 @@ class SelectionWorkspaceTest {
             x[5] = 1f;
             int[] idx = new int[21];
             float[] val = new float[21];
-            ek.topK(Tensor.of(x, 1, v), 21, 1f, Tensor.of(idx, 1, 21), Tensor.of(val, 1, 21), null);
+            ek.decoding().topK(Tensor.of(x, 1, v), 21, 1f, Tensor.of(idx, 1, 21), Tensor.of(val, 1, 21), null);
             int[] want = new int[21];
             want[0] = 5;
             want[1] = 77_777;
@@ -96,7 +96,8 @@ class SelectionWorkspaceTest {
         try (Entrokit ek = simd()) {
             byte[] mask = new byte[N];
             int candidatesBefore = Candidates.get().index.length;
-            ek.keptMask(Tensor.of(x, 1, N), SamplingFilters.temperature(1f).topP(p), Tensor.ofMask(mask, 1, N));
+            ek.decoding().keptMask(Tensor.of(x, 1, N), SamplingFilters.temperature(1f).topP(p), Tensor.ofMask(mask, 1,
+                    N));
             Candidates c = Candidates.get();
             assertTrue(c.winIndex.length <= 2 * WideCut.WINDOW_CAP + SimdConstants.L, "window " + c.winIndex.length);
             assertTrue(c.index.length <= Math.max(candidatesBefore, 1 << 16), "candidates " + c.index.length);
