@@ -52,6 +52,53 @@ class XtcTest {
         assertTrue(compared > 300 && fired > 50, compared + " compared, XTC fired on " + fired);
     }
 
+    /**
+     * XTC alone over long rows whose top few tokens pass the threshold: the SIMD backend decides these without
+     * ranking the row (the top gathered, the rest sampled around them), so the draws must still be the
+     * reference's, never a masked token, whether XTC fires, does not, or leaves too few for {@code min_keep}.
+     */
+    @ParameterizedTest
+    @MethodSource("dev.entrokit.TestBackends#names")
+    void aloneOnLongRowsFollowsTheReference(String backend) {
+        Entrokit ek = TestBackends.open(backend);
+        int v = 40_009;
+        int rows = 4;
+        float[] x = SelectionTest.rows(17, rows, v);
+        for (int r = 0; r < rows; r++) { // a few dominant tokens, one of them tied with another, one masked among them
+            x[r * v + 11 * r + 5] = 16f;
+            x[r * v + 31_000 - r] = 15.5f;
+            x[r * v + 20_000] = 15.5f;
+            x[r * v + 7 + r] = 15f;
+            x[r * v + 39_999] = Float.NEGATIVE_INFINITY;
+        }
+        int fired = 0;
+        int compared = 0;
+        for (SamplingFilters f : List.of(SamplingFilters.temperature(1f).xtc(0.1f, 1f),
+                SamplingFilters.temperature(0.8f).xtc(0.2f, 0.5f), SamplingFilters.temperature(1.3f).xtc(0.05f, 1f, 40_000),
+                SamplingFilters.temperature(1f).xtc(0.6f, 1f))) {
+            for (long step = 0; step < 10; step++) {
+                long[] seeds = {step, step + 100, 3 * step + 1, 77};
+                int[] tokens = new int[rows];
+                ek.decoding().sample(Tensor.of(x, rows, v), f, seeds, step, Tensor.of(tokens));
+                for (int r = 0; r < rows; r++) {
+                    assertTrue(tokens[r] >= 0 && x[r * v + tokens[r]] != Float.NEGATIVE_INFINITY,
+                            backend + " " + f + " drew " + tokens[r]);
+                    double chance = Philox.secondUniform(seeds[r], r, step);
+                    if (SelectionReference.margin(x, r * v, v, f, chance) < 1e-6) {
+                        continue;
+                    }
+                    double[] q = SelectionReference.keptProbabilities(x, r * v, v, f, chance);
+                    double[] without = SelectionReference.keptProbabilities(x, r * v, v, f, 2.0);
+                    fired += java.util.Arrays.equals(q, without) ? 0 : 1;
+                    assertEquals(MirostatTest.draw(q, Philox.uniform(seeds[r], r, step)), tokens[r],
+                            backend + " " + f + " step " + step + " row " + r);
+                    compared++;
+                }
+            }
+        }
+        assertTrue(compared > 120 && fired > 30, compared + " compared, XTC fired on " + fired);
+    }
+
     @ParameterizedTest
     @MethodSource("dev.entrokit.TestBackends#names")
     void handWorkedRow(String backend) {

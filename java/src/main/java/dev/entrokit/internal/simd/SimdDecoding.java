@@ -133,6 +133,12 @@ final class SimdDecoding {
     static int sample(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step, double[] prob,
                       int at) {
         SimdDecoding d = get();
+        if (prob == null && f.filters().size() == 1 && f.filters().get(0).kind() == Kind.XTC && usable(f.temperature())) {
+            int token = d.xtcSample(x, xOff, n, f.filters().get(0), f.temperature(), seed, row, step);
+            if (token != FALLBACK) {
+                return token;
+            }
+        }
         int status = d.survivors(x, xOff, n, f, Philox.secondUniform(seed, row, step));
         if (status == FALLBACK) {
             return REFERENCE.sample(x, xOff, n, f, seed, row, step, prob, at);
@@ -181,6 +187,53 @@ final class SimdDecoding {
 
     private static final double LOG2E = 1.4426950408889634;
     private static final double LN2 = 0.6931471805599453;
+
+    /**
+     * {@link #sample} for a pipeline of XTC alone, which keeps the whole row but (when it fires) its top: one exp pass
+     * for the row's mass, the tokens that may reach XTC's threshold gathered and decided in float64, then the
+     * inverse transform over the row without them ({@link WideCut#sampleExcluding}), or over all of it when XTC does
+     * not fire. The reference ranks the whole row for this: 128 ns/element against 0.5 here (32 × 128256, one
+     * thread). {@link #FALLBACK} when a survivor's probability lies within 1e-6 of the threshold, which the row's
+     * float-lane mass cannot decide.
+     */
+    private int xtcSample(MemorySegment x, long off, int n, Filter xtc, double t, long seed, int rowId, long step) {
+        float max = RowPasses.max(x, off, n);
+        if (max == Float.POSITIVE_INFINITY || max == Float.NEGATIVE_INFINITY) {
+            return -1;
+        }
+        double[] st = mass(x, off, n, max, t);
+        double live = st[0];
+        double d = st[1];
+        if (Double.isNaN(d)) {
+            return -1; // a NaN logit
+        }
+        double u = Philox.uniform(seed, rowId, step);
+        float[] lanes = Workspace.get().lanes;
+        double threshold = xtc.value();
+        if (xtc.second() > 0 && threshold <= 0.5 && live >= 2 && Philox.secondUniform(seed, rowId, step) <= xtc.second()) {
+            float lb = Math.nextDown((float) (max + t * (Math.log(threshold * d) - LOG_MARGIN)));
+            Candidates c = Candidates.get();
+            if (!SimdSelectionKernels.gather(x, off, n, Math.min(lb, max), c)) {
+                return -1;
+            }
+            c.sort(x, off);
+            int last = 0;
+            for (int j = 0; j < c.count; j++) {
+                double q = Math.exp(((double) c.logit[j] - max) / t) / d;
+                if (Math.abs(q - threshold) <= 1e-6 * threshold) {
+                    return FALLBACK; // undecidable with the float-lane mass (the tokens not gathered are below 1 − 1e-4 of it)
+                }
+                if (q < threshold) {
+                    break;
+                }
+                last = j;
+            }
+            if (last > 0 && live - last >= xtc.minKeep()) {
+                return WideCut.sampleExcluding(x, off, n, max, (float) t, c, last, u, lanes);
+            }
+        }
+        return WideCut.sample(x, off, n, max, (float) t, Float.NEGATIVE_INFINITY, Integer.MAX_VALUE, u, lanes);
+    }
 
     /** A finite, positive {@code t} whose {@code 2/t} fits a float (the SIMD shift needs it). */
     private static boolean usable(double t) {

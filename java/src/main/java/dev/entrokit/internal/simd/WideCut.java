@@ -506,22 +506,42 @@ final class WideCut {
      */
     static int sample(MemorySegment x, long off, int n, float max, float temperature, float cutLogit, int cutIndex,
                       double u, float[] lanes) {
+        return walk(x, off, n, max, temperature, cutLogit, cutIndex, null, 0, u, lanes);
+    }
+
+    /**
+     * {@link #sample} over every live token but the first {@code count} of {@code excluded} (in SPEC order, so
+     * exactly the tokens that the cut at {@code excluded}'s entry {@code count − 1} keeps): XTC's survivors when it
+     * drops the top of a whole row. Their weights come off the block masses one by one, so no pass needs the cut.
+     */
+    static int sampleExcluding(MemorySegment x, long off, int n, float max, float temperature, Candidates excluded,
+                               int count, double u, float[] lanes) {
+        return walk(x, off, n, max, temperature, excluded.logit[count - 1], excluded.index[count - 1], excluded, count,
+                u, lanes);
+    }
+
+    private static int walk(MemorySegment x, long off, int n, float max, float temperature, float cutLogit,
+                            int cutIndex, Candidates excluded, int count, double u, float[] lanes) {
+        boolean excluding = excluded != null;
         float negHalfM = -max / 2;
         float twoInvT = 2 / temperature;
-        double target = u * massBelow(x, off, n, max, temperature, Float.POSITIVE_INFINITY, cutLogit, cutIndex, lanes);
+        float massCut = excluding ? Float.NEGATIVE_INFINITY : cutLogit;
+        int massCutIndex = excluding ? Integer.MAX_VALUE : cutIndex;
+        double target = u * (massBelow(x, off, n, max, temperature, Float.POSITIVE_INFINITY, massCut, massCutIndex, lanes)
+                - excludedWeight(excluded, count, 0, n, negHalfM, twoInvT));
         double cum = 0;
         int last = -1;
         for (int start = 0, len; start < n; start += len) {
             len = Math.min(n - start, BLOCK);
-            double block = massBelow(x, off + start, len, max, temperature, Float.POSITIVE_INFINITY, cutLogit,
-                    cutIndex - start, lanes);
+            double block = massBelow(x, off + start, len, max, temperature, Float.POSITIVE_INFINITY, massCut,
+                    massCutIndex - start, lanes) - excludedWeight(excluded, count, start, start + len, negHalfM, twoInvT);
             if (cum + block <= target && start + len < n) {
                 cum += block;
                 continue;
             }
             for (int i = start; i < start + len; i++) {
                 float v = x.getAtIndex(F32, off + i);
-                if (!kept(v, i, cutLogit, cutIndex)) {
+                if (kept(v, i, cutLogit, cutIndex) == excluding) {
                     continue;
                 }
                 double w = (float) Math.exp(Math.fma(v, 0.5f, negHalfM) * twoInvT);
@@ -535,5 +555,18 @@ final class WideCut {
             }
         }
         return last;
+    }
+
+    /** The float32 weights, as {@link #walk} takes them, of the first {@code count} excluded tokens with ids in {@code [from, to)}. */
+    private static double excludedWeight(Candidates excluded, int count, int from, int to, float negHalfM,
+                                         float twoInvT) {
+        double total = 0;
+        for (int j = 0; j < count; j++) {
+            int id = excluded.index[j];
+            if (id >= from && id < to) {
+                total += (float) Math.exp(Math.fma(excluded.logit[j], 0.5f, negHalfM) * twoInvT);
+            }
+        }
+        return total;
     }
 }
