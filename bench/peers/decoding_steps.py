@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch peer of bench DecodingBench: the entropy-shaped steps written as Transformers (Typical, Epsilon,
 Eta warpers) and llama.cpp (top_n_sigma, temp_ext) write them, on 32 x 128256 float32 logits, one thread,
-as a kept mask. Prints ms per call (median of repeats, with min and max).
+as a kept mask (the last two: a sampled token per row). Prints ms per call (median of repeats, with min and max).
 
     /usr/bin/python3 bench/peers/decoding_steps.py          (ATEN_CPU_CAPABILITY=avx512 for AVX-512)
     /usr/bin/python3 bench/peers/decoding_steps.py --cpu    (thread CPU time, every pipeline of DecodingProbe)
@@ -107,10 +107,27 @@ def top_h05(s, alpha=0.5, n=100):
     return s.masked_fill(~mask, NEG)
 
 
+def sample(s):
+    # A token per row from softmax(s), as vLLM and Transformers draw it.
+    return torch.multinomial(s.softmax(dim=-1), 1)
+
+
+def xtc01_sample(s, threshold=0.1):
+    # XTC at probability 1 (llama.cpp; text-generation-webui's XTCLogitsProcessor): when at least two tokens reach
+    # the threshold, drop all of them but the least likely; then draw.
+    probs = s.softmax(dim=-1)
+    sorted_p, sorted_idx = torch.sort(probs, dim=-1, descending=True)
+    above = (sorted_p >= threshold).sum(dim=-1, keepdim=True)
+    drop_sorted = (torch.arange(s.shape[-1]).expand_as(s) < above - 1) & (above >= 2)
+    drop = torch.zeros_like(drop_sorted).scatter(1, sorted_idx, drop_sorted)
+    return sample(s.masked_fill(drop, NEG))
+
+
 PIPELINES = [("typical", typical), ("epsilon", epsilon), ("eta", eta), ("top_n_sigma", top_n_sigma),
              ("top_k50_typical", top_k50_typical), ("dynamic_temperature_min_p", dynamic_temperature_min_p),
              ("mirostat", mirostat), ("top_k50", top_k50), ("top_p0.9", top_p09), ("min_p0.05", min_p005),
-             ("top_p0.9_min_keep5", lambda s: top_p09(s, min_keep=5)), ("top_h0.5", top_h05)]
+             ("top_p0.9_min_keep5", lambda s: top_p09(s, min_keep=5)), ("top_h0.5", top_h05), ("sample", sample),
+             ("xtc0.1_sample", xtc01_sample)]
 
 
 def main():

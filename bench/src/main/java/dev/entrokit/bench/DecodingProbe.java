@@ -51,6 +51,15 @@ public final class DecodingProbe {
         return m;
     }
 
+    /** Pipelines with a draw (XTC's), which have no kept mask: timed as a sampling step, next to plain sampling. */
+    static Map<String, SamplingFilters> sampled() {
+        SamplingFilters b = SamplingFilters.temperature(1f);
+        Map<String, SamplingFilters> m = new LinkedHashMap<>();
+        m.put("sample", b);
+        m.put("xtc0.1_sample", b.xtc(0.1f, 1f));
+        return m;
+    }
+
     public static void main(String[] args) {
         String backend = args.length > 0 ? args[0] : "simd";
         int calls = args.length > 1 ? Integer.parseInt(args[1]) : 21;
@@ -64,38 +73,54 @@ public final class DecodingProbe {
             MemorySegment.copy(x, 0, seg, ValueLayout.JAVA_FLOAT, 0, x.length);
             Tensor logits = Tensor.of(seg, DType.F32, rows, cols);
             Tensor mask = Tensor.of(arena.allocate((long) rows * cols, 64), DType.BOOL, rows, cols);
-            System.out.printf("%s backend, one thread, %d x %d heavy-tailed logits (2 %% masked), kept mask; %d calls after"
+            System.out.printf("%s backend, one thread, %d x %d heavy-tailed logits (2 %% masked), kept mask (a sampled token for the last two); %d calls after"
                     + " %.0f s of warm-up; thread CPU time%n%n", backend, rows, cols, calls, WARM_NANOS / 1e9);
             System.out.println("| pipeline | median ms | min–max ms | ns/element (median) | kept (row 0) | bytes/call |");
             System.out.println("|---|---:|---:|---:|---:|---:|");
-            for (var e : pipelines().entrySet()) {
+            Tensor tokens = Tensor.of(arena.allocate((long) rows * Integer.BYTES, 64), DType.I32, rows);
+            long[] seeds = new long[rows];
+            Map<String, SamplingFilters> all = new LinkedHashMap<>(pipelines());
+            all.putAll(sampled());
+            for (var e : all.entrySet()) {
                 if (only != null && !e.getKey().equals(only)) {
                     continue;
                 }
                 SamplingFilters f = e.getValue();
+                boolean draws = sampled().containsKey(e.getKey());
+                long step = 0;
                 long until = System.nanoTime() + WARM_NANOS;
                 while (System.nanoTime() < until) {
-                    ek.decoding().keptMask(logits, f, mask);
+                    run(ek, logits, f, draws, mask, seeds, step++, tokens);
                 }
                 double[] cpu = new double[calls];
                 long[] bytes = new long[calls];
                 for (int k = 0; k < calls; k++) {
                     long b0 = mx.getCurrentThreadAllocatedBytes();
                     long c0 = mx.getCurrentThreadCpuTime();
-                    ek.decoding().keptMask(logits, f, mask);
+                    run(ek, logits, f, draws, mask, seeds, step++, tokens);
                     cpu[k] = (mx.getCurrentThreadCpuTime() - c0) / 1e6;
                     bytes[k] = mx.getCurrentThreadAllocatedBytes() - b0;
                 }
                 int kept = 0;
-                for (int i = 0; i < cols; i++) {
+                for (int i = 0; i < cols && !draws; i++) {
                     kept += mask.getBool(0, i) ? 1 : 0;
                 }
                 Arrays.sort(cpu);
                 Arrays.sort(bytes);
                 double median = cpu[calls / 2];
-                System.out.printf("| %s | %.2f | %.2f–%.2f | %.3f | %d | %,d |%n", e.getKey(), median, cpu[0], cpu[calls - 1],
-                        median * 1e6 / ((double) rows * cols), kept, bytes[calls / 2]);
+                System.out.printf("| %s | %.2f | %.2f–%.2f | %.3f | %s | %,d |%n", e.getKey(), median, cpu[0], cpu[calls - 1],
+                        median * 1e6 / ((double) rows * cols), draws ? "(a token)" : Integer.toString(kept), bytes[calls / 2]);
             }
+        }
+    }
+
+    /** One call: the kept mask, or for a pipeline with a draw a token per row (seeds 0, the given step). */
+    private static void run(Entrokit ek, Tensor logits, SamplingFilters f, boolean draws, Tensor mask, long[] seeds,
+                            long step, Tensor tokens) {
+        if (draws) {
+            ek.decoding().sample(logits, f, seeds, step, tokens);
+        } else {
+            ek.decoding().keptMask(logits, f, mask);
         }
     }
 }
