@@ -229,10 +229,10 @@ final class SimdDecoding {
                 last = j;
             }
             if (last > 0 && live - last >= xtc.minKeep()) {
-                return WideCut.sampleExcluding(x, off, n, max, (float) t, c, last, u, lanes);
+                return WideCut.sampleExcluding(x, off, n, max, (float) t, c, last, d, u, lanes);
             }
         }
-        return WideCut.sample(x, off, n, max, (float) t, Float.NEGATIVE_INFINITY, Integer.MAX_VALUE, u, lanes);
+        return WideCut.sampleAll(x, off, n, max, (float) t, d, u, lanes);
     }
 
     /** A finite, positive {@code t} whose {@code 2/t} fits a float (the SIMD shift needs it). */

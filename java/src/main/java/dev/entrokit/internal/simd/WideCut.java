@@ -506,29 +506,41 @@ final class WideCut {
      */
     static int sample(MemorySegment x, long off, int n, float max, float temperature, float cutLogit, int cutIndex,
                       double u, float[] lanes) {
-        return walk(x, off, n, max, temperature, cutLogit, cutIndex, null, 0, u, lanes);
+        return walk(x, off, n, max, temperature, cutLogit, cutIndex, null, 0, Double.NaN, u, lanes);
     }
 
     /**
-     * {@link #sample} over every live token but the first {@code count} of {@code excluded} (in SPEC order, so
+     * {@link #sample} over every live token with their mass {@code rowMass} already known (from a pass at the same
+     * maximum and temperature, {@link VectorExp2#log2Units} as {@link #massBelow}'s): the walk then reads the row
+     * once instead of twice.
+     */
+    static int sampleAll(MemorySegment x, long off, int n, float max, float temperature, double rowMass, double u,
+                         float[] lanes) {
+        return walk(x, off, n, max, temperature, Float.NEGATIVE_INFINITY, Integer.MAX_VALUE, null, 0, rowMass, u, lanes);
+    }
+
+    /**
+     * {@link #sampleAll} over every live token but the first {@code count} of {@code excluded} (in SPEC order, so
      * exactly the tokens that the cut at {@code excluded}'s entry {@code count − 1} keeps): XTC's survivors when it
      * drops the top of a whole row. Their weights come off the block masses one by one, so no pass needs the cut.
      */
     static int sampleExcluding(MemorySegment x, long off, int n, float max, float temperature, Candidates excluded,
-                               int count, double u, float[] lanes) {
+                               int count, double rowMass, double u, float[] lanes) {
         return walk(x, off, n, max, temperature, excluded.logit[count - 1], excluded.index[count - 1], excluded, count,
-                u, lanes);
+                rowMass, u, lanes);
     }
 
+    /** The walk of {@link #sample}; {@code rowMass} is the mass of every live token when known, else NaN. */
     private static int walk(MemorySegment x, long off, int n, float max, float temperature, float cutLogit,
-                            int cutIndex, Candidates excluded, int count, double u, float[] lanes) {
+                            int cutIndex, Candidates excluded, int count, double rowMass, double u, float[] lanes) {
         boolean excluding = excluded != null;
         float negHalfM = -max / 2;
         float twoInvT = 2 / temperature;
         float massCut = excluding ? Float.NEGATIVE_INFINITY : cutLogit;
         int massCutIndex = excluding ? Integer.MAX_VALUE : cutIndex;
-        double target = u * (massBelow(x, off, n, max, temperature, Float.POSITIVE_INFINITY, massCut, massCutIndex, lanes)
-                - excludedWeight(excluded, count, 0, n, negHalfM, twoInvT));
+        double mass = Double.isNaN(rowMass)
+                ? massBelow(x, off, n, max, temperature, Float.POSITIVE_INFINITY, massCut, massCutIndex, lanes) : rowMass;
+        double target = u * (mass - excludedWeight(excluded, count, 0, n, negHalfM, twoInvT));
         double cum = 0;
         int last = -1;
         for (int start = 0, len; start < n; start += len) {
