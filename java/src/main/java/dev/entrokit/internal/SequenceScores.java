@@ -14,11 +14,18 @@ import java.util.BitSet;
 public final class SequenceScores {
     private final ScoringKernels scoring;
     private final RowExecutor rows;
+    private final HalfKernels half;
 
-    /** Scores computed with {@code scoring}'s per-position kernels, spread over {@code rows}. */
+    /** Scores computed with {@code scoring}'s per-position kernels, spread over {@code rows}; half rows widened by the scalar loops. */
     public SequenceScores(ScoringKernels scoring, RowExecutor rows) {
+        this(scoring, rows, dev.entrokit.internal.scalar.ScalarHalfKernels.INSTANCE);
+    }
+
+    /** As {@link #SequenceScores(ScoringKernels, RowExecutor)}, half rows widened by {@code half} (the backend's). */
+    public SequenceScores(ScoringKernels scoring, RowExecutor rows, HalfKernels half) {
         this.scoring = scoring;
         this.rows = rows;
+        this.half = half;
     }
 
     /**
@@ -56,7 +63,7 @@ public final class SequenceScores {
     /** Min-K% Prob from logits: the token log-probabilities, then each sequence's mean of its {@code kCount} smallest. */
     public void minKProb(Tensor logits, Tensor ids, Shape seq, int kCount, Tensor scores) {
         double[] lp = new double[seq.rows()];
-        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows x = HalfRows.of(logits, 0, half);
         rows.forEachRow(seq.rows(), seq.vocab(), seq.shareable(), r -> lp[r] = scoring.tokenLogprob(x.read(r),
                 x.at(r), seq.vocab(), seq.id(ids, r)));
         meansOfSmallest(lp, seq, kCount, scores);
@@ -65,7 +72,7 @@ public final class SequenceScores {
     /** Min-K%++: the z-score of each position's token, then each sequence's mean of its {@code kCount} smallest. */
     public void minKPlusPlus(Tensor logits, Tensor ids, Shape seq, int kCount, Tensor scores) {
         double[] z = new double[seq.rows()];
-        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows x = HalfRows.of(logits, 0, half);
         rows.forEachRow(seq.rows(), seq.vocab(), seq.shareable(), r -> {
             double[] m = new double[3];
             scoring.tokenLogprobMoments(x.read(r), x.at(r), seq.vocab(), seq.id(ids, r), m);
@@ -91,7 +98,7 @@ public final class SequenceScores {
             }
         }
         double[] c = new double[seq.rows()];
-        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows x = HalfRows.of(logits, 0, half);
         rows.forEachRow(seq.rows(), seq.vocab(), seq.shareable(), r -> {
             if (first[r]) {
                 int y = seq.id(ids, r);
@@ -115,8 +122,8 @@ public final class SequenceScores {
     /** The likelihood ratio: per sequence, {@code Σ_t ℓ^a_t − ℓ^b_t}. */
     public void likelihoodRatio(Tensor logitsA, Tensor logitsB, Tensor ids, Shape seq, Tensor scores) {
         double[] diff = new double[seq.rows()];
-        HalfRows.Rows a = HalfRows.of(logitsA, 0);
-        HalfRows.Rows b = HalfRows.of(logitsB, 1);
+        HalfRows.Rows a = HalfRows.of(logitsA, 0, half);
+        HalfRows.Rows b = HalfRows.of(logitsB, 1, half);
         rows.forEachRow(seq.rows(), seq.vocab(), seq.shareable(), r -> {
             int y = seq.id(ids, r);
             diff[r] = scoring.tokenLogprob(a.read(r), a.at(r), seq.vocab(), y)

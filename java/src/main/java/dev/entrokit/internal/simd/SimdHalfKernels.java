@@ -507,4 +507,24 @@ public final class SimdHalfKernels implements HalfKernels {
         }
         return h;
     }
+
+    /** {@link HalfWidening}'s vector loop of the type: lanes of {@link HalfVectors}' exact conversions. */
+    @Override
+    public void widen(DType type, MemorySegment src, long srcOff, MemorySegment dst, long dstOff, int n) {
+        if (type == DType.BF16) {
+            HalfWidening.widenBf16(src, srcOff, dst, dstOff, n);
+        } else {
+            HalfWidening.widenF16(src, srcOff, dst, dstOff, n);
+        }
+    }
+
+    /** {@link HalfWidening}'s vector loop of the type; see {@link HalfKernels#narrow}. */
+    @Override
+    public void narrow(DType type, MemorySegment src, long srcOff, MemorySegment dst, long dstOff, int n) {
+        if (type == DType.BF16) {
+            HalfWidening.narrowBf16(src, srcOff, dst, dstOff, n);
+        } else {
+            HalfWidening.narrowF16(src, srcOff, dst, dstOff, n);
+        }
+    }
 }
