@@ -18,7 +18,7 @@ import jdk.incubator.vector.VectorOperators;
  * row converted here is the row the scalar loops give, bit for bit.
  *
  * <p>bfloat16 conversions are bit arithmetic in {@code DType} itself and are matched lane for lane, NaNs included;
- * binary16 NaNs go to the scalar conversion (see {@link #widenF16}).
+ * binary16 rows holding a NaN go to the scalar conversion (see {@link #widenF16}).
  *
  * <p>One loop per method and one half type per method: a loop that chose its conversion per lane block from a
  * flag would share one profile between the two types, which is how the in-register kernels once came to box
@@ -45,27 +45,29 @@ final class HalfWidening {
 
     /**
      * binary16 elements {@code [srcOff, srcOff + n)} of {@code src} as float32 at element {@code dstOff} of
-     * {@code dst}. A block of lanes holding a NaN takes the scalar conversion: what {@link Float#float16ToFloat}
+     * {@code dst}. A row holding a NaN is converted again by the scalar loop: what {@link Float#float16ToFloat}
      * makes of a NaN's payload depends on the platform (x86's intrinsic quiets a signalling NaN, the Java code does
-     * not), and NaN rows are rare enough that matching it lane by lane would cost more than it saves.
+     * not), and a NaN row is a special row, rare enough that one lane maximum per vector (instead of a test and a
+     * branch per vector) is the cheaper way to find it.
      */
     static void widenF16(MemorySegment src, long srcOff, MemorySegment dst, long dstOff, int n) {
         int upper = n - n % L;
+        IntVector worst = IntVector.zero(HalfVectors.I);
         int i = 0;
         for (; i < upper; i += L) {
             IntVector h = HalfVectors.loadBits(src, srcOff + i);
-            if (h.and(0x7FFF).compare(VectorOperators.GT, 0x7C00).anyTrue()) {
-                widenF16Scalar(src, srcOff + i, dst, dstOff + i, L);
-            } else {
-                HalfVectors.fromF16(h).intoMemorySegment(dst, (dstOff + i) * Float.BYTES, ORDER);
-            }
+            worst = worst.max(h.and(0x7FFF));
+            HalfVectors.fromF16(h).intoMemorySegment(dst, (dstOff + i) * Float.BYTES, ORDER);
+        }
+        if (worst.reduceLanes(VectorOperators.MAX) > 0x7C00) {
+            i = 0;
         }
         widenF16Scalar(src, srcOff + i, dst, dstOff + i, n - i);
     }
 
     private static void widenF16Scalar(MemorySegment src, long srcOff, MemorySegment dst, long dstOff, int n) {
         for (int i = 0; i < n; i++) {
-            dst.setAtIndex(F32, dstOff + i, DType.F16.widen(src.getAtIndex(I16, srcOff + i)));
+            dst.setAtIndex(F32, dstOff + i, Float.float16ToFloat(src.getAtIndex(I16, srcOff + i)));
         }
     }
 
@@ -85,27 +87,28 @@ final class HalfWidening {
 
     /**
      * float32 elements {@code [srcOff, srcOff + n)} of {@code src} rounded to binary16 at element {@code dstOff} of
-     * {@code dst}. A block of lanes holding a NaN takes the scalar conversion, for the reason
-     * {@link #widenF16} gives ({@link Float#floatToFloat16} keeps a NaN's payload in a platform's own way).
+     * {@code dst}. A row holding a NaN is converted again by the scalar loop, for the reason {@link #widenF16}
+     * gives ({@link Float#floatToFloat16} keeps a NaN's payload in a platform's own way).
      */
     static void narrowF16(MemorySegment src, long srcOff, MemorySegment dst, long dstOff, int n) {
         int upper = n - n % L;
+        IntVector worst = IntVector.zero(HalfVectors.I);
         int i = 0;
         for (; i < upper; i += L) {
             FloatVector v = FloatVector.fromMemorySegment(SimdConstants.F, src, (srcOff + i) * Float.BYTES, ORDER);
-            if (v.test(VectorOperators.IS_NAN).anyTrue()) {
-                narrowF16Scalar(src, srcOff + i, dst, dstOff + i, L);
-            } else {
-                ((ShortVector) HalfVectors.toF16(v).convertShape(VectorOperators.I2S, HalfVectors.S, 0))
-                        .intoMemorySegment(dst, (dstOff + i) * Short.BYTES, ORDER);
-            }
+            worst = worst.max(v.reinterpretAsInts().and(0x7FFFFFFF));
+            ((ShortVector) HalfVectors.toF16(v).convertShape(VectorOperators.I2S, HalfVectors.S, 0))
+                    .intoMemorySegment(dst, (dstOff + i) * Short.BYTES, ORDER);
+        }
+        if (worst.reduceLanes(VectorOperators.MAX) > 0x7F800000) {
+            i = 0;
         }
         narrowF16Scalar(src, srcOff + i, dst, dstOff + i, n - i);
     }
 
     private static void narrowF16Scalar(MemorySegment src, long srcOff, MemorySegment dst, long dstOff, int n) {
         for (int i = 0; i < n; i++) {
-            dst.setAtIndex(I16, dstOff + i, DType.F16.narrow(src.getAtIndex(F32, srcOff + i)));
+            dst.setAtIndex(I16, dstOff + i, Float.floatToFloat16(src.getAtIndex(F32, srcOff + i)));
         }
     }
 }

@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
  * {@link DType#widen} / {@link DType#narrow}, bit for bit (NaN payloads included, unlike {@link HalfVectorsTest}
  * where only NaN-ness counts): widening on all 2^16 patterns of both half types; narrowing on random bit patterns,
  * every halfway point between neighbouring half values and the floats on either side of it, the overflow and
- * subnormal boundaries, and NaNs with random payloads. Heap and off-heap segments, offsets that are not multiples of
+ * subnormal boundaries, and NaNs with random payloads; every set also with its NaNs left out, since a binary16 row
+ * holding a NaN takes the scalar loop. Heap and off-heap segments, offsets that are not multiples of
  * the vector length, and every length up to a few vectors (the scalar tails). Re-run per SIMD width.
  */
 @Tag("simd-width")
@@ -80,11 +81,38 @@ class HalfWideningTest {
         }
         for (HalfKernels k : BACKENDS) {
             for (DType type : HALVES) {
+                // A row holding a NaN may take a different path from one without (binary16 NaNs go to the scalar
+                // loop), so the patterns are converted both as one row and with the NaNs left out.
+                short[] noNaN = withoutNaNs(type, all);
                 assertWidens(k, type, all, 0, 0, false);
-                assertWidens(k, type, all, 3, 5, false);
+                assertWidens(k, type, noNaN, 0, 0, false);
+                assertWidens(k, type, noNaN, 3, 5, false);
+                assertWidens(k, type, noNaN, 7, 1, true);
                 assertWidens(k, type, all, 7, 1, true);
             }
         }
+    }
+
+    private static short[] withoutNaNs(DType type, short[] bits) {
+        int m = 0;
+        short[] out = new short[bits.length];
+        for (short b : bits) {
+            if (!Float.isNaN(type.widen(b))) {
+                out[m++] = b;
+            }
+        }
+        return java.util.Arrays.copyOf(out, m);
+    }
+
+    private static float[] withoutNaNs(float[] values) {
+        int m = 0;
+        float[] out = new float[values.length];
+        for (float v : values) {
+            if (!Float.isNaN(v)) {
+                out[m++] = v;
+            }
+        }
+        return java.util.Arrays.copyOf(out, m);
     }
 
     @Test
@@ -94,6 +122,9 @@ class HalfWideningTest {
             short[] bits = new short[n];
             for (int i = 0; i < n; i++) {
                 bits[i] = (short) rnd.nextInt();
+                if (n % 4 != 0 && (bits[i] & 0x7FFF) > 0x7C00) {
+                    bits[i] = (short) (bits[i] & 0x83FF); // three lengths in four are NaN-free, one keeps them
+                }
             }
             for (HalfKernels k : BACKENDS) {
                 for (DType type : HALVES) {
@@ -156,9 +187,12 @@ class HalfWideningTest {
     void narrowsLikeDTypeNarrowBitwise() {
         for (DType type : HALVES) {
             float[] cases = narrowingCases(type, type.ordinal() * 31L + 5);
+            float[] noNaN = withoutNaNs(cases);
             for (HalfKernels k : BACKENDS) {
                 assertNarrows(k, type, cases, 0, 0, false);
-                assertNarrows(k, type, cases, 5, 3, false);
+                assertNarrows(k, type, noNaN, 0, 0, false);
+                assertNarrows(k, type, noNaN, 5, 3, false);
+                assertNarrows(k, type, noNaN, 1, 9, true);
                 assertNarrows(k, type, cases, 1, 9, true);
             }
         }
@@ -171,6 +205,9 @@ class HalfWideningTest {
             float[] values = new float[n];
             for (int i = 0; i < n; i++) {
                 values[i] = Float.intBitsToFloat(rnd.nextInt());
+                if (n % 4 != 0 && Float.isNaN(values[i])) {
+                    values[i] = 1f / (i + 1); // three lengths in four are NaN-free (the vector path), one keeps them
+                }
             }
             for (HalfKernels k : BACKENDS) {
                 for (DType type : HALVES) {
