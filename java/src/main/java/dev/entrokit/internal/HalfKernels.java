@@ -58,4 +58,10 @@ public interface HalfKernels {
      * may be on the heap.
      */
     void narrow(DType type, MemorySegment src, long srcOff, MemorySegment dst, long dstOff, int n);
+
+    /**
+     * {@code log_softmax(x)[id]}, as {@link ScoringKernels#tokenLogprob}: the same bits as the backend's scoring
+     * kernel on the row widened to float32.
+     */
+    double tokenLogprob(DType type, MemorySegment x, long xOff, int n, int id);
 }

@@ -1,5 +1,6 @@
 package dev.entrokit.internal;
 
+import dev.entrokit.DType;
 import dev.entrokit.Tensor;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
@@ -14,18 +15,32 @@ import java.util.BitSet;
 public final class SequenceScores {
     private final ScoringKernels scoring;
     private final RowExecutor rows;
+    /** The conversions of half rows into the per-thread float32 copy. */
     private final HalfKernels half;
+    /** The backend's kernels that read half rows themselves, or null when the backend is not known here. */
+    private final HalfKernels halfKernels;
 
-    /** Scores computed with {@code scoring}'s per-position kernels, spread over {@code rows}; half rows widened by the scalar loops. */
+    /**
+     * Scores computed with {@code scoring}'s per-position kernels, spread over {@code rows}; half rows are widened by
+     * the scalar loops into a float32 copy (the backend's half kernels are not known, and only its own give its bits).
+     */
     public SequenceScores(ScoringKernels scoring, RowExecutor rows) {
-        this(scoring, rows, dev.entrokit.internal.scalar.ScalarHalfKernels.INSTANCE);
+        this.scoring = scoring;
+        this.rows = rows;
+        this.half = dev.entrokit.internal.scalar.ScalarHalfKernels.INSTANCE;
+        this.halfKernels = null;
     }
 
-    /** As {@link #SequenceScores(ScoringKernels, RowExecutor)}, half rows widened by {@code half} (the backend's). */
+    /**
+     * As {@link #SequenceScores(ScoringKernels, RowExecutor)} with the same backend's {@code half} kernels: they
+     * widen half rows, and Min-K% Prob reads the rows {@link HalfRows#inRegister} names (BF16) through
+     * {@link HalfKernels#tokenLogprob}, without the float32 copy.
+     */
     public SequenceScores(ScoringKernels scoring, RowExecutor rows, HalfKernels half) {
         this.scoring = scoring;
         this.rows = rows;
         this.half = half;
+        this.halfKernels = half;
     }
 
     /**
@@ -64,8 +79,11 @@ public final class SequenceScores {
     public void minKProb(Tensor logits, Tensor ids, Shape seq, int kCount, Tensor scores) {
         double[] lp = new double[seq.rows()];
         HalfRows.Rows x = HalfRows.of(logits, 0, half);
-        rows.forEachRow(seq.rows(), seq.vocab(), seq.shareable(), r -> lp[r] = scoring.tokenLogprob(x.read(r),
-                x.at(r), seq.vocab(), seq.id(ids, r)));
+        HalfKernels hk = halfKernels == null ? null : HalfRows.inRegister(logits, () -> halfKernels);
+        DType type = logits.dtype();
+        rows.forEachRow(seq.rows(), seq.vocab(), seq.shareable(), r -> lp[r] = hk != null
+                ? hk.tokenLogprob(type, logits.segment(), logits.index(r, 0), seq.vocab(), seq.id(ids, r))
+                : scoring.tokenLogprob(x.read(r), x.at(r), seq.vocab(), seq.id(ids, r)));
         meansOfSmallest(lp, seq, kCount, scores);
     }
 

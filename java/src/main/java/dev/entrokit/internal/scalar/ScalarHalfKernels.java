@@ -197,4 +197,14 @@ public final class ScalarHalfKernels implements HalfKernels {
             dst.setAtIndex(I16, dstOff + i, type.narrow(src.getAtIndex(F32, srcOff + i)));
         }
     }
+
+    /** {@code ScalarScoringKernels.tokenLogprob} on the widened elements. */
+    @Override
+    public double tokenLogprob(DType type, MemorySegment x, long xOff, int n, int id) {
+        double m = rowMax(type, x, xOff, n);
+        if (Double.isNaN(m)) {
+            return Double.NaN;
+        }
+        return (get(type, x, xOff + id) - m) - Math.log(sumExp(type, x, xOff, n, m, 1.0));
+    }
 }
