@@ -36,23 +36,28 @@ public final class HalfRows {
     /**
      * The rows of {@code t} (any dtype; only BF16 and F16 are converted) using buffer {@code slot} of each thread,
      * converted by the scalar backend's loops. A call site that knows its backend passes that backend's
-     * {@link dev.entrokit.internal.Backend#half()} to {@link #of(Tensor, int, HalfKernels)} instead (the SIMD
-     * backend converts whole vectors at a time); the bits are the same either way.
+     * {@link dev.entrokit.internal.Backend#half()} to {@link #of(Tensor, int, Supplier)} instead (the SIMD backend
+     * converts whole vectors at a time); the bits are the same either way.
      */
     public static Rows of(Tensor t, int slot) {
-        return of(t, slot, ScalarHalfKernels.INSTANCE);
+        return of(t, slot, () -> ScalarHalfKernels.INSTANCE);
     }
 
     /**
      * The rows of {@code t} (any dtype; only BF16 and F16 are converted) using buffer {@code slot} of each thread,
-     * widened and narrowed by {@code conversions} ({@link HalfKernels#widen}, {@link HalfKernels#narrow}: bitwise
-     * the same on every backend, only their speed differs).
+     * widened and narrowed by {@code conversions.get()} ({@link HalfKernels#widen}, {@link HalfKernels#narrow}: bitwise
+     * the same on every backend, only their speed differs). The supplier is asked only when {@code t} is half, once:
+     * for a backend that hands off during its warm-up, {@code backend::half} reads its readiness, and a float32 call
+     * must read it no more often than before.
      */
-    public static Rows of(Tensor t, int slot, HalfKernels conversions) {
+    public static Rows of(Tensor t, int slot, Supplier<HalfKernels> conversions) {
         if (slot < 0 || slot >= SLOTS) {
             throw new IllegalStateException("entrokit: internal error, half buffer slot " + slot);
         }
-        return t == null ? null : new Rows(t, slot, conversions);
+        if (t == null) {
+            return null;
+        }
+        return new Rows(t, slot, t.dtype().isHalf() ? conversions.get() : ScalarHalfKernels.INSTANCE);
     }
 
     /**

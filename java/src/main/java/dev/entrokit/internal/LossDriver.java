@@ -65,10 +65,9 @@ public final class LossDriver {
         float alpha = options.alpha();
         double[] values = new double[nRows];
         // Half rows are widened per thread and a half gradient is narrowed once at the store (HalfRows).
-        HalfKernels conversions = half.get();
-        HalfRows.Rows sx = HalfRows.of(student, 0, conversions);
-        HalfRows.Rows tx = HalfRows.of(teacher, 1, conversions);
-        HalfRows.Rows gx = HalfRows.of(grad, 2, conversions);
+        HalfRows.Rows sx = HalfRows.of(student, 0, half);
+        HalfRows.Rows tx = HalfRows.of(teacher, 1, half);
+        HalfRows.Rows gx = HalfRows.of(grad, 2, half);
         // An entropy without a gradient reads a BF16 row in registers (HalfRows.inRegister says which rows).
         HalfKernels hk = op == Loss.ENTROPY && grad == null ? HalfRows.inRegister(student, half) : null;
         RowExecutor.RowTask task = r -> {

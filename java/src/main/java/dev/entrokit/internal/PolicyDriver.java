@@ -28,15 +28,18 @@ public final class PolicyDriver {
 
     private final PolicyKernels kernels;
     private final RowExecutor rows;
-    private final HalfKernels half;
+    private final java.util.function.Supplier<HalfKernels> half;
 
     /** A driver over one backend's kernels, spreading rows over {@code rows}; half rows widened by the scalar loops. */
     public PolicyDriver(PolicyKernels kernels, RowExecutor rows) {
-        this(kernels, rows, dev.entrokit.internal.scalar.ScalarHalfKernels.INSTANCE);
+        this(kernels, rows, () -> dev.entrokit.internal.scalar.ScalarHalfKernels.INSTANCE);
     }
 
-    /** As {@link #PolicyDriver(PolicyKernels, RowExecutor)}, half rows widened and narrowed by {@code half} (the backend's). */
-    public PolicyDriver(PolicyKernels kernels, RowExecutor rows, HalfKernels half) {
+    /**
+     * As {@link #PolicyDriver(PolicyKernels, RowExecutor)}, half rows widened and narrowed by {@code half.get()} (the
+     * backend's, e.g. {@code backend::half}: asked per call, and only for a half tensor; see {@link HalfRows#of}).
+     */
+    public PolicyDriver(PolicyKernels kernels, RowExecutor rows, java.util.function.Supplier<HalfKernels> half) {
         this.kernels = kernels;
         this.rows = rows;
         this.half = half;

@@ -5,6 +5,7 @@ import dev.entrokit.Tensor;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.BitSet;
+import java.util.function.Supplier;
 
 /**
  * The sequence scores of SPEC §4 (Min-K% Prob, Min-K%++, DC-PDD, the likelihood ratio), which no
@@ -15,10 +16,10 @@ import java.util.BitSet;
 public final class SequenceScores {
     private final ScoringKernels scoring;
     private final RowExecutor rows;
-    /** The conversions of half rows into the per-thread float32 copy. */
-    private final HalfKernels half;
-    /** The backend's kernels that read half rows themselves, or null when the backend is not known here. */
-    private final HalfKernels halfKernels;
+    /** The backend's half kernels (asked per call, only for a half tensor), or the scalar loops' when it is not known. */
+    private final Supplier<HalfKernels> half;
+    /** Whether {@link #half} is the backend's own: only its own kernels give its bits in registers. */
+    private final boolean backendHalf;
 
     /**
      * Scores computed with {@code scoring}'s per-position kernels, spread over {@code rows}; half rows are widened by
@@ -27,20 +28,21 @@ public final class SequenceScores {
     public SequenceScores(ScoringKernels scoring, RowExecutor rows) {
         this.scoring = scoring;
         this.rows = rows;
-        this.half = dev.entrokit.internal.scalar.ScalarHalfKernels.INSTANCE;
-        this.halfKernels = null;
+        this.half = () -> dev.entrokit.internal.scalar.ScalarHalfKernels.INSTANCE;
+        this.backendHalf = false;
     }
 
     /**
-     * As {@link #SequenceScores(ScoringKernels, RowExecutor)} with the same backend's {@code half} kernels: they
-     * widen half rows, and Min-K% Prob reads the rows {@link HalfRows#inRegister} names (BF16) through
+     * As {@link #SequenceScores(ScoringKernels, RowExecutor)} with the same backend's half kernels ({@code backend::half},
+     * asked per call and only for a half tensor: see {@link HalfRows#of(Tensor, int, Supplier)}): they widen half
+     * rows, and Min-K% Prob reads the rows {@link HalfRows#inRegister} names (BF16) through
      * {@link HalfKernels#tokenLogprob}, without the float32 copy.
      */
-    public SequenceScores(ScoringKernels scoring, RowExecutor rows, HalfKernels half) {
+    public SequenceScores(ScoringKernels scoring, RowExecutor rows, Supplier<HalfKernels> half) {
         this.scoring = scoring;
         this.rows = rows;
         this.half = half;
-        this.halfKernels = half;
+        this.backendHalf = true;
     }
 
     /**
@@ -79,7 +81,7 @@ public final class SequenceScores {
     public void minKProb(Tensor logits, Tensor ids, Shape seq, int kCount, Tensor scores) {
         double[] lp = new double[seq.rows()];
         HalfRows.Rows x = HalfRows.of(logits, 0, half);
-        HalfKernels hk = halfKernels == null ? null : HalfRows.inRegister(logits, () -> halfKernels);
+        HalfKernels hk = backendHalf ? HalfRows.inRegister(logits, half) : null;
         DType type = logits.dtype();
         rows.forEachRow(seq.rows(), seq.vocab(), seq.shareable(), r -> lp[r] = hk != null
                 ? hk.tokenLogprob(type, logits.segment(), logits.index(r, 0), seq.vocab(), seq.id(ids, r))

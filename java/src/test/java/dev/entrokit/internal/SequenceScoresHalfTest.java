@@ -54,7 +54,7 @@ class SequenceScoresHalfTest {
                         float[] actual = new float[SEQS];
                         new SequenceScores(b.scoring(), rows).minKProb(Tensor.of(wide, rowsCount, VOCAB), ids, seq, 2,
                                 Tensor.of(expected));
-                        new SequenceScores(b.scoring(), rows, b.half()).minKProb(Tensor.of(bits, type, rowsCount, VOCAB),
+                        new SequenceScores(b.scoring(), rows, b::half).minKProb(Tensor.of(bits, type, rowsCount, VOCAB),
                                 ids, seq, 2, Tensor.of(actual));
                         int finite = 0;
                         for (int q = 0; q < SEQS; q++) {
