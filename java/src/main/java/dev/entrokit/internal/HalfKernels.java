@@ -43,4 +43,25 @@ public interface HalfKernels {
      * logit, or −1 for a special row (a NaN or {@code +inf} logit, or every logit {@code −inf}).
      */
     int argmax(DType type, MemorySegment x, long xOff, int n);
+
+    /**
+     * Widens {@code n} elements of the half {@code type} from element {@code srcOff} of {@code src} into float32 from
+     * element {@code dstOff} of {@code dst}: each element exactly as {@link DType#widen} gives it (NaN payloads
+     * included), on every backend. {@code dst} is a native segment; {@code src} may be on the heap.
+     */
+    void widen(DType type, MemorySegment src, long srcOff, MemorySegment dst, long dstOff, int n);
+
+    /**
+     * Narrows {@code n} float32 elements from element {@code srcOff} of {@code src} into the half {@code type} from
+     * element {@code dstOff} of {@code dst}: each element exactly as {@link DType#narrow} gives it (ties to even,
+     * overflow to ±inf, NaN payloads as it keeps them), on every backend. {@code src} is a native segment; {@code dst}
+     * may be on the heap.
+     */
+    void narrow(DType type, MemorySegment src, long srcOff, MemorySegment dst, long dstOff, int n);
+
+    /**
+     * {@code log_softmax(x)[id]}, as {@link ScoringKernels#tokenLogprob}: the same bits as the backend's scoring
+     * kernel on the row widened to float32.
+     */
+    double tokenLogprob(DType type, MemorySegment x, long xOff, int n, int id);
 }

@@ -2,9 +2,9 @@ package dev.entrokit.internal;
 
 import dev.entrokit.DType;
 import dev.entrokit.Tensor;
+import dev.entrokit.internal.scalar.ScalarHalfKernels;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.function.Supplier;
 
 /**
@@ -28,19 +28,36 @@ import java.util.function.Supplier;
 public final class HalfRows {
     /** Slots per thread: the most half tensors one row of any op touches. */
     static final int SLOTS = 6;
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
     private static final ThreadLocal<MemorySegment[]> BUFFERS = ThreadLocal.withInitial(() -> new MemorySegment[SLOTS]);
 
     private HalfRows() {
     }
 
-    /** The rows of {@code t} (any dtype; only BF16 and F16 are converted) using buffer {@code slot} of each thread. */
+    /**
+     * The rows of {@code t} (any dtype; only BF16 and F16 are converted) using buffer {@code slot} of each thread,
+     * converted by the scalar backend's loops. A call site that knows its backend passes that backend's
+     * {@link dev.entrokit.internal.Backend#half()} to {@link #of(Tensor, int, Supplier)} instead (the SIMD backend
+     * converts whole vectors at a time); the bits are the same either way.
+     */
     public static Rows of(Tensor t, int slot) {
+        return of(t, slot, () -> ScalarHalfKernels.INSTANCE);
+    }
+
+    /**
+     * The rows of {@code t} (any dtype; only BF16 and F16 are converted) using buffer {@code slot} of each thread,
+     * widened and narrowed by {@code conversions.get()} ({@link HalfKernels#widen}, {@link HalfKernels#narrow}: bitwise
+     * the same on every backend, only their speed differs). The supplier is asked only when {@code t} is half, once:
+     * for a backend that hands off during its warm-up, {@code backend::half} reads its readiness, and a float32 call
+     * must read it no more often than before.
+     */
+    public static Rows of(Tensor t, int slot, Supplier<HalfKernels> conversions) {
         if (slot < 0 || slot >= SLOTS) {
             throw new IllegalStateException("entrokit: internal error, half buffer slot " + slot);
         }
-        return t == null ? null : new Rows(t, slot);
+        if (t == null) {
+            return null;
+        }
+        return new Rows(t, slot, t.dtype().isHalf() ? conversions.get() : ScalarHalfKernels.INSTANCE);
     }
 
     /**
@@ -64,26 +81,6 @@ public final class HalfRows {
             mine[slot] = b;
         }
         return b;
-    }
-
-    /** Widens {@code n} half elements from element {@code from} of {@code src} into floats at element 0 of {@code dst}. */
-    static void widen(DType dtype, MemorySegment src, long from, MemorySegment dst, long n) {
-        if (dtype == DType.BF16) {
-            for (long i = 0; i < n; i++) {
-                dst.setAtIndex(F32, i, Float.intBitsToFloat(src.getAtIndex(I16, from + i) << 16));
-            }
-        } else {
-            for (long i = 0; i < n; i++) {
-                dst.setAtIndex(F32, i, Float.float16ToFloat(src.getAtIndex(I16, from + i)));
-            }
-        }
-    }
-
-    /** Narrows {@code n} floats from element 0 of {@code src} into half elements from element {@code to} of {@code dst}. */
-    static void narrow(DType dtype, MemorySegment src, MemorySegment dst, long to, long n) {
-        for (long i = 0; i < n; i++) {
-            dst.setAtIndex(I16, to + i, dtype.narrow(src.getAtIndex(F32, i)));
-        }
     }
 
     /** Fills row {@code r} of an output with +0 in its own dtype (an ignored row's gradient). */
@@ -114,8 +111,8 @@ public final class HalfRows {
         long at = 0;
         for (long b = 0; b < batch; b++) {
             for (long r = 0; r < rows; r++) {
-                widen(t.dtype(), t.segment(), t.offset() + b * t.batchStride() + r * t.rowStride(),
-                        dst.asSlice(at * 4), cols);
+                ScalarHalfKernels.INSTANCE.widen(t.dtype(), t.segment(),
+                        t.offset() + b * t.batchStride() + r * t.rowStride(), dst, at, (int) cols);
                 at += cols;
             }
         }
@@ -128,10 +125,12 @@ public final class HalfRows {
         private final int slot;
         private final DType dtype;
         private final boolean half;
+        private final HalfKernels conversions;
 
-        private Rows(Tensor t, int slot) {
+        private Rows(Tensor t, int slot, HalfKernels conversions) {
             this.t = t;
             this.slot = slot;
+            this.conversions = conversions;
             this.dtype = t.dtype();
             this.half = dtype.isHalf();
         }
@@ -157,7 +156,7 @@ public final class HalfRows {
                 return t.segment();
             }
             MemorySegment b = buffer(slot, len);
-            widen(dtype, t.segment(), t.index(r, col), b, len);
+            conversions.widen(dtype, t.segment(), t.index(r, col), b, 0, Math.toIntExact(len));
             return b;
         }
 
@@ -179,7 +178,7 @@ public final class HalfRows {
         /** Publishes row {@code r} after a kernel wrote it through {@link #write} (or changed it after {@link #read}). */
         public void store(long r) {
             if (half) {
-                narrow(dtype, buffer(slot, t.cols()), t.segment(), t.index(r, 0), t.cols());
+                conversions.narrow(dtype, buffer(slot, t.cols()), 0, t.segment(), t.index(r, 0), Math.toIntExact(t.cols()));
             }
         }
     }

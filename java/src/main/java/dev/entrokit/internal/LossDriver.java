@@ -65,9 +65,9 @@ public final class LossDriver {
         float alpha = options.alpha();
         double[] values = new double[nRows];
         // Half rows are widened per thread and a half gradient is narrowed once at the store (HalfRows).
-        HalfRows.Rows sx = HalfRows.of(student, 0);
-        HalfRows.Rows tx = HalfRows.of(teacher, 1);
-        HalfRows.Rows gx = HalfRows.of(grad, 2);
+        HalfRows.Rows sx = HalfRows.of(student, 0, half);
+        HalfRows.Rows tx = HalfRows.of(teacher, 1, half);
+        HalfRows.Rows gx = HalfRows.of(grad, 2, half);
         // An entropy without a gradient reads a BF16 row in registers (HalfRows.inRegister says which rows).
         HalfKernels hk = op == Loss.ENTROPY && grad == null ? HalfRows.inRegister(student, half) : null;
         RowExecutor.RowTask task = r -> {

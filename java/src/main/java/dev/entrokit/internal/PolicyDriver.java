@@ -28,11 +28,21 @@ public final class PolicyDriver {
 
     private final PolicyKernels kernels;
     private final RowExecutor rows;
+    private final java.util.function.Supplier<HalfKernels> half;
 
-    /** A driver over one backend's kernels, spreading rows over {@code rows}. */
+    /** A driver over one backend's kernels, spreading rows over {@code rows}; half rows widened by the scalar loops. */
     public PolicyDriver(PolicyKernels kernels, RowExecutor rows) {
+        this(kernels, rows, () -> dev.entrokit.internal.scalar.ScalarHalfKernels.INSTANCE);
+    }
+
+    /**
+     * As {@link #PolicyDriver(PolicyKernels, RowExecutor)}, half rows widened and narrowed by {@code half.get()} (the
+     * backend's, e.g. {@code backend::half}: asked per call, and only for a half tensor; see {@link HalfRows#of}).
+     */
+    public PolicyDriver(PolicyKernels kernels, RowExecutor rows, java.util.function.Supplier<HalfKernels> half) {
         this.kernels = kernels;
         this.rows = rows;
+        this.half = half;
     }
 
     /**
@@ -51,8 +61,8 @@ public final class PolicyDriver {
         float invT = 1f / options.temperature();
         double g = options.gradScale();
         double[] values = new double[nRows];
-        HalfRows.Rows lx = HalfRows.of(logits, 0);
-        HalfRows.Rows gx = HalfRows.of(grad, 2);
+        HalfRows.Rows lx = HalfRows.of(logits, 0, half);
+        HalfRows.Rows gx = HalfRows.of(grad, 2, half);
         rows.forEachRow(nRows, n, shareable, r -> {
             int id = ids.getInt(r);
             if (id == options.ignoreIndex()) {
@@ -138,9 +148,9 @@ public final class PolicyDriver {
         };
         boolean rest = mass == TeacherMass.REST_BUCKET;
         double[] values = new double[nRows];
-        HalfRows.Rows sx = HalfRows.of(student, 0);
-        HalfRows.Rows px = HalfRows.of(logprobs, 1);
-        HalfRows.Rows gx = HalfRows.of(grad, 2);
+        HalfRows.Rows sx = HalfRows.of(student, 0, half);
+        HalfRows.Rows px = HalfRows.of(logprobs, 1, half);
+        HalfRows.Rows gx = HalfRows.of(grad, 2, half);
         rows.forEachRow(nRows, n, shape.shareable(), r -> {
             if (ids.getInt(r, 0) == options.ignoreIndex()) {
                 if (grad != null) {
@@ -202,8 +212,8 @@ public final class PolicyDriver {
         Tensor wide = HalfRows.widened(weights);
         MemorySegment ws = wide == null ? null : wide.segment();
         long wOff = wide == null ? 0 : wide.index(0);
-        HalfRows.Rows sx = HalfRows.of(student, 0);
-        HalfRows.Rows gx = HalfRows.of(grad, 2);
+        HalfRows.Rows sx = HalfRows.of(student, 0, half);
+        HalfRows.Rows gx = HalfRows.of(grad, 2, half);
         rows.forEachRow(nRows, n, shareable, r -> {
             int y = labels.getInt(r);
             boolean ignored = y == ignore;

@@ -1,9 +1,11 @@
 package dev.entrokit.internal;
 
+import dev.entrokit.DType;
 import dev.entrokit.Tensor;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.BitSet;
+import java.util.function.Supplier;
 
 /**
  * The sequence scores of SPEC §4 (Min-K% Prob, Min-K%++, DC-PDD, the likelihood ratio), which no
@@ -14,11 +16,33 @@ import java.util.BitSet;
 public final class SequenceScores {
     private final ScoringKernels scoring;
     private final RowExecutor rows;
+    /** The backend's half kernels (asked per call, only for a half tensor), or the scalar loops' when it is not known. */
+    private final Supplier<HalfKernels> half;
+    /** Whether {@link #half} is the backend's own: only its own kernels give its bits in registers. */
+    private final boolean backendHalf;
 
-    /** Scores computed with {@code scoring}'s per-position kernels, spread over {@code rows}. */
+    /**
+     * Scores computed with {@code scoring}'s per-position kernels, spread over {@code rows}; half rows are widened by
+     * the scalar loops into a float32 copy (the backend's half kernels are not known, and only its own give its bits).
+     */
     public SequenceScores(ScoringKernels scoring, RowExecutor rows) {
         this.scoring = scoring;
         this.rows = rows;
+        this.half = () -> dev.entrokit.internal.scalar.ScalarHalfKernels.INSTANCE;
+        this.backendHalf = false;
+    }
+
+    /**
+     * As {@link #SequenceScores(ScoringKernels, RowExecutor)} with the same backend's half kernels ({@code backend::half},
+     * asked per call and only for a half tensor: see {@link HalfRows#of(Tensor, int, Supplier)}): they widen half
+     * rows, and Min-K% Prob reads the rows {@link HalfRows#inRegister} names (BF16) through
+     * {@link HalfKernels#tokenLogprob}, without the float32 copy.
+     */
+    public SequenceScores(ScoringKernels scoring, RowExecutor rows, Supplier<HalfKernels> half) {
+        this.scoring = scoring;
+        this.rows = rows;
+        this.half = half;
+        this.backendHalf = true;
     }
 
     /**
@@ -56,16 +80,19 @@ public final class SequenceScores {
     /** Min-K% Prob from logits: the token log-probabilities, then each sequence's mean of its {@code kCount} smallest. */
     public void minKProb(Tensor logits, Tensor ids, Shape seq, int kCount, Tensor scores) {
         double[] lp = new double[seq.rows()];
-        HalfRows.Rows x = HalfRows.of(logits, 0);
-        rows.forEachRow(seq.rows(), seq.vocab(), seq.shareable(), r -> lp[r] = scoring.tokenLogprob(x.read(r),
-                x.at(r), seq.vocab(), seq.id(ids, r)));
+        HalfRows.Rows x = HalfRows.of(logits, 0, half);
+        HalfKernels hk = backendHalf ? HalfRows.inRegister(logits, half) : null;
+        DType type = logits.dtype();
+        rows.forEachRow(seq.rows(), seq.vocab(), seq.shareable(), r -> lp[r] = hk != null
+                ? hk.tokenLogprob(type, logits.segment(), logits.index(r, 0), seq.vocab(), seq.id(ids, r))
+                : scoring.tokenLogprob(x.read(r), x.at(r), seq.vocab(), seq.id(ids, r)));
         meansOfSmallest(lp, seq, kCount, scores);
     }
 
     /** Min-K%++: the z-score of each position's token, then each sequence's mean of its {@code kCount} smallest. */
     public void minKPlusPlus(Tensor logits, Tensor ids, Shape seq, int kCount, Tensor scores) {
         double[] z = new double[seq.rows()];
-        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows x = HalfRows.of(logits, 0, half);
         rows.forEachRow(seq.rows(), seq.vocab(), seq.shareable(), r -> {
             double[] m = new double[3];
             scoring.tokenLogprobMoments(x.read(r), x.at(r), seq.vocab(), seq.id(ids, r), m);
@@ -91,7 +118,7 @@ public final class SequenceScores {
             }
         }
         double[] c = new double[seq.rows()];
-        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows x = HalfRows.of(logits, 0, half);
         rows.forEachRow(seq.rows(), seq.vocab(), seq.shareable(), r -> {
             if (first[r]) {
                 int y = seq.id(ids, r);
@@ -115,8 +142,8 @@ public final class SequenceScores {
     /** The likelihood ratio: per sequence, {@code Σ_t ℓ^a_t − ℓ^b_t}. */
     public void likelihoodRatio(Tensor logitsA, Tensor logitsB, Tensor ids, Shape seq, Tensor scores) {
         double[] diff = new double[seq.rows()];
-        HalfRows.Rows a = HalfRows.of(logitsA, 0);
-        HalfRows.Rows b = HalfRows.of(logitsB, 1);
+        HalfRows.Rows a = HalfRows.of(logitsA, 0, half);
+        HalfRows.Rows b = HalfRows.of(logitsB, 1, half);
         rows.forEachRow(seq.rows(), seq.vocab(), seq.shareable(), r -> {
             int y = seq.id(ids, r);
             diff[r] = scoring.tokenLogprob(a.read(r), a.at(r), seq.vocab(), y)

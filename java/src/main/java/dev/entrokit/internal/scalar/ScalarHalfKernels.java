@@ -175,4 +175,36 @@ public final class ScalarHalfKernels implements HalfKernels {
         }
         return h;
     }
+
+    /** The plain loop of {@link DType#widen}, element by element. */
+    @Override
+    public void widen(DType type, MemorySegment src, long srcOff, MemorySegment dst, long dstOff, int n) {
+        if (type == DType.BF16) {
+            for (int i = 0; i < n; i++) {
+                dst.setAtIndex(F32, dstOff + i, Float.intBitsToFloat(src.getAtIndex(I16, srcOff + i) << 16));
+            }
+        } else {
+            for (int i = 0; i < n; i++) {
+                dst.setAtIndex(F32, dstOff + i, Float.float16ToFloat(src.getAtIndex(I16, srcOff + i)));
+            }
+        }
+    }
+
+    /** The plain loop of {@link DType#narrow}, element by element. */
+    @Override
+    public void narrow(DType type, MemorySegment src, long srcOff, MemorySegment dst, long dstOff, int n) {
+        for (int i = 0; i < n; i++) {
+            dst.setAtIndex(I16, dstOff + i, type.narrow(src.getAtIndex(F32, srcOff + i)));
+        }
+    }
+
+    /** {@code ScalarScoringKernels.tokenLogprob} on the widened elements. */
+    @Override
+    public double tokenLogprob(DType type, MemorySegment x, long xOff, int n, int id) {
+        double m = rowMax(type, x, xOff, n);
+        if (Double.isNaN(m)) {
+            return Double.NaN;
+        }
+        return (get(type, x, xOff + id) - m) - Math.log(sumExp(type, x, xOff, n, m, 1.0));
+    }
 }

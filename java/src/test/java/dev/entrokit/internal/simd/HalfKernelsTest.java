@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import dev.entrokit.DType;
 import dev.entrokit.internal.SoftmaxKernels;
 import dev.entrokit.internal.HalfKernels;
+import dev.entrokit.internal.ScoringKernels;
 import dev.entrokit.internal.scalar.ScalarHalfKernels;
 import dev.entrokit.internal.scalar.ScalarSoftmaxKernels;
 import java.lang.foreign.Arena;
@@ -25,7 +26,8 @@ import org.junit.jupiter.api.Test;
  * as NaN), for every op, float32 and half outputs (a half output must be the float32 output rounded by
  * {@link ScalarHalfKernels#narrow}), heap and off-heap inputs and outputs at odd element offsets, in place, on
  * adversarial rows of odd sizes, at every SIMD width (the class is re-run per width). Greedy ({@code argmax}) of both
- * backends against {@code SimdSelectionKernels.argmax} on the widened row (the scalar one's twin is private; both give
+ * backends against {@code SimdSelectionKernels.argmax} on the widened row, and the token log-probability against each
+ * backend's scoring kernel ({@code tokenLogprob} reads a half row a widened block at a time on SIMD) (the scalar one's twin is private; both give
  * the lowest index of the largest logit, −1 for a special row).
  */
 @Tag("simd-width")
@@ -132,16 +134,17 @@ class HalfKernelsTest {
     }
 
     /** One backend's pair of kernels, run on one row and compared. */
-    private record Twins(String backend, SoftmaxKernels f32, HalfKernels half) {
+    private record Twins(String backend, SoftmaxKernels f32, HalfKernels half, ScoringKernels scoring) {
     }
 
     /** Both backends' twins; in a width re-run only the SIMD ones (the scalar ones do not depend on the width). */
     private static List<Twins> twins() {
-        Twins simd = new Twins("simd", new SimdSoftmaxKernels(), new SimdHalfKernels());
+        Twins simd = new Twins("simd", new SimdSoftmaxKernels(), new SimdHalfKernels(), new SimdScoringKernels());
         if (System.getProperty("entrokit.simd.bits") != null) {
             return List.of(simd);
         }
-        return List.of(simd, new Twins("scalar", new ScalarSoftmaxKernels(), ScalarHalfKernels.INSTANCE));
+        return List.of(simd, new Twins("scalar", new ScalarSoftmaxKernels(), ScalarHalfKernels.INSTANCE,
+                new dev.entrokit.internal.scalar.ScalarScoringKernels()));
     }
 
     /** Compares every op of {@code k} on the half row {@code x} against its float32 twin on {@code wide}. */
@@ -151,6 +154,10 @@ class HalfKernelsTest {
         same(k.f32().entropy(wide, 0, n, invT, null, 0, 0f), k.half().entropy(type, x, X_OFF, n, invT),
                 where + " entropy");
         assertEquals(SimdSelectionKernels.argmax(wide, 0, n), k.half().argmax(type, x, X_OFF, n), where + " argmax");
+        for (int id : new int[] {0, n / 2, n - 1}) {
+            same(k.scoring().tokenLogprob(wide, 0, n, id), k.half().tokenLogprob(type, x, X_OFF, n, id),
+                    where + " tokenLogprob id " + id);
+        }
         MemorySegment ref = arena.allocate((long) n * 4, 64);
         double[] refStats = new double[3];
         double[] stats = new double[3];
