@@ -74,7 +74,7 @@ public final class Decoding {
         Checks.topK(k, n);
         invTemperature(temperature);
         boolean shareable = Checks.topKOutputs(logits, k, indicesOut, valuesOut, probsOut);
-        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows x = HalfRows.of(logits, 0, engine.backend::half);
         rows.forEachRow((int) logits.rows(), n, shareable, row -> selection.topK(x.read(row), x.at(row), n, temperature, k,
                 indicesOut.segment(), indicesOut.index(row, 0), valuesOut.segment(), valuesOut.index(row, 0),
                 probsOut == null ? null : probsOut.segment(), probsOut == null ? 0 : probsOut.index(row, 0)));
@@ -111,7 +111,7 @@ public final class Decoding {
         Checks.drawFree(filters);
         output("maskOut", maskOut, DType.BOOL, logits.rows(), n);
         noOverlap("maskOut", maskOut, "logits", logits, false);
-        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows x = HalfRows.of(logits, 0, engine.backend::half);
         rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("maskOut", maskOut), r ->
                 selection.keptMask(x.read(r), x.at(r), n, filters, maskOut.segment(), maskOut.index(r, 0)));
     }
@@ -135,7 +135,7 @@ public final class Decoding {
         int capacity = Checks.keptTokensOutputs(logits, indicesOut, probsOut, countsOut);
         boolean shareable = shareable("logits", logits) & shareable("indicesOut", indicesOut)
                 & shareable("probsOut", probsOut) & shareable("countsOut", countsOut);
-        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows x = HalfRows.of(logits, 0, engine.backend::half);
         rows.forEachRow((int) logits.rows(), n, shareable, row -> countsOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED,
                 countsOut.index(row), selection.keptTokens(x.read(row), x.at(row), n, filters,
                         indicesOut.segment(), indicesOut.index(row, 0), probsOut.segment(), probsOut.index(row, 0),
@@ -153,8 +153,8 @@ public final class Decoding {
         filters(filters, n, false);
         Checks.drawFree(filters);
         inPlaceOutput("out", out, "logits", logits);
-        HalfRows.Rows x = HalfRows.of(logits, 0);
-        HalfRows.Rows o = HalfRows.of(out, 1);
+        HalfRows.Rows x = HalfRows.of(logits, 0, engine.backend::half);
+        HalfRows.Rows o = HalfRows.of(out, 1, engine.backend::half);
         rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("out", out), r -> {
             selection.maskLogits(x.read(r), x.at(r), n, filters, o.write(r), o.at(r));
             o.store(r);
@@ -186,7 +186,7 @@ public final class Decoding {
         int nRows = (int) logits.rows();
         List<SamplingFilters> filters = List.copyOf(filtersPerRow);
         long[] s = seeds.clone();
-        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows x = HalfRows.of(logits, 0, engine.backend::half);
         HalfKernels hk = engine.inRegisterHalf(logits);
         rows.forEachRow(nRows, n, shareable("logits", logits) & shareable("tokensOut", tokensOut), r -> {
             SamplingFilters f = filters.get(r);
@@ -327,7 +327,7 @@ public final class Decoding {
         }
         long[] s = seeds.clone();
         double[] prob = new double[nRows];
-        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows x = HalfRows.of(logits, 0, engine.backend::half);
         rows.forEachRow(nRows, n, shareable("logits", logits) & shareable("tokensOut", tokensOut), r ->
                 tokensOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, tokensOut.index(r),
                         selection.sample(x.read(r), x.at(r), n, perRow[r], s[r], r, step, prob, r)));
@@ -370,7 +370,7 @@ public final class Decoding {
         double[] prob = new double[nRows];
         ValueLayout.OfFloat f32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
         ValueLayout.OfInt i32 = ValueLayout.JAVA_INT_UNALIGNED;
-        HalfRows.Rows xs = HalfRows.of(logits, 0);
+        HalfRows.Rows xs = HalfRows.of(logits, 0, engine.backend::half);
         rows.forEachRow(nRows, n, shareable, r -> {
             MemorySegment x = xs.read(r);
             long off = xs.at(r);
@@ -426,7 +426,7 @@ public final class Decoding {
         Checks.perRow("presence", presence, nRows, false);
         boolean shareable = shareable("logits", logits) & (promptIds == null || shareable("promptIds", promptIds))
                 & (outputIds == null || shareable("outputIds", outputIds));
-        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows x = HalfRows.of(logits, 0, engine.backend::half);
         rows.forEachRow((int) nRows, n, shareable, r -> {
             Penalties.apply(x.read(r), x.at(r), n,
                 promptIds == null ? null : promptIds.segment(), promptIds == null ? 0 : promptIds.index(r, 0),
@@ -452,8 +452,8 @@ public final class Decoding {
             throw new IllegalArgumentException("bias: expected a float tensor [" + nRows + ", " + ids.cols() + "] like ids, got "
                     + bias);
         }
-        HalfRows.Rows x = HalfRows.of(logits, 0);
-        HalfRows.Rows b = HalfRows.of(bias, 1);
+        HalfRows.Rows x = HalfRows.of(logits, 0, engine.backend::half);
+        HalfRows.Rows b = HalfRows.of(bias, 1, engine.backend::half);
         rows.forEachRow((int) nRows, n, shareable("logits", logits) & shareable("ids", ids) & shareable("bias", bias), r -> {
             Penalties.bias(x.read(r), x.at(r), ids.segment(), ids.index(r, 0), b.read(r), b.at(r), (int) ids.cols());
             x.store(r);
@@ -467,7 +467,7 @@ public final class Decoding {
      */
     public void restrictTokens(Tensor logits, Tensor ids, boolean allowed) {
         int n = idListPass(logits, ids);
-        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows x = HalfRows.of(logits, 0, engine.backend::half);
         rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("ids", ids), r -> {
             Penalties.restrict(x.read(r), x.at(r), n, ids.segment(), ids.index(r, 0), (int) ids.cols(), allowed);
             x.store(r);
@@ -555,7 +555,7 @@ public final class Decoding {
                 new Object[] {"rejectionsOut", rejectionsOut}, new Object[] {"rejectedMassOut", rejectedMassOut}));
         long[] s = seeds.clone();
         double[] stats = new double[2 * nRows];
-        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows x = HalfRows.of(logits, 0, engine.backend::half);
         rows.forEachRow(nRows, n, false, r -> { // on the caller: the constraint need not be thread-safe
             int token = selection.sampleConstrained(x.read(r), x.at(r), n, filters, s[r], r, step,
                     t -> constraint.allows(r, t), stats, r);
@@ -588,9 +588,9 @@ public final class Decoding {
         inPlaceOutput("out", out, "logits", logits);
         noOverlap("out", out, "lameLogits", lameLogits, false);
         boolean shareable = shareable("logits", logits) & shareable("lameLogits", lameLogits) & shareable("out", out);
-        HalfRows.Rows xs = HalfRows.of(logits, 0);
-        HalfRows.Rows ls = HalfRows.of(lameLogits, 1);
-        HalfRows.Rows o = HalfRows.of(out, 2);
+        HalfRows.Rows xs = HalfRows.of(logits, 0, engine.backend::half);
+        HalfRows.Rows ls = HalfRows.of(lameLogits, 1, engine.backend::half);
+        HalfRows.Rows o = HalfRows.of(out, 2, engine.backend::half);
         rows.forEachRow((int) logits.rows(), n, shareable, r -> {
             MemorySegment x = xs.read(r);
             long xOff = xs.at(r);
@@ -624,9 +624,9 @@ public final class Decoding {
         noOverlap("out", out, "prior", prior, false);
         boolean shared = prior.rows() == 1;
         boolean shareable = shareable("logits", logits) & shareable("prior", prior) & shareable("out", out);
-        HalfRows.Rows x = HalfRows.of(logits, 0);
-        HalfRows.Rows pr = HalfRows.of(prior, 1);
-        HalfRows.Rows o = HalfRows.of(out, 2);
+        HalfRows.Rows x = HalfRows.of(logits, 0, engine.backend::half);
+        HalfRows.Rows pr = HalfRows.of(prior, 1, engine.backend::half);
+        HalfRows.Rows o = HalfRows.of(out, 2, engine.backend::half);
         rows.forEachRow((int) logits.rows(), n, shareable, r -> {
             scoring.injectPrior(x.read(r), x.at(r), pr.read(shared ? 0 : r), pr.at(shared ? 0 : r), o.write(r), o.at(r), n,
                     lambda);

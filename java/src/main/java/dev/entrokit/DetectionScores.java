@@ -26,7 +26,7 @@ public final class DetectionScores {
 
     DetectionScores(Engine engine) {
         this.engine = engine;
-        this.sequenceScores = new SequenceScores(engine.scoring, engine.rows);
+        this.sequenceScores = new SequenceScores(engine.scoring, engine.rows, engine.backend::half);
     }
 
     /**

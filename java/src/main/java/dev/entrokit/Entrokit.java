@@ -87,7 +87,7 @@ public final class Entrokit implements AutoCloseable {
         this.softmaxKernels = engine.softmax;
         this.scoring = engine.scoring;
         this.losses = new LossDriver(softmaxKernels, engine.divergences, rows, backend::half);
-        this.policy = new PolicyDriver(backend.policy(), rows);
+        this.policy = new PolicyDriver(backend.policy(), rows, backend::half);
         this.decoding = new Decoding(engine);
         this.scores = new DetectionScores(engine);
         this.transport = new Transport(engine);
@@ -305,7 +305,7 @@ public final class Entrokit implements AutoCloseable {
         rowOutput("out", out, DType.F32, logits.rows());
         noOverlap("out", out, "logits", logits, false);
         boolean shareable = shareable("logits", logits) & shareable("out", out);
-        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows x = HalfRows.of(logits, 0, backend::half);
         HalfKernels hk = inRegisterHalf(logits);
         MemorySegment o = out.segment();
         rows.forEachRow((int) logits.rows(), n, shareable, r ->
@@ -323,8 +323,8 @@ public final class Entrokit implements AutoCloseable {
         float invT = invTemperature(temperature);
         int n = cols("logits", logits);
         inPlaceOutput("probs", probs, "logits", logits);
-        HalfRows.Rows x = HalfRows.of(logits, 0);
-        HalfRows.Rows o = HalfRows.of(probs, 1);
+        HalfRows.Rows x = HalfRows.of(logits, 0, backend::half);
+        HalfRows.Rows o = HalfRows.of(probs, 1, backend::half);
         HalfKernels hk = inRegisterHalf(logits);
         rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("probs", probs), r -> {
             if (hk != null) {
@@ -342,8 +342,8 @@ public final class Entrokit implements AutoCloseable {
         float invT = invTemperature(temperature);
         int n = cols("logits", logits);
         inPlaceOutput("logprobs", logprobs, "logits", logits);
-        HalfRows.Rows x = HalfRows.of(logits, 0);
-        HalfRows.Rows o = HalfRows.of(logprobs, 1);
+        HalfRows.Rows x = HalfRows.of(logits, 0, backend::half);
+        HalfRows.Rows o = HalfRows.of(logprobs, 1, backend::half);
         HalfKernels hk = inRegisterHalf(logits);
         rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("logprobs", logprobs), r -> {
             if (hk != null) {
@@ -407,8 +407,8 @@ public final class Entrokit implements AutoCloseable {
                 }
             }
         }
-        HalfRows.Rows x = HalfRows.of(logits, 0);
-        HalfRows.Rows o = HalfRows.of(out, 1);
+        HalfRows.Rows x = HalfRows.of(logits, 0, backend::half);
+        HalfRows.Rows o = HalfRows.of(out, 1, backend::half);
         HalfKernels hk = inRegisterHalf(logits);
         rows.forEachRow((int) logits.rows(), n, shareable, r -> {
             double[] values = ROW_STATS.get();
@@ -433,9 +433,9 @@ public final class Entrokit implements AutoCloseable {
         float invT = invTemperature(temperature);
         int n = cols("probs", probs);
         boolean shareable = Checks.backward("probs", probs, gradOutput, gradInput);
-        HalfRows.Rows p = HalfRows.of(probs, 0);
-        HalfRows.Rows dy = HalfRows.of(gradOutput, 1);
-        HalfRows.Rows dx = HalfRows.of(gradInput, 2);
+        HalfRows.Rows p = HalfRows.of(probs, 0, backend::half);
+        HalfRows.Rows dy = HalfRows.of(gradOutput, 1, backend::half);
+        HalfRows.Rows dx = HalfRows.of(gradInput, 2, backend::half);
         rows.forEachRow((int) probs.rows(), n, shareable, r -> {
             softmaxKernels.softmaxBackward(p.read(r), p.at(r), dy.read(r), dy.at(r), dx.write(r), dx.at(r), n, invT);
             dx.store(r);
@@ -448,9 +448,9 @@ public final class Entrokit implements AutoCloseable {
         float invT = invTemperature(temperature);
         int n = cols("logprobs", logprobs);
         boolean shareable = Checks.backward("logprobs", logprobs, gradOutput, gradInput);
-        HalfRows.Rows y = HalfRows.of(logprobs, 0);
-        HalfRows.Rows dy = HalfRows.of(gradOutput, 1);
-        HalfRows.Rows dx = HalfRows.of(gradInput, 2);
+        HalfRows.Rows y = HalfRows.of(logprobs, 0, backend::half);
+        HalfRows.Rows dy = HalfRows.of(gradOutput, 1, backend::half);
+        HalfRows.Rows dx = HalfRows.of(gradInput, 2, backend::half);
         rows.forEachRow((int) logprobs.rows(), n, shareable, r -> {
             softmaxKernels.logSoftmaxBackward(y.read(r), y.at(r), dy.read(r), dy.at(r), dx.write(r), dx.at(r), n, invT);
             dx.store(r);
@@ -688,10 +688,14 @@ public final class Entrokit implements AutoCloseable {
         int n = cols("logits", logits);
         boolean shareable = Checks.tokenLogprob(logits, ids, out);
         long perSeq = ids.cols();
-        HalfRows.Rows x = HalfRows.of(logits, 0);
-        rows.forEachRow((int) logits.rows(), n, shareable, r ->
-                out.segment().setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, out.index(r), (float) scoring.tokenLogprob(
-                        x.read(r), x.at(r), n, ids.getInt(r / perSeq, r % perSeq))));
+        HalfRows.Rows x = HalfRows.of(logits, 0, backend::half);
+        HalfKernels hk = inRegisterHalf(logits);
+        rows.forEachRow((int) logits.rows(), n, shareable, r -> {
+            int id = ids.getInt(r / perSeq, r % perSeq);
+            double lp = hk != null ? hk.tokenLogprob(logits.dtype(), logits.segment(), logits.index(r, 0), n, id)
+                    : scoring.tokenLogprob(x.read(r), x.at(r), n, id);
+            out.segment().setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, out.index(r), (float) lp);
+        });
     }
 
     // ---------------------------------------------------------------- device tensors (CUDA)

@@ -123,20 +123,20 @@ public final class HalfOpsProbe {
     private static final SamplingFilters GREEDY = SamplingFilters.temperature(0f);
     private static final LossOptions SUM = LossOptions.defaults();
 
-    /** The decoding ops (façade today; a decoding view later). */
+    /** The decoding ops (the decoding view). */
     static void decoding(Map<String, ToDoubleBiFunction<Entrokit, Data>> ops) {
-        ops.put("keptMask topK50", (ek, d) -> { ek.keptMask(d.logits, TOP_K, d.mask); return d.mask.segment().get(ValueLayout.JAVA_BYTE, 7); });
-        ops.put("keptMask topP0.9", (ek, d) -> { ek.keptMask(d.logits, TOP_P, d.mask); return d.mask.segment().get(ValueLayout.JAVA_BYTE, 7); });
-        ops.put("keptMask minP0.05", (ek, d) -> { ek.keptMask(d.logits, MIN_P, d.mask); return d.mask.segment().get(ValueLayout.JAVA_BYTE, 7); });
-        ops.put("sample greedy", (ek, d) -> { ek.sample(d.logits, GREEDY, d.seeds, d.step++, d.tokens); return d.tokens.getInt(0); });
-        ops.put("sample topP0.9", (ek, d) -> { ek.sample(d.logits, TOP_P, d.seeds, d.step++, d.tokens); return d.tokens.getInt(0); });
-        ops.put("topK 50", (ek, d) -> { ek.topK(d.logits, 50, 1f, d.topIndices, d.topValues, d.topProbs); return d.topIndices.getInt(0, 0); });
+        ops.put("keptMask topK50", (ek, d) -> { ek.decoding().keptMask(d.logits, TOP_K, d.mask); return d.mask.segment().get(ValueLayout.JAVA_BYTE, 7); });
+        ops.put("keptMask topP0.9", (ek, d) -> { ek.decoding().keptMask(d.logits, TOP_P, d.mask); return d.mask.segment().get(ValueLayout.JAVA_BYTE, 7); });
+        ops.put("keptMask minP0.05", (ek, d) -> { ek.decoding().keptMask(d.logits, MIN_P, d.mask); return d.mask.segment().get(ValueLayout.JAVA_BYTE, 7); });
+        ops.put("sample greedy", (ek, d) -> { ek.decoding().sample(d.logits, GREEDY, d.seeds, d.step++, d.tokens); return d.tokens.getInt(0); });
+        ops.put("sample topP0.9", (ek, d) -> { ek.decoding().sample(d.logits, TOP_P, d.seeds, d.step++, d.tokens); return d.tokens.getInt(0); });
+        ops.put("topK 50", (ek, d) -> { ek.decoding().topK(d.logits, 50, 1f, d.topIndices, d.topValues, d.topProbs); return d.topIndices.getInt(0, 0); });
     }
 
-    /** The scoring ops (façade today; a scoring view later). */
+    /** The scoring ops (the scoring view, and the instance's token log-probs). */
     static void scoring(Map<String, ToDoubleBiFunction<Entrokit, Data>> ops) {
         ops.put("tokenLogprob", (ek, d) -> { ek.tokenLogprob(d.logits, d.flatIds, d.tokenLogprobs); return d.tokenLogprobs.getFloat(0); });
-        ops.put("minKProb 0.2", (ek, d) -> { ek.minKProb(d.logits, d.ids, 0.2f, d.scores); return d.scores.getFloat(0); });
+        ops.put("minKProb 0.2", (ek, d) -> { ek.scores().minKProb(d.logits, d.ids, 0.2f, d.scores); return d.scores.getFloat(0); });
     }
 
     /** The pairwise losses, 256 × 32000. */
