@@ -23,7 +23,7 @@ import org.openjdk.jmh.annotations.Param;
  * gradient. Bytes:
  * the logits read and the gradient written once each, plus the per-row inputs.
  */
-public class W6Bench extends WorkloadBench {
+public class PolicyLossBench extends WorkloadBench {
     @Param({"2048"})
     public int rows;
 
