@@ -37,16 +37,22 @@ import jdk.incubator.vector.VectorOperators;
  * <p>As with the prefix filters, the float32 statistics can move a decision only where a token lies
  * within their rounding of the cut. What this class cannot bound (a first step whose cut falls below the
  * gathered tokens, a pipeline with nothing that cuts, a temperature whose {@code 2/t} overflows float)
- * returns {@link #FALLBACK}, and the caller runs the scalar reference for that row.
+ * returns {@link Outcome#FALLBACK}, and the caller runs the scalar reference for that row.
  */
 final class SimdDecoding {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    /** {@link #survivors}: a special row. */
-    static final int SPECIAL = -1;
-    /** {@link #survivors}: run the scalar reference on this row. */
-    static final int FALLBACK = -2;
-    /** The survivors are in {@link #row}. */
-    static final int DONE = 0;
+    /** What {@link #survivors} found for a row. */
+    enum Outcome {
+        /** The survivors are in {@link #row}. */
+        DONE,
+        /** A special row (a NaN or {@code +inf} logit, or every token masked): it keeps nothing. */
+        SPECIAL,
+        /** Not decided here: run the scalar reference on this row. */
+        FALLBACK
+    }
+
+    /** {@link #xtcSample}'s answer when it cannot decide the row (tokens are {@code ≥ −1}). */
+    private static final int UNDECIDED = -2;
     /** Slack on the logarithm of a float32 statistic, far above its rounding (about 1e-6 here). */
     private static final double LOG_MARGIN = 1e-4;
 
@@ -68,13 +74,13 @@ final class SimdDecoding {
     /** {@code SelectionKernels.keptMask} for a pipeline with an entropy-shaped step. */
     static int keptMask(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask, long maskOff) {
         SimdDecoding d = get();
-        int status = d.survivors(x, xOff, n, f, Double.NaN);
-        if (status == FALLBACK) {
+        Outcome status = d.survivors(x, xOff, n, f, Double.NaN);
+        if (status == Outcome.FALLBACK) {
             return REFERENCE.keptMask(x, xOff, n, f, mask, maskOff);
         }
         MemorySegment row = mask.asSlice(maskOff, n);
         row.fill((byte) 0);
-        int m = status == SPECIAL ? 0 : d.row.m;
+        int m = status == Outcome.SPECIAL ? 0 : d.row.m;
         for (int j = 0; j < m; j++) {
             row.set(ValueLayout.JAVA_BYTE, d.row.id[j], (byte) 1);
         }
@@ -84,19 +90,19 @@ final class SimdDecoding {
     /** {@code SelectionKernels.maskLogits} for a pipeline with an entropy-shaped step; {@code out} may alias {@code x}. */
     static void maskLogits(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment out, long outOff) {
         SimdDecoding d = get();
-        int status = d.survivors(x, xOff, n, f, Double.NaN); // the kept logits are now in d.row.logit
-        if (status == FALLBACK) {
+        Outcome status = d.survivors(x, xOff, n, f, Double.NaN); // the kept logits are now in d.row.logit
+        if (status == Outcome.FALLBACK) {
             REFERENCE.maskLogits(x, xOff, n, f, out, outOff);
             return;
         }
         // Vector stores into a heap segment are not intrinsified: fill off-heap and copy.
         MemorySegment dst = out.isNative() ? out : Workspace.get().staging(n);
         long dstOff = out.isNative() ? outOff : 0;
-        RowPasses.fill(dst, dstOff, n, status == SPECIAL ? Float.NaN : Float.NEGATIVE_INFINITY);
+        RowPasses.fill(dst, dstOff, n, status == Outcome.SPECIAL ? Float.NaN : Float.NEGATIVE_INFINITY);
         if (dst != out) {
             MemorySegment.copy(dst, 0, out, outOff * Float.BYTES, (long) n * Float.BYTES);
         }
-        int m = status == SPECIAL ? 0 : d.row.m;
+        int m = status == Outcome.SPECIAL ? 0 : d.row.m;
         for (int j = 0; j < m; j++) {
             out.setAtIndex(F32, outOff + d.row.id[j], d.row.logit[j]);
         }
@@ -106,22 +112,22 @@ final class SimdDecoding {
     static int sampleConstrained(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step,
                                  java.util.function.IntPredicate allowed, double[] stats, int at) {
         SimdDecoding d = get();
-        int status = d.survivors(x, xOff, n, f, Philox.secondUniform(seed, row, step));
-        if (status == FALLBACK) {
+        Outcome status = d.survivors(x, xOff, n, f, Philox.secondUniform(seed, row, step));
+        if (status == Outcome.FALLBACK) {
             return REFERENCE.sampleConstrained(x, xOff, n, f, seed, row, step, allowed, stats, at);
         }
-        return DecodingSteps.sampleConstrained(status == SPECIAL ? null : d.row, seed, row, step, allowed, stats, at);
+        return DecodingSteps.sampleConstrained(status == Outcome.SPECIAL ? null : d.row, seed, row, step, allowed, stats, at);
     }
 
     /** {@code SelectionKernels.keptTokens} for a pipeline with an entropy-shaped step. */
     static int keptTokens(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment indices, long indicesOff,
                           MemorySegment probs, long probsOff, int capacity) {
         SimdDecoding d = get();
-        int status = d.survivors(x, xOff, n, f, Double.NaN);
-        if (status == FALLBACK) {
+        Outcome status = d.survivors(x, xOff, n, f, Double.NaN);
+        if (status == Outcome.FALLBACK) {
             return REFERENCE.keptTokens(x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
         }
-        return DecodingSteps.writeTokens(status == SPECIAL ? null : d.row, indices, indicesOff, probs, probsOff, capacity);
+        return DecodingSteps.writeTokens(status == Outcome.SPECIAL ? null : d.row, indices, indicesOff, probs, probsOff, capacity);
     }
 
     /** {@code SelectionKernels.sample} for a pipeline with an entropy-shaped step and a temperature {@code > 0}. */
@@ -135,35 +141,35 @@ final class SimdDecoding {
         SimdDecoding d = get();
         if (prob == null && f.filters().size() == 1 && f.filters().get(0).kind() == Kind.XTC && usable(f.temperature())) {
             int token = d.xtcSample(x, xOff, n, f.filters().get(0), f.temperature(), seed, row, step);
-            if (token != FALLBACK) {
+            if (token != UNDECIDED) {
                 return token;
             }
         }
-        int status = d.survivors(x, xOff, n, f, Philox.secondUniform(seed, row, step));
-        if (status == FALLBACK) {
+        Outcome status = d.survivors(x, xOff, n, f, Philox.secondUniform(seed, row, step));
+        if (status == Outcome.FALLBACK) {
             return REFERENCE.sample(x, xOff, n, f, seed, row, step, prob, at);
         }
-        return DecodingSteps.sample(status == SPECIAL ? null : d.row, Philox.uniform(seed, row, step), prob, at);
+        return DecodingSteps.sample(status == Outcome.SPECIAL ? null : d.row, Philox.uniform(seed, row, step), prob, at);
     }
 
     /**
-     * Runs {@code f} on row {@code x}: {@link #DONE} (survivors in {@link #row}), {@link #SPECIAL} or
-     * {@link #FALLBACK}; {@code xtcChance} is XTC's draw (NaN for the ops without a seed).
+     * Runs {@code f} on row {@code x}: {@link Outcome#DONE} (survivors in {@link #row}), {@link Outcome#SPECIAL} or
+     * {@link Outcome#FALLBACK}; {@code xtcChance} is XTC's draw (NaN for the ops without a seed).
      */
-    int survivors(MemorySegment x, long off, int n, SamplingFilters f, double xtcChance) {
+    Outcome survivors(MemorySegment x, long off, int n, SamplingFilters f, double xtcChance) {
         row.xtcChance = xtcChance;
         // The compare-and-blend maximum skips NaNs (faster than a NaN-propagating max): a NaN shows later, as a
         // NaN row sum (bounded), a NaN temperature (fallback) or in the gather (ranked).
         float max = RowPasses.max(x, off, n);
         if (max == Float.POSITIVE_INFINITY || max == Float.NEGATIVE_INFINITY) {
-            return SPECIAL;
+            return Outcome.SPECIAL;
         }
         List<Filter> filters = f.filters();
         double t = f.temperature();
         int s = 0;
         for (; s < filters.size() && filters.get(s).kind() == Kind.DYNAMIC_TEMPERATURE; s++) {
             if (!usable(t)) {
-                return FALLBACK;
+                return Outcome.FALLBACK;
             }
             double[] st = masses(x, off, n, max, t);
             if (st[0] > 1) {
@@ -173,14 +179,14 @@ final class SimdDecoding {
             }
         }
         if (s == filters.size() || !usable(t)) {
-            return FALLBACK; // nothing cuts: every live token survives, which needs the whole row ranked
+            return Outcome.FALLBACK; // nothing cuts: every live token survives, which needs the whole row ranked
         }
         Filter first = filters.get(s);
         Candidates c = Candidates.get();
         return switch (first.kind()) {
             case TOP_K, TOP_P, MIN_P, TOP_H -> ranked(x, off, n, t, filters, s, c);
             case EPSILON, ETA, TOP_N_SIGMA, TYPICAL, MIROSTAT -> bounded(x, off, n, max, t, filters, s, c);
-            case XTC -> FALLBACK; // first, it keeps all of the row but its top: nothing to bound
+            case XTC -> Outcome.FALLBACK; // first, it keeps all of the row but its top: nothing to bound
             case DYNAMIC_TEMPERATURE -> throw new IllegalStateException("consumed above");
         };
     }
@@ -193,7 +199,7 @@ final class SimdDecoding {
      * for the row's mass, the tokens that may reach XTC's threshold gathered and decided in float64, then the
      * inverse transform over the row without them ({@link WideCut#sampleExcluding}), or over all of it when XTC does
      * not fire. The reference ranks the whole row for this: 128 ns/element against 0.5 here (32 × 128256, one
-     * thread). {@link #FALLBACK} when a survivor's probability lies within 1e-6 of the threshold, which the row's
+     * thread). {@link #UNDECIDED} when a survivor's probability lies within 1e-6 of the threshold, which the row's
      * float-lane mass cannot decide.
      */
     private int xtcSample(MemorySegment x, long off, int n, Filter xtc, double t, long seed, int rowId, long step) {
@@ -221,7 +227,7 @@ final class SimdDecoding {
             for (int j = 0; j < c.count; j++) {
                 double q = Math.exp(((double) c.logit[j] - max) / t) / d;
                 if (Math.abs(q - threshold) <= 1e-6 * threshold) {
-                    return FALLBACK; // undecidable with the float-lane mass (the tokens not gathered are below 1 − 1e-4 of it)
+                    return UNDECIDED; // undecidable with the float-lane mass (the tokens not gathered are below 1 − 1e-4 of it)
                 }
                 if (q < threshold) {
                     break;
@@ -241,26 +247,26 @@ final class SimdDecoding {
     }
 
     /** The first step is a prefix filter: rank it as the prefix kernels do, then the rest in float64. */
-    private int ranked(MemorySegment x, long off, int n, double t, List<Filter> filters, int s, Candidates c) {
+    private Outcome ranked(MemorySegment x, long off, int n, double t, List<Filter> filters, int s, Candidates c) {
         Filter first = filters.get(s);
         boolean topK = first.kind() == Kind.TOP_K;
         Kept kept = topK ? SimdSelectionKernels.rank(x, off, n, (float) t, List.of(), (int) Math.min(n, Math.max((long) first.k(), first.minKeep())), c)
                 : SimdSelectionKernels.rank(x, off, n, (float) t, List.of(first), 0, c);
         if (kept == Kept.SPECIAL) {
-            return SPECIAL;
+            return Outcome.SPECIAL;
         }
         if (!topK && kept != Kept.PREFIX) {
-            return FALLBACK; // the cut reaches below the ranked candidates
+            return Outcome.FALLBACK; // the cut reaches below the ranked candidates
         }
         int len = topK ? (int) Math.min(n, Math.max((long) first.k(), first.minKeep())) : c.kept;
         if (len == n && c.count < n || len > c.count) {
-            return FALLBACK; // the cut reaches below the ranked candidates
+            return Outcome.FALLBACK; // the cut reaches below the ranked candidates
         }
         while (len > 0 && c.logit[len - 1] == Float.NEGATIVE_INFINITY) {
             len--;
         }
         fill(c, len, t);
-        return DecodingSteps.apply(row, filters, s + 1, null) ? DONE : FALLBACK;
+        return DecodingSteps.apply(row, filters, s + 1, null) ? Outcome.DONE : Outcome.FALLBACK;
     }
 
     /**
@@ -268,7 +274,7 @@ final class SimdDecoding {
      * as the row's minus the gathered tokens' (no second pass over the row). ε, η, Mirostat and typical read one
      * exp pass ({@link #masses}); top-nσ none (two moment passes, {@link #moments} and {@link #squares}).
      */
-    private int bounded(MemorySegment x, long off, int n, float max, double t, List<Filter> filters, int s,
+    private Outcome bounded(MemorySegment x, long off, int n, float max, double t, List<Filter> filters, int s,
                         Candidates c) {
         Filter first = filters.get(s);
         boolean sigma = first.kind() == Kind.TOP_N_SIGMA;
@@ -294,7 +300,7 @@ final class SimdDecoding {
             e = st[2];
         }
         if (Double.isNaN(d) || Double.isNaN(e) || Double.isNaN(squares)) {
-            return SPECIAL; // a NaN logit
+            return Outcome.SPECIAL; // a NaN logit
         }
         double h = Math.log(d) - e / d;
         double bound = switch (first.kind()) { // in units of s = (x − m)/t
@@ -312,7 +318,7 @@ final class SimdDecoding {
         }
         lb = Math.min(lb, max);
         if (!SimdSelectionKernels.gather(x, off, n, lb, c)) {
-            return SPECIAL;
+            return Outcome.SPECIAL;
         }
         c.max = c.sort(x, off);
         int len = c.count;
@@ -330,7 +336,7 @@ final class SimdDecoding {
                 outsideMasses(outside, len, max, t, d, e);
             }
         }
-        return DecodingSteps.apply(row, filters, s, outside) ? DONE : FALLBACK;
+        return DecodingSteps.apply(row, filters, s, outside) ? Outcome.DONE : Outcome.FALLBACK;
     }
 
     /**

@@ -35,7 +35,7 @@ class SimdDecodingTest {
                 b.topNSigma(1f), b.topNSigma(2f, 8), b.topK(50).typical(0.9f), b.topP(0.9f).eta(1e-3f),
                 b.dynamicTemperature(0.5f, 1.5f, 1f).epsilon(1e-3f), b.minP(0.01f).topNSigma(1.5f))) {
             SimdDecoding d = SimdDecoding.get();
-            assertEquals(SimdDecoding.DONE, d.survivors(row, 0, n, f, Double.NaN), f + " fell back to the reference");
+            assertEquals(SimdDecoding.Outcome.DONE, d.survivors(row, 0, n, f, Double.NaN), f + " fell back to the reference");
             int gathered = Candidates.get().count;
             assertTrue(gathered < n / 4, f + " gathered " + gathered + " of " + n);
             byte[] want = new byte[n];
