@@ -53,6 +53,8 @@ final class SimdDecoding {
 
     /** {@link #xtcSample}'s answer when it cannot decide the row (tokens are {@code ≥ −1}). */
     private static final int UNDECIDED = -2;
+    /** The most tokens {@link #xtcSample} drops itself (each block of its walk sweeps them). */
+    private static final int MAX_EXCLUDED = 256;
     /** Slack on the logarithm of a float32 statistic, far above its rounding (about 1e-6 here). */
     private static final double LOG_MARGIN = 1e-4;
 
@@ -200,7 +202,8 @@ final class SimdDecoding {
      * inverse transform over the row without them ({@link WideCut#sampleExcluding}), or over all of it when XTC does
      * not fire. The reference ranks the whole row for this: 128 ns/element against 0.5 here (32 × 128256, one
      * thread). {@link #UNDECIDED} when a survivor's probability lies within 1e-6 of the threshold, which the row's
-     * float-lane mass cannot decide.
+     * float-lane mass cannot decide, or when XTC would keep under 1 % of the row's mass or drop more than
+     * {@link #MAX_EXCLUDED} tokens (see below).
      */
     private int xtcSample(MemorySegment x, long off, int n, Filter xtc, double t, long seed, int rowId, long step) {
         float max = RowPasses.max(x, off, n);
@@ -235,6 +238,16 @@ final class SimdDecoding {
                 last = j;
             }
             if (last > 0 && live - last >= xtc.minKeep()) {
+                double excluded = 0;
+                for (int j = 0; j < last; j++) {
+                    excluded += Math.exp(((double) c.logit[j] - max) / t);
+                }
+                // The walk takes the dropped weights off float-lane block sums (1e-7 of the row's mass): with what is
+                // kept under 1 % of the row, that error would be 1e-5 of the draw's law, and the dropped tokens, one
+                // sweep of them per block, too many past a few hundred.
+                if (d - excluded < 0.01 * d || last > MAX_EXCLUDED) {
+                    return UNDECIDED;
+                }
                 return WideCut.sampleExcluding(x, off, n, max, (float) t, c, last, d, u, lanes);
             }
         }
@@ -442,7 +455,7 @@ final class SimdDecoding {
      * of at least 1 (the maximum's own term) can show.
      */
     private double[] masses(MemorySegment x, long off, int n, float max, double t) {
-        float c = VectorExp2.log2eOver(t);
+        float c = VectorExp2.log2Scale(t);
         float[] lanes = Workspace.get().lanes;
         double count = 0;
         double mass = 0;
@@ -487,7 +500,7 @@ final class SimdDecoding {
      * {@link #masses} and {@code Σ w·z²} in {@code stats[3]}, for typical's band: one exp per token.
      */
     private double[] typicalMasses(MemorySegment x, long off, int n, float max, double t) {
-        float c = VectorExp2.log2eOver(t);
+        float c = VectorExp2.log2Scale(t);
         float[] lanes = Workspace.get().lanes;
         double count = 0;
         double mass = 0;
@@ -541,7 +554,7 @@ final class SimdDecoding {
      * tokens, one exp per token.
      */
     private double[] mass(MemorySegment x, long off, int n, float max, double t) {
-        float c = VectorExp2.log2eOver(t);
+        float c = VectorExp2.log2Scale(t);
         float[] lanes = Workspace.get().lanes;
         double count = 0;
         double mass = 0;
@@ -634,7 +647,7 @@ final class SimdDecoding {
      * six accumulators with an inlined exp made C2 box the vectors (2.3 MB allocated per 32-row call).
      */
     private double[] bands(MemorySegment x, long off, int n, float max, double t, double center) {
-        float scale = VectorExp2.log2eOver(t);
+        float scale = VectorExp2.log2Scale(t);
         // The band in log2 units, as the exps: |y − center·log2 e| ≤ radius·log2 e.
         float c = (float) (center * LOG2E);
         float r0 = (float) (radius(0) * LOG2E);

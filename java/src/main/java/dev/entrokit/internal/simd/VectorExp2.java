@@ -12,7 +12,7 @@ import jdk.incubator.vector.VectorOperators;
  * <p>{@code x} below {@link #LOW} counts as {@code LOW}: the result is then {@code 2^−115 ≈ 2.4e-35}, not
  * 0. Callers sum such terms next to terms of order 1 (or check that the sum is not tiny), so the
  * difference never shows, and skipping the blend to 0 saves two operations in the hottest loop.
- * NaN is not handled: callers never pass it.
+ * NaN gives NaN (the polynomial carries it), which the mass passes rely on to find a NaN row.
  */
 final class VectorExp2 {
     /** Above the float denormals (2^−126), so the products stay normal and fast. */
@@ -31,22 +31,26 @@ final class VectorExp2 {
 
     private static final double LOG2E = 1.4426950408889634;
 
-    /** {@code log2(e)/t} rounded to a float: the scale from logit differences to {@link #log2Units}. */
-    static float log2eOver(double t) {
-        return (float) (LOG2E / t);
+    /**
+     * {@code 2·log2(e)/t} rounded to a float (at most {@code Float.MAX_VALUE}): the scale {@link #log2Units} applies
+     * to half the logit difference. Positive wherever {@code (float) (2/t)} is, since {@code log2 e > 1}.
+     */
+    static float log2Scale(double t) {
+        return (float) Math.min(2 * LOG2E / t, Float.MAX_VALUE);
     }
 
     /**
-     * {@code y = (x − m)·log2(e)/t}, so that {@code e^{(x − m)/t} = 2^y}: passes that only add exps use {@link #exp2},
-     * whose argument needs no {@code ln 2} reduction, 8 multiply-adds per vector instead of {@link VectorExp}'s 13
-     * with its {@code (x − m)/t} shift (a mass pass went from 0.34 to 0.26 ns/element, one thread, 32 × 128256).
-     * The float scale is off by up to 2^−24 of itself, as the {@code 2/t} of that shift is: about 1e-7 of the row's
-     * mass for the flattest rows. {@code x − m} is {@code −inf} for a masked token (and for a spread past the float
-     * range), which {@link #atLeastLow} turns into a term of 2^−115. (A scale in two parts, {@code hi + lo}, would
-     * turn those into NaN whenever {@code lo < 0}.)
+     * {@code y = (x − m)·log2(e)/t}, so that {@code e^{(x − m)/t} = 2^y}, as {@code fma(x, ½, −m/2)·scale} with
+     * {@code scale = }{@link #log2Scale}{@code (t)}: halving first keeps {@code x − m} finite for any two floats (a
+     * plain {@code (x − m)·log2e/t} turned a spread past {@code Float.MAX_VALUE} into {@code −inf}, a weight of 2^−115
+     * where T ≈ 1e38 gives it a real one). Passes that only add exps use {@link #exp2}, whose argument needs no
+     * {@code ln 2} reduction: 9 multiply-adds per vector instead of {@link VectorExp}'s 13 with the same shift (a
+     * mass pass went from 0.34 to 0.26 ns/element, one thread, 32 × 128256). The float scale is off by up to 2^−24 of
+     * itself, as the {@code 2/t} of that shift is: about 1e-7 of the row's mass for the flattest rows. A masked
+     * token ({@code −inf}) gives {@code −inf}, which {@link #atLeastLow} turns into a term of 2^−115.
      */
     static FloatVector log2Units(FloatVector v, float max, float scale) {
-        return v.sub(max).mul(scale);
+        return v.fma(0.5f, -0.5f * max).mul(scale);
     }
 
     static FloatVector exp2(FloatVector x) {

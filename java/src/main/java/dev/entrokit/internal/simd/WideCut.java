@@ -77,7 +77,7 @@ final class WideCut {
                             float cutLogit, int cutIndex, float[] lanes) {
         float negHalfM = -max / 2;
         float twoInvT = 2 / temperature;
-        float scale = VectorExp2.log2eOver(temperature);
+        float scale = VectorExp2.log2Scale(temperature);
         boolean cut = cutLogit != Float.NEGATIVE_INFINITY;
         IntVector iota = IntVector.zero(I).addIndex(1);
         int upper = F.loopBound(n);
@@ -510,9 +510,9 @@ final class WideCut {
     }
 
     /**
-     * {@link #sample} over every live token with their mass {@code rowMass} already known (from a pass at the same
-     * maximum and temperature, {@link VectorExp2#log2Units} as {@link #massBelow}'s): the walk then reads the row
-     * once instead of twice.
+     * {@link #sample} over every live token with their mass {@code rowMass} already known (from an exp2 pass at the
+     * same maximum and temperature, as {@link #massBelow}'s, up to the rounding of the last partial vector): the walk
+     * then reads the row once instead of twice.
      */
     static int sampleAll(MemorySegment x, long off, int n, float max, float temperature, double rowMass, double u,
                          float[] lanes) {
@@ -522,7 +522,9 @@ final class WideCut {
     /**
      * {@link #sampleAll} over every live token but the first {@code count} of {@code excluded} (in SPEC order, so
      * exactly the tokens that the cut at {@code excluded}'s entry {@code count − 1} keeps): XTC's survivors when it
-     * drops the top of a whole row. Their weights come off the block masses one by one, so no pass needs the cut.
+     * drops the top of a whole row. Their weights come off the block masses one by one, so no pass needs the cut;
+     * the block masses then carry their float-lane rounding (1e-7 of the dropped mass) on the kept part, which is why
+     * the caller keeps this for rows where XTC keeps at least 1 % of the mass.
      */
     static int sampleExcluding(MemorySegment x, long off, int n, float max, float temperature, Candidates excluded,
                                int count, double rowMass, double u, float[] lanes) {
@@ -564,6 +566,14 @@ final class WideCut {
                         return i;
                     }
                 }
+            }
+        }
+        // The block sums' rounding left the target unreached: the reference then draws its last kept token, which
+        // may lie in a block passed over whole above (so `last` is not it, or is still -1 on a live row).
+        for (int i = n - 1; i > last; i--) {
+            float v = x.getAtIndex(F32, off + i);
+            if (kept(v, i, cutLogit, cutIndex) != excluding && (float) Math.exp(Math.fma(v, 0.5f, negHalfM) * twoInvT) > 0) {
+                return i;
             }
         }
         return last;
