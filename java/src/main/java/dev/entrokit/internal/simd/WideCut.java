@@ -57,6 +57,14 @@ final class WideCut {
     private WideCut() {
     }
 
+    /**
+     * A token's float32 weight {@code exp((x − m)/T)} as the scalar parts of these passes take it, from
+     * {@code −m/2} and {@code 2/T}: one expression, so that the tails, the walk and the weights it subtracts agree bitwise.
+     */
+    private static float weight(float x, float negHalfM, float twoInvT) {
+        return (float) Math.exp(Math.fma(x, 0.5f, negHalfM) * twoInvT);
+    }
+
     /** Whether a token is kept by the cut {@code (cutLogit, cutIndex)}. */
     static boolean kept(float x, int i, float cutLogit, int cutIndex) {
         return x > cutLogit || x == cutLogit && i <= cutIndex;
@@ -99,7 +107,7 @@ final class WideCut {
         for (int i = upper; i < n; i++) {
             float v = x.getAtIndex(F32, off + i);
             if (v < below && kept(v, i, cutLogit, cutIndex)) {
-                total += (float) Math.exp(Math.fma(v, 0.5f, negHalfM) * twoInvT);
+                total += weight(v, negHalfM, twoInvT);
             }
         }
         return total;
@@ -149,7 +157,7 @@ final class WideCut {
                     t[k] = hi - temperature * STEPS[k] * 16;
                 }
             } else if (Math.nextUp(lo) >= hi) {
-                tieCut(x, off, n, c, lo, (float) Math.exp(Math.fma(lo, 0.5f, negHalfM) * twoInvT), target - above);
+                tieCut(x, off, n, c, lo, weight(lo, negHalfM, twoInvT), target - above);
                 return;
             } else {
                 // Quarters of the float line between lo and hi (not of their difference), so that a
@@ -294,7 +302,7 @@ final class WideCut {
         for (int i = upper; i < n; i++) {
             float v = x.getAtIndex(F32, off + i);
             if (v < below && kept(v, i, cutLogit, cutIndex)) {
-                double e = (float) Math.exp(Math.fma(v, 0.5f, negHalfM) * twoInvT);
+                double e = weight(v, negHalfM, twoInvT);
                 for (int s = 0; s < STEPS.length; s++) {
                     mass[s] += v >= t[s] ? e : 0;
                 }
@@ -359,7 +367,7 @@ final class WideCut {
             expNonPositive(FloatVector.fromArray(F, logit, j).fma(0.5f, negHalfM).mul(twoInvT)).intoArray(w, j);
         }
         for (; j < m; j++) {
-            w[j] = (float) Math.exp(Math.fma(logit[j], 0.5f, negHalfM) * twoInvT);
+            w[j] = weight(logit[j], negHalfM, twoInvT);
         }
     }
 
@@ -558,7 +566,7 @@ final class WideCut {
                 if (kept(v, i, cutLogit, cutIndex) == excluding) {
                     continue;
                 }
-                double w = (float) Math.exp(Math.fma(v, 0.5f, negHalfM) * twoInvT);
+                double w = weight(v, negHalfM, twoInvT);
                 if (w > 0) {
                     cum += w;
                     last = i;
@@ -572,7 +580,7 @@ final class WideCut {
         // may lie in a block passed over whole above (so `last` is not it, or is still -1 on a live row).
         for (int i = n - 1; i > last; i--) {
             float v = x.getAtIndex(F32, off + i);
-            if (kept(v, i, cutLogit, cutIndex) != excluding && (float) Math.exp(Math.fma(v, 0.5f, negHalfM) * twoInvT) > 0) {
+            if (kept(v, i, cutLogit, cutIndex) != excluding && weight(v, negHalfM, twoInvT) > 0) {
                 return i;
             }
         }
@@ -586,7 +594,7 @@ final class WideCut {
         for (int j = 0; j < count; j++) {
             int id = excluded.index[j];
             if (id >= from && id < to) {
-                total += (float) Math.exp(Math.fma(excluded.logit[j], 0.5f, negHalfM) * twoInvT);
+                total += weight(excluded.logit[j], negHalfM, twoInvT);
             }
         }
         return total;
