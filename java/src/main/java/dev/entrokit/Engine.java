@@ -30,7 +30,7 @@ final class Engine {
         this.backend = backend;
         this.rows = new RowExecutor(threads);
         if (backend instanceof dev.entrokit.internal.HandoffBackend handoff) {
-            rows.scope(handoff::pin);
+            rows.scope(handoff.rowScope());
         }
         this.softmax = backend.softmax();
         this.divergences = backend.divergences();

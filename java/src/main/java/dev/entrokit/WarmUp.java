@@ -2,6 +2,7 @@ package dev.entrokit;
 
 import dev.entrokit.internal.Backend;
 import dev.entrokit.internal.Backends;
+import dev.entrokit.internal.CallGauge;
 import dev.entrokit.internal.HandoffBackend;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -15,6 +16,7 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The JVM-wide warm-up of the SIMD kernels (SPEC §6): Vector API code runs about 100× slower until
@@ -28,6 +30,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * the thread for {@code auto} instances and lets them answer with the scalar kernels until it is
  * done; {@code wait} makes the creation of any SIMD instance block until it is done; {@code off}
  * starts nothing.
+ *
+ * <p>The warm-up stays out of the way of the calls it warms up for: it starts after the first hand-off call has
+ * ended (or after {@link #FIRST_CALL_WAIT_NANOS} with none), and parks between its kernel calls while a hand-off
+ * call runs, for {@link #STAND_ASIDE_NANOS} in all.
  */
 final class WarmUp {
     static final String PROPERTY = "entrokit.warmup";
@@ -54,6 +60,27 @@ final class WarmUp {
     static final double SETTLED = 0.9;
     /** However busy the machine, the warm-up stops after this many rounds (the SIMD kernels are then used as they are). */
     static final int MAX_ROUNDS = 3000;
+
+    /**
+     * How long, in all, the warm-up stands aside (parks between kernel calls) for the calls of {@code auto}
+     * instances, which run on the scalar kernels meanwhile. Bounded, so that callers calling back to back still get
+     * the SIMD kernels after at most this much delay.
+     */
+    static final long STAND_ASIDE_NANOS = 2_000_000_000L;
+    /**
+     * How long the warm-up waits at its start for a first call, before it starts without one. Its first round
+     * (interpreted Vector API code, the SIMD classes' initialization, a burst of C1 compilations) is what slowed a
+     * first call most: on the 2-core development machine (2026-12-07, load 2–5, KL 256 × 32000, 2 threads) an
+     * {@code auto} instance's first call took 1.6× the scalar backend's own when the warm-up started at once, and
+     * 1.5× when it only stood aside for calls already in flight (the call had not reached its rows before the
+     * warm-up's first kernels ran); with the warm-up waiting for the first call to end it took 0.6–1.1× (8 runs
+     * interleaved, scalar 179–652 ms, auto 175–686 ms).
+     */
+    static final long FIRST_CALL_WAIT_NANOS = 200_000_000L;
+    /** Calls of hand-off instances, JVM-wide (see {@link HandoffBackend#rowScope()}). */
+    private static final CallGauge CALLS = new CallGauge();
+    /** Time the warm-up has stood aside so far; only the warm-up thread touches it. */
+    private static long stoodAside;
 
     private static final AtomicBoolean STARTED = new AtomicBoolean();
     private static final CountDownLatch DONE = new CountDownLatch(1);
@@ -117,7 +144,7 @@ final class WarmUp {
             return b;
         }
         start();
-        return new HandoffBackend(b, Backends.byName("scalar"), WarmUp::hot);
+        return new HandoffBackend(b, Backends.byName("scalar"), WarmUp::hot, CALLS);
     }
 
     private static boolean runsSimd(Backend b) {
@@ -160,6 +187,31 @@ final class WarmUp {
         }
     }
 
+    /**
+     * Parks the warm-up thread until the first hand-off call has ended, or {@link #FIRST_CALL_WAIT_NANOS} has passed
+     * with none started, within the stand-aside budget.
+     */
+    private static void awaitFirstCall() {
+        long start = System.nanoTime();
+        while (stoodAside < STAND_ASIDE_NANOS && CALLS.ended() == 0
+                && (CALLS.inFlight() > 0 || System.nanoTime() - start < FIRST_CALL_WAIT_NANOS)) {
+            park();
+        }
+    }
+
+    /** Parks the warm-up thread while a hand-off instance's call runs, within the stand-aside budget. */
+    private static void standAside() {
+        while (stoodAside < STAND_ASIDE_NANOS && CALLS.inFlight() > 0) {
+            park();
+        }
+    }
+
+    private static void park() {
+        long a = System.nanoTime();
+        LockSupport.parkNanos(100_000);
+        stoodAside += System.nanoTime() - a;
+    }
+
     private static void finish(String what) {
         outcome = what;
         hot = true;
@@ -168,6 +220,7 @@ final class WarmUp {
 
     private static void run(Backend simd) {
         long t0 = System.nanoTime();
+        awaitFirstCall();
         String what;
         try (Arena arena = Arena.ofConfined(); Entrokit ek = Entrokit.on(simd, 1)) {
             List<Inputs> sets = new ArrayList<>();
@@ -331,38 +384,46 @@ final class WarmUp {
             float t = odd ? 0.7f : 1f;
             LossOptions o = LossOptions.defaults().temperature(t);
             Tensor g = odd ? null : grad;
+            standAside();
             ek.logSumExp(x, rowLoss, t);
             ek.softmax(x, out, t);
             ek.softmaxBackward(out, y, grad, t);
             ek.logSoftmax(x, out, t);
             ek.logSoftmaxBackward(out, y, grad, t);
+            standAside();
             ek.entropy(x, o, rowLoss, g);
             ek.crossEntropy(x, y, o, rowLoss, g);
             ek.crossEntropyLabels(labels, y, odd ? o.labelSmoothing(0.1f) : o, rowLoss, g);
+            standAside();
             ek.kl(x, y, o, rowLoss, g);
             ek.rkl(x, y, o, rowLoss, g);
             ek.jsd(x, y, o, rowLoss, g);
             ek.jeffreys(x, y, o, rowLoss, g);
+            standAside();
             ek.tv(x, y, o, rowLoss);
             ek.hellinger(x, y, o, rowLoss);
             ek.alphaDivergence(x, y, odd ? 0.5f : 2f, o, rowLoss, g);
             ek.renyi(x, y, odd ? 2f : 0.5f, o, rowLoss, g);
             ek.chi2(x, y, o, rowLoss, g);
+            standAside();
             ek.tokenLogprob(x, ids, rowLoss);
             ek.scores().minKPlusPlus(x, ids, 0.5f, scores);
             ek.scores().dcpdd(x, ids, freq, 0.01f, scores);
             ek.decoding().contrastive(x, y, 0.5f, 0.1f, odd ? Uncertainty.JSD : Uncertainty.ENTROPY, out);
             ek.decoding().injectPrior(x, prior, 0.5f, out);
+            standAside();
             ek.decoding().topK(x, k, t, topIdx, topVal, odd ? null : topProb);
             ek.decoding().topP(x, 0.9f, t, mask);
             ek.decoding().minP(x, 0.05f, t, mask);
             ek.decoding().topH(x, 0.4f, SamplingFilters.DEFAULT_TOP_H_N, odd ? TopHMode.NORMALIZED : TopHMode.PAPER, t,
                     mask);
+            standAside();
             SamplingFilters chain = SamplingFilters.temperature(t).topK(Math.min(40, cols)).topP(0.95f);
             ek.decoding().keptMask(x, chain, mask);
             ek.decoding().keptTokens(x, SamplingFilters.temperature(t).minP(0.1f), keptIdx, keptProb, counts);
             ek.decoding().maskLogits(x, chain, out);
             ek.decoding().sample(x, odd ? SamplingFilters.temperature(0f) : chain, seeds, round, counts);
+            standAside();
             if (rows == 2 && (round & 2) == 0) { // Sinkhorn's passes are long loops already: fewer calls do
                 SinkhornOptions so = SinkhornOptions.defaults().maxIter(20).tol(0);
                 ek.transport().sinkhorn(cost, odd ? null : marginA, marginB, so);

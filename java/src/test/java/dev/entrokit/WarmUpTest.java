@@ -3,6 +3,7 @@ package dev.entrokit;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -130,6 +131,38 @@ class WarmUpTest {
                 assertArrayEquals(fromScalar, kl(auto, in), threads + " thread(s): the whole batch on the scalar kernels");
                 assertArrayEquals(fromSimd, kl(auto, in), threads + " thread(s): the next call on the simd ones");
             }
+        }
+    }
+
+    /**
+     * The warm-up stands aside while hand-off calls run: that needs each call counted from its first row to its
+     * last, on every thread count, and uncounted when it ends, also when it fails (else the warm-up would wait for
+     * a call that is gone).
+     */
+    @Test
+    void aHandOffCallIsCountedInFlightWhileItsRowsRun() {
+        assumeTrue(TestBackends.available("simd"), "no simd backend here");
+        dev.entrokit.internal.CallGauge calls = new dev.entrokit.internal.CallGauge();
+        HandoffBackend handoff = new HandoffBackend(Backends.byName("simd"), Backends.byName("scalar"), () -> false,
+                calls);
+        for (int threads : new int[] {1, 2}) {
+            dev.entrokit.internal.RowExecutor rows = new dev.entrokit.internal.RowExecutor(threads);
+            rows.scope(handoff.rowScope());
+            java.util.concurrent.ConcurrentLinkedQueue<Integer> seen = new java.util.concurrent.ConcurrentLinkedQueue<>();
+            long ended = calls.ended();
+            rows.forEachRow(8, 1 << 20, true, r -> seen.add(calls.inFlight()));
+            assertEquals(8, seen.size());
+            assertTrue(seen.stream().allMatch(c -> c == 1), threads + " thread(s): in flight during the rows " + seen);
+            assertEquals(0, calls.inFlight(), threads + " thread(s): not in flight after the call");
+            assertEquals(ended + 1, calls.ended(), threads + " thread(s): counted as ended");
+            assertThrows(IllegalStateException.class, () -> rows.forEachRow(8, 1 << 20, true, r -> {
+                if (r == 5) {
+                    throw new IllegalStateException("row 5");
+                }
+            }));
+            assertEquals(0, calls.inFlight(), threads + " thread(s): not in flight after a failed call");
+            assertEquals(ended + 2, calls.ended(), threads + " thread(s): a failed call ends too");
+            rows.close();
         }
     }
 

@@ -25,11 +25,45 @@ public final class HandoffBackend implements Backend {
     private final ScoringKernels scoring = new Scoring();
     private final SinkhornSolver transport = new Transport();
 
+    private final CallGauge calls;
+
     /** Calls go to {@code cold} until {@code ready} is true, then to {@code hot}. */
     public HandoffBackend(Backend hot, Backend cold, BooleanSupplier ready) {
+        this(hot, cold, ready, new CallGauge());
+    }
+
+    /**
+     * Calls go to {@code cold} until {@code ready} is true, then to {@code hot}; {@code calls} counts the calls
+     * running through {@link #rowScope()}, so that whatever makes {@code hot} ready can stay out of their way.
+     */
+    public HandoffBackend(Backend hot, Backend cold, BooleanSupplier ready, CallGauge calls) {
         this.hot = hot;
         this.cold = cold;
         this.ready = ready;
+        this.calls = calls;
+    }
+
+    /**
+     * The row scope an instance on this backend runs its calls in: each call is {@link #pin pinned} to one backend
+     * and counted in the {@link CallGauge} from its first row to its last.
+     */
+    public RowExecutor.RowScope rowScope() {
+        return new RowExecutor.RowScope() {
+            @Override
+            public RowExecutor.RowTask wrap(RowExecutor.RowTask task) {
+                return pin(task);
+            }
+
+            @Override
+            public void begin() {
+                calls.begin();
+            }
+
+            @Override
+            public void end() {
+                calls.end();
+            }
+        };
     }
 
     /** Whether calls have switched to the hot backend. */

@@ -28,6 +28,14 @@ public final class RowExecutor implements AutoCloseable {
     public interface RowScope {
         /** The task as every row of this call runs it; called once per call, on the caller. */
         RowTask wrap(RowTask task);
+
+        /** Called on the caller before a call's first row is wrapped. */
+        default void begin() {
+        }
+
+        /** Called on the caller once every row of a call that {@link #begin} saw has finished, or failed. */
+        default void end() {
+        }
     }
 
     private volatile RowScope scope;
@@ -96,7 +104,19 @@ public final class RowExecutor implements AutoCloseable {
             throw new IllegalStateException("entrokit: closed");
         }
         RowScope s = scope;
-        RowTask task = s == null ? rowTask : s.wrap(rowTask);
+        if (s == null) {
+            run(rows, cols, shareable, rowTask);
+            return;
+        }
+        s.begin();
+        try {
+            run(rows, cols, shareable, s.wrap(rowTask));
+        } finally {
+            s.end();
+        }
+    }
+
+    private void run(int rows, long cols, boolean shareable, RowTask task) {
         int parts = (int) Math.min(threads, rows);
         if (pool == null || !shareable || parts < 2 || (long) rows * cols < PARALLEL_THRESHOLD) {
             for (int r = 0; r < rows; r++) {
