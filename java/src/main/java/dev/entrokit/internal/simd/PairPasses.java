@@ -16,7 +16,6 @@ import static dev.entrokit.internal.simd.SimdRows.put;
 import static dev.entrokit.internal.simd.SimdRows.shift;
 import static dev.entrokit.internal.simd.SimdRows.store;
 import static dev.entrokit.internal.simd.SimdRows.sumLanes;
-import static dev.entrokit.internal.simd.VectorExp.expNonPositive;
 import static dev.entrokit.internal.simd.VectorExp2.LN2;
 import static dev.entrokit.internal.simd.VectorExp2.exp2OrZero;
 import static dev.entrokit.internal.simd.VectorExp2.log2ScaleOfTwoInvT;
@@ -345,13 +344,14 @@ final class PairPasses {
     static double sumAbsDiff(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float negHalfMt,
                              float negHalfMs, float twoInvT, float invDt, float invDs, float[] lanes) {
         int upper = F.loopBound(n);
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT); // the exps in log2 units, as sumExp
         double total = 0;
         for (int start = 0, end; start < upper; start = end) {
             end = blockEnd(start, upper);
             FloatVector acc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
-                FloatVector p = expNonPositive(shift(load(t, tOff + i), negHalfMt, twoInvT)).mul(invDt);
-                FloatVector q = expNonPositive(shift(load(s, sOff + i), negHalfMs, twoInvT)).mul(invDs);
+                FloatVector p = exp2OrZero(shift(load(t, tOff + i), negHalfMt, log2Scale)).mul(invDt);
+                FloatVector q = exp2OrZero(shift(load(s, sOff + i), negHalfMs, log2Scale)).mul(invDs);
                 acc = acc.add(p.sub(q).abs());
             }
             acc.intoArray(lanes, 0);
@@ -369,13 +369,14 @@ final class PairPasses {
     static double sumSqrtDiffSquared(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float negHalfMt,
                                      float negHalfMs, float invT, float rootInvDt, float rootInvDs, float[] lanes) {
         int upper = F.loopBound(n);
+        float log2Scale = log2ScaleOfTwoInvT(invT); // the exps in log2 units, as sumExp // half the shift: log2 e/T
         double total = 0;
         for (int start = 0, end; start < upper; start = end) {
             end = blockEnd(start, upper);
             FloatVector acc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
-                FloatVector sp = expNonPositive(shift(load(t, tOff + i), negHalfMt, invT)).mul(rootInvDt);
-                FloatVector sq = expNonPositive(shift(load(s, sOff + i), negHalfMs, invT)).mul(rootInvDs);
+                FloatVector sp = exp2OrZero(shift(load(t, tOff + i), negHalfMt, log2Scale)).mul(rootInvDt);
+                FloatVector sq = exp2OrZero(shift(load(s, sOff + i), negHalfMs, log2Scale)).mul(rootInvDs);
                 FloatVector diff = sp.sub(sq);
                 acc = diff.fma(diff, acc);
             }
