@@ -12,7 +12,10 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p>{@code x} below {@link #LOW} counts as {@code LOW}: the result is then {@code 2^−115 ≈ 2.4e-35}, not
  * 0. Callers sum such terms next to terms of order 1 (or check that the sum is not tiny), so the
- * difference never shows, and skipping the blend to 0 saves two operations in the hottest loop.
+ * difference never shows, and skipping the blend to 0 saves two operations in the hottest loop. Where an exp is
+ * stored, or a sum must be exactly 0 on a row whose every token is masked, {@link #exp2OrZero} blends those lanes
+ * to 0 on the mask it computes anyway (one more operation: KL 0.846 against 0.830 ns/pair with the floored form,
+ * log-sum-exp 0.477 against 0.441 ns/element, one thread, within the runs' spread).
  * NaN gives NaN (the polynomial carries it), which the mass passes rely on to find a NaN row.
  */
 final class VectorExp2 {
