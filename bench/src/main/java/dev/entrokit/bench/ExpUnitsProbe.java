@@ -44,6 +44,7 @@ public final class ExpUnitsProbe {
         final Tensor rowEntropy;
         final Tensor rowLoss;
         final Tensor grad;
+        final Tensor labels;
 
         Data() {
             logits = input(SyntheticLogits.heavyTailed(ROWS, COLS, 42, 0.02), ROWS, COLS);
@@ -56,6 +57,11 @@ public final class ExpUnitsProbe {
             rowEntropy = f32(ROWS, 1);
             rowLoss = f32(ROWS, 1);
             grad = f32(PAIR_ROWS, PAIR_COLS);
+            int[] label = new int[PAIR_ROWS];
+            for (int r = 0; r < PAIR_ROWS; r++) {
+                label[r] = (r * 7919) % PAIR_COLS;
+            }
+            labels = Tensor.of(label);
         }
 
         private Tensor f32(int rows, int cols) {
@@ -88,6 +94,8 @@ public final class ExpUnitsProbe {
         ops.put("jeffreys+grad", d -> ek.jeffreys(d.teacher, d.student, SUM, null, d.grad));
         ops.put("jsd", d -> ek.jsd(d.teacher, d.student, SUM, null, null));
         ops.put("jsd+grad", d -> ek.jsd(d.teacher, d.student, SUM, null, d.grad));
+        ops.put("crossEntropyLabels", d -> ek.crossEntropyLabels(d.labels, d.student, SUM, null, null));
+        ops.put("crossEntropyLabels+grad", d -> ek.crossEntropyLabels(d.labels, d.student, SUM, null, d.grad));
         ops.put("tv", d -> ek.tv(d.teacher, d.student, SUM, null));
         ops.put("hellinger", d -> ek.hellinger(d.teacher, d.student, SUM, null));
         ops.put("entropy", d -> ek.entropy(d.logits, SUM, d.rowLoss, null));
@@ -99,7 +107,7 @@ public final class ExpUnitsProbe {
     }
 
     private static long elements(String op) {
-        return op.matches("(kl|rkl|crossEntropy|jeffreys|jsd|tv|hellinger)(\\+grad)?") ? (long) PAIR_ROWS * PAIR_COLS
+        return op.matches("(kl|rkl|crossEntropy|crossEntropyLabels|jeffreys|jsd|tv|hellinger)(\\+grad)?") ? (long) PAIR_ROWS * PAIR_COLS
                 : (long) ROWS * COLS;
     }
 
