@@ -13,7 +13,9 @@ import static dev.entrokit.internal.simd.SimdRows.put;
 import static dev.entrokit.internal.simd.SimdRows.shift;
 import static dev.entrokit.internal.simd.SimdRows.store;
 import static dev.entrokit.internal.simd.SimdRows.sumLanes;
-import static dev.entrokit.internal.simd.VectorExp.expNonPositive;
+import static dev.entrokit.internal.simd.VectorExp2.LN2;
+import static dev.entrokit.internal.simd.VectorExp2.exp2OrZero;
+import static dev.entrokit.internal.simd.VectorExp2.log2ScaleOfTwoInvT;
 import static jdk.incubator.vector.VectorOperators.EQ;
 import static jdk.incubator.vector.VectorOperators.GT;
 
@@ -26,6 +28,15 @@ import jdk.incubator.vector.VectorOperators;
  * a pair is read once (its max, then its exps against the running maxima, the double sums rescaled once per
  * block), and, when a gradient is asked for, what the forward computed is kept so that the gradient pass
  * needs no second exp in the same compiled unit (C2 boxes vectors there otherwise).
+ *
+ * <p>The vector blocks shift the logits into log2 units ({@code y = (x − M)·log2 e/T}, {@link VectorExp2#log2Units}'s
+ * form, with {@code log2Scale = 2·log2 e/T} where the scalar code has {@code 2/T}) and exponentiate with
+ * {@link VectorExp2#exp2OrZero}: 9 multiply-adds per exp instead of {@link VectorExp}'s 13, for the same accuracy (the
+ * rounding of the float argument, about 1e-7 of it, dominates both). What they add of the form {@code Σ e·y} is
+ * therefore {@code log2 e} times the sum in nats, and {@link #pairSumsStreaming} multiplies it by {@code ln 2} in
+ * double; the stored exps are the same quantities as before ({@code e^{(x − M)/T}}, masked and underflowed lanes
+ * exactly 0), so the gradient passes rescale them unchanged, and the forward with and without a gradient shares every
+ * exp. The scalar tails stay in nats (their sums and stored shifted logits are used in nats).
  */
 final class OneReadPasses {
     /** What {@link #pairSumsStreaming} sums: {@link PairPasses#klSums}'s three sums. */
@@ -40,6 +51,9 @@ final class OneReadPasses {
      * {@link #jsdFromStored}; {@code eT} and {@code eS} are not used.
      */
     static final int JSD_SUMS = 3;
+    /** {@link VectorExp2#LN2} as a float: the stored shifted logits of the vector blocks are in log2 units. */
+    private static final float LN2_F = (float) LN2;
+
     private OneReadPasses() {
     }
 
@@ -72,10 +86,11 @@ final class OneReadPasses {
 
     /**
      * {@link PairPasses#klSums}'s three sums over the vector block {@code [start, end)} only, shifted by the given maxima:
-     * {@code acc[0] = d_t}, {@code acc[1] = d_s}, {@code acc[2] = Σ e^{a_i}·(a_i − b_i)}.
+     * {@code acc[0] = d_t}, {@code acc[1] = d_s}, {@code acc[2] = Σ e^{a_i}·(a_i − b_i)} with {@code a}, {@code b} in log2
+     * units (the caller multiplies it by {@code ln 2}; see the class comment).
      */
     static void klBlockSums(MemorySegment t, long tOff, MemorySegment s, long sOff, int start, int end, float negHalfMt,
-                            float negHalfMs, float twoInvT, double[] acc, float[] lanes) {
+                            float negHalfMs, float log2Scale, double[] acc, float[] lanes) {
         FloatVector dtAcc = FloatVector.zero(F);
         FloatVector dtComp = FloatVector.zero(F);
         FloatVector dsAcc = FloatVector.zero(F);
@@ -83,13 +98,13 @@ final class OneReadPasses {
         FloatVector wAcc = FloatVector.zero(F);
         for (int i = start; i < end; i += L) {
             FloatVector xt = load(t, tOff + i);
-            FloatVector a = shift(xt, negHalfMt, twoInvT);
-            FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
-            FloatVector et = expNonPositive(a);
+            FloatVector a = shift(xt, negHalfMt, log2Scale);
+            FloatVector b = shift(load(s, sOff + i), negHalfMs, log2Scale);
+            FloatVector et = exp2OrZero(a);
             FloatVector sumT = dtAcc.add(et);
             dtComp = dtComp.add(et.sub(sumT.sub(dtAcc)));
             dtAcc = sumT;
-            FloatVector es = expNonPositive(b);
+            FloatVector es = exp2OrZero(b);
             FloatVector sumS = dsAcc.add(es);
             dsComp = dsComp.add(es.sub(sumS.sub(dsAcc)));
             dsAcc = sumS;
@@ -114,16 +129,16 @@ final class OneReadPasses {
      * the boxed exp allocated about 6 bytes per element (JFR allocation samples, 256 × 32000 KL with gradient).
      */
     static void teacherBlockStore(MemorySegment t, long tOff, MemorySegment s, long sOff, int start, int end,
-                                  float negHalfMt, float negHalfMs, float twoInvT, MemorySegment eT, long eTOff,
+                                  float negHalfMt, float negHalfMs, float log2Scale, MemorySegment eT, long eTOff,
                                   double[] acc, float[] lanes) {
         FloatVector dtAcc = FloatVector.zero(F);
         FloatVector dtComp = FloatVector.zero(F);
         FloatVector wAcc = FloatVector.zero(F);
         for (int i = start; i < end; i += L) {
             FloatVector xt = load(t, tOff + i);
-            FloatVector a = shift(xt, negHalfMt, twoInvT);
-            FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
-            FloatVector et = expNonPositive(a);
+            FloatVector a = shift(xt, negHalfMt, log2Scale);
+            FloatVector b = shift(load(s, sOff + i), negHalfMs, log2Scale);
+            FloatVector et = exp2OrZero(a);
             store(et, eT, eTOff + i);
             FloatVector sumT = dtAcc.add(et);
             dtComp = dtComp.add(et.sub(sumT.sub(dtAcc)));
@@ -139,12 +154,12 @@ final class OneReadPasses {
     }
 
     /** Stores {@code e_i = exp((x_i − m)/T)} over the vector block {@code [start, end)} and sets {@code acc[1] = Σ e_i}. */
-    static void expBlockStore(MemorySegment x, long xOff, int start, int end, float negHalfM, float twoInvT,
+    static void expBlockStore(MemorySegment x, long xOff, int start, int end, float negHalfM, float log2Scale,
                               MemorySegment out, long outOff, double[] acc, float[] lanes) {
         FloatVector dAcc = FloatVector.zero(F);
         FloatVector dComp = FloatVector.zero(F);
         for (int i = start; i < end; i += L) {
-            FloatVector e = expNonPositive(shift(load(x, xOff + i), negHalfM, twoInvT));
+            FloatVector e = exp2OrZero(shift(load(x, xOff + i), negHalfM, log2Scale));
             store(e, out, outOff + i);
             FloatVector sum = dAcc.add(e);
             dComp = dComp.add(e.sub(sum.sub(dAcc)));
@@ -237,6 +252,9 @@ final class OneReadPasses {
         mm[2] = Float.NEGATIVE_INFINITY;
         mm[3] = Float.POSITIVE_INFINITY;
         float twoInvT = 2f * invT;
+        // The vector blocks exponentiate in log2 units (VectorExp2: 9 multiply-adds per exp instead of 13), so their
+        // Σ e·(shifted logit) sums come back log2 e times too large and are taken to nats here, in double.
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT);
         float refT = 0f;
         float refS = 0f;
         boolean tShifted = false; // whether refT is a maximum the row has shown (else the placeholder 0)
@@ -288,12 +306,12 @@ final class OneReadPasses {
                 block++;
             }
             if (!tail) {
-                pairBlockSums(kind, t, tOff, s, sOff, start, end, -0.5f * refT, -0.5f * refS, twoInvT, eT, eS, eSOff,
+                pairBlockSums(kind, t, tOff, s, sOff, start, end, -0.5f * refT, -0.5f * refS, log2Scale, eT, eS, eSOff,
                         ws);
                 dt += ws.acc[0];
                 ds += ws.acc[1];
-                w += ws.acc[2];
-                wr += ws.acc[3];
+                w += LN2 * ws.acc[2];
+                wr += LN2 * ws.acc[3];
             } else {
                 float negHalfMt = -0.5f * refT;
                 float negHalfMs = -0.5f * refS;
@@ -342,54 +360,57 @@ final class OneReadPasses {
      * exps and two stores went past C2's inlining budget in KL, see {@link #teacherBlockStore}).
      */
     static void pairBlockSums(int kind, MemorySegment t, long tOff, MemorySegment s, long sOff, int start,
-                                      int end, float negHalfMt, float negHalfMs, float twoInvT, MemorySegment eT,
+                                      int end, float negHalfMt, float negHalfMs, float log2Scale, MemorySegment eT,
                                       MemorySegment eS, long eSOff, Workspace ws) {
         double[] acc = ws.acc;
         acc[3] = 0;
         if (kind == JSD_SUMS) {
             int n = end; // the rows were sized for the whole row; this only has to cover the block
-            expShiftBlockStore(t, tOff, start, end, negHalfMt, twoInvT, ws.heapRow(0, n), ws.heapRow(2, n), acc, 0,
+            expShiftBlockStore(t, tOff, start, end, negHalfMt, log2Scale, ws.heapRow(0, n), ws.heapRow(2, n), acc, 0,
                     ws.lanes);
-            expShiftBlockStore(s, sOff, start, end, negHalfMs, twoInvT, ws.heapRow(1, n), ws.heapRow(3, n), acc, 1,
+            expShiftBlockStore(s, sOff, start, end, negHalfMs, log2Scale, ws.heapRow(1, n), ws.heapRow(3, n), acc, 1,
                     ws.lanes);
             acc[2] = 0;
             return;
         }
         if (eT == null) {
             switch (kind) {
-                case CE_SUMS -> crossEntropyBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, twoInvT, acc,
+                case CE_SUMS -> crossEntropyBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, acc,
                         ws.lanes);
-                case JEFFREYS_SUMS -> jeffreysBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, twoInvT, acc,
+                case JEFFREYS_SUMS -> jeffreysBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, acc,
                         ws.lanes);
-                default -> klBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, twoInvT, acc, ws.lanes);
+                default -> klBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, acc, ws.lanes);
             }
             return;
         }
         switch (kind) {
             case CE_SUMS -> {
-                crossEntropyTeacherBlockStore(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, twoInvT, eT, acc,
+                crossEntropyTeacherBlockStore(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, eT, acc,
                         ws.lanes);
-                expBlockStore(s, sOff, start, end, negHalfMs, twoInvT, eS, eSOff, acc, ws.lanes);
+                expBlockStore(s, sOff, start, end, negHalfMs, log2Scale, eS, eSOff, acc, ws.lanes);
             }
             case JEFFREYS_SUMS -> {
                 // The reverse direction is the forward one with the roles swapped: its d and sum land in acc[0], acc[2].
-                teacherBlockStore(s, sOff, t, tOff, start, end, negHalfMs, negHalfMt, twoInvT, eS, eSOff, acc, ws.lanes);
+                teacherBlockStore(s, sOff, t, tOff, start, end, negHalfMs, negHalfMt, log2Scale, eS, eSOff, acc, ws.lanes);
                 double ds = acc[0];
                 double wr = acc[2];
-                teacherBlockStore(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, twoInvT, eT, 0, acc, ws.lanes);
+                teacherBlockStore(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, eT, 0, acc, ws.lanes);
                 acc[1] = ds;
                 acc[3] = wr;
             }
             default -> {
-                teacherBlockStore(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, twoInvT, eT, 0, acc, ws.lanes);
-                expBlockStore(s, sOff, start, end, negHalfMs, twoInvT, eS, eSOff, acc, ws.lanes);
+                teacherBlockStore(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, eT, 0, acc, ws.lanes);
+                expBlockStore(s, sOff, start, end, negHalfMs, log2Scale, eS, eSOff, acc, ws.lanes);
             }
         }
     }
 
-    /** {@link PairPasses#crossEntropySums}'s three sums over the vector block {@code [start, end)} only. */
+    /**
+     * {@link PairPasses#crossEntropySums}'s three sums over the vector block {@code [start, end)} only, the last one
+     * ({@code Σ e^{a_i}·b_i}) in log2 units.
+     */
     static void crossEntropyBlockSums(MemorySegment t, long tOff, MemorySegment s, long sOff, int start, int end,
-                                      float negHalfMt, float negHalfMs, float twoInvT, double[] acc, float[] lanes) {
+                                      float negHalfMt, float negHalfMs, float log2Scale, double[] acc, float[] lanes) {
         FloatVector dtAcc = FloatVector.zero(F);
         FloatVector dtComp = FloatVector.zero(F);
         FloatVector dsAcc = FloatVector.zero(F);
@@ -397,13 +418,13 @@ final class OneReadPasses {
         FloatVector vAcc = FloatVector.zero(F);
         for (int i = start; i < end; i += L) {
             FloatVector xt = load(t, tOff + i);
-            FloatVector a = shift(xt, negHalfMt, twoInvT);
-            FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
-            FloatVector et = expNonPositive(a);
+            FloatVector a = shift(xt, negHalfMt, log2Scale);
+            FloatVector b = shift(load(s, sOff + i), negHalfMs, log2Scale);
+            FloatVector et = exp2OrZero(a);
             FloatVector sumT = dtAcc.add(et);
             dtComp = dtComp.add(et.sub(sumT.sub(dtAcc)));
             dtAcc = sumT;
-            FloatVector es = expNonPositive(b);
+            FloatVector es = exp2OrZero(b);
             FloatVector sumS = dsAcc.add(es);
             dsComp = dsComp.add(es.sub(sumS.sub(dsAcc)));
             dsAcc = sumS;
@@ -427,15 +448,15 @@ final class OneReadPasses {
      * in {@link #teacherBlockStore}.
      */
     static void crossEntropyTeacherBlockStore(MemorySegment t, long tOff, MemorySegment s, long sOff, int start,
-                                              int end, float negHalfMt, float negHalfMs, float twoInvT, MemorySegment eT,
+                                              int end, float negHalfMt, float negHalfMs, float log2Scale, MemorySegment eT,
                                               double[] acc, float[] lanes) {
         FloatVector dtAcc = FloatVector.zero(F);
         FloatVector dtComp = FloatVector.zero(F);
         FloatVector vAcc = FloatVector.zero(F);
         for (int i = start; i < end; i += L) {
             FloatVector xt = load(t, tOff + i);
-            FloatVector et = expNonPositive(shift(xt, negHalfMt, twoInvT));
-            FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
+            FloatVector et = exp2OrZero(shift(xt, negHalfMt, log2Scale));
+            FloatVector b = shift(load(s, sOff + i), negHalfMs, log2Scale);
             store(et, eT, i);
             FloatVector sumT = dtAcc.add(et);
             dtComp = dtComp.add(et.sub(sumT.sub(dtAcc)));
@@ -453,10 +474,11 @@ final class OneReadPasses {
     /**
      * {@link #klBlockSums} and its reverse over the vector block {@code [start, end)}: {@code acc[0] = d_t},
      * {@code acc[1] = d_s}, {@code acc[2] = Σ e^{a_i}·(a_i − b_i)} (masked teacher entries add 0),
-     * {@code acc[3] = Σ e^{b_i}·(b_i − a_i)} (masked student entries add 0): Jeffreys' sums from one read.
+     * {@code acc[3] = Σ e^{b_i}·(b_i − a_i)} (masked student entries add 0): Jeffreys' sums from one read, the last
+     * two in log2 units.
      */
     static void jeffreysBlockSums(MemorySegment t, long tOff, MemorySegment s, long sOff, int start, int end,
-                                  float negHalfMt, float negHalfMs, float twoInvT, double[] acc, float[] lanes) {
+                                  float negHalfMt, float negHalfMs, float log2Scale, double[] acc, float[] lanes) {
         FloatVector dtAcc = FloatVector.zero(F);
         FloatVector dtComp = FloatVector.zero(F);
         FloatVector dsAcc = FloatVector.zero(F);
@@ -466,14 +488,14 @@ final class OneReadPasses {
         for (int i = start; i < end; i += L) {
             FloatVector xt = load(t, tOff + i);
             FloatVector xs = load(s, sOff + i);
-            FloatVector a = shift(xt, negHalfMt, twoInvT);
-            FloatVector b = shift(xs, negHalfMs, twoInvT);
+            FloatVector a = shift(xt, negHalfMt, log2Scale);
+            FloatVector b = shift(xs, negHalfMs, log2Scale);
             FloatVector diff = a.sub(b);
-            FloatVector et = expNonPositive(a);
+            FloatVector et = exp2OrZero(a);
             FloatVector sumT = dtAcc.add(et);
             dtComp = dtComp.add(et.sub(sumT.sub(dtAcc)));
             dtAcc = sumT;
-            FloatVector es = expNonPositive(b);
+            FloatVector es = exp2OrZero(b);
             FloatVector sumS = dsAcc.add(es);
             dsComp = dsComp.add(es.sub(sumS.sub(dsAcc)));
             dsAcc = sumS;
@@ -495,16 +517,17 @@ final class OneReadPasses {
     }
 
     /**
-     * Stores {@code e_i = exp(a_i)} to {@code eOut} and {@code a_i = (x_i − m)/T} to {@code aOut} (both from index 0)
-     * over the vector block {@code [start, end)}, and sets {@code acc[which] = Σ e_i}.
+     * Stores {@code e_i = exp((x_i − m)/T)} to {@code eOut} and {@code a_i = (x_i − m)·log2 e/T} (log2 units: the JSD
+     * passes read it as {@code fma(a, ln 2, c)}) to {@code aOut} (both from index 0) over the vector block
+     * {@code [start, end)}, and sets {@code acc[which] = Σ e_i}.
      */
-    static void expShiftBlockStore(MemorySegment x, long xOff, int start, int end, float negHalfM, float twoInvT,
+    static void expShiftBlockStore(MemorySegment x, long xOff, int start, int end, float negHalfM, float log2Scale,
                                    float[] eOut, float[] aOut, double[] acc, int which, float[] lanes) {
         FloatVector dAcc = FloatVector.zero(F);
         FloatVector dComp = FloatVector.zero(F);
         for (int i = start; i < end; i += L) {
-            FloatVector a = shift(load(x, xOff + i), negHalfM, twoInvT);
-            FloatVector e = expNonPositive(a);
+            FloatVector a = shift(load(x, xOff + i), negHalfM, log2Scale);
+            FloatVector e = exp2OrZero(a);
             a.intoArray(aOut, i);
             e.intoArray(eOut, i);
             FloatVector sum = dAcc.add(e);
@@ -590,8 +613,8 @@ final class OneReadPasses {
             FloatVector p = FloatVector.fromArray(F, eT, i).mul(kT);
             FloatVector q = FloatVector.fromArray(F, eS, i).mul(kS);
             FloatVector logM = VectorLog.log(p.mul(beta).add(q.mul(alpha)));
-            pAcc = pAcc.add(p.mul(FloatVector.fromArray(F, aT, i).add(cT).sub(logM)).blend(0f, p.compare(EQ, 0f)));
-            qAcc = qAcc.add(q.mul(FloatVector.fromArray(F, aS, i).add(cS).sub(logM)).blend(0f, q.compare(EQ, 0f)));
+            pAcc = pAcc.add(p.mul(FloatVector.fromArray(F, aT, i).fma(LN2_F, cT).sub(logM)).blend(0f, p.compare(EQ, 0f)));
+            qAcc = qAcc.add(q.mul(FloatVector.fromArray(F, aS, i).fma(LN2_F, cS).sub(logM)).blend(0f, q.compare(EQ, 0f)));
         }
         pAcc.intoArray(lanes, 0);
         acc[0] = sumLanes(lanes);
@@ -647,7 +670,7 @@ final class OneReadPasses {
             FloatVector p = FloatVector.fromArray(F, eT, i).mul(kT);
             FloatVector q = FloatVector.fromArray(F, eS, i).mul(kS);
             FloatVector logM = VectorLog.log(p.mul(beta).add(q.mul(alpha)));
-            FloatVector v = q.mul(FloatVector.fromArray(F, aS, i).add(cS).sub(logM).sub(towardQ)).mul(scale);
+            FloatVector v = q.mul(FloatVector.fromArray(F, aS, i).fma(LN2_F, cS).sub(logM).sub(towardQ)).mul(scale);
             v.blend(0f, q.compare(EQ, 0f)).intoArray(g, i);
         }
     }

@@ -16,7 +16,9 @@ import static dev.entrokit.internal.simd.SimdRows.put;
 import static dev.entrokit.internal.simd.SimdRows.shift;
 import static dev.entrokit.internal.simd.SimdRows.store;
 import static dev.entrokit.internal.simd.SimdRows.sumLanes;
-import static dev.entrokit.internal.simd.VectorExp.expNonPositive;
+import static dev.entrokit.internal.simd.VectorExp2.LN2;
+import static dev.entrokit.internal.simd.VectorExp2.exp2OrZero;
+import static dev.entrokit.internal.simd.VectorExp2.log2ScaleOfTwoInvT;
 import static jdk.incubator.vector.VectorOperators.EQ;
 
 import java.lang.foreign.MemorySegment;
@@ -47,15 +49,16 @@ final class PairPasses {
     static void klSums(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float negHalfMt, float negHalfMs,
                        float twoInvT, double[] acc, float[] lanes) {
         int upper = F.loopBound(n);
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT);
         double dt = 0;
         double ds = 0;
         double w = 0;
         for (int start = 0, end; start < upper; start = end) {
             end = blockEnd(start, upper);
-            klBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, twoInvT, acc, lanes);
+            klBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, acc, lanes);
             dt += acc[0];
             ds += acc[1];
-            w += acc[2];
+            w += LN2 * acc[2]; // the blocks add in log2 units (see OneReadPasses)
         }
         for (int i = upper; i < n; i++) {
             float xt = get(t, tOff + i);
@@ -75,15 +78,16 @@ final class PairPasses {
     static void crossEntropySums(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float negHalfMt,
                                  float negHalfMs, float twoInvT, double[] acc, float[] lanes) {
         int upper = F.loopBound(n);
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT);
         double dt = 0;
         double ds = 0;
         double v = 0;
         for (int start = 0, end; start < upper; start = end) {
             end = blockEnd(start, upper);
-            crossEntropyBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, twoInvT, acc, lanes);
+            crossEntropyBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, acc, lanes);
             dt += acc[0];
             ds += acc[1];
-            v += acc[2];
+            v += LN2 * acc[2]; // the blocks add in log2 units (see OneReadPasses)
         }
         for (int i = upper; i < n; i++) {
             float xt = get(t, tOff + i);
@@ -104,13 +108,14 @@ final class PairPasses {
                             int n, float negHalfMt, float negHalfMs, float twoInvT, float invDt, float invDs,
                             float scale) {
         int upper = F.loopBound(n);
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT);
         // Both exps in one loop: C2 boxes a vector per iteration here (JFR: 192 KB per 32000-wide row), and also
         // when the loop is split in two, since both halves are inlined into the same caller (crossEntropy:
         // 24.6 MB instead of 13.3 MB per 64 x 32000 call, AllocationProbe). KL, cross-entropy and Jeffreys avoid this
         // pass for rows up to PROB_CHUNK (they keep the forward's exps); longer rows and the partial states pay it.
         for (int i = 0; i < upper; i += L) {
-            FloatVector p = expNonPositive(shift(load(t, tOff + i), negHalfMt, twoInvT)).mul(invDt);
-            FloatVector q = expNonPositive(shift(load(s, sOff + i), negHalfMs, twoInvT)).mul(invDs);
+            FloatVector p = exp2OrZero(shift(load(t, tOff + i), negHalfMt, log2Scale)).mul(invDt);
+            FloatVector q = exp2OrZero(shift(load(s, sOff + i), negHalfMs, log2Scale)).mul(invDs);
             store(q.sub(p).mul(scale), grad, gOff + i);
         }
         for (int i = upper; i < n; i++) {
@@ -128,13 +133,15 @@ final class PairPasses {
     static double rklMean(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float negHalfMs,
                           float negHalfTk, float twoInvT, float invDs, float[] lanes) {
         int upper = F.loopBound(n);
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT); // the exps in log2 units, c in nats
         double total = 0;
         for (int start = 0, end; start < upper; start = end) {
             end = blockEnd(start, upper);
             FloatVector acc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
-                FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
-                FloatVector q = expNonPositive(b).mul(invDs);
+                FloatVector h = load(s, sOff + i).fma(0.5f, negHalfMs);
+                FloatVector b = h.mul(twoInvT);
+                FloatVector q = exp2OrZero(h.mul(log2Scale)).mul(invDs);
                 FloatVector c = b.sub(shift(load(t, tOff + i), negHalfTk, twoInvT));
                 acc = acc.add(q.mul(c).blend(0f, q.compare(EQ, 0f)));
             }
@@ -157,13 +164,15 @@ final class PairPasses {
                                float negHalfTk, float twoInvT, float invDs, MemorySegment qRow, MemorySegment cRow,
                                float[] lanes) {
         int upper = F.loopBound(n);
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT); // the exps in log2 units, c in nats
         double total = 0;
         for (int start = 0, end; start < upper; start = end) {
             end = blockEnd(start, upper);
             FloatVector acc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
-                FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
-                FloatVector q = expNonPositive(b).mul(invDs);
+                FloatVector h = load(s, sOff + i).fma(0.5f, negHalfMs);
+                FloatVector b = h.mul(twoInvT);
+                FloatVector q = exp2OrZero(h.mul(log2Scale)).mul(invDs);
                 FloatVector c = b.sub(shift(load(t, tOff + i), negHalfTk, twoInvT));
                 store(q, qRow, i);
                 store(c, cRow, i);
@@ -206,10 +215,12 @@ final class PairPasses {
                         float negHalfMs, float negHalfTk, float twoInvT, float invDs, float mean, float scale) {
         FloatVector vScale = FloatVector.broadcast(F, scale);
         int upper = F.loopBound(n);
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT); // the exps in log2 units, c in nats
         int i = 0;
         for (; i < upper; i += L) {
-            FloatVector b = shift(load(s, sOff + i), negHalfMs, twoInvT);
-            FloatVector q = expNonPositive(b).mul(invDs);
+            FloatVector h = load(s, sOff + i).fma(0.5f, negHalfMs);
+            FloatVector b = h.mul(twoInvT);
+            FloatVector q = exp2OrZero(h.mul(log2Scale)).mul(invDs);
             FloatVector c = b.sub(shift(load(t, tOff + i), negHalfTk, twoInvT));
             FloatVector g = q.mul(c.sub(mean)).blend(0f, q.compare(EQ, 0f));
             store(g.fma(vScale, load(grad, gOff + i)), grad, gOff + i);
@@ -333,13 +344,14 @@ final class PairPasses {
     static double sumAbsDiff(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float negHalfMt,
                              float negHalfMs, float twoInvT, float invDt, float invDs, float[] lanes) {
         int upper = F.loopBound(n);
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT); // the exps in log2 units, as sumExp
         double total = 0;
         for (int start = 0, end; start < upper; start = end) {
             end = blockEnd(start, upper);
             FloatVector acc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
-                FloatVector p = expNonPositive(shift(load(t, tOff + i), negHalfMt, twoInvT)).mul(invDt);
-                FloatVector q = expNonPositive(shift(load(s, sOff + i), negHalfMs, twoInvT)).mul(invDs);
+                FloatVector p = exp2OrZero(shift(load(t, tOff + i), negHalfMt, log2Scale)).mul(invDt);
+                FloatVector q = exp2OrZero(shift(load(s, sOff + i), negHalfMs, log2Scale)).mul(invDs);
                 acc = acc.add(p.sub(q).abs());
             }
             acc.intoArray(lanes, 0);
@@ -357,13 +369,14 @@ final class PairPasses {
     static double sumSqrtDiffSquared(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float negHalfMt,
                                      float negHalfMs, float invT, float rootInvDt, float rootInvDs, float[] lanes) {
         int upper = F.loopBound(n);
+        float log2Scale = log2ScaleOfTwoInvT(invT); // the exps in log2 units, as sumExp // half the shift: log2 e/T
         double total = 0;
         for (int start = 0, end; start < upper; start = end) {
             end = blockEnd(start, upper);
             FloatVector acc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
-                FloatVector sp = expNonPositive(shift(load(t, tOff + i), negHalfMt, invT)).mul(rootInvDt);
-                FloatVector sq = expNonPositive(shift(load(s, sOff + i), negHalfMs, invT)).mul(rootInvDs);
+                FloatVector sp = exp2OrZero(shift(load(t, tOff + i), negHalfMt, log2Scale)).mul(rootInvDt);
+                FloatVector sq = exp2OrZero(shift(load(s, sOff + i), negHalfMs, log2Scale)).mul(rootInvDs);
                 FloatVector diff = sp.sub(sq);
                 acc = diff.fma(diff, acc);
             }

@@ -14,6 +14,9 @@ import static dev.entrokit.internal.simd.SimdRows.sumLanes;
 import static dev.entrokit.internal.simd.SimdRows.toDouble;
 import static dev.entrokit.internal.simd.SimdRows.toFloat;
 import static dev.entrokit.internal.simd.VectorExp.expNonPositive;
+import static dev.entrokit.internal.simd.VectorExp2.LN2;
+import static dev.entrokit.internal.simd.VectorExp2.exp2OrZero;
+import static dev.entrokit.internal.simd.VectorExp2.log2ScaleOfTwoInvT;
 import static jdk.incubator.vector.VectorOperators.EQ;
 import static jdk.incubator.vector.VectorOperators.GT;
 
@@ -26,9 +29,19 @@ import jdk.incubator.vector.VectorOperators;
  * One-row SIMD passes, one hot loop each (max, sums of exps, stores, scaling), shared by the
  * softmax, divergence, policy, scoring and partial-state kernels. Each takes and returns scalars and
  * arrays only, so that the inlined exp stays within C2's budget (a boxed vector per iteration otherwise).
+ *
+ * <p>The passes that exponentiate a row against its maximum ({@link #sumExp}, {@link #sumExpBlock}, {@link #expStore},
+ * {@link #entropySums}, {@link #expStoreEntropySums}, {@link #entropyGrad}) take {@code 2/T} like the others but shift
+ * into log2 units ({@code fma(x, ½, −m/2)·2 log2 e/T}) and use {@link VectorExp2#exp2OrZero}: 9 multiply-adds per
+ * exp instead of {@link VectorExp}'s 13, for the same accuracy in a kernel (the float argument's rounding dominates
+ * both), and exactly 0 for masked and underflowed entries as before. The entropy sums {@code Σ e·y} of the vector
+ * blocks are then {@code log2 e} times the sum in nats and are multiplied by {@code ln 2} in double; the scalar tails
+ * stay in nats. {@link SimdHalfKernels}' twins do the same, so half rows agree with widened float32 rows bitwise.
  */
 final class RowPasses {
     static final double EXTREME_SPREAD = 1e4;
+    /** {@code log2 e} as a float, for passes that exponentiate a value held in nats with {@link VectorExp2#exp2OrZero}. */
+    private static final float LOG2E_F = 1.44269504088896341f;
     private RowPasses() {
     }
 
@@ -124,6 +137,7 @@ final class RowPasses {
 
     /** {@code d = Σ exp((x − m)/T)}. */
     static double sumExp(MemorySegment x, long off, int n, float negHalfM, float twoInvT, float[] lanes) {
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT);
         int upper = F.loopBound(n);
         double total = 0;
         for (int start = 0, end; start < upper; start = end) {
@@ -131,7 +145,7 @@ final class RowPasses {
             FloatVector acc = FloatVector.zero(F);
             FloatVector comp = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
-                FloatVector y = expNonPositive(shift(load(x, off + i), negHalfM, twoInvT));
+                FloatVector y = exp2OrZero(shift(load(x, off + i), negHalfM, log2Scale));
                 FloatVector sum = acc.add(y);
                 comp = comp.add(y.sub(sum.sub(acc)));
                 acc = sum;
@@ -150,6 +164,7 @@ final class RowPasses {
     /** Writes {@code e_i = exp((x_i − m)/T)} to {@code out} and returns {@code d = Σ e_i}. */
     static double expStore(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float negHalfM,
                            float twoInvT, float[] lanes) {
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT);
         int upper = F.loopBound(n);
         double total = 0;
         for (int start = 0, end; start < upper; start = end) {
@@ -157,7 +172,7 @@ final class RowPasses {
             FloatVector acc = FloatVector.zero(F);
             FloatVector comp = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
-                FloatVector e = expNonPositive(shift(load(x, xOff + i), negHalfM, twoInvT));
+                FloatVector e = exp2OrZero(shift(load(x, xOff + i), negHalfM, log2Scale));
                 store(e, out, outOff + i);
                 FloatVector y = e;
                 FloatVector sum = acc.add(y);
@@ -234,20 +249,26 @@ final class RowPasses {
         return total;
     }
 
-    /** {@code acc[0] = d = Σ e_i}, {@code acc[1] = Σ e_i a_i}, {@code a_i = (x_i − m)/T}; terms with {@code e_i = 0} add 0 (their {@code a_i} may be {@code −inf}). */
+    /**
+     * {@code acc[0] = d = Σ e_i}, {@code acc[1] = Σ e_i a_i}, {@code a_i = (x_i − m)/T}; terms with {@code e_i = 0} add 0
+     * (their {@code a_i} may be {@code −inf}). The vector blocks add {@code e_i·a_i·log2 e} (the argument of their exp)
+     * and their total is taken back to nats once, in double.
+     */
     static void entropySums(MemorySegment x, long off, int n, float negHalfM, float twoInvT, double[] acc,
                             float[] lanes) {
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT);
         int upper = F.loopBound(n);
         double d = 0;
-        double t = 0;
+        double t = 0; // the scalar tail, in nats
+        double tLog2 = 0; // the vector blocks, in log2 units
         for (int start = 0, end; start < upper; start = end) {
             end = blockEnd(start, upper);
             FloatVector dAcc = FloatVector.zero(F);
             FloatVector dComp = FloatVector.zero(F);
             FloatVector tAcc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
-                FloatVector a = shift(load(x, off + i), negHalfM, twoInvT);
-                FloatVector e = expNonPositive(a);
+                FloatVector a = shift(load(x, off + i), negHalfM, log2Scale);
+                FloatVector e = exp2OrZero(a);
                 FloatVector y = e;
                 FloatVector sum = dAcc.add(y);
                 dComp = dComp.add(y.sub(sum.sub(dAcc)));
@@ -259,7 +280,7 @@ final class RowPasses {
             dComp.intoArray(lanes, 0);
             d += dAccSum + sumLanes(lanes);
             tAcc.intoArray(lanes, 0);
-            t += sumLanes(lanes);
+            tLog2 += sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float a = shift(get(x, off + i), negHalfM, twoInvT);
@@ -268,7 +289,7 @@ final class RowPasses {
             t += e == 0 ? 0 : e * a;
         }
         acc[0] = d;
-        acc[1] = t;
+        acc[1] = LN2 * tLog2 + t;
     }
 
     /**
@@ -278,17 +299,19 @@ final class RowPasses {
      */
     static void expStoreEntropySums(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float negHalfM,
                                     float twoInvT, double[] acc, float[] lanes) {
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT);
         int upper = F.loopBound(n);
         double d = 0;
-        double t = 0;
+        double t = 0; // the scalar tail, in nats
+        double tLog2 = 0; // the vector blocks, in log2 units
         for (int start = 0, end; start < upper; start = end) {
             end = blockEnd(start, upper);
             FloatVector dAcc = FloatVector.zero(F);
             FloatVector dComp = FloatVector.zero(F);
             FloatVector tAcc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
-                FloatVector a = shift(load(x, xOff + i), negHalfM, twoInvT);
-                FloatVector e = expNonPositive(a);
+                FloatVector a = shift(load(x, xOff + i), negHalfM, log2Scale);
+                FloatVector e = exp2OrZero(a);
                 store(e, out, outOff + i);
                 FloatVector sum = dAcc.add(e);
                 dComp = dComp.add(e.sub(sum.sub(dAcc)));
@@ -300,7 +323,7 @@ final class RowPasses {
             dComp.intoArray(lanes, 0);
             d += dAccSum + sumLanes(lanes);
             tAcc.intoArray(lanes, 0);
-            t += sumLanes(lanes);
+            tLog2 += sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float a = shift(get(x, xOff + i), negHalfM, twoInvT);
@@ -310,18 +333,20 @@ final class RowPasses {
             t += e == 0 ? 0 : e * a;
         }
         acc[0] = d;
-        acc[1] = t;
+        acc[1] = LN2 * tLog2 + t;
     }
 
     /** {@code grad_i = −p_i (a_i − k) · scale}, {@code p_i = e^{a_i}/d}, {@code k = log d − H}. */
     static void entropyGrad(MemorySegment x, long xOff, MemorySegment grad, long gOff, int n, float negHalfM,
                             float twoInvT, float invD, float k, float scale) {
         float negScale = -scale;
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT); // the exp in log2 units, a in nats
         int upper = F.loopBound(n);
         int i = 0;
         for (; i < upper; i += L) {
-            FloatVector a = shift(load(x, xOff + i), negHalfM, twoInvT);
-            FloatVector p = expNonPositive(a).mul(invD);
+            FloatVector h = load(x, xOff + i).fma(0.5f, negHalfM);
+            FloatVector a = h.mul(twoInvT);
+            FloatVector p = exp2OrZero(h.mul(log2Scale)).mul(invD);
             FloatVector g = p.mul(a.sub(k)).mul(negScale);
             store(g.blend(0f, p.compare(EQ, 0f)), grad, gOff + i);
         }
@@ -345,10 +370,11 @@ final class RowPasses {
     /** {@link #sumExp} over the vector block {@code [start, end)} only. */
     static double sumExpBlock(MemorySegment x, long off, int start, int end, float negHalfM, float twoInvT,
                               float[] lanes) {
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT);
         FloatVector acc = FloatVector.zero(F);
         FloatVector comp = FloatVector.zero(F);
         for (int i = start; i < end; i += L) {
-            FloatVector y = expNonPositive(shift(load(x, off + i), negHalfM, twoInvT));
+            FloatVector y = exp2OrZero(shift(load(x, off + i), negHalfM, log2Scale));
             FloatVector sum = acc.add(y);
             comp = comp.add(y.sub(sum.sub(acc)));
             acc = sum;
@@ -458,12 +484,16 @@ final class RowPasses {
         }
     }
 
-    /** Turns {@code log q} held in {@code g} into {@code (q − u) · scale}. */
+    /**
+     * Turns {@code log q} held in {@code g} into {@code (q − u) · scale}: {@code q = 2^{log q · log2 e}}, one multiply
+     * and {@link VectorExp2#exp2OrZero} instead of {@link VectorExp}'s longer reduction (the product's rounding,
+     * 6e-8 of {@code |log q|}, is of the order of the stored {@code log q}'s own).
+     */
     static void softmaxMinusUniform(MemorySegment g, long off, int n, float u, float scale) {
         int upper = F.loopBound(n);
         int i = 0;
         for (; i < upper; i += L) {
-            store(expNonPositive(load(g, off + i)).sub(u).mul(scale), g, off + i);
+            store(exp2OrZero(load(g, off + i).mul(LOG2E_F)).sub(u).mul(scale), g, off + i);
         }
         for (; i < n; i++) {
             put(g, off + i, (exp(get(g, off + i)) - u) * scale);

@@ -15,7 +15,9 @@ import static dev.entrokit.internal.simd.SimdRows.store;
 import static dev.entrokit.internal.simd.SimdRows.sumLanes;
 import static dev.entrokit.internal.simd.SimdRows.target;
 import static dev.entrokit.internal.simd.SimdRows.targetOffset;
-import static dev.entrokit.internal.simd.VectorExp.expNonPositive;
+import static dev.entrokit.internal.simd.VectorExp2.LN2;
+import static dev.entrokit.internal.simd.VectorExp2.exp2OrZero;
+import static dev.entrokit.internal.simd.VectorExp2.log2ScaleOfTwoInvT;
 import static jdk.incubator.vector.VectorOperators.EQ;
 import static jdk.incubator.vector.VectorOperators.GT;
 
@@ -133,6 +135,7 @@ public final class SimdHalfKernels implements HalfKernels {
     /** {@link RowPasses#sumExp} on a half row. */
     static double sumExp(boolean bf16, MemorySegment x, long off, int n, float negHalfM, float twoInvT,
                          float[] lanes) {
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT);
         int upper = F.loopBound(n);
         double total = 0;
         for (int start = 0, end; start < upper; start = end) {
@@ -140,7 +143,7 @@ public final class SimdHalfKernels implements HalfKernels {
             FloatVector acc = FloatVector.zero(F);
             FloatVector comp = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
-                FloatVector y = expNonPositive(shift(HalfVectors.load(bf16, x, off + i), negHalfM, twoInvT));
+                FloatVector y = exp2OrZero(shift(HalfVectors.load(bf16, x, off + i), negHalfM, log2Scale));
                 FloatVector sum = acc.add(y);
                 comp = comp.add(y.sub(sum.sub(acc)));
                 acc = sum;
@@ -159,6 +162,7 @@ public final class SimdHalfKernels implements HalfKernels {
     /** {@link RowPasses#expStore} from a half row into a float32 row. */
     static double expStore(boolean bf16, MemorySegment x, long xOff, MemorySegment out, long outOff, int n,
                            float negHalfM, float twoInvT, float[] lanes) {
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT);
         int upper = F.loopBound(n);
         double total = 0;
         for (int start = 0, end; start < upper; start = end) {
@@ -166,7 +170,7 @@ public final class SimdHalfKernels implements HalfKernels {
             FloatVector acc = FloatVector.zero(F);
             FloatVector comp = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
-                FloatVector e = expNonPositive(shift(HalfVectors.load(bf16, x, xOff + i), negHalfM, twoInvT));
+                FloatVector e = exp2OrZero(shift(HalfVectors.load(bf16, x, xOff + i), negHalfM, log2Scale));
                 store(e, out, outOff + i);
                 FloatVector sum = acc.add(e);
                 comp = comp.add(e.sub(sum.sub(acc)));
@@ -235,17 +239,19 @@ public final class SimdHalfKernels implements HalfKernels {
     /** {@link RowPasses#entropySums} on a half row. */
     static void entropySums(boolean bf16, MemorySegment x, long off, int n, float negHalfM, float twoInvT,
                             double[] acc, float[] lanes) {
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT);
         int upper = F.loopBound(n);
         double d = 0;
-        double t = 0;
+        double t = 0; // the scalar tail, in nats
+        double tLog2 = 0; // the vector blocks, in log2 units
         for (int start = 0, end; start < upper; start = end) {
             end = blockEnd(start, upper);
             FloatVector dAcc = FloatVector.zero(F);
             FloatVector dComp = FloatVector.zero(F);
             FloatVector tAcc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
-                FloatVector a = shift(HalfVectors.load(bf16, x, off + i), negHalfM, twoInvT);
-                FloatVector e = expNonPositive(a);
+                FloatVector a = shift(HalfVectors.load(bf16, x, off + i), negHalfM, log2Scale);
+                FloatVector e = exp2OrZero(a);
                 FloatVector sum = dAcc.add(e);
                 dComp = dComp.add(e.sub(sum.sub(dAcc)));
                 dAcc = sum;
@@ -256,7 +262,7 @@ public final class SimdHalfKernels implements HalfKernels {
             dComp.intoArray(lanes, 0);
             d += dAccSum + sumLanes(lanes);
             tAcc.intoArray(lanes, 0);
-            t += sumLanes(lanes);
+            tLog2 += sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float a = shift(half(bf16, x, off + i), negHalfM, twoInvT);
@@ -265,23 +271,25 @@ public final class SimdHalfKernels implements HalfKernels {
             t += e == 0 ? 0 : e * a;
         }
         acc[0] = d;
-        acc[1] = t;
+        acc[1] = LN2 * tLog2 + t;
     }
 
     /** {@link RowPasses#expStoreEntropySums} from a half row into a float32 row. */
     static void expStoreEntropySums(boolean bf16, MemorySegment x, long xOff, MemorySegment out, long outOff, int n,
                                     float negHalfM, float twoInvT, double[] acc, float[] lanes) {
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT);
         int upper = F.loopBound(n);
         double d = 0;
-        double t = 0;
+        double t = 0; // the scalar tail, in nats
+        double tLog2 = 0; // the vector blocks, in log2 units
         for (int start = 0, end; start < upper; start = end) {
             end = blockEnd(start, upper);
             FloatVector dAcc = FloatVector.zero(F);
             FloatVector dComp = FloatVector.zero(F);
             FloatVector tAcc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
-                FloatVector a = shift(HalfVectors.load(bf16, x, xOff + i), negHalfM, twoInvT);
-                FloatVector e = expNonPositive(a);
+                FloatVector a = shift(HalfVectors.load(bf16, x, xOff + i), negHalfM, log2Scale);
+                FloatVector e = exp2OrZero(a);
                 store(e, out, outOff + i);
                 FloatVector sum = dAcc.add(e);
                 dComp = dComp.add(e.sub(sum.sub(dAcc)));
@@ -293,7 +301,7 @@ public final class SimdHalfKernels implements HalfKernels {
             dComp.intoArray(lanes, 0);
             d += dAccSum + sumLanes(lanes);
             tAcc.intoArray(lanes, 0);
-            t += sumLanes(lanes);
+            tLog2 += sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
             float a = shift(half(bf16, x, xOff + i), negHalfM, twoInvT);
@@ -303,7 +311,7 @@ public final class SimdHalfKernels implements HalfKernels {
             t += e == 0 ? 0 : e * a;
         }
         acc[0] = d;
-        acc[1] = t;
+        acc[1] = LN2 * tLog2 + t;
     }
 
     // ---------------------------------------------------------------- the ops
@@ -596,10 +604,11 @@ public final class SimdHalfKernels implements HalfKernels {
     /** {@link RowPasses#sumExpBlock} on a half row. */
     static double sumExpBlock(boolean bf16, MemorySegment x, long off, int start, int end, float negHalfM,
                               float twoInvT, float[] lanes) {
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT);
         FloatVector acc = FloatVector.zero(F);
         FloatVector comp = FloatVector.zero(F);
         for (int i = start; i < end; i += L) {
-            FloatVector y = expNonPositive(shift(HalfVectors.load(bf16, x, off + i), negHalfM, twoInvT));
+            FloatVector y = exp2OrZero(shift(HalfVectors.load(bf16, x, off + i), negHalfM, log2Scale));
             FloatVector sum = acc.add(y);
             comp = comp.add(y.sub(sum.sub(acc)));
             acc = sum;

@@ -44,4 +44,43 @@ class VectorExp2Test {
             assertEquals((float) Math.pow(2, VectorExp2.LOW), v);
         }
     }
+
+    @Test
+    void orZeroIsExactlyZeroBelowTheFloorAndExp2FromIt() {
+        int count = 4 * SimdConstants.L;
+        float[] x = new float[count];
+        for (int i = 0; i < count; i++) {
+            x[i] = VectorExp2.LOW + (i - SimdConstants.L) * 0.37f; // a vector's worth below the floor, then above
+        }
+        x[0] = Float.NEGATIVE_INFINITY;
+        x[1] = -Float.MAX_VALUE;
+        x[2] = Float.NaN;
+        float[] plain = exp2(x);
+        for (int i = 0; i < count; i += SimdConstants.L) {
+            float[] out = new float[SimdConstants.L];
+            VectorExp2.exp2OrZero(FloatVector.fromArray(SimdConstants.F, x, i)).intoArray(out, 0);
+            for (int j = 0; j < SimdConstants.L; j++) {
+                float v = x[i + j];
+                if (Float.isNaN(v)) {
+                    assertTrue(Float.isNaN(out[j]), "NaN stays NaN");
+                } else if (v < VectorExp2.LOW) {
+                    assertEquals(0f, out[j], "2^" + v);
+                    assertEquals(0, Float.floatToRawIntBits(out[j]), "+0 at " + v);
+                } else {
+                    assertEquals(plain[i + j], out[j], "2^" + v);
+                }
+            }
+        }
+    }
+
+    @Test
+    void scaleFromTwoOverTIsTwoLog2eOverT() {
+        assertEquals((float) (2 * 1.4426950408889634), VectorExp2.log2ScaleOfTwoInvT(2f));
+        assertEquals((float) (1.4426950408889634 * 2e-3f), VectorExp2.log2ScaleOfTwoInvT(2e-3f));
+        assertEquals(Float.MAX_VALUE, VectorExp2.log2ScaleOfTwoInvT(Float.POSITIVE_INFINITY));
+        assertEquals(Float.MAX_VALUE, VectorExp2.log2ScaleOfTwoInvT(Float.MAX_VALUE));
+        for (float t : new float[] {0.05f, 0.7f, 1f, 3f, 1e30f}) {
+            assertEquals(VectorExp2.log2Scale(t), VectorExp2.log2ScaleOfTwoInvT(2f * (float) (1.0 / t)), 2 * Math.ulp(VectorExp2.log2Scale(t)), "T = " + t);
+        }
+    }
 }
