@@ -231,7 +231,7 @@ public final class Decoding {
         int n = samplingArguments(logits, filtersPerRow, seeds, tokensOut);
         int nRows = (int) logits.rows();
         int[] tokens = new int[nRows];
-        ShardDriver.raceSample(rows, engine.backend.shards(), logits, n, List.copyOf(filtersPerRow), seeds.clone(), step,
+        ShardDriver.raceSample(rows, engine.backend.shards(), engine.backend::half, logits, n, List.copyOf(filtersPerRow), seeds.clone(), step,
                 shareable("logits", logits), tokens);
         for (int r = 0; r < nRows; r++) {
             tokensOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, tokensOut.index(r), tokens[r]);
@@ -271,7 +271,7 @@ public final class Decoding {
         Checks.seeds(seeds, nRows);
         float[] t = new float[nRows];
         java.util.Arrays.fill(t, temperature);
-        return ShardDriver.race(rows, engine.backend.shards(), logits, n, offset, t, seeds.clone(), step,
+        return ShardDriver.race(rows, engine.backend.shards(), engine.backend::half, logits, n, offset, t, seeds.clone(), step,
                 shareable("logits", logits));
     }
 
@@ -292,7 +292,7 @@ public final class Decoding {
         Checks.shardOffset(offset, n);
         Checks.temperature(temperature);
         Checks.candidateCount(k);
-        return ShardDriver.candidates(rows, engine.backend.shards(), logits, n, offset, temperature, k,
+        return ShardDriver.candidates(rows, engine.backend.shards(), engine.backend::half, logits, n, offset, temperature, k,
                 shareable("logits", logits));
     }
 
