@@ -245,15 +245,26 @@ final class HalfSelectionPasses {
         return count;
     }
 
-    /** {@code SimdSelectionKernels.maxOrNaN}: the row maximum, NaN if any element is NaN. */
+    /**
+     * {@code SimdSelectionKernels.maxOrNaN}: the row maximum, NaN if any element is NaN. Four accumulators (max is
+     * exact, so the order is free): with one, the chain of Java-semantics max instructions bound the loop by its latency
+     * (0.215 ns/element against 0.13 with four, 32 rows of 128256 in L3). The float32 loop kept its one accumulator:
+     * four measured slower there (0.29–0.41 against 0.19 ns/element), for a reason not found.
+     */
     static float maxOrNaN(MemorySegment x, long off, int n) {
-        FloatVector acc = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        int upper = F.loopBound(n);
+        FloatVector a0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        int upper = n - n % (4 * L);
         int i = 0;
-        for (; i < upper; i += L) {
-            acc = acc.max(load(x, off + i));
+        for (; i < upper; i += 4 * L) {
+            a0 = a0.max(load(x, off + i));
+            a1 = a1.max(load(x, off + i + L));
+            a2 = a2.max(load(x, off + i + 2 * L));
+            a3 = a3.max(load(x, off + i + 3 * L));
         }
-        float m = acc.reduceLanes(VectorOperators.MAX);
+        float m = a0.max(a1).max(a2.max(a3)).reduceLanes(VectorOperators.MAX);
         for (; i < n; i++) {
             m = Math.max(m, at(x, off + i));
         }
