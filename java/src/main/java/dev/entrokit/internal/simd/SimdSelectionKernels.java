@@ -114,9 +114,11 @@ public final class SimdSelectionKernels implements SelectionKernels {
     @Override
     public int keptMask(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask,
                         long maskOff) {
-        if (type == DType.F32 || type == DType.BF16 && !DecodingSteps.needed(f)) {
-            return type == DType.F32 ? keptMask(x, xOff, n, f, mask, maskOff)
-                    : keptMask(true, x, xOff, n, f, mask, maskOff);
+        if (type == DType.F32) {
+            return keptMask(x, xOff, n, f, mask, maskOff);
+        }
+        if (type == DType.BF16 && !DecodingSteps.needed(f)) {
+            return keptMask(true, x, xOff, n, f, mask, maskOff);
         }
         return keptMask(widened(type, x, xOff, n), 0, n, f, mask, maskOff);
     }
@@ -182,9 +184,11 @@ public final class SimdSelectionKernels implements SelectionKernels {
     @Override
     public int keptTokens(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment indices,
                           long indicesOff, MemorySegment probs, long probsOff, int capacity) {
-        if (type == DType.F32 || type == DType.BF16 && !DecodingSteps.needed(f)) {
-            return type == DType.F32 ? keptTokens(x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity)
-                    : keptTokens(true, x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
+        if (type == DType.F32) {
+            return keptTokens(x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
+        }
+        if (type == DType.BF16 && !DecodingSteps.needed(f)) {
+            return keptTokens(true, x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
         }
         return keptTokens(widened(type, x, xOff, n), 0, n, f, indices, indicesOff, probs, probsOff, capacity);
     }
@@ -241,8 +245,11 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (type.isHalf() && f.temperature() == 0f) { // greedy: two light passes, where even f16's conversion pays
             return type == DType.BF16 ? HalfSelectionPasses.argmax(x, xOff, n) : HalfSelectionPasses.argmaxF16(x, xOff, n);
         }
-        if (type == DType.F32 || type == DType.BF16 && !DecodingSteps.needed(f)) {
-            return type == DType.F32 ? sample(x, xOff, n, f, seed, row, step) : sample(true, x, xOff, n, f, seed, row, step);
+        if (type == DType.F32) {
+            return sample(x, xOff, n, f, seed, row, step);
+        }
+        if (type == DType.BF16 && !DecodingSteps.needed(f)) {
+            return sample(true, x, xOff, n, f, seed, row, step);
         }
         return sample(widened(type, x, xOff, n), 0, n, f, seed, row, step);
     }
