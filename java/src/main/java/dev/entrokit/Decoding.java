@@ -7,7 +7,6 @@ import dev.entrokit.cuda.CudaStream;
 import dev.entrokit.cuda.DeviceTensor;
 import dev.entrokit.internal.Checks;
 import dev.entrokit.internal.DivergenceKernels;
-import dev.entrokit.internal.HalfKernels;
 import dev.entrokit.internal.HalfRows;
 import dev.entrokit.internal.Penalties;
 import dev.entrokit.internal.RowExecutor;
@@ -74,10 +73,12 @@ public final class Decoding {
         Checks.topK(k, n);
         invTemperature(temperature);
         boolean shareable = Checks.topKOutputs(logits, k, indicesOut, valuesOut, probsOut);
-        HalfRows.Rows x = HalfRows.of(logits, 0, engine.backend::half);
-        rows.forEachRow((int) logits.rows(), n, shareable, row -> selection.topK(x.read(row), x.at(row), n, temperature, k,
-                indicesOut.segment(), indicesOut.index(row, 0), valuesOut.segment(), valuesOut.index(row, 0),
-                probsOut == null ? null : probsOut.segment(), probsOut == null ? 0 : probsOut.index(row, 0)));
+        DType type = logits.dtype();
+        MemorySegment x = logits.segment();
+        rows.forEachRow((int) logits.rows(), n, shareable, row -> selection.topK(type, x, logits.index(row, 0), n,
+                temperature, k, indicesOut.segment(), indicesOut.index(row, 0), valuesOut.segment(),
+                valuesOut.index(row, 0), probsOut == null ? null : probsOut.segment(),
+                probsOut == null ? 0 : probsOut.index(row, 0)));
     }
 
     /** Kept mask of top-p: the shortest prefix in SPEC order with cumulative probability {@code ≥ p}. See {@link #keptMask}. */
@@ -111,9 +112,10 @@ public final class Decoding {
         Checks.drawFree(filters);
         output("maskOut", maskOut, DType.BOOL, logits.rows(), n);
         noOverlap("maskOut", maskOut, "logits", logits, false);
-        HalfRows.Rows x = HalfRows.of(logits, 0, engine.backend::half);
+        DType type = logits.dtype();
+        MemorySegment x = logits.segment();
         rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("maskOut", maskOut), r ->
-                selection.keptMask(x.read(r), x.at(r), n, filters, maskOut.segment(), maskOut.index(r, 0)));
+                selection.keptMask(type, x, logits.index(r, 0), n, filters, maskOut.segment(), maskOut.index(r, 0)));
     }
 
     /**
@@ -135,9 +137,10 @@ public final class Decoding {
         int capacity = Checks.keptTokensOutputs(logits, indicesOut, probsOut, countsOut);
         boolean shareable = shareable("logits", logits) & shareable("indicesOut", indicesOut)
                 & shareable("probsOut", probsOut) & shareable("countsOut", countsOut);
-        HalfRows.Rows x = HalfRows.of(logits, 0, engine.backend::half);
+        DType type = logits.dtype();
+        MemorySegment x = logits.segment();
         rows.forEachRow((int) logits.rows(), n, shareable, row -> countsOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED,
-                countsOut.index(row), selection.keptTokens(x.read(row), x.at(row), n, filters,
+                countsOut.index(row), selection.keptTokens(type, x, logits.index(row, 0), n, filters,
                         indicesOut.segment(), indicesOut.index(row, 0), probsOut.segment(), probsOut.index(row, 0),
                         capacity)));
     }
@@ -186,13 +189,10 @@ public final class Decoding {
         int nRows = (int) logits.rows();
         List<SamplingFilters> filters = List.copyOf(filtersPerRow);
         long[] s = seeds.clone();
-        HalfRows.Rows x = HalfRows.of(logits, 0, engine.backend::half);
-        HalfKernels hk = engine.inRegisterHalf(logits);
+        DType type = logits.dtype();
+        MemorySegment x = logits.segment();
         rows.forEachRow(nRows, n, shareable("logits", logits) & shareable("tokensOut", tokensOut), r -> {
-            SamplingFilters f = filters.get(r);
-            int token = hk != null && f.temperature() == 0f // greedy: argmax with the lowest index, as selection's
-                    ? hk.argmax(DType.BF16, logits.segment(), logits.index(r, 0), n)
-                    : selection.sample(x.read(r), x.at(r), n, f, s[r], r, step);
+            int token = selection.sample(type, x, logits.index(r, 0), n, filters.get(r), s[r], r, step);
             tokensOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, tokensOut.index(r), token);
         });
     }
@@ -231,7 +231,7 @@ public final class Decoding {
         int n = samplingArguments(logits, filtersPerRow, seeds, tokensOut);
         int nRows = (int) logits.rows();
         int[] tokens = new int[nRows];
-        ShardDriver.raceSample(rows, engine.backend.shards(), logits, n, List.copyOf(filtersPerRow), seeds.clone(), step,
+        ShardDriver.raceSample(rows, engine.backend.shards(), engine.backend::half, logits, n, List.copyOf(filtersPerRow), seeds.clone(), step,
                 shareable("logits", logits), tokens);
         for (int r = 0; r < nRows; r++) {
             tokensOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, tokensOut.index(r), tokens[r]);
@@ -271,7 +271,7 @@ public final class Decoding {
         Checks.seeds(seeds, nRows);
         float[] t = new float[nRows];
         java.util.Arrays.fill(t, temperature);
-        return ShardDriver.race(rows, engine.backend.shards(), logits, n, offset, t, seeds.clone(), step,
+        return ShardDriver.race(rows, engine.backend.shards(), engine.backend::half, logits, n, offset, t, seeds.clone(), step,
                 shareable("logits", logits));
     }
 
@@ -292,7 +292,7 @@ public final class Decoding {
         Checks.shardOffset(offset, n);
         Checks.temperature(temperature);
         Checks.candidateCount(k);
-        return ShardDriver.candidates(rows, engine.backend.shards(), logits, n, offset, temperature, k,
+        return ShardDriver.candidates(rows, engine.backend.shards(), engine.backend::half, logits, n, offset, temperature, k,
                 shareable("logits", logits));
     }
 

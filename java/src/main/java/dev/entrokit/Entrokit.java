@@ -261,6 +261,11 @@ public final class Entrokit implements AutoCloseable {
         return backend.partialStates();
     }
 
+    /** The backend's half conversions for {@link ShardStates} ({@link HalfRows#of(Tensor, int, java.util.function.Supplier)}). */
+    java.util.function.Supplier<HalfKernels> halfKernels() {
+        return backend::half;
+    }
+
     /** Refuses any op on a closed instance. */
     private void checkOpen() {
         engine.checkOpen();

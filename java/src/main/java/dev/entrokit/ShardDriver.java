@@ -1,11 +1,13 @@
 package dev.entrokit;
 
+import dev.entrokit.internal.HalfKernels;
 import dev.entrokit.internal.HalfRows;
 import dev.entrokit.internal.RowExecutor;
 import dev.entrokit.internal.ShardKernels;
 import dev.entrokit.internal.ShardSummary;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * Runs the shard kernels over fixed-size chunks of each row and merges the chunks, so that one long
@@ -24,22 +26,22 @@ final class ShardDriver {
     }
 
     /** Each row's summary (the merge of its chunks), ids from {@code offset}. */
-    static ShardCandidates[] candidates(RowExecutor pool, ShardKernels kernels, Tensor logits, int n, int offset,
-                                        float temperature, int k, boolean shareable) {
+    static ShardCandidates[] candidates(RowExecutor pool, ShardKernels kernels, Supplier<HalfKernels> half,
+                                        Tensor logits, int n, int offset, float temperature, int k, boolean shareable) {
         int nRows = (int) logits.rows();
         int[] rowIds = new int[nRows];
         for (int r = 0; r < nRows; r++) {
             rowIds[r] = r;
         }
-        return candidates(pool, kernels, logits, rowIds, nRows, n, offset, temperature, k, shareable);
+        return candidates(pool, kernels, half, logits, rowIds, nRows, n, offset, temperature, k, shareable);
     }
 
-    private static ShardCandidates[] candidates(RowExecutor pool, ShardKernels kernels, Tensor logits, int[] rowIds,
-                                                int nRows, int n, int offset, float temperature, int k,
-                                                boolean shareable) {
+    private static ShardCandidates[] candidates(RowExecutor pool, ShardKernels kernels, Supplier<HalfKernels> half,
+                                                Tensor logits, int[] rowIds, int nRows, int n, int offset,
+                                                float temperature, int k, boolean shareable) {
         int per = chunks(n);
         ShardCandidates[] parts = new ShardCandidates[nRows * per];
-        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows x = HalfRows.of(logits, 0, half);
         pool.forEachRow(nRows * per, CHUNK, shareable, t -> {
             int from = (t % per) * CHUNK;
             int len = Math.min(CHUNK, n - from);
@@ -66,13 +68,13 @@ final class ShardDriver {
     }
 
     /** Each row's race entry (the best of its chunks), ids from {@code offset}; row {@code r} draws with {@code seeds[r]}. */
-    static ShardSample[] race(RowExecutor pool, ShardKernels kernels, Tensor logits, int n, int offset,
-                              float[] temperatures, long[] seeds, long step, boolean shareable) {
+    static ShardSample[] race(RowExecutor pool, ShardKernels kernels, Supplier<HalfKernels> half, Tensor logits, int n,
+                              int offset, float[] temperatures, long[] seeds, long step, boolean shareable) {
         int nRows = (int) logits.rows();
         int per = chunks(n);
         double[] keys = new double[nRows * per];
         int[] ids = new int[nRows * per];
-        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows x = HalfRows.of(logits, 0, half);
         pool.forEachRow(nRows * per, CHUNK, shareable, t -> {
             int r = t / per;
             int from = (t % per) * CHUNK;
@@ -104,8 +106,8 @@ final class ShardDriver {
      * while the lists do not decide the pipeline (at {@code k = V} every live token is listed: a row
      * whose cut falls inside a tie that spans chunks, or whose top-p keeps most of the row, ends there).
      */
-    static void raceSample(RowExecutor pool, ShardKernels kernels, Tensor logits, int n, List<SamplingFilters> filters,
-                           long[] seeds, long step, boolean shareable, int[] tokens) {
+    static void raceSample(RowExecutor pool, ShardKernels kernels, Supplier<HalfKernels> half, Tensor logits, int n,
+                           List<SamplingFilters> filters, long[] seeds, long step, boolean shareable, int[] tokens) {
         int nRows = (int) logits.rows();
         float[] temperatures = new float[nRows];
         List<Integer> filtered = new ArrayList<>();
@@ -117,7 +119,7 @@ final class ShardDriver {
             }
         }
         if (filtered.size() < nRows) {
-            ShardSample[] raced = race(pool, kernels, logits, n, 0, temperatures, seeds, step, shareable);
+            ShardSample[] raced = race(pool, kernels, half, logits, n, 0, temperatures, seeds, step, shareable);
             for (int r = 0; r < nRows; r++) {
                 tokens[r] = raced[r].token();
             }
@@ -132,7 +134,7 @@ final class ShardDriver {
             float tNow = temperatures[filtered.get(0)];
             int[] group = filtered.stream().filter(r -> k[r] == kNow && temperatures[r] == tNow)
                     .mapToInt(Integer::intValue).toArray();
-            ShardCandidates[] merged = candidates(pool, kernels, logits, group, group.length, n, 0, tNow, kNow,
+            ShardCandidates[] merged = candidates(pool, kernels, half, logits, group, group.length, n, 0, tNow, kNow,
                     shareable);
             List<Integer> next = new ArrayList<>();
             for (int r : filtered) {

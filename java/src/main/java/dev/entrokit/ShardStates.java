@@ -15,6 +15,7 @@ import static dev.entrokit.internal.PartialStateKernels.V;
 import static dev.entrokit.internal.PartialStateKernels.WIDTH;
 
 import dev.entrokit.internal.Checks;
+import dev.entrokit.internal.HalfKernels;
 import dev.entrokit.internal.HalfRows;
 import dev.entrokit.internal.PartialStateKernels;
 import dev.entrokit.internal.PartialStates;
@@ -23,6 +24,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * Per-row partial states of a vocabulary shard (SPEC §8): what tensor-parallel training and decoding exchange
@@ -99,11 +101,12 @@ public final class ShardStates {
         boolean shareable = Checks.shareable("logits", logits);
         RowExecutor exec = ek.rowsForShards();
         PartialStateKernels ps = ek.partialStates();
+        Supplier<HalfKernels> half = ek.halfKernels();
         int nRows = (int) logits.rows();
         double[] st = new double[nRows * WIDTH];
         float invT = 1f / options.temperature();
         boolean entropy = op == ShardOp.ENTROPY;
-        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows x = HalfRows.of(logits, 0, half);
         exec.forEachRow(nRows, n, shareable, r -> ps.single(x.read(r), x.at(r), n, offset, invT,
                 entropy, -1, false, st, r * WIDTH));
         return new ShardStates(op, false, options.temperature(), 0f, 0f, nRows, rowLength, st);
@@ -135,10 +138,11 @@ public final class ShardStates {
         boolean shareable = Checks.shareable("logits", logits) & Checks.shareable("labels", labels);
         RowExecutor exec = ek.rowsForShards();
         PartialStateKernels ps = ek.partialStates();
+        Supplier<HalfKernels> half = ek.halfKernels();
         double[] st = new double[nRows * WIDTH];
         float invT = 1f / options.temperature();
         float eps = ce ? options.labelSmoothing() : 0f;
-        HalfRows.Rows x = HalfRows.of(logits, 0);
+        HalfRows.Rows x = HalfRows.of(logits, 0, half);
         exec.forEachRow(nRows, n, shareable, r -> {
             long y = labels.getInt(r);
             int local = y >= offset && y < offset + n ? (int) (y - offset) : -1;
@@ -174,11 +178,12 @@ public final class ShardStates {
         boolean shareable = Checks.shareable("student", student) & Checks.shareable("teacher", teacher);
         RowExecutor exec = ek.rowsForShards();
         PartialStateKernels ps = ek.partialStates();
+        Supplier<HalfKernels> half = ek.halfKernels();
         int nRows = (int) student.rows();
         double[] st = new double[nRows * WIDTH];
         float invT = 1f / options.temperature();
-        HalfRows.Rows t = HalfRows.of(teacher, 1);
-        HalfRows.Rows x = HalfRows.of(student, 0);
+        HalfRows.Rows t = HalfRows.of(teacher, 1, half);
+        HalfRows.Rows x = HalfRows.of(student, 0, half);
         exec.forEachRow(nRows, n, shareable, r -> ps.pair(op, t.read(r), t.at(r), x.read(r), x.at(r), n, offset, invT,
                 st, r * WIDTH));
         return new ShardStates(op, false, options.temperature(), op == ShardOp.JSD ? options.beta() : 0f, 0f, nRows,
@@ -334,10 +339,11 @@ public final class ShardStates {
         boolean shareable = Checks.shareable("student", student) & Checks.shareable("teacher", teacher);
         RowExecutor exec = ek.rowsForShards();
         PartialStateKernels ps = ek.partialStates();
+        Supplier<HalfKernels> half = ek.halfKernels();
         float invT = invT();
         double[] out = new double[st.length];
-        HalfRows.Rows t = HalfRows.of(teacher, 1);
-        HalfRows.Rows x = HalfRows.of(student, 0);
+        HalfRows.Rows t = HalfRows.of(teacher, 1, half);
+        HalfRows.Rows x = HalfRows.of(student, 0, half);
         exec.forEachRow(rows, n, shareable, r -> {
             int b = r * WIDTH;
             PartialStates.copy(st, b, out, b);
@@ -400,9 +406,10 @@ public final class ShardStates {
         Checks.noOverlap("out", out, "logits", logits, true);
         boolean shareable = Checks.shareable("logits", logits) & Checks.shareable("out", out);
         PartialStateKernels ps = ek.partialStates();
+        Supplier<HalfKernels> half = ek.halfKernels();
         float invT = invT();
-        HalfRows.Rows x = HalfRows.of(logits, 0);
-        HalfRows.Rows o = HalfRows.of(out, 1);
+        HalfRows.Rows x = HalfRows.of(logits, 0, half);
+        HalfRows.Rows o = HalfRows.of(out, 1, half);
         ek.rowsForShards().forEachRow(rows, n, shareable, r -> {
             int b = r * WIDTH;
             // A NaN row: NaN everywhere, through the log-softmax writer with log d = NaN.
@@ -432,9 +439,10 @@ public final class ShardStates {
         Checks.noOverlap("grad", grad, "logits", logits, false);
         boolean shareable = Checks.shareable("logits", logits) & Checks.shareable("grad", grad);
         PartialStateKernels ps = ek.partialStates();
+        Supplier<HalfKernels> half = ek.halfKernels();
         float invT = invT();
-        HalfRows.Rows x = HalfRows.of(logits, 0);
-        HalfRows.Rows g = HalfRows.of(grad, 2);
+        HalfRows.Rows x = HalfRows.of(logits, 0, half);
+        HalfRows.Rows g = HalfRows.of(grad, 2, half);
         ek.rowsForShards().forEachRow(rows, n, shareable, r -> {
             int b = r * WIDTH;
             if (nanRow(b)) {
@@ -472,9 +480,10 @@ public final class ShardStates {
         boolean shareable = Checks.shareable("logits", logits) & Checks.shareable("grad", grad)
                 & Checks.shareable("labels", labels);
         PartialStateKernels ps = ek.partialStates();
+        Supplier<HalfKernels> half = ek.halfKernels();
         float invT = invT();
-        HalfRows.Rows x = HalfRows.of(logits, 0);
-        HalfRows.Rows g = HalfRows.of(grad, 2);
+        HalfRows.Rows x = HalfRows.of(logits, 0, half);
+        HalfRows.Rows g = HalfRows.of(grad, 2, half);
         ek.rowsForShards().forEachRow(rows, n, shareable, r -> {
             int b = r * WIDTH;
             if (((int) st[b + FLAGS] & IGNORED) != 0) {
@@ -514,10 +523,11 @@ public final class ShardStates {
         boolean shareable = Checks.shareable("student", student) & Checks.shareable("teacher", teacher)
                 & Checks.shareable("grad", grad);
         PartialStateKernels ps = ek.partialStates();
+        Supplier<HalfKernels> half = ek.halfKernels();
         float invT = invT();
-        HalfRows.Rows tx = HalfRows.of(teacher, 1);
-        HalfRows.Rows sx = HalfRows.of(student, 0);
-        HalfRows.Rows gx = HalfRows.of(grad, 2);
+        HalfRows.Rows tx = HalfRows.of(teacher, 1, half);
+        HalfRows.Rows sx = HalfRows.of(student, 0, half);
+        HalfRows.Rows gx = HalfRows.of(grad, 2, half);
         ek.rowsForShards().forEachRow(rows, n, shareable, r -> {
             int b = r * WIDTH;
             MemorySegment t = tx.read(r);

@@ -500,6 +500,85 @@ class HalfInputTest {
             out.add(ek.transport().sinkd(s.x(sinkdT, 4, v), s.x(sinkdS, 4, v), SinkdOptions.defaults(), g));
             out.add(g);
         });
+        longRowSelection();
+    }
+
+    /** Rows long enough that selection samples a threshold and cuts below its candidates (every SIMD width). */
+    static final int LONG_V = 4099;
+    static final int LONG_ROWS = 9;
+    static final float[] LONG = longRows(LONG_V, 23);
+
+    static float[] longRows(int v, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        float[] x = new float[LONG_ROWS * v];
+        for (int r = 0; r < LONG_ROWS; r++) {
+            for (int i = 0; i < v; i++) {
+                double g = rnd.nextGaussian();
+                x[r * v + i] = (float) switch (r) {
+                    case 0 -> 3 * g; // a peaked row: short prefixes
+                    case 1 -> 0.3 * g; // a flat row: top-p 0.9 and min-p cut far below the candidates
+                    case 2 -> Math.rint(8 * g) / 16; // flat with crowds of ties at every cut
+                    case 3 -> i % 3 == 1 ? Double.NEGATIVE_INFINITY : 0.5 * g; // masked tokens
+                    case 4 -> i == v / 2 ? Double.NaN : g; // a NaN row
+                    case 5 -> i == v - 2 ? Double.POSITIVE_INFINITY : g; // a +inf row
+                    case 6 -> 1.25; // every token tied
+                    case 7 -> 1e4 * g; // coarse bf16 steps, f16 overflow
+                    default -> g * g * g; // heavy tails
+                };
+            }
+        }
+        return x;
+    }
+
+    private static void longRowSelection() {
+        long[] shape = {LONG_ROWS, LONG_V};
+        Map<String, SamplingFilters> pipelines = new LinkedHashMap<>();
+        pipelines.put("top-k 50", SamplingFilters.temperature(1f).topK(50));
+        pipelines.put("top-p 0.9", SamplingFilters.temperature(1f).topP(0.9f));
+        pipelines.put("top-p 0.999 T 2", SamplingFilters.temperature(2f).topP(0.999f));
+        pipelines.put("min-p 0.05", SamplingFilters.temperature(1f).minP(0.05f));
+        pipelines.put("min-p 0.001 keep 300", SamplingFilters.temperature(0.7f).minP(0.001f, 300));
+        pipelines.put("top-k, top-p, min-p", SamplingFilters.temperature(0.8f).topK(400).topP(0.95f).minP(0.01f));
+        pipelines.put("top-H paper", SamplingFilters.temperature(1f).topH(0.4f, 200, TopHMode.PAPER));
+        pipelines.put("unfiltered", SamplingFilters.temperature(0.9f));
+        pipelines.put("typical", SamplingFilters.temperature(0.9f).typical(0.8f));
+        for (Map.Entry<String, SamplingFilters> e : pipelines.entrySet()) {
+            SamplingFilters f = e.getValue();
+            OPS.put("long rows keptMask " + e.getKey(), (ek, s, out) -> {
+                byte[] mask = new byte[LONG_ROWS * LONG_V];
+                ek.decoding().keptMask(s.x(LONG, shape), f, Tensor.ofMask(mask, LONG_ROWS, LONG_V));
+                out.add(mask);
+            });
+            OPS.put("long rows keptTokens " + e.getKey(), (ek, s, out) -> {
+                Tensor ids = Tensor.of(new int[LONG_ROWS * 64], LONG_ROWS, 64);
+                Tensor ps = Tensor.of(new float[LONG_ROWS * 64], LONG_ROWS, 64);
+                Tensor counts = Tensor.of(new int[LONG_ROWS]);
+                ek.decoding().keptTokens(s.x(LONG, shape), f, ids, ps, counts);
+                out.addAll(List.of(ids, ps, counts));
+            });
+            OPS.put("long rows sample " + e.getKey(), (ek, s, out) -> {
+                Tensor x = s.x(LONG, shape);
+                for (long step = 0; step < 4; step++) {
+                    Tensor tokens = Tensor.of(new int[LONG_ROWS]);
+                    ek.decoding().sample(x, f, seeds(LONG_ROWS), step, tokens);
+                    out.add(tokens);
+                }
+            });
+        }
+        OPS.put("long rows sample greedy", (ek, s, out) -> {
+            Tensor tokens = Tensor.of(new int[LONG_ROWS]);
+            ek.decoding().sample(s.x(LONG, shape), SamplingFilters.temperature(0f), seeds(LONG_ROWS), 0, tokens);
+            out.add(tokens);
+        });
+        for (int k : new int[] {1, 50, 700}) {
+            OPS.put("long rows topK " + k, (ek, s, out) -> {
+                Tensor ids = Tensor.of(new int[LONG_ROWS * k], LONG_ROWS, k);
+                Tensor vals = Tensor.of(new float[LONG_ROWS * k], LONG_ROWS, k);
+                Tensor ps = Tensor.of(new float[LONG_ROWS * k], LONG_ROWS, k);
+                ek.decoding().topK(s.x(LONG, shape), k, 0.9f, ids, vals, ps);
+                out.addAll(List.of(ids, vals, ps));
+            });
+        }
     }
 
     static void sinkhorn(List<Object> out, SinkhornResult r) {

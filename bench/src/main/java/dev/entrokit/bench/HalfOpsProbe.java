@@ -25,11 +25,12 @@ import java.util.function.ToDoubleBiFunction;
  * <p>The façade calls sit in {@link #decoding}, {@link #scoring}, {@link #losses} and {@link #softmaxFamily}, one
  * small method each, so that a move of the façade's methods into other classes changes only those lines.
  *
- * <pre>java --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar dev.entrokit.bench.HalfOpsProbe [rounds] [op prefix|all] [f32,bf16,f16] [backend]</pre>
+ * <pre>java [-Dhalfops.rows=R] --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar dev.entrokit.bench.HalfOpsProbe [rounds] [op prefixes, comma-separated|all] [f32,bf16,f16] [backend]</pre>
  */
 public final class HalfOpsProbe {
     private static final int WARM_CALLS = 60;
-    private static final int ROWS = 32;
+    /** Rows of the per-row ops' batch: 32 (the shape, which stays in a 32 MiB L3) unless {@code -Dhalfops.rows=R} (a multiple of 4). */
+    private static final int ROWS = Integer.getInteger("halfops.rows", 32);
     private static final int COLS = 128256;
     private static final int PAIR_ROWS = 256;
     private static final int PAIR_COLS = 32000;
@@ -121,6 +122,7 @@ public final class HalfOpsProbe {
     private static final SamplingFilters TOP_P = SamplingFilters.temperature(1f).topP(0.9f);
     private static final SamplingFilters MIN_P = SamplingFilters.temperature(1f).minP(0.05f);
     private static final SamplingFilters GREEDY = SamplingFilters.temperature(0f);
+    private static final SamplingFilters PLAIN = SamplingFilters.temperature(1f);
     private static final LossOptions SUM = LossOptions.defaults();
 
     /** The decoding ops (the decoding view). */
@@ -130,6 +132,9 @@ public final class HalfOpsProbe {
         ops.put("keptMask minP0.05", (ek, d) -> { ek.decoding().keptMask(d.logits, MIN_P, d.mask); return d.mask.segment().get(ValueLayout.JAVA_BYTE, 7); });
         ops.put("sample greedy", (ek, d) -> { ek.decoding().sample(d.logits, GREEDY, d.seeds, d.step++, d.tokens); return d.tokens.getInt(0); });
         ops.put("sample topP0.9", (ek, d) -> { ek.decoding().sample(d.logits, TOP_P, d.seeds, d.step++, d.tokens); return d.tokens.getInt(0); });
+        ops.put("sample topK50", (ek, d) -> { ek.decoding().sample(d.logits, TOP_K, d.seeds, d.step++, d.tokens); return d.tokens.getInt(0); });
+        ops.put("sample minP0.05", (ek, d) -> { ek.decoding().sample(d.logits, MIN_P, d.seeds, d.step++, d.tokens); return d.tokens.getInt(0); });
+        ops.put("sample T1", (ek, d) -> { ek.decoding().sample(d.logits, PLAIN, d.seeds, d.step++, d.tokens); return d.tokens.getInt(0); });
         ops.put("topK 50", (ek, d) -> { ek.decoding().topK(d.logits, 50, 1f, d.topIndices, d.topValues, d.topProbs); return d.topIndices.getInt(0, 0); });
     }
 
@@ -188,7 +193,7 @@ public final class HalfOpsProbe {
                     + " | × " + names[0] + " elements/s, median (min–max of rounds) | bytes allocated per call |");
             System.out.println("|---|---|---:|---:|---:|---:|");
             for (var op : ops.entrySet()) {
-                if (only != null && !op.getKey().startsWith(only)) {
+                if (only != null && Arrays.stream(only.split(",")).noneMatch(op.getKey()::startsWith)) {
                     continue;
                 }
                 for (int w = 0; w < WARM_CALLS; w++) {

@@ -28,7 +28,10 @@ import java.util.function.Supplier;
 public final class HalfRows {
     /** Slots per thread: the most half tensors one row of any op touches. */
     static final int SLOTS = 6;
-    private static final ThreadLocal<MemorySegment[]> BUFFERS = ThreadLocal.withInitial(() -> new MemorySegment[SLOTS]);
+    /** The buffer a kernel widens a row into itself ({@link #kernelRow}), past the callers' slots. */
+    private static final int KERNEL_SLOT = SLOTS;
+    private static final ThreadLocal<MemorySegment[]> BUFFERS =
+            ThreadLocal.withInitial(() -> new MemorySegment[SLOTS + 1]);
 
     private HalfRows() {
     }
@@ -69,6 +72,16 @@ public final class HalfRows {
      */
     public static HalfKernels inRegister(Tensor t, Supplier<HalfKernels> half) {
         return t.dtype() == DType.BF16 ? half.get() : null;
+    }
+
+    /**
+     * This thread's native float32 buffer for a kernel that widens a half row itself (a typed
+     * {@link SelectionKernels} method on a row it does not read in registers), holding at least {@code n} floats.
+     * It is none of the callers' slots, so a call site's own widened rows stay intact; the kernel must be done with
+     * it before it returns.
+     */
+    public static MemorySegment kernelRow(int n) {
+        return buffer(KERNEL_SLOT, n);
     }
 
     /** This thread's float32 buffer {@code slot}, holding at least {@code n} floats. */

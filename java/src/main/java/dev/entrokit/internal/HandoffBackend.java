@@ -1,5 +1,6 @@
 package dev.entrokit.internal;
 
+import dev.entrokit.DType;
 import dev.entrokit.SamplingFilters;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
@@ -314,6 +315,31 @@ public final class HandoffBackend implements Backend {
         public int sample(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step,
                           double[] prob, int at) {
             return now().selection().sample(x, xOff, n, f, seed, row, step, prob, at);
+        }
+
+        @Override
+        public void topK(DType type, MemorySegment x, long xOff, int n, float temperature, int k, MemorySegment indices,
+                         long indicesOff, MemorySegment values, long valuesOff, MemorySegment probs, long probsOff) {
+            now().selection().topK(type, x, xOff, n, temperature, k, indices, indicesOff, values, valuesOff, probs,
+                    probsOff);
+        }
+
+        @Override
+        public int keptMask(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask,
+                            long maskOff) {
+            return now().selection().keptMask(type, x, xOff, n, f, mask, maskOff);
+        }
+
+        @Override
+        public int keptTokens(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment indices,
+                              long indicesOff, MemorySegment probs, long probsOff, int capacity) {
+            return now().selection().keptTokens(type, x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
+        }
+
+        @Override
+        public int sample(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row,
+                          long step) {
+            return now().selection().sample(type, x, xOff, n, f, seed, row, step);
         }
 
         @Override

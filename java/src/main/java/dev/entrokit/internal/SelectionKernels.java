@@ -1,6 +1,8 @@
 package dev.entrokit.internal;
 
+import dev.entrokit.DType;
 import dev.entrokit.SamplingFilters;
+import dev.entrokit.internal.scalar.ScalarHalfKernels;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -54,6 +56,48 @@ public interface SelectionKernels {
      * distribution into {@code prob[at]} (NaN for a special row): what Mirostat's update needs.
      */
     int sample(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step, double[] prob, int at);
+
+    /**
+     * {@link #topK(MemorySegment, long, int, float, int, MemorySegment, long, MemorySegment, long, MemorySegment, long)}
+     * on a row of {@code type} elements ({@link DType#F32}, {@link DType#BF16} or {@link DType#F16}; {@code xOff} counts
+     * elements of that type), giving the bits that the float32 method gives on the row widened to float32. By default
+     * a half row is widened into a per-thread buffer ({@link HalfRows#kernelRow}) first; a backend reads it in registers
+     * where it can.
+     */
+    default void topK(DType type, MemorySegment x, long xOff, int n, float temperature, int k, MemorySegment indices,
+                      long indicesOff, MemorySegment values, long valuesOff, MemorySegment probs, long probsOff) {
+        boolean half = type.isHalf();
+        topK(half ? widened(type, x, xOff, n) : x, half ? 0 : xOff, n, temperature, k, indices, indicesOff, values,
+                valuesOff, probs, probsOff);
+    }
+
+    /** {@link #keptMask(MemorySegment, long, int, SamplingFilters, MemorySegment, long)} on a row of {@code type}, as {@link #topK(DType, MemorySegment, long, int, float, int, MemorySegment, long, MemorySegment, long, MemorySegment, long)}. */
+    default int keptMask(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask,
+                         long maskOff) {
+        boolean half = type.isHalf();
+        return keptMask(half ? widened(type, x, xOff, n) : x, half ? 0 : xOff, n, f, mask, maskOff);
+    }
+
+    /** {@link #keptTokens(MemorySegment, long, int, SamplingFilters, MemorySegment, long, MemorySegment, long, int)} on a row of {@code type}, as {@link #topK(DType, MemorySegment, long, int, float, int, MemorySegment, long, MemorySegment, long, MemorySegment, long)}. */
+    default int keptTokens(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment indices,
+                           long indicesOff, MemorySegment probs, long probsOff, int capacity) {
+        boolean half = type.isHalf();
+        return keptTokens(half ? widened(type, x, xOff, n) : x, half ? 0 : xOff, n, f, indices, indicesOff, probs,
+                probsOff, capacity);
+    }
+
+    /** {@link #sample(MemorySegment, long, int, SamplingFilters, long, int, long)} on a row of {@code type}, as {@link #topK(DType, MemorySegment, long, int, float, int, MemorySegment, long, MemorySegment, long, MemorySegment, long)}. */
+    default int sample(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step) {
+        boolean half = type.isHalf();
+        return sample(half ? widened(type, x, xOff, n) : x, half ? 0 : xOff, n, f, seed, row, step);
+    }
+
+    /** The half row widened by the scalar conversions into this thread's kernel buffer, from its element 0. */
+    private static MemorySegment widened(DType type, MemorySegment x, long xOff, int n) {
+        MemorySegment row = HalfRows.kernelRow(n);
+        ScalarHalfKernels.INSTANCE.widen(type, x, xOff, row, 0, n);
+        return row;
+    }
 
     /** How many logits of the row are {@code ≥ value} (vLLM's rank of a token with that logit); 0 for NaN. */
     int countAtLeast(MemorySegment x, long xOff, int n, float value);

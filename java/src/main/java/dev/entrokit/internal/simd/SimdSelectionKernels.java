@@ -4,10 +4,12 @@ import static dev.entrokit.internal.simd.SimdConstants.F;
 import static dev.entrokit.internal.simd.SimdConstants.L;
 import static dev.entrokit.internal.simd.SimdConstants.ORDER;
 
+import dev.entrokit.DType;
 import dev.entrokit.SamplingFilters.Filter;
 import dev.entrokit.SamplingFilters;
 import dev.entrokit.TopHMode;
 import dev.entrokit.internal.DecodingSteps;
+import dev.entrokit.internal.HalfRows;
 import dev.entrokit.internal.Philox;
 import dev.entrokit.internal.SelectionKernels;
 import java.lang.foreign.MemorySegment;
@@ -54,7 +56,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
     private static final int SAMPLE_SIZE = 8192;
     static final int MAX_SAMPLE_RANK = 64;
     /** {@link #gather} makes room for this many more ids before each block of the row. */
-    private static final int GATHER_BLOCK = 4096;
+    static final int GATHER_BLOCK = 4096;
     /** Rows shorter than this are ranked whole (and the sample needs at least 64 vectors). */
     private static final int SMALL_ROW = 64 * L;
 
@@ -63,12 +65,30 @@ public final class SimdSelectionKernels implements SelectionKernels {
     @Override
     public void topK(MemorySegment x, long xOff, int n, float temperature, int k, MemorySegment indices,
                      long indicesOff, MemorySegment values, long valuesOff, MemorySegment probs, long probsOff) {
+        topK(false, x, xOff, n, temperature, k, indices, indicesOff, values, valuesOff, probs, probsOff);
+    }
+
+    /** bfloat16 rows are read in registers; binary16 rows are widened into a per-thread copy ({@link #widened}). */
+    @Override
+    public void topK(DType type, MemorySegment x, long xOff, int n, float temperature, int k, MemorySegment indices,
+                     long indicesOff, MemorySegment values, long valuesOff, MemorySegment probs, long probsOff) {
+        if (type == DType.F16) {
+            topK(false, widened(type, x, xOff, n), 0, n, temperature, k, indices, indicesOff, values, valuesOff, probs,
+                    probsOff);
+        } else {
+            topK(type == DType.BF16, x, xOff, n, temperature, k, indices, indicesOff, values, valuesOff, probs, probsOff);
+        }
+    }
+
+    private static void topK(boolean bf16, MemorySegment x, long xOff, int n, float temperature, int k,
+                             MemorySegment indices, long indicesOff, MemorySegment values, long valuesOff,
+                             MemorySegment probs, long probsOff) {
         Candidates c = Candidates.get();
-        boolean special = rank(x, xOff, n, temperature, List.of(), k, c) == Kept.SPECIAL;
+        boolean special = rank(bf16, x, xOff, n, temperature, List.of(), k, c) == Kept.SPECIAL;
         double total = Double.NaN;
         if (!special && probs != null) {
             c.weigh(temperature);
-            total = rowTotal(x, xOff, n, temperature, c);
+            total = rowTotal(bf16, x, xOff, n, temperature, c);
         }
         for (int j = 0; j < k; j++) {
             indices.setAtIndex(I32, indicesOff + j, special ? -1 : c.index[j]);
@@ -84,13 +104,34 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (DecodingSteps.needed(f)) {
             return SimdDecoding.keptMask(x, xOff, n, f, mask, maskOff);
         }
+        return keptMask(false, x, xOff, n, f, mask, maskOff);
+    }
+
+    /**
+     * bfloat16 rows are read in registers, except by the entropy-shaped steps ({@link DecodingSteps#needed}), which
+     * take the widened copy ({@link #widened}) as binary16 rows do.
+     */
+    @Override
+    public int keptMask(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask,
+                        long maskOff) {
+        if (type == DType.F32) {
+            return keptMask(x, xOff, n, f, mask, maskOff);
+        }
+        if (type == DType.BF16 && !DecodingSteps.needed(f)) {
+            return keptMask(true, x, xOff, n, f, mask, maskOff);
+        }
+        return keptMask(widened(type, x, xOff, n), 0, n, f, mask, maskOff);
+    }
+
+    private static int keptMask(boolean bf16, MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask,
+                                long maskOff) {
         Candidates c = Candidates.get();
-        Kept kept = rank(x, xOff, n, f.temperature(), f.filters(), 0, c);
+        Kept kept = rank(bf16, x, xOff, n, f.temperature(), f.filters(), 0, c);
         if (kept == Kept.CUT) {
-            return WideCut.writeMask(x, xOff, n, c.cutLogit, c.cutIndex, mask, maskOff);
+            return WideCut.writeMask(bf16, x, xOff, n, c.cutLogit, c.cutIndex, mask, maskOff);
         }
         if (kept == Kept.ALL_LIVE) { // masked tokens may lie outside the candidates
-            return WideCut.writeMask(x, xOff, n, EVERY_LIVE, Integer.MAX_VALUE, mask, maskOff);
+            return WideCut.writeMask(bf16, x, xOff, n, EVERY_LIVE, Integer.MAX_VALUE, mask, maskOff);
         }
         int len = kept == Kept.PREFIX ? c.kept : 0;
         MemorySegment row = mask.asSlice(maskOff, n);
@@ -136,11 +177,30 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (DecodingSteps.needed(f)) {
             return SimdDecoding.keptTokens(x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
         }
+        return keptTokens(false, x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
+    }
+
+    /** As {@link #keptMask(DType, MemorySegment, long, int, SamplingFilters, MemorySegment, long)}. */
+    @Override
+    public int keptTokens(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment indices,
+                          long indicesOff, MemorySegment probs, long probsOff, int capacity) {
+        if (type == DType.F32) {
+            return keptTokens(x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
+        }
+        if (type == DType.BF16 && !DecodingSteps.needed(f)) {
+            return keptTokens(true, x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
+        }
+        return keptTokens(widened(type, x, xOff, n), 0, n, f, indices, indicesOff, probs, probsOff, capacity);
+    }
+
+    private static int keptTokens(boolean bf16, MemorySegment x, long xOff, int n, SamplingFilters f,
+                                  MemorySegment indices, long indicesOff, MemorySegment probs, long probsOff,
+                                  int capacity) {
         Candidates c = Candidates.get();
         float t = f.temperature();
-        Kept r = rank(x, xOff, n, t, f.filters(), 0, c);
+        Kept r = rank(bf16, x, xOff, n, t, f.filters(), 0, c);
         if ((r == Kept.ALL_LIVE || r == Kept.CUT) && c.count < Math.min(capacity, n)) { // rank as many as will be written
-            r = rank(x, xOff, n, t, f.filters(), Math.min(capacity, n), c);
+            r = rank(bf16, x, xOff, n, t, f.filters(), Math.min(capacity, n), c);
         }
         int kept = 0;
         int listed = 0; // the ranked kept tokens written out
@@ -153,8 +213,8 @@ public final class SimdSelectionKernels implements SelectionKernels {
             c.weigh(t);
             boolean cut = r == Kept.CUT;
             int cutIndex = cut ? c.cutIndex : Integer.MAX_VALUE;
-            total = massWithRest(x, xOff, n, t, c, cut ? c.cutLogit : Float.NEGATIVE_INFINITY, cutIndex);
-            kept = WideCut.count(x, xOff, n, cut ? c.cutLogit : EVERY_LIVE, cutIndex);
+            total = massWithRest(bf16, x, xOff, n, t, c, cut ? c.cutLogit : Float.NEGATIVE_INFINITY, cutIndex);
+            kept = WideCut.count(bf16, x, xOff, n, cut ? c.cutLogit : EVERY_LIVE, cutIndex);
             listed = c.count;
         }
         for (int j = 0; j < capacity; j++) {
@@ -173,15 +233,38 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (DecodingSteps.needed(f)) {
             return SimdDecoding.sample(x, xOff, n, f, seed, row, step);
         }
+        return sample(false, x, xOff, n, f, seed, row, step);
+    }
+
+    /**
+     * As {@link #keptMask(DType, MemorySegment, long, int, SamplingFilters, MemorySegment, long)}; greedy reads binary16
+     * rows in registers too (its max pass measured 0.19 ns/element in registers against 0.40 through the copy).
+     */
+    @Override
+    public int sample(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step) {
+        if (type.isHalf() && f.temperature() == 0f) { // greedy: two light passes, where even f16's conversion pays
+            return type == DType.BF16 ? HalfSelectionPasses.argmax(x, xOff, n) : HalfSelectionPasses.argmaxF16(x, xOff, n);
+        }
+        if (type == DType.F32) {
+            return sample(x, xOff, n, f, seed, row, step);
+        }
+        if (type == DType.BF16 && !DecodingSteps.needed(f)) {
+            return sample(true, x, xOff, n, f, seed, row, step);
+        }
+        return sample(widened(type, x, xOff, n), 0, n, f, seed, row, step);
+    }
+
+    private static int sample(boolean bf16, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row,
+                              long step) {
         Candidates c = Candidates.get();
-        Kept kept = rank(x, xOff, n, f.temperature(), f.filters(), 0, c);
+        Kept kept = rank(bf16, x, xOff, n, f.temperature(), f.filters(), 0, c);
         if (kept == Kept.SPECIAL) {
             return -1;
         }
         double u = Philox.uniform(seed, row, step);
         if (kept != Kept.PREFIX) {
             boolean cut = kept == Kept.CUT;
-            return WideCut.sample(x, xOff, n, c.max, f.temperature(), cut ? c.cutLogit : Float.NEGATIVE_INFINITY,
+            return WideCut.sample(bf16, x, xOff, n, c.max, f.temperature(), cut ? c.cutLogit : Float.NEGATIVE_INFINITY,
                     cut ? c.cutIndex : Integer.MAX_VALUE, u, Workspace.get().lanes);
         }
         int len = c.kept;
@@ -224,6 +307,20 @@ public final class SimdSelectionKernels implements SelectionKernels {
         return SimdDecoding.sampleConstrained(x, xOff, n, f, seed, row, step, allowed, stats, at);
     }
 
+    /**
+     * A half row widened into this thread's kernel buffer ({@link HalfRows#kernelRow}) by the vector conversions: for
+     * the binary16 rows and the steps that have no in-register pass. Element 0 of the result is element {@code xOff}.
+     */
+    private static MemorySegment widened(DType type, MemorySegment x, long xOff, int n) {
+        MemorySegment row = HalfRows.kernelRow(n);
+        if (type == DType.BF16) {
+            HalfWidening.widenBf16(x, xOff, row, 0, n);
+        } else {
+            HalfWidening.widenF16(x, xOff, row, 0, n);
+        }
+        return row;
+    }
+
     @Override
     public int countAtLeast(MemorySegment x, long xOff, int n, float value) {
         int count = 0;
@@ -247,21 +344,28 @@ public final class SimdSelectionKernels implements SelectionKernels {
      * {@code c.kept}). Leaves the row maximum in {@code c.max}.
      */
     static Kept rank(MemorySegment x, long xOff, int n, float temperature, List<Filter> filters, int minSorted,
-                            Candidates c) {
+                     Candidates c) {
+        return rank(false, x, xOff, n, temperature, filters, minSorted, c);
+    }
+
+    /** {@link #rank(MemorySegment, long, int, float, List, int, Candidates)} on a bfloat16 ({@code bf16}) or float32 row. */
+    static Kept rank(boolean bf16, MemorySegment x, long xOff, int n, float temperature, List<Filter> filters,
+                     int minSorted, Candidates c) {
         c.rowTotal = Double.NaN;
         long target = firstTarget(filters, minSorted);
         while (true) {
             float threshold = target >= n || n < SMALL_ROW
                     ? Float.NEGATIVE_INFINITY // rank everything: a short row sorts in little time
-                    : sampledThreshold(x, xOff, n, (int) target, c.largest);
-            if (Float.isNaN(threshold) || !gather(x, xOff, n, threshold, c)) {
+                    : sampledThreshold(bf16, x, xOff, n, (int) target, c.largest);
+            if (Float.isNaN(threshold) || !(bf16 ? HalfSelectionPasses.gather(x, xOff, n, threshold, c)
+                    : gather(x, xOff, n, threshold, c))) {
                 return Kept.SPECIAL; // a NaN logit
             }
-            c.max = c.sort(x, xOff);
+            c.max = c.sort(bf16, x, xOff);
             if (c.max == Float.POSITIVE_INFINITY || c.max == Float.NEGATIVE_INFINITY) {
                 return Kept.SPECIAL;
             }
-            int len = keptPrefix(x, xOff, n, temperature, filters, c, minSorted);
+            int len = keptPrefix(bf16, x, xOff, n, temperature, filters, c, minSorted);
             if (len == WIDE) {
                 return Kept.CUT;
             }
@@ -294,7 +398,8 @@ public final class SimdSelectionKernels implements SelectionKernels {
      * {@code stride} elements, spread over the whole row so that any ordering of it is sampled
      * evenly; a vector is only looked at lane by lane when it holds a value above the current r-th.
      */
-    private static float sampledThreshold(MemorySegment x, long off, int n, int target, float[] largest) {
+    private static float sampledThreshold(boolean bf16, MemorySegment x, long off, int n, int target,
+                                          float[] largest) {
         // Sample few enough that about `target` tokens above the r-th of the sample needs r <= 64: with
         // the rank capped and the sample fixed, a target above 64·n/SAMPLE_SIZE (500 of 128k, 128 of
         // 16k) found too few tokens at every try and fell through to sorting the row.
@@ -303,6 +408,12 @@ public final class SimdSelectionKernels implements SelectionKernels {
         long stride = (long) (n / chunks) / L * L; // whole vectors apart, so every load is in the row
         long sampled = (long) chunks * L;
         int r = (int) Math.min(MAX_SAMPLE_RANK, Math.max(1, target * sampled / n));
+        return bf16 ? HalfSelectionPasses.sampleLargest(x, off, chunks, stride, r, largest)
+                : sampleLargest(x, off, chunks, stride, r, largest);
+    }
+
+    /** The {@code r}-th largest of the {@code chunks} vectors {@code stride} elements apart ({@code -inf}: too few). */
+    private static float sampleLargest(MemorySegment x, long off, int chunks, long stride, int r, float[] largest) {
         int filled = 0;
         float[] lanes = Workspace.get().lanes;
         for (int k = 0; k < chunks; k++) {
@@ -311,18 +422,24 @@ public final class SimdSelectionKernels implements SelectionKernels {
                 continue;
             }
             v.intoArray(lanes, 0);
-            for (float value : lanes) {
-                if (filled < r || value > largest[filled - 1]) { // keep the r largest, descending (a NaN that enters is caught: rank() and gather() see it)
-                    int j = filled < r ? filled++ : r - 1;
-                    while (j > 0 && !(largest[j - 1] >= value)) {
-                        largest[j] = largest[j - 1];
-                        j--;
-                    }
-                    largest[j] = value;
-                }
-            }
+            filled = keepLargest(lanes, largest, filled, r);
         }
         return filled < r ? Float.NEGATIVE_INFINITY : largest[r - 1];
+    }
+
+    /** Adds {@code lanes} to the {@code r} largest values seen, descending in {@code largest}; returns how many it holds. */
+    static int keepLargest(float[] lanes, float[] largest, int filled, int r) {
+        for (float value : lanes) {
+            if (filled < r || value > largest[filled - 1]) { // keep the r largest, descending (a NaN that enters is caught: rank() and gather() see it)
+                int j = filled < r ? filled++ : r - 1;
+                while (j > 0 && !(largest[j - 1] >= value)) {
+                    largest[j] = largest[j - 1];
+                    j--;
+                }
+                largest[j] = value;
+            }
+        }
+        return filled;
     }
 
     /**
@@ -375,8 +492,8 @@ public final class SimdSelectionKernels implements SelectionKernels {
      * set reaches below the candidates (top-p or min-p keeping much of the row), or {@link #GROW}
      * when a top-k or top-H needs more ranked tokens.
      */
-    private static int keptPrefix(MemorySegment x, long xOff, int n, float temperature, List<Filter> filters,
-                                  Candidates c, int minSorted) {
+    private static int keptPrefix(boolean bf16, MemorySegment x, long xOff, int n, float temperature,
+                                  List<Filter> filters, Candidates c, int minSorted) {
         int known = c.count; // tokens ranked; all others rank after them
         if (known < Math.min(minSorted, n)) {
             return GROW;
@@ -402,11 +519,12 @@ public final class SimdSelectionKernels implements SelectionKernels {
             int before = len;
             len = switch (filter.kind()) {
                 case TOP_K -> complete && filter.k() >= len ? len : filter.k() <= ranked ? filter.k() : GROW;
-                case TOP_P -> topP(x, xOff, n, temperature, c, len, ranked, complete,
-                        filter.value() * survivorMass(x, xOff, n, temperature, c, len, complete));
+                case TOP_P -> topP(bf16, x, xOff, n, temperature, c, len, ranked, complete,
+                        filter.value() * survivorMass(bf16, x, xOff, n, temperature, c, len, complete));
                 case MIN_P -> minP(c, len, ranked, complete, filter.value(), temperature);
                 case TOP_H -> topH(c, len, ranked, complete, filter,
-                        filter.mode() == TopHMode.PAPER ? survivorMass(x, xOff, n, temperature, c, len, complete) : 0);
+                        filter.mode() == TopHMode.PAPER ? survivorMass(bf16, x, xOff, n, temperature, c, len, complete)
+                                : 0);
                 default -> throw new IllegalStateException("entropy-shaped steps run in SimdDecoding: " + filter);
             };
             if (len != GROW && filter.minKeep() > 1) {
@@ -439,23 +557,23 @@ public final class SimdSelectionKernels implements SelectionKernels {
     }
 
     /** The survivors' mass: float64 over ranked survivors, plus a SIMD sum over the others. */
-    private static double survivorMass(MemorySegment x, long xOff, int n, float temperature, Candidates c, int len,
-                                       boolean complete) {
+    private static double survivorMass(boolean bf16, MemorySegment x, long xOff, int n, float temperature,
+                                       Candidates c, int len, boolean complete) {
         if (complete) {
             return c.prefixSum(Math.min(len, c.count));
         }
         if (!c.wide) {
-            return rowTotal(x, xOff, n, temperature, c);
+            return rowTotal(bf16, x, xOff, n, temperature, c);
         }
-        return massWithRest(x, xOff, n, temperature, c, c.cutLogit, c.cutIndex);
+        return massWithRest(bf16, x, xOff, n, temperature, c, c.cutLogit, c.cutIndex);
     }
 
     /**
      * Shortest prefix whose mass reaches {@code threshold}, the crossing token kept: among the ranked
      * survivors, or else a cut below them ({@link WideCut#topP}).
      */
-    private static int topP(MemorySegment x, long xOff, int n, float temperature, Candidates c, int len, int ranked,
-                            boolean complete, double threshold) {
+    private static int topP(boolean bf16, MemorySegment x, long xOff, int n, float temperature, Candidates c, int len,
+                            int ranked, boolean complete, double threshold) {
         double cum = 0;
         for (int j = 0; j < ranked; j++) {
             cum += c.weight[j];
@@ -466,7 +584,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (complete) {
             return len;
         }
-        WideCut.topP(x, xOff, n, temperature, c, cum, threshold);
+        WideCut.topP(bf16, x, xOff, n, temperature, c, cum, threshold);
         return c.wide ? WIDE : len;
     }
 
@@ -507,9 +625,9 @@ public final class SimdSelectionKernels implements SelectionKernels {
     /**
      * {@code Σ exp((x − max)/T)} over the whole row, once per ranking (see {@link #massWithRest}).
      */
-    private static double rowTotal(MemorySegment x, long off, int n, float temperature, Candidates c) {
+    private static double rowTotal(boolean bf16, MemorySegment x, long off, int n, float temperature, Candidates c) {
         if (Double.isNaN(c.rowTotal)) {
-            c.rowTotal = massWithRest(x, off, n, temperature, c, Float.NEGATIVE_INFINITY, Integer.MAX_VALUE);
+            c.rowTotal = massWithRest(bf16, x, off, n, temperature, c, Float.NEGATIVE_INFINITY, Integer.MAX_VALUE);
         }
         return c.rowTotal;
     }
@@ -521,8 +639,14 @@ public final class SimdSelectionKernels implements SelectionKernels {
      * weight of 1, which a float32 total (1e-7) would drown.
      */
     static double massWithRest(MemorySegment x, long off, int n, float temperature, Candidates c,
-                                       float cutLogit, int cutIndex) {
-        return c.prefixSum(c.count) + WideCut.massBelow(x, off, n, c.max, temperature, c.threshold,
+                               float cutLogit, int cutIndex) {
+        return massWithRest(false, x, off, n, temperature, c, cutLogit, cutIndex);
+    }
+
+    /** {@link #massWithRest(MemorySegment, long, int, float, Candidates, float, int)} on a bfloat16 ({@code bf16}) or float32 row. */
+    static double massWithRest(boolean bf16, MemorySegment x, long off, int n, float temperature, Candidates c,
+                               float cutLogit, int cutIndex) {
+        return c.prefixSum(c.count) + WideCut.massBelow(bf16, x, off, n, c.max, temperature, c.threshold,
                 cutLogit, cutIndex, Workspace.get().lanes);
     }
 

@@ -43,6 +43,8 @@ final class WideCut {
     static final int WINDOW_CAP = 1 << 20;
     /** Where the first pass of top-p splits the survivors: this many temperatures below the candidates. */
     private static final float[] STEPS = {1f, 3f, 8f};
+    /** How many thresholds one profile pass takes (the length of {@link #STEPS}). */
+    static final int PROFILED = STEPS.length;
     /** Byte {@code b} spread to eight bytes, byte j being bit j of {@code b} (little-endian stores). */
     private static final long[] SPREAD = new long[256];
 
@@ -61,7 +63,7 @@ final class WideCut {
      * A token's float32 weight {@code exp((x − m)/T)} as the scalar parts of these passes take it, from
      * {@code −m/2} and {@code 2/T}: one expression, so that the tails, the walk and the weights it subtracts agree bitwise.
      */
-    private static float weight(float x, float negHalfM, float twoInvT) {
+    static float weight(float x, float negHalfM, float twoInvT) {
         return (float) Math.exp(Math.fma(x, 0.5f, negHalfM) * twoInvT);
     }
 
@@ -70,7 +72,7 @@ final class WideCut {
         return x > cutLogit || x == cutLogit && i <= cutIndex;
     }
 
-    private static VectorMask<Float> kept(FloatVector v, IntVector ids, float cutLogit, int cutIndex) {
+    static VectorMask<Float> kept(FloatVector v, IntVector ids, float cutLogit, int cutIndex) {
         VectorMask<Float> tie = v.compare(VectorOperators.EQ, cutLogit)
                 .and(ids.compare(VectorOperators.LE, cutIndex).cast(F));
         return v.compare(VectorOperators.GT, cutLogit).or(tie);
@@ -79,8 +81,16 @@ final class WideCut {
     /**
      * {@code Σ exp((x − m)/T)} over the kept tokens with {@code x < below} (float32 lanes, a double per
      * block; powers of two, see {@link VectorExp2#log2Units}: a masked token adds 2^−115). A cut at {@code −inf}
-     * keeps every token that weighs anything, so its predicate is skipped.
+     * keeps every token that weighs anything, so its predicate is skipped. {@code bf16}: the row holds bfloat16
+     * elements ({@link HalfSelectionPasses#massBelow}).
      */
+    static double massBelow(boolean bf16, MemorySegment x, long off, int n, float max, float temperature, float below,
+                            float cutLogit, int cutIndex, float[] lanes) {
+        return bf16 ? HalfSelectionPasses.massBelow(x, off, n, max, temperature, below, cutLogit, cutIndex, lanes)
+                : massBelow(x, off, n, max, temperature, below, cutLogit, cutIndex, lanes);
+    }
+
+    /** {@link #massBelow(boolean, MemorySegment, long, int, float, float, float, float, int, float[])} on float32. */
     static double massBelow(MemorySegment x, long off, int n, float max, float temperature, float below,
                             float cutLogit, int cutIndex, float[] lanes) {
         float negHalfM = -max / 2;
@@ -121,7 +131,8 @@ final class WideCut {
      * {@code c.cutLogit}, {@code c.cutIndex} and sets {@code c.wide}; when rounding leaves no token
      * to cross, the survivors stay as they were.
      */
-    static void topP(MemorySegment x, long off, int n, float temperature, Candidates c, double above, double target) {
+    static void topP(boolean bf16, MemorySegment x, long off, int n, float temperature, Candidates c, double above,
+                     double target) {
         float negHalfM = -c.max / 2;
         float twoInvT = 2 / temperature;
         float hi = c.threshold;                 // the window below the candidates: lo ≤ x < hi
@@ -133,7 +144,7 @@ final class WideCut {
         double[] mass = c.splitMass;
         int m;
         while (true) {
-            profile(x, off, n, negHalfM, twoInvT, c, hi, t, mass);
+            profile(bf16, x, off, n, negHalfM, twoInvT, c, hi, t, mass);
             int s = 0;
             while (s < STEPS.length && above + mass[s] < target) {
                 s++;
@@ -143,7 +154,7 @@ final class WideCut {
                 above += mass[s - 1];
             }
             lo = s == STEPS.length ? lo : t[s];
-            m = gatherWindow(x, off, n, c, lo, hi);
+            m = gatherWindow(bf16, x, off, n, c, lo, hi);
             if (m >= 0) {
                 break;
             }
@@ -157,7 +168,7 @@ final class WideCut {
                     t[k] = hi - temperature * STEPS[k] * 16;
                 }
             } else if (Math.nextUp(lo) >= hi) {
-                tieCut(x, off, n, c, lo, weight(lo, negHalfM, twoInvT), target - above);
+                tieCut(bf16, x, off, n, c, lo, weight(lo, negHalfM, twoInvT), target - above);
                 return;
             } else {
                 // Quarters of the float line between lo and hi (not of their difference), so that a
@@ -241,14 +252,15 @@ final class WideCut {
      * gather: ties go by ascending index, so the crossing is the {@code ⌈missing / w⌉}-th survivor at
      * {@code v}, found by counting.
      */
-    private static void tieCut(MemorySegment x, long off, int n, Candidates c, float v, float w, double missing) {
+    private static void tieCut(boolean bf16, MemorySegment x, long off, int n, Candidates c, float v, float w,
+                               double missing) {
         double want = w > 0 ? Math.max(1, Math.ceil(missing / w)) : Double.POSITIVE_INFINITY;
         float cutLogit = c.wide ? c.cutLogit : -Float.MAX_VALUE;
         int cutIndex = c.wide ? c.cutIndex : Integer.MAX_VALUE;
         long seen = 0;
         int last = -1;
         for (int i = 0; i < n && seen < want; i++) {
-            if (x.getAtIndex(F32, off + i) == v && kept(v, i, cutLogit, cutIndex)) {
+            if (HalfSelectionPasses.at(bf16, x, off + i) == v && kept(v, i, cutLogit, cutIndex)) {
                 seen++;
                 last = i;
             }
@@ -264,16 +276,25 @@ final class WideCut {
      * One pass over the survivors below {@code below} (at most the candidates' floor): for each
      * threshold, the mass of those at or above it.
      */
-    private static void profile(MemorySegment x, long off, int n, float negHalfM, float twoInvT, Candidates c,
-                                  float below, float[] t, double[] mass) {
+    private static void profile(boolean bf16, MemorySegment x, long off, int n, float negHalfM, float twoInvT,
+                                Candidates c, float below, float[] t, double[] mass) {
         boolean cut = c.wide;
         float cutLogit = c.wide ? c.cutLogit : Float.NEGATIVE_INFINITY;
         int cutIndex = c.wide ? c.cutIndex : Integer.MAX_VALUE;
+        Arrays.fill(mass, 0);
+        if (bf16) {
+            HalfSelectionPasses.profile(x, off, n, negHalfM, twoInvT, cut, cutLogit, cutIndex, below, t, mass);
+        } else {
+            profile(x, off, n, negHalfM, twoInvT, cut, cutLogit, cutIndex, below, t, mass);
+        }
+    }
+
+    private static void profile(MemorySegment x, long off, int n, float negHalfM, float twoInvT, boolean cut,
+                                float cutLogit, int cutIndex, float below, float[] t, double[] mass) {
         float t0 = t[0];
         float t1 = t[1];
         float t2 = t[2];
         float[] lanes = Workspace.get().lanes;
-        java.util.Arrays.fill(mass, 0);
         IntVector iota = IntVector.zero(I).addIndex(1);
         int upper = F.loopBound(n);
         for (int start = 0, end; start < upper; start = end) {
@@ -303,7 +324,7 @@ final class WideCut {
             float v = x.getAtIndex(F32, off + i);
             if (v < below && kept(v, i, cutLogit, cutIndex)) {
                 double e = weight(v, negHalfM, twoInvT);
-                for (int s = 0; s < STEPS.length; s++) {
+                for (int s = 0; s < PROFILED; s++) {
                     mass[s] += v >= t[s] ? e : 0;
                 }
             }
@@ -314,9 +335,16 @@ final class WideCut {
      * Gathers the kept tokens with {@code lo ≤ x < below} (never {@code −inf}) into the window arrays;
      * -1 when they are more than {@link #WINDOW_CAP}.
      */
-    private static int gatherWindow(MemorySegment x, long off, int n, Candidates c, float lo, float below) {
+    private static int gatherWindow(boolean bf16, MemorySegment x, long off, int n, Candidates c, float lo,
+                                    float below) {
         float cutLogit = c.wide ? c.cutLogit : -Float.MAX_VALUE;
         int cutIndex = c.wide ? c.cutIndex : Integer.MAX_VALUE;
+        return bf16 ? HalfSelectionPasses.gatherWindow(x, off, n, c, cutLogit, cutIndex, lo, below)
+                : gatherWindow(x, off, n, c, cutLogit, cutIndex, lo, below);
+    }
+
+    private static int gatherWindow(MemorySegment x, long off, int n, Candidates c, float cutLogit, int cutIndex,
+                                    float lo, float below) {
         int[] ids = c.winIndex;
         float[] logits = c.winLogit;
         IntVector iota = IntVector.zero(I).addIndex(1);
@@ -450,8 +478,15 @@ final class WideCut {
     }
 
     /** How many tokens the cut keeps. */
-    static int count(MemorySegment x, long off, int n, float cutLogit, int cutIndex) {
-        return writeMask(x, off, n, cutLogit, cutIndex, null, 0);
+    static int count(boolean bf16, MemorySegment x, long off, int n, float cutLogit, int cutIndex) {
+        return writeMask(bf16, x, off, n, cutLogit, cutIndex, null, 0);
+    }
+
+    /** {@link #writeMask(MemorySegment, long, int, float, int, MemorySegment, long)} on float32 or bfloat16 ({@code bf16}) rows. */
+    static int writeMask(boolean bf16, MemorySegment x, long off, int n, float cutLogit, int cutIndex,
+                         MemorySegment mask, long maskOff) {
+        return bf16 ? HalfSelectionPasses.writeMask(x, off, n, cutLogit, cutIndex, mask, maskOff)
+                : writeMask(x, off, n, cutLogit, cutIndex, mask, maskOff);
     }
 
     /** Writes one byte per token (1 where the cut keeps it) unless {@code mask} is null; returns how many. */
@@ -465,15 +500,7 @@ final class WideCut {
                     cutLogit, cutIndex);
             count += k.trueCount();
             if (mask != null) {
-                long bits = k.toLong();
-                for (int b = 0; b < L; b += 8) { // eight mask bits become eight bytes
-                    long bytes = SPREAD[(int) (bits >>> b) & 0xFF];
-                    if (L - b >= 8) {
-                        mask.set(ValueLayout.JAVA_LONG_UNALIGNED, maskOff + i + b, bytes);
-                    } else {
-                        mask.set(ValueLayout.JAVA_INT_UNALIGNED, maskOff + i + b, (int) bytes);
-                    }
-                }
+                spreadMask(k.toLong(), mask, maskOff + i);
             }
         }
         for (; i < n; i++) {
@@ -484,6 +511,18 @@ final class WideCut {
             count += k ? 1 : 0;
         }
         return count;
+    }
+
+    /** The {@code L} low bits of {@code bits} as {@code L} bytes (0 or 1) at byte {@code at} of {@code mask}. */
+    static void spreadMask(long bits, MemorySegment mask, long at) {
+        for (int b = 0; b < L; b += 8) { // eight mask bits become eight bytes
+            long bytes = SPREAD[(int) (bits >>> b) & 0xFF];
+            if (L - b >= 8) {
+                mask.set(ValueLayout.JAVA_LONG_UNALIGNED, at + b, bytes);
+            } else {
+                mask.set(ValueLayout.JAVA_INT_UNALIGNED, at + b, (int) bytes);
+            }
+        }
     }
 
     /** {@code out_i = x_i} where the cut keeps token i, {@code −inf} elsewhere; {@code out} may alias {@code x}. */
@@ -512,9 +551,9 @@ final class WideCut {
      * Inverse transform over the kept tokens in ascending id order, as the reference walks them, with
      * float32 weights: block masses first, then token by token inside the block that crosses.
      */
-    static int sample(MemorySegment x, long off, int n, float max, float temperature, float cutLogit, int cutIndex,
-                      double u, float[] lanes) {
-        return walk(x, off, n, max, temperature, cutLogit, cutIndex, null, 0, Double.NaN, u, lanes);
+    static int sample(boolean bf16, MemorySegment x, long off, int n, float max, float temperature, float cutLogit,
+                      int cutIndex, double u, float[] lanes) {
+        return walk(bf16, x, off, n, max, temperature, cutLogit, cutIndex, null, 0, Double.NaN, u, lanes);
     }
 
     /**
@@ -524,7 +563,8 @@ final class WideCut {
      */
     static int sampleAll(MemorySegment x, long off, int n, float max, float temperature, double rowMass, double u,
                          float[] lanes) {
-        return walk(x, off, n, max, temperature, Float.NEGATIVE_INFINITY, Integer.MAX_VALUE, null, 0, rowMass, u, lanes);
+        return walk(false, x, off, n, max, temperature, Float.NEGATIVE_INFINITY, Integer.MAX_VALUE, null, 0, rowMass, u,
+                lanes);
     }
 
     /**
@@ -536,12 +576,16 @@ final class WideCut {
      */
     static int sampleExcluding(MemorySegment x, long off, int n, float max, float temperature, Candidates excluded,
                                int count, double rowMass, double u, float[] lanes) {
-        return walk(x, off, n, max, temperature, excluded.logit[count - 1], excluded.index[count - 1], excluded, count,
-                rowMass, u, lanes);
+        return walk(false, x, off, n, max, temperature, excluded.logit[count - 1], excluded.index[count - 1], excluded,
+                count, rowMass, u, lanes);
     }
 
-    /** The walk of {@link #sample}; {@code rowMass} is the mass of every live token when known, else NaN. */
-    private static int walk(MemorySegment x, long off, int n, float max, float temperature, float cutLogit,
+    /**
+     * The walk of {@link #sample}; {@code rowMass} is the mass of every live token when known, else NaN. The row holds
+     * bfloat16 elements where {@code bf16} says so: the passes over it branch once into their bfloat16 loops, and the
+     * token-by-token loops read each element through {@link HalfSelectionPasses#at(boolean, MemorySegment, long)}.
+     */
+    private static int walk(boolean bf16, MemorySegment x, long off, int n, float max, float temperature, float cutLogit,
                             int cutIndex, Candidates excluded, int count, double rowMass, double u, float[] lanes) {
         boolean excluding = excluded != null;
         float negHalfM = -max / 2;
@@ -549,20 +593,21 @@ final class WideCut {
         float massCut = excluding ? Float.NEGATIVE_INFINITY : cutLogit;
         int massCutIndex = excluding ? Integer.MAX_VALUE : cutIndex;
         double mass = Double.isNaN(rowMass)
-                ? massBelow(x, off, n, max, temperature, Float.POSITIVE_INFINITY, massCut, massCutIndex, lanes) : rowMass;
+                ? massBelow(bf16, x, off, n, max, temperature, Float.POSITIVE_INFINITY, massCut, massCutIndex, lanes)
+                : rowMass;
         double target = u * (mass - excludedWeight(excluded, count, 0, n, negHalfM, twoInvT));
         double cum = 0;
         int last = -1;
         for (int start = 0, len; start < n; start += len) {
             len = Math.min(n - start, BLOCK);
-            double block = massBelow(x, off + start, len, max, temperature, Float.POSITIVE_INFINITY, massCut,
+            double block = massBelow(bf16, x, off + start, len, max, temperature, Float.POSITIVE_INFINITY, massCut,
                     massCutIndex - start, lanes) - excludedWeight(excluded, count, start, start + len, negHalfM, twoInvT);
             if (cum + block <= target && start + len < n) {
                 cum += block;
                 continue;
             }
             for (int i = start; i < start + len; i++) {
-                float v = x.getAtIndex(F32, off + i);
+                float v = HalfSelectionPasses.at(bf16, x, off + i);
                 if (kept(v, i, cutLogit, cutIndex) == excluding) {
                     continue;
                 }
@@ -579,7 +624,7 @@ final class WideCut {
         // The block sums' rounding left the target unreached: the reference then draws its last kept token, which
         // may lie in a block passed over whole above (so `last` is not it, or is still -1 on a live row).
         for (int i = n - 1; i > last; i--) {
-            float v = x.getAtIndex(F32, off + i);
+            float v = HalfSelectionPasses.at(bf16, x, off + i);
             if (kept(v, i, cutLogit, cutIndex) != excluding && weight(v, negHalfM, twoInvT) > 0) {
                 return i;
             }
