@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * KL, reverse KL, soft-target and label cross-entropy, JSD and Jeffreys read each row once on the SIMD backend: a
  * running maximum per block, the sums rescaled whenever it grows (JSD and the gradients of KL, cross-entropy and
- * Jeffreys then work from the exps kept per block, rescaled to the row's maximum). Entropy runs on the same rows. These rows make it grow in every block (ascending ramps), only in the scalar tail, or
+ * Jeffreys then work from the exps kept per block, rescaled to the row's maximum), and so does Min-K%++. Entropy runs on the same rows. These rows make it grow in every block (ascending ramps), only in the scalar tail, or
  * only after blocks that are entirely masked ({@code −inf}) on one side or both; the loss and its gradient
  * must still match the float64 oracle (SPEC §5) on every backend and width. Sizes span several blocks at
  * every width (a block is 64 vectors: 1024 floats at 512 bits, 256 at 128).
@@ -98,6 +98,55 @@ class StreamingMaxTest {
                 for (float t : new float[] {1f, 0.5f}) {
                     out.add(Arguments.of(b, v, t));
                 }
+            }
+        }
+        return out.stream();
+    }
+
+    /**
+     * Min-K%++ reads each row once too: its three sums ({@code Σ e}, {@code Σ e·a}, {@code Σ e·a²}) are rescaled when
+     * the running maximum grows. Every row of {@link #pairs} (both sides) is a one-position sequence, so each score is
+     * that position's z-score, against the float64 oracle; the token is the row's last live entry, and, for a second
+     * batch, its first.
+     */
+    @ParameterizedTest(name = "{0} V={1}")
+    @MethodSource("sizes")
+    void minKPlusPlusMatchesTheOracle(String backend, int v) {
+        Entrokit ek = TestBackends.open(backend);
+        List<float[]> rows = new ArrayList<>();
+        for (Pair p : pairs(v)) {
+            rows.add(p.teacher());
+            rows.add(p.student());
+        }
+        int n = rows.size();
+        float[] x = new float[n * v];
+        for (int r = 0; r < n; r++) {
+            System.arraycopy(rows.get(r), 0, x, r * v, v);
+        }
+        for (boolean last : new boolean[] {true, false}) {
+            int[] ids = new int[n];
+            for (int r = 0; r < n; r++) {
+                float[] row = rows.get(r);
+                int i = last ? v - 1 : 0;
+                while (row[i] == NEG_INF) {
+                    i += last ? -1 : 1;
+                }
+                ids[r] = i;
+            }
+            float[] scores = new float[n];
+            ek.scores().minKPlusPlus(Tensor.of(x, n, v), Tensor.of(ids, n, 1), 1f, Tensor.of(scores));
+            for (int r = 0; r < n; r++) {
+                double ref = ScoringOracle.zScore(widen(rows.get(r)), ids[r]);
+                Spec5.check(Kind.LOSS, scores[r], ref, backend + " V=" + v + " row " + r + " token " + ids[r]);
+            }
+        }
+    }
+
+    static Stream<Arguments> sizes() {
+        List<Arguments> out = new ArrayList<>();
+        for (String b : TestBackends.NAMES) {
+            for (int v : SIZES) {
+                out.add(Arguments.of(b, v));
             }
         }
         return out.stream();

@@ -1,7 +1,6 @@
 package dev.entrokit.internal.simd;
 
 import static dev.entrokit.internal.simd.RowPasses.fill;
-import static dev.entrokit.internal.simd.RowPasses.max;
 import static dev.entrokit.internal.simd.SimdConstants.F;
 import static dev.entrokit.internal.simd.SimdConstants.L;
 import static dev.entrokit.internal.simd.SimdRows.blockEnd;
@@ -40,55 +39,107 @@ import jdk.incubator.vector.VectorMask;
 public final class SimdScoringKernels implements ScoringKernels {
     private static final ScalarScoringKernels REFERENCE = new ScalarScoringKernels();
     private static final float LN2 = 0.6931472f;
+    /** {@link VectorExp2#log2Scale} at T = 1: the shift into log2 units of the temperature-free scores. */
+    private static final float LOG2_SCALE = VectorExp2.log2Scale(1);
     /** 2^24: lifts subnormal priors into the range {@link VectorLog} handles. */
     private static final float TWO_24 = 16777216f;
 
     // ---------------------------------------------------------------- building blocks, one loop each
 
     /**
-     * {@code acc[0] = d = Σ e_i}, {@code acc[1] = Σ e_i a_i}, {@code acc[2] = Σ e_i a_i²} with
-     * {@code a_i = x_i − m}; entries with {@code e_i = 0} add 0 (their {@code a_i} may be {@code −inf}).
+     * Adds one vector block's {@code Σ e_i}, {@code Σ e_i a_i} and {@code Σ e_i a_i²} to {@code acc[0..2]}, with
+     * {@code a_i = x_i − m} in nats ({@code negHalfM = −m/2}); entries with {@code e_i = 0} add 0 (their {@code a_i}
+     * may be {@code −inf}). The exps are taken in log2 units ({@link VectorExp2#exp2OrZero}: 9 multiply-adds instead
+     * of {@link VectorExp}'s 13), so the lane sums of {@code e·y} and {@code e·y²} are {@code log2 e} and
+     * {@code (log2 e)²} times the sums in nats, taken back in double once per block.
      */
-    static void momentSums(MemorySegment x, long off, int n, float negHalfM, double[] acc, float[] lanes) {
+    static void momentBlock(MemorySegment x, long off, int start, int end, float negHalfM, double[] acc,
+                            float[] lanes) {
+        FloatVector dAcc = FloatVector.zero(F);
+        FloatVector dComp = FloatVector.zero(F);
+        FloatVector t1Acc = FloatVector.zero(F);
+        FloatVector t2Acc = FloatVector.zero(F);
+        for (int i = start; i < end; i += L) {
+            FloatVector y = shift(load(x, off + i), negHalfM, LOG2_SCALE);
+            FloatVector e = VectorExp2.exp2OrZero(y);
+            FloatVector sum = dAcc.add(e);
+            dComp = dComp.add(e.sub(sum.sub(dAcc)));
+            dAcc = sum;
+            FloatVector live = y.blend(0f, e.compare(EQ, 0f));
+            FloatVector ey = e.mul(live);
+            t1Acc = t1Acc.add(ey);
+            t2Acc = ey.fma(live, t2Acc);
+        }
+        dAcc.intoArray(lanes, 0);
+        double dSum = sumLanes(lanes);
+        dComp.intoArray(lanes, 0);
+        acc[0] += dSum + sumLanes(lanes);
+        t1Acc.intoArray(lanes, 0);
+        acc[1] += sumLanes(lanes) * VectorExp2.LN2;
+        t2Acc.intoArray(lanes, 0);
+        acc[2] += sumLanes(lanes) * (VectorExp2.LN2 * VectorExp2.LN2);
+    }
+
+    /**
+     * {@code acc[0] = d = Σ e_i}, {@code acc[1] = Σ e_i a_i}, {@code acc[2] = Σ e_i a_i²} with {@code a_i = x_i − m},
+     * {@code m} the row's max (returned), reading the row once: block by block, the running max (one loop over a
+     * block that then sits in L1), then the block's sums against it ({@link #momentBlock}). When the max grows by
+     * {@code δ}, every {@code a} moves by {@code −δ}, so {@code d' = e^{−δ}d}, {@code t1' = e^{−δ}(t1 − δd)} and
+     * {@code t2' = e^{−δ}(t2 − 2δ·t1 + δ²d)}: with every {@code a ≤ 0} the three terms of each have one sign, so nothing
+     * cancels. Two passes (max, then sums) read 2048 × 32000 rows from memory twice: 0.81 ns/element, one thread,
+     * against 0.40 for the one-read token log-probability on the same rows. A row whose entries are all {@code −inf}
+     * or NaN gives {@code acc[0] = NaN}.
+     */
+    static float momentsStreaming(MemorySegment x, long off, int n, double[] acc, float[] lanes) {
+        float m = Float.NEGATIVE_INFINITY;
+        float ref = 0f;
+        boolean shifted = false; // whether ref is a maximum the row has shown (else the placeholder 0)
+        acc[0] = 0;
+        acc[1] = 0;
+        acc[2] = 0;
         int upper = F.loopBound(n);
-        double d = 0;
-        double t1 = 0;
-        double t2 = 0;
-        for (int start = 0, end; start < upper; start = end) {
-            end = blockEnd(start, upper);
-            FloatVector dAcc = FloatVector.zero(F);
-            FloatVector dComp = FloatVector.zero(F);
-            FloatVector t1Acc = FloatVector.zero(F);
-            FloatVector t2Acc = FloatVector.zero(F);
-            for (int i = start; i < end; i += L) {
-                FloatVector a = shift(load(x, off + i), negHalfM, 2f);
-                FloatVector e = expNonPositive(a);
-                FloatVector sum = dAcc.add(e);
-                dComp = dComp.add(e.sub(sum.sub(dAcc)));
-                dAcc = sum;
-                FloatVector ea = e.mul(a.blend(0f, e.compare(EQ, 0f)));
-                t1Acc = t1Acc.add(ea);
-                t2Acc = ea.fma(a.blend(0f, e.compare(EQ, 0f)), t2Acc);
+        for (int start = 0, end = 0; ; start = end) {
+            boolean tail = start >= upper;
+            if (!tail) {
+                end = blockEnd(start, upper);
+                m = RowPasses.maxBlock(x, off, start, end, m);
+            } else {
+                for (int i = upper; i < n; i++) {
+                    float v = get(x, off + i);
+                    m = v > m ? v : m;
+                }
             }
-            dAcc.intoArray(lanes, 0);
-            double dAccSum = sumLanes(lanes);
-            dComp.intoArray(lanes, 0);
-            d += dAccSum + sumLanes(lanes);
-            t1Acc.intoArray(lanes, 0);
-            t1 += sumLanes(lanes);
-            t2Acc.intoArray(lanes, 0);
-            t2 += sumLanes(lanes);
+            if (m != Float.NEGATIVE_INFINITY && (!shifted || m != ref)) {
+                if (shifted) {
+                    double delta = (double) m - ref;
+                    double scale = Math.exp(-delta);
+                    double d = acc[0];
+                    double t1 = acc[1];
+                    acc[0] = scale * d;
+                    acc[1] = scale * (t1 - delta * d);
+                    acc[2] = scale * (acc[2] - 2 * delta * t1 + delta * delta * d);
+                }
+                ref = m;
+                shifted = true;
+            }
+            float negHalfM = -0.5f * ref;
+            if (!tail) {
+                momentBlock(x, off, start, end, negHalfM, acc, lanes);
+            } else {
+                for (int i = upper; i < n; i++) {
+                    float a = shift(get(x, off + i), negHalfM, 2f);
+                    float e = exp(a);
+                    acc[0] += e;
+                    acc[1] += e == 0 ? 0 : e * a;
+                    acc[2] += e == 0 ? 0 : e * a * a;
+                }
+                break;
+            }
         }
-        for (int i = upper; i < n; i++) {
-            float a = shift(get(x, off + i), negHalfM, 2f);
-            float e = exp(a);
-            d += e;
-            t1 += e == 0 ? 0 : e * a;
-            t2 += e == 0 ? 0 : e * a * a;
+        if (!shifted) {
+            acc[0] = Double.NaN;
         }
-        acc[0] = d;
-        acc[1] = t1;
-        acc[2] = t2;
+        return ref;
     }
 
     /**
@@ -172,8 +223,7 @@ public final class SimdScoringKernels implements ScoringKernels {
     @Override
     public void tokenLogprobMoments(MemorySegment x, long xOff, int n, int id, double[] out) {
         Workspace ws = Workspace.get();
-        float m = max(x, xOff, n);
-        momentSums(x, xOff, n, -0.5f * m, ws.acc, ws.lanes);
+        float m = momentsStreaming(x, xOff, n, ws.acc, ws.lanes);
         double d = ws.acc[0];
         if (Double.isNaN(d)) {
             java.util.Arrays.fill(out, 0, 3, Double.NaN);
