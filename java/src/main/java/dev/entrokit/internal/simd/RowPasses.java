@@ -357,6 +357,16 @@ final class RowPasses {
         }
     }
 
+    /** The running maximum over the scalar tail {@code [upper, n)}, NaN ignored as in {@link #maxBlock}. */
+    static float tailMax(MemorySegment x, long off, int upper, int n, float running) {
+        float m = running;
+        for (int i = upper; i < n; i++) {
+            float v = get(x, off + i);
+            m = v > m ? v : m;
+        }
+        return m;
+    }
+
     /** The running maximum {@code max(running, x_i)} over the vector block {@code [start, end)} (NaN ignored, as {@link #max}). */
     static float maxBlock(MemorySegment x, long off, int start, int end, float running) {
         FloatVector m = FloatVector.broadcast(F, running);
@@ -404,10 +414,7 @@ final class RowPasses {
                 end = blockEnd(start, upper);
                 m = maxBlock(x, off, start, end, m);
             } else {
-                for (int i = upper; i < n; i++) {
-                    float v = get(x, off + i);
-                    m = v > m ? v : m;
-                }
+                m = tailMax(x, off, upper, n, m);
             }
             if (m != Float.NEGATIVE_INFINITY && (!shifted || m != ref)) {
                 if (shifted) {

@@ -104,10 +104,7 @@ public final class SimdScoringKernels implements ScoringKernels {
                 end = blockEnd(start, upper);
                 m = RowPasses.maxBlock(x, off, start, end, m);
             } else {
-                for (int i = upper; i < n; i++) {
-                    float v = get(x, off + i);
-                    m = v > m ? v : m;
-                }
+                m = RowPasses.tailMax(x, off, upper, n, m);
             }
             if (m != Float.NEGATIVE_INFINITY && (!shifted || m != ref)) {
                 if (shifted) {
