@@ -3,6 +3,7 @@
 # times an instance's first KL call on 256 x 32000 pairs (create excluded; the inputs are built before);
 # `./entrokit eval kl` is timed as a whole command (JVM start, .npy reading, KL with its gradient, writing).
 #   bench/scripts/first-call.sh [REPS] [DIR]    after `mvn -DskipTests install`; DIR gets the .npy inputs
+#   (FIRST_CALL_CONFIGS, below, picks some of the configurations)
 # The configurations are interleaved, one run each per repetition, so that the machine's load hits them alike.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -34,6 +35,8 @@ evalkl() { # warmup-mode backend -> ms of the whole command
 }
 CONFIGS=("first background scalar" "first background simd" "first background auto" "first off simd"
          "evalkl background scalar" "evalkl background simd" "evalkl off simd")
+# FIRST_CALL_CONFIGS="first background scalar,first background auto" runs only those (comma-separated).
+if [ -n "${FIRST_CALL_CONFIGS:-}" ]; then IFS=, read -r -a CONFIGS <<<"$FIRST_CALL_CONFIGS"; fi
 declare -A RES
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for i in $(seq "$REPS"); do

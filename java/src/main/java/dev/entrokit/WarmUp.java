@@ -70,11 +70,11 @@ final class WarmUp {
     /**
      * How long the warm-up waits at its start for a first call, before it starts without one. Its first round
      * (interpreted Vector API code, the SIMD classes' initialization, a burst of C1 compilations) is what slowed a
-     * first call most: on the 2-core development machine (2026-12-07, load 2–5, KL 256 × 32000, 2 threads) an
+     * first call most: on the 2-core development machine (KL 256 × 32000, 2 threads, fresh JVMs, interleaved) an
      * {@code auto} instance's first call took 1.6× the scalar backend's own when the warm-up started at once, and
      * 1.5× when it only stood aside for calls already in flight (the call had not reached its rows before the
-     * warm-up's first kernels ran); with the warm-up waiting for the first call to end it took 0.6–1.1× (8 runs
-     * interleaved, scalar 179–652 ms, auto 175–686 ms).
+     * warm-up's first kernels ran). Waiting for the first call to end: 1.15× while the wait polled every 0.1 ms,
+     * 1.0× polling every 1 ms (quiet machine, 10 runs each: scalar 150–213 ms, median 183; auto 152–198, median 184).
      */
     static final long FIRST_CALL_WAIT_NANOS = 200_000_000L;
     /** Calls of hand-off instances, JVM-wide (see {@link HandoffBackend#rowScope()}). */
@@ -206,9 +206,10 @@ final class WarmUp {
         }
     }
 
+    /** Once a millisecond: a 0.1 ms poll cost the first call 15 % (the measurement above). */
     private static void park() {
         long a = System.nanoTime();
-        LockSupport.parkNanos(100_000);
+        LockSupport.parkNanos(1_000_000);
         stoodAside += System.nanoTime() - a;
     }
 
