@@ -143,7 +143,7 @@ final class WarmUp {
         if (!"auto".equals(request) || hot) {
             return b;
         }
-        start();
+        start(true);
         return new HandoffBackend(b, Backends.byName("scalar"), WarmUp::hot, CALLS);
     }
 
@@ -156,8 +156,12 @@ final class WarmUp {
                 && b.softmax() == Backends.byName("simd").softmax();
     }
 
-    /** Starts the warm-up thread once per JVM; with no SIMD backend there is nothing to do. */
-    static void start() {
+    /**
+     * Starts the warm-up thread once per JVM; with no SIMD backend there is nothing to do. {@code forCalls}: started
+     * for an {@code auto} instance, whose first call the warm-up then waits for ({@link #FIRST_CALL_WAIT_NANOS}); from
+     * {@link #await} (a caller blocked on it, no call to wait for) it starts at once.
+     */
+    static void start(boolean forCalls) {
         if (!STARTED.compareAndSet(false, true)) {
             return;
         }
@@ -167,12 +171,12 @@ final class WarmUp {
             return;
         }
         outcome = "running";
-        Thread.ofPlatform().daemon().name("entrokit-warmup").start(() -> run(simd));
+        Thread.ofPlatform().daemon().name("entrokit-warmup").start(() -> run(simd, forCalls));
     }
 
     /** Starts the warm-up if needed and waits for it, uninterruptibly (an interrupt is kept for the caller). */
     static void await() {
-        start();
+        start(false);
         boolean interrupted = false;
         while (true) {
             try {
@@ -219,9 +223,11 @@ final class WarmUp {
         DONE.countDown();
     }
 
-    private static void run(Backend simd) {
+    private static void run(Backend simd, boolean forCalls) {
         long t0 = System.nanoTime();
-        awaitFirstCall();
+        if (forCalls) {
+            awaitFirstCall();
+        }
         String what;
         try (Arena arena = Arena.ofConfined(); Entrokit ek = Entrokit.on(simd, 1)) {
             List<Inputs> sets = new ArrayList<>();
