@@ -80,4 +80,41 @@ class ExtremeSpreadTest {
         org.junit.jupiter.api.Assertions.assertEquals(Double.POSITIVE_INFINITY, loss,
                 backend + ": ε = 1 leaves only the uniform term, which is +inf over a masked token");
     }
+
+    /**
+     * Subnormal temperatures: the SIMD kernels scale by {@code 2·log2(e)/T}, so a T where that overflows float is
+     * refused by name (it used to be accepted down to 2/T overflowing, and the SIMD kernels then ran at about
+     * 8.5e-39 whatever T was: KL 0.773 against 1.261 at T = 6e-39); just above the bound, a row spread over a few
+     * temperature units matches the float64 reference on every backend, with and without the gradient.
+     */
+    @ParameterizedTest
+    @MethodSource("dev.entrokit.TestBackends#names")
+    void subnormalTemperaturesAreRefusedBelowTheLog2ScaleAndExactAbove(String backend) {
+        Entrokit ek = TestBackends.open(backend);
+        int n = 32;
+        float[] t = new float[n];
+        float[] s = new float[n];
+        for (int i = 0; i < n; i++) {
+            t[i] = -i * 1e-39f;
+            s[i] = -((7 * i) % 32) * 1e-39f;
+        }
+        for (float tiny : new float[] {6e-39f, 8.4e-39f}) {
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> Run.pair(ek, PairOp.KL, t, s, 1, n, LossOptions.defaults().temperature(tiny)));
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().startsWith("temperature: too small"), e.getMessage());
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> ek.softmax(t, n, new float[n], tiny));
+        }
+        for (float temp : new float[] {8.5e-39f, 1e-38f}) {
+            LossOptions o = LossOptions.defaults().temperature(temp);
+            double ref = Float64Oracle.kl(widen(t), widen(s), temp);
+            Spec5.check(Kind.LOSS, Run.pair(ek, PairOp.KL, t, s, 1, n, o).rowLoss()[0], ref, backend + " KL at T=" + temp);
+            float[] p = new float[n];
+            ek.softmax(t, n, p, temp);
+            double[] pRef = Float64Oracle.softmax(widen(t), temp);
+            for (int i = 0; i < n; i++) {
+                Spec5.check(Kind.PROB, p[i], pRef[i], backend + " softmax[" + i + "] at T=" + temp);
+            }
+        }
+    }
 }

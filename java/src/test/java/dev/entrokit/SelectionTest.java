@@ -320,7 +320,7 @@ class SelectionTest {
         refused("mode", () -> ek.decoding().topH(logits, 0.5f, 10, null, 1f, mask));
         refused("temperature", () -> ek.decoding().topP(logits, 0.5f, 0f, mask));
         refused("temperature", () -> ek.decoding().keptMask(logits, SamplingFilters.temperature(0f), mask));
-        // A temperature whose 2/T overflows float is refused by every op, as topK refuses it: the SIMD
+        // A temperature whose 2·log2(e)/T overflows float is refused by every op, as topK refuses it: the SIMD
         // sampler once read such a row as special (0 · inf in its shift) and returned -1.
         refused("temperature", () -> ek.decoding().sample(logits, SamplingFilters.temperature(5e-39f), new long[2], 0,
                 Tensor.of(new int[2])));

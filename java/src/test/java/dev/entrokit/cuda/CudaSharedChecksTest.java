@@ -47,7 +47,7 @@ class CudaSharedChecksTest {
     @Test
     @SuppressWarnings("deprecation") // the deprecated twins must keep refusing what the host refuses
     void aTemperatureWhoseDoubleReciprocalOverflowsIsRefusedByEveryKernel() {
-        assertEquals("temperature: too small (2/T overflows float), got " + TINY, hostMessage(TINY));
+        assertEquals("temperature: too small (2·log2(e)/T overflows float), got " + TINY, hostMessage(TINY));
         refusedLikeTheHost(TINY, () -> CudaKernels.logSumExp(X, PER_ROW, TINY, STREAM));
         refusedLikeTheHost(TINY, () -> CudaKernels.softmax(X, Y, TINY, STREAM));
         refusedLikeTheHost(TINY, () -> CudaKernels.logSoftmax(X, Y, TINY, STREAM));
