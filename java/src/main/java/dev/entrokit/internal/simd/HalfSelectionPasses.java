@@ -101,11 +101,9 @@ final class HalfSelectionPasses {
         return true;
     }
 
-    /** {@link WideCut#massBelow}. */
+    /** {@link WideCut#massBelow}'s vector blocks (the caller adds the scalar tail). */
     static double massBelow(MemorySegment x, long off, int n, float max, float temperature, float below,
                             float cutLogit, int cutIndex, float[] lanes) {
-        float negHalfM = -max / 2;
-        float twoInvT = 2 / temperature;
         float scale = VectorExp2.log2Scale(temperature);
         boolean cut = cutLogit != Float.NEGATIVE_INFINITY;
         IntVector iota = IntVector.zero(I).addIndex(1);
@@ -125,16 +123,10 @@ final class HalfSelectionPasses {
             acc.intoArray(lanes, 0);
             total += SimdRows.sumLanes(lanes);
         }
-        for (int i = upper; i < n; i++) {
-            float v = at(x, off + i);
-            if (v < below && WideCut.kept(v, i, cutLogit, cutIndex)) {
-                total += WideCut.weight(v, negHalfM, twoInvT);
-            }
-        }
         return total;
     }
 
-    /** {@code WideCut.profile}: the survivors' mass above each of three thresholds, below {@code below}. */
+    /** {@code WideCut.profile}'s vector blocks: the survivors' mass above each of three thresholds, below {@code below}. */
     static void profile(MemorySegment x, long off, int n, float negHalfM, float twoInvT, boolean cut, float cutLogit,
                         int cutIndex, float below, float[] t, double[] mass) {
         float t0 = t[0];
@@ -165,15 +157,6 @@ final class HalfSelectionPasses {
             mass[1] += SimdRows.sumLanes(lanes);
             a2.intoArray(lanes, 0);
             mass[2] += SimdRows.sumLanes(lanes);
-        }
-        for (int i = upper; i < n; i++) {
-            float v = at(x, off + i);
-            if (v < below && WideCut.kept(v, i, cutLogit, cutIndex)) {
-                double e = WideCut.weight(v, negHalfM, twoInvT);
-                for (int s = 0; s < WideCut.PROFILED; s++) {
-                    mass[s] += v >= t[s] ? e : 0;
-                }
-            }
         }
     }
 
@@ -223,7 +206,7 @@ final class HalfSelectionPasses {
         return count;
     }
 
-    /** {@link WideCut#writeMask}: one byte per token unless {@code mask} is null; returns how many are kept. */
+    /** {@link WideCut#writeMask}'s vector part: one byte per token unless {@code mask} is null; returns how many are kept. */
     static int writeMask(MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment mask,
                          long maskOff) {
         IntVector iota = IntVector.zero(I).addIndex(1);
@@ -236,13 +219,6 @@ final class HalfSelectionPasses {
             if (mask != null) {
                 WideCut.spreadMask(k.toLong(), mask, maskOff + i);
             }
-        }
-        for (; i < n; i++) {
-            boolean k = WideCut.kept(at(x, off + i), i, cutLogit, cutIndex);
-            if (mask != null) {
-                mask.set(ValueLayout.JAVA_BYTE, maskOff + i, (byte) (k ? 1 : 0));
-            }
-            count += k ? 1 : 0;
         }
         return count;
     }

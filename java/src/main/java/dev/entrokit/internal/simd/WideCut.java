@@ -86,15 +86,22 @@ final class WideCut {
      */
     static double massBelow(boolean bf16, MemorySegment x, long off, int n, float max, float temperature, float below,
                             float cutLogit, int cutIndex, float[] lanes) {
-        return bf16 ? HalfSelectionPasses.massBelow(x, off, n, max, temperature, below, cutLogit, cutIndex, lanes)
+        double total = bf16 ? HalfSelectionPasses.massBelow(x, off, n, max, temperature, below, cutLogit, cutIndex, lanes)
                 : massBelow(x, off, n, max, temperature, below, cutLogit, cutIndex, lanes);
-    }
-
-    /** {@link #massBelow(boolean, MemorySegment, long, int, float, float, float, float, int, float[])} on float32. */
-    static double massBelow(MemorySegment x, long off, int n, float max, float temperature, float below,
-                            float cutLogit, int cutIndex, float[] lanes) {
         float negHalfM = -max / 2;
         float twoInvT = 2 / temperature;
+        for (int i = F.loopBound(n); i < n; i++) { // the scalar tail, one loop for both element types
+            float v = HalfSelectionPasses.at(bf16, x, off + i);
+            if (v < below && kept(v, i, cutLogit, cutIndex)) {
+                total += weight(v, negHalfM, twoInvT);
+            }
+        }
+        return total;
+    }
+
+    /** The vector blocks of {@link #massBelow(boolean, MemorySegment, long, int, float, float, float, float, int, float[])} on float32. */
+    private static double massBelow(MemorySegment x, long off, int n, float max, float temperature, float below,
+                                    float cutLogit, int cutIndex, float[] lanes) {
         float scale = VectorExp2.log2Scale(temperature);
         boolean cut = cutLogit != Float.NEGATIVE_INFINITY;
         IntVector iota = IntVector.zero(I).addIndex(1);
@@ -113,12 +120,6 @@ final class WideCut {
             }
             acc.intoArray(lanes, 0);
             total += SimdRows.sumLanes(lanes);
-        }
-        for (int i = upper; i < n; i++) {
-            float v = x.getAtIndex(F32, off + i);
-            if (v < below && kept(v, i, cutLogit, cutIndex)) {
-                total += weight(v, negHalfM, twoInvT);
-            }
         }
         return total;
     }
@@ -287,6 +288,15 @@ final class WideCut {
         } else {
             profile(x, off, n, negHalfM, twoInvT, cut, cutLogit, cutIndex, below, t, mass);
         }
+        for (int i = F.loopBound(n); i < n; i++) { // the scalar tail, one loop for both element types
+            float v = HalfSelectionPasses.at(bf16, x, off + i);
+            if (v < below && kept(v, i, cutLogit, cutIndex)) {
+                double e = weight(v, negHalfM, twoInvT);
+                for (int s = 0; s < PROFILED; s++) {
+                    mass[s] += v >= t[s] ? e : 0;
+                }
+            }
+        }
     }
 
     private static void profile(MemorySegment x, long off, int n, float negHalfM, float twoInvT, boolean cut,
@@ -319,15 +329,6 @@ final class WideCut {
             mass[1] += SimdRows.sumLanes(lanes);
             a2.intoArray(lanes, 0);
             mass[2] += SimdRows.sumLanes(lanes);
-        }
-        for (int i = upper; i < n; i++) {
-            float v = x.getAtIndex(F32, off + i);
-            if (v < below && kept(v, i, cutLogit, cutIndex)) {
-                double e = weight(v, negHalfM, twoInvT);
-                for (int s = 0; s < PROFILED; s++) {
-                    mass[s] += v >= t[s] ? e : 0;
-                }
-            }
         }
     }
 
@@ -485,12 +486,24 @@ final class WideCut {
     /** {@link #writeMask(MemorySegment, long, int, float, int, MemorySegment, long)} on float32 or bfloat16 ({@code bf16}) rows. */
     static int writeMask(boolean bf16, MemorySegment x, long off, int n, float cutLogit, int cutIndex,
                          MemorySegment mask, long maskOff) {
-        return bf16 ? HalfSelectionPasses.writeMask(x, off, n, cutLogit, cutIndex, mask, maskOff)
+        int count = bf16 ? HalfSelectionPasses.writeMask(x, off, n, cutLogit, cutIndex, mask, maskOff)
                 : writeMask(x, off, n, cutLogit, cutIndex, mask, maskOff);
+        for (int i = F.loopBound(n); i < n; i++) { // the scalar tail, one loop for both element types
+            boolean k = kept(HalfSelectionPasses.at(bf16, x, off + i), i, cutLogit, cutIndex);
+            if (mask != null) {
+                mask.set(ValueLayout.JAVA_BYTE, maskOff + i, (byte) (k ? 1 : 0));
+            }
+            count += k ? 1 : 0;
+        }
+        return count;
     }
 
-    /** Writes one byte per token (1 where the cut keeps it) unless {@code mask} is null; returns how many. */
-    static int writeMask(MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment mask, long maskOff) {
+    /**
+     * Writes one byte per token (1 where the cut keeps it) unless {@code mask} is null, over the vector part of the row;
+     * returns how many.
+     */
+    private static int writeMask(MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment mask,
+                                 long maskOff) {
         IntVector iota = IntVector.zero(I).addIndex(1);
         int count = 0;
         int upper = F.loopBound(n);
@@ -502,13 +515,6 @@ final class WideCut {
             if (mask != null) {
                 spreadMask(k.toLong(), mask, maskOff + i);
             }
-        }
-        for (; i < n; i++) {
-            boolean k = kept(x.getAtIndex(F32, off + i), i, cutLogit, cutIndex);
-            if (mask != null) {
-                mask.set(ValueLayout.JAVA_BYTE, maskOff + i, (byte) (k ? 1 : 0));
-            }
-            count += k ? 1 : 0;
         }
         return count;
     }
