@@ -13,6 +13,7 @@ import dev.entrokit.internal.HalfRows;
 import dev.entrokit.internal.LossDriver;
 import dev.entrokit.internal.PolicyDriver;
 import dev.entrokit.internal.RowExecutor;
+import dev.entrokit.internal.RowSplit;
 import dev.entrokit.internal.ScoringKernels;
 import dev.entrokit.internal.SoftmaxKernels;
 import java.lang.foreign.MemorySegment;
@@ -415,13 +416,16 @@ public final class Entrokit implements AutoCloseable {
         HalfRows.Rows x = HalfRows.of(logits, 0, backend::half);
         HalfRows.Rows o = HalfRows.of(out, 1, backend::half);
         HalfKernels hk = inRegisterHalf(logits);
+        // Fewer rows than threads: each long row is cut into chunks that every thread works on (the same bits).
+        RowSplit split = logits.dtype() == DType.F32 && out.dtype() == DType.F32
+                ? rows.split((int) logits.rows(), n, shareable) : RowSplit.SERIAL;
         rows.forEachRow((int) logits.rows(), n, shareable, r -> {
             double[] values = ROW_STATS.get();
             if (hk != null) {
                 hk.softmaxStats(DType.BF16, logits.segment(), logits.index(r, 0), out.dtype(), out.segment(), out.index(r, 0),
                         n, invT, log, values);
             } else {
-                softmaxKernels.softmaxStats(x.read(r), x.at(r), o.write(r), o.at(r), n, invT, log, values);
+                softmaxKernels.softmaxStats(x.read(r), x.at(r), o.write(r), o.at(r), n, invT, log, values, split);
                 o.store(r);
             }
             for (int k = 0; k < 3; k++) {
@@ -695,6 +699,9 @@ public final class Entrokit implements AutoCloseable {
         long perSeq = ids.cols();
         HalfRows.Rows x = HalfRows.of(logits, 0, backend::half);
         HalfKernels hk = inRegisterHalf(logits);
+        // Fewer rows than threads: each long row is cut into chunks that every thread works on (the same bits).
+        RowSplit split = logits.dtype() == DType.F32 && out.dtype() == DType.F32
+                ? rows.split((int) logits.rows(), n, shareable) : RowSplit.SERIAL;
         rows.forEachRow((int) logits.rows(), n, shareable, r -> {
             int id = ids.getInt(r / perSeq, r % perSeq);
             double lp = hk != null ? hk.tokenLogprob(logits.dtype(), logits.segment(), logits.index(r, 0), n, id)

@@ -193,6 +193,12 @@ public final class HandoffBackend implements Backend {
         }
 
         @Override
+        public void softmaxStats(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT,
+                                 boolean log, double[] stats, RowSplit split) {
+            now().softmax().softmaxStats(x, xOff, out, outOff, n, invT, log, stats, split);
+        }
+
+        @Override
         public void softmaxBackward(MemorySegment p, long pOff, MemorySegment dy, long dyOff, MemorySegment dx,
                                     long dxOff, int n, float invT) {
             now().softmax().softmaxBackward(p, pOff, dy, dyOff, dx, dxOff, n, invT);

@@ -42,6 +42,7 @@ public final class RowExecutor implements AutoCloseable {
     private final int threads;
     private final ForkJoinPool pool;
     private volatile boolean closed;
+    private ChunkTeam team; // started on the first call that splits a row
 
     /** A pool of {@code threads} workers; 1 means everything runs on the caller. */
     public RowExecutor(int threads) {
@@ -170,6 +171,23 @@ public final class RowExecutor implements AutoCloseable {
         }
     }
 
+    /**
+     * Who runs the chunks of a call's rows ({@link RowSplit}): the team of helper threads when the call has fewer
+     * rows than threads, its rows are long enough to be cut ({@link RowSplit#chunked}) and its memory may be
+     * touched by other threads; else the calling thread. Results are the same bits either way.
+     */
+    public RowSplit split(int rows, long cols, boolean shareable) {
+        if (pool == null || !shareable || rows >= threads || cols < RowSplit.MIN_LENGTH || closed) {
+            return RowSplit.SERIAL;
+        }
+        synchronized (this) {
+            if (team == null && !closed) {
+                team = new ChunkTeam(threads - 1);
+            }
+            return team == null ? RowSplit.SERIAL : team;
+        }
+    }
+
     /** Whether {@link #close()} has been called. */
     public boolean closed() {
         return closed;
@@ -180,6 +198,11 @@ public final class RowExecutor implements AutoCloseable {
         closed = true;
         if (pool != null) {
             pool.shutdown();
+        }
+        synchronized (this) {
+            if (team != null) {
+                team.close();
+            }
         }
     }
 }

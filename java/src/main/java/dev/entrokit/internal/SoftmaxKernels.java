@@ -26,6 +26,16 @@ public interface SoftmaxKernels {
     void softmaxStats(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT, boolean log,
                       double[] stats);
 
+    /**
+     * {@link #softmaxStats(MemorySegment, long, MemorySegment, long, int, float, boolean, double[])} with the row's
+     * chunks ({@link RowSplit}) run by {@code split}: the same bits whoever runs them. The default runs the row on
+     * the calling thread.
+     */
+    default void softmaxStats(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT,
+                              boolean log, double[] stats, RowSplit split) {
+        softmaxStats(x, xOff, out, outOff, n, invT, log, stats);
+    }
+
     /** {@code dx = p ⊙ (dy − Σ dy·p) / T} from the softmax output {@code p}. */
     void softmaxBackward(MemorySegment p, long pOff, MemorySegment dy, long dyOff, MemorySegment dx, long dxOff,
                          int n, float invT);

@@ -1,5 +1,6 @@
 package dev.entrokit.internal.simd;
 
+import static dev.entrokit.internal.simd.SimdConstants.BLOCK;
 import static dev.entrokit.internal.simd.SimdConstants.D;
 import static dev.entrokit.internal.simd.SimdConstants.F;
 import static dev.entrokit.internal.simd.SimdConstants.L;
@@ -252,44 +253,15 @@ final class RowPasses {
     /**
      * {@code acc[0] = d = Σ e_i}, {@code acc[1] = Σ e_i a_i}, {@code a_i = (x_i − m)/T}; terms with {@code e_i = 0} add 0
      * (their {@code a_i} may be {@code −inf}). The vector blocks add {@code e_i·a_i·log2 e} (the argument of their exp)
-     * and their total is taken back to nats once, in double.
+     * and their total is taken back to nats once, in double. The row's blocks are summed by {@link #entropyBlocks} and
+     * joined by {@link #joinEntropySums}, the same two steps a row cut into chunks takes, so both give the same bits.
      */
     static void entropySums(MemorySegment x, long off, int n, float negHalfM, float twoInvT, double[] acc,
                             float[] lanes) {
-        float log2Scale = log2ScaleOfTwoInvT(twoInvT);
         int upper = F.loopBound(n);
-        double d = 0;
-        double t = 0; // the scalar tail, in nats
-        double tLog2 = 0; // the vector blocks, in log2 units
-        for (int start = 0, end; start < upper; start = end) {
-            end = blockEnd(start, upper);
-            FloatVector dAcc = FloatVector.zero(F);
-            FloatVector dComp = FloatVector.zero(F);
-            FloatVector tAcc = FloatVector.zero(F);
-            for (int i = start; i < end; i += L) {
-                FloatVector a = shift(load(x, off + i), negHalfM, log2Scale);
-                FloatVector e = exp2OrZero(a);
-                FloatVector y = e;
-                FloatVector sum = dAcc.add(y);
-                dComp = dComp.add(y.sub(sum.sub(dAcc)));
-                dAcc = sum;
-                tAcc = e.fma(a.blend(0f, e.compare(EQ, 0f)), tAcc);
-            }
-            dAcc.intoArray(lanes, 0);
-            double dAccSum = sumLanes(lanes);
-            dComp.intoArray(lanes, 0);
-            d += dAccSum + sumLanes(lanes);
-            tAcc.intoArray(lanes, 0);
-            tLog2 += sumLanes(lanes);
-        }
-        for (int i = upper; i < n; i++) {
-            float a = shift(get(x, off + i), negHalfM, twoInvT);
-            float e = exp(a);
-            d += e;
-            t += e == 0 ? 0 : e * a;
-        }
-        acc[0] = d;
-        acc[1] = LN2 * tLog2 + t;
+        double[] sums = Workspace.get().blockSums(upper);
+        entropyBlocks(x, off, 0, upper, negHalfM, twoInvT, sums, lanes);
+        joinEntropySums(x, off, null, 0, n, negHalfM, twoInvT, sums, acc);
     }
 
     /**
@@ -299,13 +271,50 @@ final class RowPasses {
      */
     static void expStoreEntropySums(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float negHalfM,
                                     float twoInvT, double[] acc, float[] lanes) {
-        float log2Scale = log2ScaleOfTwoInvT(twoInvT);
         int upper = F.loopBound(n);
-        double d = 0;
-        double t = 0; // the scalar tail, in nats
-        double tLog2 = 0; // the vector blocks, in log2 units
-        for (int start = 0, end; start < upper; start = end) {
-            end = blockEnd(start, upper);
+        double[] sums = Workspace.get().blockSums(upper);
+        expStoreEntropyBlocks(x, xOff, out, outOff, 0, upper, negHalfM, twoInvT, sums, lanes);
+        joinEntropySums(x, xOff, out, outOff, n, negHalfM, twoInvT, sums, acc);
+    }
+
+    /**
+     * The vector blocks of {@link #entropySums} that start in {@code [from, to)} ({@code from} a multiple of
+     * {@link SimdConstants#BLOCK}, {@code to} at most the row's loop bound): block {@code b}'s {@code Σ e} (with its
+     * compensation) goes to {@code sums[2b]}, its {@code Σ e·y} in log2 units to {@code sums[2b + 1]}.
+     */
+    static void entropyBlocks(MemorySegment x, long off, int from, int to, float negHalfM, float twoInvT,
+                              double[] sums, float[] lanes) {
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT);
+        for (int start = from, end; start < to; start = end) {
+            end = blockEnd(start, to);
+            FloatVector dAcc = FloatVector.zero(F);
+            FloatVector dComp = FloatVector.zero(F);
+            FloatVector tAcc = FloatVector.zero(F);
+            for (int i = start; i < end; i += L) {
+                FloatVector a = shift(load(x, off + i), negHalfM, log2Scale);
+                FloatVector e = exp2OrZero(a);
+                FloatVector sum = dAcc.add(e);
+                dComp = dComp.add(e.sub(sum.sub(dAcc)));
+                dAcc = sum;
+                tAcc = e.fma(a.blend(0f, e.compare(EQ, 0f)), tAcc);
+            }
+            // Stored here, not passed on: a vector handed to a method C2 does not inline is boxed (SimdRows.sumLanes).
+            int b = 2 * (start / BLOCK);
+            dAcc.intoArray(lanes, 0);
+            double dAccSum = sumLanes(lanes);
+            dComp.intoArray(lanes, 0);
+            sums[b] = dAccSum + sumLanes(lanes);
+            tAcc.intoArray(lanes, 0);
+            sums[b + 1] = sumLanes(lanes);
+        }
+    }
+
+    /** {@link #entropyBlocks} that also writes each {@code e_i} to {@code out}. */
+    static void expStoreEntropyBlocks(MemorySegment x, long xOff, MemorySegment out, long outOff, int from, int to,
+                                      float negHalfM, float twoInvT, double[] sums, float[] lanes) {
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT);
+        for (int start = from, end; start < to; start = end) {
+            end = blockEnd(start, to);
             FloatVector dAcc = FloatVector.zero(F);
             FloatVector dComp = FloatVector.zero(F);
             FloatVector tAcc = FloatVector.zero(F);
@@ -318,22 +327,47 @@ final class RowPasses {
                 dAcc = sum;
                 tAcc = e.fma(a.blend(0f, e.compare(EQ, 0f)), tAcc);
             }
+            // Stored here, not passed on: a vector handed to a method C2 does not inline is boxed (SimdRows.sumLanes).
+            int b = 2 * (start / BLOCK);
             dAcc.intoArray(lanes, 0);
             double dAccSum = sumLanes(lanes);
             dComp.intoArray(lanes, 0);
-            d += dAccSum + sumLanes(lanes);
+            sums[b] = dAccSum + sumLanes(lanes);
             tAcc.intoArray(lanes, 0);
-            tLog2 += sumLanes(lanes);
+            sums[b + 1] = sumLanes(lanes);
+        }
+    }
+
+    /**
+     * Adds the block totals of {@code [0, upper)} in block order, then the scalar tail {@code [upper, n)} (in nats,
+     * writing its {@code e_i} to {@code out} unless it is {@code null}): {@code acc[0] = d}, {@code acc[1] = Σ e·a}.
+     */
+    static void joinEntropySums(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float negHalfM,
+                                float twoInvT, double[] sums, double[] acc) {
+        int upper = F.loopBound(n);
+        double d = 0;
+        double t = 0; // the scalar tail, in nats
+        double tLog2 = 0; // the vector blocks, in log2 units
+        for (int b = 0, blocks = blocks(upper); b < blocks; b++) {
+            d += sums[2 * b];
+            tLog2 += sums[2 * b + 1];
         }
         for (int i = upper; i < n; i++) {
             float a = shift(get(x, xOff + i), negHalfM, twoInvT);
             float e = exp(a);
-            put(out, outOff + i, e);
+            if (out != null) {
+                put(out, outOff + i, e);
+            }
             d += e;
             t += e == 0 ? 0 : e * a;
         }
         acc[0] = d;
         acc[1] = LN2 * tLog2 + t;
+    }
+
+    /** The number of summation blocks in the first {@code upper} elements. */
+    static int blocks(int upper) {
+        return (int) (((long) upper + BLOCK - 1) / BLOCK);
     }
 
     /** {@code grad_i = −p_i (a_i − k) · scale}, {@code p_i = e^{a_i}/d}, {@code k = log d − H}. */

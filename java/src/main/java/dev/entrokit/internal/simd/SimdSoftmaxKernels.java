@@ -19,6 +19,7 @@ import static dev.entrokit.internal.simd.SimdRows.scaleOverflows;
 import static dev.entrokit.internal.simd.SimdRows.target;
 import static dev.entrokit.internal.simd.SimdRows.targetOffset;
 
+import dev.entrokit.internal.RowSplit;
 import dev.entrokit.internal.SoftmaxKernels;
 import dev.entrokit.internal.scalar.ScalarSoftmaxKernels;
 import java.lang.foreign.MemorySegment;
@@ -101,17 +102,24 @@ public final class SimdSoftmaxKernels implements SoftmaxKernels {
         publish(dst, out, outOff, n);
     }
 
+    @Override
+    public void softmaxStats(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT, boolean log,
+                             double[] stats) {
+        softmaxStats(x, xOff, out, outOff, n, invT, log, stats, RowSplit.SERIAL);
+    }
+
     /**
      * Softmax or log-softmax with the row's max, log-sum-exp and entropy: one read for the max, one exp per
      * element (softmax: written as {@code e} with the entropy sums, then scaled by {@code 1/d}; log-softmax:
      * the entropy sums, then {@code a − log d}). On rows spread over more than {@link RowPasses#EXTREME_SPREAD}
-     * temperature units the entropy comes from the reference, as {@link #entropy}'s does.
+     * temperature units the entropy comes from the reference, as {@link #entropy}'s does. A long row runs as
+     * chunks under {@code split} ({@link ChunkedPasses}), with the bits of the whole-row passes.
      */
     @Override
     public void softmaxStats(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT, boolean log,
-                             double[] stats) {
+                             double[] stats, RowSplit split) {
         Workspace ws = Workspace.get();
-        maxAndMin(x, xOff, n, ws.acc);
+        ChunkedPasses.maxAndMin(x, xOff, n, split, ws.acc);
         boolean extreme = extreme(ws.acc, invT);
         // Read before anything is written: out may alias x. The softmax itself stays on this path (its values
         // do not suffer from the flushed terms that make such a row's entropy need float64).
@@ -122,30 +130,31 @@ public final class SimdSoftmaxKernels implements SoftmaxKernels {
         MemorySegment dst = target(out, n, ws);
         long dstOff = targetOffset(dst, out, outOff);
         if (log) {
-            entropySums(x, xOff, n, negHalfM, twoInvT, ws.acc, ws.lanes);
+            ChunkedPasses.entropySums(x, xOff, n, negHalfM, twoInvT, split, ws.acc);
         } else {
-            expStoreEntropySums(x, xOff, dst, dstOff, n, negHalfM, twoInvT, ws.acc, ws.lanes);
+            ChunkedPasses.expStoreEntropySums(x, xOff, dst, dstOff, n, negHalfM, twoInvT, split, ws.acc);
         }
         double d = ws.acc[0];
         double logD = Math.log(d);
         if (Double.isNaN(d)) {
             fill(dst, dstOff, n, Float.NaN);
+            publish(dst, out, outOff, n);
             stats[0] = Double.NaN;
             stats[1] = Double.NaN;
             stats[2] = Double.NaN;
-        } else {
-            // Finite here: d is in [1, n] (the max contributes e^0 = 1) and, on a row that is not extreme,
-            // every a_i with e_i > 0 lies in [−EXTREME_SPREAD, 0].
-            stats[2] = extreme ? extremeEntropy : logD - ws.acc[1] / d;
-            if (log) {
-                shiftStore(x, xOff, dst, dstOff, n, negHalfM, twoInvT, (float) logD);
-            } else {
-                scale(dst, dstOff, n, (float) (1.0 / d));
-            }
-            stats[0] = m;
-            stats[1] = (double) m * invT + logD;
+            return;
         }
-        publish(dst, out, outOff, n);
+        // Finite here: d is in [1, n] (the max contributes e^0 = 1) and, on a row that is not extreme,
+        // every a_i with e_i > 0 lies in [−EXTREME_SPREAD, 0].
+        stats[2] = extreme ? extremeEntropy : logD - ws.acc[1] / d;
+        stats[0] = m;
+        stats[1] = (double) m * invT + logD;
+        if (log) {
+            ChunkedPasses.shiftStoreAndPublish(x, xOff, dst, dstOff, out, outOff, n, negHalfM, twoInvT, (float) logD,
+                    split);
+        } else {
+            ChunkedPasses.scaleAndPublish(dst, dstOff, out, outOff, n, (float) (1.0 / d), split);
+        }
     }
 
     @Override

@@ -24,6 +24,8 @@ final class Workspace {
     private final MemorySegment[] probRows = new MemorySegment[2];
 
     private float[] blockRefs = new float[64];
+    private double[] blockSums = new double[64];
+    private double[] chunkStats = new double[64];
     private final float[][] heapRows = new float[4][];
 
     /** At least {@code size} floats for per-block maxima, reused across calls on this thread ({@code 0}: as is). */
@@ -32,6 +34,23 @@ final class Workspace {
             blockRefs = new float[Math.max(size, 2 * blockRefs.length)];
         }
         return blockRefs;
+    }
+
+    /** Two doubles per summation block of the first {@code upper} elements of a row, reused on this thread. */
+    double[] blockSums(int upper) {
+        int size = 2 * RowPasses.blocks(upper);
+        if (blockSums.length < size) {
+            blockSums = new double[Math.max(size, 2 * blockSums.length)];
+        }
+        return blockSums;
+    }
+
+    /** {@code size} doubles for the per-chunk results of one row cut into chunks, reused on this thread. */
+    double[] chunkStats(int size) {
+        if (chunkStats.length < size) {
+            chunkStats = new double[Math.max(size, 2 * chunkStats.length)];
+        }
+        return chunkStats;
     }
 
     static Workspace get() {

@@ -1,0 +1,126 @@
+package dev.entrokit.internal.simd;
+
+import static dev.entrokit.internal.simd.SimdConstants.F;
+
+import dev.entrokit.internal.RowSplit;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The {@link RowPasses} of the softmax family for one row cut into the fixed chunks of {@link RowSplit}, so that a
+ * batch-1 row runs on every thread: each pass runs chunk by chunk under the split, and whatever is summed is summed
+ * per summation block and joined on the caller in block order, exactly as the whole-row pass joins it. A chunk
+ * starts at a multiple of every width's block, so the blocks, and so the bits, are those of the whole row whoever
+ * runs the chunks. Rows shorter than {@link RowSplit#MIN_LENGTH} run the whole-row pass.
+ */
+final class ChunkedPasses {
+    private ChunkedPasses() {
+    }
+
+    /**
+     * {@link RowPasses#maxAndMin} over the chunks: {@code acc[0]} the largest logit, {@code acc[1]} the smallest
+     * other than {@code −inf}. Chunks are merged in chunk order with the pass's own comparisons, so a NaN is
+     * skipped as it is there.
+     */
+    static void maxAndMin(MemorySegment x, long off, int n, RowSplit split, double[] acc) {
+        if (!RowSplit.chunked(n)) {
+            RowPasses.maxAndMin(x, off, n, acc);
+            return;
+        }
+        int chunks = RowSplit.chunks(n);
+        double[] st = Workspace.get().chunkStats(2 * chunks);
+        split.run(chunks, c -> {
+            double[] mine = Workspace.get().acc;
+            int from = c * RowSplit.CHUNK;
+            RowPasses.maxAndMin(x, off + from, Math.min(RowSplit.CHUNK, n - from), mine);
+            st[2 * c] = mine[0];
+            st[2 * c + 1] = mine[1];
+        });
+        double hi = st[0];
+        double lo = st[1];
+        for (int c = 1; c < chunks; c++) {
+            hi = st[2 * c] > hi ? st[2 * c] : hi;
+            lo = st[2 * c + 1] < lo ? st[2 * c + 1] : lo;
+        }
+        acc[0] = hi;
+        acc[1] = lo;
+    }
+
+    /** {@link RowPasses#entropySums} with its blocks summed chunk by chunk. */
+    static void entropySums(MemorySegment x, long off, int n, float negHalfM, float twoInvT, RowSplit split,
+                            double[] acc) {
+        Workspace ws = Workspace.get();
+        if (!RowSplit.chunked(n)) {
+            RowPasses.entropySums(x, off, n, negHalfM, twoInvT, acc, ws.lanes);
+            return;
+        }
+        int upper = F.loopBound(n);
+        double[] sums = ws.blockSums(upper);
+        split.run(RowSplit.chunks(upper), c -> {
+            int from = c * RowSplit.CHUNK;
+            RowPasses.entropyBlocks(x, off, from, Math.min(upper, from + RowSplit.CHUNK), negHalfM, twoInvT, sums,
+                    Workspace.get().lanes);
+        });
+        RowPasses.joinEntropySums(x, off, null, 0, n, negHalfM, twoInvT, sums, acc);
+    }
+
+    /** {@link RowPasses#expStoreEntropySums} with its blocks summed and stored chunk by chunk. */
+    static void expStoreEntropySums(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float negHalfM,
+                                    float twoInvT, RowSplit split, double[] acc) {
+        Workspace ws = Workspace.get();
+        if (!RowSplit.chunked(n)) {
+            RowPasses.expStoreEntropySums(x, xOff, out, outOff, n, negHalfM, twoInvT, acc, ws.lanes);
+            return;
+        }
+        int upper = F.loopBound(n);
+        double[] sums = ws.blockSums(upper);
+        split.run(RowSplit.chunks(upper), c -> {
+            int from = c * RowSplit.CHUNK;
+            RowPasses.expStoreEntropyBlocks(x, xOff, out, outOff, from, Math.min(upper, from + RowSplit.CHUNK),
+                    negHalfM, twoInvT, sums, Workspace.get().lanes);
+        });
+        RowPasses.joinEntropySums(x, xOff, out, outOff, n, negHalfM, twoInvT, sums, acc);
+    }
+
+    /**
+     * {@code out_i *= factor}, then the staged row {@code dst} copied to {@code out} ({@link SimdRows#publish}), chunk
+     * by chunk: an elementwise pass, the same bits over any ranges.
+     */
+    static void scaleAndPublish(MemorySegment dst, long dstOff, MemorySegment out, long outOff, int n, float factor,
+                                RowSplit split) {
+        if (!RowSplit.chunked(n)) {
+            RowPasses.scale(dst, dstOff, n, factor);
+            SimdRows.publish(dst, out, outOff, n);
+            return;
+        }
+        split.run(RowSplit.chunks(n), c -> {
+            int from = c * RowSplit.CHUNK;
+            int len = Math.min(RowSplit.CHUNK, n - from);
+            RowPasses.scale(dst, dstOff + from, len, factor);
+            publishRange(dst, dstOff, out, outOff, from, len);
+        });
+    }
+
+    /** {@code out_i = (x_i − m)/T − log d} into {@code dst}, then published to {@code out}, chunk by chunk. */
+    static void shiftStoreAndPublish(MemorySegment x, long xOff, MemorySegment dst, long dstOff, MemorySegment out,
+                                     long outOff, int n, float negHalfM, float twoInvT, float logD, RowSplit split) {
+        if (!RowSplit.chunked(n)) {
+            RowPasses.shiftStore(x, xOff, dst, dstOff, n, negHalfM, twoInvT, logD);
+            SimdRows.publish(dst, out, outOff, n);
+            return;
+        }
+        split.run(RowSplit.chunks(n), c -> {
+            int from = c * RowSplit.CHUNK;
+            int len = Math.min(RowSplit.CHUNK, n - from);
+            RowPasses.shiftStore(x, xOff + from, dst, dstOff + from, len, negHalfM, twoInvT, logD);
+            publishRange(dst, dstOff, out, outOff, from, len);
+        });
+    }
+
+    private static void publishRange(MemorySegment dst, long dstOff, MemorySegment out, long outOff, int from,
+                                     int len) {
+        if (dst != out) {
+            MemorySegment.copy(dst, (dstOff + from) * Float.BYTES, out, (outOff + from) * Float.BYTES,
+                    (long) len * Float.BYTES);
+        }
+    }
+}
