@@ -10,6 +10,7 @@ import dev.entrokit.internal.DivergenceKernels;
 import dev.entrokit.internal.HalfRows;
 import dev.entrokit.internal.Penalties;
 import dev.entrokit.internal.RowExecutor;
+import dev.entrokit.internal.RowSplit;
 import dev.entrokit.internal.ScoringKernels;
 import dev.entrokit.internal.SelectionKernels;
 import dev.entrokit.internal.SoftmaxKernels;
@@ -191,8 +192,11 @@ public final class Decoding {
         long[] s = seeds.clone();
         DType type = logits.dtype();
         MemorySegment x = logits.segment();
-        rows.forEachRow(nRows, n, shareable("logits", logits) & shareable("tokensOut", tokensOut), r -> {
-            int token = selection.sample(type, x, logits.index(r, 0), n, filters.get(r), s[r], r, step);
+        boolean shareable = shareable("logits", logits) & shareable("tokensOut", tokensOut);
+        // Fewer rows than threads: a long row's candidate gather is shared by every thread (the same token).
+        RowSplit split = rows.split(nRows, n, shareable);
+        rows.forEachRow(nRows, n, shareable, r -> {
+            int token = selection.sample(type, x, logits.index(r, 0), n, filters.get(r), s[r], r, step, split);
             tokensOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, tokensOut.index(r), token);
         });
     }

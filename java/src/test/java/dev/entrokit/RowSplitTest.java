@@ -180,4 +180,66 @@ class RowSplitTest {
             }
         }
     }
+
+    static Stream<Arguments> samplingCases() {
+        List<Arguments> out = new ArrayList<>();
+        for (String b : TestBackends.NAMES) {
+            // The scalar backend never cuts a row (its thread count cannot matter) and takes milliseconds per step
+            // on these rows: one size keeps its contract checked.
+            for (int v : b.equals("scalar") ? new int[] {32768} : new int[] {32768, 50003, 128256}) {
+                for (String kind : new String[] {"random", "masked-runs", "peaked", "nan-late", "all-masked",
+                        "signed-zero-max", "ties"}) {
+                    out.add(Arguments.of(b, v, kind));
+                }
+            }
+        }
+        return out.stream();
+    }
+
+    /**
+     * The sampling step on one long row: 1, 2, 3 and 7 threads draw the same token at every step under pipelines whose
+     * candidates the threads gather chunk by chunk (top-k, top-p, min-p and their chains, top-k past the first
+     * guess so that the gather grows); the token is a kept one (never masked), or -1 on a special row.
+     */
+    @ParameterizedTest(name = "{0} V={1} {2}")
+    @MethodSource("samplingCases")
+    void oneRowDrawsTheSameTokenOnEveryThreadCount(String backend, int v, String kind) {
+        TestBackends.open(backend);
+        float[] x = row(v, kind);
+        if (kind.equals("ties")) {
+            for (int i = 0; i < v; i++) {
+                x[i] = Math.round(x[i] * 2) / 2f; // many exact ties, across chunk boundaries
+            }
+        }
+        SamplingFilters t = SamplingFilters.temperature(0.8f);
+        List<SamplingFilters> pipelines = List.of(t.topK(50).topP(0.9f), t.topK(1), t.topK(3000), t.topP(0.5f),
+                t.minP(0.2f), t.topK(200).minP(0.05f).topP(0.95f));
+        for (SamplingFilters f : pipelines) {
+            int[] base = tokens(backend, 1, x, f);
+            boolean special = kind.equals("nan-late") || kind.equals("all-masked");
+            for (int token : base) {
+                if (special) {
+                    assertEquals(-1, token, kind + " " + f + ": a special row gives -1");
+                } else {
+                    assertTrue(token >= 0 && token < v && x[token] != Float.NEGATIVE_INFINITY,
+                            kind + " " + f + ": token " + token + " is not a live token");
+                }
+            }
+            for (int threads : new int[] {2, 3, 7}) {
+                assertArrayEquals(base, tokens(backend, threads, x, f),
+                        backend + " V=" + v + " " + kind + " " + f + ": tokens differ from 1 thread on " + threads);
+            }
+        }
+    }
+
+    private static int[] tokens(String backend, int threads, float[] x, SamplingFilters f) {
+        Entrokit ek = instance(backend, threads);
+        int[] out = new int[backend.equals("scalar") ? 4 : 16];
+        int[] one = new int[1];
+        for (int step = 0; step < out.length; step++) {
+            ek.decoding().sample(Tensor.of(x, 1, x.length), f, new long[] {0x5eedL}, step, Tensor.of(one));
+            out[step] = one[0];
+        }
+        return out;
+    }
 }

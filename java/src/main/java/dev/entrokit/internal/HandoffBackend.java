@@ -349,6 +349,12 @@ public final class HandoffBackend implements Backend {
         }
 
         @Override
+        public int sample(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row,
+                          long step, RowSplit split) {
+            return now().selection().sample(type, x, xOff, n, f, seed, row, step, split);
+        }
+
+        @Override
         public int countAtLeast(MemorySegment x, long xOff, int n, float value) {
             return now().selection().countAtLeast(x, xOff, n, value);
         }

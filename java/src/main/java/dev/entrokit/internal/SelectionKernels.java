@@ -92,6 +92,16 @@ public interface SelectionKernels {
         return sample(half ? widened(type, x, xOff, n) : x, half ? 0 : xOff, n, f, seed, row, step);
     }
 
+    /**
+     * {@link #sample(DType, MemorySegment, long, int, SamplingFilters, long, int, long)} with the row's chunks
+     * ({@link RowSplit}) run by {@code split} where the backend cuts a row: the same token whoever runs them. The
+     * default runs the row on the calling thread.
+     */
+    default int sample(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step,
+                       RowSplit split) {
+        return sample(type, x, xOff, n, f, seed, row, step);
+    }
+
     /** The half row widened by the scalar conversions into this thread's kernel buffer, from its element 0. */
     private static MemorySegment widened(DType type, MemorySegment x, long xOff, int n) {
         MemorySegment row = HalfRows.kernelRow(n);

@@ -30,6 +30,12 @@ final class Candidates {
     float[] winWeight = new float[0];
     final double[] splitMass = new double[WideCut.SPLITS];
     final float[] splitAt = new float[WideCut.SPLITS];
+    /** The pieces of a row cut into chunks, and the merge's second buffer (see {@link #mergePieces}). */
+    private Candidates[] pieces = new Candidates[0];
+    private long[] scratch = new long[0];
+    private int[] bounds = new int[0];
+    private boolean[] flags = new boolean[0];
+    private int[] counts = new int[0];
     /** Scratch for the sampled threshold. */
     final float[] largest = new float[SimdSelectionKernels.MAX_SAMPLE_RANK];
 
@@ -115,11 +121,24 @@ final class Candidates {
 
     /** {@link #sort(MemorySegment, long)} on a row of bfloat16 ({@code bf16}) or float32 elements. */
     float sort(boolean bf16, MemorySegment x, long off) {
+        sortKeys(bf16, x, off, 0);
+        return fromKeys(bf16, x, off);
+    }
+
+    /**
+     * Sorts the gathered ids, which are relative to element {@code base} of the row at {@code off}, into
+     * {@link #key} in SPEC order: a piece of a row cut into chunks sorts its own candidates this way.
+     */
+    void sortKeys(boolean bf16, MemorySegment x, long off, int base) {
         for (int j = 0; j < count; j++) {
-            int i = index[j];
+            int i = base + index[j];
             key[j] = key(HalfSelectionPasses.at(bf16, x, off + i), i);
         }
         Arrays.sort(key, 0, count);
+    }
+
+    /** Fills {@link #index} and {@link #logit} from the sorted {@link #key}; returns the first logit, as {@link #sort}. */
+    float fromKeys(boolean bf16, MemorySegment x, long off) {
         for (int j = 0; j < count; j++) {
             int i = (int) key[j];
             index[j] = i;
@@ -127,6 +146,97 @@ final class Candidates {
         }
         weighed = false;
         return logit[0] + 0f;
+    }
+
+    /** One flag per chunk, for the pieces' gathers to say whether their chunk was free of NaN. */
+    boolean[] pieceFlags(int chunks) {
+        if (flags.length < chunks) {
+            flags = new boolean[chunks];
+        }
+        return flags;
+    }
+
+    /** One count per piece of a row cut into chunks, reused per thread. */
+    int[] pieceCounts(int chunks) {
+        if (counts.length < chunks) {
+            counts = new int[chunks];
+        }
+        return counts;
+    }
+
+    /**
+     * Makes the candidate sets of chunks {@code 0..chunks-1} of a row cut into chunks (see {@link ChunkedGather}),
+     * on the calling thread before the chunks run, so that the threads running them only read {@link #piece}.
+     */
+    void preparePieces(int chunks) {
+        if (pieces.length < chunks) {
+            pieces = Arrays.copyOf(pieces, Math.max(chunks, 2 * pieces.length));
+        }
+        for (int c = 0; c < chunks; c++) {
+            if (pieces[c] == null) {
+                pieces[c] = new Candidates();
+            }
+        }
+    }
+
+    /** The candidate set of chunk {@code c}, made by {@link #preparePieces}. */
+    Candidates piece(int c) {
+        return pieces[c];
+    }
+
+    /**
+     * Sets this set to the union of {@code chunks} pieces whose keys are each sorted: their keys merged into
+     * {@link #key} in SPEC order (the keys are distinct, so the order is the one a sort of the union gives).
+     */
+    void mergePieces(int chunks) {
+        int total = 0;
+        for (int c = 0; c < chunks; c++) {
+            total += pieces[c].count;
+        }
+        grow(total);
+        if (scratch.length < total) {
+            scratch = new long[key.length];
+        }
+        // Runs laid end to end, then merged pairwise until one is left: log2(chunks) passes over the candidates.
+        if (bounds.length < chunks + 1) {
+            bounds = new int[chunks + 1];
+        }
+        for (int c = 0, at = 0; c < chunks; c++) {
+            System.arraycopy(pieces[c].key, 0, key, at, pieces[c].count);
+            at += pieces[c].count;
+            bounds[c + 1] = at;
+        }
+        long[] from = key;
+        long[] to = scratch;
+        for (int width = 1; width < chunks; width *= 2) {
+            for (int lo = 0; lo < chunks; lo += 2 * width) {
+                int mid = Math.min(lo + width, chunks);
+                int hi = Math.min(lo + 2 * width, chunks);
+                merge(from, bounds[lo], bounds[mid], bounds[hi], to);
+            }
+            long[] t = from;
+            from = to;
+            to = t;
+        }
+        if (from != key) {
+            System.arraycopy(from, 0, key, 0, total);
+        }
+        count = total;
+    }
+
+    private static void merge(long[] a, int lo, int mid, int hi, long[] out) {
+        int i = lo;
+        int j = mid;
+        int k = lo;
+        while (i < mid && j < hi) {
+            out[k++] = a[i] <= a[j] ? a[i++] : a[j++];
+        }
+        while (i < mid) {
+            out[k++] = a[i++];
+        }
+        while (j < hi) {
+            out[k++] = a[j++];
+        }
     }
 
     /** Computes {@link #weight} at temperature {@code t}, as the scalar reference does, once per ranking. */

@@ -11,6 +11,7 @@ import dev.entrokit.TopHMode;
 import dev.entrokit.internal.DecodingSteps;
 import dev.entrokit.internal.HalfRows;
 import dev.entrokit.internal.Philox;
+import dev.entrokit.internal.RowSplit;
 import dev.entrokit.internal.SelectionKernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -254,10 +255,28 @@ public final class SimdSelectionKernels implements SelectionKernels {
         return sample(widened(type, x, xOff, n), 0, n, f, seed, row, step);
     }
 
+    /**
+     * As {@link #sample(DType, MemorySegment, long, int, SamplingFilters, long, int, long)}; a long float32 row under a
+     * filter pipeline gathers and sorts its candidates chunk by chunk under {@code split} ({@link ChunkedGather}).
+     */
+    @Override
+    public int sample(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step,
+                      RowSplit split) {
+        if (type == DType.F32 && f.temperature() != 0f && !DecodingSteps.needed(f) && split != RowSplit.SERIAL) {
+            return sample(false, x, xOff, n, f, seed, row, step, split);
+        }
+        return sample(type, x, xOff, n, f, seed, row, step);
+    }
+
     private static int sample(boolean bf16, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row,
                               long step) {
+        return sample(bf16, x, xOff, n, f, seed, row, step, RowSplit.SERIAL);
+    }
+
+    private static int sample(boolean bf16, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row,
+                              long step, RowSplit split) {
         Candidates c = Candidates.get();
-        Kept kept = rank(bf16, x, xOff, n, f.temperature(), f.filters(), 0, c);
+        Kept kept = rank(bf16, x, xOff, n, f.temperature(), f.filters(), 0, c, split);
         if (kept == Kept.SPECIAL) {
             return -1;
         }
@@ -351,17 +370,34 @@ public final class SimdSelectionKernels implements SelectionKernels {
     /** {@link #rank(MemorySegment, long, int, float, List, int, Candidates)} on a bfloat16 ({@code bf16}) or float32 row. */
     static Kept rank(boolean bf16, MemorySegment x, long xOff, int n, float temperature, List<Filter> filters,
                      int minSorted, Candidates c) {
+        return rank(bf16, x, xOff, n, temperature, filters, minSorted, c, RowSplit.SERIAL);
+    }
+
+    /**
+     * {@link #rank(boolean, MemorySegment, long, int, float, List, int, Candidates)} whose gather and sort of a long
+     * float32 row run as chunks under {@code split} ({@link ChunkedGather}) when it has helpers: the same candidates
+     * in the same order.
+     */
+    static Kept rank(boolean bf16, MemorySegment x, long xOff, int n, float temperature, List<Filter> filters,
+                     int minSorted, Candidates c, RowSplit split) {
+        boolean chunked = split != RowSplit.SERIAL && !bf16 && RowSplit.chunked(n);
         c.rowTotal = Double.NaN;
         long target = firstTarget(filters, minSorted);
         while (true) {
             float threshold = target >= n || n < SMALL_ROW
                     ? Float.NEGATIVE_INFINITY // rank everything: a short row sorts in little time
-                    : sampledThreshold(bf16, x, xOff, n, (int) target, c.largest);
-            if (Float.isNaN(threshold) || !(bf16 ? HalfSelectionPasses.gather(x, xOff, n, threshold, c)
+                    : sampledThreshold(bf16, x, xOff, n, (int) target, c.largest, chunked ? split : RowSplit.SERIAL);
+            if (chunked) {
+                c.max = Float.isNaN(threshold) ? Float.NaN : ChunkedGather.gatherSorted(x, xOff, n, threshold, c, split);
+                if (Float.isNaN(c.max)) {
+                    return Kept.SPECIAL; // a NaN logit
+                }
+            } else if (Float.isNaN(threshold) || !(bf16 ? HalfSelectionPasses.gather(x, xOff, n, threshold, c)
                     : gather(x, xOff, n, threshold, c))) {
                 return Kept.SPECIAL; // a NaN logit
+            } else {
+                c.max = c.sort(bf16, x, xOff);
             }
-            c.max = c.sort(bf16, x, xOff);
             if (c.max == Float.POSITIVE_INFINITY || c.max == Float.NEGATIVE_INFINITY) {
                 return Kept.SPECIAL;
             }
@@ -399,7 +435,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
      * evenly; a vector is only looked at lane by lane when it holds a value above the current r-th.
      */
     private static float sampledThreshold(boolean bf16, MemorySegment x, long off, int n, int target,
-                                          float[] largest) {
+                                          float[] largest, RowSplit split) {
         // Sample few enough that about `target` tokens above the r-th of the sample needs r <= 64: with
         // the rank capped and the sample fixed, a target above 64·n/SAMPLE_SIZE (500 of 128k, 128 of
         // 16k) found too few tokens at every try and fell through to sorting the row.
@@ -408,15 +444,24 @@ public final class SimdSelectionKernels implements SelectionKernels {
         long stride = (long) (n / chunks) / L * L; // whole vectors apart, so every load is in the row
         long sampled = (long) chunks * L;
         int r = (int) Math.min(MAX_SAMPLE_RANK, Math.max(1, target * sampled / n));
-        return bf16 ? HalfSelectionPasses.sampleLargest(x, off, chunks, stride, r, largest)
-                : sampleLargest(x, off, chunks, stride, r, largest);
+        if (bf16) {
+            return HalfSelectionPasses.sampleLargest(x, off, chunks, stride, r, largest);
+        }
+        // The r-th largest of the sample is one value however the sample is cut (up to the sign of a zero, which
+        // the gather's >= does not see), so the pieces of a split row find the same threshold.
+        int filled = split == RowSplit.SERIAL ? sampleLargest(x, off, 0, chunks, stride, r, largest)
+                : ChunkedGather.sampleLargest(x, off, chunks, stride, r, largest, split);
+        return filled < r ? Float.NEGATIVE_INFINITY : largest[r - 1];
     }
 
-    /** The {@code r}-th largest of the {@code chunks} vectors {@code stride} elements apart ({@code -inf}: too few). */
-    private static float sampleLargest(MemorySegment x, long off, int chunks, long stride, int r, float[] largest) {
+    /**
+     * The {@code r} largest of the sample vectors {@code from..to-1} ({@code stride} elements apart), descending in
+     * {@code largest}; returns how many it holds (fewer than {@code r}: the sample is too small).
+     */
+    static int sampleLargest(MemorySegment x, long off, int from, int to, long stride, int r, float[] largest) {
         int filled = 0;
         float[] lanes = Workspace.get().lanes;
-        for (int k = 0; k < chunks; k++) {
+        for (int k = from; k < to; k++) {
             FloatVector v = FloatVector.fromMemorySegment(F, x, (off + k * stride) * Float.BYTES, ORDER);
             if (filled == r && !v.compare(VectorOperators.GT, largest[r - 1]).anyTrue()) {
                 continue;
@@ -424,12 +469,18 @@ public final class SimdSelectionKernels implements SelectionKernels {
             v.intoArray(lanes, 0);
             filled = keepLargest(lanes, largest, filled, r);
         }
-        return filled < r ? Float.NEGATIVE_INFINITY : largest[r - 1];
+        return filled;
     }
 
     /** Adds {@code lanes} to the {@code r} largest values seen, descending in {@code largest}; returns how many it holds. */
     static int keepLargest(float[] lanes, float[] largest, int filled, int r) {
-        for (float value : lanes) {
+        return keepLargest(lanes, lanes.length, largest, filled, r);
+    }
+
+    /** {@link #keepLargest(float[], float[], int, int)} for the first {@code count} of {@code values}. */
+    static int keepLargest(float[] values, int count, float[] largest, int filled, int r) {
+        for (int v = 0; v < count; v++) {
+            float value = values[v];
             if (filled < r || value > largest[filled - 1]) { // keep the r largest, descending (a NaN that enters is caught: rank() and gather() see it)
                 int j = filled < r ? filled++ : r - 1;
                 while (j > 0 && !(largest[j - 1] >= value)) {
