@@ -284,7 +284,8 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (kept != Kept.PREFIX) {
             boolean cut = kept == Kept.CUT;
             return WideCut.sample(bf16, x, xOff, n, c.max, f.temperature(), cut ? c.cutLogit : Float.NEGATIVE_INFINITY,
-                    cut ? c.cutIndex : Integer.MAX_VALUE, u, Workspace.get().lanes);
+                    cut ? c.cutIndex : Integer.MAX_VALUE, u, Workspace.get().lanes,
+                    !bf16 && RowSplit.chunked(n) ? split : RowSplit.SERIAL);
         }
         int len = c.kept;
         // The reference walks kept tokens by ascending id; re-key the kept prefix by id (rank below).

@@ -7,6 +7,7 @@ import static dev.entrokit.internal.simd.SimdConstants.ORDER;
 import static dev.entrokit.internal.simd.SimdRows.blockEnd;
 import static dev.entrokit.internal.simd.VectorExp.expNonPositive;
 
+import dev.entrokit.internal.RowSplit;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
@@ -88,9 +89,15 @@ final class WideCut {
                             float cutLogit, int cutIndex, float[] lanes) {
         double total = bf16 ? HalfSelectionPasses.massBelow(x, off, n, max, temperature, below, cutLogit, cutIndex, lanes)
                 : massBelow(x, off, n, max, temperature, below, cutLogit, cutIndex, lanes);
+        return plusTail(bf16, x, off, n, max, temperature, below, cutLogit, cutIndex, total);
+    }
+
+    /** {@code total} plus the scalar tail of {@link #massBelow}: one loop for both element types. */
+    private static double plusTail(boolean bf16, MemorySegment x, long off, int n, float max, float temperature,
+                                   float below, float cutLogit, int cutIndex, double total) {
         float negHalfM = -max / 2;
         float twoInvT = 2 / temperature;
-        for (int i = F.loopBound(n); i < n; i++) { // the scalar tail, one loop for both element types
+        for (int i = F.loopBound(n); i < n; i++) {
             float v = HalfSelectionPasses.at(bf16, x, off + i);
             if (v < below && kept(v, i, cutLogit, cutIndex)) {
                 total += weight(v, negHalfM, twoInvT);
@@ -99,16 +106,51 @@ final class WideCut {
         return total;
     }
 
+    /**
+     * {@link #massBelow} of a whole float32 row below {@code +inf}, its vector blocks' totals left in {@code sums}
+     * (block {@code b} in {@code sums[b]}) for the walk, and summed chunk by chunk under {@code split}: the blocks
+     * are added in block order on the caller, so the total has the bits of {@link #massBelow}'s.
+     */
+    static double rowMass(MemorySegment x, long off, int n, float max, float temperature, float cutLogit, int cutIndex,
+                          double[] sums, RowSplit split) {
+        int upper = F.loopBound(n);
+        split.run(RowSplit.chunks(upper), c -> {
+            int from = c * RowSplit.CHUNK;
+            massBlocks(x, off, from, Math.min(upper, from + RowSplit.CHUNK), max, temperature, Float.POSITIVE_INFINITY,
+                    cutLogit, cutIndex, sums, Workspace.get().lanes);
+        });
+        double total = 0;
+        for (int b = 0, blocks = RowPasses.blocks(upper); b < blocks; b++) {
+            total += sums[b];
+        }
+        return plusTail(false, x, off, n, max, temperature, Float.POSITIVE_INFINITY, cutLogit, cutIndex, total);
+    }
+
     /** The vector blocks of {@link #massBelow(boolean, MemorySegment, long, int, float, float, float, float, int, float[])} on float32. */
     private static double massBelow(MemorySegment x, long off, int n, float max, float temperature, float below,
                                     float cutLogit, int cutIndex, float[] lanes) {
+        int upper = F.loopBound(n);
+        double[] sums = Workspace.get().blockSums(upper);
+        massBlocks(x, off, 0, upper, max, temperature, below, cutLogit, cutIndex, sums, lanes);
+        double total = 0;
+        for (int b = 0, blocks = RowPasses.blocks(upper); b < blocks; b++) {
+            total += sums[b];
+        }
+        return total;
+    }
+
+    /**
+     * The vector blocks of {@link #massBelow(MemorySegment, long, int, float, float, float, float, int, float[])} that
+     * start in {@code [from, to)} ({@code from} a multiple of {@link SimdConstants#BLOCK}, {@code to} at most the row's
+     * loop bound; ids are row positions): block {@code b}'s lanes, added in lane order, into {@code sums[b]}.
+     */
+    private static void massBlocks(MemorySegment x, long off, int from, int to, float max, float temperature,
+                                   float below, float cutLogit, int cutIndex, double[] sums, float[] lanes) {
         float scale = VectorExp2.log2Scale(temperature);
         boolean cut = cutLogit != Float.NEGATIVE_INFINITY;
         IntVector iota = IntVector.zero(I).addIndex(1);
-        int upper = F.loopBound(n);
-        double total = 0;
-        for (int start = 0, end; start < upper; start = end) {
-            end = blockEnd(start, upper);
+        for (int start = from, end; start < to; start = end) {
+            end = blockEnd(start, to);
             FloatVector acc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
                 FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
@@ -119,9 +161,8 @@ final class WideCut {
                 acc = acc.add(VectorExp2.exp2(VectorExp2.log2Units(v, max, scale)), in);
             }
             acc.intoArray(lanes, 0);
-            total += SimdRows.sumLanes(lanes);
+            sums[start / BLOCK] = SimdRows.sumLanes(lanes);
         }
-        return total;
     }
 
     /**
@@ -559,7 +600,16 @@ final class WideCut {
      */
     static int sample(boolean bf16, MemorySegment x, long off, int n, float max, float temperature, float cutLogit,
                       int cutIndex, double u, float[] lanes) {
-        return walk(bf16, x, off, n, max, temperature, cutLogit, cutIndex, null, 0, Double.NaN, u, lanes);
+        return sample(bf16, x, off, n, max, temperature, cutLogit, cutIndex, u, lanes, RowSplit.SERIAL);
+    }
+
+    /**
+     * {@link #sample(boolean, MemorySegment, long, int, float, float, float, int, double, float[])} whose mass pass over
+     * a float32 row runs chunk by chunk under {@code split} ({@link #rowMass}): the same token.
+     */
+    static int sample(boolean bf16, MemorySegment x, long off, int n, float max, float temperature, float cutLogit,
+                      int cutIndex, double u, float[] lanes, RowSplit split) {
+        return walk(bf16, x, off, n, max, temperature, cutLogit, cutIndex, null, 0, Double.NaN, u, lanes, split);
     }
 
     /**
@@ -570,7 +620,7 @@ final class WideCut {
     static int sampleAll(MemorySegment x, long off, int n, float max, float temperature, double rowMass, double u,
                          float[] lanes) {
         return walk(false, x, off, n, max, temperature, Float.NEGATIVE_INFINITY, Integer.MAX_VALUE, null, 0, rowMass, u,
-                lanes);
+                lanes, RowSplit.SERIAL);
     }
 
     /**
@@ -583,7 +633,7 @@ final class WideCut {
     static int sampleExcluding(MemorySegment x, long off, int n, float max, float temperature, Candidates excluded,
                                int count, double rowMass, double u, float[] lanes) {
         return walk(false, x, off, n, max, temperature, excluded.logit[count - 1], excluded.index[count - 1], excluded,
-                count, rowMass, u, lanes);
+                count, rowMass, u, lanes, RowSplit.SERIAL);
     }
 
     /**
@@ -592,13 +642,21 @@ final class WideCut {
      * token-by-token loops read each element through {@link HalfSelectionPasses#at(boolean, MemorySegment, long)}.
      */
     private static int walk(boolean bf16, MemorySegment x, long off, int n, float max, float temperature, float cutLogit,
-                            int cutIndex, Candidates excluded, int count, double rowMass, double u, float[] lanes) {
+                            int cutIndex, Candidates excluded, int count, double rowMass, double u, float[] lanes,
+                            RowSplit split) {
         boolean excluding = excluded != null;
         float negHalfM = -max / 2;
         float twoInvT = 2 / temperature;
         float massCut = excluding ? Float.NEGATIVE_INFINITY : cutLogit;
         int massCutIndex = excluding ? Integer.MAX_VALUE : cutIndex;
-        double mass = Double.isNaN(rowMass)
+        // A float32 row whose mass is unknown keeps its block masses from the mass pass: a whole vector block's mass
+        // is the very double the walk's own massBelow of that block gives, so the walk reads them instead of taking
+        // every exp before the crossing block a second time.
+        int upper = F.loopBound(n);
+        double[] blockMass = Double.isNaN(rowMass) && !bf16 ? Workspace.get().walkMass(upper) : null;
+        double mass = blockMass != null
+                ? rowMass(x, off, n, max, temperature, massCut, massCutIndex, blockMass, split)
+                : Double.isNaN(rowMass)
                 ? massBelow(bf16, x, off, n, max, temperature, Float.POSITIVE_INFINITY, massCut, massCutIndex, lanes)
                 : rowMass;
         double target = u * (mass - excludedWeight(excluded, count, 0, n, negHalfM, twoInvT));
@@ -606,8 +664,10 @@ final class WideCut {
         int last = -1;
         for (int start = 0, len; start < n; start += len) {
             len = Math.min(n - start, BLOCK);
-            double block = massBelow(bf16, x, off + start, len, max, temperature, Float.POSITIVE_INFINITY, massCut,
-                    massCutIndex - start, lanes) - excludedWeight(excluded, count, start, start + len, negHalfM, twoInvT);
+            double block = (blockMass != null && start + BLOCK <= upper ? blockMass[start / BLOCK]
+                    : massBelow(bf16, x, off + start, len, max, temperature, Float.POSITIVE_INFINITY, massCut,
+                    massCutIndex - start, lanes))
+                    - excludedWeight(excluded, count, start, start + len, negHalfM, twoInvT);
             if (cum + block <= target && start + len < n) {
                 cum += block;
                 continue;

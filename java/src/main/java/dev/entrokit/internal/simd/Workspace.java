@@ -26,6 +26,7 @@ final class Workspace {
     private float[] blockRefs = new float[64];
     private double[] blockSums = new double[64];
     private double[] chunkStats = new double[64];
+    private double[] walkMass = new double[64];
     private final float[][] heapRows = new float[4][];
 
     /** At least {@code size} floats for per-block maxima, reused across calls on this thread ({@code 0}: as is). */
@@ -43,6 +44,18 @@ final class Workspace {
             blockSums = new double[Math.max(size, 2 * blockSums.length)];
         }
         return blockSums;
+    }
+
+    /**
+     * One double per summation block of the first {@code upper} elements, for the block masses a sampling walk keeps
+     * while the passes it calls use {@link #blockSums}.
+     */
+    double[] walkMass(int upper) {
+        int size = RowPasses.blocks(upper);
+        if (walkMass.length < size) {
+            walkMass = new double[Math.max(size, 2 * walkMass.length)];
+        }
+        return walkMass;
     }
 
     /** {@code size} doubles for the per-chunk results of one row cut into chunks, reused on this thread. */
