@@ -212,7 +212,7 @@ class RowSplitTest {
             }
         }
         SamplingFilters t = SamplingFilters.temperature(0.8f);
-        List<SamplingFilters> pipelines = List.of(t.topK(50).topP(0.9f), t.topK(1), t.topK(3000), t.topP(0.5f),
+        List<SamplingFilters> pipelines = List.of(t.topK(50).topP(0.9f), t.topK(1), t.topK(3000), t.topP(0.5f), t.topP(0.95f), t,
                 t.minP(0.2f), t.topK(200).minP(0.05f).topP(0.95f));
         for (SamplingFilters f : pipelines) {
             int[] base = tokens(backend, 1, x, f);

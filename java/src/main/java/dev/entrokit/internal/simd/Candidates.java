@@ -1,5 +1,6 @@
 package dev.entrokit.internal.simd;
 
+import dev.entrokit.internal.RowSplit;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
@@ -54,6 +55,11 @@ final class Candidates {
     boolean wide;
     float cutLogit;
     int cutIndex;
+    /**
+     * Who may run the whole-row passes of the ranking in progress on this thread ({@link RowSplit}): set by
+     * {@code SimdSelectionKernels.rank} for a long float32 row with helpers, {@link RowSplit#SERIAL} otherwise.
+     */
+    RowSplit split = RowSplit.SERIAL;
     /** {@code Σ exp((x − max)/T)} over the whole row in float32 SIMD, NaN until a filter needs it. */
     double rowTotal;
 

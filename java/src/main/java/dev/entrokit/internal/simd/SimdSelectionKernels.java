@@ -377,11 +377,21 @@ public final class SimdSelectionKernels implements SelectionKernels {
     /**
      * {@link #rank(boolean, MemorySegment, long, int, float, List, int, Candidates)} whose gather and sort of a long
      * float32 row run as chunks under {@code split} ({@link ChunkedGather}) when it has helpers: the same candidates
-     * in the same order.
+     * in the same order; so does every whole-row mass pass the filters take meanwhile ({@link #massWithRest}).
      */
     static Kept rank(boolean bf16, MemorySegment x, long xOff, int n, float temperature, List<Filter> filters,
                      int minSorted, Candidates c, RowSplit split) {
         boolean chunked = split != RowSplit.SERIAL && !bf16 && RowSplit.chunked(n);
+        c.split = chunked ? split : RowSplit.SERIAL;
+        try {
+            return rankRow(bf16, x, xOff, n, temperature, filters, minSorted, c, chunked, split);
+        } finally {
+            c.split = RowSplit.SERIAL;
+        }
+    }
+
+    private static Kept rankRow(boolean bf16, MemorySegment x, long xOff, int n, float temperature,
+                                List<Filter> filters, int minSorted, Candidates c, boolean chunked, RowSplit split) {
         c.rowTotal = Double.NaN;
         long target = firstTarget(filters, minSorted);
         while (true) {
@@ -698,8 +708,12 @@ public final class SimdSelectionKernels implements SelectionKernels {
     /** {@link #massWithRest(MemorySegment, long, int, float, Candidates, float, int)} on a bfloat16 ({@code bf16}) or float32 row. */
     static double massWithRest(boolean bf16, MemorySegment x, long off, int n, float temperature, Candidates c,
                                float cutLogit, int cutIndex) {
-        return c.prefixSum(c.count) + WideCut.massBelow(bf16, x, off, n, c.max, temperature, c.threshold,
-                cutLogit, cutIndex, Workspace.get().lanes);
+        double below = c.split == RowSplit.SERIAL
+                ? WideCut.massBelow(bf16, x, off, n, c.max, temperature, c.threshold, cutLogit, cutIndex,
+                        Workspace.get().lanes)
+                : WideCut.massBelow(x, off, n, c.max, temperature, c.threshold, cutLogit, cutIndex,
+                        Workspace.get().blockSums(F.loopBound(n)), c.split);
+        return c.prefixSum(c.count) + below;
     }
 
     /** Lowest id of the largest logit, or -1 for a special row; needs no workspace, whatever the ties. */

@@ -107,23 +107,24 @@ final class WideCut {
     }
 
     /**
-     * {@link #massBelow} of a whole float32 row below {@code +inf}, its vector blocks' totals left in {@code sums}
-     * (block {@code b} in {@code sums[b]}) for the walk, and summed chunk by chunk under {@code split}: the blocks
-     * are added in block order on the caller, so the total has the bits of {@link #massBelow}'s.
+     * {@link #massBelow(boolean, MemorySegment, long, int, float, float, float, float, int, float[])} of a float32 row,
+     * its vector blocks summed chunk by chunk under {@code split} and left in {@code sums} (block {@code b} in
+     * {@code sums[b]}, for the walk): the blocks are added in block order on the caller, so the total has the bits of
+     * the whole-row pass.
      */
-    static double rowMass(MemorySegment x, long off, int n, float max, float temperature, float cutLogit, int cutIndex,
-                          double[] sums, RowSplit split) {
+    static double massBelow(MemorySegment x, long off, int n, float max, float temperature, float below,
+                            float cutLogit, int cutIndex, double[] sums, RowSplit split) {
         int upper = F.loopBound(n);
         split.run(RowSplit.chunks(upper), c -> {
             int from = c * RowSplit.CHUNK;
-            massBlocks(x, off, from, Math.min(upper, from + RowSplit.CHUNK), max, temperature, Float.POSITIVE_INFINITY,
-                    cutLogit, cutIndex, sums, Workspace.get().lanes);
+            massBlocks(x, off, from, Math.min(upper, from + RowSplit.CHUNK), max, temperature, below, cutLogit,
+                    cutIndex, sums, Workspace.get().lanes);
         });
         double total = 0;
         for (int b = 0, blocks = RowPasses.blocks(upper); b < blocks; b++) {
             total += sums[b];
         }
-        return plusTail(false, x, off, n, max, temperature, Float.POSITIVE_INFINITY, cutLogit, cutIndex, total);
+        return plusTail(false, x, off, n, max, temperature, below, cutLogit, cutIndex, total);
     }
 
     /** The vector blocks of {@link #massBelow(boolean, MemorySegment, long, int, float, float, float, float, int, float[])} on float32. */
@@ -605,7 +606,7 @@ final class WideCut {
 
     /**
      * {@link #sample(boolean, MemorySegment, long, int, float, float, float, int, double, float[])} whose mass pass over
-     * a float32 row runs chunk by chunk under {@code split} ({@link #rowMass}): the same token.
+     * a float32 row runs chunk by chunk under {@code split}: the same token.
      */
     static int sample(boolean bf16, MemorySegment x, long off, int n, float max, float temperature, float cutLogit,
                       int cutIndex, double u, float[] lanes, RowSplit split) {
@@ -655,7 +656,7 @@ final class WideCut {
         int upper = F.loopBound(n);
         double[] blockMass = Double.isNaN(rowMass) && !bf16 ? Workspace.get().walkMass(upper) : null;
         double mass = blockMass != null
-                ? rowMass(x, off, n, max, temperature, massCut, massCutIndex, blockMass, split)
+                ? massBelow(x, off, n, max, temperature, Float.POSITIVE_INFINITY, massCut, massCutIndex, blockMass, split)
                 : Double.isNaN(rowMass)
                 ? massBelow(bf16, x, off, n, max, temperature, Float.POSITIVE_INFINITY, massCut, massCutIndex, lanes)
                 : rowMass;
