@@ -699,9 +699,6 @@ public final class Entrokit implements AutoCloseable {
         long perSeq = ids.cols();
         HalfRows.Rows x = HalfRows.of(logits, 0, backend::half);
         HalfKernels hk = inRegisterHalf(logits);
-        // Fewer rows than threads: each long row is cut into chunks that every thread works on (the same bits).
-        RowSplit split = logits.dtype() == DType.F32 && out.dtype() == DType.F32
-                ? rows.split((int) logits.rows(), n, shareable) : RowSplit.SERIAL;
         rows.forEachRow((int) logits.rows(), n, shareable, r -> {
             int id = ids.getInt(r / perSeq, r % perSeq);
             double lp = hk != null ? hk.tokenLogprob(logits.dtype(), logits.segment(), logits.index(r, 0), n, id)

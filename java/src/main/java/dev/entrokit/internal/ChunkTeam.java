@@ -19,8 +19,11 @@ import java.util.function.IntConsumer;
 public final class ChunkTeam implements RowSplit, AutoCloseable {
     /** How long an idle helper spins before it parks: longer than the gaps between the passes of one call. */
     static final long SPIN_NANOS = 200_000;
+    /** How long a parked helper waits for a job before it ends (the next job starts it again), as a pool's keep-alive. */
+    static final long KEEP_ALIVE_NANOS = 60_000_000_000L;
 
-    private final Thread[] helpers;
+    private final long keepAliveNanos;
+    private final Thread[] helpers; // guarded by this: a slot is null while its helper is not running
     private final AtomicBoolean busy = new AtomicBoolean();
     private volatile Job job;
     private volatile boolean closed;
@@ -53,18 +56,18 @@ public final class ChunkTeam implements RowSplit, AutoCloseable {
         }
     }
 
-    /** A team of {@code helpers} (≥ 1) threads beside the caller, started now. */
+    /** A team of {@code helpers} (≥ 1) threads beside the caller, started with its first job. */
     public ChunkTeam(int helpers) {
+        this(helpers, KEEP_ALIVE_NANOS);
+    }
+
+    /** As {@link #ChunkTeam(int)} with another keep-alive (tests). */
+    ChunkTeam(int helpers, long keepAliveNanos) {
         if (helpers < 1) {
             throw new IllegalArgumentException("helpers: must be >= 1, got " + helpers);
         }
         this.helpers = new Thread[helpers];
-        for (int h = 0; h < helpers; h++) {
-            Thread t = new Thread(this::helperLoop, "entrokit-row-" + h);
-            t.setDaemon(true);
-            this.helpers[h] = t;
-            t.start();
-        }
+        this.keepAliveNanos = keepAliveNanos;
     }
 
     @Override
@@ -75,9 +78,14 @@ public final class ChunkTeam implements RowSplit, AutoCloseable {
         }
         Job j = new Job(task, chunks);
         try {
+            startHelpers();
             job = j;
-            for (Thread h : helpers) {
-                LockSupport.unpark(h);
+            synchronized (this) {
+                for (Thread h : helpers) {
+                    if (h != null) {
+                        LockSupport.unpark(h);
+                    }
+                }
             }
             j.work();
             while (j.done.get() < chunks) {
@@ -97,7 +105,22 @@ public final class ChunkTeam implements RowSplit, AutoCloseable {
         }
     }
 
-    private void helperLoop() {
+    /** Starts the helpers that are not running (none yet, or ended after their keep-alive). */
+    private synchronized void startHelpers() {
+        for (int h = 0; h < helpers.length; h++) {
+            if (helpers[h] == null && !closed) {
+                int slot = h;
+                Thread t = new Thread(() -> helperLoop(slot), "entrokit-row-" + h);
+                t.setDaemon(true);
+                // Not the first caller's loader: a helper may outlive the code that started it.
+                t.setContextClassLoader(ChunkTeam.class.getClassLoader());
+                helpers[h] = t;
+                t.start();
+            }
+        }
+    }
+
+    private void helperLoop(int slot) {
         Job last = null;
         long idleSince = System.nanoTime();
         while (!closed) {
@@ -110,17 +133,35 @@ public final class ChunkTeam implements RowSplit, AutoCloseable {
                 Thread.onSpinWait();
             } else {
                 last = null; // let the finished job (and what its task holds) be collected
-                LockSupport.park(this);
-                idleSince = System.nanoTime();
+                LockSupport.parkNanos(this, keepAliveNanos);
+                if (System.nanoTime() - idleSince >= keepAliveNanos && endIfIdle(slot)) {
+                    return;
+                }
             }
         }
+        synchronized (this) {
+            helpers[slot] = null;
+        }
+    }
+
+    /** Ends helper {@code slot} unless a job came meanwhile; a caller starts it again on its next job. */
+    private synchronized boolean endIfIdle(int slot) {
+        if (job != null) {
+            return false;
+        }
+        helpers[slot] = null;
+        return true;
     }
 
     @Override
     public void close() {
         closed = true;
-        for (Thread h : helpers) {
-            LockSupport.unpark(h);
+        synchronized (this) {
+            for (Thread h : helpers) {
+                if (h != null) {
+                    LockSupport.unpark(h);
+                }
+            }
         }
     }
 }

@@ -32,6 +32,20 @@ public interface RowSplit {
      */
     void run(int chunks, IntConsumer task);
 
+    /** The first element of chunk {@code c}. */
+    static int start(int c) {
+        return c * CHUNK;
+    }
+
+    /**
+     * The end (exclusive) of chunk {@code c} of the first {@code upper} elements of a row: written so that it cannot
+     * overflow, since {@code start(c) + CHUNK} passes {@code Integer.MAX_VALUE} in the last chunk of a row longer
+     * than {@code 2^31 − CHUNK}.
+     */
+    static int end(int c, int upper) {
+        return start(c) + Math.min(CHUNK, upper - start(c));
+    }
+
     /** The number of chunks of a row of {@code n} elements. */
     static int chunks(int n) {
         return (int) (((long) n + CHUNK - 1) / CHUNK);

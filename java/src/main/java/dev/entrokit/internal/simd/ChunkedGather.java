@@ -26,8 +26,8 @@ final class ChunkedGather {
         c.preparePieces(chunks);
         split.run(chunks, k -> {
             Candidates piece = c.piece(k);
-            int from = k * RowSplit.CHUNK;
-            clean[k] = SimdSelectionKernels.gather(x, off + from, Math.min(RowSplit.CHUNK, n - from), threshold, piece);
+            int from = RowSplit.start(k);
+            clean[k] = SimdSelectionKernels.gather(x, off + from, RowSplit.end(k, n) - from, threshold, piece);
             if (clean[k]) {
                 piece.sortKeys(false, x, off, from);
             }

@@ -30,8 +30,8 @@ final class ChunkedPasses {
         double[] st = Workspace.get().chunkStats(2 * chunks);
         split.run(chunks, c -> {
             double[] mine = Workspace.get().acc;
-            int from = c * RowSplit.CHUNK;
-            RowPasses.maxAndMin(x, off + from, Math.min(RowSplit.CHUNK, n - from), mine);
+            int from = RowSplit.start(c);
+            RowPasses.maxAndMin(x, off + from, RowSplit.end(c, n) - from, mine);
             st[2 * c] = mine[0];
             st[2 * c + 1] = mine[1];
         });
@@ -40,6 +40,12 @@ final class ChunkedPasses {
         for (int c = 1; c < chunks; c++) {
             hi = st[2 * c] > hi ? st[2 * c] : hi;
             lo = st[2 * c + 1] < lo ? st[2 * c + 1] : lo;
+        }
+        if (hi == 0) {
+            // Which zero the whole-row pass reports depends on its lanes' order (the first zero a lane sees stays),
+            // which a merge of chunk maxima cannot replay: such a row takes the whole-row pass, for the sign of rowMax.
+            RowPasses.maxAndMin(x, off, n, acc);
+            return;
         }
         acc[0] = hi;
         acc[1] = lo;
@@ -56,8 +62,7 @@ final class ChunkedPasses {
         int upper = F.loopBound(n);
         double[] sums = ws.blockSums(upper);
         split.run(RowSplit.chunks(upper), c -> {
-            int from = c * RowSplit.CHUNK;
-            RowPasses.entropyBlocks(x, off, from, Math.min(upper, from + RowSplit.CHUNK), negHalfM, twoInvT, sums,
+            RowPasses.entropyBlocks(x, off, RowSplit.start(c), RowSplit.end(c, upper), negHalfM, twoInvT, sums,
                     Workspace.get().lanes);
         });
         RowPasses.joinEntropySums(x, off, null, 0, n, negHalfM, twoInvT, sums, acc);
@@ -74,8 +79,7 @@ final class ChunkedPasses {
         int upper = F.loopBound(n);
         double[] sums = ws.blockSums(upper);
         split.run(RowSplit.chunks(upper), c -> {
-            int from = c * RowSplit.CHUNK;
-            RowPasses.expStoreEntropyBlocks(x, xOff, out, outOff, from, Math.min(upper, from + RowSplit.CHUNK),
+            RowPasses.expStoreEntropyBlocks(x, xOff, out, outOff, RowSplit.start(c), RowSplit.end(c, upper),
                     negHalfM, twoInvT, sums, Workspace.get().lanes);
         });
         RowPasses.joinEntropySums(x, xOff, out, outOff, n, negHalfM, twoInvT, sums, acc);
@@ -93,8 +97,8 @@ final class ChunkedPasses {
             return;
         }
         split.run(RowSplit.chunks(n), c -> {
-            int from = c * RowSplit.CHUNK;
-            int len = Math.min(RowSplit.CHUNK, n - from);
+            int from = RowSplit.start(c);
+            int len = RowSplit.end(c, n) - from;
             RowPasses.scale(dst, dstOff + from, len, factor);
             publishRange(dst, dstOff, out, outOff, from, len);
         });
@@ -109,8 +113,8 @@ final class ChunkedPasses {
             return;
         }
         split.run(RowSplit.chunks(n), c -> {
-            int from = c * RowSplit.CHUNK;
-            int len = Math.min(RowSplit.CHUNK, n - from);
+            int from = RowSplit.start(c);
+            int len = RowSplit.end(c, n) - from;
             RowPasses.shiftStore(x, xOff + from, dst, dstOff + from, len, negHalfM, twoInvT, logD);
             publishRange(dst, dstOff, out, outOff, from, len);
         });

@@ -116,9 +116,8 @@ final class WideCut {
                             float cutLogit, int cutIndex, double[] sums, RowSplit split) {
         int upper = F.loopBound(n);
         split.run(RowSplit.chunks(upper), c -> {
-            int from = c * RowSplit.CHUNK;
-            massBlocks(x, off, from, Math.min(upper, from + RowSplit.CHUNK), max, temperature, below, cutLogit,
-                    cutIndex, sums, Workspace.get().lanes);
+            massBlocks(x, off, RowSplit.start(c), RowSplit.end(c, upper), max, temperature, below, cutLogit, cutIndex,
+                    sums, Workspace.get().lanes);
         });
         double total = 0;
         for (int b = 0, blocks = RowPasses.blocks(upper); b < blocks; b++) {
