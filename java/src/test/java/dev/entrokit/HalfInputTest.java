@@ -503,6 +503,34 @@ class HalfInputTest {
         longRowSelection();
     }
 
+    /**
+     * The teacher/student losses that the SIMD backend reads in registers on BF16 pairs (soft cross-entropy, KL,
+     * reverse KL, JSD, Jeffreys), with and without a gradient, on {@code rows} × {@code v} inputs; JSD at β = 0.3 and
+     * at its endpoints (the KLs). Sums of NONE rows, the row values and the gradients are compared.
+     */
+    private static void pairLosses(float[] student, float[] teacher, int v, int rows, String prefix) {
+        long[] shape = {rows, v};
+        for (Loss op : List.of(Loss.CROSS_ENTROPY, Loss.KL, Loss.RKL, Loss.JSD, Loss.JEFFREYS)) {
+            for (float beta : op == Loss.JSD ? new float[] {0.3f, 0f, 1f} : new float[] {0.5f}) {
+                for (boolean withGrad : new boolean[] {false, true}) {
+                    String name = prefix + "pair " + op + (op == Loss.JSD ? " beta " + beta : "")
+                            + (withGrad ? " with gradient" : " without gradient");
+                    OPS.put(name, (ek, s, out) -> {
+                        LossOptions o = LossOptions.defaults().temperature(0.8f).reduction(Reduction.NONE)
+                                .gradScale(0.75f).beta(beta);
+                        Tensor rowLoss = f32Out(rows);
+                        Tensor grad = withGrad ? s.y(shape) : null;
+                        out.add(ek.loss(op, s.x(teacher, shape), s.x(student, shape), null, o, rowLoss, grad));
+                        out.add(rowLoss);
+                        if (grad != null) {
+                            out.add(grad);
+                        }
+                    });
+                }
+            }
+        }
+    }
+
     /** Rows long enough that selection samples a threshold and cuts below its candidates (every SIMD width). */
     static final int LONG_V = 4099;
     static final int LONG_ROWS = 9;
@@ -721,5 +749,32 @@ class HalfInputTest {
 
     static int halfKey(DType d, short bits) {
         return Float.isNaN(d.widen(bits)) ? 0x7fff_ffff : bits & 0xffff;
+    }
+
+    /** A teacher for {@link #LONG}: other values, the same kinds of rows (masked, NaN, +inf, ties, heavy tails). */
+    static final float[] LONG_TEACHER = longRows(LONG_V, 29);
+    /**
+     * Rows longer than the SIMD pair kernels' probability chunk (2^18 tokens), which take other passes (and, for half
+     * inputs with a gradient, the widened copy): a rising row (its maximum grows in every block) and masked tokens.
+     */
+    static final int VERY_LONG_V = (1 << 18) + 37;
+    static final float[] VERY_LONG = veryLongRows(31);
+    static final float[] VERY_LONG_TEACHER = veryLongRows(37);
+
+    static float[] veryLongRows(long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        float[] x = new float[2 * VERY_LONG_V];
+        for (int i = 0; i < VERY_LONG_V; i++) {
+            x[i] = (float) (8.0 * i / VERY_LONG_V + rnd.nextGaussian());
+            x[VERY_LONG_V + i] = i % 11 == 4 ? Float.NEGATIVE_INFINITY : (float) (2 * rnd.nextGaussian());
+        }
+        return x;
+    }
+
+    static {
+        // After every field above: the pair losses take their rows as arrays, not lazily.
+        pairLosses(L, T, 37, ROWS, "");
+        pairLosses(LONG, LONG_TEACHER, LONG_V, LONG_ROWS, "long rows ");
+        pairLosses(VERY_LONG, VERY_LONG_TEACHER, VERY_LONG_V, 2, "rows past the probability chunk ");
     }
 }
