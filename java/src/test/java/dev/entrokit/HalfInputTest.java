@@ -761,6 +761,34 @@ class HalfInputTest {
     static final float[] VERY_LONG = veryLongRows(31);
     static final float[] VERY_LONG_TEACHER = veryLongRows(37);
 
+    static final int ZERO_V = 1100;
+    static final int ZERO_ROWS = 6;
+
+    /**
+     * Rows whose maximum or smallest live logit is zero, held as both {@code −0} and {@code +0} at positions in the
+     * same and in different vector lanes (0, 8, 16, 32 apart), over more than one block at every width: which zero a
+     * pass keeps depends on the order it compares in.
+     */
+    static float[] zeroExtremes(long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        float[] x = new float[ZERO_ROWS * ZERO_V];
+        int shift = (int) seed;
+        for (int r = 0; r < ZERO_ROWS; r++) {
+            for (int i = 0; i < ZERO_V; i++) {
+                double g = Math.abs(rnd.nextGaussian()) + 0.1;
+                x[r * ZERO_V + i] = (float) switch (r) {
+                    case 0 -> i == shift ? -0.0 : i == shift + 16 || i == 700 ? 0.0 : -g; // max ±0, -0 first
+                    case 1 -> i == shift + 8 ? 0.0 : i == shift + 24 || i == 1030 ? -0.0 : -g; // max ±0, +0 first
+                    case 2 -> i == shift + 32 ? -0.0 : i == shift ? 0.0 : i % 9 == 1 ? Double.NEGATIVE_INFINITY : g;
+                    case 3 -> i % 2 == 0 ? -0.0 : i % 7 == 3 ? Double.NEGATIVE_INFINITY : 0.0; // all zeros, some masked
+                    case 4 -> i % 5 == 0 ? Double.NEGATIVE_INFINITY : -0.0;
+                    default -> i == 1090 ? 0.0 : i == 1091 ? -0.0 : -g; // zeros in the tail only
+                };
+            }
+        }
+        return x;
+    }
+
     static float[] veryLongRows(long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         float[] x = new float[2 * VERY_LONG_V];
@@ -776,5 +804,6 @@ class HalfInputTest {
         pairLosses(L, T, 37, ROWS, "");
         pairLosses(LONG, LONG_TEACHER, LONG_V, LONG_ROWS, "long rows ");
         pairLosses(VERY_LONG, VERY_LONG_TEACHER, VERY_LONG_V, 2, "rows past the probability chunk ");
+        pairLosses(zeroExtremes(3), zeroExtremes(5), ZERO_V, ZERO_ROWS, "zero extremes ");
     }
 }
