@@ -503,6 +503,34 @@ class HalfInputTest {
         longRowSelection();
     }
 
+    /**
+     * The teacher/student losses that the SIMD backend reads in registers on BF16 pairs (soft cross-entropy, KL,
+     * reverse KL, JSD, Jeffreys), with and without a gradient, on {@code rows} × {@code v} inputs; JSD at β = 0.3 and
+     * at its endpoints (the KLs). Sums of NONE rows, the row values and the gradients are compared.
+     */
+    private static void pairLosses(float[] student, float[] teacher, int v, int rows, String prefix) {
+        long[] shape = {rows, v};
+        for (Loss op : List.of(Loss.CROSS_ENTROPY, Loss.KL, Loss.RKL, Loss.JSD, Loss.JEFFREYS)) {
+            for (float beta : op == Loss.JSD ? new float[] {0.3f, 0f, 1f} : new float[] {0.5f}) {
+                for (boolean withGrad : new boolean[] {false, true}) {
+                    String name = prefix + "pair " + op + (op == Loss.JSD ? " beta " + beta : "")
+                            + (withGrad ? " with gradient" : " without gradient");
+                    OPS.put(name, (ek, s, out) -> {
+                        LossOptions o = LossOptions.defaults().temperature(0.8f).reduction(Reduction.NONE)
+                                .gradScale(0.75f).beta(beta);
+                        Tensor rowLoss = f32Out(rows);
+                        Tensor grad = withGrad ? s.y(shape) : null;
+                        out.add(ek.loss(op, s.x(teacher, shape), s.x(student, shape), null, o, rowLoss, grad));
+                        out.add(rowLoss);
+                        if (grad != null) {
+                            out.add(grad);
+                        }
+                    });
+                }
+            }
+        }
+    }
+
     /** Rows long enough that selection samples a threshold and cuts below its candidates (every SIMD width). */
     static final int LONG_V = 4099;
     static final int LONG_ROWS = 9;
@@ -721,5 +749,61 @@ class HalfInputTest {
 
     static int halfKey(DType d, short bits) {
         return Float.isNaN(d.widen(bits)) ? 0x7fff_ffff : bits & 0xffff;
+    }
+
+    /** A teacher for {@link #LONG}: other values, the same kinds of rows (masked, NaN, +inf, ties, heavy tails). */
+    static final float[] LONG_TEACHER = longRows(LONG_V, 29);
+    /**
+     * Rows longer than the SIMD pair kernels' probability chunk (2^18 tokens), which take other passes (and, for half
+     * inputs with a gradient, the widened copy): a rising row (its maximum grows in every block) and masked tokens.
+     */
+    static final int VERY_LONG_V = (1 << 18) + 37;
+    static final float[] VERY_LONG = veryLongRows(31);
+    static final float[] VERY_LONG_TEACHER = veryLongRows(37);
+
+    static final int ZERO_V = 1100;
+    static final int ZERO_ROWS = 6;
+
+    /**
+     * Rows whose maximum or smallest live logit is zero, held as both {@code −0} and {@code +0} at positions in the
+     * same and in different vector lanes (0, 8, 16, 32 apart), over more than one block at every width: which zero a
+     * pass keeps depends on the order it compares in.
+     */
+    static float[] zeroExtremes(long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        float[] x = new float[ZERO_ROWS * ZERO_V];
+        int shift = (int) seed;
+        for (int r = 0; r < ZERO_ROWS; r++) {
+            for (int i = 0; i < ZERO_V; i++) {
+                double g = Math.abs(rnd.nextGaussian()) + 0.1;
+                x[r * ZERO_V + i] = (float) switch (r) {
+                    case 0 -> i == shift ? -0.0 : i == shift + 16 || i == 700 ? 0.0 : -g; // max ±0, -0 first
+                    case 1 -> i == shift + 8 ? 0.0 : i == shift + 24 || i == 1030 ? -0.0 : -g; // max ±0, +0 first
+                    case 2 -> i == shift + 32 ? -0.0 : i == shift ? 0.0 : i % 9 == 1 ? Double.NEGATIVE_INFINITY : g;
+                    case 3 -> i % 2 == 0 ? -0.0 : i % 7 == 3 ? Double.NEGATIVE_INFINITY : 0.0; // all zeros, some masked
+                    case 4 -> i % 5 == 0 ? Double.NEGATIVE_INFINITY : -0.0;
+                    default -> i == 1090 ? 0.0 : i == 1091 ? -0.0 : -g; // zeros in the tail only
+                };
+            }
+        }
+        return x;
+    }
+
+    static float[] veryLongRows(long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        float[] x = new float[2 * VERY_LONG_V];
+        for (int i = 0; i < VERY_LONG_V; i++) {
+            x[i] = (float) (8.0 * i / VERY_LONG_V + rnd.nextGaussian());
+            x[VERY_LONG_V + i] = i % 11 == 4 ? Float.NEGATIVE_INFINITY : (float) (2 * rnd.nextGaussian());
+        }
+        return x;
+    }
+
+    static {
+        // After every field above: the pair losses take their rows as arrays, not lazily.
+        pairLosses(L, T, 37, ROWS, "");
+        pairLosses(LONG, LONG_TEACHER, LONG_V, LONG_ROWS, "long rows ");
+        pairLosses(VERY_LONG, VERY_LONG_TEACHER, VERY_LONG_V, 2, "rows past the probability chunk ");
+        pairLosses(zeroExtremes(3), zeroExtremes(5), ZERO_V, ZERO_ROWS, "zero extremes ");
     }
 }

@@ -147,8 +147,15 @@ public final class HalfOpsProbe {
     /** The pairwise losses, 256 × 32000. */
     static void losses(Map<String, ToDoubleBiFunction<Entrokit, Data>> ops) {
         ops.put("kl", (ek, d) -> ek.kl(d.teacher, d.student, SUM, null, null));
+        ops.put("kl+grad", (ek, d) -> ek.kl(d.teacher, d.student, SUM, null, d.grad));
+        ops.put("rkl", (ek, d) -> ek.rkl(d.teacher, d.student, SUM, null, null));
+        ops.put("rkl+grad", (ek, d) -> ek.rkl(d.teacher, d.student, SUM, null, d.grad));
         ops.put("jsd", (ek, d) -> ek.jsd(d.teacher, d.student, SUM, null, null));
+        ops.put("jsd+grad", (ek, d) -> ek.jsd(d.teacher, d.student, SUM, null, d.grad));
+        ops.put("crossEntropy", (ek, d) -> ek.crossEntropy(d.teacher, d.student, SUM, null, null));
         ops.put("crossEntropy+grad", (ek, d) -> ek.crossEntropy(d.teacher, d.student, SUM, null, d.grad));
+        ops.put("jeffreys", (ek, d) -> ek.jeffreys(d.teacher, d.student, SUM, null, null));
+        ops.put("jeffreys+grad", (ek, d) -> ek.jeffreys(d.teacher, d.student, SUM, null, d.grad));
     }
 
     /** The softmax family and entropy, 32 × 128256. */
@@ -161,7 +168,7 @@ public final class HalfOpsProbe {
     }
 
     private static long elements(String op) {
-        return op.equals("kl") || op.equals("jsd") || op.startsWith("crossEntropy") ? (long) PAIR_ROWS * PAIR_COLS
+        return op.matches("(kl|rkl|jsd|crossEntropy|jeffreys)(\\+grad)?") ? (long) PAIR_ROWS * PAIR_COLS
                 : (long) ROWS * COLS;
     }
 

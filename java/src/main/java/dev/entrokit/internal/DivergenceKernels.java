@@ -1,5 +1,7 @@
 package dev.entrokit.internal;
 
+import dev.entrokit.DType;
+import dev.entrokit.internal.scalar.ScalarHalfKernels;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -58,4 +60,57 @@ public interface DivergenceKernels {
      */
     double pld(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, int label, float invT,
                MemorySegment grad, long gradOff, float gradScale);
+
+    /**
+     * {@link #crossEntropy(MemorySegment, long, MemorySegment, long, int, float, MemorySegment, long, float)} on a
+     * teacher and a student row of {@code type} elements ({@link DType#F32}, {@link DType#BF16} or {@link DType#F16},
+     * both rows the same; the offsets count elements of that type; the gradient stays float32), giving the bits that
+     * the float32 method gives on the rows widened to float32. By default a half pair is widened into this thread's
+     * kernel buffers ({@link HalfRows#kernelRow(int, int)}) first; a backend reads it in registers where it can.
+     */
+    default double crossEntropy(DType type, MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                                MemorySegment grad, long gradOff, float gradScale) {
+        boolean half = type.isHalf();
+        return crossEntropy(half ? widened(type, t, tOff, n, 0) : t, half ? 0 : tOff,
+                half ? widened(type, s, sOff, n, 1) : s, half ? 0 : sOff, n, invT, grad, gradOff, gradScale);
+    }
+
+    /** {@link #kl(MemorySegment, long, MemorySegment, long, int, float, MemorySegment, long, float)} on rows of {@code type}, as the typed {@link #crossEntropy(DType, MemorySegment, long, MemorySegment, long, int, float, MemorySegment, long, float)}. */
+    default double kl(DType type, MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                      MemorySegment grad, long gradOff, float gradScale) {
+        boolean half = type.isHalf();
+        return kl(half ? widened(type, t, tOff, n, 0) : t, half ? 0 : tOff, half ? widened(type, s, sOff, n, 1) : s,
+                half ? 0 : sOff, n, invT, grad, gradOff, gradScale);
+    }
+
+    /** {@link #rkl(MemorySegment, long, MemorySegment, long, int, float, MemorySegment, long, float)} on rows of {@code type}, as the typed {@link #crossEntropy(DType, MemorySegment, long, MemorySegment, long, int, float, MemorySegment, long, float)}. */
+    default double rkl(DType type, MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                       MemorySegment grad, long gradOff, float gradScale) {
+        boolean half = type.isHalf();
+        return rkl(half ? widened(type, t, tOff, n, 0) : t, half ? 0 : tOff, half ? widened(type, s, sOff, n, 1) : s,
+                half ? 0 : sOff, n, invT, grad, gradOff, gradScale);
+    }
+
+    /** {@link #jsd(MemorySegment, long, MemorySegment, long, int, float, float, MemorySegment, long, float)} on rows of {@code type}, as the typed {@link #crossEntropy(DType, MemorySegment, long, MemorySegment, long, int, float, MemorySegment, long, float)}. */
+    default double jsd(DType type, MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                       float beta, MemorySegment grad, long gradOff, float gradScale) {
+        boolean half = type.isHalf();
+        return jsd(half ? widened(type, t, tOff, n, 0) : t, half ? 0 : tOff, half ? widened(type, s, sOff, n, 1) : s,
+                half ? 0 : sOff, n, invT, beta, grad, gradOff, gradScale);
+    }
+
+    /** {@link #jeffreys(MemorySegment, long, MemorySegment, long, int, float, MemorySegment, long, float)} on rows of {@code type}, as the typed {@link #crossEntropy(DType, MemorySegment, long, MemorySegment, long, int, float, MemorySegment, long, float)}. */
+    default double jeffreys(DType type, MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                            MemorySegment grad, long gradOff, float gradScale) {
+        boolean half = type.isHalf();
+        return jeffreys(half ? widened(type, t, tOff, n, 0) : t, half ? 0 : tOff,
+                half ? widened(type, s, sOff, n, 1) : s, half ? 0 : sOff, n, invT, grad, gradOff, gradScale);
+    }
+
+    /** The half row widened by the scalar conversions into this thread's kernel buffer {@code which}, from its element 0. */
+    private static MemorySegment widened(DType type, MemorySegment x, long xOff, int n, int which) {
+        MemorySegment row = HalfRows.kernelRow(which, n);
+        ScalarHalfKernels.INSTANCE.widen(type, x, xOff, row, 0, n);
+        return row;
+    }
 }

@@ -28,10 +28,12 @@ import java.util.function.Supplier;
 public final class HalfRows {
     /** Slots per thread: the most half tensors one row of any op touches. */
     static final int SLOTS = 6;
-    /** The buffer a kernel widens a row into itself ({@link #kernelRow}), past the callers' slots. */
+    /** The buffers a kernel widens its rows into itself ({@link #kernelRow}), past the callers' slots. */
     private static final int KERNEL_SLOT = SLOTS;
+    /** Kernel buffers per thread: a teacher/student pair. */
+    private static final int KERNEL_SLOTS = 2;
     private static final ThreadLocal<MemorySegment[]> BUFFERS =
-            ThreadLocal.withInitial(() -> new MemorySegment[SLOTS + 1]);
+            ThreadLocal.withInitial(() -> new MemorySegment[SLOTS + KERNEL_SLOTS]);
 
     private HalfRows() {
     }
@@ -81,7 +83,29 @@ public final class HalfRows {
      * it before it returns.
      */
     public static MemorySegment kernelRow(int n) {
-        return buffer(KERNEL_SLOT, n);
+        return kernelRow(0, n);
+    }
+
+    /**
+     * This thread's native float32 kernel buffer {@code which} (0 or 1: a kernel that widens both rows of a
+     * teacher/student pair itself), holding at least {@code n} floats; as {@link #kernelRow(int)}, whose buffer is 0.
+     */
+    public static MemorySegment kernelRow(int which, int n) {
+        if (which < 0 || which >= KERNEL_SLOTS) {
+            throw new IllegalStateException("entrokit: internal error, kernel buffer " + which);
+        }
+        return buffer(KERNEL_SLOT + which, n);
+    }
+
+    /**
+     * The element type in which a pair loss reads the rows of {@code teacher} and {@code student} in registers:
+     * {@link DType#BF16} when both are BF16, else null (the generic path: F32 rows, F16 rows and mixed dtypes are
+     * widened per row as above). The backend's typed {@link DivergenceKernels} methods then get the tensors' own
+     * segments. F16 stays on the copy for the reason given at {@link #inRegister}: its conversion costs more per
+     * element than the bytes it saves, and it would be paid in every pass that reads the row.
+     */
+    public static DType pairInRegister(Tensor teacher, Tensor student) {
+        return teacher != null && teacher.dtype() == DType.BF16 && student.dtype() == DType.BF16 ? DType.BF16 : null;
     }
 
     /** This thread's float32 buffer {@code slot}, holding at least {@code n} floats. */

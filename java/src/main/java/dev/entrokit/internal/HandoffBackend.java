@@ -287,6 +287,36 @@ public final class HandoffBackend implements Backend {
                           MemorySegment grad, long gradOff, float gradScale) {
             return now().divergences().pld(t, tOff, s, sOff, n, label, invT, grad, gradOff, gradScale);
         }
+
+        @Override
+        public double crossEntropy(DType type, MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                                   MemorySegment grad, long gradOff, float gradScale) {
+            return now().divergences().crossEntropy(type, t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
+
+        @Override
+        public double kl(DType type, MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                         MemorySegment grad, long gradOff, float gradScale) {
+            return now().divergences().kl(type, t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
+
+        @Override
+        public double rkl(DType type, MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                          MemorySegment grad, long gradOff, float gradScale) {
+            return now().divergences().rkl(type, t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
+
+        @Override
+        public double jsd(DType type, MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                          float beta, MemorySegment grad, long gradOff, float gradScale) {
+            return now().divergences().jsd(type, t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
+        }
+
+        @Override
+        public double jeffreys(DType type, MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                               MemorySegment grad, long gradOff, float gradScale) {
+            return now().divergences().jeffreys(type, t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
     }
 
     private final class Selection implements SelectionKernels {

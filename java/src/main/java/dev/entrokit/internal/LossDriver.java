@@ -6,6 +6,8 @@ import dev.entrokit.LossOptions;
 import dev.entrokit.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.EnumSet;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -19,6 +21,9 @@ import java.util.function.Supplier;
  * are {@code kl}/{@code rkl}, Amari α = 0/1 are {@code rkl}/{@code kl}, Rényi α = 1 is {@code kl}.
  */
 public final class LossDriver {
+    /** The losses whose kernels have typed methods ({@link DivergenceKernels#kl(DType, MemorySegment, long, MemorySegment, long, int, float, MemorySegment, long, float)} …). */
+    private static final Set<Loss> READS_PAIR_TYPED = EnumSet.of(Loss.CROSS_ENTROPY, Loss.KL, Loss.RKL, Loss.JSD,
+            Loss.JEFFREYS);
     private final SoftmaxKernels softmax;
     private final DivergenceKernels divergences;
     private final RowExecutor rows;
@@ -64,9 +69,12 @@ public final class LossDriver {
         float beta = options.beta();
         float alpha = options.alpha();
         double[] values = new double[nRows];
-        // Half rows are widened per thread and a half gradient is narrowed once at the store (HalfRows).
-        HalfRows.Rows sx = HalfRows.of(student, 0, half);
-        HalfRows.Rows tx = HalfRows.of(teacher, 1, half);
+        // Half rows are widened per thread and a half gradient is narrowed once at the store (HalfRows), except a pair
+        // that the divergence kernels read in registers (HalfRows.pairInRegister): those get the tensors' own rows.
+        DType pair = READS_PAIR_TYPED.contains(op) ? HalfRows.pairInRegister(teacher, student) : null;
+        DType type = pair != null ? pair : DType.F32;
+        HalfRows.Rows sx = pair != null ? null : HalfRows.of(student, 0, half);
+        HalfRows.Rows tx = pair != null ? null : HalfRows.of(teacher, 1, half);
         HalfRows.Rows gx = HalfRows.of(grad, 2, half);
         // An entropy without a gradient reads a BF16 row in registers (HalfRows.inRegister says which rows).
         HalfKernels hk = op == Loss.ENTROPY && grad == null ? HalfRows.inRegister(student, half) : null;
@@ -82,29 +90,29 @@ public final class LossDriver {
                 values[r] = 0; // an ignored row: loss 0, gradient 0, and it leaves the MEAN
                 return;
             }
-            MemorySegment s = sx.read(r);
-            long sOff = sx.at(r);
-            MemorySegment t = tx == null ? null : tx.read(r);
-            long tOff = tx == null ? 0 : tx.at(r);
+            MemorySegment s = sx == null ? student.segment() : sx.read(r);
+            long sOff = sx == null ? student.index(r, 0) : sx.at(r);
+            MemorySegment t = tx != null ? tx.read(r) : teacher != null ? teacher.segment() : null;
+            long tOff = tx != null ? tx.at(r) : teacher != null ? teacher.index(r, 0) : 0;
             MemorySegment gs = gx == null ? null : gx.write(r);
             long gOff = gx == null ? 0 : gx.at(r);
             values[r] = switch (op) {
                 case ENTROPY -> softmax.entropy(s, sOff, n, invT, gs, gOff, g);
-                case CROSS_ENTROPY -> divergences.crossEntropy(t, tOff, s, sOff, n, invT, gs, gOff, g);
+                case CROSS_ENTROPY -> divergences.crossEntropy(type, t, tOff, s, sOff, n, invT, gs, gOff, g);
                 case CROSS_ENTROPY_LABELS ->
                         divergences.crossEntropyLabel(s, sOff, n, labels.getInt(r), options.labelSmoothing(), invT, gs, gOff, g);
-                case KL -> divergences.kl(t, tOff, s, sOff, n, invT, gs, gOff, g);
-                case RKL -> divergences.rkl(t, tOff, s, sOff, n, invT, gs, gOff, g);
+                case KL -> divergences.kl(type, t, tOff, s, sOff, n, invT, gs, gOff, g);
+                case RKL -> divergences.rkl(type, t, tOff, s, sOff, n, invT, gs, gOff, g);
                 case JSD -> {
                     // Liger/TRL convention: the endpoints are the two KLs, not the formula's limit 0.
                     if (beta == 0f) {
-                        yield divergences.kl(t, tOff, s, sOff, n, invT, gs, gOff, g);
+                        yield divergences.kl(type, t, tOff, s, sOff, n, invT, gs, gOff, g);
                     } else if (beta == 1f) {
-                        yield divergences.rkl(t, tOff, s, sOff, n, invT, gs, gOff, g);
+                        yield divergences.rkl(type, t, tOff, s, sOff, n, invT, gs, gOff, g);
                     }
-                    yield divergences.jsd(t, tOff, s, sOff, n, invT, beta, gs, gOff, g);
+                    yield divergences.jsd(type, t, tOff, s, sOff, n, invT, beta, gs, gOff, g);
                 }
-                case JEFFREYS -> divergences.jeffreys(t, tOff, s, sOff, n, invT, gs, gOff, g);
+                case JEFFREYS -> divergences.jeffreys(type, t, tOff, s, sOff, n, invT, gs, gOff, g);
                 case TV -> divergences.tv(t, tOff, s, sOff, n, invT);
                 case HELLINGER -> divergences.hellinger(t, tOff, s, sOff, n, invT);
                 // The α-family's limits are the KL kernels themselves: the formula is 0/0 there.

@@ -2,6 +2,7 @@ package dev.entrokit.internal.simd;
 
 import static dev.entrokit.internal.simd.RowPasses.EXTREME_SPREAD;
 import static dev.entrokit.internal.simd.SimdConstants.BLOCK;
+import static dev.entrokit.internal.simd.HalfPairPasses.at;
 import static dev.entrokit.internal.simd.SimdConstants.F;
 import static dev.entrokit.internal.simd.SimdConstants.L;
 import static dev.entrokit.internal.simd.SimdRows.F32;
@@ -220,7 +221,7 @@ final class OneReadPasses {
      * do; returns whether the pair is extreme (then the sums are not meaningful).
      */
     static boolean klSumsStreaming(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT, Workspace ws) {
-        return pairSumsStreaming(KL_SUMS, t, tOff, s, sOff, n, invT, null, null, 0, ws);
+        return pairSumsStreaming(KL_SUMS, false, t, tOff, s, sOff, n, invT, null, null, 0, ws);
     }
 
     /**
@@ -231,7 +232,7 @@ final class OneReadPasses {
      */
     static boolean klSumsStreaming(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                                    MemorySegment eT, MemorySegment eS, long eSOff, Workspace ws) {
-        return pairSumsStreaming(KL_SUMS, t, tOff, s, sOff, n, invT, eT, eS, eSOff, ws);
+        return pairSumsStreaming(KL_SUMS, false, t, tOff, s, sOff, n, invT, eT, eS, eSOff, ws);
     }
 
     /**
@@ -241,8 +242,11 @@ final class OneReadPasses {
      * {@link #JEFFREYS_SUMS} also {@code ws.acc[3] = Σ e^{b_i}·(b_i − a_i)}, masked student entries adding 0. On a
      * grown maximum, {@code Σ e^a·b} moves to {@code e^{−δ_t}·(v − δ_s·d_t)} and the reverse sum as the forward one
      * with the roles swapped. The stored exps and block maxima are those of {@link #klSumsStreaming}.
+     *
+     * <p>{@code bf16}: both rows hold bfloat16 elements ({@code tOff}, {@code sOff} count them), read by the twins in
+     * {@link HalfPairPasses}; the results are bitwise those on the rows widened to float32.
      */
-    static boolean pairSumsStreaming(int kind, MemorySegment t, long tOff, MemorySegment s, long sOff, int n,
+    static boolean pairSumsStreaming(int kind, boolean bf16, MemorySegment t, long tOff, MemorySegment s, long sOff, int n,
                                      float invT, MemorySegment eT, MemorySegment eS, long eSOff, Workspace ws) {
         float[] refs = eT == null && kind != JSD_SUMS ? null : ws.blockRefs(2 * (n / BLOCK + 2));
         int block = 0;
@@ -268,11 +272,15 @@ final class OneReadPasses {
             boolean tail = start >= upper; // the last round: the scalar tail after the blocks, maybe empty
             if (!tail) {
                 end = blockEnd(start, upper);
-                pairMaxMinBlock(t, tOff, s, sOff, start, end, mm);
+                if (bf16) {
+                    HalfPairPasses.pairMaxMinBlock(t, tOff, s, sOff, start, end, mm);
+                } else {
+                    pairMaxMinBlock(t, tOff, s, sOff, start, end, mm);
+                }
             } else {
                 for (int i = upper; i < n; i++) {
-                    float vt = get(t, tOff + i);
-                    float vs = get(s, sOff + i);
+                    float vt = at(bf16, t, tOff + i);
+                    float vs = at(bf16, s, sOff + i);
                     mm[0] = vt > mm[0] ? vt : mm[0];
                     mm[1] = vt < mm[1] && vt != Float.NEGATIVE_INFINITY ? vt : mm[1];
                     mm[2] = vs > mm[2] ? vs : mm[2];
@@ -306,8 +314,8 @@ final class OneReadPasses {
                 block++;
             }
             if (!tail) {
-                pairBlockSums(kind, t, tOff, s, sOff, start, end, -0.5f * refT, -0.5f * refS, log2Scale, eT, eS, eSOff,
-                        ws);
+                pairBlockSums(kind, bf16, t, tOff, s, sOff, start, end, -0.5f * refT, -0.5f * refS, log2Scale, eT, eS,
+                        eSOff, ws);
                 dt += ws.acc[0];
                 ds += ws.acc[1];
                 w += LN2 * ws.acc[2];
@@ -316,8 +324,8 @@ final class OneReadPasses {
                 float negHalfMt = -0.5f * refT;
                 float negHalfMs = -0.5f * refS;
                 for (int i = upper; i < n; i++) {
-                    float xt = get(t, tOff + i);
-                    float xs = get(s, sOff + i);
+                    float xt = at(bf16, t, tOff + i);
+                    float xs = at(bf16, s, sOff + i);
                     float a = shift(xt, negHalfMt, twoInvT);
                     float b = shift(xs, negHalfMs, twoInvT);
                     float et = exp(a);
@@ -359,48 +367,97 @@ final class OneReadPasses {
      * {@link #JEFFREYS_SUMS}). Each callee holds one loop; those that store hold one exp each (a loop with two
      * exps and two stores went past C2's inlining budget in KL, see {@link #teacherBlockStore}).
      */
-    static void pairBlockSums(int kind, MemorySegment t, long tOff, MemorySegment s, long sOff, int start,
-                                      int end, float negHalfMt, float negHalfMs, float log2Scale, MemorySegment eT,
-                                      MemorySegment eS, long eSOff, Workspace ws) {
+    static void pairBlockSums(int kind, boolean bf16, MemorySegment t, long tOff, MemorySegment s, long sOff, int start,
+                              int end, float negHalfMt, float negHalfMs, float log2Scale, MemorySegment eT,
+                              MemorySegment eS, long eSOff, Workspace ws) {
         double[] acc = ws.acc;
         acc[3] = 0;
+        float[] lanes = ws.lanes;
         if (kind == JSD_SUMS) {
             int n = end; // the rows were sized for the whole row; this only has to cover the block
-            expShiftBlockStore(t, tOff, start, end, negHalfMt, log2Scale, ws.heapRow(0, n), ws.heapRow(2, n), acc, 0,
-                    ws.lanes);
-            expShiftBlockStore(s, sOff, start, end, negHalfMs, log2Scale, ws.heapRow(1, n), ws.heapRow(3, n), acc, 1,
-                    ws.lanes);
+            float[] eTRow = ws.heapRow(0, n);
+            float[] eSRow = ws.heapRow(1, n);
+            float[] aTRow = ws.heapRow(2, n);
+            float[] aSRow = ws.heapRow(3, n);
+            if (bf16) {
+                HalfPairPasses.expShiftBlockStore(t, tOff, start, end, negHalfMt, log2Scale, eTRow, aTRow, acc, 0, lanes);
+                HalfPairPasses.expShiftBlockStore(s, sOff, start, end, negHalfMs, log2Scale, eSRow, aSRow, acc, 1, lanes);
+            } else {
+                expShiftBlockStore(t, tOff, start, end, negHalfMt, log2Scale, eTRow, aTRow, acc, 0, lanes);
+                expShiftBlockStore(s, sOff, start, end, negHalfMs, log2Scale, eSRow, aSRow, acc, 1, lanes);
+            }
             acc[2] = 0;
             return;
         }
         if (eT == null) {
             switch (kind) {
-                case CE_SUMS -> crossEntropyBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, acc,
-                        ws.lanes);
-                case JEFFREYS_SUMS -> jeffreysBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, acc,
-                        ws.lanes);
-                default -> klBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, acc, ws.lanes);
+                case CE_SUMS -> {
+                    if (bf16) {
+                        HalfPairPasses.crossEntropyBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs,
+                                log2Scale, acc, lanes);
+                    } else {
+                        crossEntropyBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, acc, lanes);
+                    }
+                }
+                case JEFFREYS_SUMS -> {
+                    if (bf16) {
+                        HalfPairPasses.jeffreysBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale,
+                                acc, lanes);
+                    } else {
+                        jeffreysBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, acc, lanes);
+                    }
+                }
+                default -> {
+                    if (bf16) {
+                        HalfPairPasses.klBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, acc,
+                                lanes);
+                    } else {
+                        klBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, acc, lanes);
+                    }
+                }
             }
             return;
         }
         switch (kind) {
             case CE_SUMS -> {
-                crossEntropyTeacherBlockStore(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, eT, acc,
-                        ws.lanes);
-                expBlockStore(s, sOff, start, end, negHalfMs, log2Scale, eS, eSOff, acc, ws.lanes);
+                if (bf16) {
+                    HalfPairPasses.crossEntropyTeacherBlockStore(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs,
+                            log2Scale, eT, acc, lanes);
+                    HalfPairPasses.expBlockStore(s, sOff, start, end, negHalfMs, log2Scale, eS, eSOff, acc, lanes);
+                } else {
+                    crossEntropyTeacherBlockStore(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, eT, acc,
+                            lanes);
+                    expBlockStore(s, sOff, start, end, negHalfMs, log2Scale, eS, eSOff, acc, lanes);
+                }
             }
             case JEFFREYS_SUMS -> {
                 // The reverse direction is the forward one with the roles swapped: its d and sum land in acc[0], acc[2].
-                teacherBlockStore(s, sOff, t, tOff, start, end, negHalfMs, negHalfMt, log2Scale, eS, eSOff, acc, ws.lanes);
+                if (bf16) {
+                    HalfPairPasses.teacherBlockStore(s, sOff, t, tOff, start, end, negHalfMs, negHalfMt, log2Scale, eS,
+                            eSOff, acc, lanes);
+                } else {
+                    teacherBlockStore(s, sOff, t, tOff, start, end, negHalfMs, negHalfMt, log2Scale, eS, eSOff, acc, lanes);
+                }
                 double ds = acc[0];
                 double wr = acc[2];
-                teacherBlockStore(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, eT, 0, acc, ws.lanes);
+                if (bf16) {
+                    HalfPairPasses.teacherBlockStore(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, eT, 0,
+                            acc, lanes);
+                } else {
+                    teacherBlockStore(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, eT, 0, acc, lanes);
+                }
                 acc[1] = ds;
                 acc[3] = wr;
             }
             default -> {
-                teacherBlockStore(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, eT, 0, acc, ws.lanes);
-                expBlockStore(s, sOff, start, end, negHalfMs, log2Scale, eS, eSOff, acc, ws.lanes);
+                if (bf16) {
+                    HalfPairPasses.teacherBlockStore(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, eT, 0,
+                            acc, lanes);
+                    HalfPairPasses.expBlockStore(s, sOff, start, end, negHalfMs, log2Scale, eS, eSOff, acc, lanes);
+                } else {
+                    teacherBlockStore(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, eT, 0, acc, lanes);
+                    expBlockStore(s, sOff, start, end, negHalfMs, log2Scale, eS, eSOff, acc, lanes);
+                }
             }
         }
     }

@@ -158,12 +158,32 @@ final class PairPasses {
 
     /**
      * {@link #rklMean} that also stores {@code q_i} to {@code qRow} and {@code c_i} to {@code cRow} (from index 0),
-     * so that {@link #gradRklStored} needs no second exp. Same sum, in the same order.
+     * so that {@link #gradRklStored} needs no second exp. Same sum, in the same order. {@code bf16}: both rows hold
+     * bfloat16 elements, read by {@link HalfPairPasses#rklMeanStoreBlocks} (bitwise the same on the widened rows).
      */
-    static double rklMeanStore(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float negHalfMs,
-                               float negHalfTk, float twoInvT, float invDs, MemorySegment qRow, MemorySegment cRow,
-                               float[] lanes) {
+    static double rklMeanStore(boolean bf16, MemorySegment t, long tOff, MemorySegment s, long sOff, int n,
+                               float negHalfMs, float negHalfTk, float twoInvT, float invDs, MemorySegment qRow,
+                               MemorySegment cRow, float[] lanes) {
         int upper = F.loopBound(n);
+        double total = bf16
+                ? HalfPairPasses.rklMeanStoreBlocks(t, tOff, s, sOff, upper, negHalfMs, negHalfTk, twoInvT, invDs, qRow,
+                        cRow, lanes)
+                : rklMeanStoreBlocks(t, tOff, s, sOff, upper, negHalfMs, negHalfTk, twoInvT, invDs, qRow, cRow, lanes);
+        for (int i = upper; i < n; i++) {
+            float b = shift(HalfPairPasses.at(bf16, s, sOff + i), negHalfMs, twoInvT);
+            float q = exp(b) * invDs;
+            float c = b - shift(HalfPairPasses.at(bf16, t, tOff + i), negHalfTk, twoInvT);
+            put(qRow, i, q);
+            put(cRow, i, c);
+            total += q == 0 ? 0 : q * c;
+        }
+        return total;
+    }
+
+    /** The vector blocks {@code [0, upper)} of {@link #rklMeanStore} on float32 rows. */
+    static double rklMeanStoreBlocks(MemorySegment t, long tOff, MemorySegment s, long sOff, int upper, float negHalfMs,
+                                     float negHalfTk, float twoInvT, float invDs, MemorySegment qRow, MemorySegment cRow,
+                                     float[] lanes) {
         float log2Scale = log2ScaleOfTwoInvT(twoInvT); // the exps in log2 units, c in nats
         double total = 0;
         for (int start = 0, end; start < upper; start = end) {
@@ -180,14 +200,6 @@ final class PairPasses {
             }
             acc.intoArray(lanes, 0);
             total += sumLanes(lanes);
-        }
-        for (int i = upper; i < n; i++) {
-            float b = shift(get(s, sOff + i), negHalfMs, twoInvT);
-            float q = exp(b) * invDs;
-            float c = b - shift(get(t, tOff + i), negHalfTk, twoInvT);
-            put(qRow, i, q);
-            put(cRow, i, c);
-            total += q == 0 ? 0 : q * c;
         }
         return total;
     }

@@ -6,7 +6,7 @@ import static dev.entrokit.internal.simd.OneReadPasses.JSD_SUMS;
 import static dev.entrokit.internal.simd.OneReadPasses.gradFromStoredExps;
 import static dev.entrokit.internal.simd.OneReadPasses.jsdFromStored;
 import static dev.entrokit.internal.simd.OneReadPasses.jsdGradFromStored;
-import static dev.entrokit.internal.simd.OneReadPasses.klSumsStreaming;
+import static dev.entrokit.internal.simd.OneReadPasses.KL_SUMS;
 import static dev.entrokit.internal.simd.OneReadPasses.pairSumsStreaming;
 import static dev.entrokit.internal.simd.PairPasses.PROB_CHUNK;
 import static dev.entrokit.internal.simd.PairPasses.extremePair;
@@ -47,7 +47,9 @@ import static dev.entrokit.internal.simd.VectorExp.expNonPositive;
 import static jdk.incubator.vector.VectorOperators.EQ;
 import static jdk.incubator.vector.VectorOperators.GT;
 
+import dev.entrokit.DType;
 import dev.entrokit.internal.DivergenceKernels;
+import dev.entrokit.internal.HalfRows;
 import dev.entrokit.internal.scalar.ScalarDivergenceKernels;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
@@ -73,8 +75,15 @@ public final class SimdDivergenceKernels implements DivergenceKernels {
     @Override
     public double crossEntropy(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                                MemorySegment grad, long gradOff, float gradScale) {
+        return crossEntropy(false, t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+    }
+
+    /** {@link #crossEntropy(MemorySegment, long, MemorySegment, long, int, float, MemorySegment, long, float)} on float32 or ({@code bf16}) bfloat16 rows. */
+    private static double crossEntropy(boolean bf16, MemorySegment t, long tOff, MemorySegment s, long sOff, int n,
+                                       float invT, MemorySegment grad, long gradOff, float gradScale) {
+        DType type = bf16 ? DType.BF16 : DType.F32;
         if (grad != null && scaleOverflows((double) gradScale * invT)) {
-            return REFERENCE.crossEntropy(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+            return REFERENCE.crossEntropy(type, t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
         Workspace ws = Workspace.get();
         // As KL: one read of the pair; with a gradient the forward keeps both rows' exps and the gradient pass only
@@ -83,14 +92,14 @@ public final class SimdDivergenceKernels implements DivergenceKernels {
         MemorySegment dst = keepExps ? target(grad, n, ws) : null;
         long dstOff = keepExps ? targetOffset(dst, grad, gradOff) : 0;
         MemorySegment eT = keepExps ? ws.probRow(0, n) : null;
-        if (pairSumsStreaming(CE_SUMS, t, tOff, s, sOff, n, invT, eT, dst, dstOff, ws)) {
-            return REFERENCE.crossEntropy(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        if (pairSumsStreaming(CE_SUMS, bf16, t, tOff, s, sOff, n, invT, eT, dst, dstOff, ws)) {
+            return REFERENCE.crossEntropy(type, t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
         double dt = ws.acc[0];
         double ds = ws.acc[1];
         double ce = Math.log(ds) - ws.acc[2] / dt;
         if (!Double.isFinite(ce)) {
-            return REFERENCE.crossEntropy(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+            return REFERENCE.crossEntropy(type, t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
         if (keepExps) {
             gradFromStoredExps(eT, dst, dstOff, n, invT, ws.blockRefs(0), ws.pairMax[0], ws.pairMax[1], dt, ds,
@@ -139,8 +148,15 @@ public final class SimdDivergenceKernels implements DivergenceKernels {
     @Override
     public double kl(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                      MemorySegment grad, long gradOff, float gradScale) {
+        return kl(false, t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+    }
+
+    /** {@link #kl(MemorySegment, long, MemorySegment, long, int, float, MemorySegment, long, float)} on float32 or ({@code bf16}) bfloat16 rows. */
+    private static double kl(boolean bf16, MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                             MemorySegment grad, long gradOff, float gradScale) {
+        DType type = bf16 ? DType.BF16 : DType.F32;
         if (grad != null && scaleOverflows((double) gradScale * invT)) {
-            return REFERENCE.kl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+            return REFERENCE.kl(type, t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
         Workspace ws = Workspace.get();
         // With a gradient, the forward keeps both rows' exps (e^t in a workspace row, e^s where the gradient goes)
@@ -150,8 +166,8 @@ public final class SimdDivergenceKernels implements DivergenceKernels {
         MemorySegment dst = keepExps ? target(grad, n, ws) : null;
         long dstOff = keepExps ? targetOffset(dst, grad, gradOff) : 0;
         MemorySegment eT = keepExps ? ws.probRow(0, n) : null;
-        if (klSumsStreaming(t, tOff, s, sOff, n, invT, eT, dst, dstOff, ws)) {
-            return REFERENCE.kl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        if (pairSumsStreaming(KL_SUMS, bf16, t, tOff, s, sOff, n, invT, eT, dst, dstOff, ws)) {
+            return REFERENCE.kl(type, t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
         float negHalfMt = -0.5f * ws.pairMax[0];
         float negHalfMs = -0.5f * ws.pairMax[1];
@@ -160,7 +176,7 @@ public final class SimdDivergenceKernels implements DivergenceKernels {
         double ds = ws.acc[1];
         double kl = ws.acc[2] / dt - Math.log(dt) + Math.log(ds);
         if (!Double.isFinite(kl)) {
-            return REFERENCE.kl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+            return REFERENCE.kl(type, t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
         if (keepExps) {
             gradFromStoredExps(eT, dst, dstOff, n, invT, ws.blockRefs(0), ws.pairMax[0], ws.pairMax[1], dt, ds,
@@ -178,12 +194,20 @@ public final class SimdDivergenceKernels implements DivergenceKernels {
     @Override
     public double rkl(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                       MemorySegment grad, long gradOff, float gradScale) {
+        return rkl(false, t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+    }
+
+    /** {@link #rkl(MemorySegment, long, MemorySegment, long, int, float, MemorySegment, long, float)} on float32 or ({@code bf16}) bfloat16 rows. */
+    private static double rkl(boolean bf16, MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                              MemorySegment grad, long gradOff, float gradScale) {
+        DType type = bf16 ? DType.BF16 : DType.F32;
         if (grad != null && scaleOverflows((double) gradScale * invT)) {
-            return REFERENCE.rkl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+            return REFERENCE.rkl(type, t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
         Workspace ws = Workspace.get();
-        if (klSumsStreaming(s, sOff, t, tOff, n, invT, ws)) { // KL(q‖p): roles swapped
-            return REFERENCE.rkl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        // KL(q‖p): roles swapped
+        if (pairSumsStreaming(KL_SUMS, bf16, s, sOff, t, tOff, n, invT, null, null, 0, ws)) {
+            return REFERENCE.rkl(type, t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
         float mt = ws.pairMax[1];
         float ms = ws.pairMax[0];
@@ -191,13 +215,13 @@ public final class SimdDivergenceKernels implements DivergenceKernels {
         double dt = ws.acc[1];
         double rkl = ws.acc[2] / ds - Math.log(ds) + Math.log(dt);
         if (!Double.isFinite(rkl)) {
-            return REFERENCE.rkl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+            return REFERENCE.rkl(type, t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
         if (grad != null) {
             MemorySegment dst = target(grad, n, ws);
             long dstOff = targetOffset(dst, grad, gradOff);
             fill(dst, dstOff, n, 0f);
-            addRklGrad(t, tOff, s, sOff, dst, dstOff, n, ms, invT, (float) (1 / ds), gradScale * invT, ws);
+            addRklGrad(bf16, t, tOff, s, sOff, dst, dstOff, n, ms, invT, (float) (1 / ds), gradScale * invT, ws);
             publish(dst, grad, gradOff, n);
         }
         return rkl;
@@ -206,11 +230,13 @@ public final class SimdDivergenceKernels implements DivergenceKernels {
     /**
      * Adds the reverse-KL gradient: locates the student's argmax, then {@link PairPasses#rklMeanStore} and
      * {@link PairPasses#gradRklStored} (rows up to {@link PairPasses#PROB_CHUNK}), or {@link PairPasses#rklMean} and {@link PairPasses#gradRkl}.
+     * {@code bf16} rows are no longer than {@link PairPasses#PROB_CHUNK} (longer ones run on float32 copies).
      */
-    private static void addRklGrad(MemorySegment t, long tOff, MemorySegment s, long sOff, MemorySegment grad,
-                                   long gOff, int n, float ms, float invT, float invDs, float scale, Workspace ws) {
-        int k = indexOf(s, sOff, n, ms);
-        float negHalfTk = -0.5f * get(t, tOff + k);
+    private static void addRklGrad(boolean bf16, MemorySegment t, long tOff, MemorySegment s, long sOff,
+                                   MemorySegment grad, long gOff, int n, float ms, float invT, float invDs, float scale,
+                                   Workspace ws) {
+        int k = bf16 ? HalfPairPasses.indexOf(s, sOff, n, ms) : indexOf(s, sOff, n, ms);
+        float negHalfTk = -0.5f * HalfPairPasses.at(bf16, t, tOff + k);
         float negHalfMs = -0.5f * ms;
         float twoInvT = 2f * invT;
         if (n <= PROB_CHUNK) {
@@ -219,8 +245,8 @@ public final class SimdDivergenceKernels implements DivergenceKernels {
             // 32000-wide row, JFR allocation samples).
             MemorySegment qRow = ws.probRow(0, n);
             MemorySegment cRow = ws.probRow(1, n);
-            float mean = (float) rklMeanStore(t, tOff, s, sOff, n, negHalfMs, negHalfTk, twoInvT, invDs, qRow, cRow,
-                    ws.lanes);
+            float mean = (float) rklMeanStore(bf16, t, tOff, s, sOff, n, negHalfMs, negHalfTk, twoInvT, invDs, qRow,
+                    cRow, ws.lanes);
             gradRklStored(qRow, cRow, grad, gOff, n, mean, scale);
             return;
         }
@@ -231,8 +257,15 @@ public final class SimdDivergenceKernels implements DivergenceKernels {
     @Override
     public double jeffreys(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
                            MemorySegment grad, long gradOff, float gradScale) {
+        return jeffreys(false, t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+    }
+
+    /** {@link #jeffreys(MemorySegment, long, MemorySegment, long, int, float, MemorySegment, long, float)} on float32 or ({@code bf16}) bfloat16 rows. */
+    private static double jeffreys(boolean bf16, MemorySegment t, long tOff, MemorySegment s, long sOff, int n,
+                                   float invT, MemorySegment grad, long gradOff, float gradScale) {
+        DType type = bf16 ? DType.BF16 : DType.F32;
         if (grad != null && scaleOverflows((double) gradScale * invT)) {
-            return REFERENCE.jeffreys(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+            return REFERENCE.jeffreys(type, t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
         Workspace ws = Workspace.get();
         // Both directions' sums from one read; with a gradient the forward keeps both exps, so that the q − p part
@@ -241,8 +274,8 @@ public final class SimdDivergenceKernels implements DivergenceKernels {
         MemorySegment dst = grad != null ? target(grad, n, ws) : null;
         long dstOff = grad != null ? targetOffset(dst, grad, gradOff) : 0;
         MemorySegment eT = keepExps ? ws.probRow(0, n) : null;
-        if (pairSumsStreaming(JEFFREYS_SUMS, t, tOff, s, sOff, n, invT, eT, keepExps ? dst : null, dstOff, ws)) {
-            return REFERENCE.jeffreys(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        if (pairSumsStreaming(JEFFREYS_SUMS, bf16, t, tOff, s, sOff, n, invT, eT, keepExps ? dst : null, dstOff, ws)) {
+            return REFERENCE.jeffreys(type, t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
         float mt = ws.pairMax[0];
         float ms = ws.pairMax[1];
@@ -253,7 +286,7 @@ public final class SimdDivergenceKernels implements DivergenceKernels {
         double rkl = ws.acc[3] / ds - logRatio;
         double value = kl + rkl;
         if (!Double.isFinite(value)) {
-            return REFERENCE.jeffreys(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+            return REFERENCE.jeffreys(type, t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
         }
         if (grad != null) {
             float scale = gradScale * invT;
@@ -263,7 +296,7 @@ public final class SimdDivergenceKernels implements DivergenceKernels {
                 gradQMinusP(t, tOff, s, sOff, dst, dstOff, n, -0.5f * mt, -0.5f * ms, 2f * invT, (float) (1 / dt),
                         (float) (1 / ds), scale);
             }
-            addRklGrad(t, tOff, s, sOff, dst, dstOff, n, ms, invT, (float) (1 / ds), scale, ws);
+            addRklGrad(bf16, t, tOff, s, sOff, dst, dstOff, n, ms, invT, (float) (1 / ds), scale, ws);
             publish(dst, grad, gradOff, n);
         }
         return value;
@@ -272,11 +305,24 @@ public final class SimdDivergenceKernels implements DivergenceKernels {
     @Override
     public double jsd(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT, float beta,
                       MemorySegment grad, long gradOff, float gradScale) {
-        if (grad != null && scaleOverflows((double) gradScale * invT * (1 - beta))) {
-            return REFERENCE.jsd(t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
-        }
         if (n > PROB_CHUNK) {
+            if (grad != null && scaleOverflows((double) gradScale * invT * (1 - beta))) {
+                return REFERENCE.jsd(t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
+            }
             return jsdChunked(t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
+        }
+        return jsd(false, t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
+    }
+
+    /**
+     * {@link #jsd(MemorySegment, long, MemorySegment, long, int, float, float, MemorySegment, long, float)} on float32
+     * or ({@code bf16}) bfloat16 rows no longer than {@link PairPasses#PROB_CHUNK}.
+     */
+    private static double jsd(boolean bf16, MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                              float beta, MemorySegment grad, long gradOff, float gradScale) {
+        DType type = bf16 ? DType.BF16 : DType.F32;
+        if (grad != null && scaleOverflows((double) gradScale * invT * (1 - beta))) {
+            return REFERENCE.jsd(type, t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
         }
         Workspace ws = Workspace.get();
         // One read of the pair: the streaming pass keeps each row's exps and shifted logits against its block's
@@ -284,20 +330,20 @@ public final class SimdDivergenceKernels implements DivergenceKernels {
         for (int row = 0; row < 4; row++) {
             ws.heapRow(row, n);
         }
-        if (pairSumsStreaming(JSD_SUMS, t, tOff, s, sOff, n, invT, null, null, 0, ws)) {
-            return REFERENCE.jsd(t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
+        if (pairSumsStreaming(JSD_SUMS, bf16, t, tOff, s, sOff, n, invT, null, null, 0, ws)) {
+            return REFERENCE.jsd(type, t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
         }
         double dt = ws.acc[0];
         double ds = ws.acc[1];
         if (!(dt > 0) || !(ds > 0)) { // a NaN row, or one with every entry masked: the reference's special rows
-            return REFERENCE.jsd(t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
+            return REFERENCE.jsd(type, t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
         }
         jsdFromStored(n, invT, beta, dt, ds, ws);
         double towardP = ws.acc[0];
         double towardQ = ws.acc[1];
         double value = beta * towardP + (1.0 - beta) * towardQ;
         if (!Double.isFinite(value)) {
-            return REFERENCE.jsd(t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
+            return REFERENCE.jsd(type, t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
         }
         if (grad != null) {
             float scale = (float) ((double) gradScale * invT * (1 - beta));
@@ -638,5 +684,82 @@ public final class SimdDivergenceKernels implements DivergenceKernels {
     public double pld(MemorySegment t, long tOff, MemorySegment s, long sOff, int n, int label, float invT,
                       MemorySegment grad, long gradOff, float gradScale) {
         return REFERENCE.pld(t, tOff, s, sOff, n, label, invT, grad, gradOff, gradScale);
+    }
+
+    /**
+     * Reads BF16 rows in registers ({@link HalfPairPasses}); F16 rows, and BF16 rows longer than
+     * {@link PairPasses#PROB_CHUNK} with a gradient, are widened into this thread's kernel buffers by
+     * {@link HalfWidening}'s vector loops first (their passes have no half twin).
+     */
+    @Override
+    public double crossEntropy(DType type, MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                               MemorySegment grad, long gradOff, float gradScale) {
+        if (type == DType.BF16 && (grad == null || n <= PROB_CHUNK)) {
+            return crossEntropy(true, t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
+        return type == DType.F32 ? crossEntropy(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale)
+                : crossEntropy(widened(type, t, tOff, n, 0), 0, widened(type, s, sOff, n, 1), 0, n, invT, grad, gradOff,
+                gradScale);
+    }
+
+    /** As the typed {@link #crossEntropy(DType, MemorySegment, long, MemorySegment, long, int, float, MemorySegment, long, float)}. */
+    @Override
+    public double kl(DType type, MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                     MemorySegment grad, long gradOff, float gradScale) {
+        if (type == DType.BF16 && (grad == null || n <= PROB_CHUNK)) {
+            return kl(true, t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
+        return type == DType.F32 ? kl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale)
+                : kl(widened(type, t, tOff, n, 0), 0, widened(type, s, sOff, n, 1), 0, n, invT, grad, gradOff, gradScale);
+    }
+
+    /** As the typed {@link #crossEntropy(DType, MemorySegment, long, MemorySegment, long, int, float, MemorySegment, long, float)}. */
+    @Override
+    public double rkl(DType type, MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                      MemorySegment grad, long gradOff, float gradScale) {
+        if (type == DType.BF16 && (grad == null || n <= PROB_CHUNK)) {
+            return rkl(true, t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
+        return type == DType.F32 ? rkl(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale)
+                : rkl(widened(type, t, tOff, n, 0), 0, widened(type, s, sOff, n, 1), 0, n, invT, grad, gradOff, gradScale);
+    }
+
+    /**
+     * As the typed {@link #crossEntropy(DType, MemorySegment, long, MemorySegment, long, int, float, MemorySegment, long, float)};
+     * BF16 rows longer than {@link PairPasses#PROB_CHUNK} are widened with or without a gradient (the chunked JSD
+     * has no half twin).
+     */
+    @Override
+    public double jsd(DType type, MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                      float beta, MemorySegment grad, long gradOff, float gradScale) {
+        if (type == DType.BF16 && n <= PROB_CHUNK) {
+            return jsd(true, t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale);
+        }
+        return type == DType.F32 ? jsd(t, tOff, s, sOff, n, invT, beta, grad, gradOff, gradScale)
+                : jsd(widened(type, t, tOff, n, 0), 0, widened(type, s, sOff, n, 1), 0, n, invT, beta, grad, gradOff,
+                gradScale);
+    }
+
+    /** As the typed {@link #crossEntropy(DType, MemorySegment, long, MemorySegment, long, int, float, MemorySegment, long, float)}. */
+    @Override
+    public double jeffreys(DType type, MemorySegment t, long tOff, MemorySegment s, long sOff, int n, float invT,
+                           MemorySegment grad, long gradOff, float gradScale) {
+        if (type == DType.BF16 && (grad == null || n <= PROB_CHUNK)) {
+            return jeffreys(true, t, tOff, s, sOff, n, invT, grad, gradOff, gradScale);
+        }
+        return type == DType.F32 ? jeffreys(t, tOff, s, sOff, n, invT, grad, gradOff, gradScale)
+                : jeffreys(widened(type, t, tOff, n, 0), 0, widened(type, s, sOff, n, 1), 0, n, invT, grad, gradOff,
+                gradScale);
+    }
+
+    /** The half row widened by {@link HalfWidening}'s vector loops into this thread's kernel buffer {@code which}. */
+    private static MemorySegment widened(DType type, MemorySegment x, long xOff, int n, int which) {
+        MemorySegment row = HalfRows.kernelRow(which, n);
+        if (type == DType.BF16) {
+            HalfWidening.widenBf16(x, xOff, row, 0, n);
+        } else {
+            HalfWidening.widenF16(x, xOff, row, 0, n);
+        }
+        return row;
     }
 }
