@@ -314,10 +314,20 @@ public final class Entrokit implements AutoCloseable {
         HalfRows.Rows x = HalfRows.of(logits, 0, backend::half);
         HalfKernels hk = inRegisterHalf(logits);
         MemorySegment o = out.segment();
+        RowSplit split = rowSplit(logits, logits, shareable);
         rows.forEachRow((int) logits.rows(), n, shareable, r ->
                 o.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, out.index(r), (float) (hk != null
                         ? hk.logSumExp(DType.BF16, logits.segment(), logits.index(r, 0), n, invT)
-                        : softmaxKernels.logSumExp(x.read(r), x.at(r), n, invT))));
+                        : softmaxKernels.logSumExp(x.read(r), x.at(r), n, invT, split))));
+    }
+
+    /**
+     * Who runs the chunks of a long float32 row when the call has fewer rows than threads ({@link RowSplit}): every
+     * thread, with the same bits; half rows (widened per thread) run whole.
+     */
+    private RowSplit rowSplit(Tensor logits, Tensor out, boolean shareable) {
+        return logits.dtype() == DType.F32 && out.dtype() == DType.F32
+                ? rows.split((int) logits.rows(), logits.cols(), shareable) : RowSplit.SERIAL;
     }
 
     /**
@@ -332,12 +342,14 @@ public final class Entrokit implements AutoCloseable {
         HalfRows.Rows x = HalfRows.of(logits, 0, backend::half);
         HalfRows.Rows o = HalfRows.of(probs, 1, backend::half);
         HalfKernels hk = inRegisterHalf(logits);
-        rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("probs", probs), r -> {
+        boolean shareable = shareable("logits", logits) & shareable("probs", probs);
+        RowSplit split = rowSplit(logits, probs, shareable);
+        rows.forEachRow((int) logits.rows(), n, shareable, r -> {
             if (hk != null) {
                 hk.softmax(DType.BF16, logits.segment(), logits.index(r, 0), probs.dtype(), probs.segment(), probs.index(r, 0), n, invT);
                 return;
             }
-            softmaxKernels.softmax(x.read(r), x.at(r), o.write(r), o.at(r), n, invT);
+            softmaxKernels.softmax(x.read(r), x.at(r), o.write(r), o.at(r), n, invT, split);
             o.store(r);
         });
     }
@@ -351,13 +363,15 @@ public final class Entrokit implements AutoCloseable {
         HalfRows.Rows x = HalfRows.of(logits, 0, backend::half);
         HalfRows.Rows o = HalfRows.of(logprobs, 1, backend::half);
         HalfKernels hk = inRegisterHalf(logits);
-        rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("logprobs", logprobs), r -> {
+        boolean shareable = shareable("logits", logits) & shareable("logprobs", logprobs);
+        RowSplit split = rowSplit(logits, logprobs, shareable);
+        rows.forEachRow((int) logits.rows(), n, shareable, r -> {
             if (hk != null) {
                 hk.logSoftmax(DType.BF16, logits.segment(), logits.index(r, 0), logprobs.dtype(), logprobs.segment(),
                         logprobs.index(r, 0), n, invT);
                 return;
             }
-            softmaxKernels.logSoftmax(x.read(r), x.at(r), o.write(r), o.at(r), n, invT);
+            softmaxKernels.logSoftmax(x.read(r), x.at(r), o.write(r), o.at(r), n, invT, split);
             o.store(r);
         });
     }
@@ -416,9 +430,7 @@ public final class Entrokit implements AutoCloseable {
         HalfRows.Rows x = HalfRows.of(logits, 0, backend::half);
         HalfRows.Rows o = HalfRows.of(out, 1, backend::half);
         HalfKernels hk = inRegisterHalf(logits);
-        // Fewer rows than threads: each long row is cut into chunks that every thread works on (the same bits).
-        RowSplit split = logits.dtype() == DType.F32 && out.dtype() == DType.F32
-                ? rows.split((int) logits.rows(), n, shareable) : RowSplit.SERIAL;
+        RowSplit split = rowSplit(logits, out, shareable);
         rows.forEachRow((int) logits.rows(), n, shareable, r -> {
             double[] values = ROW_STATS.get();
             if (hk != null) {

@@ -91,9 +91,12 @@ class RowSplitTest {
         return x;
     }
 
-    /** The fused call's outputs on {@code threads} threads: probabilities (or log-probabilities), max, lse, entropy. */
-    private static float[][] fused(String backend, int threads, float[] x, boolean log, float t, boolean offHeap,
-                                   boolean inPlace) {
+    /**
+     * The fused call's outputs on {@code threads} threads: probabilities (or log-probabilities), max, lse, entropy;
+     * {@code plain}: the separate softmax (or log-softmax) and log-sum-exp calls instead.
+     */
+    private static float[][] run(String backend, int threads, float[] x, boolean log, float t, boolean offHeap,
+                                 boolean inPlace, boolean plain) {
         int v = x.length;
         Entrokit ek = instance(backend, threads);
         try (Arena arena = Arena.ofShared()) {
@@ -113,7 +116,14 @@ class RowSplitTest {
                 in = inPlace ? Tensor.of(heap, 1, v) : Tensor.of(x, 1, v);
                 out = Tensor.of(heap, 1, v);
             }
-            if (log) {
+            if (plain) {
+                ek.logSumExp(in, Tensor.of(lse), t); // before the call below: it may write in place
+                if (log) {
+                    ek.logSoftmax(in, out, t);
+                } else {
+                    ek.softmax(in, out, t);
+                }
+            } else if (log) {
                 ek.logSoftmax(in, out, t, Tensor.of(max), Tensor.of(lse), Tensor.of(h));
             } else {
                 ek.softmax(in, out, t, Tensor.of(max), Tensor.of(lse), Tensor.of(h));
@@ -131,16 +141,20 @@ class RowSplitTest {
         float t = 0.8f;
         for (boolean log : new boolean[] {false, true}) {
             String what = backend + (log ? " log_softmax" : " softmax") + " V=" + v + " " + kind;
-            float[][] one = fused(backend, 1, x, log, t, false, false);
+            float[][] one = run(backend, 1, x, log, t, false, false, false);
+            float[][] onePlain = run(backend, 1, x, log, t, false, false, true);
             for (int threads : new int[] {2, 3, 7}) {
                 for (int layout = 0; layout < 3; layout++) {
                     boolean offHeap = layout >= 1;
                     boolean inPlace = layout == 2;
-                    float[][] other = fused(backend, threads, x, log, t, offHeap, inPlace);
+                    float[][] other = run(backend, threads, x, log, t, offHeap, inPlace, false);
+                    float[][] otherPlain = run(backend, threads, x, log, t, offHeap, inPlace, true);
                     String at = what + " on " + threads + " threads" + (offHeap ? " off-heap" : "")
                             + (inPlace ? " in place" : "");
                     for (int k = 0; k < 4; k++) {
                         assertArrayEquals(one[k], other[k], at + ": output #" + k + " differs from 1 thread");
+                        assertArrayEquals(onePlain[k], otherPlain[k], at + ": separate call's output #" + k
+                                + " differs from 1 thread");
                     }
                 }
             }

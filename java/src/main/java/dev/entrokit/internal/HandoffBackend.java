@@ -193,6 +193,23 @@ public final class HandoffBackend implements Backend {
         }
 
         @Override
+        public double logSumExp(MemorySegment x, long xOff, int n, float invT, RowSplit split) {
+            return now().softmax().logSumExp(x, xOff, n, invT, split);
+        }
+
+        @Override
+        public void softmax(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT,
+                            RowSplit split) {
+            now().softmax().softmax(x, xOff, out, outOff, n, invT, split);
+        }
+
+        @Override
+        public void logSoftmax(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT,
+                               RowSplit split) {
+            now().softmax().logSoftmax(x, xOff, out, outOff, n, invT, split);
+        }
+
+        @Override
         public void softmaxStats(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT,
                                  boolean log, double[] stats, RowSplit split) {
             now().softmax().softmaxStats(x, xOff, out, outOff, n, invT, log, stats, split);

@@ -10,11 +10,31 @@ public interface SoftmaxKernels {
     /** {@code log Σ exp(x_i/T)}. */
     double logSumExp(MemorySegment x, long xOff, int n, float invT);
 
+    /** {@link #logSumExp(MemorySegment, long, int, float)} with the row's chunks run by {@code split} ({@link RowSplit}). */
+    default double logSumExp(MemorySegment x, long xOff, int n, float invT, RowSplit split) {
+        return logSumExp(x, xOff, n, invT);
+    }
+
     /** {@code out = softmax(x/T)}; {@code out} may alias {@code x}. */
     void softmax(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT);
 
+    /**
+     * {@link #softmax(MemorySegment, long, MemorySegment, long, int, float)} with the row's chunks run by {@code split}
+     * ({@link RowSplit}): the same bits whoever runs them. The default runs the row on the calling thread.
+     */
+    default void softmax(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT,
+                         RowSplit split) {
+        softmax(x, xOff, out, outOff, n, invT);
+    }
+
     /** {@code out = (x − m)/T − log d}; {@code out} may alias {@code x}. */
     void logSoftmax(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT);
+
+    /** {@link #logSoftmax(MemorySegment, long, MemorySegment, long, int, float)} with the row's chunks run by {@code split}. */
+    default void logSoftmax(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT,
+                            RowSplit split) {
+        logSoftmax(x, xOff, out, outOff, n, invT);
+    }
 
     /**
      * Softmax ({@code log == false}) or log-softmax of {@code x/T} written to {@code out} (which may alias

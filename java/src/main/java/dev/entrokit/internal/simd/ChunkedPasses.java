@@ -51,6 +51,38 @@ final class ChunkedPasses {
         acc[1] = lo;
     }
 
+    /**
+     * {@link RowPasses#max} over the chunks (a row shorter than {@link RowSplit#MIN_LENGTH}: that pass itself). A zero
+     * maximum may come with the other sign than the whole-row pass's, which no caller here can tell: the row is
+     * shifted by it ({@code x·½ − m/2} is the same for ±0 but at {@code x = −0}, whose exp is 1 either way).
+     */
+    static float max(MemorySegment x, long off, int n, RowSplit split) {
+        if (!RowSplit.chunked(n)) {
+            return RowPasses.max(x, off, n);
+        }
+        double[] acc = Workspace.get().acc;
+        maxAndMin(x, off, n, split, acc);
+        return (float) acc[0];
+    }
+
+    /**
+     * {@link RowPasses#sumExp} (or, with an {@code out}, {@link RowPasses#expStore}) with its blocks summed, and
+     * stored, chunk by chunk.
+     */
+    static double sumExp(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float negHalfM,
+                         float twoInvT, RowSplit split) {
+        Workspace ws = Workspace.get();
+        if (!RowSplit.chunked(n)) {
+            return out == null ? RowPasses.sumExp(x, xOff, n, negHalfM, twoInvT, ws.lanes)
+                    : RowPasses.expStore(x, xOff, out, outOff, n, negHalfM, twoInvT, ws.lanes);
+        }
+        int upper = F.loopBound(n);
+        double[] sums = ws.blockSums(upper);
+        split.run(RowSplit.chunks(upper), c -> RowPasses.sumExpBlocks(x, xOff, out, outOff, RowSplit.start(c),
+                RowSplit.end(c, upper), negHalfM, twoInvT, sums, Workspace.get().lanes));
+        return RowPasses.joinSumExp(x, xOff, out, outOff, n, negHalfM, twoInvT, sums);
+    }
+
     /** {@link RowPasses#entropySums} with its blocks summed chunk by chunk. */
     static void entropySums(MemorySegment x, long off, int n, float negHalfM, float twoInvT, RowSplit split,
                             double[] acc) {

@@ -136,17 +136,41 @@ final class RowPasses {
         return i;
     }
 
-    /** {@code d = Σ exp((x − m)/T)}. */
+    /** {@code d = Σ exp((x − m)/T)}: {@link #sumExpBlocks} then {@link #joinSumExp}, as a row cut into chunks takes them. */
     static double sumExp(MemorySegment x, long off, int n, float negHalfM, float twoInvT, float[] lanes) {
-        float log2Scale = log2ScaleOfTwoInvT(twoInvT);
         int upper = F.loopBound(n);
-        double total = 0;
-        for (int start = 0, end; start < upper; start = end) {
-            end = blockEnd(start, upper);
+        double[] sums = Workspace.get().blockSums(upper);
+        sumExpBlocks(x, off, null, 0, 0, upper, negHalfM, twoInvT, sums, lanes);
+        return joinSumExp(x, off, null, 0, n, negHalfM, twoInvT, sums);
+    }
+
+    /** Writes {@code e_i = exp((x_i − m)/T)} to {@code out} and returns {@code d = Σ e_i}, as {@link #sumExp} adds it. */
+    static double expStore(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float negHalfM,
+                           float twoInvT, float[] lanes) {
+        int upper = F.loopBound(n);
+        double[] sums = Workspace.get().blockSums(upper);
+        sumExpBlocks(x, xOff, out, outOff, 0, upper, negHalfM, twoInvT, sums, lanes);
+        return joinSumExp(x, xOff, out, outOff, n, negHalfM, twoInvT, sums);
+    }
+
+    /**
+     * The vector blocks of {@link #sumExp} that start in {@code [from, to)} ({@code from} a multiple of
+     * {@link SimdConstants#BLOCK}, {@code to} at most the row's loop bound): block {@code b}'s compensated total into
+     * {@code sums[b]}; each {@code e_i} also goes to {@code out} unless it is {@code null}.
+     */
+    static void sumExpBlocks(MemorySegment x, long xOff, MemorySegment out, long outOff, int from, int to,
+                             float negHalfM, float twoInvT, double[] sums, float[] lanes) {
+        if (out != null) {
+            expStoreBlocks(x, xOff, out, outOff, from, to, negHalfM, twoInvT, sums, lanes);
+            return;
+        }
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT);
+        for (int start = from, end; start < to; start = end) {
+            end = blockEnd(start, to);
             FloatVector acc = FloatVector.zero(F);
             FloatVector comp = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
-                FloatVector y = exp2OrZero(shift(load(x, off + i), negHalfM, log2Scale));
+                FloatVector y = exp2OrZero(shift(load(x, xOff + i), negHalfM, log2Scale));
                 FloatVector sum = acc.add(y);
                 comp = comp.add(y.sub(sum.sub(acc)));
                 acc = sum;
@@ -154,40 +178,47 @@ final class RowPasses {
             acc.intoArray(lanes, 0);
             double accSum = sumLanes(lanes);
             comp.intoArray(lanes, 0);
-            total += accSum + sumLanes(lanes);
+            sums[start / BLOCK] = accSum + sumLanes(lanes);
         }
-        for (int i = upper; i < n; i++) {
-            total += exp(shift(get(x, off + i), negHalfM, twoInvT));
-        }
-        return total;
     }
 
-    /** Writes {@code e_i = exp((x_i − m)/T)} to {@code out} and returns {@code d = Σ e_i}. */
-    static double expStore(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float negHalfM,
-                           float twoInvT, float[] lanes) {
+    private static void expStoreBlocks(MemorySegment x, long xOff, MemorySegment out, long outOff, int from, int to,
+                                       float negHalfM, float twoInvT, double[] sums, float[] lanes) {
         float log2Scale = log2ScaleOfTwoInvT(twoInvT);
-        int upper = F.loopBound(n);
-        double total = 0;
-        for (int start = 0, end; start < upper; start = end) {
-            end = blockEnd(start, upper);
+        for (int start = from, end; start < to; start = end) {
+            end = blockEnd(start, to);
             FloatVector acc = FloatVector.zero(F);
             FloatVector comp = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
                 FloatVector e = exp2OrZero(shift(load(x, xOff + i), negHalfM, log2Scale));
                 store(e, out, outOff + i);
-                FloatVector y = e;
-                FloatVector sum = acc.add(y);
-                comp = comp.add(y.sub(sum.sub(acc)));
+                FloatVector sum = acc.add(e);
+                comp = comp.add(e.sub(sum.sub(acc)));
                 acc = sum;
             }
             acc.intoArray(lanes, 0);
             double accSum = sumLanes(lanes);
             comp.intoArray(lanes, 0);
-            total += accSum + sumLanes(lanes);
+            sums[start / BLOCK] = accSum + sumLanes(lanes);
+        }
+    }
+
+    /**
+     * The block totals of {@code [0, upper)} added in block order, then the scalar tail {@code [upper, n)} (its
+     * {@code e_i} written to {@code out} unless it is {@code null}).
+     */
+    static double joinSumExp(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float negHalfM,
+                             float twoInvT, double[] sums) {
+        int upper = F.loopBound(n);
+        double total = 0;
+        for (int b = 0, blocks = blocks(upper); b < blocks; b++) {
+            total += sums[b];
         }
         for (int i = upper; i < n; i++) {
             float e = exp(shift(get(x, xOff + i), negHalfM, twoInvT));
-            put(out, outOff + i, e);
+            if (out != null) {
+                put(out, outOff + i, e);
+            }
             total += e;
         }
         return total;

@@ -67,39 +67,58 @@ public final class SimdSoftmaxKernels implements SoftmaxKernels {
 
     @Override
     public double logSumExp(MemorySegment x, long xOff, int n, float invT) {
-        float m = max(x, xOff, n);
-        double d = sumExp(x, xOff, n, -0.5f * m, 2f * invT, Workspace.get().lanes);
+        return logSumExp(x, xOff, n, invT, RowSplit.SERIAL);
+    }
+
+    /** A long row runs as chunks under {@code split} ({@link ChunkedPasses}), with the bits of the whole-row passes. */
+    @Override
+    public double logSumExp(MemorySegment x, long xOff, int n, float invT, RowSplit split) {
+        float m = ChunkedPasses.max(x, xOff, n, split);
+        double d = ChunkedPasses.sumExp(x, xOff, null, 0, n, -0.5f * m, 2f * invT, split);
         return Double.isNaN(d) ? Double.NaN : (double) m * invT + Math.log(d);
     }
 
     @Override
     public void softmax(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT) {
+        softmax(x, xOff, out, outOff, n, invT, RowSplit.SERIAL);
+    }
+
+    @Override
+    public void softmax(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT,
+                        RowSplit split) {
         Workspace ws = Workspace.get();
-        float m = max(x, xOff, n);
+        float m = ChunkedPasses.max(x, xOff, n, split);
         MemorySegment dst = target(out, n, ws);
         long dstOff = targetOffset(dst, out, outOff);
-        double d = expStore(x, xOff, dst, dstOff, n, -0.5f * m, 2f * invT, ws.lanes);
+        double d = ChunkedPasses.sumExp(x, xOff, dst, dstOff, n, -0.5f * m, 2f * invT, split);
         if (Double.isNaN(d)) {
             fill(dst, dstOff, n, Float.NaN);
+            publish(dst, out, outOff, n);
         } else {
-            scale(dst, dstOff, n, (float) (1.0 / d));
+            ChunkedPasses.scaleAndPublish(dst, dstOff, out, outOff, n, (float) (1.0 / d), split);
         }
-        publish(dst, out, outOff, n);
     }
 
     @Override
     public void logSoftmax(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT) {
+        logSoftmax(x, xOff, out, outOff, n, invT, RowSplit.SERIAL);
+    }
+
+    @Override
+    public void logSoftmax(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float invT,
+                           RowSplit split) {
         Workspace ws = Workspace.get();
-        float m = max(x, xOff, n);
-        double d = sumExp(x, xOff, n, -0.5f * m, 2f * invT, ws.lanes);
+        float m = ChunkedPasses.max(x, xOff, n, split);
+        double d = ChunkedPasses.sumExp(x, xOff, null, 0, n, -0.5f * m, 2f * invT, split);
         MemorySegment dst = target(out, n, ws);
         long dstOff = targetOffset(dst, out, outOff);
         if (Double.isNaN(d)) {
             fill(dst, dstOff, n, Float.NaN);
+            publish(dst, out, outOff, n);
         } else {
-            shiftStore(x, xOff, dst, dstOff, n, -0.5f * m, 2f * invT, (float) Math.log(d));
+            ChunkedPasses.shiftStoreAndPublish(x, xOff, dst, dstOff, out, outOff, n, -0.5f * m, 2f * invT,
+                    (float) Math.log(d), split);
         }
-        publish(dst, out, outOff, n);
     }
 
     @Override
