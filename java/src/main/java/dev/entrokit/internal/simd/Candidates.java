@@ -1,5 +1,6 @@
 package dev.entrokit.internal.simd;
 
+import dev.entrokit.DType;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
@@ -110,20 +111,20 @@ final class Candidates {
      * alone never needs them.
      */
     float sort(MemorySegment x, long off) {
-        return sort(false, x, off);
+        return sort(DType.F32, x, off);
     }
 
-    /** {@link #sort(MemorySegment, long)} on a row of bfloat16 ({@code bf16}) or float32 elements. */
-    float sort(boolean bf16, MemorySegment x, long off) {
+    /** {@link #sort(MemorySegment, long)} on a row of {@code type} elements (F32, BF16 or F16). */
+    float sort(DType type, MemorySegment x, long off) {
         for (int j = 0; j < count; j++) {
             int i = index[j];
-            key[j] = key(HalfSelectionPasses.at(bf16, x, off + i), i);
+            key[j] = key(HalfSelectionPasses.at(type, x, off + i), i);
         }
         Arrays.sort(key, 0, count);
         for (int j = 0; j < count; j++) {
             int i = (int) key[j];
             index[j] = i;
-            logit[j] = HalfSelectionPasses.at(bf16, x, off + i);
+            logit[j] = HalfSelectionPasses.at(type, x, off + i);
         }
         weighed = false;
         return logit[0] + 0f;

@@ -5,6 +5,7 @@ import static dev.entrokit.internal.simd.SimdConstants.L;
 import static dev.entrokit.internal.simd.SimdRows.blockEnd;
 import static dev.entrokit.internal.simd.VectorExp.expNonPositive;
 
+import dev.entrokit.DType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
@@ -14,17 +15,15 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The passes of {@link SimdSelectionKernels} and {@link WideCut} that read a whole row, on a row of bfloat16
- * elements widened in registers as they are loaded ({@link HalfVectors#fromBf16}: exact), so that selection and
- * sampling need no float32 copy of the row. Each method is its float32 namesake with the load replaced, same
- * loop structure, same blocks, same order of float additions, so its results are bitwise those of the namesake
- * on the row widened to float32; the callers branch once, before the loop, into one or the other.
+ * The passes of {@link SimdSelectionKernels} and {@link WideCut} that read a whole row, on a row of bfloat16 or
+ * binary16 elements widened in registers as they are loaded ({@link HalfVectors#fromBf16}, {@link HalfVectors#fromF16}:
+ * exact, a binary16 NaN stays a NaN), so that selection and sampling need no float32 copy of the row. Each method is its
+ * float32 namesake with the load replaced (the binary16 ones carry the suffix {@code F16}), same loop structure, same
+ * blocks, same order of float additions, so its results are bitwise those of the namesake on the row widened to
+ * float32; the callers branch once on the element type, before the loop, into one of the three.
  *
- * <p>One element type per loop: a loop shared by two element types shares one profile, which is how the
- * in-register kernels once came to box their vectors. binary16 rows stay on the widened copy (its conversion costs
- * 6–7 vector operations, paid again in every pass), except for greedy ({@link #argmaxF16}): two passes with little
- * arithmetic, where reading half the bytes still pays (thread CPU, 32 rows of 128256: 0.19 ns/element in registers,
- * 0.40 through the copy, 0.23 for float32).
+ * <p>One element type per loop: a loop shared by two element types shares one profile, which is how the in-register
+ * kernels once came to box their vectors; a flag or a lambda in the loop would be a branch or a call per vector.
  */
 final class HalfSelectionPasses {
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
@@ -39,9 +38,12 @@ final class HalfSelectionPasses {
         return Float.intBitsToFloat(x.getAtIndex(I16, i) << 16);
     }
 
-    /** Element {@code i} of a row of bfloat16 ({@code bf16}) or float32 elements: for the scalar loops. */
-    static float at(boolean bf16, MemorySegment x, long i) {
-        return bf16 ? at(x, i) : x.getAtIndex(F32, i);
+    /**
+     * Element {@code i} of a row of {@code type} elements (F32, BF16 or F16), as float32 (exact; an F16 NaN stays a NaN):
+     * for the scalar loops.
+     */
+    static float at(DType type, MemorySegment x, long i) {
+        return type == DType.BF16 ? at(x, i) : type == DType.F16 ? atF16(x, i) : x.getAtIndex(F32, i);
     }
 
     private static FloatVector load(MemorySegment x, long i) {
@@ -215,6 +217,181 @@ final class HalfSelectionPasses {
         int i = 0;
         for (; i < upper; i += L) {
             VectorMask<Float> k = WideCut.kept(load(x, off + i), iota.add(i), cutLogit, cutIndex);
+            count += k.trueCount();
+            if (mask != null) {
+                WideCut.spreadMask(k.toLong(), mask, maskOff + i);
+            }
+        }
+        return count;
+    }
+
+    /** {@link #sampleLargest} on a row of binary16 elements. */
+    static float sampleLargestF16(MemorySegment x, long off, int chunks, long stride, int r, float[] largest) {
+        int filled = 0;
+        float[] lanes = Workspace.get().lanes;
+        for (int k = 0; k < chunks; k++) {
+            FloatVector v = loadF16(x, off + k * stride);
+            if (filled == r && !v.compare(VectorOperators.GT, largest[r - 1]).anyTrue()) {
+                continue;
+            }
+            v.intoArray(lanes, 0);
+            filled = SimdSelectionKernels.keepLargest(lanes, largest, filled, r);
+        }
+        return filled < r ? Float.NEGATIVE_INFINITY : largest[r - 1];
+    }
+
+    /** {@link #gather} on a row of binary16 elements. */
+    static boolean gatherF16(MemorySegment x, long off, int n, float threshold, Candidates c) {
+        int count = 0;
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (int start = 0; start < upper; start += SimdSelectionKernels.GATHER_BLOCK) {
+            int end = Math.min(upper, start + SimdSelectionKernels.GATHER_BLOCK);
+            c.grow(count + (end - start));
+            int[] out = c.index;
+            for (i = start; i < end; i += L) {
+                FloatVector v = loadF16(x, off + i);
+                if (v.compare(VectorOperators.NE, v).anyTrue()) {
+                    return false;
+                }
+                VectorMask<Float> keep = v.compare(VectorOperators.GE, threshold);
+                if (keep.anyTrue()) {
+                    iota.add(i).compress(keep.cast(I)).intoArray(out, count);
+                    count += keep.trueCount();
+                }
+            }
+        }
+        c.grow(count + (n - upper));
+        int[] out = c.index;
+        for (i = upper; i < n; i++) {
+            float v = atF16(x, off + i);
+            if (Float.isNaN(v)) {
+                return false;
+            }
+            if (v >= threshold) {
+                out[count++] = i;
+            }
+        }
+        c.count = count;
+        c.threshold = threshold;
+        return true;
+    }
+
+    /** {@link #massBelow} on a row of binary16 elements. */
+    static double massBelowF16(MemorySegment x, long off, int n, float max, float temperature, float below,
+                            float cutLogit, int cutIndex, float[] lanes) {
+        float scale = VectorExp2.log2Scale(temperature);
+        boolean cut = cutLogit != Float.NEGATIVE_INFINITY;
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        int upper = F.loopBound(n);
+        double total = 0;
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
+            FloatVector acc = FloatVector.zero(F);
+            for (int i = start; i < end; i += L) {
+                FloatVector v = loadF16(x, off + i);
+                VectorMask<Float> in = v.compare(VectorOperators.LT, below);
+                if (cut) {
+                    in = in.and(WideCut.kept(v, iota.add(i), cutLogit, cutIndex));
+                }
+                acc = acc.add(VectorExp2.exp2(VectorExp2.log2Units(v, max, scale)), in);
+            }
+            acc.intoArray(lanes, 0);
+            total += SimdRows.sumLanes(lanes);
+        }
+        return total;
+    }
+
+    /** {@link #profile} on a row of binary16 elements. */
+    static void profileF16(MemorySegment x, long off, int n, float negHalfM, float twoInvT, boolean cut, float cutLogit,
+                        int cutIndex, float below, float[] t, double[] mass) {
+        float t0 = t[0];
+        float t1 = t[1];
+        float t2 = t[2];
+        float[] lanes = Workspace.get().lanes;
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        int upper = F.loopBound(n);
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            for (int i = start; i < end; i += L) {
+                FloatVector v = loadF16(x, off + i);
+                VectorMask<Float> in = v.compare(VectorOperators.LT, below);
+                if (cut) {
+                    in = in.and(WideCut.kept(v, iota.add(i), cutLogit, cutIndex));
+                }
+                FloatVector e = expNonPositive(v.fma(0.5f, negHalfM).mul(twoInvT)).blend(0f, in.not());
+                a0 = a0.add(e, v.compare(VectorOperators.GE, t0));
+                a1 = a1.add(e, v.compare(VectorOperators.GE, t1));
+                a2 = a2.add(e, v.compare(VectorOperators.GE, t2));
+            }
+            a0.intoArray(lanes, 0);
+            mass[0] += SimdRows.sumLanes(lanes);
+            a1.intoArray(lanes, 0);
+            mass[1] += SimdRows.sumLanes(lanes);
+            a2.intoArray(lanes, 0);
+            mass[2] += SimdRows.sumLanes(lanes);
+        }
+    }
+
+    /** {@link #gatherWindow} on a row of binary16 elements. */
+    static int gatherWindowF16(MemorySegment x, long off, int n, Candidates c, float cutLogit, int cutIndex, float lo,
+                            float below) {
+        int[] ids = c.winIndex;
+        float[] logits = c.winLogit;
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        int count = 0;
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            FloatVector v = loadF16(x, off + i);
+            IntVector pos = iota.add(i);
+            VectorMask<Float> in = v.compare(VectorOperators.LT, below).and(v.compare(VectorOperators.GE, lo))
+                    .and(WideCut.kept(v, pos, cutLogit, cutIndex));
+            if (in.anyTrue()) {
+                if (count + L > ids.length) {
+                    if (count + L > WideCut.WINDOW_CAP) {
+                        return -1;
+                    }
+                    c.growWindow(count + L);
+                    ids = c.winIndex;
+                    logits = c.winLogit;
+                }
+                pos.compress(in.cast(I)).intoArray(ids, count);
+                v.compress(in).intoArray(logits, count);
+                count += in.trueCount();
+            }
+        }
+        for (; i < n; i++) {
+            float v = atF16(x, off + i);
+            if (v < below && v >= lo && WideCut.kept(v, i, cutLogit, cutIndex)) {
+                if (count == ids.length) {
+                    if (count + 1 > WideCut.WINDOW_CAP) {
+                        return -1;
+                    }
+                    c.growWindow(count + 1);
+                    ids = c.winIndex;
+                    logits = c.winLogit;
+                }
+                ids[count] = i;
+                logits[count++] = v;
+            }
+        }
+        return count;
+    }
+
+    /** {@link #writeMask} on a row of binary16 elements. */
+    static int writeMaskF16(MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment mask,
+                         long maskOff) {
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        int count = 0;
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            VectorMask<Float> k = WideCut.kept(loadF16(x, off + i), iota.add(i), cutLogit, cutIndex);
             count += k.trueCount();
             if (mask != null) {
                 WideCut.spreadMask(k.toLong(), mask, maskOff + i);

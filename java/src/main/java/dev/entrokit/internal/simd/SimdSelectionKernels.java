@@ -65,30 +65,28 @@ public final class SimdSelectionKernels implements SelectionKernels {
     @Override
     public void topK(MemorySegment x, long xOff, int n, float temperature, int k, MemorySegment indices,
                      long indicesOff, MemorySegment values, long valuesOff, MemorySegment probs, long probsOff) {
-        topK(false, x, xOff, n, temperature, k, indices, indicesOff, values, valuesOff, probs, probsOff);
+        topKOf(DType.F32, x, xOff, n, temperature, k, indices, indicesOff, values, valuesOff, probs, probsOff);
     }
 
-    /** bfloat16 rows are read in registers; binary16 rows are widened into a per-thread copy ({@link #widened}). */
+    /**
+     * bfloat16 and binary16 rows are read in registers: every pass over the row branches once, before its loop, into
+     * that element type's loop ({@link HalfSelectionPasses}).
+     */
     @Override
     public void topK(DType type, MemorySegment x, long xOff, int n, float temperature, int k, MemorySegment indices,
                      long indicesOff, MemorySegment values, long valuesOff, MemorySegment probs, long probsOff) {
-        if (type == DType.F16) {
-            topK(false, widened(type, x, xOff, n), 0, n, temperature, k, indices, indicesOff, values, valuesOff, probs,
-                    probsOff);
-        } else {
-            topK(type == DType.BF16, x, xOff, n, temperature, k, indices, indicesOff, values, valuesOff, probs, probsOff);
-        }
+        topKOf(type, x, xOff, n, temperature, k, indices, indicesOff, values, valuesOff, probs, probsOff);
     }
 
-    private static void topK(boolean bf16, MemorySegment x, long xOff, int n, float temperature, int k,
+    private static void topKOf(DType type, MemorySegment x, long xOff, int n, float temperature, int k,
                              MemorySegment indices, long indicesOff, MemorySegment values, long valuesOff,
                              MemorySegment probs, long probsOff) {
         Candidates c = Candidates.get();
-        boolean special = rank(bf16, x, xOff, n, temperature, List.of(), k, c) == Kept.SPECIAL;
+        boolean special = rank(type, x, xOff, n, temperature, List.of(), k, c) == Kept.SPECIAL;
         double total = Double.NaN;
         if (!special && probs != null) {
             c.weigh(temperature);
-            total = rowTotal(bf16, x, xOff, n, temperature, c);
+            total = rowTotal(type, x, xOff, n, temperature, c);
         }
         for (int j = 0; j < k; j++) {
             indices.setAtIndex(I32, indicesOff + j, special ? -1 : c.index[j]);
@@ -104,12 +102,12 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (DecodingSteps.needed(f)) {
             return SimdDecoding.keptMask(x, xOff, n, f, mask, maskOff);
         }
-        return keptMask(false, x, xOff, n, f, mask, maskOff);
+        return keptMaskOf(DType.F32, x, xOff, n, f, mask, maskOff);
     }
 
     /**
-     * bfloat16 rows are read in registers, except by the entropy-shaped steps ({@link DecodingSteps#needed}), which
-     * take the widened copy ({@link #widened}) as binary16 rows do.
+     * bfloat16 and binary16 rows are read in registers, except by the entropy-shaped steps
+     * ({@link DecodingSteps#needed}), which take the widened copy ({@link #widened}).
      */
     @Override
     public int keptMask(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask,
@@ -117,21 +115,21 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (type == DType.F32) {
             return keptMask(x, xOff, n, f, mask, maskOff);
         }
-        if (type == DType.BF16 && !DecodingSteps.needed(f)) {
-            return keptMask(true, x, xOff, n, f, mask, maskOff);
+        if (!DecodingSteps.needed(f)) {
+            return keptMaskOf(type, x, xOff, n, f, mask, maskOff);
         }
         return keptMask(widened(type, x, xOff, n), 0, n, f, mask, maskOff);
     }
 
-    private static int keptMask(boolean bf16, MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask,
+    private static int keptMaskOf(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask,
                                 long maskOff) {
         Candidates c = Candidates.get();
-        Kept kept = rank(bf16, x, xOff, n, f.temperature(), f.filters(), 0, c);
+        Kept kept = rank(type, x, xOff, n, f.temperature(), f.filters(), 0, c);
         if (kept == Kept.CUT) {
-            return WideCut.writeMask(bf16, x, xOff, n, c.cutLogit, c.cutIndex, mask, maskOff);
+            return WideCut.writeMask(type, x, xOff, n, c.cutLogit, c.cutIndex, mask, maskOff);
         }
         if (kept == Kept.ALL_LIVE) { // masked tokens may lie outside the candidates
-            return WideCut.writeMask(bf16, x, xOff, n, EVERY_LIVE, Integer.MAX_VALUE, mask, maskOff);
+            return WideCut.writeMask(type, x, xOff, n, EVERY_LIVE, Integer.MAX_VALUE, mask, maskOff);
         }
         int len = kept == Kept.PREFIX ? c.kept : 0;
         MemorySegment row = mask.asSlice(maskOff, n);
@@ -177,7 +175,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (DecodingSteps.needed(f)) {
             return SimdDecoding.keptTokens(x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
         }
-        return keptTokens(false, x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
+        return keptTokensOf(DType.F32, x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
     }
 
     /** As {@link #keptMask(DType, MemorySegment, long, int, SamplingFilters, MemorySegment, long)}. */
@@ -187,20 +185,20 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (type == DType.F32) {
             return keptTokens(x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
         }
-        if (type == DType.BF16 && !DecodingSteps.needed(f)) {
-            return keptTokens(true, x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
+        if (!DecodingSteps.needed(f)) {
+            return keptTokensOf(type, x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
         }
         return keptTokens(widened(type, x, xOff, n), 0, n, f, indices, indicesOff, probs, probsOff, capacity);
     }
 
-    private static int keptTokens(boolean bf16, MemorySegment x, long xOff, int n, SamplingFilters f,
+    private static int keptTokensOf(DType type, MemorySegment x, long xOff, int n, SamplingFilters f,
                                   MemorySegment indices, long indicesOff, MemorySegment probs, long probsOff,
                                   int capacity) {
         Candidates c = Candidates.get();
         float t = f.temperature();
-        Kept r = rank(bf16, x, xOff, n, t, f.filters(), 0, c);
+        Kept r = rank(type, x, xOff, n, t, f.filters(), 0, c);
         if ((r == Kept.ALL_LIVE || r == Kept.CUT) && c.count < Math.min(capacity, n)) { // rank as many as will be written
-            r = rank(bf16, x, xOff, n, t, f.filters(), Math.min(capacity, n), c);
+            r = rank(type, x, xOff, n, t, f.filters(), Math.min(capacity, n), c);
         }
         int kept = 0;
         int listed = 0; // the ranked kept tokens written out
@@ -213,8 +211,8 @@ public final class SimdSelectionKernels implements SelectionKernels {
             c.weigh(t);
             boolean cut = r == Kept.CUT;
             int cutIndex = cut ? c.cutIndex : Integer.MAX_VALUE;
-            total = massWithRest(bf16, x, xOff, n, t, c, cut ? c.cutLogit : Float.NEGATIVE_INFINITY, cutIndex);
-            kept = WideCut.count(bf16, x, xOff, n, cut ? c.cutLogit : EVERY_LIVE, cutIndex);
+            total = massWithRest(type, x, xOff, n, t, c, cut ? c.cutLogit : Float.NEGATIVE_INFINITY, cutIndex);
+            kept = WideCut.count(type, x, xOff, n, cut ? c.cutLogit : EVERY_LIVE, cutIndex);
             listed = c.count;
         }
         for (int j = 0; j < capacity; j++) {
@@ -233,13 +231,10 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (DecodingSteps.needed(f)) {
             return SimdDecoding.sample(x, xOff, n, f, seed, row, step);
         }
-        return sample(false, x, xOff, n, f, seed, row, step);
+        return sampleOf(DType.F32, x, xOff, n, f, seed, row, step);
     }
 
-    /**
-     * As {@link #keptMask(DType, MemorySegment, long, int, SamplingFilters, MemorySegment, long)}; greedy reads binary16
-     * rows in registers too (its max pass measured 0.19 ns/element in registers against 0.40 through the copy).
-     */
+    /** As {@link #keptMask(DType, MemorySegment, long, int, SamplingFilters, MemorySegment, long)}. */
     @Override
     public int sample(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step) {
         if (type.isHalf() && f.temperature() == 0f) { // greedy: two light passes, where even f16's conversion pays
@@ -248,23 +243,23 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (type == DType.F32) {
             return sample(x, xOff, n, f, seed, row, step);
         }
-        if (type == DType.BF16 && !DecodingSteps.needed(f)) {
-            return sample(true, x, xOff, n, f, seed, row, step);
+        if (!DecodingSteps.needed(f)) {
+            return sampleOf(type, x, xOff, n, f, seed, row, step);
         }
         return sample(widened(type, x, xOff, n), 0, n, f, seed, row, step);
     }
 
-    private static int sample(boolean bf16, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row,
+    private static int sampleOf(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row,
                               long step) {
         Candidates c = Candidates.get();
-        Kept kept = rank(bf16, x, xOff, n, f.temperature(), f.filters(), 0, c);
+        Kept kept = rank(type, x, xOff, n, f.temperature(), f.filters(), 0, c);
         if (kept == Kept.SPECIAL) {
             return -1;
         }
         double u = Philox.uniform(seed, row, step);
         if (kept != Kept.PREFIX) {
             boolean cut = kept == Kept.CUT;
-            return WideCut.sample(bf16, x, xOff, n, c.max, f.temperature(), cut ? c.cutLogit : Float.NEGATIVE_INFINITY,
+            return WideCut.sample(type, x, xOff, n, c.max, f.temperature(), cut ? c.cutLogit : Float.NEGATIVE_INFINITY,
                     cut ? c.cutIndex : Integer.MAX_VALUE, u, Workspace.get().lanes);
         }
         int len = c.kept;
@@ -345,27 +340,26 @@ public final class SimdSelectionKernels implements SelectionKernels {
      */
     static Kept rank(MemorySegment x, long xOff, int n, float temperature, List<Filter> filters, int minSorted,
                      Candidates c) {
-        return rank(false, x, xOff, n, temperature, filters, minSorted, c);
+        return rank(DType.F32, x, xOff, n, temperature, filters, minSorted, c);
     }
 
-    /** {@link #rank(MemorySegment, long, int, float, List, int, Candidates)} on a bfloat16 ({@code bf16}) or float32 row. */
-    static Kept rank(boolean bf16, MemorySegment x, long xOff, int n, float temperature, List<Filter> filters,
+    /** {@link #rank(MemorySegment, long, int, float, List, int, Candidates)} on a row of {@code type} elements (F32, BF16 or F16). */
+    static Kept rank(DType type, MemorySegment x, long xOff, int n, float temperature, List<Filter> filters,
                      int minSorted, Candidates c) {
         c.rowTotal = Double.NaN;
         long target = firstTarget(filters, minSorted);
         while (true) {
             float threshold = target >= n || n < SMALL_ROW
                     ? Float.NEGATIVE_INFINITY // rank everything: a short row sorts in little time
-                    : sampledThreshold(bf16, x, xOff, n, (int) target, c.largest);
-            if (Float.isNaN(threshold) || !(bf16 ? HalfSelectionPasses.gather(x, xOff, n, threshold, c)
-                    : gather(x, xOff, n, threshold, c))) {
+                    : sampledThreshold(type, x, xOff, n, (int) target, c.largest);
+            if (Float.isNaN(threshold) || !gather(type, x, xOff, n, threshold, c)) {
                 return Kept.SPECIAL; // a NaN logit
             }
-            c.max = c.sort(bf16, x, xOff);
+            c.max = c.sort(type, x, xOff);
             if (c.max == Float.POSITIVE_INFINITY || c.max == Float.NEGATIVE_INFINITY) {
                 return Kept.SPECIAL;
             }
-            int len = keptPrefix(bf16, x, xOff, n, temperature, filters, c, minSorted);
+            int len = keptPrefix(type, x, xOff, n, temperature, filters, c, minSorted);
             if (len == WIDE) {
                 return Kept.CUT;
             }
@@ -398,7 +392,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
      * {@code stride} elements, spread over the whole row so that any ordering of it is sampled
      * evenly; a vector is only looked at lane by lane when it holds a value above the current r-th.
      */
-    private static float sampledThreshold(boolean bf16, MemorySegment x, long off, int n, int target,
+    private static float sampledThreshold(DType type, MemorySegment x, long off, int n, int target,
                                           float[] largest) {
         // Sample few enough that about `target` tokens above the r-th of the sample needs r <= 64: with
         // the rank capped and the sample fixed, a target above 64·n/SAMPLE_SIZE (500 of 128k, 128 of
@@ -408,8 +402,11 @@ public final class SimdSelectionKernels implements SelectionKernels {
         long stride = (long) (n / chunks) / L * L; // whole vectors apart, so every load is in the row
         long sampled = (long) chunks * L;
         int r = (int) Math.min(MAX_SAMPLE_RANK, Math.max(1, target * sampled / n));
-        return bf16 ? HalfSelectionPasses.sampleLargest(x, off, chunks, stride, r, largest)
-                : sampleLargest(x, off, chunks, stride, r, largest);
+        return switch (type) {
+            case BF16 -> HalfSelectionPasses.sampleLargest(x, off, chunks, stride, r, largest);
+            case F16 -> HalfSelectionPasses.sampleLargestF16(x, off, chunks, stride, r, largest);
+            default -> sampleLargest(x, off, chunks, stride, r, largest);
+        };
     }
 
     /** The {@code r}-th largest of the {@code chunks} vectors {@code stride} elements apart ({@code -inf}: too few). */
@@ -440,6 +437,15 @@ public final class SimdSelectionKernels implements SelectionKernels {
             }
         }
         return filled;
+    }
+
+    /** {@link #gather(MemorySegment, long, int, float, Candidates)} on a row of {@code type} elements: one loop per type. */
+    private static boolean gather(DType type, MemorySegment x, long off, int n, float threshold, Candidates c) {
+        return switch (type) {
+            case BF16 -> HalfSelectionPasses.gather(x, off, n, threshold, c);
+            case F16 -> HalfSelectionPasses.gatherF16(x, off, n, threshold, c);
+            default -> gather(x, off, n, threshold, c);
+        };
     }
 
     /**
@@ -492,7 +498,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
      * set reaches below the candidates (top-p or min-p keeping much of the row), or {@link #GROW}
      * when a top-k or top-H needs more ranked tokens.
      */
-    private static int keptPrefix(boolean bf16, MemorySegment x, long xOff, int n, float temperature,
+    private static int keptPrefix(DType type, MemorySegment x, long xOff, int n, float temperature,
                                   List<Filter> filters, Candidates c, int minSorted) {
         int known = c.count; // tokens ranked; all others rank after them
         if (known < Math.min(minSorted, n)) {
@@ -519,11 +525,11 @@ public final class SimdSelectionKernels implements SelectionKernels {
             int before = len;
             len = switch (filter.kind()) {
                 case TOP_K -> complete && filter.k() >= len ? len : filter.k() <= ranked ? filter.k() : GROW;
-                case TOP_P -> topP(bf16, x, xOff, n, temperature, c, len, ranked, complete,
-                        filter.value() * survivorMass(bf16, x, xOff, n, temperature, c, len, complete));
+                case TOP_P -> topP(type, x, xOff, n, temperature, c, len, ranked, complete,
+                        filter.value() * survivorMass(type, x, xOff, n, temperature, c, len, complete));
                 case MIN_P -> minP(c, len, ranked, complete, filter.value(), temperature);
                 case TOP_H -> topH(c, len, ranked, complete, filter,
-                        filter.mode() == TopHMode.PAPER ? survivorMass(bf16, x, xOff, n, temperature, c, len, complete)
+                        filter.mode() == TopHMode.PAPER ? survivorMass(type, x, xOff, n, temperature, c, len, complete)
                                 : 0);
                 default -> throw new IllegalStateException("entropy-shaped steps run in SimdDecoding: " + filter);
             };
@@ -557,22 +563,22 @@ public final class SimdSelectionKernels implements SelectionKernels {
     }
 
     /** The survivors' mass: float64 over ranked survivors, plus a SIMD sum over the others. */
-    private static double survivorMass(boolean bf16, MemorySegment x, long xOff, int n, float temperature,
+    private static double survivorMass(DType type, MemorySegment x, long xOff, int n, float temperature,
                                        Candidates c, int len, boolean complete) {
         if (complete) {
             return c.prefixSum(Math.min(len, c.count));
         }
         if (!c.wide) {
-            return rowTotal(bf16, x, xOff, n, temperature, c);
+            return rowTotal(type, x, xOff, n, temperature, c);
         }
-        return massWithRest(bf16, x, xOff, n, temperature, c, c.cutLogit, c.cutIndex);
+        return massWithRest(type, x, xOff, n, temperature, c, c.cutLogit, c.cutIndex);
     }
 
     /**
      * Shortest prefix whose mass reaches {@code threshold}, the crossing token kept: among the ranked
      * survivors, or else a cut below them ({@link WideCut#topP}).
      */
-    private static int topP(boolean bf16, MemorySegment x, long xOff, int n, float temperature, Candidates c, int len,
+    private static int topP(DType type, MemorySegment x, long xOff, int n, float temperature, Candidates c, int len,
                             int ranked, boolean complete, double threshold) {
         double cum = 0;
         for (int j = 0; j < ranked; j++) {
@@ -584,7 +590,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (complete) {
             return len;
         }
-        WideCut.topP(bf16, x, xOff, n, temperature, c, cum, threshold);
+        WideCut.topP(type, x, xOff, n, temperature, c, cum, threshold);
         return c.wide ? WIDE : len;
     }
 
@@ -625,9 +631,9 @@ public final class SimdSelectionKernels implements SelectionKernels {
     /**
      * {@code Σ exp((x − max)/T)} over the whole row, once per ranking (see {@link #massWithRest}).
      */
-    private static double rowTotal(boolean bf16, MemorySegment x, long off, int n, float temperature, Candidates c) {
+    private static double rowTotal(DType type, MemorySegment x, long off, int n, float temperature, Candidates c) {
         if (Double.isNaN(c.rowTotal)) {
-            c.rowTotal = massWithRest(bf16, x, off, n, temperature, c, Float.NEGATIVE_INFINITY, Integer.MAX_VALUE);
+            c.rowTotal = massWithRest(type, x, off, n, temperature, c, Float.NEGATIVE_INFINITY, Integer.MAX_VALUE);
         }
         return c.rowTotal;
     }
@@ -640,13 +646,13 @@ public final class SimdSelectionKernels implements SelectionKernels {
      */
     static double massWithRest(MemorySegment x, long off, int n, float temperature, Candidates c,
                                float cutLogit, int cutIndex) {
-        return massWithRest(false, x, off, n, temperature, c, cutLogit, cutIndex);
+        return massWithRest(DType.F32, x, off, n, temperature, c, cutLogit, cutIndex);
     }
 
-    /** {@link #massWithRest(MemorySegment, long, int, float, Candidates, float, int)} on a bfloat16 ({@code bf16}) or float32 row. */
-    static double massWithRest(boolean bf16, MemorySegment x, long off, int n, float temperature, Candidates c,
+    /** {@link #massWithRest(MemorySegment, long, int, float, Candidates, float, int)} on a row of {@code type} elements. */
+    static double massWithRest(DType type, MemorySegment x, long off, int n, float temperature, Candidates c,
                                float cutLogit, int cutIndex) {
-        return c.prefixSum(c.count) + WideCut.massBelow(bf16, x, off, n, c.max, temperature, c.threshold,
+        return c.prefixSum(c.count) + WideCut.massBelow(type, x, off, n, c.max, temperature, c.threshold,
                 cutLogit, cutIndex, Workspace.get().lanes);
     }
 
