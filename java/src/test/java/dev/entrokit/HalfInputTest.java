@@ -324,6 +324,12 @@ class HalfInputTest {
             ek.decoding().topK(s.x(L, rv), 5, temp, ids, vals, ps);
             out.addAll(List.of(ids, vals, ps));
         });
+        OPS.put("topK without probabilities", (ek, s, out) -> {
+            Tensor ids = Tensor.of(new int[ROWS * 5], ROWS, 5);
+            Tensor vals = Tensor.of(new float[ROWS * 5], ROWS, 5);
+            ek.decoding().topK(s.x(L, rv), 5, temp, ids, vals, null);
+            out.addAll(List.of(ids, vals));
+        });
         SamplingFilters pipeline = SamplingFilters.temperature(0.8f).topK(20).topP(0.9f).minP(0.02f);
         SamplingFilters decoding = SamplingFilters.temperature(0.9f).typical(0.8f).topNSigma(2f);
         for (SamplingFilters f : List.of(pipeline, decoding)) {
@@ -571,6 +577,12 @@ class HalfInputTest {
             ek.decoding().sample(s.x(LONG, shape), SamplingFilters.temperature(0f), seeds(LONG_ROWS), 0, tokens);
             out.add(tokens);
         });
+        OPS.put("long rows topK 50 without probabilities", (ek, s, out) -> {
+            Tensor ids = Tensor.of(new int[LONG_ROWS * 50], LONG_ROWS, 50);
+            Tensor vals = Tensor.of(new float[LONG_ROWS * 50], LONG_ROWS, 50);
+            ek.decoding().topK(s.x(LONG, shape), 50, 0.9f, ids, vals, null);
+            out.addAll(List.of(ids, vals));
+        });
         for (int k : new int[] {1, 50, 700}) {
             OPS.put("long rows topK " + k, (ek, s, out) -> {
                 Tensor ids = Tensor.of(new int[LONG_ROWS * k], LONG_ROWS, k);
@@ -727,6 +739,12 @@ class HalfInputTest {
                 assertEquals(r < rows - 1, ids[r * 5] == -1, "topK row " + r + (half ? " (F16)" : " (F32)"));
             }
             out.add(ids);
+            int[] bare = new int[rows * 5];
+            ek.decoding().topK(x, 5, 0.9f, Tensor.of(bare, rows, 5), Tensor.of(new float[rows * 5], rows, 5), null);
+            for (int r = 0; r < rows; r++) {
+                assertEquals(r < rows - 1, bare[r * 5] == -1, "topK without probabilities row " + r);
+            }
+            out.add(bare);
             for (SamplingFilters f : pipelines) {
                 int[] tokens = new int[rows];
                 ek.decoding().sample(x, f, seeds(rows), 1, Tensor.of(tokens));

@@ -51,6 +51,10 @@ public final class HalfOpsProbe {
         final Tensor topIndices;
         final Tensor topValues;
         final Tensor topProbs;
+        final Tensor keptCounts;
+        final Tensor rank;
+        final Tensor rawLogprobs;
+        final Tensor processedLogprobs;
         final Tensor ids;
         final Tensor flatIds;
         final Tensor tokenLogprobs;
@@ -75,6 +79,10 @@ public final class HalfOpsProbe {
             topIndices = Tensor.of(arena.allocate(ROWS * 50 * 4L, 64), DType.I32, ROWS, 50);
             topValues = f32(ROWS, 50);
             topProbs = f32(ROWS, 50);
+            keptCounts = Tensor.of(arena.allocate(ROWS * 4L, 64), DType.I32, ROWS);
+            rank = Tensor.of(arena.allocate(ROWS * 4L, 64), DType.I32, ROWS);
+            rawLogprobs = vector(ROWS);
+            processedLogprobs = vector(ROWS);
             int[] id = new int[ROWS];
             for (int r = 0; r < ROWS; r++) {
                 id[r] = (r * 7919) % COLS;
@@ -136,6 +144,11 @@ public final class HalfOpsProbe {
         ops.put("sample minP0.05", (ek, d) -> { ek.decoding().sample(d.logits, MIN_P, d.seeds, d.step++, d.tokens); return d.tokens.getInt(0); });
         ops.put("sample T1", (ek, d) -> { ek.decoding().sample(d.logits, PLAIN, d.seeds, d.step++, d.tokens); return d.tokens.getInt(0); });
         ops.put("topK 50", (ek, d) -> { ek.decoding().topK(d.logits, 50, 1f, d.topIndices, d.topValues, d.topProbs); return d.topIndices.getInt(0, 0); });
+        ops.put("keptTokens topP0.9", (ek, d) -> { ek.decoding().keptTokens(d.logits, TOP_P, d.topIndices, d.topProbs, d.keptCounts); return d.keptCounts.getInt(0); });
+        ops.put("keptTokens minP0.05", (ek, d) -> { ek.decoding().keptTokens(d.logits, MIN_P, d.topIndices, d.topProbs, d.keptCounts); return d.keptCounts.getInt(0); });
+        ops.put("maskLogits topP0.9", (ek, d) -> { ek.decoding().maskLogits(d.logits, TOP_P, d.probs); return d.probs.getFloat(0, 0); });
+        ops.put("maskLogits topK50", (ek, d) -> { ek.decoding().maskLogits(d.logits, TOP_K, d.probs); return d.probs.getFloat(0, 0); });
+        ops.put("sampleWithLogprobs topP0.9", (ek, d) -> { ek.decoding().sampleWithLogprobs(d.logits, TOP_P, d.seeds, d.step++, d.tokens, 50, d.topIndices, d.topValues, d.rank, d.rawLogprobs, d.processedLogprobs); return d.tokens.getInt(0); });
     }
 
     /** The scoring ops (the scoring view, and the instance's token log-probs). */

@@ -69,13 +69,56 @@ public final class SimdSelectionKernels implements SelectionKernels {
     }
 
     /**
-     * bfloat16 and binary16 rows are read in registers: every pass over the row branches once, before its loop, into
-     * that element type's loop ({@link HalfSelectionPasses}).
+     * bfloat16 rows are read in registers: every pass over the row branches once, before its loop, into that element
+     * type's loop ({@link HalfSelectionPasses}). binary16 rows too when {@code probs} is null; with probabilities the
+     * row's mass is one more pass, an exp pass, and there the binary16 conversion in registers costs more than
+     * widening the row once ({@link #inRegisters}).
      */
     @Override
     public void topK(DType type, MemorySegment x, long xOff, int n, float temperature, int k, MemorySegment indices,
                      long indicesOff, MemorySegment values, long valuesOff, MemorySegment probs, long probsOff) {
-        topKOf(type, x, xOff, n, temperature, k, indices, indicesOff, values, valuesOff, probs, probsOff);
+        if (type == DType.F16 && probs != null) {
+            topKOf(DType.F32, widened(type, x, xOff, n), 0, n, temperature, k, indices, indicesOff, values, valuesOff,
+                    probs, probsOff);
+        } else {
+            topKOf(type, x, xOff, n, temperature, k, indices, indicesOff, values, valuesOff, probs, probsOff);
+        }
+    }
+
+    /**
+     * Whether a half row of {@code type} is read in registers by the pipeline {@code f}, rather than widened into a
+     * per-thread copy first ({@link #widened}). Never for the entropy-shaped steps ({@link DecodingSteps#needed}), which
+     * have no in-register passes; always for bfloat16 otherwise (its conversion is a shift). binary16's conversion is
+     * 6–7 vector operations, paid in every pass over the row: it pays in the gather and the mask pass (the kept set of
+     * top-k and min-p, thread CPU time through the façade, 32 × 128256: 0.82 → 0.92× float32 for keptMask top-k 50,
+     * 0.73 → 0.91× for sample min-p 0.05), but an exp pass with it costs more than one widening pass (0.86 → 0.78× for
+     * sample top-p 0.9, 0.90 → 0.76× unfiltered), so a pipeline that weighs the whole row, a top-p or PAPER top-H not
+     * after a top-k (which leaves every later filter inside its candidates), or no filter at all when
+     * {@code unfilteredWeighs} (sampling and listing weigh every live token), takes the copy. So binary16 rows never
+     * reach {@link WideCut#topP} (its profile and window passes have no binary16 loops).
+     */
+    private static boolean inRegisters(DType type, SamplingFilters f, boolean unfilteredWeighs) {
+        if (DecodingSteps.needed(f)) {
+            return false;
+        }
+        if (type != DType.F16) {
+            return true;
+        }
+        List<Filter> filters = f.filters();
+        if (filters.isEmpty()) {
+            return !unfilteredWeighs;
+        }
+        if (filters.get(0).kind() == SamplingFilters.Kind.TOP_K) {
+            return true;
+        }
+        for (int i = 0; i < filters.size(); i++) { // no iterator: this runs per row
+            Filter filter = filters.get(i);
+            if (filter.kind() == SamplingFilters.Kind.TOP_P
+                    || filter.kind() == SamplingFilters.Kind.TOP_H && filter.mode() == TopHMode.PAPER) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void topKOf(DType type, MemorySegment x, long xOff, int n, float temperature, int k,
@@ -105,17 +148,14 @@ public final class SimdSelectionKernels implements SelectionKernels {
         return keptMaskOf(DType.F32, x, xOff, n, f, mask, maskOff);
     }
 
-    /**
-     * bfloat16 and binary16 rows are read in registers, except by the entropy-shaped steps
-     * ({@link DecodingSteps#needed}), which take the widened copy ({@link #widened}).
-     */
+    /** Half rows are read in registers or widened first as {@link #inRegisters} says. */
     @Override
     public int keptMask(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask,
                         long maskOff) {
         if (type == DType.F32) {
             return keptMask(x, xOff, n, f, mask, maskOff);
         }
-        if (!DecodingSteps.needed(f)) {
+        if (inRegisters(type, f, false)) {
             return keptMaskOf(type, x, xOff, n, f, mask, maskOff);
         }
         return keptMask(widened(type, x, xOff, n), 0, n, f, mask, maskOff);
@@ -185,7 +225,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (type == DType.F32) {
             return keptTokens(x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
         }
-        if (!DecodingSteps.needed(f)) {
+        if (inRegisters(type, f, true)) {
             return keptTokensOf(type, x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
         }
         return keptTokens(widened(type, x, xOff, n), 0, n, f, indices, indicesOff, probs, probsOff, capacity);
@@ -243,7 +283,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (type == DType.F32) {
             return sample(x, xOff, n, f, seed, row, step);
         }
-        if (!DecodingSteps.needed(f)) {
+        if (inRegisters(type, f, true)) {
             return sampleOf(type, x, xOff, n, f, seed, row, step);
         }
         return sample(widened(type, x, xOff, n), 0, n, f, seed, row, step);

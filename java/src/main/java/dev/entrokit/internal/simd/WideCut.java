@@ -289,8 +289,7 @@ final class WideCut {
         Arrays.fill(mass, 0);
         switch (type) {
             case BF16 -> HalfSelectionPasses.profile(x, off, n, negHalfM, twoInvT, cut, cutLogit, cutIndex, below, t, mass);
-            case F16 -> HalfSelectionPasses.profileF16(x, off, n, negHalfM, twoInvT, cut, cutLogit, cutIndex, below, t,
-                    mass);
+            case F16 -> throw new IllegalStateException("binary16 rows take the widened copy for top-p");
             default -> profile(x, off, n, negHalfM, twoInvT, cut, cutLogit, cutIndex, below, t, mass);
         }
         for (int i = F.loopBound(n); i < n; i++) { // the scalar tail, one loop for every element type
@@ -347,7 +346,7 @@ final class WideCut {
         int cutIndex = c.wide ? c.cutIndex : Integer.MAX_VALUE;
         return switch (type) {
             case BF16 -> HalfSelectionPasses.gatherWindow(x, off, n, c, cutLogit, cutIndex, lo, below);
-            case F16 -> HalfSelectionPasses.gatherWindowF16(x, off, n, c, cutLogit, cutIndex, lo, below);
+            case F16 -> throw new IllegalStateException("binary16 rows take the widened copy for top-p");
             default -> gatherWindow(x, off, n, c, cutLogit, cutIndex, lo, below);
         };
     }
