@@ -144,6 +144,7 @@ public final class HalfOpsProbe {
         ops.put("sample minP0.05", (ek, d) -> { ek.decoding().sample(d.logits, MIN_P, d.seeds, d.step++, d.tokens); return d.tokens.getInt(0); });
         ops.put("sample T1", (ek, d) -> { ek.decoding().sample(d.logits, PLAIN, d.seeds, d.step++, d.tokens); return d.tokens.getInt(0); });
         ops.put("topK 50", (ek, d) -> { ek.decoding().topK(d.logits, 50, 1f, d.topIndices, d.topValues, d.topProbs); return d.topIndices.getInt(0, 0); });
+        ops.put("topK 50 no probs", (ek, d) -> { ek.decoding().topK(d.logits, 50, 1f, d.topIndices, d.topValues, null); return d.topIndices.getInt(0, 0); });
         ops.put("keptTokens topP0.9", (ek, d) -> { ek.decoding().keptTokens(d.logits, TOP_P, d.topIndices, d.topProbs, d.keptCounts); return d.keptCounts.getInt(0); });
         ops.put("keptTokens minP0.05", (ek, d) -> { ek.decoding().keptTokens(d.logits, MIN_P, d.topIndices, d.topProbs, d.keptCounts); return d.keptCounts.getInt(0); });
         ops.put("maskLogits topP0.9", (ek, d) -> { ek.decoding().maskLogits(d.logits, TOP_P, d.probs); return d.probs.getFloat(0, 0); });
