@@ -351,6 +351,11 @@ class HalfInputTest {
                 ek.decoding().maskLogits(s.x(L, rv), f, o);
                 out.add(o);
             });
+            OPS.put("maskLogits in place" + tag, (ek, s, out) -> {
+                Tensor x = s.x(L, rv);
+                ek.decoding().maskLogits(x, f, x);
+                out.add(x);
+            });
             OPS.put("sample" + tag, (ek, s, out) -> {
                 Tensor tokens = Tensor.of(new int[ROWS]);
                 ek.decoding().sample(s.x(L, rv), f, seeds(ROWS), 3, tokens);
@@ -556,6 +561,23 @@ class HalfInputTest {
                 ek.decoding().keptMask(s.x(LONG, shape), f, Tensor.ofMask(mask, LONG_ROWS, LONG_V));
                 out.add(mask);
             });
+            OPS.put("long rows maskLogits " + e.getKey(), (ek, s, out) -> {
+                Tensor o = s.y(shape);
+                ek.decoding().maskLogits(s.x(LONG, shape), f, o);
+                out.add(o);
+            });
+            OPS.put("long rows maskLogits in place " + e.getKey(), (ek, s, out) -> {
+                Tensor x = s.x(LONG, shape);
+                ek.decoding().maskLogits(x, f, x);
+                out.add(x);
+            });
+            OPS.put("long rows maskLogits off-heap " + e.getKey(), (ek, s, out) -> {
+                Tensor x = offHeap(s.x(LONG, shape), shape);
+                Tensor o = offHeap(s.y(shape), shape);
+                ek.decoding().maskLogits(x, f, o);
+                ek.decoding().maskLogits(x, f, x);
+                out.addAll(List.of(o, x));
+            });
             OPS.put("long rows keptTokens " + e.getKey(), (ek, s, out) -> {
                 Tensor ids = Tensor.of(new int[LONG_ROWS * 64], LONG_ROWS, 64);
                 Tensor ps = Tensor.of(new float[LONG_ROWS * 64], LONG_ROWS, 64);
@@ -592,6 +614,13 @@ class HalfInputTest {
                 out.addAll(List.of(ids, vals, ps));
             });
         }
+    }
+
+    /** {@code t} copied into a native segment: the SIMD kernels store into those directly, heap ones through staging. */
+    static Tensor offHeap(Tensor t, long... shape) {
+        MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate(t.segment().byteSize(), 64);
+        seg.copyFrom(t.segment());
+        return Tensor.of(seg, t.dtype(), shape);
     }
 
     static void sinkhorn(List<Object> out, SinkhornResult r) {

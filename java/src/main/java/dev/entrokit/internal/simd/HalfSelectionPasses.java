@@ -10,6 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -318,6 +319,87 @@ final class HalfSelectionPasses {
             }
         }
         return count;
+    }
+
+    /** bfloat16 and binary16 bits of {@code -inf}, which a masked output element holds. */
+    private static final int BF16_NEG_INF = 0xFF80;
+    private static final int F16_NEG_INF = 0xFC00;
+
+    /** {@code WideCut.maskLogits}' vector part, bfloat16 in, float32 out (at element {@code dstOff}, native). */
+    static void maskLogitsBf16ToF32(MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment dst,
+                                    long dstOff) {
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        int upper = F.loopBound(n);
+        for (int i = 0; i < upper; i += L) {
+            FloatVector v = load(x, off + i);
+            v.blend(Float.NEGATIVE_INFINITY, WideCut.kept(v, iota.add(i), cutLogit, cutIndex).not())
+                    .intoMemorySegment(dst, (dstOff + i) * Float.BYTES, SimdConstants.ORDER);
+        }
+    }
+
+    /** {@code WideCut.maskLogits}' vector part, binary16 in, float32 out (at element {@code dstOff}, native). */
+    static void maskLogitsF16ToF32(MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment dst,
+                                   long dstOff) {
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        int upper = F.loopBound(n);
+        for (int i = 0; i < upper; i += L) {
+            FloatVector v = loadF16(x, off + i);
+            v.blend(Float.NEGATIVE_INFINITY, WideCut.kept(v, iota.add(i), cutLogit, cutIndex).not())
+                    .intoMemorySegment(dst, (dstOff + i) * Float.BYTES, SimdConstants.ORDER);
+        }
+    }
+
+    /**
+     * {@code WideCut.maskLogits}' vector part, bfloat16 in and out (native {@code dst}): the kept elements' bits as read,
+     * {@code -inf} for the others, so no rounding is needed (the widened value of a kept element narrows to its bits).
+     */
+    static void maskLogitsBf16(MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment dst,
+                               long dstOff) {
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        int upper = F.loopBound(n);
+        for (int i = 0; i < upper; i += L) {
+            IntVector h = HalfVectors.loadBits(x, off + i);
+            VectorMask<Float> k = WideCut.kept(HalfVectors.fromBf16(h), iota.add(i), cutLogit, cutIndex);
+            storeBits(h.blend(BF16_NEG_INF, k.not().cast(I)), dst, dstOff + i);
+        }
+    }
+
+    /** {@link #maskLogitsBf16} on binary16 rows. */
+    static void maskLogitsF16(MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment dst,
+                              long dstOff) {
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        int upper = F.loopBound(n);
+        for (int i = 0; i < upper; i += L) {
+            IntVector h = HalfVectors.loadBits(x, off + i);
+            VectorMask<Float> k = WideCut.kept(HalfVectors.fromF16(h), iota.add(i), cutLogit, cutIndex);
+            storeBits(h.blend(F16_NEG_INF, k.not().cast(I)), dst, dstOff + i);
+        }
+    }
+
+    private static void storeBits(IntVector h, MemorySegment dst, long index) {
+        ((ShortVector) h.convertShape(VectorOperators.I2S, HalfVectors.S, 0))
+                .intoMemorySegment(dst, index * Short.BYTES, SimdConstants.ORDER);
+    }
+
+    /**
+     * Elements {@code [off, off + n)} of a half row set to {@code bits}; a heap segment is filled through a native
+     * staging row (vector stores into heap segments are not intrinsified).
+     */
+    static void fill(MemorySegment out, long off, int n, short bits) {
+        MemorySegment dst = out.isNative() ? out : Workspace.get().staging(n);
+        long dstOff = out.isNative() ? off : 0;
+        ShortVector v = ShortVector.broadcast(HalfVectors.S, bits);
+        int upper = n - n % L;
+        int i = 0;
+        for (; i < upper; i += L) {
+            v.intoMemorySegment(dst, (dstOff + i) * Short.BYTES, SimdConstants.ORDER);
+        }
+        for (; i < n; i++) {
+            dst.setAtIndex(I16, dstOff + i, bits);
+        }
+        if (dst != out) {
+            MemorySegment.copy(dst, 0, out, off * Short.BYTES, (long) n * Short.BYTES);
+        }
     }
 
     /**

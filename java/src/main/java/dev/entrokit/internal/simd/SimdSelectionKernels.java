@@ -209,6 +209,70 @@ public final class SimdSelectionKernels implements SelectionKernels {
         }
     }
 
+    /**
+     * Half rows are read in registers as {@link #inRegisters} says, for an F32 output or one of the input's type;
+     * otherwise the row is widened into the kernel buffer ({@link #widened}), masked there in place and copied or
+     * narrowed into {@code out} by the vector conversions.
+     */
+    @Override
+    public void maskLogits(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, DType outType,
+                           MemorySegment out, long outOff) {
+        if (type == DType.F32 && outType == DType.F32) {
+            maskLogits(x, xOff, n, f, out, outOff);
+        } else if (type.isHalf() && (outType == DType.F32 || outType == type) && inRegisters(type, f, false)) {
+            maskLogitsOf(type, x, xOff, n, f, outType, out, outOff);
+        } else if (!type.isHalf() || !outType.isHalf() && outType != DType.F32) {
+            SelectionKernels.super.maskLogits(type, x, xOff, n, f, outType, out, outOff); // no such pair passes Checks
+        } else {
+            MemorySegment row = widened(type, x, xOff, n);
+            maskLogits(row, 0, n, f, outType == DType.F32 ? out : row, outType == DType.F32 ? outOff : 0);
+            if (outType == DType.BF16) {
+                HalfWidening.narrowBf16(row, 0, out, outOff, n);
+            } else if (outType == DType.F16) {
+                HalfWidening.narrowF16(row, 0, out, outOff, n);
+            }
+        }
+    }
+
+    /** {@link #maskLogits(DType, MemorySegment, long, int, SamplingFilters, DType, MemorySegment, long)} in registers. */
+    private static void maskLogitsOf(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, DType outType,
+                                     MemorySegment out, long outOff) {
+        Candidates c = Candidates.get();
+        Kept kept = rank(type, x, xOff, n, f.temperature(), f.filters(), 0, c); // the kept logits are in c.logit: out may alias x
+        if (kept == Kept.CUT) {
+            WideCut.maskLogits(type, x, xOff, n, c.cutLogit, c.cutIndex, outType, out, outOff);
+            return;
+        }
+        int len = kept == Kept.PREFIX ? c.kept : kept == Kept.ALL_LIVE ? n : -1;
+        if (len == n) {
+            if (outType == type) {
+                MemorySegment.copy(x, xOff * Short.BYTES, out, outOff * Short.BYTES, (long) n * Short.BYTES);
+            } else if (type == DType.BF16) {
+                HalfWidening.widenBf16(x, xOff, out, outOff, n);
+            } else {
+                HalfWidening.widenF16(x, xOff, out, outOff, n);
+            }
+            return;
+        }
+        float fill = len < 0 ? Float.NaN : Float.NEGATIVE_INFINITY;
+        if (outType == DType.F32) {
+            MemorySegment dst = out.isNative() ? out : Workspace.get().staging(n); // heap vector stores are not intrinsified
+            long dstOff = out.isNative() ? outOff : 0;
+            RowPasses.fill(dst, dstOff, n, fill);
+            if (dst != out) {
+                MemorySegment.copy(dst, 0, out, outOff * Float.BYTES, (long) n * Float.BYTES);
+            }
+            for (int j = 0; j < len; j++) {
+                out.setAtIndex(F32, outOff + c.index[j], c.logit[j]);
+            }
+        } else {
+            HalfSelectionPasses.fill(out, outOff, n, outType.narrow(fill));
+            for (int j = 0; j < len; j++) {
+                out.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, outOff + c.index[j], outType.narrow(c.logit[j]));
+            }
+        }
+    }
+
     @Override
     public int keptTokens(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment indices,
                           long indicesOff, MemorySegment probs, long probsOff, int capacity) {

@@ -541,6 +541,42 @@ final class WideCut {
         }
     }
 
+    /**
+     * {@link #maskLogits(MemorySegment, long, int, float, int, MemorySegment, long)} on a row of {@code type} elements
+     * (BF16 or F16) written as {@code outType} elements (F32 or {@code type}): one loop per pair
+     * ({@link HalfSelectionPasses}), the scalar tail here.
+     */
+    static void maskLogits(DType type, MemorySegment x, long off, int n, float cutLogit, int cutIndex, DType outType,
+                           MemorySegment out, long outOff) {
+        // Vector stores into heap segments are not intrinsified: stage those off-heap.
+        MemorySegment dst = out.isNative() ? out : Workspace.get().staging(n);
+        long dstOff = out.isNative() ? outOff : 0;
+        boolean wide = outType == DType.F32;
+        if (type == DType.BF16) {
+            if (wide) {
+                HalfSelectionPasses.maskLogitsBf16ToF32(x, off, n, cutLogit, cutIndex, dst, dstOff);
+            } else {
+                HalfSelectionPasses.maskLogitsBf16(x, off, n, cutLogit, cutIndex, dst, dstOff);
+            }
+        } else if (wide) {
+            HalfSelectionPasses.maskLogitsF16ToF32(x, off, n, cutLogit, cutIndex, dst, dstOff);
+        } else {
+            HalfSelectionPasses.maskLogitsF16(x, off, n, cutLogit, cutIndex, dst, dstOff);
+        }
+        for (int i = F.loopBound(n); i < n; i++) { // the scalar tail, one loop for the four pairs
+            float v = HalfSelectionPasses.at(type, x, off + i);
+            float o = kept(v, i, cutLogit, cutIndex) ? v : Float.NEGATIVE_INFINITY;
+            if (wide) {
+                dst.setAtIndex(F32, dstOff + i, o);
+            } else {
+                dst.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, dstOff + i, outType.narrow(o));
+            }
+        }
+        if (dst != out) {
+            MemorySegment.copy(dst, 0, out, outOff * outType.byteSize(), (long) n * outType.byteSize());
+        }
+    }
+
     /** {@code out_i = x_i} where the cut keeps token i, {@code −inf} elsewhere; {@code out} may alias {@code x}. */
     static void maskLogits(MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment out, long outOff) {
         // Vector stores into heap segments are not intrinsified: stage those off-heap.
