@@ -90,11 +90,12 @@ public final class SimdSelectionKernels implements SelectionKernels {
      * per-thread copy first ({@link #widened}). Never for the entropy-shaped steps ({@link DecodingSteps#needed}), which
      * have no in-register passes; always for bfloat16 otherwise (its conversion is a shift). binary16's conversion is
      * 6–7 vector operations, paid in every pass over the row: it pays in the gather and the mask pass (the kept set of
-     * top-k and min-p, thread CPU time through the façade, 32 × 128256: 0.82 → 0.92× float32 for keptMask top-k 50,
-     * 0.73 → 0.91× for sample min-p 0.05), but an exp pass with it costs more than one widening pass (0.86 → 0.78× for
-     * sample top-p 0.9, 0.90 → 0.76× unfiltered), so a pipeline that weighs the whole row, a top-p or PAPER top-H not
-     * after a top-k (which leaves every later filter inside its candidates), or no filter at all when
-     * {@code unfilteredWeighs} (sampling and listing weigh every live token), takes the copy. So binary16 rows never
+     * top-k and min-p; thread CPU time through the façade, one op per JVM, 32 × 128256: 0.73 → 0.83× float32 for
+     * keptMask top-k 50, 0.68 → 0.79× for sample min-p 0.05), but an exp pass with it costs about what one widening
+     * pass does (sample unfiltered 0.71–0.72× in registers against 0.79× on the copy, top-p about equal), so a pipeline
+     * that weighs the whole row, a top-p or PAPER top-H not after a top-k (which leaves every later filter inside its
+     * candidates), or no filter at all when {@code unfilteredWeighs} (sampling and listing weigh every live token),
+     * takes the copy. So binary16 rows never
      * reach {@link WideCut#topP} (its profile and window passes have no binary16 loops).
      */
     private static boolean inRegisters(DType type, SamplingFilters f, boolean unfilteredWeighs) {
