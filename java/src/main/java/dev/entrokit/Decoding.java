@@ -157,12 +157,12 @@ public final class Decoding {
         filters(filters, n, false);
         Checks.drawFree(filters);
         inPlaceOutput("out", out, "logits", logits);
-        HalfRows.Rows x = HalfRows.of(logits, 0, engine.backend::half);
-        HalfRows.Rows o = HalfRows.of(out, 1, engine.backend::half);
-        rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("out", out), r -> {
-            selection.maskLogits(x.read(r), x.at(r), n, filters, o.write(r), o.at(r));
-            o.store(r);
-        });
+        DType type = logits.dtype();
+        DType outType = out.dtype();
+        MemorySegment x = logits.segment();
+        MemorySegment o = out.segment();
+        rows.forEachRow((int) logits.rows(), n, shareable("logits", logits) & shareable("out", out), r ->
+                selection.maskLogits(type, x, logits.index(r, 0), n, filters, outType, o, out.index(r, 0)));
     }
 
     /** {@link #sample(Tensor, List, long[], long, Tensor)} with the same pipeline for every row. */

@@ -324,6 +324,12 @@ class HalfInputTest {
             ek.decoding().topK(s.x(L, rv), 5, temp, ids, vals, ps);
             out.addAll(List.of(ids, vals, ps));
         });
+        OPS.put("topK without probabilities", (ek, s, out) -> {
+            Tensor ids = Tensor.of(new int[ROWS * 5], ROWS, 5);
+            Tensor vals = Tensor.of(new float[ROWS * 5], ROWS, 5);
+            ek.decoding().topK(s.x(L, rv), 5, temp, ids, vals, null);
+            out.addAll(List.of(ids, vals));
+        });
         SamplingFilters pipeline = SamplingFilters.temperature(0.8f).topK(20).topP(0.9f).minP(0.02f);
         SamplingFilters decoding = SamplingFilters.temperature(0.9f).typical(0.8f).topNSigma(2f);
         for (SamplingFilters f : List.of(pipeline, decoding)) {
@@ -344,6 +350,11 @@ class HalfInputTest {
                 Tensor o = s.y(rv);
                 ek.decoding().maskLogits(s.x(L, rv), f, o);
                 out.add(o);
+            });
+            OPS.put("maskLogits in place" + tag, (ek, s, out) -> {
+                Tensor x = s.x(L, rv);
+                ek.decoding().maskLogits(x, f, x);
+                out.add(x);
             });
             OPS.put("sample" + tag, (ek, s, out) -> {
                 Tensor tokens = Tensor.of(new int[ROWS]);
@@ -533,7 +544,7 @@ class HalfInputTest {
 
     /** Rows long enough that selection samples a threshold and cuts below its candidates (every SIMD width). */
     static final int LONG_V = 4099;
-    static final int LONG_ROWS = 9;
+    static final int LONG_ROWS = 10;
     static final float[] LONG = longRows(LONG_V, 23);
 
     static float[] longRows(int v, long seed) {
@@ -551,6 +562,7 @@ class HalfInputTest {
                     case 5 -> i == v - 2 ? Double.POSITIVE_INFINITY : g; // a +inf row
                     case 6 -> 1.25; // every token tied
                     case 7 -> 1e4 * g; // coarse bf16 steps, f16 overflow
+                    case 8 -> i % 4 == 0 ? (i % 8 == 0 ? 0.0 : -0.0) : 1e-6 * g; // ±0 and f16 subnormals, flat: wide cuts
                     default -> g * g * g; // heavy tails
                 };
             }
@@ -577,6 +589,23 @@ class HalfInputTest {
                 ek.decoding().keptMask(s.x(LONG, shape), f, Tensor.ofMask(mask, LONG_ROWS, LONG_V));
                 out.add(mask);
             });
+            OPS.put("long rows maskLogits " + e.getKey(), (ek, s, out) -> {
+                Tensor o = s.y(shape);
+                ek.decoding().maskLogits(s.x(LONG, shape), f, o);
+                out.add(o);
+            });
+            OPS.put("long rows maskLogits in place " + e.getKey(), (ek, s, out) -> {
+                Tensor x = s.x(LONG, shape);
+                ek.decoding().maskLogits(x, f, x);
+                out.add(x);
+            });
+            OPS.put("long rows maskLogits off-heap " + e.getKey(), (ek, s, out) -> {
+                Tensor x = offHeap(s.x(LONG, shape), shape);
+                Tensor o = offHeap(s.y(shape), shape);
+                ek.decoding().maskLogits(x, f, o);
+                ek.decoding().maskLogits(x, f, x);
+                out.addAll(List.of(o, x));
+            });
             OPS.put("long rows keptTokens " + e.getKey(), (ek, s, out) -> {
                 Tensor ids = Tensor.of(new int[LONG_ROWS * 64], LONG_ROWS, 64);
                 Tensor ps = Tensor.of(new float[LONG_ROWS * 64], LONG_ROWS, 64);
@@ -598,6 +627,12 @@ class HalfInputTest {
             ek.decoding().sample(s.x(LONG, shape), SamplingFilters.temperature(0f), seeds(LONG_ROWS), 0, tokens);
             out.add(tokens);
         });
+        OPS.put("long rows topK 50 without probabilities", (ek, s, out) -> {
+            Tensor ids = Tensor.of(new int[LONG_ROWS * 50], LONG_ROWS, 50);
+            Tensor vals = Tensor.of(new float[LONG_ROWS * 50], LONG_ROWS, 50);
+            ek.decoding().topK(s.x(LONG, shape), 50, 0.9f, ids, vals, null);
+            out.addAll(List.of(ids, vals));
+        });
         for (int k : new int[] {1, 50, 700}) {
             OPS.put("long rows topK " + k, (ek, s, out) -> {
                 Tensor ids = Tensor.of(new int[LONG_ROWS * k], LONG_ROWS, k);
@@ -607,6 +642,13 @@ class HalfInputTest {
                 out.addAll(List.of(ids, vals, ps));
             });
         }
+    }
+
+    /** {@code t} copied into a native segment: the SIMD kernels store into those directly, heap ones through staging. */
+    static Tensor offHeap(Tensor t, long... shape) {
+        MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate(t.segment().byteSize(), 64);
+        seg.copyFrom(t.segment());
+        return Tensor.of(seg, t.dtype(), shape);
     }
 
     static void sinkhorn(List<Object> out, SinkhornResult r) {
@@ -691,6 +733,93 @@ class HalfInputTest {
         assertTrue(!expected.isEmpty(), "an op with no result");
         for (int i = 0; i < expected.size(); i++) {
             same(name + " result " + i, expected.get(i), actual.get(i));
+        }
+    }
+
+    /** F16 NaN bit patterns (quiet and signalling, both signs; the JVM's scalar conversion may quiet a payload). */
+    static final short[] F16_NANS = {(short) 0x7e00, (short) 0x7c01, (short) 0xfc01, (short) 0x7fff, (short) 0xfd55};
+
+    /**
+     * Rows of {@code v} F16 logits, one NaN pattern per row at a position that moves from the vector part of the row
+     * to its scalar tail, the last row clean: on a backend that reads F16 in registers every NaN must still make its
+     * row special, as it does on the widened F32 row.
+     */
+    static short[] f16RowsWithNaNs(int v) {
+        SplittableRandom rnd = new SplittableRandom(31);
+        int rows = 2 * F16_NANS.length + 1;
+        short[] bits = new short[rows * v];
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < v; i++) {
+                bits[r * v + i] = Float.floatToFloat16((float) rnd.nextGaussian());
+            }
+            if (r < rows - 1) {
+                int at = r % 2 == 0 ? (r * 977) % (v - 8) : v - 1 - r % 3; // inside the vectors, then in the tail
+                bits[r * v + at] = F16_NANS[r / 2];
+            }
+        }
+        return bits;
+    }
+
+    static Stream<Arguments> nanCases() {
+        List<Arguments> out = new ArrayList<>();
+        for (String backend : TestBackends.NAMES) {
+            for (int v : new int[] {37, LONG_V}) {
+                out.add(Arguments.of(backend, v));
+            }
+        }
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{0} v={1}")
+    @MethodSource("nanCases")
+    void f16NaNPatternsMakeTheirRowSpecialInEverySelectionOp(String backend, int v) {
+        Entrokit ek = TestBackends.open(backend);
+        short[] bits = f16RowsWithNaNs(v);
+        int rows = bits.length / v;
+        float[] wide = new float[bits.length];
+        for (int i = 0; i < bits.length; i++) {
+            wide[i] = DType.F16.widen(bits[i]);
+        }
+        List<SamplingFilters> pipelines = List.of(SamplingFilters.temperature(1f).topK(20),
+                SamplingFilters.temperature(1f).topP(0.9f), SamplingFilters.temperature(0.7f).minP(0.01f),
+                SamplingFilters.temperature(0.9f), SamplingFilters.temperature(0f));
+        List<List<Object>> results = new ArrayList<>();
+        for (boolean half : new boolean[] {false, true}) {
+            List<Object> out = new ArrayList<>();
+            results.add(out);
+            Tensor x = half ? Tensor.of(MemorySegment.ofArray(bits.clone()), DType.F16, rows, v)
+                    : Tensor.of(MemorySegment.ofArray(wide.clone()), DType.F32, rows, v);
+            int[] ids = new int[rows * 5];
+            ek.decoding().topK(x, 5, 0.9f, Tensor.of(ids, rows, 5), Tensor.of(new float[rows * 5], rows, 5),
+                    Tensor.of(new float[rows * 5], rows, 5));
+            for (int r = 0; r < rows; r++) {
+                assertEquals(r < rows - 1, ids[r * 5] == -1, "topK row " + r + (half ? " (F16)" : " (F32)"));
+            }
+            out.add(ids);
+            int[] bare = new int[rows * 5];
+            ek.decoding().topK(x, 5, 0.9f, Tensor.of(bare, rows, 5), Tensor.of(new float[rows * 5], rows, 5), null);
+            for (int r = 0; r < rows; r++) {
+                assertEquals(r < rows - 1, bare[r * 5] == -1, "topK without probabilities row " + r);
+            }
+            out.add(bare);
+            for (SamplingFilters f : pipelines) {
+                int[] tokens = new int[rows];
+                ek.decoding().sample(x, f, seeds(rows), 1, Tensor.of(tokens));
+                int[] counts = new int[rows];
+                ek.decoding().keptTokens(x, f.temperature() == 0f ? SamplingFilters.temperature(1f) : f,
+                        Tensor.of(new int[rows * 4], rows, 4), Tensor.of(new float[rows * 4], rows, 4),
+                        Tensor.of(counts));
+                for (int r = 0; r < rows; r++) {
+                    String what = f + " row " + r + (half ? " (F16)" : " (F32)");
+                    assertEquals(r < rows - 1, tokens[r] == -1, "sample " + what);
+                    assertEquals(r < rows - 1, counts[r] == 0, "keptTokens " + what);
+                }
+                out.add(tokens);
+                out.add(counts);
+            }
+        }
+        for (int i = 0; i < results.get(0).size(); i++) {
+            same("result " + i, results.get(0).get(i), results.get(1).get(i));
         }
     }
 

@@ -18,8 +18,8 @@ import java.util.function.ToDoubleBiFunction;
  * Every op family on half rows against the same op on float32 rows, through the public façade: thread CPU time and
  * bytes allocated per call, one thread, the dtypes measured in turn within every round (a change of load hits them
  * all alike), after a warm-up of every combination. Each call is a whole batch: 32 × 128256 logits for the per-row
- * ops, 256 × 32000 teacher and student logits for the pairwise losses; outputs are float32, so only the reads of
- * the inputs differ between the dtypes. The per-round ratio float32 / half of CPU time is the half input's
+ * ops, 256 × 32000 teacher and student logits for the pairwise losses; outputs are float32 (but in the ops named
+ * "to input dtype"), so only the reads of the inputs differ between the dtypes. The per-round ratio float32 / half of CPU time is the half input's
  * elements-per-second ratio; its median and min–max over the rounds are printed.
  *
  * <p>The façade calls sit in {@link #decoding}, {@link #scoring}, {@link #losses} and {@link #softmaxFamily}, one
@@ -51,6 +51,12 @@ public final class HalfOpsProbe {
         final Tensor topIndices;
         final Tensor topValues;
         final Tensor topProbs;
+        final Tensor keptCounts;
+        /** Shaped like the logits, in their dtype: for the ops that write a half row. */
+        final Tensor sameTypeOut;
+        final Tensor rank;
+        final Tensor rawLogprobs;
+        final Tensor processedLogprobs;
         final Tensor ids;
         final Tensor flatIds;
         final Tensor tokenLogprobs;
@@ -75,6 +81,12 @@ public final class HalfOpsProbe {
             topIndices = Tensor.of(arena.allocate(ROWS * 50 * 4L, 64), DType.I32, ROWS, 50);
             topValues = f32(ROWS, 50);
             topProbs = f32(ROWS, 50);
+            keptCounts = Tensor.of(arena.allocate(ROWS * 4L, 64), DType.I32, ROWS);
+            sameTypeOut = type == DType.F32 ? probs
+                    : Tensor.of(arena.allocate((long) ROWS * COLS * type.byteSize(), 64), type, ROWS, COLS);
+            rank = Tensor.of(arena.allocate(ROWS * 4L, 64), DType.I32, ROWS);
+            rawLogprobs = vector(ROWS);
+            processedLogprobs = vector(ROWS);
             int[] id = new int[ROWS];
             for (int r = 0; r < ROWS; r++) {
                 id[r] = (r * 7919) % COLS;
@@ -136,6 +148,15 @@ public final class HalfOpsProbe {
         ops.put("sample minP0.05", (ek, d) -> { ek.decoding().sample(d.logits, MIN_P, d.seeds, d.step++, d.tokens); return d.tokens.getInt(0); });
         ops.put("sample T1", (ek, d) -> { ek.decoding().sample(d.logits, PLAIN, d.seeds, d.step++, d.tokens); return d.tokens.getInt(0); });
         ops.put("topK 50", (ek, d) -> { ek.decoding().topK(d.logits, 50, 1f, d.topIndices, d.topValues, d.topProbs); return d.topIndices.getInt(0, 0); });
+        ops.put("topK 50 no probs", (ek, d) -> { ek.decoding().topK(d.logits, 50, 1f, d.topIndices, d.topValues, null); return d.topIndices.getInt(0, 0); });
+        ops.put("keptTokens topP0.9", (ek, d) -> { ek.decoding().keptTokens(d.logits, TOP_P, d.topIndices, d.topProbs, d.keptCounts); return d.keptCounts.getInt(0); });
+        ops.put("keptTokens minP0.05", (ek, d) -> { ek.decoding().keptTokens(d.logits, MIN_P, d.topIndices, d.topProbs, d.keptCounts); return d.keptCounts.getInt(0); });
+        ops.put("maskLogits topP0.9", (ek, d) -> { ek.decoding().maskLogits(d.logits, TOP_P, d.probs); return d.probs.getFloat(0, 0); });
+        ops.put("maskLogits topK50", (ek, d) -> { ek.decoding().maskLogits(d.logits, TOP_K, d.probs); return d.probs.getFloat(0, 0); });
+        ops.put("maskLogits minP0.05", (ek, d) -> { ek.decoding().maskLogits(d.logits, MIN_P, d.probs); return d.probs.getFloat(0, 0); });
+        ops.put("maskLogits topK50 to input dtype", (ek, d) -> { ek.decoding().maskLogits(d.logits, TOP_K, d.sameTypeOut); return d.sameTypeOut.getFloat(0, 0); });
+        ops.put("maskLogits topP0.9 to input dtype", (ek, d) -> { ek.decoding().maskLogits(d.logits, TOP_P, d.sameTypeOut); return d.sameTypeOut.getFloat(0, 0); });
+        ops.put("sampleWithLogprobs topP0.9", (ek, d) -> { ek.decoding().sampleWithLogprobs(d.logits, TOP_P, d.seeds, d.step++, d.tokens, 50, d.topIndices, d.topValues, d.rank, d.rawLogprobs, d.processedLogprobs); return d.tokens.getInt(0); });
     }
 
     /** The scoring ops (the scoring view, and the instance's token log-probs). */

@@ -360,6 +360,12 @@ public final class HandoffBackend implements Backend {
         }
 
         @Override
+        public void maskLogits(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, DType outType,
+                               MemorySegment out, long outOff) {
+            now().selection().maskLogits(type, x, xOff, n, f, outType, out, outOff);
+        }
+
+        @Override
         public int sample(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step) {
             return now().selection().sample(x, xOff, n, f, seed, row, step);
         }

@@ -102,6 +102,32 @@ public interface SelectionKernels {
         return sample(type, x, xOff, n, f, seed, row, step);
     }
 
+    /**
+     * {@link #maskLogits(MemorySegment, long, int, SamplingFilters, MemorySegment, long)} on a row of {@code type}
+     * elements (as {@link #topK(DType, MemorySegment, long, int, float, int, MemorySegment, long, MemorySegment, long,
+     * MemorySegment, long)}), written as {@code outType} elements at element {@code outOff} of {@code out}: F32, or the
+     * half type of the input ({@code out} may then alias {@code x}). The bits are those of the float32 method on the
+     * widened row, rounded to {@code outType} (exact: every value written is an input element, {@code -inf} or NaN).
+     * By default a half row is widened into the thread's kernel buffer, masked there in place, and copied or narrowed
+     * into {@code out}.
+     */
+    default void maskLogits(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, DType outType,
+                            MemorySegment out, long outOff) {
+        if (!type.isHalf() && !outType.isHalf()) {
+            maskLogits(x, xOff, n, f, out, outOff);
+            return;
+        }
+        MemorySegment row = type.isHalf() ? widened(type, x, xOff, n) : x;
+        long rowOff = type.isHalf() ? 0 : xOff;
+        if (outType.isHalf()) {
+            MemorySegment masked = row == x ? HalfRows.kernelRow(n) : row;
+            maskLogits(row, rowOff, n, f, masked, 0);
+            ScalarHalfKernels.INSTANCE.narrow(outType, masked, 0, out, outOff, n);
+        } else {
+            maskLogits(row, rowOff, n, f, out, outOff);
+        }
+    }
+
     /** The half row widened by the scalar conversions into this thread's kernel buffer, from its element 0. */
     private static MemorySegment widened(DType type, MemorySegment x, long xOff, int n) {
         MemorySegment row = HalfRows.kernelRow(n);

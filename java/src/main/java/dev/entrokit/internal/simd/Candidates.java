@@ -1,5 +1,6 @@
 package dev.entrokit.internal.simd;
 
+import dev.entrokit.DType;
 import dev.entrokit.internal.RowSplit;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
@@ -122,33 +123,33 @@ final class Candidates {
      * alone never needs them.
      */
     float sort(MemorySegment x, long off) {
-        return sort(false, x, off);
+        return sort(DType.F32, x, off);
     }
 
-    /** {@link #sort(MemorySegment, long)} on a row of bfloat16 ({@code bf16}) or float32 elements. */
-    float sort(boolean bf16, MemorySegment x, long off) {
-        sortKeys(bf16, x, off, 0);
-        return fromKeys(bf16, x, off);
+    /** {@link #sort(MemorySegment, long)} on a row of {@code type} elements (F32, BF16 or F16). */
+    float sort(DType type, MemorySegment x, long off) {
+        sortKeys(type, x, off, 0);
+        return fromKeys(type, x, off);
     }
 
     /**
      * Sorts the gathered ids, which are relative to element {@code base} of the row at {@code off}, into
      * {@link #key} in SPEC order: a piece of a row cut into chunks sorts its own candidates this way.
      */
-    void sortKeys(boolean bf16, MemorySegment x, long off, int base) {
+    void sortKeys(DType type, MemorySegment x, long off, int base) {
         for (int j = 0; j < count; j++) {
             int i = base + index[j];
-            key[j] = key(HalfSelectionPasses.at(bf16, x, off + i), i);
+            key[j] = key(HalfSelectionPasses.at(type, x, off + i), i);
         }
         Arrays.sort(key, 0, count);
     }
 
     /** Fills {@link #index} and {@link #logit} from the sorted {@link #key}; returns the first logit, as {@link #sort}. */
-    float fromKeys(boolean bf16, MemorySegment x, long off) {
+    float fromKeys(DType type, MemorySegment x, long off) {
         for (int j = 0; j < count; j++) {
             int i = (int) key[j];
             index[j] = i;
-            logit[j] = HalfSelectionPasses.at(bf16, x, off + i);
+            logit[j] = HalfSelectionPasses.at(type, x, off + i);
         }
         weighed = false;
         return logit[0] + 0f;

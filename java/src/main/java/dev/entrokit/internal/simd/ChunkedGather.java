@@ -1,5 +1,6 @@
 package dev.entrokit.internal.simd;
 
+import dev.entrokit.DType;
 import dev.entrokit.internal.RowSplit;
 import java.lang.foreign.MemorySegment;
 
@@ -29,7 +30,7 @@ final class ChunkedGather {
             int from = RowSplit.start(k);
             clean[k] = SimdSelectionKernels.gather(x, off + from, RowSplit.end(k, n) - from, threshold, piece);
             if (clean[k]) {
-                piece.sortKeys(false, x, off, from);
+                piece.sortKeys(DType.F32, x, off, from);
             }
         });
         for (int k = 0; k < chunks; k++) {
@@ -39,7 +40,7 @@ final class ChunkedGather {
         }
         c.mergePieces(chunks);
         c.threshold = threshold;
-        return c.fromKeys(false, x, off);
+        return c.fromKeys(DType.F32, x, off);
     }
 
     /**

@@ -5,26 +5,26 @@ import static dev.entrokit.internal.simd.SimdConstants.L;
 import static dev.entrokit.internal.simd.SimdRows.blockEnd;
 import static dev.entrokit.internal.simd.VectorExp.expNonPositive;
 
+import dev.entrokit.DType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The passes of {@link SimdSelectionKernels} and {@link WideCut} that read a whole row, on a row of bfloat16
- * elements widened in registers as they are loaded ({@link HalfVectors#fromBf16}: exact), so that selection and
- * sampling need no float32 copy of the row. Each method is its float32 namesake with the load replaced, same
- * loop structure, same blocks, same order of float additions, so its results are bitwise those of the namesake
- * on the row widened to float32; the callers branch once, before the loop, into one or the other.
+ * The passes of {@link SimdSelectionKernels} and {@link WideCut} that read a whole row, on a row of bfloat16 or
+ * binary16 elements widened in registers as they are loaded ({@link HalfVectors#fromBf16}, {@link HalfVectors#fromF16}:
+ * exact, a binary16 NaN stays a NaN), so that selection and sampling need no float32 copy of the row. Each method is its
+ * float32 namesake with the load replaced (the binary16 ones carry the suffix {@code F16}), same loop structure, same
+ * blocks, same order of float additions, so its results are bitwise those of the namesake on the row widened to
+ * float32; the callers branch once on the element type, before the loop, into one of the three.
  *
- * <p>One element type per loop: a loop shared by two element types shares one profile, which is how the
- * in-register kernels once came to box their vectors. binary16 rows stay on the widened copy (its conversion costs
- * 6–7 vector operations, paid again in every pass), except for greedy ({@link #argmaxF16}): two passes with little
- * arithmetic, where reading half the bytes still pays (thread CPU, 32 rows of 128256: 0.19 ns/element in registers,
- * 0.40 through the copy, 0.23 for float32).
+ * <p>One element type per loop: a loop shared by two element types shares one profile, which is how the in-register
+ * kernels once came to box their vectors; a flag or a lambda in the loop would be a branch or a call per vector.
  */
 final class HalfSelectionPasses {
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
@@ -39,9 +39,12 @@ final class HalfSelectionPasses {
         return Float.intBitsToFloat(x.getAtIndex(I16, i) << 16);
     }
 
-    /** Element {@code i} of a row of bfloat16 ({@code bf16}) or float32 elements: for the scalar loops. */
-    static float at(boolean bf16, MemorySegment x, long i) {
-        return bf16 ? at(x, i) : x.getAtIndex(F32, i);
+    /**
+     * Element {@code i} of a row of {@code type} elements (F32, BF16 or F16), as float32 (exact; an F16 NaN stays a NaN):
+     * for the scalar loops.
+     */
+    static float at(DType type, MemorySegment x, long i) {
+        return type == DType.BF16 ? at(x, i) : type == DType.F16 ? atF16(x, i) : x.getAtIndex(F32, i);
     }
 
     private static FloatVector load(MemorySegment x, long i) {
@@ -221,6 +224,182 @@ final class HalfSelectionPasses {
             }
         }
         return count;
+    }
+
+    /** {@link #sampleLargest} on a row of binary16 elements. */
+    static float sampleLargestF16(MemorySegment x, long off, int chunks, long stride, int r, float[] largest) {
+        int filled = 0;
+        float[] lanes = Workspace.get().lanes;
+        for (int k = 0; k < chunks; k++) {
+            FloatVector v = loadF16(x, off + k * stride);
+            if (filled == r && !v.compare(VectorOperators.GT, largest[r - 1]).anyTrue()) {
+                continue;
+            }
+            v.intoArray(lanes, 0);
+            filled = SimdSelectionKernels.keepLargest(lanes, largest, filled, r);
+        }
+        return filled < r ? Float.NEGATIVE_INFINITY : largest[r - 1];
+    }
+
+    /** {@link #gather} on a row of binary16 elements. */
+    static boolean gatherF16(MemorySegment x, long off, int n, float threshold, Candidates c) {
+        int count = 0;
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (int start = 0; start < upper; start += SimdSelectionKernels.GATHER_BLOCK) {
+            int end = Math.min(upper, start + SimdSelectionKernels.GATHER_BLOCK);
+            c.grow(count + (end - start));
+            int[] out = c.index;
+            for (i = start; i < end; i += L) {
+                FloatVector v = loadF16(x, off + i);
+                if (v.compare(VectorOperators.NE, v).anyTrue()) {
+                    return false;
+                }
+                VectorMask<Float> keep = v.compare(VectorOperators.GE, threshold);
+                if (keep.anyTrue()) {
+                    iota.add(i).compress(keep.cast(I)).intoArray(out, count);
+                    count += keep.trueCount();
+                }
+            }
+        }
+        c.grow(count + (n - upper));
+        int[] out = c.index;
+        for (i = upper; i < n; i++) {
+            float v = atF16(x, off + i);
+            if (Float.isNaN(v)) {
+                return false;
+            }
+            if (v >= threshold) {
+                out[count++] = i;
+            }
+        }
+        c.count = count;
+        c.threshold = threshold;
+        return true;
+    }
+
+    /** {@link #massBelow} on a row of binary16 elements. */
+    static double massBelowF16(MemorySegment x, long off, int n, float max, float temperature, float below,
+                            float cutLogit, int cutIndex, float[] lanes) {
+        float scale = VectorExp2.log2Scale(temperature);
+        boolean cut = cutLogit != Float.NEGATIVE_INFINITY;
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        int upper = F.loopBound(n);
+        double total = 0;
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
+            FloatVector acc = FloatVector.zero(F);
+            for (int i = start; i < end; i += L) {
+                FloatVector v = loadF16(x, off + i);
+                VectorMask<Float> in = v.compare(VectorOperators.LT, below);
+                if (cut) {
+                    in = in.and(WideCut.kept(v, iota.add(i), cutLogit, cutIndex));
+                }
+                acc = acc.add(VectorExp2.exp2(VectorExp2.log2Units(v, max, scale)), in);
+            }
+            acc.intoArray(lanes, 0);
+            total += SimdRows.sumLanes(lanes);
+        }
+        return total;
+    }
+
+    /** {@link #writeMask} on a row of binary16 elements. */
+    static int writeMaskF16(MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment mask,
+                         long maskOff) {
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        int count = 0;
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            VectorMask<Float> k = WideCut.kept(loadF16(x, off + i), iota.add(i), cutLogit, cutIndex);
+            count += k.trueCount();
+            if (mask != null) {
+                WideCut.spreadMask(k.toLong(), mask, maskOff + i);
+            }
+        }
+        return count;
+    }
+
+    /** bfloat16 and binary16 bits of {@code -inf}, which a masked output element holds. */
+    private static final int BF16_NEG_INF = 0xFF80;
+    private static final int F16_NEG_INF = 0xFC00;
+
+    /** {@code WideCut.maskLogits}' vector part, bfloat16 in, float32 out (at element {@code dstOff}, native). */
+    static void maskLogitsBf16ToF32(MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment dst,
+                                    long dstOff) {
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        int upper = F.loopBound(n);
+        for (int i = 0; i < upper; i += L) {
+            FloatVector v = load(x, off + i);
+            v.blend(Float.NEGATIVE_INFINITY, WideCut.kept(v, iota.add(i), cutLogit, cutIndex).not())
+                    .intoMemorySegment(dst, (dstOff + i) * Float.BYTES, SimdConstants.ORDER);
+        }
+    }
+
+    /** {@code WideCut.maskLogits}' vector part, binary16 in, float32 out (at element {@code dstOff}, native). */
+    static void maskLogitsF16ToF32(MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment dst,
+                                   long dstOff) {
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        int upper = F.loopBound(n);
+        for (int i = 0; i < upper; i += L) {
+            FloatVector v = loadF16(x, off + i);
+            v.blend(Float.NEGATIVE_INFINITY, WideCut.kept(v, iota.add(i), cutLogit, cutIndex).not())
+                    .intoMemorySegment(dst, (dstOff + i) * Float.BYTES, SimdConstants.ORDER);
+        }
+    }
+
+    /**
+     * {@code WideCut.maskLogits}' vector part, bfloat16 in and out (native {@code dst}): the kept elements' bits as read,
+     * {@code -inf} for the others, so no rounding is needed (the widened value of a kept element narrows to its bits).
+     */
+    static void maskLogitsBf16(MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment dst,
+                               long dstOff) {
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        int upper = F.loopBound(n);
+        for (int i = 0; i < upper; i += L) {
+            IntVector h = HalfVectors.loadBits(x, off + i);
+            VectorMask<Float> k = WideCut.kept(HalfVectors.fromBf16(h), iota.add(i), cutLogit, cutIndex);
+            storeBits(h.blend(BF16_NEG_INF, k.not().cast(I)), dst, dstOff + i);
+        }
+    }
+
+    /** {@link #maskLogitsBf16} on binary16 rows. */
+    static void maskLogitsF16(MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment dst,
+                              long dstOff) {
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        int upper = F.loopBound(n);
+        for (int i = 0; i < upper; i += L) {
+            IntVector h = HalfVectors.loadBits(x, off + i);
+            VectorMask<Float> k = WideCut.kept(HalfVectors.fromF16(h), iota.add(i), cutLogit, cutIndex);
+            storeBits(h.blend(F16_NEG_INF, k.not().cast(I)), dst, dstOff + i);
+        }
+    }
+
+    private static void storeBits(IntVector h, MemorySegment dst, long index) {
+        ((ShortVector) h.convertShape(VectorOperators.I2S, HalfVectors.S, 0))
+                .intoMemorySegment(dst, index * Short.BYTES, SimdConstants.ORDER);
+    }
+
+    /**
+     * Elements {@code [off, off + n)} of a half row set to {@code bits}; a heap segment is filled through a native
+     * staging row (vector stores into heap segments are not intrinsified).
+     */
+    static void fill(MemorySegment out, long off, int n, short bits) {
+        MemorySegment dst = out.isNative() ? out : Workspace.get().staging(n);
+        long dstOff = out.isNative() ? off : 0;
+        ShortVector v = ShortVector.broadcast(HalfVectors.S, bits);
+        int upper = n - n % L;
+        int i = 0;
+        for (; i < upper; i += L) {
+            v.intoMemorySegment(dst, (dstOff + i) * Short.BYTES, SimdConstants.ORDER);
+        }
+        for (; i < n; i++) {
+            dst.setAtIndex(I16, dstOff + i, bits);
+        }
+        if (dst != out) {
+            MemorySegment.copy(dst, 0, out, off * Short.BYTES, (long) n * Short.BYTES);
+        }
     }
 
     /**

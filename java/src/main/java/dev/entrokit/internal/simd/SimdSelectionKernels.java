@@ -66,30 +66,72 @@ public final class SimdSelectionKernels implements SelectionKernels {
     @Override
     public void topK(MemorySegment x, long xOff, int n, float temperature, int k, MemorySegment indices,
                      long indicesOff, MemorySegment values, long valuesOff, MemorySegment probs, long probsOff) {
-        topK(false, x, xOff, n, temperature, k, indices, indicesOff, values, valuesOff, probs, probsOff);
+        topKOf(DType.F32, x, xOff, n, temperature, k, indices, indicesOff, values, valuesOff, probs, probsOff);
     }
 
-    /** bfloat16 rows are read in registers; binary16 rows are widened into a per-thread copy ({@link #widened}). */
+    /**
+     * bfloat16 rows are read in registers: every pass over the row branches once, before its loop, into that element
+     * type's loop ({@link HalfSelectionPasses}). binary16 rows too when {@code probs} is null; with probabilities the
+     * row's mass is one more pass, an exp pass, and there the binary16 conversion in registers costs more than
+     * widening the row once ({@link #inRegisters}).
+     */
     @Override
     public void topK(DType type, MemorySegment x, long xOff, int n, float temperature, int k, MemorySegment indices,
                      long indicesOff, MemorySegment values, long valuesOff, MemorySegment probs, long probsOff) {
-        if (type == DType.F16) {
-            topK(false, widened(type, x, xOff, n), 0, n, temperature, k, indices, indicesOff, values, valuesOff, probs,
-                    probsOff);
+        if (type == DType.F16 && probs != null) {
+            topKOf(DType.F32, widened(type, x, xOff, n), 0, n, temperature, k, indices, indicesOff, values, valuesOff,
+                    probs, probsOff);
         } else {
-            topK(type == DType.BF16, x, xOff, n, temperature, k, indices, indicesOff, values, valuesOff, probs, probsOff);
+            topKOf(type, x, xOff, n, temperature, k, indices, indicesOff, values, valuesOff, probs, probsOff);
         }
     }
 
-    private static void topK(boolean bf16, MemorySegment x, long xOff, int n, float temperature, int k,
+    /**
+     * Whether a half row of {@code type} is read in registers by the pipeline {@code f}, rather than widened into a
+     * per-thread copy first ({@link #widened}). Never for the entropy-shaped steps ({@link DecodingSteps#needed}), which
+     * have no in-register passes; always for bfloat16 otherwise (its conversion is a shift). binary16's conversion is
+     * 6–7 vector operations, paid in every pass over the row: it pays in the gather and the mask pass (the kept set of
+     * top-k and min-p; thread CPU time through the façade, one op per JVM, 32 × 128256: 0.73 → 0.83× float32 for
+     * keptMask top-k 50, 0.68 → 0.79× for sample min-p 0.05), but an exp pass with it costs about what one widening
+     * pass does (sample unfiltered 0.71–0.72× in registers against 0.79× on the copy, top-p about equal), so a pipeline
+     * that weighs the whole row, a top-p or PAPER top-H not after a top-k (which leaves every later filter inside its
+     * candidates), or no filter at all when {@code unfilteredWeighs} (sampling and listing weigh every live token),
+     * takes the copy. So binary16 rows never
+     * reach {@link WideCut#topP} (its profile and window passes have no binary16 loops).
+     */
+    private static boolean inRegisters(DType type, SamplingFilters f, boolean unfilteredWeighs) {
+        if (DecodingSteps.needed(f)) {
+            return false;
+        }
+        if (type != DType.F16) {
+            return true;
+        }
+        List<Filter> filters = f.filters();
+        if (filters.isEmpty()) {
+            return !unfilteredWeighs;
+        }
+        if (filters.get(0).kind() == SamplingFilters.Kind.TOP_K) {
+            return true;
+        }
+        for (int i = 0; i < filters.size(); i++) { // no iterator: this runs per row
+            Filter filter = filters.get(i);
+            if (filter.kind() == SamplingFilters.Kind.TOP_P
+                    || filter.kind() == SamplingFilters.Kind.TOP_H && filter.mode() == TopHMode.PAPER) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void topKOf(DType type, MemorySegment x, long xOff, int n, float temperature, int k,
                              MemorySegment indices, long indicesOff, MemorySegment values, long valuesOff,
                              MemorySegment probs, long probsOff) {
         Candidates c = Candidates.get();
-        boolean special = rank(bf16, x, xOff, n, temperature, List.of(), k, c) == Kept.SPECIAL;
+        boolean special = rank(type, x, xOff, n, temperature, List.of(), k, c) == Kept.SPECIAL;
         double total = Double.NaN;
         if (!special && probs != null) {
             c.weigh(temperature);
-            total = rowTotal(bf16, x, xOff, n, temperature, c);
+            total = rowTotal(type, x, xOff, n, temperature, c);
         }
         for (int j = 0; j < k; j++) {
             indices.setAtIndex(I32, indicesOff + j, special ? -1 : c.index[j]);
@@ -105,34 +147,31 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (DecodingSteps.needed(f)) {
             return SimdDecoding.keptMask(x, xOff, n, f, mask, maskOff);
         }
-        return keptMask(false, x, xOff, n, f, mask, maskOff);
+        return keptMaskOf(DType.F32, x, xOff, n, f, mask, maskOff);
     }
 
-    /**
-     * bfloat16 rows are read in registers, except by the entropy-shaped steps ({@link DecodingSteps#needed}), which
-     * take the widened copy ({@link #widened}) as binary16 rows do.
-     */
+    /** Half rows are read in registers or widened first as {@link #inRegisters} says. */
     @Override
     public int keptMask(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask,
                         long maskOff) {
         if (type == DType.F32) {
             return keptMask(x, xOff, n, f, mask, maskOff);
         }
-        if (type == DType.BF16 && !DecodingSteps.needed(f)) {
-            return keptMask(true, x, xOff, n, f, mask, maskOff);
+        if (inRegisters(type, f, false)) {
+            return keptMaskOf(type, x, xOff, n, f, mask, maskOff);
         }
         return keptMask(widened(type, x, xOff, n), 0, n, f, mask, maskOff);
     }
 
-    private static int keptMask(boolean bf16, MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask,
+    private static int keptMaskOf(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask,
                                 long maskOff) {
         Candidates c = Candidates.get();
-        Kept kept = rank(bf16, x, xOff, n, f.temperature(), f.filters(), 0, c);
+        Kept kept = rank(type, x, xOff, n, f.temperature(), f.filters(), 0, c);
         if (kept == Kept.CUT) {
-            return WideCut.writeMask(bf16, x, xOff, n, c.cutLogit, c.cutIndex, mask, maskOff);
+            return WideCut.writeMask(type, x, xOff, n, c.cutLogit, c.cutIndex, mask, maskOff);
         }
         if (kept == Kept.ALL_LIVE) { // masked tokens may lie outside the candidates
-            return WideCut.writeMask(bf16, x, xOff, n, EVERY_LIVE, Integer.MAX_VALUE, mask, maskOff);
+            return WideCut.writeMask(type, x, xOff, n, EVERY_LIVE, Integer.MAX_VALUE, mask, maskOff);
         }
         int len = kept == Kept.PREFIX ? c.kept : 0;
         MemorySegment row = mask.asSlice(maskOff, n);
@@ -172,13 +211,77 @@ public final class SimdSelectionKernels implements SelectionKernels {
         }
     }
 
+    /**
+     * Half rows are read in registers as {@link #inRegisters} says, for an F32 output or one of the input's type;
+     * otherwise the row is widened into the kernel buffer ({@link #widened}), masked there in place and copied or
+     * narrowed into {@code out} by the vector conversions.
+     */
+    @Override
+    public void maskLogits(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, DType outType,
+                           MemorySegment out, long outOff) {
+        if (type == DType.F32 && outType == DType.F32) {
+            maskLogits(x, xOff, n, f, out, outOff);
+        } else if (type.isHalf() && (outType == DType.F32 || outType == type) && inRegisters(type, f, false)) {
+            maskLogitsOf(type, x, xOff, n, f, outType, out, outOff);
+        } else if (!type.isHalf() || !outType.isHalf() && outType != DType.F32) {
+            SelectionKernels.super.maskLogits(type, x, xOff, n, f, outType, out, outOff); // no such pair passes Checks
+        } else {
+            MemorySegment row = widened(type, x, xOff, n);
+            maskLogits(row, 0, n, f, outType == DType.F32 ? out : row, outType == DType.F32 ? outOff : 0);
+            if (outType == DType.BF16) {
+                HalfWidening.narrowBf16(row, 0, out, outOff, n);
+            } else if (outType == DType.F16) {
+                HalfWidening.narrowF16(row, 0, out, outOff, n);
+            }
+        }
+    }
+
+    /** {@link #maskLogits(DType, MemorySegment, long, int, SamplingFilters, DType, MemorySegment, long)} in registers. */
+    private static void maskLogitsOf(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, DType outType,
+                                     MemorySegment out, long outOff) {
+        Candidates c = Candidates.get();
+        Kept kept = rank(type, x, xOff, n, f.temperature(), f.filters(), 0, c); // the kept logits are in c.logit: out may alias x
+        if (kept == Kept.CUT) {
+            WideCut.maskLogits(type, x, xOff, n, c.cutLogit, c.cutIndex, outType, out, outOff);
+            return;
+        }
+        int len = kept == Kept.PREFIX ? c.kept : kept == Kept.ALL_LIVE ? n : -1;
+        if (len == n) {
+            if (outType == type) {
+                MemorySegment.copy(x, xOff * Short.BYTES, out, outOff * Short.BYTES, (long) n * Short.BYTES);
+            } else if (type == DType.BF16) {
+                HalfWidening.widenBf16(x, xOff, out, outOff, n);
+            } else {
+                HalfWidening.widenF16(x, xOff, out, outOff, n);
+            }
+            return;
+        }
+        float fill = len < 0 ? Float.NaN : Float.NEGATIVE_INFINITY;
+        if (outType == DType.F32) {
+            MemorySegment dst = out.isNative() ? out : Workspace.get().staging(n); // heap vector stores are not intrinsified
+            long dstOff = out.isNative() ? outOff : 0;
+            RowPasses.fill(dst, dstOff, n, fill);
+            if (dst != out) {
+                MemorySegment.copy(dst, 0, out, outOff * Float.BYTES, (long) n * Float.BYTES);
+            }
+            for (int j = 0; j < len; j++) {
+                out.setAtIndex(F32, outOff + c.index[j], c.logit[j]);
+            }
+        } else {
+            HalfSelectionPasses.fill(out, outOff, n, outType.narrow(fill));
+            for (int j = 0; j < len; j++) {
+                out.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, outOff + c.index[j], outType.narrow(c.logit[j]));
+            }
+        }
+    }
+
     @Override
     public int keptTokens(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment indices,
                           long indicesOff, MemorySegment probs, long probsOff, int capacity) {
         if (DecodingSteps.needed(f)) {
             return SimdDecoding.keptTokens(x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
         }
-        return keptTokens(false, x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
+        return keptTokensOf(DType.F32, x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
     }
 
     /** As {@link #keptMask(DType, MemorySegment, long, int, SamplingFilters, MemorySegment, long)}. */
@@ -188,20 +291,20 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (type == DType.F32) {
             return keptTokens(x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
         }
-        if (type == DType.BF16 && !DecodingSteps.needed(f)) {
-            return keptTokens(true, x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
+        if (inRegisters(type, f, true)) {
+            return keptTokensOf(type, x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
         }
         return keptTokens(widened(type, x, xOff, n), 0, n, f, indices, indicesOff, probs, probsOff, capacity);
     }
 
-    private static int keptTokens(boolean bf16, MemorySegment x, long xOff, int n, SamplingFilters f,
+    private static int keptTokensOf(DType type, MemorySegment x, long xOff, int n, SamplingFilters f,
                                   MemorySegment indices, long indicesOff, MemorySegment probs, long probsOff,
                                   int capacity) {
         Candidates c = Candidates.get();
         float t = f.temperature();
-        Kept r = rank(bf16, x, xOff, n, t, f.filters(), 0, c);
+        Kept r = rank(type, x, xOff, n, t, f.filters(), 0, c);
         if ((r == Kept.ALL_LIVE || r == Kept.CUT) && c.count < Math.min(capacity, n)) { // rank as many as will be written
-            r = rank(bf16, x, xOff, n, t, f.filters(), Math.min(capacity, n), c);
+            r = rank(type, x, xOff, n, t, f.filters(), Math.min(capacity, n), c);
         }
         int kept = 0;
         int listed = 0; // the ranked kept tokens written out
@@ -214,8 +317,8 @@ public final class SimdSelectionKernels implements SelectionKernels {
             c.weigh(t);
             boolean cut = r == Kept.CUT;
             int cutIndex = cut ? c.cutIndex : Integer.MAX_VALUE;
-            total = massWithRest(bf16, x, xOff, n, t, c, cut ? c.cutLogit : Float.NEGATIVE_INFINITY, cutIndex);
-            kept = WideCut.count(bf16, x, xOff, n, cut ? c.cutLogit : EVERY_LIVE, cutIndex);
+            total = massWithRest(type, x, xOff, n, t, c, cut ? c.cutLogit : Float.NEGATIVE_INFINITY, cutIndex);
+            kept = WideCut.count(type, x, xOff, n, cut ? c.cutLogit : EVERY_LIVE, cutIndex);
             listed = c.count;
         }
         for (int j = 0; j < capacity; j++) {
@@ -234,13 +337,10 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (DecodingSteps.needed(f)) {
             return SimdDecoding.sample(x, xOff, n, f, seed, row, step);
         }
-        return sample(false, x, xOff, n, f, seed, row, step);
+        return sampleOf(DType.F32, x, xOff, n, f, seed, row, step);
     }
 
-    /**
-     * As {@link #keptMask(DType, MemorySegment, long, int, SamplingFilters, MemorySegment, long)}; greedy reads binary16
-     * rows in registers too (its max pass measured 0.19 ns/element in registers against 0.40 through the copy).
-     */
+    /** As {@link #keptMask(DType, MemorySegment, long, int, SamplingFilters, MemorySegment, long)}. */
     @Override
     public int sample(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step) {
         if (type.isHalf() && f.temperature() == 0f) { // greedy: two light passes, where even f16's conversion pays
@@ -249,8 +349,8 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (type == DType.F32) {
             return sample(x, xOff, n, f, seed, row, step);
         }
-        if (type == DType.BF16 && !DecodingSteps.needed(f)) {
-            return sample(true, x, xOff, n, f, seed, row, step);
+        if (inRegisters(type, f, true)) {
+            return sampleOf(type, x, xOff, n, f, seed, row, step);
         }
         return sample(widened(type, x, xOff, n), 0, n, f, seed, row, step);
     }
@@ -263,29 +363,29 @@ public final class SimdSelectionKernels implements SelectionKernels {
     public int sample(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step,
                       RowSplit split) {
         if (type == DType.F32 && f.temperature() != 0f && !DecodingSteps.needed(f) && split != RowSplit.SERIAL) {
-            return sample(false, x, xOff, n, f, seed, row, step, split);
+            return sampleOf(DType.F32, x, xOff, n, f, seed, row, step, split);
         }
         return sample(type, x, xOff, n, f, seed, row, step);
     }
 
-    private static int sample(boolean bf16, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row,
-                              long step) {
-        return sample(bf16, x, xOff, n, f, seed, row, step, RowSplit.SERIAL);
+    private static int sampleOf(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row,
+                                long step) {
+        return sampleOf(type, x, xOff, n, f, seed, row, step, RowSplit.SERIAL);
     }
 
-    private static int sample(boolean bf16, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row,
-                              long step, RowSplit split) {
+    private static int sampleOf(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row,
+                                long step, RowSplit split) {
         Candidates c = Candidates.get();
-        Kept kept = rank(bf16, x, xOff, n, f.temperature(), f.filters(), 0, c, split);
+        Kept kept = rank(type, x, xOff, n, f.temperature(), f.filters(), 0, c, split);
         if (kept == Kept.SPECIAL) {
             return -1;
         }
         double u = Philox.uniform(seed, row, step);
         if (kept != Kept.PREFIX) {
             boolean cut = kept == Kept.CUT;
-            return WideCut.sample(bf16, x, xOff, n, c.max, f.temperature(), cut ? c.cutLogit : Float.NEGATIVE_INFINITY,
+            return WideCut.sample(type, x, xOff, n, c.max, f.temperature(), cut ? c.cutLogit : Float.NEGATIVE_INFINITY,
                     cut ? c.cutIndex : Integer.MAX_VALUE, u, Workspace.get().lanes,
-                    !bf16 && RowSplit.chunked(n) ? split : RowSplit.SERIAL);
+                    type == DType.F32 && RowSplit.chunked(n) ? split : RowSplit.SERIAL);
         }
         int len = c.kept;
         // The reference walks kept tokens by ascending id; re-key the kept prefix by id (rank below).
@@ -365,54 +465,53 @@ public final class SimdSelectionKernels implements SelectionKernels {
      */
     static Kept rank(MemorySegment x, long xOff, int n, float temperature, List<Filter> filters, int minSorted,
                      Candidates c) {
-        return rank(false, x, xOff, n, temperature, filters, minSorted, c);
+        return rank(DType.F32, x, xOff, n, temperature, filters, minSorted, c);
     }
 
-    /** {@link #rank(MemorySegment, long, int, float, List, int, Candidates)} on a bfloat16 ({@code bf16}) or float32 row. */
-    static Kept rank(boolean bf16, MemorySegment x, long xOff, int n, float temperature, List<Filter> filters,
+    /** {@link #rank(MemorySegment, long, int, float, List, int, Candidates)} on a row of {@code type} elements (F32, BF16 or F16). */
+    static Kept rank(DType type, MemorySegment x, long xOff, int n, float temperature, List<Filter> filters,
                      int minSorted, Candidates c) {
-        return rank(bf16, x, xOff, n, temperature, filters, minSorted, c, RowSplit.SERIAL);
+        return rank(type, x, xOff, n, temperature, filters, minSorted, c, RowSplit.SERIAL);
     }
 
     /**
-     * {@link #rank(boolean, MemorySegment, long, int, float, List, int, Candidates)} whose gather and sort of a long
+     * {@link #rank(DType, MemorySegment, long, int, float, List, int, Candidates)} whose gather and sort of a long
      * float32 row run as chunks under {@code split} ({@link ChunkedGather}) when it has helpers: the same candidates
      * in the same order; so does every whole-row mass pass the filters take meanwhile ({@link #massWithRest}).
      */
-    static Kept rank(boolean bf16, MemorySegment x, long xOff, int n, float temperature, List<Filter> filters,
+    static Kept rank(DType type, MemorySegment x, long xOff, int n, float temperature, List<Filter> filters,
                      int minSorted, Candidates c, RowSplit split) {
-        boolean chunked = split != RowSplit.SERIAL && !bf16 && RowSplit.chunked(n);
+        boolean chunked = split != RowSplit.SERIAL && type == DType.F32 && RowSplit.chunked(n);
         c.split = chunked ? split : RowSplit.SERIAL;
         try {
-            return rankRow(bf16, x, xOff, n, temperature, filters, minSorted, c, chunked, split);
+            return rankRow(type, x, xOff, n, temperature, filters, minSorted, c, chunked, split);
         } finally {
             c.split = RowSplit.SERIAL;
         }
     }
 
-    private static Kept rankRow(boolean bf16, MemorySegment x, long xOff, int n, float temperature,
+    private static Kept rankRow(DType type, MemorySegment x, long xOff, int n, float temperature,
                                 List<Filter> filters, int minSorted, Candidates c, boolean chunked, RowSplit split) {
         c.rowTotal = Double.NaN;
         long target = firstTarget(filters, minSorted);
         while (true) {
             float threshold = target >= n || n < SMALL_ROW
                     ? Float.NEGATIVE_INFINITY // rank everything: a short row sorts in little time
-                    : sampledThreshold(bf16, x, xOff, n, (int) target, c.largest, chunked ? split : RowSplit.SERIAL);
+                    : sampledThreshold(type, x, xOff, n, (int) target, c.largest, chunked ? split : RowSplit.SERIAL);
             if (chunked) {
                 c.max = Float.isNaN(threshold) ? Float.NaN : ChunkedGather.gatherSorted(x, xOff, n, threshold, c, split);
                 if (Float.isNaN(c.max)) {
                     return Kept.SPECIAL; // a NaN logit
                 }
-            } else if (Float.isNaN(threshold) || !(bf16 ? HalfSelectionPasses.gather(x, xOff, n, threshold, c)
-                    : gather(x, xOff, n, threshold, c))) {
+            } else if (Float.isNaN(threshold) || !gather(type, x, xOff, n, threshold, c)) {
                 return Kept.SPECIAL; // a NaN logit
             } else {
-                c.max = c.sort(bf16, x, xOff);
+                c.max = c.sort(type, x, xOff);
             }
             if (c.max == Float.POSITIVE_INFINITY || c.max == Float.NEGATIVE_INFINITY) {
                 return Kept.SPECIAL;
             }
-            int len = keptPrefix(bf16, x, xOff, n, temperature, filters, c, minSorted);
+            int len = keptPrefix(type, x, xOff, n, temperature, filters, c, minSorted);
             if (len == WIDE) {
                 return Kept.CUT;
             }
@@ -445,7 +544,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
      * {@code stride} elements, spread over the whole row so that any ordering of it is sampled
      * evenly; a vector is only looked at lane by lane when it holds a value above the current r-th.
      */
-    private static float sampledThreshold(boolean bf16, MemorySegment x, long off, int n, int target,
+    private static float sampledThreshold(DType type, MemorySegment x, long off, int n, int target,
                                           float[] largest, RowSplit split) {
         // Sample few enough that about `target` tokens above the r-th of the sample needs r <= 64: with
         // the rank capped and the sample fixed, a target above 64·n/SAMPLE_SIZE (500 of 128k, 128 of
@@ -455,14 +554,17 @@ public final class SimdSelectionKernels implements SelectionKernels {
         long stride = (long) (n / chunks) / L * L; // whole vectors apart, so every load is in the row
         long sampled = (long) chunks * L;
         int r = (int) Math.min(MAX_SAMPLE_RANK, Math.max(1, target * sampled / n));
-        if (bf16) {
-            return HalfSelectionPasses.sampleLargest(x, off, chunks, stride, r, largest);
-        }
         // The r-th largest of the sample is one value however the sample is cut (up to the sign of a zero, which
         // the gather's >= does not see), so the pieces of a split row find the same threshold.
-        int filled = split == RowSplit.SERIAL ? sampleLargest(x, off, 0, chunks, stride, r, largest)
-                : ChunkedGather.sampleLargest(x, off, chunks, stride, r, largest, split);
-        return filled < r ? Float.NEGATIVE_INFINITY : largest[r - 1];
+        return switch (type) {
+            case BF16 -> HalfSelectionPasses.sampleLargest(x, off, chunks, stride, r, largest);
+            case F16 -> HalfSelectionPasses.sampleLargestF16(x, off, chunks, stride, r, largest);
+            default -> {
+                int filled = split == RowSplit.SERIAL ? sampleLargest(x, off, 0, chunks, stride, r, largest)
+                        : ChunkedGather.sampleLargest(x, off, chunks, stride, r, largest, split);
+                yield filled < r ? Float.NEGATIVE_INFINITY : largest[r - 1];
+            }
+        };
     }
 
     /**
@@ -502,6 +604,15 @@ public final class SimdSelectionKernels implements SelectionKernels {
             }
         }
         return filled;
+    }
+
+    /** {@link #gather(MemorySegment, long, int, float, Candidates)} on a row of {@code type} elements: one loop per type. */
+    private static boolean gather(DType type, MemorySegment x, long off, int n, float threshold, Candidates c) {
+        return switch (type) {
+            case BF16 -> HalfSelectionPasses.gather(x, off, n, threshold, c);
+            case F16 -> HalfSelectionPasses.gatherF16(x, off, n, threshold, c);
+            default -> gather(x, off, n, threshold, c);
+        };
     }
 
     /**
@@ -554,7 +665,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
      * set reaches below the candidates (top-p or min-p keeping much of the row), or {@link #GROW}
      * when a top-k or top-H needs more ranked tokens.
      */
-    private static int keptPrefix(boolean bf16, MemorySegment x, long xOff, int n, float temperature,
+    private static int keptPrefix(DType type, MemorySegment x, long xOff, int n, float temperature,
                                   List<Filter> filters, Candidates c, int minSorted) {
         int known = c.count; // tokens ranked; all others rank after them
         if (known < Math.min(minSorted, n)) {
@@ -581,11 +692,11 @@ public final class SimdSelectionKernels implements SelectionKernels {
             int before = len;
             len = switch (filter.kind()) {
                 case TOP_K -> complete && filter.k() >= len ? len : filter.k() <= ranked ? filter.k() : GROW;
-                case TOP_P -> topP(bf16, x, xOff, n, temperature, c, len, ranked, complete,
-                        filter.value() * survivorMass(bf16, x, xOff, n, temperature, c, len, complete));
+                case TOP_P -> topP(type, x, xOff, n, temperature, c, len, ranked, complete,
+                        filter.value() * survivorMass(type, x, xOff, n, temperature, c, len, complete));
                 case MIN_P -> minP(c, len, ranked, complete, filter.value(), temperature);
                 case TOP_H -> topH(c, len, ranked, complete, filter,
-                        filter.mode() == TopHMode.PAPER ? survivorMass(bf16, x, xOff, n, temperature, c, len, complete)
+                        filter.mode() == TopHMode.PAPER ? survivorMass(type, x, xOff, n, temperature, c, len, complete)
                                 : 0);
                 default -> throw new IllegalStateException("entropy-shaped steps run in SimdDecoding: " + filter);
             };
@@ -619,22 +730,22 @@ public final class SimdSelectionKernels implements SelectionKernels {
     }
 
     /** The survivors' mass: float64 over ranked survivors, plus a SIMD sum over the others. */
-    private static double survivorMass(boolean bf16, MemorySegment x, long xOff, int n, float temperature,
+    private static double survivorMass(DType type, MemorySegment x, long xOff, int n, float temperature,
                                        Candidates c, int len, boolean complete) {
         if (complete) {
             return c.prefixSum(Math.min(len, c.count));
         }
         if (!c.wide) {
-            return rowTotal(bf16, x, xOff, n, temperature, c);
+            return rowTotal(type, x, xOff, n, temperature, c);
         }
-        return massWithRest(bf16, x, xOff, n, temperature, c, c.cutLogit, c.cutIndex);
+        return massWithRest(type, x, xOff, n, temperature, c, c.cutLogit, c.cutIndex);
     }
 
     /**
      * Shortest prefix whose mass reaches {@code threshold}, the crossing token kept: among the ranked
      * survivors, or else a cut below them ({@link WideCut#topP}).
      */
-    private static int topP(boolean bf16, MemorySegment x, long xOff, int n, float temperature, Candidates c, int len,
+    private static int topP(DType type, MemorySegment x, long xOff, int n, float temperature, Candidates c, int len,
                             int ranked, boolean complete, double threshold) {
         double cum = 0;
         for (int j = 0; j < ranked; j++) {
@@ -646,7 +757,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (complete) {
             return len;
         }
-        WideCut.topP(bf16, x, xOff, n, temperature, c, cum, threshold);
+        WideCut.topP(type, x, xOff, n, temperature, c, cum, threshold);
         return c.wide ? WIDE : len;
     }
 
@@ -687,9 +798,9 @@ public final class SimdSelectionKernels implements SelectionKernels {
     /**
      * {@code Σ exp((x − max)/T)} over the whole row, once per ranking (see {@link #massWithRest}).
      */
-    private static double rowTotal(boolean bf16, MemorySegment x, long off, int n, float temperature, Candidates c) {
+    private static double rowTotal(DType type, MemorySegment x, long off, int n, float temperature, Candidates c) {
         if (Double.isNaN(c.rowTotal)) {
-            c.rowTotal = massWithRest(bf16, x, off, n, temperature, c, Float.NEGATIVE_INFINITY, Integer.MAX_VALUE);
+            c.rowTotal = massWithRest(type, x, off, n, temperature, c, Float.NEGATIVE_INFINITY, Integer.MAX_VALUE);
         }
         return c.rowTotal;
     }
@@ -702,14 +813,14 @@ public final class SimdSelectionKernels implements SelectionKernels {
      */
     static double massWithRest(MemorySegment x, long off, int n, float temperature, Candidates c,
                                float cutLogit, int cutIndex) {
-        return massWithRest(false, x, off, n, temperature, c, cutLogit, cutIndex);
+        return massWithRest(DType.F32, x, off, n, temperature, c, cutLogit, cutIndex);
     }
 
-    /** {@link #massWithRest(MemorySegment, long, int, float, Candidates, float, int)} on a bfloat16 ({@code bf16}) or float32 row. */
-    static double massWithRest(boolean bf16, MemorySegment x, long off, int n, float temperature, Candidates c,
+    /** {@link #massWithRest(MemorySegment, long, int, float, Candidates, float, int)} on a row of {@code type} elements. */
+    static double massWithRest(DType type, MemorySegment x, long off, int n, float temperature, Candidates c,
                                float cutLogit, int cutIndex) {
         double below = c.split == RowSplit.SERIAL
-                ? WideCut.massBelow(bf16, x, off, n, c.max, temperature, c.threshold, cutLogit, cutIndex,
+                ? WideCut.massBelow(type, x, off, n, c.max, temperature, c.threshold, cutLogit, cutIndex,
                         Workspace.get().lanes)
                 : WideCut.massBelow(x, off, n, c.max, temperature, c.threshold, cutLogit, cutIndex,
                         Workspace.get().blockSums(F.loopBound(n)), c.split);

@@ -7,6 +7,7 @@ import static dev.entrokit.internal.simd.SimdConstants.ORDER;
 import static dev.entrokit.internal.simd.SimdRows.blockEnd;
 import static dev.entrokit.internal.simd.VectorExp.expNonPositive;
 
+import dev.entrokit.DType;
 import dev.entrokit.internal.RowSplit;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -82,23 +83,26 @@ final class WideCut {
     /**
      * {@code Σ exp((x − m)/T)} over the kept tokens with {@code x < below} (float32 lanes, a double per
      * block; powers of two, see {@link VectorExp2#log2Units}: a masked token adds 2^−115). A cut at {@code −inf}
-     * keeps every token that weighs anything, so its predicate is skipped. {@code bf16}: the row holds bfloat16
-     * elements ({@link HalfSelectionPasses#massBelow}).
+     * keeps every token that weighs anything, so its predicate is skipped. The row holds {@code type} elements
+     * (F32, or BF16 / F16: {@link HalfSelectionPasses#massBelow}, {@link HalfSelectionPasses#massBelowF16}).
      */
-    static double massBelow(boolean bf16, MemorySegment x, long off, int n, float max, float temperature, float below,
+    static double massBelow(DType type, MemorySegment x, long off, int n, float max, float temperature, float below,
                             float cutLogit, int cutIndex, float[] lanes) {
-        double total = bf16 ? HalfSelectionPasses.massBelow(x, off, n, max, temperature, below, cutLogit, cutIndex, lanes)
-                : massBelow(x, off, n, max, temperature, below, cutLogit, cutIndex, lanes);
-        return plusTail(bf16, x, off, n, max, temperature, below, cutLogit, cutIndex, total);
+        double total = switch (type) {
+            case BF16 -> HalfSelectionPasses.massBelow(x, off, n, max, temperature, below, cutLogit, cutIndex, lanes);
+            case F16 -> HalfSelectionPasses.massBelowF16(x, off, n, max, temperature, below, cutLogit, cutIndex, lanes);
+            default -> massBelow(x, off, n, max, temperature, below, cutLogit, cutIndex, lanes);
+        };
+        return plusTail(type, x, off, n, max, temperature, below, cutLogit, cutIndex, total);
     }
 
-    /** {@code total} plus the scalar tail of {@link #massBelow}: one loop for both element types. */
-    private static double plusTail(boolean bf16, MemorySegment x, long off, int n, float max, float temperature,
+    /** {@code total} plus the scalar tail of {@link #massBelow}: one loop for every element type. */
+    private static double plusTail(DType type, MemorySegment x, long off, int n, float max, float temperature,
                                    float below, float cutLogit, int cutIndex, double total) {
         float negHalfM = -max / 2;
         float twoInvT = 2 / temperature;
         for (int i = F.loopBound(n); i < n; i++) {
-            float v = HalfSelectionPasses.at(bf16, x, off + i);
+            float v = HalfSelectionPasses.at(type, x, off + i);
             if (v < below && kept(v, i, cutLogit, cutIndex)) {
                 total += weight(v, negHalfM, twoInvT);
             }
@@ -123,7 +127,7 @@ final class WideCut {
         for (int b = 0, blocks = RowPasses.blocks(upper); b < blocks; b++) {
             total += sums[b];
         }
-        return plusTail(false, x, off, n, max, temperature, below, cutLogit, cutIndex, total);
+        return plusTail(DType.F32, x, off, n, max, temperature, below, cutLogit, cutIndex, total);
     }
 
     /** The vector blocks of {@link #massBelow(boolean, MemorySegment, long, int, float, float, float, float, int, float[])} on float32. */
@@ -173,7 +177,7 @@ final class WideCut {
      * {@code c.cutLogit}, {@code c.cutIndex} and sets {@code c.wide}; when rounding leaves no token
      * to cross, the survivors stay as they were.
      */
-    static void topP(boolean bf16, MemorySegment x, long off, int n, float temperature, Candidates c, double above,
+    static void topP(DType type, MemorySegment x, long off, int n, float temperature, Candidates c, double above,
                      double target) {
         float negHalfM = -c.max / 2;
         float twoInvT = 2 / temperature;
@@ -186,7 +190,7 @@ final class WideCut {
         double[] mass = c.splitMass;
         int m;
         while (true) {
-            profile(bf16, x, off, n, negHalfM, twoInvT, c, hi, t, mass);
+            profile(type, x, off, n, negHalfM, twoInvT, c, hi, t, mass);
             int s = 0;
             while (s < STEPS.length && above + mass[s] < target) {
                 s++;
@@ -196,7 +200,7 @@ final class WideCut {
                 above += mass[s - 1];
             }
             lo = s == STEPS.length ? lo : t[s];
-            m = gatherWindow(bf16, x, off, n, c, lo, hi);
+            m = gatherWindow(type, x, off, n, c, lo, hi);
             if (m >= 0) {
                 break;
             }
@@ -210,7 +214,7 @@ final class WideCut {
                     t[k] = hi - temperature * STEPS[k] * 16;
                 }
             } else if (Math.nextUp(lo) >= hi) {
-                tieCut(bf16, x, off, n, c, lo, weight(lo, negHalfM, twoInvT), target - above);
+                tieCut(type, x, off, n, c, lo, weight(lo, negHalfM, twoInvT), target - above);
                 return;
             } else {
                 // Quarters of the float line between lo and hi (not of their difference), so that a
@@ -294,7 +298,7 @@ final class WideCut {
      * gather: ties go by ascending index, so the crossing is the {@code ⌈missing / w⌉}-th survivor at
      * {@code v}, found by counting.
      */
-    private static void tieCut(boolean bf16, MemorySegment x, long off, int n, Candidates c, float v, float w,
+    private static void tieCut(DType type, MemorySegment x, long off, int n, Candidates c, float v, float w,
                                double missing) {
         double want = w > 0 ? Math.max(1, Math.ceil(missing / w)) : Double.POSITIVE_INFINITY;
         float cutLogit = c.wide ? c.cutLogit : -Float.MAX_VALUE;
@@ -302,7 +306,7 @@ final class WideCut {
         long seen = 0;
         int last = -1;
         for (int i = 0; i < n && seen < want; i++) {
-            if (HalfSelectionPasses.at(bf16, x, off + i) == v && kept(v, i, cutLogit, cutIndex)) {
+            if (HalfSelectionPasses.at(type, x, off + i) == v && kept(v, i, cutLogit, cutIndex)) {
                 seen++;
                 last = i;
             }
@@ -318,19 +322,19 @@ final class WideCut {
      * One pass over the survivors below {@code below} (at most the candidates' floor): for each
      * threshold, the mass of those at or above it.
      */
-    private static void profile(boolean bf16, MemorySegment x, long off, int n, float negHalfM, float twoInvT,
+    private static void profile(DType type, MemorySegment x, long off, int n, float negHalfM, float twoInvT,
                                 Candidates c, float below, float[] t, double[] mass) {
         boolean cut = c.wide;
         float cutLogit = c.wide ? c.cutLogit : Float.NEGATIVE_INFINITY;
         int cutIndex = c.wide ? c.cutIndex : Integer.MAX_VALUE;
         Arrays.fill(mass, 0);
-        if (bf16) {
-            HalfSelectionPasses.profile(x, off, n, negHalfM, twoInvT, cut, cutLogit, cutIndex, below, t, mass);
-        } else {
-            profile(x, off, n, negHalfM, twoInvT, cut, cutLogit, cutIndex, below, t, mass);
+        switch (type) {
+            case BF16 -> HalfSelectionPasses.profile(x, off, n, negHalfM, twoInvT, cut, cutLogit, cutIndex, below, t, mass);
+            case F16 -> throw new IllegalStateException("binary16 rows take the widened copy for top-p");
+            default -> profile(x, off, n, negHalfM, twoInvT, cut, cutLogit, cutIndex, below, t, mass);
         }
-        for (int i = F.loopBound(n); i < n; i++) { // the scalar tail, one loop for both element types
-            float v = HalfSelectionPasses.at(bf16, x, off + i);
+        for (int i = F.loopBound(n); i < n; i++) { // the scalar tail, one loop for every element type
+            float v = HalfSelectionPasses.at(type, x, off + i);
             if (v < below && kept(v, i, cutLogit, cutIndex)) {
                 double e = weight(v, negHalfM, twoInvT);
                 for (int s = 0; s < PROFILED; s++) {
@@ -377,12 +381,15 @@ final class WideCut {
      * Gathers the kept tokens with {@code lo ≤ x < below} (never {@code −inf}) into the window arrays;
      * -1 when they are more than {@link #WINDOW_CAP}.
      */
-    private static int gatherWindow(boolean bf16, MemorySegment x, long off, int n, Candidates c, float lo,
+    private static int gatherWindow(DType type, MemorySegment x, long off, int n, Candidates c, float lo,
                                     float below) {
         float cutLogit = c.wide ? c.cutLogit : -Float.MAX_VALUE;
         int cutIndex = c.wide ? c.cutIndex : Integer.MAX_VALUE;
-        return bf16 ? HalfSelectionPasses.gatherWindow(x, off, n, c, cutLogit, cutIndex, lo, below)
-                : gatherWindow(x, off, n, c, cutLogit, cutIndex, lo, below);
+        return switch (type) {
+            case BF16 -> HalfSelectionPasses.gatherWindow(x, off, n, c, cutLogit, cutIndex, lo, below);
+            case F16 -> throw new IllegalStateException("binary16 rows take the widened copy for top-p");
+            default -> gatherWindow(x, off, n, c, cutLogit, cutIndex, lo, below);
+        };
     }
 
     private static int gatherWindow(MemorySegment x, long off, int n, Candidates c, float cutLogit, int cutIndex,
@@ -520,17 +527,20 @@ final class WideCut {
     }
 
     /** How many tokens the cut keeps. */
-    static int count(boolean bf16, MemorySegment x, long off, int n, float cutLogit, int cutIndex) {
-        return writeMask(bf16, x, off, n, cutLogit, cutIndex, null, 0);
+    static int count(DType type, MemorySegment x, long off, int n, float cutLogit, int cutIndex) {
+        return writeMask(type, x, off, n, cutLogit, cutIndex, null, 0);
     }
 
-    /** {@link #writeMask(MemorySegment, long, int, float, int, MemorySegment, long)} on float32 or bfloat16 ({@code bf16}) rows. */
-    static int writeMask(boolean bf16, MemorySegment x, long off, int n, float cutLogit, int cutIndex,
+    /** {@link #writeMask(MemorySegment, long, int, float, int, MemorySegment, long)} on a row of {@code type} elements. */
+    static int writeMask(DType type, MemorySegment x, long off, int n, float cutLogit, int cutIndex,
                          MemorySegment mask, long maskOff) {
-        int count = bf16 ? HalfSelectionPasses.writeMask(x, off, n, cutLogit, cutIndex, mask, maskOff)
-                : writeMask(x, off, n, cutLogit, cutIndex, mask, maskOff);
-        for (int i = F.loopBound(n); i < n; i++) { // the scalar tail, one loop for both element types
-            boolean k = kept(HalfSelectionPasses.at(bf16, x, off + i), i, cutLogit, cutIndex);
+        int count = switch (type) {
+            case BF16 -> HalfSelectionPasses.writeMask(x, off, n, cutLogit, cutIndex, mask, maskOff);
+            case F16 -> HalfSelectionPasses.writeMaskF16(x, off, n, cutLogit, cutIndex, mask, maskOff);
+            default -> writeMask(x, off, n, cutLogit, cutIndex, mask, maskOff);
+        };
+        for (int i = F.loopBound(n); i < n; i++) { // the scalar tail, one loop for every element type
+            boolean k = kept(HalfSelectionPasses.at(type, x, off + i), i, cutLogit, cutIndex);
             if (mask != null) {
                 mask.set(ValueLayout.JAVA_BYTE, maskOff + i, (byte) (k ? 1 : 0));
             }
@@ -572,6 +582,42 @@ final class WideCut {
         }
     }
 
+    /**
+     * {@link #maskLogits(MemorySegment, long, int, float, int, MemorySegment, long)} on a row of {@code type} elements
+     * (BF16 or F16) written as {@code outType} elements (F32 or {@code type}): one loop per pair
+     * ({@link HalfSelectionPasses}), the scalar tail here.
+     */
+    static void maskLogits(DType type, MemorySegment x, long off, int n, float cutLogit, int cutIndex, DType outType,
+                           MemorySegment out, long outOff) {
+        // Vector stores into heap segments are not intrinsified: stage those off-heap.
+        MemorySegment dst = out.isNative() ? out : Workspace.get().staging(n);
+        long dstOff = out.isNative() ? outOff : 0;
+        boolean wide = outType == DType.F32;
+        if (type == DType.BF16) {
+            if (wide) {
+                HalfSelectionPasses.maskLogitsBf16ToF32(x, off, n, cutLogit, cutIndex, dst, dstOff);
+            } else {
+                HalfSelectionPasses.maskLogitsBf16(x, off, n, cutLogit, cutIndex, dst, dstOff);
+            }
+        } else if (wide) {
+            HalfSelectionPasses.maskLogitsF16ToF32(x, off, n, cutLogit, cutIndex, dst, dstOff);
+        } else {
+            HalfSelectionPasses.maskLogitsF16(x, off, n, cutLogit, cutIndex, dst, dstOff);
+        }
+        for (int i = F.loopBound(n); i < n; i++) { // the scalar tail, one loop for the four pairs
+            float v = HalfSelectionPasses.at(type, x, off + i);
+            float o = kept(v, i, cutLogit, cutIndex) ? v : Float.NEGATIVE_INFINITY;
+            if (wide) {
+                dst.setAtIndex(F32, dstOff + i, o);
+            } else {
+                dst.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, dstOff + i, outType.narrow(o));
+            }
+        }
+        if (dst != out) {
+            MemorySegment.copy(dst, 0, out, outOff * outType.byteSize(), (long) n * outType.byteSize());
+        }
+    }
+
     /** {@code out_i = x_i} where the cut keeps token i, {@code −inf} elsewhere; {@code out} may alias {@code x}. */
     static void maskLogits(MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment out, long outOff) {
         // Vector stores into heap segments are not intrinsified: stage those off-heap.
@@ -598,18 +644,18 @@ final class WideCut {
      * Inverse transform over the kept tokens in ascending id order, as the reference walks them, with
      * float32 weights: block masses first, then token by token inside the block that crosses.
      */
-    static int sample(boolean bf16, MemorySegment x, long off, int n, float max, float temperature, float cutLogit,
+    static int sample(DType type, MemorySegment x, long off, int n, float max, float temperature, float cutLogit,
                       int cutIndex, double u, float[] lanes) {
-        return sample(bf16, x, off, n, max, temperature, cutLogit, cutIndex, u, lanes, RowSplit.SERIAL);
+        return sample(type, x, off, n, max, temperature, cutLogit, cutIndex, u, lanes, RowSplit.SERIAL);
     }
 
     /**
-     * {@link #sample(boolean, MemorySegment, long, int, float, float, float, int, double, float[])} whose mass pass over
+     * {@link #sample(DType, MemorySegment, long, int, float, float, float, int, double, float[])} whose mass pass over
      * a float32 row runs chunk by chunk under {@code split}: the same token.
      */
-    static int sample(boolean bf16, MemorySegment x, long off, int n, float max, float temperature, float cutLogit,
+    static int sample(DType type, MemorySegment x, long off, int n, float max, float temperature, float cutLogit,
                       int cutIndex, double u, float[] lanes, RowSplit split) {
-        return walk(bf16, x, off, n, max, temperature, cutLogit, cutIndex, null, 0, Double.NaN, u, lanes, split);
+        return walk(type, x, off, n, max, temperature, cutLogit, cutIndex, null, 0, Double.NaN, u, lanes, split);
     }
 
     /**
@@ -619,7 +665,7 @@ final class WideCut {
      */
     static int sampleAll(MemorySegment x, long off, int n, float max, float temperature, double rowMass, double u,
                          float[] lanes) {
-        return walk(false, x, off, n, max, temperature, Float.NEGATIVE_INFINITY, Integer.MAX_VALUE, null, 0, rowMass, u,
+        return walk(DType.F32, x, off, n, max, temperature, Float.NEGATIVE_INFINITY, Integer.MAX_VALUE, null, 0, rowMass, u,
                 lanes, RowSplit.SERIAL);
     }
 
@@ -632,16 +678,16 @@ final class WideCut {
      */
     static int sampleExcluding(MemorySegment x, long off, int n, float max, float temperature, Candidates excluded,
                                int count, double rowMass, double u, float[] lanes) {
-        return walk(false, x, off, n, max, temperature, excluded.logit[count - 1], excluded.index[count - 1], excluded,
+        return walk(DType.F32, x, off, n, max, temperature, excluded.logit[count - 1], excluded.index[count - 1], excluded,
                 count, rowMass, u, lanes, RowSplit.SERIAL);
     }
 
     /**
      * The walk of {@link #sample}; {@code rowMass} is the mass of every live token when known, else NaN. The row holds
-     * bfloat16 elements where {@code bf16} says so: the passes over it branch once into their bfloat16 loops, and the
-     * token-by-token loops read each element through {@link HalfSelectionPasses#at(boolean, MemorySegment, long)}.
+     * {@code type} elements: the passes over it branch once into that type's loops, and the token-by-token loops
+     * read each element through {@link HalfSelectionPasses#at(DType, MemorySegment, long)}.
      */
-    private static int walk(boolean bf16, MemorySegment x, long off, int n, float max, float temperature, float cutLogit,
+    private static int walk(DType type, MemorySegment x, long off, int n, float max, float temperature, float cutLogit,
                             int cutIndex, Candidates excluded, int count, double rowMass, double u, float[] lanes,
                             RowSplit split) {
         boolean excluding = excluded != null;
@@ -653,11 +699,11 @@ final class WideCut {
         // is the very double the walk's own massBelow of that block gives, so the walk reads them instead of taking
         // every exp before the crossing block a second time.
         int upper = F.loopBound(n);
-        double[] blockMass = Double.isNaN(rowMass) && !bf16 ? Workspace.get().walkMass(upper) : null;
+        double[] blockMass = Double.isNaN(rowMass) && type == DType.F32 ? Workspace.get().walkMass(upper) : null;
         double mass = blockMass != null
                 ? massBelow(x, off, n, max, temperature, Float.POSITIVE_INFINITY, massCut, massCutIndex, blockMass, split)
                 : Double.isNaN(rowMass)
-                ? massBelow(bf16, x, off, n, max, temperature, Float.POSITIVE_INFINITY, massCut, massCutIndex, lanes)
+                ? massBelow(type, x, off, n, max, temperature, Float.POSITIVE_INFINITY, massCut, massCutIndex, lanes)
                 : rowMass;
         double target = u * (mass - excludedWeight(excluded, count, 0, n, negHalfM, twoInvT));
         double cum = 0;
@@ -665,7 +711,7 @@ final class WideCut {
         for (int start = 0, len; start < n; start += len) {
             len = Math.min(n - start, BLOCK);
             double block = (blockMass != null && start + BLOCK <= upper ? blockMass[start / BLOCK]
-                    : massBelow(bf16, x, off + start, len, max, temperature, Float.POSITIVE_INFINITY, massCut,
+                    : massBelow(type, x, off + start, len, max, temperature, Float.POSITIVE_INFINITY, massCut,
                     massCutIndex - start, lanes))
                     - excludedWeight(excluded, count, start, start + len, negHalfM, twoInvT);
             if (cum + block <= target && start + len < n) {
@@ -673,7 +719,7 @@ final class WideCut {
                 continue;
             }
             for (int i = start; i < start + len; i++) {
-                float v = HalfSelectionPasses.at(bf16, x, off + i);
+                float v = HalfSelectionPasses.at(type, x, off + i);
                 if (kept(v, i, cutLogit, cutIndex) == excluding) {
                     continue;
                 }
@@ -690,7 +736,7 @@ final class WideCut {
         // The block sums' rounding left the target unreached: the reference then draws its last kept token, which
         // may lie in a block passed over whole above (so `last` is not it, or is still -1 on a live row).
         for (int i = n - 1; i > last; i--) {
-            float v = HalfSelectionPasses.at(bf16, x, off + i);
+            float v = HalfSelectionPasses.at(type, x, off + i);
             if (kept(v, i, cutLogit, cutIndex) != excluding && weight(v, negHalfM, twoInvT) > 0) {
                 return i;
             }
