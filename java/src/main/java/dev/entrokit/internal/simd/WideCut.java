@@ -119,10 +119,12 @@ final class WideCut {
     static double massBelow(MemorySegment x, long off, int n, float max, float temperature, float below,
                             float cutLogit, int cutIndex, double[] sums, RowSplit split) {
         int upper = F.loopBound(n);
-        split.run(RowSplit.chunks(upper), c -> {
-            massBlocks(x, off, RowSplit.start(c), RowSplit.end(c, upper), max, temperature, below, cutLogit, cutIndex,
-                    sums, Workspace.get().lanes);
-        });
+        if (split == RowSplit.SERIAL) { // one call, no chunk lambda in the caller's compiled unit (see ChunkedPasses)
+            massBlocks(x, off, 0, upper, max, temperature, below, cutLogit, cutIndex, sums, Workspace.get().lanes);
+        } else {
+            split.run(RowSplit.chunks(upper), c -> massBlocks(x, off, RowSplit.start(c), RowSplit.end(c, upper), max,
+                    temperature, below, cutLogit, cutIndex, sums, Workspace.get().lanes));
+        }
         double total = 0;
         for (int b = 0, blocks = RowPasses.blocks(upper); b < blocks; b++) {
             total += sums[b];
