@@ -2,13 +2,14 @@ package dev.entrokit.internal;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 
 /**
  * A {@link RowSplit} that shares a row's chunks between the calling thread and {@code helpers} daemon threads.
- * Every participant claims the next unclaimed chunk from one counter, so the caller alone finishes the row when
- * the helpers are late (parked, descheduled) and the result never depends on who ran what.
+ * Every participant runs its own share of the chunks and then claims what is left, so the caller alone finishes the
+ * row when the helpers are late (parked, descheduled) and the result never depends on who ran what.
  *
  * <p>Helpers spin for {@link #SPIN_NANOS} after a job before they park: a softmax over one row of 128256 logits
  * takes about 60 µs and makes three hand-offs, and waking a parked thread costs tens of µs, which is why handing
@@ -28,30 +29,52 @@ public final class ChunkTeam implements RowSplit, AutoCloseable {
     private volatile Job job;
     private volatile boolean closed;
 
+    /**
+     * One call's chunks. Participant {@code p} of {@code P} (the caller is 0) first runs the chunks of its own contiguous
+     * share, {@code [p·chunks/P, (p+1)·chunks/P)}, then any chunk still unclaimed, each chunk claimed once by CAS. Own
+     * shares first, so that a chunk meets the same core in every pass of a call and in every call, its rows still in
+     * that core's L2: claiming from one shared counter let the passes of a batch-1 softmax swap chunks between cores
+     * and run in two modes, 36 or 48 µs per call on 2 threads.
+     */
     private static final class Job {
         final IntConsumer task;
         final int chunks;
-        final AtomicInteger next = new AtomicInteger();
+        final int participants;
+        final AtomicIntegerArray claimed;
         final AtomicInteger done = new AtomicInteger();
         volatile Throwable failure;
 
-        Job(IntConsumer task, int chunks) {
+        Job(IntConsumer task, int chunks, int participants) {
             this.task = task;
             this.chunks = chunks;
+            this.participants = participants;
+            this.claimed = new AtomicIntegerArray(chunks);
         }
 
-        /** Claims and runs chunks until none is left. */
-        void work() {
-            for (int c; (c = next.getAndIncrement()) < chunks; ) {
-                try {
-                    task.accept(c);
-                } catch (Throwable t) {
-                    if (failure == null) {
-                        failure = t;
-                    }
-                } finally {
-                    done.incrementAndGet();
+        /** Runs participant {@code p}'s share, then helps with whatever is left. */
+        void work(int p) {
+            int from = (int) ((long) chunks * p / participants);
+            int to = (int) ((long) chunks * (p + 1) / participants);
+            for (int c = from; c < to; c++) {
+                tryRun(c);
+            }
+            for (int c = 0; c < chunks; c++) {
+                tryRun(c);
+            }
+        }
+
+        private void tryRun(int c) {
+            if (claimed.get(c) != 0 || !claimed.compareAndSet(c, 0, 1)) {
+                return;
+            }
+            try {
+                task.accept(c);
+            } catch (Throwable t) {
+                if (failure == null) {
+                    failure = t;
                 }
+            } finally {
+                done.incrementAndGet();
             }
         }
     }
@@ -76,7 +99,7 @@ public final class ChunkTeam implements RowSplit, AutoCloseable {
             SERIAL.run(chunks, task);
             return;
         }
-        Job j = new Job(task, chunks);
+        Job j = new Job(task, chunks, helpers.length + 1);
         try {
             startHelpers();
             job = j;
@@ -87,7 +110,7 @@ public final class ChunkTeam implements RowSplit, AutoCloseable {
                     }
                 }
             }
-            j.work();
+            j.work(0);
             while (j.done.get() < chunks) {
                 Thread.onSpinWait();
             }
@@ -127,7 +150,7 @@ public final class ChunkTeam implements RowSplit, AutoCloseable {
             Job j = job;
             if (j != null && j != last) {
                 last = j;
-                j.work();
+                j.work(slot + 1);
                 idleSince = System.nanoTime();
             } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
                 Thread.onSpinWait();
