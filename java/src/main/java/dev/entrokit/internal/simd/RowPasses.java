@@ -210,10 +210,7 @@ final class RowPasses {
     static double joinSumExp(MemorySegment x, long xOff, MemorySegment out, long outOff, int n, float negHalfM,
                              float twoInvT, double[] sums) {
         int upper = F.loopBound(n);
-        double total = 0;
-        for (int b = 0, blocks = blocks(upper); b < blocks; b++) {
-            total += sums[b];
-        }
+        double total = blockTotal(sums, upper);
         for (int i = upper; i < n; i++) {
             float e = exp(shift(get(x, xOff + i), negHalfM, twoInvT));
             if (out != null) {
@@ -394,6 +391,18 @@ final class RowPasses {
         }
         acc[0] = d;
         acc[1] = LN2 * tLog2 + t;
+    }
+
+    /**
+     * The totals {@code sums[0..]} of the summation blocks of the first {@code upper} elements, added in block order: the
+     * one order in which a whole-row pass and a row cut into chunks both join them.
+     */
+    static double blockTotal(double[] sums, int upper) {
+        double total = 0;
+        for (int b = 0, blocks = blocks(upper); b < blocks; b++) {
+            total += sums[b];
+        }
+        return total;
     }
 
     /** The number of summation blocks in the first {@code upper} elements. */

@@ -111,7 +111,7 @@ final class WideCut {
     }
 
     /**
-     * {@link #massBelow(boolean, MemorySegment, long, int, float, float, float, float, int, float[])} of a float32 row,
+     * {@link #massBelow(DType, MemorySegment, long, int, float, float, float, float, int, float[])} of a float32 row,
      * its vector blocks summed chunk by chunk under {@code split} and left in {@code sums} (block {@code b} in
      * {@code sums[b]}, for the walk): the blocks are added in block order on the caller, so the total has the bits of
      * the whole-row pass.
@@ -125,24 +125,17 @@ final class WideCut {
             split.run(RowSplit.chunks(upper), c -> massBlocks(x, off, RowSplit.start(c), RowSplit.end(c, upper), max,
                     temperature, below, cutLogit, cutIndex, sums, Workspace.get().lanes));
         }
-        double total = 0;
-        for (int b = 0, blocks = RowPasses.blocks(upper); b < blocks; b++) {
-            total += sums[b];
-        }
-        return plusTail(DType.F32, x, off, n, max, temperature, below, cutLogit, cutIndex, total);
+        return plusTail(DType.F32, x, off, n, max, temperature, below, cutLogit, cutIndex,
+                RowPasses.blockTotal(sums, upper));
     }
 
-    /** The vector blocks of {@link #massBelow(boolean, MemorySegment, long, int, float, float, float, float, int, float[])} on float32. */
+    /** The vector blocks of {@link #massBelow(DType, MemorySegment, long, int, float, float, float, float, int, float[])} on float32. */
     private static double massBelow(MemorySegment x, long off, int n, float max, float temperature, float below,
                                     float cutLogit, int cutIndex, float[] lanes) {
         int upper = F.loopBound(n);
         double[] sums = Workspace.get().blockSums(upper);
         massBlocks(x, off, 0, upper, max, temperature, below, cutLogit, cutIndex, sums, lanes);
-        double total = 0;
-        for (int b = 0, blocks = RowPasses.blocks(upper); b < blocks; b++) {
-            total += sums[b];
-        }
-        return total;
+        return RowPasses.blockTotal(sums, upper);
     }
 
     /**
