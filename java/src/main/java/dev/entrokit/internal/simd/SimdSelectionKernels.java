@@ -389,7 +389,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
         }
         int len = c.kept;
         // The reference walks kept tokens by ascending id; re-key the kept prefix by id (rank below).
-        c.weigh(f.temperature());
+        c.weigh(f.temperature(), len);
         long[] byId = c.key;
         for (int j = 0; j < len; j++) {
             byId[j] = ((long) c.index[j] << 32) | j;
@@ -671,9 +671,6 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (known < Math.min(minSorted, n)) {
             return GROW;
         }
-        if (!filters.isEmpty()) {
-            c.weigh(temperature);
-        }
         c.wide = false;
         int len = n;
         if (known == n) {
@@ -695,7 +692,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
                 case TOP_P -> topP(type, x, xOff, n, temperature, c, len, ranked, complete,
                         filter.value() * survivorMass(type, x, xOff, n, temperature, c, len, complete));
                 case MIN_P -> minP(c, len, ranked, complete, filter.value(), temperature);
-                case TOP_H -> topH(c, len, ranked, complete, filter,
+                case TOP_H -> topH(c, len, ranked, complete, filter, temperature,
                         filter.mode() == TopHMode.PAPER ? survivorMass(type, x, xOff, n, temperature, c, len, complete)
                                 : 0);
                 default -> throw new IllegalStateException("entropy-shaped steps run in SimdDecoding: " + filter);
@@ -733,6 +730,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
     private static double survivorMass(DType type, MemorySegment x, long xOff, int n, float temperature,
                                        Candidates c, int len, boolean complete) {
         if (complete) {
+            c.weigh(temperature, len);
             return c.prefixSum(Math.min(len, c.count));
         }
         if (!c.wide) {
@@ -747,6 +745,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
      */
     private static int topP(DType type, MemorySegment x, long xOff, int n, float temperature, Candidates c, int len,
                             int ranked, boolean complete, double threshold) {
+        c.weigh(temperature, ranked);
         double cum = 0;
         for (int j = 0; j < ranked; j++) {
             cum += c.weight[j];
@@ -763,6 +762,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
 
     /** Every token with {@code w ≥ r·w_max}: inside the candidates, or a cut at the exact min-p logit. */
     private static int minP(Candidates c, int len, int ranked, boolean complete, float r, float temperature) {
+        c.weigh(temperature, ranked);
         double threshold = r * c.weight[0];
         int m = 1;
         while (m < ranked && c.weight[m] >= threshold) {
@@ -783,11 +783,13 @@ public final class SimdSelectionKernels implements SelectionKernels {
     }
 
     /** Top-H on the first {@code min(n, len)} survivors (they must be ranked). */
-    private static int topH(Candidates c, int len, int ranked, boolean complete, Filter filter, double survivorTotal) {
+    private static int topH(Candidates c, int len, int ranked, boolean complete, Filter filter, float temperature,
+                            double survivorTotal) {
         int nEff = complete ? Math.min(filter.n(), len) : filter.n();
         if (nEff > ranked) {
             return GROW;
         }
+        c.weigh(temperature, nEff);
         double z = switch (filter.mode()) {
             case PAPER -> survivorTotal;
             case NORMALIZED -> c.prefixSum(nEff);
@@ -824,6 +826,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
                         Workspace.get().lanes)
                 : WideCut.massBelow(x, off, n, c.max, temperature, c.threshold, cutLogit, cutIndex,
                         Workspace.get().blockSums(F.loopBound(n)), c.split);
+        c.weigh(temperature);
         return c.prefixSum(c.count) + below;
     }
 
