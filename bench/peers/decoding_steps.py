@@ -5,6 +5,7 @@ as a kept mask (the last two: a sampled token per row). Prints ms per call (medi
 
     /usr/bin/python3 bench/peers/decoding_steps.py          (ATEN_CPU_CAPABILITY=avx512 for AVX-512)
     /usr/bin/python3 bench/peers/decoding_steps.py --cpu    (thread CPU time, every pipeline of DecodingProbe)
+    add --gaussian SIGMA for N(0, SIGMA^2) rows instead of the heavy-tailed ones (flat rows)
 """
 import sys
 import time
@@ -134,12 +135,17 @@ def main():
     cpu = "--cpu" in sys.argv  # thread CPU time, as bench DecodingProbe measures entrokit on a shared machine
     clock = time.thread_time if cpu else time.perf_counter
     rng = np.random.default_rng(42)
-    x = (1.5 * rng.standard_t(3, size=(32, 128256))).astype(np.float32)
-    x[rng.random(x.shape) < 0.02] = -np.inf
+    if "--gaussian" in sys.argv:  # flat rows: N(0, sigma^2), none masked (DecodingProbe's -Ddecoding.gaussian=sigma)
+        sigma = float(sys.argv[sys.argv.index("--gaussian") + 1])
+        x = (sigma * rng.standard_normal(size=(32, 128256))).astype(np.float32)
+    else:
+        x = (1.5 * rng.standard_t(3, size=(32, 128256))).astype(np.float32)
+        x[rng.random(x.shape) < 0.02] = -np.inf
     s = torch.from_numpy(x)
     if cpu:
-        print(f"PyTorch {torch.__version__}, one thread, 32 x 128256, kept mask; median of 21 calls after 3; "
-              f"thread CPU time\n")
+        rows_kind = f"N(0, {sigma}^2) rows" if "--gaussian" in sys.argv else "heavy-tailed rows"
+        print(f"PyTorch {torch.__version__}, one thread, 32 x 128256 {rows_kind}, kept mask; median of 21 calls "
+              f"after 3; thread CPU time\n")
         print("| pipeline | median ms | min–max ms | ns/element (median) |")
         print("|---|---:|---:|---:|")
     for name, fn in (PIPELINES if cpu else PIPELINES[:6]):

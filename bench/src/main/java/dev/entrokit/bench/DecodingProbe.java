@@ -11,6 +11,7 @@ import java.lang.management.ManagementFactory;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.SplittableRandom;
 
 /**
  * Thread CPU time per call of each truncation step as a kept mask over {@link DecodingBench}'s batch (32 ×
@@ -20,6 +21,8 @@ import java.util.Map;
  * {@code bench/peers/decoding_steps.py --cpu}, run in the same script ({@code bench/scripts/decoding-cpu.sh}).
  *
  * <pre>java --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar dev.entrokit.bench.DecodingProbe [backend] [calls] [pipeline]</pre>
+ *
+ * <p>{@code -Ddecoding.gaussian=σ} replaces the heavy-tailed rows by N(0, σ²) ones ({@link #gaussianRows}).
  */
 public final class DecodingProbe {
     /** Long enough for C2 to compile the vector loops on a loaded machine (until then they allocate boxes). */
@@ -68,13 +71,17 @@ public final class DecodingProbe {
         int cols = 128256;
         var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         try (Arena arena = Arena.ofShared(); Entrokit ek = Entrokit.create(backend, 1)) {
-            float[] x = SyntheticLogits.heavyTailed(rows, cols, 42, 0.02);
+            String gaussian = System.getProperty("decoding.gaussian");
+            float[] x = gaussian == null ? SyntheticLogits.heavyTailed(rows, cols, 42, 0.02)
+                    : gaussianRows(rows, cols, Double.parseDouble(gaussian));
             MemorySegment seg = arena.allocate((long) x.length * Float.BYTES, 64);
             MemorySegment.copy(x, 0, seg, ValueLayout.JAVA_FLOAT, 0, x.length);
             Tensor logits = Tensor.of(seg, DType.F32, rows, cols);
             Tensor mask = Tensor.of(arena.allocate((long) rows * cols, 64), DType.BOOL, rows, cols);
-            System.out.printf("%s backend, one thread, %d x %d heavy-tailed logits (2 %% masked), kept mask (a sampled token for the last two); %d calls after"
-                    + " %.0f s of warm-up; thread CPU time%n%n", backend, rows, cols, calls, WARM_NANOS / 1e9);
+            System.out.printf("%s backend, one thread, %d x %d %s, kept mask (a sampled token for the last two); %d calls after"
+                    + " %.0f s of warm-up; thread CPU time%n%n", backend, rows, cols,
+                    gaussian == null ? "heavy-tailed logits (2 % masked)" : "N(0, " + gaussian + "²) logits", calls,
+                    WARM_NANOS / 1e9);
             System.out.println("| pipeline | median ms | min–max ms | ns/element (median) | kept (row 0) | bytes/call |");
             System.out.println("|---|---:|---:|---:|---:|---:|");
             Tensor tokens = Tensor.of(arena.allocate((long) rows * Integer.BYTES, 64), DType.I32, rows);
@@ -112,6 +119,19 @@ public final class DecodingProbe {
                         median * 1e6 / ((double) rows * cols), draws ? "(a token)" : Integer.toString(kept), bytes[calls / 2]);
             }
         }
+    }
+
+    /**
+     * {@code rows × cols} logits drawn from N(0, σ²), seed 42, none masked: flat rows, where the entropy-shaped steps
+     * keep much of the vocabulary (compare {@code bench/peers/decoding_steps.py --gaussian σ}).
+     */
+    static float[] gaussianRows(int rows, int cols, double sigma) {
+        SplittableRandom rnd = new SplittableRandom(42);
+        float[] x = new float[rows * cols];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (rnd.nextGaussian() * sigma);
+        }
+        return x;
     }
 
     /** One call: the kept mask, or for a pipeline with a draw a token per row (seeds 0, the given step). */
