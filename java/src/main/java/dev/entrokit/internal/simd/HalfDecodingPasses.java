@@ -19,9 +19,18 @@ import jdk.incubator.vector.VectorOperators;
  * additions, so its results are bitwise those of the namesake on the row widened to float32. Results go into the
  * caller's {@code stats} array, as the namesakes leave them in theirs.
  *
- * <p>bfloat16 only: binary16's widening is 6–7 vector operations per load, which in the exp passes cost about what
- * one widening pass of the row does (see {@link SimdSelectionKernels}' {@code inRegisters}); binary16 rows keep the
- * copy. One element type per loop, one hot loop per method (see {@link HalfSelectionPasses}).
+ * <p>Measured through the façade ({@code HalfOpsProbe}, one thread, thread CPU time, 32 × 128256, the base build and
+ * this one alternated twice): bfloat16 rows read here run the entropy-shaped pipelines at 1.03–1.17× float32's
+ * elements per second (typical 1.08–1.11×, ε 1.07–1.10×, η 1.03–1.10×, top-nσ 1.00–1.15×, Mirostat 1.12×, dynamic
+ * temperature → min-p 1.04–1.17×, top-k → XTC 1.10–1.36×), where the widened copy gave 0.89–1.08×.
+ *
+ * <p>bfloat16 only. binary16 twins of these loops (the same methods with {@link HalfVectors#fromF16}: 6–7 vector
+ * operations per load) measured slower than widening the row once, in every exp pass: f16 against f32 in the same
+ * runs, copy → registers, typical 0.76–0.79× → 0.59–0.60× (and its loop boxed its vectors, 776 KB per call), ε
+ * 0.74–0.78× → 0.70–0.71×, η 0.75–0.78× → 0.67–0.69×, top-nσ 0.71–0.75× → 0.57–0.58×, maskLogits η 0.83–0.84× →
+ * 0.74–0.75×, sampleConstrained typical 0.76–0.77× → 0.50–0.57×; only top-k → XTC, whose passes after the row
+ * maximum are the ranking's, was not slower (0.59–0.72× → 0.69–0.78×). So binary16 rows keep the copy, and the twins
+ * were not kept. One element type per loop, one hot loop per method (see {@link HalfSelectionPasses}).
  */
 final class HalfDecodingPasses {
     private static final double LN2 = 0.6931471805599453;

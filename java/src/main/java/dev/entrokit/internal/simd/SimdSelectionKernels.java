@@ -88,8 +88,9 @@ public final class SimdSelectionKernels implements SelectionKernels {
 
     /**
      * Whether a half row of {@code type} is read in registers by the pipeline {@code f}, rather than widened into a
-     * per-thread copy first ({@link #widened}). Never for the entropy-shaped steps ({@link DecodingSteps#needed}), which
-     * have no in-register passes; always for bfloat16 otherwise (its conversion is a shift). binary16's conversion is
+     * per-thread copy first ({@link #widened}). Not asked for the entropy-shaped steps ({@link DecodingSteps#needed}),
+     * which {@link SimdDecoding#ownPath} routes (bfloat16 in registers, binary16 on the copy: see
+     * {@link HalfDecodingPasses}); always for bfloat16 otherwise (its conversion is a shift). binary16's conversion is
      * 6–7 vector operations, paid in every pass over the row: it pays in the gather and the mask pass (the kept set of
      * top-k and min-p; thread CPU time through the façade, one op per JVM, 32 × 128256: 0.73 → 0.83× float32 for
      * keptMask top-k 50, 0.68 → 0.79× for sample min-p 0.05), but an exp pass with it costs about what one widening
@@ -101,7 +102,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
      */
     private static boolean inRegisters(DType type, SamplingFilters f, boolean unfilteredWeighs) {
         if (DecodingSteps.needed(f)) {
-            return false;
+            return false; // binary16 rows (and a lone XTC's plain sample) that SimdDecoding does not take as they are
         }
         if (type != DType.F16) {
             return true;
