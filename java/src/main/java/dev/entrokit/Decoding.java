@@ -7,6 +7,7 @@ import dev.entrokit.cuda.CudaStream;
 import dev.entrokit.cuda.DeviceTensor;
 import dev.entrokit.internal.Checks;
 import dev.entrokit.internal.DivergenceKernels;
+import dev.entrokit.internal.HalfKernels;
 import dev.entrokit.internal.HalfRows;
 import dev.entrokit.internal.Penalties;
 import dev.entrokit.internal.RowExecutor;
@@ -331,10 +332,11 @@ public final class Decoding {
         }
         long[] s = seeds.clone();
         double[] prob = new double[nRows];
-        HalfRows.Rows x = HalfRows.of(logits, 0, engine.backend::half);
+        DType type = logits.dtype();
+        MemorySegment x = logits.segment();
         rows.forEachRow(nRows, n, shareable("logits", logits) & shareable("tokensOut", tokensOut), r ->
                 tokensOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, tokensOut.index(r),
-                        selection.sample(x.read(r), x.at(r), n, perRow[r], s[r], r, step, prob, r)));
+                        selection.sample(type, x, logits.index(r, 0), n, perRow[r], s[r], r, step, prob, r)));
         for (int r = 0; r < nRows; r++) { // on the caller, after every row ran: mu is the caller's array
             if (prob[r] > 0) {
                 double surprise = -Math.log(prob[r]) / Math.log(2);
@@ -374,28 +376,35 @@ public final class Decoding {
         double[] prob = new double[nRows];
         ValueLayout.OfFloat f32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
         ValueLayout.OfInt i32 = ValueLayout.JAVA_INT_UNALIGNED;
-        HalfRows.Rows xs = HalfRows.of(logits, 0, engine.backend::half);
+        // A BF16 row is read in registers by every kernel below (the same bits as on the widened row); other half
+        // rows are widened once per row and every kernel reads the copy.
+        HalfKernels half = HalfRows.inRegister(logits, engine.backend::half);
+        DType type = half != null ? logits.dtype() : DType.F32;
+        HalfRows.Rows xs = half != null ? null : HalfRows.of(logits, 0, engine.backend::half);
         rows.forEachRow(nRows, n, shareable, r -> {
-            MemorySegment x = xs.read(r);
-            long off = xs.at(r);
+            MemorySegment x = half != null ? logits.segment() : xs.read(r);
+            long off = half != null ? logits.index(r, 0) : xs.at(r);
             int token;
             if (filters.temperature() == 0f) {
-                token = selection.sample(x, off, n, filters, s[r], r, step);
+                token = selection.sample(type, x, off, n, filters, s[r], r, step);
                 prob[r] = token < 0 ? Double.NaN : 1;
             } else {
-                token = selection.sample(x, off, n, filters, s[r], r, step, prob, r);
+                token = selection.sample(type, x, off, n, filters, s[r], r, step, prob, r);
             }
             tokensOut.segment().setAtIndex(i32, tokensOut.index(r), token);
             boolean special = token < 0;
-            rankOut.segment().setAtIndex(i32, rankOut.index(r),
-                    special ? 0 : selection.countAtLeast(x, off, n, x.getAtIndex(f32, off + token)));
-            rawLogprobOut.segment().setAtIndex(f32, rawLogprobOut.index(r),
-                    special ? Float.NaN : (float) scoring.tokenLogprob(x, off, n, token));
+            float logit = special ? Float.NaN : half != null
+                    ? type.widen(x.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, off + token))
+                    : x.getAtIndex(f32, off + token);
+            rankOut.segment().setAtIndex(i32, rankOut.index(r), special ? 0 : selection.countAtLeast(type, x, off, n, logit));
+            rawLogprobOut.segment().setAtIndex(f32, rawLogprobOut.index(r), special ? Float.NaN
+                    : (float) (half != null ? half.tokenLogprob(type, x, off, n, token) : scoring.tokenLogprob(x, off, n, token)));
             processedLogprobOut.segment().setAtIndex(f32, processedLogprobOut.index(r), (float) Math.log(prob[r]));
             if (topN > 0) {
-                selection.topK(x, off, n, 1f, topN, topIdsOut.segment(), topIdsOut.index(r, 0),
+                selection.topK(type, x, off, n, 1f, topN, topIdsOut.segment(), topIdsOut.index(r, 0),
                         topLogprobsOut.segment(), topLogprobsOut.index(r, 0), null, 0);
-                double lse = special ? Double.NaN : softmaxKernels.logSumExp(x, off, n, 1f);
+                double lse = special ? Double.NaN
+                        : half != null ? half.logSumExp(type, x, off, n, 1f) : softmaxKernels.logSumExp(x, off, n, 1f);
                 for (int j = 0; j < topN; j++) {
                     long at = topLogprobsOut.index(r, j);
                     topLogprobsOut.segment().setAtIndex(f32, at, (float) (topLogprobsOut.segment().getAtIndex(f32, at) - lse));
@@ -559,9 +568,10 @@ public final class Decoding {
                 new Object[] {"rejectionsOut", rejectionsOut}, new Object[] {"rejectedMassOut", rejectedMassOut}));
         long[] s = seeds.clone();
         double[] stats = new double[2 * nRows];
-        HalfRows.Rows x = HalfRows.of(logits, 0, engine.backend::half);
+        DType type = logits.dtype();
+        MemorySegment x = logits.segment();
         rows.forEachRow(nRows, n, false, r -> { // on the caller: the constraint need not be thread-safe
-            int token = selection.sampleConstrained(x.read(r), x.at(r), n, filters, s[r], r, step,
+            int token = selection.sampleConstrained(type, x, logits.index(r, 0), n, filters, s[r], r, step,
                     t -> constraint.allows(r, t), stats, r);
             tokensOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, tokensOut.index(r), token);
             rejectionsOut.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, rejectionsOut.index(r), (int) stats[2 * r]);

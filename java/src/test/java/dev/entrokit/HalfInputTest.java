@@ -582,6 +582,84 @@ class HalfInputTest {
         pipelines.put("top-H paper", SamplingFilters.temperature(1f).topH(0.4f, 200, TopHMode.PAPER));
         pipelines.put("unfiltered", SamplingFilters.temperature(0.9f));
         pipelines.put("typical", SamplingFilters.temperature(0.9f).typical(0.8f));
+        // Every entropy-shaped first step, and the passes behind each (typical's bands and widening sums, the
+        // dynamic temperature's entropy pass before a prefix or a bounded step): a BF16 row reads them in registers.
+        pipelines.put("typical 0.9 keep 40", SamplingFilters.temperature(1f).typical(0.9f, 40));
+        pipelines.put("typical 0.999", SamplingFilters.temperature(1.3f).typical(0.999f));
+        pipelines.put("epsilon 3e-4", SamplingFilters.temperature(1f).epsilon(3e-4f));
+        pipelines.put("eta 3e-4", SamplingFilters.temperature(1f).eta(3e-4f));
+        pipelines.put("top-n-sigma 1.5", SamplingFilters.temperature(0.8f).topNSigma(1.5f));
+        pipelines.put("mirostat 5", SamplingFilters.temperature(1f).mirostat(5f));
+        pipelines.put("dynamic temperature, min-p", SamplingFilters.temperature(1f).dynamicTemperature(0.5f, 1.5f, 1f)
+                .minP(0.05f));
+        pipelines.put("dynamic temperature, epsilon", SamplingFilters.temperature(1f).dynamicTemperature(0.5f, 1.5f, 1f)
+                .epsilon(1e-3f));
+        pipelines.put("top-k 40, typical", SamplingFilters.temperature(1f).topK(40).typical(0.7f));
+        Map<String, SamplingFilters> drawing = new LinkedHashMap<>(); // XTC draws: only the sampling ops take it
+        drawing.put("xtc alone", SamplingFilters.temperature(1f).xtc(0.05f, 1f));
+        drawing.put("top-k 40, xtc", SamplingFilters.temperature(1f).topK(40).xtc(0.05f, 0.7f));
+        drawing.put("epsilon, xtc", SamplingFilters.temperature(1f).epsilon(3e-4f).xtc(0.05f, 1f));
+        drawing.put("typical", pipelines.get("typical"));
+        drawing.put("eta 3e-4", pipelines.get("eta 3e-4"));
+        drawing.put("top-n-sigma 1.5", pipelines.get("top-n-sigma 1.5"));
+        drawing.put("mirostat 5", pipelines.get("mirostat 5"));
+        drawing.put("dynamic temperature, min-p", pipelines.get("dynamic temperature, min-p"));
+        drawing.put("top-k, top-p, min-p", pipelines.get("top-k, top-p, min-p"));
+        for (Map.Entry<String, SamplingFilters> e : drawing.entrySet()) {
+            SamplingFilters f = e.getValue();
+            if (f.filters().get(0).kind() == SamplingFilters.Kind.XTC) {
+                OPS.put("long rows sample " + e.getKey(), (ek, s, out) -> {
+                    Tensor x = s.x(LONG, shape);
+                    for (long step = 0; step < 4; step++) {
+                        Tensor tokens = Tensor.of(new int[LONG_ROWS]);
+                        ek.decoding().sample(x, f, seeds(LONG_ROWS), step, tokens);
+                        out.add(tokens);
+                    }
+                });
+            }
+            OPS.put("long rows sampleWithLogprobs " + e.getKey(), (ek, s, out) -> {
+                Tensor tokens = Tensor.of(new int[LONG_ROWS]);
+                Tensor topIds = Tensor.of(new int[LONG_ROWS * 5], LONG_ROWS, 5);
+                Tensor topLp = Tensor.of(new float[LONG_ROWS * 5], LONG_ROWS, 5);
+                Tensor rank = Tensor.of(new int[LONG_ROWS]);
+                Tensor raw = f32Out(LONG_ROWS);
+                Tensor processed = f32Out(LONG_ROWS);
+                ek.decoding().sampleWithLogprobs(s.x(LONG, shape), f, seeds(LONG_ROWS), 6, tokens, 5, topIds, topLp,
+                        rank, raw, processed);
+                out.addAll(List.of(tokens, topIds, topLp, rank, raw, processed));
+            });
+            OPS.put("long rows sampleConstrained " + e.getKey(), (ek, s, out) -> {
+                Tensor tokens = Tensor.of(new int[LONG_ROWS]);
+                Tensor rejections = Tensor.of(new int[LONG_ROWS]);
+                Tensor mass = f32Out(LONG_ROWS);
+                ek.decoding().sampleConstrained(s.x(LONG, shape), f, (row, token) -> token % 3 != 0, seeds(LONG_ROWS),
+                        8, tokens, rejections, mass);
+                out.addAll(List.of(tokens, rejections, mass));
+            });
+        }
+        OPS.put("long rows sampleWithLogprobs greedy", (ek, s, out) -> {
+            Tensor tokens = Tensor.of(new int[LONG_ROWS]);
+            Tensor topIds = Tensor.of(new int[LONG_ROWS * 5], LONG_ROWS, 5);
+            Tensor topLp = Tensor.of(new float[LONG_ROWS * 5], LONG_ROWS, 5);
+            Tensor rank = Tensor.of(new int[LONG_ROWS]);
+            Tensor raw = f32Out(LONG_ROWS);
+            Tensor processed = f32Out(LONG_ROWS);
+            ek.decoding().sampleWithLogprobs(s.x(LONG, shape), SamplingFilters.temperature(0f), seeds(LONG_ROWS), 6,
+                    tokens, 5, topIds, topLp, rank, raw, processed);
+            out.addAll(List.of(tokens, topIds, topLp, rank, raw, processed));
+        });
+        OPS.put("long rows mirostatV2", (ek, s, out) -> {
+            Tensor x = s.x(LONG, shape);
+            float[] mu = new float[LONG_ROWS];
+            Arrays.fill(mu, 6f);
+            for (long step = 0; step < 3; step++) {
+                Tensor tokens = Tensor.of(new int[LONG_ROWS]);
+                ek.decoding().mirostatV2(x, SamplingFilters.temperature(0.9f), 3f, 0.1f, mu, seeds(LONG_ROWS), step,
+                        tokens);
+                out.add(tokens);
+            }
+            out.add(mu);
+        });
         for (Map.Entry<String, SamplingFilters> e : pipelines.entrySet()) {
             SamplingFilters f = e.getValue();
             OPS.put("long rows keptMask " + e.getKey(), (ek, s, out) -> {

@@ -187,7 +187,29 @@ class WarmUpTest {
 
     // ------------------------------------------------------------------ fresh JVMs, one per mode
 
+    /**
+     * Loops that only half inputs run (bfloat16 selection, decoding, softmax family and pair losses read in registers;
+     * binary16 selection in registers and the binary16 widening of the other ops), as {@code Class::method}.
+     */
+    private static final List<String> HALF_LOOPS = List.of(
+            "HalfSelectionPasses::gather", "HalfSelectionPasses::gatherF16", "HalfSelectionPasses::sampleLargest",
+            "HalfSelectionPasses::sampleLargestF16", "HalfSelectionPasses::maxOrNaN",
+            "HalfDecodingPasses::max", "HalfDecodingPasses::masses", "HalfDecodingPasses::typicalMasses",
+            "HalfDecodingPasses::moments", "HalfDecodingPasses::squares",
+            "HalfPairPasses::klBlockSums", "SimdHalfKernels::softmax", "SimdHalfKernels::logSumExp",
+            "HalfWidening::widenF16", "HalfWidening::narrowF16");
+
     private static Map<String, List<String>> probe(String backend, String mode)
+            throws IOException, InterruptedException {
+        return probe(backend, mode, List.of());
+    }
+
+    /**
+     * Runs {@link WarmUpProbe} in a fresh JVM with {@code jvmFlags} added; its {@code key=value} lines by key, and
+     * every other line (the JVM's own output, such as {@code -XX:+PrintCompilation}'s) under the key {@code jvm}, in
+     * order, up to the probe's first line.
+     */
+    private static Map<String, List<String>> probe(String backend, String mode, List<String> jvmFlags)
             throws IOException, InterruptedException {
         Path out = Files.createTempFile("entrokit-warmup", ".txt");
         try {
@@ -196,6 +218,7 @@ class WarmUpTest {
             if (mode != null) {
                 cmd.add("-Dentrokit.warmup=" + mode);
             }
+            cmd.addAll(jvmFlags);
             cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), WarmUpProbe.class.getName(), backend));
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD);
             pb.environment().remove("ENTROKIT_BACKEND");
@@ -205,9 +228,16 @@ class WarmUpTest {
             assertTrue(p.waitFor(540, TimeUnit.SECONDS), "the child JVM did not finish");
             assertEquals(0, p.exitValue());
             Map<String, List<String>> m = new HashMap<>();
+            boolean probeStarted = false;
             for (String line : Files.readAllLines(out, StandardCharsets.UTF_8)) {
                 int eq = line.indexOf('=');
-                m.computeIfAbsent(line.substring(0, eq), k -> new ArrayList<>()).add(line.substring(eq + 1));
+                boolean mine = eq > 0 && line.substring(0, eq).matches("[a-z]+");
+                probeStarted |= mine;
+                if (mine) {
+                    m.computeIfAbsent(line.substring(0, eq), k -> new ArrayList<>()).add(line.substring(eq + 1));
+                } else if (!probeStarted) {
+                    m.computeIfAbsent("jvm", k -> new ArrayList<>()).add(line);
+                }
             }
             return m;
         } finally {
@@ -234,11 +264,17 @@ class WarmUpTest {
         assertEquals("background (not started)", explicit.get("status").get(0), explicit.toString());
         assertEquals(simd, explicit.get("first").get(0));
 
-        // wait: creation returns once the warm-up is done, so auto is simd from its first call.
-        Map<String, List<String>> waited = probe("auto", "wait");
+        // wait: creation returns once the warm-up is done, so auto is simd from its first call. The JIT's log up to
+        // then shows the warm-up's calls: the half kernels' own loops were compiled (the probe's KL is float32).
+        Map<String, List<String>> waited = probe("auto", "wait", List.of("-XX:+PrintCompilation"));
         assertTrue(waited.get("status").get(0).matches("wait \\((done|stopped unsettled) after \\d+ rounds, .*\\)"),
-                waited.toString());
+                waited.get("status").toString());
         assertEquals(simd, waited.get("first").get(0));
+        List<String> jit = waited.getOrDefault("jvm", List.of());
+        for (String loop : HALF_LOOPS) {
+            assertTrue(jit.stream().anyMatch(l -> l.contains("dev.entrokit.internal.simd." + loop + " ")),
+                    "the warm-up never ran " + loop + " often enough to compile it (" + jit.size() + " JIT lines)");
+        }
 
         // off: nothing starts and auto is simd at once.
         Map<String, List<String>> off = probe("auto", "off");

@@ -22,7 +22,7 @@ import java.util.function.ToDoubleBiFunction;
  * "to input dtype"), so only the reads of the inputs differ between the dtypes. The per-round ratio float32 / half of CPU time is the half input's
  * elements-per-second ratio; its median and min–max over the rounds are printed.
  *
- * <p>The façade calls sit in {@link #decoding}, {@link #scoring}, {@link #losses} and {@link #softmaxFamily}, one
+ * <p>The façade calls sit in {@link #decoding}, {@link #entropyDecoding}, {@link #scoring}, {@link #losses} and {@link #softmaxFamily}, one
  * small method each, so that a move of the façade's methods into other classes changes only those lines.
  *
  * <pre>java [-Dhalfops.rows=R] --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar dev.entrokit.bench.HalfOpsProbe [rounds] [op prefixes, comma-separated|all] [f32,bf16,f16] [backend]</pre>
@@ -55,6 +55,10 @@ public final class HalfOpsProbe {
         /** Shaped like the logits, in their dtype: for the ops that write a half row. */
         final Tensor sameTypeOut;
         final Tensor rank;
+        final Tensor rejections;
+        final Tensor rejectedMass;
+        /** Mirostat 2.0's per-row state, reset before every call so that every call runs the same pipelines. */
+        final float[] mu = new float[ROWS];
         final Tensor rawLogprobs;
         final Tensor processedLogprobs;
         final Tensor ids;
@@ -85,6 +89,8 @@ public final class HalfOpsProbe {
             sameTypeOut = type == DType.F32 ? probs
                     : Tensor.of(arena.allocate((long) ROWS * COLS * type.byteSize(), 64), type, ROWS, COLS);
             rank = Tensor.of(arena.allocate(ROWS * 4L, 64), DType.I32, ROWS);
+            rejections = Tensor.of(arena.allocate(ROWS * 4L, 64), DType.I32, ROWS);
+            rejectedMass = vector(ROWS);
             rawLogprobs = vector(ROWS);
             processedLogprobs = vector(ROWS);
             int[] id = new int[ROWS];
@@ -136,6 +142,15 @@ public final class HalfOpsProbe {
     private static final SamplingFilters GREEDY = SamplingFilters.temperature(0f);
     private static final SamplingFilters PLAIN = SamplingFilters.temperature(1f);
     private static final LossOptions SUM = LossOptions.defaults();
+    private static final SamplingFilters TYPICAL = SamplingFilters.temperature(1f).typical(0.9f);
+    private static final SamplingFilters EPSILON = SamplingFilters.temperature(1f).epsilon(3e-4f);
+    private static final SamplingFilters ETA = SamplingFilters.temperature(1f).eta(3e-4f);
+    private static final SamplingFilters TOP_N_SIGMA = SamplingFilters.temperature(1f).topNSigma(1.5f);
+    private static final SamplingFilters MIROSTAT = SamplingFilters.temperature(1f).mirostat(5f);
+    private static final SamplingFilters DYN_T_MIN_P = SamplingFilters.temperature(1f).dynamicTemperature(0.5f, 1.5f, 1f)
+            .minP(0.05f);
+    private static final SamplingFilters TOP_K_XTC = SamplingFilters.temperature(1f).topK(40).xtc(0.05f, 1f);
+    private static final SamplingFilters XTC = SamplingFilters.temperature(1f).xtc(0.05f, 1f);
 
     /** The decoding ops (the decoding view). */
     static void decoding(Map<String, ToDoubleBiFunction<Entrokit, Data>> ops) {
@@ -157,6 +172,26 @@ public final class HalfOpsProbe {
         ops.put("maskLogits topK50 to input dtype", (ek, d) -> { ek.decoding().maskLogits(d.logits, TOP_K, d.sameTypeOut); return d.sameTypeOut.getFloat(0, 0); });
         ops.put("maskLogits topP0.9 to input dtype", (ek, d) -> { ek.decoding().maskLogits(d.logits, TOP_P, d.sameTypeOut); return d.sameTypeOut.getFloat(0, 0); });
         ops.put("sampleWithLogprobs topP0.9", (ek, d) -> { ek.decoding().sampleWithLogprobs(d.logits, TOP_P, d.seeds, d.step++, d.tokens, 50, d.topIndices, d.topValues, d.rank, d.rawLogprobs, d.processedLogprobs); return d.tokens.getInt(0); });
+    }
+
+    /** The decoding ops with an entropy-shaped step (typical, ε, η, top-nσ, Mirostat, dynamic temperature, XTC), and the sampling ops that report more than a token. */
+    static void entropyDecoding(Map<String, ToDoubleBiFunction<Entrokit, Data>> ops) {
+        ops.put("dec sample typical0.9", (ek, d) -> { ek.decoding().sample(d.logits, TYPICAL, d.seeds, d.step++, d.tokens); return d.tokens.getInt(0); });
+        ops.put("dec sample epsilon3e-4", (ek, d) -> { ek.decoding().sample(d.logits, EPSILON, d.seeds, d.step++, d.tokens); return d.tokens.getInt(0); });
+        ops.put("dec sample eta3e-4", (ek, d) -> { ek.decoding().sample(d.logits, ETA, d.seeds, d.step++, d.tokens); return d.tokens.getInt(0); });
+        ops.put("dec sample topNSigma1.5", (ek, d) -> { ek.decoding().sample(d.logits, TOP_N_SIGMA, d.seeds, d.step++, d.tokens); return d.tokens.getInt(0); });
+        ops.put("dec sample mirostat5", (ek, d) -> { ek.decoding().sample(d.logits, MIROSTAT, d.seeds, d.step++, d.tokens); return d.tokens.getInt(0); });
+        ops.put("dec sample dynT,minP0.05", (ek, d) -> { ek.decoding().sample(d.logits, DYN_T_MIN_P, d.seeds, d.step++, d.tokens); return d.tokens.getInt(0); });
+        ops.put("dec sample topK40,xtc", (ek, d) -> { ek.decoding().sample(d.logits, TOP_K_XTC, d.seeds, d.step++, d.tokens); return d.tokens.getInt(0); });
+        ops.put("dec sample xtc", (ek, d) -> { ek.decoding().sample(d.logits, XTC, d.seeds, d.step++, d.tokens); return d.tokens.getInt(0); });
+        ops.put("dec keptMask typical0.9", (ek, d) -> { ek.decoding().keptMask(d.logits, TYPICAL, d.mask); return d.mask.segment().get(ValueLayout.JAVA_BYTE, 7); });
+        ops.put("dec maskLogits eta3e-4", (ek, d) -> { ek.decoding().maskLogits(d.logits, ETA, d.probs); return d.probs.getFloat(0, 0); });
+        ops.put("dec mirostatV2", (ek, d) -> { Arrays.fill(d.mu, 6f); ek.decoding().mirostatV2(d.logits, PLAIN, 3f, 0.1f, d.mu, d.seeds, d.step++, d.tokens); return d.tokens.getInt(0); });
+        ops.put("dec sampleConstrained topP0.9", (ek, d) -> { ek.decoding().sampleConstrained(d.logits, TOP_P, (r, t) -> t % 3 != 0, d.seeds, d.step++, d.tokens, d.rejections, d.rejectedMass); return d.tokens.getInt(0); });
+        ops.put("dec sampleConstrained typical0.9", (ek, d) -> { ek.decoding().sampleConstrained(d.logits, TYPICAL, (r, t) -> t % 3 != 0, d.seeds, d.step++, d.tokens, d.rejections, d.rejectedMass); return d.tokens.getInt(0); });
+        ops.put("dec sampleWithLogprobs topP0.9", (ek, d) -> { ek.decoding().sampleWithLogprobs(d.logits, TOP_P, d.seeds, d.step++, d.tokens, 50, d.topIndices, d.topValues, d.rank, d.rawLogprobs, d.processedLogprobs); return d.tokens.getInt(0); });
+        ops.put("dec sampleWithLogprobs typical0.9", (ek, d) -> { ek.decoding().sampleWithLogprobs(d.logits, TYPICAL, d.seeds, d.step++, d.tokens, 50, d.topIndices, d.topValues, d.rank, d.rawLogprobs, d.processedLogprobs); return d.tokens.getInt(0); });
+        ops.put("dec sampleWithLogprobs greedy", (ek, d) -> { ek.decoding().sampleWithLogprobs(d.logits, GREEDY, d.seeds, d.step++, d.tokens, 50, d.topIndices, d.topValues, d.rank, d.rawLogprobs, d.processedLogprobs); return d.tokens.getInt(0); });
     }
 
     /** The scoring ops (the scoring view, and the instance's token log-probs). */
@@ -209,6 +244,7 @@ public final class HalfOpsProbe {
         }
         Map<String, ToDoubleBiFunction<Entrokit, Data>> ops = new LinkedHashMap<>();
         decoding(ops);
+        entropyDecoding(ops);
         scoring(ops);
         losses(ops);
         softmaxFamily(ops);

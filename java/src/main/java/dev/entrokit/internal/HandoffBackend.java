@@ -413,6 +413,24 @@ public final class HandoffBackend implements Backend {
         }
 
         @Override
+        public int sample(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row,
+                          long step, double[] prob, int at) {
+            return now().selection().sample(type, x, xOff, n, f, seed, row, step, prob, at);
+        }
+
+        @Override
+        public int sampleConstrained(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, long seed,
+                                     int row, long step, java.util.function.IntPredicate allowed, double[] stats,
+                                     int at) {
+            return now().selection().sampleConstrained(type, x, xOff, n, f, seed, row, step, allowed, stats, at);
+        }
+
+        @Override
+        public int countAtLeast(DType type, MemorySegment x, long xOff, int n, float value) {
+            return now().selection().countAtLeast(type, x, xOff, n, value);
+        }
+
+        @Override
         public int sampleConstrained(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row,
                                      long step, java.util.function.IntPredicate allowed, double[] stats, int at) {
             return now().selection().sampleConstrained(x, xOff, n, f, seed, row, step, allowed, stats, at);

@@ -128,6 +128,36 @@ public interface SelectionKernels {
         }
     }
 
+    /**
+     * {@link #sample(MemorySegment, long, int, SamplingFilters, long, int, long, double[], int)} on a row of
+     * {@code type}, as {@link #topK(DType, MemorySegment, long, int, float, int, MemorySegment, long, MemorySegment, long, MemorySegment, long)}.
+     */
+    default int sample(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step,
+                       double[] prob, int at) {
+        boolean half = type.isHalf();
+        return sample(half ? widened(type, x, xOff, n) : x, half ? 0 : xOff, n, f, seed, row, step, prob, at);
+    }
+
+    /**
+     * {@link #sampleConstrained(MemorySegment, long, int, SamplingFilters, long, int, long, java.util.function.IntPredicate, double[], int)}
+     * on a row of {@code type}, as {@link #topK(DType, MemorySegment, long, int, float, int, MemorySegment, long, MemorySegment, long, MemorySegment, long)}.
+     */
+    default int sampleConstrained(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row,
+                                  long step, java.util.function.IntPredicate allowed, double[] stats, int at) {
+        boolean half = type.isHalf();
+        return sampleConstrained(half ? widened(type, x, xOff, n) : x, half ? 0 : xOff, n, f, seed, row, step, allowed,
+                stats, at);
+    }
+
+    /**
+     * {@link #countAtLeast(MemorySegment, long, int, float)} on a row of {@code type}, as
+     * {@link #topK(DType, MemorySegment, long, int, float, int, MemorySegment, long, MemorySegment, long, MemorySegment, long)}.
+     */
+    default int countAtLeast(DType type, MemorySegment x, long xOff, int n, float value) {
+        boolean half = type.isHalf();
+        return countAtLeast(half ? widened(type, x, xOff, n) : x, half ? 0 : xOff, n, value);
+    }
+
     /** The half row widened by the scalar conversions into this thread's kernel buffer, from its element 0. */
     private static MemorySegment widened(DType type, MemorySegment x, long xOff, int n) {
         MemorySegment row = HalfRows.kernelRow(n);

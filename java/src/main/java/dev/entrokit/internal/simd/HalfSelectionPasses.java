@@ -449,6 +449,34 @@ final class HalfSelectionPasses {
         return firstEqualF16(x, off, n, m);
     }
 
+    /** {@code SimdSelectionKernels.countAtLeast}: how many elements are {@code ≥ value}. */
+    static int countAtLeast(MemorySegment x, long off, int n, float value) {
+        int count = 0;
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            count += load(x, off + i).compare(VectorOperators.GE, value).trueCount();
+        }
+        for (; i < n; i++) {
+            count += at(x, off + i) >= value ? 1 : 0;
+        }
+        return count;
+    }
+
+    /** {@link #countAtLeast} on a row of binary16 elements. */
+    static int countAtLeastF16(MemorySegment x, long off, int n, float value) {
+        int count = 0;
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            count += loadF16(x, off + i).compare(VectorOperators.GE, value).trueCount();
+        }
+        for (; i < n; i++) {
+            count += atF16(x, off + i) >= value ? 1 : 0;
+        }
+        return count;
+    }
+
     private static FloatVector loadF16(MemorySegment x, long i) {
         return HalfVectors.fromF16(HalfVectors.loadBits(x, i));
     }

@@ -8,10 +8,12 @@ import static dev.entrokit.internal.simd.VectorExp2.atLeastLow;
 import static dev.entrokit.internal.simd.VectorExp2.exp2;
 import static dev.entrokit.internal.simd.VectorExp2.exp2AtLeastLow;
 
+import dev.entrokit.DType;
 import dev.entrokit.SamplingFilters.Filter;
 import dev.entrokit.SamplingFilters.Kind;
 import dev.entrokit.SamplingFilters;
 import dev.entrokit.internal.DecodingSteps;
+import dev.entrokit.internal.HalfRows;
 import dev.entrokit.internal.Philox;
 import dev.entrokit.internal.scalar.ScalarSelectionKernels;
 import java.lang.foreign.MemorySegment;
@@ -73,12 +75,16 @@ final class SimdDecoding {
         return CURRENT.get();
     }
 
-    /** {@code SelectionKernels.keptMask} for a pipeline with an entropy-shaped step. */
-    static int keptMask(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask, long maskOff) {
+    /**
+     * {@code SelectionKernels.keptMask} for a pipeline with an entropy-shaped step, on a row of {@code type} elements:
+     * F32, or BF16 read in registers ({@link HalfDecodingPasses}); a row sent to the reference is widened first.
+     */
+    static int keptMask(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask,
+                        long maskOff) {
         SimdDecoding d = get();
-        Outcome status = d.survivors(x, xOff, n, f, Double.NaN);
+        Outcome status = d.survivors(type, x, xOff, n, f, Double.NaN);
         if (status == Outcome.FALLBACK) {
-            return REFERENCE.keptMask(x, xOff, n, f, mask, maskOff);
+            return REFERENCE.keptMask(reference(type, x, xOff, n), referenceOffset(type, xOff), n, f, mask, maskOff);
         }
         MemorySegment row = mask.asSlice(maskOff, n);
         row.fill((byte) 0);
@@ -89,12 +95,36 @@ final class SimdDecoding {
         return m;
     }
 
-    /** {@code SelectionKernels.maskLogits} for a pipeline with an entropy-shaped step; {@code out} may alias {@code x}. */
-    static void maskLogits(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment out, long outOff) {
+    /**
+     * {@code SelectionKernels.maskLogits} for a pipeline with an entropy-shaped step on a row of {@code type} elements
+     * (F32, or BF16 read in registers), into {@code outType} elements: F32, or the input's type. {@code out} may alias
+     * {@code x}. A half output gets the kept logits' own bits (they are input elements) and the fill narrowed (exact).
+     */
+    static void maskLogits(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, DType outType,
+                           MemorySegment out, long outOff) {
         SimdDecoding d = get();
-        Outcome status = d.survivors(x, xOff, n, f, Double.NaN); // the kept logits are now in d.row.logit
+        Outcome status = d.survivors(type, x, xOff, n, f, Double.NaN); // the kept logits are now in d.row.logit
         if (status == Outcome.FALLBACK) {
-            REFERENCE.maskLogits(x, xOff, n, f, out, outOff);
+            if (outType == DType.F32) {
+                REFERENCE.maskLogits(reference(type, x, xOff, n), referenceOffset(type, xOff), n, f, out, outOff);
+            } else {
+                MemorySegment row = reference(type, x, xOff, n);
+                REFERENCE.maskLogits(row, 0, n, f, row, 0);
+                if (outType == DType.BF16) {
+                    HalfWidening.narrowBf16(row, 0, out, outOff, n);
+                } else {
+                    HalfWidening.narrowF16(row, 0, out, outOff, n);
+                }
+            }
+            return;
+        }
+        if (outType != DType.F32) {
+            int m = status == Outcome.SPECIAL ? 0 : d.row.m;
+            HalfSelectionPasses.fill(out, outOff, n, outType.narrow(status == Outcome.SPECIAL ? Float.NaN
+                    : Float.NEGATIVE_INFINITY));
+            for (int j = 0; j < m; j++) {
+                out.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, outOff + d.row.id[j], outType.narrow(d.row.logit[j]));
+            }
             return;
         }
         // Vector stores into a heap segment are not intrinsified: fill off-heap and copy.
@@ -110,59 +140,100 @@ final class SimdDecoding {
         }
     }
 
-    /** {@code SelectionKernels.sampleConstrained}, any pipeline with a temperature {@code > 0}. */
-    static int sampleConstrained(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step,
-                                 java.util.function.IntPredicate allowed, double[] stats, int at) {
+    /** {@code SelectionKernels.sampleConstrained}, any pipeline with a temperature {@code > 0}, as {@link #keptMask}. */
+    static int sampleConstrained(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row,
+                                 long step, java.util.function.IntPredicate allowed, double[] stats, int at) {
         SimdDecoding d = get();
-        Outcome status = d.survivors(x, xOff, n, f, Philox.secondUniform(seed, row, step));
+        Outcome status = d.survivors(type, x, xOff, n, f, Philox.secondUniform(seed, row, step));
         if (status == Outcome.FALLBACK) {
-            return REFERENCE.sampleConstrained(x, xOff, n, f, seed, row, step, allowed, stats, at);
+            return REFERENCE.sampleConstrained(reference(type, x, xOff, n), referenceOffset(type, xOff), n, f, seed, row,
+                    step, allowed, stats, at);
         }
         return DecodingSteps.sampleConstrained(status == Outcome.SPECIAL ? null : d.row, seed, row, step, allowed, stats, at);
     }
 
-    /** {@code SelectionKernels.keptTokens} for a pipeline with an entropy-shaped step. */
-    static int keptTokens(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment indices, long indicesOff,
-                          MemorySegment probs, long probsOff, int capacity) {
+    /** {@code SelectionKernels.keptTokens} for a pipeline with an entropy-shaped step, as {@link #keptMask}. */
+    static int keptTokens(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment indices,
+                          long indicesOff, MemorySegment probs, long probsOff, int capacity) {
         SimdDecoding d = get();
-        Outcome status = d.survivors(x, xOff, n, f, Double.NaN);
+        Outcome status = d.survivors(type, x, xOff, n, f, Double.NaN);
         if (status == Outcome.FALLBACK) {
-            return REFERENCE.keptTokens(x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
+            return REFERENCE.keptTokens(reference(type, x, xOff, n), referenceOffset(type, xOff), n, f, indices,
+                    indicesOff, probs, probsOff, capacity);
         }
         return DecodingSteps.writeTokens(status == Outcome.SPECIAL ? null : d.row, indices, indicesOff, probs, probsOff, capacity);
     }
 
     /** {@code SelectionKernels.sample} for a pipeline with an entropy-shaped step and a temperature {@code > 0}. */
     static int sample(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step) {
-        return sample(x, xOff, n, f, seed, row, step, null, 0);
+        return sample(DType.F32, x, xOff, n, f, seed, row, step, null, 0);
     }
 
-    /** As {@link #sample(MemorySegment, long, int, SamplingFilters, long, int, long)}, with the token's probability in {@code prob[at]}. */
-    static int sample(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step, double[] prob,
-                      int at) {
+    /**
+     * As {@link #sample(MemorySegment, long, int, SamplingFilters, long, int, long)} on a row of {@code type} elements
+     * (as {@link #keptMask}), with the token's probability in {@code prob[at]} unless {@code prob} is null. A lone XTC
+     * without {@code prob} has its own float32 path ({@link #xtcSample}, whose walk has no half loops): the caller
+     * widens such a half row first ({@link #ownPath}).
+     */
+    static int sample(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step,
+                      double[] prob, int at) {
         SimdDecoding d = get();
-        if (prob == null && f.filters().size() == 1 && f.filters().get(0).kind() == Kind.XTC && usable(f.temperature())) {
+        if (type == DType.F32 && prob == null && xtcAlone(f)) {
             int token = d.xtcSample(x, xOff, n, f.filters().get(0), f.temperature(), seed, row, step);
             if (token != UNDECIDED) {
                 return token;
             }
         }
-        Outcome status = d.survivors(x, xOff, n, f, Philox.secondUniform(seed, row, step));
+        Outcome status = d.survivors(type, x, xOff, n, f, Philox.secondUniform(seed, row, step));
         if (status == Outcome.FALLBACK) {
-            return REFERENCE.sample(x, xOff, n, f, seed, row, step, prob, at);
+            return REFERENCE.sample(reference(type, x, xOff, n), referenceOffset(type, xOff), n, f, seed, row, step,
+                    prob, at);
         }
         return DecodingSteps.sample(status == Outcome.SPECIAL ? null : d.row, Philox.uniform(seed, row, step), prob, at);
     }
 
+    /** A pipeline of XTC alone at a usable temperature: {@link #xtcSample}'s case. */
+    static boolean xtcAlone(SamplingFilters f) {
+        return f.filters().size() == 1 && f.filters().get(0).kind() == Kind.XTC && usable(f.temperature());
+    }
+
     /**
-     * Runs {@code f} on row {@code x}: {@link Outcome#DONE} (survivors in {@link #row}), {@link Outcome#SPECIAL} or
-     * {@link Outcome#FALLBACK}; {@code xtcChance} is XTC's draw (NaN for the ops without a seed).
+     * Whether a row of {@code type} runs here as it is: F32 and BF16 rows, but a lone XTC in a plain {@link #sample}
+     * ({@code plainSample}: no token probability wanted) on a BF16 row, whose float32 walk ({@link #xtcSample}) needs
+     * the widened row. F16 rows never: the caller widens them (see {@link HalfDecodingPasses}).
      */
-    Outcome survivors(MemorySegment x, long off, int n, SamplingFilters f, double xtcChance) {
+    static boolean ownPath(DType type, SamplingFilters f, boolean plainSample) {
+        return type == DType.F32 || type == DType.BF16 && !(plainSample && xtcAlone(f));
+    }
+
+    /** The row the reference runs on: {@code x} itself for F32, else the half row widened into the kernel buffer. */
+    private static MemorySegment reference(DType type, MemorySegment x, long xOff, int n) {
+        if (type == DType.F32) {
+            return x;
+        }
+        MemorySegment row = HalfRows.kernelRow(n);
+        if (type == DType.BF16) {
+            HalfWidening.widenBf16(x, xOff, row, 0, n);
+        } else {
+            HalfWidening.widenF16(x, xOff, row, 0, n);
+        }
+        return row;
+    }
+
+    private static long referenceOffset(DType type, long xOff) {
+        return type == DType.F32 ? xOff : 0;
+    }
+
+    /**
+     * Runs {@code f} on row {@code x} of {@code type} elements (F32 or BF16): {@link Outcome#DONE} (survivors in
+     * {@link #row}), {@link Outcome#SPECIAL} or {@link Outcome#FALLBACK}; {@code xtcChance} is XTC's draw (NaN for the
+     * ops without a seed).
+     */
+    Outcome survivors(DType type, MemorySegment x, long off, int n, SamplingFilters f, double xtcChance) {
         row.xtcChance = xtcChance;
         // The compare-and-blend maximum skips NaNs (faster than a NaN-propagating max): a NaN shows later, as a
         // NaN row sum (bounded), a NaN temperature (fallback) or in the gather (ranked).
-        float max = RowPasses.max(x, off, n);
+        float max = type == DType.BF16 ? HalfDecodingPasses.max(x, off, n) : RowPasses.max(x, off, n);
         if (max == Float.POSITIVE_INFINITY || max == Float.NEGATIVE_INFINITY) {
             return Outcome.SPECIAL;
         }
@@ -173,7 +244,7 @@ final class SimdDecoding {
             if (!usable(t)) {
                 return Outcome.FALLBACK;
             }
-            double[] st = masses(x, off, n, max, t);
+            double[] st = masses(type, x, off, n, max, t);
             if (st[0] > 1) {
                 Filter d = filters.get(s);
                 double h = Math.log(st[1]) - st[2] / st[1];
@@ -186,8 +257,8 @@ final class SimdDecoding {
         Filter first = filters.get(s);
         Candidates c = Candidates.get();
         return switch (first.kind()) {
-            case TOP_K, TOP_P, MIN_P, TOP_H -> ranked(x, off, n, t, filters, s, c);
-            case EPSILON, ETA, TOP_N_SIGMA, TYPICAL, MIROSTAT -> bounded(x, off, n, max, t, filters, s, c);
+            case TOP_K, TOP_P, MIN_P, TOP_H -> ranked(type, x, off, n, t, filters, s, c);
+            case EPSILON, ETA, TOP_N_SIGMA, TYPICAL, MIROSTAT -> bounded(type, x, off, n, max, t, filters, s, c);
             case XTC -> Outcome.FALLBACK; // first, it keeps all of the row but its top: nothing to bound
             case DYNAMIC_TEMPERATURE -> throw new IllegalStateException("consumed above");
         };
@@ -260,11 +331,12 @@ final class SimdDecoding {
     }
 
     /** The first step is a prefix filter: rank it as the prefix kernels do, then the rest in float64. */
-    private Outcome ranked(MemorySegment x, long off, int n, double t, List<Filter> filters, int s, Candidates c) {
+    private Outcome ranked(DType type, MemorySegment x, long off, int n, double t, List<Filter> filters, int s,
+                           Candidates c) {
         Filter first = filters.get(s);
         boolean topK = first.kind() == Kind.TOP_K;
-        Kept kept = topK ? SimdSelectionKernels.rank(x, off, n, (float) t, List.of(), (int) Math.min(n, Math.max((long) first.k(), first.minKeep())), c)
-                : SimdSelectionKernels.rank(x, off, n, (float) t, List.of(first), 0, c);
+        Kept kept = topK ? SimdSelectionKernels.rank(type, x, off, n, (float) t, List.of(), (int) Math.min(n, Math.max((long) first.k(), first.minKeep())), c)
+                : SimdSelectionKernels.rank(type, x, off, n, (float) t, List.of(first), 0, c);
         if (kept == Kept.SPECIAL) {
             return Outcome.SPECIAL;
         }
@@ -287,8 +359,8 @@ final class SimdDecoding {
      * as the row's minus the gathered tokens' (no second pass over the row). ε, η, Mirostat and typical read one
      * exp pass ({@link #masses}); top-nσ none (two moment passes, {@link #moments} and {@link #squares}).
      */
-    private Outcome bounded(MemorySegment x, long off, int n, float max, double t, List<Filter> filters, int s,
-                        Candidates c) {
+    private Outcome bounded(DType type, MemorySegment x, long off, int n, float max, double t, List<Filter> filters,
+                            int s, Candidates c) {
         Filter first = filters.get(s);
         boolean sigma = first.kind() == Kind.TOP_N_SIGMA;
         double live;
@@ -298,16 +370,16 @@ final class SimdDecoding {
         double mean = 0;
         double squares = 0;
         if (sigma) {
-            double[] m = moments(x, off, n, max);
+            double[] m = moments(type, x, off, n, max);
             live = m[0];
             sum = m[1];
             mean = sum / live;
-            squares = squares(x, off, n, max, mean);
+            squares = type == DType.BF16 ? HalfDecodingPasses.squares(x, off, n, max, mean) : squares(x, off, n, max, mean);
         } else {
             // ε and Mirostat need no entropy: the lighter pass.
             boolean entropy = first.kind() == Kind.ETA || first.kind() == Kind.TYPICAL;
-            double[] st = first.kind() == Kind.TYPICAL ? typicalMasses(x, off, n, max, t)
-                    : entropy ? masses(x, off, n, max, t) : mass(x, off, n, max, t);
+            double[] st = first.kind() == Kind.TYPICAL ? typicalMasses(type, x, off, n, max, t)
+                    : entropy ? masses(type, x, off, n, max, t) : mass(type, x, off, n, max, t);
             live = st[0];
             d = st[1];
             e = st[2];
@@ -322,7 +394,7 @@ final class SimdDecoding {
             case ETA -> Math.log(Math.min(first.value(), Math.sqrt(first.value()) * Math.exp(-h)) * d)
                     - LOG_MARGIN * Math.max(1, h);
             case TOP_N_SIGMA -> (-first.value() * Math.sqrt(Math.max(0, squares / live)) * (1 + LOG_MARGIN) - LOG_MARGIN) / t;
-            case TYPICAL -> typicalBound(x, off, n, max, t, d, h, live, first, stats[3]);
+            case TYPICAL -> typicalBound(type, x, off, n, max, t, d, h, live, first, stats[3]);
             default -> throw new IllegalStateException(first.toString());
         };
         float lb = Double.isNaN(bound) ? Float.NEGATIVE_INFINITY : Math.nextDown((float) (max + t * bound));
@@ -330,10 +402,10 @@ final class SimdDecoding {
             lb = Float.NEGATIVE_INFINITY;
         }
         lb = Math.min(lb, max);
-        if (!SimdSelectionKernels.gather(x, off, n, lb, c)) {
+        if (!SimdSelectionKernels.gather(type, x, off, n, lb, c)) {
             return Outcome.SPECIAL;
         }
-        c.max = c.sort(x, off);
+        c.max = c.sort(type, x, off);
         int len = c.count;
         while (len > 0 && c.logit[len - 1] == Float.NEGATIVE_INFINITY) {
             len--;
@@ -393,7 +465,7 @@ final class SimdDecoding {
      * whose mass exceeds the target with margin and which holds {@code minKeep} tokens: {@code r}
      * doubles from 1/2 nat, one SIMD pass each. NaN when the band must hold every live token.
      */
-    private double typicalBound(MemorySegment x, long off, int n, float max, double t, double d, double h,
+    private double typicalBound(DType type, MemorySegment x, long off, int n, float max, double t, double d, double h,
                                 double live, Filter first, double e2) {
         double center = Math.log(d) - h;
         double target = first.value() * d * (1 + LOG_MARGIN);
@@ -411,7 +483,7 @@ final class SimdDecoding {
         }
         // Radii 1, 4 and 16 in one exp pass; the band's float32 edges need no care: DecodingSteps checks that the
         // cut stays above the gathered tokens and sends the row to the reference otherwise.
-        double[] radii = bands(x, off, n, max, t, center);
+        double[] radii = bands(type, x, off, n, max, t, center);
         for (int k = 0; k < BANDS; k++) {
             if (radii[BANDS + k] >= live) {
                 return Double.NaN;
@@ -423,7 +495,7 @@ final class SimdDecoding {
         for (double r = 2 * radius(BANDS - 1); r < 1e6; r *= 2) {
             float lo = Math.nextDown((float) (max + t * (center - r)));
             float hi = Math.nextUp((float) (max + t * (center + r)));
-            double[] band = sums(x, off, n, max, t, lo, Math.nextUp(hi), 0);
+            double[] band = sums(type, x, off, n, max, t, lo, Math.nextUp(hi), 0);
             if (band[0] >= live) {
                 return Double.NaN;
             }
@@ -444,8 +516,65 @@ final class SimdDecoding {
     /** How many radii {@link #bands} measures at once: 1, 4 and 16 nats. */
     private static final int BANDS = 3;
 
+    /** {@link #radius}(k) for every k, for {@link HalfDecodingPasses#bands}' scalar tail. */
+    private static final double[] RADII = {radius(0), radius(1), radius(2)};
+
     private static double radius(int k) {
         return 1 << (2 * k);
+    }
+
+    // The passes below branch on the row's element type once, here, into a loop of their own (HalfDecodingPasses for
+    // BF16): a loop shared by two element types would share one profile.
+
+    private double[] masses(DType type, MemorySegment x, long off, int n, float max, double t) {
+        if (type == DType.BF16) {
+            HalfDecodingPasses.masses(x, off, n, max, t, stats);
+            return stats;
+        }
+        return masses(x, off, n, max, t);
+    }
+
+    private double[] typicalMasses(DType type, MemorySegment x, long off, int n, float max, double t) {
+        if (type == DType.BF16) {
+            HalfDecodingPasses.typicalMasses(x, off, n, max, t, stats);
+            return stats;
+        }
+        return typicalMasses(x, off, n, max, t);
+    }
+
+    private double[] mass(DType type, MemorySegment x, long off, int n, float max, double t) {
+        if (type == DType.BF16) {
+            HalfDecodingPasses.mass(x, off, n, max, t, stats);
+            return stats;
+        }
+        return mass(x, off, n, max, t);
+    }
+
+    private double[] moments(DType type, MemorySegment x, long off, int n, float max) {
+        if (type == DType.BF16) {
+            HalfDecodingPasses.moments(x, off, n, max, stats);
+            return stats;
+        }
+        return moments(x, off, n, max);
+    }
+
+    private double[] bands(DType type, MemorySegment x, long off, int n, float max, double t, double center) {
+        if (type != DType.BF16) {
+            return bands(x, off, n, max, t, center);
+        }
+        java.util.Arrays.fill(bandSums, 0);
+        HalfDecodingPasses.bands(x, off, n, max, t, (float) (center * LOG2E), (float) (radius(0) * LOG2E),
+                (float) (radius(1) * LOG2E), (float) (radius(2) * LOG2E), center, RADII, BANDS, bandSums);
+        return bandSums;
+    }
+
+    private double[] sums(DType type, MemorySegment x, long off, int n, float max, double t, float lo, float below,
+                          double shift) {
+        if (type == DType.BF16) {
+            HalfDecodingPasses.sums(x, off, n, max, t, lo, below, shift, stats);
+            return stats;
+        }
+        return sums(x, off, n, max, t, lo, below, shift);
     }
 
     /**

@@ -88,8 +88,9 @@ public final class SimdSelectionKernels implements SelectionKernels {
 
     /**
      * Whether a half row of {@code type} is read in registers by the pipeline {@code f}, rather than widened into a
-     * per-thread copy first ({@link #widened}). Never for the entropy-shaped steps ({@link DecodingSteps#needed}), which
-     * have no in-register passes; always for bfloat16 otherwise (its conversion is a shift). binary16's conversion is
+     * per-thread copy first ({@link #widened}). Not asked for the entropy-shaped steps ({@link DecodingSteps#needed}),
+     * which {@link SimdDecoding#ownPath} routes (bfloat16 in registers, binary16 on the copy: see
+     * {@link HalfDecodingPasses}); always for bfloat16 otherwise (its conversion is a shift). binary16's conversion is
      * 6–7 vector operations, paid in every pass over the row: it pays in the gather and the mask pass (the kept set of
      * top-k and min-p; thread CPU time through the façade, one op per JVM, 32 × 128256: 0.73 → 0.83× float32 for
      * keptMask top-k 50, 0.68 → 0.79× for sample min-p 0.05), but an exp pass with it costs about what one widening
@@ -101,7 +102,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
      */
     private static boolean inRegisters(DType type, SamplingFilters f, boolean unfilteredWeighs) {
         if (DecodingSteps.needed(f)) {
-            return false;
+            return false; // binary16 rows (and a lone XTC's plain sample) that SimdDecoding does not take as they are
         }
         if (type != DType.F16) {
             return true;
@@ -145,7 +146,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
     @Override
     public int keptMask(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask, long maskOff) {
         if (DecodingSteps.needed(f)) {
-            return SimdDecoding.keptMask(x, xOff, n, f, mask, maskOff);
+            return SimdDecoding.keptMask(DType.F32, x, xOff, n, f, mask, maskOff);
         }
         return keptMaskOf(DType.F32, x, xOff, n, f, mask, maskOff);
     }
@@ -156,6 +157,9 @@ public final class SimdSelectionKernels implements SelectionKernels {
                         long maskOff) {
         if (type == DType.F32) {
             return keptMask(x, xOff, n, f, mask, maskOff);
+        }
+        if (DecodingSteps.needed(f) && SimdDecoding.ownPath(type, f, false)) {
+            return SimdDecoding.keptMask(type, x, xOff, n, f, mask, maskOff);
         }
         if (inRegisters(type, f, false)) {
             return keptMaskOf(type, x, xOff, n, f, mask, maskOff);
@@ -185,7 +189,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
     @Override
     public void maskLogits(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment out, long outOff) {
         if (DecodingSteps.needed(f)) {
-            SimdDecoding.maskLogits(x, xOff, n, f, out, outOff);
+            SimdDecoding.maskLogits(DType.F32, x, xOff, n, f, DType.F32, out, outOff);
             return;
         }
         Candidates c = Candidates.get();
@@ -221,6 +225,9 @@ public final class SimdSelectionKernels implements SelectionKernels {
                            MemorySegment out, long outOff) {
         if (type == DType.F32 && outType == DType.F32) {
             maskLogits(x, xOff, n, f, out, outOff);
+        } else if (type.isHalf() && (outType == DType.F32 || outType == type) && DecodingSteps.needed(f)
+                && SimdDecoding.ownPath(type, f, false)) {
+            SimdDecoding.maskLogits(type, x, xOff, n, f, outType, out, outOff);
         } else if (type.isHalf() && (outType == DType.F32 || outType == type) && inRegisters(type, f, false)) {
             maskLogitsOf(type, x, xOff, n, f, outType, out, outOff);
         } else if (!type.isHalf() || !outType.isHalf() && outType != DType.F32) {
@@ -279,7 +286,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
     public int keptTokens(MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment indices,
                           long indicesOff, MemorySegment probs, long probsOff, int capacity) {
         if (DecodingSteps.needed(f)) {
-            return SimdDecoding.keptTokens(x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
+            return SimdDecoding.keptTokens(DType.F32, x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
         }
         return keptTokensOf(DType.F32, x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
     }
@@ -290,6 +297,9 @@ public final class SimdSelectionKernels implements SelectionKernels {
                           long indicesOff, MemorySegment probs, long probsOff, int capacity) {
         if (type == DType.F32) {
             return keptTokens(x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
+        }
+        if (DecodingSteps.needed(f) && SimdDecoding.ownPath(type, f, false)) {
+            return SimdDecoding.keptTokens(type, x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
         }
         if (inRegisters(type, f, true)) {
             return keptTokensOf(type, x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
@@ -348,6 +358,9 @@ public final class SimdSelectionKernels implements SelectionKernels {
         }
         if (type == DType.F32) {
             return sample(x, xOff, n, f, seed, row, step);
+        }
+        if (DecodingSteps.needed(f) && SimdDecoding.ownPath(type, f, true)) {
+            return SimdDecoding.sample(type, x, xOff, n, f, seed, row, step, null, 0);
         }
         if (inRegisters(type, f, true)) {
             return sampleOf(type, x, xOff, n, f, seed, row, step);
@@ -418,13 +431,47 @@ public final class SimdSelectionKernels implements SelectionKernels {
     @Override
     public int sample(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step, double[] prob,
                       int at) {
-        return SimdDecoding.sample(x, xOff, n, f, seed, row, step, prob, at);
+        return SimdDecoding.sample(DType.F32, x, xOff, n, f, seed, row, step, prob, at);
     }
 
     @Override
     public int sampleConstrained(MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step,
                                  java.util.function.IntPredicate allowed, double[] stats, int at) {
-        return SimdDecoding.sampleConstrained(x, xOff, n, f, seed, row, step, allowed, stats, at);
+        return SimdDecoding.sampleConstrained(DType.F32, x, xOff, n, f, seed, row, step, allowed, stats, at);
+    }
+
+    /**
+     * bfloat16 rows run the entropy-shaped pipelines and the filters in registers ({@link SimdDecoding},
+     * {@link HalfDecodingPasses}); binary16 rows are widened first (see {@link HalfDecodingPasses} for why).
+     */
+    @Override
+    public int sample(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step,
+                      double[] prob, int at) {
+        if (SimdDecoding.ownPath(type, f, false)) {
+            return SimdDecoding.sample(type, x, xOff, n, f, seed, row, step, prob, at);
+        }
+        return SimdDecoding.sample(DType.F32, widened(type, x, xOff, n), 0, n, f, seed, row, step, prob, at);
+    }
+
+    /** As {@link #sample(DType, MemorySegment, long, int, SamplingFilters, long, int, long, double[], int)}. */
+    @Override
+    public int sampleConstrained(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row,
+                                 long step, java.util.function.IntPredicate allowed, double[] stats, int at) {
+        if (SimdDecoding.ownPath(type, f, false)) {
+            return SimdDecoding.sampleConstrained(type, x, xOff, n, f, seed, row, step, allowed, stats, at);
+        }
+        return SimdDecoding.sampleConstrained(DType.F32, widened(type, x, xOff, n), 0, n, f, seed, row, step, allowed,
+                stats, at);
+    }
+
+    /** bfloat16 and binary16 rows in registers: a compare pass with no exp, where even binary16's conversion pays. */
+    @Override
+    public int countAtLeast(DType type, MemorySegment x, long xOff, int n, float value) {
+        return switch (type) {
+            case BF16 -> HalfSelectionPasses.countAtLeast(x, xOff, n, value);
+            case F16 -> HalfSelectionPasses.countAtLeastF16(x, xOff, n, value);
+            default -> countAtLeast(x, xOff, n, value);
+        };
     }
 
     /**
@@ -607,7 +654,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
     }
 
     /** {@link #gather(MemorySegment, long, int, float, Candidates)} on a row of {@code type} elements: one loop per type. */
-    private static boolean gather(DType type, MemorySegment x, long off, int n, float threshold, Candidates c) {
+    static boolean gather(DType type, MemorySegment x, long off, int n, float threshold, Candidates c) {
         return switch (type) {
             case BF16 -> HalfSelectionPasses.gather(x, off, n, threshold, c);
             case F16 -> HalfSelectionPasses.gatherF16(x, off, n, threshold, c);
