@@ -50,8 +50,25 @@ final class SimdDecoding {
         /** A special row (a NaN or {@code +inf} logit, or every token masked): it keeps nothing. */
         SPECIAL,
         /** Not decided here: run the scalar reference on this row. */
-        FALLBACK
+        FALLBACK,
+        /**
+         * The pipeline from {@link #prefixFrom} on is prefix filters only (top-k, top-p, min-p, top-H) at temperature
+         * {@link #prefixT}, which a leading dynamic temperature set: the prefix kernels run it
+         * ({@link SimdSelectionKernels}, whose cuts below the ranked candidates {@link WideCut} takes) instead of
+         * {@link #ranked}, which hands such a cut to the reference. Only for the callers that ask for it (see
+         * {@link #survivors(DType, MemorySegment, long, int, SamplingFilters, double, boolean)}).
+         */
+        PREFIX_FILTERS,
+        /**
+         * The pipeline ends with a threshold step (ε, η, Mirostat) that keeps {@link #cutLogit} and every logit above
+         * it, too many tokens to sort (see {@link #thresholdCut}): {@link WideCut} masks or samples the row at that
+         * cut. Only for the callers that ask for it, as {@link #PREFIX_FILTERS}.
+         */
+        CUT
     }
+
+    /** Gathered tokens past which a closing threshold step is decided without sorting them ({@link #thresholdCut}). */
+    private static final int UNSORTED_CUT_MIN = 4096;
 
     /** {@link #xtcSample}'s answer when it cannot decide the row (tokens are {@code ≥ −1}). */
     private static final int UNDECIDED = -2;
@@ -63,6 +80,12 @@ final class SimdDecoding {
     private static final ThreadLocal<SimdDecoding> CURRENT = ThreadLocal.withInitial(SimdDecoding::new);
 
     final DecodingSteps.Row row = new DecodingSteps.Row();
+    /** For {@link Outcome#PREFIX_FILTERS}: the temperature the prefix filters run at, and where they start. */
+    double prefixT;
+    int prefixFrom;
+    /** For {@link Outcome#CUT}: the lowest kept logit, and the temperature the row was weighed at. */
+    float cutLogit;
+    double cutT;
     private final DecodingSteps.Rest rest = new DecodingSteps.Rest();
     /** {@link #sums}: count, mass, entropy term, Σ d, Σ (d − shift)² (d = x − m). */
     private final double[] stats = new double[5];
@@ -82,7 +105,14 @@ final class SimdDecoding {
     static int keptMask(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask,
                         long maskOff) {
         SimdDecoding d = get();
-        Outcome status = d.survivors(type, x, xOff, n, f, Double.NaN);
+        Outcome status = d.survivors(type, x, xOff, n, f, Double.NaN, true);
+        if (status == Outcome.PREFIX_FILTERS) {
+            return SimdSelectionKernels.keptMaskOf(type, x, xOff, n, (float) d.prefixT,
+                    f.filters().subList(d.prefixFrom, f.filters().size()), mask, maskOff);
+        }
+        if (status == Outcome.CUT) {
+            return WideCut.writeMask(type, x, xOff, n, d.cutLogit, Integer.MAX_VALUE, mask, maskOff);
+        }
         if (status == Outcome.FALLBACK) {
             return REFERENCE.keptMask(reference(type, x, xOff, n), referenceOffset(type, xOff), n, f, mask, maskOff);
         }
@@ -184,12 +214,34 @@ final class SimdDecoding {
                 return token;
             }
         }
-        Outcome status = d.survivors(type, x, xOff, n, f, Philox.secondUniform(seed, row, step));
+        Outcome status = d.survivors(type, x, xOff, n, f, Philox.secondUniform(seed, row, step), prob == null);
+        if (status == Outcome.PREFIX_FILTERS) {
+            return SimdSelectionKernels.samplePrefixFilters(type, x, xOff, n, (float) d.prefixT,
+                    f.filters().subList(d.prefixFrom, f.filters().size()), seed, row, step);
+        }
+        if (status == Outcome.CUT) {
+            return WideCut.sample(type, x, xOff, n, Candidates.get().max, (float) d.cutT, d.cutLogit, Integer.MAX_VALUE,
+                    Philox.uniform(seed, row, step), Workspace.get().lanes);
+        }
         if (status == Outcome.FALLBACK) {
             return REFERENCE.sample(reference(type, x, xOff, n), referenceOffset(type, xOff), n, f, seed, row, step,
                     prob, at);
         }
         return DecodingSteps.sample(status == Outcome.SPECIAL ? null : d.row, Philox.uniform(seed, row, step), prob, at);
+    }
+
+    /** Whether {@code filters} from {@code s} on are prefix filters only (top-k, top-p, min-p, top-H). */
+    private static boolean prefixOnly(List<Filter> filters, int s) {
+        for (int i = s; i < filters.size(); i++) {
+            switch (filters.get(i).kind()) {
+                case TOP_K, TOP_P, MIN_P, TOP_H -> {
+                }
+                default -> {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /** A pipeline of XTC alone at a usable temperature: {@link #xtcSample}'s case. */
@@ -230,6 +282,18 @@ final class SimdDecoding {
      * ops without a seed).
      */
     Outcome survivors(DType type, MemorySegment x, long off, int n, SamplingFilters f, double xtcChance) {
+        return survivors(type, x, off, n, f, xtcChance, false);
+    }
+
+    /**
+     * {@link #survivors(DType, MemorySegment, long, int, SamplingFilters, double)}, or, when {@code prefixFilters} and
+     * dynamic temperatures lead prefix filters only, {@link Outcome#PREFIX_FILTERS}, for a caller that then runs the
+     * prefix kernels at the temperature they leave: on flat rows, where min-p after a dynamic temperature keeps tens of
+     * thousands of tokens, {@link #ranked} sent every row to the reference (see
+     * {@code bench/results/decoding-flat-rows-2026-12-07.md}).
+     */
+    Outcome survivors(DType type, MemorySegment x, long off, int n, SamplingFilters f, double xtcChance,
+                      boolean prefixFilters) {
         row.xtcChance = xtcChance;
         // The compare-and-blend maximum skips NaNs (faster than a NaN-propagating max): a NaN shows later, as a
         // NaN row sum (bounded), a NaN temperature (fallback) or in the gather (ranked).
@@ -257,8 +321,16 @@ final class SimdDecoding {
         Filter first = filters.get(s);
         Candidates c = Candidates.get();
         return switch (first.kind()) {
-            case TOP_K, TOP_P, MIN_P, TOP_H -> ranked(type, x, off, n, t, filters, s, c);
-            case EPSILON, ETA, TOP_N_SIGMA, TYPICAL, MIROSTAT -> bounded(type, x, off, n, max, t, filters, s, c);
+            case TOP_K, TOP_P, MIN_P, TOP_H -> {
+                if (prefixFilters && s > 0 && prefixOnly(filters, s)) {
+                    prefixT = t;
+                    prefixFrom = s;
+                    yield Outcome.PREFIX_FILTERS;
+                }
+                yield ranked(type, x, off, n, t, filters, s, c);
+            }
+            case EPSILON, ETA, TOP_N_SIGMA, TYPICAL, MIROSTAT -> bounded(type, x, off, n, max, t, filters, s, c,
+                    prefixFilters);
             case XTC -> Outcome.FALLBACK; // first, it keeps all of the row but its top: nothing to bound
             case DYNAMIC_TEMPERATURE -> throw new IllegalStateException("consumed above");
         };
@@ -360,7 +432,7 @@ final class SimdDecoding {
      * exp pass ({@link #masses}); top-nσ none (two moment passes, {@link #moments} and {@link #squares}).
      */
     private Outcome bounded(DType type, MemorySegment x, long off, int n, float max, double t, List<Filter> filters,
-                            int s, Candidates c) {
+                            int s, Candidates c, boolean cuts) {
         Filter first = filters.get(s);
         boolean sigma = first.kind() == Kind.TOP_N_SIGMA;
         double live;
@@ -405,6 +477,13 @@ final class SimdDecoding {
         if (!SimdSelectionKernels.gather(type, x, off, n, lb, c)) {
             return Outcome.SPECIAL;
         }
+        if (cuts && s == filters.size() - 1 && c.count >= UNSORTED_CUT_MIN && first.kind() != Kind.TOP_N_SIGMA
+                && first.kind() != Kind.TYPICAL) {
+            Outcome cut = thresholdCut(type, x, off, max, t, first, c, lb, live, d, e);
+            if (cut != null) {
+                return cut;
+            }
+        }
         c.max = c.sort(type, x, off);
         int len = c.count;
         while (len > 0 && c.logit[len - 1] == Float.NEGATIVE_INFINITY) {
@@ -422,6 +501,81 @@ final class SimdDecoding {
             }
         }
         return DecodingSteps.apply(row, filters, s, outside) ? Outcome.DONE : Outcome.FALLBACK;
+    }
+
+    /**
+     * A closing threshold step (ε, η, Mirostat: {@code DecodingSteps.threshold}) over {@code c}'s gathered tokens in
+     * gather order, without sorting them: it keeps the tokens whose weight {@code e^{(x − max)/t}} reaches
+     * {@code cutoff} times the mass, which are every token at or above one logit, so the answer is that logit
+     * ({@link Outcome#CUT}). The weights, the mass, η's entropy and the rest's sums are {@code DecodingSteps}' (the
+     * gathered tokens' float64 sums, the rest from the row's float-lane sums as {@link #outsideMasses} takes them),
+     * added in another order: an ulp of difference, against the float-lane sums' 1e-7. On flat rows η keeps 64 K–128 K
+     * tokens, whose sort cost 38–79 ns per element (bench/results/decoding-flat-rows-2026-12-07.md). Null when the
+     * sorted path must decide (a {@code minKeep} above the kept count, which keeps a prefix; nothing live gathered);
+     * {@link Outcome#FALLBACK} when a token outside the gathered ones may pass, as {@code DecodingSteps} answers.
+     */
+    private Outcome thresholdCut(DType type, MemorySegment x, long off, float max, double t, Filter step, Candidates c,
+                                 float lb, double live, double d, double e) {
+        int count = c.count;
+        double wIn = 0;
+        double eIn = 0;
+        int len = 0;
+        for (int j = 0; j < count; j++) {
+            float v = HalfSelectionPasses.at(type, x, off + c.index[j]);
+            if (v != Float.NEGATIVE_INFINITY) {
+                double z = ((double) v - max) / t;
+                double w = Math.exp(z);
+                len++;
+                wIn += w;
+                eIn += w * z;
+            }
+        }
+        if (len == 0) {
+            return null;
+        }
+        boolean rest = lb != Float.NEGATIVE_INFINITY && live > len;
+        double outMass = rest ? Math.max(0, d - wIn) : 0;
+        double outEntropy = rest ? Math.min(0, e - eIn) : 0;
+        double cutoff = switch (step.kind()) {
+            case EPSILON -> step.value();
+            case MIROSTAT -> Math.pow(2, -step.value());
+            case ETA -> {
+                double dAll = outMass + wIn;
+                double h = Math.log(dAll) - (outEntropy + eIn) / dAll;
+                yield Math.min(step.value(), Math.sqrt(step.value()) * Math.exp(-h));
+            }
+            default -> throw new IllegalStateException(step.toString());
+        };
+        double total = wIn + outMass;
+        // e^z/total ≥ cutoff is z ≥ ln(cutoff·total) but for the roundings of exp and of the division (a few ulp):
+        // only a z within 1e-9 of that bound takes the exp (halved the time on flat rows: one exp per token, not two).
+        double bound = Math.log(cutoff * total);
+        double slack = Double.isFinite(bound) ? 1e-9 * (1 + Math.abs(bound)) : Double.NaN;
+        int m = 0;
+        float lowest = Float.POSITIVE_INFINITY;
+        for (int j = 0; j < count; j++) {
+            float v = HalfSelectionPasses.at(type, x, off + c.index[j]);
+            if (v == Float.NEGATIVE_INFINITY) {
+                continue;
+            }
+            double z = ((double) v - max) / t;
+            boolean keep = z > bound + slack || !(z < bound - slack) && Math.exp(z) / total >= cutoff;
+            if (keep) {
+                m++;
+                lowest = Math.min(lowest, v);
+            }
+        }
+        boolean restMayPass = rest && !(Math.exp(((double) lb - max) / t) / total < cutoff);
+        if (m == len && restMayPass) {
+            return Outcome.FALLBACK;
+        }
+        if (step.minKeep() > m) {
+            return null;
+        }
+        c.max = max;
+        cutLogit = lowest;
+        cutT = t;
+        return Outcome.CUT;
     }
 
     /**

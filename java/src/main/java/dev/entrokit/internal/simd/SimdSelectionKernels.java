@@ -169,8 +169,14 @@ public final class SimdSelectionKernels implements SelectionKernels {
 
     private static int keptMaskOf(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask,
                                 long maskOff) {
+        return keptMaskOf(type, x, xOff, n, f.temperature(), f.filters(), mask, maskOff);
+    }
+
+    /** The kept mask of the prefix filters {@code filters} at temperature {@code t}, as {@link #samplePrefixFilters}. */
+    static int keptMaskOf(DType type, MemorySegment x, long xOff, int n, float t, List<Filter> filters,
+                          MemorySegment mask, long maskOff) {
         Candidates c = Candidates.get();
-        Kept kept = rank(type, x, xOff, n, f.temperature(), f.filters(), 0, c);
+        Kept kept = rank(type, x, xOff, n, t, filters, 0, c);
         if (kept == Kept.CUT) {
             return WideCut.writeMask(type, x, xOff, n, c.cutLogit, c.cutIndex, mask, maskOff);
         }
@@ -388,21 +394,35 @@ public final class SimdSelectionKernels implements SelectionKernels {
 
     private static int sampleOf(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row,
                                 long step, RowSplit split) {
+        return sampleOf(type, x, xOff, n, f.temperature(), f.filters(), seed, row, step, split);
+    }
+
+    /**
+     * A sampling step of the prefix filters {@code filters} (top-k, top-p, min-p, top-H) at temperature {@code t}: for
+     * {@link SimdDecoding}, whose dynamic temperature leaves such a pipeline at a temperature of its own.
+     */
+    static int samplePrefixFilters(DType type, MemorySegment x, long xOff, int n, float t, List<Filter> filters,
+                                   long seed, int row, long step) {
+        return sampleOf(type, x, xOff, n, t, filters, seed, row, step, RowSplit.SERIAL);
+    }
+
+    private static int sampleOf(DType type, MemorySegment x, long xOff, int n, float t, List<Filter> filters,
+                                long seed, int row, long step, RowSplit split) {
         Candidates c = Candidates.get();
-        Kept kept = rank(type, x, xOff, n, f.temperature(), f.filters(), 0, c, split);
+        Kept kept = rank(type, x, xOff, n, t, filters, 0, c, split);
         if (kept == Kept.SPECIAL) {
             return -1;
         }
         double u = Philox.uniform(seed, row, step);
         if (kept != Kept.PREFIX) {
             boolean cut = kept == Kept.CUT;
-            return WideCut.sample(type, x, xOff, n, c.max, f.temperature(), cut ? c.cutLogit : Float.NEGATIVE_INFINITY,
+            return WideCut.sample(type, x, xOff, n, c.max, t, cut ? c.cutLogit : Float.NEGATIVE_INFINITY,
                     cut ? c.cutIndex : Integer.MAX_VALUE, u, Workspace.get().lanes,
                     type == DType.F32 && RowSplit.chunked(n) ? split : RowSplit.SERIAL);
         }
         int len = c.kept;
         // The reference walks kept tokens by ascending id; re-key the kept prefix by id (rank below).
-        c.weigh(f.temperature(), len);
+        c.weigh(t, len);
         long[] byId = c.key;
         for (int j = 0; j < len; j++) {
             byId[j] = ((long) c.index[j] << 32) | j;

@@ -93,4 +93,80 @@ class SimdDecodingTest {
         }
         assertTrue(served >= pipelines.size() - 2, "only " + served + " of " + pipelines.size() + " served here");
     }
+
+    /**
+     * A dynamic temperature followed by prefix filters only, on flat rows (N(0, 1) logits), where min-p then keeps tens
+     * of thousands of tokens: a cut below the ranked candidates, which the prefix kernels take at the new temperature
+     * (every such row ran the scalar reference before). The kept masks and the sampled tokens are the scalar backend's.
+     */
+    @Test
+    void dynamicTemperatureThenPrefixFiltersRunOnThePrefixKernels() {
+        int n = 128_256 + 3;
+        SplittableRandom rnd = new SplittableRandom(13);
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        MemorySegment row = MemorySegment.ofArray(x);
+        SamplingFilters b = SamplingFilters.temperature(1f).dynamicTemperature(0.5f, 1.5f, 1f);
+        ScalarSelectionKernels scalar = new ScalarSelectionKernels();
+        int wide = 0;
+        for (SamplingFilters f : List.of(b.minP(0.05f), b.minP(0.02f).topP(0.5f), b.topP(0.9f), b.topK(50).topP(0.95f),
+                b.topK(40).minP(0.1f))) {
+            SimdDecoding d = SimdDecoding.get();
+            assertEquals(SimdDecoding.Outcome.PREFIX_FILTERS, d.survivors(DType.F32, row, 0, n, f, Double.NaN, true),
+                    f.toString());
+            byte[] want = new byte[n];
+            byte[] got = new byte[n];
+            int kept = scalar.keptMask(row, 0, n, f, MemorySegment.ofArray(want), 0);
+            assertEquals(kept, SimdDecoding.keptMask(DType.F32, row, 0, n, f, MemorySegment.ofArray(got), 0), f.toString());
+            assertTrue(java.util.Arrays.equals(want, got), f + " kept set");
+            wide += kept > n / 4 ? 1 : 0;
+            for (long step = 0; step < 16; step++) {
+                assertEquals(scalar.sample(row, 0, n, f, 7L, 0, step),
+                        SimdDecoding.sample(DType.F32, row, 0, n, f, 7L, 0, step, null, 0), f + " step " + step);
+            }
+        }
+        assertTrue(wide >= 1, "no pipeline kept a quarter of the row: the wide case was not exercised");
+    }
+
+    /**
+     * A closing ε, η or Mirostat step that keeps most of a flat row is answered as a logit cut, its tokens never
+     * sorted: the kept masks and the sampled tokens are the scalar backend's, and the pipeline's survivors without
+     * the cut (the sorted path) are the same set.
+     */
+    @Test
+    void closingThresholdStepsOnFlatRowsAreLogitCuts() {
+        int n = 128_256 + 7;
+        SplittableRandom rnd = new SplittableRandom(14);
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = rnd.nextInt(50) == 0 ? Float.NEGATIVE_INFINITY : (float) (1.5 * rnd.nextGaussian());
+        }
+        MemorySegment row = MemorySegment.ofArray(x);
+        SamplingFilters b = SamplingFilters.temperature(0.9f);
+        ScalarSelectionKernels scalar = new ScalarSelectionKernels();
+        for (SamplingFilters f : List.of(b.eta(3e-4f), b.epsilon(3e-6f), b.mirostat(19f), b.eta(1e-3f, 127_000),
+                SamplingFilters.temperature(1f).dynamicTemperature(0.5f, 1.5f, 1f).eta(3e-4f))) {
+            SimdDecoding d = SimdDecoding.get();
+            SimdDecoding.Outcome o = d.survivors(DType.F32, row, 0, n, f, Double.NaN, true);
+            byte[] want = new byte[n];
+            byte[] got = new byte[n];
+            int kept = scalar.keptMask(row, 0, n, f, MemorySegment.ofArray(want), 0);
+            if (f.filters().get(f.filters().size() - 1).minKeep() > 1) {
+                assertTrue(o != SimdDecoding.Outcome.CUT, f + ": a min_keep above the kept count needs the sorted path");
+            } else {
+                assertEquals(SimdDecoding.Outcome.CUT, o, f.toString());
+                assertTrue(kept > n / 4, f + " kept " + kept);
+                assertEquals(SimdDecoding.Outcome.DONE, d.survivors(DType.F32, row, 0, n, f, Double.NaN, false), f + " sorted");
+                assertEquals(kept, d.row.m, f + " sorted path's survivors");
+            }
+            assertEquals(kept, SimdDecoding.keptMask(DType.F32, row, 0, n, f, MemorySegment.ofArray(got), 0), f.toString());
+            assertTrue(java.util.Arrays.equals(want, got), f + " kept set");
+            for (long step = 0; step < 16; step++) {
+                assertEquals(scalar.sample(row, 0, n, f, 9L, 0, step),
+                        SimdDecoding.sample(DType.F32, row, 0, n, f, 9L, 0, step, null, 0), f + " step " + step);
+            }
+        }
+    }
 }
