@@ -62,7 +62,8 @@ final class SimdDecoding {
         /**
          * The pipeline ends with a threshold step (ε, η, Mirostat) that keeps {@link #cutLogit} and every logit above
          * it, too many tokens to sort (see {@link #thresholdCut}): {@link WideCut} masks or samples the row at that
-         * cut. Only for the callers that ask for it, as {@link #PREFIX_FILTERS}.
+         * cut. Only for the callers that ask for it ({@code keptMask}, {@code sample} without a token probability,
+         * {@code maskLogits} from float32 to float32), as {@link #PREFIX_FILTERS}.
          */
         CUT
     }
@@ -133,7 +134,17 @@ final class SimdDecoding {
     static void maskLogits(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, DType outType,
                            MemorySegment out, long outOff) {
         SimdDecoding d = get();
-        Outcome status = d.survivors(type, x, xOff, n, f, Double.NaN); // the kept logits are now in d.row.logit
+        boolean plain = type == DType.F32 && outType == DType.F32; // the cut and prefix passes below are float32 ones
+        Outcome status = d.survivors(type, x, xOff, n, f, Double.NaN, plain); // the kept logits are now in d.row.logit
+        if (status == Outcome.PREFIX_FILTERS) {
+            SimdSelectionKernels.maskLogitsOf(x, xOff, n, (float) d.prefixT,
+                    f.filters().subList(d.prefixFrom, f.filters().size()), out, outOff);
+            return;
+        }
+        if (status == Outcome.CUT) {
+            WideCut.maskLogits(x, xOff, n, d.cutLogit, Integer.MAX_VALUE, out, outOff);
+            return;
+        }
         if (status == Outcome.FALLBACK) {
             if (outType == DType.F32) {
                 REFERENCE.maskLogits(reference(type, x, xOff, n), referenceOffset(type, xOff), n, f, out, outOff);

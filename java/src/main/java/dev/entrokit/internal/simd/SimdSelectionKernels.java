@@ -198,8 +198,14 @@ public final class SimdSelectionKernels implements SelectionKernels {
             SimdDecoding.maskLogits(DType.F32, x, xOff, n, f, DType.F32, out, outOff);
             return;
         }
+        maskLogitsOf(x, xOff, n, f.temperature(), f.filters(), out, outOff);
+    }
+
+    /** The masked float32 logits of the prefix filters {@code filters} at temperature {@code t}, as {@link #samplePrefixFilters}. */
+    static void maskLogitsOf(MemorySegment x, long xOff, int n, float t, List<Filter> filters, MemorySegment out,
+                             long outOff) {
         Candidates c = Candidates.get();
-        Kept kept = rank(x, xOff, n, f.temperature(), f.filters(), 0, c); // the kept logits are now in c.logit: out may alias x
+        Kept kept = rank(x, xOff, n, t, filters, 0, c); // the kept logits are now in c.logit: out may alias x
         if (kept == Kept.CUT) {
             WideCut.maskLogits(x, xOff, n, c.cutLogit, c.cutIndex, out, outOff);
             return;

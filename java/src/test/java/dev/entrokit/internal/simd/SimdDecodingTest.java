@@ -122,6 +122,7 @@ class SimdDecodingTest {
             assertEquals(kept, SimdDecoding.keptMask(DType.F32, row, 0, n, f, MemorySegment.ofArray(got), 0), f.toString());
             assertTrue(java.util.Arrays.equals(want, got), f + " kept set");
             wide += kept > n / 4 ? 1 : 0;
+            assertMaskedLogitsAsScalar(scalar, row, n, f);
             for (long step = 0; step < 16; step++) {
                 assertEquals(scalar.sample(row, 0, n, f, 7L, 0, step),
                         SimdDecoding.sample(DType.F32, row, 0, n, f, 7L, 0, step, null, 0), f + " step " + step);
@@ -163,9 +164,24 @@ class SimdDecodingTest {
             }
             assertEquals(kept, SimdDecoding.keptMask(DType.F32, row, 0, n, f, MemorySegment.ofArray(got), 0), f.toString());
             assertTrue(java.util.Arrays.equals(want, got), f + " kept set");
+            assertMaskedLogitsAsScalar(scalar, row, n, f);
             for (long step = 0; step < 16; step++) {
                 assertEquals(scalar.sample(row, 0, n, f, 9L, 0, step),
                         SimdDecoding.sample(DType.F32, row, 0, n, f, 9L, 0, step, null, 0), f + " step " + step);
+            }
+        }
+    }
+
+    /** {@code maskLogits} (float32 in and out) on the simd path gives the scalar backend's logits, bit for bit. */
+    private static void assertMaskedLogitsAsScalar(ScalarSelectionKernels scalar, MemorySegment row, int n,
+                                                   SamplingFilters f) {
+        float[] want = new float[n];
+        float[] got = new float[n];
+        scalar.maskLogits(row, 0, n, f, MemorySegment.ofArray(want), 0);
+        SimdDecoding.maskLogits(DType.F32, row, 0, n, f, DType.F32, MemorySegment.ofArray(got), 0);
+        for (int i = 0; i < n; i++) {
+            if (Float.floatToRawIntBits(want[i]) != Float.floatToRawIntBits(got[i])) {
+                assertEquals(want[i], got[i], f + " masked logit " + i);
             }
         }
     }
