@@ -52,11 +52,11 @@ final class SimdDecoding {
         /** Not decided here: run the scalar reference on this row. */
         FALLBACK,
         /**
-         * The pipeline from {@link #prefixFrom} on is prefix filters only (top-k, top-p, min-p, top-H) at temperature
-         * {@link #prefixT}, which a leading dynamic temperature set: the prefix kernels run it
-         * ({@link SimdSelectionKernels}, whose cuts below the ranked candidates {@link WideCut} takes) instead of
-         * {@link #ranked}, which hands such a cut to the reference. Only for the callers that ask for it (see
-         * {@link #survivors(DType, MemorySegment, long, int, SamplingFilters, double, boolean)}).
+         * The pipeline from {@link #prefixFrom} on is one min-p step at temperature {@link #prefixT}, which leading
+         * dynamic temperatures set (see {@link #minPAtFloatT}): the prefix kernels run it ({@link SimdSelectionKernels},
+         * whose cuts below the ranked candidates {@link WideCut} takes) instead of {@link #ranked}, which hands such a
+         * cut to the reference. Only for the callers that ask for it (see {@link #survivors(DType, MemorySegment, long,
+         * int, SamplingFilters, double, boolean)}).
          */
         PREFIX_FILTERS,
         /**
@@ -230,6 +230,11 @@ final class SimdDecoding {
             return SimdSelectionKernels.samplePrefixFilters(type, x, xOff, n, (float) d.prefixT,
                     f.filters().subList(d.prefixFrom, f.filters().size()), seed, row, step);
         }
+        if (status == Outcome.CUT && (double) (float) d.cutT != d.cutT) {
+            // WideCut weighs at a float temperature: exact for a plain temperature, not for one a dynamic temperature
+            // set (the kept set above is decided in double and stays valid; the draw's weights would not be).
+            status = d.survivors(type, x, xOff, n, f, Philox.secondUniform(seed, row, step), false);
+        }
         if (status == Outcome.CUT) {
             return WideCut.sample(type, x, xOff, n, Candidates.get().max, (float) d.cutT, d.cutLogit, Integer.MAX_VALUE,
                     Philox.uniform(seed, row, step), Workspace.get().lanes);
@@ -241,18 +246,23 @@ final class SimdDecoding {
         return DecodingSteps.sample(status == Outcome.SPECIAL ? null : d.row, Philox.uniform(seed, row, step), prob, at);
     }
 
-    /** Whether {@code filters} from {@code s} on are prefix filters only (top-k, top-p, min-p, top-H). */
-    private static boolean prefixOnly(List<Filter> filters, int s) {
-        for (int i = s; i < filters.size(); i++) {
-            switch (filters.get(i).kind()) {
-                case TOP_K, TOP_P, MIN_P, TOP_H -> {
-                }
-                default -> {
-                    return false;
-                }
-            }
+    /**
+     * Whether {@code filters} from {@code s} on are one min-p step that the prefix kernels may run at {@code (float) t}
+     * (they take a float temperature): the cast moves {@code t} by {@code δ} (relative, up to 2^−24), which moves a
+     * kept token's {@code q/q_max ≥ r} decision and its weight by about {@code |ln r|·δ}; allowed while that stays
+     * within half of SPEC §5's 1e-6 band. Top-p and top-H decide on masses that reach the row's whole spread, so they
+     * keep the reference. (Running any prefix filter at the float temperature moved min-p 1e-30's decision by 3e-6.)
+     */
+    private static boolean minPAtFloatT(List<Filter> filters, int s, double t) {
+        if (s != filters.size() - 1 || filters.get(s).kind() != Kind.MIN_P) {
+            return false;
         }
-        return true;
+        float tf = (float) t;
+        if (!(tf > 0) || !Float.isFinite(tf) || !usable(tf)) {
+            return false;
+        }
+        double moved = Math.abs((double) tf - t) / t;
+        return Math.abs(Math.log(filters.get(s).value())) * moved <= 5e-7;
     }
 
     /** A pipeline of XTC alone at a usable temperature: {@link #xtcSample}'s case. */
@@ -297,11 +307,11 @@ final class SimdDecoding {
     }
 
     /**
-     * {@link #survivors(DType, MemorySegment, long, int, SamplingFilters, double)}, or, when {@code prefixFilters} and
-     * dynamic temperatures lead prefix filters only, {@link Outcome#PREFIX_FILTERS}, for a caller that then runs the
-     * prefix kernels at the temperature they leave: on flat rows, where min-p after a dynamic temperature keeps tens of
-     * thousands of tokens, {@link #ranked} sent every row to the reference (see
-     * {@code bench/results/decoding-flat-rows-2026-12-07.md}).
+     * {@link #survivors(DType, MemorySegment, long, int, SamplingFilters, double)}, or, when {@code prefixFilters},
+     * {@link Outcome#PREFIX_FILTERS} for dynamic temperatures followed by one min-p step (the caller then runs the prefix
+     * kernels at the temperature they leave: on flat rows, where that min-p keeps tens of thousands of tokens,
+     * {@link #ranked} sent every row to the reference, see {@code bench/results/decoding-flat-rows-2026-12-07.md}) and
+     * {@link Outcome#CUT} for a closing threshold step over many gathered tokens ({@link #thresholdCut}).
      */
     Outcome survivors(DType type, MemorySegment x, long off, int n, SamplingFilters f, double xtcChance,
                       boolean prefixFilters) {
@@ -333,7 +343,7 @@ final class SimdDecoding {
         Candidates c = Candidates.get();
         return switch (first.kind()) {
             case TOP_K, TOP_P, MIN_P, TOP_H -> {
-                if (prefixFilters && s > 0 && prefixOnly(filters, s)) {
+                if (prefixFilters && s > 0 && minPAtFloatT(filters, s, t)) {
                     prefixT = t;
                     prefixFrom = s;
                     yield Outcome.PREFIX_FILTERS;

@@ -111,11 +111,14 @@ class SimdDecodingTest {
         SamplingFilters b = SamplingFilters.temperature(1f).dynamicTemperature(0.5f, 1.5f, 1f);
         ScalarSelectionKernels scalar = new ScalarSelectionKernels();
         int wide = 0;
-        for (SamplingFilters f : List.of(b.minP(0.05f), b.minP(0.02f).topP(0.5f), b.topP(0.9f), b.topK(50).topP(0.95f),
-                b.topK(40).minP(0.1f))) {
+        for (SamplingFilters f : List.of(b.minP(0.05f), b.minP(0.02f, 3), b.minP(0.02f).topP(0.5f), b.topP(0.9f),
+                b.topK(50).topP(0.95f), b.topK(40).minP(0.1f))) {
             SimdDecoding d = SimdDecoding.get();
-            assertEquals(SimdDecoding.Outcome.PREFIX_FILTERS, d.survivors(DType.F32, row, 0, n, f, Double.NaN, true),
-                    f.toString());
+            // One closing min-p only: the prefix kernels take a float temperature, which top-p's and top-H's masses
+            // cannot afford (see SimdDecoding.minPAtFloatT); those keep the reference.
+            boolean minPOnly = f.filters().size() == 2 && f.filters().get(1).kind() == SamplingFilters.Kind.MIN_P;
+            SimdDecoding.Outcome o = d.survivors(DType.F32, row, 0, n, f, Double.NaN, true);
+            assertEquals(minPOnly, o == SimdDecoding.Outcome.PREFIX_FILTERS, f + ": " + o);
             byte[] want = new byte[n];
             byte[] got = new byte[n];
             int kept = scalar.keptMask(row, 0, n, f, MemorySegment.ofArray(want), 0);
@@ -183,6 +186,49 @@ class SimdDecodingTest {
             if (Float.floatToRawIntBits(want[i]) != Float.floatToRawIntBits(got[i])) {
                 assertEquals(want[i], got[i], f + " masked logit " + i);
             }
+        }
+    }
+
+    /**
+     * The prefix kernels run at the float temperature a dynamic temperature's double rounds to: a min-p whose
+     * {@code |ln r|} magnifies that rounding past SPEC §5's band, and a temperature past {@code Float.MAX_VALUE}, must
+     * not take that path (a reviewer's rows: the first kept one token too few, the second kept everything).
+     */
+    @Test
+    void prefixFiltersAfterADynamicTemperatureStayExactWhereTheFloatTemperatureWouldNot() {
+        ScalarSelectionKernels scalar = new ScalarSelectionKernels();
+        int n = 128_256;
+        SplittableRandom rnd = new SplittableRandom(4);
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) (20 * rnd.nextGaussian());
+        }
+        x[0] = 46.60554f;
+        assertSameAsScalar(scalar, MemorySegment.ofArray(x), n,
+                SamplingFilters.temperature(1f).dynamicTemperature(0.5f, 1.5f, 1f).minP(1e-30f));
+        int m = 20_000;
+        SplittableRandom big = new SplittableRandom(21);
+        float[] y = new float[m];
+        for (int i = 0; i < m; i++) {
+            y[i] = (float) (big.nextGaussian() * 1e37);
+        }
+        SamplingFilters hot = SamplingFilters.temperature(3e38f).dynamicTemperature(2f, 2f, 1f); // leaves t = 6e38
+        for (SamplingFilters f : List.of(hot.minP(0.95f), hot.topP(0.5f), hot.epsilon(5e-5f))) {
+            assertSameAsScalar(scalar, MemorySegment.ofArray(y), m, f);
+        }
+    }
+
+    /** keptMask, float32 maskLogits and 32 sampled tokens of the simd path equal the scalar backend's. */
+    private static void assertSameAsScalar(ScalarSelectionKernels scalar, MemorySegment row, int n, SamplingFilters f) {
+        byte[] want = new byte[n];
+        byte[] got = new byte[n];
+        int kept = scalar.keptMask(row, 0, n, f, MemorySegment.ofArray(want), 0);
+        assertEquals(kept, SimdDecoding.keptMask(DType.F32, row, 0, n, f, MemorySegment.ofArray(got), 0), f.toString());
+        assertTrue(java.util.Arrays.equals(want, got), f + " kept set");
+        assertMaskedLogitsAsScalar(scalar, row, n, f);
+        for (long step = 0; step < 32; step++) {
+            assertEquals(scalar.sample(row, 0, n, f, 3L, 0, step),
+                    SimdDecoding.sample(DType.F32, row, 0, n, f, 3L, 0, step, null, 0), f + " step " + step);
         }
     }
 }
