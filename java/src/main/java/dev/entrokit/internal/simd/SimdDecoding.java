@@ -52,11 +52,11 @@ final class SimdDecoding {
         /** Not decided here: run the scalar reference on this row. */
         FALLBACK,
         /**
-         * The pipeline from {@link #prefixFrom} on is one min-p step at temperature {@link #prefixT}, which leading
+         * The pipeline from {@link #prefixFrom} on is one min-p step at temperature {@link #shortcutT}, which leading
          * dynamic temperatures set (see {@link #minPAtFloatT}): the prefix kernels run it ({@link SimdSelectionKernels},
          * whose cuts below the ranked candidates {@link WideCut} takes) instead of {@link #ranked}, which hands such a
          * cut to the reference. Only for the callers that ask for it (see {@link #survivors(DType, MemorySegment, long,
-         * int, SamplingFilters, double, boolean)}).
+         * int, SamplingFilters, double, Shortcuts)}).
          */
         PREFIX_FILTERS,
         /**
@@ -81,12 +81,21 @@ final class SimdDecoding {
     private static final ThreadLocal<SimdDecoding> CURRENT = ThreadLocal.withInitial(SimdDecoding::new);
 
     final DecodingSteps.Row row = new DecodingSteps.Row();
-    /** For {@link Outcome#PREFIX_FILTERS}: the temperature the prefix filters run at, and where they start. */
-    double prefixT;
+    /**
+     * What a caller of {@link #survivors(DType, MemorySegment, long, int, SamplingFilters, double, Shortcuts)} can
+     * take besides a survivor list: {@link Outcome#PREFIX_FILTERS} and {@link Outcome#CUT} for a mask
+     * ({@code keptMask}, float32 {@code maskLogits}), the same for a draw ({@code sample} without a token probability)
+     * but a cut only at a temperature that is a float exactly ({@link WideCut} weighs the draw at a float temperature;
+     * the cut's kept set is decided in double and holds at any), or neither.
+     */
+    enum Shortcuts { NONE, MASK, DRAW }
+
+    /** For {@link Outcome#PREFIX_FILTERS} and {@link Outcome#CUT}: the temperature the leading dynamic ones left. */
+    double shortcutT;
+    /** For {@link Outcome#PREFIX_FILTERS}: where the prefix filters start. */
     int prefixFrom;
-    /** For {@link Outcome#CUT}: the lowest kept logit, and the temperature the row was weighed at. */
+    /** For {@link Outcome#CUT}: the lowest kept logit. */
     float cutLogit;
-    double cutT;
     private final DecodingSteps.Rest rest = new DecodingSteps.Rest();
     /** {@link #sums}: count, mass, entropy term, Σ d, Σ (d − shift)² (d = x − m). */
     private final double[] stats = new double[5];
@@ -106,9 +115,9 @@ final class SimdDecoding {
     static int keptMask(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, MemorySegment mask,
                         long maskOff) {
         SimdDecoding d = get();
-        Outcome status = d.survivors(type, x, xOff, n, f, Double.NaN, true);
+        Outcome status = d.survivors(type, x, xOff, n, f, Double.NaN, Shortcuts.MASK);
         if (status == Outcome.PREFIX_FILTERS) {
-            return SimdSelectionKernels.keptMaskOf(type, x, xOff, n, (float) d.prefixT,
+            return SimdSelectionKernels.keptMaskOf(type, x, xOff, n, (float) d.shortcutT,
                     f.filters().subList(d.prefixFrom, f.filters().size()), mask, maskOff);
         }
         if (status == Outcome.CUT) {
@@ -135,9 +144,10 @@ final class SimdDecoding {
                            MemorySegment out, long outOff) {
         SimdDecoding d = get();
         boolean plain = type == DType.F32 && outType == DType.F32; // the cut and prefix passes below are float32 ones
-        Outcome status = d.survivors(type, x, xOff, n, f, Double.NaN, plain); // the kept logits are now in d.row.logit
+        Outcome status = d.survivors(type, x, xOff, n, f, Double.NaN, plain ? Shortcuts.MASK : Shortcuts.NONE);
+        // the kept logits are now in d.row.logit
         if (status == Outcome.PREFIX_FILTERS) {
-            SimdSelectionKernels.maskLogitsOf(x, xOff, n, (float) d.prefixT,
+            SimdSelectionKernels.maskLogitsOf(x, xOff, n, (float) d.shortcutT,
                     f.filters().subList(d.prefixFrom, f.filters().size()), out, outOff);
             return;
         }
@@ -225,18 +235,14 @@ final class SimdDecoding {
                 return token;
             }
         }
-        Outcome status = d.survivors(type, x, xOff, n, f, Philox.secondUniform(seed, row, step), prob == null);
+        Outcome status = d.survivors(type, x, xOff, n, f, Philox.secondUniform(seed, row, step),
+                prob == null ? Shortcuts.DRAW : Shortcuts.NONE);
         if (status == Outcome.PREFIX_FILTERS) {
-            return SimdSelectionKernels.samplePrefixFilters(type, x, xOff, n, (float) d.prefixT,
+            return SimdSelectionKernels.samplePrefixFilters(type, x, xOff, n, (float) d.shortcutT,
                     f.filters().subList(d.prefixFrom, f.filters().size()), seed, row, step);
         }
-        if (status == Outcome.CUT && (double) (float) d.cutT != d.cutT) {
-            // WideCut weighs at a float temperature: exact for a plain temperature, not for one a dynamic temperature
-            // set (the kept set above is decided in double and stays valid; the draw's weights would not be).
-            status = d.survivors(type, x, xOff, n, f, Philox.secondUniform(seed, row, step), false);
-        }
         if (status == Outcome.CUT) {
-            return WideCut.sample(type, x, xOff, n, Candidates.get().max, (float) d.cutT, d.cutLogit, Integer.MAX_VALUE,
+            return WideCut.sample(type, x, xOff, n, Candidates.get().max, (float) d.shortcutT, d.cutLogit, Integer.MAX_VALUE,
                     Philox.uniform(seed, row, step), Workspace.get().lanes);
         }
         if (status == Outcome.FALLBACK) {
@@ -303,18 +309,18 @@ final class SimdDecoding {
      * ops without a seed).
      */
     Outcome survivors(DType type, MemorySegment x, long off, int n, SamplingFilters f, double xtcChance) {
-        return survivors(type, x, off, n, f, xtcChance, false);
+        return survivors(type, x, off, n, f, xtcChance, Shortcuts.NONE);
     }
 
     /**
-     * {@link #survivors(DType, MemorySegment, long, int, SamplingFilters, double)}, or, when {@code prefixFilters},
+     * {@link #survivors(DType, MemorySegment, long, int, SamplingFilters, double)}, or, as {@code shortcuts} allows,
      * {@link Outcome#PREFIX_FILTERS} for dynamic temperatures followed by one min-p step (the caller then runs the prefix
      * kernels at the temperature they leave: on flat rows, where that min-p keeps tens of thousands of tokens,
      * {@link #ranked} sent every row to the reference, see {@code bench/results/decoding-flat-rows-2026-12-07.md}) and
      * {@link Outcome#CUT} for a closing threshold step over many gathered tokens ({@link #thresholdCut}).
      */
     Outcome survivors(DType type, MemorySegment x, long off, int n, SamplingFilters f, double xtcChance,
-                      boolean prefixFilters) {
+                      Shortcuts shortcuts) {
         row.xtcChance = xtcChance;
         // The compare-and-blend maximum skips NaNs (faster than a NaN-propagating max): a NaN shows later, as a
         // NaN row sum (bounded), a NaN temperature (fallback) or in the gather (ranked).
@@ -343,15 +349,15 @@ final class SimdDecoding {
         Candidates c = Candidates.get();
         return switch (first.kind()) {
             case TOP_K, TOP_P, MIN_P, TOP_H -> {
-                if (prefixFilters && s > 0 && minPAtFloatT(filters, s, t)) {
-                    prefixT = t;
+                if (shortcuts != Shortcuts.NONE && s > 0 && minPAtFloatT(filters, s, t)) {
+                    shortcutT = t;
                     prefixFrom = s;
                     yield Outcome.PREFIX_FILTERS;
                 }
                 yield ranked(type, x, off, n, t, filters, s, c);
             }
             case EPSILON, ETA, TOP_N_SIGMA, TYPICAL, MIROSTAT -> bounded(type, x, off, n, max, t, filters, s, c,
-                    prefixFilters);
+                    shortcuts);
             case XTC -> Outcome.FALLBACK; // first, it keeps all of the row but its top: nothing to bound
             case DYNAMIC_TEMPERATURE -> throw new IllegalStateException("consumed above");
         };
@@ -453,7 +459,7 @@ final class SimdDecoding {
      * exp pass ({@link #masses}); top-nσ none (two moment passes, {@link #moments} and {@link #squares}).
      */
     private Outcome bounded(DType type, MemorySegment x, long off, int n, float max, double t, List<Filter> filters,
-                            int s, Candidates c, boolean cuts) {
+                            int s, Candidates c, Shortcuts shortcuts) {
         Filter first = filters.get(s);
         boolean sigma = first.kind() == Kind.TOP_N_SIGMA;
         double live;
@@ -498,6 +504,7 @@ final class SimdDecoding {
         if (!SimdSelectionKernels.gather(type, x, off, n, lb, c)) {
             return Outcome.SPECIAL;
         }
+        boolean cuts = shortcuts == Shortcuts.MASK || shortcuts == Shortcuts.DRAW && (double) (float) t == t;
         if (cuts && s == filters.size() - 1 && c.count >= UNSORTED_CUT_MIN && first.kind() != Kind.TOP_N_SIGMA
                 && first.kind() != Kind.TYPICAL) {
             Outcome cut = thresholdCut(type, x, off, max, t, first, c, lb, live, d, e);
@@ -595,7 +602,7 @@ final class SimdDecoding {
         }
         c.max = max;
         cutLogit = lowest;
-        cutT = t;
+        shortcutT = t;
         return Outcome.CUT;
     }
 

@@ -117,19 +117,10 @@ class SimdDecodingTest {
             // One closing min-p only: the prefix kernels take a float temperature, which top-p's and top-H's masses
             // cannot afford (see SimdDecoding.minPAtFloatT); those keep the reference.
             boolean minPOnly = f.filters().size() == 2 && f.filters().get(1).kind() == SamplingFilters.Kind.MIN_P;
-            SimdDecoding.Outcome o = d.survivors(DType.F32, row, 0, n, f, Double.NaN, true);
+            SimdDecoding.Outcome o = d.survivors(DType.F32, row, 0, n, f, Double.NaN, SimdDecoding.Shortcuts.MASK);
             assertEquals(minPOnly, o == SimdDecoding.Outcome.PREFIX_FILTERS, f + ": " + o);
-            byte[] want = new byte[n];
-            byte[] got = new byte[n];
-            int kept = scalar.keptMask(row, 0, n, f, MemorySegment.ofArray(want), 0);
-            assertEquals(kept, SimdDecoding.keptMask(DType.F32, row, 0, n, f, MemorySegment.ofArray(got), 0), f.toString());
-            assertTrue(java.util.Arrays.equals(want, got), f + " kept set");
+            int kept = assertSameAsScalar(scalar, row, n, f, 7L, 16);
             wide += kept > n / 4 ? 1 : 0;
-            assertMaskedLogitsAsScalar(scalar, row, n, f);
-            for (long step = 0; step < 16; step++) {
-                assertEquals(scalar.sample(row, 0, n, f, 7L, 0, step),
-                        SimdDecoding.sample(DType.F32, row, 0, n, f, 7L, 0, step, null, 0), f + " step " + step);
-            }
         }
         assertTrue(wide >= 1, "no pipeline kept a quarter of the row: the wide case was not exercised");
     }
@@ -153,24 +144,19 @@ class SimdDecodingTest {
         for (SamplingFilters f : List.of(b.eta(3e-4f), b.epsilon(3e-6f), b.mirostat(19f), b.eta(1e-3f, 127_000),
                 SamplingFilters.temperature(1f).dynamicTemperature(0.5f, 1.5f, 1f).eta(3e-4f))) {
             SimdDecoding d = SimdDecoding.get();
-            SimdDecoding.Outcome o = d.survivors(DType.F32, row, 0, n, f, Double.NaN, true);
-            byte[] want = new byte[n];
-            byte[] got = new byte[n];
-            int kept = scalar.keptMask(row, 0, n, f, MemorySegment.ofArray(want), 0);
+            SimdDecoding.Outcome o = d.survivors(DType.F32, row, 0, n, f, Double.NaN, SimdDecoding.Shortcuts.MASK);
+            // A draw takes the cut only at a temperature that is a float exactly (no dynamic temperature before).
+            boolean plainT = f.filters().size() == 1;
+            SimdDecoding.Outcome drawn = d.survivors(DType.F32, row, 0, n, f, Double.NaN, SimdDecoding.Shortcuts.DRAW);
+            int kept = assertSameAsScalar(scalar, row, n, f, 9L, 16);
             if (f.filters().get(f.filters().size() - 1).minKeep() > 1) {
                 assertTrue(o != SimdDecoding.Outcome.CUT, f + ": a min_keep above the kept count needs the sorted path");
             } else {
                 assertEquals(SimdDecoding.Outcome.CUT, o, f.toString());
+                assertEquals(plainT, drawn == SimdDecoding.Outcome.CUT, f + " drawn: " + drawn);
                 assertTrue(kept > n / 4, f + " kept " + kept);
-                assertEquals(SimdDecoding.Outcome.DONE, d.survivors(DType.F32, row, 0, n, f, Double.NaN, false), f + " sorted");
+                assertEquals(SimdDecoding.Outcome.DONE, d.survivors(DType.F32, row, 0, n, f, Double.NaN, SimdDecoding.Shortcuts.NONE), f + " sorted");
                 assertEquals(kept, d.row.m, f + " sorted path's survivors");
-            }
-            assertEquals(kept, SimdDecoding.keptMask(DType.F32, row, 0, n, f, MemorySegment.ofArray(got), 0), f.toString());
-            assertTrue(java.util.Arrays.equals(want, got), f + " kept set");
-            assertMaskedLogitsAsScalar(scalar, row, n, f);
-            for (long step = 0; step < 16; step++) {
-                assertEquals(scalar.sample(row, 0, n, f, 9L, 0, step),
-                        SimdDecoding.sample(DType.F32, row, 0, n, f, 9L, 0, step, null, 0), f + " step " + step);
             }
         }
     }
@@ -218,17 +204,27 @@ class SimdDecodingTest {
         }
     }
 
-    /** keptMask, float32 maskLogits and 32 sampled tokens of the simd path equal the scalar backend's. */
+    /** keptMask, float32 maskLogits and 32 sampled tokens (seed 3) of the simd path equal the scalar backend's. */
     private static void assertSameAsScalar(ScalarSelectionKernels scalar, MemorySegment row, int n, SamplingFilters f) {
+        assertSameAsScalar(scalar, row, n, f, 3L, 32);
+    }
+
+    /**
+     * keptMask, float32 maskLogits and {@code draws} sampled tokens (seed {@code seed}) of the simd path equal the scalar
+     * backend's; returns the kept count.
+     */
+    private static int assertSameAsScalar(ScalarSelectionKernels scalar, MemorySegment row, int n, SamplingFilters f,
+                                          long seed, int draws) {
         byte[] want = new byte[n];
         byte[] got = new byte[n];
         int kept = scalar.keptMask(row, 0, n, f, MemorySegment.ofArray(want), 0);
         assertEquals(kept, SimdDecoding.keptMask(DType.F32, row, 0, n, f, MemorySegment.ofArray(got), 0), f.toString());
         assertTrue(java.util.Arrays.equals(want, got), f + " kept set");
         assertMaskedLogitsAsScalar(scalar, row, n, f);
-        for (long step = 0; step < 32; step++) {
-            assertEquals(scalar.sample(row, 0, n, f, 3L, 0, step),
-                    SimdDecoding.sample(DType.F32, row, 0, n, f, 3L, 0, step, null, 0), f + " step " + step);
+        for (long step = 0; step < draws; step++) {
+            assertEquals(scalar.sample(row, 0, n, f, seed, 0, step),
+                    SimdDecoding.sample(DType.F32, row, 0, n, f, seed, 0, step, null, 0), f + " step " + step);
         }
+        return kept;
     }
 }
