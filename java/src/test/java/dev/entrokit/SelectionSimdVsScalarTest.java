@@ -162,6 +162,77 @@ class SelectionSimdVsScalarTest {
                 excused + " of " + compared + " row comparisons differed within SPEC §5's 1e-6 band");
     }
 
+    /**
+     * Min-p alone answers a kept mask from one read of the row, with a threshold that follows the running maximum
+     * (no sampled threshold, no sort): its mask must be the reference's exactly, with no SPEC §5 excuse (one logit
+     * cut decides it), at temperatures and ratios whose float64 test rounds, on rows whose maximum rises to the end.
+     */
+    @ParameterizedTest(name = "min-p alone {0} V={1}")
+    @MethodSource("minPAloneRows")
+    void minPAloneMaskIsExact(String kind, int v) {
+        assumeTrue(TestBackends.available("simd"), "simd backend not available");
+        Entrokit simd = TestBackends.instance("simd");
+        Entrokit scalar = TestBackends.scalarReference();
+        float[] x = minPRow(kind, v, 31L * v + kind.hashCode());
+        for (float t : new float[] {1e-38f, 1e-30f, 1e-3f, 0.7f, 1f, 1e5f, 1e30f, Float.MAX_VALUE}) {
+            for (float r : new float[] {1f, 0.5f, 0.1f, 1e-4f, 1e-30f, Float.MIN_VALUE}) {
+                SamplingFilters f = SamplingFilters.temperature(t).minP(r);
+                byte[] want = mask(scalar, x, 1, v, f);
+                assertArrayEquals(want, mask(simd, x, 1, v, f), kind + " V=" + v + " " + f);
+            }
+        }
+    }
+
+    static Stream<Arguments> minPAloneRows() {
+        List<Arguments> out = new ArrayList<>();
+        for (int v : new int[] {1, 17, 1003, 40_000}) {
+            for (String kind : new String[] {"heavy", "ascending", "huge", "tiny", "maskedFirstHalf", "tiedMax", "zeros",
+                    "lastIsMax", "riseLate"}) {
+                out.add(Arguments.of(kind, v));
+            }
+        }
+        return out.stream();
+    }
+
+    private static float[] minPRow(String kind, int v, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        float[] x = row("heavy", v, seed);
+        switch (kind) {
+            case "heavy" -> { }
+            case "ascending" -> x = row("ascending", v, seed);
+            case "huge" -> { // logits near the float range: max + T·ln r leaves it
+                for (int i = 0; i < v; i++) {
+                    x[i] = (float) (rnd.nextDouble(-1, 1) * 3e38);
+                }
+            }
+            case "tiny" -> { // subnormal logits: the cut sits between neighbours a few ulps apart
+                for (int i = 0; i < v; i++) {
+                    x[i] = rnd.nextInt(-40, 40) * Float.MIN_VALUE;
+                }
+            }
+            case "maskedFirstHalf" -> Arrays.fill(x, 0, v / 2, NEG);
+            case "tiedMax" -> {
+                for (int i = 0; i < v; i += 3) {
+                    x[i] = 7.5f;
+                }
+            }
+            case "zeros" -> { // -0.0 and 0.0 as the maximum
+                for (int i = 0; i < v; i++) {
+                    x[i] = i % 2 == 0 ? -0f : rnd.nextInt(2) == 0 ? 0f : -1f;
+                }
+            }
+            case "lastIsMax" -> x[v - 1] = 30f; // in the scalar tail of the gather
+            case "riseLate" -> { // kept tokens seen long before the maximum that decides them
+                for (int i = 0; i < v; i++) {
+                    x[i] = i < v / 2 ? -1f : -5f;
+                }
+                x[3 * v / 4] = 0.5f;
+            }
+            default -> throw new IllegalArgumentException(kind);
+        }
+        return x;
+    }
+
     @ParameterizedTest(name = "special row {0}")
     @MethodSource("specialRows")
     void specialRowsAgree(String what, float[] x) {

@@ -176,6 +176,12 @@ public final class SimdSelectionKernels implements SelectionKernels {
     static int keptMaskOf(DType type, MemorySegment x, long xOff, int n, float t, List<Filter> filters,
                           MemorySegment mask, long maskOff) {
         Candidates c = Candidates.get();
+        if (type == DType.F32 && minPAlone(filters)) {
+            int kept = minPMask(x, xOff, n, t, filters.get(0).value(), c, mask, maskOff);
+            if (kept >= 0) {
+                return kept;
+            }
+        }
         Kept kept = rank(type, x, xOff, n, t, filters, 0, c);
         if (kept == Kept.CUT) {
             return WideCut.writeMask(type, x, xOff, n, c.cutLogit, c.cutIndex, mask, maskOff);
@@ -190,6 +196,109 @@ public final class SimdSelectionKernels implements SelectionKernels {
             row.set(ValueLayout.JAVA_BYTE, c.index[j], (byte) 1);
         }
         return len;
+    }
+
+    /** Whether {@code filters} is one min-p that keeps at least one token (no larger {@code minKeep}). */
+    private static boolean minPAlone(List<Filter> filters) {
+        return filters.size() == 1 && filters.get(0).kind() == SamplingFilters.Kind.MIN_P
+                && filters.get(0).minKeep() <= 1;
+    }
+
+    /**
+     * The mask of min-p alone from one read of the row: min-p keeps every token at or above one logit, the cut
+     * of the row's maximum ({@link WideCut#minPLogit}), so a gather whose threshold follows the running maximum,
+     * staying below its cut, holds every kept token, and nothing needs sorting. The ranking reads the row twice
+     * here (its sampled threshold, then the gather) and sorts what it gathered; W3's min-p 0.1 on 32 × 128256
+     * heavy-tailed rows: 0.8–0.9 ms that way, against NumPy's two compare passes at 0.65. Returns -1, having
+     * written nothing, for a row the ranking answers: a NaN, an infinite maximum, or every token masked.
+     */
+    private static int minPMask(MemorySegment x, long off, int n, float t, float r, Candidates c,
+                                MemorySegment mask, long maskOff) {
+        float max = gatherMinP(x, off, n, t, r, c);
+        if (!(Math.abs(max) <= Float.MAX_VALUE)) {
+            return -1;
+        }
+        float cut = WideCut.minPLogit(max, t, r);
+        MemorySegment row = mask.asSlice(maskOff, n);
+        row.fill((byte) 0);
+        int kept = 0;
+        int[] ids = c.index;
+        for (int j = 0; j < c.count; j++) {
+            if (x.getAtIndex(F32, off + ids[j]) >= cut) {
+                row.set(ValueLayout.JAVA_BYTE, ids[j], (byte) 1);
+                kept++;
+            }
+        }
+        c.count = 0; // unordered ids, no ranking: nothing for a later reader
+        return kept;
+    }
+
+    /**
+     * {@link #gather} for min-p alone: the ids of tokens at or above {@link #minPFloor} of the running maximum,
+     * a superset of the kept tokens, since the cut only rises with the maximum. Returns the row maximum (the
+     * largest logit, {@code -inf} when every token is masked, {@code +inf} as soon as one is seen), or NaN as soon
+     * as a logit is NaN.
+     */
+    static float gatherMinP(MemorySegment x, long off, int n, float t, float r, Candidates c) {
+        double drop = t * Math.log(r);
+        float top = Float.NEGATIVE_INFINITY;
+        float threshold = -Float.MAX_VALUE; // masked tokens never enter
+        int count = 0;
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        int upper = F.loopBound(n);
+        for (int start = 0; start < upper; start += GATHER_BLOCK) {
+            int end = Math.min(upper, start + GATHER_BLOCK);
+            c.grow(count + (end - start));
+            int[] out = c.index;
+            for (int i = start; i < end; i += L) {
+                FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
+                if (v.compare(VectorOperators.NE, v).anyTrue()) {
+                    return Float.NaN;
+                }
+                VectorMask<Float> keep = v.compare(VectorOperators.GE, threshold);
+                if (keep.anyTrue()) { // every new maximum is at or above the threshold, so none is missed
+                    float vmax = v.reduceLanes(VectorOperators.MAX);
+                    if (vmax > top) {
+                        if (vmax == Float.POSITIVE_INFINITY) {
+                            return vmax;
+                        }
+                        top = vmax;
+                        threshold = minPFloor(top, drop, t);
+                        keep = v.compare(VectorOperators.GE, threshold);
+                    }
+                    iota.add(i).compress(keep.cast(I)).intoArray(out, count);
+                    count += keep.trueCount();
+                }
+            }
+        }
+        c.grow(count + (n - upper));
+        int[] out = c.index;
+        for (int i = upper; i < n; i++) {
+            float v = x.getAtIndex(F32, off + i);
+            if (Float.isNaN(v) || v == Float.POSITIVE_INFINITY) {
+                return v;
+            }
+            if (v > top) {
+                top = v;
+                threshold = minPFloor(top, drop, t);
+            }
+            if (v >= threshold) {
+                out[count++] = i;
+            }
+        }
+        c.count = count;
+        return top;
+    }
+
+    /**
+     * A float at or below {@link WideCut#minPLogit} of a finite {@code max}: the reference keeps {@code x} when
+     * {@code exp((x − max)/T) ≥ r} in float64, whose rounding moves the boundary {@code max + T·ln r} by about
+     * {@code 1e-16·T·(1 + |ln r|)}; the margin here is at least 1e4 times that (1e-12·T, 1e-6·T·|ln r|) and costs a few extra
+     * candidates at most.
+     */
+    static float minPFloor(float max, double drop, float t) {
+        double margin = 1e-6 * (Math.abs(max) + Math.abs(drop)) + 1e-12 * t + Float.MIN_NORMAL;
+        return (float) Math.max(max + drop - margin, -Float.MAX_VALUE);
     }
 
     @Override
