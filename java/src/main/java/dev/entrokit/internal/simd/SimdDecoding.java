@@ -18,6 +18,7 @@ import dev.entrokit.internal.Philox;
 import dev.entrokit.internal.scalar.ScalarSelectionKernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import java.util.List;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -65,7 +66,13 @@ final class SimdDecoding {
          * cut. Only for the callers that ask for it ({@code keptMask}, {@code sample} without a token probability,
          * {@code maskLogits} from float32 to float32), as {@link #PREFIX_FILTERS}.
          */
-        CUT
+        CUT,
+        /**
+         * The survivors' ids and logits are in {@link #row}, in gather order, without weights: a closing typical step
+         * over many gathered tokens ({@link #typicalBand}). Only for a mask ({@link Shortcuts#MASK}), which reads
+         * nothing else and in no order.
+         */
+        UNORDERED
     }
 
     /** Gathered tokens past which a closing threshold step is decided without sorting them ({@link #thresholdCut}). */
@@ -512,6 +519,13 @@ final class SimdDecoding {
                 return cut;
             }
         }
+        if (shortcuts == Shortcuts.MASK && s == filters.size() - 1 && c.count >= UNSORTED_CUT_MIN
+                && first.kind() == Kind.TYPICAL && first.minKeep() <= 1) {
+            Outcome band = typicalBand(type, x, off, max, t, first, c, lb, live, d, e);
+            if (band != null) {
+                return band;
+            }
+        }
         c.max = c.sort(type, x, off);
         int len = c.count;
         while (len > 0 && c.logit[len - 1] == Float.NEGATIVE_INFINITY) {
@@ -604,6 +618,146 @@ final class SimdDecoding {
         cutLogit = lowest;
         shortcutT = t;
         return Outcome.CUT;
+    }
+
+    /** How many bins {@link #typicalBand} cuts the keys into at each level. */
+    private static final int KEY_BINS = 4096;
+    /** Levels past which {@link #typicalBand} leaves the row to the sorted path (keys a few ulps apart need few). */
+    private static final int MAX_KEY_LEVELS = 64;
+    /** {@link #typicalBand}: mass per bin, and the gathered positions still in play. */
+    private final double[] binMass = new double[KEY_BINS];
+    private int[] inPlay = new int[0];
+
+    /**
+     * A closing typical step ({@code minKeep ≤ 1}) over {@code c}'s gathered tokens without sorting them, for a mask.
+     * Typical keeps every token whose key {@code |−ln p − H|} is at most the key of the first rank, in key order, where
+     * the cumulative probability reaches its target ({@code DecodingSteps.typical}); that key is the same whatever the
+     * order of equal keys, so histograms find it: each level bins the keys still in play ({@link #KEY_BINS} bins, the
+     * lowest key alone in the first, so that every level removes some), keeps the bin where the mass crosses the target,
+     * and stops when that bin holds one key. The mass, entropy and rest are {@code DecodingSteps}' sums (the rest from
+     * the row's float-lane sums, as {@link #outsideMasses} takes them) in another order: an ulp of difference, against
+     * those sums' 1e-7. On flat rows typical keeps 48 K–95 K tokens, whose two sorts cost 89–111 ns per element
+     * (bench/results/decoding-flat-rows-2026-12-07.md). {@link Outcome#UNORDERED} with the kept tokens in {@link #row};
+     * {@link Outcome#FALLBACK} when a token outside the gathered ones may be kept or the target is never reached with
+     * tokens outside, as {@code DecodingSteps} answers; null when the sorted path must decide (nothing live gathered,
+     * keys that need too many levels).
+     */
+    private Outcome typicalBand(DType type, MemorySegment x, long off, float max, double t, Filter step, Candidates c,
+                                float lb, double live, double d, double e) {
+        int count = c.count;
+        int[] ids = c.index;
+        double[] w = c.weight;
+        long[] key = c.key; // z, then the key, as double bits; -1 (a NaN) for a masked token
+        float[] logit = c.logit;
+        double wIn = 0;
+        double eIn = 0;
+        int len = 0;
+        for (int j = 0; j < count; j++) {
+            float v = HalfSelectionPasses.at(type, x, off + ids[j]);
+            if (v == Float.NEGATIVE_INFINITY) {
+                key[j] = -1;
+                continue;
+            }
+            double z = ((double) v - max) / t;
+            double wj = Math.exp(z);
+            w[j] = wj;
+            key[j] = Double.doubleToRawLongBits(z);
+            logit[j] = v; // gather order here, not SPEC order: read back for the kept ones
+            len++;
+            wIn += wj;
+            eIn += wj * z;
+        }
+        if (len == 0) {
+            return null;
+        }
+        boolean rest = lb != Float.NEGATIVE_INFINITY && live > len;
+        double outMass = rest ? Math.max(0, d - wIn) : 0;
+        double outEntropy = rest ? Math.min(0, e - eIn) : 0;
+        double total = wIn + outMass;
+        double logTotal = Math.log(total);
+        double h = logTotal - (outEntropy + eIn) / total;
+        if (inPlay.length < len) {
+            inPlay = new int[Math.max(len, 2 * inPlay.length)];
+        }
+        int[] pos = inPlay;
+        int m = 0;
+        double hi = 0;
+        for (int j = 0; j < count; j++) {
+            if (key[j] != -1) {
+                double k = Math.abs(-(Double.longBitsToDouble(key[j]) - logTotal) - h);
+                key[j] = Double.doubleToRawLongBits(k);
+                hi = Math.max(hi, k);
+                pos[m++] = j;
+            }
+        }
+        double maxKey = hi;
+        double lo = 0;
+        double before = 0; // the mass of the keys below the bins in play
+        double target = step.value() * total; // Σ w ≥ mass·total, not Σ w/total ≥ mass: the same up to an ulp
+        double cutKey = Double.NaN;
+        for (int level = 0; level < MAX_KEY_LEVELS; level++) {
+            if (!(hi > lo)) {
+                cutKey = hi; // one key left
+                break;
+            }
+            double scale = KEY_BINS / (hi - lo);
+            Arrays.fill(binMass, 0);
+            for (int q = 0; q < m; q++) {
+                int j = pos[q];
+                binMass[keyBin(Double.longBitsToDouble(key[j]), lo, scale)] += w[j];
+            }
+            int b = 0;
+            while (b < KEY_BINS && before + binMass[b] < target) {
+                before += binMass[b];
+                b++;
+            }
+            if (b == KEY_BINS) {
+                if (level == 0) { // the target is never reached: the reference keeps every rank, or asks for the row
+                    if (rest) {
+                        return Outcome.FALLBACK;
+                    }
+                    cutKey = maxKey;
+                    break;
+                }
+                return null; // reached at the level above, not in this order of summation
+            }
+            int kept = 0;
+            double newLo = Double.POSITIVE_INFINITY;
+            double newHi = 0;
+            for (int q = 0; q < m; q++) {
+                int j = pos[q];
+                double k = Double.longBitsToDouble(key[j]);
+                if (keyBin(k, lo, scale) == b) {
+                    pos[kept++] = j;
+                    newLo = Math.min(newLo, k);
+                    newHi = Math.max(newHi, k);
+                }
+            }
+            m = kept;
+            lo = newLo;
+            hi = newHi;
+        }
+        if (Double.isNaN(cutKey)) {
+            return null;
+        }
+        if (rest && !(cutKey < ((double) max - lb) / t + logTotal - h)) {
+            return Outcome.FALLBACK; // a token outside has a key above that bound, which the cut may reach
+        }
+        row.reset(len, t);
+        int k = 0;
+        for (int j = 0; j < count; j++) {
+            if (key[j] != -1 && Double.longBitsToDouble(key[j]) <= cutKey) {
+                row.id[k] = ids[j];
+                row.logit[k++] = logit[j];
+            }
+        }
+        row.m = k;
+        return Outcome.UNORDERED;
+    }
+
+    /** The bin of {@code key ≥ lo}: the lowest key alone in bin 0, the others by {@code (key − lo)·scale}, monotone. */
+    private static int keyBin(double key, double lo, double scale) {
+        return key == lo ? 0 : (int) Math.min(KEY_BINS - 1, Math.max(1, (key - lo) * scale));
     }
 
     /**

@@ -161,6 +161,50 @@ class SimdDecodingTest {
         }
     }
 
+    /**
+     * A closing typical step that keeps much of a flat row is decided by histograms of its keys, its tokens never
+     * sorted: the kept masks and masked logits are the scalar backend's, on float32 and bfloat16 rows, and the kept set
+     * is the sorted path's. A {@code minKeep} above one keeps ranks, which needs the sorted path.
+     */
+    @Test
+    void closingTypicalOnFlatRowsIsDecidedWithoutSorting() {
+        int n = 128_256 + 7;
+        SplittableRandom rnd = new SplittableRandom(15);
+        float[] x = new float[n];
+        short[] bf = new short[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = rnd.nextInt(50) == 0 ? Float.NEGATIVE_INFINITY : (float) (1.5 * rnd.nextGaussian());
+            bf[i] = (short) (Float.floatToRawIntBits(x[i]) >>> 16); // truncated: a bfloat16 with many ties
+        }
+        float[] widened = new float[n];
+        for (int i = 0; i < n; i++) {
+            widened[i] = Float.intBitsToFloat(bf[i] << 16);
+        }
+        MemorySegment row = MemorySegment.ofArray(x);
+        SamplingFilters b = SamplingFilters.temperature(0.9f);
+        ScalarSelectionKernels scalar = new ScalarSelectionKernels();
+        for (SamplingFilters f : List.of(b.typical(0.9f), b.typical(0.2f), b.typical(0.999f), b.typical(1f),
+                SamplingFilters.temperature(1f).dynamicTemperature(0.5f, 1.5f, 1f).typical(0.9f), b.typical(0.9f, 2))) {
+            SimdDecoding d = SimdDecoding.get();
+            SimdDecoding.Outcome o = d.survivors(DType.F32, row, 0, n, f, Double.NaN, SimdDecoding.Shortcuts.MASK);
+            int kept = assertSameAsScalar(scalar, row, n, f, 9L, 4);
+            if (f.filters().get(f.filters().size() - 1).minKeep() > 1) {
+                assertTrue(o != SimdDecoding.Outcome.UNORDERED, f + ": a min_keep above one needs the sorted path");
+                continue;
+            }
+            assertEquals(SimdDecoding.Outcome.UNORDERED, o, f.toString());
+            assertTrue(kept > 1000, f + " kept " + kept);
+            assertEquals(SimdDecoding.Outcome.DONE, d.survivors(DType.F32, row, 0, n, f, Double.NaN, SimdDecoding.Shortcuts.NONE), f + " sorted");
+            assertEquals(kept, d.row.m, f + " sorted path's survivors");
+            byte[] want = new byte[n];
+            byte[] got = new byte[n];
+            MemorySegment half = MemorySegment.ofArray(bf);
+            assertEquals(scalar.keptMask(MemorySegment.ofArray(widened), 0, n, f, MemorySegment.ofArray(want), 0),
+                    SimdDecoding.keptMask(DType.BF16, half, 0, n, f, MemorySegment.ofArray(got), 0), f + " bf16");
+            assertTrue(java.util.Arrays.equals(want, got), f + " bf16 kept set");
+        }
+    }
+
     /** {@code maskLogits} (float32 in and out) on the simd path gives the scalar backend's logits, bit for bit. */
     private static void assertMaskedLogitsAsScalar(ScalarSelectionKernels scalar, MemorySegment row, int n,
                                                    SamplingFilters f) {
