@@ -68,9 +68,9 @@ final class SimdDecoding {
          */
         CUT,
         /**
-         * The survivors' ids and logits are in {@link #row}, in gather order, without weights: a closing typical step
-         * over many gathered tokens ({@link #typicalBand}). Only for a mask ({@link Shortcuts#MASK}), which reads
-         * nothing else and in no order.
+         * The survivors and their weights are in {@link #row} in token id order (the gather's), not SPEC order: a closing
+         * typical step over many gathered tokens ({@link #typicalBand}). Only for a mask or a draw ({@link Shortcuts#MASK},
+         * {@link Shortcuts#DRAW}): a mask reads no order, and {@code DecodingSteps.sample} walks the survivors by id.
          */
         UNORDERED
     }
@@ -519,7 +519,7 @@ final class SimdDecoding {
                 return cut;
             }
         }
-        if (shortcuts == Shortcuts.MASK && s == filters.size() - 1 && c.count >= UNSORTED_CUT_MIN
+        if (shortcuts != Shortcuts.NONE && s == filters.size() - 1 && c.count >= UNSORTED_CUT_MIN
                 && first.kind() == Kind.TYPICAL && first.minKeep() <= 1) {
             Outcome band = typicalBand(type, x, off, max, t, first, c, lb, live, d, e);
             if (band != null) {
@@ -629,7 +629,8 @@ final class SimdDecoding {
     private int[] inPlay = new int[0];
 
     /**
-     * A closing typical step ({@code minKeep ≤ 1}) over {@code c}'s gathered tokens without sorting them, for a mask.
+     * A closing typical step ({@code minKeep ≤ 1}) over {@code c}'s gathered tokens without sorting them, for a mask
+     * or a draw.
      * Typical keeps every token whose key {@code |−ln p − H|} is at most the key of the first rank, in key order, where
      * the cumulative probability reaches its target ({@code DecodingSteps.typical}); that key is the same whatever the
      * order of equal keys, so histograms find it: each level bins the keys still in play ({@link #KEY_BINS} bins, the
@@ -637,7 +638,9 @@ final class SimdDecoding {
      * and stops when that bin holds one key. The mass, entropy and rest are {@code DecodingSteps}' sums (the rest from
      * the row's float-lane sums, as {@link #outsideMasses} takes them) in another order: an ulp of difference, against
      * those sums' 1e-7. On flat rows typical keeps 48 K–95 K tokens, whose two sorts cost 89–111 ns per element
-     * (bench/results/decoding-flat-rows-2026-12-07.md). {@link Outcome#UNORDERED} with the kept tokens in {@link #row};
+     * (bench/results/decoding-flat-rows-2026-12-07.md). {@link Outcome#UNORDERED} with the kept tokens in {@link #row}
+     * in id order, weighed as {@code DecodingSteps} weighs them (so a draw, which walks by id, sums what the sorted path
+     * sums, in the same order);
      * {@link Outcome#FALLBACK} when a token outside the gathered ones may be kept or the target is never reached with
      * tokens outside, as {@code DecodingSteps} answers; null when the sorted path must decide (nothing live gathered,
      * keys that need too many levels).
@@ -748,6 +751,7 @@ final class SimdDecoding {
         for (int j = 0; j < count; j++) {
             if (key[j] != -1 && Double.longBitsToDouble(key[j]) <= cutKey) {
                 row.id[k] = ids[j];
+                row.w[k] = w[j];
                 row.logit[k++] = logit[j];
             }
         }

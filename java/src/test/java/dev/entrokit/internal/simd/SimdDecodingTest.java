@@ -163,8 +163,8 @@ class SimdDecodingTest {
 
     /**
      * A closing typical step that keeps much of a flat row is decided by histograms of its keys, its tokens never
-     * sorted: the kept masks and masked logits are the scalar backend's, on float32 and bfloat16 rows, and the kept set
-     * is the sorted path's. A {@code minKeep} above one keeps ranks, which needs the sorted path.
+     * sorted: the kept masks, masked logits and drawn tokens are the scalar backend's, on float32 and bfloat16 rows, and
+     * the kept set is the sorted path's. A {@code minKeep} above one keeps ranks, which needs the sorted path.
      */
     @Test
     void closingTypicalOnFlatRowsIsDecidedWithoutSorting() {
@@ -187,12 +187,14 @@ class SimdDecodingTest {
                 SamplingFilters.temperature(1f).dynamicTemperature(0.5f, 1.5f, 1f).typical(0.9f), b.typical(0.9f, 2))) {
             SimdDecoding d = SimdDecoding.get();
             SimdDecoding.Outcome o = d.survivors(DType.F32, row, 0, n, f, Double.NaN, SimdDecoding.Shortcuts.MASK);
-            int kept = assertSameAsScalar(scalar, row, n, f, 9L, 4);
+            SimdDecoding.Outcome drawn = d.survivors(DType.F32, row, 0, n, f, Double.NaN, SimdDecoding.Shortcuts.DRAW);
+            int kept = assertSameAsScalar(scalar, row, n, f, 9L, 16);
             if (f.filters().get(f.filters().size() - 1).minKeep() > 1) {
                 assertTrue(o != SimdDecoding.Outcome.UNORDERED, f + ": a min_keep above one needs the sorted path");
                 continue;
             }
             assertEquals(SimdDecoding.Outcome.UNORDERED, o, f.toString());
+            assertEquals(SimdDecoding.Outcome.UNORDERED, drawn, f + " drawn");
             assertTrue(kept > 1000, f + " kept " + kept);
             assertEquals(SimdDecoding.Outcome.DONE, d.survivors(DType.F32, row, 0, n, f, Double.NaN, SimdDecoding.Shortcuts.NONE), f + " sorted");
             assertEquals(kept, d.row.m, f + " sorted path's survivors");
