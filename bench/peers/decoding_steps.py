@@ -68,6 +68,14 @@ def dynamic_temperature_min_p(s, t_min=0.5, t_max=1.5, kappa=1.0, min_p=0.05):
     return s.masked_fill(probs < min_p * probs.max(-1, keepdim=True).values, NEG)
 
 
+def dynamic_temperature_top_p(s, t_min=0.5, t_max=1.5, kappa=1.0):
+    live = ~torch.isinf(s)
+    n = live.sum(-1, keepdim=True).to(s.dtype)
+    p = s.softmax(dim=-1)
+    h = -(torch.where(p > 0, p * torch.log(p), torch.zeros_like(p))).sum(-1, keepdim=True)
+    return top_p09(s / (t_min + (t_max - t_min) * torch.pow(h / torch.log(n), kappa)))
+
+
 def mirostat(s, mu=5.0):
     # llama.cpp mirostat_v2's truncation: keep -log2 p <= mu, at least the most likely token.
     p = s.softmax(dim=-1)
@@ -126,6 +134,7 @@ def xtc01_sample(s, threshold=0.1):
 
 PIPELINES = [("typical", typical), ("epsilon", epsilon), ("eta", eta), ("top_n_sigma", top_n_sigma),
              ("top_k50_typical", top_k50_typical), ("dynamic_temperature_min_p", dynamic_temperature_min_p),
+             ("dynamic_temperature_top_p", dynamic_temperature_top_p),
              ("mirostat", mirostat), ("top_k50", top_k50), ("top_p0.9", top_p09), ("min_p0.05", min_p005),
              ("top_p0.9_min_keep5", lambda s: top_p09(s, min_keep=5)), ("top_h0.5", top_h05), ("sample", sample),
              ("xtc0.1_sample", xtc01_sample)]

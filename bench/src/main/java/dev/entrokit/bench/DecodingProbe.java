@@ -31,7 +31,7 @@ public final class DecodingProbe {
     private DecodingProbe() {
     }
 
-    /** The pipelines: the peer's six, then the prefix filters alone (top-H in the Top-H paper's mode, over the first 100 tokens). */
+    /** The pipelines: the peer's entropy-shaped ones, then the prefix filters alone (top-H in the Top-H paper's mode, over the first 100 tokens). */
     static Map<String, SamplingFilters> pipelines() {
         SamplingFilters b = SamplingFilters.temperature(1f);
         Map<String, SamplingFilters> m = new LinkedHashMap<>();
@@ -41,6 +41,7 @@ public final class DecodingProbe {
         m.put("top_n_sigma", b.topNSigma(1f));
         m.put("top_k50_typical", b.topK(50).typical(0.9f));
         m.put("dynamic_temperature_min_p", b.dynamicTemperature(0.5f, 1.5f, 1f).minP(0.05f));
+        m.put("dynamic_temperature_top_p", b.dynamicTemperature(0.5f, 1.5f, 1f).topP(0.9f));
         m.put("mirostat", b.mirostat(5f));
         m.put("top_k50", b.topK(50));
         m.put("top_p0.9", b.topP(0.9f));

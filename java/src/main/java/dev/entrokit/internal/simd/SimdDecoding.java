@@ -263,19 +263,47 @@ final class SimdDecoding {
      * Whether {@code filters} from {@code s} on are one min-p step that the prefix kernels may run at {@code (float) t}
      * (they take a float temperature): the cast moves {@code t} by {@code δ} (relative, up to 2^−24), which moves a
      * kept token's {@code q/q_max ≥ r} decision and its weight by about {@code |ln r|·δ}; allowed while that stays
-     * within half of SPEC §5's 1e-6 band. Top-p and top-H decide on masses that reach the row's whole spread, so they
-     * keep the reference. (Running any prefix filter at the float temperature moved min-p 1e-30's decision by 3e-6.)
+     * within half of SPEC §5's 1e-6 band. Top-p decides on masses that reach the row's whole spread: see
+     * {@link #topPAtFloatT}. (Running any prefix filter at the float temperature moved min-p 1e-30's decision by 3e-6.)
      */
     private static boolean minPAtFloatT(List<Filter> filters, int s, double t) {
         if (s != filters.size() - 1 || filters.get(s).kind() != Kind.MIN_P) {
             return false;
         }
+        return Math.abs(Math.log(filters.get(s).value())) * floatCastMove(t) <= 5e-7; // false for NaN
+    }
+
+    /** How far {@code (float) t} is from {@code t}, relative; NaN where the prefix kernels cannot take {@code (float) t}. */
+    private static double floatCastMove(double t) {
         float tf = (float) t;
         if (!(tf > 0) || !Float.isFinite(tf) || !usable(tf)) {
+            return Double.NaN;
+        }
+        return Math.abs((double) tf - t) / t;
+    }
+
+    /**
+     * Whether {@code filters} from {@code s} on are one top-p step whose kept mask the prefix kernels may decide at
+     * {@code (float) t}, for a row where {@link #ranked} could not (its cut lies below the ranked candidates: on flat
+     * rows top-p after a dynamic temperature keeps tens of thousands of tokens, and every such row ran the scalar
+     * reference). The cast moves {@code t} by {@code δ} (relative), which moves each probability by
+     * {@code p_i·(z̄ − z_i)·δ} to first order ({@code z = (x − m)/t}), so any cumulative probability by at most
+     * {@code δ·Σ p_i|z_i − z̄| ≤ δ·sd_p(z)}; allowed while twice that (for the float-lane sums that estimate it) stays
+     * within half of SPEC §5's band. One more exp pass, only on such rows.
+     */
+    private boolean topPAtFloatT(DType type, MemorySegment x, long off, int n, float max, List<Filter> filters, int s,
+                                 double t) {
+        if (s != filters.size() - 1 || filters.get(s).kind() != Kind.TOP_P) {
             return false;
         }
-        double moved = Math.abs((double) tf - t) / t;
-        return Math.abs(Math.log(filters.get(s).value())) * moved <= 5e-7;
+        double moved = floatCastMove(t);
+        if (!(moved > 0)) {
+            return moved == 0;
+        }
+        double[] st = typicalMasses(type, x, off, n, max, t);
+        double mean = st[2] / st[1];
+        double sd = Math.sqrt(Math.max(0, st[3] / st[1] - mean * mean));
+        return 2 * moved * sd <= 5e-7;
     }
 
     /** A pipeline of XTC alone at a usable temperature: {@link #xtcSample}'s case. */
@@ -361,7 +389,14 @@ final class SimdDecoding {
                     prefixFrom = s;
                     yield Outcome.PREFIX_FILTERS;
                 }
-                yield ranked(type, x, off, n, t, filters, s, c);
+                Outcome ranked = ranked(type, x, off, n, t, filters, s, c);
+                if (ranked == Outcome.FALLBACK && shortcuts == Shortcuts.MASK && s > 0
+                        && topPAtFloatT(type, x, off, n, max, filters, s, t)) {
+                    shortcutT = t;
+                    prefixFrom = s;
+                    yield Outcome.PREFIX_FILTERS;
+                }
+                yield ranked;
             }
             case EPSILON, ETA, TOP_N_SIGMA, TYPICAL, MIROSTAT -> bounded(type, x, off, n, max, t, filters, s, c,
                     shortcuts);

@@ -95,9 +95,10 @@ class SimdDecodingTest {
     }
 
     /**
-     * A dynamic temperature followed by prefix filters only, on flat rows (N(0, 1) logits), where min-p then keeps tens
-     * of thousands of tokens: a cut below the ranked candidates, which the prefix kernels take at the new temperature
-     * (every such row ran the scalar reference before). The kept masks and the sampled tokens are the scalar backend's.
+     * A dynamic temperature followed by prefix filters only, on flat rows (N(0, 1) logits), where min-p and top-p then
+     * keep tens of thousands of tokens: a cut below the ranked candidates, which the prefix kernels take at the new
+     * temperature (every such row ran the scalar reference before). The kept masks and the sampled tokens are the
+     * scalar backend's.
      */
     @Test
     void dynamicTemperatureThenPrefixFiltersRunOnThePrefixKernels() {
@@ -114,15 +115,50 @@ class SimdDecodingTest {
         for (SamplingFilters f : List.of(b.minP(0.05f), b.minP(0.02f, 3), b.minP(0.02f).topP(0.5f), b.topP(0.9f),
                 b.topK(50).topP(0.95f), b.topK(40).minP(0.1f))) {
             SimdDecoding d = SimdDecoding.get();
-            // One closing min-p only: the prefix kernels take a float temperature, which top-p's and top-H's masses
-            // cannot afford (see SimdDecoding.minPAtFloatT); those keep the reference.
+            // One closing min-p: the prefix kernels take a float temperature, within SPEC §5's band for min-p
+            // (SimdDecoding.minPAtFloatT). One closing top-p whose cut the ranking cannot take: for a mask, when the
+            // float temperature moves its cumulative sums within that band (topPAtFloatT: always on these rows); a draw
+            // keeps the reference. Other pipelines keep the ranking.
             boolean minPOnly = f.filters().size() == 2 && f.filters().get(1).kind() == SamplingFilters.Kind.MIN_P;
+            boolean topPOnly = f.filters().size() == 2 && f.filters().get(1).kind() == SamplingFilters.Kind.TOP_P;
             SimdDecoding.Outcome o = d.survivors(DType.F32, row, 0, n, f, Double.NaN, SimdDecoding.Shortcuts.MASK);
-            assertEquals(minPOnly, o == SimdDecoding.Outcome.PREFIX_FILTERS, f + ": " + o);
+            assertEquals(minPOnly || topPOnly, o == SimdDecoding.Outcome.PREFIX_FILTERS, f + ": " + o);
+            SimdDecoding.Outcome drawn = d.survivors(DType.F32, row, 0, n, f, Double.NaN, SimdDecoding.Shortcuts.DRAW);
+            assertEquals(minPOnly, drawn == SimdDecoding.Outcome.PREFIX_FILTERS, f + " drawn: " + drawn);
             int kept = assertSameAsScalar(scalar, row, n, f, 7L, 16);
             wide += kept > n / 4 ? 1 : 0;
         }
         assertTrue(wide >= 1, "no pipeline kept a quarter of the row: the wide case was not exercised");
+    }
+
+    /**
+     * Top-p after a dynamic temperature takes the prefix kernels' float temperature only where the cast's move, times
+     * the spread of {@code z = (x − m)/t} under the row's probabilities, stays within SPEC §5's band: a row with half its
+     * mass on one token and half on 50000 tokens about 10.8 nats lower (spread 5.4) at a temperature the cast moves by more
+     * than 5e-8 keeps the reference; the mask is the scalar backend's either way.
+     */
+    @Test
+    void topPAfterADynamicTemperatureKeepsTheReferenceWhereTheFloatTemperatureMovesItsSums() {
+        float t0 = 0.7f;
+        float c = 0;
+        for (float k = 1.3f; c == 0; k = Math.nextUp(k)) { // a factor whose product with t0 the float cast moves by > 5e-8
+            double t = (double) t0 * k;
+            c = Math.abs((float) t - t) / t > 5e-8 ? k : 0;
+        }
+        double t = (double) t0 * c;
+        int n = 50_001;
+        float[] x = new float[n];
+        SplittableRandom rnd = new SplittableRandom(16);
+        for (int i = 0; i < n; i++) { // spread a little, so that the ranking's sampled threshold lies inside the group
+            x[i] = (float) (-t * Math.log(n - 1) + 0.2 * rnd.nextGaussian());
+        }
+        x[n / 2] = 0;
+        MemorySegment row = MemorySegment.ofArray(x);
+        SamplingFilters f = SamplingFilters.temperature(t0).dynamicTemperature(c, c, 1f).topP(0.9f);
+        SimdDecoding.Outcome o = SimdDecoding.get().survivors(DType.F32, row, 0, n, f, Double.NaN, SimdDecoding.Shortcuts.MASK);
+        assertEquals(SimdDecoding.Outcome.FALLBACK, o, f.toString());
+        int kept = assertSameAsScalar(new ScalarSelectionKernels(), row, n, f, 5L, 4);
+        assertTrue(kept > n / 2, "kept " + kept);
     }
 
     /**
