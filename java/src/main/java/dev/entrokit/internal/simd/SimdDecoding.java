@@ -69,8 +69,9 @@ final class SimdDecoding {
         CUT,
         /**
          * The survivors and their weights are in {@link #row} in token id order (the gather's), not SPEC order: a closing
-         * typical step over many gathered tokens ({@link #typicalBand}). Only for a mask or a draw ({@link Shortcuts#MASK},
-         * {@link Shortcuts#DRAW}): a mask reads no order, and {@code DecodingSteps.sample} walks the survivors by id.
+         * typical step over many gathered tokens ({@link #typicalBand}). Only for a caller that reads no order (any
+         * {@link Shortcuts} but {@code NONE}): a mask reads none, {@code DecodingSteps.sample} and {@code sampleConstrained}
+         * walk the survivors by id.
          */
         UNORDERED
     }
@@ -93,9 +94,12 @@ final class SimdDecoding {
      * take besides a survivor list: {@link Outcome#PREFIX_FILTERS} and {@link Outcome#CUT} for a mask
      * ({@code keptMask}, float32 {@code maskLogits}), the same for a draw ({@code sample} without a token probability)
      * but a cut only at a temperature that is a float exactly ({@link WideCut} weighs the draw at a float temperature;
-     * the cut's kept set is decided in double and holds at any), or neither.
+     * the cut's kept set is decided in double and holds at any); {@link Outcome#UNORDERED} for those and for
+     * {@code ANY_ORDER}, a caller that reads survivors in no particular order ({@code sample} with a token probability
+     * and {@code sampleConstrained}, which walk them by id; {@code maskLogits} into half precision); or none of them
+     * ({@code keptTokens}, which lists survivors in SPEC order).
      */
-    enum Shortcuts { NONE, MASK, DRAW }
+    enum Shortcuts { NONE, ANY_ORDER, MASK, DRAW }
 
     /** For {@link Outcome#PREFIX_FILTERS} and {@link Outcome#CUT}: the temperature the leading dynamic ones left. */
     double shortcutT;
@@ -151,7 +155,7 @@ final class SimdDecoding {
                            MemorySegment out, long outOff) {
         SimdDecoding d = get();
         boolean plain = type == DType.F32 && outType == DType.F32; // the cut and prefix passes below are float32 ones
-        Outcome status = d.survivors(type, x, xOff, n, f, Double.NaN, plain ? Shortcuts.MASK : Shortcuts.NONE);
+        Outcome status = d.survivors(type, x, xOff, n, f, Double.NaN, plain ? Shortcuts.MASK : Shortcuts.ANY_ORDER);
         // the kept logits are now in d.row.logit
         if (status == Outcome.PREFIX_FILTERS) {
             SimdSelectionKernels.maskLogitsOf(x, xOff, n, (float) d.shortcutT,
@@ -202,7 +206,7 @@ final class SimdDecoding {
     static int sampleConstrained(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row,
                                  long step, java.util.function.IntPredicate allowed, double[] stats, int at) {
         SimdDecoding d = get();
-        Outcome status = d.survivors(type, x, xOff, n, f, Philox.secondUniform(seed, row, step));
+        Outcome status = d.survivors(type, x, xOff, n, f, Philox.secondUniform(seed, row, step), Shortcuts.ANY_ORDER);
         if (status == Outcome.FALLBACK) {
             return REFERENCE.sampleConstrained(reference(type, x, xOff, n), referenceOffset(type, xOff), n, f, seed, row,
                     step, allowed, stats, at);
@@ -243,7 +247,7 @@ final class SimdDecoding {
             }
         }
         Outcome status = d.survivors(type, x, xOff, n, f, Philox.secondUniform(seed, row, step),
-                prob == null ? Shortcuts.DRAW : Shortcuts.NONE);
+                prob == null ? Shortcuts.DRAW : Shortcuts.ANY_ORDER);
         if (status == Outcome.PREFIX_FILTERS) {
             return SimdSelectionKernels.samplePrefixFilters(type, x, xOff, n, (float) d.shortcutT,
                     f.filters().subList(d.prefixFrom, f.filters().size()), seed, row, step);
@@ -384,7 +388,7 @@ final class SimdDecoding {
         Candidates c = Candidates.get();
         return switch (first.kind()) {
             case TOP_K, TOP_P, MIN_P, TOP_H -> {
-                if (shortcuts != Shortcuts.NONE && s > 0 && minPAtFloatT(filters, s, t)) {
+                if ((shortcuts == Shortcuts.MASK || shortcuts == Shortcuts.DRAW) && s > 0 && minPAtFloatT(filters, s, t)) {
                     shortcutT = t;
                     prefixFrom = s;
                     yield Outcome.PREFIX_FILTERS;
@@ -556,7 +560,7 @@ final class SimdDecoding {
         }
         if (shortcuts != Shortcuts.NONE && s == filters.size() - 1 && c.count >= UNSORTED_CUT_MIN
                 && first.kind() == Kind.TYPICAL && first.minKeep() <= 1) {
-            Outcome band = typicalBand(type, x, off, max, t, first, c, lb, live, d, e);
+            Outcome band = typicalBand(type, x, off, max, t, first, c, lb, live, d, e, shortcuts != Shortcuts.MASK);
             if (band != null) {
                 return band;
             }
@@ -664,8 +668,8 @@ final class SimdDecoding {
     private int[] inPlay = new int[0];
 
     /**
-     * A closing typical step ({@code minKeep ≤ 1}) over {@code c}'s gathered tokens without sorting them, for a mask
-     * or a draw.
+     * A closing typical step ({@code minKeep ≤ 1}) over {@code c}'s gathered tokens without sorting them, for a mask,
+     * masked logits or a draw (every caller but {@code keptTokens}).
      * Typical keeps every token whose key {@code |−ln p − H|} is at most the key of the first rank, in key order, where
      * the cumulative probability reaches its target ({@code DecodingSteps.typical}); that key is the same whatever the
      * order of equal keys, so histograms find it: each level bins the keys still in play ({@link #KEY_BINS} bins, the
@@ -674,14 +678,15 @@ final class SimdDecoding {
      * the row's float-lane sums, as {@link #outsideMasses} takes them) in another order: an ulp of difference, against
      * those sums' 1e-7. On flat rows typical keeps 48 K–95 K tokens, whose two sorts cost 89–111 ns per element
      * (bench/results/decoding-flat-rows-2026-12-07.md). {@link Outcome#UNORDERED} with the kept tokens in {@link #row}
-     * in id order, weighed as {@code DecodingSteps} weighs them (so a draw, which walks by id, sums what the sorted path
-     * sums, in the same order);
+     * in id order; with {@code weighed}, their weights as {@code DecodingSteps} leaves them, relative to the largest kept
+     * logit (one more exp per kept token when that is not the row maximum), so that a draw, which walks by id, sums
+     * what the sorted path sums, in the same order;
      * {@link Outcome#FALLBACK} when a token outside the gathered ones may be kept or the target is never reached with
      * tokens outside, as {@code DecodingSteps} answers; null when the sorted path must decide (nothing live gathered,
      * keys that need too many levels).
      */
     private Outcome typicalBand(DType type, MemorySegment x, long off, float max, double t, Filter step, Candidates c,
-                                float lb, double live, double d, double e) {
+                                float lb, double live, double d, double e, boolean weighed) {
         int count = c.count;
         int[] ids = c.index;
         double[] w = c.weight;
@@ -783,14 +788,22 @@ final class SimdDecoding {
         }
         row.reset(len, t);
         int k = 0;
+        float top = Float.NEGATIVE_INFINITY;
         for (int j = 0; j < count; j++) {
             if (key[j] != -1 && Double.longBitsToDouble(key[j]) <= cutKey) {
                 row.id[k] = ids[j];
                 row.w[k] = w[j];
                 row.logit[k++] = logit[j];
+                top = Math.max(top, logit[j]);
             }
         }
         row.m = k;
+        if (weighed && top != max) {
+            // DecodingSteps weighs the survivors again after typical, relative to the first of them in SPEC order.
+            for (int j = 0; j < k; j++) {
+                row.w[j] = Math.exp((row.logit[j] - (double) top) / t);
+            }
+        }
         return Outcome.UNORDERED;
     }
 

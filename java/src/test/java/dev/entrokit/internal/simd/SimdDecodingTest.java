@@ -199,8 +199,9 @@ class SimdDecodingTest {
 
     /**
      * A closing typical step that keeps much of a flat row is decided by histograms of its keys, its tokens never
-     * sorted: the kept masks, masked logits and drawn tokens are the scalar backend's, on float32 and bfloat16 rows, and
-     * the kept set is the sorted path's. A {@code minKeep} above one keeps ranks, which needs the sorted path.
+     * sorted: the kept masks, masked logits (float32 and bfloat16), drawn tokens with and without their probability and
+     * constrained draws are the scalar backend's, on float32 and bfloat16 rows, and the kept set is the sorted path's. A
+     * {@code minKeep} above one keeps ranks, which needs the sorted path.
      */
     @Test
     void closingTypicalOnFlatRowsIsDecidedWithoutSorting() {
@@ -231,6 +232,28 @@ class SimdDecodingTest {
             }
             assertEquals(SimdDecoding.Outcome.UNORDERED, o, f.toString());
             assertEquals(SimdDecoding.Outcome.UNORDERED, drawn, f + " drawn");
+            // The callers that read survivors in no order: a draw with its probability, a constrained draw, and masked
+            // logits into bfloat16.
+            assertEquals(SimdDecoding.Outcome.UNORDERED,
+                    d.survivors(DType.F32, row, 0, n, f, Double.NaN, SimdDecoding.Shortcuts.ANY_ORDER), f + " any order");
+            // Bitwise for a plain temperature; a dynamic one is the row's float-lane entropy here and the reference's
+            // float64 one, which moves the probabilities by about 1e-8 of themselves (SPEC §5).
+            double rel = f.filters().size() == 1 ? 0 : 1e-6;
+            for (long step = 0; step < 8; step++) {
+                double[] want = new double[1];
+                double[] got = new double[1];
+                assertEquals(scalar.sample(row, 0, n, f, 9L, 0, step, want, 0),
+                        SimdDecoding.sample(DType.F32, row, 0, n, f, 9L, 0, step, got, 0), f + " with probability, step " + step);
+                assertEquals(want[0], got[0], rel * want[0], f + " token probability, step " + step);
+                double[] wantStats = new double[2];
+                double[] gotStats = new double[2];
+                java.util.function.IntPredicate even = token -> token % 2 == 0;
+                assertEquals(scalar.sampleConstrained(row, 0, n, f, 9L, 0, step, even, wantStats, 0),
+                        SimdDecoding.sampleConstrained(DType.F32, row, 0, n, f, 9L, 0, step, even, gotStats, 0),
+                        f + " constrained, step " + step);
+                assertEquals(wantStats[0], gotStats[0], 0.0, f + " rejections, step " + step);
+                assertEquals(wantStats[1], gotStats[1], rel * wantStats[1], f + " rejected mass, step " + step);
+            }
             assertTrue(kept > 1000, f + " kept " + kept);
             assertEquals(SimdDecoding.Outcome.DONE, d.survivors(DType.F32, row, 0, n, f, Double.NaN, SimdDecoding.Shortcuts.NONE), f + " sorted");
             assertEquals(kept, d.row.m, f + " sorted path's survivors");
@@ -240,6 +263,13 @@ class SimdDecodingTest {
             assertEquals(scalar.keptMask(MemorySegment.ofArray(widened), 0, n, f, MemorySegment.ofArray(want), 0),
                     SimdDecoding.keptMask(DType.BF16, half, 0, n, f, MemorySegment.ofArray(got), 0), f + " bf16");
             assertTrue(java.util.Arrays.equals(want, got), f + " bf16 kept set");
+            float[] wantLogits = widened.clone();
+            scalar.maskLogits(MemorySegment.ofArray(widened), 0, n, f, MemorySegment.ofArray(wantLogits), 0);
+            short[] gotHalf = new short[n];
+            SimdDecoding.maskLogits(DType.BF16, half, 0, n, f, DType.BF16, MemorySegment.ofArray(gotHalf), 0);
+            for (int i = 0; i < n; i++) {
+                assertEquals(Float.floatToRawIntBits(wantLogits[i]) >>> 16, gotHalf[i] & 0xFFFF, f + " bf16 masked logit " + i);
+            }
         }
     }
 
