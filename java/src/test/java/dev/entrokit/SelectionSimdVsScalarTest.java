@@ -165,7 +165,8 @@ class SelectionSimdVsScalarTest {
     /**
      * Min-p alone answers a kept mask from one read of the row, with a threshold that follows the running maximum
      * (no sampled threshold, no sort): its mask must be the reference's exactly, with no SPEC §5 excuse (one logit
-     * cut decides it), at temperatures and ratios whose float64 test rounds, on rows whose maximum rises to the end.
+     * cut decides it), at temperatures and ratios whose float64 test rounds, on rows whose maximum rises to the end,
+     * in float32, bfloat16 and binary16.
      */
     @ParameterizedTest(name = "min-p alone {0} V={1}")
     @MethodSource("minPAloneRows")
@@ -174,11 +175,25 @@ class SelectionSimdVsScalarTest {
         Entrokit simd = TestBackends.instance("simd");
         Entrokit scalar = TestBackends.scalarReference();
         float[] x = minPRow(kind, v, 31L * v + kind.hashCode());
+        short[] bf16 = new short[v];
+        short[] f16 = new short[v];
+        for (int i = 0; i < v; i++) {
+            bf16[i] = (short) (Float.floatToRawIntBits(x[i]) >>> 16);
+            f16[i] = Float.floatToFloat16(x[i]);
+        }
         for (float t : new float[] {1e-38f, 1e-30f, 1e-3f, 0.7f, 1f, 1e5f, 1e30f, Float.MAX_VALUE}) {
             for (float r : new float[] {1f, 0.5f, 0.1f, 1e-4f, 1e-30f, Float.MIN_VALUE}) {
                 SamplingFilters f = SamplingFilters.temperature(t).minP(r);
                 byte[] want = mask(scalar, x, 1, v, f);
                 assertArrayEquals(want, mask(simd, x, 1, v, f), kind + " V=" + v + " " + f);
+                for (DType type : new DType[] {DType.BF16, DType.F16}) { // read in registers, the same one-read path
+                    Tensor half = Tensor.of(type == DType.BF16 ? bf16 : f16, type, 1, v);
+                    byte[] wantHalf = new byte[v];
+                    byte[] gotHalf = new byte[v];
+                    scalar.decoding().keptMask(half, f, Tensor.ofMask(wantHalf, 1, v));
+                    simd.decoding().keptMask(half, f, Tensor.ofMask(gotHalf, 1, v));
+                    assertArrayEquals(wantHalf, gotHalf, kind + " V=" + v + " " + type + " " + f);
+                }
             }
         }
     }

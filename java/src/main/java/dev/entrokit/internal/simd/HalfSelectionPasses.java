@@ -104,6 +104,58 @@ final class HalfSelectionPasses {
         return true;
     }
 
+    /** {@code SimdSelectionKernels.gatherMinP} on a row of bfloat16 elements. */
+    static float gatherMinP(MemorySegment x, long off, int n, float t, float r, Candidates c) {
+        double drop = t * Math.log(r);
+        float top = Float.NEGATIVE_INFINITY;
+        float threshold = -Float.MAX_VALUE; // masked tokens never enter
+        int count = 0;
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        int upper = F.loopBound(n);
+        for (int start = 0; start < upper; start += SimdSelectionKernels.GATHER_BLOCK) {
+            int end = Math.min(upper, start + SimdSelectionKernels.GATHER_BLOCK);
+            c.grow(count + (end - start));
+            int[] out = c.index;
+            for (int i = start; i < end; i += L) {
+                FloatVector v = load(x, off + i);
+                if (v.compare(VectorOperators.NE, v).anyTrue()) {
+                    return Float.NaN;
+                }
+                VectorMask<Float> keep = v.compare(VectorOperators.GE, threshold);
+                if (keep.anyTrue()) {
+                    float vmax = v.reduceLanes(VectorOperators.MAX);
+                    if (vmax > top) {
+                        if (vmax == Float.POSITIVE_INFINITY) {
+                            return vmax;
+                        }
+                        top = vmax;
+                        threshold = SimdSelectionKernels.minPFloor(top, drop, t);
+                        keep = v.compare(VectorOperators.GE, threshold);
+                    }
+                    iota.add(i).compress(keep.cast(I)).intoArray(out, count);
+                    count += keep.trueCount();
+                }
+            }
+        }
+        c.grow(count + (n - upper));
+        int[] out = c.index;
+        for (int i = upper; i < n; i++) {
+            float v = at(x, off + i);
+            if (Float.isNaN(v) || v == Float.POSITIVE_INFINITY) {
+                return v;
+            }
+            if (v > top) {
+                top = v;
+                threshold = SimdSelectionKernels.minPFloor(top, drop, t);
+            }
+            if (v >= threshold) {
+                out[count++] = i;
+            }
+        }
+        c.count = count;
+        return top;
+    }
+
     /** {@link WideCut#massBelow}'s vector blocks (the caller adds the scalar tail). */
     static double massBelow(MemorySegment x, long off, int n, float max, float temperature, float below,
                             float cutLogit, int cutIndex, float[] lanes) {
@@ -277,6 +329,58 @@ final class HalfSelectionPasses {
         c.count = count;
         c.threshold = threshold;
         return true;
+    }
+
+    /** {@code SimdSelectionKernels.gatherMinP} on a row of binary16 elements. */
+    static float gatherMinPF16(MemorySegment x, long off, int n, float t, float r, Candidates c) {
+        double drop = t * Math.log(r);
+        float top = Float.NEGATIVE_INFINITY;
+        float threshold = -Float.MAX_VALUE; // masked tokens never enter
+        int count = 0;
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        int upper = F.loopBound(n);
+        for (int start = 0; start < upper; start += SimdSelectionKernels.GATHER_BLOCK) {
+            int end = Math.min(upper, start + SimdSelectionKernels.GATHER_BLOCK);
+            c.grow(count + (end - start));
+            int[] out = c.index;
+            for (int i = start; i < end; i += L) {
+                FloatVector v = loadF16(x, off + i);
+                if (v.compare(VectorOperators.NE, v).anyTrue()) {
+                    return Float.NaN;
+                }
+                VectorMask<Float> keep = v.compare(VectorOperators.GE, threshold);
+                if (keep.anyTrue()) {
+                    float vmax = v.reduceLanes(VectorOperators.MAX);
+                    if (vmax > top) {
+                        if (vmax == Float.POSITIVE_INFINITY) {
+                            return vmax;
+                        }
+                        top = vmax;
+                        threshold = SimdSelectionKernels.minPFloor(top, drop, t);
+                        keep = v.compare(VectorOperators.GE, threshold);
+                    }
+                    iota.add(i).compress(keep.cast(I)).intoArray(out, count);
+                    count += keep.trueCount();
+                }
+            }
+        }
+        c.grow(count + (n - upper));
+        int[] out = c.index;
+        for (int i = upper; i < n; i++) {
+            float v = atF16(x, off + i);
+            if (Float.isNaN(v) || v == Float.POSITIVE_INFINITY) {
+                return v;
+            }
+            if (v > top) {
+                top = v;
+                threshold = SimdSelectionKernels.minPFloor(top, drop, t);
+            }
+            if (v >= threshold) {
+                out[count++] = i;
+            }
+        }
+        c.count = count;
+        return top;
     }
 
     /** {@link #massBelow} on a row of binary16 elements. */
