@@ -220,7 +220,7 @@ class SimdDecodingTest {
         MemorySegment row = MemorySegment.ofArray(x);
         SamplingFilters b = SamplingFilters.temperature(0.9f);
         ScalarSelectionKernels scalar = new ScalarSelectionKernels();
-        for (SamplingFilters f : List.of(b.typical(0.9f), b.typical(0.2f), b.typical(0.999f), b.typical(1f),
+        for (SamplingFilters f : List.of(b.typical(0.9f), b.typical(0.2f), b.typical(0.999f), b.typical(0.9999f),
                 SamplingFilters.temperature(1f).dynamicTemperature(0.5f, 1.5f, 1f).typical(0.9f), b.typical(0.9f, 2))) {
             SimdDecoding d = SimdDecoding.get();
             SimdDecoding.Outcome o = d.survivors(DType.F32, row, 0, n, f, Double.NaN, SimdDecoding.Shortcuts.MASK);
@@ -269,6 +269,32 @@ class SimdDecodingTest {
             SimdDecoding.maskLogits(DType.BF16, half, 0, n, f, DType.BF16, MemorySegment.ofArray(gotHalf), 0);
             for (int i = 0; i < n; i++) {
                 assertEquals(Float.floatToRawIntBits(wantLogits[i]) >>> 16, gotHalf[i] & 0xFFFF, f + " bf16 masked logit " + i);
+            }
+        }
+    }
+
+    /**
+     * A typical mass whose target the whole row's mass reaches only by rounding (a mass of 1) is left to the sorted
+     * path, which adds in the reference's order: the histograms' order kept 1366 tokens of 4096 where the reference
+     * keeps them all, and all of them where it keeps 5 (a reviewer's rows).
+     */
+    @Test
+    void typicalWhoseTargetIsTheWholeMassTakesTheSortedPath() {
+        int n = 4096;
+        float[] tiers = new float[n];
+        float[] dominant = new float[n];
+        for (int i = 0; i < n; i++) {
+            tiers[i] = i % 3 == 0 ? 0f : -40f;
+            dominant[i] = i < 5 ? 12 + i : (float) Math.sin(i);
+        }
+        ScalarSelectionKernels scalar = new ScalarSelectionKernels();
+        for (float[] x : List.of(tiers, dominant)) {
+            for (float t : new float[] {1f, 0.3f, 0.01f}) {
+                SamplingFilters f = SamplingFilters.temperature(t).typical(1f);
+                MemorySegment row = MemorySegment.ofArray(x);
+                assertTrue(SimdDecoding.get().survivors(DType.F32, row, 0, n, f, Double.NaN, SimdDecoding.Shortcuts.MASK)
+                        != SimdDecoding.Outcome.UNORDERED, f.toString());
+                assertSameAsScalar(scalar, row, n, f, 11L, 4);
             }
         }
     }
