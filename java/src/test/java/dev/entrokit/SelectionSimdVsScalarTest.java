@@ -166,7 +166,7 @@ class SelectionSimdVsScalarTest {
      * Min-p alone answers a kept mask from one read of the row, with a threshold that follows the running maximum
      * (no sampled threshold, no sort): its mask must be the reference's exactly, with no SPEC §5 excuse (one logit
      * cut decides it), at temperatures and ratios whose float64 test rounds, on rows whose maximum rises to the end,
-     * in float32, bfloat16 and binary16.
+     * in float32, bfloat16 and binary16; and so must the tokens it draws.
      */
     @ParameterizedTest(name = "min-p alone {0} V={1}")
     @MethodSource("minPAloneRows")
@@ -186,6 +186,10 @@ class SelectionSimdVsScalarTest {
                 SamplingFilters f = SamplingFilters.temperature(t).minP(r);
                 byte[] want = mask(scalar, x, 1, v, f);
                 assertArrayEquals(want, mask(simd, x, 1, v, f), kind + " V=" + v + " " + f);
+                for (long seed : new long[] {3, 41}) { // the draw reads the row once too
+                    assertArrayEquals(sample(scalar, x, 1, v, f, seed), sample(simd, x, 1, v, f, seed),
+                            kind + " V=" + v + " " + f + " seed " + seed);
+                }
                 for (DType type : new DType[] {DType.BF16, DType.F16}) { // read in registers, the same one-read path
                     Tensor half = Tensor.of(type == DType.BF16 ? bf16 : f16, type, 1, v);
                     byte[] wantHalf = new byte[v];
@@ -193,6 +197,12 @@ class SelectionSimdVsScalarTest {
                     scalar.decoding().keptMask(half, f, Tensor.ofMask(wantHalf, 1, v));
                     simd.decoding().keptMask(half, f, Tensor.ofMask(gotHalf, 1, v));
                     assertArrayEquals(wantHalf, gotHalf, kind + " V=" + v + " " + type + " " + f);
+                    int[] wantToken = new int[1];
+                    int[] gotToken = new int[1];
+                    long[] seeds = {17};
+                    scalar.decoding().sample(half, f, seeds, 5, Tensor.of(wantToken));
+                    simd.decoding().sample(half, f, seeds, 5, Tensor.of(gotToken));
+                    assertEquals(wantToken[0], gotToken[0], kind + " V=" + v + " " + type + " " + f + " token");
                 }
             }
         }

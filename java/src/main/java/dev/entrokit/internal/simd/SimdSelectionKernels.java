@@ -51,6 +51,10 @@ public final class SimdSelectionKernels implements SelectionKernels {
     private static final int WIDE = -2;
     /** {@link #keptPrefix}: a top-k or top-H needs more ranked tokens than the candidates hold. */
     private static final int GROW = -3;
+    /** {@link #minPSample}: kept tokens past which the draw walks the row's blocks ({@link WideCut}) instead of them. */
+    private static final int WIDE_DRAW = 4096;
+    /** {@link #minPSample}'s answer for a row it leaves to the ranking (tokens are {@code ≥ −1}). */
+    private static final int NOT_DECIDED = -2;
     /** The cut that keeps every token but the masked ones ({@code -inf} is below it). */
     private static final float EVERY_LIVE = -Float.MAX_VALUE;
     /** About this many logits are sampled to estimate a threshold. */
@@ -214,11 +218,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
      */
     private static int minPMask(DType type, MemorySegment x, long off, int n, float t, float r, Candidates c,
                                 MemorySegment mask, long maskOff) {
-        float max = switch (type) {
-            case BF16 -> HalfSelectionPasses.gatherMinP(x, off, n, t, r, c);
-            case F16 -> HalfSelectionPasses.gatherMinPF16(x, off, n, t, r, c);
-            default -> gatherMinP(x, off, n, t, r, c);
-        };
+        float max = gatherMinP(type, x, off, n, t, r, c);
         if (!(Math.abs(max) <= Float.MAX_VALUE)) {
             return -1;
         }
@@ -235,6 +235,61 @@ public final class SimdSelectionKernels implements SelectionKernels {
         }
         c.count = 0; // unordered ids, no ranking: nothing for a later reader
         return kept;
+    }
+
+    /** {@link #gatherMinP(MemorySegment, long, int, float, float, Candidates)} on a row of {@code type} elements. */
+    private static float gatherMinP(DType type, MemorySegment x, long off, int n, float t, float r, Candidates c) {
+        return switch (type) {
+            case BF16 -> HalfSelectionPasses.gatherMinP(x, off, n, t, r, c);
+            case F16 -> HalfSelectionPasses.gatherMinPF16(x, off, n, t, r, c);
+            default -> gatherMinP(x, off, n, t, r, c);
+        };
+    }
+
+    /**
+     * A draw of min-p alone from one read of the row, as {@link #minPMask} reads it: the kept tokens are the gathered
+     * ones at or above the cut, already in ascending id order, which is how the reference walks them, with the
+     * weights {@link Candidates#weigh} gives (the same expression, summed in the same order: the ranking's token).
+     * More than {@link #WIDE_DRAW} kept tokens are drawn by {@link WideCut}'s walk, as the ranking draws a cut below its
+     * candidates. {@link #NOT_DECIDED} for a row the ranking answers (as {@link #minPMask}).
+     */
+    private static int minPSample(DType type, MemorySegment x, long off, int n, float t, float r, double u,
+                                  Candidates c) {
+        float max = gatherMinP(type, x, off, n, t, r, c);
+        if (!(Math.abs(max) <= Float.MAX_VALUE)) {
+            return NOT_DECIDED;
+        }
+        float cut = WideCut.minPLogit(max, t, r);
+        int[] ids = c.index;
+        int len = 0;
+        for (int j = 0; j < c.count; j++) {
+            if (HalfSelectionPasses.at(type, x, off + ids[j]) >= cut) {
+                ids[len++] = ids[j];
+            }
+        }
+        c.count = 0; // unordered ids, no ranking: nothing for a later reader
+        if (len > WIDE_DRAW) {
+            return WideCut.sample(type, x, off, n, max, t, cut, Integer.MAX_VALUE, u, Workspace.get().lanes);
+        }
+        double[] w = c.weight;
+        double total = 0;
+        for (int j = 0; j < len; j++) {
+            w[j] = Math.exp(((double) HalfSelectionPasses.at(type, x, off + ids[j]) - max) / t);
+            total += w[j];
+        }
+        double target = u * total;
+        double cum = 0;
+        int last = -1;
+        for (int j = 0; j < len; j++) {
+            if (w[j] > 0) {
+                cum += w[j];
+                last = ids[j];
+                if (cum > target) {
+                    return last;
+                }
+            }
+        }
+        return last;
     }
 
     /**
@@ -528,6 +583,12 @@ public final class SimdSelectionKernels implements SelectionKernels {
     private static int sampleOf(DType type, MemorySegment x, long xOff, int n, float t, List<Filter> filters,
                                 long seed, int row, long step, RowSplit split) {
         Candidates c = Candidates.get();
+        if (minPAlone(filters) && !(type == DType.F32 && split != RowSplit.SERIAL && RowSplit.chunked(n))) {
+            int token = minPSample(type, x, xOff, n, t, filters.get(0).value(), Philox.uniform(seed, row, step), c);
+            if (token != NOT_DECIDED) {
+                return token;
+            }
+        }
         Kept kept = rank(type, x, xOff, n, t, filters, 0, c, split);
         if (kept == Kept.SPECIAL) {
             return -1;
