@@ -126,6 +126,38 @@ class ThreadDeterminismTest {
         }
     }
 
+    /**
+     * A draw of min-p alone on one long row keeping 4001 tokens: one read of the row on one thread, and on two (the
+     * row is long enough to split) the same path, so the same token (a reviewer's row: the split ranking drew 31479
+     * by float weights, one thread 31469 as the scalar backend does).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.entrokit.TestBackends#names")
+    void minPDrawsOnALongRowIgnoreTheThreadCount(String backend) {
+        TestBackends.open(backend);
+        int v = 40_000;
+        float[] x = new float[v];
+        java.util.Arrays.fill(x, -1000f);
+        x[20_000] = 5f;
+        for (int j = 0; j < 4000; j++) {
+            x[(int) ((long) j * (v - 1) / 4000)] = 5f - 5.6f;
+        }
+        SamplingFilters f = SamplingFilters.temperature(0.7f).minP(1e-4f);
+        List<List<Object>> results = new ArrayList<>();
+        for (int threads : new int[] {1, 2, 3}) {
+            try (Entrokit ek = Entrokit.create(backend, threads)) {
+                List<Object> tokens = new ArrayList<>();
+                for (long seed = 4100; seed < 4140; seed++) {
+                    int[] token = new int[1];
+                    ek.decoding().sample(Tensor.of(x, 1, v), f, new long[] {seed}, 0, Tensor.of(token));
+                    tokens.add(new long[] {token[0]});
+                }
+                results.add(tokens);
+            }
+        }
+        assertSame(backend + " min-p draws", results);
+    }
+
     private static void assertSame(String backend, List<List<Object>> results) {
         for (int k = 1; k < results.size(); k++) {
             for (int i = 0; i < results.get(0).size(); i++) {

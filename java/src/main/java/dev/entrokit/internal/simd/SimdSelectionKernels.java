@@ -583,7 +583,10 @@ public final class SimdSelectionKernels implements SelectionKernels {
     private static int sampleOf(DType type, MemorySegment x, long xOff, int n, float t, List<Filter> filters,
                                 long seed, int row, long step, RowSplit split) {
         Candidates c = Candidates.get();
-        if (minPAlone(filters) && !(type == DType.F32 && split != RowSplit.SERIAL && RowSplit.chunked(n))) {
+        // On every thread count, a row split across threads included: the chunked ranking draws a cut below its ~64
+        // candidates by WideCut's float weights, this path up to 4096 kept tokens by float64 ones, and a draw must
+        // not depend on the thread count (a reviewer's row: 4001 kept, 31469 on one thread, 31479 on two).
+        if (minPAlone(filters)) {
             int token = minPSample(type, x, xOff, n, t, filters.get(0).value(), Philox.uniform(seed, row, step), c);
             if (token != NOT_DECIDED) {
                 return token;
