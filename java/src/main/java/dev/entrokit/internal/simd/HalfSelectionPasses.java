@@ -114,6 +114,10 @@ final class HalfSelectionPasses {
         int upper = F.loopBound(n);
         for (int start = 0; start < upper; start += SimdSelectionKernels.GATHER_BLOCK) {
             int end = Math.min(upper, start + SimdSelectionKernels.GATHER_BLOCK);
+            if (count > SimdSelectionKernels.MAX_MINP_CANDIDATES) {
+                c.count = 0;
+                return Float.POSITIVE_INFINITY; // a wide cut: the ranking takes it
+            }
             c.grow(count + (end - start));
             int[] out = c.index;
             for (int i = start; i < end; i += L) {
@@ -341,6 +345,10 @@ final class HalfSelectionPasses {
         int upper = F.loopBound(n);
         for (int start = 0; start < upper; start += SimdSelectionKernels.GATHER_BLOCK) {
             int end = Math.min(upper, start + SimdSelectionKernels.GATHER_BLOCK);
+            if (count > SimdSelectionKernels.MAX_MINP_CANDIDATES) {
+                c.count = 0;
+                return Float.POSITIVE_INFINITY; // a wide cut: the ranking takes it
+            }
             c.grow(count + (end - start));
             int[] out = c.index;
             for (int i = start; i < end; i += L) {

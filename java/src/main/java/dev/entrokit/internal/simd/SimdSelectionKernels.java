@@ -51,6 +51,12 @@ public final class SimdSelectionKernels implements SelectionKernels {
     private static final int WIDE = -2;
     /** {@link #keptPrefix}: a top-k or top-H needs more ranked tokens than the candidates hold. */
     private static final int GROW = -3;
+    /**
+     * {@link #gatherMinP}: gathered ids past which min-p alone is a wide cut, left to the ranking ({@link WideCut}'s
+     * vector passes): on flat rows, where min-p keeps 11 K–64 K tokens, gathering them all and reading them back one by
+     * one took 2.4× the ranking's time (N(0, 1) rows, min-p 0.05: 1.47 → 3.49 ms per 32 rows).
+     */
+    static final int MAX_MINP_CANDIDATES = 4096;
     /** {@link #minPSample}: kept tokens past which the draw walks the row's blocks ({@link WideCut}) instead of them. */
     private static final int WIDE_DRAW = 4096;
     /** {@link #minPSample}'s answer for a row it leaves to the ranking (tokens are {@code ≥ −1}). */
@@ -214,7 +220,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
      * staying below its cut, holds every kept token, and nothing needs sorting. The ranking reads the row twice
      * here (its sampled threshold, then the gather) and sorts what it gathered; W3's min-p 0.1 on 32 × 128256
      * heavy-tailed rows: 0.8–0.9 ms that way, against NumPy's two compare passes at 0.65. Returns -1, having
-     * written nothing, for a row the ranking answers: a NaN, an infinite maximum, or every token masked.
+     * written nothing, for a row the ranking answers: a NaN, an infinite maximum, every token masked, or a wide cut.
      */
     private static int minPMask(DType type, MemorySegment x, long off, int n, float t, float r, Candidates c,
                                 MemorySegment mask, long maskOff) {
@@ -295,8 +301,9 @@ public final class SimdSelectionKernels implements SelectionKernels {
     /**
      * {@link #gather} for min-p alone: the ids of tokens at or above {@link #minPFloor} of the running maximum,
      * a superset of the kept tokens, since the cut only rises with the maximum. Returns the row maximum (the
-     * largest logit, {@code -inf} when every token is masked, {@code +inf} as soon as one is seen), or NaN as soon
-     * as a logit is NaN.
+     * largest logit, {@code -inf} when every token is masked), {@code +inf} as soon as a logit is, or as soon as more
+     * than {@link #MAX_MINP_CANDIDATES} are gathered (a wide cut), or NaN as soon as a logit is NaN: each of those
+     * leaves the row to the ranking.
      */
     static float gatherMinP(MemorySegment x, long off, int n, float t, float r, Candidates c) {
         double drop = t * Math.log(r);
@@ -307,6 +314,10 @@ public final class SimdSelectionKernels implements SelectionKernels {
         int upper = F.loopBound(n);
         for (int start = 0; start < upper; start += GATHER_BLOCK) {
             int end = Math.min(upper, start + GATHER_BLOCK);
+            if (count > MAX_MINP_CANDIDATES) {
+                c.count = 0;
+                return Float.POSITIVE_INFINITY; // a wide cut: the ranking takes it
+            }
             c.grow(count + (end - start));
             int[] out = c.index;
             for (int i = start; i < end; i += L) {
