@@ -224,22 +224,39 @@ public final class SimdSelectionKernels implements SelectionKernels {
      */
     private static int minPMask(DType type, MemorySegment x, long off, int n, float t, float r, Candidates c,
                                 MemorySegment mask, long maskOff) {
+        int kept = minPKept(type, x, off, n, t, r, c);
+        if (kept < 0) {
+            return -1;
+        }
+        MemorySegment row = mask.asSlice(maskOff, n);
+        row.fill((byte) 0);
+        for (int j = 0; j < kept; j++) {
+            row.set(ValueLayout.JAVA_BYTE, c.index[j], (byte) 1);
+        }
+        return kept;
+    }
+
+    /**
+     * The tokens min-p alone keeps, from one read of the row ({@link #gatherMinP}, then the exact cut on the gathered
+     * ids): their ids in {@code c.index[0..kept)}, ascending, and the row maximum in {@code c.max}; -1 for a row the
+     * ranking answers (a NaN, an infinite maximum, every token masked, or a wide cut). {@code c.count} is left 0: the
+     * ids are no ranking, nothing for a later reader.
+     */
+    private static int minPKept(DType type, MemorySegment x, long off, int n, float t, float r, Candidates c) {
         float max = gatherMinP(type, x, off, n, t, r, c);
         if (!(Math.abs(max) <= Float.MAX_VALUE)) {
             return -1;
         }
         float cut = WideCut.minPLogit(max, t, r);
-        MemorySegment row = mask.asSlice(maskOff, n);
-        row.fill((byte) 0);
-        int kept = 0;
         int[] ids = c.index;
+        int kept = 0;
         for (int j = 0; j < c.count; j++) {
             if (HalfSelectionPasses.at(type, x, off + ids[j]) >= cut) {
-                row.set(ValueLayout.JAVA_BYTE, ids[j], (byte) 1);
-                kept++;
+                ids[kept++] = ids[j];
             }
         }
-        c.count = 0; // unordered ids, no ranking: nothing for a later reader
+        c.count = 0;
+        c.max = max;
         return kept;
     }
 
@@ -253,30 +270,24 @@ public final class SimdSelectionKernels implements SelectionKernels {
     }
 
     /**
-     * A draw of min-p alone from one read of the row, as {@link #minPMask} reads it: the kept tokens are the gathered
-     * ones at or above the cut, already in ascending id order, which is how the reference walks them, with the
+     * A draw of min-p alone from one read of the row ({@link #minPKept}): the kept tokens are the gathered ones at or
+     * above the cut, already in ascending id order, which is how the reference walks them, with the
      * weights {@link Candidates#weigh} gives (the same expression, summed in the same order: the ranking's token).
      * More than {@link #WIDE_DRAW} kept tokens are drawn by {@link WideCut}'s walk, as the ranking draws a cut below its
      * candidates. {@link #NOT_DECIDED} for a row the ranking answers (as {@link #minPMask}).
      */
     private static int minPSample(DType type, MemorySegment x, long off, int n, float t, float r, double u,
                                   Candidates c) {
-        float max = gatherMinP(type, x, off, n, t, r, c);
-        if (!(Math.abs(max) <= Float.MAX_VALUE)) {
+        int len = minPKept(type, x, off, n, t, r, c);
+        if (len < 0) {
             return NOT_DECIDED;
         }
-        float cut = WideCut.minPLogit(max, t, r);
-        int[] ids = c.index;
-        int len = 0;
-        for (int j = 0; j < c.count; j++) {
-            if (HalfSelectionPasses.at(type, x, off + ids[j]) >= cut) {
-                ids[len++] = ids[j];
-            }
-        }
-        c.count = 0; // unordered ids, no ranking: nothing for a later reader
+        float max = c.max;
         if (len > WIDE_DRAW) {
-            return WideCut.sample(type, x, off, n, max, t, cut, Integer.MAX_VALUE, u, Workspace.get().lanes);
+            return WideCut.sample(type, x, off, n, max, t, WideCut.minPLogit(max, t, r), Integer.MAX_VALUE, u,
+                    Workspace.get().lanes);
         }
+        int[] ids = c.index;
         double[] w = c.weight;
         double total = 0;
         for (int j = 0; j < len; j++) {
