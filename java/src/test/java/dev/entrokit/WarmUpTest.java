@@ -189,11 +189,11 @@ class WarmUpTest {
 
     /**
      * Loops that only half inputs run (bfloat16 selection, decoding, softmax family and pair losses read in registers;
-     * binary16 selection in registers and the binary16 widening of the other ops), as {@code Class::method}.
+     * selection on 16-bit keys, binary16 selection in registers and the binary16 widening of the other ops), as {@code Class::method}.
      */
     private static final List<String> HALF_LOOPS = List.of(
-            "HalfSelectionPasses::gather", "HalfSelectionPasses::gatherF16", "HalfSelectionPasses::sampleLargest",
-            "HalfSelectionPasses::sampleLargestF16", "HalfSelectionPasses::maxOrNaN",
+            "HalfKeyPasses::gather", "HalfSelectionPasses::sampleLargest",
+            "HalfSelectionPasses::sampleLargestF16", "HalfKeyPasses::maxKey",
             "HalfDecodingPasses::max", "HalfDecodingPasses::masses", "HalfDecodingPasses::typicalMasses",
             "HalfDecodingPasses::moments", "HalfDecodingPasses::squares",
             "HalfPairPasses::klBlockSums", "SimdHalfKernels::softmax", "SimdHalfKernels::logSumExp",

@@ -21,7 +21,8 @@ import jdk.incubator.vector.VectorSpecies;
  * exact, a binary16 NaN stays a NaN), so that selection and sampling need no float32 copy of the row. Each method is its
  * float32 namesake with the load replaced (the binary16 ones carry the suffix {@code F16}), same loop structure, same
  * blocks, same order of float additions, so its results are bitwise those of the namesake on the row widened to
- * float32; the callers branch once on the element type, before the loop, into one of the three.
+ * float32; the callers branch once on the element type, before the loop, into one of the three. The passes that only
+ * compare logits need no float at all: {@link HalfKeyPasses}.
  *
  * <p>One element type per loop: a loop shared by two element types shares one profile, which is how the in-register
  * kernels once came to box their vectors; a flag or a lambda in the loop would be a branch or a call per vector.
@@ -64,100 +65,6 @@ final class HalfSelectionPasses {
             filled = SimdSelectionKernels.keepLargest(lanes, largest, filled, r);
         }
         return filled < r ? Float.NEGATIVE_INFINITY : largest[r - 1];
-    }
-
-    /** {@code SimdSelectionKernels.gather}: the ids of tokens {@code ≥ threshold}; false on a NaN. */
-    static boolean gather(MemorySegment x, long off, int n, float threshold, Candidates c) {
-        int count = 0;
-        IntVector iota = IntVector.zero(I).addIndex(1);
-        int upper = F.loopBound(n);
-        int i = 0;
-        for (int start = 0; start < upper; start += SimdSelectionKernels.GATHER_BLOCK) {
-            int end = Math.min(upper, start + SimdSelectionKernels.GATHER_BLOCK);
-            c.grow(count + (end - start));
-            int[] out = c.index;
-            for (i = start; i < end; i += L) {
-                FloatVector v = load(x, off + i);
-                if (v.compare(VectorOperators.NE, v).anyTrue()) {
-                    return false;
-                }
-                VectorMask<Float> keep = v.compare(VectorOperators.GE, threshold);
-                if (keep.anyTrue()) {
-                    iota.add(i).compress(keep.cast(I)).intoArray(out, count);
-                    count += keep.trueCount();
-                }
-            }
-        }
-        c.grow(count + (n - upper));
-        int[] out = c.index;
-        for (i = upper; i < n; i++) {
-            float v = at(x, off + i);
-            if (Float.isNaN(v)) {
-                return false;
-            }
-            if (v >= threshold) {
-                out[count++] = i;
-            }
-        }
-        c.count = count;
-        c.threshold = threshold;
-        return true;
-    }
-
-    /** {@code SimdSelectionKernels.gatherMinP} on a row of bfloat16 elements. */
-    static float gatherMinP(MemorySegment x, long off, int n, float t, float r, Candidates c) {
-        double drop = t * Math.log(r);
-        float top = Float.NEGATIVE_INFINITY;
-        float threshold = -Float.MAX_VALUE; // masked tokens never enter
-        int count = 0;
-        IntVector iota = IntVector.zero(I).addIndex(1);
-        int upper = F.loopBound(n);
-        for (int start = 0; start < upper; start += SimdSelectionKernels.GATHER_BLOCK) {
-            int end = Math.min(upper, start + SimdSelectionKernels.GATHER_BLOCK);
-            if (count > SimdSelectionKernels.MAX_MINP_CANDIDATES) {
-                c.count = 0;
-                return Float.POSITIVE_INFINITY; // a wide cut: the ranking takes it
-            }
-            c.grow(count + (end - start));
-            int[] out = c.index;
-            for (int i = start; i < end; i += L) {
-                FloatVector v = load(x, off + i);
-                if (v.compare(VectorOperators.NE, v).anyTrue()) {
-                    return Float.NaN;
-                }
-                VectorMask<Float> keep = v.compare(VectorOperators.GE, threshold);
-                if (keep.anyTrue()) {
-                    float vmax = v.reduceLanes(VectorOperators.MAX);
-                    if (vmax > top) {
-                        if (vmax == Float.POSITIVE_INFINITY) {
-                            return vmax;
-                        }
-                        top = vmax;
-                        threshold = SimdSelectionKernels.minPFloor(top, drop, t);
-                        keep = v.compare(VectorOperators.GE, threshold);
-                    }
-                    iota.add(i).compress(keep.cast(I)).intoArray(out, count);
-                    count += keep.trueCount();
-                }
-            }
-        }
-        c.grow(count + (n - upper));
-        int[] out = c.index;
-        for (int i = upper; i < n; i++) {
-            float v = at(x, off + i);
-            if (Float.isNaN(v) || v == Float.POSITIVE_INFINITY) {
-                return v;
-            }
-            if (v > top) {
-                top = v;
-                threshold = SimdSelectionKernels.minPFloor(top, drop, t);
-            }
-            if (v >= threshold) {
-                out[count++] = i;
-            }
-        }
-        c.count = count;
-        return top;
     }
 
     /** {@link WideCut#massBelow}'s vector blocks (the caller adds the scalar tail). */
@@ -265,23 +172,6 @@ final class HalfSelectionPasses {
         return count;
     }
 
-    /** {@link WideCut#writeMask}'s vector part: one byte per token unless {@code mask} is null; returns how many are kept. */
-    static int writeMask(MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment mask,
-                         long maskOff) {
-        IntVector iota = IntVector.zero(I).addIndex(1);
-        int count = 0;
-        int upper = F.loopBound(n);
-        int i = 0;
-        for (; i < upper; i += L) {
-            VectorMask<Float> k = WideCut.kept(load(x, off + i), iota.add(i), cutLogit, cutIndex);
-            count += k.trueCount();
-            if (mask != null) {
-                WideCut.spreadMask(k.toLong(), mask, maskOff + i);
-            }
-        }
-        return count;
-    }
-
     /** {@link #sampleLargest} on a row of binary16 elements. */
     static float sampleLargestF16(MemorySegment x, long off, int chunks, long stride, int r, float[] largest) {
         int filled = 0;
@@ -295,100 +185,6 @@ final class HalfSelectionPasses {
             filled = SimdSelectionKernels.keepLargest(lanes, largest, filled, r);
         }
         return filled < r ? Float.NEGATIVE_INFINITY : largest[r - 1];
-    }
-
-    /** {@link #gather} on a row of binary16 elements. */
-    static boolean gatherF16(MemorySegment x, long off, int n, float threshold, Candidates c) {
-        int count = 0;
-        IntVector iota = IntVector.zero(I).addIndex(1);
-        int upper = F.loopBound(n);
-        int i = 0;
-        for (int start = 0; start < upper; start += SimdSelectionKernels.GATHER_BLOCK) {
-            int end = Math.min(upper, start + SimdSelectionKernels.GATHER_BLOCK);
-            c.grow(count + (end - start));
-            int[] out = c.index;
-            for (i = start; i < end; i += L) {
-                FloatVector v = loadF16(x, off + i);
-                if (v.compare(VectorOperators.NE, v).anyTrue()) {
-                    return false;
-                }
-                VectorMask<Float> keep = v.compare(VectorOperators.GE, threshold);
-                if (keep.anyTrue()) {
-                    iota.add(i).compress(keep.cast(I)).intoArray(out, count);
-                    count += keep.trueCount();
-                }
-            }
-        }
-        c.grow(count + (n - upper));
-        int[] out = c.index;
-        for (i = upper; i < n; i++) {
-            float v = atF16(x, off + i);
-            if (Float.isNaN(v)) {
-                return false;
-            }
-            if (v >= threshold) {
-                out[count++] = i;
-            }
-        }
-        c.count = count;
-        c.threshold = threshold;
-        return true;
-    }
-
-    /** {@code SimdSelectionKernels.gatherMinP} on a row of binary16 elements. */
-    static float gatherMinPF16(MemorySegment x, long off, int n, float t, float r, Candidates c) {
-        double drop = t * Math.log(r);
-        float top = Float.NEGATIVE_INFINITY;
-        float threshold = -Float.MAX_VALUE; // masked tokens never enter
-        int count = 0;
-        IntVector iota = IntVector.zero(I).addIndex(1);
-        int upper = F.loopBound(n);
-        for (int start = 0; start < upper; start += SimdSelectionKernels.GATHER_BLOCK) {
-            int end = Math.min(upper, start + SimdSelectionKernels.GATHER_BLOCK);
-            if (count > SimdSelectionKernels.MAX_MINP_CANDIDATES) {
-                c.count = 0;
-                return Float.POSITIVE_INFINITY; // a wide cut: the ranking takes it
-            }
-            c.grow(count + (end - start));
-            int[] out = c.index;
-            for (int i = start; i < end; i += L) {
-                FloatVector v = loadF16(x, off + i);
-                if (v.compare(VectorOperators.NE, v).anyTrue()) {
-                    return Float.NaN;
-                }
-                VectorMask<Float> keep = v.compare(VectorOperators.GE, threshold);
-                if (keep.anyTrue()) {
-                    float vmax = v.reduceLanes(VectorOperators.MAX);
-                    if (vmax > top) {
-                        if (vmax == Float.POSITIVE_INFINITY) {
-                            return vmax;
-                        }
-                        top = vmax;
-                        threshold = SimdSelectionKernels.minPFloor(top, drop, t);
-                        keep = v.compare(VectorOperators.GE, threshold);
-                    }
-                    iota.add(i).compress(keep.cast(I)).intoArray(out, count);
-                    count += keep.trueCount();
-                }
-            }
-        }
-        c.grow(count + (n - upper));
-        int[] out = c.index;
-        for (int i = upper; i < n; i++) {
-            float v = atF16(x, off + i);
-            if (Float.isNaN(v) || v == Float.POSITIVE_INFINITY) {
-                return v;
-            }
-            if (v > top) {
-                top = v;
-                threshold = SimdSelectionKernels.minPFloor(top, drop, t);
-            }
-            if (v >= threshold) {
-                out[count++] = i;
-            }
-        }
-        c.count = count;
-        return top;
     }
 
     /** {@link #massBelow} on a row of binary16 elements. */
@@ -414,23 +210,6 @@ final class HalfSelectionPasses {
             total += SimdRows.sumLanes(lanes);
         }
         return total;
-    }
-
-    /** {@link #writeMask} on a row of binary16 elements. */
-    static int writeMaskF16(MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment mask,
-                         long maskOff) {
-        IntVector iota = IntVector.zero(I).addIndex(1);
-        int count = 0;
-        int upper = F.loopBound(n);
-        int i = 0;
-        for (; i < upper; i += L) {
-            VectorMask<Float> k = WideCut.kept(loadF16(x, off + i), iota.add(i), cutLogit, cutIndex);
-            count += k.trueCount();
-            if (mask != null) {
-                WideCut.spreadMask(k.toLong(), mask, maskOff + i);
-            }
-        }
-        return count;
     }
 
     /** bfloat16 and binary16 bits of {@code -inf}, which a masked output element holds. */
@@ -514,140 +293,11 @@ final class HalfSelectionPasses {
         }
     }
 
-    /**
-     * {@code SimdSelectionKernels.maxOrNaN}: the row maximum, NaN if any element is NaN. Four accumulators (max is
-     * exact, so the order is free): with one, the chain of Java-semantics max instructions bound the loop by its latency
-     * (0.215 ns/element against 0.13 with four, 32 rows of 128256 in L3). The float32 loop kept its one accumulator:
-     * four measured slower there (0.29–0.41 against 0.19 ns/element), for a reason not found.
-     */
-    static float maxOrNaN(MemorySegment x, long off, int n) {
-        FloatVector a0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        FloatVector a1 = a0;
-        FloatVector a2 = a0;
-        FloatVector a3 = a0;
-        int upper = n - n % (4 * L);
-        int i = 0;
-        for (; i < upper; i += 4 * L) {
-            a0 = a0.max(load(x, off + i));
-            a1 = a1.max(load(x, off + i + L));
-            a2 = a2.max(load(x, off + i + 2 * L));
-            a3 = a3.max(load(x, off + i + 3 * L));
-        }
-        float m = a0.max(a1).max(a2.max(a3)).reduceLanes(VectorOperators.MAX);
-        for (; i < n; i++) {
-            m = Math.max(m, at(x, off + i));
-        }
-        return m;
-    }
-
-    /** {@code SimdSelectionKernels.argmax}: the lowest id of the largest logit, or -1 for a special row. */
-    static int argmax(MemorySegment x, long off, int n) {
-        float m = maxOrNaN(x, off, n);
-        if (m == Float.POSITIVE_INFINITY || m == Float.NEGATIVE_INFINITY || Float.isNaN(m)) {
-            return -1;
-        }
-        return firstEqual(x, off, n, m);
-    }
-
-    /**
-     * {@link #argmax} on a row of binary16 elements. Its own loops, not a flag in the bfloat16 ones: a loop shared by two
-     * element types shares one profile (see the class comment).
-     */
-    static int argmaxF16(MemorySegment x, long off, int n) {
-        float m = maxOrNaNF16(x, off, n);
-        if (m == Float.POSITIVE_INFINITY || m == Float.NEGATIVE_INFINITY || Float.isNaN(m)) {
-            return -1;
-        }
-        return firstEqualF16(x, off, n, m);
-    }
-
-    /** {@code SimdSelectionKernels.countAtLeast}: how many elements are {@code ≥ value}. */
-    static int countAtLeast(MemorySegment x, long off, int n, float value) {
-        int count = 0;
-        int upper = F.loopBound(n);
-        int i = 0;
-        for (; i < upper; i += L) {
-            count += load(x, off + i).compare(VectorOperators.GE, value).trueCount();
-        }
-        for (; i < n; i++) {
-            count += at(x, off + i) >= value ? 1 : 0;
-        }
-        return count;
-    }
-
-    /** {@link #countAtLeast} on a row of binary16 elements. */
-    static int countAtLeastF16(MemorySegment x, long off, int n, float value) {
-        int count = 0;
-        int upper = F.loopBound(n);
-        int i = 0;
-        for (; i < upper; i += L) {
-            count += loadF16(x, off + i).compare(VectorOperators.GE, value).trueCount();
-        }
-        for (; i < n; i++) {
-            count += atF16(x, off + i) >= value ? 1 : 0;
-        }
-        return count;
-    }
-
     private static FloatVector loadF16(MemorySegment x, long i) {
         return HalfVectors.fromF16(HalfVectors.loadBits(x, i));
     }
 
     private static float atF16(MemorySegment x, long i) {
         return Float.float16ToFloat(x.getAtIndex(I16, i));
-    }
-
-    private static float maxOrNaNF16(MemorySegment x, long off, int n) {
-        FloatVector a0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        FloatVector a1 = a0;
-        FloatVector a2 = a0;
-        FloatVector a3 = a0;
-        int upper = n - n % (4 * L);
-        int i = 0;
-        for (; i < upper; i += 4 * L) {
-            a0 = a0.max(loadF16(x, off + i));
-            a1 = a1.max(loadF16(x, off + i + L));
-            a2 = a2.max(loadF16(x, off + i + 2 * L));
-            a3 = a3.max(loadF16(x, off + i + 3 * L));
-        }
-        float m = a0.max(a1).max(a2.max(a3)).reduceLanes(VectorOperators.MAX);
-        for (; i < n; i++) {
-            m = Math.max(m, atF16(x, off + i));
-        }
-        return m;
-    }
-
-    private static int firstEqualF16(MemorySegment x, long off, int n, float m) {
-        int upper = F.loopBound(n);
-        int i = 0;
-        for (; i < upper; i += L) {
-            VectorMask<Float> hit = loadF16(x, off + i).compare(VectorOperators.EQ, m);
-            if (hit.anyTrue()) {
-                return i + hit.firstTrue();
-            }
-        }
-        for (; i < n; i++) {
-            if (atF16(x, off + i) == m) {
-                return i;
-            }
-        }
-        return -1; // unreachable: m is one of the logits
-    }
-
-    private static int firstEqual(MemorySegment x, long off, int n, float m) {
-        int upper = F.loopBound(n);
-        int i = 0;
-        for (; i < upper; i += L) {
-            VectorMask<Float> hit = load(x, off + i).compare(VectorOperators.EQ, m);
-            if (hit.anyTrue()) {
-                return i + hit.firstTrue();
-            }
-        }
-        for (; i < n; i++) {
-            if (at(x, off + i) == m) {
-                return i;
-            }
-        }
-        return -1; // unreachable: m is one of the logits
     }
 }

@@ -263,8 +263,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
     /** {@link #gatherMinP(MemorySegment, long, int, float, float, Candidates)} on a row of {@code type} elements. */
     private static float gatherMinP(DType type, MemorySegment x, long off, int n, float t, float r, Candidates c) {
         return switch (type) {
-            case BF16 -> HalfSelectionPasses.gatherMinP(x, off, n, t, r, c);
-            case F16 -> HalfSelectionPasses.gatherMinPF16(x, off, n, t, r, c);
+            case BF16, F16 -> HalfKeyPasses.gatherMinP(type, x, off, n, t, r, c);
             default -> gatherMinP(x, off, n, t, r, c);
         };
     }
@@ -556,7 +555,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
     @Override
     public int sample(DType type, MemorySegment x, long xOff, int n, SamplingFilters f, long seed, int row, long step) {
         if (type.isHalf() && f.temperature() == 0f) { // greedy: two light passes, where even f16's conversion pays
-            return type == DType.BF16 ? HalfSelectionPasses.argmax(x, xOff, n) : HalfSelectionPasses.argmaxF16(x, xOff, n);
+            return HalfKeyPasses.argmax(type, x, xOff, n);
         }
         if (type == DType.F32) {
             return sample(x, xOff, n, f, seed, row, step);
@@ -693,8 +692,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
     @Override
     public int countAtLeast(DType type, MemorySegment x, long xOff, int n, float value) {
         return switch (type) {
-            case BF16 -> HalfSelectionPasses.countAtLeast(x, xOff, n, value);
-            case F16 -> HalfSelectionPasses.countAtLeastF16(x, xOff, n, value);
+            case BF16, F16 -> HalfKeyPasses.countAtLeast(type, x, xOff, n, value);
             default -> countAtLeast(x, xOff, n, value);
         };
     }
@@ -881,8 +879,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
     /** {@link #gather(MemorySegment, long, int, float, Candidates)} on a row of {@code type} elements: one loop per type. */
     static boolean gather(DType type, MemorySegment x, long off, int n, float threshold, Candidates c) {
         return switch (type) {
-            case BF16 -> HalfSelectionPasses.gather(x, off, n, threshold, c);
-            case F16 -> HalfSelectionPasses.gatherF16(x, off, n, threshold, c);
+            case BF16, F16 -> HalfKeyPasses.gather(type, x, off, n, threshold, c);
             default -> gather(x, off, n, threshold, c);
         };
     }

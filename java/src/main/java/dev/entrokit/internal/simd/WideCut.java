@@ -530,11 +530,11 @@ final class WideCut {
     static int writeMask(DType type, MemorySegment x, long off, int n, float cutLogit, int cutIndex,
                          MemorySegment mask, long maskOff) {
         int count = switch (type) {
-            case BF16 -> HalfSelectionPasses.writeMask(x, off, n, cutLogit, cutIndex, mask, maskOff);
-            case F16 -> HalfSelectionPasses.writeMaskF16(x, off, n, cutLogit, cutIndex, mask, maskOff);
+            case BF16, F16 -> HalfKeyPasses.writeMask(type, x, off, n, cutLogit, cutIndex, mask, maskOff);
             default -> writeMask(x, off, n, cutLogit, cutIndex, mask, maskOff);
         };
-        for (int i = F.loopBound(n); i < n; i++) { // the scalar tail, one loop for every element type
+        int tail = type == DType.F32 ? F.loopBound(n) : HalfKeyPasses.S.loopBound(n);
+        for (int i = tail; i < n; i++) { // the scalar tail, one loop for every element type
             boolean k = kept(HalfSelectionPasses.at(type, x, off + i), i, cutLogit, cutIndex);
             if (mask != null) {
                 mask.set(ValueLayout.JAVA_BYTE, maskOff + i, (byte) (k ? 1 : 0));
