@@ -113,20 +113,7 @@ final class HalfKeyPasses {
         if (magnitudes.reduceLanes(VectorOperators.MAX) > infBits(type)) {
             return false;
         }
-        c.grow(count + (n - upper));
-        int[] out = c.index;
-        for (int i = upper; i < n; i++) {
-            float v = HalfSelectionPasses.at(type, x, off + i);
-            if (Float.isNaN(v)) {
-                return false;
-            }
-            if (v >= threshold) {
-                out[count++] = i;
-            }
-        }
-        c.count = count;
-        c.threshold = threshold;
-        return true;
+        return SimdSelectionKernels.gatherTail(type, x, off, upper, n, threshold, c, count);
     }
 
     /** Appends the ids {@code ids + j} of the set bits {@code j} of {@code bits} ({@link #SL} of them) to {@code out}. */

@@ -912,10 +912,19 @@ public final class SimdSelectionKernels implements SelectionKernels {
                 }
             }
         }
-        c.grow(count + (n - upper));
+        return gatherTail(DType.F32, x, off, upper, n, threshold, c, count);
+    }
+
+    /**
+     * The scalar tail {@code [from, n)} of a gather of a row of {@code type} elements that has gathered {@code count}
+     * ids so far: appends the ids {@code ≥ threshold} and completes {@code c}; false on a NaN.
+     */
+    static boolean gatherTail(DType type, MemorySegment x, long off, int from, int n, float threshold, Candidates c,
+                              int count) {
+        c.grow(count + (n - from));
         int[] out = c.index;
-        for (i = upper; i < n; i++) {
-            float v = x.getAtIndex(F32, off + i);
+        for (int i = from; i < n; i++) {
+            float v = HalfSelectionPasses.at(type, x, off + i);
             if (Float.isNaN(v)) {
                 return false;
             }
