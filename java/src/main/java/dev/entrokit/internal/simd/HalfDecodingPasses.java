@@ -7,6 +7,7 @@ import static dev.entrokit.internal.simd.VectorExp2.atLeastLow;
 import static dev.entrokit.internal.simd.VectorExp2.exp2;
 import static dev.entrokit.internal.simd.VectorExp2.exp2AtLeastLow;
 
+import dev.entrokit.DType;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -46,8 +47,16 @@ final class HalfDecodingPasses {
         return HalfSelectionPasses.at(x, i);
     }
 
-    /** {@code RowPasses.max}: the row maximum, ignoring NaN (compare and blend; exact, so the order is free). */
+    /**
+     * {@code RowPasses.max}: the row maximum, ignoring NaN, on the row's keys ({@link HalfKeyPasses#max}) unless they
+     * cannot tell, then compare and blend.
+     */
     static float max(MemorySegment x, long off, int n) {
+        float m = HalfKeyPasses.max(DType.BF16, x, off, n);
+        return Float.isNaN(m) ? maxWidened(x, off, n) : m;
+    }
+
+    private static float maxWidened(MemorySegment x, long off, int n) {
         FloatVector m0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         FloatVector m1 = m0;
         int upper2 = n - n % (2 * L);

@@ -261,6 +261,54 @@ final class HalfKeyPasses {
         return magnitude > infBits(type) ? Integer.MAX_VALUE : top;
     }
 
+    /**
+     * The row's largest value as the float32 max passes ({@code RowPasses.max}) find it, NaNs skipped, {@code -inf}
+     * for an empty or wholly masked row; or NaN when the float pass must decide: a row holding a NaN, whose float pass
+     * skips it, or whose largest value is zero (the float pass returns the zero its lanes met first).
+     */
+    static float max(DType type, MemorySegment x, long off, int n) {
+        int top = maxKey(type, x, off, n);
+        return top > key(infBits(type)) || top == 0 || top == -1 ? Float.NaN
+                : top < key(infBits(type) | 0x8000) ? Float.NEGATIVE_INFINITY : value(type, top);
+    }
+
+    /**
+     * {@code RowPasses.maxAndMin} on keys: {@code acc[0]} the largest value, {@code acc[1]} the smallest that is not
+     * {@code -inf} ({@code +inf} when none); false, having written nothing, when the float pass must decide (as
+     * {@link #max}). The smallest's zero may be the other zero than the float pass's: its uses are differences.
+     */
+    static boolean maxAndMin(DType type, MemorySegment x, long off, int n, double[] acc) {
+        short negInf = (short) key(infBits(type) | 0x8000);
+        ShortVector hi0 = ShortVector.broadcast(S, Short.MIN_VALUE);
+        ShortVector hi1 = hi0;
+        ShortVector lo0 = ShortVector.broadcast(S, Short.MAX_VALUE);
+        ShortVector lo1 = lo0;
+        int upper = n - n % (2 * SL);
+        int i = 0;
+        for (; i < upper; i += 2 * SL) {
+            ShortVector k0 = keys(load(x, off + i));
+            ShortVector k1 = keys(load(x, off + i + SL));
+            hi0 = hi0.max(k0);
+            hi1 = hi1.max(k1);
+            lo0 = lo0.min(k0.blend(Short.MAX_VALUE, k0.compare(VectorOperators.EQ, negInf)));
+            lo1 = lo1.min(k1.blend(Short.MAX_VALUE, k1.compare(VectorOperators.EQ, negInf)));
+        }
+        int top = hi0.max(hi1).reduceLanes(VectorOperators.MAX);
+        int bottom = lo0.min(lo1).reduceLanes(VectorOperators.MIN);
+        for (; i < n; i++) {
+            int k = key(x.getAtIndex(I16, off + i));
+            top = Math.max(top, k);
+            bottom = k == negInf ? bottom : Math.min(bottom, k);
+        }
+        // A NaN is beyond ±inf's keys: above the largest, or below the smallest live one.
+        if (top > key(infBits(type)) || bottom < negInf || top == 0 || top == -1) {
+            return false;
+        }
+        acc[0] = top < negInf ? Float.NEGATIVE_INFINITY : value(type, top);
+        acc[1] = bottom == Short.MAX_VALUE ? Float.POSITIVE_INFINITY : value(type, bottom);
+        return true;
+    }
+
     /** The first id whose key is in {@code [lo, hi]}; -1 when none. */
     private static int firstInRange(MemorySegment x, long off, int n, int lo, int hi) {
         short base = (short) lo;
@@ -289,20 +337,14 @@ final class HalfKeyPasses {
      */
     static int writeMask(DType type, MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment mask,
                          long maskOff) {
-        short above = (short) keyAbove(type, cutLogit); // keys from here to +inf's are kept: not a NaN's
+        short above = (short) keyAbove(type, cutLogit);
         short inf = (short) key(infBits(type));
-        short equalFrom = (short) keyAtLeast(type, cutLogit); // keys from here to above − 1 equal the cut: none, or ±0
+        short equalFrom = (short) keyAtLeast(type, cutLogit);
         ShortVector lane = ShortVector.zero(S).addIndex(1);
         int count = 0;
         int upper = S.loopBound(n);
         for (int i = 0; i < upper; i += SL) {
-            ShortVector k = keys(load(x, off + i));
-            VectorMask<Short> kept = k.compare(VectorOperators.GE, above).and(k.compare(VectorOperators.LE, inf));
-            if (cutIndex - i >= 0) { // the tie at the cut, up to its index
-                short last = (short) Math.min(cutIndex - i, SL);
-                kept = kept.or(k.compare(VectorOperators.GE, equalFrom).and(k.compare(VectorOperators.LT, above))
-                        .and(lane.compare(VectorOperators.LE, last)));
-            }
+            VectorMask<Short> kept = kept(keys(load(x, off + i)), above, inf, equalFrom, lane, cutIndex - i);
             count += kept.trueCount();
             if (mask != null) {
                 long bits = kept.toLong();
@@ -311,5 +353,39 @@ final class HalfKeyPasses {
             }
         }
         return count;
+    }
+
+    /**
+     * {@code WideCut.maskLogits}' vector part from a half row into one of its own type (native {@code dst}): the kept
+     * elements' bits as read, {@code -inf}'s for the others, over the first {@code S.loopBound(n)} tokens.
+     */
+    static void maskLogits(DType type, MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment dst,
+                           long dstOff) {
+        short above = (short) keyAbove(type, cutLogit);
+        short inf = (short) key(infBits(type));
+        short equalFrom = (short) keyAtLeast(type, cutLogit);
+        short masked = (short) (infBits(type) | 0x8000);
+        ShortVector lane = ShortVector.zero(S).addIndex(1);
+        int upper = S.loopBound(n);
+        for (int i = 0; i < upper; i += SL) {
+            ShortVector h = load(x, off + i);
+            h.blend(masked, kept(keys(h), above, inf, equalFrom, lane, cutIndex - i).not())
+                    .intoMemorySegment(dst, (dstOff + i) * Short.BYTES, ORDER);
+        }
+    }
+
+    /**
+     * The lanes a cut keeps, from their keys {@code k}: above the cut ({@code k ≥ above}) and not a NaN
+     * ({@code k ≤ inf}), or equal to it ({@code equalFrom ≤ k < above}: no key, one, or the two zeros) at a lane up to
+     * {@code lastTie} (the cut's index minus the vector's first id).
+     */
+    private static VectorMask<Short> kept(ShortVector k, short above, short inf, short equalFrom, ShortVector lane,
+                                          int lastTie) {
+        VectorMask<Short> kept = k.compare(VectorOperators.GE, above).and(k.compare(VectorOperators.LE, inf));
+        if (lastTie < 0) {
+            return kept;
+        }
+        return kept.or(k.compare(VectorOperators.GE, equalFrom).and(k.compare(VectorOperators.LT, above))
+                .and(lane.compare(VectorOperators.LE, (short) Math.min(lastTie, SL))));
     }
 }

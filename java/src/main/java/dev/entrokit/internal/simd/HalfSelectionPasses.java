@@ -212,10 +212,6 @@ final class HalfSelectionPasses {
         return total;
     }
 
-    /** bfloat16 and binary16 bits of {@code -inf}, which a masked output element holds. */
-    private static final int BF16_NEG_INF = 0xFF80;
-    private static final int F16_NEG_INF = 0xFC00;
-
     /** {@code WideCut.maskLogits}' vector part, bfloat16 in, float32 out (at element {@code dstOff}, native). */
     static void maskLogitsBf16ToF32(MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment dst,
                                     long dstOff) {
@@ -238,38 +234,6 @@ final class HalfSelectionPasses {
             v.blend(Float.NEGATIVE_INFINITY, WideCut.kept(v, iota.add(i), cutLogit, cutIndex).not())
                     .intoMemorySegment(dst, (dstOff + i) * Float.BYTES, SimdConstants.ORDER);
         }
-    }
-
-    /**
-     * {@code WideCut.maskLogits}' vector part, bfloat16 in and out (native {@code dst}): the kept elements' bits as read,
-     * {@code -inf} for the others, so no rounding is needed (the widened value of a kept element narrows to its bits).
-     */
-    static void maskLogitsBf16(MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment dst,
-                               long dstOff) {
-        IntVector iota = IntVector.zero(I).addIndex(1);
-        int upper = F.loopBound(n);
-        for (int i = 0; i < upper; i += L) {
-            IntVector h = HalfVectors.loadBits(x, off + i);
-            VectorMask<Float> k = WideCut.kept(HalfVectors.fromBf16(h), iota.add(i), cutLogit, cutIndex);
-            storeBits(h.blend(BF16_NEG_INF, k.not().cast(I)), dst, dstOff + i);
-        }
-    }
-
-    /** {@link #maskLogitsBf16} on binary16 rows. */
-    static void maskLogitsF16(MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment dst,
-                              long dstOff) {
-        IntVector iota = IntVector.zero(I).addIndex(1);
-        int upper = F.loopBound(n);
-        for (int i = 0; i < upper; i += L) {
-            IntVector h = HalfVectors.loadBits(x, off + i);
-            VectorMask<Float> k = WideCut.kept(HalfVectors.fromF16(h), iota.add(i), cutLogit, cutIndex);
-            storeBits(h.blend(F16_NEG_INF, k.not().cast(I)), dst, dstOff + i);
-        }
-    }
-
-    private static void storeBits(IntVector h, MemorySegment dst, long index) {
-        ((ShortVector) h.convertShape(VectorOperators.I2S, HalfVectors.S, 0))
-                .intoMemorySegment(dst, index * Short.BYTES, SimdConstants.ORDER);
     }
 
     /**

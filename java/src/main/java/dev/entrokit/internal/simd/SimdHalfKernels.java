@@ -75,8 +75,13 @@ public final class SimdHalfKernels implements HalfKernels {
 
     // ---------------------------------------------------------------- building blocks, one loop each
 
-    /** {@link RowPasses#max} on a half row. */
+    /** {@link RowPasses#max} on a half row: on its keys ({@link HalfKeyPasses#max}) unless they cannot tell. */
     static float max(boolean bf16, MemorySegment x, long off, int n) {
+        float m = HalfKeyPasses.max(bf16 ? DType.BF16 : DType.F16, x, off, n);
+        return Float.isNaN(m) ? maxWidened(bf16, x, off, n) : m;
+    }
+
+    private static float maxWidened(boolean bf16, MemorySegment x, long off, int n) {
         FloatVector m0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         FloatVector m1 = m0;
         int upper2 = n - n % (2 * L);
@@ -101,8 +106,14 @@ public final class SimdHalfKernels implements HalfKernels {
         return r;
     }
 
-    /** {@link RowPasses#maxAndMin} on a half row. */
+    /** {@link RowPasses#maxAndMin} on a half row: on its keys ({@link HalfKeyPasses#maxAndMin}) unless they cannot tell. */
     static void maxAndMin(boolean bf16, MemorySegment x, long off, int n, double[] acc) {
+        if (!HalfKeyPasses.maxAndMin(bf16 ? DType.BF16 : DType.F16, x, off, n, acc)) {
+            maxAndMinWidened(bf16, x, off, n, acc);
+        }
+    }
+
+    private static void maxAndMinWidened(boolean bf16, MemorySegment x, long off, int n, double[] acc) {
         FloatVector mx0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         FloatVector mx1 = mx0;
         FloatVector mn0 = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);

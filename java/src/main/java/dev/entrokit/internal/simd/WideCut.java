@@ -588,18 +588,15 @@ final class WideCut {
         MemorySegment dst = out.isNative() ? out : Workspace.get().staging(n);
         long dstOff = out.isNative() ? outOff : 0;
         boolean wide = outType == DType.F32;
-        if (type == DType.BF16) {
-            if (wide) {
-                HalfSelectionPasses.maskLogitsBf16ToF32(x, off, n, cutLogit, cutIndex, dst, dstOff);
-            } else {
-                HalfSelectionPasses.maskLogitsBf16(x, off, n, cutLogit, cutIndex, dst, dstOff);
-            }
-        } else if (wide) {
-            HalfSelectionPasses.maskLogitsF16ToF32(x, off, n, cutLogit, cutIndex, dst, dstOff);
+        if (!wide) {
+            HalfKeyPasses.maskLogits(type, x, off, n, cutLogit, cutIndex, dst, dstOff);
+        } else if (type == DType.BF16) {
+            HalfSelectionPasses.maskLogitsBf16ToF32(x, off, n, cutLogit, cutIndex, dst, dstOff);
         } else {
-            HalfSelectionPasses.maskLogitsF16(x, off, n, cutLogit, cutIndex, dst, dstOff);
+            HalfSelectionPasses.maskLogitsF16ToF32(x, off, n, cutLogit, cutIndex, dst, dstOff);
         }
-        for (int i = F.loopBound(n); i < n; i++) { // the scalar tail, one loop for the four pairs
+        int tail = wide ? F.loopBound(n) : HalfKeyPasses.S.loopBound(n);
+        for (int i = tail; i < n; i++) { // the scalar tail, one loop for the four pairs
             float v = HalfSelectionPasses.at(type, x, off + i);
             float o = kept(v, i, cutLogit, cutIndex) ? v : Float.NEGATIVE_INFINITY;
             if (wide) {

@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
 /**
  * {@link HalfKeyPasses} against the float32 passes on the widened row, which is the contract (a half row gives bitwise
  * the float32 result on its widened values): gather, min-p's gather (the row maximum and the tokens at or above min-p's
- * exact cut), counting, greedy's argmax and a cut's mask, exact equality (min-p's maximum as a float: ±0 alike). Rows of odd lengths around the key loop's
+ * exact cut), counting, greedy's argmax, a cut's mask, the masked logits in the input's type and the row maxima of the softmax family and decoding steps
+ * (with their fallback to the widened passes), exact equality (min-p's maximum as a float: ±0 alike). Rows of odd lengths around the key loop's
  * {@code 2·L} lanes and its 4096-token blocks, from bit patterns that stress a key order: ±0 together (equal as floats,
  * two keys), ties, subnormals, ±inf, NaNs of both signs, one value repeated; thresholds on, between and beyond the row's
  * values, ±0, ±inf, NaN, ±{@code Float.MAX_VALUE}. Heap and off-heap rows, at every SIMD width (the class is re-run
@@ -132,6 +133,44 @@ class HalfKeyPassesTest {
     }
 
     @Test
+    void rowMaximaAreTheFloat32Passes() {
+        SplittableRandom r = new SplittableRandom(53);
+        double[] wide = new double[2];
+        double[] half = new double[2];
+        int keyed = 0;
+        try (Arena arena = Arena.ofConfined()) {
+            for (DType type : new DType[] {DType.BF16, DType.F16}) {
+                boolean bf16 = type == DType.BF16;
+                for (int n : SIZES) {
+                    for (int style = 0; style < 7; style++) {
+                        short[] h = row(type, n, style, r);
+                        MemorySegment w = widened(arena, type, h);
+                        MemorySegment x = halfSegment(arena, h, r.nextBoolean());
+                        String what = type + " n=" + n + " style=" + style;
+                        float m = RowPasses.max(w, 3, n);
+                        assertEquals(Float.floatToRawIntBits(m), Float.floatToRawIntBits(SimdHalfKernels.max(bf16, x, 3, n)),
+                                "max " + what);
+                        if (bf16) {
+                            assertEquals(Float.floatToRawIntBits(m), Float.floatToRawIntBits(HalfDecodingPasses.max(x, 3, n)),
+                                    "decoding max " + what);
+                        }
+                        float k = HalfKeyPasses.max(type, x, 3, n);
+                        if (!Float.isNaN(k)) {
+                            keyed++;
+                        }
+                        RowPasses.maxAndMin(w, 3, n, wide);
+                        SimdHalfKernels.maxAndMin(bf16, x, 3, n, half);
+                        assertEquals(Double.doubleToRawLongBits(wide[0]), Double.doubleToRawLongBits(half[0]),
+                                "maxAndMin's max " + what);
+                        assertTrue(wide[1] == half[1], "maxAndMin's live min " + what + ": " + wide[1] + " " + half[1]);
+                    }
+                }
+            }
+        }
+        assertTrue(keyed > 100, "rows the keys decided " + keyed);
+    }
+
+    @Test
     void minPGatherKeepsTheFloat32PassesMaximumAndCut() {
         SplittableRandom r = new SplittableRandom(43);
         Candidates half = new Candidates();
@@ -201,6 +240,39 @@ class HalfKeyPassesTest {
                                         halfMask.toArray(ValueLayout.JAVA_BYTE), "mask " + what);
                                 assertEquals(a, WideCut.writeMask(type, x, 3, n, cut, cutIndex, null, 0),
                                         "count without a mask " + what);
+                                checks++;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assertTrue(checks > 5000, "checks " + checks);
+    }
+
+    @Test
+    void maskedLogitsInTheInputTypeAreTheFloat32OnesNarrowed() {
+        SplittableRandom r = new SplittableRandom(59);
+        int checks = 0;
+        try (Arena arena = Arena.ofConfined()) {
+            for (DType type : new DType[] {DType.BF16, DType.F16}) {
+                for (int n : SIZES) {
+                    for (int style = 0; style < 7; style++) {
+                        short[] h = row(type, n, style, r);
+                        MemorySegment w = widened(arena, type, h);
+                        MemorySegment x = halfSegment(arena, h, r.nextBoolean());
+                        MemorySegment wideOut = arena.allocate(4L * n + 8, 4);
+                        MemorySegment halfOut = r.nextBoolean() ? arena.allocate(2L * n + 4, 2)
+                                : MemorySegment.ofArray(new short[n + 2]);
+                        for (float cut : thresholds(type, h, r)) {
+                            for (int cutIndex : new int[] {-1, 0, n / 2, n - 1, Integer.MAX_VALUE, r.nextInt(n + 1)}) {
+                                String what = type + " n=" + n + " style=" + style + " cut=" + cut + "@" + cutIndex;
+                                WideCut.maskLogits(w, 3, n, cut, cutIndex, wideOut, 1);
+                                WideCut.maskLogits(type, x, 3, n, cut, cutIndex, type, halfOut, 1);
+                                for (int i = 0; i < n; i++) {
+                                    short expected = type.narrow(wideOut.getAtIndex(F32, 1 + i));
+                                    assertEquals(expected, halfOut.getAtIndex(I16, 1 + i), what + " at " + i);
+                                }
                                 checks++;
                             }
                         }
