@@ -57,12 +57,7 @@ final class HalfSelectionPasses {
         int filled = 0;
         float[] lanes = Workspace.get().lanes;
         for (int k = 0; k < chunks; k++) {
-            FloatVector v = load(x, off + k * stride);
-            if (filled == r && !v.compare(VectorOperators.GT, largest[r - 1]).anyTrue()) {
-                continue;
-            }
-            v.intoArray(lanes, 0);
-            filled = SimdSelectionKernels.keepLargest(lanes, largest, filled, r);
+            filled = SimdSelectionKernels.keepLargest(load(x, off + k * stride), lanes, largest, filled, r);
         }
         return filled < r ? Float.NEGATIVE_INFINITY : largest[r - 1];
     }
@@ -177,12 +172,7 @@ final class HalfSelectionPasses {
         int filled = 0;
         float[] lanes = Workspace.get().lanes;
         for (int k = 0; k < chunks; k++) {
-            FloatVector v = loadF16(x, off + k * stride);
-            if (filled == r && !v.compare(VectorOperators.GT, largest[r - 1]).anyTrue()) {
-                continue;
-            }
-            v.intoArray(lanes, 0);
-            filled = SimdSelectionKernels.keepLargest(lanes, largest, filled, r);
+            filled = SimdSelectionKernels.keepLargest(loadF16(x, off + k * stride), lanes, largest, filled, r);
         }
         return filled < r ? Float.NEGATIVE_INFINITY : largest[r - 1];
     }

