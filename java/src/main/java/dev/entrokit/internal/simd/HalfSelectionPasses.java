@@ -62,9 +62,12 @@ final class HalfSelectionPasses {
         return filled < r ? Float.NEGATIVE_INFINITY : largest[r - 1];
     }
 
-    /** {@link WideCut#massBelow}'s vector blocks (the caller adds the scalar tail). */
+    /**
+     * {@link WideCut#massBelow}'s vector blocks (the caller adds the scalar tail), block {@code b}'s mass also left in
+     * {@code sums[b]} for the walk.
+     */
     static double massBelow(MemorySegment x, long off, int n, float max, float temperature, float below,
-                            float cutLogit, int cutIndex, float[] lanes) {
+                            float cutLogit, int cutIndex, double[] sums, float[] lanes) {
         float scale = VectorExp2.log2Scale(temperature);
         boolean cut = cutLogit != Float.NEGATIVE_INFINITY;
         IntVector iota = IntVector.zero(I).addIndex(1);
@@ -82,7 +85,8 @@ final class HalfSelectionPasses {
                 acc = acc.add(VectorExp2.exp2(VectorExp2.log2Units(v, max, scale)), in);
             }
             acc.intoArray(lanes, 0);
-            total += SimdRows.sumLanes(lanes);
+            sums[start / SimdConstants.BLOCK] = SimdRows.sumLanes(lanes);
+            total += sums[start / SimdConstants.BLOCK];
         }
         return total;
     }
@@ -179,7 +183,7 @@ final class HalfSelectionPasses {
 
     /** {@link #massBelow} on a row of binary16 elements. */
     static double massBelowF16(MemorySegment x, long off, int n, float max, float temperature, float below,
-                            float cutLogit, int cutIndex, float[] lanes) {
+                            float cutLogit, int cutIndex, double[] sums, float[] lanes) {
         float scale = VectorExp2.log2Scale(temperature);
         boolean cut = cutLogit != Float.NEGATIVE_INFINITY;
         IntVector iota = IntVector.zero(I).addIndex(1);
@@ -197,7 +201,8 @@ final class HalfSelectionPasses {
                 acc = acc.add(VectorExp2.exp2(VectorExp2.log2Units(v, max, scale)), in);
             }
             acc.intoArray(lanes, 0);
-            total += SimdRows.sumLanes(lanes);
+            sums[start / SimdConstants.BLOCK] = SimdRows.sumLanes(lanes);
+            total += sums[start / SimdConstants.BLOCK];
         }
         return total;
     }

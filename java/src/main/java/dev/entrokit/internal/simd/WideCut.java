@@ -88,11 +88,23 @@ final class WideCut {
      */
     static double massBelow(DType type, MemorySegment x, long off, int n, float max, float temperature, float below,
                             float cutLogit, int cutIndex, float[] lanes) {
-        double total = switch (type) {
-            case BF16 -> HalfSelectionPasses.massBelow(x, off, n, max, temperature, below, cutLogit, cutIndex, lanes);
-            case F16 -> HalfSelectionPasses.massBelowF16(x, off, n, max, temperature, below, cutLogit, cutIndex, lanes);
-            default -> massBelow(x, off, n, max, temperature, below, cutLogit, cutIndex, lanes);
-        };
+        if (type == DType.F32) {
+            return plusTail(type, x, off, n, max, temperature, below, cutLogit, cutIndex,
+                    massBelow(x, off, n, max, temperature, below, cutLogit, cutIndex, lanes));
+        }
+        return massBelow(type, x, off, n, max, temperature, below, cutLogit, cutIndex,
+                Workspace.get().blockSums(F.loopBound(n)), lanes);
+    }
+
+    /**
+     * {@link #massBelow(DType, MemorySegment, long, int, float, float, float, float, int, float[])} of a half row,
+     * block {@code b}'s mass also left in {@code sums[b]} (for the walk, as the float32 pass leaves them).
+     */
+    private static double massBelow(DType type, MemorySegment x, long off, int n, float max, float temperature,
+                                    float below, float cutLogit, int cutIndex, double[] sums, float[] lanes) {
+        double total = type == DType.BF16
+                ? HalfSelectionPasses.massBelow(x, off, n, max, temperature, below, cutLogit, cutIndex, sums, lanes)
+                : HalfSelectionPasses.massBelowF16(x, off, n, max, temperature, below, cutLogit, cutIndex, sums, lanes);
         return plusTail(type, x, off, n, max, temperature, below, cutLogit, cutIndex, total);
     }
 
@@ -687,16 +699,17 @@ final class WideCut {
         float twoInvT = 2 / temperature;
         float massCut = excluding ? Float.NEGATIVE_INFINITY : cutLogit;
         int massCutIndex = excluding ? Integer.MAX_VALUE : cutIndex;
-        // A float32 row whose mass is unknown keeps its block masses from the mass pass: a whole vector block's mass
-        // is the very double the walk's own massBelow of that block gives, so the walk reads them instead of taking
-        // every exp before the crossing block a second time.
+        // A row whose mass is unknown keeps its block masses from the mass pass: a whole vector block's mass is the
+        // very double the walk's own massBelow of that block gives, so the walk reads them instead of taking every
+        // exp before the crossing block a second time (half rows did until 2026-12-07: bf16 unfiltered draws ran at
+        // 0.72–0.79× float32's elements per second).
         int upper = F.loopBound(n);
-        double[] blockMass = Double.isNaN(rowMass) && type == DType.F32 ? Workspace.get().walkMass(upper) : null;
-        double mass = blockMass != null
+        double[] blockMass = Double.isNaN(rowMass) ? Workspace.get().walkMass(upper) : null;
+        double mass = blockMass == null ? rowMass
+                : type == DType.F32
                 ? massBelow(x, off, n, max, temperature, Float.POSITIVE_INFINITY, massCut, massCutIndex, blockMass, split)
-                : Double.isNaN(rowMass)
-                ? massBelow(type, x, off, n, max, temperature, Float.POSITIVE_INFINITY, massCut, massCutIndex, lanes)
-                : rowMass;
+                : massBelow(type, x, off, n, max, temperature, Float.POSITIVE_INFINITY, massCut, massCutIndex, blockMass,
+                        lanes);
         double target = u * (mass - excludedWeight(excluded, count, 0, n, negHalfM, twoInvT));
         double cum = 0;
         int last = -1;
