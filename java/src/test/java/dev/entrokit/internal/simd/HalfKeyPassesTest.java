@@ -29,7 +29,13 @@ import org.junit.jupiter.api.Test;
 class HalfKeyPassesTest {
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    private static final int[] SIZES = {1, 2, 7, 15, 16, 31, 32, 33, 63, 64, 65, 100, 1000, 4095, 4096, 4097, 9000, 20001};
+    private static final int L = SimdConstants.L;
+    /**
+     * Around the key loop's 2L lanes and the 4096-token blocks; 8192 + [L, 2L) is where the float32 pass starts a block
+     * (and checks min-p's gather for a wide cut) that the key loop leaves to its scalar tail.
+     */
+    private static final int[] SIZES = {1, 2, 7, 15, 16, 31, 32, 33, 63, 64, 65, 100, 1000, 4095, 4096, 4097, 9000, 20001,
+        8192 + L, 8192 + 2 * L - 1, 12288 + L};
 
     /** A row of {@code n} half patterns of {@code type} in the style {@code style}. */
     private static short[] row(DType type, int n, int style, SplittableRandom r) {
