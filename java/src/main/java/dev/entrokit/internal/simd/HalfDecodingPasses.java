@@ -7,7 +7,6 @@ import static dev.entrokit.internal.simd.VectorExp2.atLeastLow;
 import static dev.entrokit.internal.simd.VectorExp2.exp2;
 import static dev.entrokit.internal.simd.VectorExp2.exp2AtLeastLow;
 
-import dev.entrokit.DType;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -47,38 +46,9 @@ final class HalfDecodingPasses {
         return HalfSelectionPasses.at(x, i);
     }
 
-    /**
-     * {@code RowPasses.max}: the row maximum, ignoring NaN, on the row's keys ({@link HalfKeyPasses#max}) unless they
-     * cannot tell, then compare and blend.
-     */
+    /** {@code RowPasses.max}: the row maximum, ignoring NaN ({@link SimdHalfKernels#max}: on the row's keys). */
     static float max(MemorySegment x, long off, int n) {
-        float m = HalfKeyPasses.max(DType.BF16, x, off, n);
-        return Float.isNaN(m) ? maxWidened(x, off, n) : m;
-    }
-
-    private static float maxWidened(MemorySegment x, long off, int n) {
-        FloatVector m0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        FloatVector m1 = m0;
-        int upper2 = n - n % (2 * L);
-        int i = 0;
-        for (; i < upper2; i += 2 * L) {
-            FloatVector v0 = load(x, off + i);
-            FloatVector v1 = load(x, off + i + L);
-            m0 = m0.blend(v0, v0.compare(VectorOperators.GT, m0));
-            m1 = m1.blend(v1, v1.compare(VectorOperators.GT, m1));
-        }
-        if (i + L <= n) {
-            FloatVector v = load(x, off + i);
-            m0 = m0.blend(v, v.compare(VectorOperators.GT, m0));
-            i += L;
-        }
-        m0 = m0.blend(m1, m1.compare(VectorOperators.GT, m0));
-        float r = m0.reduceLanes(VectorOperators.MAX);
-        for (; i < n; i++) {
-            float v = at(x, off + i);
-            r = v > r ? v : r;
-        }
-        return r;
+        return SimdHalfKernels.max(true, x, off, n);
     }
 
     /** {@code SimdDecoding.masses}: count, {@code Σ w}, {@code Σ w·z} into {@code stats[0..2]}. */

@@ -1,5 +1,6 @@
 package dev.entrokit.internal.simd;
 
+import static dev.entrokit.internal.simd.SimdConstants.F;
 import static dev.entrokit.internal.simd.SimdConstants.L;
 import static dev.entrokit.internal.simd.SimdConstants.ORDER;
 
@@ -28,7 +29,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class HalfKeyPasses {
     /** Shorts in a float vector's bits: twice {@link SimdConstants#L} lanes. */
-    static final VectorSpecies<Short> S = VectorSpecies.of(short.class, SimdConstants.F.vectorShape());
+    static final VectorSpecies<Short> S = VectorSpecies.of(short.class, F.vectorShape());
     private static final int SL = S.length();
     private static final VectorSpecies<Integer> I = HalfVectors.I;
     private static final VectorMask<Short> LOW = VectorMask.fromLong(S, (1L << L) - 1);
@@ -43,6 +44,21 @@ final class HalfKeyPasses {
     /** The bit pattern of {@code +inf} in {@code type} (BF16 or F16). */
     static int infBits(DType type) {
         return type == DType.BF16 ? 0x7F80 : 0x7C00;
+    }
+
+    /** The key of {@code +inf} in {@code type}: every key above it is a NaN's. */
+    private static int infKey(DType type) {
+        return key(infBits(type));
+    }
+
+    /** The key of {@code -inf} in {@code type}: every key below it is a NaN's. */
+    private static int negInfKey(DType type) {
+        return key(infBits(type) | 0x8000);
+    }
+
+    /** Whether {@code k} is the key of −0 (−1) or +0 (0): a maximum the float passes return by lane order. */
+    private static boolean zero(int k) {
+        return k == 0 || k == -1;
     }
 
     /** The order-preserving key of the 16-bit pattern {@code h} (sign-extended or not). */
@@ -65,8 +81,8 @@ final class HalfKeyPasses {
      * when none is ({@code t} NaN). A binary search over the keys: sixteen widenings per call, once per row or threshold.
      */
     static int keyAtLeast(DType type, float t) {
-        int lo = key(infBits(type) | 0x8000);
-        int hi = key(infBits(type)) + 1;
+        int lo = negInfKey(type);
+        int hi = infKey(type) + 1;
         while (lo < hi) {
             int mid = (lo + hi) >> 1;
             if (value(type, mid) >= t) {
@@ -80,7 +96,7 @@ final class HalfKeyPasses {
 
     /** The smallest key whose value is {@code > t}, as {@link #keyAtLeast}. */
     static int keyAbove(DType type, float t) {
-        return t == Float.POSITIVE_INFINITY ? key(infBits(type)) + 1 : keyAtLeast(type, Math.nextUp(t));
+        return t == Float.POSITIVE_INFINITY ? infKey(type) + 1 : keyAtLeast(type, Math.nextUp(t));
     }
 
     private static ShortVector load(MemorySegment x, long i) {
@@ -118,12 +134,14 @@ final class HalfKeyPasses {
 
     /** Appends the ids {@code ids + j} of the set bits {@code j} of {@code bits} ({@link #SL} of them) to {@code out}. */
     private static int compress(long bits, IntVector ids, int[] out, int count) {
-        VectorMask<Integer> low = VectorMask.fromLong(I, bits);
-        ids.compress(low).intoArray(out, count);
-        count += low.trueCount();
-        VectorMask<Integer> high = VectorMask.fromLong(I, bits >>> L);
-        ids.add(L).compress(high).intoArray(out, count);
-        return count + high.trueCount();
+        return compressPart(bits >>> L, ids.add(L), out, compressPart(bits, ids, out, count));
+    }
+
+    /** Appends the ids {@code ids + j} of the set bits {@code j < L} of {@code bits} to {@code out}. */
+    private static int compressPart(long bits, IntVector ids, int[] out, int count) {
+        VectorMask<Integer> part = VectorMask.fromLong(I, bits);
+        ids.compress(part).intoArray(out, count);
+        return count + part.trueCount();
     }
 
     /**
@@ -134,22 +152,26 @@ final class HalfKeyPasses {
      */
     static float gatherMinP(DType type, MemorySegment x, long off, int n, float t, float r, Candidates c) {
         double drop = t * Math.log(r);
-        int infKey = key(infBits(type));
+        int infKey = infKey(type);
         float top = Float.NEGATIVE_INFINITY;
-        int topKey = key(infBits(type) | 0x8000);
+        int topKey = negInfKey(type);
         float threshold = -Float.MAX_VALUE; // masked tokens never enter
         short atLeast = (short) keyAtLeast(type, threshold);
         ShortVector magnitudes = ShortVector.zero(S);
         IntVector iota = IntVector.zero(I).addIndex(1);
         int count = 0;
         int upper = S.loopBound(n);
-        for (int start = 0; start < upper; start += SimdSelectionKernels.GATHER_BLOCK) {
+        // The blocks are the float32 pass's, whose vectors run to F.loopBound(n), up to L tokens past this loop's: a
+        // wide cut is called at the same block starts, so a half row overflows into the ranking, which draws
+        // differently, exactly when its widened row does (a reviewer's row: n = 8208 at 512 bits, where the float32
+        // pass starts a block that this loop did not, one token in 100,000 drawn differently).
+        for (int start = 0; start < F.loopBound(n); start += SimdSelectionKernels.GATHER_BLOCK) {
             int end = Math.min(upper, start + SimdSelectionKernels.GATHER_BLOCK);
             if (count > SimdSelectionKernels.MAX_MINP_CANDIDATES) {
                 c.count = 0;
                 return Float.POSITIVE_INFINITY; // a wide cut: the ranking takes it
             }
-            c.grow(count + (end - start));
+            c.grow(count + Math.max(0, end - start));
             int[] out = c.index;
             for (int i = start; i < end; i += SL) {
                 ShortVector h = load(x, off + i);
@@ -177,22 +199,12 @@ final class HalfKeyPasses {
                         atLeast = (short) keyAtLeast(type, threshold);
                         keep = k.compare(VectorOperators.GE, atLeast);
                     }
-                    VectorMask<Integer> part = VectorMask.fromLong(I, keep.toLong() >>> (half * L));
-                    iota.add(i + half * L).compress(part).intoArray(out, count);
-                    count += part.trueCount();
+                    count = compressPart(keep.toLong() >>> (half * L), iota.add(i + half * L), out, count);
                 }
             }
         }
         if (magnitudes.reduceLanes(VectorOperators.MAX) > infBits(type)) {
             return Float.NaN;
-        }
-        // The float32 pass runs its vectors to F.loopBound(n), up to L tokens past this loop: when those start a block
-        // of its own, it checks for a wide cut there too (a reviewer's row: n = 8208 at 512 bits, 8192 gathered, one
-        // token in 100,000 drawn differently).
-        if (upper % SimdSelectionKernels.GATHER_BLOCK == 0 && upper < SimdConstants.F.loopBound(n)
-                && count > SimdSelectionKernels.MAX_MINP_CANDIDATES) {
-            c.count = 0;
-            return Float.POSITIVE_INFINITY;
         }
         c.grow(count + (n - upper));
         int[] out = c.index;
@@ -216,7 +228,7 @@ final class HalfKeyPasses {
     /** {@code SimdSelectionKernels.countAtLeast} on a half row: how many elements are {@code ≥ value}. */
     static int countAtLeast(DType type, MemorySegment x, long off, int n, float value) {
         short atLeast = (short) keyAtLeast(type, value);
-        short inf = (short) key(infBits(type));
+        short inf = (short) infKey(type);
         int count = 0;
         int upper = S.loopBound(n);
         int i = 0;
@@ -236,7 +248,7 @@ final class HalfKeyPasses {
      */
     static int argmax(DType type, MemorySegment x, long off, int n) {
         int top = maxKey(type, x, off, n);
-        if (top >= key(infBits(type)) || top <= key(infBits(type) | 0x8000)) {
+        if (top >= infKey(type) || top <= negInfKey(type)) {
             return -1; // +inf, a NaN, or every token -inf
         }
         int lo = top == 0 ? -1 : top; // −0's key is −1, +0's is 0: a float maximum 0 is either
@@ -276,8 +288,8 @@ final class HalfKeyPasses {
      */
     static float max(DType type, MemorySegment x, long off, int n) {
         int top = maxKey(type, x, off, n);
-        return top > key(infBits(type)) || top == 0 || top == -1 ? Float.NaN
-                : top < key(infBits(type) | 0x8000) ? Float.NEGATIVE_INFINITY : value(type, top);
+        return top > infKey(type) || zero(top) ? Float.NaN
+                : top < negInfKey(type) ? Float.NEGATIVE_INFINITY : value(type, top);
     }
 
     /**
@@ -286,7 +298,7 @@ final class HalfKeyPasses {
      * {@link #max}). The smallest's zero may be the other zero than the float pass's: its uses are differences.
      */
     static boolean maxAndMin(DType type, MemorySegment x, long off, int n, double[] acc) {
-        short negInf = (short) key(infBits(type) | 0x8000);
+        short negInf = (short) negInfKey(type);
         ShortVector hi0 = ShortVector.broadcast(S, Short.MIN_VALUE);
         ShortVector hi1 = hi0;
         ShortVector lo0 = ShortVector.broadcast(S, Short.MAX_VALUE);
@@ -309,7 +321,7 @@ final class HalfKeyPasses {
             bottom = k == negInf ? bottom : Math.min(bottom, k);
         }
         // A NaN is beyond ±inf's keys: above the largest, or below the smallest live one.
-        if (top > key(infBits(type)) || bottom < negInf || top == 0 || top == -1) {
+        if (top > infKey(type) || bottom < negInf || zero(top)) {
             return false;
         }
         acc[0] = top < negInf ? Float.NEGATIVE_INFINITY : value(type, top);
@@ -346,7 +358,7 @@ final class HalfKeyPasses {
     static int writeMask(DType type, MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment mask,
                          long maskOff) {
         short above = (short) keyAbove(type, cutLogit);
-        short inf = (short) key(infBits(type));
+        short inf = (short) infKey(type);
         short equalFrom = (short) keyAtLeast(type, cutLogit);
         ShortVector lane = ShortVector.zero(S).addIndex(1);
         int count = 0;
@@ -370,7 +382,7 @@ final class HalfKeyPasses {
     static void maskLogits(DType type, MemorySegment x, long off, int n, float cutLogit, int cutIndex, MemorySegment dst,
                            long dstOff) {
         short above = (short) keyAbove(type, cutLogit);
-        short inf = (short) key(infBits(type));
+        short inf = (short) infKey(type);
         short equalFrom = (short) keyAtLeast(type, cutLogit);
         short masked = (short) (infBits(type) | 0x8000);
         ShortVector lane = ShortVector.zero(S).addIndex(1);
