@@ -96,123 +96,123 @@ class HalfKeyPassesTest {
         return t;
     }
 
-    @Test
-    void gatherCountAndArgmaxAreTheFloat32Passes() {
-        SplittableRandom r = new SplittableRandom(41);
-        Candidates half = new Candidates();
-        Candidates wide = new Candidates();
-        int checks = 0;
+    /**
+     * One adversarial row: its half patterns {@code h}, the widened float32 row {@code w} and the half row {@code x} (both
+     * at element offset 3), {@code what} to name it in a message; {@code arena} and {@code r} for the check's own use.
+     */
+    private record Row(DType type, int n, short[] h, MemorySegment w, MemorySegment x, String what, Arena arena,
+                       SplittableRandom r) {
+    }
+
+    /**
+     * Runs {@code check} on every row style of every size, for bf16 and f16, the half row on the heap or off it at
+     * random, or both ({@code bothPlacements}).
+     */
+    private static void forEachRow(long seed, boolean bothPlacements, java.util.function.Consumer<Row> check) {
+        SplittableRandom r = new SplittableRandom(seed);
         try (Arena arena = Arena.ofConfined()) {
             for (DType type : new DType[] {DType.BF16, DType.F16}) {
                 for (int n : SIZES) {
                     for (int style = 0; style < 7; style++) {
                         short[] h = row(type, n, style, r);
                         MemorySegment w = widened(arena, type, h);
-                        for (boolean heap : new boolean[] {false, true}) {
-                            MemorySegment x = halfSegment(arena, h, heap);
-                            String what = type + " n=" + n + " style=" + style + " heap=" + heap;
-                            assertEquals(SimdSelectionKernels.argmax(w, 3, n), HalfKeyPasses.argmax(type, x, 3, n),
-                                    "argmax " + what);
-                            for (float t : thresholds(type, h, r)) {
-                                boolean a = SimdSelectionKernels.gather(w, 3, n, t, wide);
-                                boolean b = HalfKeyPasses.gather(type, x, 3, n, t, half);
-                                assertEquals(a, b, "gather's NaN answer " + what + " t=" + t);
-                                if (a) {
-                                    assertEquals(wide.count, half.count, "gather count " + what + " t=" + t);
-                                    assertArrayEquals(Arrays.copyOf(wide.index, wide.count),
-                                            Arrays.copyOf(half.index, half.count), "gather ids " + what + " t=" + t);
-                                }
-                                int expected = 0;
-                                for (short bits : h) {
-                                    expected += type.widen(bits) >= t ? 1 : 0;
-                                }
-                                assertEquals(expected, HalfKeyPasses.countAtLeast(type, x, 3, n, t),
-                                        "countAtLeast " + what + " t=" + t);
-                                checks++;
-                            }
+                        for (boolean heap : bothPlacements ? new boolean[] {false, true} : new boolean[] {r.nextBoolean()}) {
+                            check.accept(new Row(type, n, h, w, halfSegment(arena, h, heap),
+                                    type + " n=" + n + " style=" + style + " heap=" + heap, arena, r));
                         }
                     }
                 }
             }
         }
-        assertTrue(checks > 3000, "checks " + checks);
+    }
+
+    @Test
+    void gatherCountAndArgmaxAreTheFloat32Passes() {
+        Candidates half = new Candidates();
+        Candidates wide = new Candidates();
+        int[] checks = {0};
+        forEachRow(41, true, row -> {
+            DType type = row.type();
+            int n = row.n();
+            assertEquals(SimdSelectionKernels.argmax(row.w(), 3, n), HalfKeyPasses.argmax(type, row.x(), 3, n),
+                    "argmax " + row.what());
+            for (float t : thresholds(type, row.h(), row.r())) {
+                String what = row.what() + " t=" + t;
+                boolean a = SimdSelectionKernels.gather(row.w(), 3, n, t, wide);
+                boolean b = HalfKeyPasses.gather(type, row.x(), 3, n, t, half);
+                assertEquals(a, b, "gather's NaN answer " + what);
+                if (a) {
+                    assertEquals(wide.count, half.count, "gather count " + what);
+                    assertArrayEquals(Arrays.copyOf(wide.index, wide.count), Arrays.copyOf(half.index, half.count),
+                            "gather ids " + what);
+                }
+                int expected = 0;
+                for (short bits : row.h()) {
+                    expected += type.widen(bits) >= t ? 1 : 0;
+                }
+                assertEquals(expected, HalfKeyPasses.countAtLeast(type, row.x(), 3, n, t), "countAtLeast " + what);
+                checks[0]++;
+            }
+        });
+        assertTrue(checks[0] > 3000, "checks " + checks[0]);
     }
 
     @Test
     void rowMaximaAreTheFloat32Passes() {
-        SplittableRandom r = new SplittableRandom(53);
         double[] wide = new double[2];
         double[] half = new double[2];
-        int keyed = 0;
-        try (Arena arena = Arena.ofConfined()) {
-            for (DType type : new DType[] {DType.BF16, DType.F16}) {
-                boolean bf16 = type == DType.BF16;
-                for (int n : SIZES) {
-                    for (int style = 0; style < 7; style++) {
-                        short[] h = row(type, n, style, r);
-                        MemorySegment w = widened(arena, type, h);
-                        MemorySegment x = halfSegment(arena, h, r.nextBoolean());
-                        String what = type + " n=" + n + " style=" + style;
-                        float m = RowPasses.max(w, 3, n);
-                        assertEquals(Float.floatToRawIntBits(m), Float.floatToRawIntBits(SimdHalfKernels.max(bf16, x, 3, n)),
-                                "max " + what);
-                        if (bf16) {
-                            assertEquals(Float.floatToRawIntBits(m), Float.floatToRawIntBits(HalfDecodingPasses.max(x, 3, n)),
-                                    "decoding max " + what);
-                        }
-                        float k = HalfKeyPasses.max(type, x, 3, n);
-                        if (!Float.isNaN(k)) {
-                            keyed++;
-                        }
-                        RowPasses.maxAndMin(w, 3, n, wide);
-                        SimdHalfKernels.maxAndMin(bf16, x, 3, n, half);
-                        assertEquals(Double.doubleToRawLongBits(wide[0]), Double.doubleToRawLongBits(half[0]),
-                                "maxAndMin's max " + what);
-                        assertTrue(wide[1] == half[1], "maxAndMin's live min " + what + ": " + wide[1] + " " + half[1]);
-                    }
-                }
+        int[] keyed = {0};
+        forEachRow(53, false, row -> {
+            boolean bf16 = row.type() == DType.BF16;
+            int n = row.n();
+            String what = row.what();
+            float m = RowPasses.max(row.w(), 3, n);
+            assertEquals(Float.floatToRawIntBits(m), Float.floatToRawIntBits(SimdHalfKernels.max(bf16, row.x(), 3, n)),
+                    "max " + what);
+            if (bf16) {
+                assertEquals(Float.floatToRawIntBits(m), Float.floatToRawIntBits(HalfDecodingPasses.max(row.x(), 3, n)),
+                        "decoding max " + what);
             }
-        }
-        assertTrue(keyed > 100, "rows the keys decided " + keyed);
+            if (!Float.isNaN(HalfKeyPasses.max(row.type(), row.x(), 3, n))) {
+                keyed[0]++;
+            }
+            RowPasses.maxAndMin(row.w(), 3, n, wide);
+            SimdHalfKernels.maxAndMin(bf16, row.x(), 3, n, half);
+            assertEquals(Double.doubleToRawLongBits(wide[0]), Double.doubleToRawLongBits(half[0]), "maxAndMin's max " + what);
+            assertTrue(wide[1] == half[1], "maxAndMin's live min " + what + ": " + wide[1] + " " + half[1]);
+        });
+        assertTrue(keyed[0] > 100, "rows the keys decided " + keyed[0]);
     }
 
     @Test
     void minPGatherKeepsTheFloat32PassesMaximumAndCut() {
-        SplittableRandom r = new SplittableRandom(43);
         Candidates half = new Candidates();
         Candidates wide = new Candidates();
-        int finite = 0;
-        try (Arena arena = Arena.ofConfined()) {
-            for (DType type : new DType[] {DType.BF16, DType.F16}) {
-                for (int n : SIZES) {
-                    for (int style = 0; style < 7; style++) {
-                        short[] h = row(type, n, style, r);
-                        MemorySegment w = widened(arena, type, h);
-                        MemorySegment x = halfSegment(arena, h, r.nextBoolean());
-                        for (float[] tr : new float[][] {{1f, 0.05f}, {0.7f, 0.5f}, {1.5f, 1e-6f}, {1f, 1f}, {3f, 0.9f}}) {
-                            String what = type + " n=" + n + " style=" + style + " t=" + tr[0] + " p=" + tr[1];
-                            float a = SimdSelectionKernels.gatherMinP(w, 3, n, tr[0], tr[1], wide);
-                            float b = HalfKeyPasses.gatherMinP(type, x, 3, n, tr[0], tr[1], half);
-                            boolean aSpecial = !(Math.abs(a) <= Float.MAX_VALUE);
-                            assertEquals(aSpecial, !(Math.abs(b) <= Float.MAX_VALUE), "special row " + what + ": " + a + " " + b);
-                            if (aSpecial) {
-                                if (a == Float.NEGATIVE_INFINITY || b == Float.NEGATIVE_INFINITY) {
-                                    assertEquals(a, b, "every token masked " + what);
-                                }
-                                continue;
-                            }
-                            // ±0 alike: the float32 pass's vectors take +0 over −0 and its scalar tail the first seen,
-                            // at other places than the key loop's; min-p's cut and weights are the same from either.
-                            assertTrue(a == b, "maximum " + what + ": " + a + " " + b);
-                            float cut = WideCut.minPLogit(a, tr[0], tr[1]);
-                            assertArrayEquals(kept(wide, w, DType.F32, cut), kept(half, x, type, cut), "kept ids " + what);
-                            finite++;
-                        }
+        int[] finite = {0};
+        forEachRow(43, false, row -> {
+            int n = row.n();
+            for (float[] tr : new float[][] {{1f, 0.05f}, {0.7f, 0.5f}, {1.5f, 1e-6f}, {1f, 1f}, {3f, 0.9f}}) {
+                String what = row.what() + " t=" + tr[0] + " p=" + tr[1];
+                float a = SimdSelectionKernels.gatherMinP(row.w(), 3, n, tr[0], tr[1], wide);
+                float b = HalfKeyPasses.gatherMinP(row.type(), row.x(), 3, n, tr[0], tr[1], half);
+                boolean aSpecial = !(Math.abs(a) <= Float.MAX_VALUE);
+                assertEquals(aSpecial, !(Math.abs(b) <= Float.MAX_VALUE), "special row " + what + ": " + a + " " + b);
+                if (aSpecial) {
+                    if (a == Float.NEGATIVE_INFINITY || b == Float.NEGATIVE_INFINITY) {
+                        assertEquals(a, b, "every token masked " + what);
                     }
+                    continue;
                 }
+                // ±0 alike: the float32 pass's vectors take +0 over −0 and its scalar tail the first seen, at other
+                // places than the key loop's; min-p's cut and weights are the same from either.
+                assertTrue(a == b, "maximum " + what + ": " + a + " " + b);
+                float cut = WideCut.minPLogit(a, tr[0], tr[1]);
+                assertArrayEquals(kept(wide, row.w(), DType.F32, cut), kept(half, row.x(), row.type(), cut),
+                        "kept ids " + what);
+                finite[0]++;
             }
-        }
-        assertTrue(finite > 200, "finite rows " + finite);
+        });
+        assertTrue(finite[0] > 200, "finite rows " + finite[0]);
     }
 
     private static int[] kept(Candidates c, MemorySegment x, DType type, float cut) {
@@ -222,71 +222,55 @@ class HalfKeyPassesTest {
 
     @Test
     void cutMasksAreTheFloat32Masks() {
-        SplittableRandom r = new SplittableRandom(47);
-        int checks = 0;
-        try (Arena arena = Arena.ofConfined()) {
-            for (DType type : new DType[] {DType.BF16, DType.F16}) {
-                for (int n : SIZES) {
-                    for (int style = 0; style < 7; style++) {
-                        short[] h = row(type, n, style, r);
-                        MemorySegment w = widened(arena, type, h);
-                        MemorySegment x = halfSegment(arena, h, r.nextBoolean());
-                        MemorySegment wideMask = arena.allocate(n + 5);
-                        MemorySegment halfMask = r.nextBoolean() ? arena.allocate(n + 5)
-                                : MemorySegment.ofArray(new byte[n + 5]);
-                        for (float cut : thresholds(type, h, r)) {
-                            for (int cutIndex : new int[] {-1, 0, n / 2, n - 1, n, Integer.MAX_VALUE, r.nextInt(n + 1)}) {
-                                String what = type + " n=" + n + " style=" + style + " cut=" + cut + "@" + cutIndex;
-                                wideMask.fill((byte) 7);
-                                halfMask.fill((byte) 7);
-                                int a = WideCut.writeMask(DType.F32, w, 3, n, cut, cutIndex, wideMask, 2);
-                                int b = WideCut.writeMask(type, x, 3, n, cut, cutIndex, halfMask, 2);
-                                assertEquals(a, b, "kept count " + what);
-                                assertArrayEquals(wideMask.toArray(ValueLayout.JAVA_BYTE),
-                                        halfMask.toArray(ValueLayout.JAVA_BYTE), "mask " + what);
-                                assertEquals(a, WideCut.writeMask(type, x, 3, n, cut, cutIndex, null, 0),
-                                        "count without a mask " + what);
-                                checks++;
-                            }
-                        }
-                    }
+        int[] checks = {0};
+        forEachRow(47, false, row -> {
+            int n = row.n();
+            SplittableRandom r = row.r();
+            MemorySegment wideMask = row.arena().allocate(n + 5);
+            MemorySegment halfMask = r.nextBoolean() ? row.arena().allocate(n + 5) : MemorySegment.ofArray(new byte[n + 5]);
+            for (float cut : thresholds(row.type(), row.h(), r)) {
+                for (int cutIndex : new int[] {-1, 0, n / 2, n - 1, n, Integer.MAX_VALUE, r.nextInt(n + 1)}) {
+                    String what = row.what() + " cut=" + cut + "@" + cutIndex;
+                    wideMask.fill((byte) 7);
+                    halfMask.fill((byte) 7);
+                    int a = WideCut.writeMask(DType.F32, row.w(), 3, n, cut, cutIndex, wideMask, 2);
+                    int b = WideCut.writeMask(row.type(), row.x(), 3, n, cut, cutIndex, halfMask, 2);
+                    assertEquals(a, b, "kept count " + what);
+                    assertArrayEquals(wideMask.toArray(ValueLayout.JAVA_BYTE), halfMask.toArray(ValueLayout.JAVA_BYTE),
+                            "mask " + what);
+                    assertEquals(a, WideCut.writeMask(row.type(), row.x(), 3, n, cut, cutIndex, null, 0),
+                            "count without a mask " + what);
+                    checks[0]++;
                 }
             }
-        }
-        assertTrue(checks > 5000, "checks " + checks);
+        });
+        assertTrue(checks[0] > 5000, "checks " + checks[0]);
     }
 
     @Test
     void maskedLogitsInTheInputTypeAreTheFloat32OnesNarrowed() {
-        SplittableRandom r = new SplittableRandom(59);
-        int checks = 0;
-        try (Arena arena = Arena.ofConfined()) {
-            for (DType type : new DType[] {DType.BF16, DType.F16}) {
-                for (int n : SIZES) {
-                    for (int style = 0; style < 7; style++) {
-                        short[] h = row(type, n, style, r);
-                        MemorySegment w = widened(arena, type, h);
-                        MemorySegment x = halfSegment(arena, h, r.nextBoolean());
-                        MemorySegment wideOut = arena.allocate(4L * n + 8, 4);
-                        MemorySegment halfOut = r.nextBoolean() ? arena.allocate(2L * n + 4, 2)
-                                : MemorySegment.ofArray(new short[n + 2]);
-                        for (float cut : thresholds(type, h, r)) {
-                            for (int cutIndex : new int[] {-1, 0, n / 2, n - 1, Integer.MAX_VALUE, r.nextInt(n + 1)}) {
-                                String what = type + " n=" + n + " style=" + style + " cut=" + cut + "@" + cutIndex;
-                                WideCut.maskLogits(w, 3, n, cut, cutIndex, wideOut, 1);
-                                WideCut.maskLogits(type, x, 3, n, cut, cutIndex, type, halfOut, 1);
-                                for (int i = 0; i < n; i++) {
-                                    short expected = type.narrow(wideOut.getAtIndex(F32, 1 + i));
-                                    assertEquals(expected, halfOut.getAtIndex(I16, 1 + i), what + " at " + i);
-                                }
-                                checks++;
-                            }
-                        }
+        int[] checks = {0};
+        forEachRow(59, false, row -> {
+            int n = row.n();
+            DType type = row.type();
+            SplittableRandom r = row.r();
+            MemorySegment wideOut = row.arena().allocate(4L * n + 8, 4);
+            MemorySegment halfOut = r.nextBoolean() ? row.arena().allocate(2L * n + 4, 2)
+                    : MemorySegment.ofArray(new short[n + 2]);
+            for (float cut : thresholds(type, row.h(), r)) {
+                for (int cutIndex : new int[] {-1, 0, n / 2, n - 1, Integer.MAX_VALUE, r.nextInt(n + 1)}) {
+                    String what = row.what() + " cut=" + cut + "@" + cutIndex;
+                    WideCut.maskLogits(row.w(), 3, n, cut, cutIndex, wideOut, 1);
+                    WideCut.maskLogits(type, row.x(), 3, n, cut, cutIndex, type, halfOut, 1);
+                    for (int i = 0; i < n; i++) {
+                        assertEquals(type.narrow(wideOut.getAtIndex(F32, 1 + i)), halfOut.getAtIndex(I16, 1 + i),
+                                what + " at " + i);
                     }
+                    checks[0]++;
                 }
             }
-        }
-        assertTrue(checks > 5000, "checks " + checks);
+        });
+        assertTrue(checks[0] > 5000, "checks " + checks[0]);
     }
 
     @Test
