@@ -303,6 +303,11 @@ public final class Entrokit implements AutoCloseable {
         return engine.inRegisterHalf(t);
     }
 
+    /** {@link Engine#softmaxInRegisterHalf}: the softmax family reads BF16 and F16 rows in registers. */
+    private HalfKernels softmaxInRegisterHalf(Tensor t) {
+        return engine.softmaxInRegisterHalf(t);
+    }
+
     /** {@code out[r] = log Σ_i exp(logits[r,i]/T)}; {@code out} is rank 1 with at least {@code rows} elements. */
     public void logSumExp(Tensor logits, Tensor out, float temperature) {
         checkOpen();
@@ -312,12 +317,12 @@ public final class Entrokit implements AutoCloseable {
         noOverlap("out", out, "logits", logits, false);
         boolean shareable = shareable("logits", logits) & shareable("out", out);
         HalfRows.Rows x = HalfRows.of(logits, 0, backend::half);
-        HalfKernels hk = inRegisterHalf(logits);
+        HalfKernels hk = softmaxInRegisterHalf(logits);
         MemorySegment o = out.segment();
         RowSplit split = rowSplit(logits, logits, shareable);
         rows.forEachRow((int) logits.rows(), n, shareable, r ->
                 o.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, out.index(r), (float) (hk != null
-                        ? hk.logSumExp(DType.BF16, logits.segment(), logits.index(r, 0), n, invT)
+                        ? hk.logSumExp(logits.dtype(), logits.segment(), logits.index(r, 0), n, invT)
                         : softmaxKernels.logSumExp(x.read(r), x.at(r), n, invT, split))));
     }
 
@@ -341,12 +346,12 @@ public final class Entrokit implements AutoCloseable {
         inPlaceOutput("probs", probs, "logits", logits);
         HalfRows.Rows x = HalfRows.of(logits, 0, backend::half);
         HalfRows.Rows o = HalfRows.of(probs, 1, backend::half);
-        HalfKernels hk = inRegisterHalf(logits);
+        HalfKernels hk = softmaxInRegisterHalf(logits);
         boolean shareable = shareable("logits", logits) & shareable("probs", probs);
         RowSplit split = rowSplit(logits, probs, shareable);
         rows.forEachRow((int) logits.rows(), n, shareable, r -> {
             if (hk != null) {
-                hk.softmax(DType.BF16, logits.segment(), logits.index(r, 0), probs.dtype(), probs.segment(), probs.index(r, 0), n, invT);
+                hk.softmax(logits.dtype(), logits.segment(), logits.index(r, 0), probs.dtype(), probs.segment(), probs.index(r, 0), n, invT);
                 return;
             }
             softmaxKernels.softmax(x.read(r), x.at(r), o.write(r), o.at(r), n, invT, split);
@@ -362,12 +367,12 @@ public final class Entrokit implements AutoCloseable {
         inPlaceOutput("logprobs", logprobs, "logits", logits);
         HalfRows.Rows x = HalfRows.of(logits, 0, backend::half);
         HalfRows.Rows o = HalfRows.of(logprobs, 1, backend::half);
-        HalfKernels hk = inRegisterHalf(logits);
+        HalfKernels hk = softmaxInRegisterHalf(logits);
         boolean shareable = shareable("logits", logits) & shareable("logprobs", logprobs);
         RowSplit split = rowSplit(logits, logprobs, shareable);
         rows.forEachRow((int) logits.rows(), n, shareable, r -> {
             if (hk != null) {
-                hk.logSoftmax(DType.BF16, logits.segment(), logits.index(r, 0), logprobs.dtype(), logprobs.segment(),
+                hk.logSoftmax(logits.dtype(), logits.segment(), logits.index(r, 0), logprobs.dtype(), logprobs.segment(),
                         logprobs.index(r, 0), n, invT);
                 return;
             }
@@ -429,12 +434,12 @@ public final class Entrokit implements AutoCloseable {
         }
         HalfRows.Rows x = HalfRows.of(logits, 0, backend::half);
         HalfRows.Rows o = HalfRows.of(out, 1, backend::half);
-        HalfKernels hk = inRegisterHalf(logits);
+        HalfKernels hk = softmaxInRegisterHalf(logits);
         RowSplit split = rowSplit(logits, out, shareable);
         rows.forEachRow((int) logits.rows(), n, shareable, r -> {
             double[] values = ROW_STATS.get();
             if (hk != null) {
-                hk.softmaxStats(DType.BF16, logits.segment(), logits.index(r, 0), out.dtype(), out.segment(), out.index(r, 0),
+                hk.softmaxStats(logits.dtype(), logits.segment(), logits.index(r, 0), out.dtype(), out.segment(), out.index(r, 0),
                         n, invT, log, values);
             } else {
                 softmaxKernels.softmaxStats(x.read(r), x.at(r), o.write(r), o.at(r), n, invT, log, values, split);

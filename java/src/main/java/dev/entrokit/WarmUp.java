@@ -475,10 +475,10 @@ final class WarmUp {
         }
 
         /**
-         * The BF16 and F16 entry points that have loops of their own: the softmax family, the pair losses and Min-K%'s
-         * token log-probabilities on BF16 rows (read in registers), selection and sampling on both (F16 in registers
-         * for top-k, min-p and greedy), the entropy-shaped decoding passes on BF16, and the widening and narrowing
-         * loops that the other F16 paths take. The heap set runs them on even rounds and the native set on odd ones
+         * The BF16 and F16 entry points that have loops of their own: the softmax family on both (each type has its
+         * own exp loops), the pair losses and Min-K%'s token log-probabilities on BF16 rows (read in registers),
+         * selection and sampling on both (F16 in registers for top-k, min-p and greedy), the entropy-shaped decoding
+         * passes on BF16, and the widening and narrowing loops that the other F16 paths take. The heap set runs them on even rounds and the native set on odd ones
          * ({@code round} is then the round halved, whose parity picks the variants): measured with the calls in every
          * round, the warm-up took 24–28 s instead of 15 s (600 rounds, 2-core machine, load about 2.4).
          */
@@ -494,7 +494,11 @@ final class WarmUp {
             ek.softmax(xBf16, out, t, rowMax, rowLoss, rowEntropy);
             ek.entropy(xBf16, o, rowLoss, null);
             ek.tokenLogprob(xBf16, ids, rowLoss);
+            ek.logSumExp(xF16, rowLoss, t);
             ek.softmax(xF16, odd ? outF16 : out, t);
+            ek.logSoftmax(xF16, odd ? out : outF16, t);
+            ek.softmax(xF16, out, t, rowMax, rowLoss, rowEntropy);
+            ek.entropy(xF16, o, rowLoss, odd ? null : outF16); // with a gradient: the widened copy, both directions
             standAside();
             ek.kl(xBf16, yBf16, o, rowLoss, g);
             ek.rkl(xBf16, yBf16, o, rowLoss, g);

@@ -67,13 +67,27 @@ public final class HalfRows {
 
     /**
      * The kernels that read {@code t}'s rows in registers ({@code half.get()}, asked once per call) when {@code t}
-     * is BF16, else null: F16 and F32 rows take the generic path. F16 stays on the widened copy because its
-     * in-register kernels measured 0.63–0.84× the F32 kernel (the conversion costs more than the bytes it saves
-     * at one thread), and because a JVM that ran both half types through one kernel boxed its vectors (43–148 MB
-     * per call): with BF16 alone the kernels allocate nothing.
+     * is BF16, else null: F16 and F32 rows take the generic path. F16 stays on the widened copy in these ops
+     * (greedy, token log-probabilities, the decoding steps) because its in-register kernels measured 0.63–0.84× the
+     * F32 kernel (the full conversion, with its fix-up of ±inf and NaN, costs more than the bytes it saves at one
+     * thread), and because a JVM that ran both half types through one kernel that branched on the type boxed its
+     * vectors (43–148 MB per call): with BF16 alone the kernels allocate nothing. The softmax family has its own
+     * rule ({@link #softmaxInRegister}).
      */
     public static HalfKernels inRegister(Tensor t, Supplier<HalfKernels> half) {
         return t.dtype() == DType.BF16 ? half.get() : null;
+    }
+
+    /**
+     * {@link #inRegister} for the softmax family and the entropy without a gradient ({@link HalfKernels#logSumExp},
+     * {@code softmax}, {@code logSoftmax}, {@code softmaxStats}, {@code entropy}): BF16 and F16 rows. The SIMD
+     * backend gives each type its own exp loops, binary16's with a three-operation read (the general conversion's
+     * rebias folded into the loop's first fma, no fix-up of ±inf and NaN) on rows without NaN or {@code +inf}, and
+     * widens the other F16 rows inside the kernel: F16 went from 0.74–0.90× the F32 kernel on the copy to 0.94–1.15×
+     * (32 × 128256, one thread, {@code bench/results/f16-softmax-2026-12-07.md}).
+     */
+    public static HalfKernels softmaxInRegister(Tensor t, Supplier<HalfKernels> half) {
+        return t.dtype().isHalf() ? half.get() : null;
     }
 
     /**

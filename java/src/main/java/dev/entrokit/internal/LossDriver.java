@@ -76,11 +76,11 @@ public final class LossDriver {
         HalfRows.Rows sx = pair != null ? null : HalfRows.of(student, 0, half);
         HalfRows.Rows tx = pair != null ? null : HalfRows.of(teacher, 1, half);
         HalfRows.Rows gx = HalfRows.of(grad, 2, half);
-        // An entropy without a gradient reads a BF16 row in registers (HalfRows.inRegister says which rows).
-        HalfKernels hk = op == Loss.ENTROPY && grad == null ? HalfRows.inRegister(student, half) : null;
+        // An entropy without a gradient reads a half row in registers (HalfRows.softmaxInRegister says which rows).
+        HalfKernels hk = op == Loss.ENTROPY && grad == null ? HalfRows.softmaxInRegister(student, half) : null;
         RowExecutor.RowTask task = r -> {
             if (hk != null) {
-                values[r] = hk.entropy(DType.BF16, student.segment(), student.index(r, 0), n, invT);
+                values[r] = hk.entropy(student.dtype(), student.segment(), student.index(r, 0), n, invT);
                 return;
             }
             if (labels != null && labels.getInt(r) == options.ignoreIndex()) {

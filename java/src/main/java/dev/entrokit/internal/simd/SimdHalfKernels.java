@@ -23,6 +23,7 @@ import static jdk.incubator.vector.VectorOperators.GT;
 
 import dev.entrokit.DType;
 import dev.entrokit.internal.HalfKernels;
+import dev.entrokit.internal.HalfRows;
 import dev.entrokit.internal.scalar.ScalarHalfKernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -43,8 +44,16 @@ import jdk.incubator.vector.VectorOperators;
  * rounds them into {@code out}. Outputs that live on the heap go through an off-heap row and a copy, as in the
  * float32 kernels (C2 does not intrinsify vector stores into heap segments).
  *
- * <p>{@code bf16} selects the load in every block: a loop-invariant branch on the two conversions, which keeps
- * one loop per block (one inlined exp per compiled unit, see {@link VectorExp}).
+ * <p>The exp loops come in two copies, bfloat16's and binary16's ({@code …F16}), chosen per row outside the loop:
+ * a loop that branched on the type would carry both conversions and, in a JVM that reads both types, the profile
+ * of both (the in-register kernels once boxed their vectors that way). binary16's loops read
+ * {@link HalfVectors#f16Scaled} lanes, three operations where the exact conversion takes seven, on the rows
+ * {@link #readsScaled} admits (no NaN, no {@code +inf}, masked tokens whose exp is 0 either way: nearly every row);
+ * the other binary16 rows are widened into the kernel's own buffer and given to the float32 kernels. Measured on
+ * 32 × 128256, one thread: binary16 0.74–0.90× the float32 kernel's elements per second through the widened copy,
+ * 0.94–1.15× with its own loops (about bfloat16's); one loop for both types with the read's shift and mask as
+ * loop-invariant operands cost bfloat16 5–15 % and was not kept. The other blocks (maxima, the streaming
+ * log-probability) take {@code bf16} and convert exactly.
  */
 public final class SimdHalfKernels implements HalfKernels {
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
@@ -52,6 +61,19 @@ public final class SimdHalfKernels implements HalfKernels {
     private static float half(boolean bf16, MemorySegment seg, long index) {
         short h = seg.getAtIndex(I16, index);
         return bf16 ? ScalarHalfKernels.fromBf16(h) : Float.float16ToFloat(h);
+    }
+
+    private static float bf16At(MemorySegment seg, long index) {
+        return ScalarHalfKernels.fromBf16(seg.getAtIndex(I16, index));
+    }
+
+    private static float f16At(MemorySegment seg, long index) {
+        return Float.float16ToFloat(seg.getAtIndex(I16, index));
+    }
+
+    /** {@link SimdRows#shift} of lanes read by {@link HalfVectors#f16Scaled}: the rebias by 2^112 rides in the fma. */
+    private static FloatVector shiftF16(FloatVector scaled, float negHalfM, float twoInvT) {
+        return scaled.fma(HalfVectors.F16_HALF_SCALE, negHalfM).mul(twoInvT);
     }
 
     private static void putHalf(boolean bf16, MemorySegment seg, long index, float v) {
@@ -144,7 +166,7 @@ public final class SimdHalfKernels implements HalfKernels {
     }
 
     /** {@link RowPasses#sumExp} on a half row. */
-    static double sumExp(boolean bf16, MemorySegment x, long off, int n, float negHalfM, float twoInvT,
+    static double sumExp(MemorySegment x, long off, int n, float negHalfM, float twoInvT,
                          float[] lanes) {
         float log2Scale = log2ScaleOfTwoInvT(twoInvT);
         int upper = F.loopBound(n);
@@ -154,7 +176,7 @@ public final class SimdHalfKernels implements HalfKernels {
             FloatVector acc = FloatVector.zero(F);
             FloatVector comp = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
-                FloatVector y = exp2OrZero(shift(HalfVectors.load(bf16, x, off + i), negHalfM, log2Scale));
+                FloatVector y = exp2OrZero(shift(HalfVectors.loadBf16(x, off + i), negHalfM, log2Scale));
                 FloatVector sum = acc.add(y);
                 comp = comp.add(y.sub(sum.sub(acc)));
                 acc = sum;
@@ -165,13 +187,43 @@ public final class SimdHalfKernels implements HalfKernels {
             total += accSum + sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
-            total += exp(shift(half(bf16, x, off + i), negHalfM, twoInvT));
+            total += exp(shift(bf16At(x, off + i), negHalfM, twoInvT));
+        }
+        return total;
+    }
+
+    /**
+     * {@link #sumExp} on a binary16 row read by {@link HalfVectors#f16Scaled}:
+     * only rows that {@link #readsScaled} admits.
+     */
+    static double sumExpF16(MemorySegment x, long off, int n, float negHalfM, float twoInvT,
+                         float[] lanes) {
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT);
+        int upper = F.loopBound(n);
+        double total = 0;
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
+            FloatVector acc = FloatVector.zero(F);
+            FloatVector comp = FloatVector.zero(F);
+            for (int i = start; i < end; i += L) {
+                FloatVector y = exp2OrZero(shiftF16(HalfVectors.f16Scaled(x, off + i), negHalfM, log2Scale));
+                FloatVector sum = acc.add(y);
+                comp = comp.add(y.sub(sum.sub(acc)));
+                acc = sum;
+            }
+            acc.intoArray(lanes, 0);
+            double accSum = sumLanes(lanes);
+            comp.intoArray(lanes, 0);
+            total += accSum + sumLanes(lanes);
+        }
+        for (int i = upper; i < n; i++) {
+            total += exp(shift(f16At(x, off + i), negHalfM, twoInvT));
         }
         return total;
     }
 
     /** {@link RowPasses#expStore} from a half row into a float32 row. */
-    static double expStore(boolean bf16, MemorySegment x, long xOff, MemorySegment out, long outOff, int n,
+    static double expStore(MemorySegment x, long xOff, MemorySegment out, long outOff, int n,
                            float negHalfM, float twoInvT, float[] lanes) {
         float log2Scale = log2ScaleOfTwoInvT(twoInvT);
         int upper = F.loopBound(n);
@@ -181,7 +233,7 @@ public final class SimdHalfKernels implements HalfKernels {
             FloatVector acc = FloatVector.zero(F);
             FloatVector comp = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
-                FloatVector e = exp2OrZero(shift(HalfVectors.load(bf16, x, xOff + i), negHalfM, log2Scale));
+                FloatVector e = exp2OrZero(shift(HalfVectors.loadBf16(x, xOff + i), negHalfM, log2Scale));
                 store(e, out, outOff + i);
                 FloatVector sum = acc.add(e);
                 comp = comp.add(e.sub(sum.sub(acc)));
@@ -193,7 +245,40 @@ public final class SimdHalfKernels implements HalfKernels {
             total += accSum + sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
-            float e = exp(shift(half(bf16, x, xOff + i), negHalfM, twoInvT));
+            float e = exp(shift(bf16At(x, xOff + i), negHalfM, twoInvT));
+            put(out, outOff + i, e);
+            total += e;
+        }
+        return total;
+    }
+
+    /**
+     * {@link #expStore} on a binary16 row read by {@link HalfVectors#f16Scaled}:
+     * only rows that {@link #readsScaled} admits.
+     */
+    static double expStoreF16(MemorySegment x, long xOff, MemorySegment out, long outOff, int n,
+                           float negHalfM, float twoInvT, float[] lanes) {
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT);
+        int upper = F.loopBound(n);
+        double total = 0;
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
+            FloatVector acc = FloatVector.zero(F);
+            FloatVector comp = FloatVector.zero(F);
+            for (int i = start; i < end; i += L) {
+                FloatVector e = exp2OrZero(shiftF16(HalfVectors.f16Scaled(x, xOff + i), negHalfM, log2Scale));
+                store(e, out, outOff + i);
+                FloatVector sum = acc.add(e);
+                comp = comp.add(e.sub(sum.sub(acc)));
+                acc = sum;
+            }
+            acc.intoArray(lanes, 0);
+            double accSum = sumLanes(lanes);
+            comp.intoArray(lanes, 0);
+            total += accSum + sumLanes(lanes);
+        }
+        for (int i = upper; i < n; i++) {
+            float e = exp(shift(f16At(x, xOff + i), negHalfM, twoInvT));
             put(out, outOff + i, e);
             total += e;
         }
@@ -201,29 +286,62 @@ public final class SimdHalfKernels implements HalfKernels {
     }
 
     /** {@link RowPasses#shiftStore} from a half row into a float32 row. */
-    static void shiftStore(boolean bf16, MemorySegment x, long xOff, MemorySegment out, long outOff, int n,
+    static void shiftStore(MemorySegment x, long xOff, MemorySegment out, long outOff, int n,
                            float negHalfM, float twoInvT, float logD) {
         int upper = F.loopBound(n);
         int i = 0;
         for (; i < upper; i += L) {
-            store(shift(HalfVectors.load(bf16, x, xOff + i), negHalfM, twoInvT).sub(logD), out, outOff + i);
+            store(shift(HalfVectors.loadBf16(x, xOff + i), negHalfM, twoInvT).sub(logD), out, outOff + i);
         }
         for (; i < n; i++) {
-            put(out, outOff + i, shift(half(bf16, x, xOff + i), negHalfM, twoInvT) - logD);
+            put(out, outOff + i, shift(bf16At(x, xOff + i), negHalfM, twoInvT) - logD);
+        }
+    }
+
+    /**
+     * {@link #shiftStore} on a binary16 row read by {@link HalfVectors#f16ScaledMasked}:
+     * only rows that {@link #readsScaled} admits.
+     */
+    static void shiftStoreF16(MemorySegment x, long xOff, MemorySegment out, long outOff, int n,
+                           float negHalfM, float twoInvT, float logD) {
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            store(shiftF16(HalfVectors.f16ScaledMasked(x, xOff + i), negHalfM, twoInvT).sub(logD), out, outOff + i);
+        }
+        for (; i < n; i++) {
+            put(out, outOff + i, shift(f16At(x, xOff + i), negHalfM, twoInvT) - logD);
         }
     }
 
     /** {@link RowPasses#shiftStore} from a half row into a half row of type {@code outBf16}. */
-    static void shiftStoreHalf(boolean bf16, MemorySegment x, long xOff, boolean outBf16, MemorySegment out,
+    static void shiftStoreHalf(MemorySegment x, long xOff, boolean outBf16, MemorySegment out,
                                long outOff, int n, float negHalfM, float twoInvT, float logD) {
         int upper = F.loopBound(n);
         int i = 0;
         for (; i < upper; i += L) {
-            HalfVectors.store(outBf16, shift(HalfVectors.load(bf16, x, xOff + i), negHalfM, twoInvT).sub(logD), out,
+            HalfVectors.store(outBf16, shift(HalfVectors.loadBf16(x, xOff + i), negHalfM, twoInvT).sub(logD), out,
                     outOff + i);
         }
         for (; i < n; i++) {
-            putHalf(outBf16, out, outOff + i, shift(half(bf16, x, xOff + i), negHalfM, twoInvT) - logD);
+            putHalf(outBf16, out, outOff + i, shift(bf16At(x, xOff + i), negHalfM, twoInvT) - logD);
+        }
+    }
+
+    /**
+     * {@link #shiftStoreHalf} on a binary16 row read by {@link HalfVectors#f16ScaledMasked}:
+     * only rows that {@link #readsScaled} admits.
+     */
+    static void shiftStoreHalfF16(MemorySegment x, long xOff, boolean outBf16, MemorySegment out,
+                               long outOff, int n, float negHalfM, float twoInvT, float logD) {
+        int upper = F.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            FloatVector y = shiftF16(HalfVectors.f16ScaledMasked(x, xOff + i), negHalfM, twoInvT).sub(logD);
+            HalfVectors.store(outBf16, y, out, outOff + i);
+        }
+        for (; i < n; i++) {
+            putHalf(outBf16, out, outOff + i, shift(f16At(x, xOff + i), negHalfM, twoInvT) - logD);
         }
     }
 
@@ -248,7 +366,7 @@ public final class SimdHalfKernels implements HalfKernels {
     }
 
     /** {@link RowPasses#entropySums} on a half row. */
-    static void entropySums(boolean bf16, MemorySegment x, long off, int n, float negHalfM, float twoInvT,
+    static void entropySums(MemorySegment x, long off, int n, float negHalfM, float twoInvT,
                             double[] acc, float[] lanes) {
         float log2Scale = log2ScaleOfTwoInvT(twoInvT);
         int upper = F.loopBound(n);
@@ -261,7 +379,7 @@ public final class SimdHalfKernels implements HalfKernels {
             FloatVector dComp = FloatVector.zero(F);
             FloatVector tAcc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
-                FloatVector a = shift(HalfVectors.load(bf16, x, off + i), negHalfM, log2Scale);
+                FloatVector a = shift(HalfVectors.loadBf16(x, off + i), negHalfM, log2Scale);
                 FloatVector e = exp2OrZero(a);
                 FloatVector sum = dAcc.add(e);
                 dComp = dComp.add(e.sub(sum.sub(dAcc)));
@@ -276,7 +394,48 @@ public final class SimdHalfKernels implements HalfKernels {
             tLog2 += sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
-            float a = shift(half(bf16, x, off + i), negHalfM, twoInvT);
+            float a = shift(bf16At(x, off + i), negHalfM, twoInvT);
+            float e = exp(a);
+            d += e;
+            t += e == 0 ? 0 : e * a;
+        }
+        acc[0] = d;
+        acc[1] = LN2 * tLog2 + t;
+    }
+
+    /**
+     * {@link #entropySums} on a binary16 row read by {@link HalfVectors#f16Scaled}:
+     * only rows that {@link #readsScaled} admits.
+     */
+    static void entropySumsF16(MemorySegment x, long off, int n, float negHalfM, float twoInvT,
+                            double[] acc, float[] lanes) {
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT);
+        int upper = F.loopBound(n);
+        double d = 0;
+        double t = 0; // the scalar tail, in nats
+        double tLog2 = 0; // the vector blocks, in log2 units
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
+            FloatVector dAcc = FloatVector.zero(F);
+            FloatVector dComp = FloatVector.zero(F);
+            FloatVector tAcc = FloatVector.zero(F);
+            for (int i = start; i < end; i += L) {
+                FloatVector a = shiftF16(HalfVectors.f16Scaled(x, off + i), negHalfM, log2Scale);
+                FloatVector e = exp2OrZero(a);
+                FloatVector sum = dAcc.add(e);
+                dComp = dComp.add(e.sub(sum.sub(dAcc)));
+                dAcc = sum;
+                tAcc = e.fma(a.blend(0f, e.compare(EQ, 0f)), tAcc);
+            }
+            dAcc.intoArray(lanes, 0);
+            double dAccSum = sumLanes(lanes);
+            dComp.intoArray(lanes, 0);
+            d += dAccSum + sumLanes(lanes);
+            tAcc.intoArray(lanes, 0);
+            tLog2 += sumLanes(lanes);
+        }
+        for (int i = upper; i < n; i++) {
+            float a = shift(f16At(x, off + i), negHalfM, twoInvT);
             float e = exp(a);
             d += e;
             t += e == 0 ? 0 : e * a;
@@ -286,7 +445,7 @@ public final class SimdHalfKernels implements HalfKernels {
     }
 
     /** {@link RowPasses#expStoreEntropySums} from a half row into a float32 row. */
-    static void expStoreEntropySums(boolean bf16, MemorySegment x, long xOff, MemorySegment out, long outOff, int n,
+    static void expStoreEntropySums(MemorySegment x, long xOff, MemorySegment out, long outOff, int n,
                                     float negHalfM, float twoInvT, double[] acc, float[] lanes) {
         float log2Scale = log2ScaleOfTwoInvT(twoInvT);
         int upper = F.loopBound(n);
@@ -299,7 +458,7 @@ public final class SimdHalfKernels implements HalfKernels {
             FloatVector dComp = FloatVector.zero(F);
             FloatVector tAcc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
-                FloatVector a = shift(HalfVectors.load(bf16, x, xOff + i), negHalfM, log2Scale);
+                FloatVector a = shift(HalfVectors.loadBf16(x, xOff + i), negHalfM, log2Scale);
                 FloatVector e = exp2OrZero(a);
                 store(e, out, outOff + i);
                 FloatVector sum = dAcc.add(e);
@@ -315,7 +474,7 @@ public final class SimdHalfKernels implements HalfKernels {
             tLog2 += sumLanes(lanes);
         }
         for (int i = upper; i < n; i++) {
-            float a = shift(half(bf16, x, xOff + i), negHalfM, twoInvT);
+            float a = shift(bf16At(x, xOff + i), negHalfM, twoInvT);
             float e = exp(a);
             put(out, outOff + i, e);
             d += e;
@@ -325,13 +484,136 @@ public final class SimdHalfKernels implements HalfKernels {
         acc[1] = LN2 * tLog2 + t;
     }
 
+    /**
+     * {@link #expStoreEntropySums} on a binary16 row read by {@link HalfVectors#f16Scaled}:
+     * only rows that {@link #readsScaled} admits.
+     */
+    static void expStoreEntropySumsF16(MemorySegment x, long xOff, MemorySegment out, long outOff, int n,
+                                    float negHalfM, float twoInvT, double[] acc, float[] lanes) {
+        float log2Scale = log2ScaleOfTwoInvT(twoInvT);
+        int upper = F.loopBound(n);
+        double d = 0;
+        double t = 0; // the scalar tail, in nats
+        double tLog2 = 0; // the vector blocks, in log2 units
+        for (int start = 0, end; start < upper; start = end) {
+            end = blockEnd(start, upper);
+            FloatVector dAcc = FloatVector.zero(F);
+            FloatVector dComp = FloatVector.zero(F);
+            FloatVector tAcc = FloatVector.zero(F);
+            for (int i = start; i < end; i += L) {
+                FloatVector a = shiftF16(HalfVectors.f16Scaled(x, xOff + i), negHalfM, log2Scale);
+                FloatVector e = exp2OrZero(a);
+                store(e, out, outOff + i);
+                FloatVector sum = dAcc.add(e);
+                dComp = dComp.add(e.sub(sum.sub(dAcc)));
+                dAcc = sum;
+                tAcc = e.fma(a.blend(0f, e.compare(EQ, 0f)), tAcc);
+            }
+            dAcc.intoArray(lanes, 0);
+            double dAccSum = sumLanes(lanes);
+            dComp.intoArray(lanes, 0);
+            d += dAccSum + sumLanes(lanes);
+            tAcc.intoArray(lanes, 0);
+            tLog2 += sumLanes(lanes);
+        }
+        for (int i = upper; i < n; i++) {
+            float a = shift(f16At(x, xOff + i), negHalfM, twoInvT);
+            float e = exp(a);
+            put(out, outOff + i, e);
+            d += e;
+            t += e == 0 ? 0 : e * a;
+        }
+        acc[0] = d;
+        acc[1] = LN2 * tLog2 + t;
+    }
+
+    /** {@link #entropySums} or its binary16 twin. */
+    private static void entropySums(boolean bf16, MemorySegment x, long off, int n, float negHalfM, float twoInvT,
+                                    double[] acc, float[] lanes) {
+        if (bf16) {
+            entropySums(x, off, n, negHalfM, twoInvT, acc, lanes);
+        } else {
+            entropySumsF16(x, off, n, negHalfM, twoInvT, acc, lanes);
+        }
+    }
+
+    // ---------------------------------------------------------------- binary16 rows the scaled loops cannot read
+
+    /** The float32 kernels, for the binary16 rows that {@link #readsScaled} turns away. */
+    private static final SimdSoftmaxKernels FLOAT32 = new SimdSoftmaxKernels();
+
+    /**
+     * Whether the binary16 exp loops ({@code …F16}) may read the row {@link HalfVectors#f16Scaled}, given its maximum
+     * {@code m} from the key pass (NaN where the keys could not tell): when {@code m} is finite (no NaN, no
+     * {@code +inf}, not wholly masked, not a zero maximum whose sign the float pass decides) and a masked token,
+     * read as −2^16, still gets an exp of exactly 0, as {@code −inf} does in the float32 loops: its argument below
+     * {@link VectorExp2#LOW}, computed with the loops' own fma and multiply. That fails only for a maximum within
+     * about 80·T of −2^16, or a temperature in the hundreds.
+     */
+    private static boolean readsScaled(float m, float invT) {
+        float masked = Math.fma(HalfVectors.F16_SCALED_NEG_INF, HalfVectors.F16_HALF_SCALE, -0.5f * m)
+                * log2ScaleOfTwoInvT(2f * invT);
+        return Float.isFinite(m) && masked < VectorExp2.LOW;
+    }
+
+    /** The row maximum for the exp loops, or NaN where a binary16 row must be read widened ({@link #readsScaled}). */
+    private static float loopMax(boolean bf16, MemorySegment x, long off, int n, float invT) {
+        if (bf16) {
+            return max(true, x, off, n);
+        }
+        float m = HalfKeyPasses.max(DType.F16, x, off, n);
+        return readsScaled(m, invT) ? m : Float.NaN;
+    }
+
+    /** {@link #maxAndMin} for the exp loops into {@code acc}; false where a binary16 row must be read widened. */
+    private static boolean loopMaxAndMin(boolean bf16, MemorySegment x, long off, int n, float invT, double[] acc) {
+        if (bf16) {
+            maxAndMin(true, x, off, n, acc);
+            return true;
+        }
+        return HalfKeyPasses.maxAndMin(DType.F16, x, off, n, acc) && readsScaled((float) acc[0], invT);
+    }
+
+    /** A float32 kernel writing a row of {@code n} floats at element {@code outOff} of {@code out}. */
+    private interface Float32Op {
+        void run(MemorySegment widened, MemorySegment out, long outOff);
+    }
+
+    /**
+     * {@code op} on the binary16 row widened into this thread's kernel row, writing {@code out} (of {@code outType})
+     * through a second kernel row when it is half: the float32 kernel's bits on the widened row, rounded once.
+     */
+    private void onWidened(MemorySegment x, long xOff, DType outType, MemorySegment out, long outOff, int n,
+                           Float32Op op) {
+        MemorySegment w = widened(x, xOff, n);
+        if (outType == DType.F32) {
+            op.run(w, out, outOff);
+            return;
+        }
+        MemorySegment o = HalfRows.kernelRow(1, n);
+        op.run(w, o, 0);
+        narrow(outType, o, 0, out, outOff, n);
+    }
+
+    private static MemorySegment widened(MemorySegment x, long xOff, int n) {
+        MemorySegment w = HalfRows.kernelRow(0, n);
+        HalfWidening.widenF16(x, xOff, w, 0, n);
+        return w;
+    }
+
     // ---------------------------------------------------------------- the ops
 
     @Override
     public double logSumExp(DType type, MemorySegment x, long xOff, int n, float invT) {
         boolean bf16 = isBf16(type);
-        float m = max(bf16, x, xOff, n);
-        double d = sumExp(bf16, x, xOff, n, -0.5f * m, 2f * invT, Workspace.get().lanes);
+        float m = loopMax(bf16, x, xOff, n, invT);
+        if (Float.isNaN(m)) {
+            return FLOAT32.logSumExp(widened(x, xOff, n), 0, n, invT);
+        }
+        float negHalfM = -0.5f * m;
+        float twoInvT = 2f * invT;
+        double d = bf16 ? sumExp(x, xOff, n, negHalfM, twoInvT, Workspace.get().lanes)
+                : sumExpF16(x, xOff, n, negHalfM, twoInvT, Workspace.get().lanes);
         return Double.isNaN(d) ? Double.NaN : (double) m * invT + Math.log(d);
     }
 
@@ -339,12 +621,17 @@ public final class SimdHalfKernels implements HalfKernels {
     public void softmax(DType type, MemorySegment x, long xOff, DType outType, MemorySegment out, long outOff, int n,
                         float invT) {
         boolean bf16 = isBf16(type);
+        float m = loopMax(bf16, x, xOff, n, invT);
+        if (Float.isNaN(m)) {
+            onWidened(x, xOff, outType, out, outOff, n, (w, o, oOff) -> FLOAT32.softmax(w, 0, o, oOff, n, invT));
+            return;
+        }
         Workspace ws = Workspace.get();
-        float m = max(bf16, x, xOff, n);
         if (outType == DType.F32) {
             MemorySegment dst = target(out, n, ws);
             long dstOff = targetOffset(dst, out, outOff);
-            double d = expStore(bf16, x, xOff, dst, dstOff, n, -0.5f * m, 2f * invT, ws.lanes);
+            double d = bf16 ? expStore(x, xOff, dst, dstOff, n, -0.5f * m, 2f * invT, ws.lanes)
+                    : expStoreF16(x, xOff, dst, dstOff, n, -0.5f * m, 2f * invT, ws.lanes);
             if (Double.isNaN(d)) {
                 fill(dst, dstOff, n, Float.NaN);
             } else {
@@ -355,7 +642,8 @@ public final class SimdHalfKernels implements HalfKernels {
         }
         boolean outBf16 = isBf16(outType);
         MemorySegment e = ws.staging(n);
-        double d = expStore(bf16, x, xOff, e, 0, n, -0.5f * m, 2f * invT, ws.lanes);
+        double d = bf16 ? expStore(x, xOff, e, 0, n, -0.5f * m, 2f * invT, ws.lanes)
+                : expStoreF16(x, xOff, e, 0, n, -0.5f * m, 2f * invT, ws.lanes);
         MemorySegment dst = halfTarget(out, n, ws);
         long dstOff = dst == out ? outOff : 0;
         if (Double.isNaN(d)) {
@@ -370,9 +658,16 @@ public final class SimdHalfKernels implements HalfKernels {
     public void logSoftmax(DType type, MemorySegment x, long xOff, DType outType, MemorySegment out, long outOff,
                            int n, float invT) {
         boolean bf16 = isBf16(type);
+        float m = loopMax(bf16, x, xOff, n, invT);
+        if (Float.isNaN(m)) {
+            onWidened(x, xOff, outType, out, outOff, n, (w, o, oOff) -> FLOAT32.logSoftmax(w, 0, o, oOff, n, invT));
+            return;
+        }
         Workspace ws = Workspace.get();
-        float m = max(bf16, x, xOff, n);
-        double d = sumExp(bf16, x, xOff, n, -0.5f * m, 2f * invT, ws.lanes);
+        float negHalfM = -0.5f * m;
+        float twoInvT = 2f * invT;
+        double d = bf16 ? sumExp(x, xOff, n, negHalfM, twoInvT, ws.lanes)
+                : sumExpF16(x, xOff, n, negHalfM, twoInvT, ws.lanes);
         writeLogSoftmax(bf16, x, xOff, outType, out, outOff, n, -0.5f * m, 2f * invT, d, ws);
     }
 
@@ -385,7 +680,12 @@ public final class SimdHalfKernels implements HalfKernels {
             if (Double.isNaN(d)) {
                 fill(dst, dstOff, n, Float.NaN);
             } else {
-                shiftStore(bf16, x, xOff, dst, dstOff, n, negHalfM, twoInvT, (float) Math.log(d));
+                float logD = (float) Math.log(d);
+                if (bf16) {
+                    shiftStore(x, xOff, dst, dstOff, n, negHalfM, twoInvT, logD);
+                } else {
+                    shiftStoreF16(x, xOff, dst, dstOff, n, negHalfM, twoInvT, logD);
+                }
             }
             publish(dst, out, outOff, n);
             return;
@@ -396,7 +696,12 @@ public final class SimdHalfKernels implements HalfKernels {
         if (Double.isNaN(d)) {
             fillHalf(outBf16, dst, dstOff, n, Float.NaN);
         } else {
-            shiftStoreHalf(bf16, x, xOff, outBf16, dst, dstOff, n, negHalfM, twoInvT, (float) Math.log(d));
+            float logD = (float) Math.log(d);
+            if (bf16) {
+                shiftStoreHalf(x, xOff, outBf16, dst, dstOff, n, negHalfM, twoInvT, logD);
+            } else {
+                shiftStoreHalfF16(x, xOff, outBf16, dst, dstOff, n, negHalfM, twoInvT, logD);
+            }
         }
         publishHalf(dst, out, outOff, n);
     }
@@ -411,7 +716,11 @@ public final class SimdHalfKernels implements HalfKernels {
                              int n, float invT, boolean log, double[] stats) {
         boolean bf16 = isBf16(type);
         Workspace ws = Workspace.get();
-        maxAndMin(bf16, x, xOff, n, ws.acc);
+        if (!loopMaxAndMin(bf16, x, xOff, n, invT, ws.acc)) {
+            onWidened(x, xOff, outType, out, outOff, n,
+                    (w, o, oOff) -> FLOAT32.softmaxStats(w, 0, o, oOff, n, invT, log, stats));
+            return;
+        }
         boolean extreme = extreme(ws.acc, invT);
         // Read before anything is written: out may alias x.
         double extremeEntropy = extreme ? ScalarHalfKernels.INSTANCE.entropy(type, x, xOff, n, invT) : Double.NaN;
@@ -426,7 +735,11 @@ public final class SimdHalfKernels implements HalfKernels {
         } else {
             e = f32Out ? target(out, n, ws) : ws.staging(n);
             eOff = e == out ? outOff : 0;
-            expStoreEntropySums(bf16, x, xOff, e, eOff, n, negHalfM, twoInvT, ws.acc, ws.lanes);
+            if (bf16) {
+                expStoreEntropySums(x, xOff, e, eOff, n, negHalfM, twoInvT, ws.acc, ws.lanes);
+            } else {
+                expStoreEntropySumsF16(x, xOff, e, eOff, n, negHalfM, twoInvT, ws.acc, ws.lanes);
+            }
         }
         double d = ws.acc[0];
         double logD = Math.log(d);
@@ -510,7 +823,9 @@ public final class SimdHalfKernels implements HalfKernels {
     public double entropy(DType type, MemorySegment x, long xOff, int n, float invT) {
         boolean bf16 = isBf16(type);
         Workspace ws = Workspace.get();
-        maxAndMin(bf16, x, xOff, n, ws.acc);
+        if (!loopMaxAndMin(bf16, x, xOff, n, invT, ws.acc)) {
+            return FLOAT32.entropy(widened(x, xOff, n), 0, n, invT, null, 0, 0f);
+        }
         if (extreme(ws.acc, invT)) {
             return ScalarHalfKernels.INSTANCE.entropy(type, x, xOff, n, invT);
         }
