@@ -23,8 +23,10 @@ import java.util.concurrent.locks.LockSupport;
  * C2 has compiled it, so the first {@code auto} instance that would run SIMD kernels (or
  * {@link Entrokit#warmUp()}, or any SIMD instance under {@code wait}) starts one daemon thread that
  * calls every SIMD kernel family through a private one-thread instance, on small inputs, until the
- * timings settle. It feeds each kernel both heap and native segments from its first call, so the
- * compiled code expects both and a later switch between them does not deoptimize it.
+ * timings settle. It feeds the kernels native segments only: fed heap and native ones alike (as it was until
+ * 2026-12-08, so that a later switch between them would not deoptimize), the compiled kernels ran 2–4× slower on
+ * native rows for good afterwards (32 × 128256, one thread, {@code wait} against {@code off}: top-p mask 5.6–6.5
+ * against 2.6 ms, KL 25–28 against 7.9–8.8 ms, softmax 6.5–13 against 3.0–3.7 ms).
  *
  * <p>{@code -Dentrokit.warmup} (else {@code ENTROKIT_WARMUP}): {@code background} (default) starts
  * the thread for {@code auto} instances and lets them answer with the scalar kernels until it is
@@ -232,7 +234,6 @@ final class WarmUp {
         try (Arena arena = Arena.ofConfined(); Entrokit ek = Entrokit.on(simd, 1)) {
             List<Inputs> sets = new ArrayList<>();
             for (int[] shape : new int[][] {{3, 401}, {2, 2053}}) {
-                sets.add(new Inputs(shape[0], shape[1], null));
                 sets.add(new Inputs(shape[0], shape[1], arena));
             }
             ThreadMXBean mx = ManagementFactory.getThreadMXBean();
@@ -311,7 +312,7 @@ final class WarmUp {
         private final Tensor outF16;
         private final Tensor rowMax;
         private final Tensor rowEntropy;
-        /** 0 for the heap set, 1 for the native one: the round parity on which this set runs its half calls. */
+        /** The round parity on which this set runs its half calls: 0 on the heap (no such set now), 1 native. */
         private final int halfParity;
 
         /** Heap arrays when {@code arena} is null, else native memory from it. */
@@ -379,7 +380,7 @@ final class WarmUp {
             seeds = new long[rows];
             Arrays.fill(seeds, 42);
             // Half inputs on the longer rows only (their selection samples a threshold, as vocabulary-sized rows do):
-            // the half kernels' own loops compile from the same calls as the float32 ones, heap and native alike.
+            // the half kernels' own loops compile from the same calls as the float32 ones.
             boolean half = cols > 1024;
             xBf16 = half ? half(arena, xs, DType.BF16, rows, cols) : null;
             yBf16 = half ? half(arena, ys, DType.BF16, rows, cols) : null;
@@ -477,9 +478,10 @@ final class WarmUp {
         /**
          * The BF16 and F16 entry points that have loops of their own: the softmax family on both (each type has its
          * own exp loops), the pair losses and Min-K%'s token log-probabilities on BF16 rows (read in registers),
-         * selection and sampling on both (F16 in registers for top-k, min-p and greedy), the entropy-shaped decoding
-         * passes on BF16, and the widening and narrowing loops that the other F16 paths take. The heap set runs them on even rounds and the native set on odd ones
-         * ({@code round} is then the round halved, whose parity picks the variants): measured with the calls in every
+         * selection and sampling on both (F16 in registers for top-k, min-p and greedy), the entropy-shaped
+         * decoding passes on BF16, and the widening and narrowing loops that the other F16 paths take. They run on
+         * the rounds of the set's parity ({@code round} is then the round halved, whose parity picks the variants):
+         * measured with the calls in every
          * round, the warm-up took 24–28 s instead of 15 s (600 rounds, 2-core machine, load about 2.4).
          */
         private void halfRound(Entrokit ek, int round) {
