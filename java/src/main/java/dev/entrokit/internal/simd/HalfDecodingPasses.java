@@ -38,10 +38,6 @@ final class HalfDecodingPasses {
     private HalfDecodingPasses() {
     }
 
-    private static FloatVector load(MemorySegment x, long i) {
-        return HalfVectors.fromBf16(HalfVectors.loadBits(x, i));
-    }
-
     private static float at(MemorySegment x, long i) {
         return HalfSelectionPasses.at(x, i);
     }
@@ -65,7 +61,7 @@ final class HalfDecodingPasses {
             FloatVector accE = FloatVector.zero(F);
             int in = 0;
             for (int i = start; i < end; i += L) {
-                FloatVector v = load(x, off + i);
+                FloatVector v = HalfVectors.loadBf16(x, off + i);
                 VectorMask<Float> m = v.compare(VectorOperators.NE, Float.NEGATIVE_INFINITY);
                 FloatVector y = atLeastLow(VectorExp2.log2Units(v, max, c));
                 FloatVector w = exp2AtLeastLow(y);
@@ -109,7 +105,7 @@ final class HalfDecodingPasses {
             FloatVector accE2 = FloatVector.zero(F);
             int in = 0;
             for (int i = start; i < end; i += L) {
-                FloatVector v = load(x, off + i);
+                FloatVector v = HalfVectors.loadBf16(x, off + i);
                 VectorMask<Float> m = v.compare(VectorOperators.NE, Float.NEGATIVE_INFINITY);
                 FloatVector y = atLeastLow(VectorExp2.log2Units(v, max, c));
                 FloatVector w = exp2AtLeastLow(y);
@@ -155,7 +151,7 @@ final class HalfDecodingPasses {
             FloatVector accW = FloatVector.zero(F);
             int in = 0;
             for (int i = start; i < end; i += L) {
-                FloatVector v = load(x, off + i);
+                FloatVector v = HalfVectors.loadBf16(x, off + i);
                 accW = accW.add(exp2(VectorExp2.log2Units(v, max, c)));
                 in += v.compare(VectorOperators.NE, Float.NEGATIVE_INFINITY).trueCount();
             }
@@ -185,7 +181,7 @@ final class HalfDecodingPasses {
             FloatVector accD = FloatVector.zero(F);
             int in = 0;
             for (int i = start; i < end; i += L) {
-                FloatVector v = load(x, off + i);
+                FloatVector v = HalfVectors.loadBf16(x, off + i);
                 VectorMask<Float> m = v.compare(VectorOperators.NE, Float.NEGATIVE_INFINITY);
                 accD = accD.add(v.sub(max), m);
                 in += m.trueCount();
@@ -214,7 +210,7 @@ final class HalfDecodingPasses {
             end = Math.min(upper, start + SimdConstants.BLOCK);
             FloatVector acc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
-                FloatVector v = load(x, off + i);
+                FloatVector v = HalfVectors.loadBf16(x, off + i);
                 FloatVector c = v.sub(center);
                 acc = acc.add(c.mul(c), v.compare(VectorOperators.NE, Float.NEGATIVE_INFINITY));
             }
@@ -249,7 +245,7 @@ final class HalfDecodingPasses {
             int n1 = 0;
             int n2 = 0;
             for (int i = start; i < end; i += L) {
-                FloatVector v = load(x, off + i);
+                FloatVector v = HalfVectors.loadBf16(x, off + i);
                 FloatVector y = VectorExp2.log2Units(v, max, scale);
                 FloatVector w = exp2(y);
                 FloatVector dz = y.sub(c).abs();
@@ -306,7 +302,7 @@ final class HalfDecodingPasses {
             FloatVector accQ = FloatVector.zero(F);
             int in = 0;
             for (int i = start; i < end; i += L) {
-                FloatVector v = load(x, off + i);
+                FloatVector v = HalfVectors.loadBf16(x, off + i);
                 VectorMask<Float> m = v.compare(VectorOperators.GE, lo).and(v.compare(VectorOperators.LT, below))
                         .and(v.compare(VectorOperators.NE, Float.NEGATIVE_INFINITY));
                 FloatVector z = v.fma(0.5f, negHalfM).mul(twoInvT);

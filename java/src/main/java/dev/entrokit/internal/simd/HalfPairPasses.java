@@ -51,10 +51,6 @@ final class HalfPairPasses {
     }
 
     /** The {@code L} bfloat16 elements at element {@code i}, as float32: the only difference from the namesakes. */
-    private static FloatVector load(MemorySegment x, long i) {
-        return HalfVectors.fromBf16(HalfVectors.loadBits(x, i));
-    }
-
     /**
      * {@link OneReadPasses#pairMaxMinBlock} on a bfloat16 pair, reading {@code 2L} elements of each row per step with
      * no lane-crossing widen ({@link #pairMaxMinUnordered}): a maximum or minimum is the same value whatever the order
@@ -110,8 +106,8 @@ final class HalfPairPasses {
             mnS = mnS.blend(liveS, liveS.compare(VectorOperators.LT, mnS));
         }
         if (i < end) {
-            FloatVector vt = load(t, tOff + i);
-            FloatVector vs = load(s, sOff + i);
+            FloatVector vt = HalfVectors.loadBf16(t, tOff + i);
+            FloatVector vs = HalfVectors.loadBf16(s, sOff + i);
             mxT = mxT.blend(vt, vt.compare(GT, mxT));
             mxS = mxS.blend(vs, vs.compare(GT, mxS));
             FloatVector liveT = vt.blend(Float.POSITIVE_INFINITY, vt.compare(EQ, Float.NEGATIVE_INFINITY));
@@ -132,8 +128,8 @@ final class HalfPairPasses {
         FloatVector mxS = FloatVector.broadcast(F, mm[2]);
         FloatVector mnS = FloatVector.broadcast(F, mm[3]);
         for (int i = start; i < end; i += L) {
-            FloatVector vt = load(t, tOff + i);
-            FloatVector vs = load(s, sOff + i);
+            FloatVector vt = HalfVectors.loadBf16(t, tOff + i);
+            FloatVector vs = HalfVectors.loadBf16(s, sOff + i);
             mxT = mxT.blend(vt, vt.compare(GT, mxT));
             mxS = mxS.blend(vs, vs.compare(GT, mxS));
             FloatVector liveT = vt.blend(Float.POSITIVE_INFINITY, vt.compare(EQ, Float.NEGATIVE_INFINITY));
@@ -156,9 +152,9 @@ final class HalfPairPasses {
         FloatVector dsComp = FloatVector.zero(F);
         FloatVector wAcc = FloatVector.zero(F);
         for (int i = start; i < end; i += L) {
-            FloatVector xt = load(t, tOff + i);
+            FloatVector xt = HalfVectors.loadBf16(t, tOff + i);
             FloatVector a = shift(xt, negHalfMt, log2Scale);
-            FloatVector b = shift(load(s, sOff + i), negHalfMs, log2Scale);
+            FloatVector b = shift(HalfVectors.loadBf16(s, sOff + i), negHalfMs, log2Scale);
             FloatVector et = exp2OrZero(a);
             FloatVector sumT = dtAcc.add(et);
             dtComp = dtComp.add(et.sub(sumT.sub(dtAcc)));
@@ -189,9 +185,9 @@ final class HalfPairPasses {
         FloatVector dtComp = FloatVector.zero(F);
         FloatVector wAcc = FloatVector.zero(F);
         for (int i = start; i < end; i += L) {
-            FloatVector xt = load(t, tOff + i);
+            FloatVector xt = HalfVectors.loadBf16(t, tOff + i);
             FloatVector a = shift(xt, negHalfMt, log2Scale);
-            FloatVector b = shift(load(s, sOff + i), negHalfMs, log2Scale);
+            FloatVector b = shift(HalfVectors.loadBf16(s, sOff + i), negHalfMs, log2Scale);
             FloatVector et = exp2OrZero(a);
             store(et, eT, eTOff + i);
             FloatVector sumT = dtAcc.add(et);
@@ -213,7 +209,7 @@ final class HalfPairPasses {
         FloatVector dAcc = FloatVector.zero(F);
         FloatVector dComp = FloatVector.zero(F);
         for (int i = start; i < end; i += L) {
-            FloatVector e = exp2OrZero(shift(load(x, xOff + i), negHalfM, log2Scale));
+            FloatVector e = exp2OrZero(shift(HalfVectors.loadBf16(x, xOff + i), negHalfM, log2Scale));
             store(e, out, outOff + i);
             FloatVector sum = dAcc.add(e);
             dComp = dComp.add(e.sub(sum.sub(dAcc)));
@@ -234,9 +230,9 @@ final class HalfPairPasses {
         FloatVector dsComp = FloatVector.zero(F);
         FloatVector vAcc = FloatVector.zero(F);
         for (int i = start; i < end; i += L) {
-            FloatVector xt = load(t, tOff + i);
+            FloatVector xt = HalfVectors.loadBf16(t, tOff + i);
             FloatVector a = shift(xt, negHalfMt, log2Scale);
-            FloatVector b = shift(load(s, sOff + i), negHalfMs, log2Scale);
+            FloatVector b = shift(HalfVectors.loadBf16(s, sOff + i), negHalfMs, log2Scale);
             FloatVector et = exp2OrZero(a);
             FloatVector sumT = dtAcc.add(et);
             dtComp = dtComp.add(et.sub(sumT.sub(dtAcc)));
@@ -267,9 +263,9 @@ final class HalfPairPasses {
         FloatVector dtComp = FloatVector.zero(F);
         FloatVector vAcc = FloatVector.zero(F);
         for (int i = start; i < end; i += L) {
-            FloatVector xt = load(t, tOff + i);
+            FloatVector xt = HalfVectors.loadBf16(t, tOff + i);
             FloatVector et = exp2OrZero(shift(xt, negHalfMt, log2Scale));
-            FloatVector b = shift(load(s, sOff + i), negHalfMs, log2Scale);
+            FloatVector b = shift(HalfVectors.loadBf16(s, sOff + i), negHalfMs, log2Scale);
             store(et, eT, i);
             FloatVector sumT = dtAcc.add(et);
             dtComp = dtComp.add(et.sub(sumT.sub(dtAcc)));
@@ -311,9 +307,9 @@ final class HalfPairPasses {
         FloatVector dtComp = FloatVector.zero(F);
         FloatVector wAcc = FloatVector.zero(F);
         for (int i = start; i < end; i += L) {
-            FloatVector xt = load(t, tOff + i);
+            FloatVector xt = HalfVectors.loadBf16(t, tOff + i);
             FloatVector a = shift(xt, negHalfMt, log2Scale);
-            FloatVector b = shift(load(s, sOff + i), negHalfMs, log2Scale);
+            FloatVector b = shift(HalfVectors.loadBf16(s, sOff + i), negHalfMs, log2Scale);
             FloatVector et = exp2OrZero(a);
             FloatVector sumT = dtAcc.add(et);
             dtComp = dtComp.add(et.sub(sumT.sub(dtAcc)));
@@ -334,7 +330,7 @@ final class HalfPairPasses {
         FloatVector dAcc = FloatVector.zero(F);
         FloatVector dComp = FloatVector.zero(F);
         for (int i = start; i < end; i += L) {
-            FloatVector a = shift(load(x, xOff + i), negHalfM, log2Scale);
+            FloatVector a = shift(HalfVectors.loadBf16(x, xOff + i), negHalfM, log2Scale);
             FloatVector e = exp2OrZero(a);
             a.intoArray(aOut, i);
             e.intoArray(eOut, i);
@@ -359,10 +355,10 @@ final class HalfPairPasses {
             end = blockEnd(start, upper);
             FloatVector acc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
-                FloatVector h = load(s, sOff + i).fma(0.5f, negHalfMs);
+                FloatVector h = HalfVectors.loadBf16(s, sOff + i).fma(0.5f, negHalfMs);
                 FloatVector b = h.mul(twoInvT);
                 FloatVector q = exp2OrZero(h.mul(log2Scale)).mul(invDs);
-                FloatVector c = b.sub(shift(load(t, tOff + i), negHalfTk, twoInvT));
+                FloatVector c = b.sub(shift(HalfVectors.loadBf16(t, tOff + i), negHalfTk, twoInvT));
                 store(q, qRow, i);
                 store(c, cRow, i);
                 acc = acc.add(q.mul(c).blend(0f, q.compare(EQ, 0f)));

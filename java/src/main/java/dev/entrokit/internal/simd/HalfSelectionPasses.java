@@ -48,16 +48,13 @@ final class HalfSelectionPasses {
         return type == DType.BF16 ? at(x, i) : type == DType.F16 ? atF16(x, i) : x.getAtIndex(F32, i);
     }
 
-    private static FloatVector load(MemorySegment x, long i) {
-        return HalfVectors.fromBf16(HalfVectors.loadBits(x, i));
-    }
-
     /** {@code SimdSelectionKernels.sampleLargest}: the {@code r}-th largest of the sampled vectors. */
     static float sampleLargest(MemorySegment x, long off, int chunks, long stride, int r, float[] largest) {
         int filled = 0;
         float[] lanes = Workspace.get().lanes;
         for (int k = 0; k < chunks; k++) {
-            filled = SimdSelectionKernels.keepLargest(load(x, off + k * stride), lanes, largest, filled, r);
+            FloatVector v = HalfVectors.loadBf16(x, off + k * stride);
+            filled = SimdSelectionKernels.keepLargest(v, lanes, largest, filled, r);
         }
         return filled < r ? Float.NEGATIVE_INFINITY : largest[r - 1];
     }
@@ -77,7 +74,7 @@ final class HalfSelectionPasses {
             end = blockEnd(start, upper);
             FloatVector acc = FloatVector.zero(F);
             for (int i = start; i < end; i += L) {
-                FloatVector v = load(x, off + i);
+                FloatVector v = HalfVectors.loadBf16(x, off + i);
                 VectorMask<Float> in = v.compare(VectorOperators.LT, below);
                 if (cut) {
                     in = in.and(WideCut.kept(v, iota.add(i), cutLogit, cutIndex));
@@ -106,7 +103,7 @@ final class HalfSelectionPasses {
             FloatVector a1 = a0;
             FloatVector a2 = a0;
             for (int i = start; i < end; i += L) {
-                FloatVector v = load(x, off + i);
+                FloatVector v = HalfVectors.loadBf16(x, off + i);
                 VectorMask<Float> in = v.compare(VectorOperators.LT, below);
                 if (cut) {
                     in = in.and(WideCut.kept(v, iota.add(i), cutLogit, cutIndex));
@@ -135,7 +132,7 @@ final class HalfSelectionPasses {
         int upper = F.loopBound(n);
         int i = 0;
         for (; i < upper; i += L) {
-            FloatVector v = load(x, off + i);
+            FloatVector v = HalfVectors.loadBf16(x, off + i);
             IntVector pos = iota.add(i);
             VectorMask<Float> in = v.compare(VectorOperators.LT, below).and(v.compare(VectorOperators.GE, lo))
                     .and(WideCut.kept(v, pos, cutLogit, cutIndex));
@@ -213,7 +210,7 @@ final class HalfSelectionPasses {
         IntVector iota = IntVector.zero(I).addIndex(1);
         int upper = F.loopBound(n);
         for (int i = 0; i < upper; i += L) {
-            FloatVector v = load(x, off + i);
+            FloatVector v = HalfVectors.loadBf16(x, off + i);
             v.blend(Float.NEGATIVE_INFINITY, WideCut.kept(v, iota.add(i), cutLogit, cutIndex).not())
                     .intoMemorySegment(dst, (dstOff + i) * Float.BYTES, SimdConstants.ORDER);
         }

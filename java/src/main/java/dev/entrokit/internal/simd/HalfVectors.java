@@ -51,8 +51,8 @@ final class HalfVectors {
      */
     static final float F16_HALF_SCALE = 0x1p111f;
     /** binary16's {@code −inf} as {@link #f16Scaled} reads it: −2^16 times 2^−112. */
-    static final float F16_SCALED_NEG_INF = -0x1p-96f;
     private static final int F16_SCALED_NEG_INF_BITS = 0x8F800000;
+    static final float F16_SCALED_NEG_INF = Float.intBitsToFloat(F16_SCALED_NEG_INF_BITS);
 
     /**
      * The {@code L} binary16 elements at element {@code index} as {@link #fromF16} reads them before its last two

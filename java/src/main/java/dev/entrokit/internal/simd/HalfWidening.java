@@ -4,6 +4,7 @@ import static dev.entrokit.internal.simd.SimdConstants.L;
 import static dev.entrokit.internal.simd.SimdConstants.ORDER;
 
 import dev.entrokit.DType;
+import dev.entrokit.internal.HalfRows;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
@@ -29,6 +30,21 @@ final class HalfWidening {
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
 
     private HalfWidening() {
+    }
+
+    /**
+     * The half row of {@code type} (BF16 or F16) at element {@code off} of {@code x}, {@code n} elements, widened into
+     * this thread's kernel buffer {@code which} ({@link HalfRows#kernelRow(int, int)}): for the kernels that give a
+     * half row to their float32 loops. Element 0 of the result is element {@code off}.
+     */
+    static MemorySegment intoKernelRow(DType type, MemorySegment x, long off, int n, int which) {
+        MemorySegment row = HalfRows.kernelRow(which, n);
+        if (type == DType.BF16) {
+            widenBf16(x, off, row, 0, n);
+        } else {
+            widenF16(x, off, row, 0, n);
+        }
+        return row;
     }
 
     /** bfloat16 elements {@code [srcOff, srcOff + n)} of {@code src} as float32 at element {@code dstOff} of {@code dst}. */

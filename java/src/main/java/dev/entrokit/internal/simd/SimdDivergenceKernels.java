@@ -49,7 +49,6 @@ import static jdk.incubator.vector.VectorOperators.GT;
 
 import dev.entrokit.DType;
 import dev.entrokit.internal.DivergenceKernels;
-import dev.entrokit.internal.HalfRows;
 import dev.entrokit.internal.scalar.ScalarDivergenceKernels;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
@@ -754,12 +753,6 @@ public final class SimdDivergenceKernels implements DivergenceKernels {
 
     /** The half row widened by {@link HalfWidening}'s vector loops into this thread's kernel buffer {@code which}. */
     private static MemorySegment widened(DType type, MemorySegment x, long xOff, int n, int which) {
-        MemorySegment row = HalfRows.kernelRow(which, n);
-        if (type == DType.BF16) {
-            HalfWidening.widenBf16(x, xOff, row, 0, n);
-        } else {
-            HalfWidening.widenF16(x, xOff, row, 0, n);
-        }
-        return row;
+        return HalfWidening.intoKernelRow(type, x, xOff, n, which);
     }
 }

@@ -596,9 +596,7 @@ public final class SimdHalfKernels implements HalfKernels {
     }
 
     private static MemorySegment widened(MemorySegment x, long xOff, int n) {
-        MemorySegment w = HalfRows.kernelRow(0, n);
-        HalfWidening.widenF16(x, xOff, w, 0, n);
-        return w;
+        return HalfWidening.intoKernelRow(DType.F16, x, xOff, n, 0);
     }
 
     // ---------------------------------------------------------------- the ops

@@ -702,13 +702,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
      * the binary16 rows and the steps that have no in-register pass. Element 0 of the result is element {@code xOff}.
      */
     private static MemorySegment widened(DType type, MemorySegment x, long xOff, int n) {
-        MemorySegment row = HalfRows.kernelRow(n);
-        if (type == DType.BF16) {
-            HalfWidening.widenBf16(x, xOff, row, 0, n);
-        } else {
-            HalfWidening.widenF16(x, xOff, row, 0, n);
-        }
-        return row;
+        return HalfWidening.intoKernelRow(type, x, xOff, n, 0);
     }
 
     @Override
