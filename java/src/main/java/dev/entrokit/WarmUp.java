@@ -5,7 +5,6 @@ import dev.entrokit.internal.Backends;
 import dev.entrokit.internal.CallGauge;
 import dev.entrokit.internal.HandoffBackend;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
@@ -312,10 +311,7 @@ final class WarmUp {
         private final Tensor outF16;
         private final Tensor rowMax;
         private final Tensor rowEntropy;
-        /** The round parity on which this set runs its half calls: 0 on the heap (no such set now), 1 native. */
-        private final int halfParity;
-
-        /** Heap arrays when {@code arena} is null, else native memory from it. */
+        /** Native memory from {@code arena} (why not heap arrays too: the class comment). */
         Inputs(int rows, int cols, Arena arena) {
             this.rows = rows;
             this.cols = cols;
@@ -365,8 +361,7 @@ final class WarmUp {
             scores = f32(arena, new float[1], 1);
             freq = f32(arena, p, cols);
             prior = f32(arena, p, cols);
-            mask = arena == null ? Tensor.ofMask(new byte[rows * cols], rows, cols)
-                    : Tensor.of(arena.allocate((long) rows * cols), DType.BOOL, rows, cols);
+            mask = Tensor.of(arena.allocate((long) rows * cols), DType.BOOL, rows, cols);
             topIdx = i32(arena, new int[rows * k], rows, k);
             topVal = f32(arena, new float[rows * k], rows, k);
             topProb = f32(arena, new float[rows * k], rows, k);
@@ -390,33 +385,23 @@ final class WarmUp {
             outF16 = half ? half(arena, new float[rows * cols], DType.F16, rows, cols) : null;
             rowMax = f32(arena, new float[rows], rows);
             rowEntropy = f32(arena, new float[rows], rows);
-            halfParity = arena == null ? 0 : 1;
         }
 
-        /** {@code v} rounded to the half {@code type}, on the heap when {@code arena} is null. */
+        /** {@code v} rounded to the half {@code type}. */
         private static Tensor half(Arena arena, float[] v, DType type, long... shape) {
             short[] bits = new short[v.length];
             for (int i = 0; i < v.length; i++) {
                 bits[i] = type.narrow(v[i]);
             }
-            MemorySegment s = arena == null ? MemorySegment.ofArray(bits) : arena.allocateFrom(ValueLayout.JAVA_SHORT, bits);
-            return Tensor.of(s, type, shape);
+            return Tensor.of(arena.allocateFrom(ValueLayout.JAVA_SHORT, bits), type, shape);
         }
 
         private static Tensor f32(Arena arena, float[] v, long... shape) {
-            if (arena == null) {
-                return switch (shape.length) {
-                    case 1 -> Tensor.of(v);
-                    case 2 -> Tensor.of(v, (int) shape[0], (int) shape[1]);
-                    default -> Tensor.of(v, (int) shape[0], (int) shape[1], (int) shape[2]);
-                };
-            }
             return Tensor.of(arena.allocateFrom(ValueLayout.JAVA_FLOAT, v), DType.F32, shape);
         }
 
         private static Tensor i32(Arena arena, int[] v, long... shape) {
-            MemorySegment s = arena == null ? MemorySegment.ofArray(v) : arena.allocateFrom(ValueLayout.JAVA_INT, v);
-            return Tensor.of(s, DType.I32, shape);
+            return Tensor.of(arena.allocateFrom(ValueLayout.JAVA_INT, v), DType.I32, shape);
         }
 
         /** Every kernel family once; odd rounds use a temperature and skip gradients, so both paths compile. */
@@ -465,7 +450,7 @@ final class WarmUp {
             ek.decoding().maskLogits(x, chain, out);
             ek.decoding().sample(x, odd ? SamplingFilters.temperature(0f) : chain, seeds, round, counts);
             standAside();
-            if (xBf16 != null && (round & 1) == halfParity) { // each half call every other round: see halfRound
+            if (xBf16 != null && (round & 1) == 1) { // each half call every other round: see halfRound
                 halfRound(ek, round >> 1);
             }
             if (rows == 2 && (round & 2) == 0) { // Sinkhorn's passes are long loops already: fewer calls do
@@ -480,7 +465,7 @@ final class WarmUp {
          * own exp loops), the pair losses and Min-K%'s token log-probabilities on BF16 rows (read in registers),
          * selection and sampling on both (F16 in registers for top-k, min-p and greedy), the entropy-shaped
          * decoding passes on BF16, and the widening and narrowing loops that the other F16 paths take. They run on
-         * the rounds of the set's parity ({@code round} is then the round halved, whose parity picks the variants):
+         * odd rounds ({@code round} is then the round halved, whose parity picks the variants):
          * measured with the calls in every
          * round, the warm-up took 24–28 s instead of 15 s (600 rounds, 2-core machine, load about 2.4).
          */
