@@ -38,9 +38,23 @@ public final class HalfOpsProbe {
     private HalfOpsProbe() {
     }
 
+    /**
+     * The inputs' arena: shared unless {@code -Dhalfops.arena=confined}. A confined arena's segments
+     * carry an owner thread, which every access checks; that check is part of each load C2 compiles, so a kernel
+     * near C2's node budget can compile differently with confined inputs.
+     */
+    static Arena newArena() {
+        return switch (System.getProperty("halfops.arena", "shared")) {
+            case "shared" -> Arena.ofShared();
+            case "confined" -> Arena.ofConfined();
+            default -> throw new IllegalArgumentException(
+                    "-Dhalfops.arena must be shared or confined; got " + System.getProperty("halfops.arena"));
+        };
+    }
+
     /** One dtype's inputs and float32 outputs, off-heap. */
     static final class Data implements AutoCloseable {
-        final Arena arena = Arena.ofShared();
+        final Arena arena = newArena();
         final DType type;
         final Tensor logits;
         final Tensor teacher;

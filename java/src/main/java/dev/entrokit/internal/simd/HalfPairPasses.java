@@ -25,8 +25,17 @@ import jdk.incubator.vector.VectorSpecies;
  * elements widened in registers as they are loaded ({@link HalfVectors#fromBf16}: exact), so that KL, reverse KL,
  * soft cross-entropy, JSD and Jeffreys need no float32 copy of their inputs. Each method is its float32 namesake in
  * {@link OneReadPasses}, {@link PairPasses} or {@link RowPasses} with the load replaced and nothing else (but
- * {@link #jeffreysBlockSums}, split in two loops): same blocks, same order of float operations per lane, so its results
- * are bitwise those of the namesake on the rows widened to float32. The dispatchers ({@link OneReadPasses#pairSumsStreaming}, {@link OneReadPasses#pairBlockSums},
+ * {@link #klBlockSums}, {@link #crossEntropyBlockSums} and {@link #jeffreysBlockSums}, split in two loops of one exp
+ * each): same blocks, same order of float operations per lane, so its results are bitwise those of the namesake on the
+ * rows widened to float32.
+ *
+ * <p>Why the split: C2 stops inlining a method's own callees once its compilation holds about 18,000 IR nodes
+ * ({@code NodeCountInliningCutoff}), and then the exp's vectors are boxed (98 MB allocated and 3× the time per
+ * 256 × 32000 KL call, HalfOpsProbe). A bfloat16 load costs about 2,000 nodes (float32: 600–900) and an exp about
+ * 8,000, so a loop with two loads and two exps reached the second exp at 17,000–17,500 nodes: inside the budget with
+ * shared-arena inputs and a fresh profile, beyond it with confined-arena inputs (each access also checks the owner
+ * thread) or after the warm-up's float32 calls (LogCompilation's {@code parse_done} counts). One exp per loop enters
+ * its exp at about 8,500. The second loop re-reads the block from L1: about 5 % on KL (7.6 → 8.0 ms). The dispatchers ({@link OneReadPasses#pairSumsStreaming}, {@link OneReadPasses#pairBlockSums},
  * {@link PairPasses#rklMeanStore}, {@code SimdDivergenceKernels.addRklGrad}) branch once, before the loop, and keep
  * the scalar tails for both element types ({@link #at}).
  *
@@ -143,38 +152,35 @@ final class HalfPairPasses {
         mm[3] = mnS.reduceLanes(VectorOperators.MIN);
     }
 
-    /** {@link OneReadPasses#klBlockSums} on a bfloat16 pair. */
+    /**
+     * {@link OneReadPasses#klBlockSums} on a bfloat16 pair, as two loops of one exp each over the block (in L1 by then):
+     * the teacher's ({@link #directionBlockSums}) and the student's ({@link #expSumBlock}). Each accumulator sees the
+     * same lane values in the same order as in the namesake, so the sums are bitwise the same.
+     */
     static void klBlockSums(MemorySegment t, long tOff, MemorySegment s, long sOff, int start, int end, float negHalfMt,
                             float negHalfMs, float log2Scale, double[] acc, float[] lanes) {
-        FloatVector dtAcc = FloatVector.zero(F);
-        FloatVector dtComp = FloatVector.zero(F);
-        FloatVector dsAcc = FloatVector.zero(F);
-        FloatVector dsComp = FloatVector.zero(F);
-        FloatVector wAcc = FloatVector.zero(F);
+        directionBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, acc, lanes);
+        expSumBlock(s, sOff, start, end, negHalfMs, log2Scale, acc, 1, lanes);
+    }
+
+    /**
+     * {@code acc[which] = Σ e^{a_i}} over the vector block {@code [start, end)} of a bfloat16 row, {@code a} shifted as
+     * in {@link #expShiftBlockStore} (which also stores), with the same compensated sum.
+     */
+    private static void expSumBlock(MemorySegment x, long xOff, int start, int end, float negHalfM, float log2Scale,
+                                    double[] acc, int which, float[] lanes) {
+        FloatVector dAcc = FloatVector.zero(F);
+        FloatVector dComp = FloatVector.zero(F);
         for (int i = start; i < end; i += L) {
-            FloatVector xt = HalfVectors.loadBf16(t, tOff + i);
-            FloatVector a = shift(xt, negHalfMt, log2Scale);
-            FloatVector b = shift(HalfVectors.loadBf16(s, sOff + i), negHalfMs, log2Scale);
-            FloatVector et = exp2OrZero(a);
-            FloatVector sumT = dtAcc.add(et);
-            dtComp = dtComp.add(et.sub(sumT.sub(dtAcc)));
-            dtAcc = sumT;
-            FloatVector es = exp2OrZero(b);
-            FloatVector sumS = dsAcc.add(es);
-            dsComp = dsComp.add(es.sub(sumS.sub(dsAcc)));
-            dsAcc = sumS;
-            wAcc = wAcc.add(et.mul(a.sub(b)).blend(0f, xt.compare(EQ, Float.NEGATIVE_INFINITY)));
+            FloatVector e = exp2OrZero(shift(HalfVectors.loadBf16(x, xOff + i), negHalfM, log2Scale));
+            FloatVector sum = dAcc.add(e);
+            dComp = dComp.add(e.sub(sum.sub(dAcc)));
+            dAcc = sum;
         }
-        dtAcc.intoArray(lanes, 0);
-        double dt = sumLanes(lanes);
-        dtComp.intoArray(lanes, 0);
-        acc[0] = dt + sumLanes(lanes);
-        dsAcc.intoArray(lanes, 0);
-        double ds = sumLanes(lanes);
-        dsComp.intoArray(lanes, 0);
-        acc[1] = ds + sumLanes(lanes);
-        wAcc.intoArray(lanes, 0);
-        acc[2] = sumLanes(lanes);
+        dAcc.intoArray(lanes, 0);
+        double d = sumLanes(lanes);
+        dComp.intoArray(lanes, 0);
+        acc[which] = d + sumLanes(lanes);
     }
 
     /** {@link OneReadPasses#teacherBlockStore} on a bfloat16 pair. */
@@ -221,36 +227,39 @@ final class HalfPairPasses {
         acc[1] = d + sumLanes(lanes);
     }
 
-    /** {@link OneReadPasses#crossEntropyBlockSums} on a bfloat16 pair. */
+    /**
+     * {@link OneReadPasses#crossEntropyBlockSums} on a bfloat16 pair, as two loops of one exp each (see
+     * {@link #klBlockSums}): the teacher's ({@link #crossTeacherBlockSums}) and the student's ({@link #expSumBlock}).
+     */
     static void crossEntropyBlockSums(MemorySegment t, long tOff, MemorySegment s, long sOff, int start, int end,
                                       float negHalfMt, float negHalfMs, float log2Scale, double[] acc, float[] lanes) {
+        crossTeacherBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, acc, lanes);
+        expSumBlock(s, sOff, start, end, negHalfMs, log2Scale, acc, 1, lanes);
+    }
+
+    /**
+     * The teacher's half of {@link #crossEntropyBlockSums}: {@code acc[0] = d_t}, {@code acc[2] = Σ e^{a_i}·b_i}
+     * (masked teacher entries add 0), as {@link #crossEntropyTeacherBlockStore} without the store.
+     */
+    private static void crossTeacherBlockSums(MemorySegment t, long tOff, MemorySegment s, long sOff, int start,
+                                              int end, float negHalfMt, float negHalfMs, float log2Scale, double[] acc,
+                                              float[] lanes) {
         FloatVector dtAcc = FloatVector.zero(F);
         FloatVector dtComp = FloatVector.zero(F);
-        FloatVector dsAcc = FloatVector.zero(F);
-        FloatVector dsComp = FloatVector.zero(F);
         FloatVector vAcc = FloatVector.zero(F);
         for (int i = start; i < end; i += L) {
             FloatVector xt = HalfVectors.loadBf16(t, tOff + i);
-            FloatVector a = shift(xt, negHalfMt, log2Scale);
+            FloatVector et = exp2OrZero(shift(xt, negHalfMt, log2Scale));
             FloatVector b = shift(HalfVectors.loadBf16(s, sOff + i), negHalfMs, log2Scale);
-            FloatVector et = exp2OrZero(a);
             FloatVector sumT = dtAcc.add(et);
             dtComp = dtComp.add(et.sub(sumT.sub(dtAcc)));
             dtAcc = sumT;
-            FloatVector es = exp2OrZero(b);
-            FloatVector sumS = dsAcc.add(es);
-            dsComp = dsComp.add(es.sub(sumS.sub(dsAcc)));
-            dsAcc = sumS;
             vAcc = vAcc.add(et.mul(b).blend(0f, xt.compare(EQ, Float.NEGATIVE_INFINITY)));
         }
         dtAcc.intoArray(lanes, 0);
         double dt = sumLanes(lanes);
         dtComp.intoArray(lanes, 0);
         acc[0] = dt + sumLanes(lanes);
-        dsAcc.intoArray(lanes, 0);
-        double ds = sumLanes(lanes);
-        dsComp.intoArray(lanes, 0);
-        acc[1] = ds + sumLanes(lanes);
         vAcc.intoArray(lanes, 0);
         acc[2] = sumLanes(lanes);
     }
@@ -282,8 +291,7 @@ final class HalfPairPasses {
 
     /**
      * {@link OneReadPasses#jeffreysBlockSums} on a bfloat16 pair, as two loops of one exp each ({@link #directionBlockSums},
-     * the reverse direction first): the namesake's one loop with both exps boxed its vectors once the loads widen
-     * (98 MB per 256 × 32000 call, HalfOpsProbe). Each accumulator sees the same lane values in the same order as in
+     * the reverse direction first; see the class comment). Each accumulator sees the same lane values in the same order as in
      * the namesake ({@code b − a} is exactly {@code −(a − b)}), so the sums are bitwise the same.
      */
     static void jeffreysBlockSums(MemorySegment t, long tOff, MemorySegment s, long sOff, int start, int end,
