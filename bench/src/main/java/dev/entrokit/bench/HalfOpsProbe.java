@@ -25,7 +25,11 @@ import java.util.function.ToDoubleBiFunction;
  * <p>The façade calls sit in {@link #decoding}, {@link #entropyDecoding}, {@link #scoring}, {@link #losses} and {@link #softmaxFamily}, one
  * small method each, so that a move of the façade's methods into other classes changes only those lines.
  *
- * <pre>java [-Dhalfops.rows=R] --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar dev.entrokit.bench.HalfOpsProbe [rounds] [op prefixes, comma-separated|all] [f32,bf16,f16] [backend]</pre>
+ * <p>{@code -Dhalfops.arena=confined} puts the inputs in a confined arena (see {@link #newArena});
+ * {@code -Dhalfops.settleMs=M} sleeps M ms after the backend starts (after an {@code auto} backend's warm-up, with
+ * {@code -Dentrokit.warmup=wait}), to tell a compile backlog from a steady state.
+ *
+ * <pre>java [-Dhalfops.rows=R] [-Dhalfops.arena=confined] [-Dhalfops.settleMs=M] --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar dev.entrokit.bench.HalfOpsProbe [rounds] [op prefixes, comma-separated|all] [f32,bf16,f16] [backend]</pre>
  */
 public final class HalfOpsProbe {
     private static final int WARM_CALLS = 60;
@@ -243,7 +247,7 @@ public final class HalfOpsProbe {
     }
 
     /** Prints the table; arguments as in the class comment. */
-    public static void main(String[] args) {
+    public static void main(String[] args) throws InterruptedException {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 15;
         String only = args.length > 1 && !args[1].equals("all") ? args[1] : null;
         String[] names = (args.length > 2 ? args[2] : "f32,bf16,f16").split(",");
@@ -264,6 +268,7 @@ public final class HalfOpsProbe {
         softmaxFamily(ops);
         double sink = 0;
         try (Entrokit ek = Entrokit.create(backend, 1)) {
+            Thread.sleep(Long.getLong("halfops.settleMs", 0));
             System.out.printf("%s backend through the façade, one thread, off-heap, float32 outputs; %d warm calls per"
                     + " combination, then %d rounds of one call per combination; load average at start %s%n%n", backend,
                     WARM_CALLS, rounds, loadAverage());

@@ -67,59 +67,101 @@ final class HalfSelectionPasses {
                             float cutLogit, int cutIndex, double[] sums, float[] lanes) {
         float scale = VectorExp2.log2Scale(temperature);
         boolean cut = cutLogit != Float.NEGATIVE_INFINITY;
-        IntVector iota = IntVector.zero(I).addIndex(1);
         int upper = F.loopBound(n);
         double total = 0;
         for (int start = 0, end; start < upper; start = end) {
             end = blockEnd(start, upper);
-            FloatVector acc = FloatVector.zero(F);
-            for (int i = start; i < end; i += L) {
-                FloatVector v = HalfVectors.loadBf16(x, off + i);
-                VectorMask<Float> in = v.compare(VectorOperators.LT, below);
-                if (cut) {
-                    in = in.and(WideCut.kept(v, iota.add(i), cutLogit, cutIndex));
-                }
-                acc = acc.add(VectorExp2.exp2(VectorExp2.log2Units(v, max, scale)), in);
-            }
-            acc.intoArray(lanes, 0);
-            sums[start / SimdConstants.BLOCK] = SimdRows.sumLanes(lanes);
-            total += sums[start / SimdConstants.BLOCK];
+            double mass = cut ? blockMassCut(x, off, start, end, max, scale, below, cutLogit, cutIndex, lanes)
+                    : blockMass(x, off, start, end, max, scale, below, lanes);
+            sums[start / SimdConstants.BLOCK] = mass;
+            total += mass;
         }
         return total;
+    }
+
+    /** One block of {@link #massBelow} with no cut: the mass of the tokens below {@code below}, lanes added in order. */
+    private static double blockMass(MemorySegment x, long off, int start, int end, float max, float scale, float below,
+                                    float[] lanes) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int i = start; i < end; i += L) {
+            FloatVector v = HalfVectors.loadBf16(x, off + i);
+            acc = acc.add(VectorExp2.exp2(VectorExp2.log2Units(v, max, scale)), v.compare(VectorOperators.LT, below));
+        }
+        acc.intoArray(lanes, 0);
+        return SimdRows.sumLanes(lanes);
+    }
+
+    /** One block of {@link #massBelow} under the cut {@code (cutLogit, cutIndex)}. */
+    private static double blockMassCut(MemorySegment x, long off, int start, int end, float max, float scale,
+                                       float below, float cutLogit, int cutIndex, float[] lanes) {
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        FloatVector acc = FloatVector.zero(F);
+        for (int i = start; i < end; i += L) {
+            FloatVector v = HalfVectors.loadBf16(x, off + i);
+            VectorMask<Float> in = v.compare(VectorOperators.LT, below)
+                    .and(WideCut.kept(v, iota.add(i), cutLogit, cutIndex));
+            acc = acc.add(VectorExp2.exp2(VectorExp2.log2Units(v, max, scale)), in);
+        }
+        acc.intoArray(lanes, 0);
+        return SimdRows.sumLanes(lanes);
     }
 
     /** {@code WideCut.profile}'s vector blocks: the survivors' mass above each of three thresholds, below {@code below}. */
     static void profile(MemorySegment x, long off, int n, float negHalfM, float twoInvT, boolean cut, float cutLogit,
                         int cutIndex, float below, float[] t, double[] mass) {
-        float t0 = t[0];
-        float t1 = t[1];
-        float t2 = t[2];
         float[] lanes = Workspace.get().lanes;
-        IntVector iota = IntVector.zero(I).addIndex(1);
         int upper = F.loopBound(n);
         for (int start = 0, end; start < upper; start = end) {
             end = blockEnd(start, upper);
-            FloatVector a0 = FloatVector.zero(F);
-            FloatVector a1 = a0;
-            FloatVector a2 = a0;
-            for (int i = start; i < end; i += L) {
-                FloatVector v = HalfVectors.loadBf16(x, off + i);
-                VectorMask<Float> in = v.compare(VectorOperators.LT, below);
-                if (cut) {
-                    in = in.and(WideCut.kept(v, iota.add(i), cutLogit, cutIndex));
-                }
-                FloatVector e = expNonPositive(v.fma(0.5f, negHalfM).mul(twoInvT)).blend(0f, in.not());
-                a0 = a0.add(e, v.compare(VectorOperators.GE, t0));
-                a1 = a1.add(e, v.compare(VectorOperators.GE, t1));
-                a2 = a2.add(e, v.compare(VectorOperators.GE, t2));
+            if (cut) {
+                profileBlockCut(x, off, start, end, negHalfM, twoInvT, below, cutLogit, cutIndex, t, mass, lanes);
+            } else {
+                profileBlock(x, off, start, end, negHalfM, twoInvT, below, t, mass, lanes);
             }
-            a0.intoArray(lanes, 0);
-            mass[0] += SimdRows.sumLanes(lanes);
-            a1.intoArray(lanes, 0);
-            mass[1] += SimdRows.sumLanes(lanes);
-            a2.intoArray(lanes, 0);
-            mass[2] += SimdRows.sumLanes(lanes);
         }
+    }
+
+    /** One block of {@link #profile} with no cut, its three masses added to {@code mass}. */
+    private static void profileBlock(MemorySegment x, long off, int start, int end, float negHalfM, float twoInvT,
+                                     float below, float[] t, double[] mass, float[] lanes) {
+        float t0 = t[0];
+        float t1 = t[1];
+        float t2 = t[2];
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        for (int i = start; i < end; i += L) {
+            FloatVector v = HalfVectors.loadBf16(x, off + i);
+            FloatVector e = expNonPositive(v.fma(0.5f, negHalfM).mul(twoInvT))
+                    .blend(0f, v.compare(VectorOperators.LT, below).not());
+            a0 = a0.add(e, v.compare(VectorOperators.GE, t0));
+            a1 = a1.add(e, v.compare(VectorOperators.GE, t1));
+            a2 = a2.add(e, v.compare(VectorOperators.GE, t2));
+        }
+        WideCut.addLanes(a0, a1, a2, mass, lanes);
+    }
+
+    /** One block of {@link #profile} under the cut {@code (cutLogit, cutIndex)}. */
+    private static void profileBlockCut(MemorySegment x, long off, int start, int end, float negHalfM, float twoInvT,
+                                        float below, float cutLogit, int cutIndex, float[] t, double[] mass,
+                                        float[] lanes) {
+        float t0 = t[0];
+        float t1 = t[1];
+        float t2 = t[2];
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        for (int i = start; i < end; i += L) {
+            FloatVector v = HalfVectors.loadBf16(x, off + i);
+            VectorMask<Float> in = v.compare(VectorOperators.LT, below)
+                    .and(WideCut.kept(v, iota.add(i), cutLogit, cutIndex));
+            FloatVector e = expNonPositive(v.fma(0.5f, negHalfM).mul(twoInvT)).blend(0f, in.not());
+            a0 = a0.add(e, v.compare(VectorOperators.GE, t0));
+            a1 = a1.add(e, v.compare(VectorOperators.GE, t1));
+            a2 = a2.add(e, v.compare(VectorOperators.GE, t2));
+        }
+        WideCut.addLanes(a0, a1, a2, mass, lanes);
     }
 
     /** {@code WideCut.gatherWindow}: the kept tokens with {@code lo ≤ x < below}; -1 past the window's cap. */
@@ -183,25 +225,41 @@ final class HalfSelectionPasses {
                             float cutLogit, int cutIndex, double[] sums, float[] lanes) {
         float scale = VectorExp2.log2Scale(temperature);
         boolean cut = cutLogit != Float.NEGATIVE_INFINITY;
-        IntVector iota = IntVector.zero(I).addIndex(1);
         int upper = F.loopBound(n);
         double total = 0;
         for (int start = 0, end; start < upper; start = end) {
             end = blockEnd(start, upper);
-            FloatVector acc = FloatVector.zero(F);
-            for (int i = start; i < end; i += L) {
-                FloatVector v = loadF16(x, off + i);
-                VectorMask<Float> in = v.compare(VectorOperators.LT, below);
-                if (cut) {
-                    in = in.and(WideCut.kept(v, iota.add(i), cutLogit, cutIndex));
-                }
-                acc = acc.add(VectorExp2.exp2(VectorExp2.log2Units(v, max, scale)), in);
-            }
-            acc.intoArray(lanes, 0);
-            sums[start / SimdConstants.BLOCK] = SimdRows.sumLanes(lanes);
-            total += sums[start / SimdConstants.BLOCK];
+            double mass = cut ? blockMassCutF16(x, off, start, end, max, scale, below, cutLogit, cutIndex, lanes)
+                    : blockMassF16(x, off, start, end, max, scale, below, lanes);
+            sums[start / SimdConstants.BLOCK] = mass;
+            total += mass;
         }
         return total;
+    }
+
+    private static double blockMassF16(MemorySegment x, long off, int start, int end, float max, float scale,
+                                       float below, float[] lanes) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int i = start; i < end; i += L) {
+            FloatVector v = loadF16(x, off + i);
+            acc = acc.add(VectorExp2.exp2(VectorExp2.log2Units(v, max, scale)), v.compare(VectorOperators.LT, below));
+        }
+        acc.intoArray(lanes, 0);
+        return SimdRows.sumLanes(lanes);
+    }
+
+    private static double blockMassCutF16(MemorySegment x, long off, int start, int end, float max, float scale,
+                                          float below, float cutLogit, int cutIndex, float[] lanes) {
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        FloatVector acc = FloatVector.zero(F);
+        for (int i = start; i < end; i += L) {
+            FloatVector v = loadF16(x, off + i);
+            VectorMask<Float> in = v.compare(VectorOperators.LT, below)
+                    .and(WideCut.kept(v, iota.add(i), cutLogit, cutIndex));
+            acc = acc.add(VectorExp2.exp2(VectorExp2.log2Units(v, max, scale)), in);
+        }
+        acc.intoArray(lanes, 0);
+        return SimdRows.sumLanes(lanes);
     }
 
     /** {@code WideCut.maskLogits}' vector part, bfloat16 in, float32 out (at element {@code dstOff}, native). */

@@ -159,21 +159,42 @@ final class WideCut {
                                    float below, float cutLogit, int cutIndex, double[] sums, float[] lanes) {
         float scale = VectorExp2.log2Scale(temperature);
         boolean cut = cutLogit != Float.NEGATIVE_INFINITY;
-        IntVector iota = IntVector.zero(I).addIndex(1);
         for (int start = from, end; start < to; start = end) {
             end = blockEnd(start, to);
-            FloatVector acc = FloatVector.zero(F);
-            for (int i = start; i < end; i += L) {
-                FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
-                VectorMask<Float> in = v.compare(VectorOperators.LT, below);
-                if (cut) {
-                    in = in.and(kept(v, iota.add(i), cutLogit, cutIndex));
-                }
-                acc = acc.add(VectorExp2.exp2(VectorExp2.log2Units(v, max, scale)), in);
-            }
-            acc.intoArray(lanes, 0);
-            sums[start / BLOCK] = SimdRows.sumLanes(lanes);
+            sums[start / BLOCK] = cut ? blockMassCut(x, off, start, end, max, scale, below, cutLogit, cutIndex, lanes)
+                    : blockMass(x, off, start, end, max, scale, below, lanes);
         }
+    }
+
+    /**
+     * One block of {@link #massBlocks} with no cut: the mass of the tokens below {@code below}, lanes added in order.
+     * The cut and no-cut blocks are two loops, not one loop with a flag: with the flag, a bfloat16 top-p mask compiled
+     * after calls that took both ways boxed its vectors (8.2 MB and 1.5x the time per 32 x 128256 call, after the
+     * warm-up's top-k-with-probabilities and min-p calls; HalfOpsProbe).
+     */
+    private static double blockMass(MemorySegment x, long off, int start, int end, float max, float scale, float below,
+                                    float[] lanes) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int i = start; i < end; i += L) {
+            FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
+            acc = acc.add(VectorExp2.exp2(VectorExp2.log2Units(v, max, scale)), v.compare(VectorOperators.LT, below));
+        }
+        acc.intoArray(lanes, 0);
+        return SimdRows.sumLanes(lanes);
+    }
+
+    /** One block of {@link #massBlocks} under the cut {@code (cutLogit, cutIndex)}. */
+    private static double blockMassCut(MemorySegment x, long off, int start, int end, float max, float scale,
+                                       float below, float cutLogit, int cutIndex, float[] lanes) {
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        FloatVector acc = FloatVector.zero(F);
+        for (int i = start; i < end; i += L) {
+            FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
+            VectorMask<Float> in = v.compare(VectorOperators.LT, below).and(kept(v, iota.add(i), cutLogit, cutIndex));
+            acc = acc.add(VectorExp2.exp2(VectorExp2.log2Units(v, max, scale)), in);
+        }
+        acc.intoArray(lanes, 0);
+        return SimdRows.sumLanes(lanes);
     }
 
     /**
@@ -353,35 +374,71 @@ final class WideCut {
 
     private static void profile(MemorySegment x, long off, int n, float negHalfM, float twoInvT, boolean cut,
                                 float cutLogit, int cutIndex, float below, float[] t, double[] mass) {
-        float t0 = t[0];
-        float t1 = t[1];
-        float t2 = t[2];
         float[] lanes = Workspace.get().lanes;
-        IntVector iota = IntVector.zero(I).addIndex(1);
         int upper = F.loopBound(n);
         for (int start = 0, end; start < upper; start = end) {
             end = blockEnd(start, upper);
-            FloatVector a0 = FloatVector.zero(F);
-            FloatVector a1 = a0;
-            FloatVector a2 = a0;
-            for (int i = start; i < end; i += L) {
-                FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
-                VectorMask<Float> in = v.compare(VectorOperators.LT, below);
-                if (cut) { // without a cut every token survives (masked ones weigh 0): spare the predicate
-                    in = in.and(kept(v, iota.add(i), cutLogit, cutIndex));
-                }
-                FloatVector e = expNonPositive(v.fma(0.5f, negHalfM).mul(twoInvT)).blend(0f, in.not());
-                a0 = a0.add(e, v.compare(VectorOperators.GE, t0));
-                a1 = a1.add(e, v.compare(VectorOperators.GE, t1));
-                a2 = a2.add(e, v.compare(VectorOperators.GE, t2));
+            if (cut) { // without a cut every token survives (masked ones weigh 0): spare the predicate
+                profileBlockCut(x, off, start, end, negHalfM, twoInvT, below, cutLogit, cutIndex, t, mass, lanes);
+            } else {
+                profileBlock(x, off, start, end, negHalfM, twoInvT, below, t, mass, lanes);
             }
-            a0.intoArray(lanes, 0);
-            mass[0] += SimdRows.sumLanes(lanes);
-            a1.intoArray(lanes, 0);
-            mass[1] += SimdRows.sumLanes(lanes);
-            a2.intoArray(lanes, 0);
-            mass[2] += SimdRows.sumLanes(lanes);
         }
+    }
+
+    /** One block of {@link #profile} with no cut, its three masses added to {@code mass} (see {@link #blockMass}). */
+    private static void profileBlock(MemorySegment x, long off, int start, int end, float negHalfM, float twoInvT,
+                                     float below, float[] t, double[] mass, float[] lanes) {
+        float t0 = t[0];
+        float t1 = t[1];
+        float t2 = t[2];
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        for (int i = start; i < end; i += L) {
+            FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
+            FloatVector e = expNonPositive(v.fma(0.5f, negHalfM).mul(twoInvT))
+                    .blend(0f, v.compare(VectorOperators.LT, below).not());
+            a0 = a0.add(e, v.compare(VectorOperators.GE, t0));
+            a1 = a1.add(e, v.compare(VectorOperators.GE, t1));
+            a2 = a2.add(e, v.compare(VectorOperators.GE, t2));
+        }
+        addLanes(a0, a1, a2, mass, lanes);
+    }
+
+    /** One block of {@link #profile} under the cut {@code (cutLogit, cutIndex)}. */
+    private static void profileBlockCut(MemorySegment x, long off, int start, int end, float negHalfM, float twoInvT,
+                                        float below, float cutLogit, int cutIndex, float[] t, double[] mass,
+                                        float[] lanes) {
+        float t0 = t[0];
+        float t1 = t[1];
+        float t2 = t[2];
+        IntVector iota = IntVector.zero(I).addIndex(1);
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        for (int i = start; i < end; i += L) {
+            FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * Float.BYTES, ORDER);
+            VectorMask<Float> in = v.compare(VectorOperators.LT, below).and(kept(v, iota.add(i), cutLogit, cutIndex));
+            FloatVector e = expNonPositive(v.fma(0.5f, negHalfM).mul(twoInvT)).blend(0f, in.not());
+            a0 = a0.add(e, v.compare(VectorOperators.GE, t0));
+            a1 = a1.add(e, v.compare(VectorOperators.GE, t1));
+            a2 = a2.add(e, v.compare(VectorOperators.GE, t2));
+        }
+        addLanes(a0, a1, a2, mass, lanes);
+    }
+
+    /**
+     * Adds the lanes of each of a profile block's three accumulators, in lane order, to {@code mass[0..2]}. Called
+     * after the loop: if C2 keeps it out of line, three vectors are boxed per block, not per vector.
+     */
+    static void addLanes(FloatVector a0, FloatVector a1, FloatVector a2, double[] mass, float[] lanes) {
+        a0.intoArray(lanes, 0);
+        mass[0] += SimdRows.sumLanes(lanes);
+        a1.intoArray(lanes, 0);
+        mass[1] += SimdRows.sumLanes(lanes);
+        a2.intoArray(lanes, 0);
+        mass[2] += SimdRows.sumLanes(lanes);
     }
 
     /**
