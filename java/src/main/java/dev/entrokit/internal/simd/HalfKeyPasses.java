@@ -109,7 +109,6 @@ final class HalfKeyPasses {
     static boolean gather(DType type, MemorySegment x, long off, int n, float threshold, Candidates c) {
         short atLeast = (short) keyAtLeast(type, threshold);
         ShortVector magnitudes = ShortVector.zero(S);
-        IntVector iota = IntVector.zero(I).addIndex(1);
         int count = 0;
         int upper = S.loopBound(n);
         for (int start = 0; start < upper; start += SimdSelectionKernels.GATHER_BLOCK) {
@@ -122,7 +121,7 @@ final class HalfKeyPasses {
                 magnitudes = magnitudes.max(h.and((short) 0x7FFF));
                 VectorMask<Short> keep = keys(h).compare(VectorOperators.GE, atLeast);
                 if (keep.anyTrue()) {
-                    count = compress(keep.toLong(), iota.add(i), out, count);
+                    count = compress(keep.toLong(), i, out, count);
                 }
             }
         }
@@ -132,15 +131,19 @@ final class HalfKeyPasses {
         return SimdSelectionKernels.gatherTail(type, x, off, upper, n, threshold, c, count);
     }
 
-    /** Appends the ids {@code ids + j} of the set bits {@code j} of {@code bits} ({@link #SL} of them) to {@code out}. */
-    private static int compress(long bits, IntVector ids, int[] out, int count) {
-        return compressPart(bits >>> L, ids.add(L), out, compressPart(bits, ids, out, count));
+    /**
+     * Appends the ids {@code base + j} of the set bits {@code j} of {@code bits} ({@link #SL} of them) to {@code out}.
+     * Takes the base id, not a vector of ids: the call site is cold (a kept vector is rare), so C2 may leave it out of
+     * line, and a vector argument was then boxed for every call (mixed bf16/f16 JVMs).
+     */
+    private static int compress(long bits, int base, int[] out, int count) {
+        return compressPart(bits >>> L, base + L, out, compressPart(bits, base, out, count));
     }
 
-    /** Appends the ids {@code ids + j} of the set bits {@code j < L} of {@code bits} to {@code out}. */
-    private static int compressPart(long bits, IntVector ids, int[] out, int count) {
+    /** Appends the ids {@code base + j} of the set bits {@code j < L} of {@code bits} to {@code out}. */
+    private static int compressPart(long bits, int base, int[] out, int count) {
         VectorMask<Integer> part = VectorMask.fromLong(I, bits);
-        ids.compress(part).intoArray(out, count);
+        IntVector.zero(I).addIndex(1).add(base).compress(part).intoArray(out, count);
         return count + part.trueCount();
     }
 
@@ -158,7 +161,6 @@ final class HalfKeyPasses {
         float threshold = -Float.MAX_VALUE; // masked tokens never enter
         short atLeast = (short) keyAtLeast(type, threshold);
         ShortVector magnitudes = ShortVector.zero(S);
-        IntVector iota = IntVector.zero(I).addIndex(1);
         int count = 0;
         int upper = S.loopBound(n);
         // The blocks are the float32 pass's, whose vectors run to F.loopBound(n), up to L tokens past this loop's: a
@@ -199,7 +201,7 @@ final class HalfKeyPasses {
                         atLeast = (short) keyAtLeast(type, threshold);
                         keep = k.compare(VectorOperators.GE, atLeast);
                     }
-                    count = compressPart(keep.toLong() >>> (half * L), iota.add(i + half * L), out, count);
+                    count = compressPart(keep.toLong() >>> (half * L), i + half * L, out, count);
                 }
             }
         }

@@ -54,7 +54,12 @@ final class HalfSelectionPasses {
         float[] lanes = Workspace.get().lanes;
         for (int k = 0; k < chunks; k++) {
             FloatVector v = HalfVectors.loadBf16(x, off + k * stride);
-            filled = SimdSelectionKernels.keepLargest(v, lanes, largest, filled, r);
+            long lanesIn = filled < r ? SimdSelectionKernels.ALL_LANES
+                    : v.compare(VectorOperators.GT, largest[r - 1]).toLong();
+            if (lanesIn != 0) {
+                v.intoArray(lanes, 0);
+                filled = SimdSelectionKernels.keepLargest(lanes, lanesIn, largest, filled, r);
+            }
         }
         return filled < r ? Float.NEGATIVE_INFINITY : largest[r - 1];
     }
@@ -138,7 +143,12 @@ final class HalfSelectionPasses {
             a1 = a1.add(e, v.compare(VectorOperators.GE, t1));
             a2 = a2.add(e, v.compare(VectorOperators.GE, t2));
         }
-        WideCut.addLanes(a0, a1, a2, mass, lanes);
+        a0.intoArray(lanes, 0);
+        mass[0] += SimdRows.sumLanes(lanes);
+        a1.intoArray(lanes, 0);
+        mass[1] += SimdRows.sumLanes(lanes);
+        a2.intoArray(lanes, 0);
+        mass[2] += SimdRows.sumLanes(lanes);
     }
 
     /** One block of {@link #profile} under the cut {@code (cutLogit, cutIndex)}. */
@@ -161,7 +171,12 @@ final class HalfSelectionPasses {
             a1 = a1.add(e, v.compare(VectorOperators.GE, t1));
             a2 = a2.add(e, v.compare(VectorOperators.GE, t2));
         }
-        WideCut.addLanes(a0, a1, a2, mass, lanes);
+        a0.intoArray(lanes, 0);
+        mass[0] += SimdRows.sumLanes(lanes);
+        a1.intoArray(lanes, 0);
+        mass[1] += SimdRows.sumLanes(lanes);
+        a2.intoArray(lanes, 0);
+        mass[2] += SimdRows.sumLanes(lanes);
     }
 
     /** {@code WideCut.gatherWindow}: the kept tokens with {@code lo ≤ x < below}; -1 past the window's cap. */
@@ -215,7 +230,13 @@ final class HalfSelectionPasses {
         int filled = 0;
         float[] lanes = Workspace.get().lanes;
         for (int k = 0; k < chunks; k++) {
-            filled = SimdSelectionKernels.keepLargest(loadF16(x, off + k * stride), lanes, largest, filled, r);
+            FloatVector v = loadF16(x, off + k * stride);
+            long lanesIn = filled < r ? SimdSelectionKernels.ALL_LANES
+                    : v.compare(VectorOperators.GT, largest[r - 1]).toLong();
+            if (lanesIn != 0) {
+                v.intoArray(lanes, 0);
+                filled = SimdSelectionKernels.keepLargest(lanes, lanesIn, largest, filled, r);
+            }
         }
         return filled < r ? Float.NEGATIVE_INFINITY : largest[r - 1];
     }

@@ -839,35 +839,36 @@ public final class SimdSelectionKernels implements SelectionKernels {
         int filled = 0;
         float[] lanes = Workspace.get().lanes;
         for (int k = from; k < to; k++) {
-            filled = keepLargest(FloatVector.fromMemorySegment(F, x, (off + k * stride) * Float.BYTES, ORDER), lanes,
-                    largest, filled, r);
+            FloatVector v = FloatVector.fromMemorySegment(F, x, (off + k * stride) * Float.BYTES, ORDER);
+            long lanesIn = filled < r ? ALL_LANES : v.compare(VectorOperators.GT, largest[r - 1]).toLong();
+            if (lanesIn != 0) {
+                v.intoArray(lanes, 0);
+                filled = keepLargest(lanes, lanesIn, largest, filled, r);
+            }
         }
         return filled;
     }
+
+    /** Every lane of a float vector, as a lane mask's bits: a sample vector while fewer than {@code r} values are held. */
+    static final long ALL_LANES = -1L >>> (64 - L);
 
     /**
-     * Adds the lanes of {@code v} to the {@code r} largest values seen, descending in {@code largest} ({@code lanes} is
-     * scratch); returns how many it holds. Once {@code r} are held, only the lanes above the r-th can enter (the r-th only
-     * rises), so only those are visited, in lane order as before: the same insertions, a fraction of the lane visits
-     * (the sample of 512 vectors took 8.8 µs of a 31 µs top-k row on 32 × 128256, 3.3 of them past its loads).
+     * Adds the lanes of a sample vector stored in {@code lanes} whose bits are set in {@code lanesIn} to the {@code r}
+     * largest values seen, descending in {@code largest}; returns how many it holds. The callers set every lane while
+     * fewer than {@code r} are held, and afterwards only the lanes above the r-th (which only rises), so only those are
+     * visited, in lane order: the same insertions, a fraction of the lane visits (the sample of 512 vectors took 8.8 µs
+     * of a 31 µs top-k row on 32 × 128256, 3.3 of them past its loads). The vector itself stays in the caller's loop:
+     * passed to a helper that C2 left out of line (a cold call site in a large compiled caller), it was boxed for every
+     * sample vector (1.6 MB per 32-row F16 top-p mask, mixed bf16/f16 JVMs).
      */
-    static int keepLargest(FloatVector v, float[] lanes, float[] largest, int filled, int r) {
-        if (filled < r) {
-            v.intoArray(lanes, 0);
-            return keepLargest(lanes, lanes.length, largest, filled, r);
-        }
-        long above = v.compare(VectorOperators.GT, largest[r - 1]).toLong();
-        if (above == 0) {
-            return filled;
-        }
-        v.intoArray(lanes, 0);
-        for (; above != 0; above &= above - 1) {
-            filled = keepLargest(lanes[Long.numberOfTrailingZeros(above)], largest, filled, r);
+    static int keepLargest(float[] lanes, long lanesIn, float[] largest, int filled, int r) {
+        for (long bits = lanesIn; bits != 0; bits &= bits - 1) {
+            filled = keepLargest(lanes[Long.numberOfTrailingZeros(bits)], largest, filled, r);
         }
         return filled;
     }
 
-    /** Adds the first {@code count} of {@code values} to the {@code r} largest values seen, as {@link #keepLargest(FloatVector, float[], float[], int, int)}. */
+    /** Adds the first {@code count} of {@code values} to the {@code r} largest values seen, as {@link #keepLargest(float[], long, float[], int, int)}. */
     static int keepLargest(float[] values, int count, float[] largest, int filled, int r) {
         for (int v = 0; v < count; v++) {
             filled = keepLargest(values[v], largest, filled, r);

@@ -403,7 +403,12 @@ final class WideCut {
             a1 = a1.add(e, v.compare(VectorOperators.GE, t1));
             a2 = a2.add(e, v.compare(VectorOperators.GE, t2));
         }
-        addLanes(a0, a1, a2, mass, lanes);
+        a0.intoArray(lanes, 0);
+        mass[0] += SimdRows.sumLanes(lanes);
+        a1.intoArray(lanes, 0);
+        mass[1] += SimdRows.sumLanes(lanes);
+        a2.intoArray(lanes, 0);
+        mass[2] += SimdRows.sumLanes(lanes);
     }
 
     /** One block of {@link #profile} under the cut {@code (cutLogit, cutIndex)}. */
@@ -425,14 +430,6 @@ final class WideCut {
             a1 = a1.add(e, v.compare(VectorOperators.GE, t1));
             a2 = a2.add(e, v.compare(VectorOperators.GE, t2));
         }
-        addLanes(a0, a1, a2, mass, lanes);
-    }
-
-    /**
-     * Adds the lanes of each of a profile block's three accumulators, in lane order, to {@code mass[0..2]}. Called
-     * after the loop: if C2 keeps it out of line, three vectors are boxed per block, not per vector.
-     */
-    static void addLanes(FloatVector a0, FloatVector a1, FloatVector a2, double[] mass, float[] lanes) {
         a0.intoArray(lanes, 0);
         mass[0] += SimdRows.sumLanes(lanes);
         a1.intoArray(lanes, 0);
