@@ -463,7 +463,7 @@ final class WarmUp {
         /**
          * The BF16 and F16 entry points that have loops of their own: the softmax family on both (each type has its
          * own exp loops), the pair losses and Min-K%'s token log-probabilities on BF16 rows (read in registers),
-         * selection and sampling on both (F16 in registers for top-k, min-p and greedy), the entropy-shaped
+         * selection and sampling on both (with probabilities, top-k reaches the row's mass pass), the entropy-shaped
          * decoding passes on BF16, and the widening and narrowing loops that the other F16 paths take. They run on
          * odd rounds ({@code round} is then the round halved, whose parity picks the variants):
          * measured with the calls in every
@@ -498,7 +498,7 @@ final class WarmUp {
             SamplingFilters entropyShaped = odd ? SamplingFilters.temperature(t).typical(0.9f)
                     : SamplingFilters.temperature(t).dynamicTemperature(0.5f, 1.5f, 1f).epsilon(3e-4f);
             for (Tensor h : new Tensor[] {xBf16, xF16}) {
-                ek.decoding().topK(h, k, t, topIdx, topVal, odd || h == xF16 ? null : topProb);
+                ek.decoding().topK(h, k, t, topIdx, topVal, odd ? null : topProb);
                 ek.decoding().keptMask(h, h == xF16 ? minP : chain, mask);
                 ek.decoding().keptTokens(h, minP, keptIdx, keptProb, counts);
                 ek.decoding().maskLogits(h, chain, h == xF16 ? outF16 : odd ? out : outBf16);

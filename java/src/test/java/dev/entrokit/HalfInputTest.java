@@ -901,6 +901,65 @@ class HalfInputTest {
         }
     }
 
+    /**
+     * F16 rows where the SIMD backend's binary16 mass pass cannot read a masked token as −2^16 (values at binary16's
+     * floor, −65504 and −65472, with masked tokens; a temperature of 1000) and rows where it can (the same rows at other
+     * temperatures, Gaussian rows): top-p, unfiltered draws and listings and {@code topK} with probabilities give the
+     * results of the widened F32 rows, bitwise, on rows long enough to be ranked by a sampled threshold.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.entrokit.TestBackends#names")
+    void f16RowsAtTheFloorAndHotTemperaturesGiveTheWidenedRowsResults(String backend) {
+        Entrokit ek = TestBackends.open(backend);
+        SplittableRandom rnd = new SplittableRandom(65504);
+        int v = LONG_V;
+        int rows = 6;
+        short[] bits = new short[rows * v];
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < v; i++) {
+                float x = r < 3 ? (rnd.nextBoolean() ? -65504f : -65472f) : (float) (3 * rnd.nextGaussian());
+                bits[r * v + i] = Float.floatToFloat16(rnd.nextInt(5) == 0 ? Float.NEGATIVE_INFINITY : x);
+            }
+        }
+        float[] wide = new float[bits.length];
+        for (int i = 0; i < bits.length; i++) {
+            wide[i] = DType.F16.widen(bits[i]);
+        }
+        List<List<Object>> results = new ArrayList<>();
+        for (boolean half : new boolean[] {false, true}) {
+            List<Object> out = new ArrayList<>();
+            results.add(out);
+            Tensor x = half ? Tensor.of(MemorySegment.ofArray(bits.clone()), DType.F16, rows, v)
+                    : Tensor.of(MemorySegment.ofArray(wide.clone()), DType.F32, rows, v);
+            for (float t : new float[] {1f, 1000f}) {
+                int[] ids = new int[rows * 5];
+                float[] probs = new float[rows * 5];
+                ek.decoding().topK(x, 5, t, Tensor.of(ids, rows, 5), Tensor.of(new float[rows * 5], rows, 5),
+                        Tensor.of(probs, rows, 5));
+                out.add(ids);
+                out.add(probs);
+                for (SamplingFilters f : List.of(SamplingFilters.temperature(t).topP(0.9f),
+                        SamplingFilters.temperature(t).topP(0.999f), SamplingFilters.temperature(t))) {
+                    int[] tokens = new int[rows];
+                    ek.decoding().sample(x, f, seeds(rows), 3, Tensor.of(tokens));
+                    byte[] mask = new byte[rows * v];
+                    ek.decoding().keptMask(x, f, Tensor.ofMask(mask, rows, v));
+                    int[] counts = new int[rows];
+                    float[] kept = new float[rows * 8];
+                    ek.decoding().keptTokens(x, f, Tensor.of(new int[rows * 8], rows, 8), Tensor.of(kept, rows, 8),
+                            Tensor.of(counts));
+                    out.add(tokens);
+                    out.add(mask);
+                    out.add(counts);
+                    out.add(kept);
+                }
+            }
+        }
+        for (int i = 0; i < results.get(0).size(); i++) {
+            same("result " + i, results.get(0).get(i), results.get(1).get(i));
+        }
+    }
+
     static void same(String what, Object e, Object a) {
         if (e instanceof Tensor te && a instanceof Tensor ta) {
             assertEquals(te.elementCount(), ta.elementCount(), what);

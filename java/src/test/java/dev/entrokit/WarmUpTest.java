@@ -193,7 +193,7 @@ class WarmUpTest {
      */
     private static final List<String> HALF_LOOPS = List.of(
             "HalfKeyPasses::gather", "HalfSelectionPasses::sampleLargest",
-            "HalfSelectionPasses::sampleLargestF16", "HalfKeyPasses::maxKey",
+            "HalfSelectionPasses::sampleLargestF16", "HalfSelectionPasses::massBelowF16", "HalfKeyPasses::maxKey",
             "HalfDecodingPasses::max", "HalfDecodingPasses::masses", "HalfDecodingPasses::typicalMasses",
             "HalfDecodingPasses::moments", "HalfDecodingPasses::squares",
             "HalfPairPasses::klBlockSums", "SimdHalfKernels::softmax", "SimdHalfKernels::logSumExp",

@@ -241,7 +241,11 @@ final class HalfSelectionPasses {
         return filled < r ? Float.NEGATIVE_INFINITY : largest[r - 1];
     }
 
-    /** {@link #massBelow} on a row of binary16 elements. */
+    /**
+     * {@link #massBelow} on a row of binary16 elements, read as {@link HalfVectors#f16Finite} lanes (four operations
+     * per vector, where the exact conversion takes eight): only on rows that {@link #f16FiniteExact} admits, whose
+     * lanes then compare and weigh as the exact read's; {@code WideCut} widens the others.
+     */
     static double massBelowF16(MemorySegment x, long off, int n, float max, float temperature, float below,
                             float cutLogit, int cutIndex, double[] sums, float[] lanes) {
         float scale = VectorExp2.log2Scale(temperature);
@@ -262,7 +266,7 @@ final class HalfSelectionPasses {
                                        float below, float[] lanes) {
         FloatVector acc = FloatVector.zero(F);
         for (int i = start; i < end; i += L) {
-            FloatVector v = loadF16(x, off + i);
+            FloatVector v = HalfVectors.f16Finite(x, off + i);
             acc = acc.add(VectorExp2.exp2(VectorExp2.log2Units(v, max, scale)), v.compare(VectorOperators.LT, below));
         }
         acc.intoArray(lanes, 0);
@@ -274,13 +278,24 @@ final class HalfSelectionPasses {
         IntVector iota = IntVector.zero(I).addIndex(1);
         FloatVector acc = FloatVector.zero(F);
         for (int i = start; i < end; i += L) {
-            FloatVector v = loadF16(x, off + i);
+            FloatVector v = HalfVectors.f16Finite(x, off + i);
             VectorMask<Float> in = v.compare(VectorOperators.LT, below)
                     .and(WideCut.kept(v, iota.add(i), cutLogit, cutIndex));
             acc = acc.add(VectorExp2.exp2(VectorExp2.log2Units(v, max, scale)), in);
         }
         acc.intoArray(lanes, 0);
         return SimdRows.sumLanes(lanes);
+    }
+
+    /**
+     * Whether {@link #massBelowF16} reads a binary16 row as the exact conversion would: {@code max} finite (the
+     * callers' rows hold no NaN, which the gather refuses, and no {@code +inf}, which would be the maximum) and a
+     * masked token's −2^16 below {@link VectorExp2#LOW} in log2 units, where {@code −inf} is clamped too; it fails
+     * for a maximum within about 80·T of −2^16 or a temperature in the hundreds.
+     */
+    static boolean f16FiniteExact(float max, float temperature) {
+        return Float.isFinite(max)
+                && Math.fma(-0x1p16f, 0.5f, -0.5f * max) * VectorExp2.log2Scale(temperature) < VectorExp2.LOW;
     }
 
     /** {@code WideCut.maskLogits}' vector part, bfloat16 in, float32 out (at element {@code dstOff}, native). */

@@ -65,6 +65,15 @@ final class HalfVectors {
         return loadBits(seg, index).lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats();
     }
 
+    /**
+     * {@link #f16Scaled} times 2^112: every finite binary16 element exactly, {@code ±inf} as ±2^16 and a NaN as a
+     * finite number. Four operations: for loops that compare the values as well as weigh them, on rows known to hold
+     * no NaN and no {@code +inf} where a masked token's −2^16 compares and weighs as its {@code −inf} would.
+     */
+    static FloatVector f16Finite(MemorySegment seg, long index) {
+        return f16Scaled(seg, index).mul(0x1p112f);
+    }
+
     /** {@link #f16Scaled}, with {@code −inf} (not its scaled −2^16) where the element is {@code −inf}. */
     static FloatVector f16ScaledMasked(MemorySegment seg, long index) {
         IntVector b = loadBits(seg, index).lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000);

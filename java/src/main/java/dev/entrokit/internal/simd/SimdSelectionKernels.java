@@ -80,58 +80,27 @@ public final class SimdSelectionKernels implements SelectionKernels {
     }
 
     /**
-     * bfloat16 rows are read in registers: every pass over the row branches once, before its loop, into that element
-     * type's loop ({@link HalfSelectionPasses}). binary16 rows too when {@code probs} is null; with probabilities the
-     * row's mass is one more pass, an exp pass, and there the binary16 conversion in registers costs more than
-     * widening the row once ({@link #inRegisters}).
+     * Half rows are read in registers: every pass over the row branches once, before its loop, into that element
+     * type's loop ({@link HalfSelectionPasses}, {@link HalfKeyPasses}).
      */
     @Override
     public void topK(DType type, MemorySegment x, long xOff, int n, float temperature, int k, MemorySegment indices,
                      long indicesOff, MemorySegment values, long valuesOff, MemorySegment probs, long probsOff) {
-        if (type == DType.F16 && probs != null) {
-            topKOf(DType.F32, widened(type, x, xOff, n), 0, n, temperature, k, indices, indicesOff, values, valuesOff,
-                    probs, probsOff);
-        } else {
-            topKOf(type, x, xOff, n, temperature, k, indices, indicesOff, values, valuesOff, probs, probsOff);
-        }
+        topKOf(type, x, xOff, n, temperature, k, indices, indicesOff, values, valuesOff, probs, probsOff);
     }
 
     /**
      * Whether a half row of {@code type} is read in registers by the pipeline {@code f}, rather than widened into a
-     * per-thread copy first ({@link #widened}). Not asked for the entropy-shaped steps ({@link DecodingSteps#needed}),
+     * per-thread copy first ({@link #widened}): always, but for the entropy-shaped steps ({@link DecodingSteps#needed}),
      * which {@link SimdDecoding#ownPath} routes (bfloat16 in registers, binary16 on the copy: see
-     * {@link HalfDecodingPasses}); always for bfloat16 otherwise (its conversion is a shift). binary16's conversion is
-     * 6–7 vector operations, paid in every pass over the row: it pays in the gather and the mask pass (the kept set of
-     * top-k and min-p; thread CPU time through the façade, one op per JVM, 32 × 128256: 0.73 → 0.83× float32 for
-     * keptMask top-k 50, 0.68 → 0.79× for sample min-p 0.05), but an exp pass with it costs about what one widening
-     * pass does (sample unfiltered 0.71–0.72× in registers against 0.79× on the copy, top-p about equal), so a pipeline
-     * that weighs the whole row, a top-p or PAPER top-H not after a top-k (which leaves every later filter inside its
-     * candidates), or no filter at all when {@code unfilteredWeighs} (sampling and listing weigh every live token),
-     * takes the copy. So binary16 rows never
-     * reach {@link WideCut#topP} (its profile and window passes have no binary16 loops).
+     * {@link HalfDecodingPasses}). binary16's exact conversion is 6–7 vector operations, paid in every pass over the
+     * row, which made its exp passes cost about what one widening pass does; the passes that only compare read 16-bit
+     * keys ({@link HalfKeyPasses}), and the row's mass (top-p, unfiltered draws and listings, {@code topK} with
+     * probabilities) reads {@link HalfVectors#f16Finite} lanes, four operations
+     * ({@link HalfSelectionPasses#massBelowF16}).
      */
-    private static boolean inRegisters(DType type, SamplingFilters f, boolean unfilteredWeighs) {
-        if (DecodingSteps.needed(f)) {
-            return false; // binary16 rows (and a lone XTC's plain sample) that SimdDecoding does not take as they are
-        }
-        if (type != DType.F16) {
-            return true;
-        }
-        List<Filter> filters = f.filters();
-        if (filters.isEmpty()) {
-            return !unfilteredWeighs;
-        }
-        if (filters.get(0).kind() == SamplingFilters.Kind.TOP_K) {
-            return true;
-        }
-        for (int i = 0; i < filters.size(); i++) { // no iterator: this runs per row
-            Filter filter = filters.get(i);
-            if (filter.kind() == SamplingFilters.Kind.TOP_P
-                    || filter.kind() == SamplingFilters.Kind.TOP_H && filter.mode() == TopHMode.PAPER) {
-                return false;
-            }
-        }
-        return true;
+    private static boolean inRegisters(SamplingFilters f) {
+        return !DecodingSteps.needed(f); // binary16 rows (and a lone XTC's plain sample) that SimdDecoding does not take
     }
 
     private static void topKOf(DType type, MemorySegment x, long xOff, int n, float temperature, int k,
@@ -171,7 +140,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (DecodingSteps.needed(f) && SimdDecoding.ownPath(type, f, false)) {
             return SimdDecoding.keptMask(type, x, xOff, n, f, mask, maskOff);
         }
-        if (inRegisters(type, f, false)) {
+        if (inRegisters(f)) {
             return keptMaskOf(type, x, xOff, n, f, mask, maskOff);
         }
         return keptMask(widened(type, x, xOff, n), 0, n, f, mask, maskOff);
@@ -429,7 +398,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
         } else if (type.isHalf() && (outType == DType.F32 || outType == type) && DecodingSteps.needed(f)
                 && SimdDecoding.ownPath(type, f, false)) {
             SimdDecoding.maskLogits(type, x, xOff, n, f, outType, out, outOff);
-        } else if (type.isHalf() && (outType == DType.F32 || outType == type) && inRegisters(type, f, false)) {
+        } else if (type.isHalf() && (outType == DType.F32 || outType == type) && inRegisters(f)) {
             maskLogitsOf(type, x, xOff, n, f, outType, out, outOff);
         } else if (!type.isHalf() || !outType.isHalf() && outType != DType.F32) {
             SelectionKernels.super.maskLogits(type, x, xOff, n, f, outType, out, outOff); // no such pair passes Checks
@@ -502,7 +471,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (DecodingSteps.needed(f) && SimdDecoding.ownPath(type, f, false)) {
             return SimdDecoding.keptTokens(type, x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
         }
-        if (inRegisters(type, f, true)) {
+        if (inRegisters(f)) {
             return keptTokensOf(type, x, xOff, n, f, indices, indicesOff, probs, probsOff, capacity);
         }
         return keptTokens(widened(type, x, xOff, n), 0, n, f, indices, indicesOff, probs, probsOff, capacity);
@@ -563,7 +532,7 @@ public final class SimdSelectionKernels implements SelectionKernels {
         if (DecodingSteps.needed(f) && SimdDecoding.ownPath(type, f, true)) {
             return SimdDecoding.sample(type, x, xOff, n, f, seed, row, step, null, 0);
         }
-        if (inRegisters(type, f, true)) {
+        if (inRegisters(f)) {
             return sampleOf(type, x, xOff, n, f, seed, row, step);
         }
         return sample(widened(type, x, xOff, n), 0, n, f, seed, row, step);

@@ -8,6 +8,7 @@ import static dev.entrokit.internal.simd.SimdRows.blockEnd;
 import static dev.entrokit.internal.simd.VectorExp.expNonPositive;
 
 import dev.entrokit.DType;
+import dev.entrokit.internal.HalfRows;
 import dev.entrokit.internal.RowSplit;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -102,10 +103,40 @@ final class WideCut {
      */
     private static double massBelow(DType type, MemorySegment x, long off, int n, float max, float temperature,
                                     float below, float cutLogit, int cutIndex, double[] sums, float[] lanes) {
-        double total = type == DType.BF16
-                ? HalfSelectionPasses.massBelow(x, off, n, max, temperature, below, cutLogit, cutIndex, sums, lanes)
-                : HalfSelectionPasses.massBelowF16(x, off, n, max, temperature, below, cutLogit, cutIndex, sums, lanes);
+        double total;
+        if (type == DType.BF16) {
+            total = HalfSelectionPasses.massBelow(x, off, n, max, temperature, below, cutLogit, cutIndex, sums, lanes);
+        } else if (HalfSelectionPasses.f16FiniteExact(max, temperature)) {
+            total = HalfSelectionPasses.massBelowF16(x, off, n, max, temperature, below, cutLogit, cutIndex, sums, lanes);
+        } else {
+            total = widenedMassBlocks(x, off, n, max, temperature, below, cutLogit, cutIndex, sums, lanes);
+        }
         return plusTail(type, x, off, n, max, temperature, below, cutLogit, cutIndex, total);
+    }
+
+    /**
+     * The vector blocks of a binary16 row that {@link HalfSelectionPasses#f16FiniteExact} turns away, summed by the
+     * float32 loop on the widened row. The dispatch above stays between two loops that run: with a third (an exact
+     * binary16 loop) hot beside them, the compiled caller boxed its vectors (345 KB per 32-row top-p mask once bf16 and
+     * f16 rows ran in one JVM).
+     */
+    private static double widenedMassBlocks(MemorySegment x, long off, int n, float max, float temperature, float below,
+                                            float cutLogit, int cutIndex, double[] sums, float[] lanes) {
+        int upper = F.loopBound(n);
+        massBlocks(widenedF16(x, off, n), 0, 0, upper, max, temperature, below, cutLogit, cutIndex, sums, lanes);
+        return RowPasses.blockTotal(sums, upper);
+    }
+
+    /**
+     * A binary16 row widened (exactly) into the thread's second kernel buffer, which no selection pass holds across a
+     * call, for the float32 loops of the passes binary16 has no loop of its own for: the mass of the rows
+     * {@link #widenedMassBlocks} takes, and a wide top-p cut's profile and window (rare: a cut far below the
+     * candidates), for which no binary16 twin of the float32 loops is kept.
+     */
+    private static MemorySegment widenedF16(MemorySegment x, long off, int n) {
+        MemorySegment w = HalfRows.kernelRow(1, n);
+        HalfWidening.widenF16(x, off, w, 0, n);
+        return w;
     }
 
     /** {@code total} plus the scalar tail of {@link #massBelow}: one loop for every element type. */
@@ -358,7 +389,7 @@ final class WideCut {
         Arrays.fill(mass, 0);
         switch (type) {
             case BF16 -> HalfSelectionPasses.profile(x, off, n, negHalfM, twoInvT, cut, cutLogit, cutIndex, below, t, mass);
-            case F16 -> throw new IllegalStateException("binary16 rows take the widened copy for top-p");
+            case F16 -> profile(widenedF16(x, off, n), 0, n, negHalfM, twoInvT, cut, cutLogit, cutIndex, below, t, mass);
             default -> profile(x, off, n, negHalfM, twoInvT, cut, cutLogit, cutIndex, below, t, mass);
         }
         for (int i = F.loopBound(n); i < n; i++) { // the scalar tail, one loop for every element type
@@ -448,7 +479,7 @@ final class WideCut {
         int cutIndex = c.wide ? c.cutIndex : Integer.MAX_VALUE;
         return switch (type) {
             case BF16 -> HalfSelectionPasses.gatherWindow(x, off, n, c, cutLogit, cutIndex, lo, below);
-            case F16 -> throw new IllegalStateException("binary16 rows take the widened copy for top-p");
+            case F16 -> gatherWindow(widenedF16(x, off, n), 0, n, c, cutLogit, cutIndex, lo, below);
             default -> gatherWindow(x, off, n, c, cutLogit, cutIndex, lo, below);
         };
     }
