@@ -51,11 +51,6 @@ final class Engine {
         rows.close();
     }
 
-    /** {@link HalfRows#inRegister} for this backend (read once per call, as the backend may hand off). */
-    HalfKernels inRegisterHalf(Tensor t) {
-        return HalfRows.inRegister(t, backend::half);
-    }
-
     /** {@link HalfRows#softmaxInRegister} for this backend (read once per call, as the backend may hand off). */
     HalfKernels softmaxInRegisterHalf(Tensor t) {
         return HalfRows.softmaxInRegister(t, backend::half);

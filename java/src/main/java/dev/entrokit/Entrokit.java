@@ -298,12 +298,10 @@ public final class Entrokit implements AutoCloseable {
 
     // ---------------------------------------------------------------- softmax family
 
-    /** {@link Engine#inRegisterHalf}, where the views take it too. */
-    private HalfKernels inRegisterHalf(Tensor t) {
-        return engine.inRegisterHalf(t);
-    }
-
-    /** {@link Engine#softmaxInRegisterHalf}: the softmax family reads BF16 and F16 rows in registers. */
+    /**
+     * {@link Engine#softmaxInRegisterHalf}: the softmax family and the token log-probabilities read BF16 and F16 rows in
+     * registers.
+     */
     private HalfKernels softmaxInRegisterHalf(Tensor t) {
         return engine.softmaxInRegisterHalf(t);
     }
@@ -715,7 +713,7 @@ public final class Entrokit implements AutoCloseable {
         boolean shareable = Checks.tokenLogprob(logits, ids, out);
         long perSeq = ids.cols();
         HalfRows.Rows x = HalfRows.of(logits, 0, backend::half);
-        HalfKernels hk = inRegisterHalf(logits);
+        HalfKernels hk = softmaxInRegisterHalf(logits);
         rows.forEachRow((int) logits.rows(), n, shareable, r -> {
             int id = ids.getInt(r / perSeq, r % perSeq);
             double lp = hk != null ? hk.tokenLogprob(logits.dtype(), logits.segment(), logits.index(r, 0), n, id)

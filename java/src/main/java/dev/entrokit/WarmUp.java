@@ -462,7 +462,7 @@ final class WarmUp {
 
         /**
          * The BF16 and F16 entry points that have loops of their own: the softmax family on both (each type has its
-         * own exp loops), the pair losses and Min-K%'s token log-probabilities on BF16 rows (read in registers),
+         * own exp loops), the token log-probabilities on both, the pair losses on BF16 rows (read in registers),
          * selection and sampling on both (with probabilities, top-k reaches the row's mass pass), the entropy-shaped
          * decoding passes on BF16, and the widening and narrowing loops that the other F16 paths take. They run on
          * odd rounds ({@code round} is then the round halved, whose parity picks the variants):
@@ -486,6 +486,7 @@ final class WarmUp {
             ek.logSoftmax(xF16, odd ? out : outF16, t);
             ek.softmax(xF16, out, t, rowMax, rowLoss, rowEntropy);
             ek.entropy(xF16, o, rowLoss, odd ? null : outF16); // with a gradient: the widened copy, both directions
+            ek.tokenLogprob(xF16, ids, rowLoss);
             standAside();
             ek.kl(xBf16, yBf16, o, rowLoss, g);
             ek.rkl(xBf16, yBf16, o, rowLoss, g);

@@ -197,7 +197,7 @@ class WarmUpTest {
             "HalfDecodingPasses::max", "HalfDecodingPasses::masses", "HalfDecodingPasses::typicalMasses",
             "HalfDecodingPasses::moments", "HalfDecodingPasses::squares",
             "HalfPairPasses::klBlockSums", "SimdHalfKernels::softmax", "SimdHalfKernels::logSumExp",
-            "SimdHalfKernels::sumExpF16", "SimdHalfKernels::expStoreEntropySumsF16",
+            "SimdHalfKernels::sumExpF16", "SimdHalfKernels::expStoreEntropySumsF16", "SimdHalfKernels::sumExpBlockF16",
             "HalfWidening::widenF16", "HalfWidening::narrowF16");
 
     private static Map<String, List<String>> probe(String backend, String mode)

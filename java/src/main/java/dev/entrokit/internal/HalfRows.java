@@ -79,8 +79,9 @@ public final class HalfRows {
     }
 
     /**
-     * {@link #inRegister} for the softmax family and the entropy without a gradient ({@link HalfKernels#logSumExp},
-     * {@code softmax}, {@code logSoftmax}, {@code softmaxStats}, {@code entropy}): BF16 and F16 rows. The SIMD
+     * {@link #inRegister} for the softmax family, the entropy without a gradient and the token log-probabilities
+     * ({@link HalfKernels#logSumExp}, {@code softmax}, {@code logSoftmax}, {@code softmaxStats}, {@code entropy},
+     * {@code tokenLogprob}): BF16 and F16 rows. The SIMD
      * backend gives each type its own exp loops, binary16's with a three-operation read (the general conversion's
      * rebias folded into the loop's first fma, no fix-up of ±inf and NaN) on rows without NaN or {@code +inf}, and
      * widens the other F16 rows inside the kernel: F16 went from 0.74–0.90× the F32 kernel on the copy to 0.94–1.15×

@@ -35,7 +35,7 @@ public final class SequenceScores {
     /**
      * As {@link #SequenceScores(ScoringKernels, RowExecutor)} with the same backend's half kernels ({@code backend::half},
      * asked per call and only for a half tensor: see {@link HalfRows#of(Tensor, int, Supplier)}): they widen half
-     * rows, and Min-K% Prob reads the rows {@link HalfRows#inRegister} names (BF16) through
+     * rows, and Min-K% Prob reads the rows {@link HalfRows#softmaxInRegister} names (BF16, F16) through
      * {@link HalfKernels#tokenLogprob}, without the float32 copy.
      */
     public SequenceScores(ScoringKernels scoring, RowExecutor rows, Supplier<HalfKernels> half) {
@@ -81,7 +81,7 @@ public final class SequenceScores {
     public void minKProb(Tensor logits, Tensor ids, Shape seq, int kCount, Tensor scores) {
         double[] lp = new double[seq.rows()];
         HalfRows.Rows x = HalfRows.of(logits, 0, half);
-        HalfKernels hk = backendHalf ? HalfRows.inRegister(logits, half) : null;
+        HalfKernels hk = backendHalf ? HalfRows.softmaxInRegister(logits, half) : null;
         DType type = logits.dtype();
         rows.forEachRow(seq.rows(), seq.vocab(), seq.shareable(), r -> lp[r] = hk != null
                 ? hk.tokenLogprob(type, logits.segment(), logits.index(r, 0), seq.vocab(), seq.id(ids, r))

@@ -28,6 +28,7 @@ import dev.entrokit.internal.scalar.ScalarHalfKernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
@@ -52,8 +53,8 @@ import jdk.incubator.vector.VectorOperators;
  * the other binary16 rows are widened into the kernel's own buffer and given to the float32 kernels. Measured on
  * 32 × 128256, one thread: binary16 0.74–0.90× the float32 kernel's elements per second through the widened copy,
  * 0.94–1.15× with its own loops (about bfloat16's); one loop for both types with the read's shift and mask as
- * loop-invariant operands cost bfloat16 5–15 % and was not kept. The other blocks (maxima, the streaming
- * log-probability) take {@code bf16} and convert exactly.
+ * loop-invariant operands cost bfloat16 5–15 % and was not kept. The streaming log-probability has binary16 loops
+ * of its own too ({@link #maxSumExpStreamingF16}); the other blocks (maxima) take {@code bf16} and convert exactly.
  */
 public final class SimdHalfKernels implements HalfKernels {
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
@@ -541,6 +542,7 @@ public final class SimdHalfKernels implements HalfKernels {
 
     /** The float32 kernels, for the binary16 rows that {@link #readsScaled} turns away. */
     private static final SimdSoftmaxKernels FLOAT32 = new SimdSoftmaxKernels();
+    private static final SimdScoringKernels SCORING = new SimdScoringKernels();
 
     /**
      * Whether the binary16 exp loops ({@code …F16}) may read the row {@link HalfVectors#f16Scaled}, given its maximum
@@ -871,9 +873,112 @@ public final class SimdHalfKernels implements HalfKernels {
     public double tokenLogprob(DType type, MemorySegment x, long xOff, int n, int id) {
         Workspace ws = Workspace.get();
         boolean bf16 = isBf16(type);
-        double d = maxSumExpStreaming(bf16, x, xOff, n, ws);
+        double d;
+        if (bf16) {
+            d = maxSumExpStreaming(true, x, xOff, n, ws);
+        } else {
+            d = maxSumExpStreamingF16(x, xOff, n, ws);
+            if (Double.isNaN(d)) { // a NaN or ±inf row, a reference too low for the scaled read: the float32 pass
+                return SCORING.tokenLogprob(widened(x, xOff, n), 0, n, id);
+            }
+        }
         float m = ws.pairMax[0];
         return Double.isNaN(d) ? Double.NaN : ((double) half(bf16, x, xOff + id) - m) - Math.log(d);
+    }
+
+    /**
+     * {@link #maxSumExpStreaming} on a binary16 row, in loops of its own that read {@link HalfVectors#f16Scaled} lanes
+     * (2^−112 times every finite value, exactly): the block maxima compare them (order-preserving; a block whose
+     * maximum is a masked token's scaled −2^16 has nothing live) and the block sums fold 2^112 into the shift, so the
+     * bits are the float32 kernel's on the widened row. NaN, for the caller to run the float32 pass, on a row with a
+     * NaN or {@code +inf} (the maxima also follow the largest magnitude) or whose first reference is too low for a
+     * masked token's exp to be 0 ({@link #readsScaled}; later references are higher). 32 × 128256, one thread: 1.85–1.87
+     * ms (bfloat16 1.72–1.79, float32 1.60–1.63, the widened copy 2.73–2.74); a first pass over the 16-bit keys for the
+     * row maximum, to refuse special rows before reading, made it 2.39–2.51.
+     */
+    static double maxSumExpStreamingF16(MemorySegment x, long off, int n, Workspace ws) {
+        ws.pairMax[1] = 0f; // the largest magnitude's bits seen so far
+        float m = Float.NEGATIVE_INFINITY;
+        float ref = 0f;
+        boolean shifted = false;
+        double d = 0;
+        int upper = F.loopBound(n);
+        for (int start = 0, end = 0; ; start = end) {
+            boolean tail = start >= upper;
+            if (!tail) {
+                end = blockEnd(start, upper);
+                m = maxBlockF16(x, off, start, end, m, ws.pairMax);
+            } else {
+                for (int i = upper; i < n; i++) {
+                    float v = half(false, x, off + i);
+                    m = v > m ? v : m;
+                }
+            }
+            if (m != Float.NEGATIVE_INFINITY && (!shifted || m != ref)) {
+                if (shifted) {
+                    d *= Math.exp(-((double) m - ref));
+                } else if (!readsScaled(m, 1f)) {
+                    return Double.NaN;
+                }
+                ref = m;
+                shifted = true;
+            }
+            float negHalfM = -0.5f * ref;
+            if (!tail) {
+                d += sumExpBlockF16(x, off, start, end, negHalfM, log2ScaleOfTwoInvT(2f), ws.lanes);
+            } else {
+                for (int i = upper; i < n; i++) {
+                    d += exp(shift(half(false, x, off + i), negHalfM, 2f));
+                }
+                break;
+            }
+        }
+        ws.pairMax[0] = m;
+        boolean special = ws.pairMax[1] > F16_INF_BITS || m > 65504f;
+        return shifted && !special ? d : Double.NaN;
+    }
+
+    /** The magnitude bits of binary16 infinity; a NaN's are higher. */
+    private static final int F16_INF_BITS = 0x7C00;
+
+    /**
+     * {@link #maxBlock} on a binary16 row, compared on the scaled lanes; raises {@code magnitude[1]} to the largest
+     * magnitude's bits in the block (a NaN of either sign shows there, as it does not among the maxima).
+     */
+    static float maxBlockF16(MemorySegment x, long off, int start, int end, float running, float[] magnitude) {
+        FloatVector m = FloatVector.broadcast(F, running * 0x1p-112f);
+        IntVector mag = IntVector.zero(HalfVectors.I);
+        for (int i = start; i < end; i += L) {
+            IntVector h = HalfVectors.loadBits(x, off + i);
+            mag = mag.max(h.and(0x7FFF));
+            FloatVector v = h.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats();
+            m = m.blend(v, v.compare(GT, m));
+        }
+        magnitude[1] = Math.max(magnitude[1], mag.reduceLanes(VectorOperators.MAX));
+        float scaled = m.reduceLanes(VectorOperators.MAX);
+        return scaled == HalfVectors.F16_SCALED_NEG_INF ? running : scaled * 0x1p112f;
+    }
+
+    /**
+     * {@link #sumExpBlock} on a binary16 row that {@link #readsScaled} admits, {@code log2Scale} from
+     * {@link VectorExp2#log2ScaleOfTwoInvT}: the blocks of {@link #maxSumExpStreamingF16}. {@link #sumExpF16} keeps its
+     * own copy of this loop: calling it per block measured 0–6 % slower there (logsumexp, three alternations, within
+     * the host's noise but never faster).
+     */
+    static double sumExpBlockF16(MemorySegment x, long off, int start, int end, float negHalfM, float log2Scale,
+                                 float[] lanes) {
+        FloatVector acc = FloatVector.zero(F);
+        FloatVector comp = FloatVector.zero(F);
+        for (int i = start; i < end; i += L) {
+            FloatVector y = exp2OrZero(shiftF16(HalfVectors.f16Scaled(x, off + i), negHalfM, log2Scale));
+            FloatVector sum = acc.add(y);
+            comp = comp.add(y.sub(sum.sub(acc)));
+            acc = sum;
+        }
+        acc.intoArray(lanes, 0);
+        double accSum = sumLanes(lanes);
+        comp.intoArray(lanes, 0);
+        return accSum + sumLanes(lanes);
     }
 
     /** {@link RowPasses#maxSumExpStreaming} at temperature 1 on a half row. */

@@ -39,7 +39,8 @@ class HalfKernelsTest {
         2 * SimdConstants.BLOCK + 3};
     /** A row of many blocks, for the cases named in {@link #LONG_CASES} only (the suite runs this class per width). */
     private static final int LONG_ROW = 20011;
-    private static final List<String> LONG_CASES = List.of("gaussian", "masked", "huge and tiny");
+    private static final List<String> LONG_CASES = List.of("gaussian", "masked", "huge and tiny", "masked first blocks",
+            "floor first, live later");
     private static final float[] INV_TS = {1f, 1f / 0.7f, 8f};
     private static final long X_OFF = 3;
     private static final long OUT_OFF = 5;
@@ -87,6 +88,13 @@ class HalfKernelsTest {
         // vanish: the SIMD kernels read such F16 rows widened.
         c.add(new Case("masked at the f16 floor", n -> fill(n, i -> r.nextInt(4) == 0 ? Float.NEGATIVE_INFINITY
                 : r.nextBoolean() ? -65504f : -65472f)));
+        // A streaming pass's first blocks with nothing live (its running maximum stays −inf), and first blocks near
+        // binary16's floor with masked tokens before a live block (an early running maximum too low for the
+        // scaled read while the row's maximum is not).
+        c.add(new Case("masked first blocks", n -> fill(n, i -> i < n / 2 ? Float.NEGATIVE_INFINITY
+                : (float) (r.nextGaussian() * 3))));
+        c.add(new Case("floor first, live later", n -> fill(n, i -> i >= n / 2 ? (float) (r.nextGaussian() * 3)
+                : r.nextInt(4) == 0 ? Float.NEGATIVE_INFINITY : -65504f)));
         c.add(new Case("f16 subnormals", n -> fill(n, i -> (float) (r.nextGaussian() * 3e-6))));
         c.add(new Case("bf16 subnormals", n -> fill(n, i -> (float) (r.nextGaussian() * 1e-39))));
         // Uniform, so that no value overflows float32; binary16 rounds them to ±inf (NaN rows, masked tokens).
@@ -266,6 +274,53 @@ class HalfKernelsTest {
     @Test
     void f16RowsGiveTheFloat32KernelsBitsOnTheWidenedRow() {
         run(DType.F16, 0xF16);
+    }
+
+    /**
+     * The binary16 streaming pass of the token log-probability on its own: it takes the rows that should stay on its
+     * scaled read (leading blocks with nothing live; a floor-level start before live blocks), with the float32 pass's
+     * bits on the widened row, and returns NaN, for the caller's float32 pass, on rows it must not read scaled: a NaN
+     * of either sign, +inf, a first reference at binary16's floor.
+     */
+    @Test
+    void theF16StreamingPassTakesWhatItReadsExactlyAndHandsBackTheRest() {
+        int n = LONG_ROW;
+        SplittableRandom r = new SplittableRandom(0x5F16);
+        float[] maskedFirst = fill(n, i -> i < n / 2 ? Float.NEGATIVE_INFINITY : (float) (r.nextGaussian() * 3));
+        float[] floorFirst = fill(n, i -> i >= n / 2 ? (float) r.nextGaussian()
+                : r.nextInt(4) == 0 ? Float.NEGATIVE_INFINITY : -60000f);
+        float[] negativeNaN = fill(n, i -> (float) r.nextGaussian());
+        negativeNaN[n / 3] = Float.intBitsToFloat(0xFFC00000);
+        float[] plusInf = fill(n, i -> (float) r.nextGaussian());
+        plusInf[n / 5] = Float.POSITIVE_INFINITY;
+        float[] floorOnly = fill(n, i -> r.nextInt(4) == 0 ? Float.NEGATIVE_INFINITY : -65504f);
+        Workspace ws = Workspace.get();
+        try (Arena arena = Arena.ofConfined()) {
+            for (float[] x : List.of(maskedFirst, floorFirst)) {
+                short[] h = new short[n];
+                float[] wide = new float[n];
+                for (int i = 0; i < n; i++) {
+                    h[i] = Float.floatToFloat16(x[i]);
+                    wide[i] = Float.float16ToFloat(h[i]);
+                }
+                MemorySegment hs = arena.allocateFrom(ValueLayout.JAVA_SHORT, h);
+                MemorySegment ws32 = arena.allocateFrom(ValueLayout.JAVA_FLOAT, wide);
+                double expected = RowPasses.maxSumExpStreaming(ws32, 0, n, 1f, ws);
+                float expectedMax = ws.pairMax[0];
+                double actual = SimdHalfKernels.maxSumExpStreamingF16(hs, 0, n, ws);
+                assertTrue(!Double.isNaN(actual), "the scaled read refused a row it reads exactly");
+                same(expected, actual, "streaming sum");
+                same(expectedMax, ws.pairMax[0], "streaming maximum");
+            }
+            for (float[] x : List.of(negativeNaN, plusInf, floorOnly)) {
+                short[] h = new short[n];
+                for (int i = 0; i < n; i++) {
+                    h[i] = Float.floatToFloat16(x[i]);
+                }
+                double d = SimdHalfKernels.maxSumExpStreamingF16(arena.allocateFrom(ValueLayout.JAVA_SHORT, h), 0, n, ws);
+                assertTrue(Double.isNaN(d), "the scaled read took a row it cannot read: " + d);
+            }
+        }
     }
 
     /** In place ({@code out} is {@code x}): the same bits as out of place, for every op that writes a row. */
