@@ -154,25 +154,26 @@ final class HalfPairPasses {
 
     /**
      * {@link OneReadPasses#klBlockSums} on a bfloat16 pair, as two loops of one exp each over the block (in L1 by then):
-     * the teacher's ({@link #directionBlockSums}) and the student's ({@link #expSumBlock}). Each accumulator sees the
+     * the teacher's ({@link #directionBlockSums}) and the student's ({@link #expSumStored}, on the shifted student block the first loop stored). Each accumulator sees the
      * same lane values in the same order as in the namesake, so the sums are bitwise the same.
      */
     static void klBlockSums(MemorySegment t, long tOff, MemorySegment s, long sOff, int start, int end, float negHalfMt,
                             float negHalfMs, float log2Scale, double[] acc, float[] lanes) {
-        directionBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, acc, lanes);
-        expSumBlock(s, sOff, start, end, negHalfMs, log2Scale, acc, 1, lanes);
+        float[] b = Workspace.get().block;
+        directionBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, acc, lanes, b);
+        expSumStored(b, end - start, acc, 1, lanes);
     }
 
     /**
-     * {@code acc[which] = Σ e^{a_i}} over the vector block {@code [start, end)} of a bfloat16 row, {@code a} shifted as
-     * in {@link #expShiftBlockStore} (which also stores), with the same compensated sum.
+     * {@code acc[which] = Σ 2^{b_j}} over the first {@code count} shifted logits {@code b} that the teacher loop stored
+     * (a multiple of {@code L}), with the namesake's compensated sum: the student's half of a block. Reading them back
+     * from L1 instead of reloading and widening the bfloat16 block saves four vector operations per vector.
      */
-    private static void expSumBlock(MemorySegment x, long xOff, int start, int end, float negHalfM, float log2Scale,
-                                    double[] acc, int which, float[] lanes) {
+    private static void expSumStored(float[] b, int count, double[] acc, int which, float[] lanes) {
         FloatVector dAcc = FloatVector.zero(F);
         FloatVector dComp = FloatVector.zero(F);
-        for (int i = start; i < end; i += L) {
-            FloatVector e = exp2OrZero(shift(HalfVectors.loadBf16(x, xOff + i), negHalfM, log2Scale));
+        for (int j = 0; j < count; j += L) {
+            FloatVector e = exp2OrZero(FloatVector.fromArray(F, b, j));
             FloatVector sum = dAcc.add(e);
             dComp = dComp.add(e.sub(sum.sub(dAcc)));
             dAcc = sum;
@@ -229,12 +230,13 @@ final class HalfPairPasses {
 
     /**
      * {@link OneReadPasses#crossEntropyBlockSums} on a bfloat16 pair, as two loops of one exp each (see
-     * {@link #klBlockSums}): the teacher's ({@link #crossTeacherBlockSums}) and the student's ({@link #expSumBlock}).
+     * {@link #klBlockSums}): the teacher's ({@link #crossTeacherBlockSums}) and the student's ({@link #expSumStored}, on the shifted student block the first loop stored).
      */
     static void crossEntropyBlockSums(MemorySegment t, long tOff, MemorySegment s, long sOff, int start, int end,
                                       float negHalfMt, float negHalfMs, float log2Scale, double[] acc, float[] lanes) {
-        crossTeacherBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, acc, lanes);
-        expSumBlock(s, sOff, start, end, negHalfMs, log2Scale, acc, 1, lanes);
+        float[] b = Workspace.get().block;
+        crossTeacherBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, acc, lanes, b);
+        expSumStored(b, end - start, acc, 1, lanes);
     }
 
     /**
@@ -243,7 +245,7 @@ final class HalfPairPasses {
      */
     private static void crossTeacherBlockSums(MemorySegment t, long tOff, MemorySegment s, long sOff, int start,
                                               int end, float negHalfMt, float negHalfMs, float log2Scale, double[] acc,
-                                              float[] lanes) {
+                                              float[] lanes, float[] bOut) {
         FloatVector dtAcc = FloatVector.zero(F);
         FloatVector dtComp = FloatVector.zero(F);
         FloatVector vAcc = FloatVector.zero(F);
@@ -251,6 +253,7 @@ final class HalfPairPasses {
             FloatVector xt = HalfVectors.loadBf16(t, tOff + i);
             FloatVector et = exp2OrZero(shift(xt, negHalfMt, log2Scale));
             FloatVector b = shift(HalfVectors.loadBf16(s, sOff + i), negHalfMs, log2Scale);
+            b.intoArray(bOut, i - start);
             FloatVector sumT = dtAcc.add(et);
             dtComp = dtComp.add(et.sub(sumT.sub(dtAcc)));
             dtAcc = sumT;
@@ -296,10 +299,11 @@ final class HalfPairPasses {
      */
     static void jeffreysBlockSums(MemorySegment t, long tOff, MemorySegment s, long sOff, int start, int end,
                                   float negHalfMt, float negHalfMs, float log2Scale, double[] acc, float[] lanes) {
-        directionBlockSums(s, sOff, t, tOff, start, end, negHalfMs, negHalfMt, log2Scale, acc, lanes);
+        float[] scratch = Workspace.get().block;
+        directionBlockSums(s, sOff, t, tOff, start, end, negHalfMs, negHalfMt, log2Scale, acc, lanes, scratch);
         double ds = acc[0];
         double wr = acc[2];
-        directionBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, acc, lanes);
+        directionBlockSums(t, tOff, s, sOff, start, end, negHalfMt, negHalfMs, log2Scale, acc, lanes, scratch);
         acc[1] = ds;
         acc[3] = wr;
     }
@@ -310,7 +314,7 @@ final class HalfPairPasses {
      */
     private static void directionBlockSums(MemorySegment t, long tOff, MemorySegment s, long sOff, int start, int end,
                                            float negHalfMt, float negHalfMs, float log2Scale, double[] acc,
-                                           float[] lanes) {
+                                           float[] lanes, float[] bOut) {
         FloatVector dtAcc = FloatVector.zero(F);
         FloatVector dtComp = FloatVector.zero(F);
         FloatVector wAcc = FloatVector.zero(F);
@@ -318,6 +322,7 @@ final class HalfPairPasses {
             FloatVector xt = HalfVectors.loadBf16(t, tOff + i);
             FloatVector a = shift(xt, negHalfMt, log2Scale);
             FloatVector b = shift(HalfVectors.loadBf16(s, sOff + i), negHalfMs, log2Scale);
+            b.intoArray(bOut, i - start);
             FloatVector et = exp2OrZero(a);
             FloatVector sumT = dtAcc.add(et);
             dtComp = dtComp.add(et.sub(sumT.sub(dtAcc)));

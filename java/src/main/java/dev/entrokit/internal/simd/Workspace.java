@@ -19,6 +19,8 @@ final class Workspace {
     /** Running teacher max, min, student max, min of a streaming pair pass. */
     final float[] pairMaxMin = new float[4];
     final float[] lanes = new float[SimdConstants.L];
+    /** One vector block of float lanes: a pair loss's shifted student block, from its teacher loop to its student loop. */
+    final float[] block = new float[SimdConstants.BLOCK];
     final double[] doubleLanes = new double[SimdConstants.L];
     private MemorySegment row;
     private final MemorySegment[] probRows = new MemorySegment[2];
