@@ -54,7 +54,7 @@ import jdk.incubator.vector.VectorOperators;
  * 32 × 128256, one thread: binary16 0.74–0.90× the float32 kernel's elements per second through the widened copy,
  * 0.94–1.15× with its own loops (about bfloat16's); one loop for both types with the read's shift and mask as
  * loop-invariant operands cost bfloat16 5–15 % and was not kept. The streaming log-probability has binary16 loops
- * of its own too ({@link #maxSumExpStreamingF16}); the other blocks (maxima) take {@code bf16} and convert exactly.
+ * of its own too ({@link #maxSumExpStreaming}); the other blocks (maxima) take {@code bf16} and convert exactly.
  */
 public final class SimdHalfKernels implements HalfKernels {
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
@@ -873,51 +873,48 @@ public final class SimdHalfKernels implements HalfKernels {
     public double tokenLogprob(DType type, MemorySegment x, long xOff, int n, int id) {
         Workspace ws = Workspace.get();
         boolean bf16 = isBf16(type);
-        double d;
-        if (bf16) {
-            d = maxSumExpStreaming(true, x, xOff, n, ws);
-        } else {
-            d = maxSumExpStreamingF16(x, xOff, n, ws);
-            if (Double.isNaN(d)) { // a NaN or ±inf row, a reference too low for the scaled read: the float32 pass
-                return SCORING.tokenLogprob(widened(x, xOff, n), 0, n, id);
-            }
+        double d = maxSumExpStreaming(bf16, x, xOff, n, ws);
+        if (!bf16 && Double.isNaN(d)) { // a NaN or ±inf row, a reference too low for the scaled read: float32's pass
+            return SCORING.tokenLogprob(widened(x, xOff, n), 0, n, id);
         }
         float m = ws.pairMax[0];
         return Double.isNaN(d) ? Double.NaN : ((double) half(bf16, x, xOff + id) - m) - Math.log(d);
     }
 
     /**
-     * {@link #maxSumExpStreaming} on a binary16 row, in loops of its own that read {@link HalfVectors#f16Scaled} lanes
-     * (2^−112 times every finite value, exactly): the block maxima compare them (order-preserving; a block whose
-     * maximum is a masked token's scaled −2^16 has nothing live) and the block sums fold 2^112 into the shift, so the
-     * bits are the float32 kernel's on the widened row. NaN, for the caller to run the float32 pass, on a row with a
-     * NaN or {@code +inf} (the maxima also follow the largest magnitude) or whose first reference is too low for a
-     * masked token's exp to be 0 ({@link #readsScaled}; later references are higher). 32 × 128256, one thread: 1.85–1.87
-     * ms (bfloat16 1.72–1.79, float32 1.60–1.63, the widened copy 2.73–2.74); a first pass over the 16-bit keys for the
-     * row maximum, to refuse special rows before reading, made it 2.39–2.51.
+     * {@link RowPasses#maxSumExpStreaming} at temperature 1 on a half row, block for block, each type in block loops of
+     * its own (chosen per block, not per vector). Binary16 blocks read {@link HalfVectors#f16Scaled} lanes (2^−112
+     * times every finite value, exactly): the block maxima compare them (order-preserving; a block whose maximum is a
+     * masked token's scaled −2^16 has nothing live) and the block sums fold 2^112 into the shift, so the bits are the
+     * float32 kernel's on the widened row. On binary16, NaN, for the caller to run the float32 pass, on a row with a NaN
+     * or {@code +inf} (the maxima also follow the largest magnitude) or whose first reference is too low for a masked
+     * token's exp to be 0 ({@link #readsScaled}; later references are higher). 32 × 128256, one thread: binary16
+     * 1.85–1.87 ms (bfloat16 1.72–1.79, float32 1.60–1.63, the widened copy 2.73–2.74); a first pass over the 16-bit
+     * keys for the row maximum, to refuse special rows before reading, made it 2.39–2.51.
      */
-    static double maxSumExpStreamingF16(MemorySegment x, long off, int n, Workspace ws) {
-        ws.pairMax[1] = 0f; // the largest magnitude's bits seen so far
+    static double maxSumExpStreaming(boolean bf16, MemorySegment x, long off, int n, Workspace ws) {
+        ws.pairMax[1] = 0f; // binary16: the largest magnitude's bits seen so far
+        float log2Scale = log2ScaleOfTwoInvT(2f);
         float m = Float.NEGATIVE_INFINITY;
         float ref = 0f;
-        boolean shifted = false;
+        boolean shifted = false; // whether ref is a maximum the row has shown (else the placeholder 0)
         double d = 0;
         int upper = F.loopBound(n);
         for (int start = 0, end = 0; ; start = end) {
             boolean tail = start >= upper;
             if (!tail) {
                 end = blockEnd(start, upper);
-                m = maxBlockF16(x, off, start, end, m, ws.pairMax);
+                m = bf16 ? maxBlockBf16(x, off, start, end, m) : maxBlockF16(x, off, start, end, m, ws.pairMax);
             } else {
                 for (int i = upper; i < n; i++) {
-                    float v = half(false, x, off + i);
+                    float v = half(bf16, x, off + i);
                     m = v > m ? v : m;
                 }
             }
             if (m != Float.NEGATIVE_INFINITY && (!shifted || m != ref)) {
                 if (shifted) {
                     d *= Math.exp(-((double) m - ref));
-                } else if (!readsScaled(m, 1f)) {
+                } else if (!bf16 && !readsScaled(m, 1f)) {
                     return Double.NaN;
                 }
                 ref = m;
@@ -925,16 +922,17 @@ public final class SimdHalfKernels implements HalfKernels {
             }
             float negHalfM = -0.5f * ref;
             if (!tail) {
-                d += sumExpBlockF16(x, off, start, end, negHalfM, log2ScaleOfTwoInvT(2f), ws.lanes);
+                d += bf16 ? sumExpBlockBf16(x, off, start, end, negHalfM, log2Scale, ws.lanes)
+                        : sumExpBlockF16(x, off, start, end, negHalfM, log2Scale, ws.lanes);
             } else {
                 for (int i = upper; i < n; i++) {
-                    d += exp(shift(half(false, x, off + i), negHalfM, 2f));
+                    d += exp(shift(half(bf16, x, off + i), negHalfM, 2f));
                 }
                 break;
             }
         }
         ws.pairMax[0] = m;
-        boolean special = ws.pairMax[1] > F16_INF_BITS || m > 65504f;
+        boolean special = !bf16 && (ws.pairMax[1] > F16_INF_BITS || m > 65504f);
         return shifted && !special ? d : Double.NaN;
     }
 
@@ -961,7 +959,7 @@ public final class SimdHalfKernels implements HalfKernels {
 
     /**
      * {@link #sumExpBlock} on a binary16 row that {@link #readsScaled} admits, {@code log2Scale} from
-     * {@link VectorExp2#log2ScaleOfTwoInvT}: the blocks of {@link #maxSumExpStreamingF16}. {@link #sumExpF16} keeps its
+     * {@link VectorExp2#log2ScaleOfTwoInvT}: the binary16 blocks of {@link #maxSumExpStreaming}. {@link #sumExpF16} keeps its
      * own copy of this loop: calling it per block measured 0–6 % slower there (logsumexp, three alternations, within
      * the host's noise but never faster).
      */
@@ -981,63 +979,23 @@ public final class SimdHalfKernels implements HalfKernels {
         return accSum + sumLanes(lanes);
     }
 
-    /** {@link RowPasses#maxSumExpStreaming} at temperature 1 on a half row. */
-    static double maxSumExpStreaming(boolean bf16, MemorySegment x, long off, int n, Workspace ws) {
-        float m = Float.NEGATIVE_INFINITY;
-        float ref = 0f;
-        boolean shifted = false; // whether ref is a maximum the row has shown (else the placeholder 0)
-        double d = 0;
-        int upper = F.loopBound(n);
-        for (int start = 0, end = 0; ; start = end) {
-            boolean tail = start >= upper;
-            if (!tail) {
-                end = blockEnd(start, upper);
-                m = maxBlock(bf16, x, off, start, end, m);
-            } else {
-                for (int i = upper; i < n; i++) {
-                    float v = half(bf16, x, off + i);
-                    m = v > m ? v : m;
-                }
-            }
-            if (m != Float.NEGATIVE_INFINITY && (!shifted || m != ref)) {
-                if (shifted) {
-                    d *= Math.exp(-((double) m - ref));
-                }
-                ref = m;
-                shifted = true;
-            }
-            float negHalfM = -0.5f * ref;
-            if (!tail) {
-                d += sumExpBlock(bf16, x, off, start, end, negHalfM, 2f, ws.lanes);
-            } else {
-                for (int i = upper; i < n; i++) {
-                    d += exp(shift(half(bf16, x, off + i), negHalfM, 2f));
-                }
-                break;
-            }
-        }
-        ws.pairMax[0] = m;
-        return shifted ? d : Double.NaN;
-    }
-
-    /** {@link RowPasses#maxBlock} on a half row. */
-    static float maxBlock(boolean bf16, MemorySegment x, long off, int start, int end, float running) {
+    /** {@link RowPasses#maxBlock} on a bfloat16 row. */
+    static float maxBlockBf16(MemorySegment x, long off, int start, int end, float running) {
         FloatVector m = FloatVector.broadcast(F, running);
         for (int i = start; i < end; i += L) {
-            FloatVector v = HalfVectors.load(bf16, x, off + i);
+            FloatVector v = HalfVectors.loadBf16(x, off + i);
             m = m.blend(v, v.compare(GT, m));
         }
         return m.reduceLanes(VectorOperators.MAX);
     }
 
-    /** {@link RowPasses#sumExpBlock} on a half row. */
-    static double sumExpBlock(boolean bf16, MemorySegment x, long off, int start, int end, float negHalfM,
-                              float twoInvT, float[] lanes) {
-        float log2Scale = log2ScaleOfTwoInvT(twoInvT);
+    /** {@link RowPasses#sumExpBlock} on a bfloat16 row, {@code log2Scale} from {@link VectorExp2#log2ScaleOfTwoInvT}. */
+    static double sumExpBlockBf16(MemorySegment x, long off, int start, int end, float negHalfM, float log2Scale,
+                                  float[] lanes) {
         FloatVector acc = FloatVector.zero(F);
         FloatVector comp = FloatVector.zero(F);
         for (int i = start; i < end; i += L) {
-            FloatVector y = exp2OrZero(shift(HalfVectors.load(bf16, x, off + i), negHalfM, log2Scale));
+            FloatVector y = exp2OrZero(shift(HalfVectors.loadBf16(x, off + i), negHalfM, log2Scale));
             FloatVector sum = acc.add(y);
             comp = comp.add(y.sub(sum.sub(acc)));
             acc = sum;

@@ -307,7 +307,7 @@ class HalfKernelsTest {
                 MemorySegment ws32 = arena.allocateFrom(ValueLayout.JAVA_FLOAT, wide);
                 double expected = RowPasses.maxSumExpStreaming(ws32, 0, n, 1f, ws);
                 float expectedMax = ws.pairMax[0];
-                double actual = SimdHalfKernels.maxSumExpStreamingF16(hs, 0, n, ws);
+                double actual = SimdHalfKernels.maxSumExpStreaming(false, hs, 0, n, ws);
                 assertTrue(!Double.isNaN(actual), "the scaled read refused a row it reads exactly");
                 same(expected, actual, "streaming sum");
                 same(expectedMax, ws.pairMax[0], "streaming maximum");
@@ -317,7 +317,8 @@ class HalfKernelsTest {
                 for (int i = 0; i < n; i++) {
                     h[i] = Float.floatToFloat16(x[i]);
                 }
-                double d = SimdHalfKernels.maxSumExpStreamingF16(arena.allocateFrom(ValueLayout.JAVA_SHORT, h), 0, n, ws);
+                double d = SimdHalfKernels.maxSumExpStreaming(false, arena.allocateFrom(ValueLayout.JAVA_SHORT, h), 0, n,
+                        ws);
                 assertTrue(Double.isNaN(d), "the scaled read took a row it cannot read: " + d);
             }
         }
